@@ -1,0 +1,95 @@
+"""``create_app(settings)``: the FastAPI application with every router, built at the edge."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from gridpilot import __version__
+from gridpilot.api.errors import install_error_handlers
+from gridpilot.api.health import router as health_router
+from gridpilot.assets.routes import router as assets_router
+from gridpilot.auth.routes import router as auth_router
+from gridpilot.core.bus import EventBus, InProcessBus
+from gridpilot.core.secrets import with_secrets
+from gridpilot.core.settings import Settings
+from gridpilot.db.engine import make_engine, make_sessionmaker
+from gridpilot.db.migrate import upgrade
+from gridpilot.telemetry.routes import router as telemetry_router
+from gridpilot.wia.routes import router as wia_router
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+OPENAPI_TAGS = [
+    {"name": "auth", "description": "OAuth2 token endpoint, users and API keys."},
+    {"name": "sites", "description": "Facilities, plants, buildings and community locations."},
+    {"name": "assets", "description": "Meters, machines, sources, batteries, chargers; metrics."},
+    {"name": "telemetry", "description": "Ingest readings; series, latest values and energy."},
+    {"name": "wia", "description": "WIA-ENE-004 Phase 1 compatibility surface (/sources)."},
+    {"name": "operations", "description": "Health and Prometheus metrics."},
+]
+
+
+def build_api_router() -> APIRouter:
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(auth_router)
+    api.include_router(assets_router)
+    api.include_router(telemetry_router)
+    api.include_router(wia_router)
+    return api
+
+
+async def start_runtime(app: FastAPI) -> None:
+    """Migrate (when configured), seed the catalogue and start background workers."""
+    from gridpilot.assets.service import ensure_builtin_metrics
+    from gridpilot.telemetry.tasks import TelemetryRuntime
+
+    settings: Settings = app.state.settings
+    if settings.should_auto_migrate:
+        await upgrade(app.state.engine)
+    async with app.state.sessions() as session, session.begin():
+        await ensure_builtin_metrics(session=session)
+    runtime = TelemetryRuntime(settings, app.state.sessions, app.state.engine, app.state.bus)
+    await runtime.start()
+    app.state.telemetry = runtime
+
+
+async def stop_runtime(app: FastAPI) -> None:
+    runtime = getattr(app.state, "telemetry", None)
+    if runtime is not None:
+        await runtime.stop()
+    await app.state.engine.dispose()
+
+
+def create_app(settings: Settings | None = None, *, bus: EventBus | None = None) -> FastAPI:
+    """The gridpilot ASGI app. Nothing is connected until the lifespan starts."""
+    settings = with_secrets(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await start_runtime(app)
+        try:
+            yield
+        finally:
+            await stop_runtime(app)
+
+    app = FastAPI(
+        title="gridpilot",
+        version=__version__,
+        description="Open-source Energy Management System API.",
+        openapi_tags=OPENAPI_TAGS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings)
+    app.state.sessions = make_sessionmaker(app.state.engine)
+    app.state.bus = bus or InProcessBus()
+    install_error_handlers(app)
+    app.include_router(health_router)
+    app.include_router(build_api_router())
+    return app

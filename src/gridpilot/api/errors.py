@@ -1,0 +1,90 @@
+"""Map gridpilot's error tree (and database errors) to HTTP responses.
+
+Body: ``{"error": CODE, "message": TEXT, "details": ...}``. Never a bare 500 for bad input.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from gridpilot.core.errors import (
+    AuthenticationFailed,
+    BadRequest,
+    ConfigurationError,
+    Conflict,
+    GridpilotError,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    TooLarge,
+    Unavailable,
+    ValidationFailed,
+)
+
+log = logging.getLogger(__name__)
+
+STATUS_BY_ERROR: dict[type[GridpilotError], int] = {
+    BadRequest: 400,
+    AuthenticationFailed: 401,
+    PermissionDenied: 403,
+    NotFound: 404,
+    Conflict: 409,
+    TooLarge: 413,
+    ValidationFailed: 422,
+    RateLimited: 429,
+    ConfigurationError: 500,
+    Unavailable: 503,
+}
+
+
+def status_for(error: GridpilotError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 500
+
+
+def error_body(code: str, message: str, details: object = None) -> dict[str, object]:
+    body: dict[str, object] = {"error": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return body
+
+
+async def _gridpilot_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, GridpilotError)
+    status = status_for(exc)
+    headers: dict[str, str] = {}
+    if isinstance(exc, AuthenticationFailed):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(exc.retry_after_s)
+    return JSONResponse(
+        error_body(exc.code, exc.message, exc.details), status_code=status, headers=headers
+    )
+
+
+async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    log.info("integrity error: %s", exc)
+    return JSONResponse(
+        error_body("conflict", "the change conflicts with existing data (duplicate or reference)"),
+        status_code=409,
+    )
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.error("database error: %s", exc)
+    return JSONResponse(
+        error_body("unavailable", "the database is unavailable, try again"), status_code=503
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(GridpilotError, _gridpilot_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(DBAPIError, _database_unavailable)

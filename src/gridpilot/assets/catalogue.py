@@ -1,0 +1,76 @@
+"""The built-in metric catalogue: key, canonical unit, kind and plausible range.
+
+Kinds: ``instantaneous`` (sampled value, e.g. power), ``cumulative`` (monotonic register that
+may reset, e.g. energy), ``counter`` (cumulative count, e.g. production), ``state``.
+Ranges are plausibility limits for validation, wide enough for utility-scale plants.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    key: str
+    unit: str
+    kind: str
+    description: str
+    min_value: float | None = None
+    max_value: float | None = None
+
+
+GW_IN_KW = 1e6
+
+BUILTIN_METRICS: tuple[MetricSpec, ...] = (
+    MetricSpec(
+        "power_kw",
+        "kW",
+        "instantaneous",
+        "Active power (+ consumed or produced)",
+        -10 * GW_IN_KW,
+        10 * GW_IN_KW,
+    ),
+    MetricSpec(
+        "energy_kwh", "kWh", "cumulative", "Active energy register (imported or produced)", 0, 1e13
+    ),
+    MetricSpec(
+        "energy_export_kwh", "kWh", "cumulative", "Exported active energy register", 0, 1e13
+    ),
+    MetricSpec(
+        "reactive_power_kvar",
+        "kvar",
+        "instantaneous",
+        "Reactive power",
+        -10 * GW_IN_KW,
+        10 * GW_IN_KW,
+    ),
+    MetricSpec("apparent_power_kva", "kVA", "instantaneous", "Apparent power", 0, 10 * GW_IN_KW),
+    MetricSpec("voltage_v", "V", "instantaneous", "Voltage (RMS)", 0, 1.2e6),
+    MetricSpec("current_a", "A", "instantaneous", "Current (RMS)", -1e6, 1e6),
+    MetricSpec("power_factor", "1", "instantaneous", "Power factor", -1, 1),
+    MetricSpec("frequency_hz", "Hz", "instantaneous", "Grid frequency", 0, 100),
+    MetricSpec("temperature_c", "degC", "instantaneous", "Temperature", -90, 1500),
+    MetricSpec(
+        "outdoor_temperature_c", "degC", "instantaneous", "Outdoor air temperature", -90, 70
+    ),
+    MetricSpec("humidity_pct", "%", "instantaneous", "Relative humidity", 0, 100),
+    MetricSpec("wind_speed_ms", "m/s", "instantaneous", "Wind speed", 0, 120),
+    MetricSpec(
+        "irradiance_wm2",
+        "W/m2",
+        "instantaneous",
+        "Global irradiance (plane of array or horizontal)",
+        0,
+        2000,
+    ),
+    MetricSpec(
+        "production_count", "count", "counter", "Produced units (cumulative counter)", 0, 1e15
+    ),
+    MetricSpec("pressure_bar", "bar", "instantaneous", "Pressure", -1, 5000),
+    MetricSpec("flow_m3h", "m3/h", "instantaneous", "Volumetric flow", -1e7, 1e7),
+    MetricSpec("soc_pct", "%", "instantaneous", "Battery state of charge", 0, 100),
+    MetricSpec("efficiency_pct", "%", "instantaneous", "Conversion efficiency", 0, 100),
+    MetricSpec("speed_rpm", "rpm", "instantaneous", "Rotational speed", -1e5, 1e5),
+    MetricSpec("operating_state", "1", "state", "Operating state code (0 = off)", None, None),
+)

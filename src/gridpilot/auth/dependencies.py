@@ -1,0 +1,98 @@
+"""FastAPI dependencies that authenticate the caller and check its permission.
+
+Use in routes as ``principal: Annotated[Principal, Depends(require(Permission.READ))]``.
+Credentials: ``Authorization: Bearer <JWT>`` or ``X-API-Key: <key>`` (never in the URL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from gridpilot.auth.permissions import Permission, Principal, Role
+from gridpilot.auth.tokens import TokenConfig, decode_access_token
+from gridpilot.core.errors import AuthenticationFailed
+from gridpilot.core.logging import user_id_var
+from gridpilot.core.secrets import jwt_secret
+from gridpilot.core.settings import Settings
+
+bearer_scheme = HTTPBearer(auto_error=False, description="JWT from POST /api/v1/auth/token")
+api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="Service/device key")
+
+
+def token_config(settings: Settings) -> TokenConfig:
+    return TokenConfig(
+        secret=jwt_secret(settings),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        ttl_s=settings.access_token_ttl_s,
+    )
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    """The principal an access token stands for (roles and scope travel in the token)."""
+    try:
+        role = Role(claims["role"])
+    except (KeyError, ValueError):
+        raise AuthenticationFailed("access token carries no valid role") from None
+    sites = claims.get("sites")
+    assets = claims.get("assets")
+    subject = str(claims["sub"])
+    kind, _, ident = subject.partition(":")
+    return Principal(
+        subject=subject,
+        name=str(claims.get("name", subject)),
+        role=role,
+        user_id=int(ident) if kind == "user" and ident.isdigit() else None,
+        api_key_id=int(claims["kid"]) if kind == "key" and "kid" in claims else None,
+        site_ids=frozenset(int(s) for s in sites) if sites is not None else None,
+        asset_ids=frozenset(int(a) for a in assets) if assets is not None else None,
+        scopes=frozenset(str(claims.get("scope", "")).split()),
+    )
+
+
+async def get_principal(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
+) -> Principal:
+    """Authenticate the request or raise ``AuthenticationFailed`` (401)."""
+    cached: Principal | None = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    settings: Settings = request.app.state.settings
+    if bearer is not None and bearer.credentials:
+        claims = decode_access_token(token_config(settings), bearer.credentials)
+        principal = principal_from_claims(claims)
+    elif api_key:
+        from gridpilot.auth.service import principal_for_api_key
+
+        async with request.app.state.sessions() as session, session.begin():
+            principal = await principal_for_api_key(session, api_key)
+    else:
+        raise AuthenticationFailed("not authenticated: send a Bearer token or an X-API-Key")
+    request.state.principal = principal
+    user_id_var.set(principal.subject)
+    return principal
+
+
+def require(permission: Permission) -> Callable[..., Awaitable[Principal]]:
+    """Dependency factory: the authenticated principal holding ``permission`` (else 403)."""
+
+    async def dependency(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        principal.require(permission)
+        return principal
+
+    dependency.__name__ = f"require_{permission.name.lower()}"
+    dependency.required_permission = permission  # type: ignore[attr-defined]
+    return dependency
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+Reader = Annotated[Principal, Depends(require(Permission.READ))]
+Configurer = Annotated[Principal, Depends(require(Permission.CONFIGURE))]
+TelemetryWriter = Annotated[Principal, Depends(require(Permission.TELEMETRY_WRITE))]
+Administrator = Annotated[Principal, Depends(require(Permission.SYSTEM_ADMIN))]

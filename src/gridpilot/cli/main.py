@@ -1,0 +1,75 @@
+"""The ``gridpilot`` command."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+from rich.console import Console
+
+from gridpilot import __version__
+from gridpilot.cli import importer, users
+from gridpilot.core.settings import Settings
+
+app = typer.Typer(
+    name="gridpilot",
+    help="gridpilot: an open-source Energy Management System.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(users.app, name="user", help="Create and manage users.")
+app.command("import", help="Bulk-import readings from a CSV file.")(importer.import_csv)
+console = Console(stderr=True)
+
+
+@app.command()
+def version() -> None:
+    """Print gridpilot's version."""
+    typer.echo(__version__)
+
+
+@app.command()
+def migrate(revision: str = typer.Option("head", help="Alembic revision to migrate to.")) -> None:
+    """Create or upgrade the database schema (GRIDPILOT_DATABASE_URL)."""
+    from gridpilot.db.engine import make_engine
+    from gridpilot.db.migrate import current_revision, upgrade
+
+    settings = Settings()
+
+    async def run() -> str | None:
+        engine = make_engine(settings)
+        try:
+            await upgrade(engine, revision)
+            return await current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    current = asyncio.run(run())
+    where = settings.resolved_database_url.split("@")[-1]
+    console.print(f"[green]database at revision {current}[/] ({where})")
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(None, help="Bind address (default GRIDPILOT_HOST)."),
+    port: int | None = typer.Option(None, help="Port (default GRIDPILOT_PORT)."),
+    workers: int = typer.Option(1, help="Uvicorn worker processes (PostgreSQL only)."),
+) -> None:
+    """Serve the API (and dashboard). Migrates the embedded SQLite database automatically."""
+    import uvicorn
+
+    from gridpilot.core.logging import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    if workers > 1 and settings.is_sqlite:
+        raise typer.BadParameter("several workers need PostgreSQL (GRIDPILOT_DATABASE_URL)")
+    uvicorn.run(
+        "gridpilot.api.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+    )

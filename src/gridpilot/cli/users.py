@@ -1,0 +1,7 @@
+"""``gridpilot user ...`` (being built: see issue #3)."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)

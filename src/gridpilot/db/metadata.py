@@ -1,0 +1,18 @@
+"""The full metadata of every domain's tables (for Alembic and tests)."""
+
+from __future__ import annotations
+
+import importlib
+
+from sqlalchemy import MetaData
+
+from gridpilot.db.base import Base
+
+#: Domains whose ``models`` module defines tables. Imported lazily: db must not import domains.
+MODEL_MODULES = ("gridpilot.assets.models", "gridpilot.auth.models", "gridpilot.telemetry.models")
+
+
+def target_metadata() -> MetaData:
+    for name in MODEL_MODULES:
+        importlib.import_module(name)
+    return Base.metadata
