@@ -14,10 +14,12 @@ from gridpilot.api.health import router as health_router
 from gridpilot.assets.routes import router as assets_router
 from gridpilot.auth.routes import router as auth_router
 from gridpilot.core.bus import EventBus, InProcessBus
+from gridpilot.core.metrics import Metrics
 from gridpilot.core.secrets import with_secrets
 from gridpilot.core.settings import Settings
 from gridpilot.db.engine import make_engine, make_sessionmaker
 from gridpilot.db.migrate import upgrade
+from gridpilot.telemetry.query_routes import router as telemetry_query_router
 from gridpilot.telemetry.routes import router as telemetry_router
 from gridpilot.wia.routes import router as wia_router
 
@@ -40,6 +42,7 @@ def build_api_router() -> APIRouter:
     api.include_router(auth_router)
     api.include_router(assets_router)
     api.include_router(telemetry_router)
+    api.include_router(telemetry_query_router)
     api.include_router(wia_router)
     return api
 
@@ -54,7 +57,9 @@ async def start_runtime(app: FastAPI) -> None:
         await upgrade(app.state.engine)
     async with app.state.sessions() as session, session.begin():
         await ensure_builtin_metrics(session=session)
-    runtime = TelemetryRuntime(settings, app.state.sessions, app.state.engine, app.state.bus)
+    runtime = TelemetryRuntime(
+        settings, app.state.sessions, app.state.engine, app.state.bus, app.state.metrics
+    )
     await runtime.start()
     app.state.telemetry = runtime
 
@@ -89,6 +94,7 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
     app.state.engine = make_engine(settings)
     app.state.sessions = make_sessionmaker(app.state.engine)
     app.state.bus = bus or InProcessBus()
+    app.state.metrics = Metrics()
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(build_api_router())

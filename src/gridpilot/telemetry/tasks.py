@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gridpilot.core.bus import EventBus
+from gridpilot.core.metrics import Metrics
 from gridpilot.core.settings import Settings
 
 
@@ -20,11 +21,13 @@ class TelemetryRuntime:
         sessions: async_sessionmaker[AsyncSession],
         engine: AsyncEngine,
         bus: EventBus,
+        metrics: Metrics,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.engine = engine
         self.bus = bus
+        self.metrics = metrics
 
     async def start(self) -> None:
         return None

@@ -1,0 +1,7 @@
+"""HTTP routes that read telemetry: series, latest values, energy."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
