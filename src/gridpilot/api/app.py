@@ -11,6 +11,8 @@ from fastapi import APIRouter, FastAPI
 from gridpilot import __version__
 from gridpilot.api.errors import install_error_handlers
 from gridpilot.api.health import router as health_router
+from gridpilot.api.metrics_route import router as metrics_router
+from gridpilot.api.middleware import RequestContextMiddleware
 from gridpilot.assets.routes import router as assets_router
 from gridpilot.auth.routes import router as auth_router
 from gridpilot.core.bus import EventBus, InProcessBus
@@ -97,5 +99,12 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
     app.state.metrics = Metrics()
     install_error_handlers(app)
     app.include_router(health_router)
+    # operations (helper OPS): request id, access log, latency histogram, rate limit; /metrics
+    app.add_middleware(
+        RequestContextMiddleware,
+        metrics=app.state.metrics,
+        rate_limit_per_min=settings.api_rate_limit_per_min,
+    )
+    app.include_router(metrics_router)
     app.include_router(build_api_router())
     return app

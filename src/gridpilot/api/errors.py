@@ -8,8 +8,9 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 
 from gridpilot.core.errors import (
     AuthenticationFailed,
@@ -68,11 +69,33 @@ async def _gridpilot_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """422 for a body/query that fails validation. The offending input is not echoed: it may
+    be NaN (not JSON) or a secret."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
+        for e in exc.errors()
+    ]
+    shown = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors[:5])
+    return JSONResponse(
+        error_body("validation_failed", f"invalid request: {shown}", errors), status_code=422
+    )
+
+
 async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     log.info("integrity error: %s", exc)
     return JSONResponse(
         error_body("conflict", "the change conflicts with existing data (duplicate or reference)"),
         status_code=409,
+    )
+
+
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    log.info("data error: %s", exc)
+    return JSONResponse(
+        error_body("validation_failed", "a value is out of range for the database"),
+        status_code=422,
     )
 
 
@@ -85,6 +108,8 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(GridpilotError, _gridpilot_error)
+    app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(DBAPIError, _database_unavailable)

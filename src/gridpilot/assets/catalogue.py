@@ -74,3 +74,68 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("speed_rpm", "rpm", "instantaneous", "Rotational speed", -1e5, 1e5),
     MetricSpec("operating_state", "1", "state", "Operating state code (0 = off)", None, None),
 )
+
+#: What an asset does with energy.
+ASSET_ROLES: tuple[str, ...] = ("consumer", "producer", "prosumer", "storage")
+
+#: Asset kinds and the role an asset of that kind gets when none is given.
+ASSET_KINDS: dict[str, str] = {
+    # metering and grid
+    "meter": "consumer",
+    "grid_connection": "prosumer",
+    "transformer": "consumer",
+    "inverter": "producer",
+    # industrial machines
+    "compressor": "consumer",
+    "motor": "consumer",
+    "pump": "consumer",
+    "injection_molding": "consumer",
+    "machine": "consumer",
+    "chiller": "consumer",
+    "boiler": "consumer",
+    # buildings and loads
+    "building": "consumer",
+    "household": "consumer",
+    "hvac": "consumer",
+    "heat_pump": "consumer",
+    "lighting": "consumer",
+    "plug_load": "consumer",
+    "ev_charger": "consumer",
+    # generation
+    "solar_pv": "producer",
+    "wind_onshore": "producer",
+    "wind_offshore": "producer",
+    "hydro": "producer",
+    "geothermal": "producer",
+    "bio": "producer",
+    "tidal": "producer",
+    "chp": "producer",
+    "generator": "producer",
+    # storage
+    "battery": "storage",
+    "other": "consumer",
+}
+
+#: WIA-ENE-004 ``sourceType`` -> asset kind (the seed's six renewable types).
+SOURCE_TYPE_KINDS: dict[str, str] = {
+    "SOLAR-PV": "solar_pv",
+    "WIND-ON": "wind_onshore",
+    "HYDRO": "hydro",
+    "GEO": "geothermal",
+    "BIO": "bio",
+    "TIDAL": "tidal",
+}
+
+#: WIA ``sourceId``: ``TYPE-XXX-NNNNN``, XXX a three-letter (country) code, NNNNN five digits.
+SOURCE_ID_PATTERN = r"^(SOLAR-PV|WIND-ON|HYDRO|GEO|BIO|TIDAL)-[A-Z]{3}-[0-9]{5}$"
+
+#: Metric kinds (see the module docstring).
+METRIC_KINDS: tuple[str, ...] = ("instantaneous", "cumulative", "counter", "state")
+
+#: User-defined metric keys: lower snake case, 2-64 characters.
+METRIC_KEY_PATTERN = r"^[a-z][a-z0-9_]{1,63}$"
+
+
+def source_type_of(source_id: str) -> str:
+    """The ``TYPE`` part of a WIA sourceId (``"SOLAR-PV-ITA-00001"`` -> ``"SOLAR-PV"``)."""
+    return source_id.rsplit("-", 2)[0]

@@ -15,6 +15,7 @@ class Site(Timestamped, Base):
     """A facility, factory, plant, building or community location."""
 
     __tablename__ = "sites"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
@@ -33,7 +34,10 @@ class Asset(Timestamped, Base):
     """Anything that measures, produces, consumes or stores energy."""
 
     __tablename__ = "assets"
-    __table_args__ = (UniqueConstraint("site_id", "name", name="uq_assets_site_id_name"),)
+    __table_args__ = (
+        UniqueConstraint("site_id", "name", name="uq_assets_site_id_name"),
+        {"sqlite_autoincrement": True},  # a reused id would inherit a deleted asset's readings
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)

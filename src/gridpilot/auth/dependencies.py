@@ -2,6 +2,8 @@
 
 Use in routes as ``principal: Annotated[Principal, Depends(require(Permission.READ))]``.
 Credentials: ``Authorization: Bearer <JWT>`` or ``X-API-Key: <key>`` (never in the URL).
+The OpenAPI document also declares the OAuth2 password and client-credentials flows, so the
+docs' "Authorize" button gets a token from the token endpoint.
 """
 
 from __future__ import annotations
@@ -9,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, FastAPI, Request
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlowPassword, OAuthFlows
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer, OAuth2
 
+from gridpilot.auth.api_keys import ApiKeyCache, principal_for_api_key
 from gridpilot.auth.permissions import Permission, Principal, Role
 from gridpilot.auth.tokens import TokenConfig, decode_access_token
 from gridpilot.core.errors import AuthenticationFailed
@@ -21,6 +25,26 @@ from gridpilot.core.settings import Settings
 
 bearer_scheme = HTTPBearer(auto_error=False, description="JWT from POST /api/v1/auth/token")
 api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="Service/device key")
+TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 (a URL, not a secret)
+OAUTH2_SCOPES = {p.value: f"permission {p.value!r} (within your role)" for p in Permission}
+oauth2_scheme = OAuth2(
+    flows=OAuthFlows(
+        password=OAuthFlowPassword(tokenUrl=TOKEN_URL, refreshUrl=TOKEN_URL, scopes=OAUTH2_SCOPES),
+        clientCredentials=OAuthFlowClientCredentials(tokenUrl=TOKEN_URL, scopes=OAUTH2_SCOPES),
+    ),
+    scheme_name="OAuth2",
+    description="Password flow for users; client credentials for API keys (client_id = key_id). "
+    "Leave the scopes empty for all of the role's permissions.",
+    auto_error=False,
+)
+
+
+def api_key_cache(app: FastAPI) -> ApiKeyCache:
+    """The app's cache of verified API keys (made on first use; see ``auth.api_keys``)."""
+    cache: ApiKeyCache | None = getattr(app.state, "api_key_cache", None)
+    if cache is None:
+        cache = app.state.api_key_cache = ApiKeyCache()
+    return cache
 
 
 def token_config(settings: Settings) -> TokenConfig:
@@ -58,6 +82,7 @@ async def get_principal(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
+    _oauth2: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal:
     """Authenticate the request or raise ``AuthenticationFailed`` (401)."""
     cached: Principal | None = getattr(request.state, "principal", None)
@@ -68,10 +93,13 @@ async def get_principal(
         claims = decode_access_token(token_config(settings), bearer.credentials)
         principal = principal_from_claims(claims)
     elif api_key:
-        from gridpilot.auth.service import principal_for_api_key
-
-        async with request.app.state.sessions() as session, session.begin():
-            principal = await principal_for_api_key(session, api_key)
+        cache = api_key_cache(request.app)
+        cached_key = cache.get(api_key)
+        if cached_key is not None:
+            principal = cached_key
+        else:
+            async with request.app.state.sessions() as session, session.begin():
+                principal = await principal_for_api_key(session, api_key, cache=cache)
     else:
         raise AuthenticationFailed("not authenticated: send a Bearer token or an X-API-Key")
     request.state.principal = principal

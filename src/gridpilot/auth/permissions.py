@@ -64,7 +64,11 @@ class Principal:
 
     @property
     def permissions(self) -> frozenset[Permission]:
-        return ROLE_PERMISSIONS[self.role]
+        """The role's permissions, narrowed to the token's OAuth2 scope when it has one."""
+        granted = ROLE_PERMISSIONS[self.role]
+        if self.scopes:
+            return frozenset(p for p in granted if p.value in self.scopes)
+        return granted
 
     def has(self, permission: Permission) -> bool:
         return permission in self.permissions

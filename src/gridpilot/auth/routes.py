@@ -1,7 +1,204 @@
-"""HTTP routes of the auth domain."""
+"""HTTP routes of the auth domain: the RFC 6749 token endpoint, users and API keys.
+
+``POST /api/v1/auth/token`` answers RFC 6749 bodies (5.1 success, 5.2 errors), not gridpilot's
+``{"error", "message"}`` body, so stock OAuth2 clients understand it. Every ``/auth`` route is
+rate limited per client address (``settings.auth_rate_limit_per_min``).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from starlette.datastructures import FormData
+
+from gridpilot.auth.dependencies import token_config
+from gridpilot.auth.grants import (
+    TokenGrant,
+    client_credentials_grant,
+    password_grant,
+    refresh_token_grant,
+)
+from gridpilot.auth.key_routes import router as key_router
+from gridpilot.auth.oauth import OAuthError, basic_credentials, invalid_client
+from gridpilot.auth.schemas import OAuthErrorBody, TokenResponse
+from gridpilot.auth.user_routes import router as user_router
+from gridpilot.core.ratelimit import RateLimiter
+from gridpilot.core.settings import Settings
+from gridpilot.db.dependencies import SessionDep
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+GRANT_TYPES = ("password", "client_credentials", "refresh_token")
+FORM_FIELDS = (
+    "grant_type",
+    "username",
+    "password",
+    "scope",
+    "refresh_token",
+    "client_id",
+    "client_secret",
+)
+
+
+def limit_auth_rate(request: Request) -> None:
+    """At most ``auth_rate_limit_per_min`` requests per client address (429 + Retry-After)."""
+    limiter: RateLimiter | None = getattr(request.app.state, "auth_rate_limiter", None)
+    if limiter is None:
+        settings: Settings = request.app.state.settings
+        limiter = request.app.state.auth_rate_limiter = RateLimiter(
+            settings.auth_rate_limit_per_min
+        )
+    limiter.hit(request.client.host if request.client else "-")
+
+
+auth_router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(limit_auth_rate)])
+
+TOKEN_REQUEST_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "application/x-www-form-urlencoded": {
+            "schema": {
+                "type": "object",
+                "required": ["grant_type"],
+                "properties": {
+                    "grant_type": {"type": "string", "enum": list(GRANT_TYPES)},
+                    "username": {"type": "string", "description": "password grant"},
+                    "password": {
+                        "type": "string",
+                        "format": "password",
+                        "description": "password grant",
+                    },
+                    "refresh_token": {"type": "string", "description": "refresh_token grant"},
+                    "scope": {
+                        "type": "string",
+                        "description": "Space-separated permissions; default: all of the role's.",
+                    },
+                    "client_id": {
+                        "type": "string",
+                        "description": "client_credentials: the API key's key_id (or use Basic).",
+                    },
+                    "client_secret": {
+                        "type": "string",
+                        "format": "password",
+                        "description": "client_credentials: the raw API key or its secret part.",
+                    },
+                },
+            }
+        }
+    },
+}
+
+
+def _fields(form: FormData) -> dict[str, str]:
+    """The form's known fields; a repeated parameter is ``invalid_request`` (RFC 6749 3.2)."""
+    values: dict[str, str] = {}
+    for name, value in form.multi_items():
+        if name not in FORM_FIELDS:
+            continue
+        if name in values:
+            raise OAuthError("invalid_request", f"parameter {name!r} given more than once")
+        if not isinstance(value, str):
+            raise OAuthError("invalid_request", f"parameter {name!r} must be a plain value")
+        values[name] = value
+    return values
+
+
+def _required(fields: dict[str, str], name: str) -> str:
+    value = fields.get(name)
+    if not value:
+        raise OAuthError("invalid_request", f"missing parameter {name!r}")
+    return value
+
+
+def _client_credentials(request: Request, fields: dict[str, str]) -> tuple[str, str]:
+    basic = basic_credentials(request.headers.get("authorization"))
+    in_form = fields.get("client_id") or fields.get("client_secret")
+    if basic is not None and in_form:
+        raise OAuthError(
+            "invalid_request", "send client credentials either by HTTP Basic or in the form"
+        )
+    client_id, client_secret = basic or (fields.get("client_id"), fields.get("client_secret"))
+    if not client_id or not client_secret:
+        raise invalid_client("client authentication required (HTTP Basic or form)")
+    return client_id, client_secret
+
+
+async def _grant(request: Request, session: SessionDep) -> TokenGrant:
+    settings: Settings = request.app.state.settings
+    config = token_config(settings)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise OAuthError("invalid_request", "the body must be application/x-www-form-urlencoded")
+    try:
+        form = await request.form()
+    except Exception as exc:  # malformed body: python-multipart raises several types
+        raise OAuthError("invalid_request", f"unreadable form body: {exc}") from None
+    fields = _fields(form)
+    grant_type = _required(fields, "grant_type")
+    scope = fields.get("scope")
+    if grant_type == "password":
+        return await password_grant(
+            session=session,
+            config=config,
+            refresh_ttl_s=settings.refresh_token_ttl_s,
+            username=_required(fields, "username"),
+            password=_required(fields, "password"),
+            scope=scope,
+        )
+    if grant_type == "client_credentials":
+        client_id, client_secret = _client_credentials(request, fields)
+        return await client_credentials_grant(
+            session=session,
+            config=config,
+            client_id=client_id,
+            client_secret=client_secret,
+            scope=scope,
+        )
+    if grant_type == "refresh_token":
+        return await refresh_token_grant(
+            session=session,
+            config=config,
+            refresh_ttl_s=settings.refresh_token_ttl_s,
+            refresh_token=_required(fields, "refresh_token"),
+            scope=scope,
+        )
+    raise OAuthError(
+        "unsupported_grant_type", f"grant_type must be one of {', '.join(GRANT_TYPES)}"
+    )
+
+
+@auth_router.post(
+    "/token",
+    summary="OAuth2 token endpoint (RFC 6749)",
+    response_model=TokenResponse,
+    response_model_exclude_none=True,
+    openapi_extra={"requestBody": TOKEN_REQUEST_BODY},
+    responses={
+        400: {"model": OAuthErrorBody, "description": "RFC 6749 5.2 error"},
+        401: {"model": OAuthErrorBody, "description": "invalid_client"},
+        429: {"description": "Too many requests from this client (see Retry-After)"},
+    },
+)
+async def issue_token(request: Request, session: SessionDep) -> JSONResponse:
+    """Grants: ``password`` (username, password[, scope]) -> access + refresh token;
+    ``client_credentials`` (API key as client; HTTP Basic or form) -> access token;
+    ``refresh_token`` (rotating; reusing a spent one revokes its whole family)."""
+    try:
+        grant = await _grant(request, session)
+    except OAuthError as exc:
+        if exc.keep_changes:
+            await session.commit()
+        else:
+            await session.rollback()
+        headers = dict(NO_STORE)
+        if exc.status == 401:
+            headers["WWW-Authenticate"] = 'Basic realm="gridpilot"'
+        return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+    return JSONResponse(grant.body(), headers=NO_STORE)
+
 
 router = APIRouter()
+router.include_router(auth_router)
+router.include_router(user_router)
+router.include_router(key_router)

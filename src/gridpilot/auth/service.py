@@ -1,13 +1,253 @@
-"""Users, credentials, tokens and API keys. (Being built: see issue #3.)"""
+"""Users and their site scope; API keys (re-exported from ``auth.api_keys``).
+
+Services flush and never commit: the caller (request dependency, CLI transaction) owns it.
+A user's ``site_ids`` of None means every site; a list limits the user to those sites.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import column, delete, func, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridpilot.auth.permissions import Principal
-from gridpilot.core.errors import AuthenticationFailed
+from gridpilot.auth.api_keys import (
+    ApiKeyCache,
+    authenticate_api_key,
+    create_api_key,
+    get_api_key,
+    list_api_keys,
+    principal_for_api_key,
+    revoke_api_key,
+)
+from gridpilot.auth.models import User, UserSite
+from gridpilot.auth.passwords import hash_password, needs_rehash, verify_password
+from gridpilot.auth.permissions import Role
+from gridpilot.auth.refresh_tokens import revoke_user_refresh_tokens
+from gridpilot.core.errors import Conflict, NotFound, ValidationFailed
+
+__all__ = [
+    "ApiKeyCache",
+    "authenticate_api_key",
+    "authenticate_user",
+    "change_own_password",
+    "check_sites_exist",
+    "create_api_key",
+    "create_user",
+    "delete_user",
+    "find_user",
+    "get_api_key",
+    "get_user",
+    "list_api_keys",
+    "list_users",
+    "principal_for_api_key",
+    "revoke_api_key",
+    "set_password",
+    "site_ids_of",
+    "update_user",
+]
+
+USERNAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,149}"
+MAX_DB_ID = 2**31 - 1
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024
+#: Fields an administrator may change with ``update_user``.
+ADMIN_FIELDS = frozenset({"role", "site_ids", "disabled", "password"})
+
+_USERNAME = re.compile(USERNAME_PATTERN)
+#: The sites table, named here without importing the assets domain (auth sits below it).
+_sites = table("sites", column("id"))
 
 
-async def principal_for_api_key(session: AsyncSession, raw_key: str) -> Principal:
-    """The principal of a valid, unrevoked API key; ``AuthenticationFailed`` otherwise."""
-    raise AuthenticationFailed("invalid API key")
+def parse_role(role: Role | str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        known = ", ".join(r.value for r in Role)
+        raise ValidationFailed(f"unknown role {role!r}; one of {known}") from None
+
+
+def check_password_policy(password: str) -> None:
+    if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            f"a password needs {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters"
+        )
+
+
+async def check_sites_exist(*, session: AsyncSession, site_ids: Sequence[int]) -> list[int]:
+    """The distinct ``site_ids``, sorted; ``ValidationFailed`` naming any that do not exist."""
+    wanted = sorted(set(site_ids))
+    storable = [s for s in wanted if 1 <= s <= MAX_DB_ID]
+    found = set(await session.scalars(select(_sites.c.id).where(_sites.c.id.in_(storable))))
+    missing = [s for s in wanted if s not in found]
+    if missing:
+        raise ValidationFailed(f"unknown site ids: {missing}")
+    return wanted
+
+
+async def _set_sites(session: AsyncSession, user: User, site_ids: Sequence[int] | None) -> None:
+    await session.execute(delete(UserSite).where(UserSite.user_id == user.id))
+    user.site_restricted = site_ids is not None
+    for site_id in await check_sites_exist(session=session, site_ids=site_ids or []):
+        session.add(UserSite(user_id=user.id, site_id=site_id))
+    await session.flush()
+
+
+async def create_user(
+    *,
+    session: AsyncSession,
+    username: str,
+    password: str,
+    role: Role | str,
+    site_ids: Sequence[int] | None = None,
+) -> User:
+    """A new enabled user with an argon2id password hash; ``Conflict`` if the name is taken."""
+    if not _USERNAME.fullmatch(username):
+        raise ValidationFailed(
+            "a username has 1 to 150 letters, digits or . _ @ + - and starts with a letter or digit"
+        )
+    user_role = parse_role(role)
+    check_password_policy(password)
+    if await find_user(session=session, username=username) is not None:
+        raise Conflict(f"user {username!r} already exists")
+    user = User(
+        username=username,
+        password_hash=hash_password(password),
+        role=user_role.value,
+        disabled=False,
+        site_restricted=site_ids is not None,
+    )
+    session.add(user)
+    await session.flush()
+    if site_ids is not None:
+        await _set_sites(session, user, site_ids)
+    return user
+
+
+async def find_user(*, session: AsyncSession, username: str) -> User | None:
+    return await session.scalar(select(User).where(User.username == username))
+
+
+async def get_user(*, session: AsyncSession, user_id: int) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("user not found")
+    return user
+
+
+async def list_users(*, session: AsyncSession) -> list[User]:
+    return list(await session.scalars(select(User).order_by(User.id)))
+
+
+async def site_ids_of(
+    *, session: AsyncSession, users: Sequence[User]
+) -> dict[int, list[int] | None]:
+    """Each user's site list (None = all sites), in one query."""
+    restricted = [u.id for u in users if u.site_restricted]
+    result: dict[int, list[int] | None] = {
+        u.id: None if not u.site_restricted else [] for u in users
+    }
+    if restricted:
+        rows = await session.execute(
+            select(UserSite.user_id, UserSite.site_id)
+            .where(UserSite.user_id.in_(restricted))
+            .order_by(UserSite.site_id)
+        )
+        for user_id, site_id in rows:
+            sites = result[user_id]
+            assert sites is not None
+            sites.append(site_id)
+    return result
+
+
+async def authenticate_user(*, session: AsyncSession, username: str, password: str) -> User | None:
+    """The enabled user with these credentials, else None (same work whether or not it exists).
+
+    Upgrades the stored hash when the argon2 parameters have changed.
+    """
+    user = await find_user(session=session, username=username)
+    if not verify_password(user.password_hash if user else None, password) or user is None:
+        return None
+    if user.disabled:
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        await session.flush()
+    return user
+
+
+async def _active_administrators(session: AsyncSession) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == Role.ADMINISTRATOR.value, User.disabled.is_(False))
+    )
+    return int(count or 0)
+
+
+async def _keep_an_administrator(session: AsyncSession, user: User, action: str) -> None:
+    """``Conflict`` when ``action`` would leave no enabled administrator (a lock-out)."""
+    is_active_admin = user.role == Role.ADMINISTRATOR.value and not user.disabled
+    if is_active_admin and await _active_administrators(session) <= 1:
+        raise Conflict(f"cannot {action} the last enabled administrator")
+
+
+async def set_password(*, session: AsyncSession, user: User, password: str) -> None:
+    """Replace the password and end the user's refresh-token sessions."""
+    check_password_policy(password)
+    user.password_hash = hash_password(password)
+    await revoke_user_refresh_tokens(session=session, user_id=user.id)
+    await session.flush()
+
+
+async def update_user(*, session: AsyncSession, user_id: int, changes: Mapping[str, Any]) -> User:
+    """Apply an administrator's ``changes`` (keys of ``ADMIN_FIELDS``; ``site_ids`` None = all).
+
+    Disabling a user or changing its role or sites ends its refresh-token sessions, so the change
+    applies at the latest when its current access token expires.
+    """
+    unknown = sorted(set(changes) - ADMIN_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"unknown user fields: {unknown}")
+    user = await get_user(session=session, user_id=user_id)
+    new_role = parse_role(changes["role"]) if changes.get("role") is not None else None
+    if "role" in changes and new_role is None:
+        raise ValidationFailed("role cannot be null")
+    if "disabled" in changes and changes["disabled"] is None:
+        raise ValidationFailed("disabled cannot be null")
+    demoted = new_role is not None and new_role is not Role.ADMINISTRATOR
+    if demoted or changes.get("disabled"):
+        await _keep_an_administrator(session, user, "demote or disable")
+    if changes.get("password") is not None:
+        await set_password(session=session, user=user, password=changes["password"])
+    if new_role is not None:
+        user.role = new_role.value
+    if "disabled" in changes:
+        user.disabled = bool(changes["disabled"])
+    if "site_ids" in changes:
+        await _set_sites(session, user, changes["site_ids"])
+    if {"role", "disabled", "site_ids"} & set(changes):
+        await revoke_user_refresh_tokens(session=session, user_id=user.id)
+    await session.flush()
+    return user
+
+
+async def change_own_password(
+    *, session: AsyncSession, user_id: int, current_password: str, new_password: str
+) -> User:
+    """A user's own password change; the current password must be right."""
+    user = await get_user(session=session, user_id=user_id)
+    if not verify_password(user.password_hash, current_password):
+        raise ValidationFailed("the current password is wrong")
+    await set_password(session=session, user=user, password=new_password)
+    return user
+
+
+async def delete_user(*, session: AsyncSession, user_id: int) -> None:
+    """Delete a user (its site links and refresh tokens go with it)."""
+    user = await get_user(session=session, user_id=user_id)
+    await _keep_an_administrator(session, user, "delete")
+    await session.delete(user)
+    await session.flush()

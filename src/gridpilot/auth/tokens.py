@@ -1,7 +1,9 @@
-"""JWT access tokens: HS256 only (pinned), with iss/aud/exp/iat/sub checked."""
+"""JWT access tokens: HS256 only (pinned), with iss/aud/exp/iat/sub checked; opaque tokens."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import time
 import uuid
 from dataclasses import dataclass
@@ -59,3 +61,13 @@ def decode_access_token(config: TokenConfig, token: str) -> dict[str, Any]:
     except jwt.PyJWTError as exc:
         raise AuthenticationFailed(f"invalid access token: {exc}") from None
     return claims
+
+
+def new_opaque_token(n_bytes: int = 32) -> str:
+    """A URL-safe random token of ``n_bytes`` of entropy (refresh tokens, API key secrets)."""
+    return secrets.token_urlsafe(n_bytes)
+
+
+def sha256_hex(value: str) -> str:
+    """SHA-256 of a high-entropy random token, as stored at rest (never for passwords)."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from gridpilot import __version__
-from gridpilot.cli import importer, users
+from gridpilot.cli import importer, keys, users
 from gridpilot.core.settings import Settings
 
 app = typer.Typer(
@@ -18,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(users.app, name="user", help="Create and manage users.")
+app.add_typer(keys.app, name="apikey", help="Create, list and revoke service API keys.")
 app.command("import", help="Bulk-import readings from a CSV file.")(importer.import_csv)
 console = Console(stderr=True)
 
@@ -58,7 +59,7 @@ def serve(
     """Serve the API (and dashboard). Migrates the embedded SQLite database automatically."""
     import uvicorn
 
-    from gridpilot.core.logging import configure_logging
+    from gridpilot.core.logging import configure_logging, logging_config
 
     settings = Settings()
     configure_logging(settings.log_level, json=settings.log_json)
@@ -70,6 +71,6 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
-        log_config=None,
+        log_config=logging_config(settings.log_level, json=settings.log_json),  # every worker
         access_log=False,
     )

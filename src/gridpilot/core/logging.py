@@ -10,6 +10,7 @@ import logging
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 
@@ -51,6 +52,43 @@ class WiaJsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def logging_config(
+    level: str = "INFO", *, json: bool = True, service: str = "gridpilot"
+) -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` dict equivalent to :func:`configure_logging`.
+
+    Hand it to uvicorn (``log_config=``): uvicorn applies it in every worker process, so the
+    server's own loggers (``uvicorn``, ``uvicorn.error``) write the same JSON lines as ours.
+    uvicorn's access logger is silenced: the API middleware writes one access line per request.
+    """
+    formatter: dict[str, Any] = (
+        {"()": "gridpilot.core.logging.WiaJsonFormatter", "service": service}
+        if json
+        else {"format": PLAIN_FORMAT}
+    )
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"gridpilot": formatter},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "gridpilot",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"level": level.upper(), "handlers": ["stderr"]},
+        "loggers": {
+            "uvicorn": {"level": level.upper(), "handlers": [], "propagate": True},
+            "uvicorn.error": {"level": level.upper(), "handlers": [], "propagate": True},
+            "uvicorn.access": {"level": "WARNING", "handlers": [], "propagate": True},
+        },
+    }
+
+
 def configure_logging(
     level: str = "INFO", *, json: bool = True, service: str = "gridpilot"
 ) -> None:
@@ -61,12 +99,10 @@ def configure_logging(
             root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
     handler._gridpilot = True  # type: ignore[attr-defined]
-    handler.setFormatter(
-        WiaJsonFormatter(service)
-        if json
-        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    )
+    handler.setFormatter(WiaJsonFormatter(service) if json else logging.Formatter(PLAIN_FORMAT))
     root.addHandler(handler)
     root.setLevel(level.upper())
-    for noisy in ("uvicorn.access",):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for name in ("uvicorn", "uvicorn.error"):  # uvicorn's own handlers would print plain text
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)

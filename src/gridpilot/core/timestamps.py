@@ -38,7 +38,7 @@ def to_ms(value: object) -> int:
         return round(dt.timestamp() * 1000)
     if isinstance(value, str):
         text = value.strip()
-        if text.lstrip("-").isdigit():
+        if text.isascii() and text.lstrip("-").isdigit():  # not "³": int() refuses it
             return to_ms(int(text))
         try:
             dt = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))

@@ -56,6 +56,8 @@ class RollupPending(Base):
     metric_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     start_ms: Mapped[int] = mapped_column(BigInteger)
     end_ms: Mapped[int] = mapped_column(BigInteger)
+    #: Bumped by every write that widens the row; a refresh deletes the row only if unchanged.
+    version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class IngestReject(Base):

@@ -1,7 +1,152 @@
-"""HTTP routes that read telemetry: series, latest values, energy."""
+"""HTTP routes that read telemetry: series, latest values, energy (READ permission, site-scoped).
+
+Times in queries are ISO-8601 (UTC when no offset) or epoch milliseconds; answers use ISO-8601
+UTC. Another site's asset answers 404, like a missing one.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import re
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Path, Request
+
+from gridpilot.assets.service import find_metric_ref, get_asset, metric_refs
+from gridpilot.auth.dependencies import Reader
+from gridpilot.core.errors import ValidationFailed
+from gridpilot.core.settings import Settings
+from gridpilot.core.timestamps import MS_PER_DAY, iso, now_ms, to_ms
+from gridpilot.db.dependencies import SessionDep
+from gridpilot.telemetry.queries import AGGREGATES, energy, latest_values, series
+
+router = APIRouter(tags=["telemetry"])
+
+#: Asset ids are 32-bit integers in the database; larger ones cannot exist (404, not a DB error).
+AssetId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+_RESOLUTION = re.compile(r"^(\d{1,6})(s|m|h|d)$")
+MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+_UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": MS_PER_DAY}
+
+
+def parse_resolution(value: str | None) -> int | None:
+    """Bucket width [ms] of ``1m``, ``5m``, ``15m``, ``30m``, ``1h``, ``1d``... (None: raw)."""
+    if value is None or value.strip().lower() in ("", "raw"):
+        return None
+    match = _RESOLUTION.match(value.strip().lower())
+    step = int(match.group(1)) * _UNIT_MS[match.group(2)] if match else 0
+    if step <= 0:
+        raise ValidationFailed(
+            f"resolution {value!r} is not understood: use raw, 1m, 5m, 15m, 30m, 1h or 1d"
+        )
+    return step
+
+
+def parse_period(start: str | None, end: str | None) -> tuple[int, int]:
+    """``(start_ms, end_ms)``; the default is the last 24 h; ``end`` must be after ``start``."""
+    end_ms = to_ms(end) if end else now_ms()
+    start_ms = to_ms(start) if start else end_ms - MS_PER_DAY
+    if not (0 <= start_ms <= MAX_MS and 0 <= end_ms <= MAX_MS):
+        raise ValidationFailed("start and end must lie between 1970 and 9999")
+    if end_ms <= start_ms:
+        raise ValidationFailed("end must be after start")
+    return start_ms, end_ms
+
+
+@router.get("/assets/{asset_id}/series", summary="Time series of one metric of an asset")
+async def get_series(
+    asset_id: AssetId,
+    request: Request,
+    principal: Reader,
+    session: SessionDep,
+    metric: str,
+    start: str | None = None,
+    end: str | None = None,
+    resolution: str | None = None,
+    agg: str = "avg",
+) -> dict[str, Any]:
+    """Points ``{"ts", "value"}``; ``source`` tells which rollup level (or raw) they came from.
+
+    A query that could return more than the configured cap of points answers 413, saying how
+    many and which resolution would fit.
+    """
+    settings: Settings = request.app.state.settings
+    await get_asset(session=session, asset_id=asset_id, principal=principal)
+    ref = await find_metric_ref(session=session, key=metric)
+    if ref is None:
+        raise ValidationFailed(f"unknown metric {metric!r}")
+    if agg not in AGGREGATES:
+        raise ValidationFailed(f"agg must be one of {', '.join(AGGREGATES)}, not {agg!r}")
+    step_ms = parse_resolution(resolution)
+    start_ms, end_ms = parse_period(start, end)
+    result = await series(
+        session=session,
+        asset_id=asset_id,
+        metric_id=ref.id,
+        start_ms=start_ms,
+        end_ms=end_ms,
+        step_ms=step_ms,
+        agg=agg,
+        max_points=settings.max_series_points,
+    )
+    return {
+        "asset_id": asset_id,
+        "metric": ref.key,
+        "unit": ref.unit,
+        "resolution": "raw" if step_ms is None else (resolution or "").strip().lower(),
+        "agg": agg,
+        "source": result.source,
+        "start": iso(start_ms),
+        "end": iso(end_ms),
+        "points": [{"ts": iso(p.ts_ms), "value": p.value} for p in result.points],
+    }
+
+
+@router.get("/assets/{asset_id}/latest", summary="Latest value of each metric of an asset")
+async def get_latest(
+    asset_id: AssetId, principal: Reader, session: SessionDep, metric: str | None = None
+) -> dict[str, Any]:
+    """``{metric: {"ts", "value", "unit"}}`` (every metric when ``metric`` is omitted)."""
+    await get_asset(session=session, asset_id=asset_id, principal=principal)
+    units = {m.key: m.unit for m in await metric_refs(session=session)}
+    if metric is not None and metric not in units:
+        raise ValidationFailed(f"unknown metric {metric!r}")
+    values = await latest_values(
+        session=session, asset_id=asset_id, metric_keys=[metric] if metric else None
+    )
+    return {
+        key: {"ts": iso(value.ts_ms), "value": value.value, "unit": units.get(key)}
+        for key, value in values.items()
+    }
+
+
+@router.get("/assets/{asset_id}/energy", summary="Energy of an asset over a period")
+async def get_energy(
+    asset_id: AssetId,
+    request: Request,
+    principal: Reader,
+    session: SessionDep,
+    start: str | None = None,
+    end: str | None = None,
+) -> dict[str, Any]:
+    """``{"energy_kwh", "method", "coverage", "start", "end"}``: register deltas (reset-aware)
+    when the asset has an ``energy_kwh`` register, else the power integral; ``coverage`` is the
+    fraction of the period the figure accounts for."""
+    settings: Settings = request.app.state.settings
+    await get_asset(session=session, asset_id=asset_id, principal=principal)
+    start_ms, end_ms = parse_period(start, end)
+    result = await energy(
+        session=session,
+        asset_id=asset_id,
+        start_ms=start_ms,
+        end_ms=end_ms,
+        max_gap_s=settings.energy_max_gap_s,
+    )
+    return {
+        "energy_kwh": result.energy_kwh,
+        "method": result.method,
+        "coverage": result.coverage,
+        "start": iso(start_ms),
+        "end": iso(end_ms),
+        "resets": result.resets,
+    }

@@ -1,7 +1,202 @@
-"""HTTP routes of the wia domain."""
+"""WIA-ENE-004 Phase 1 endpoints under ``/api/v1/sources`` (the seed's compatibility surface).
+
+``{source_id}`` in every path is the WIA ``sourceId`` (``SOLAR-PV-ITA-00001``). Reads need READ;
+registering and updating sources CONFIGURE (operator+); production data TELEMETRY_WRITE
+(service keys; a device key only for its own source). Other sites' sources answer 404.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, BackgroundTasks, Body, Query
+from fastapi.responses import JSONResponse
+
+from gridpilot.assets.events import publish_assets_changed
+from gridpilot.auth.dependencies import Configurer, Reader, TelemetryWriter
+from gridpilot.core.dependencies import BusDep, SettingsDep
+from gridpilot.core.errors import ValidationFailed
+from gridpilot.core.timestamps import MS_PER_DAY, now_ms, to_ms
+from gridpilot.db.dependencies import SessionDep
+from gridpilot.telemetry.dependencies import RuntimeDep
+from gridpilot.telemetry.service import ingest
+from gridpilot.wia import history, service
+from gridpilot.wia.production import rejections_of, to_readings
+from gridpilot.wia.schemas import (
+    Alert,
+    EnergySource,
+    EnergySourceIn,
+    ProductionData,
+    ProductionResult,
+    SourceStatus,
+    SourceType,
+)
+
+#: Latest representable time (9999-12-31T23:59:59.999Z) in epoch ms.
+MAX_MS = 253_402_300_799_999
+
+router = APIRouter(prefix="/sources", tags=["wia"])
+
+
+@router.get("", summary="List all energy sources")
+async def list_sources(
+    principal: Reader,
+    session: SessionDep,
+    source_type: Annotated[SourceType | None, Query(alias="sourceType")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> list[EnergySource]:
+    return await service.list_sources(
+        session=session, principal=principal, source_type=source_type, limit=limit, offset=offset
+    )
+
+
+@router.post("", status_code=201, summary="Register new energy source")
+async def create_source(
+    data: EnergySourceIn,
+    principal: Configurer,
+    session: SessionDep,
+    bus: BusDep,
+    background: BackgroundTasks,
+) -> EnergySource:
+    source = await service.create_source(session=session, principal=principal, data=data)
+    background.add_task(publish_assets_changed, bus, [source.id], "created")
+    return source
+
+
+@router.get("/{source_id}", summary="Get source details")
+async def get_source(source_id: str, principal: Reader, session: SessionDep) -> EnergySource:
+    asset, site = await service.get_source_asset(
+        session=session, source_id=source_id, principal=principal
+    )
+    return service.to_energy_source(asset, site)
+
+
+@router.put("/{source_id}", summary="Update source details (replaces the whole source)")
+async def replace_source(
+    source_id: str,
+    data: EnergySourceIn,
+    principal: Configurer,
+    session: SessionDep,
+    bus: BusDep,
+    background: BackgroundTasks,
+) -> EnergySource:
+    source = await service.replace_source(
+        session=session, source_id=source_id, principal=principal, data=data
+    )
+    background.add_task(publish_assets_changed, bus, [source.id], "updated")
+    return source
+
+
+@router.get("/{source_id}/alerts", summary="Get active alerts (none until alerts exist)")
+async def list_alerts(source_id: str, principal: Reader, session: SessionDep) -> list[Alert]:
+    await service.get_source_asset(session=session, source_id=source_id, principal=principal)
+    return []
+
+
+PRODUCTION_POST_DESCRIPTION = """
+Submit one Production Data object, or a JSON array of them. Each becomes up to seven readings of
+the source (`power_kw`, `energy_kwh` from `cumulative.lifetime`, `efficiency_pct`,
+`temperature_c`, `humidity_pct`, `wind_speed_ms`, `irradiance_wm2`); `cumulative.today`,
+`cumulative.thisMonth` and `efficiency.average24h` are derived and recomputed on read.
+Every object's `sourceId` must be the one in the path. Writes are idempotent (same source,
+metric and timestamp: last write wins).
+
+Answer `{"stored": N, "rejected": [{"index", "field", "reason"}]}` (`index`: the object's
+position). **201** everything stored; **207** some values rejected; **422** nothing stored.
+A device key may submit data for its own source only (403 otherwise).
+"""
+
+
+@router.post(
+    "/{source_id}/production",
+    summary="Submit production data",
+    description=PRODUCTION_POST_DESCRIPTION,
+    status_code=201,
+    response_model=ProductionResult,
+    responses={
+        207: {"model": ProductionResult, "description": "Some values stored, some rejected."},
+        422: {"model": ProductionResult, "description": "Nothing stored."},
+    },
+)
+async def submit_production(
+    source_id: str,
+    body: Annotated[ProductionData | list[ProductionData], Body()],
+    principal: TelemetryWriter,
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> JSONResponse:
+    items = body if isinstance(body, list) else [body]
+    if not items:
+        raise ValidationFailed("no production data in the body")
+    wrong = [i for i, item in enumerate(items) if item.sourceId != source_id]
+    if wrong:
+        raise ValidationFailed(
+            f"sourceId of the production data differs from the path ({source_id})",
+            details={"indexes": wrong[:100]},
+        )
+    ref = await service.writable_source(session=session, source_id=source_id, principal=principal)
+    batch = to_readings(items, ref.id)
+    stored = 0
+    reading_rejections: list[tuple[int, str]] = []
+    if batch.readings:
+        result = await ingest(batch.readings, principal=principal, runtime=runtime, channel="wia")
+        stored = result.stored
+        reading_rejections = [(r.index, r.reason) for r in result.rejected]
+    rejected = rejections_of(batch, reading_rejections)
+    status = 201 if not rejected else 207 if stored else 422
+    answer = ProductionResult(stored=stored, rejected=rejected)
+    return JSONResponse(answer.model_dump(), status_code=status)
+
+
+def _period(start: str | None, end: str | None) -> tuple[int, int]:
+    end_ms = to_ms(end) if end else now_ms() + 1
+    start_ms = to_ms(start) if start else end_ms - MS_PER_DAY
+    if not (0 <= start_ms <= MAX_MS and 0 <= end_ms <= MAX_MS):
+        raise ValidationFailed("start and end must lie between 1970 and 9999")
+    if end_ms <= start_ms:
+        raise ValidationFailed("end must be after start")
+    return start_ms, end_ms
+
+
+@router.get("/{source_id}/production", summary="Get production data")
+async def get_production(
+    source_id: str,
+    principal: Reader,
+    session: SessionDep,
+    settings: SettingsDep,
+    start: Annotated[
+        str | None, Query(description="ISO-8601 or epoch ms, inclusive; default end - 24 h")
+    ] = None,
+    end: Annotated[
+        str | None, Query(description="ISO-8601 or epoch ms, exclusive; default now")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Newest objects returned")] = 100,
+) -> list[ProductionData]:
+    """The newest `limit` Production Data objects in `[start, end)`, **newest first**, rebuilt
+    from the stored readings (one object per reading time). `cumulative.today`/`thisMonth` are
+    computed in the site's timezone up to each object's time."""
+    start_ms, end_ms = _period(start, end)
+    asset, site = await service.get_source_asset(
+        session=session, source_id=source_id, principal=principal
+    )
+    return await history.production_history(
+        session=session,
+        asset=asset,
+        site=site,
+        start_ms=start_ms,
+        end_ms=end_ms,
+        limit=limit,
+        max_points=settings.max_series_points,
+        max_gap_s=settings.energy_max_gap_s,
+    )
+
+
+@router.get("/{source_id}/status", summary="Get operational status")
+async def get_status(source_id: str, principal: Reader, session: SessionDep) -> SourceStatus:
+    """`online` when the newest reading is at most 3 expected intervals old (default interval
+    300 s, the asset's `expected_interval_s`), `offline` when older, `unknown` without data."""
+    asset, _ = await service.get_source_asset(
+        session=session, source_id=source_id, principal=principal
+    )
+    return await history.source_status(session=session, asset=asset, now_ms=now_ms())

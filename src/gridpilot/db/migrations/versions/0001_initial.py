@@ -45,6 +45,7 @@ def upgrade() -> None:
         sa.Column("description", sa.String(2000)),
         *_timestamps(),
         sa.UniqueConstraint("name", name="uq_sites_name"),
+        sqlite_autoincrement=True,  # ids are never reused (tokens and readings refer to them)
     )
     op.create_table(
         "assets",
@@ -71,6 +72,7 @@ def upgrade() -> None:
         *_timestamps(),
         sa.UniqueConstraint("site_id", "name", name="uq_assets_site_id_name"),
         sa.UniqueConstraint("source_id", name="uq_assets_source_id"),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_assets_site_id", "assets", ["site_id"])
     op.create_table(
@@ -201,6 +203,7 @@ def upgrade() -> None:
         sa.Column("metric_id", sa.Integer(), primary_key=True),
         sa.Column("start_ms", sa.BigInteger(), nullable=False),
         sa.Column("end_ms", sa.BigInteger(), nullable=False),
+        sa.Column("version", sa.BigInteger(), nullable=False, server_default="0"),
     )
     op.create_table(
         "ingest_rejects",

@@ -1,0 +1,250 @@
+"""Ingest and query benchmark (issue #3 item 10).
+
+    .venv/bin/python bench/ingest.py [--readings 1000000] [--clients 4] [--skip-sqlite]
+
+Against a fresh PostgreSQL database on 127.0.0.1:5432 (user postgres; created and dropped here)
+and a real ``gridpilot serve`` (uvicorn) subprocess, it measures
+
+(a) readings/s through ``POST /api/v1/telemetry`` (batches of 1,000, pre-serialised with orjson,
+    several concurrent httpx clients; the client runs on the same machine and eats CPU too);
+(b) the ceiling: asyncpg ``copy_records_to_table`` of the same rows into a plain table with the
+    readings primary key (logged, then unlogged), and the ratio (a)/(b);
+(c) query latency p50/p95 of a 24 h series at 15 min resolution under 20 concurrent clients,
+    after the rollups have caught up;
+(d) (a) and (c) against the embedded SQLite default.
+
+Prints a table; no assertions on timings. See bench/README.md for measured figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from harness import (
+    PgServer,
+    ServerProcess,
+    cpu_by_pid,
+    cpu_seconds,
+    create_site_and_assets,
+    database_backend_pids,
+    fresh_pg_database,
+    gridpilot_server,
+    machine_busy_seconds,
+    metric_id,
+    pending_rollups,
+)
+from workloads import Dataset, copy_ceiling, http_ingest, series_queries
+
+console = Console(stderr=True)
+
+
+@dataclass
+class Report:
+    rows: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def add(self, what: str, value: str, note: str = "") -> None:
+        self.rows.append((what, value, note))
+        console.print(f"  [bold]{what}[/]: {value} [dim]{note}[/]")
+
+    def table(self, title: str) -> Table:
+        table = Table(title=title)
+        table.add_column("measurement")
+        table.add_column("value", justify="right")
+        table.add_column("notes")
+        for row in self.rows:
+            table.add_row(*row)
+        return table
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+async def ingest_and_query(
+    server: ServerProcess, args: argparse.Namespace, readings: int, label: str, report: Report
+) -> tuple[Dataset, float]:
+    """Create the assets, run (a)/(d) and (c) on one server; returns the data set and readings/s."""
+    console.print(f"[cyan]{label}[/]: creating 1 site and {args.assets} assets")
+    asset_ids = create_site_and_assets(server, args.assets)
+    dataset = Dataset(asset_ids, max(1, readings // args.assets), end_ms=now_ms() - 120_000)
+    bodies = dataset.bodies(args.batch)
+    console.print(f"[cyan]{label}[/]: sending {dataset.total:,} readings in {len(bodies):,} bodies")
+
+    pids = server.server_pids()
+    database = (server.env.get("GRIDPILOT_DATABASE_URL") or "").rsplit("/", 1)[-1]
+    backends_before = cpu_by_pid(database_backend_pids(database)) if database else {}
+    client_cpu, server_cpu, busy = time.process_time(), cpu_seconds(pids), machine_busy_seconds()
+    ingest = await http_ingest(server.base_url, server.headers, bodies, args.clients)
+    client_cpu = time.process_time() - client_cpu
+    server_cpu = cpu_seconds(pids) - server_cpu
+    busy = machine_busy_seconds() - busy
+    backends_after = cpu_by_pid(database_backend_pids(database)) if database else {}
+    db_cpu = sum(cpu - backends_before.get(pid, 0.0) for pid, cpu in backends_after.items())
+    other_cpu = max(0.0, busy - client_cpu - server_cpu - db_cpu)
+    report.add(
+        f"{label}: HTTP ingest",
+        f"{ingest.per_second:,.0f} readings/s",
+        f"{ingest.stored:,} stored, {ingest.rejected:,} rejected, {ingest.failed_requests} failed "
+        f"requests in {ingest.seconds:.1f} s; {args.clients} clients x {args.batch} per batch",
+    )
+    lat = sorted(ingest.batch_latencies_s)
+    if lat:
+        report.add(
+            f"{label}: batch request latency p50/p95",
+            f"{lat[len(lat) // 2] * 1000:.0f} / {lat[int(len(lat) * 0.95)] * 1000:.0f} ms",
+        )
+    report.add(
+        f"{label}: CPU during ingest",
+        f"{busy / ingest.seconds:.2f} of 2 cores" if ingest.seconds else "-",
+        f"server {server_cpu:.1f} s, "
+        + (f"PostgreSQL backends {db_cpu:.1f} s, " if database else "")
+        + f"bench client {client_cpu:.1f} s, anything else (other processes, OS) "
+        f"{other_cpu:.1f} s",
+    )
+    if ingest.first_error:
+        report.add(f"{label}: first problem", ingest.first_error[:120], f"log: {server.log_path}")
+
+    waited = await wait_for_rollups(server, args.rollup_timeout)
+    report.add(f"{label}: rollups caught up after ingest", f"{waited:.1f} s")
+    queries = await series_queries(
+        server.base_url,
+        server.headers,
+        asset_ids,
+        start_ms=dataset.start_ms,
+        clients=args.query_clients,
+        per_client=args.queries_per_client,
+    )
+    report.add(
+        f"{label}: 24 h / 15 min series p50 / p95",
+        f"{queries.percentile_ms(50):.1f} / {queries.percentile_ms(95):.1f} ms",
+        f"{args.query_clients} concurrent clients, {len(queries.latencies_s)} queries, "
+        f"{queries.per_second:.0f} queries/s, {queries.points} points, {queries.errors} errors",
+    )
+    if queries.first_error:
+        report.add(f"{label}: first query problem", queries.first_error[:120])
+    return dataset, ingest.per_second
+
+
+async def wait_for_rollups(server: ServerProcess, timeout_s: float) -> float:
+    started = time.perf_counter()
+    url = server.env.get("GRIDPILOT_DATABASE_URL")
+    while time.perf_counter() - started < timeout_s:
+        try:
+            if await pending_rollups(url, server.env["GRIDPILOT_DATA_DIR"]) == 0:
+                break
+        except Exception as exc:  # schema not there yet or DB busy: report, keep waiting
+            console.print(f"[yellow]rollup check failed: {exc}[/]")
+        await asyncio.sleep(0.5)
+    return time.perf_counter() - started
+
+
+async def postgres_part(args: argparse.Namespace, report: Report) -> None:
+    pg = PgServer(args.pg_host, args.pg_port, args.pg_user)
+    async with fresh_pg_database(pg) as name:
+        url = pg.url(name)
+        if args.ceiling_only:  # no server: synthetic ids, same shape of data
+            synthetic_ids = list(range(1, args.assets + 1))
+            dataset = Dataset(synthetic_ids, args.readings // args.assets, now_ms())
+            await copy_ceilings(url, dataset, 1, None, args, report)
+            return
+        with gridpilot_server(url, workers=args.workers) as server:
+            dataset, http_rate = await ingest_and_query(
+                server, args, args.readings, "PostgreSQL", report
+            )
+        console.print("[cyan]PostgreSQL[/]: COPY ceiling (server stopped)")
+        await copy_ceilings(url, dataset, await metric_id(url, "power_kw"), http_rate, args, report)
+
+
+async def copy_ceilings(
+    url: str,
+    dataset: Dataset,
+    power_metric_id: int,
+    http_rate: float | None,
+    args: argparse.Namespace,
+    report: Report,
+) -> None:
+    """(b): raw COPY of the data set's rows into a logged, then an unlogged plain table."""
+    records = [(a, power_metric_id, ts, v) for a, ts, v in dataset.rows()]
+    for unlogged in (False, True):
+        ceiling = await copy_ceiling(
+            url, records, connections=args.clients, chunk=args.copy_chunk, unlogged=unlogged
+        )
+        kind = "unlogged" if unlogged else "logged"
+        report.add(
+            f"PostgreSQL: raw COPY ceiling ({kind} table)",
+            f"{ceiling.per_second:,.0f} readings/s",
+            f"{ceiling.rows:,} rows, {args.clients} connections x {args.copy_chunk} rows "
+            f"per COPY, {ceiling.seconds:.1f} s",
+        )
+        if not unlogged and http_rate and ceiling.per_second:
+            report.add(
+                "PostgreSQL: HTTP ingest / COPY ceiling (logged)",
+                f"{http_rate / ceiling.per_second:.0%}",
+            )
+
+
+async def sqlite_part(args: argparse.Namespace, report: Report) -> None:
+    with gridpilot_server(None) as server:
+        await ingest_and_query(server, args, args.sqlite_readings, "SQLite", report)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--readings", type=int, default=1_000_000, help="PostgreSQL readings")
+    parser.add_argument("--sqlite-readings", type=int, default=300_000)
+    parser.add_argument("--clients", type=int, default=4, help="concurrent ingest clients")
+    parser.add_argument("--assets", type=int, default=100)
+    parser.add_argument("--batch", type=int, default=1_000, help="readings per request")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers (PostgreSQL)")
+    parser.add_argument("--copy-chunk", type=int, default=5_000, help="rows per raw COPY")
+    parser.add_argument("--query-clients", type=int, default=20)
+    parser.add_argument("--queries-per-client", type=int, default=25)
+    parser.add_argument("--rollup-timeout", type=float, default=300.0, help="seconds")
+    parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument(
+        "--ceiling-only", action="store_true", help="only the raw COPY ceiling (no server)"
+    )
+    parser.add_argument("--pg-host", default="127.0.0.1")
+    parser.add_argument("--pg-port", type=int, default=5432)
+    parser.add_argument("--pg-user", default="postgres")
+    return parser.parse_args(argv)
+
+
+async def run(args: argparse.Namespace) -> Report:
+    report = Report()
+    load = Path("/proc/loadavg").read_text().split()[:3]
+    report.add(
+        "machine",
+        f"{os.cpu_count()} CPUs",
+        f"load average at start {' / '.join(load)} (1/5/15 min); other work skews every figure",
+    )
+    if not args.skip_postgres:
+        await postgres_part(args, report)
+    if not args.skip_sqlite:
+        await sqlite_part(args, report)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    report = asyncio.run(run(args))
+    title = f"gridpilot ingest/query benchmark ({time.strftime('%Y-%m-%d %H:%M')})"
+    out = Console()
+    if not out.is_terminal:
+        out = Console(width=150)
+    out.print(report.table(title))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""Request context middleware (pure ASGI): request id, log context, access log, latency, rate limit.
+
+Per HTTP request it
+
+- takes a sane incoming ``X-Request-ID`` (1-128 of ``A-Z a-z 0-9 . _ : -``) or makes one, and
+  echoes it in the response header ``X-Request-ID``;
+- sets the logging context variables of :mod:`gridpilot.core.logging` (``requestId``; ``sourceId``
+  for ``/api/v1/sources/{id}...``; ``userId`` is set by ``auth.dependencies`` once the caller is
+  known);
+- writes one access line at INFO on the ``gridpilot.access`` logger, context fields ``method``,
+  ``route`` (the route *template*), ``status``, ``durationMs``, ``client``;
+- observes ``gridpilot_http_request_duration_seconds{method, route, status}`` (route template, or
+  ``<unmatched>`` when no route matched, so raw paths never become labels);
+- when ``settings.api_rate_limit_per_min > 0``, limits each client address to that many requests
+  per minute (``/health``, ``/metrics`` and the docs exempt), answering 429 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+import orjson
+from prometheus_client import Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gridpilot.api.errors import error_body
+from gridpilot.core.errors import RateLimited
+from gridpilot.core.logging import request_id_var, source_id_var, user_id_var
+from gridpilot.core.metrics import Metrics
+from gridpilot.core.ratelimit import RateLimiter
+
+access_log = logging.getLogger("gridpilot.access")
+
+REQUEST_ID_HEADER = b"x-request-id"
+UNMATCHED_ROUTE = "<unmatched>"
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+RATE_LIMIT_EXEMPT = frozenset({"/health", "/metrics", "/docs", "/redoc", "/openapi.json"})
+
+_SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
+_SOURCE_PATH = re.compile(r"/api/v1/sources/([^/]+)")
+
+
+def incoming_request_id(scope: Scope) -> str | None:
+    """The client's ``X-Request-ID`` when it is safe to log and echo, else None."""
+    for name, value in scope["headers"]:
+        if name == REQUEST_ID_HEADER:
+            return value.decode("ascii") if _SANE_REQUEST_ID.fullmatch(value) else None
+    return None
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template (``/api/v1/assets/{asset_id}``), never the raw path."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else UNMATCHED_ROUTE
+
+
+def client_address(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "-"
+
+
+def caller_subject(scope: Scope) -> str | None:
+    """The authenticated caller (``user:42`` / ``key:...``) stored by ``auth.dependencies``."""
+    state = scope.get("state")
+    principal = state.get("principal") if isinstance(state, dict) else None
+    subject = getattr(principal, "subject", None)
+    return subject if isinstance(subject, str) else user_id_var.get()
+
+
+class RequestContextMiddleware:
+    """See the module docstring. Cheap on the hot path: a few dict look-ups and one log line."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, rate_limit_per_min: int = 0) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.limiter = RateLimiter(rate_limit_per_min) if rate_limit_per_min > 0 else None
+        self._histograms: dict[tuple[str, str, int], Histogram] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = incoming_request_id(scope) or uuid.uuid4().hex
+        source = _SOURCE_PATH.match(scope["path"])
+        tokens = (
+            request_id_var.set(request_id),
+            user_id_var.set(None),
+            source_id_var.set(source.group(1) if source else None),
+        )
+        status = 500
+        header = (REQUEST_ID_HEADER, request_id.encode("ascii"))
+
+        async def send_with_request_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), header]
+            await send(message)
+
+        try:
+            if self.limiter is not None and scope["path"] not in RATE_LIMIT_EXEMPT:
+                try:
+                    self.limiter.hit(client_address(scope))
+                except RateLimited as exc:
+                    await self._too_many(exc, send_with_request_id)
+                    return
+            await self.app(scope, receive, send_with_request_id)
+        finally:
+            self._observe(scope, status, time.perf_counter() - started)
+            source_id_var.reset(tokens[2])
+            user_id_var.reset(tokens[1])
+            request_id_var.reset(tokens[0])
+
+    def _observe(self, scope: Scope, status: int, duration_s: float) -> None:
+        method: str = scope["method"] if scope["method"] in KNOWN_METHODS else "OTHER"
+        route = route_template(scope)
+        key = (method, route, status)
+        histogram = self._histograms.get(key)
+        if histogram is None:
+            histogram = self.metrics.http_request_duration_seconds.labels(method, route, status)
+            self._histograms[key] = histogram
+        histogram.observe(duration_s)
+        if access_log.isEnabledFor(logging.INFO):
+            duration_ms = round(duration_s * 1000, 2)
+            context: dict[str, Any] = {
+                "userId": caller_subject(scope),
+                "method": method,
+                "route": route,
+                "status": status,
+                "durationMs": duration_ms,
+                "client": client_address(scope),
+            }
+            access_log.info(
+                "%s %s %d %.2f ms", method, route, status, duration_ms, extra={"context": context}
+            )
+
+    @staticmethod
+    async def _too_many(exc: RateLimited, send: Send) -> None:
+        body = orjson.dumps(error_body(exc.code, exc.message))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 429,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"retry-after", str(exc.retry_after_s).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

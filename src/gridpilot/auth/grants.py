@@ -1,0 +1,159 @@
+"""The grants of the token endpoint: password, client_credentials, refresh_token (RFC 6749).
+
+Access-token claims (read back by ``auth.dependencies.principal_from_claims``):
+``sub`` ("user:ID" or "key:KEY_ID"), ``role``, ``name``, ``sites`` (list, or null = all sites),
+``assets`` (device keys only), ``scope`` (space-separated permissions), ``kid`` (keys: database id).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gridpilot.auth.api_keys import authenticate_api_key, parse_raw_key
+from gridpilot.auth.models import ApiKey, User
+from gridpilot.auth.oauth import OAuthError, granted_scope, invalid_client, parse_scope
+from gridpilot.auth.permissions import Role
+from gridpilot.auth.refresh_tokens import (
+    issue_refresh_token,
+    prune_expired_refresh_tokens,
+    redeem_refresh_token,
+    revoke_family,
+)
+from gridpilot.auth.service import authenticate_user, site_ids_of
+from gridpilot.auth.tokens import TokenConfig, encode_access_token
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    access_token: str
+    expires_in: int
+    scope: str
+    refresh_token: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "access_token": self.access_token,
+            "token_type": "bearer",
+            "expires_in": self.expires_in,
+            "scope": self.scope,
+        }
+        if self.refresh_token is not None:
+            body["refresh_token"] = self.refresh_token
+        return body
+
+
+async def _user_access_token(
+    session: AsyncSession, config: TokenConfig, user: User, scope: str
+) -> str:
+    sites = (await site_ids_of(session=session, users=[user]))[user.id]
+    claims = {"role": user.role, "name": user.username, "sites": sites, "scope": scope}
+    return encode_access_token(config, f"user:{user.id}", claims)
+
+
+def _key_access_token(config: TokenConfig, key: ApiKey, scope: str) -> str:
+    claims: dict[str, Any] = {
+        "role": key.role,
+        "name": key.name,
+        "sites": [key.site_id] if key.site_id is not None else None,
+        "scope": scope,
+        "kid": key.id,
+    }
+    if key.asset_id is not None:
+        claims["assets"] = [key.asset_id]
+    return encode_access_token(config, f"key:{key.key_id}", claims)
+
+
+async def password_grant(
+    *,
+    session: AsyncSession,
+    config: TokenConfig,
+    refresh_ttl_s: int,
+    username: str,
+    password: str,
+    scope: str | None,
+) -> TokenGrant:
+    """Resource-owner password credentials (4.3): an access token and a new refresh family."""
+    requested = parse_scope(scope)
+    user = await authenticate_user(session=session, username=username, password=password)
+    if user is None:
+        log.info("password login refused", extra={"context": {"username": username[:150]}})
+        raise OAuthError("invalid_grant", "wrong username or password, or the user is disabled")
+    granted = granted_scope(Role(user.role), requested)
+    await prune_expired_refresh_tokens(session=session, user_id=user.id)
+    refresh = await issue_refresh_token(
+        session=session,
+        user_id=user.id,
+        scope=" ".join(sorted(requested)) if requested else "",
+        ttl_s=refresh_ttl_s,
+    )
+    access = await _user_access_token(session, config, user, granted)
+    return TokenGrant(access, config.ttl_s, granted, refresh.raw)
+
+
+async def client_credentials_grant(
+    *,
+    session: AsyncSession,
+    config: TokenConfig,
+    client_id: str,
+    client_secret: str,
+    scope: str | None,
+) -> TokenGrant:
+    """Client credentials (4.4) for an API key: ``client_id`` = key_id, ``client_secret`` = the
+    full raw key or its secret part. No refresh token (4.4.3): clients just ask again."""
+    requested = parse_scope(scope)
+    parsed = parse_raw_key(client_secret)
+    if parsed is not None and parsed.key_id != client_id:
+        raise invalid_client("client_secret belongs to another client_id")
+    secret = parsed.secret if parsed is not None else client_secret
+    key = await authenticate_api_key(session=session, key_id=client_id, secret=secret)
+    if key is None:
+        log.info("client authentication refused", extra={"context": {"clientId": client_id[:40]}})
+        raise invalid_client("unknown client, wrong secret or revoked key")
+    granted = granted_scope(Role(key.role), requested)
+    return TokenGrant(_key_access_token(config, key, granted), config.ttl_s, granted)
+
+
+async def refresh_token_grant(
+    *,
+    session: AsyncSession,
+    config: TokenConfig,
+    refresh_ttl_s: int,
+    refresh_token: str,
+    scope: str | None,
+) -> TokenGrant:
+    """Refresh (6): rotate the token within its family; the user's current role and sites apply.
+
+    A narrower ``scope`` than the login's may be asked for, never a wider one.
+    """
+    requested = parse_scope(scope)
+    row = await redeem_refresh_token(session=session, raw=refresh_token)
+    user = await session.get(User, row.user_id)
+    if user is None or user.disabled:
+        await revoke_family(session=session, family_id=row.family_id)
+        raise OAuthError("invalid_grant", "the user is disabled", keep_changes=True)
+    original = parse_scope(row.scope)
+    if requested is not None and original is not None and not requested <= original:
+        raise OAuthError("invalid_scope", "a refresh cannot widen the scope of the login")
+    role = Role(user.role)
+    if requested is None and original is not None:
+        # The login's scope, minus what the user's (possibly changed) role no longer allows.
+        allowed = set(granted_scope(role, None).split())
+        requested = frozenset(original & allowed)
+        if not requested:
+            raise OAuthError("invalid_scope", "the user's role no longer allows this scope")
+    granted = granted_scope(role, requested)
+    refresh = await issue_refresh_token(
+        session=session,
+        user_id=user.id,
+        scope=row.scope,
+        ttl_s=refresh_ttl_s,
+        family_id=row.family_id,
+    )
+    access = await _user_access_token(session, config, user, granted)
+    return TokenGrant(access, config.ttl_s, granted, refresh.raw)

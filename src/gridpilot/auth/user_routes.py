@@ -1,0 +1,113 @@
+"""``/api/v1/users``: administrators manage users; everyone reads and re-passwords themselves."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gridpilot.auth import service
+from gridpilot.auth.dependencies import CurrentPrincipal, require
+from gridpilot.auth.models import User
+from gridpilot.auth.permissions import Permission, Principal, Role
+from gridpilot.auth.schemas import MyPasswordChange, UserCreate, UserOut, UserUpdate
+from gridpilot.core.errors import PermissionDenied, ValidationFailed
+from gridpilot.db.dependencies import SessionDep
+
+router = APIRouter(prefix="/users", tags=["auth"])
+
+UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+UserManager = Annotated[Principal, Depends(require(Permission.USERS_MANAGE))]
+
+#: Fields only an administrator may set (through ``PATCH /users/{id}``).
+PRIVILEGED_FIELDS = frozenset(
+    {"role", "site_ids", "sites", "disabled", "username", "password", "site_restricted", "id"}
+)
+
+
+async def _out(session: AsyncSession, users: list[User]) -> list[UserOut]:
+    sites = await service.site_ids_of(session=session, users=users)
+    return [
+        UserOut(
+            id=u.id,
+            username=u.username,
+            role=Role(u.role),
+            disabled=u.disabled,
+            site_ids=sites[u.id],
+            created_at=u.created_at,
+            updated_at=u.updated_at,
+        )
+        for u in users
+    ]
+
+
+def _own_user_id(principal: Principal) -> int:
+    if principal.user_id is None:
+        raise PermissionDenied("API keys have no user account")
+    return principal.user_id
+
+
+@router.get("", response_model=list[UserOut], summary="List users")
+async def list_users(principal: UserManager, session: SessionDep) -> list[UserOut]:
+    return await _out(session, await service.list_users(session=session))
+
+
+@router.post("", response_model=UserOut, status_code=201, summary="Create a user")
+async def create_user(body: UserCreate, principal: UserManager, session: SessionDep) -> UserOut:
+    user = await service.create_user(
+        session=session,
+        username=body.username,
+        password=body.password,
+        role=body.role,
+        site_ids=body.site_ids,
+    )
+    return (await _out(session, [user]))[0]
+
+
+@router.get("/me", response_model=UserOut, summary="The calling user")
+async def read_me(principal: CurrentPrincipal, session: SessionDep) -> UserOut:
+    user = await service.get_user(session=session, user_id=_own_user_id(principal))
+    return (await _out(session, [user]))[0]
+
+
+@router.patch("/me", response_model=UserOut, summary="Change your own password")
+async def update_me(
+    body: MyPasswordChange, principal: CurrentPrincipal, session: SessionDep
+) -> UserOut:
+    """Only ``current_password`` and ``new_password``; role, sites, disabled etc. are 403 here
+    (an administrator changes them with ``PATCH /users/{id}``)."""
+    extra = set(body.model_extra or {})
+    privileged = sorted(extra & PRIVILEGED_FIELDS)
+    if privileged:
+        raise PermissionDenied(f"you may not change {', '.join(privileged)} of your own account")
+    if extra:
+        raise ValidationFailed(f"unknown fields: {sorted(extra)}")
+    user = await service.change_own_password(
+        session=session,
+        user_id=_own_user_id(principal),
+        current_password=body.current_password,
+        new_password=body.new_password,
+    )
+    return (await _out(session, [user]))[0]
+
+
+@router.get("/{user_id}", response_model=UserOut, summary="Read a user")
+async def read_user(user_id: UserId, principal: UserManager, session: SessionDep) -> UserOut:
+    user = await service.get_user(session=session, user_id=user_id)
+    return (await _out(session, [user]))[0]
+
+
+@router.patch("/{user_id}", response_model=UserOut, summary="Change a user's role, sites, ...")
+async def update_user(
+    user_id: UserId, body: UserUpdate, principal: UserManager, session: SessionDep
+) -> UserOut:
+    changes = body.model_dump(exclude_unset=True)
+    user = await service.update_user(session=session, user_id=user_id, changes=changes)
+    return (await _out(session, [user]))[0]
+
+
+@router.delete("/{user_id}", status_code=204, summary="Delete a user")
+async def delete_user(user_id: UserId, principal: UserManager, session: SessionDep) -> Response:
+    await service.delete_user(session=session, user_id=user_id)
+    return Response(status_code=204)

@@ -1,0 +1,21 @@
+"""FastAPI dependencies of the telemetry domain."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from gridpilot.core.errors import Unavailable
+from gridpilot.telemetry.tasks import TelemetryRuntime
+
+
+def get_runtime(request: Request) -> TelemetryRuntime:
+    """The app's telemetry runtime (writer, lookup caches), started by the lifespan."""
+    runtime: TelemetryRuntime | None = getattr(request.app.state, "telemetry", None)
+    if runtime is None:
+        raise Unavailable("telemetry is not running")
+    return runtime
+
+
+RuntimeDep = Annotated[TelemetryRuntime, Depends(get_runtime)]

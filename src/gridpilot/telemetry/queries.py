@@ -1,0 +1,319 @@
+"""Read telemetry: series at a resolution, latest values, last seen, energy over a period.
+
+Freshness: rollups lag the writer by up to one refresh interval. Queries never write; they
+*merge* instead: for a series with a pending rollup range starting at ``s``, every point from the
+bucket of ``s`` onward is aggregated from raw readings, earlier points from rollups (which the
+pending range cannot have changed). The answer is the same as after a refresh.
+"""
+
+# SQL here is assembled only from constants and integer steps; values are bind parameters.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gridpilot.assets.service import metric_refs
+from gridpilot.core.errors import TooLarge, ValidationFailed
+from gridpilot.telemetry.energy_queries import EnergyResult, energy
+from gridpilot.telemetry.rollups import (
+    LEVEL_BY_STEP,
+    STEPS_MS,
+    bucket_sql,
+    floor_to,
+    pending_start,
+)
+
+#: Aggregates a series point can carry.
+AGGREGATES = ("avg", "min", "max", "sum", "count", "first", "last", "delta")
+#: Resolutions suggested when a query is too large, finest first [name, ms].
+SUGGESTED_RESOLUTIONS = (
+    ("1m", 60_000),
+    ("5m", 300_000),
+    ("15m", 900_000),
+    ("30m", 1_800_000),
+    ("1h", 3_600_000),
+    ("1d", 86_400_000),
+)
+DAY_STEP = STEPS_MS["1d"]
+
+
+@dataclass(frozen=True)
+class LatestValue:
+    ts_ms: int
+    value: float
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    ts_ms: int  # bucket start (or the reading's time for raw points)
+    value: float | int | None
+
+
+@dataclass(frozen=True)
+class Series:
+    asset_id: int
+    metric_id: int
+    start_ms: int
+    end_ms: int
+    step_ms: int | None  # None: raw readings
+    agg: str
+    source: str  # "raw" or the rollup level the points were built from
+    points: list[SeriesPoint]
+
+
+def choose_level(step_ms: int | None) -> int | None:
+    """The coarsest rollup step that divides ``step_ms`` (None: aggregate raw readings)."""
+    if step_ms is None:
+        return None
+    fitting = [s for s in STEPS_MS.values() if s <= step_ms and step_ms % s == 0]
+    return max(fitting) if fitting else None
+
+
+def _suggestion(span_ms: int, max_points: int) -> str | None:
+    for name, step in SUGGESTED_RESOLUTIONS:
+        if -(-span_ms // step) <= max_points:
+            return name
+    return None
+
+
+def _too_large(count: int, what: str, span_ms: int, max_points: int) -> TooLarge:
+    fit = _suggestion(span_ms, max_points)
+    advice = f"use resolution={fit} or coarser" if fit else "shorten the period"
+    return TooLarge(
+        f"the query would return {count} {what}, more than the cap of {max_points}; {advice}",
+        details={"points": count, "max_points": max_points, "suggested_resolution": fit},
+    )
+
+
+_RAW_AGG = {
+    "avg": "AVG(value)",
+    "min": "MIN(value)",
+    "max": "MAX(value)",
+    "sum": "SUM(value)",
+    "count": "COUNT(*)",
+    "first": "MIN(first_v)",
+    "last": "MIN(last_v)",
+    "delta": "COALESCE(SUM(CASE WHEN step > 0 THEN step ELSE 0 END), 0)",
+}
+_ROLLUP_AGG = {
+    "avg": 'SUM("sum") / SUM("count")',
+    "min": 'MIN("min")',
+    "max": 'MAX("max")',
+    "sum": 'SUM("sum")',
+    "count": 'SUM("count")',
+    "first": "MIN(first_v)",
+    "last": "MIN(last_v)",
+    "delta": "SUM(energy_delta)",
+}
+_FIRST_LAST_RAW = (
+    ", FIRST_VALUE(value) OVER (PARTITION BY bucket ORDER BY ts) AS first_v"
+    ", FIRST_VALUE(value) OVER (PARTITION BY bucket ORDER BY ts DESC) AS last_v"
+)
+_FIRST_LAST_ROLLUP = (
+    ', FIRST_VALUE("first") OVER (PARTITION BY bucket ORDER BY first_ts) AS first_v'
+    ', FIRST_VALUE("last") OVER (PARTITION BY bucket ORDER BY last_ts DESC) AS last_v'
+)
+_SERIES = "asset_id = :asset_id AND metric_id = :metric_id"
+
+
+def _point(ts: int, value: float | int | None, agg: str) -> SeriesPoint:
+    if value is None:
+        return SeriesPoint(int(ts), None)
+    return SeriesPoint(int(ts), int(value) if agg == "count" else float(value))
+
+
+async def _raw_buckets(
+    session: AsyncSession, ids: dict[str, int], lo: int, hi: int, step: int, agg: str
+) -> list[SeriesPoint]:
+    """Buckets of ``step`` in ``[lo, hi)`` aggregated from raw readings."""
+    window = _FIRST_LAST_RAW if agg in ("first", "last") else ""
+    sql = f"""
+    WITH pts AS (
+      SELECT ts, value, value - LAG(value) OVER (ORDER BY ts) AS step FROM readings
+      WHERE {_SERIES} AND ts < :hi AND ts >= COALESCE(
+        (SELECT MAX(ts) FROM readings WHERE {_SERIES} AND ts < :lo), :lo)
+    ),
+    inb AS (SELECT ts, value, step, {bucket_sql("ts", step)} AS bucket FROM pts WHERE ts >= :lo),
+    ranked AS (SELECT inb.*{window} FROM inb)
+    SELECT bucket, {_RAW_AGG[agg]} FROM ranked GROUP BY bucket ORDER BY bucket
+    """
+    rows = await session.execute(text(sql), {**ids, "lo": lo, "hi": hi})
+    return [_point(ts, value, agg) for ts, value in rows]
+
+
+async def _rollup_buckets(
+    session: AsyncSession, ids: dict[str, int], level: int, lo: int, hi: int, step: int, agg: str
+) -> list[SeriesPoint]:
+    """Buckets of ``step`` in ``[lo, hi)`` aggregated from the rollups of step ``level``."""
+    window = _FIRST_LAST_ROLLUP if agg in ("first", "last") else ""
+    sql = f"""
+    WITH src AS (
+      SELECT {bucket_sql("bucket_ms", step)} AS bucket, "count", "min", "max", "sum", "first",
+             "last", first_ts, last_ts, energy_delta
+      FROM rollups WHERE {_SERIES} AND step_ms = {int(level)}
+       AND bucket_ms >= :lo AND bucket_ms < :hi
+    ),
+    ranked AS (SELECT src.*{window} FROM src)
+    SELECT bucket, {_ROLLUP_AGG[agg]} FROM ranked GROUP BY bucket ORDER BY bucket
+    """
+    rows = await session.execute(text(sql), {**ids, "lo": lo, "hi": hi})
+    return [_point(ts, value, agg) for ts, value in rows]
+
+
+async def _raw_points(
+    session: AsyncSession, ids: dict[str, int], start_ms: int, end_ms: int, max_points: int
+) -> list[SeriesPoint]:
+    where = f"{_SERIES} AND ts >= :lo AND ts < :hi"
+    params = {**ids, "lo": start_ms, "hi": end_ms}
+    rows = (
+        await session.execute(
+            text(
+                f"SELECT ts, value FROM readings WHERE {where} ORDER BY ts LIMIT {max_points + 1}"
+            ),
+            params,
+        )
+    ).all()
+    if len(rows) > max_points:
+        count = await session.scalar(text(f"SELECT COUNT(*) FROM readings WHERE {where}"), params)
+        raise _too_large(int(count or 0), "raw readings", end_ms - start_ms, max_points)
+    return [SeriesPoint(int(ts), float(value)) for ts, value in rows]
+
+
+async def series(
+    *,
+    session: AsyncSession,
+    asset_id: int,
+    metric_id: int,
+    start_ms: int,
+    end_ms: int,
+    step_ms: int | None,
+    agg: str,
+    max_points: int,
+) -> Series:
+    """Points of one series in ``[start_ms, end_ms)``.
+
+    ``step_ms`` None returns raw readings (``agg`` ignored). Otherwise each point is one bucket of
+    ``step_ms`` (epoch-aligned, UTC; ``ts`` = bucket start), for every bucket holding data that
+    starts in ``[floor(start_ms, step_ms), end_ms)``, so every point is a whole bucket. Points come
+    from the coarsest rollup level dividing ``step_ms`` (``source``), aggregated up: ``avg`` =
+    sum/count, ``min``, ``max``, ``sum``, ``count``, ``first``, ``last``, ``delta`` (sum of positive
+    steps, the register energy). Steps that no level divides (or finer than 1 min) come from raw.
+
+    Raises ``ValidationFailed`` for a bad agg/period, ``TooLarge`` when more than ``max_points``
+    points could come back (for buckets: the number of buckets in the period, whatever the data).
+    """
+    if agg not in AGGREGATES:
+        raise ValidationFailed(f"agg must be one of {', '.join(AGGREGATES)}, not {agg!r}")
+    if end_ms <= start_ms:
+        raise ValidationFailed("end must be after start")
+    if step_ms is not None and step_ms <= 0:
+        raise ValidationFailed("resolution must be positive")
+    ids = {"asset_id": asset_id, "metric_id": metric_id}
+    if step_ms is None:
+        points = await _raw_points(session, ids, start_ms, end_ms, max_points)
+        return Series(asset_id, metric_id, start_ms, end_ms, None, agg, "raw", points)
+    lo = floor_to(start_ms, step_ms)
+    buckets = -(-(end_ms - lo) // step_ms)
+    if buckets > max_points:
+        raise _too_large(buckets, "points", end_ms - start_ms, max_points)
+    level = choose_level(step_ms)
+    if level is None:
+        points = await _raw_buckets(session, ids, lo, end_ms, step_ms, agg)
+        return Series(asset_id, metric_id, start_ms, end_ms, step_ms, agg, "raw", points)
+    split = end_ms
+    pending = await pending_start(session, asset_id, metric_id)
+    if pending is not None:
+        split = min(end_ms, max(lo, floor_to(pending, step_ms)))
+    points = []
+    if split > lo:
+        points = await _rollup_buckets(session, ids, level, lo, split, step_ms, agg)
+    if split < end_ms:
+        points += await _raw_buckets(session, ids, split, end_ms, step_ms, agg)
+    return Series(asset_id, metric_id, start_ms, end_ms, step_ms, agg, LEVEL_BY_STEP[level], points)
+
+
+async def latest_values(
+    *, session: AsyncSession, asset_id: int, metric_keys: Sequence[str] | None = None
+) -> dict[str, LatestValue]:
+    """Newest reading per metric of one asset (all its metrics when ``metric_keys`` is None).
+
+    Metrics come from the asset's daily rollups and pending ranges; each value is the newest raw
+    reading, or the last value of the newest daily rollup once raw data has been deleted.
+    """
+    refs = {m.id: m.key for m in await metric_refs(session=session)}
+    wanted = None if metric_keys is None else {k for k in metric_keys}
+    ids = {"asset_id": asset_id, "step": DAY_STEP}
+    newest_rollups = await session.execute(
+        text(
+            'SELECT r.metric_id, r.last_ts, r."last" FROM rollups r JOIN ('
+            " SELECT metric_id, MAX(bucket_ms) AS bucket_ms FROM rollups"
+            " WHERE asset_id = :asset_id AND step_ms = :step GROUP BY metric_id) t"
+            " ON r.metric_id = t.metric_id AND r.bucket_ms = t.bucket_ms"
+            " WHERE r.asset_id = :asset_id AND r.step_ms = :step"
+        ),
+        ids,
+    )
+    found: dict[int, LatestValue] = {
+        m: LatestValue(int(ts), float(v)) for m, ts, v in newest_rollups
+    }
+    pending = await session.scalars(
+        text("SELECT metric_id FROM rollup_pending WHERE asset_id = :asset_id"), ids
+    )
+    for metric_id in {*found, *pending.all()}:
+        if wanted is not None and refs.get(metric_id) not in wanted:
+            continue
+        row = (
+            await session.execute(
+                text(f"SELECT ts, value FROM readings WHERE {_SERIES} ORDER BY ts DESC LIMIT 1"),
+                {"asset_id": asset_id, "metric_id": metric_id},
+            )
+        ).first()
+        if row is not None and (metric_id not in found or row[0] >= found[metric_id].ts_ms):
+            found[metric_id] = LatestValue(int(row[0]), float(row[1]))
+    return {
+        refs[m]: value
+        for m, value in sorted(found.items())
+        if m in refs and (wanted is None or refs[m] in wanted)
+    }
+
+
+async def last_seen(*, session: AsyncSession, asset_ids: Sequence[int]) -> dict[int, int | None]:
+    """Epoch ms of the newest reading of any metric, per asset (None: never seen).
+
+    The newest reading is either already rolled up (max ``last_ts`` of the daily rollups) or in a
+    pending range (its ``end_ms`` is the newest time written since the last refresh).
+    """
+    result: dict[int, int | None] = {a: None for a in asset_ids}
+    if not result:
+        return result
+    placeholders = ", ".join(f":a{i}" for i in range(len(result)))
+    params: dict[str, int] = {f"a{i}": a for i, a in enumerate(result)}
+    sql = (
+        f"SELECT asset_id, MAX(last_ts) FROM rollups WHERE step_ms = {DAY_STEP}"
+        f" AND asset_id IN ({placeholders}) GROUP BY asset_id"
+        f" UNION ALL SELECT asset_id, MAX(end_ms) FROM rollup_pending"
+        f" WHERE asset_id IN ({placeholders}) GROUP BY asset_id"
+    )
+    for asset_id, ts in await session.execute(text(sql), params):
+        if ts is not None:
+            current = result.get(asset_id)
+            result[asset_id] = int(ts) if current is None else max(current, int(ts))
+    return result
+
+
+__all__ = [
+    "AGGREGATES",
+    "EnergyResult",
+    "LatestValue",
+    "Series",
+    "SeriesPoint",
+    "energy",
+    "last_seen",
+    "latest_values",
+    "series",
+]

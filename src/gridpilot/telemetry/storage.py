@@ -1,0 +1,236 @@
+"""Writing validated readings to the database, one transaction per batch.
+
+PostgreSQL: binary COPY into a temporary staging table, then one statement that inserts the
+staged readings (a plain INSERT first; ``ON CONFLICT DO UPDATE``, last write wins, when that
+collides with stored readings), widens ``rollup_pending`` and returns each touched series'
+newest reading. SQLite: ``executemany`` upserts. Both write the
+readings and the pending rollup ranges in the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from gridpilot.core.timestamps import MS_PER_DAY
+from gridpilot.telemetry.partitions import ensure_partitions_raw, list_partition_days_raw
+from gridpilot.telemetry.validation import Rows
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesStat:
+    """What one batch wrote to one series: reading count and the newest reading."""
+
+    asset_id: int
+    metric_id: int
+    count: int
+    last_ts: int
+    last_value: float
+
+
+class ReadingStore(Protocol):
+    async def write(self, rows: Rows) -> list[SeriesStat]:
+        """Upsert ``rows`` and widen their pending rollup ranges in one transaction."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def series_stats(rows: Rows) -> tuple[list[SeriesStat], dict[tuple[int, int], list[int]]]:
+    """Per-series stats of ``rows`` and the (start_ms, end_ms) range each series touches."""
+    acc: dict[tuple[int, int], list[Any]] = {}
+    for (asset_id, metric_id, ts), value in rows.items():
+        entry = acc.get((asset_id, metric_id))
+        if entry is None:
+            acc[(asset_id, metric_id)] = [ts, ts, 1, value]
+            continue
+        entry[2] += 1
+        if ts < entry[0]:
+            entry[0] = ts
+        elif ts > entry[1]:
+            entry[1] = ts
+            entry[3] = value
+    stats = [SeriesStat(a, m, e[2], e[1], e[3]) for (a, m), e in acc.items()]
+    return stats, {key: [e[0], e[1]] for key, e in acc.items()}
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+
+STAGE_TABLE = "gridpilot_readings_stage"
+STAGE_COLUMNS = ("asset_id", "metric_id", "ts", "value")
+CREATE_STAGE_SQL = (
+    f"CREATE TEMP TABLE IF NOT EXISTS {STAGE_TABLE} (asset_id integer, metric_id integer,"
+    " ts bigint, value double precision) ON COMMIT DELETE ROWS"
+)
+_PG_BATCH_SQL = """
+WITH ins AS (
+    INSERT INTO readings (asset_id, metric_id, ts, value)
+    SELECT asset_id, metric_id, ts, value FROM {stage}{on_conflict}
+), s AS (
+    SELECT asset_id, metric_id, min(ts) AS lo, max(ts) AS hi, count(*) AS n
+    FROM {stage} GROUP BY asset_id, metric_id
+), p AS (
+    INSERT INTO rollup_pending (asset_id, metric_id, start_ms, end_ms)
+    SELECT asset_id, metric_id, lo, hi FROM s ORDER BY asset_id, metric_id
+    ON CONFLICT (asset_id, metric_id) DO UPDATE
+    SET start_ms = LEAST(rollup_pending.start_ms, EXCLUDED.start_ms),
+        end_ms = GREATEST(rollup_pending.end_ms, EXCLUDED.end_ms),
+        version = rollup_pending.version + 1
+)
+SELECT s.asset_id, s.metric_id, s.n, s.hi, st.value
+FROM s JOIN {stage} st
+  ON st.asset_id = s.asset_id AND st.metric_id = s.metric_id AND st.ts = s.hi
+"""
+#: Copies the staged readings into ``readings``, widens ``rollup_pending`` (in key order, so
+#: concurrent writers lock its rows in the same order) and returns per series the count and
+#: the newest reading. The plain INSERT is about twice as fast as the upsert; when it collides
+#: with stored readings (a retry or a correction) the transaction is redone as an upsert.
+PG_INSERT_SQL = _PG_BATCH_SQL.format(stage=STAGE_TABLE, on_conflict="")
+PG_UPSERT_SQL = _PG_BATCH_SQL.format(
+    stage=STAGE_TABLE,
+    on_conflict=" ON CONFLICT (asset_id, metric_id, ts) DO UPDATE SET value = EXCLUDED.value",
+)
+_UNIQUE_VIOLATION = "23505"
+#: After a batch collided with stored readings, this many batches go straight to the upsert
+#: (a sender re-sending overlapping windows would otherwise pay for a failed INSERT each time).
+_UPSERT_STREAK = 20
+_RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock, serialization failure
+_NO_PARTITION_SQLSTATE = "23514"  # "no partition of relation readings found for row"
+
+
+class PostgresStore:
+    """Writes through one dedicated connection of the engine's pool (kept between batches)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._conn: AsyncConnection | None = None
+        self._raw: Any = None
+        self._days: set[int] | None = None
+        self._upsert_batches = 0
+
+    async def _connection(self) -> Any:
+        if self._raw is None:
+            conn = await self.engine.connect()
+            try:
+                raw: Any = (await conn.get_raw_connection()).driver_connection
+                await raw.execute(CREATE_STAGE_SQL)
+            except BaseException:
+                await conn.close()
+                raise
+            self._conn, self._raw = conn, raw
+        return self._raw
+
+    def forget_partitions(self) -> None:
+        """Forget the known partitions (after retention dropped some)."""
+        self._days = None
+
+    async def _ensure_days(self, raw: Any, rows: Rows) -> None:
+        days = {key[2] - key[2] % MS_PER_DAY for key in rows}
+        if self._days is None:
+            self._days = await list_partition_days_raw(raw)
+        missing = days - self._days
+        if missing:
+            await ensure_partitions_raw(raw, missing)
+            self._days |= missing
+
+    async def _write_once(self, rows: Rows, upsert: bool) -> list[SeriesStat]:
+        raw = await self._connection()
+        await self._ensure_days(raw, rows)
+        async with raw.transaction():
+            await raw.copy_records_to_table(
+                STAGE_TABLE,
+                records=[(a, m, t, v) for (a, m, t), v in rows.items()],
+                columns=STAGE_COLUMNS,
+            )
+            result = await raw.fetch(PG_UPSERT_SQL if upsert else PG_INSERT_SQL)
+        return [SeriesStat(r[0], r[1], r[2], r[3], r[4]) for r in result]
+
+    async def write(self, rows: Rows) -> list[SeriesStat]:
+        attempts = 0
+        while True:
+            attempts += 1
+            upsert = self._upsert_batches > 0
+            try:
+                stats = await self._write_once(rows, upsert)
+                if upsert:
+                    self._upsert_batches -= 1
+                return stats
+            except Exception as exc:
+                sqlstate = getattr(exc, "sqlstate", None)
+                if sqlstate == _UNIQUE_VIOLATION and not upsert:
+                    # the batch overlaps stored readings: upsert it, and the next few too
+                    self._upsert_batches = _UPSERT_STREAK
+                    attempts -= 1
+                    continue
+                if sqlstate == _NO_PARTITION_SQLSTATE and attempts < 3:
+                    self._days = None  # a partition was dropped under us: look again
+                    continue
+                if sqlstate in _RETRYABLE_SQLSTATES and attempts < 3:
+                    continue
+                await self._discard()  # start afresh (new connection) with the next batch
+                raise
+
+    async def _discard(self) -> None:
+        conn, self._conn, self._raw, self._days = self._conn, None, None, None
+        if conn is None:
+            return
+        try:
+            await conn.invalidate()
+            await conn.close()
+        except Exception:
+            log.debug("closing a broken writer connection failed", exc_info=True)
+
+    async def close(self) -> None:
+        conn, self._conn, self._raw = self._conn, None, None
+        if conn is not None:
+            await conn.close()
+
+
+# --- SQLite -----------------------------------------------------------------------------------
+
+SQLITE_UPSERT_SQL = (
+    "INSERT INTO readings (asset_id, metric_id, ts, value) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (asset_id, metric_id, ts) DO UPDATE SET value = excluded.value"
+)
+SQLITE_PENDING_SQL = (
+    "INSERT INTO rollup_pending (asset_id, metric_id, start_ms, end_ms) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (asset_id, metric_id) DO UPDATE"
+    " SET start_ms = MIN(start_ms, excluded.start_ms), end_ms = MAX(end_ms, excluded.end_ms),"
+    " version = version + 1"
+)
+
+
+class SqliteStore:
+    """Writes with ``executemany`` upserts in one transaction per batch."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    def forget_partitions(self) -> None:
+        return None
+
+    async def write(self, rows: Rows) -> list[SeriesStat]:
+        stats, ranges = series_stats(rows)
+        async with self.engine.begin() as conn:
+            await conn.exec_driver_sql(
+                SQLITE_UPSERT_SQL, [(a, m, t, v) for (a, m, t), v in rows.items()]
+            )
+            await conn.exec_driver_sql(
+                SQLITE_PENDING_SQL, [(a, m, r[0], r[1]) for (a, m), r in sorted(ranges.items())]
+            )
+        return stats
+
+    async def close(self) -> None:
+        return None
+
+
+def make_store(engine: AsyncEngine) -> PostgresStore | SqliteStore:
+    """The store for the engine's back end."""
+    if engine.dialect.name == "postgresql":
+        return PostgresStore(engine)
+    return SqliteStore(engine)

@@ -1,0 +1,257 @@
+"""Validation and unit normalisation of raw readings (pure: no I/O, no clock).
+
+The hot path of ingestion. One tight loop turns raw mappings
+``{"asset", "metric", "ts", "value", "unit"}`` into deduplicated rows
+``{(asset_id, metric_id, ts_ms): value_in_canonical_unit}`` (last duplicate wins) plus one
+``Rejection(index, reason)`` per reading that cannot be stored.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from gridpilot.core.errors import ValidationFailed
+from gridpilot.core.timestamps import MS_PER_DAY, iso, to_ms
+from gridpilot.core.units import conversion
+
+#: (asset_id, metric_id, ts_ms) -> value in the metric's canonical unit.
+RowKey = tuple[int, int, int]
+Rows = dict[RowKey, float]
+
+_INF = math.inf
+_SECONDS_CUTOFF = 10_000_000_000  # same rule as core.timestamps.to_ms
+_fromisoformat = datetime.fromisoformat
+_isfinite = math.isfinite
+
+#: ``can_write`` answer for an asset the caller may not even know about (reported as unknown).
+HIDDEN = "unknown asset"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A reading that was not stored: its position in the batch and why."""
+
+    index: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Undecodable:
+    """Placeholder for an item that could not be decoded (e.g. a bad NDJSON line)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class AssetTarget:
+    """What validation needs to know about an asset."""
+
+    id: int
+    site_id: int
+    source_id: str | None = None
+
+
+@dataclass(slots=True)
+class MetricTarget:
+    """A catalogue metric prepared for validation (range bounds, cached unit conversions)."""
+
+    id: int
+    key: str
+    unit: str
+    min_value: float = -_INF
+    max_value: float = _INF
+    #: unit -> (factor, offset), or the rejection reason for an incompatible unit.
+    conversions: dict[str, tuple[float, float] | str] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls, id: int, key: str, unit: str, min_value: float | None, max_value: float | None
+    ) -> MetricTarget:
+        return cls(
+            id=id,
+            key=key,
+            unit=unit,
+            min_value=-_INF if min_value is None else float(min_value),
+            max_value=_INF if max_value is None else float(max_value),
+        )
+
+    def conversion_for(self, unit: object) -> tuple[float, float] | str:
+        """(factor, offset) into the canonical unit, or a rejection reason."""
+        if not isinstance(unit, str):
+            return f"unit must be a string, got {type(unit).__name__}"
+        found = self.conversions.get(unit)
+        if found is None:
+            try:
+                found = conversion(unit, self.unit)
+            except ValidationFailed:
+                found = f"unit {unit!r} is not compatible with {self.key} (unit {self.unit})"
+            if len(self.conversions) < 64:
+                self.conversions[unit] = found
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Time window a reading's timestamp must fall in, in epoch ms."""
+
+    now_ms: int
+    max_future_s: int
+    raw_retention_days: int | None
+
+    @property
+    def newest_ms(self) -> int:
+        return self.now_ms + self.max_future_s * 1000
+
+    @property
+    def oldest_ms(self) -> int | None:
+        if self.raw_retention_days is None:
+            return None
+        return self.now_ms - self.raw_retention_days * MS_PER_DAY
+
+
+def parse_ts(value: Any) -> int:
+    """Epoch ms from ISO-8601 or epoch s/ms (fast path for ints and ISO strings)."""
+    if value.__class__ is int:
+        ms: int = value if abs(value) >= _SECONDS_CUTOFF else value * 1000
+        return ms
+    if value.__class__ is str:
+        try:
+            dt = _fromisoformat(value)
+        except ValueError:
+            return to_ms(value)
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=UTC)
+        return round(dt.timestamp() * 1000)
+    return to_ms(value)
+
+
+def _value_reason(value: object) -> str:
+    if value is None:
+        return "value is missing"
+    if isinstance(value, bool):
+        return "value must be a number, not a boolean"
+    if isinstance(value, float | int):
+        return f"value {value!r} is not a finite number"
+    return f"value must be a number, got {type(value).__name__} {str(value)[:40]!r}"
+
+
+def validate_readings(
+    items: Sequence[Any],
+    *,
+    assets: Mapping[object, AssetTarget],
+    metrics: Mapping[object, MetricTarget],
+    can_write: Callable[[AssetTarget], str | None] | None,
+    limits: Limits,
+    index_offset: int = 0,
+) -> tuple[Rows, int, list[Rejection]]:
+    """Validate ``items``; returns (rows, accepted count, rejections).
+
+    ``assets`` maps every accepted reference form (id, ``"id"``, sourceId) to its target and
+    ``metrics`` maps metric keys. ``can_write(asset)`` returns None when the caller may write the
+    asset, else the rejection reason, or ``HIDDEN`` to report the asset as unknown (pass None
+    for the function when everything is writable).
+    ``accepted`` counts valid readings, duplicates included (the last duplicate wins in ``rows``).
+    """
+    rows: Rows = {}
+    rejected: list[Rejection] = []
+    allowed: dict[int, str | None] = {}
+    ts_cache: dict[object, int] = {}
+    newest = limits.newest_ms
+    oldest = limits.oldest_ms
+    oldest_bound = 0 if oldest is None else max(0, oldest)
+    accepted = 0
+    for index, item in enumerate(items, index_offset):
+        try:
+            if item.__class__ is not dict and not isinstance(item, Mapping):
+                reason = (
+                    item.reason
+                    if isinstance(item, Undecodable)
+                    else "reading must be a JSON object"
+                )
+                rejected.append(Rejection(index, reason))
+                continue
+            ref = item.get("asset")
+            asset = assets.get(ref) if ref.__class__ is not bool else None
+            if asset is None:
+                reason = "asset is missing" if ref is None else f"unknown asset {ref!r}"
+                rejected.append(Rejection(index, reason))
+                continue
+            if can_write is not None:
+                denial = allowed.get(asset.id, "")
+                if denial == "":
+                    denial = allowed[asset.id] = can_write(asset)
+                if denial is not None:
+                    if denial is HIDDEN:
+                        denial = f"unknown asset {ref!r}"
+                    rejected.append(Rejection(index, denial))
+                    continue
+            key = item.get("metric")
+            metric = metrics.get(key)
+            if metric is None:
+                reason = "metric is missing" if key is None else f"unknown metric {key!r}"
+                rejected.append(Rejection(index, reason))
+                continue
+            value: Any = item.get("value")
+            cls = value.__class__
+            if cls is float:
+                if not _isfinite(value):
+                    rejected.append(Rejection(index, _value_reason(value)))
+                    continue
+            elif cls is int:
+                value = float(value)
+            else:
+                rejected.append(Rejection(index, _value_reason(value)))
+                continue
+            unit = item.get("unit")
+            if unit is not None and unit != metric.unit:
+                conv: Any = metric.conversion_for(unit)
+                if conv.__class__ is str:
+                    rejected.append(Rejection(index, conv))
+                    continue
+                factor, offset = conv
+                value = value * factor + offset
+            if not metric.min_value <= value <= metric.max_value:
+                rejected.append(
+                    Rejection(
+                        index,
+                        f"value {value:g} {metric.unit} is outside the plausible range of "
+                        f"{metric.key} [{metric.min_value:g}, {metric.max_value:g}]",
+                    )
+                )
+                continue
+            raw_ts = item.get("ts")
+            ts = ts_cache.get(raw_ts) if raw_ts.__class__ is str else None
+            if ts is None:
+                if raw_ts is None:
+                    rejected.append(Rejection(index, "timestamp (ts) is missing"))
+                    continue
+                ts = parse_ts(raw_ts)
+                if raw_ts.__class__ is str and len(ts_cache) < 4096:
+                    ts_cache[raw_ts] = ts
+            if ts > newest:
+                rejected.append(
+                    Rejection(
+                        index,
+                        f"timestamp {iso(ts)} is more than {limits.max_future_s} s in the future",
+                    )
+                )
+                continue
+            if ts < oldest_bound:
+                reason = (
+                    f"timestamp {ts} ms is before 1970"
+                    if ts < 0
+                    else f"older than raw retention ({limits.raw_retention_days} days)"
+                )
+                rejected.append(Rejection(index, reason))
+                continue
+            rows[(asset.id, metric.id, ts)] = value
+            accepted += 1
+        except ValidationFailed as exc:
+            rejected.append(Rejection(index, exc.message))
+        except (TypeError, ValueError, OverflowError) as exc:
+            rejected.append(Rejection(index, f"malformed reading: {exc}"))
+    return rows, accepted, rejected

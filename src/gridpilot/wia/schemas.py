@@ -1,0 +1,152 @@
+"""The WIA-ENE-004 Phase 1 JSON models, field for field as in ``seeds/wia-ene-004-phase1.md``.
+
+camelCase on the wire. Extensions beyond the seed, all optional: ``id`` (our asset id) and
+``siteId`` (the site holding the source) on the Energy Source model. Request bodies forbid
+unknown fields and non-finite numbers, so a typo is a 422 and never a silently dropped value.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, Field
+
+from gridpilot.assets.schemas import DbId, Strict, check_source_id, check_timezone
+
+SourceType = Literal["SOLAR-PV", "WIND-ON", "HYDRO", "GEO", "BIO", "TIDAL"]
+SourceIdText = Annotated[str, Field(max_length=40), AfterValidator(check_source_id)]
+
+
+class WiaModel(Strict):
+    """Request models: unknown fields, NaN/Infinity and NUL characters are refused (422)."""
+
+
+# --- Energy Source model -----------------------------------------------------------------------
+
+
+class RatedCapacity(WiaModel):
+    value: float = Field(ge=0, le=1e9)
+    unit: Literal["kW", "MW", "GW"]
+
+
+class Location(WiaModel):
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    elevation: float | None = Field(default=None, ge=-500, le=9000, description="metres")
+    timezone: Annotated[str, Field(max_length=64), AfterValidator(check_timezone)] | None = Field(
+        default=None, description="IANA name; default UTC"
+    )
+
+
+class SourceMetadata(WiaModel):
+    manufacturer: str | None = Field(default=None, max_length=200)
+    model: str | None = Field(default=None, max_length=200)
+    serialNumber: str | None = Field(default=None, max_length=200)
+    certifications: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list, max_length=100
+    )
+
+
+class EnergySourceIn(WiaModel):
+    """Body of ``POST /sources`` and ``PUT /sources/{id}`` (PUT replaces the whole source)."""
+
+    sourceId: SourceIdText = Field(description="TYPE-XXX-NNNNN, e.g. SOLAR-PV-ITA-00001")
+    sourceType: SourceType
+    name: str = Field(min_length=1, max_length=150, pattern=r"\S")
+    ratedCapacity: RatedCapacity
+    location: Location | None = None
+    installDate: date | None = None
+    operator: str | None = Field(default=None, max_length=200)
+    metadata: SourceMetadata | None = None
+    siteId: DbId | None = Field(
+        default=None,
+        description="Extension: an existing site to hold the source. Default: a site of its own, "
+        "made from location",
+    )
+
+
+class EnergySource(BaseModel):
+    """The seed's Energy Source model as answered, plus the extensions ``id`` and ``siteId``."""
+
+    sourceId: str
+    sourceType: SourceType
+    name: str
+    ratedCapacity: RatedCapacity | None
+    location: Location
+    installDate: date | None
+    operator: str | None
+    metadata: SourceMetadata
+    id: int
+    siteId: int
+
+
+# --- Production Data model ---------------------------------------------------------------------
+
+
+class Instantaneous(WiaModel):
+    value: float
+    unit: str = Field(default="kW", max_length=10, description="W, kW, MW or GW")
+
+
+class Cumulative(WiaModel):
+    today: float | None = Field(default=None, description="Derived; recomputed on read")
+    thisMonth: float | None = Field(default=None, description="Derived; recomputed on read")
+    lifetime: float | None = Field(default=None, description="Stored as the energy_kwh register")
+    unit: str = Field(default="kWh", max_length=10, description="Wh, kWh, MWh or GWh")
+
+
+class Production(WiaModel):
+    instantaneous: Instantaneous | None = None
+    cumulative: Cumulative | None = None
+
+
+class Efficiency(WiaModel):
+    current: float | None = Field(default=None, description="percent")
+    average24h: float | None = Field(default=None, description="percent; recomputed on read")
+
+
+class EnvironmentalConditions(WiaModel):
+    temperature: float | None = Field(default=None, description="degrees Celsius")
+    humidity: float | None = Field(default=None, description="percent")
+    windSpeed: float | None = Field(default=None, description="m/s")
+    solarIrradiance: float | None = Field(default=None, description="W/m2")
+
+
+class ProductionData(WiaModel):
+    """One Production Data object (the seed's model)."""
+
+    timestamp: datetime | int = Field(description="ISO-8601 (naive = UTC) or epoch ms")
+    sourceId: str = Field(max_length=40)
+    production: Production | None = None
+    efficiency: Efficiency | None = None
+    environmentalConditions: EnvironmentalConditions | None = None
+
+
+class ProductionRejection(BaseModel):
+    index: int = Field(description="Position of the production object in the request")
+    field: str = Field(description="Which value of the object, e.g. production.instantaneous")
+    reason: str
+
+
+class ProductionResult(BaseModel):
+    stored: int = Field(description="Readings stored (one production object gives up to 7)")
+    rejected: list[ProductionRejection]
+
+
+class SourceStatus(BaseModel):
+    sourceId: str
+    status: Literal["online", "offline", "unknown"]
+    lastSeen: datetime | None = Field(description="Newest reading of any metric (UTC)")
+    expectedIntervalSeconds: float
+    staleAfterSeconds: float = Field(description="Offline when no reading for this long")
+    checkedAt: datetime
+
+
+class Alert(BaseModel):
+    """Placeholder: alerts arrive with the alerts domain; the list is empty until then."""
+
+    alertId: str
+    severity: str
+    message: str
+    raisedAt: datetime

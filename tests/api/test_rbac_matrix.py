@@ -1,0 +1,117 @@
+"""Role x endpoint matrix, built from the app's own routes.
+
+``REQUIRED`` says which permission every API route needs. A route of the app missing from the table
+fails the test, so a new endpoint cannot ship without a decision on who may call it. For each route
+and role the test calls it for real: roles lacking the permission must get 403, roles holding it
+must get past authorization (any answer but 401/403), and no credentials must give 401.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from gridpilot.auth.permissions import ROLE_PERMISSIONS, Permission, Role
+
+P = Permission
+ANY = None  # any authenticated principal
+
+#: (method, path template) -> permission needed (ANY: authentication only).
+REQUIRED: dict[tuple[str, str], Permission | None] = {
+    ("GET", "/metrics"): P.READ,
+    # users and keys
+    ("GET", "/api/v1/users"): P.USERS_MANAGE,
+    ("POST", "/api/v1/users"): P.USERS_MANAGE,
+    ("GET", "/api/v1/users/me"): ANY,
+    ("PATCH", "/api/v1/users/me"): ANY,
+    ("GET", "/api/v1/users/{user_id}"): P.USERS_MANAGE,
+    ("PATCH", "/api/v1/users/{user_id}"): P.USERS_MANAGE,
+    ("DELETE", "/api/v1/users/{user_id}"): P.USERS_MANAGE,
+    ("GET", "/api/v1/api-keys"): P.KEYS_MANAGE,
+    ("POST", "/api/v1/api-keys"): P.KEYS_MANAGE,
+    ("DELETE", "/api/v1/api-keys/{api_key_id}"): P.KEYS_MANAGE,
+    # sites, assets, metrics
+    ("GET", "/api/v1/sites"): P.READ,
+    ("POST", "/api/v1/sites"): P.CONFIGURE,
+    ("GET", "/api/v1/sites/{site_id}"): P.READ,
+    ("PATCH", "/api/v1/sites/{site_id}"): P.CONFIGURE,
+    ("DELETE", "/api/v1/sites/{site_id}"): P.CONFIGURE,
+    ("GET", "/api/v1/assets"): P.READ,
+    ("POST", "/api/v1/assets"): P.CONFIGURE,
+    ("GET", "/api/v1/assets/{asset_id}"): P.READ,
+    ("PATCH", "/api/v1/assets/{asset_id}"): P.CONFIGURE,
+    ("DELETE", "/api/v1/assets/{asset_id}"): P.CONFIGURE,
+    ("POST", "/api/v1/assets/{asset_id}/keys"): P.CONFIGURE,
+    ("GET", "/api/v1/assets/{asset_id}/keys"): P.CONFIGURE,
+    ("DELETE", "/api/v1/assets/{asset_id}/keys/{key_id}"): P.CONFIGURE,
+    ("GET", "/api/v1/metrics"): P.READ,
+    ("POST", "/api/v1/metrics"): P.CONFIGURE,
+    # telemetry
+    ("POST", "/api/v1/telemetry"): P.TELEMETRY_WRITE,
+    ("GET", "/api/v1/assets/{asset_id}/series"): P.READ,
+    ("GET", "/api/v1/assets/{asset_id}/latest"): P.READ,
+    ("GET", "/api/v1/assets/{asset_id}/energy"): P.READ,
+    # WIA-ENE-004
+    ("GET", "/api/v1/sources"): P.READ,
+    ("POST", "/api/v1/sources"): P.CONFIGURE,
+    ("GET", "/api/v1/sources/{source_id}"): P.READ,
+    ("PUT", "/api/v1/sources/{source_id}"): P.CONFIGURE,
+    ("GET", "/api/v1/sources/{source_id}/alerts"): P.READ,
+    ("POST", "/api/v1/sources/{source_id}/production"): P.TELEMETRY_WRITE,
+    ("GET", "/api/v1/sources/{source_id}/production"): P.READ,
+    ("GET", "/api/v1/sources/{source_id}/status"): P.READ,
+}
+
+#: Routes that need no authentication at all (DESIGN.md: health, token endpoint, docs).
+PUBLIC = {("GET", "/health"), ("POST", "/api/v1/auth/token")}
+
+
+HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
+
+
+def app_routes(app) -> list[tuple[str, str]]:
+    """Every (method, path template) the app serves, from its OpenAPI document."""
+    paths = app.openapi()["paths"]
+    return [(m.upper(), path) for path, ops in paths.items() for m in ops if m in HTTP_METHODS]
+
+
+def concrete(path: str) -> str:
+    """A callable path for a template: ids become a number no object has, sourceIds a free one."""
+
+    def value(match: re.Match[str]) -> str:
+        return "SOLAR-PV-XXX-99999" if match.group(0) == "{source_id}" else "987654"
+
+    return re.sub(r"\{[^}]+\}", value, path)
+
+
+def test_every_route_has_an_rbac_entry(app):
+    assert len(app_routes(app)) >= len(REQUIRED)
+    missing = [r for r in app_routes(app) if r not in REQUIRED and r not in PUBLIC]
+    assert not missing, f"routes missing from the RBAC table: {missing}"
+    stale = [r for r in REQUIRED if r not in app_routes(app)]
+    assert not stale, f"RBAC table names routes the app does not have: {stale}"
+
+
+@pytest.mark.parametrize("role", list(Role))
+async def test_roles_get_exactly_their_permissions(app, client, auth_headers, role: Role):
+    headers = await auth_headers(role)
+    wrong: list[str] = []
+    for (method, path), permission in sorted(REQUIRED.items(), key=lambda kv: kv[0][1]):
+        response = await client.request(method, concrete(path), headers=headers, json={})
+        allowed = permission is ANY or permission in ROLE_PERMISSIONS[role]
+        status = response.status_code
+        if allowed and status in (401, 403):
+            wrong.append(f"{method} {path}: {role} should pass authorization, got {status}")
+        if not allowed and status != 403:
+            wrong.append(f"{method} {path}: {role} should get 403, got {status}")
+    assert not wrong, "\n".join(wrong)
+
+
+async def test_no_credentials_is_401_everywhere(app, client):
+    wrong = []
+    for method, path in REQUIRED:
+        response = await client.request(method, concrete(path), json={})
+        if response.status_code != 401:
+            wrong.append(f"{method} {path}: {response.status_code}")
+    assert not wrong, wrong
