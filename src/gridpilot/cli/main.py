@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from gridpilot import __version__
-from gridpilot.cli import importer, keys, users
+from gridpilot.cli import demo, importer, keys, users
 from gridpilot.core.settings import Settings
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app = typer.Typer(
 app.add_typer(users.app, name="user", help="Create and manage users.")
 app.add_typer(keys.app, name="apikey", help="Create, list and revoke service API keys.")
 app.command("import", help="Bulk-import readings from a CSV file.")(importer.import_csv)
+app.command("demo")(demo.demo)
 console = Console(stderr=True)
 
 

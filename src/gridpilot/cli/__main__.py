@@ -1,0 +1,5 @@
+"""``python -m gridpilot.cli``: the same as the ``gridpilot`` command."""
+
+from gridpilot.cli.main import app
+
+app(prog_name="gridpilot")

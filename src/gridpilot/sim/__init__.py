@@ -1,0 +1,1 @@
+"""Simulators that make gridpilot demonstrable (demo profiles now; physical models later)."""
