@@ -1,5 +1,5 @@
 """``python -m gridpilot.cli``: the same as the ``gridpilot`` command."""
 
-from gridpilot.cli.main import app
+from gridpilot.cli.main import main
 
-app(prog_name="gridpilot")
+main()

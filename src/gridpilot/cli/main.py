@@ -24,6 +24,19 @@ app.command("demo")(demo.demo)
 console = Console(stderr=True)
 
 
+def main() -> None:
+    """Console entry point: configuration errors end with a clear message, not a traceback."""
+    from pydantic import ValidationError
+
+    from gridpilot.core.errors import ConfigurationError
+
+    try:
+        app()
+    except (ConfigurationError, ValidationError) as exc:
+        console.print(f"[red]configuration error:[/] {exc}")
+        raise SystemExit(2) from None
+
+
 @app.command()
 def version() -> None:
     """Print gridpilot's version."""

@@ -1,0 +1,69 @@
+"""Unit conversion to canonical units and timestamp parsing (epoch ms inside)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from gridpilot.core.errors import ValidationFailed
+from gridpilot.core.timestamps import floor_ms, iso, to_ms
+from gridpilot.core.units import capacity_to_kw, normalise_unit, to_canonical
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "canonical", "expected"),
+    [
+        (1500, "W", "kW", 1.5),
+        (2.5, "MW", "kW", 2500),
+        (1.2, "GW", "kW", 1_200_000),
+        (750, "Wh", "kWh", 0.75),
+        (3, "MWh", "kWh", 3000),
+        (20, "kV", "V", 20_000),
+        (293.15, "K", "degC", 20.0),
+        (36, "km/h", "m/s", 10.0),
+        (12, "kw", "kW", 12),  # case-insensitive alias
+    ],
+)
+def test_conversions(value, unit, canonical, expected):
+    assert to_canonical(value, unit, canonical) == pytest.approx(expected)
+
+
+def test_incompatible_unit_is_rejected_with_a_reason():
+    with pytest.raises(ValidationFailed, match="'kWh' cannot be converted to 'kW'"):
+        to_canonical(1, "kWh", "kW")
+
+
+def test_capacity_and_unit_spelling():
+    assert capacity_to_kw(5, "MW") == 5000
+    assert normalise_unit(" mwh ") == "MWh"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("2026-01-01T00:00:00Z", 1_767_225_600_000),
+        ("2026-01-01T01:00:00+01:00", 1_767_225_600_000),
+        ("2026-01-01T00:00:00", 1_767_225_600_000),  # naive = UTC
+        (1_767_225_600_000, 1_767_225_600_000),  # epoch ms
+        (1_767_225_600, 1_767_225_600_000),  # epoch s
+        ("1767225600000", 1_767_225_600_000),
+        (datetime(2026, 1, 1, tzinfo=UTC), 1_767_225_600_000),
+    ],
+)
+def test_to_ms_accepts_iso_and_epoch(given, expected):
+    assert to_ms(given) == expected
+
+
+@pytest.mark.parametrize(
+    "bad", ["yesterday", "³", True, float("nan"), None, "2026-13-01T00:00:00Z"]
+)
+def test_to_ms_rejects_garbage(bad):
+    with pytest.raises(ValidationFailed):
+        to_ms(bad)
+
+
+def test_iso_and_floor():
+    assert iso(1_767_225_600_000) == "2026-01-01T00:00:00Z"
+    assert iso(1_767_225_600_123) == "2026-01-01T00:00:00.123Z"
+    assert floor_ms(1_767_225_659_999, 60_000) == 1_767_225_600_000
