@@ -93,20 +93,24 @@ def run_cli(args: list[str], env: dict[str, str], stdin: str | None = None) -> N
 
 
 @contextlib.contextmanager
-def gridpilot_server(database_url: str | None, *, workers: int = 1) -> Iterator[ServerProcess]:
+def gridpilot_server(
+    database_url: str | None, *, workers: int = 1, rollup_interval_s: float | None = None
+) -> Iterator[ServerProcess]:
     """Migrate, create an operator user, serve on a free port; stop the server afterwards.
 
-    ``database_url`` None means the embedded SQLite default inside a temporary data directory.
+    ``database_url`` None means the embedded SQLite default inside a temporary data directory;
+    ``rollup_interval_s`` None keeps gridpilot's default rollup refresh interval.
     """
     with tempfile.TemporaryDirectory(prefix="gridpilot-bench-") as data_dir:
         port = free_port()
         env = os.environ | {
             "GRIDPILOT_DATA_DIR": data_dir,
             "GRIDPILOT_JWT_SECRET": secrets.token_urlsafe(48),
-            "GRIDPILOT_ROLLUP_INTERVAL_S": "1",
             "GRIDPILOT_LOG_LEVEL": "INFO",
             "GRIDPILOT_LOG_JSON": "true",
         }
+        if rollup_interval_s is not None:
+            env["GRIDPILOT_ROLLUP_INTERVAL_S"] = str(rollup_interval_s)
         if database_url:
             env["GRIDPILOT_DATABASE_URL"] = database_url
         else:

@@ -156,7 +156,9 @@ async def postgres_part(args: argparse.Namespace, report: Report) -> None:
             dataset = Dataset(synthetic_ids, args.readings // args.assets, now_ms())
             await copy_ceilings(url, dataset, 1, None, args, report)
             return
-        with gridpilot_server(url, workers=args.workers) as server:
+        with gridpilot_server(
+            url, workers=args.workers, rollup_interval_s=args.rollup_interval
+        ) as server:
             dataset, http_rate = await ingest_and_query(
                 server, args, args.readings, "PostgreSQL", report
             )
@@ -193,7 +195,7 @@ async def copy_ceilings(
 
 
 async def sqlite_part(args: argparse.Namespace, report: Report) -> None:
-    with gridpilot_server(None) as server:
+    with gridpilot_server(None, rollup_interval_s=args.rollup_interval) as server:
         await ingest_and_query(server, args, args.sqlite_readings, "SQLite", report)
 
 
@@ -205,6 +207,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--assets", type=int, default=100)
     parser.add_argument("--batch", type=int, default=1_000, help="readings per request")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers (PostgreSQL)")
+    parser.add_argument(
+        "--rollup-interval",
+        type=float,
+        default=None,
+        help="GRIDPILOT_ROLLUP_INTERVAL_S for the server (default: gridpilot's own, 5 s)",
+    )
     parser.add_argument("--copy-chunk", type=int, default=5_000, help="rows per raw COPY")
     parser.add_argument("--query-clients", type=int, default=20)
     parser.add_argument("--queries-per-client", type=int, default=25)

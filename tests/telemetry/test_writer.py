@@ -94,7 +94,7 @@ async def test_last_write_wins_across_producers_in_one_batch():
 async def test_two_stores_write_at_once_but_a_repeated_key_waits_for_its_first_write():
     journal: list[dict] = []
     first, second = RecordingStore(journal=journal), RecordingStore(journal=journal)
-    writer = ReadingWriter([first, second], batch_size=10, max_queue=1_000)
+    writer = ReadingWriter([first, second], batch_size=1, max_queue=1_000)
     writer.start()
     first.gate.clear()
     second.gate.clear()
@@ -111,6 +111,29 @@ async def test_two_stores_write_at_once_but_a_repeated_key_waits_for_its_first_w
     second.gate.set()
     await asyncio.gather(a, c)
     assert journal == [{(2, 1, 0): 2.0}, {key: 1.0}, {key: 3.0}]
+    await writer.stop()
+
+
+async def test_small_chunks_gather_behind_a_busy_store_until_a_full_batch_waits():
+    journal: list[dict] = []
+    first, second = RecordingStore(journal=journal), RecordingStore(journal=journal)
+    writer = ReadingWriter([first, second], batch_size=300, max_queue=10_000)
+    writer.start()
+    first.gate.clear()
+    second.gate.clear()
+    busy = asyncio.create_task(writer.write(rows_for(0, 100)))  # taken by `second`
+    await asyncio.sleep(0.01)
+    small = [asyncio.create_task(writer.write(rows_for(a, 100))) for a in (1, 2)]
+    await asyncio.sleep(0.01)
+    assert writer.queued == 200  # held back: the free store does not take a small batch
+    more = [asyncio.create_task(writer.write(rows_for(a, 100))) for a in (3, 4)]
+    await asyncio.sleep(0.01)
+    assert writer.queued == 100  # a full batch waited: it went to the free store at once
+    first.gate.set()
+    second.gate.set()
+    await asyncio.gather(busy, *small, *more)
+    assert sorted(len(batch) for batch in journal) == [100, 100, 300]  # 5 chunks, 3 COPYs
+    assert len(first.table) + len(second.table) == 500
     await writer.stop()
 
 

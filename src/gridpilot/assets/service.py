@@ -218,10 +218,15 @@ async def delete_site(*, session: AsyncSession, site_id: int, principal: Princip
 # --- assets ------------------------------------------------------------------------------------
 
 
-def _can_see_asset(principal: Principal, asset: Asset) -> bool:
-    if not principal.can_see_site(asset.site_id):
+def can_see_asset(principal: Principal, asset_id: int, site_id: int) -> bool:
+    """True when ``principal`` may see asset ``asset_id`` of site ``site_id``."""
+    if not principal.can_see_site(site_id):
         return False
-    return principal.asset_ids is None or asset.id in principal.asset_ids
+    return principal.asset_ids is None or asset_id in principal.asset_ids
+
+
+def _can_see_asset(principal: Principal, asset: Asset) -> bool:
+    return can_see_asset(principal, asset.id, asset.site_id)
 
 
 async def list_assets(

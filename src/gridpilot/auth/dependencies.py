@@ -8,6 +8,7 @@ docs' "Authorize" button gets a token from the token endpoint.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -44,6 +45,41 @@ def api_key_cache(app: FastAPI) -> ApiKeyCache:
     cache: ApiKeyCache | None = getattr(app.state, "api_key_cache", None)
     if cache is None:
         cache = app.state.api_key_cache = ApiKeyCache()
+    return cache
+
+
+class AccessTokenCache:
+    """Principals of verified access tokens, each kept until the token's ``exp`` [epoch s].
+
+    Access tokens are stateless (nothing revokes one before ``exp``), so a hit answers exactly
+    what decoding again would, minus the HMAC check and claim parsing. Bounded: cleared when full.
+    """
+
+    def __init__(self, max_entries: int = 10_000, clock: Callable[[], float] = time.time) -> None:
+        self.max_entries = max_entries
+        self.clock = clock
+        self._entries: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, token: str) -> Principal | None:
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        if self.clock() >= entry[0]:
+            self._entries.pop(token, None)
+            return None
+        return entry[1]
+
+    def put(self, token: str, expires_at: float, principal: Principal) -> None:
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[token] = (expires_at, principal)
+
+
+def access_token_cache(app: FastAPI) -> AccessTokenCache:
+    """The app's cache of verified access tokens (made on first use)."""
+    cache: AccessTokenCache | None = getattr(app.state, "access_token_cache", None)
+    if cache is None:
+        cache = app.state.access_token_cache = AccessTokenCache()
     return cache
 
 
@@ -90,8 +126,14 @@ async def get_principal(
         return cached
     settings: Settings = request.app.state.settings
     if bearer is not None and bearer.credentials:
-        claims = decode_access_token(token_config(settings), bearer.credentials)
-        principal = principal_from_claims(claims)
+        tokens = access_token_cache(request.app)
+        known = tokens.get(bearer.credentials)
+        if known is not None:
+            principal = known
+        else:
+            claims = decode_access_token(token_config(settings), bearer.credentials)
+            principal = principal_from_claims(claims)
+            tokens.put(bearer.credentials, float(claims["exp"]), principal)
     elif api_key:
         cache = api_key_cache(request.app)
         cached_key = cache.get(api_key)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -27,6 +28,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _drop_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Checkout check without a round trip (``pool_pre_ping`` costs three on asyncpg: BEGIN, ping,
+    ROLLBACK): asyncpg knows when PostgreSQL closed the socket (restart, terminated backend), and
+    the pool then replaces the connection."""
+    is_closed = getattr(dbapi_connection.driver_connection, "is_closed", None)
+    if is_closed is not None and is_closed():
+        raise DisconnectionError("the database closed this connection")
+
+
 def make_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
     """An async engine for ``settings``; the SQLite file's folder is created if needed."""
     url = settings.resolved_database_url
@@ -39,8 +49,10 @@ def make_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        event.listen(engine.sync_engine, "checkout", _drop_closed_connection)
+    return engine
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

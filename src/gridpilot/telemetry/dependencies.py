@@ -10,8 +10,12 @@ from gridpilot.core.errors import Unavailable
 from gridpilot.telemetry.tasks import TelemetryRuntime
 
 
-def get_runtime(request: Request) -> TelemetryRuntime:
-    """The app's telemetry runtime (writer, lookup caches), started by the lifespan."""
+async def get_runtime(request: Request) -> TelemetryRuntime:
+    """The app's telemetry runtime (writer, lookup caches), started by the lifespan.
+
+    ``async`` although it awaits nothing: FastAPI runs a plain ``def`` dependency in its
+    thread pool, a thread hand-off per request on the ingest hot path.
+    """
     runtime: TelemetryRuntime | None = getattr(request.app.state, "telemetry", None)
     if runtime is None:
         raise Unavailable("telemetry is not running")

@@ -3,7 +3,8 @@
 Freshness: rollups lag the writer by up to one refresh interval. Queries never write; they
 *merge* instead: for a series with a pending rollup range starting at ``s``, every point from the
 bucket of ``s`` onward is aggregated from raw readings, earlier points from rollups (which the
-pending range cannot have changed). The answer is the same as after a refresh.
+pending range cannot have changed). The answer is the same as after a refresh. A series is one
+statement (``series_sql``): one round trip, one snapshot.
 """
 
 # SQL here is assembled only from constants and integer steps; values are bind parameters.
@@ -14,19 +15,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import TextClause, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from gridpilot.assets.service import metric_refs
-from gridpilot.core.errors import TooLarge, ValidationFailed
+from gridpilot.assets.service import can_see_asset, metric_refs
+from gridpilot.auth.permissions import Principal
+from gridpilot.core.errors import NotFound, TooLarge, ValidationFailed
+from gridpilot.telemetry import series_sql
 from gridpilot.telemetry.energy_queries import EnergyResult, energy
-from gridpilot.telemetry.rollups import (
-    LEVEL_BY_STEP,
-    STEPS_MS,
-    bucket_sql,
-    floor_to,
-    pending_start,
-)
+from gridpilot.telemetry.rollups import LEVEL_BY_STEP, STEPS_MS, floor_to
 
 #: Aggregates a series point can carry.
 AGGREGATES = ("avg", "min", "max", "sum", "count", "first", "last", "delta")
@@ -90,35 +87,7 @@ def _too_large(count: int, what: str, span_ms: int, max_points: int) -> TooLarge
     )
 
 
-_RAW_AGG = {
-    "avg": "AVG(value)",
-    "min": "MIN(value)",
-    "max": "MAX(value)",
-    "sum": "SUM(value)",
-    "count": "COUNT(*)",
-    "first": "MIN(first_v)",
-    "last": "MIN(last_v)",
-    "delta": "COALESCE(SUM(CASE WHEN step > 0 THEN step ELSE 0 END), 0)",
-}
-_ROLLUP_AGG = {
-    "avg": 'SUM("sum") / SUM("count")',
-    "min": 'MIN("min")',
-    "max": 'MAX("max")',
-    "sum": 'SUM("sum")',
-    "count": 'SUM("count")',
-    "first": "MIN(first_v)",
-    "last": "MIN(last_v)",
-    "delta": "SUM(energy_delta)",
-}
-_FIRST_LAST_RAW = (
-    ", FIRST_VALUE(value) OVER (PARTITION BY bucket ORDER BY ts) AS first_v"
-    ", FIRST_VALUE(value) OVER (PARTITION BY bucket ORDER BY ts DESC) AS last_v"
-)
-_FIRST_LAST_ROLLUP = (
-    ', FIRST_VALUE("first") OVER (PARTITION BY bucket ORDER BY first_ts) AS first_v'
-    ', FIRST_VALUE("last") OVER (PARTITION BY bucket ORDER BY last_ts DESC) AS last_v'
-)
-_SERIES = "asset_id = :asset_id AND metric_id = :metric_id"
+Executor = AsyncSession | AsyncConnection
 
 
 def _point(ts: int, value: float | int | None, agg: str) -> SeriesPoint:
@@ -127,66 +96,70 @@ def _point(ts: int, value: float | int | None, agg: str) -> SeriesPoint:
     return SeriesPoint(int(ts), int(value) if agg == "count" else float(value))
 
 
-async def _raw_buckets(
-    session: AsyncSession, ids: dict[str, int], lo: int, hi: int, step: int, agg: str
-) -> list[SeriesPoint]:
-    """Buckets of ``step`` in ``[lo, hi)`` aggregated from raw readings."""
-    window = _FIRST_LAST_RAW if agg in ("first", "last") else ""
-    sql = f"""
-    WITH pts AS (
-      SELECT ts, value, value - LAG(value) OVER (ORDER BY ts) AS step FROM readings
-      WHERE {_SERIES} AND ts < :hi AND ts >= COALESCE(
-        (SELECT MAX(ts) FROM readings WHERE {_SERIES} AND ts < :lo), :lo)
-    ),
-    inb AS (SELECT ts, value, step, {bucket_sql("ts", step)} AS bucket FROM pts WHERE ts >= :lo),
-    ranked AS (SELECT inb.*{window} FROM inb)
-    SELECT bucket, {_RAW_AGG[agg]} FROM ranked GROUP BY bucket ORDER BY bucket
-    """
-    rows = await session.execute(text(sql), {**ids, "lo": lo, "hi": hi})
-    return [_point(ts, value, agg) for ts, value in rows]
+def _require_visible(principal: Principal, asset_id: int, site_id: int | None) -> None:
+    if site_id is None or not can_see_asset(principal, asset_id, int(site_id)):
+        raise NotFound(f"asset {asset_id} not found")
 
 
-async def _rollup_buckets(
-    session: AsyncSession, ids: dict[str, int], level: int, lo: int, hi: int, step: int, agg: str
-) -> list[SeriesPoint]:
-    """Buckets of ``step`` in ``[lo, hi)`` aggregated from the rollups of step ``level``."""
-    window = _FIRST_LAST_ROLLUP if agg in ("first", "last") else ""
-    sql = f"""
-    WITH src AS (
-      SELECT {bucket_sql("bucket_ms", step)} AS bucket, "count", "min", "max", "sum", "first",
-             "last", first_ts, last_ts, energy_delta
-      FROM rollups WHERE {_SERIES} AND step_ms = {int(level)}
-       AND bucket_ms >= :lo AND bucket_ms < :hi
-    ),
-    ranked AS (SELECT src.*{window} FROM src)
-    SELECT bucket, {_ROLLUP_AGG[agg]} FROM ranked GROUP BY bucket ORDER BY bucket
-    """
-    rows = await session.execute(text(sql), {**ids, "lo": lo, "hi": hi})
-    return [_point(ts, value, agg) for ts, value in rows]
+async def require_asset(*, session: Executor, asset_id: int, principal: Principal | None) -> None:
+    """``NotFound`` when ``principal`` is given and may not see the asset (or it is missing)."""
+    if principal is not None:
+        site_id = await session.scalar(series_sql.asset_site(), {"asset_id": asset_id})
+        _require_visible(principal, asset_id, site_id)
+
+
+async def _rows(
+    session: Executor,
+    statement: TextClause,
+    params: dict[str, int],
+    asset_id: int,
+    principal: Principal | None,
+) -> list[tuple[int, float | int | None]]:
+    """Rows of a series statement, its asset header checked against ``principal`` and dropped."""
+    rows = (await session.execute(statement, params)).all()
+    if principal is None:
+        return [(ts, value) for ts, value in rows]
+    site_id = next((value for ts, value in rows if ts is None), None)
+    _require_visible(principal, asset_id, None if site_id is None else int(site_id))
+    return [(ts, value) for ts, value in rows if ts is not None]
 
 
 async def _raw_points(
-    session: AsyncSession, ids: dict[str, int], start_ms: int, end_ms: int, max_points: int
+    session: Executor,
+    params: dict[str, int],
+    max_points: int,
+    principal: Principal | None,
 ) -> list[SeriesPoint]:
-    where = f"{_SERIES} AND ts >= :lo AND ts < :hi"
-    params = {**ids, "lo": start_ms, "hi": end_ms}
-    rows = (
-        await session.execute(
-            text(
-                f"SELECT ts, value FROM readings WHERE {where} ORDER BY ts LIMIT {max_points + 1}"
-            ),
-            params,
-        )
-    ).all()
+    statement = series_sql.raw_points(max_points + 1, principal is not None)
+    rows = await _rows(session, statement, params, params["asset_id"], principal)
     if len(rows) > max_points:
-        count = await session.scalar(text(f"SELECT COUNT(*) FROM readings WHERE {where}"), params)
-        raise _too_large(int(count or 0), "raw readings", end_ms - start_ms, max_points)
-    return [SeriesPoint(int(ts), float(value)) for ts, value in rows]
+        count = await session.scalar(series_sql.raw_count(), params)
+        span = params["hi"] - params["lo"]
+        raise _too_large(int(count or 0), "raw readings", span, max_points)
+    return [SeriesPoint(int(ts), float(value)) for ts, value in rows if value is not None]
+
+
+def _series_problem(
+    start_ms: int, end_ms: int, step_ms: int | None, agg: str, max_points: int
+) -> Exception | None:
+    """Why the query cannot run (``ValidationFailed``, ``TooLarge``), or None."""
+    if agg not in AGGREGATES:
+        return ValidationFailed(f"agg must be one of {', '.join(AGGREGATES)}, not {agg!r}")
+    if end_ms <= start_ms:
+        return ValidationFailed("end must be after start")
+    if step_ms is None:
+        return None
+    if step_ms <= 0:
+        return ValidationFailed("resolution must be positive")
+    buckets = -(-(end_ms - floor_to(start_ms, step_ms)) // step_ms)
+    if buckets > max_points:
+        return _too_large(buckets, "points", end_ms - start_ms, max_points)
+    return None
 
 
 async def series(
     *,
-    session: AsyncSession,
+    session: Executor,
     asset_id: int,
     metric_id: int,
     start_ms: int,
@@ -194,8 +167,9 @@ async def series(
     step_ms: int | None,
     agg: str,
     max_points: int,
+    principal: Principal | None = None,
 ) -> Series:
-    """Points of one series in ``[start_ms, end_ms)``.
+    """Points of one series in ``[start_ms, end_ms)``, in one statement (one snapshot).
 
     ``step_ms`` None returns raw readings (``agg`` ignored). Otherwise each point is one bucket of
     ``step_ms`` (epoch-aligned, UTC; ``ts`` = bucket start), for every bucket holding data that
@@ -204,37 +178,32 @@ async def series(
     sum/count, ``min``, ``max``, ``sum``, ``count``, ``first``, ``last``, ``delta`` (sum of positive
     steps, the register energy). Steps that no level divides (or finer than 1 min) come from raw.
 
-    Raises ``ValidationFailed`` for a bad agg/period, ``TooLarge`` when more than ``max_points``
-    points could come back (for buckets: the number of buckets in the period, whatever the data).
+    ``session`` may be a session or a connection (reads only). With ``principal``, the asset must
+    exist and be visible to it, else ``NotFound`` (before any other error), checked in the same
+    statement. Raises ``ValidationFailed`` for a bad agg/period, ``TooLarge`` when more than
+    ``max_points`` points could come back (for buckets: the number of buckets in the period,
+    whatever the data).
     """
-    if agg not in AGGREGATES:
-        raise ValidationFailed(f"agg must be one of {', '.join(AGGREGATES)}, not {agg!r}")
-    if end_ms <= start_ms:
-        raise ValidationFailed("end must be after start")
-    if step_ms is not None and step_ms <= 0:
-        raise ValidationFailed("resolution must be positive")
-    ids = {"asset_id": asset_id, "metric_id": metric_id}
+    problem = _series_problem(start_ms, end_ms, step_ms, agg, max_points)
+    if problem is not None:
+        await require_asset(session=session, asset_id=asset_id, principal=principal)
+        raise problem
+    with_site = principal is not None
+    params = {"asset_id": asset_id, "metric_id": metric_id, "lo": start_ms, "hi": end_ms}
     if step_ms is None:
-        points = await _raw_points(session, ids, start_ms, end_ms, max_points)
+        points = await _raw_points(session, params, max_points, principal)
         return Series(asset_id, metric_id, start_ms, end_ms, None, agg, "raw", points)
-    lo = floor_to(start_ms, step_ms)
-    buckets = -(-(end_ms - lo) // step_ms)
-    if buckets > max_points:
-        raise _too_large(buckets, "points", end_ms - start_ms, max_points)
+    params["lo"] = floor_to(start_ms, step_ms)
     level = choose_level(step_ms)
     if level is None:
-        points = await _raw_buckets(session, ids, lo, end_ms, step_ms, agg)
-        return Series(asset_id, metric_id, start_ms, end_ms, step_ms, agg, "raw", points)
-    split = end_ms
-    pending = await pending_start(session, asset_id, metric_id)
-    if pending is not None:
-        split = min(end_ms, max(lo, floor_to(pending, step_ms)))
-    points = []
-    if split > lo:
-        points = await _rollup_buckets(session, ids, level, lo, split, step_ms, agg)
-    if split < end_ms:
-        points += await _raw_buckets(session, ids, split, end_ms, step_ms, agg)
-    return Series(asset_id, metric_id, start_ms, end_ms, step_ms, agg, LEVEL_BY_STEP[level], points)
+        statement = series_sql.raw_buckets(step_ms, agg, with_site)
+        source = "raw"
+    else:
+        statement = series_sql.merged_buckets(level, step_ms, agg, with_site)
+        source = LEVEL_BY_STEP[level]
+    rows = await _rows(session, statement, params, asset_id, principal)
+    points = [_point(ts, value, agg) for ts, value in rows]
+    return Series(asset_id, metric_id, start_ms, end_ms, step_ms, agg, source, points)
 
 
 async def latest_values(
@@ -269,7 +238,10 @@ async def latest_values(
             continue
         row = (
             await session.execute(
-                text(f"SELECT ts, value FROM readings WHERE {_SERIES} ORDER BY ts DESC LIMIT 1"),
+                text(
+                    f"SELECT ts, value FROM readings WHERE {series_sql.SERIES}"
+                    " ORDER BY ts DESC LIMIT 1"
+                ),
                 {"asset_id": asset_id, "metric_id": metric_id},
             )
         ).first()
@@ -315,5 +287,6 @@ __all__ = [
     "energy",
     "last_seen",
     "latest_values",
+    "require_asset",
     "series",
 ]

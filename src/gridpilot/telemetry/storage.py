@@ -1,10 +1,13 @@
 """Writing validated readings to the database, one transaction per batch.
 
-PostgreSQL: binary COPY into a temporary staging table, then one statement that inserts the
-staged readings (a plain INSERT first; ``ON CONFLICT DO UPDATE``, last write wins, when that
-collides with stored readings), widens ``rollup_pending`` and returns each touched series'
-newest reading. SQLite: ``executemany`` upserts. Both write the
-readings and the pending rollup ranges in the same transaction.
+PostgreSQL: binary COPY straight into the partitioned ``readings`` (about as cheap for the
+database as a COPY into a plain table). When that collides with stored readings (a retry or a
+correction: unique violation) the transaction is rolled back and redone as a COPY into a
+temporary staging table plus ``INSERT ... ON CONFLICT DO UPDATE`` (last write wins). Then one
+``INSERT ... SELECT FROM unnest(...) ON CONFLICT`` widens ``rollup_pending`` with the per-series
+ranges computed in Python (``series_stats``, which also gives the ``readings.stored`` figures).
+SQLite: ``executemany`` upserts. Both write the readings and the pending rollup ranges in the
+same transaction.
 """
 
 from __future__ import annotations
@@ -61,43 +64,31 @@ def series_stats(rows: Rows) -> tuple[list[SeriesStat], dict[tuple[int, int], li
 
 # --- PostgreSQL -------------------------------------------------------------------------------
 
+READING_COLUMNS = ("asset_id", "metric_id", "ts", "value")
 STAGE_TABLE = "gridpilot_readings_stage"
-STAGE_COLUMNS = ("asset_id", "metric_id", "ts", "value")
 CREATE_STAGE_SQL = (
     f"CREATE TEMP TABLE IF NOT EXISTS {STAGE_TABLE} (asset_id integer, metric_id integer,"
     " ts bigint, value double precision) ON COMMIT DELETE ROWS"
 )
-_PG_BATCH_SQL = """
-WITH ins AS (
-    INSERT INTO readings (asset_id, metric_id, ts, value)
-    SELECT asset_id, metric_id, ts, value FROM {stage}{on_conflict}
-), s AS (
-    SELECT asset_id, metric_id, min(ts) AS lo, max(ts) AS hi, count(*) AS n
-    FROM {stage} GROUP BY asset_id, metric_id
-), p AS (
-    INSERT INTO rollup_pending (asset_id, metric_id, start_ms, end_ms)
-    SELECT asset_id, metric_id, lo, hi FROM s ORDER BY asset_id, metric_id
-    ON CONFLICT (asset_id, metric_id) DO UPDATE
-    SET start_ms = LEAST(rollup_pending.start_ms, EXCLUDED.start_ms),
-        end_ms = GREATEST(rollup_pending.end_ms, EXCLUDED.end_ms),
-        version = rollup_pending.version + 1
+#: Moves the staged readings into ``readings``, last write wins (the upsert path).
+PG_UPSERT_SQL = (
+    "INSERT INTO readings (asset_id, metric_id, ts, value) SELECT * FROM gridpilot_readings_stage"
+    " ON CONFLICT (asset_id, metric_id, ts) DO UPDATE SET value = EXCLUDED.value"
+    " WHERE readings.value IS DISTINCT FROM EXCLUDED.value"
 )
-SELECT s.asset_id, s.metric_id, s.n, s.hi, st.value
-FROM s JOIN {stage} st
-  ON st.asset_id = s.asset_id AND st.metric_id = s.metric_id AND st.ts = s.hi
+#: Widens (or inserts) the pending rollup range of each series and bumps its version. The
+#: arrays come in key order, so concurrent writers lock ``rollup_pending`` rows in one order.
+PG_PENDING_SQL = """
+INSERT INTO rollup_pending (asset_id, metric_id, start_ms, end_ms)
+SELECT * FROM unnest($1::integer[], $2::integer[], $3::bigint[], $4::bigint[])
+ON CONFLICT (asset_id, metric_id) DO UPDATE
+SET start_ms = LEAST(rollup_pending.start_ms, EXCLUDED.start_ms),
+    end_ms = GREATEST(rollup_pending.end_ms, EXCLUDED.end_ms),
+    version = rollup_pending.version + 1
 """
-#: Copies the staged readings into ``readings``, widens ``rollup_pending`` (in key order, so
-#: concurrent writers lock its rows in the same order) and returns per series the count and
-#: the newest reading. The plain INSERT is about twice as fast as the upsert; when it collides
-#: with stored readings (a retry or a correction) the transaction is redone as an upsert.
-PG_INSERT_SQL = _PG_BATCH_SQL.format(stage=STAGE_TABLE, on_conflict="")
-PG_UPSERT_SQL = _PG_BATCH_SQL.format(
-    stage=STAGE_TABLE,
-    on_conflict=" ON CONFLICT (asset_id, metric_id, ts) DO UPDATE SET value = EXCLUDED.value",
-)
 _UNIQUE_VIOLATION = "23505"
 #: After a batch collided with stored readings, this many batches go straight to the upsert
-#: (a sender re-sending overlapping windows would otherwise pay for a failed INSERT each time).
+#: (a sender re-sending overlapping windows would otherwise pay for a failed COPY each time).
 _UPSERT_STREAK = 20
 _RETRYABLE_SQLSTATES = {"40P01", "40001"}  # deadlock, serialization failure
 _NO_PARTITION_SQLSTATE = "23514"  # "no partition of relation readings found for row"
@@ -141,14 +132,27 @@ class PostgresStore:
     async def _write_once(self, rows: Rows, upsert: bool) -> list[SeriesStat]:
         raw = await self._connection()
         await self._ensure_days(raw, rows)
+        stats, ranges = series_stats(rows)
+        keys = sorted(ranges)
+        records = [(a, m, t, v) for (a, m, t), v in rows.items()]
         async with raw.transaction():
-            await raw.copy_records_to_table(
-                STAGE_TABLE,
-                records=[(a, m, t, v) for (a, m, t), v in rows.items()],
-                columns=STAGE_COLUMNS,
+            if upsert:
+                await raw.copy_records_to_table(
+                    STAGE_TABLE, records=records, columns=READING_COLUMNS
+                )
+                await raw.execute(PG_UPSERT_SQL)
+            else:  # new data: COPY straight into the partitioned table (it routes the rows)
+                await raw.copy_records_to_table(
+                    "readings", records=records, columns=READING_COLUMNS
+                )
+            await raw.execute(
+                PG_PENDING_SQL,
+                [key[0] for key in keys],
+                [key[1] for key in keys],
+                [ranges[key][0] for key in keys],
+                [ranges[key][1] for key in keys],
             )
-            result = await raw.fetch(PG_UPSERT_SQL if upsert else PG_INSERT_SQL)
-        return [SeriesStat(r[0], r[1], r[2], r[3], r[4]) for r in result]
+        return stats
 
     async def write(self, rows: Rows) -> list[SeriesStat]:
         attempts = 0

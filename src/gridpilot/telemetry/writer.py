@@ -4,10 +4,11 @@ Producers call ``await writer.write(rows)``; it returns once the rows are commit
 "stored" answer is true) or raises ``Unavailable``. One flusher task drains the queue in
 batches of up to ``batch_size`` readings (whole chunks; a bigger chunk is one batch), without
 artificial delay: while one batch is written the next one gathers. With several stores
-(connections), that many batches are written at once; a batch that shares a reading key with
-one in flight waits for it, so the last write still wins. When more than
-``max_queue`` readings wait, producers wait too (bounded memory). After each commit the
-writer publishes ``readings.stored`` on the bus:
+(connections), up to that many batches are written at once, but a further batch starts
+only when a full ``batch_size`` waits (fewer, bigger COPYs are cheaper for the database); a
+batch that shares a reading key with one in flight waits for it, so the last write still
+wins. When more than ``max_queue`` readings wait, producers wait too (bounded memory). After
+each commit the writer publishes ``readings.stored`` on the bus:
 ``{"count": N, "assets": [{"asset_id", "count", "latest": {metric_key: {"ts", "value"}}}]}``
 (``ts`` in epoch ms, values in the metric's canonical unit).
 """
@@ -79,9 +80,8 @@ class ReadingWriter:
         self._queue: deque[_Chunk] = deque()
         self._queued_rows = 0
         self._free: list[ReadingStore] = list(self.stores)
-        self._store_free = asyncio.Event()
         self._inflight: dict[asyncio.Task[None], tuple[list[_Chunk], Rows]] = {}
-        self._wakeup = asyncio.Event()
+        self._wakeup = asyncio.Event()  # set when rows are queued or a store frees up
         self._space = asyncio.Event()
         self._space.set()
         self._task: asyncio.Task[None] | None = None
@@ -167,13 +167,9 @@ class ReadingWriter:
 
     async def _run(self) -> None:
         while True:
-            if not self._queue:
+            if not self._queue or not self._free or self._hold_back():
                 self._wakeup.clear()
                 await self._wakeup.wait()
-                continue
-            if not self._free:
-                self._store_free.clear()
-                await self._store_free.wait()
                 continue
             batch = self._take_batch()
             rows = _merge(batch)
@@ -187,8 +183,18 @@ class ReadingWriter:
             self._inflight[task] = (batch, rows)
             task.add_done_callback(self._batch_done)
 
+    def _hold_back(self) -> bool:
+        """Whether to let the queue grow instead of starting a batch on another store now.
+
+        While a batch is being written, a further one starts only when a full batch waits:
+        one COPY of N rows costs the database much less than several smaller ones, and on a
+        small machine the database's CPU, not the connection, is the limit.
+        """
+        return bool(self._inflight) and self._queued_rows < self.batch_size
+
     def _batch_done(self, task: asyncio.Task[None]) -> None:
-        self._inflight.pop(task, None)
+        if self._inflight.pop(task, None) is not None:  # cancelled before its ``finally``
+            self._wakeup.set()
 
     async def _write_batch(
         self,
@@ -219,8 +225,10 @@ class ReadingWriter:
             log.exception("reading writer failed unexpectedly")
             _fail(batch, "storage unavailable: internal writer error")
         finally:
+            # done here, not in the done callback: the flusher may start the next batch at once
+            self._inflight.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
             self._free.append(store)
-            self._store_free.set()
+            self._wakeup.set()
 
 
 def _merge(batch: list[_Chunk]) -> Rows:
