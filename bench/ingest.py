@@ -10,7 +10,9 @@ and a real ``gridpilot serve`` (uvicorn) subprocess, it measures
 (b) the ceiling: asyncpg ``copy_records_to_table`` of the same rows into a plain table with the
     readings primary key (logged, then unlogged), and the ratio (a)/(b);
 (c) query latency p50/p95 of a 24 h series at 15 min resolution under 20 concurrent clients,
-    after the rollups have caught up;
+    after the rollups have caught up, measured with a lean keep-alive client (``lean_http``,
+    ~0.1 ms of CPU per query) and again with httpx (~2 ms per query), with the CPU each party
+    spent per query;
 (d) (a) and (c) against the embedded SQLite default.
 
 Prints a table; no assertions on timings. See bench/README.md for measured figures.
@@ -42,7 +44,13 @@ from harness import (
     metric_id,
     pending_rollups,
 )
-from workloads import Dataset, copy_ceiling, http_ingest, series_queries
+from workloads import (
+    Dataset,
+    copy_ceiling,
+    http_ingest,
+    series_queries,
+    series_queries_lean,
+)
 
 console = Console(stderr=True)
 
@@ -69,6 +77,44 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+@dataclass
+class CpuUse:
+    """CPU seconds spent between two samples, by whom."""
+
+    client: float  # this bench process
+    server: float  # gridpilot serve and its workers
+    database: float  # the PostgreSQL backends of the bench database (0 on SQLite)
+    machine: float  # every core, every process
+
+    @property
+    def other(self) -> float:
+        return max(0.0, self.machine - self.client - self.server - self.database)
+
+
+class CpuMeter:
+    """Samples CPU time now; ``used()`` tells how much each party has spent since."""
+
+    def __init__(self, server: ServerProcess) -> None:
+        self.database = (server.env.get("GRIDPILOT_DATABASE_URL") or "").rsplit("/", 1)[-1]
+        self.pids = server.server_pids()
+        self.reset()
+
+    def reset(self) -> None:
+        """Start counting from now."""
+        self.backends = self._backends()
+        self.client, self.server = time.process_time(), cpu_seconds(self.pids)
+        self.machine = machine_busy_seconds()
+
+    def _backends(self) -> dict[int, float]:
+        return cpu_by_pid(database_backend_pids(self.database)) if self.database else {}
+
+    def used(self) -> CpuUse:
+        client, server = time.process_time(), cpu_seconds(self.pids)
+        machine = machine_busy_seconds()
+        database = sum(cpu - self.backends.get(pid, 0.0) for pid, cpu in self._backends().items())
+        return CpuUse(client - self.client, server - self.server, database, machine - self.machine)
+
+
 async def ingest_and_query(
     server: ServerProcess, args: argparse.Namespace, readings: int, label: str, report: Report
 ) -> tuple[Dataset, float]:
@@ -79,17 +125,9 @@ async def ingest_and_query(
     bodies = dataset.bodies(args.batch)
     console.print(f"[cyan]{label}[/]: sending {dataset.total:,} readings in {len(bodies):,} bodies")
 
-    pids = server.server_pids()
-    database = (server.env.get("GRIDPILOT_DATABASE_URL") or "").rsplit("/", 1)[-1]
-    backends_before = cpu_by_pid(database_backend_pids(database)) if database else {}
-    client_cpu, server_cpu, busy = time.process_time(), cpu_seconds(pids), machine_busy_seconds()
+    meter = CpuMeter(server)
     ingest = await http_ingest(server.base_url, server.headers, bodies, args.clients)
-    client_cpu = time.process_time() - client_cpu
-    server_cpu = cpu_seconds(pids) - server_cpu
-    busy = machine_busy_seconds() - busy
-    backends_after = cpu_by_pid(database_backend_pids(database)) if database else {}
-    db_cpu = sum(cpu - backends_before.get(pid, 0.0) for pid, cpu in backends_after.items())
-    other_cpu = max(0.0, busy - client_cpu - server_cpu - db_cpu)
+    cpu = meter.used()
     report.add(
         f"{label}: HTTP ingest",
         f"{ingest.per_second:,.0f} readings/s",
@@ -104,34 +142,63 @@ async def ingest_and_query(
         )
     report.add(
         f"{label}: CPU during ingest",
-        f"{busy / ingest.seconds:.2f} of 2 cores" if ingest.seconds else "-",
-        f"server {server_cpu:.1f} s, "
-        + (f"PostgreSQL backends {db_cpu:.1f} s, " if database else "")
-        + f"bench client {client_cpu:.1f} s, anything else (other processes, OS) "
-        f"{other_cpu:.1f} s",
+        f"{cpu.machine / ingest.seconds:.2f} of {os.cpu_count()} cores" if ingest.seconds else "-",
+        f"server {cpu.server:.1f} s, "
+        + (f"PostgreSQL backends {cpu.database:.1f} s, " if meter.database else "")
+        + f"bench client {cpu.client:.1f} s, anything else (other processes, OS) "
+        f"{cpu.other:.1f} s",
     )
     if ingest.first_error:
         report.add(f"{label}: first problem", ingest.first_error[:120], f"log: {server.log_path}")
 
     waited = await wait_for_rollups(server, args.rollup_timeout)
     report.add(f"{label}: rollups caught up after ingest", f"{waited:.1f} s")
-    queries = await series_queries(
+    for lean in (True, False):
+        await query_latency(server, args, asset_ids, dataset.start_ms, label, report, lean=lean)
+    return dataset, ingest.per_second
+
+
+async def query_latency(
+    server: ServerProcess,
+    args: argparse.Namespace,
+    asset_ids: list[int],
+    start_ms: int,
+    label: str,
+    report: Report,
+    *,
+    lean: bool,
+) -> None:
+    """(c): series latency with the lean client (the server's figure) or with httpx."""
+    measure = series_queries_lean if lean else series_queries
+    meter = CpuMeter(server)
+    queries = await measure(
         server.base_url,
         server.headers,
         asset_ids,
-        start_ms=dataset.start_ms,
+        start_ms=start_ms,
         clients=args.query_clients,
         per_client=args.queries_per_client,
+        on_start=meter.reset,
     )
+    cpu = meter.used()
+    count = max(1, len(queries.latencies_s) + queries.errors)
+    client = "lean client" if lean else "with httpx client"
     report.add(
-        f"{label}: 24 h / 15 min series p50 / p95",
+        f"{label}: 24 h / 15 min series p50 / p95 ({client})",
         f"{queries.percentile_ms(50):.1f} / {queries.percentile_ms(95):.1f} ms",
         f"{args.query_clients} concurrent clients, {len(queries.latencies_s)} queries, "
         f"{queries.per_second:.0f} queries/s, {queries.points} points, {queries.errors} errors",
     )
+    report.add(
+        f"{label}: CPU per query ({client})",
+        f"client {cpu.client / count * 1000:.2f} ms",
+        f"server {cpu.server / count * 1000:.2f} ms, "
+        + (f"PostgreSQL {cpu.database / count * 1000:.2f} ms, " if meter.database else "")
+        + f"machine busy {cpu.machine / queries.seconds if queries.seconds else 0:.2f} "
+        f"of {os.cpu_count()} cores",
+    )
     if queries.first_error:
-        report.add(f"{label}: first query problem", queries.first_error[:120])
-    return dataset, ingest.per_second
+        report.add(f"{label}: first query problem ({client})", queries.first_error[:120])
 
 
 async def wait_for_rollups(server: ServerProcess, timeout_s: float) -> float:
@@ -215,7 +282,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--copy-chunk", type=int, default=5_000, help="rows per raw COPY")
     parser.add_argument("--query-clients", type=int, default=20)
-    parser.add_argument("--queries-per-client", type=int, default=25)
+    parser.add_argument("--queries-per-client", type=int, default=50)
     parser.add_argument("--rollup-timeout", type=float, default=300.0, help="seconds")
     parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")

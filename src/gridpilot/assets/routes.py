@@ -81,7 +81,7 @@ async def update_site(
     "/sites/{site_id}",
     tags=["sites"],
     status_code=204,
-    summary="Delete a site with its assets (their readings become unreachable)",
+    summary="Delete a site with its assets and their readings",
 )
 async def delete_site(
     site_id: SiteId,
@@ -164,7 +164,7 @@ async def update_asset(
     "/assets/{asset_id}",
     tags=["assets"],
     status_code=204,
-    summary="Delete an asset and its device keys (its readings become unreachable)",
+    summary="Delete an asset with its device keys and readings",
 )
 async def delete_asset(
     asset_id: AssetId,

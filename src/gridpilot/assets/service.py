@@ -383,7 +383,7 @@ async def update_asset(
 
 
 async def delete_asset(*, session: AsyncSession, asset_id: int, principal: Principal) -> None:
-    """Delete the asset and (by cascade) its device keys. Its readings become unreachable."""
+    """Delete the asset and its device keys; telemetry drops its readings on the event."""
     asset = await get_asset(session=session, asset_id=asset_id, principal=principal)
     await session.execute(delete(Asset).where(Asset.id == asset.id))
     session.expunge(asset)

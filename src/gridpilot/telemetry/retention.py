@@ -1,4 +1,4 @@
-"""Retention: delete raw readings and rollups older than their configured horizon.
+"""Retention: delete raw readings and rollups past their horizon, or of a deleted asset.
 
 ``settings.retention_{raw,1m,15m,1h,1d}_days`` (None keeps forever). Cutoffs are floored to UTC
 midnight, so a bucket of any level (all divide a day) and a daily partition of ``readings`` is
@@ -113,3 +113,22 @@ async def apply_retention(
             report.rollups_deleted,
         )
     return report
+
+
+_DELETE_ASSET_SQL = (
+    "DELETE FROM readings WHERE asset_id = :asset_id",
+    "DELETE FROM rollups WHERE asset_id = :asset_id",
+    "DELETE FROM rollup_pending WHERE asset_id = :asset_id",
+)
+
+
+async def delete_asset_telemetry(*, session: AsyncSession, asset_id: int) -> int:
+    """Delete every reading, rollup and pending range of ``asset_id`` (a deleted asset).
+
+    Returns the number of rows removed.
+    """
+    removed = 0
+    for sql in _DELETE_ASSET_SQL:
+        result = await session.execute(text(sql), {"asset_id": asset_id})
+        removed += result.rowcount or 0  # type: ignore[attr-defined]
+    return removed

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -24,6 +23,8 @@ from gridpilot.core.metrics import Metrics
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import now_ms
 from gridpilot.telemetry.lookups import Lookups
+from gridpilot.telemetry.retention import RetentionReport, apply_retention, delete_asset_telemetry
+from gridpilot.telemetry.rollups import refresh_pending
 from gridpilot.telemetry.storage import make_store
 from gridpilot.telemetry.validation import (
     HIDDEN,
@@ -73,12 +74,6 @@ def _hashable_refs(items: Sequence[Any], field: str) -> set[object]:
         return refs
 
 
-async def _call_with(fn: Callable[..., Awaitable[Any]], **available: Any) -> Any:
-    """Call ``fn`` with the keyword arguments it declares among ``available``."""
-    params = inspect.signature(fn).parameters
-    return await fn(**{name: value for name, value in available.items() if name in params})
-
-
 class TelemetryRuntime:
     """Owns the writer, the lookup caches and the periodic rollup/retention loops."""
 
@@ -120,7 +115,7 @@ class TelemetryRuntime:
         self._last_reload = time.monotonic()
         self.writer.start()
         self._unsubscribe = [
-            self.bus.subscribe("asset.changed", self.lookups.on_asset_changed),
+            self.bus.subscribe("asset.changed", self.on_asset_changed),
             self.bus.subscribe("metric.changed", self.lookups.on_metric_changed),
         ]
         if loops:
@@ -148,24 +143,25 @@ class TelemetryRuntime:
         await self.refresh_rollups()
 
     async def refresh_rollups(self) -> int:
-        try:
-            from gridpilot.telemetry.rollups import refresh_pending
-        except ImportError:  # pragma: no cover - rollups not installed
-            return 0
+        """Recompute the rollups of every pending range; returns how many series were done."""
         async with self._rollup_lock:
             return await refresh_pending(sessions=self.sessions, settings=self.settings)
 
-    async def apply_retention(self) -> Any:
+    async def apply_retention(self) -> RetentionReport:
         try:
-            from gridpilot.telemetry.retention import apply_retention
-        except ImportError:  # pragma: no cover - retention not installed
-            return None
-        try:
-            return await _call_with(
-                apply_retention, engine=self.engine, sessions=self.sessions, settings=self.settings
-            )
+            return await apply_retention(sessions=self.sessions, settings=self.settings)
         finally:
             self.writer.forget_partitions()
+
+    async def on_asset_changed(self, topic: str, payload: dict[str, Any]) -> None:
+        """Evict the asset from the caches; when it was deleted, delete its telemetry too."""
+        await self.lookups.on_asset_changed(topic, payload)
+        asset_id = payload.get("asset_id")
+        if payload.get("action") == "deleted" and isinstance(asset_id, int):
+            await self.writer.drain()  # readings queued before the delete land first
+            async with self._rollup_lock, self.sessions() as session, session.begin():
+                removed = await delete_asset_telemetry(session=session, asset_id=asset_id)
+            log.info("deleted %d telemetry rows of deleted asset %d", removed, asset_id)
 
     async def validate(
         self, raw: Sequence[Any], principal: Principal, *, index_offset: int = 0
