@@ -41,7 +41,7 @@ FORM_FIELDS = (
 )
 
 
-def limit_auth_rate(request: Request) -> None:
+async def limit_auth_rate(request: Request) -> None:
     """At most ``auth_rate_limit_per_min`` requests per client address (429 + Retry-After)."""
     limiter: RateLimiter | None = getattr(request.app.state, "auth_rate_limiter", None)
     if limiter is None:

@@ -7,6 +7,7 @@ user is created) and fills the readings from where the last run stopped.
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -213,4 +214,5 @@ def demo(
     if serve:
         from gridpilot.cli.main import serve as serve_command
 
+        os.environ.setdefault("GRIDPILOT_LOG_JSON", "false")  # a person watches this terminal
         serve_command(host=host, port=port, workers=1)

@@ -10,12 +10,12 @@ from gridpilot.core.bus import EventBus
 from gridpilot.core.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_bus(request: Request) -> EventBus:
+async def get_bus(request: Request) -> EventBus:
     bus: EventBus = request.app.state.bus
     return bus
 
