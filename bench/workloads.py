@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import random
 import statistics
@@ -16,7 +17,7 @@ import asyncpg
 import httpx
 import orjson
 
-from lean_http import KeepAliveConnection
+from lean_http import KeepAliveConnection, ProtocolError
 
 DAY_MS = 86_400_000
 QUARTER_MS = 900_000
@@ -274,11 +275,16 @@ async def series_queries_lean(
 
     async def warm_up(connection: KeepAliveConnection, n: int) -> None:
         for asset_id in asset_ids[n :: len(connections)] or asset_ids[:1]:
-            await connection.get(requests[asset_id])
+            with contextlib.suppress(OSError, TimeoutError, ProtocolError):  # counted later
+                await connection.get(requests[asset_id])
 
     async def client(connection: KeepAliveConnection) -> None:
         for _ in range(per_client):
-            response = await connection.get(requests[chooser.choice(asset_ids)])
+            try:
+                response = await connection.get(requests[chooser.choice(asset_ids)])
+            except (OSError, TimeoutError, ProtocolError) as exc:  # reset, refused, too slow
+                record(figures, 0, f"{type(exc).__name__}: {exc}".encode(), 0.0)
+                continue
             record(figures, response.status, response.body, response.seconds)
 
     try:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from gridpilot.core.errors import ValidationFailed
-from gridpilot.core.timestamps import floor_ms, iso, to_ms
+from gridpilot.core.timestamps import floor_ms, iso, parse_period, to_ms
 from gridpilot.core.units import capacity_to_kw, normalise_unit, to_canonical
 
 
@@ -67,3 +67,16 @@ def test_iso_and_floor():
     assert iso(1_767_225_600_000) == "2026-01-01T00:00:00Z"
     assert iso(1_767_225_600_123) == "2026-01-01T00:00:00.123Z"
     assert floor_ms(1_767_225_659_999, 60_000) == 1_767_225_600_000
+
+
+def test_parse_period_defaults_and_checks():
+    start, end = parse_period(None, "2026-01-02T00:00:00Z")
+    assert (start, end) == (1_767_225_600_000, 1_767_312_000_000)  # the 24 h before end
+    assert parse_period("2026-01-01T00:00:00Z", 1_767_225_660_000) == (
+        1_767_225_600_000,
+        1_767_225_660_000,
+    )
+    with pytest.raises(ValidationFailed, match="end must be after start"):
+        parse_period("2026-01-02T00:00:00Z", "2026-01-01T00:00:00Z")
+    with pytest.raises(ValidationFailed, match="between 1970 and 9999"):
+        parse_period(-5, 10)

@@ -12,6 +12,9 @@ MS_PER_MIN = 60_000
 MS_PER_HOUR = 3_600_000
 MS_PER_DAY = 86_400_000
 
+#: The latest instant gridpilot accepts in a query: 9999-12-31T23:59:59.999Z.
+MAX_MS = 253_402_300_799_999
+
 #: Epoch values below this are taken as seconds, not milliseconds (year 2286 in s; 1973 in ms).
 _SECONDS_CUTOFF = 10_000_000_000
 
@@ -64,3 +67,20 @@ def iso(ms: int) -> str:
 def floor_ms(ms: int, step_ms: int) -> int:
     """Start of the bucket of width ``step_ms`` that contains ``ms``."""
     return ms - (ms % step_ms)
+
+
+def parse_period(
+    start: object | None, end: object | None, *, default_span_ms: int = MS_PER_DAY
+) -> tuple[int, int]:
+    """``(start_ms, end_ms)`` of a half-open query period ``[start, end)``.
+
+    ``end`` defaults to now (inclusive of a reading stamped now), ``start`` to ``end`` minus
+    ``default_span_ms``. Raises ``ValidationFailed`` outside 1970..9999 or when end <= start.
+    """
+    end_ms = to_ms(end) if end is not None and end != "" else now_ms() + 1
+    start_ms = to_ms(start) if start is not None and start != "" else end_ms - default_span_ms
+    if not (0 <= start_ms <= MAX_MS and 0 <= end_ms <= MAX_MS):
+        raise ValidationFailed("start and end must lie between 1970 and 9999")
+    if end_ms <= start_ms:
+        raise ValidationFailed("end must be after start")
+    return start_ms, end_ms

@@ -23,7 +23,7 @@ from gridpilot.assets.service import get_asset, metric_refs
 from gridpilot.auth.dependencies import Reader
 from gridpilot.core.errors import ValidationFailed
 from gridpilot.core.settings import Settings
-from gridpilot.core.timestamps import MS_PER_DAY, iso, now_ms, to_ms
+from gridpilot.core.timestamps import MS_PER_DAY, iso, parse_period
 from gridpilot.db.dependencies import SessionDep
 from gridpilot.telemetry.queries import energy, latest_values, require_asset, series
 
@@ -33,7 +33,6 @@ router = APIRouter(tags=["telemetry"])
 AssetId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 _RESOLUTION = re.compile(r"^(\d{1,6})(s|m|h|d)$")
-MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 _UNIT_MS = {"s": 1000, "m": 60_000, "h": 3_600_000, "d": MS_PER_DAY}
 
 
@@ -90,17 +89,6 @@ def parse_resolution(value: str | None) -> int | None:
             f"resolution {value!r} is not understood: use raw, 1m, 5m, 15m, 30m, 1h or 1d"
         )
     return step
-
-
-def parse_period(start: str | None, end: str | None) -> tuple[int, int]:
-    """``(start_ms, end_ms)``; the default is the last 24 h; ``end`` must be after ``start``."""
-    end_ms = to_ms(end) if end else now_ms()
-    start_ms = to_ms(start) if start else end_ms - MS_PER_DAY
-    if not (0 <= start_ms <= MAX_MS and 0 <= end_ms <= MAX_MS):
-        raise ValidationFailed("start and end must lie between 1970 and 9999")
-    if end_ms <= start_ms:
-        raise ValidationFailed("end must be after start")
-    return start_ms, end_ms
 
 
 @router.get(

@@ -16,7 +16,7 @@ from gridpilot.assets.events import publish_assets_changed
 from gridpilot.auth.dependencies import Configurer, Reader, TelemetryWriter
 from gridpilot.core.dependencies import BusDep, SettingsDep
 from gridpilot.core.errors import ValidationFailed
-from gridpilot.core.timestamps import MS_PER_DAY, now_ms, to_ms
+from gridpilot.core.timestamps import now_ms, parse_period
 from gridpilot.db.dependencies import SessionDep
 from gridpilot.telemetry.dependencies import RuntimeDep
 from gridpilot.telemetry.service import ingest
@@ -33,7 +33,6 @@ from gridpilot.wia.schemas import (
 )
 
 #: Latest representable time (9999-12-31T23:59:59.999Z) in epoch ms.
-MAX_MS = 253_402_300_799_999
 
 router = APIRouter(prefix="/sources", tags=["wia"])
 
@@ -149,16 +148,6 @@ async def submit_production(
     return JSONResponse(answer.model_dump(), status_code=status)
 
 
-def _period(start: str | None, end: str | None) -> tuple[int, int]:
-    end_ms = to_ms(end) if end else now_ms() + 1
-    start_ms = to_ms(start) if start else end_ms - MS_PER_DAY
-    if not (0 <= start_ms <= MAX_MS and 0 <= end_ms <= MAX_MS):
-        raise ValidationFailed("start and end must lie between 1970 and 9999")
-    if end_ms <= start_ms:
-        raise ValidationFailed("end must be after start")
-    return start_ms, end_ms
-
-
 @router.get("/{source_id}/production", summary="Get production data")
 async def get_production(
     source_id: str,
@@ -176,7 +165,7 @@ async def get_production(
     """The newest `limit` Production Data objects in `[start, end)`, **newest first**, rebuilt
     from the stored readings (one object per reading time). `cumulative.today`/`thisMonth` are
     computed in the site's timezone up to each object's time."""
-    start_ms, end_ms = _period(start, end)
+    start_ms, end_ms = parse_period(start, end)
     asset, site = await service.get_source_asset(
         session=session, source_id=source_id, principal=principal
     )
