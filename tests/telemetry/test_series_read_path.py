@@ -8,7 +8,6 @@ from tests.telemetry.query_test_data import (
     MIN,
     T0,
     insert_readings,
-    metric_id,
     site_with_asset,
 )
 
@@ -23,18 +22,6 @@ from gridpilot.telemetry.rollups import refresh_pending
 @pytest.fixture
 def settings_overrides():
     return {"max_series_points": 200}
-
-
-@pytest.fixture
-async def power_asset(app, client, sessions, auth_headers):
-    """power_kw = i kW at T0 + i min for two hours, rolled up; (asset id, metric id, headers)."""
-    _, asset, headers = await site_with_asset(client, auth_headers, "Read path site")
-    power = await metric_id(sessions, "power_kw")
-    await insert_readings(
-        sessions, [(asset["id"], power, T0 + i * MIN, float(i)) for i in range(120)]
-    )
-    await refresh_pending(sessions=sessions, settings=app.state.settings)
-    return asset["id"], power, headers
 
 
 def test_iso_cached_matches_core_iso():

@@ -23,18 +23,6 @@ def settings_overrides():
     return {"max_series_points": 200}
 
 
-@pytest.fixture
-async def power_asset(app, client, sessions, auth_headers):
-    """An asset with power_kw = i kW at T0 + i min for two hours (rolled up) and its headers."""
-    _, asset, headers = await site_with_asset(client, auth_headers, "Series site")
-    power = await metric_id(sessions, "power_kw")
-    await insert_readings(
-        sessions, [(asset["id"], power, T0 + i * MIN, float(i)) for i in range(120)]
-    )
-    await refresh_pending(sessions=sessions, settings=app.state.settings)
-    return asset["id"], power, headers
-
-
 async def get_series(client, asset_id, headers, **params):
     params = {"metric": "power_kw", "start": iso(T0), "end": iso(T0 + 2 * HOUR), **params}
     return await client.get(f"/api/v1/assets/{asset_id}/series", params=params, headers=headers)
