@@ -160,26 +160,28 @@ bounds AS (
                    AND p.metric_id = w.metric_id AND p.ts < w.lo), w.lo) AS from_ts
   FROM work w
 ),
+-- one window (one sort): the step from the previous reading, and the neighbours' times, which
+-- tell whether a reading is the first or the last of its bucket
 pts AS (
   SELECT r.asset_id, r.metric_id, r.ts, r.value, b.lo,
-         r.value - LAG(r.value) OVER (PARTITION BY r.asset_id, r.metric_id ORDER BY r.ts) AS step
+         r.value - LAG(r.value) OVER series AS step,
+         LAG(r.ts) OVER series AS prev_ts,
+         LEAD(r.ts) OVER series AS next_ts
   FROM readings r JOIN bounds b ON r.asset_id = b.asset_id AND r.metric_id = b.metric_id
    AND r.ts >= b.from_ts AND r.ts < b.hi
+  WINDOW series AS (PARTITION BY r.asset_id, r.metric_id ORDER BY r.ts)
 ),
 inb AS (
-  SELECT asset_id, metric_id, ts, value, step, {bucket} AS bucket FROM pts WHERE ts >= lo
-),
-ranked AS (
-  SELECT inb.*,
-    FIRST_VALUE(value) OVER (PARTITION BY asset_id, metric_id, bucket ORDER BY ts) AS first_v,
-    FIRST_VALUE(value) OVER (PARTITION BY asset_id, metric_id, bucket ORDER BY ts DESC) AS last_v
-  FROM inb
+  SELECT asset_id, metric_id, ts, value, step, {bucket} AS bucket,
+         CASE WHEN prev_ts IS NULL OR {prev_bucket} <> {bucket} THEN 1 ELSE 0 END AS is_first,
+         CASE WHEN next_ts IS NULL OR {next_bucket} <> {bucket} THEN 1 ELSE 0 END AS is_last
+  FROM pts WHERE ts >= lo
 )
 INSERT INTO rollups ({columns})
 SELECT asset_id, metric_id, {step}, bucket, COUNT(*), MIN(value), MAX(value), SUM(value),
-       MIN(first_v), MIN(last_v), MIN(ts), MAX(ts),
-       COALESCE(SUM(CASE WHEN step > 0 THEN step ELSE 0 END), 0)
-FROM ranked GROUP BY asset_id, metric_id, bucket
+       MAX(CASE WHEN is_first = 1 THEN value END), MAX(CASE WHEN is_last = 1 THEN value END),
+       MIN(ts), MAX(ts), COALESCE(SUM(CASE WHEN step > 0 THEN step ELSE 0 END), 0)
+FROM inb GROUP BY asset_id, metric_id, bucket
 """
 
 _FROM_LEVEL_SQL = """
@@ -191,12 +193,13 @@ src AS (
   FROM rollups r JOIN work w ON r.asset_id = w.asset_id AND r.metric_id = w.metric_id
   WHERE r.step_ms = {source} AND r.bucket_ms >= w.lo AND r.bucket_ms < w.hi
 ),
+-- finer buckets are disjoint in time, so ordering by first_ts also orders by last_ts: one sort
 ranked AS (
   SELECT src.*,
-    FIRST_VALUE(first_v0) OVER (PARTITION BY asset_id, metric_id, bucket ORDER BY first_ts)
-      AS first_v,
-    FIRST_VALUE(last_v0) OVER (PARTITION BY asset_id, metric_id, bucket ORDER BY last_ts DESC)
-      AS last_v
+    FIRST_VALUE(first_v0) OVER (PARTITION BY asset_id, metric_id, bucket ORDER BY first_ts
+      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS first_v,
+    LAST_VALUE(last_v0) OVER (PARTITION BY asset_id, metric_id, bucket ORDER BY first_ts
+      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS last_v
   FROM src
 )
 INSERT INTO rollups ({columns})
@@ -240,7 +243,12 @@ async def recompute(
         source = sources[step]
         if source is None:
             sql = _FROM_RAW_SQL.format(
-                work=cte, step=step, bucket=bucket_sql("ts", step), columns=ROLLUP_COLUMNS
+                work=cte,
+                step=step,
+                bucket=bucket_sql("ts", step),
+                prev_bucket=bucket_sql("prev_ts", step),
+                next_bucket=bucket_sql("next_ts", step),
+                columns=ROLLUP_COLUMNS,
             )
         else:
             sql = _FROM_LEVEL_SQL.format(
