@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Protocol
 
 from fastapi import APIRouter, FastAPI
 
@@ -49,8 +50,18 @@ def build_api_router() -> APIRouter:
     return api
 
 
+class Runtime(Protocol):
+    """A domain's background work for one process (loops, subscriptions, connections)."""
+
+    async def stop(self) -> None: ...
+
+
 async def start_runtime(app: FastAPI) -> None:
-    """Migrate (when configured), seed the catalogue and start background workers."""
+    """Migrate (when configured), seed the catalogue and start background workers.
+
+    Domain runtimes are appended to ``app.state.runtimes`` in start order and stopped in
+    reverse order, so the telemetry writer (first) stops last and drains what others wrote.
+    """
     from gridpilot.assets.service import ensure_builtin_metrics
     from gridpilot.telemetry.tasks import TelemetryRuntime
 
@@ -62,14 +73,21 @@ async def start_runtime(app: FastAPI) -> None:
     runtime = TelemetryRuntime(
         settings, app.state.sessions, app.state.engine, app.state.bus, app.state.metrics
     )
+    app.state.runtimes = []
     await runtime.start()
     app.state.telemetry = runtime
+    app.state.runtimes.append(runtime)
+    # Further domains: one block each, ``app.state.<domain> = await start_<domain>(app)``
+    # followed by ``app.state.runtimes.append(app.state.<domain>)``.
 
 
 async def stop_runtime(app: FastAPI) -> None:
-    runtime = getattr(app.state, "telemetry", None)
-    if runtime is not None:
-        await runtime.stop()
+    for runtime in reversed(getattr(app.state, "runtimes", [])):
+        try:
+            await runtime.stop()
+        except Exception:
+            log.exception("stopping %s failed", type(runtime).__name__)
+    app.state.runtimes = []
     await app.state.engine.dispose()
 
 

@@ -1,0 +1,1 @@
+"""Alerts: rules, evaluation, lifecycle (active/acknowledged/resolved) and notifications."""

@@ -1,0 +1,1 @@
+"""Device control: asset online/offline status and commands with acknowledgement."""

@@ -1,0 +1,1 @@
+"""Live data: the event bus across processes (in-process or Redis) and WebSocket streams."""
