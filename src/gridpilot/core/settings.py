@@ -27,8 +27,21 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="sqlite:///FILE or postgresql://...; default: SQLite in data_dir."
     )
-    redis_url: str | None = None
-    mqtt_url: str | None = None
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://host:6379/0: event bus across processes (else in-process).",
+    )
+    redis_channel_prefix: str = Field(
+        default="gridpilot", description="Prefix of the Redis pub/sub channels of the event bus."
+    )
+    mqtt_url: str | None = Field(
+        default=None,
+        description="mqtt://[user:pass@]host:1883 of the broker (MQTT ingest, commands).",
+    )
+    mqtt_topic_prefix: str = Field(
+        default="",
+        description="Prepended to every MQTT topic gridpilot uses (e.g. 'plant7/').",
+    )
 
     host: str = "127.0.0.1"
     port: int = 8000
