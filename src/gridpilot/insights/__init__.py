@@ -1,1 +1,4 @@
-"""Analytics services: fetch data, call the pure functions of ``gridpilot.analytics``, store and serve results (KPIs, baselines, anomalies, forecasts)."""
+"""Analytics services: load data, call the pure ``gridpilot.analytics`` functions, store results.
+
+Sub-packages: ``kpis``, ``baselines``, ``anomalies``, ``forecasts``; ``data`` loads the series.
+"""
