@@ -1,0 +1,70 @@
+"""The frame every dashboard page shares: header, navigation, dark mode, log-out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import quote
+
+from nicegui import app as gui
+from nicegui import ui
+
+from gridpilot.auth.permissions import Principal
+from gridpilot.web.session import log_out, principal
+
+NAV = [("Overview", "/"), ("Sites", "/sites")]
+
+
+async def require_login(path: str) -> Principal | None:
+    """The user's principal; otherwise a redirect to the log-in page (returns None)."""
+    user = await principal()
+    if user is None:
+        ui.navigate.to(f"/login?redirect_to={quote(path)}")
+    return user
+
+
+def _dark_mode() -> None:
+    storage = gui.storage.user
+    dark = ui.dark_mode(value=bool(storage.get("dark", False)))
+
+    def toggle() -> None:
+        storage["dark"] = not bool(storage.get("dark", False))
+        dark.set_value(storage["dark"])
+
+    ui.button(icon="dark_mode", on_click=toggle).props("flat round color=white").tooltip(
+        "Dark mode"
+    ).props("data-testid=dark-toggle")
+
+
+def _logout() -> None:
+    log_out()
+    ui.navigate.to("/login")
+
+
+@contextmanager
+def frame(user: Principal, title: str) -> Iterator[None]:
+    """Header with navigation and the page body (a responsive column) inside."""
+    ui.page_title(f"{title} · gridpilot")
+    with ui.header().classes("items-center justify-between q-px-md"):
+        with ui.row().classes("items-center gap-4"):
+            ui.label("gridpilot").classes("text-h6 text-weight-bold")
+            for label, target in NAV:
+                ui.link(label, target).classes("text-white no-underline")
+        with ui.row().classes("items-center gap-2"):
+            _dark_mode()
+            ui.label(f"{user.name} ({user.role.value})").classes("gt-xs")
+            ui.button(icon="logout", on_click=_logout).props("flat round color=white").tooltip(
+                "Log out"
+            ).props("data-testid=logout")
+    with ui.column().classes("w-full q-pa-md gap-4"):
+        ui.label(title).classes("text-h5")
+        yield
+
+
+def kpi_card(label: str, value: str, mark: str, hint: str = "") -> None:
+    """One figure of a KPI strip."""
+    with ui.card().classes("min-w-[9rem] grow").props(f"data-testid=kpi-{mark}"):
+        ui.label(label).classes("text-caption text-grey-7")
+        ui.label(value).classes("text-h6").props(f"data-testid=kpi-{mark}-value")
+        if hint:
+            ui.label(hint).classes("text-caption text-grey-6")

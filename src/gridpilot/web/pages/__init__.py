@@ -1,0 +1,17 @@
+"""The dashboard's pages; ``register()`` defines their routes (once per process)."""
+
+from __future__ import annotations
+
+_registered: list[bool] = []
+
+
+def register() -> None:
+    """Define every page with NiceGUI (idempotent)."""
+    if _registered:
+        return
+    from gridpilot.web.pages import login, overview, sites
+
+    login.register()
+    overview.register()
+    sites.register()
+    _registered.append(True)

@@ -1,0 +1,51 @@
+"""``/login``: username and password, the same users and roles as the API."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from gridpilot.web.session import log_in, principal
+
+
+def _safe_target(redirect_to: str) -> str:
+    """Only local paths: never redirect to another site after log-in."""
+    return redirect_to if redirect_to.startswith("/") and not redirect_to.startswith("//") else "/"
+
+
+def register() -> None:
+    @ui.page("/login")
+    async def login_page(redirect_to: str = "/") -> None:
+        target = _safe_target(redirect_to)
+        if await principal() is not None:
+            ui.navigate.to(target)
+            return
+        ui.page_title("Log in · gridpilot")
+        with ui.card().classes("absolute-center w-80 max-w-[95vw]"):
+            ui.label("gridpilot").classes("text-h5 text-weight-bold")
+            ui.label("Energy management").classes("text-caption text-grey-7")
+            username = (
+                ui.input("Username")
+                .props("autofocus")
+                .classes("w-full")
+                .props("data-testid=username")
+            )
+            password = (
+                ui.input("Password", password=True, password_toggle_button=True)
+                .classes("w-full")
+                .props("data-testid=password")
+            )
+            error = ui.label().classes("text-negative").props("data-testid=login-error")
+
+            async def submit() -> None:
+                if not username.value or not password.value:
+                    error.set_text("Enter your username and password.")
+                    return
+                problem = await log_in(username.value, password.value)
+                if problem is not None:
+                    error.set_text(problem)
+                    password.set_value("")
+                    return
+                ui.navigate.to(target)
+
+            password.on("keydown.enter", submit)
+            ui.button("Log in", on_click=submit).classes("w-full").props("data-testid=login")

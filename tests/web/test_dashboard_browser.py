@@ -1,0 +1,215 @@
+"""The dashboard in Debian's headless Chromium (never a downloaded one) against `gridpilot serve`.
+
+Screenshots of the main pages land in ``test-output/screenshots/`` for reviewers.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.conftest import IN_CI
+from tests.web.dashboard_server import PASSWORD, Dashboard, dashboard_server
+
+from gridpilot.core.timestamps import now_ms
+
+pytest.importorskip("playwright")
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+CHROMIUM = os.environ.get("GRIDPILOT_TEST_CHROMIUM", "/usr/bin/chromium")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SCREENSHOTS = Path("test-output/screenshots")
+QUARTER_MS = 15 * 60_000
+
+
+def _seed(server: Dashboard) -> dict[str, int]:
+    """Two sites; a 400 kW consumer and a 60 kW PV plant with six hours of data at site 1."""
+    server.add_user("admin", "administrator")
+    admin = server.token("admin")
+    api = httpx.Client(base_url=f"{server.url}/api/v1", headers=admin, timeout=30)
+    plant = api.post(
+        "/sites",
+        json={
+            "name": "Browser plant",
+            "timezone": "UTC",
+            "latitude": 45.46,
+            "longitude": 9.19,
+            "contract_demand_kw": 500,
+        },
+    ).json()
+    other = api.post("/sites", json={"name": "Other site", "timezone": "UTC"}).json()
+    meter = api.post(
+        "/assets",
+        json={"site_id": plant["id"], "name": "Main meter", "kind": "meter", "role": "consumer"},
+    ).json()
+    solar = api.post(
+        "/assets",
+        json={
+            "site_id": plant["id"],
+            "name": "Roof PV",
+            "kind": "solar_pv",
+            "role": "producer",
+            "rated_capacity_kw": 60,
+        },
+    ).json()
+    start = now_ms() - 6 * 3_600_000
+    start -= start % QUARTER_MS
+    readings = []
+    for i in range(0, 6 * 60, 5):
+        ts = start + i * 60_000
+        readings.append({"asset": meter["id"], "metric": "power_kw", "ts": ts, "value": 400.0})
+        readings.append({"asset": solar["id"], "metric": "power_kw", "ts": ts, "value": 50.0})
+    stored = api.post("/telemetry", json={"readings": readings})
+    assert stored.status_code == 200, stored.text
+    assert solar.get("id") and meter.get("id"), (meter, solar)
+    server.add_user("viewer", "viewer", sites=str(other["id"]))
+    return {"plant": plant["id"], "other": other["id"], "meter": meter["id"]}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Dashboard, dict[str, int]]]:
+    with dashboard_server(tmp_path_factory.mktemp("dashboard")) as dashboard:
+        yield dashboard, _seed(dashboard)
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        message = f"Chromium not installed at {CHROMIUM} (apt-get install -y chromium)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = await context.new_page()
+    yield opened
+    await context.close()
+
+
+async def _log_in(page: Page, url: str, username: str, password: str = PASSWORD) -> None:
+    await page.goto(f"{url}/")
+    await expect(page.get_by_test_id("username")).to_be_visible()
+    await page.get_by_test_id("username").fill(username)
+    await page.get_by_test_id("password").fill(password)
+    await page.get_by_test_id("login").click()
+
+
+async def _chart_points(page: Page, test_id: str) -> dict[str, list[list[float]]]:
+    """The plotted (non-gap) points per line of a chart, read from the ECharts instance."""
+    await expect(page.get_by_test_id(test_id).locator("canvas")).to_have_count(1)
+    return await page.evaluate(
+        """(testId) => {
+            const el = document.querySelector(`[data-testid="${testId}"]`);
+            const option = getElement(el).chart.getOption();
+            return Object.fromEntries(option.series.map(
+                (s) => [s.name, s.data.filter((p) => p[1] !== null)]));
+        }""",
+        test_id,
+    )
+
+
+async def _shot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+async def test_wrong_password_is_refused_with_a_message(server, page):
+    dashboard, _ = server
+    await _log_in(page, dashboard.url, "admin", "not the password")
+    await expect(page.get_by_test_id("login-error")).to_contain_text("Wrong username or password")
+    await _shot(page, "login-refused")
+
+
+async def test_overview_shows_kpis_and_a_chart_with_data(server, page):
+    dashboard, _ = server
+    await _log_in(page, dashboard.url, "admin")
+    await expect(page.get_by_test_id("kpi-sites-value")).to_have_text("2")
+    await expect(page.get_by_test_id("kpi-installed-value")).to_have_text("60 kW")
+    energy = page.get_by_test_id("kpi-energy-value")
+    await expect(energy).to_contain_text("kWh")
+    assert await energy.inner_text() != "0.0 kWh"
+    await expect(page.get_by_test_id("kpi-peak-value")).to_have_text("80%")  # 400 of 500 kW
+    lines = await _chart_points(page, "power-chart")
+    start = now_ms() - 7 * 3_600_000
+    assert len(lines["Consumption"]) >= 20  # six hours of quarter hours
+    assert all(ts > start and value == 400.0 for ts, value in lines["Consumption"][:-1])
+    assert {value for _, value in lines["Generation"][:-1]} == {50.0}
+    await expect(page.get_by_test_id("site-map")).to_be_visible()
+    await _shot(page, "overview")
+
+
+async def test_live_total_changes_when_a_reading_is_ingested(server, page):
+    dashboard, ids = server
+    await _log_in(page, dashboard.url, "admin")
+    live = page.get_by_test_id("live-total")
+    await expect(live).to_contain_text("waiting")
+    reading = {"asset": ids["meter"], "metric": "power_kw", "ts": now_ms(), "value": 432.1}
+    stored = httpx.post(
+        f"{dashboard.url}/api/v1/telemetry",
+        json={"readings": [reading]},
+        headers=dashboard.token("admin"),
+    )
+    assert stored.status_code == 200, stored.text
+    await expect(live).to_have_text("Now: 432.1 kW")
+
+
+async def test_site_page_lists_assets_and_exports_csv(server, page):
+    dashboard, ids = server
+    await _log_in(page, dashboard.url, "admin")
+    await expect(page.get_by_test_id("kpi-sites-value")).to_be_visible()
+    await page.goto(f"{dashboard.url}/sites/{ids['plant']}")
+    table = page.get_by_test_id("asset-table")
+    await expect(table).to_contain_text("Main meter")
+    await expect(table).to_contain_text("Roof PV")
+    history = await _chart_points(page, "history-chart")
+    assert len(history["Consumption"]) >= 20
+    async with page.expect_download() as download_info:
+        await page.get_by_test_id("csv-export").click()
+    download = await download_info.value
+    content = Path(await download.path()).read_text()
+    lines = content.strip().splitlines()
+    assert lines[0] == "ts,consumption_kw,generation_kw"
+    assert any(",400.0,50.0" in line for line in lines[1:])
+    await _shot(page, "site")
+
+
+async def test_a_viewer_limited_to_another_site_does_not_see_the_plant(server, page):
+    dashboard, ids = server
+    await _log_in(page, dashboard.url, "viewer")
+    await expect(page.get_by_test_id("kpi-sites-value")).to_have_text("1")
+    await expect(page.get_by_test_id("kpi-energy-value")).to_have_text("0.0 kWh")
+    await page.goto(f"{dashboard.url}/sites/{ids['plant']}")
+    await expect(page.get_by_text(f"There is no site {ids['plant']} you may see.")).to_be_visible()
+
+
+async def test_dark_mode_is_remembered_and_logout_ends_the_session(server, page):
+    dashboard, _ = server
+    await _log_in(page, dashboard.url, "admin")
+    await page.get_by_test_id("dark-toggle").click()
+    await page.reload()
+    await expect(page.locator("body.body--dark")).to_have_count(1)
+    await _shot(page, "overview-dark")
+    await page.get_by_test_id("logout").click()
+    await expect(page.get_by_test_id("username")).to_be_visible()
+    await page.goto(f"{dashboard.url}/sites")
+    await expect(page.get_by_test_id("username")).to_be_visible()
