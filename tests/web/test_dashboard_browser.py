@@ -213,3 +213,47 @@ async def test_dark_mode_is_remembered_and_logout_ends_the_session(server, page)
     await expect(page.get_by_test_id("username")).to_be_visible()
     await page.goto(f"{dashboard.url}/sites")
     await expect(page.get_by_test_id("username")).to_be_visible()
+
+
+async def test_admin_creates_a_user_and_a_key_that_works_once_shown(server, page):
+    dashboard, _ = server
+    await _log_in(page, dashboard.url, "admin")
+    await page.get_by_role("link", name="Admin").click()
+    await page.get_by_test_id("new-username").fill("ops-anna")
+    await page.get_by_test_id("new-password").fill("a long enough password")
+    await page.get_by_test_id("add-user").click()
+    await expect(page.get_by_test_id("users-table")).to_contain_text("ops-anna")
+    await _shot(page, "admin-users")
+
+    await page.get_by_role("tab", name="API keys").click()
+    await page.get_by_test_id("new-key-name").fill("scada bridge")
+    await page.get_by_test_id("add-key").click()
+    shown = page.get_by_test_id("new-key-value")
+    await expect(shown).to_contain_text("gpk_")
+    raw = (await shown.inner_text()).strip().split()[0]
+    answer = httpx.get(f"{dashboard.url}/api/v1/sites", headers={"X-API-Key": raw})
+    assert answer.status_code == 200, answer.text
+    await _shot(page, "admin-key-created")
+
+
+async def test_viewers_see_no_administration(server, page):
+    dashboard, _ = server
+    await _log_in(page, dashboard.url, "viewer")
+    await expect(page.get_by_test_id("kpi-sites-value")).to_be_visible()
+    await expect(page.get_by_role("link", name="Admin")).to_have_count(0)
+    await page.goto(f"{dashboard.url}/admin")
+    await expect(page.get_by_text("Only administrators may open this page.")).to_be_visible()
+
+
+async def test_overview_fits_a_phone_screen(server, browser):
+    dashboard, _ = server
+    context = await browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone = await context.new_page()
+    try:
+        await _log_in(phone, dashboard.url, "admin")
+        await expect(phone.get_by_test_id("kpi-energy-value")).to_be_visible()
+        overflow = await phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"the page is {overflow} px wider than the phone"
+        await _shot(phone, "overview-phone")
+    finally:
+        await context.close()

@@ -9,10 +9,15 @@ from urllib.parse import quote
 from nicegui import app as gui
 from nicegui import ui
 
-from gridpilot.auth.permissions import Principal
+from gridpilot.auth.permissions import Permission, Principal
 from gridpilot.web.session import log_out, principal
 
-NAV = [("Overview", "/"), ("Sites", "/sites")]
+#: (label, path, permission needed or None)
+NAV: list[tuple[str, str, Permission | None]] = [
+    ("Overview", "/", None),
+    ("Sites", "/sites", None),
+    ("Admin", "/admin", Permission.USERS_MANAGE),
+]
 
 
 async def require_login(path: str) -> Principal | None:
@@ -48,8 +53,9 @@ def frame(user: Principal, title: str) -> Iterator[None]:
     with ui.header().classes("items-center justify-between q-px-md"):
         with ui.row().classes("items-center gap-4"):
             ui.label("gridpilot").classes("text-h6 text-weight-bold")
-            for label, target in NAV:
-                ui.link(label, target).classes("text-white no-underline")
+            for label, target, permission in NAV:
+                if permission is None or user.has(permission):
+                    ui.link(label, target).classes("text-white no-underline")
         with ui.row().classes("items-center gap-2"):
             _dark_mode()
             ui.label(f"{user.name} ({user.role.value})").classes("gt-xs")

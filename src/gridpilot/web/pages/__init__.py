@@ -9,8 +9,9 @@ def register() -> None:
     """Define every page with NiceGUI (idempotent)."""
     if _registered:
         return
-    from gridpilot.web.pages import login, overview, sites
+    from gridpilot.web.pages import admin, login, overview, sites
 
+    admin.register()
     login.register()
     overview.register()
     sites.register()
