@@ -75,6 +75,15 @@ def _seed(server: Dashboard) -> dict[str, int]:
     stored = api.post("/telemetry", json={"readings": readings})
     assert stored.status_code == 200, stored.text
     assert solar.get("id") and meter.get("id"), (meter, solar)
+    tariff = api.post(
+        f"/sites/{plant['id']}/tariffs",
+        json={
+            "valid_from": "2020-01-01T00:00:00Z",
+            "backdate": True,
+            "definition": {"currency": "EUR", "country": None, "default_rate_per_kwh": 0.2},
+        },
+    )
+    assert tariff.status_code == 201, tariff.text
     server.add_user("viewer", "viewer", sites=str(other["id"]))
     return {"plant": plant["id"], "other": other["id"], "meter": meter["id"]}
 
@@ -149,6 +158,7 @@ async def test_overview_shows_kpis_and_a_chart_with_data(server, page):
     await expect(energy).to_contain_text("kWh")
     assert await energy.inner_text() != "0.0 kWh"
     await expect(page.get_by_test_id("kpi-peak-value")).to_have_text("80%")  # 400 of 500 kW
+    await expect(page.get_by_test_id("kpi-cost-value")).to_contain_text("EUR")
     lines = await _chart_points(page, "power-chart")
     start = now_ms() - 7 * 3_600_000
     assert len(lines["Consumption"]) >= 20  # six hours of quarter hours
@@ -213,6 +223,19 @@ async def test_dark_mode_is_remembered_and_logout_ends_the_session(server, page)
     await expect(page.get_by_test_id("username")).to_be_visible()
     await page.goto(f"{dashboard.url}/sites")
     await expect(page.get_by_test_id("username")).to_be_visible()
+
+
+async def test_kpi_page_shows_figures_and_the_cost_breakdown(server, page):
+    dashboard, ids = server
+    await _log_in(page, dashboard.url, "admin")
+    await expect(page.get_by_test_id("kpi-sites-value")).to_be_visible()
+    await page.goto(f"{dashboard.url}/kpis?site={ids['plant']}&period=Last 7 days")
+    await expect(page.get_by_test_id("kpi-energy_kwh")).to_contain_text("kWh")
+    await expect(page.get_by_test_id("kpi-peak_demand_kw")).to_contain_text("kW")
+    breakdown = page.get_by_test_id("cost-breakdown")
+    await expect(breakdown).to_contain_text("Energy cost")
+    await expect(breakdown).to_contain_text("EUR")
+    await _shot(page, "kpis")
 
 
 async def test_admin_creates_a_user_and_a_key_that_works_once_shown(server, page):

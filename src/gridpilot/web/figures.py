@@ -17,12 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gridpilot.assets.models import Site
 from gridpilot.assets.service import list_assets, list_sites
 from gridpilot.auth.permissions import Principal
+from gridpilot.core.errors import GridpilotError
 from gridpilot.core.timestamps import now_ms
 from gridpilot.insights.data import load_site_series
+from gridpilot.insights.kpis.service import GENERATION_ROLES, LOAD_ROLES, compute_kpis
 
 QUARTER_MS = 15 * 60_000
-CONSUMING = ("consumer", "prosumer")
-PRODUCING = ("producer", "prosumer")
+#: The roles counted as load and as generation: the same as the KPIs'.
+CONSUMING = tuple(LOAD_ROLES)
+PRODUCING = tuple(GENERATION_ROLES)
 
 
 @dataclass
@@ -37,6 +40,7 @@ class SiteToday:
     peak_kw: float | None
     carbon_kg: float
     avoided_kg: float
+    cost: tuple[float, str] | None = None  # (amount, currency) today, None without a tariff
 
 
 @dataclass
@@ -62,6 +66,18 @@ class Overview:
     @property
     def avoided_kg(self) -> float:
         return sum(s.avoided_kg for s in self.sites)
+
+    def cost_today(self) -> str:
+        """Today's cost of all priced sites, per currency ("no tariff" when none is priced)."""
+        totals: dict[str, float] = {}
+        for site in self.sites:
+            if site.cost is not None:
+                totals[site.cost[1]] = totals.get(site.cost[1], 0.0) + site.cost[0]
+        if not totals:
+            return "no tariff"
+        return " + ".join(
+            f"{amount:,.2f} {currency}" for currency, amount in sorted(totals.items())
+        )
 
     def worst_contract_use(self) -> tuple[str, float, float] | None:
         """(site, peak kW, contract kW) of the site closest to its contract demand."""
@@ -126,6 +142,18 @@ async def site_today(*, session: AsyncSession, site: Site, principal: Principal)
     today = consumption[consumption.index >= pd.Timestamp(midnight, unit="ms", tz="UTC")]
     peak = float(today.max()) if today.notna().any() else None
     factor = site.emission_factor_kg_per_kwh
+    try:
+        kpis = await compute_kpis(
+            session=session,
+            principal=principal,
+            start_ms=midnight,
+            end_ms=now_ms(),
+            site_id=site.id,
+        )
+        figure = kpis["kpis"].get("cost", {})
+        cost = (figure["value"], figure["unit"]) if figure.get("value") is not None else None
+    except GridpilotError:
+        cost = None
     return SiteToday(
         site=site,
         consumption_kw=consumption,
@@ -135,6 +163,7 @@ async def site_today(*, session: AsyncSession, site: Site, principal: Principal)
         peak_kw=None if peak is None or math.isnan(peak) else peak,
         carbon_kg=used * factor,
         avoided_kg=produced * factor,
+        cost=cost,
     )
 
 

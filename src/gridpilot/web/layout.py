@@ -16,6 +16,7 @@ from gridpilot.web.session import log_out, principal
 NAV: list[tuple[str, str, Permission | None]] = [
     ("Overview", "/", None),
     ("Sites", "/sites", None),
+    ("KPIs", "/kpis", None),
     ("Admin", "/admin", Permission.USERS_MANAGE),
 ]
 

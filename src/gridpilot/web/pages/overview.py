@@ -32,6 +32,7 @@ def _kpis(data: Overview) -> None:
             kpi_card(
                 "Peak vs contract", f"{peak / contract:.0%}", "peak", f"{name}: {peak:,.0f} kW"
             )
+        kpi_card("Cost today", data.cost_today(), "cost")
         kpi_card("Carbon today", _number(data.carbon_kg, "kg CO2"), "carbon")
         kpi_card("Carbon avoided", _number(data.avoided_kg, "kg CO2"), "avoided")
 

@@ -1,0 +1,161 @@
+"""``/kpis``: a site's KPIs over a period, with the cost and carbon breakdowns.
+
+The figures are those of ``GET /api/v1/kpis`` (same service); periods are the site's local days.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from nicegui import ui
+
+from gridpilot.assets.service import list_sites
+from gridpilot.core.errors import GridpilotError
+from gridpilot.core.timestamps import now_ms
+from gridpilot.insights.kpis.service import compute_kpis
+from gridpilot.web.context import current
+from gridpilot.web.layout import frame, require_login
+
+PERIODS = ["Today", "Yesterday", "Last 7 days", "This month"]
+
+#: KPI key -> (label, how to show the value).
+LABELS: dict[str, tuple[str, str]] = {
+    "energy_kwh": ("Energy", "{:,.1f} kWh"),
+    "peak_demand_kw": ("Peak demand", "{:,.1f} kW"),
+    "load_factor": ("Load factor", "{:.0%}"),
+    "sec_kwh_per_unit": ("SEC", "{:,.3f} kWh/unit"),
+    "carbon_kg": ("Carbon", "{:,.1f} kg CO2"),
+    "contract_utilisation": ("Contract utilisation", "{:.0%}"),
+    "generation_kwh": ("Generation", "{:,.1f} kWh"),
+    "capacity_factor": ("Capacity factor", "{:.1%}"),
+    "specific_yield_kwh_per_kwp": ("Specific yield", "{:,.2f} kWh/kWp"),
+    "performance_ratio": ("Performance ratio", "{:.0%}"),
+    "availability": ("Availability", "{:.1%}"),
+    "self_consumption": ("Self-consumption", "{:.0%}"),
+    "self_sufficiency": ("Self-sufficiency", "{:.0%}"),
+}
+
+
+def period_ms(choice: str, timezone: str, at_ms: int) -> tuple[int, int]:
+    """``[start, end)`` in epoch ms of a named period in the site's local time."""
+    zone = ZoneInfo(timezone)
+    today = datetime.fromtimestamp(at_ms / 1000, zone).date()
+
+    def midnight(day: Any) -> int:
+        return int(datetime.combine(day, time(0), zone).timestamp() * 1000)
+
+    if choice == "Yesterday":
+        return midnight(today - timedelta(days=1)), midnight(today)
+    if choice == "Last 7 days":
+        return midnight(today - timedelta(days=6)), at_ms
+    if choice == "This month":
+        return midnight(today.replace(day=1)), at_ms
+    return midnight(today), at_ms
+
+
+def show_value(key: str, figure: dict[str, Any]) -> str:
+    value = figure.get("value")
+    if value is None:
+        return "no data"
+    if key == "cost":
+        return f"{value:,.2f} {figure.get('unit') or ''}".strip()
+    pattern = LABELS.get(key, (key, "{:,.2f}"))[1]
+    return pattern.format(value)
+
+
+def _cards(result: dict[str, Any]) -> None:
+    figures = result["kpis"]
+    with ui.row().classes("w-full gap-3"):
+        for key, figure in figures.items():
+            label = "Cost" if key == "cost" else LABELS.get(key, (key, ""))[0]
+            with ui.card().classes("min-w-[10rem] grow").props(f"data-testid=kpi-{key}"):
+                ui.label(label).classes("text-caption text-grey-7")
+                ui.label(show_value(key, figure)).classes("text-h6")
+                ui.label(f"coverage {figure.get('coverage', 0):.0%}").classes("text-caption")
+
+
+def _cost(figure: dict[str, Any]) -> None:
+    with ui.card().classes("w-full").props("data-testid=cost-breakdown"):
+        ui.label("Cost breakdown").classes("text-subtitle1")
+        if figure.get("value") is None:
+            for note in figure.get("notes", []) or ["no tariff"]:
+                ui.label(note)
+            return
+        unit = figure.get("unit") or ""
+        with ui.row().classes("gap-6"):
+            for part in ("energy_cost", "demand_cost", "fixed_cost"):
+                name = part.replace("_", " ").capitalize()
+                ui.label(f"{name}: {figure.get(part, 0):,.2f} {unit}")
+        periods = figure.get("by_period", {})
+        ui.echart(
+            {
+                "animation": False,
+                "tooltip": {"trigger": "axis"},
+                "legend": {"top": 0},
+                "xAxis": {"type": "category", "data": list(periods)},
+                "yAxis": [{"type": "value", "name": unit}, {"type": "value", "name": "kWh"}],
+                "series": [
+                    {
+                        "name": f"cost [{unit}]",
+                        "type": "bar",
+                        "data": [round(p["cost"], 2) for p in periods.values()],
+                    },
+                    {
+                        "name": "energy [kWh]",
+                        "type": "bar",
+                        "yAxisIndex": 1,
+                        "data": [round(p["energy_kwh"], 1) for p in periods.values()],
+                    },
+                ],
+            }
+        ).classes("w-full h-64")
+
+
+def register() -> None:
+    @ui.page("/kpis")
+    async def kpis_page(site: int | None = None, period: str = "Today") -> None:
+        user = await require_login("/kpis")
+        if user is None:
+            return
+        async with current().session() as session:
+            sites = await list_sites(session=session, principal=user)
+        with frame(user, "KPIs"):
+            if not sites:
+                ui.label("No sites yet.")
+                return
+            chosen = next((s for s in sites if s.id == site), sites[0])
+            with ui.row().classes("items-end gap-4"):
+                ui.select(
+                    {s.id: s.name for s in sites},
+                    value=chosen.id,
+                    label="Site",
+                    on_change=lambda e: ui.navigate.to(f"/kpis?site={e.value}&period={period}"),
+                ).classes("w-56")
+                ui.select(
+                    PERIODS,
+                    value=period if period in PERIODS else "Today",
+                    label="Period",
+                    on_change=lambda e: ui.navigate.to(f"/kpis?site={chosen.id}&period={e.value}"),
+                ).classes("w-40").props("data-testid=kpi-period")
+            start, end = period_ms(period, chosen.timezone, now_ms())
+            try:
+                async with current().session() as session:
+                    result = await compute_kpis(
+                        session=session,
+                        principal=user,
+                        start_ms=start,
+                        end_ms=end,
+                        site_id=chosen.id,
+                    )
+            except GridpilotError as error:
+                ui.label(str(error)).classes("text-negative")
+                return
+            ui.label(f"{result['start']} to {result['end']}").classes("text-caption")
+            if not result["kpis"]:
+                ui.label("No load or generation assets at this site.")
+                return
+            _cards(result)
+            if "cost" in result["kpis"]:
+                _cost(result["kpis"]["cost"])
