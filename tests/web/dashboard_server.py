@@ -48,8 +48,11 @@ class Dashboard:
 
 
 @contextmanager
-def dashboard_server(data_dir: Path) -> Iterator[Dashboard]:
-    """Serve the API and dashboard from ``data_dir`` (SQLite) on a free port."""
+def dashboard_server(data_dir: Path, **settings: str) -> Iterator[Dashboard]:
+    """Serve the API and dashboard from ``data_dir`` (SQLite) on a free port.
+
+    ``settings``: further ``GRIDPILOT_*`` variables by lower-case name (``mqtt_url=...``).
+    """
     port = free_port()
     env = {
         **os.environ,
@@ -60,6 +63,7 @@ def dashboard_server(data_dir: Path) -> Iterator[Dashboard]:
     }
     for name in ("GRIDPILOT_DATABASE_URL", "GRIDPILOT_MQTT_URL", "GRIDPILOT_REDIS_URL"):
         env.pop(name, None)
+    env.update({f"GRIDPILOT_{name.upper()}": value for name, value in settings.items()})
     log = (data_dir / "serve.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "gridpilot.cli", "serve"], env=env, stdout=log, stderr=log

@@ -5,14 +5,19 @@ Screenshots of the main pages land in ``test-output/screenshots/`` for reviewers
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import shutil
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import aiomqtt
 import httpx
 import pytest
 from tests.conftest import IN_CI
+from tests.control.conftest import BROKER_HOST, BROKER_PORT, broker_available
 from tests.web.dashboard_server import PASSWORD, Dashboard, dashboard_server
 
 from gridpilot.core.timestamps import now_ms
@@ -85,12 +90,24 @@ def _seed(server: Dashboard) -> dict[str, int]:
     )
     assert tariff.status_code == 201, tariff.text
     server.add_user("viewer", "viewer", sites=str(other["id"]))
+    server.add_user("viewer-all", "viewer")
+    server.add_user("operator", "operator")
     return {"plant": plant["id"], "other": other["id"], "meter": meter["id"]}
+
+
+PREFIX = f"t{uuid.uuid4().hex[:10]}/"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Dashboard, dict[str, int]]]:
-    with dashboard_server(tmp_path_factory.mktemp("dashboard")) as dashboard:
+    broker_available()
+    mqtt = {
+        "mqtt_url": f"mqtt://{BROKER_HOST}:{BROKER_PORT}",
+        "mqtt_topic_prefix": PREFIX,
+        "mqtt_client_id": f"gp-web-{uuid.uuid4().hex[:12]}",
+        "mqtt_share_group": "",
+    }
+    with dashboard_server(tmp_path_factory.mktemp("dashboard"), **mqtt) as dashboard:
         yield dashboard, _seed(dashboard)
 
 
@@ -236,6 +253,55 @@ async def test_kpi_page_shows_figures_and_the_cost_breakdown(server, page):
     await expect(breakdown).to_contain_text("Energy cost")
     await expect(breakdown).to_contain_text("EUR")
     await _shot(page, "kpis")
+
+
+async def _device(topic: str, ready: asyncio.Event) -> None:
+    """A device on ``topic``: birth message, then acknowledges and completes every command."""
+    will = aiomqtt.Will(f"{topic}/status", b"offline", qos=1)
+    async with aiomqtt.Client(
+        BROKER_HOST, BROKER_PORT, identifier=f"gp-dev-{uuid.uuid4().hex}", will=will
+    ) as device:
+        await device.subscribe(f"{topic}/commands", qos=1)
+        await device.publish(f"{topic}/status", b"online", qos=1)
+        ready.set()
+        async for message in device.messages:
+            command = json.loads(message.payload)
+            for state in ("acknowledged", "succeeded"):
+                ack = {"command_id": command["command_id"], "state": state}
+                await device.publish(f"{topic}/commands/ack", json.dumps(ack), qos=1)
+
+
+async def test_an_operator_sends_a_command_and_watches_it_succeed(server, page):
+    dashboard, ids = server
+    ready = asyncio.Event()
+    topic = f"{PREFIX}gridpilot/{ids['plant']}/{ids['meter']}"
+    device = asyncio.create_task(_device(topic, ready))
+    try:
+        await asyncio.wait_for(ready.wait(), 20)
+        await _log_in(page, dashboard.url, "operator")
+        await expect(page.get_by_test_id("kpi-sites-value")).to_be_visible()
+        await page.goto(f"{dashboard.url}/assets/{ids['meter']}")
+        await expect(page.get_by_test_id("asset-status")).to_have_text("online")
+        await page.get_by_test_id("command-value").fill("150")
+        await page.get_by_test_id("send-command").click()
+        history = page.get_by_test_id("command-history")
+        await expect(history).to_contain_text("set_power_limit")
+        await expect(history).to_contain_text("limit_kw=150")
+        await expect(history).to_contain_text("succeeded", timeout=40_000)
+        await _shot(page, "asset-command")
+    finally:
+        device.cancel()
+        await asyncio.gather(device, return_exceptions=True)
+
+
+async def test_a_viewer_sees_commands_but_no_command_button(server, page):
+    dashboard, ids = server
+    await _log_in(page, dashboard.url, "viewer-all")
+    await expect(page.get_by_test_id("kpi-sites-value")).to_be_visible()
+    await page.goto(f"{dashboard.url}/assets/{ids['meter']}")
+    await expect(page.get_by_test_id("command-history")).to_be_visible()
+    await expect(page.get_by_test_id("send-command")).to_have_count(0)
+    await expect(page.get_by_test_id("command-panel")).to_have_count(0)
 
 
 async def test_admin_creates_a_user_and_a_key_that_works_once_shown(server, page):

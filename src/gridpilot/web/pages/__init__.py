@@ -9,9 +9,10 @@ def register() -> None:
     """Define every page with NiceGUI (idempotent)."""
     if _registered:
         return
-    from gridpilot.web.pages import admin, kpis, login, overview, sites
+    from gridpilot.web.pages import admin, asset, kpis, login, overview, sites
 
     admin.register()
+    asset.register()
     kpis.register()
     login.register()
     overview.register()

@@ -154,6 +154,7 @@ def register() -> None:
                 .classes("w-full")
                 .props("data-testid=asset-table")
             )
+            table.on("rowClick", lambda e: ui.navigate.to(f"/assets/{e.args[1]['id']}"))
             with ui.card().classes("w-full"):
                 with ui.row().classes("w-full items-center gap-4"):
                     ui.label("History").classes("text-subtitle1")

@@ -1,0 +1,201 @@
+"""``/assets/{id}``: status, latest values, live power, and device commands (operator+).
+
+Commands go through ``control.service.queue_command`` like ``POST /assets/{id}/commands``; the
+history follows ``command.updated`` events, so a state change shows without reloading.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nicegui import ui
+
+from gridpilot.assets.models import Asset
+from gridpilot.assets.service import get_asset
+from gridpilot.auth.permissions import Permission, Principal
+from gridpilot.control import service as control
+from gridpilot.control.events import publish_command_changes
+from gridpilot.control.kinds import KINDS
+from gridpilot.control.models import Command
+from gridpilot.control.status import StatusView, read_statuses
+from gridpilot.control.tasks import status_policy
+from gridpilot.core.errors import GridpilotError, NotFound
+from gridpilot.core.timestamps import iso, now_ms
+from gridpilot.insights.data import load_series
+from gridpilot.telemetry.service import latest_values
+from gridpilot.web.charts import points, time_chart
+from gridpilot.web.context import current
+from gridpilot.web.figures import since_label
+from gridpilot.web.layout import frame, require_login
+
+#: The parameter each command kind asks for in the form: (name, label) or None.
+PARAM_FIELD: dict[str, tuple[str, str] | None] = {
+    "set_power_limit": ("limit_kw", "Limit [kW]"),
+    "setpoint": ("power_kw", "Power setpoint [kW]"),
+    "charge": ("power_kw", "Charging power [kW]"),
+    "discharge": ("power_kw", "Discharging power [kW]"),
+    "start": None,
+    "stop": None,
+}
+HISTORY = 20
+MINUTE_MS = 60_000
+
+
+async def _status(asset: Asset) -> StatusView:
+    context = current()
+    runtime = getattr(context.app.state, "control", None)
+    async with context.session() as session:
+        views = await read_statuses(
+            session=session,
+            assets=[(asset.id, asset.site_id, asset.expected_interval_s)],
+            tracked=runtime.tracker.last_seen if runtime else (lambda _a: None),
+            policy=status_policy(context.settings),
+            now_ms=now_ms(),
+        )
+    return views[0]
+
+
+def _command_rows(commands: list[Command]) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": c.id,
+            "kind": c.kind,
+            "params": ", ".join(f"{k}={v}" for k, v in (c.params or {}).items()),
+            "state": c.state,
+            "created": iso(c.created_ms),
+            "by": c.created_by,
+        }
+        for c in commands
+    ]
+
+
+async def _history(asset_id: int) -> list[dict[str, Any]]:
+    async with current().session() as session:
+        commands = await control.list_commands(session=session, asset_id=asset_id, limit=HISTORY)
+    return _command_rows(commands)
+
+
+async def _recent_power(user: Principal, asset_id: int) -> list[list[float | None]]:
+    """The last hour of power at 1-minute averages, the start of the live chart."""
+    end = now_ms() + MINUTE_MS
+    async with current().session() as session:
+        power = await load_series(
+            session=session,
+            asset_id=asset_id,
+            metric="power_kw",
+            start_ms=end - 3_600_000,
+            end_ms=end,
+            step_ms=MINUTE_MS,
+            principal=user,
+        )
+    return [p for p in points(power) if p[1] is not None]
+
+
+def _command_form(user: Principal, asset: Asset, on_sent: Any) -> None:
+    with ui.card().classes("w-full").props("data-testid=command-panel"):
+        ui.label("Send a command").classes("text-subtitle1")
+        with ui.row().classes("items-end gap-3"):
+            kind = ui.select(list(KINDS), value="set_power_limit", label="Command").classes("w-48")
+            value = ui.number("Limit [kW]", min=0).props("data-testid=command-value")
+
+            def relabel() -> None:
+                field = PARAM_FIELD.get(kind.value)
+                value.set_visibility(field is not None)
+                if field is not None:
+                    value.props(f'label="{field[1]}"')
+
+            kind.on_value_change(relabel)
+
+            async def send() -> None:
+                field = PARAM_FIELD.get(kind.value)
+                params = {} if field is None else {field[0]: value.value}
+                context = current()
+                try:
+                    async with context.session() as session:
+                        _command, change = await control.queue_command(
+                            session=session,
+                            asset=asset,
+                            principal=user,
+                            kind=kind.value,
+                            params=params,
+                            settings=context.settings,
+                        )
+                except GridpilotError as error:
+                    ui.notify(str(error), type="negative", multi_line=True)
+                    return
+                if change is not None:
+                    await publish_command_changes(context.bus, [change])
+                ui.notify(f"{kind.value} queued", type="positive")
+                await on_sent()
+
+            ui.button("Send", icon="send", on_click=send).props("data-testid=send-command")
+
+
+def register() -> None:
+    @ui.page("/assets/{asset_id}")
+    async def asset_page(asset_id: int) -> None:
+        user = await require_login(f"/assets/{asset_id}")
+        if user is None:
+            return
+        try:
+            async with current().session() as session:
+                asset = await get_asset(session=session, asset_id=asset_id, principal=user)
+                latest = await latest_values(session=session, asset_id=asset_id)
+        except NotFound:
+            with frame(user, "Asset not found"):
+                ui.label(f"There is no asset {asset_id} you may see.")
+            return
+        state = await _status(asset)
+        with frame(user, asset.name):
+            with ui.row().classes("items-center gap-4"):
+                color = {"online": "positive", "offline": "negative"}.get(state.status, "grey")
+                ui.badge(state.status, color=color).props("data-testid=asset-status")
+                ui.label(f"last seen {since_label(state.last_seen_ms)}")
+                ui.link("back to the site", f"/sites/{asset.site_id}")
+            with ui.row().classes("w-full gap-3"):
+                for key, reading in sorted(latest.items()):
+                    with ui.card().classes("min-w-[9rem]").props(f"data-testid=latest-{key}"):
+                        ui.label(key).classes("text-caption text-grey-7")
+                        ui.label(f"{reading.value:,.3g}").classes("text-h6")
+            with ui.card().classes("w-full"):
+                ui.label("Live power").classes("text-subtitle1")
+                recent = await _recent_power(user, asset.id)
+                live = ui.echart(time_chart({"power_kw": recent})).classes("w-full h-56")
+                live.props("data-testid=live-chart")
+            history = ui.table(
+                columns=[
+                    {"name": n, "label": n.capitalize(), "field": n, "align": "left"}
+                    for n in ("id", "kind", "params", "state", "created", "by")
+                ],
+                rows=await _history(asset.id),
+                row_key="id",
+                title="Commands",
+            ).classes("w-full")
+            history.props("data-testid=command-history")
+
+            async def reload_history() -> None:
+                history.rows[:] = await _history(asset.id)
+                history.update()
+
+            if user.has(Permission.COMMANDS_SEND):
+                _command_form(user, asset, reload_history)
+
+        async def on_command(_topic: str, payload: dict[str, Any]) -> None:
+            if payload.get("asset_id") == asset.id:
+                await reload_history()
+
+        async def on_stored(_topic: str, payload: dict[str, Any]) -> None:
+            for entry in payload.get("assets", []):
+                power = entry.get("latest", {}).get("power_kw")
+                if entry.get("asset_id") == asset.id and power is not None:
+                    data = live.options["series"][0]["data"]
+                    data.append([int(power["ts"]), float(power["value"])])
+                    del data[:-600]
+                    live.update()
+
+        bus = current().bus
+        for unsubscribe in (
+            bus.subscribe("command.updated", on_command),
+            bus.subscribe("readings.stored", on_stored),
+        ):
+            ui.context.client.on_delete(unsubscribe)
