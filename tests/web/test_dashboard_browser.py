@@ -77,6 +77,11 @@ def _seed(server: Dashboard) -> dict[str, int]:
         ts = start + i * 60_000
         readings.append({"asset": meter["id"], "metric": "power_kw", "ts": ts, "value": 400.0})
         readings.append({"asset": solar["id"], "metric": "power_kw", "ts": ts, "value": 50.0})
+    history = start - 15 * 86_400_000  # two weeks of the meter at 400 kW: enough to forecast
+    readings += [
+        {"asset": meter["id"], "metric": "power_kw", "ts": ts, "value": 400.0}
+        for ts in range(history, start, QUARTER_MS)
+    ]
     stored = api.post("/telemetry", json={"readings": readings})
     assert stored.status_code == 200, stored.text
     assert solar.get("id") and meter.get("id"), (meter, solar)
@@ -177,9 +182,9 @@ async def test_overview_shows_kpis_and_a_chart_with_data(server, page):
     await expect(page.get_by_test_id("kpi-peak-value")).to_have_text("80%")  # 400 of 500 kW
     await expect(page.get_by_test_id("kpi-cost-value")).to_contain_text("EUR")
     lines = await _chart_points(page, "power-chart")
-    start = now_ms() - 7 * 3_600_000
-    assert len(lines["Consumption"]) >= 20  # six hours of quarter hours
-    assert all(ts > start and value == 400.0 for ts, value in lines["Consumption"][:-1])
+    day_ago = now_ms() - 25 * 3_600_000
+    assert len(lines["Consumption"]) >= 95  # the last 24 h at quarter hours
+    assert all(ts > day_ago and value == 400.0 for ts, value in lines["Consumption"][:-1])
     assert {value for _, value in lines["Generation"][:-1]} == {50.0}
     await expect(page.get_by_test_id("site-map")).to_be_visible()
     await _shot(page, "overview")
@@ -302,6 +307,19 @@ async def test_a_viewer_sees_commands_but_no_command_button(server, page):
     await expect(page.get_by_test_id("command-history")).to_be_visible()
     await expect(page.get_by_test_id("send-command")).to_have_count(0)
     await expect(page.get_by_test_id("command-panel")).to_have_count(0)
+
+
+async def test_forecast_page_shows_the_day_ahead_with_bands(server, page):
+    dashboard, ids = server
+    await _log_in(page, dashboard.url, "admin")
+    await expect(page.get_by_test_id("kpi-sites-value")).to_be_visible()
+    await page.goto(f"{dashboard.url}/forecast?site={ids['plant']}")
+    lines = await _chart_points(page, "forecast-chart")
+    assert len(lines["forecast"]) >= 96  # a day at 15 minutes
+    assert all(350 < value < 480 for _, value in lines["forecast"])  # the meter holds 400 kW
+    assert all(width >= 0 for _, width in lines["95 %"])
+    assert lines["measured"]
+    await _shot(page, "forecast")
 
 
 async def test_admin_creates_a_user_and_a_key_that_works_once_shown(server, page):

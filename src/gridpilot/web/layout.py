@@ -17,6 +17,7 @@ NAV: list[tuple[str, str, Permission | None]] = [
     ("Overview", "/", None),
     ("Sites", "/sites", None),
     ("KPIs", "/kpis", None),
+    ("Forecast", "/forecast", None),
     ("Admin", "/admin", Permission.USERS_MANAGE),
 ]
 

@@ -9,10 +9,11 @@ def register() -> None:
     """Define every page with NiceGUI (idempotent)."""
     if _registered:
         return
-    from gridpilot.web.pages import admin, asset, kpis, login, overview, sites
+    from gridpilot.web.pages import admin, asset, forecast, kpis, login, overview, sites
 
     admin.register()
     asset.register()
+    forecast.register()
     kpis.register()
     login.register()
     overview.register()
