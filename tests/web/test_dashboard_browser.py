@@ -364,3 +364,45 @@ async def test_overview_fits_a_phone_screen(server, browser):
         await _shot(phone, "overview-phone")
     finally:
         await context.close()
+
+
+async def test_a_new_alert_toasts_and_an_operator_acknowledges_it(server, page):
+    dashboard, ids = server
+    admin = dashboard.token("admin")
+    rule = httpx.post(
+        f"{dashboard.url}/api/v1/alert-rules",
+        json={
+            "name": "Meter overload",
+            "kind": "threshold",
+            "metric": "power_kw",
+            "asset_id": ids["meter"],
+            "severity": "critical",
+            "params": {"operator": "above", "threshold": 1000},
+        },
+        headers=admin,
+    )
+    assert rule.status_code == 201, rule.text
+    await _log_in(page, dashboard.url, "operator")
+    await expect(page.get_by_test_id("kpi-sites-value")).to_be_visible()
+    await page.goto(f"{dashboard.url}/alerts")
+    await expect(page.get_by_test_id("alert-list")).to_be_visible()
+    reading = {"asset": ids["meter"], "metric": "power_kw", "ts": now_ms(), "value": 1200.0}
+    stored = httpx.post(
+        f"{dashboard.url}/api/v1/telemetry", json={"readings": [reading]}, headers=admin
+    )
+    assert stored.status_code == 200, stored.text
+    await expect(page.get_by_text("New alert: ")).to_be_visible(timeout=30_000)  # the toast
+    alerts = httpx.get(
+        f"{dashboard.url}/api/v1/alerts", params={"rule_id": rule.json()["id"]}, headers=admin
+    ).json()
+    [alert] = alerts
+    card = page.get_by_test_id(f"alert-{alert['id']}")
+    await expect(card).to_contain_text("critical")
+    await page.get_by_test_id(f"alert-{alert['id']}-comment").fill("crew on site")
+    await page.get_by_test_id(f"alert-{alert['id']}-ack").click()
+    await expect(page.get_by_test_id(f"alert-{alert['id']}-state")).to_have_text("acknowledged")
+    await expect(card).to_contain_text("crew on site")
+    answer = httpx.get(f"{dashboard.url}/api/v1/alerts/{alert['id']}", headers=admin).json()
+    assert answer["state"] == "acknowledged"
+    assert answer["acknowledged_by"] == "operator"
+    await _shot(page, "alerts")

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridpilot.alerts.lifecycle import AlertFilter, list_alerts
 from gridpilot.assets.models import Site
 from gridpilot.assets.service import list_assets, list_sites
 from gridpilot.auth.permissions import Principal
@@ -50,6 +51,8 @@ class Overview:
     sites: list[SiteToday] = field(default_factory=list)
     installed_kw: float = 0.0
     asset_count: int = 0
+    active_alerts: int = 0
+    critical_alerts: int = 0
 
     @property
     def energy_kwh(self) -> float:
@@ -175,6 +178,15 @@ async def overview(*, session: AsyncSession, principal: Principal) -> Overview:
     result.installed_kw = sum(a.rated_capacity_kw or 0.0 for a in assets if a.role in PRODUCING)
     for site in sites:
         result.sites.append(await site_today(session=session, site=site, principal=principal))
+    active = await list_alerts(
+        session=session,
+        principal=principal,
+        where=AlertFilter(states=["active"]),
+        limit=10_000,
+        offset=0,
+    )
+    result.active_alerts = len(active)
+    result.critical_alerts = sum(1 for a in active if a.severity == "critical")
     return result
 
 

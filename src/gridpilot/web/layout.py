@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from urllib.parse import quote
 
 from nicegui import app as gui
 from nicegui import ui
 
 from gridpilot.auth.permissions import Permission, Principal
+from gridpilot.web.context import current
 from gridpilot.web.session import log_out, principal
 
 #: (label, path, permission needed or None)
@@ -18,6 +20,7 @@ NAV: list[tuple[str, str, Permission | None]] = [
     ("Sites", "/sites", None),
     ("KPIs", "/kpis", None),
     ("Forecast", "/forecast", None),
+    ("Alerts", "/alerts", None),
     ("Admin", "/admin", Permission.USERS_MANAGE),
 ]
 
@@ -48,10 +51,30 @@ def _logout() -> None:
     ui.navigate.to("/login")
 
 
+def toast_new_alerts(user: Principal) -> None:
+    """A notification on the current page whenever an alert the user may see is raised."""
+    client = ui.context.client
+
+    async def on_raised(_topic: str, payload: dict[str, Any]) -> None:
+        if not user.can_see_site(int(payload.get("site_id") or 0)):
+            return
+        critical = payload.get("severity") == "critical"
+        with client:  # the bus calls from another task: say which page to notify
+            ui.notify(
+                f"New alert: {payload.get('title')}",
+                type="negative" if critical else "warning",
+                position="top-right",
+            )
+
+    unsubscribe = current().bus.subscribe("alert.raised", on_raised)
+    client.on_delete(unsubscribe)
+
+
 @contextmanager
 def frame(user: Principal, title: str) -> Iterator[None]:
     """Header with navigation and the page body (a responsive column) inside."""
     ui.page_title(f"{title} · gridpilot")
+    toast_new_alerts(user)
     with ui.header().classes("items-center justify-between q-px-md"):
         with ui.row().classes("items-center gap-4"):
             ui.label("gridpilot").classes("text-h6 text-weight-bold")

@@ -9,9 +9,10 @@ def register() -> None:
     """Define every page with NiceGUI (idempotent)."""
     if _registered:
         return
-    from gridpilot.web.pages import admin, asset, forecast, kpis, login, overview, sites
+    from gridpilot.web.pages import admin, alerts, asset, forecast, kpis, login, overview, sites
 
     admin.register()
+    alerts.register()
     asset.register()
     forecast.register()
     kpis.register()

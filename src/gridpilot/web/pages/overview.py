@@ -35,6 +35,9 @@ def _kpis(data: Overview) -> None:
         kpi_card("Cost today", data.cost_today(), "cost")
         kpi_card("Carbon today", _number(data.carbon_kg, "kg CO2"), "carbon")
         kpi_card("Carbon avoided", _number(data.avoided_kg, "kg CO2"), "avoided")
+        kpi_card(
+            "Active alerts", str(data.active_alerts), "alerts", f"{data.critical_alerts} critical"
+        )
 
 
 def _map(data: Overview) -> None:
