@@ -40,6 +40,27 @@ SCREENSHOTS = Path("test-output/screenshots")
 QUARTER_MS = 15 * 60_000
 
 
+def _press_history(asset_id: int) -> list[dict]:
+    """Hourly power and a production counter for 43 days up to two days ago.
+
+    Power [kW] = 20 + 0.5 x units made that hour, so daily energy = 480 kWh + 0.5 kWh/unit.
+    """
+    hour = 3_600_000
+    end = now_ms() - 2 * 86_400_000
+    end -= end % hour
+    count = 0
+    readings = []
+    for i in range(43 * 24):
+        ts = end - (43 * 24 - i) * hour
+        units = (i * 7 + (i // 24) * 13) % 100
+        count += units
+        readings.append(
+            {"asset": asset_id, "metric": "power_kw", "ts": ts, "value": 20 + units / 2}
+        )
+        readings.append({"asset": asset_id, "metric": "production_count", "ts": ts, "value": count})
+    return readings
+
+
 def _seed(server: Dashboard) -> dict[str, int]:
     """Two sites; a 400 kW consumer and a 60 kW PV plant with six hours of data at site 1."""
     server.add_user("admin", "administrator")
@@ -85,6 +106,13 @@ def _seed(server: Dashboard) -> dict[str, int]:
     stored = api.post("/telemetry", json={"readings": readings})
     assert stored.status_code == 200, stored.text
     assert solar.get("id") and meter.get("id"), (meter, solar)
+    press = api.post(
+        "/assets",
+        json={"site_id": other["id"], "name": "Press", "kind": "injection_molding"},
+    ).json()
+    assert press.get("id"), press
+    history = api.post("/telemetry", json={"readings": _press_history(press["id"])})
+    assert history.status_code == 200, history.text[:500]
     tariff = api.post(
         f"/sites/{plant['id']}/tariffs",
         json={
@@ -97,7 +125,7 @@ def _seed(server: Dashboard) -> dict[str, int]:
     server.add_user("viewer", "viewer", sites=str(other["id"]))
     server.add_user("viewer-all", "viewer")
     server.add_user("operator", "operator")
-    return {"plant": plant["id"], "other": other["id"], "meter": meter["id"]}
+    return {"plant": plant["id"], "other": other["id"], "meter": meter["id"], "press": press["id"]}
 
 
 PREFIX = f"t{uuid.uuid4().hex[:10]}/"
@@ -111,6 +139,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Dashboard
         "mqtt_topic_prefix": PREFIX,
         "mqtt_client_id": f"gp-web-{uuid.uuid4().hex[:12]}",
         "mqtt_share_group": "",
+        "retention_raw_days": "90",  # the baseline test's history goes back 45 days
     }
     with dashboard_server(tmp_path_factory.mktemp("dashboard"), **mqtt) as dashboard:
         yield dashboard, _seed(dashboard)
@@ -320,6 +349,26 @@ async def test_forecast_page_shows_the_day_ahead_with_bands(server, page):
     assert all(width >= 0 for _, width in lines["95 %"])
     assert lines["measured"]
     await _shot(page, "forecast")
+
+
+async def test_an_operator_fits_a_baseline_with_production_as_driver(server, page):
+    dashboard, ids = server
+    await _log_in(page, dashboard.url, "operator")
+    await expect(page.get_by_test_id("kpi-sites-value")).to_be_visible()
+    await page.goto(f"{dashboard.url}/baselines")
+    await page.get_by_test_id("baseline-name").fill("Press energy")
+    await page.get_by_test_id("baseline-asset").click()
+    await page.get_by_role("option", name=f"Press (#{ids['press']})").click()
+    await page.get_by_test_id("driver-production_count").click()
+    await page.get_by_test_id("fit-baseline").click()
+    coefficients = page.get_by_test_id("coefficients")
+    await expect(coefficients).to_contain_text("production_count", timeout=30_000)
+    r2 = float((await page.get_by_test_id("fit-r2").inner_text()).split()[1])
+    assert r2 > 0.8
+    report = await _chart_points(page, "report-chart")
+    assert len(report["actual"]) >= 20  # the days with data in the last 30
+    assert len(report["CUSUM"]) == len(report["actual"])
+    await _shot(page, "baseline")
 
 
 async def test_admin_creates_a_user_and_a_key_that_works_once_shown(server, page):

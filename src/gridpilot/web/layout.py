@@ -20,6 +20,7 @@ NAV: list[tuple[str, str, Permission | None]] = [
     ("Sites", "/sites", None),
     ("KPIs", "/kpis", None),
     ("Forecast", "/forecast", None),
+    ("Baselines", "/baselines", None),
     ("Alerts", "/alerts", None),
     ("Admin", "/admin", Permission.USERS_MANAGE),
 ]

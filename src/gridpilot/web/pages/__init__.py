@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+
+#: Page modules, each with a ``register()`` that defines its ``@ui.page`` routes.
+PAGES = ("login", "overview", "sites", "asset", "kpis", "forecast", "baselines", "alerts", "admin")
+
 _registered: list[bool] = []
 
 
@@ -9,14 +14,6 @@ def register() -> None:
     """Define every page with NiceGUI (idempotent)."""
     if _registered:
         return
-    from gridpilot.web.pages import admin, alerts, asset, forecast, kpis, login, overview, sites
-
-    admin.register()
-    alerts.register()
-    asset.register()
-    forecast.register()
-    kpis.register()
-    login.register()
-    overview.register()
-    sites.register()
+    for name in PAGES:
+        import_module(f"gridpilot.web.pages.{name}").register()
     _registered.append(True)
