@@ -107,6 +107,7 @@ def settings(database_url: str, data_root: Path, settings_overrides: dict[str, o
         "log_json": False,
         "auto_migrate": False,
         "auth_rate_limit_per_min": 100_000,
+        "web_enabled": False,  # NiceGUI is process-global: browser tests run their own server
     }
     values.update(settings_overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -114,7 +115,10 @@ def settings(database_url: str, data_root: Path, settings_overrides: dict[str, o
 
 async def _clean(sessions: async_sessionmaker[AsyncSession]) -> None:
     tables = [
-        "ingest_rejects", "rollup_pending", "rollups", "readings", "api_keys",
+        "alert_audit", "notification_deliveries", "notification_channels", "alerts",
+        "alert_rules", "ingest_rejects", "command_transitions", "commands", "asset_status",
+        "anomalies", "baseline_versions", "baselines", "forecasts", "tariff_versions",
+        "rollup_pending", "rollups", "readings", "api_keys",
         "refresh_tokens", "user_sites", "users", "assets", "sites",
     ]  # fmt: skip
     async with sessions() as session, session.begin():

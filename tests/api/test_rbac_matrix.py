@@ -49,9 +49,13 @@ REQUIRED: dict[tuple[str, str], Permission | None] = {
     ("POST", "/api/v1/metrics"): P.CONFIGURE,
     # telemetry
     ("POST", "/api/v1/telemetry"): P.TELEMETRY_WRITE,
+    ("GET", "/api/v1/ingest/rejects"): P.INGEST_ADMIN,
     ("GET", "/api/v1/assets/{asset_id}/series"): P.READ,
     ("GET", "/api/v1/assets/{asset_id}/latest"): P.READ,
     ("GET", "/api/v1/assets/{asset_id}/energy"): P.READ,
+    # forecasts
+    ("GET", "/api/v1/sites/{site_id}/forecast"): P.READ,
+    ("GET", "/api/v1/assets/{asset_id}/forecast"): P.READ,
     # WIA-ENE-004
     ("GET", "/api/v1/sources"): P.READ,
     ("POST", "/api/v1/sources"): P.CONFIGURE,
@@ -61,6 +65,51 @@ REQUIRED: dict[tuple[str, str], Permission | None] = {
     ("POST", "/api/v1/sources/{source_id}/production"): P.TELEMETRY_WRITE,
     ("GET", "/api/v1/sources/{source_id}/production"): P.READ,
     ("GET", "/api/v1/sources/{source_id}/status"): P.READ,
+    # KPIs, tariffs, current demand
+    ("GET", "/api/v1/kpis"): P.READ,
+    ("GET", "/api/v1/sites/{site_id}/current"): P.READ,
+    ("GET", "/api/v1/sites/{site_id}/tariffs"): P.READ,
+    ("POST", "/api/v1/sites/{site_id}/tariffs"): P.CONFIGURE,
+    # alerts and notifications
+    ("GET", "/api/v1/alert-rules"): P.CONFIGURE,
+    ("POST", "/api/v1/alert-rules"): P.CONFIGURE,
+    ("GET", "/api/v1/alert-rules/{rule_id}"): P.CONFIGURE,
+    ("PATCH", "/api/v1/alert-rules/{rule_id}"): P.CONFIGURE,
+    ("DELETE", "/api/v1/alert-rules/{rule_id}"): P.CONFIGURE,
+    ("GET", "/api/v1/alerts"): P.READ,
+    ("GET", "/api/v1/alerts/audit"): P.CONFIGURE,
+    ("GET", "/api/v1/alerts/{alert_id}"): P.READ,
+    ("POST", "/api/v1/alerts/{alert_id}/acknowledge"): P.ALERTS_ACK,
+    ("POST", "/api/v1/alerts/{alert_id}/resolve"): P.ALERTS_ACK,
+    ("GET", "/api/v1/notification-channels"): P.CONFIGURE,
+    ("POST", "/api/v1/notification-channels"): P.CONFIGURE,
+    ("GET", "/api/v1/notification-channels/{channel_id}"): P.CONFIGURE,
+    ("PATCH", "/api/v1/notification-channels/{channel_id}"): P.CONFIGURE,
+    ("DELETE", "/api/v1/notification-channels/{channel_id}"): P.CONFIGURE,
+    ("POST", "/api/v1/notification-channels/{channel_id}/test"): P.CONFIGURE,
+    ("GET", "/api/v1/notification-channels/{channel_id}/deliveries"): P.CONFIGURE,
+    # simulator
+    ("POST", "/api/v1/simulator/start"): P.SYSTEM_ADMIN,
+    ("POST", "/api/v1/simulator/stop"): P.SYSTEM_ADMIN,
+    ("GET", "/api/v1/simulator/status"): P.SYSTEM_ADMIN,
+    ("PUT", "/api/v1/simulator/config"): P.SYSTEM_ADMIN,
+    ("POST", "/api/v1/simulator/inject-anomaly"): P.SYSTEM_ADMIN,
+    # control: asset status and device commands
+    ("GET", "/api/v1/assets/{asset_id}/status"): P.READ,
+    ("GET", "/api/v1/sites/{site_id}/status"): P.READ,
+    ("POST", "/api/v1/assets/{asset_id}/commands"): P.COMMANDS_SEND,
+    ("GET", "/api/v1/assets/{asset_id}/commands"): P.READ,
+    ("POST", "/api/v1/commands"): P.COMMANDS_SEND,
+    ("GET", "/api/v1/commands/{command_id}"): P.READ,
+    # baselines and anomalies
+    ("POST", "/api/v1/baselines"): P.CONFIGURE,
+    ("GET", "/api/v1/baselines"): P.READ,
+    ("GET", "/api/v1/baselines/{baseline_id}"): P.READ,
+    ("DELETE", "/api/v1/baselines/{baseline_id}"): P.CONFIGURE,
+    ("POST", "/api/v1/baselines/{baseline_id}/refit"): P.CONFIGURE,
+    ("GET", "/api/v1/baselines/{baseline_id}/report"): P.READ,
+    ("POST", "/api/v1/assets/{asset_id}/anomalies/scan"): P.CONFIGURE,
+    ("GET", "/api/v1/anomalies"): P.READ,
 }
 
 #: Routes that need no authentication at all (DESIGN.md: health, token endpoint, docs).

@@ -1,4 +1,5 @@
-"""`gridpilot demo` on the embedded default: seeds, prints the admin password once, serves data."""
+"""`gridpilot demo` on the embedded default: four simulated scenarios with history, the admin
+password printed once, the API serving data while the simulation runs live; reruns reuse."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def demo_env(data_dir: Path) -> dict[str, str]:
     return env
 
 
-def wait_for_health(base_url: str, process: subprocess.Popen, timeout_s: float = 60) -> None:
+def wait_for_health(base_url: str, process: subprocess.Popen, timeout_s: float = 90) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         assert process.poll() is None, "the demo server exited early"
@@ -34,11 +35,11 @@ def wait_for_health(base_url: str, process: subprocess.Popen, timeout_s: float =
     raise AssertionError("the demo server did not answer /health in time")
 
 
-def test_demo_seeds_serves_and_reuses_data(tmp_path: Path):
+def test_demo_seeds_serves_simulates_and_reuses_data(tmp_path: Path):
     env = demo_env(tmp_path)
     port = free_port()
     process = subprocess.Popen(
-        [*GRIDPILOT, "demo", "--port", str(port), "--days", "1"],
+        [*GRIDPILOT, "demo", "--port", str(port), "--days", "1", "--step", "15m"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -60,24 +61,50 @@ def test_demo_seeds_serves_and_reuses_data(tmp_path: Path):
         headers = {"Authorization": f"Bearer {token}"}
         sources = httpx.get(f"{base_url}/api/v1/sources", headers=headers).json()
         assert "SOLAR-PV-ITA-00001" in [s["sourceId"] for s in sources]
-        meter = next(
-            a for a in httpx.get(f"{base_url}/api/v1/assets", headers=headers).json()
-            if a["kind"] == "meter"
-        )  # fmt: skip
+        assets = httpx.get(f"{base_url}/api/v1/assets", headers=headers).json()
+        kinds = {a["kind"] for a in assets}
+        assert {
+            "compressor",
+            "hvac",
+            "motor",
+            "pump",
+            "injection_molding",
+            "solar_pv",
+            "wind_onshore",
+            "battery",
+            "ev_charger",
+            "household",
+            "lighting",
+        } <= kinds
+        compressor = next(a for a in assets if a["kind"] == "compressor")
         series = httpx.get(
-            f"{base_url}/api/v1/assets/{meter['id']}/series",
+            f"{base_url}/api/v1/assets/{compressor['id']}/series",
             params={"metric": "power_kw", "resolution": "1h", "agg": "avg"},
             headers=headers,
         )
         assert series.status_code == 200, series.text
         values = [p["value"] for p in series.json()["points"] if p["value"] is not None]
-        assert len(values) >= 20 and all(150 < v < 900 for v in values)
+        assert len(values) >= 20 and all(15 <= v <= 75 for v in values)
+
+        deadline = time.monotonic() + 30
+        status: dict = {}
+        while time.monotonic() < deadline:  # the live simulation writes through ingest
+            status = httpx.get(f"{base_url}/api/v1/simulator/status", headers=headers).json()
+            if status["stored"] > 0:
+                break
+            time.sleep(0.5)
+        assert status["running"] and status["stored"] > 0 and status["rejected"] == 0, status
     finally:
         process.terminate()
         process.wait(timeout=30)
 
     again = subprocess.run(
         [*GRIDPILOT, "demo", "--no-serve", "--days", "1"],
-        env=env, capture_output=True, text=True, timeout=120, check=True,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=True,
+    )
     assert "exists" in again.stdout and "password:" not in again.stdout
+    assert f"{len(assets)} simulated assets" in again.stdout

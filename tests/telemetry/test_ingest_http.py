@@ -343,7 +343,7 @@ async def test_concurrent_producers_are_stored_exactly_once(client, operator, se
     assert total == sum(n * 500 for n in range(20))
 
 
-async def test_readings_stored_event_is_published(client, operator, app, meter):
+async def test_readings_stored_event_is_published(client, operator, app, site, meter):
     events: list[dict] = []
 
     async def handler(topic, payload):
@@ -361,6 +361,7 @@ async def test_readings_stored_event_is_published(client, operator, app, meter):
             "assets": [
                 {
                     "asset_id": meter,
+                    "site_id": site["id"],
                     "count": 2,
                     "latest": {"power_kw": {"ts": HOUR_AGO + 1000, "value": 2.0}},
                 }

@@ -10,18 +10,30 @@ from typing import Protocol
 from fastapi import APIRouter, FastAPI
 
 from gridpilot import __version__
+from gridpilot.alerts.channel_routes import router as alert_channels_router
+from gridpilot.alerts.routes import router as alerts_router
 from gridpilot.api.errors import install_error_handlers
 from gridpilot.api.health import router as health_router
 from gridpilot.api.metrics_route import router as metrics_router
 from gridpilot.api.middleware import RequestContextMiddleware
 from gridpilot.assets.routes import router as assets_router
 from gridpilot.auth.routes import router as auth_router
-from gridpilot.core.bus import EventBus, InProcessBus
+from gridpilot.control.routes import router as control_router
+from gridpilot.core.bus import EventBus
+from gridpilot.core.errors import NotFound
 from gridpilot.core.metrics import Metrics
 from gridpilot.core.secrets import with_secrets
 from gridpilot.core.settings import Settings
 from gridpilot.db.engine import make_engine, make_sessionmaker
 from gridpilot.db.migrate import upgrade
+from gridpilot.ingest.rejects_routes import router as ingest_rejects_router
+from gridpilot.insights.anomalies.routes import router as anomalies_router
+from gridpilot.insights.baselines.routes import router as baselines_router
+from gridpilot.insights.forecasts.routes import router as forecasts_router
+from gridpilot.insights.kpis.routes import router as kpis_router
+from gridpilot.live.bus import make_bus, start_bus
+from gridpilot.live.routes import router as live_router
+from gridpilot.sim.routes import router as simulator_router
 from gridpilot.telemetry.query_routes import router as telemetry_query_router
 from gridpilot.telemetry.routes import router as telemetry_router
 from gridpilot.wia.routes import router as wia_router
@@ -36,7 +48,16 @@ OPENAPI_TAGS = [
     {"name": "assets", "description": "Meters, machines, sources, batteries, chargers; metrics."},
     {"name": "telemetry", "description": "Ingest readings; series, latest values and energy."},
     {"name": "wia", "description": "WIA-ENE-004 Phase 1 compatibility surface (/sources)."},
+    {"name": "ingest", "description": "Ingestion dead letters (MQTT and other channels)."},
     {"name": "operations", "description": "Health and Prometheus metrics."},
+    {"name": "live", "description": "WebSocket stream WS /api/v1/live (docs/live.md)."},
+    {"name": "control", "description": "Asset online/offline status and device commands."},
+    {"name": "alerts", "description": "Alert rules, alerts, acknowledgement, notifications."},
+    {"name": "forecasts", "description": "Load forecasts with 80 %/95 % intervals."},
+    {"name": "baselines", "description": "ISO 50001 energy baselines, reports, EnPI, CUSUM."},
+    {"name": "anomalies", "description": "Anomaly scans (z-score, Isolation Forest, trend)."},
+    {"name": "kpis", "description": "KPIs, versioned tariffs and current demand vs contract."},
+    {"name": "simulator", "description": "Control the built-in simulators (administrators)."},
 ]
 
 
@@ -47,6 +68,16 @@ def build_api_router() -> APIRouter:
     api.include_router(telemetry_router)
     api.include_router(telemetry_query_router)
     api.include_router(wia_router)
+    api.include_router(ingest_rejects_router)
+    api.include_router(live_router)
+    api.include_router(control_router)
+    api.include_router(alerts_router)
+    api.include_router(alert_channels_router)
+    api.include_router(forecasts_router)
+    api.include_router(baselines_router)
+    api.include_router(anomalies_router)
+    api.include_router(kpis_router)
+    api.include_router(simulator_router)
     return api
 
 
@@ -63,6 +94,7 @@ async def start_runtime(app: FastAPI) -> None:
     reverse order, so the telemetry writer (first) stops last and drains what others wrote.
     """
     from gridpilot.assets.service import ensure_builtin_metrics
+    from gridpilot.live.hub import start_live
     from gridpilot.telemetry.tasks import TelemetryRuntime
 
     settings: Settings = app.state.settings
@@ -70,13 +102,62 @@ async def start_runtime(app: FastAPI) -> None:
         await upgrade(app.state.engine)
     async with app.state.sessions() as session, session.begin():
         await ensure_builtin_metrics(session=session)
+    app.state.runtimes = []
+    # live (helper B): the Redis bus connects first and closes last
+    app.state.runtimes.append(await start_bus(app.state.bus))
     runtime = TelemetryRuntime(
         settings, app.state.sessions, app.state.engine, app.state.bus, app.state.metrics
     )
-    app.state.runtimes = []
     await runtime.start()
     app.state.telemetry = runtime
     app.state.runtimes.append(runtime)
+    app.state.live = await start_live(app)
+    app.state.runtimes.append(app.state.live)
+    if settings.mqtt_url and settings.mqtt_ingest_in_serve:  # MQTT ingest (docs/mqtt.md)
+        from gridpilot.ingest.mqtt_runtime import start_mqtt_ingest
+
+        app.state.mqtt_ingest = await start_mqtt_ingest(
+            settings=settings, telemetry=runtime, sessions=app.state.sessions, bus=app.state.bus
+        )
+        app.state.runtimes.append(app.state.mqtt_ingest)
+    # control (helper C): status tracking, staleness, command expiry; command link over MQTT
+    from gridpilot.control.tasks import start_control
+
+    app.state.control = await start_control(settings, app.state.sessions, app.state.bus)
+    app.state.runtimes.append(app.state.control)
+    if settings.mqtt_url:  # publishes queued commands to devices (docs/control.md)
+        from gridpilot.ingest.command_link import start_command_link
+
+        app.state.command_link = await start_command_link(
+            settings, app.state.sessions, app.state.bus
+        )
+        app.state.runtimes.append(app.state.command_link)
+    # alerts (helper H): rule evaluation on bus events and a schedule; notifications
+    from gridpilot.alerts.evaluator import start_alerts
+
+    app.state.alerts = await start_alerts(app)
+    app.state.runtimes.append(app.state.alerts)
+    # forecasts (helper F): the 15-minute day-ahead job of every site (docs/forecasting.md)
+    from gridpilot.insights.forecasts.tasks import start_forecasts
+
+    app.state.forecasts = await start_forecasts(app)
+    app.state.runtimes.append(app.state.forecasts)
+    # baselines and anomalies (helper E): weekly refits, optional scheduled scans
+    from gridpilot.insights.anomalies.tasks import start_anomalies
+    from gridpilot.insights.baselines.tasks import start_baselines
+
+    app.state.baselines = await start_baselines(settings, app.state.sessions)
+    app.state.runtimes.append(app.state.baselines)
+    app.state.anomalies = await start_anomalies(settings, app.state.sessions, app.state.bus)
+    app.state.runtimes.append(app.state.anomalies)
+    # simulator (helper G): idle unless GRIDPILOT_SIM_AUTOSTART names scenarios (the demo)
+    from gridpilot.sim.runtime import start_simulator
+
+    app.state.simulator = await start_simulator(
+        sessions=app.state.sessions, bus=app.state.bus, telemetry=app.state.telemetry,
+        autostart=settings.sim_autostart, seed=settings.sim_seed,
+    )  # fmt: skip
+    app.state.runtimes.append(app.state.simulator)
     # Further domains: one block each, ``app.state.<domain> = await start_<domain>(app)``
     # followed by ``app.state.runtimes.append(app.state.<domain>)``.
 
@@ -113,7 +194,7 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
     app.state.settings = settings
     app.state.engine = make_engine(settings)
     app.state.sessions = make_sessionmaker(app.state.engine)
-    app.state.bus = bus or InProcessBus()
+    app.state.bus = bus or make_bus(settings)
     app.state.metrics = Metrics()
     install_error_handlers(app)
     app.include_router(health_router)
@@ -125,4 +206,21 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
     )
     app.include_router(metrics_router)
     app.include_router(build_api_router())
+    if settings.web_enabled:
+        mount_web(app, settings)
     return app
+
+
+def mount_web(app: FastAPI, settings: Settings) -> None:
+    """The dashboard at ``/``; unknown ``/api`` paths still get the API's JSON 404."""
+    from gridpilot.web.mount import mount_dashboard
+
+    @app.api_route(
+        "/api/{rest:path}",
+        methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        include_in_schema=False,
+    )
+    async def unknown_api_path(rest: str) -> None:
+        raise NotFound(f"no API endpoint /api/{rest}")
+
+    mount_dashboard(app, settings)

@@ -291,6 +291,49 @@ async def find_asset_ref(*, session: AsyncSession, ref: int | str) -> AssetRef |
     return AssetRef(id=row.id, site_id=row.site_id, source_id=row.source_id) if row else None
 
 
+async def find_asset_by_device_id(*, session: AsyncSession, device_id: str) -> AssetRef | None:
+    """The one asset whose ``attributes["device_id"]`` is ``device_id``; None when no asset or
+    several assets claim it (ambiguous)."""
+    query = (
+        select(Asset.id, Asset.site_id, Asset.source_id)
+        .where(Asset.attributes["device_id"].as_string() == device_id)
+        .order_by(Asset.id)
+        .limit(2)
+    )
+    rows = (await session.execute(query)).all()
+    if len(rows) != 1:
+        return None
+    return AssetRef(id=rows[0].id, site_id=rows[0].site_id, source_id=rows[0].source_id)
+
+
+@dataclass(frozen=True)
+class AssetSummary:
+    """An asset as rule evaluation sees it (expected interval in s)."""
+
+    id: int
+    site_id: int
+    name: str
+    kind: str
+    role: str
+    expected_interval_s: float | None
+
+
+async def asset_summaries(*, session: AsyncSession) -> list[AssetSummary]:
+    """Every asset, by id (no scope check: for background jobs)."""
+    rows = await session.execute(
+        select(
+            Asset.id, Asset.site_id, Asset.name, Asset.kind, Asset.role, Asset.expected_interval_s
+        ).order_by(Asset.id)
+    )
+    return [AssetSummary(*row) for row in rows]
+
+
+async def site_contracts(*, session: AsyncSession) -> list[tuple[int, str, float | None]]:
+    """(id, name, contract demand [kW]) of every site (no scope check: for background jobs)."""
+    rows = await session.execute(select(Site.id, Site.name, Site.contract_demand_kw))
+    return [(row.id, row.name, row.contract_demand_kw) for row in rows]
+
+
 def _check_source_kind(source_id: str | None, kind: str) -> None:
     if source_id is None:
         return

@@ -16,6 +16,8 @@ Sent as header ``X-API-Key: <raw key>`` or used as OAuth2 ``client_credentials``
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import re
 import secrets
@@ -44,6 +46,8 @@ LAST_USED_RESOLUTION_S = 60.0
 #: Roles an API key may have. Administration needs a person: no administrator keys.
 KEY_ROLES = frozenset({Role.SERVICE, Role.OPERATOR, Role.VIEWER})
 MAX_RAW_KEY_LENGTH = 200
+#: PBKDF2 rounds of the Mosquitto hash of a device key (its 256-bit secret needs no slow hash).
+MOSQUITTO_ITERATIONS = 1000
 
 _KEY_ID = re.compile(r"[0-9a-f]{16}")
 
@@ -67,6 +71,13 @@ def parse_raw_key(raw: str) -> RawKey | None:
 
 def hash_secret(secret: str) -> str:
     return HASH_SCHEME + sha256_hex(secret)
+
+
+def mosquitto_hash(password: str, *, iterations: int = MOSQUITTO_ITERATIONS) -> str:
+    """``$7$`` PBKDF2-SHA512 hash as ``mosquitto_passwd`` writes it (Mosquitto >= 2.0)."""
+    salt = secrets.token_bytes(12)
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations)
+    return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
 def secret_matches(stored_hash: str, secret: str) -> bool:
@@ -148,9 +159,12 @@ async def create_api_key(
         raise ValidationFailed("an API key needs a name of 1 to 200 characters")
     key_id = secrets.token_hex(8)
     secret = new_opaque_token(32)
+    raw = f"{KEY_PREFIX}_{key_id}_{secret}"
     key = ApiKey(
         key_id=key_id,
         secret_hash=hash_secret(secret),
+        # device keys also log in to the MQTT broker (username key_id, password the raw key)
+        mqtt_password_hash=mosquitto_hash(raw) if asset_id is not None else None,
         name=name,
         role=key_role.value,
         asset_id=asset_id,
@@ -159,7 +173,7 @@ async def create_api_key(
     )
     session.add(key)
     await session.flush()
-    return key, f"{KEY_PREFIX}_{key_id}_{secret}"
+    return key, raw
 
 
 async def authenticate_api_key(*, session: AsyncSession, key_id: str, secret: str) -> ApiKey | None:

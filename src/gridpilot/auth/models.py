@@ -58,6 +58,8 @@ class ApiKey(Timestamped, Base):
     #: Public part of the key, also the OAuth2 ``client_id``.
     key_id: Mapped[str] = mapped_column(String(40), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(200))
+    #: Device keys: Mosquitto ``$7$`` PBKDF2-SHA512 hash of the raw key (MQTT password file).
+    mqtt_password_hash: Mapped[str | None] = mapped_column(String(300))
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
     asset_id: Mapped[int | None] = mapped_column(

@@ -8,7 +8,8 @@ import typer
 from rich.console import Console
 
 from gridpilot import __version__
-from gridpilot.cli import demo, importer, keys, users
+from gridpilot.cli import demo, forecast, importer, keys, simulate, users
+from gridpilot.cli import ingest as ingest_cli
 from gridpilot.core.settings import Settings
 
 app = typer.Typer(
@@ -21,6 +22,14 @@ app.add_typer(users.app, name="user", help="Create and manage users.")
 app.add_typer(keys.app, name="apikey", help="Create, list and revoke service API keys.")
 app.command("import", help="Bulk-import readings from a CSV file.")(importer.import_csv)
 app.command("demo")(demo.demo)
+app.command("ingest")(ingest_cli.ingest)
+app.add_typer(
+    ingest_cli.mqtt_auth, name="mqtt-auth", help="Mosquitto password/ACL files from device keys."
+)
+app.command("simulate")(simulate.simulate)
+app.command("forecast", help="Forecast a CSV time series with 80 %/95 % intervals.")(
+    forecast.forecast
+)
 console = Console(stderr=True)
 
 
@@ -79,6 +88,11 @@ def serve(
     configure_logging(settings.log_level, json=settings.log_json)
     if workers > 1 and settings.is_sqlite:
         raise typer.BadParameter("several workers need PostgreSQL (GRIDPILOT_DATABASE_URL)")
+    if workers > 1 and settings.mqtt_url and settings.mqtt_ingest_in_serve:
+        raise typer.BadParameter(
+            "the in-process MQTT ingest worker has one broker session: with several workers set "
+            "GRIDPILOT_MQTT_INGEST_IN_SERVE=false and run `gridpilot ingest` (docs/mqtt.md)"
+        )
     uvicorn.run(
         "gridpilot.api.app:create_app",
         factory=True,

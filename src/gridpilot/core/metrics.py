@@ -47,3 +47,17 @@ class Metrics:
             buckets=(1, 10, 100, 500, 1000, 2500, 5000, 10000, 25000, 50000),
             registry=r,
         )
+        # live (WebSocket streams)
+        self.live_clients = Gauge(
+            "gridpilot_live_clients", "Connected WebSocket clients of /api/v1/live", registry=r
+        )
+        self.live_values_conflated_total = Counter(
+            "gridpilot_live_values_conflated_total",
+            "Unsent reading values replaced by newer ones for slow WebSocket clients",
+            registry=r,
+        )
+        self.live_events_dropped_total = Counter(
+            "gridpilot_live_events_dropped_total",
+            "Events dropped from full WebSocket client queues",
+            registry=r,
+        )

@@ -9,7 +9,17 @@ from sqlalchemy import MetaData
 from gridpilot.db.base import Base
 
 #: Domains whose ``models`` module defines tables. Imported lazily: db must not import domains.
-MODEL_MODULES = ("gridpilot.assets.models", "gridpilot.auth.models", "gridpilot.telemetry.models")
+MODEL_MODULES = (
+    "gridpilot.assets.models",
+    "gridpilot.auth.models",
+    "gridpilot.telemetry.models",
+    "gridpilot.alerts.models",
+    "gridpilot.control.models",
+    "gridpilot.insights.baselines.models",
+    "gridpilot.insights.anomalies.models",
+    "gridpilot.insights.forecasts.models",
+    "gridpilot.insights.kpis.models",
+)
 
 
 def target_metadata() -> MetaData:

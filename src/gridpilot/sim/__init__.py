@@ -1,1 +1,2 @@
-"""Simulators that make gridpilot demonstrable (demo profiles now; physical models later)."""
+"""Simulators that make gridpilot demonstrable: a factory, a commercial building, a renewable
+portfolio and an energy community, as pure seeded models plus backfill and real-time runners."""

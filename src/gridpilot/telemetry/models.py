@@ -70,5 +70,9 @@ class IngestReject(Base):
     channel: Mapped[str] = mapped_column(String(20))
     topic: Mapped[str | None] = mapped_column(String(500))
     asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id", ondelete="SET NULL"))
+    #: Site of the resolved asset (migration 0002): site-scoped users see only their sites' rejects.
+    site_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sites.id", ondelete="SET NULL"), index=True
+    )
     payload_excerpt: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(String(1000))

@@ -102,12 +102,18 @@ class TelemetryRuntime:
             bus=bus,
             metrics=metrics,
             metric_keys=self.lookups.metric_keys,
+            asset_sites=self.asset_site,
         )
         self._tasks: list[asyncio.Task[None]] = []
         self._unsubscribe: list[Callable[[], None]] = []
         self._rollup_lock = asyncio.Lock()
         self._resolve_lock = asyncio.Lock()
         self._last_reload = 0.0
+
+    def asset_site(self, asset_id: int) -> int | None:
+        """The site of ``asset_id`` from the lookup cache (None when not cached)."""
+        target = self.lookups.assets.get(asset_id)
+        return target.site_id if target is not None else None
 
     async def start(self, *, loops: bool = True) -> None:
         """Load the caches, start the writer and (``loops``) the rollup and retention loops."""

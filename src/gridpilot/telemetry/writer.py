@@ -9,8 +9,9 @@ only when a full ``batch_size`` waits (fewer, bigger COPYs are cheaper for the d
 batch that shares a reading key with one in flight waits for it, so the last write still
 wins. When more than ``max_queue`` readings wait, producers wait too (bounded memory). After
 each commit the writer publishes ``readings.stored`` on the bus:
-``{"count": N, "assets": [{"asset_id", "count", "latest": {metric_key: {"ts", "value"}}}]}``
-(``ts`` in epoch ms, values in the metric's canonical unit).
+``{"count": N, "assets": [{"asset_id", "site_id", "count", "latest": {key: {"ts", "value"}}}]}``
+(``ts`` in epoch ms, values in the metric's canonical unit; ``site_id`` from ``asset_sites``,
+None when the asset is not known there, left out when the writer has no ``asset_sites``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +42,11 @@ class _Chunk:
     future: asyncio.Future[None]
 
 
-def stored_event(stats: list[SeriesStat], metric_keys: Mapping[int, str]) -> dict[str, Any]:
+def stored_event(
+    stats: list[SeriesStat],
+    metric_keys: Mapping[int, str],
+    asset_sites: Callable[[int], int | None] | None = None,
+) -> dict[str, Any]:
     """The ``readings.stored`` payload for one committed batch."""
     per_asset: dict[int, dict[str, Any]] = {}
     total = 0
@@ -49,6 +54,8 @@ def stored_event(stats: list[SeriesStat], metric_keys: Mapping[int, str]) -> dic
         entry = per_asset.get(stat.asset_id)
         if entry is None:
             entry = per_asset[stat.asset_id] = {"asset_id": stat.asset_id, "count": 0, "latest": {}}
+            if asset_sites is not None:
+                entry["site_id"] = asset_sites(stat.asset_id)
         entry["count"] += stat.count
         key = metric_keys.get(stat.metric_id, str(stat.metric_id))
         entry["latest"][key] = {"ts": stat.last_ts, "value": stat.last_value}
@@ -68,6 +75,7 @@ class ReadingWriter:
         bus: EventBus | None = None,
         metrics: Metrics | None = None,
         metric_keys: Mapping[int, str] | None = None,
+        asset_sites: Callable[[int], int | None] | None = None,
     ) -> None:
         self.stores: list[ReadingStore] = (
             list(stores) if isinstance(stores, list | tuple) else [stores]  # type: ignore[list-item]
@@ -77,6 +85,7 @@ class ReadingWriter:
         self.bus = bus
         self.metrics = metrics
         self.metric_keys: Mapping[int, str] = metric_keys if metric_keys is not None else {}
+        self.asset_sites = asset_sites
         self._queue: deque[_Chunk] = deque()
         self._queued_rows = 0
         self._free: list[ReadingStore] = list(self.stores)
@@ -220,7 +229,8 @@ class ReadingWriter:
                 if not chunk.future.done():
                     chunk.future.set_result(None)
             if self.bus is not None and stats:
-                await self.bus.publish(READINGS_STORED, stored_event(stats, self.metric_keys))
+                event = stored_event(stats, self.metric_keys, self.asset_sites)
+                await self.bus.publish(READINGS_STORED, event)
         except Exception:  # never leave a producer waiting
             log.exception("reading writer failed unexpectedly")
             _fail(batch, "storage unavailable: internal writer error")

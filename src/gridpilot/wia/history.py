@@ -32,13 +32,7 @@ from gridpilot.wia.schemas import (
     Instantaneous,
     Production,
     ProductionData,
-    SourceStatus,
 )
-
-#: Expected seconds between readings when the asset does not say (WIA sources: 5 min).
-DEFAULT_INTERVAL_S = 300.0
-#: A source is offline after this many expected intervals without a reading.
-STALE_FACTOR = 3
 
 Points = list[tuple[int, float]]
 
@@ -262,27 +256,4 @@ def _production_object(
             windSpeed=values.get("wind_speed_ms"),
             solarIrradiance=values.get("irradiance_wm2"),
         ),
-    )
-
-
-async def source_status(*, session: AsyncSession, asset: Asset, now_ms: int) -> SourceStatus:
-    """online / offline from the newest reading vs ``expected_interval_s`` x 3; unknown when
-    the source never sent data."""
-    assert asset.source_id is not None
-    interval_s = asset.expected_interval_s or DEFAULT_INTERVAL_S
-    stale_after_s = interval_s * STALE_FACTOR
-    last = (await queries.last_seen(session=session, asset_ids=[asset.id])).get(asset.id)
-    if last is None:
-        status = "unknown"
-    elif now_ms - last <= stale_after_s * 1000:
-        status = "online"
-    else:
-        status = "offline"
-    return SourceStatus(
-        sourceId=asset.source_id,
-        status=status,
-        lastSeen=from_ms(last) if last is not None else None,
-        expectedIntervalSeconds=interval_s,
-        staleAfterSeconds=stale_after_s,
-        checkedAt=from_ms(now_ms),
     )

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Body, Query
+from fastapi import APIRouter, BackgroundTasks, Body, Query, Request
 from fastapi.responses import JSONResponse
 
+from gridpilot.alerts.lifecycle import open_alerts_of_asset
 from gridpilot.assets.events import publish_assets_changed
 from gridpilot.auth.dependencies import Configurer, Reader, TelemetryWriter
+from gridpilot.control import status as control_status
+from gridpilot.control.tasks import status_policy
 from gridpilot.core.dependencies import BusDep, SettingsDep
 from gridpilot.core.errors import ValidationFailed
-from gridpilot.core.timestamps import now_ms, parse_period
+from gridpilot.core.timestamps import from_ms, now_ms, parse_period
 from gridpilot.db.dependencies import SessionDep
 from gridpilot.telemetry.dependencies import RuntimeDep
 from gridpilot.telemetry.service import ingest
@@ -87,10 +90,31 @@ async def replace_source(
     return source
 
 
-@router.get("/{source_id}/alerts", summary="Get active alerts (none until alerts exist)")
+@router.get("/{source_id}/alerts", summary="Get active alerts")
 async def list_alerts(source_id: str, principal: Reader, session: SessionDep) -> list[Alert]:
-    await service.get_source_asset(session=session, source_id=source_id, principal=principal)
-    return []
+    """The source's active and acknowledged (not yet resolved) alerts, newest first."""
+    asset, _ = await service.get_source_asset(
+        session=session, source_id=source_id, principal=principal
+    )
+    alerts = await open_alerts_of_asset(session=session, asset_id=asset.id)
+    return [
+        Alert(
+            alertId=str(a.id),
+            sourceId=source_id,
+            severity=a.severity,
+            state=a.state,
+            type=a.kind,
+            title=a.title,
+            message=a.message,
+            metric=a.metric,
+            value=a.value,
+            raisedAt=a.raised_at,
+            acknowledgedAt=a.acknowledged_at,
+            acknowledgedBy=a.acknowledged_by,
+            ruleId=a.rule_id,
+        )
+        for a in alerts
+    ]
 
 
 PRODUCTION_POST_DESCRIPTION = """
@@ -182,10 +206,32 @@ async def get_production(
 
 
 @router.get("/{source_id}/status", summary="Get operational status")
-async def get_status(source_id: str, principal: Reader, session: SessionDep) -> SourceStatus:
-    """`online` when the newest reading is at most 3 expected intervals old (default interval
-    300 s, the asset's `expected_interval_s`), `offline` when older, `unknown` without data."""
+async def get_status(
+    source_id: str, principal: Reader, session: SessionDep, settings: SettingsDep, request: Request
+) -> SourceStatus:
+    """`online` when the newest sign of life (reading, MQTT birth message) is at most
+    `staleAfterSeconds` old (factor 3 x the asset's `expected_interval_s`, default 300 s: both
+    settings), `offline` when older or when the device's MQTT Last Will said so and nothing
+    arrived since, `unknown` without any. `statusReason`: lwt | stale | data | birth."""
     asset, _ = await service.get_source_asset(
         session=session, source_id=source_id, principal=principal
     )
-    return await history.source_status(session=session, asset=asset, now_ms=now_ms())
+    control = getattr(request.app.state, "control", None)
+    [view] = await control_status.read_statuses(
+        session=session,
+        assets=[(asset.id, asset.site_id, asset.expected_interval_s)],
+        tracked=control.tracker.last_seen if control is not None else lambda _asset_id: None,
+        policy=status_policy(settings),
+        now_ms=now_ms(),
+    )
+    assert asset.source_id is not None
+    return SourceStatus(
+        sourceId=asset.source_id,
+        status=view.status,
+        lastSeen=from_ms(view.last_seen_ms) if view.last_seen_ms is not None else None,
+        expectedIntervalSeconds=view.expected_interval_s,
+        staleAfterSeconds=view.stale_after_s,
+        checkedAt=from_ms(view.checked_ms),
+        statusReason=view.reason,
+        statusChangedAt=from_ms(view.changed_ms) if view.changed_ms is not None else None,
+    )

@@ -141,12 +141,32 @@ class SourceStatus(BaseModel):
     expectedIntervalSeconds: float
     staleAfterSeconds: float = Field(description="Offline when no reading for this long")
     checkedAt: datetime
+    statusReason: Literal["lwt", "stale", "data", "birth"] | None = Field(
+        default=None,
+        description="Why: MQTT Last Will, no data for too long, fresh data, birth message",
+    )
+    statusChangedAt: datetime | None = Field(
+        default=None, description="When the status last changed (UTC)"
+    )
 
 
 class Alert(BaseModel):
-    """Placeholder: alerts arrive with the alerts domain; the list is empty until then."""
+    """An active (or acknowledged, not yet resolved) alert of a source, camelCase like the seed.
+
+    The seed names the endpoint but no alert model; these fields mirror gridpilot's alerts
+    (``GET /api/v1/alerts/{id}`` has the full record).
+    """
 
     alertId: str
-    severity: str
+    sourceId: str
+    severity: Literal["info", "warning", "critical"]
+    state: Literal["active", "acknowledged"]
+    type: str = Field(description="Rule kind: threshold, rate_of_change, stale, anomaly, ...")
+    title: str
     message: str
+    metric: str | None
+    value: float | None
     raisedAt: datetime
+    acknowledgedAt: datetime | None
+    acknowledgedBy: str | None
+    ruleId: int | None

@@ -1,0 +1,271 @@
+"""The alerts runtime of one process: bus subscriptions, the evaluation worker, the notifier.
+
+Bus handlers only enqueue (ingestion is never slowed down by alert evaluation); one worker task
+evaluates events in order against ``checks.Watch`` and applies the decisions in one
+transaction, then publishes ``alert.raised|resolved`` after the commit and wakes the notifier.
+Every ``alerts_eval_interval_s`` a tick reloads rules, assets and sites and runs the time-based
+checks (stale data, anomaly quiet period). When the queue is full, ``readings.stored`` payloads
+are conflated (newest value per asset and metric) instead of dropped.
+
+Several processes may evaluate the same events (Redis bus): the partial unique index on open
+alerts keeps one alert per rule and subject.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from gridpilot.alerts.checks import AssetView, Clear, Decision, RuleView, SiteView, Watch
+from gridpilot.alerts.lifecycle import Raise, event_payload, raise_alert, resolve_open, subject_of
+from gridpilot.alerts.models import Alert, AlertRule
+from gridpilot.alerts.notify import Notifier
+from gridpilot.alerts.service import ensure_builtin_rules
+from gridpilot.assets.service import asset_summaries, site_contracts
+from gridpilot.core.bus import EventBus
+from gridpilot.core.settings import Settings
+from gridpilot.core.timestamps import now_ms
+from gridpilot.telemetry.queries import last_seen
+
+log = logging.getLogger(__name__)
+
+RULE_CHANGED = "alert_rule.changed"
+_SUBSCRIPTIONS = {
+    "readings.stored": "readings",
+    "asset.status": "status",
+    "anomaly.detected": "anomaly",
+    "forecast.stored": "forecast",
+    "asset.changed": "reload",
+    RULE_CHANGED: "reload",
+}
+
+
+class AlertRuntime:
+    """Evaluates alert rules on bus events and on a schedule; delivers notifications."""
+
+    def __init__(
+        self, settings: Settings, sessions: async_sessionmaker[AsyncSession], bus: EventBus
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.bus = bus
+        self.notifier = Notifier(settings, sessions)
+        self.watch = Watch()
+        self.queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(
+            maxsize=settings.alerts_queue_max
+        )
+        self._overflow: dict[int, dict[str, Any]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._unsubscribe: list[Callable[[], None]] = []
+
+    async def start(self) -> None:
+        if self.settings.alerts_builtin_rules:
+            try:
+                async with self.sessions() as session, session.begin():
+                    await ensure_builtin_rules(session=session)
+            except IntegrityError:  # another process created them at the same moment
+                log.info("built-in alert rules already created by another process")
+        await self.reload()
+        await self._load_state()
+        for topic, kind in _SUBSCRIPTIONS.items():
+            self._unsubscribe.append(self.bus.subscribe(topic, self._enqueuer(kind)))
+        self._unsubscribe.append(self.bus.subscribe("alert.*", self._on_alert_event))
+        self._tasks = [
+            asyncio.create_task(self._work(), name="gridpilot-alerts"),
+            asyncio.create_task(self._tick(), name="gridpilot-alerts-tick"),
+        ]
+        self.notifier.start()
+
+    async def stop(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        await self.notifier.stop()
+
+    async def idle(self) -> None:
+        """Wait until every queued event has been evaluated (tests, shutdown)."""
+        await self.queue.join()
+
+    # --- bus handlers (quick: enqueue only) ------------------------------------------------------
+
+    def _enqueuer(self, kind: str) -> Callable[[str, dict[str, Any]], Any]:
+        async def handler(topic: str, payload: dict[str, Any]) -> None:
+            self.enqueue(kind, payload)
+
+        return handler
+
+    def enqueue(self, kind: str, payload: dict[str, Any]) -> None:
+        try:
+            self.queue.put_nowait((kind, payload))
+        except asyncio.QueueFull:
+            if kind != "readings":
+                log.warning("alert evaluation queue full: %s event not evaluated", kind)
+                return
+            for entry in payload.get("assets") or []:  # conflate: keep the newest values
+                merged = self._overflow.setdefault(
+                    entry.get("asset_id"), {"asset_id": entry.get("asset_id"), "latest": {}}
+                )
+                merged["latest"].update(entry.get("latest") or {})
+
+    async def _on_alert_event(self, topic: str, payload: dict[str, Any]) -> None:
+        """Keep the set of open alerts in step with changes made elsewhere (users, processes)."""
+        rule_id, site_id = payload.get("rule_id"), payload.get("site_id")
+        if not isinstance(rule_id, int) or not isinstance(site_id, int):
+            return
+        key = (rule_id, subject_of(site_id, payload.get("asset_id")))
+        if topic == "alert.resolved":
+            self.watch.open.discard(key)
+        elif topic == "alert.raised":
+            self.watch.open.add(key)
+
+    # --- loading ---------------------------------------------------------------------------------
+
+    async def reload(self) -> None:
+        """Reload enabled rules, assets and sites from the database."""
+        async with self.sessions() as session:
+            rules = (await session.scalars(select(AlertRule).where(AlertRule.enabled))).all()
+            assets = await asset_summaries(session=session)
+            sites = await site_contracts(session=session)
+            watch = self.watch
+            watch.rules = [
+                RuleView(
+                    r.id,
+                    r.name,
+                    r.kind,
+                    r.metric,
+                    r.site_id,
+                    r.asset_id,
+                    r.asset_kind,
+                    dict(r.params),
+                )
+                for r in rules
+            ]
+            watch.assets = {
+                a.id: AssetView(a.id, a.site_id, a.name, a.kind, a.role, a.expected_interval_s)
+                for a in assets
+            }
+            watch.sites = {row[0]: SiteView(*row) for row in sites}
+        enabled = {r.id for r in watch.rules}
+        gone = {f"asset:{a}" for a in watch.last_seen if a not in watch.assets}
+        watch.open = {k for k in watch.open if k[0] in enabled and k[1] not in gone}
+        for asset_id in [a for a in watch.last_seen if a not in watch.assets]:
+            del watch.last_seen[asset_id]  # deleted assets
+            watch.power.pop(asset_id, None)
+            watch.offline_reported.discard(asset_id)
+
+    async def _load_state(self) -> None:
+        """Open alerts and each asset's newest reading time, after a (re)start."""
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(Alert.rule_id, Alert.subject).where(Alert.resolved_at.is_(None))
+            )
+            self.watch.open = {(int(r[0]), str(r[1])) for r in rows if r[0] is not None}
+            seen = await last_seen(session=session, asset_ids=list(self.watch.assets))
+        now = now_ms()
+        self.watch.anomaly_seen = dict.fromkeys(self.watch.open, now)
+        self.watch.last_seen = {a: ts for a, ts in seen.items() if ts is not None}
+
+    # --- evaluation ------------------------------------------------------------------------------
+
+    async def _work(self) -> None:
+        while True:
+            kind, payload = await self.queue.get()
+            try:
+                await self.evaluate(kind, payload)
+                if self._overflow:
+                    batch, self._overflow = list(self._overflow.values()), {}
+                    await self.evaluate("readings", {"assets": batch})
+            except Exception:
+                log.exception("alert evaluation of a %s event failed", kind)
+            finally:
+                self.queue.task_done()
+
+    async def evaluate(self, kind: str, payload: dict[str, Any]) -> None:
+        """Evaluate one event (``readings``, ``status``, ``anomaly``, ``forecast``, ``tick``,
+        ``reload``) and apply the decisions."""
+        watch, now = self.watch, now_ms()
+        if kind == "reload":
+            await self.reload()
+            return
+        if kind == "tick":
+            await self.reload()
+            decisions = watch.on_tick(now)
+        elif kind == "readings":
+            ids = {e.get("asset_id") for e in payload.get("assets") or []}
+            if any(isinstance(a, int) and a not in watch.assets for a in ids):
+                await self.reload()  # an asset created since the last reload
+            decisions = watch.on_readings(payload, now)
+        elif kind == "status":
+            decisions = watch.on_status(payload, now)
+        elif kind == "anomaly":
+            decisions = watch.on_anomaly(payload, now)
+        elif kind == "forecast":
+            decisions = watch.on_forecast(payload)
+        else:
+            return
+        if decisions:
+            await self.apply(decisions)
+
+    async def apply(self, decisions: list[Decision]) -> None:
+        """Raise and resolve alerts in one transaction; publish the events after the commit."""
+        events: list[tuple[str, dict[str, Any]]] = []
+        opened: set[tuple[int, str]] = set()
+        closed: set[tuple[int, str]] = set()
+        settings = self.settings
+        async with self.sessions() as session, session.begin():
+            for decision in decisions:
+                key = (decision.rule_id, decision.subject)
+                if isinstance(decision, Raise):
+                    alert = await raise_alert(
+                        session=session,
+                        found=decision,
+                        flap_window_s=settings.alerts_flap_window_s,
+                        flap_max_raises=settings.alerts_flap_max_raises,
+                    )
+                    opened.add(key)
+                    if alert is not None:
+                        events.append(("alert.raised", event_payload(alert)))
+                elif isinstance(decision, Clear):
+                    alert = await resolve_open(
+                        session=session,
+                        rule_id=decision.rule_id,
+                        subject=decision.subject,
+                        value=decision.value,
+                        reason="cleared",
+                    )
+                    closed.add(key)
+                    if alert is not None:
+                        events.append(("alert.resolved", event_payload(alert)))
+        self.watch.open |= opened
+        self.watch.open -= closed
+        for key in closed:
+            self.watch.anomaly_seen.pop(key, None)
+        for topic, payload in events:
+            await self.bus.publish(topic, payload)
+        if events:
+            self.notifier.wake()
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.alerts_eval_interval_s)
+            self.enqueue("tick", {})
+
+
+async def start_alerts(app: Any) -> AlertRuntime:
+    """Start the alerts runtime of ``app`` (see ``api.app.start_runtime``)."""
+    runtime = AlertRuntime(app.state.settings, app.state.sessions, app.state.bus)
+    await runtime.start()
+    return runtime

@@ -1,0 +1,145 @@
+"""The notifier: delivers the outbox (webhooks and e-mail) with retries, one task per message.
+
+Every ``notify_poll_interval_s`` (or at once when woken) it claims the due deliveries and sends
+each in its own task (at most ``MAX_IN_FLIGHT`` at a time), so a slow or failing receiver never
+holds up the others. Failures are retried after ``notify_retry_base_s`` x 2^(attempt-1) (capped at
+``notify_retry_max_s``) until ``notify_max_attempts``, then marked ``failed``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from gridpilot.alerts import mailer, outbox, webhook
+from gridpilot.alerts.models import NotificationChannel, NotificationDelivery
+from gridpilot.core.settings import Settings
+from gridpilot.core.timestamps import MS_PER_DAY, now_ms
+
+log = logging.getLogger(__name__)
+
+MAX_IN_FLIGHT = 20
+_BATCH = 100
+_KEEP_DAYS = 30
+
+
+class Notifier:
+    """Background delivery of ``notification_deliveries`` for one process."""
+
+    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(MAX_IN_FLIGHT)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="gridpilot-notifier")
+
+    def wake(self) -> None:
+        """Scan the outbox now (after a commit that queued notifications)."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for task in list(self._in_flight):
+            task.cancel()
+        for task in list(self._in_flight):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _loop(self) -> None:
+        last_prune = 0
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.notify_poll_interval_s)
+            self._wake.clear()
+            try:
+                await self.dispatch_due()
+                if now_ms() - last_prune > MS_PER_DAY // 24:
+                    last_prune = now_ms()
+                    async with self.sessions() as session, session.begin():
+                        await outbox.prune(
+                            session=session, older_than_ms=now_ms() - _KEEP_DAYS * MS_PER_DAY
+                        )
+            except Exception:
+                log.exception("notification dispatch failed")
+
+    async def dispatch_due(self) -> int:
+        """Claim the due deliveries and start sending them; returns how many were claimed."""
+        lease_ms = round((self.settings.notify_timeout_s * 2 + 30) * 1000)
+        claimed: list[int] = []
+        async with self.sessions() as session, session.begin():
+            for delivery_id, seen in await outbox.due_ids(
+                session=session, now=now_ms(), limit=_BATCH
+            ):
+                if await outbox.claim(
+                    session=session, delivery_id=delivery_id, seen_ms=seen, lease_ms=lease_ms
+                ):
+                    claimed.append(delivery_id)
+        for delivery_id in claimed:
+            task = asyncio.create_task(self._deliver(delivery_id), name="gridpilot-notify")
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+        return len(claimed)
+
+    async def _deliver(self, delivery_id: int) -> None:
+        async with self._slots:
+            try:
+                await self._deliver_one(delivery_id)
+            except Exception:
+                log.exception("delivery %d failed unexpectedly", delivery_id)
+
+    async def _deliver_one(self, delivery_id: int) -> None:
+        settings = self.settings
+        async with self.sessions() as session:
+            delivery = await session.get(NotificationDelivery, delivery_id)
+            channel = (
+                await session.get(NotificationChannel, delivery.channel_id) if delivery else None
+            )
+            if delivery is None or channel is None:
+                return
+            payload, message_id = delivery.payload, delivery.message_id
+            kind, url, secret = channel.kind, channel.url, channel.secret
+            recipients, enabled = list(channel.recipients), channel.enabled
+        if not enabled:
+            error: str | None = "channel disabled"
+        elif kind == "webhook" and url and secret:
+            error = await webhook.post(
+                url=url,
+                secret=secret,
+                message_id=message_id,
+                body=orjson.dumps(payload),
+                timeout_s=settings.notify_timeout_s,
+                allow_private=settings.webhook_allow_private,
+            )
+        elif kind == "email":
+            error = await mailer.send(settings, recipients, payload)
+        else:
+            error = f"channel kind {kind!r} is not deliverable"
+        async with self.sessions() as session, session.begin():
+            row = await session.get(NotificationDelivery, delivery_id)
+            if row is None:
+                return
+            if not enabled:
+                row.state, row.last_error = "cancelled", error
+                return
+            await outbox.settle(
+                session=session,
+                delivery=row,
+                error=error,
+                retry_base_s=settings.notify_retry_base_s,
+                retry_max_s=settings.notify_retry_max_s,
+                max_attempts=settings.notify_max_attempts,
+            )
+        if error is not None:
+            log.warning("notification %s to channel %d failed: %s", message_id, channel.id, error)

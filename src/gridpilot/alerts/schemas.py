@@ -1,0 +1,306 @@
+"""Request and response bodies of alert rules, alerts, notification channels and the audit.
+
+Rule ``params`` depend on the rule ``kind`` and are validated by the matching model below;
+the stored (and answered) params carry every default filled in.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from gridpilot.assets.schemas import DbId, Kind, Name, Strict
+from gridpilot.core.errors import ValidationFailed
+
+Severity = Literal["info", "warning", "critical"]
+SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
+RuleKind = Literal[
+    "threshold", "rate_of_change", "stale", "contract_demand", "forecast_contract", "anomaly"
+]
+AlertState = Literal["active", "acknowledged", "resolved"]
+NotifyEvent = Literal["raised", "acknowledged", "resolved"]
+MetricKey = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
+Seconds = Annotated[float, Field(ge=0, le=366 * 86400, description="seconds")]
+Comment = Annotated[str, Field(max_length=2000)]
+
+
+# --- rule parameters by kind -------------------------------------------------------------------
+
+
+class ThresholdParams(Strict):
+    """Breach when the value is above (below) ``threshold`` for ``duration_s``; clears once it is
+    back by ``hysteresis`` (same unit as the metric)."""
+
+    operator: Literal["above", "below"] = "above"
+    threshold: float = Field(ge=-1e12, le=1e12)
+    hysteresis: float = Field(default=0.0, ge=0, le=1e12)
+    duration_s: Seconds = 0.0
+
+
+class RateParams(Strict):
+    """Breach when the value changes faster than ``max_rate_per_min`` (metric unit per minute),
+    measured over ``window_s``; ``direction`` rise, fall or any."""
+
+    max_rate_per_min: float = Field(gt=0, le=1e12)
+    window_s: float = Field(default=300.0, gt=0, le=86400, description="seconds")
+    direction: Literal["rise", "fall", "any"] = "any"
+
+
+class StaleParams(Strict):
+    """Offline when no reading arrived for ``max_age_s`` (default: ``factor`` x the asset's
+    expected interval, 300 s when unset) or when the device reported offline (``use_status``)."""
+
+    max_age_s: Seconds | None = None
+    factor: float = Field(default=3.0, gt=0, le=1000)
+    use_status: bool = True
+
+
+class ContractDemandParams(Strict):
+    """Breach when the site's demand (sum of its meters' power_kw, else its consumers') exceeds
+    the site's contract demand by ``margin_pct`` for ``duration_s``; clears ``hysteresis_pct``
+    below it."""
+
+    margin_pct: float = Field(default=0.0, ge=-100, le=1000)
+    hysteresis_pct: float = Field(default=2.0, ge=0, le=100)
+    duration_s: Seconds = 0.0
+
+
+class ForecastContractParams(Strict):
+    """Breach when a stored forecast's peak (``band``: yhat, hi80 or hi95) exceeds the site's
+    contract demand by ``margin_pct``; a later forecast below it clears the alert."""
+
+    band: Literal["yhat", "hi80", "hi95"] = "yhat"
+    margin_pct: float = Field(default=0.0, ge=-100, le=1000)
+
+
+class AnomalyParams(Strict):
+    """Raise on ``anomaly.detected`` with ``score`` >= ``min_score`` and at least
+    ``min_severity``; resolves after ``clear_after_s`` without a new anomaly."""
+
+    min_score: float = Field(default=0.0, ge=0, le=1e12)
+    min_severity: Literal["warning", "critical"] = "warning"
+    clear_after_s: Seconds = 3600.0
+
+
+PARAMS_BY_KIND: dict[str, type[Strict]] = {
+    "threshold": ThresholdParams,
+    "rate_of_change": RateParams,
+    "stale": StaleParams,
+    "contract_demand": ContractDemandParams,
+    "forecast_contract": ForecastContractParams,
+    "anomaly": AnomalyParams,
+}
+#: Kinds that watch one metric (``metric`` is required for them).
+METRIC_KINDS = frozenset({"threshold", "rate_of_change"})
+
+
+def validated_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` checked against ``kind`` with defaults filled in; ``ValidationFailed`` else."""
+    model = PARAMS_BY_KIND[kind]
+    try:
+        return model.model_validate(params).model_dump()
+    except ValidationError as exc:
+        problems = [
+            {"field": ".".join(str(p) for p in ("params", *e["loc"])), "reason": e["msg"]}
+            for e in exc.errors()
+        ]
+        raise ValidationFailed(f"invalid params for a {kind} rule", details=problems) from None
+
+
+# --- rules -------------------------------------------------------------------------------------
+
+
+class RuleFields(Strict):
+    severity: Severity = "warning"
+    enabled: bool = True
+    metric: MetricKey | None = Field(
+        default=None, description="Metric key: threshold and rate (required), anomaly (filter)"
+    )
+    site_id: DbId | None = Field(default=None, description="Scope: every asset of this site")
+    asset_id: DbId | None = Field(default=None, description="Scope: this asset only")
+    asset_kind: Kind | None = Field(default=None, description="Scope: assets of this kind")
+    channel_ids: list[DbId] = Field(default_factory=list, max_length=50)
+    description: str | None = Field(default=None, max_length=2000)
+
+
+class RuleCreate(RuleFields):
+    name: Name
+    kind: RuleKind
+    params: dict[str, Any] = Field(default_factory=dict, description="Depends on kind")
+
+
+class RuleUpdate(Strict):
+    """Partial update; ``params`` replaces the whole parameter set; the kind cannot change."""
+
+    name: Name | None = None
+    severity: Severity | None = None
+    enabled: bool | None = None
+    metric: MetricKey | None = None
+    site_id: DbId | None = None
+    asset_id: DbId | None = None
+    asset_kind: Kind | None = None
+    channel_ids: list[DbId] | None = Field(default=None, max_length=50)
+    description: str | None = Field(default=None, max_length=2000)
+    params: dict[str, Any] | None = None
+
+
+class RuleOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    kind: str
+    enabled: bool
+    severity: str
+    metric: str | None
+    site_id: int | None
+    asset_id: int | None
+    asset_kind: str | None
+    params: dict[str, Any]
+    channel_ids: list[int]
+    builtin: str | None = Field(description="Built-in default rule (can be disabled, not deleted)")
+    description: str | None
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+# --- alerts ------------------------------------------------------------------------------------
+
+
+class AlertOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    rule_id: int | None
+    site_id: int
+    asset_id: int | None
+    kind: str
+    metric: str | None
+    severity: str
+    state: str
+    title: str
+    message: str
+    value: float | None
+    detail: dict[str, Any]
+    flapping: bool = Field(description="Raised again and again: notifications are suppressed")
+    raised_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    ack_comment: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None = Field(description="Who resolved it; null when it cleared by itself")
+    resolve_reason: str | None
+    resolve_comment: str | None
+
+
+class AlertAction(Strict):
+    """Body of acknowledge and resolve (both optional)."""
+
+    comment: Comment | None = None
+
+
+# --- channels ----------------------------------------------------------------------------------
+
+
+def check_webhook_secret(secret: str) -> str:
+    """A Standard Webhooks secret: ``whsec_`` + base64 of 24..64 random bytes."""
+    body = secret.removeprefix("whsec_")
+    try:
+        key = base64.b64decode(body, validate=True)
+    except ValueError:
+        raise ValueError("secret must be 'whsec_' followed by base64") from None
+    if not secret.startswith("whsec_") or not 24 <= len(key) <= 64:
+        raise ValueError("secret must be 'whsec_' + base64 of 24 to 64 bytes")
+    return secret
+
+
+def check_email(address: str) -> str:
+    if not re.fullmatch(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+", address):
+        raise ValueError(f"{address!r} is not an e-mail address")
+    return address
+
+
+Email = Annotated[str, Field(max_length=254), AfterValidator(check_email)]
+WebhookSecret = Annotated[str, Field(max_length=200), AfterValidator(check_webhook_secret)]
+Url = Annotated[str, Field(min_length=8, max_length=2000, pattern=r"^https?://")]
+
+
+class ChannelFields(Strict):
+    enabled: bool = True
+    min_severity: Severity = "info"
+    events: list[NotifyEvent] = Field(default=["raised", "resolved"], max_length=3)
+    url: Url | None = Field(default=None, description="webhook: http(s) URL")
+    recipients: list[Email] = Field(default_factory=list, max_length=50, description="email")
+
+
+class ChannelCreate(ChannelFields):
+    name: Name
+    kind: Literal["webhook", "email"]
+    site_id: DbId | None = Field(default=None, description="Only this site's users manage it")
+    secret: WebhookSecret | None = Field(default=None, description="webhook; generated if unset")
+
+
+class ChannelUpdate(Strict):
+    name: Name | None = None
+    enabled: bool | None = None
+    min_severity: Severity | None = None
+    events: list[NotifyEvent] | None = Field(default=None, max_length=3)
+    url: Url | None = None
+    recipients: list[Email] | None = Field(default=None, max_length=50)
+    secret: WebhookSecret | None = None
+
+
+class ChannelOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    kind: str
+    enabled: bool
+    site_id: int | None
+    min_severity: str
+    events: list[str]
+    url: str | None
+    recipients: list[str]
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ChannelCreated(ChannelOut):
+    secret: str | None = Field(description="Webhook signing secret: shown only now")
+
+
+class DeliveryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    channel_id: int
+    alert_id: int | None
+    message_id: str
+    event: str
+    state: str
+    attempts: int
+    next_attempt_ms: int
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+class AuditOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    site_id: int | None
+    rule_id: int | None
+    alert_id: int | None
+    channel_id: int | None
+    detail: dict[str, Any]

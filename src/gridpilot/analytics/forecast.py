@@ -1,0 +1,406 @@
+"""Day-ahead (any horizon) forecasts of a regular series with calibrated prediction intervals.
+
+``forecast_series`` infers the step from the timestamps, picks the seasons the step and the
+history support (daily, weekly), fits the regression of ``forecast_model`` and forecasts the
+``horizon`` steps after the last timestamp.
+
+Prediction intervals are calibrated out of sample (split conformal prediction by horizon, cf.
+Stankeviciute et al. 2021 and Lei et al. 2018): the last weeks of history are forecast from
+rolling origins by models fitted on the data before them; the errors, divided by the residual
+scale of the target's time of day, give per-horizon quantiles at 2.5/10/90/97.5 %. The final
+model is refitted on all history. Without enough history for that, in-sample residual quantiles
+widened by ``IN_SAMPLE_WIDENING`` are used (``Forecast.calibration_errors`` = 0 says so).
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, replace
+from itertools import pairwise
+
+import numpy as np
+import pandas as pd
+
+from gridpilot.analytics.calendar_features import (
+    MS_PER_DAY,
+    infer_step_ms,
+    regular_index,
+    seasonal_periods,
+)
+from gridpilot.analytics.forecast_model import (
+    Design,
+    PointModel,
+    Training,
+    build_design,
+    fill_gaps,
+    last_residual,
+)
+from gridpilot.core.errors import ValidationFailed
+
+#: History used: at most this many rows, and at most ``MAX_HISTORY_DAYS`` (400 rows for
+#: coarse series).
+MAX_HISTORY_ROWS = 30_000
+MAX_HISTORY_DAYS = 84
+#: Calibration window: the last ``CALIBRATION_DAYS`` (at most a third of the history).
+CALIBRATION_DAYS = 28
+#: The calibration window is forecast by this many models, each fitted on the data before its
+#: part of the window (a model refitted every week, as the scheduled job effectively does).
+CALIBRATION_FOLDS = 4
+MAX_ORIGINS = 160
+MIN_ERRORS_PER_GROUP = 40
+IN_SAMPLE_WIDENING = 1.25
+MAX_HORIZON = 100_000
+QUANTILES = (0.025, 0.10, 0.90, 0.975)
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Forecast values (units of the series) for ``index``, the ``horizon`` steps ahead."""
+
+    index: pd.DatetimeIndex
+    yhat: np.ndarray
+    lo80: np.ndarray
+    hi80: np.ndarray
+    lo95: np.ndarray
+    hi95: np.ndarray
+    step_ms: int
+    seasonality: tuple[str, ...]
+    regressors: tuple[str, ...]
+    calibration_errors: int
+
+    def frame(self) -> pd.DataFrame:
+        """Columns ``yhat, lo80, hi80, lo95, hi95`` indexed by the forecast timestamps."""
+        return pd.DataFrame(
+            {
+                "yhat": self.yhat,
+                "lo80": self.lo80,
+                "hi80": self.hi80,
+                "lo95": self.lo95,
+                "hi95": self.hi95,
+            },
+            index=self.index,
+        )
+
+
+def min_history_points(step_ms: int) -> int:
+    """Fewest observed points needed: two days for sub-daily steps, three weeks of days."""
+    if step_ms >= MS_PER_DAY:
+        return 21
+    return max(8, 2 * MS_PER_DAY // step_ms)
+
+
+def regularise(series: pd.Series, step_ms: int | None = None) -> tuple[pd.Series, int]:
+    """``series`` on its regular grid (missing rows NaN) and the step [ms].
+
+    Raises ``ValidationFailed`` for an index that is not a DatetimeIndex, or is irregular.
+    """
+    if not isinstance(series.index, pd.DatetimeIndex):
+        raise ValidationFailed("the series needs a DatetimeIndex")
+    step = step_ms or infer_step_ms(series.index)
+    values = pd.to_numeric(series, errors="coerce").astype("float64")
+    if len(values) == 0:
+        raise ValidationFailed("the series is empty")
+    index = regular_index(
+        values.index[0], _span_steps(pd.DatetimeIndex(values.index), step) + 1, step
+    )
+    return values.reindex(index), step
+
+
+def _span_steps(index: pd.DatetimeIndex, step_ms: int) -> int:
+    return int((index[-1] - index[0]) / pd.Timedelta(milliseconds=step_ms))
+
+
+def forecast_series(
+    series: pd.Series,
+    *,
+    horizon: int,
+    step_ms: int | None = None,
+    timezone: str | None = None,
+    country: str | None = None,
+    weather: pd.DataFrame | None = None,
+) -> Forecast:
+    """Forecast the ``horizon`` steps after the last timestamp of ``series``.
+
+    ``series``: values indexed by timestamps (UTC, tz-aware, or naive wall time), NaN allowed;
+    ``timezone``: IANA zone of the site's calendar (day of week, hour, holidays);
+    ``country``: ISO code for public holidays; ``weather``: optional regressors
+    (``temperature_c`` [degC], ``irradiance_wm2`` [W/m2]) indexed by time, covering the history
+    and the horizon (a regressor missing in the horizon is not used).
+    Raises ``ValidationFailed`` for a bad horizon, irregular timestamps or too little history.
+    """
+    if not 1 <= horizon <= MAX_HORIZON:
+        raise ValidationFailed(f"the horizon must be 1..{MAX_HORIZON} steps")
+    values, step = regularise(series, step_ms)
+    finite = np.flatnonzero(np.isfinite(values.to_numpy()))
+    if len(finite) == 0:
+        raise ValidationFailed("the series has no numeric values")
+    values = values.iloc[finite[0] :]
+    cap = min(MAX_HISTORY_ROWS, max(400, MAX_HISTORY_DAYS * MS_PER_DAY // step))
+    values = values.iloc[-cap:]
+    observed = int(np.isfinite(values.to_numpy()).sum())
+    needed = min_history_points(step)
+    if observed < needed:
+        raise ValidationFailed(
+            f"too little history: {observed} observed points at a {step / 1000:g} s step,"
+            f" at least {needed} are needed"
+        )
+    with single_threaded_blas():
+        return _Run(values, step, horizon, timezone, country, weather).forecast()
+
+
+def single_threaded_blas() -> AbstractContextManager[object]:
+    """Limit BLAS to one thread: the matrices here are small, and threads fighting over a busy
+    machine's cores made a forecast five times slower (threadpoolctl comes with scikit-learn)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - scikit-learn brings it
+        return nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+class _Run:
+    """One forecast: standardised data, design, calibration and the final model."""
+
+    def __init__(
+        self,
+        values: pd.Series,
+        step: int,
+        horizon: int,
+        timezone: str | None,
+        country: str | None,
+        weather: pd.DataFrame | None,
+    ) -> None:
+        raw = values.to_numpy()
+        self.n, self.step, self.horizon = len(raw), step, horizon
+        self.mean = float(np.nanmean(raw))
+        self.sd = float(np.nanstd(raw)) or 1.0
+        self.nonnegative = bool(np.nanmin(raw) >= 0)
+        self.periods = seasonal_periods(step, self.n)
+        last = values.index[-1] + pd.Timedelta(milliseconds=step)
+        self.future = regular_index(last, horizon, step)
+        full = pd.DatetimeIndex(values.index.append(self.future))
+        aligned = _align_weather(weather, full, self.n)
+        self.weather_names = tuple(aligned.columns) if aligned is not None else ()
+        self.design: Design = build_design(
+            full,
+            step_ms=step,
+            periods=self.periods,
+            n_history=self.n,
+            timezone=timezone,
+            country=country,
+            weather=aligned,
+        )
+        std = (raw - self.mean) / self.sd
+        self.values = np.concatenate([std, np.full(horizon, np.nan)])
+        season = self.periods.get("daily") or self.periods.get("weekly")
+        self.filled = np.concatenate([fill_gaps(std, season), np.full(horizon, np.nan)])
+        self.max_lag = min(horizon, self.periods.get("daily", 14))
+        usable = self.n - max(self.design.lags, default=0)
+        self.window = min(CALIBRATION_DAYS * MS_PER_DAY // self.step, usable // 3)
+        if self.window < 4 or usable - self.window < min_history_points(self.step) // 2:
+            self.window = 0
+        self._trainings: dict[tuple[tuple[int, ...], bool], Training] = {}
+        self.use(self.design)
+
+    def use(self, design: Design) -> None:
+        """Fit and predict with ``design`` from now on."""
+        self.design = design
+        self.start = max(design.lags, default=0)
+        key = (tuple(design.lags), design.use_weather)
+        if key not in self._trainings:
+            self._trainings[key] = Training(
+                design,
+                self.values,
+                self.filled,
+                start=self.start,
+                n=self.n,
+                step_ms=self.step,
+                max_lag=self.max_lag,
+            )
+        self.training = self._trainings[key]
+
+    def select_design(self) -> tuple[np.ndarray, np.ndarray]:
+        """Keep the variant with the lowest out-of-sample mean absolute error over the
+        calibration window, and return its calibration errors: first the lag set (all, the
+        shorter ones, none), then with or without the weather regressors."""
+        full = self.design
+        candidates = [
+            replace(full, lags=full.lags[:keep]) for keep in range(len(full.lags), -1, -1)
+        ]
+        best = self._best(candidates)
+        if best is None:
+            self.use(full)
+            return np.empty(0, dtype="int64"), np.empty(0)
+        if full.weather_columns:
+            without = self._best([replace(best[1], use_weather=False)])
+            if without is not None and without[0] < best[0]:
+                best = without
+        self.use(best[1])
+        return best[2], best[3]
+
+    def _best(
+        self, candidates: list[Design]
+    ) -> tuple[float, Design, np.ndarray, np.ndarray] | None:
+        best: tuple[float, Design, np.ndarray, np.ndarray] | None = None
+        for design in candidates:
+            self.use(design)
+            steps, errors, mean_abs = self.calibration_errors()
+            if not len(errors):
+                return None
+            if best is None or mean_abs < best[0]:
+                best = (mean_abs, design, steps, errors)
+        return best
+
+    def fit(self, end: int) -> PointModel:
+        return self.training.fit(end)
+
+    def predict(self, model: PointModel, origin: int, steps: int) -> np.ndarray:
+        work = self.filled.copy()
+        residual = last_residual(model, self.design, self.values, self.filled, origin)
+        return model.predict(self.design, work, origin, steps, residual)
+
+    def calibration_errors(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """(horizon step 1.., scaled error) pairs from rolling origins over the last weeks, and
+        the mean absolute error (standardised units)."""
+        nothing = np.empty(0, dtype="int64"), np.empty(0), float("inf")
+        window = self.window
+        if window == 0:
+            return nothing
+        bounds = np.linspace(self.n - window, self.n, CALIBRATION_FOLDS + 1).astype(int)
+        stride = max(1, window // MAX_ORIGINS)
+        steps_out: list[np.ndarray] = []
+        errors_out: list[np.ndarray] = []
+        abs_total, count = 0.0, 0
+        for fold_start, fold_end in pairwise(bounds.tolist()):
+            model = self.fit(fold_start)
+            for origin in range(fold_start, fold_end, stride):
+                steps = min(self.horizon, self.n - origin)
+                actual = self.values[origin : origin + steps]
+                if not np.isfinite(actual).any():
+                    continue
+                pred = self.predict(model, origin, steps)
+                rows = np.arange(origin, origin + steps)
+                scale = model.group_scale[self.design.bucket_group[rows]]
+                ok = np.isfinite(actual)
+                abs_total += float(np.abs(actual - pred)[ok].sum())
+                count += int(ok.sum())
+                steps_out.append(np.arange(1, steps + 1)[ok])
+                errors_out.append(((actual - pred) / scale)[ok])
+        if not steps_out:
+            return nothing
+        return np.concatenate(steps_out), np.concatenate(errors_out), abs_total / count
+
+    def forecast(self) -> Forecast:
+        steps, errors = self.select_design()
+        model = self.fit(self.n)
+        yhat = self.predict(model, self.n, self.horizon)
+        rows = np.arange(self.n, self.n + self.horizon)
+        scale = model.group_scale[self.design.bucket_group[rows]]
+        if len(errors):
+            q = horizon_quantiles(steps, errors, self.horizon)
+        else:
+            q = np.tile(self.in_sample_quantiles(model), (self.horizon, 1))
+        bands = yhat[:, None] + q * scale[:, None]
+        out = np.column_stack([yhat, bands]) * self.sd + self.mean
+        if self.nonnegative:
+            out = np.maximum(out, 0.0)
+        return Forecast(
+            index=self.future,
+            yhat=out[:, 0],
+            lo95=out[:, 1],
+            lo80=out[:, 2],
+            hi80=out[:, 3],
+            hi95=out[:, 4],
+            step_ms=self.step,
+            seasonality=tuple(self.periods),
+            regressors=self.weather_names if self.design.use_weather else (),
+            calibration_errors=len(errors),
+        )
+
+    def in_sample_quantiles(self, model: PointModel) -> np.ndarray:
+        rows = np.arange(self.start, self.n)
+        x = self.design.matrix(rows, self.filled)
+        y = self.values[rows]
+        ok = np.isfinite(y) & np.isfinite(x).all(axis=1)
+        z = (y[ok] - x[ok] @ model.beta) / model.group_scale[self.design.bucket_group[rows][ok]]
+        if len(z) < 2:
+            z = np.array([-1.0, 1.0])
+        return np.quantile(z, QUANTILES) * IN_SAMPLE_WIDENING
+
+
+def horizon_quantiles(steps: np.ndarray, errors: np.ndarray, horizon: int) -> np.ndarray:
+    """Per horizon step 1..``horizon``: error quantiles (columns as ``QUANTILES``).
+
+    Steps are pooled in groups doubling in width (1, 2, 3-4, 5-8, ...); a group with fewer
+    than ``MIN_ERRORS_PER_GROUP`` errors is merged into the one before. Bands never narrow as
+    the horizon grows; steps beyond the calibrated ones use the last group.
+    """
+    group_of = np.floor(np.log2(np.arange(1, horizon + 1))).astype("int64")
+    err_group = np.floor(np.log2(steps)).astype("int64")
+    table: list[np.ndarray] = []
+    pending: list[np.ndarray] = []
+    for g in range(int(group_of[-1]) + 1):
+        pending.append(errors[err_group == g])
+        pooled = np.concatenate(pending)
+        if len(pooled) >= MIN_ERRORS_PER_GROUP or (g == group_of[-1] and not table):
+            table.append(_conformal_quantiles(pooled))
+            pending = []
+        else:
+            table.append(table[-1] if table else np.full(len(QUANTILES), np.nan))
+    q = np.array(table)
+    q = _backfill_rows(q)
+    q[:, :2] = np.minimum.accumulate(q[:, :2], axis=0)
+    q[:, 2:] = np.maximum.accumulate(q[:, 2:], axis=0)
+    return q[group_of]
+
+
+def _conformal_quantiles(z: np.ndarray) -> np.ndarray:
+    """Quantiles with the finite-sample correction of split conformal prediction."""
+    n = len(z)
+    if n == 0:
+        return np.full(len(QUANTILES), np.nan)
+    levels = []
+    for p in QUANTILES:
+        adj = p * (n + 1) / n if p > 0.5 else (p * (n + 1) - 1) / n
+        levels.append(min(1.0, max(0.0, adj)))
+    return np.quantile(z, levels)
+
+
+def _backfill_rows(q: np.ndarray) -> np.ndarray:
+    """Rows that are all NaN take the next defined row (or [-1.28, 1.28]-like defaults)."""
+    default = np.array([-2.0, -1.3, 1.3, 2.0]) * IN_SAMPLE_WIDENING
+    out = q.copy()
+    following = default
+    for i in range(len(out) - 1, -1, -1):
+        if np.isnan(out[i]).any():
+            out[i] = following
+        else:
+            following = out[i]
+    return out
+
+
+def _align_weather(
+    weather: pd.DataFrame | None, index: pd.DatetimeIndex, n_history: int
+) -> pd.DataFrame | None:
+    """Known regressors interpolated onto ``index``; a column missing anywhere in the horizon
+    or in more than a fifth of the history is dropped."""
+    if weather is None or weather.empty:
+        return None
+    known = [c for c in ("temperature_c", "irradiance_wm2") if c in weather.columns]
+    if not known:
+        return None
+    frame = weather[known].apply(pd.to_numeric, errors="coerce").sort_index()
+    frame = frame[~frame.index.duplicated(keep="last")]
+    try:
+        union = frame.reindex(frame.index.union(index))
+    except TypeError as exc:
+        raise ValidationFailed("weather timestamps and series timestamps do not match") from exc
+    aligned = union.interpolate(method="time", limit_area="inside").reindex(index)
+    keep = []
+    for column in known:
+        col = aligned[column].to_numpy()
+        if np.isfinite(col[n_history:]).all() and np.isnan(col[:n_history]).mean() <= 0.2:
+            keep.append(column)
+    if not keep:
+        return None
+    return aligned[keep].ffill().bfill()

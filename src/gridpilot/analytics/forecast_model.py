@@ -1,0 +1,290 @@
+"""The point forecaster: a weighted ridge regression on calendar, lag and weather features.
+
+Features of a target time ``t`` (series at a regular step, local calendar):
+
+* the daily profile: one indicator per bucket of the day (at most 96, i.e. 15 min) and, when the
+  weekly season applies, per hour of the day a Saturday and a Sunday/holiday deviation;
+* the weekly pattern: day-of-week indicators and a public-holiday flag;
+* lags: the value one day and one week earlier (when the history supports those seasons);
+* weather regressors when given: temperature with heating (below 16 degC) and cooling (above
+  22 degC) hinges, irradiance in kW/m2.
+
+Recent observations get more weight (half-life ``HALF_LIFE_DAYS``). What the regression misses
+right now (a warm afternoon, a line down) persists for a while: the last residual is carried
+into the forecast scaled by the residuals' autocorrelation at each horizon step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from gridpilot.analytics.calendar_features import (
+    MS_PER_DAY,
+    SATURDAY,
+    SUNDAY_OR_HOLIDAY,
+    calendar,
+)
+
+HALF_LIFE_DAYS = 56.0
+RIDGE_PENALTY = 0.01
+HEATING_BALANCE_C = 16.0
+COOLING_BALANCE_C = 22.0
+
+
+@dataclass
+class Design:
+    """The feature matrix of a whole timeline (history followed by the horizon).
+
+    ``fixed`` holds the columns that do not depend on the series (calendar, weather);
+    lag columns are read from the working values at fit and predict time.
+    """
+
+    fixed: np.ndarray  # (n_total, n_fixed) float; the weather columns come last
+    lags: list[int]  # lag periods in steps
+    bucket_group: np.ndarray  # int per row: group of the interval scale (bucket x day kind)
+    n_groups: int
+    weather_columns: int = 0  # how many of the last fixed columns are weather
+    use_weather: bool = True
+
+    def matrix(self, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """Feature rows ``rows`` with lag columns read from ``values`` (NaN where unknown)."""
+        fixed = self.fixed
+        if self.weather_columns and not self.use_weather:
+            fixed = fixed[:, : fixed.shape[1] - self.weather_columns]
+        cols = [fixed[rows]]
+        for lag in self.lags:
+            source = rows - lag
+            lagged = np.full(len(rows), np.nan)
+            ok = source >= 0
+            lagged[ok] = values[source[ok]]
+            cols.append(lagged[:, None])
+        return np.hstack(cols)
+
+
+def _one_hot(codes: np.ndarray, n: int, *, drop_first: bool) -> np.ndarray:
+    out = np.zeros((len(codes), n))
+    out[np.arange(len(codes)), codes] = 1.0
+    return out[:, 1:] if drop_first else out
+
+
+def weather_columns(weather: pd.DataFrame) -> list[np.ndarray]:
+    """Regressor columns from ``temperature_c`` and ``irradiance_wm2`` (others are ignored)."""
+    cols: list[np.ndarray] = []
+    if "temperature_c" in weather:
+        t = weather["temperature_c"].to_numpy(dtype="float64")
+        cols += [
+            t / 10.0,
+            np.maximum(0.0, HEATING_BALANCE_C - t) / 10.0,
+            np.maximum(0.0, t - COOLING_BALANCE_C) / 10.0,
+        ]
+    if "irradiance_wm2" in weather:
+        cols.append(weather["irradiance_wm2"].to_numpy(dtype="float64") / 1000.0)
+    return cols
+
+
+def build_design(
+    index: pd.DatetimeIndex,
+    *,
+    step_ms: int,
+    periods: dict[str, int],
+    n_history: int,
+    timezone: str | None,
+    country: str | None,
+    weather: pd.DataFrame | None,
+) -> Design:
+    """Features for every timestamp of ``index`` (history first, then the horizon)."""
+    cal = calendar(index, step_ms=step_ms, timezone=timezone, country=country)
+    n = len(index)
+    cols: list[np.ndarray] = [np.ones((n, 1))]
+    daily, weekly = "daily" in periods, "weekly" in periods
+    if daily:
+        cols.append(_one_hot(cal.bucket, cal.n_buckets, drop_first=True))
+    if weekly:
+        cols.append(_one_hot(cal.day_of_week, 7, drop_first=True))
+        if cal.holiday.any():
+            cols.append(cal.holiday[:, None].astype("float64"))
+        if daily:
+            hour = cal.bucket * 24 // cal.n_buckets
+            hours = _one_hot(hour, 24, drop_first=False)
+            cols.append(hours * (cal.day_type == SATURDAY)[:, None])
+            cols.append(hours * (cal.day_type == SUNDAY_OR_HOLIDAY)[:, None])
+    n_weather = 0
+    if weather is not None and len(weather.columns):
+        cols.append(np.column_stack(weather_columns(weather)))
+        n_weather = cols[-1].shape[1]
+    lags = []
+    if daily:
+        lags.append(periods["daily"])
+    if weekly and n_history * step_ms >= 21 * MS_PER_DAY:
+        lags.append(periods["weekly"])
+    if daily:
+        kind = (cal.day_type != 0).astype("int64") if weekly else np.zeros(n, dtype="int64")
+        group = cal.bucket * 2 + kind
+        n_groups = cal.n_buckets * 2
+    else:
+        group, n_groups = cal.day_type.astype("int64"), 3
+    return Design(np.hstack(cols), lags, group, n_groups, n_weather)
+
+
+def fill_gaps(values: np.ndarray, period: int | None) -> np.ndarray:
+    """``values`` with NaNs replaced (for lag features only): one season earlier when known,
+    else the previous value, else the next, else the mean."""
+    out = values.copy()
+    missing = np.flatnonzero(~np.isfinite(out))
+    if len(missing) == 0:
+        return out
+    if period:
+        for i in missing:
+            if i >= period and np.isfinite(out[i - period]):
+                out[i] = out[i - period]
+    series = pd.Series(out).ffill().bfill()
+    mean = float(np.nanmean(values)) if np.isfinite(values).any() else 0.0
+    return series.fillna(mean).to_numpy()
+
+
+@dataclass
+class PointModel:
+    """A fitted regression: coefficients, residual autocorrelation and scale per group."""
+
+    beta: np.ndarray
+    autocorr: np.ndarray  # autocorr[h] for h = 0..; correction weight of the last residual
+    group_scale: np.ndarray  # RMS residual per scale group (standardised units)
+
+    def predict(
+        self,
+        design: Design,
+        values: np.ndarray,
+        origin: int,
+        horizon: int,
+        residual: tuple[float, int] = (0.0, 0),
+    ) -> np.ndarray:
+        """Standardised forecasts of rows ``origin .. origin+horizon-1``.
+
+        ``values`` holds the standardised series with known (gap-filled) values before
+        ``origin``; it is extended in place with the forecasts so that lags longer than a
+        block read predicted values (blocks of the shortest lag). ``residual`` is the last
+        observed residual and its distance in steps before ``origin`` (``last_residual``),
+        carried forward by the autocorrelation.
+        """
+        last, distance = residual
+        carry = self.autocorr
+        block = min(design.lags) if design.lags else horizon
+        out = np.empty(horizon)
+        done = 0
+        while done < horizon:
+            size = min(block, horizon - done)
+            rows = np.arange(origin + done, origin + done + size)
+            x = design.matrix(rows, values)
+            x[~np.isfinite(x)] = 0.0
+            lag = np.arange(done + 1, done + size + 1) + max(distance - 1, 0)
+            weights = np.where(lag < len(carry), carry[np.minimum(lag, len(carry) - 1)], 0.0)
+            out[done : done + size] = x @ self.beta + weights * last
+            values[rows] = out[done : done + size]
+            done += size
+        return out
+
+
+def recency_weights(n: int, step_ms: int) -> np.ndarray:
+    """Observation weights halving every ``HALF_LIFE_DAYS`` back from the last row."""
+    age_days = (n - 1 - np.arange(n)) * step_ms / MS_PER_DAY
+    return np.power(0.5, age_days / HALF_LIFE_DAYS)
+
+
+def residual_autocorrelation(residuals: np.ndarray, max_lag: int) -> np.ndarray:
+    """Autocorrelation ``[1, r_1, ..., r_max_lag]`` of ``residuals`` (NaN = missing), clipped to
+    [0, 1] (a negative carry-over is not trusted)."""
+    r = np.where(np.isfinite(residuals), residuals, 0.0)
+    m = np.isfinite(residuals).astype("float64")
+    n = len(r)
+    size = 1 << int(np.ceil(np.log2(max(2, 2 * n))))
+    fr, fm = np.fft.rfft(r, size), np.fft.rfft(m, size)
+    cov = np.fft.irfft(fr * np.conj(fr), size)[: max_lag + 1]
+    pairs = np.fft.irfft(fm * np.conj(fm), size)[: max_lag + 1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        acov = np.where(pairs > 10, cov / np.maximum(pairs, 1), 0.0)
+    if acov[0] <= 0:
+        return np.zeros(max_lag + 1)
+    return np.clip(acov / acov[0], 0.0, 1.0)
+
+
+def _solve(xtx: np.ndarray, xty: np.ndarray) -> np.ndarray:
+    ridge = np.full(len(xtx), RIDGE_PENALTY)
+    ridge[0] = 0.0  # the intercept is not shrunk
+    a = xtx + np.diag(ridge)
+    try:
+        return np.linalg.solve(a, xty)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(a, xty, rcond=None)[0]
+
+
+class Training:
+    """The rows ``start .. n-1`` of one design, prepared once; ``fit(end)`` fits on the prefix
+    before ``end``. The weighted normal equations are accumulated block by block, so fitting
+    on growing prefixes (calibration folds, then all) multiplies each row only once. Weights
+    are relative to the last row of the history (a constant factor per prefix, which only
+    rescales the tiny ridge)."""
+
+    def __init__(
+        self,
+        design: Design,
+        values: np.ndarray,
+        filled: np.ndarray,
+        *,
+        start: int,
+        n: int,
+        step_ms: int,
+        max_lag: int,
+    ) -> None:
+        rows = np.arange(start, n)
+        self.design, self.start, self.max_lag = design, start, max_lag
+        self.x = design.matrix(rows, filled)
+        self.y = values[rows]
+        self.ok = np.isfinite(self.y) & np.isfinite(self.x).all(axis=1)
+        self.w = recency_weights(len(rows), step_ms)
+        self.groups = design.bucket_group[rows]
+        self._sums: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def fit(self, end: int) -> PointModel:
+        """The model fitted on rows ``start .. end-1`` (finite targets only)."""
+        k = max(0, end - self.start)
+        done = max((e for e in self._sums if e <= k), default=0)
+        p = self.x.shape[1]
+        xtx, xty = self._sums.get(done, (np.zeros((p, p)), np.zeros(p)))
+        block = slice(done, k)
+        keep = self.ok[block]
+        xb = self.x[block][keep]
+        xw = xb * self.w[block][keep][:, None]
+        xtx, xty = xtx + xw.T @ xb, xty + xw.T @ self.y[block][keep]
+        self._sums[k] = (xtx, xty)
+        beta = _solve(xtx, xty)
+        ok = self.ok[:k]
+        residuals = np.full(k, np.nan)
+        residuals[ok] = self.y[:k][ok] - self.x[:k][ok] @ beta
+        autocorr = residual_autocorrelation(residuals, self.max_lag)
+        groups = self.groups[:k][ok]
+        sq = residuals[ok] ** 2
+        n_groups = self.design.n_groups
+        total = np.bincount(groups, weights=sq, minlength=n_groups)
+        count = np.bincount(groups, minlength=n_groups)
+        overall = float(np.mean(sq)) if len(sq) else 1.0
+        shrink = 20.0  # pseudo-observations of the overall variance
+        scale = np.sqrt((total + shrink * overall) / (count + shrink))
+        return PointModel(beta, autocorr, np.maximum(scale, 1e-9))
+
+
+def last_residual(
+    model: PointModel, design: Design, values: np.ndarray, filled: np.ndarray, origin: int
+) -> tuple[float, int]:
+    """The residual of the last finite observation before ``origin`` and its distance in steps
+    (1 = the row just before ``origin``); (0, 0) when none is near."""
+    start = max(0, origin - 2 * max(1, len(model.autocorr)))
+    for i in range(origin - 1, start - 1, -1):
+        if np.isfinite(values[i]):
+            x = design.matrix(np.array([i]), filled)
+            if np.isfinite(x).all():
+                return float(values[i] - x[0] @ model.beta), origin - i
+            return 0.0, 0
+    return 0.0, 0

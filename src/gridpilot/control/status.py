@@ -1,0 +1,279 @@
+"""Asset online/offline status: transitions stored in ``asset_status`` and the status a reader sees.
+
+A transition is a compare-and-set on the stored status (``UPDATE ... WHERE status = old``), so
+when several processes see the same evidence only one of them records (and announces) the change.
+
+The status a reader sees (``effective_status``) is a pure function of the facts:
+- the device's Last Will said ``offline`` and nothing was seen since: **offline** (``lwt``);
+- nothing ever seen: **unknown**;
+- newest sign of life (reading time, birth message) at most ``factor x interval`` old: **online**;
+- older: **offline** (``stale``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gridpilot.assets.models import Asset
+from gridpilot.control.events import StatusChange
+from gridpilot.control.models import AssetStatus
+from gridpilot.telemetry.queries import last_seen as data_last_seen
+
+ONLINE = "online"
+OFFLINE = "offline"
+UNKNOWN = "unknown"
+#: Reasons: Last Will, no data for too long, fresh data, birth message.
+LWT, STALE, DATA, BIRTH = "lwt", "stale", "data", "birth"
+
+
+@dataclass(frozen=True, slots=True)
+class StatusPolicy:
+    """Staleness: offline after ``factor`` x the asset's expected interval without data."""
+
+    factor: float
+    default_interval_s: float
+
+    def interval_s(self, expected_interval_s: float | None) -> float:
+        return expected_interval_s or self.default_interval_s
+
+    def window_ms(self, expected_interval_s: float | None) -> int:
+        return round(self.interval_s(expected_interval_s) * self.factor * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusView:
+    """What ``GET .../status`` reports for one asset."""
+
+    asset_id: int
+    site_id: int
+    status: str
+    reason: str | None
+    last_seen_ms: int | None
+    changed_ms: int | None
+    expected_interval_s: float
+    stale_after_s: float
+    checked_ms: int
+
+
+def _insert(session: AsyncSession) -> Any:
+    """The dialect's INSERT (both have ``on_conflict_do_nothing``)."""
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+async def stored_status(*, session: AsyncSession, asset_id: int) -> Row | None:
+    """(status, reason, last_seen_ms, changed_ms) of the asset, or None before its first status."""
+    query = select(
+        AssetStatus.status, AssetStatus.reason, AssetStatus.last_seen_ms, AssetStatus.changed_ms
+    ).where(AssetStatus.asset_id == asset_id)
+    return (await session.execute(query)).first()
+
+
+async def record_transition(
+    *,
+    session: AsyncSession,
+    asset_id: int,
+    site_id: int,
+    status: str,
+    reason: str,
+    at_ms: int,
+    last_seen_ms: int | None,
+    from_states: Collection[str | None],
+) -> tuple[str, StatusChange | None]:
+    """Move the asset to ``status`` when its stored status is one of ``from_states`` (None: no
+    status yet). Returns (stored status afterwards, the change or None). ``last_seen_ms`` only
+    ever moves forward. A Last Will on an asset already offline (stale) becomes its reason."""
+    for _ in range(3):  # another process may change the row between our read and write
+        current = await stored_status(session=session, asset_id=asset_id)
+        if current is None:
+            if None not in from_states:
+                return UNKNOWN, None
+            values = {
+                "asset_id": asset_id,
+                "site_id": site_id,
+                "status": status,
+                "reason": reason,
+                "last_seen_ms": last_seen_ms,
+                "changed_ms": at_ms,
+            }
+            insert = _insert(session)(AssetStatus).values(values)
+            result = await session.execute(insert.on_conflict_do_nothing())
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                return status, StatusChange(
+                    asset_id, site_id, status, None, reason, last_seen_ms, at_ms
+                )
+            continue
+        seen = _newest(current.last_seen_ms, last_seen_ms)
+        # readings taken before a Last Will (stored late) do not bring the device back
+        before_will = (
+            reason == DATA
+            and current.reason == LWT
+            and (last_seen_ms is None or last_seen_ms <= current.changed_ms)
+        )
+        if current.status == status or current.status not in from_states or before_will:
+            changes: dict[str, object] = {}
+            if seen != current.last_seen_ms:
+                changes["last_seen_ms"] = seen
+            if current.status == status == OFFLINE and reason == LWT and current.reason != LWT:
+                changes.update(reason=LWT, changed_ms=at_ms)
+            if changes:
+                await session.execute(
+                    update(AssetStatus).where(AssetStatus.asset_id == asset_id).values(changes)
+                )
+            return current.status, None
+        cas = (
+            update(AssetStatus)
+            .where(AssetStatus.asset_id == asset_id, AssetStatus.status == current.status)
+            .values(status=status, reason=reason, changed_ms=at_ms, last_seen_ms=seen)
+        )
+        if (await session.execute(cas)).rowcount == 1:  # type: ignore[attr-defined]
+            change = StatusChange(asset_id, site_id, status, current.status, reason, seen, at_ms)
+            return status, change
+    return status, None
+
+
+def _newest(a: int | None, b: int | None) -> int | None:
+    if a is None:
+        return b
+    return a if b is None else max(a, b)
+
+
+async def save_last_seen(*, session: AsyncSession, last_seen: dict[int, int]) -> None:
+    """Persist newer last-seen times (never moves one backwards)."""
+    for asset_id, seen in last_seen.items():
+        await session.execute(
+            update(AssetStatus)
+            .where(
+                AssetStatus.asset_id == asset_id,
+                or_(AssetStatus.last_seen_ms.is_(None), AssetStatus.last_seen_ms < seen),
+            )
+            .values(last_seen_ms=seen)
+        )
+
+
+async def stale_candidates(
+    *, session: AsyncSession, now_ms: int, policy: StatusPolicy, limit: int = 10_000
+) -> list[Row]:
+    """Online assets whose stored last-seen is older than their window:
+    (asset_id, site_id, last_seen_ms, window_ms)."""
+    interval = func.coalesce(Asset.expected_interval_s, policy.default_interval_s)
+    window = interval * (policy.factor * 1000)
+    query = (
+        select(AssetStatus.asset_id, AssetStatus.site_id, AssetStatus.last_seen_ms, window)
+        .join(Asset, Asset.id == AssetStatus.asset_id)
+        .where(
+            AssetStatus.status == ONLINE,
+            or_(AssetStatus.last_seen_ms.is_(None), AssetStatus.last_seen_ms < now_ms - window),
+        )
+        .limit(limit)
+    )
+    return list((await session.execute(query)).all())
+
+
+async def mark_stale(
+    *, session: AsyncSession, asset_id: int, site_id: int, before_ms: int, at_ms: int
+) -> StatusChange | None:
+    """online -> offline (stale) when the stored last-seen is still older than ``before_ms``."""
+    cas = (
+        update(AssetStatus)
+        .where(
+            AssetStatus.asset_id == asset_id,
+            AssetStatus.status == ONLINE,
+            or_(AssetStatus.last_seen_ms.is_(None), AssetStatus.last_seen_ms < before_ms),
+        )
+        .values(status=OFFLINE, reason=STALE, changed_ms=at_ms)
+    )
+    if (await session.execute(cas)).rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    seen = await session.scalar(
+        select(AssetStatus.last_seen_ms).where(AssetStatus.asset_id == asset_id)
+    )
+    return StatusChange(asset_id, site_id, OFFLINE, ONLINE, STALE, seen, at_ms)
+
+
+async def stored_statuses(*, session: AsyncSession, asset_ids: Sequence[int]) -> dict[int, Row]:
+    """Stored (status, reason, last_seen_ms, changed_ms) per asset id that has one."""
+    if not asset_ids:
+        return {}
+    query = select(
+        AssetStatus.asset_id,
+        AssetStatus.status,
+        AssetStatus.reason,
+        AssetStatus.last_seen_ms,
+        AssetStatus.changed_ms,
+    ).where(AssetStatus.asset_id.in_(list(asset_ids)))
+    return {row.asset_id: row for row in await session.execute(query)}
+
+
+def effective_status(
+    *,
+    asset_id: int,
+    site_id: int,
+    stored: Row | None,
+    tracked_last_seen_ms: int | None,
+    data_last_seen_ms: int | None,
+    expected_interval_s: float | None,
+    policy: StatusPolicy,
+    now_ms: int,
+) -> StatusView:
+    """The status of one asset from its facts (see the module docstring).
+
+    ``tracked_last_seen_ms``: this process's newest sign of life (not yet persisted);
+    ``data_last_seen_ms``: the newest stored reading time (telemetry).
+    """
+    interval_s = policy.interval_s(expected_interval_s)
+    window = policy.window_ms(expected_interval_s)
+    own = _newest(stored.last_seen_ms if stored else None, tracked_last_seen_ms)
+    data = min(data_last_seen_ms, now_ms) if data_last_seen_ms is not None else None
+    seen = _newest(own, data)
+
+    def view(status: str, reason: str | None, changed_ms: int | None) -> StatusView:
+        return StatusView(
+            asset_id, site_id, status, reason, seen, changed_ms, interval_s, window / 1000, now_ms
+        )
+
+    lwt = stored is not None and stored.status == OFFLINE and stored.reason == LWT
+    if lwt and stored is not None and (own is None or own <= stored.changed_ms):
+        return view(OFFLINE, LWT, stored.changed_ms)
+    if seen is None:
+        return view(UNKNOWN, None, None)
+    status = ONLINE if now_ms - seen <= window else OFFLINE
+    if stored is not None and stored.status == status:
+        return view(status, stored.reason, stored.changed_ms)
+    if status == ONLINE:
+        return view(ONLINE, DATA, seen)
+    return view(OFFLINE, STALE, seen + window)
+
+
+async def read_statuses(
+    *,
+    session: AsyncSession,
+    assets: Sequence[tuple[int, int, float | None]],
+    tracked: Callable[[int], int | None],
+    policy: StatusPolicy,
+    now_ms: int,
+) -> list[StatusView]:
+    """Statuses of ``assets`` (id, site id, expected interval [s]); ``tracked``: this process's
+    unsaved last-seen per asset id."""
+    ids = [a[0] for a in assets]
+    stored = await stored_statuses(session=session, asset_ids=ids)
+    data = await data_last_seen(session=session, asset_ids=ids)
+    return [
+        effective_status(
+            asset_id=asset_id,
+            site_id=site_id,
+            stored=stored.get(asset_id),
+            tracked_last_seen_ms=tracked(asset_id),
+            data_last_seen_ms=data.get(asset_id),
+            expected_interval_s=interval,
+            policy=policy,
+            now_ms=now_ms,
+        )
+        for asset_id, site_id, interval in assets
+    ]

@@ -1,0 +1,57 @@
+"""A background job run every N seconds in one task of this process, until ``stop()``.
+
+A failing run is logged and the next one still happens: a scheduled job never dies of one bad
+run. An interval of 0 (or less) means the job is off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+log = logging.getLogger(__name__)
+
+
+class Periodic:
+    """Run ``job`` every ``interval_s`` seconds, the first time after ``first_delay_s``
+    (default: one interval)."""
+
+    def __init__(
+        self,
+        name: str,
+        interval_s: float,
+        job: Callable[[], Awaitable[object]],
+        *,
+        first_delay_s: float | None = None,
+    ) -> None:
+        self.name = name
+        self.interval_s = interval_s
+        self.job = job
+        self.first_delay_s = interval_s if first_delay_s is None else first_delay_s
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None
+
+    def start(self) -> None:
+        if self.interval_s > 0 and self._task is None:
+            self._task = asyncio.create_task(self._loop(), name=f"gridpilot-{self.name}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _loop(self) -> None:
+        await asyncio.sleep(self.first_delay_s)
+        while True:
+            try:
+                await self.job()
+            except Exception:
+                log.exception("scheduled job %s failed", self.name)
+            await asyncio.sleep(self.interval_s)

@@ -1,0 +1,216 @@
+"""The command link: publishes queued device commands over MQTT (QoS 1) and marks them sent.
+
+Runs in the API process when ``GRIDPILOT_MQTT_URL`` is set (``start_command_link``). It wakes on
+``command.updated`` (a new queued command) and ``asset.status`` (a device came online) and polls
+every ``command_check_interval_s`` (commands queued by other processes). For each queued,
+unexpired command of an online asset it first claims the command (queued -> sent, a
+compare-and-set, so of several API processes exactly one sends it), then publishes
+``{"command_id", "idempotency_key", "kind", "params", "issued_ms", "expires_ms"}`` to
+``{prefix}{base}/commands`` and waits for the broker's PUBACK. When publishing fails the command
+goes back to queued. A process that dies between claim and publish leaves the command ``sent``;
+it expires at its TTL. Devices acknowledge on ``{base}/commands/ack`` (handled by the MQTT
+ingest worker, see ``gridpilot.control.inbound``).
+
+Without ``GRIDPILOT_MQTT_URL`` no process sends: commands stay queued and expire at their TTL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import random
+import socket
+import uuid
+from typing import Any
+
+import aiomqtt
+from aiomqtt import MqttError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from gridpilot.control import service
+from gridpilot.control.events import (
+    ASSET_STATUS,
+    COMMAND_UPDATED,
+    CommandChange,
+    publish_command_changes,
+)
+from gridpilot.control.models import Command
+from gridpilot.control.topics import command_topic
+from gridpilot.core.bus import EventBus
+from gridpilot.core.mqtt import MqttEndpoint
+from gridpilot.core.settings import Settings
+from gridpilot.core.timestamps import now_ms
+
+log = logging.getLogger(__name__)
+
+ACTOR = "system:command-link"
+_FIRST_BACKOFF_S = 0.5
+_MAX_BACKOFF_S = 30.0
+
+
+def command_payload(command: Command) -> bytes:
+    """The JSON a device receives on its commands topic."""
+    return json.dumps(
+        {
+            "command_id": command.id,
+            "idempotency_key": command.idempotency_key,
+            "kind": command.kind,
+            "params": command.params,
+            "issued_ms": command.created_ms,
+            "expires_ms": command.expires_ms,
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+class CommandLink:
+    """Publishes queued commands of online assets until ``stop()``; reconnects with backoff."""
+
+    def __init__(
+        self, settings: Settings, sessions: async_sessionmaker[AsyncSession], bus: EventBus
+    ) -> None:
+        if not settings.mqtt_url:
+            raise ValueError("the command link needs GRIDPILOT_MQTT_URL")
+        self.settings = settings
+        self.sessions = sessions
+        self.bus = bus
+        self.endpoint = MqttEndpoint.parse(settings.mqtt_url)
+        host = socket.gethostname()[:20]
+        self.client_id = f"gridpilot-commands-{host}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.connected = asyncio.Event()
+        self.rounds = 0  # send rounds completed (tests wait on it instead of sleeping)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._unsubscribe: list[Any] = []
+
+    async def start(self) -> None:
+        self._unsubscribe = [
+            self.bus.subscribe(COMMAND_UPDATED, self._on_command),
+            self.bus.subscribe(ASSET_STATUS, self._on_status),
+        ]
+        self._task = asyncio.create_task(self.run(), name="gridpilot-command-link")
+
+    async def stop(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _on_command(self, topic: str, payload: dict[str, Any]) -> None:
+        if payload.get("state") == service.QUEUED:
+            self._wake.set()
+
+    async def _on_status(self, topic: str, payload: dict[str, Any]) -> None:
+        if payload.get("status") == "online":
+            self._wake.set()
+
+    async def run(self) -> None:
+        backoff = _FIRST_BACKOFF_S
+        while True:
+            try:
+                async with self._client() as client:
+                    self.connected.set()
+                    backoff = _FIRST_BACKOFF_S
+                    log.info("command link %s connected", self.client_id)
+                    await self._serve(client)
+            except MqttError as exc:
+                self.connected.clear()
+                pause = backoff * (0.5 + random.random())
+                log.warning("command link: MQTT unavailable (%s); retrying in %.1f s", exc, pause)
+                await asyncio.sleep(pause)
+                backoff = min(backoff * 2, _MAX_BACKOFF_S)
+
+    def _client(self) -> aiomqtt.Client:
+        endpoint = self.endpoint
+        return aiomqtt.Client(
+            endpoint.hostname,
+            endpoint.port,
+            username=endpoint.username,
+            password=endpoint.password,
+            identifier=self.client_id,
+            keepalive=30,
+            tls_params=aiomqtt.TLSParameters() if endpoint.tls else None,
+        )
+
+    async def _serve(self, client: aiomqtt.Client) -> None:
+        interval = self.settings.command_check_interval_s
+        while True:
+            self._wake.clear()
+            try:
+                sent = await self.send_pending(client)
+            except MqttError:
+                raise
+            except Exception:
+                log.exception("command link: sending failed")
+                sent = 0
+            self.rounds += 1
+            if sent:
+                continue  # maybe more than one page was waiting
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), interval)
+
+    async def send_pending(self, client: aiomqtt.Client) -> int:
+        """Claim and publish the sendable commands; how many were published."""
+        async with self.sessions() as session:
+            pending = await service.sendable(session=session, now_ms=now_ms())
+        published = 0
+        for command, attributes in pending:
+            change = await self._claim(command)
+            if change is None:
+                continue  # another process sent it, or it expired meanwhile
+            # announced before publishing, so "sent" never follows the device's ack
+            await publish_command_changes(self.bus, [change])
+            topic = command_topic(
+                self.settings.mqtt_topic_prefix, command.site_id, command.asset_id, attributes
+            )
+            try:
+                await client.publish(topic, command_payload(command), qos=1)
+            except MqttError as exc:
+                await self._unclaim(command.id, f"publish failed: {exc}")
+                raise
+            published += 1
+        return published
+
+    async def _claim(self, command: Command) -> CommandChange | None:
+        async with self.sessions() as session, session.begin():
+            return await service.transition(
+                session=session,
+                command_id=command.id,
+                to=service.SENT,
+                at_ms=now_ms(),
+                actor=ACTOR,
+                condition=Command.expires_ms > now_ms(),
+            )
+
+    async def _unclaim(self, command_id: int, detail: str) -> None:
+        """sent -> queued after a failed publish (sent again once the link reconnects)."""
+        try:
+            async with self.sessions() as session, session.begin():
+                change = await service.transition(
+                    session=session,
+                    command_id=command_id,
+                    to=service.QUEUED,
+                    at_ms=now_ms(),
+                    actor=ACTOR,
+                    detail=detail,
+                )
+        except Exception:  # it stays "sent" and expires at its TTL
+            log.exception("command link: could not requeue command %d", command_id)
+            return
+        if change is not None:
+            await publish_command_changes(self.bus, [change])
+
+
+async def start_command_link(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], bus: EventBus
+) -> CommandLink:
+    link = CommandLink(settings, sessions, bus)
+    await link.start()
+    return link

@@ -1,0 +1,85 @@
+"""HTTP routes of forecasts (READ permission; another site's data answers 404)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+
+from gridpilot.auth.dependencies import Reader
+from gridpilot.core.dependencies import SettingsDep
+from gridpilot.core.timestamps import now_ms
+from gridpilot.db.dependencies import SessionDep
+from gridpilot.insights.forecasts import service
+from gridpilot.insights.forecasts.schemas import ForecastOut
+from gridpilot.insights.forecasts.weather import WeatherSource
+
+router = APIRouter(tags=["forecasts"])
+
+SiteId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+AssetId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Horizon = Annotated[
+    Literal["1h", "24h"],
+    Query(description="1h: the next hour; 24h: day-ahead (96 points at 15 min)"),
+]
+
+
+def _weather(request: Request) -> WeatherSource | None:
+    runtime = getattr(request.app.state, "forecasts", None)
+    return getattr(runtime, "weather", None)
+
+
+@router.get(
+    "/sites/{site_id}/forecast",
+    summary="Load forecast of a site with 80 % and 95 % intervals",
+    description=(
+        "Forecast of the summed power_kw of the site's consumer assets (all assets when it has "
+        "no consumer data) from the 15-min interval holding now, at 15-min resolution or the "
+        "data's native one. Served from the 15-minute job's stored forecast when fresh, else "
+        "computed. 422 when the site has too little history."
+    ),
+)
+async def site_forecast(
+    site_id: SiteId,
+    request: Request,
+    principal: Reader,
+    session: SessionDep,
+    settings: SettingsDep,
+    horizon: Horizon = "24h",
+) -> ForecastOut:
+    return await service.get_forecast(
+        session=session,
+        principal=principal,
+        settings=settings,
+        horizon=horizon,
+        now_ms=now_ms(),
+        site_id=site_id,
+        weather=_weather(request),
+    )
+
+
+@router.get(
+    "/assets/{asset_id}/forecast",
+    summary="Power forecast of an asset with 80 % and 95 % intervals",
+    description=(
+        "Forecast of the asset's power_kw from the interval holding now (see the site "
+        "forecast). 422 when the asset has too little history."
+    ),
+)
+async def asset_forecast(
+    asset_id: AssetId,
+    request: Request,
+    principal: Reader,
+    session: SessionDep,
+    settings: SettingsDep,
+    horizon: Horizon = "24h",
+) -> ForecastOut:
+    return await service.get_forecast(
+        session=session,
+        principal=principal,
+        settings=settings,
+        horizon=horizon,
+        now_ms=now_ms(),
+        asset_id=asset_id,
+        weather=_weather(request),
+    )

@@ -1,0 +1,30 @@
+"""Answers of the forecast endpoints (times ISO-8601 UTC, values in the metric's unit)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class ForecastPoint(BaseModel):
+    ts: str = Field(description="Start of the interval, ISO-8601 UTC")
+    yhat: float = Field(description="Expected value (kW for power_kw)")
+    lo80: float
+    hi80: float
+    lo95: float
+    hi95: float
+
+
+class ForecastOut(BaseModel):
+    site_id: int
+    asset_id: int | None = Field(description="None for a site forecast (sum of its consumers)")
+    metric: str
+    issued_at: str = Field(description="When the forecast was made (ISO-8601 UTC)")
+    step_s: int = Field(description="Resolution of the points [s]")
+    horizon: int = Field(description="Number of points")
+    source: str = Field(description="'stored' (scheduled job) or 'computed' (on request)")
+    seasonality: list[str] = Field(description="Seasons the model used: daily, weekly")
+    regressors: list[str] = Field(description="Weather regressors the model used")
+    calibrated: bool = Field(
+        description="True when the intervals come from out-of-sample errors (else in-sample)"
+    )
+    points: list[ForecastPoint]

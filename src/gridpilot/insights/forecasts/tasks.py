@@ -1,0 +1,117 @@
+"""The scheduled forecast job: every ``forecast_interval_s`` (15 min), forecast every site with
+data day-ahead, store it and publish ``forecast.stored``; delete forecasts older than
+``forecast_keep_days``.
+
+Each site is forecast in its own transaction; the event is published after the commit.
+A site without enough history is skipped (no error); any other failure is logged and the job
+goes on with the next site.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from gridpilot.assets.service import list_sites
+from gridpilot.core.bus import EventBus
+from gridpilot.core.errors import NotFound, ValidationFailed
+from gridpilot.core.periodic import Periodic
+from gridpilot.core.settings import Settings
+from gridpilot.core.timestamps import MS_PER_DAY, now_ms
+from gridpilot.insights.data import SYSTEM
+from gridpilot.insights.forecasts import service
+from gridpilot.insights.forecasts.weather import WeatherSource, make_weather_source
+
+log = logging.getLogger(__name__)
+
+_FIRST_RUN_DELAY_S = 30.0
+
+
+class ForecastRuntime:
+    """Runs the forecast job in the background of one process (``stop()`` ends it)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        bus: EventBus,
+        weather: WeatherSource | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.bus = bus
+        self.weather = weather
+        interval = settings.forecast_interval_s
+        self.job = Periodic(
+            "forecasts", interval, self.run_once, first_delay_s=min(interval, _FIRST_RUN_DELAY_S)
+        )
+
+    def start(self) -> None:
+        self.job.start()
+
+    async def stop(self) -> None:
+        await self.job.stop()
+
+    async def run_once(self, at_ms: int | None = None) -> list[dict[str, Any]]:
+        """Forecast every site with enough data; returns the published events' payloads."""
+        issued = at_ms if at_ms is not None else now_ms()
+        async with self.sessions() as session:
+            site_ids = [
+                s.id for s in await list_sites(session=session, principal=SYSTEM, limit=10**9)
+            ]
+        events = []
+        for site_id in site_ids:
+            try:
+                event = await self._forecast_site(site_id, issued)
+            except (ValidationFailed, NotFound) as exc:
+                log.debug("no forecast for site %d: %s", site_id, exc)
+                continue
+            except Exception:
+                log.exception("forecast of site %d failed", site_id)
+                continue
+            await self.bus.publish("forecast.stored", event)
+            events.append(event)
+        keep_ms = self.settings.forecast_keep_days * MS_PER_DAY
+        async with self.sessions() as session, session.begin():
+            await service.delete_old_forecasts(session=session, before_ms=issued - keep_ms)
+        return events
+
+    async def _forecast_site(self, site_id: int, issued_ms: int) -> dict[str, Any]:
+        # day-ahead plus the freshness window, so the stored forecast still covers a full day
+        # for a request made until it is no longer fresh
+        horizon_ms = service.HORIZONS["24h"] + self.settings.forecast_fresh_s * 1000
+        async with self.sessions() as session:  # read and compute outside a write transaction
+            target = await service.site_target(session=session, site_id=site_id)
+            forecast = await service.compute_forecast(
+                session=session,
+                target=target,
+                horizon_ms=horizon_ms,
+                now_ms=issued_ms,
+                settings=self.settings,
+                weather=self.weather,
+            )
+        async with self.sessions() as session, session.begin():
+            await service.store_forecast(
+                session=session, target=target, forecast=forecast, issued_ms=issued_ms
+            )
+        return {
+            "site_id": site_id,
+            "asset_id": None,
+            "metric": service.METRIC,
+            "issued_ms": issued_ms,
+            "step_ms": forecast.step_ms,
+            "horizon": len(forecast.index),
+            "peak": service.peak_of(forecast),
+        }
+
+
+async def start_forecasts(app: Any) -> ForecastRuntime:
+    """Build and start the forecast job of ``app`` (weather from the settings' source)."""
+    settings: Settings = app.state.settings
+    runtime = ForecastRuntime(
+        settings, app.state.sessions, app.state.bus, make_weather_source(settings)
+    )
+    runtime.start()
+    return runtime

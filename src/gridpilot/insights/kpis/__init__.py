@@ -1,0 +1,1 @@
+"""KPIs of assets, sites and groups, versioned tariffs and a site's current demand."""

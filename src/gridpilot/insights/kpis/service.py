@@ -1,0 +1,359 @@
+"""KPIs of an asset, a site or a group of assets over a period (maths in ``analytics.kpis``).
+
+Scope rules (docs/kpis.md): the *load* of a site or group is the sum of its ``consumer``
+assets, its *generation* the sum of its ``producer`` assets; ``prosumer`` and ``storage``
+assets are listed but not counted. A single asset is load unless it is a producer. Costs and
+carbon are computed per site (each site's tariff, time zone and emission factor) and added up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gridpilot.analytics import kpis, kpis_generation
+from gridpilot.analytics.kpis import Figure
+from gridpilot.analytics.tariffs import CostBreakdown, cost
+from gridpilot.assets.models import Site
+from gridpilot.assets.service import get_asset, get_site
+from gridpilot.auth.permissions import Principal
+from gridpilot.core.errors import GridpilotError, ValidationFailed
+from gridpilot.core.timestamps import iso
+from gridpilot.insights.data import AssetInfo, site_assets
+from gridpilot.insights.kpis.inputs import (
+    EMISSION_FACTOR_METRIC,
+    AssetSeries,
+    Period,
+    asset_series,
+    first_available,
+    mean_coverage,
+    summed,
+)
+from gridpilot.insights.kpis.tariffs import pricing_versions
+from gridpilot.telemetry.service import energy
+
+#: At most this many intervals per asset in one KPI query (a year and a month at 15 min).
+MAX_INTERVALS = 40_000
+LOAD_ROLES = ("consumer",)
+GENERATION_ROLES = ("producer",)
+
+
+def align_period(start_ms: int, end_ms: int, interval_ms: int) -> Period:
+    """The period widened to whole intervals (``ValidationFailed`` when too many)."""
+    if interval_ms < 60_000 or interval_ms > 86_400_000:
+        raise ValidationFailed("the demand interval must lie between 1 minute and 1 day")
+    start = start_ms - start_ms % interval_ms
+    end = -(-end_ms // interval_ms) * interval_ms
+    if (end - start) // interval_ms > MAX_INTERVALS:
+        raise ValidationFailed(
+            f"the period holds more than {MAX_INTERVALS} intervals of {interval_ms // 60_000} "
+            "min: shorten it or use a longer interval"
+        )
+    return Period(start, end, interval_ms)
+
+
+def _info(asset: Any) -> AssetInfo:
+    return AssetInfo(
+        asset.id, asset.site_id, asset.name, asset.kind, asset.role, asset.rated_capacity_kw
+    )
+
+
+async def resolve_scope(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    asset_id: int | None,
+    site_id: int | None,
+    asset_ids: Sequence[int] | None,
+) -> tuple[dict[str, Any], list[AssetInfo], dict[int, Site]]:
+    """(scope description, assets, their sites); ``NotFound`` for anything out of scope."""
+    chosen = [x is not None for x in (asset_id, site_id, asset_ids)]
+    if sum(chosen) != 1:
+        raise ValidationFailed("give exactly one of asset, site or assets")
+    if site_id is not None:
+        site = await get_site(session=session, site_id=site_id, principal=principal)
+        assets = await site_assets(session=session, site_id=site_id, principal=principal)
+        return {"type": "site", "id": site_id}, assets, {site.id: site}
+    ids = [asset_id] if asset_id is not None else list(dict.fromkeys(asset_ids or []))
+    if not ids or len(ids) > 200:
+        raise ValidationFailed("assets must list 1 to 200 asset ids")
+    assets = [_info(await get_asset(session=session, asset_id=i, principal=principal)) for i in ids]
+    sites = {
+        a.site_id: await get_site(session=session, site_id=a.site_id, principal=principal)
+        for a in assets
+    }
+    if asset_id is not None:
+        return {"type": "asset", "id": asset_id}, assets, sites
+    return {"type": "group", "ids": ids}, assets, sites
+
+
+def _figure_json(figure: Figure, *, coverage_cap: float | None = None) -> dict[str, Any]:
+    share = figure.coverage if coverage_cap is None else min(figure.coverage, coverage_cap)
+    body: dict[str, Any] = {"value": figure.value, "unit": figure.unit, "coverage": share}
+    for key, value in figure.detail.items():
+        body[key] = iso(int(value.value // 1_000_000)) if isinstance(value, pd.Timestamp) else value
+    return body
+
+
+async def _energy_figure(
+    session: AsyncSession, assets: Sequence[AssetInfo], period: Period, max_gap_s: float
+) -> dict[str, Any]:
+    """Energy [kWh] by telemetry's semantics (register deltas or power integral), summed."""
+    results = [
+        await energy(
+            session=session,
+            asset_id=a.id,
+            start_ms=period.start_ms,
+            end_ms=period.end_ms,
+            max_gap_s=max_gap_s,
+        )
+        for a in assets
+    ]
+    known = [r.energy_kwh for r in results if r.energy_kwh is not None]
+    return {
+        "value": sum(known) if known else None,
+        "unit": "kWh",
+        "coverage": sum(r.coverage for r in results) / len(results) if results else 0.0,
+        "methods": sorted({r.method for r in results}),
+        "resets": sum(r.resets for r in results),
+    }
+
+
+async def _site_cost(
+    session: AsyncSession, site: Site, energy_kwh: pd.Series, demand_kw: pd.Series, period: Period
+) -> tuple[CostBreakdown | None, str | None]:
+    """The site's cost breakdown, or None with the reason it cannot be priced."""
+    try:
+        versions = await pricing_versions(session=session, site=site)
+        if not versions:
+            return None, f"site {site.id} has no tariff"
+        breakdown = cost(
+            energy_kwh,
+            interval_ms=period.interval_ms,
+            versions=versions,
+            timezone=site.timezone,
+            demand_kw=demand_kw,
+        )
+    except GridpilotError as exc:
+        return None, f"site {site.id}: {exc.message}"
+    return breakdown, None
+
+
+def _merge_costs(parts: dict[int, tuple[CostBreakdown, float]], notes: list[str]) -> dict[str, Any]:
+    """One ``cost`` figure from per-site breakdowns (coverage: mean over all load sites, an
+    unpriced site counting 0)."""
+    sites = len(parts) + len(notes)
+    currencies = sorted({b.currency for b, _ in parts.values()})
+    if len(currencies) > 1:
+        notes = [*notes, f"sites are priced in different currencies: {', '.join(currencies)}"]
+    if not parts or len(currencies) > 1:
+        return {"value": None, "unit": None, "coverage": 0.0, "notes": notes}
+    by_period: dict[str, dict[str, float]] = {}
+    for breakdown, _ in parts.values():
+        for name, figures in breakdown.by_period.items():
+            into = by_period.setdefault(name, {"energy_kwh": 0.0, "cost": 0.0})
+            into["energy_kwh"] += figures["energy_kwh"]
+            into["cost"] += figures["cost"]
+    items = [b for b, _ in parts.values()]
+    return {
+        "value": sum(b.total for b in items),
+        "unit": currencies[0],
+        "coverage": sum(share for _, share in parts.values()) / sites,
+        "energy_cost": sum(b.energy_cost for b in items),
+        "demand_cost": sum(b.demand_cost for b in items),
+        "fixed_cost": sum(b.fixed_cost for b in items),
+        "priced_energy_kwh": sum(b.energy_kwh for b in items),
+        "by_period": by_period,
+        "billing_peaks": [
+            {"site_id": site_id, **peak}
+            for site_id, (b, _) in parts.items()
+            for peak in b.billing_peaks
+        ],
+        "by_site": {str(site_id): b.total for site_id, (b, _) in parts.items()},
+        "notes": notes,
+    }
+
+
+async def _cost_and_carbon(
+    session: AsyncSession, load: Sequence[AssetSeries], sites: dict[int, Site], period: Period
+) -> dict[str, Any]:
+    """``cost`` and ``carbon_kg`` of the load, per site (its tariff and factor), added up."""
+    costs: dict[int, tuple[CostBreakdown, float]] = {}
+    notes: list[str] = []
+    carbon_value, carbon_cov, varying = 0.0, [], []
+    for site_id, site in sites.items():
+        parts = [p for p in load if p.asset.site_id == site_id]
+        if not parts:
+            continue
+        energy_kwh = summed([p.energy_kwh for p in parts])
+        demand_kw = summed([p.power_kw for p in parts])
+        grid = await site_assets(session=session, site_id=site_id)
+        factors = await first_available(
+            session=session,
+            assets=[a for a in grid if a.kind == "grid_connection"],
+            metric=EMISSION_FACTOR_METRIC,
+            period=period,
+        )
+        fallback = site.emission_factor_kg_per_kwh
+        carbon = kpis.carbon_kg(energy_kwh, factors if factors is not None else fallback, fallback)
+        carbon_value += carbon.value or 0.0
+        carbon_cov.append(min(carbon.coverage, mean_coverage(parts)))
+        varying.append(carbon.detail.get("varying_share", 0.0))
+        breakdown, problem = await _site_cost(session, site, energy_kwh, demand_kw, period)
+        if breakdown is None:
+            notes.append(problem or f"site {site_id} cannot be priced")
+        else:
+            costs[site_id] = (breakdown, min(breakdown.coverage, mean_coverage(parts)))
+    if not carbon_cov:
+        return {}
+    has_energy = any(p.energy_kwh.notna().any() for p in load)
+    return {
+        "cost": _merge_costs(costs, notes),
+        "carbon_kg": {
+            "value": carbon_value if has_energy else None,
+            "unit": "kg",
+            "coverage": sum(carbon_cov) / len(carbon_cov),
+            "varying_share": sum(varying) / len(varying),
+        },
+    }
+
+
+async def _generation_kpis(
+    session: AsyncSession, gen: Sequence[AssetSeries], sites: dict[int, Site], period: Period
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    energy_kwh = summed([p.energy_kwh for p in gen])
+    rated = sum(p.asset.rated_capacity_kw or 0.0 for p in gen) or None
+    cap = mean_coverage(gen)
+    figures = {
+        "capacity_factor": kpis_generation.capacity_factor(energy_kwh, rated, period.interval_ms),
+        "specific_yield_kwh_per_kwp": kpis_generation.specific_yield(energy_kwh, rated),
+    }
+    pv = {p.asset.id for p in gen if p.asset.kind == "solar_pv"}
+    availabilities = []
+    pv_energy, pv_irradiance, pv_rated = [], [], 0.0
+    for part in gen:
+        resource = None
+        if part.asset.kind in ("solar_pv", "wind_onshore", "wind_offshore"):
+            metric = "irradiance_wm2" if part.asset.id in pv else "wind_speed_ms"
+            own = await first_available(
+                session=session, assets=[part.asset], metric=metric, period=period
+            )
+            if own is None:
+                neighbours = await site_assets(session=session, site_id=part.asset.site_id)
+                own = await first_available(
+                    session=session, assets=neighbours, metric=metric, period=period
+                )
+            resource = own
+            if part.asset.id in pv and own is not None and part.asset.rated_capacity_kw:
+                pv_energy.append(part.energy_kwh)
+                pv_irradiance.append(own * part.asset.rated_capacity_kw)
+                pv_rated += part.asset.rated_capacity_kw
+        threshold = 50.0 if part.asset.id in pv else 3.0  # W/m2 for PV; cut-in wind speed [m/s]
+        availabilities.append(
+            kpis_generation.availability(part.power_kw, resource, resource_threshold=threshold)
+        )
+    if pv_energy:
+        # capacity-weighted irradiance, so PR = sum(E) / sum(P0_k x Y_r,k)
+        irradiance = summed(pv_irradiance) / pv_rated
+        figures["performance_ratio"] = kpis_generation.performance_ratio(
+            summed(pv_energy), irradiance, pv_rated, period.interval_ms
+        )
+    for name, figure in figures.items():
+        out[name] = _figure_json(figure, coverage_cap=cap)
+    known = [a for a in availabilities if a.value is not None]
+    out["availability"] = {
+        "value": sum(a.value or 0.0 for a in known) / len(known) if known else None,
+        "unit": "1",
+        "coverage": sum(a.coverage for a in availabilities) / len(availabilities),
+        "basis": sorted({str(a.detail.get("basis")) for a in availabilities}),
+    }
+    return out
+
+
+async def compute_kpis(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    start_ms: int,
+    end_ms: int,
+    interval_ms: int = kpis.DEMAND_INTERVAL_MS,
+    max_gap_s: float = 900.0,
+    asset_id: int | None = None,
+    site_id: int | None = None,
+    asset_ids: Sequence[int] | None = None,
+) -> dict[str, Any]:
+    """Every applicable KPI of the scope over ``[start_ms, end_ms)`` with its coverage."""
+    scope, assets, sites = await resolve_scope(
+        session=session,
+        principal=principal,
+        asset_id=asset_id,
+        site_id=site_id,
+        asset_ids=asset_ids,
+    )
+    period = align_period(start_ms, end_ms, interval_ms)
+    single = scope["type"] == "asset"
+    load_assets = [a for a in assets if (single and a.role != "producer") or a.role in LOAD_ROLES]
+    gen_assets = [a for a in assets if a.role in GENERATION_ROLES]
+    load = [await asset_series(session=session, asset=a, period=period) for a in load_assets]
+    gen = [
+        await asset_series(session=session, asset=a, period=period, production=False)
+        for a in gen_assets
+    ]
+    result: dict[str, Any] = {}
+    if load:
+        cap = mean_coverage(load)
+        energy_kwh = summed([p.energy_kwh for p in load])
+        demand_kw = summed([p.power_kw for p in load])
+        result["energy_kwh"] = await _energy_figure(session, load_assets, period, max_gap_s)
+        peak = kpis.peak_demand(demand_kw)
+        result["peak_demand_kw"] = _figure_json(peak, coverage_cap=cap)
+        result["load_factor"] = _figure_json(kpis.load_factor(demand_kw), coverage_cap=cap)
+        counts = [p.production_count for p in load if p.production_count is not None]
+        if counts:
+            sec = kpis.specific_energy_consumption(energy_kwh, summed(counts))
+            result["sec_kwh_per_unit"] = _figure_json(sec, coverage_cap=cap)
+        result.update(await _cost_and_carbon(session, load, sites, period))
+        if scope["type"] == "site":
+            contract = next(iter(sites.values())).contract_demand_kw
+            if contract:
+                share = kpis.contract_utilisation(peak, contract)
+                result["contract_utilisation"] = _figure_json(share, coverage_cap=cap)
+    if gen:
+        result["generation_kwh"] = await _energy_figure(session, gen_assets, period, max_gap_s)
+        result.update(await _generation_kpis(session, gen, sites, period))
+    if load and gen:
+        consumption, sufficiency = kpis.self_consumption(
+            summed([p.energy_kwh for p in load]), summed([p.energy_kwh for p in gen])
+        )
+        cap = min(mean_coverage(load), mean_coverage(gen))
+        result["self_consumption"] = _figure_json(consumption, coverage_cap=cap)
+        result["self_sufficiency"] = _figure_json(sufficiency, coverage_cap=cap)
+    return {
+        "scope": scope,
+        "start": iso(period.start_ms),
+        "end": iso(period.end_ms),
+        "interval_s": period.interval_ms // 1000,
+        "assets": [
+            {
+                "id": a.id,
+                "name": a.name,
+                "kind": a.kind,
+                "role": a.role,
+                "counted_as": _counted(a, single),
+            }
+            for a in assets
+        ],
+        "kpis": result,
+    }
+
+
+def _counted(asset: AssetInfo, single: bool) -> str | None:
+    if asset.role in GENERATION_ROLES:
+        return "generation"
+    if asset.role in LOAD_ROLES or single:
+        return "load"
+    return None

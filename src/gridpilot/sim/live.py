@@ -1,0 +1,217 @@
+"""Real-time mode: advance a simulated clock, generate each asset's new samples, hand them to
+a sink (in-process ingest, MQTT devices, HTTP), and apply device commands and anomalies.
+
+The clock starts where the stored data ends (at most a day back; else now) and runs
+``max(speed, CATCH_UP_SPEED)`` times faster than the wall clock until it reaches the present,
+then follows the wall clock: it never runs ahead, because readings stamped in the future are
+rejected (``GRIDPILOT_MAX_FUTURE_S``). ``speed`` above 600 replays a gap faster.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gridpilot.core.errors import NotFound, ValidationFailed
+from gridpilot.core.timestamps import MS_PER_DAY, now_ms
+from gridpilot.sim.backfill import context_for, resume_point
+from gridpilot.sim.generate import Accumulator, generate, output_step_ms
+from gridpilot.sim.model import Anomaly, Overrides, SimContext
+from gridpilot.sim.noise import Array
+from gridpilot.sim.provision import SimAsset
+from gridpilot.telemetry.tasks import TelemetryRuntime
+
+log = logging.getLogger(__name__)
+
+COMMAND_KINDS = ("set_power_limit", "start", "stop", "setpoint", "charge", "discharge")
+#: Parameter names a ``setpoint`` may carry (control.kinds), first present wins.
+SETPOINT_PARAMS = (
+    "temperature_c",
+    "power_kw",
+    "soc_pct",
+    "humidity_pct",
+    "pressure_bar",
+    "flow_m3h",
+    "value",
+)
+MAX_CATCH_UP_MS = MS_PER_DAY
+CATCH_UP_SPEED = 600.0
+
+
+class Sink(Protocol):
+    """Where live samples go."""
+
+    async def send(
+        self, asset: SimAsset, ts: NDArray[np.int64], values: dict[str, Array]
+    ) -> None: ...
+
+
+@dataclass
+class LiveAsset:
+    asset: SimAsset
+    ctx: SimContext
+    step_ms: int
+    next_ms: int
+    accumulator: Accumulator = field(default_factory=Accumulator)
+    sent: int = 0
+
+
+def apply_command(overrides: Overrides, kind: str, params: dict[str, Any]) -> str:
+    """Apply a device command to ``overrides``; returns a detail text, raises ValidationFailed."""
+    if kind == "stop":
+        overrides.running = False
+        return "stopped"
+    if kind == "start":
+        overrides.running = True
+        return "started"
+    if kind == "set_power_limit":
+        value = params.get("limit_kw", params.get("power_limit_kw", params.get("value")))
+        if value is None:
+            overrides.power_limit_kw = None
+            return "power limit removed"
+        if not isinstance(value, int | float) or value < 0:
+            raise ValidationFailed("set_power_limit needs params.limit_kw >= 0 (kW) or null")
+        overrides.power_limit_kw = float(value)
+        return f"power limited to {float(value):g} kW"
+    if kind in ("charge", "discharge"):
+        power = params.get("power_kw")
+        if power is None:
+            overrides.forced_kw = None
+            return "back to the schedule"
+        if not isinstance(power, int | float) or power <= 0:
+            raise ValidationFailed(f"{kind} needs params.power_kw > 0 (kW) or null")
+        overrides.forced_kw = float(power) if kind == "charge" else -float(power)
+        return f"{kind} at {float(power):g} kW"
+    if kind == "setpoint":
+        value = next((params[k] for k in SETPOINT_PARAMS if params.get(k) is not None), None)
+        if value is not None and not isinstance(value, int | float):
+            raise ValidationFailed("setpoint needs a numeric params.value (or null to clear)")
+        overrides.setpoint = float(value) if value is not None else None
+        return f"setpoint {value}"
+    raise ValidationFailed(f"unknown command kind {kind!r}; known: {', '.join(COMMAND_KINDS)}")
+
+
+class LiveSimulator:
+    """Drives ``assets`` in (accelerated) real time into ``sink``."""
+
+    def __init__(
+        self,
+        assets: list[SimAsset],
+        *,
+        sink: Sink,
+        seed: int = 42,
+        speed: float = 1.0,
+        step_ms: int | None = None,
+        tick_s: float = 1.0,
+    ) -> None:
+        self.assets = assets
+        self.sink = sink
+        self.seed = seed
+        self.speed = speed
+        self.step_ms = step_ms
+        self.tick_s = tick_s
+        self.live: dict[int, LiveAsset] = {}
+        self._anchor_sim_ms = 0
+        self._anchor_wall = 0.0
+        self.errors = 0
+
+    async def prime(self, runtime: TelemetryRuntime | None) -> None:
+        """Start each asset after its stored data (if ``runtime``) or at the present."""
+        now = now_ms()
+        for asset in self.assets:
+            step = output_step_ms(asset.spec.model, self.step_ms)
+            start, accumulator = now // step * step, Accumulator()
+            state: dict[str, float] = {}
+            if runtime is not None:
+                start, accumulator, state = await resume_point(runtime, asset, start, step)
+                start = max(start, (now - MAX_CATCH_UP_MS) // step * step)
+            ctx = context_for(asset, self.seed)
+            ctx.state.update(state)
+            self.live[asset.asset_id] = LiveAsset(asset, ctx, step, start, accumulator)
+        self.set_speed(
+            self.speed, start_ms=min((a.next_ms for a in self.live.values()), default=now)
+        )
+
+    def set_speed(self, speed: float, *, start_ms: int | None = None) -> None:
+        self._anchor_sim_ms = start_ms if start_ms is not None else self.sim_now_ms()
+        self._anchor_wall = time.monotonic()
+        self.speed = speed
+
+    def sim_now_ms(self) -> int:
+        """The simulated clock (never ahead of the real one)."""
+        rate = max(self.speed, CATCH_UP_SPEED)
+        elapsed = (time.monotonic() - self._anchor_wall) * 1000.0 * rate
+        return min(int(self._anchor_sim_ms + elapsed), now_ms())
+
+    async def tick(self) -> int:
+        """Generate and send everything due up to the simulated now; returns samples sent."""
+        sim_now = self.sim_now_ms()
+        sent = 0
+        for live in self.live.values():
+            end = (sim_now // live.step_ms + 1) * live.step_ms  # the sample at/before now too
+            if end <= live.next_ms:
+                continue
+            end = min(end, live.next_ms + max(live.step_ms, 3_600_000))  # bounded catch-up slices
+            ts, values = generate(
+                live.asset.spec.model,
+                live.ctx,
+                live.next_ms,
+                end,
+                step_ms=live.step_ms,
+                accumulator=live.accumulator,
+            )
+            if len(ts):
+                await self.sink.send(live.asset, ts, values)
+                live.sent += len(ts)
+                sent += len(ts)
+            live.next_ms = end
+        return sent
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Tick until ``stop`` is set; a failing tick is logged and retried."""
+        while not stop.is_set():
+            try:
+                await self.tick()
+            except Exception:
+                self.errors += 1
+                log.exception("simulator tick failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.tick_s)
+
+    def find(self, asset_id: int) -> LiveAsset:
+        live = self.live.get(asset_id)
+        if live is None:
+            raise NotFound(f"asset {asset_id} is not simulated")
+        return live
+
+    def inject(
+        self, asset_id: int, kind: str, *, duration_ms: int, severity: float = 1.0, hold_ms: int = 0
+    ) -> Anomaly:
+        """Start an anomaly of ``kind`` on an asset at the simulated now."""
+        live = self.find(asset_id)
+        kinds = live.asset.spec.model.anomaly_kinds
+        if kind not in kinds:
+            known = ", ".join(kinds) or "none"
+            raise ValidationFailed(
+                f"asset {asset_id} ({live.asset.spec.model.kind}) has no "
+                f"anomaly {kind!r}; its anomalies: {known}"
+            )
+        anomaly = Anomaly(
+            kind, max(self.sim_now_ms(), live.next_ms), duration_ms, severity, hold_ms
+        )
+        live.ctx.injected.append(anomaly)
+        return anomaly
+
+    def command(self, asset_id: int, kind: str, params: dict[str, Any]) -> str:
+        """Apply a device command; ValidationFailed for one the device cannot follow."""
+        live = self.find(asset_id)
+        if kind in ("charge", "discharge") and live.asset.spec.model.kind != "battery":
+            raise ValidationFailed(f"{live.asset.spec.model.kind} cannot {kind}: not a battery")
+        return apply_command(live.ctx.overrides, kind, params)

@@ -1,0 +1,135 @@
+"""What every device model shares: the simulation context, anomalies and command overrides.
+
+A model is ``simulate(t_ms, ctx) -> {metric: array}`` over a time grid of epoch milliseconds.
+``power_kw`` is always present; keys listed in the model's ``counters`` are per-sample
+increments (units, cycles) that the runner accumulates into cumulative counters; the runner
+also integrates power into the registers the model lists in ``registers`` as
+``(register, power metric, sign)`` (``sign * power`` where positive, held over each sample
+interval), so registers are consistent with power by construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from gridpilot.sim import noise
+from gridpilot.sim.clock import MS_PER_DAY, MS_PER_HOUR, LocalTime
+from gridpilot.sim.noise import Array
+from gridpilot.sim.weather import Weather, WeatherModel
+
+#: The usual register: ``energy_kwh`` integrates positive ``power_kw`` (kWh).
+ENERGY_REGISTER: tuple[tuple[str, str, float], ...] = (("energy_kwh", "power_kw", 1.0),)
+
+#: Chance that a machine shows a spontaneous anomaly on a given day (seed: 10 %/day).
+DAILY_ANOMALY_PROBABILITY = 0.10
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    """A fault that grows linearly from ``start_ms`` over ``duration_ms`` (then stays, until
+    ``start_ms + duration_ms + hold_ms``). ``severity`` scales the effect (1 = nominal)."""
+
+    kind: str
+    start_ms: int
+    duration_ms: int
+    severity: float = 1.0
+    hold_ms: int = 0
+
+    @property
+    def end_ms(self) -> int:
+        return self.start_ms + self.duration_ms + self.hold_ms
+
+    def progress(self, t_ms: NDArray[np.int64]) -> Array:
+        """0 before, ramping to ``severity`` over the duration, 0 after the end."""
+        ramp = np.clip((t_ms - self.start_ms) / max(self.duration_ms, 1), 0.0, 1.0)
+        inside = (t_ms >= self.start_ms) & (t_ms < self.end_ms)
+        return np.where(inside, ramp * self.severity, 0.0)
+
+
+@dataclass
+class Overrides:
+    """State set by device commands (live mode): stopped, a power limit, a setpoint, and a
+    forced storage power (``charge`` > 0 / ``discharge`` < 0, kW)."""
+
+    running: bool = True
+    power_limit_kw: float | None = None
+    setpoint: float | None = None
+    forced_kw: float | None = None
+
+
+@dataclass
+class SimContext:
+    """Everything a model may look at besides time."""
+
+    seed: int
+    timezone: str
+    weather_model: WeatherModel
+    asset_key: str
+    injected: list[Anomaly] = field(default_factory=list)
+    overrides: Overrides = field(default_factory=Overrides)
+    random_anomalies: bool = True
+    state: dict[str, float] = field(default_factory=dict)  # carried across chunks (battery SOC)
+
+    def local(self, t_ms: NDArray[np.int64]) -> LocalTime:
+        return LocalTime.of(t_ms, self.timezone)
+
+    def weather(self, t_ms: NDArray[np.int64]) -> Weather:
+        return self.weather_model.at(t_ms)
+
+    def anomaly_level(self, kind: str, t_ms: NDArray[np.int64]) -> Array:
+        """Combined progress (0..) of the spontaneous and injected anomalies of ``kind``."""
+        level = np.zeros(len(t_ms))
+        anomalies = [a for a in self.injected if a.kind == kind]
+        if self.random_anomalies and len(t_ms):
+            anomalies += daily_anomalies(self.seed, self.asset_key, kind, t_ms)
+        for anomaly in anomalies:
+            level = np.maximum(level, anomaly.progress(t_ms))
+        return level
+
+
+def daily_anomalies(seed: int, asset_key: str, kind: str, t_ms: NDArray[np.int64]) -> list[Anomaly]:
+    """Spontaneous anomalies touching ``t_ms``: each day, with probability 10 %, one anomaly
+    starting at a random time, growing over 1-4 h and lasting up to 2 h more."""
+    stream = f"anomaly/{asset_key}/{kind}"
+    days = np.arange(int(t_ms[0]) // MS_PER_DAY - 1, int(t_ms[-1]) // MS_PER_DAY + 1)
+    hit = noise.uniform(seed, stream, days) < DAILY_ANOMALY_PROBABILITY
+    result = []
+    for day in days[hit]:
+        start = int(day) * MS_PER_DAY + int(
+            noise.uniform(seed, stream + "/start", day)[0] * MS_PER_DAY
+        )
+        duration = int((1 + 3 * noise.uniform(seed, stream + "/ramp", day)[0]) * MS_PER_HOUR)
+        hold = int(2 * noise.uniform(seed, stream + "/hold", day)[0] * MS_PER_HOUR)
+        result.append(Anomaly(kind, start, duration, 1.0, hold))
+    return result
+
+
+class DeviceModel(Protocol):
+    """A simulated device: native sampling interval and the arrays it produces."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def interval_s(self) -> float: ...
+    @property
+    def counters(self) -> tuple[str, ...]: ...
+    @property
+    def anomaly_kinds(self) -> tuple[str, ...]: ...
+    @property
+    def registers(self) -> tuple[tuple[str, str, float], ...]: ...
+
+    def simulate(self, t_ms: NDArray[np.int64], ctx: SimContext) -> dict[str, Array]: ...
+
+
+def apply_overrides(power_kw: Array, overrides: Overrides, standby_kw: float = 0.0) -> Array:
+    """Stopped devices draw ``standby_kw``; a power limit caps the magnitude of power."""
+    if not overrides.running:
+        return np.full_like(power_kw, standby_kw)
+    if overrides.power_limit_kw is not None:
+        limit = max(overrides.power_limit_kw, 0.0)
+        return np.clip(power_kw, -limit, limit)
+    return power_kw

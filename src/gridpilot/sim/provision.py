@@ -1,0 +1,205 @@
+"""Create (or find) a scenario's sites, assets and extra metrics through the assets service.
+
+Idempotent: sites are found by name, assets by (site, name), metrics by key; a rerun reuses
+them. Returns the bound ``SimAsset`` records the runners drive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from gridpilot.assets import service as assets_service
+from gridpilot.assets.events import publish_assets_changed, publish_metric_changed
+from gridpilot.assets.schemas import AssetCreate, AssetUpdate, MetricCreate, SiteCreate
+from gridpilot.auth.permissions import Principal, Role
+from gridpilot.core.bus import EventBus
+from gridpilot.db.engine import transaction
+from gridpilot.sim.scenarios import AssetSpec, SiteSpec, mqtt_base_topic, scenario_sites
+
+SIMULATOR = Principal(
+    subject="system:simulator", name="gridpilot simulator", role=Role.ADMINISTRATOR
+)
+
+#: Metrics the simulators report beyond the built-in catalogue.
+EXTRA_METRICS = (
+    MetricCreate(
+        key="supply_temp_c",
+        unit="degC",
+        description="Chilled water supply temperature",
+        min_value=-50,
+        max_value=150,
+    ),
+    MetricCreate(
+        key="return_temp_c",
+        unit="degC",
+        description="Chilled water return temperature",
+        min_value=-50,
+        max_value=150,
+    ),
+    MetricCreate(
+        key="cop", unit="1", description="Coefficient of performance", min_value=0, max_value=20
+    ),
+    MetricCreate(
+        key="speed_pct",
+        unit="%",
+        description="Drive speed (VFD) in % of nominal",
+        min_value=0,
+        max_value=150,
+    ),
+    MetricCreate(
+        key="cycle_count",
+        unit="count",
+        kind="counter",
+        description="Machine cycles (cumulative)",
+        min_value=0,
+    ),
+    MetricCreate(
+        key="session_count",
+        unit="count",
+        kind="counter",
+        description="Charging sessions (cumulative)",
+        min_value=0,
+    ),
+    # the CER device message's quantities (the same definitions as ingest.decoders creates)
+    MetricCreate(
+        key="power_produced_kw",
+        unit="kW",
+        description="Produced active power (CER)",
+        min_value=0,
+        max_value=1e7,
+    ),
+    MetricCreate(
+        key="power_consumed_kw",
+        unit="kW",
+        description="Consumed active power (CER)",
+        min_value=0,
+        max_value=1e7,
+    ),
+    MetricCreate(
+        key="energy_produced_kwh",
+        unit="kWh",
+        kind="cumulative",
+        description="Produced energy register (CER)",
+        min_value=0,
+        max_value=1e13,
+    ),
+    MetricCreate(
+        key="energy_consumed_kwh",
+        unit="kWh",
+        kind="cumulative",
+        description="Consumed energy register (CER)",
+        min_value=0,
+        max_value=1e13,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class SimAsset:
+    """A provisioned asset bound to its model."""
+
+    asset_id: int
+    site_id: int
+    scenario: str
+    site: SiteSpec
+    spec: AssetSpec
+    base_topic: str
+
+    @property
+    def key(self) -> str:
+        return self.spec.device_id
+
+
+async def ensure_metrics(*, session: AsyncSession) -> list[tuple[int, str]]:
+    """Create the missing extra metrics; returns the created (id, key)."""
+    await assets_service.ensure_builtin_metrics(session=session)
+    created = []
+    for spec in EXTRA_METRICS:
+        if await assets_service.find_metric_ref(session=session, key=spec.key) is None:
+            metric = await assets_service.create_metric(session=session, data=spec)
+            created.append((metric.id, metric.key))
+    return created
+
+
+async def _ensure_asset(
+    session: AsyncSession, site: SiteSpec, site_id: int, spec: AssetSpec, existing: dict
+) -> tuple[int, str, str]:
+    base = mqtt_base_topic(site, site_id, spec.device_id)
+    attributes = {
+        "device_id": spec.device_id,
+        "mqtt_base_topic": base,
+        "simulated": True,
+        **spec.attributes,
+    }
+    asset = existing.get(spec.name)
+    if asset is not None:
+        if (asset.attributes or {}).get("mqtt_base_topic") != base:
+            await assets_service.update_asset(
+                session=session,
+                asset_id=asset.id,
+                principal=SIMULATOR,
+                changes=AssetUpdate(attributes=attributes),
+            )
+            return asset.id, base, "updated"
+        return asset.id, base, ""
+    data = AssetCreate(
+        site_id=site_id,
+        name=spec.name,
+        kind=spec.model.kind,
+        role=spec.role,
+        rated_capacity_kw=spec.rated_kw,
+        source_id=spec.source_id,
+        expected_interval_s=spec.model.interval_s,
+        attributes=attributes,
+    )
+    asset = await assets_service.create_asset(session=session, principal=SIMULATOR, data=data)
+    return asset.id, base, "created"
+
+
+async def provision(
+    *, sessions: async_sessionmaker[AsyncSession], bus: EventBus | None, scenarios: list[str]
+) -> list[SimAsset]:
+    """Ensure the sites and assets of ``scenarios`` exist; publish change events after commit."""
+    result: list[SimAsset] = []
+    changed: dict[str, list[int]] = {"created": [], "updated": []}
+    async with transaction(sessions) as session:
+        new_metrics = await ensure_metrics(session=session)
+        sites = {
+            s.name: s for s in await assets_service.list_sites(session=session, principal=SIMULATOR)
+        }
+        for scenario in scenarios:
+            for site in scenario_sites(scenario):
+                row = sites.get(site.name) or await assets_service.create_site(
+                    session=session,
+                    principal=SIMULATOR,
+                    data=SiteCreate(
+                        name=site.name,
+                        timezone=site.timezone,
+                        latitude=site.latitude,
+                        longitude=site.longitude,
+                        description=site.description,
+                        contract_demand_kw=site.contract_demand_kw,
+                    ),
+                )
+                existing = {
+                    a.name: a
+                    for a in await assets_service.list_assets(
+                        session=session, principal=SIMULATOR, site_id=row.id
+                    )
+                }
+                for spec in site.assets:
+                    asset_id, base, action = await _ensure_asset(
+                        session, site, row.id, spec, existing
+                    )
+                    if action:
+                        changed[action].append(asset_id)
+                    result.append(SimAsset(asset_id, row.id, scenario, site, spec, base))
+    if bus is not None:
+        for action, ids in changed.items():
+            if ids:
+                await publish_assets_changed(bus, ids, action)
+        for metric_id, key in new_metrics:
+            await publish_metric_changed(bus, metric_id, key, "created")
+    return result

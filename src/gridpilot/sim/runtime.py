@@ -1,0 +1,167 @@
+"""The simulator inside the API process: start, stop, reconfigure, inject anomalies.
+
+``SimulatorRuntime`` is built by the app's lifespan (idle unless ``GRIDPILOT_SIM_AUTOSTART``
+names scenarios) and writes through the app's telemetry runtime (in-process ingest).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from gridpilot.core.bus import EventBus
+from gridpilot.core.errors import Conflict
+from gridpilot.sim.live import LiveSimulator
+from gridpilot.sim.provision import provision
+from gridpilot.sim.schemas import (
+    ALL_SCENARIOS,
+    AnomalyInject,
+    AnomalyOut,
+    SimAssetStatus,
+    SimulatorConfig,
+    SimulatorStart,
+    SimulatorStatus,
+)
+from gridpilot.sim.sinks import IngestSink
+from gridpilot.telemetry.tasks import TelemetryRuntime
+
+
+class SimulatorRuntime:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], bus: EventBus, telemetry: TelemetryRuntime
+    ) -> None:
+        self.sessions = sessions
+        self.bus = bus
+        self.telemetry = telemetry
+        self.simulator: LiveSimulator | None = None
+        self.sink: IngestSink | None = None
+        self.scenarios: list[str] = []
+        self.seed = 42
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def start(self, request: SimulatorStart) -> SimulatorStatus:
+        """Provision the scenarios (idempotent) and run them live; Conflict when running."""
+        async with self._lock:
+            if self.running:
+                raise Conflict("the simulator is already running; stop it first")
+            assets = await provision(
+                sessions=self.sessions, bus=self.bus, scenarios=list(request.scenarios)
+            )
+            self.sink = IngestSink(self.telemetry)
+            self.simulator = LiveSimulator(
+                assets, sink=self.sink, seed=request.seed, speed=request.speed
+            )
+            await self.simulator.prime(self.telemetry)
+            self.scenarios, self.seed = list(request.scenarios), request.seed
+            self._stop = asyncio.Event()
+            self._task = asyncio.create_task(self.simulator.run(self._stop), name="gridpilot-sim")
+            return self.status()
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._task = None
+
+    def configure(self, config: SimulatorConfig) -> SimulatorStatus:
+        simulator = self._require()
+        if config.speed is not None:
+            simulator.set_speed(config.speed)
+        if config.step_s is not None:
+            simulator.step_ms = int(config.step_s * 1000)
+        return self.status()
+
+    def inject(self, request: AnomalyInject) -> AnomalyOut:
+        anomaly = self._require().inject(
+            request.asset_id,
+            request.kind,
+            duration_ms=int(request.duration_s * 1000),
+            severity=request.severity,
+            hold_ms=int(request.hold_s * 1000),
+        )
+        return AnomalyOut(
+            asset_id=request.asset_id,
+            kind=anomaly.kind,
+            start_ms=anomaly.start_ms,
+            duration_ms=anomaly.duration_ms,
+            hold_ms=anomaly.hold_ms,
+            severity=anomaly.severity,
+        )
+
+    def _require(self) -> LiveSimulator:
+        if self.simulator is None or not self.running:
+            raise Conflict("the simulator is not running; POST /api/v1/simulator/start first")
+        return self.simulator
+
+    def status(self) -> SimulatorStatus:
+        sim = self.simulator
+        assets = []
+        for live in sim.live.values() if sim else []:
+            spec, ov = live.asset.spec, live.ctx.overrides
+            assets.append(
+                SimAssetStatus(
+                    asset_id=live.asset.asset_id,
+                    site_id=live.asset.site_id,
+                    name=spec.name,
+                    kind=spec.model.kind,
+                    scenario=live.asset.scenario,
+                    device_id=spec.device_id,
+                    step_s=live.step_ms / 1000,
+                    next_ms=live.next_ms,
+                    samples_sent=live.sent,
+                    running=ov.running,
+                    power_limit_kw=ov.power_limit_kw,
+                    setpoint=ov.setpoint,
+                    anomaly_kinds=list(spec.model.anomaly_kinds),
+                    injected=[
+                        AnomalyOut(
+                            asset_id=live.asset.asset_id,
+                            kind=a.kind,
+                            start_ms=a.start_ms,
+                            duration_ms=a.duration_ms,
+                            hold_ms=a.hold_ms,
+                            severity=a.severity,
+                        )
+                        for a in live.ctx.injected
+                    ],
+                )
+            )
+        return SimulatorStatus(
+            running=self.running,
+            scenarios=self.scenarios,
+            speed=sim.speed if sim else 1.0,
+            seed=self.seed,
+            step_s=sim.step_ms / 1000 if sim and sim.step_ms else None,
+            sim_time_ms=sim.sim_now_ms() if sim and self.running else None,
+            stored=self.sink.stored if self.sink else 0,
+            rejected=self.sink.rejected if self.sink else 0,
+            last_rejection=self.sink.last_rejection if self.sink else None,
+            errors=sim.errors if sim else 0,
+            assets=assets,
+        )
+
+
+async def start_simulator(
+    *,
+    sessions: async_sessionmaker[AsyncSession],
+    bus: EventBus,
+    telemetry: TelemetryRuntime,
+    autostart: str | None,
+    seed: int,
+) -> SimulatorRuntime:
+    """The app's simulator runtime; runs the scenarios named in ``autostart`` (or ``all``)."""
+    runtime = SimulatorRuntime(sessions, bus, telemetry)
+    if autostart:
+        names = [n.strip() for n in autostart.split(",") if n.strip()]
+        scenarios = list(ALL_SCENARIOS) if "all" in names else names
+        await runtime.start(SimulatorStart(scenarios=scenarios, seed=seed))
+    return runtime

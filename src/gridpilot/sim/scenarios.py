@@ -1,0 +1,223 @@
+"""The four scenarios: which sites and assets exist and which model drives each asset.
+
+``factory`` (ISO 50001 seed), ``building`` (facility / demand response seed), ``portfolio``
+(DER fleet: solar park, wind farm, battery), ``community`` (CER seed: households and small
+businesses under one primary substation, each with a POD code). Names are fixed, so a rerun
+finds and reuses what it created.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gridpilot.sim import noise
+from gridpilot.sim.buildings import BuildingHvac, CommunityMember, Lighting, PlugLoads
+from gridpilot.sim.factory import Compressor, Conveyor, Hvac, HydraulicPump, InjectionMolding
+from gridpilot.sim.model import DeviceModel
+from gridpilot.sim.solar import PvPlant
+from gridpilot.sim.storage import Battery, EvCharger
+from gridpilot.sim.wind import WindTurbine
+
+#: MQTT topic families (contracts.md): fleet ``sites/{site}/devices/{device}``, CER
+#: ``energy/plant/{plant}/device/{device}``.
+FLEET, CER = "fleet", "cer"
+
+
+@dataclass(frozen=True)
+class AssetSpec:
+    name: str
+    device_id: str
+    model: DeviceModel
+    rated_kw: float | None = None
+    source_id: str | None = None
+    role: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SiteSpec:
+    name: str
+    timezone: str
+    latitude: float
+    longitude: float
+    assets: tuple[AssetSpec, ...]
+    contract_demand_kw: float | None = None
+    description: str | None = None
+    topics: str = FLEET
+
+
+def factory() -> list[SiteSpec]:
+    lat, lon = 44.494, 11.343
+    assets = (
+        AssetSpec("Compressor 1", "factory-compressor-1", Compressor(), 75),
+        AssetSpec("HVAC", "factory-hvac", Hvac(), 150),
+        AssetSpec("Conveyor line 1", "factory-conveyor-1", Conveyor(), 30),
+        AssetSpec("Hydraulic pump", "factory-pump-1", HydraulicPump(), 50),
+        AssetSpec(
+            "Injection molding 1 (PP)",
+            "factory-imm-1",
+            InjectionMolding("PP"),
+            200,
+            attributes={"material": "PP"},
+        ),
+        AssetSpec(
+            "Injection molding 2 (PC)",
+            "factory-imm-2",
+            InjectionMolding("PC"),
+            200,
+            attributes={"material": "PC"},
+        ),
+    )
+    return [
+        SiteSpec(
+            "Sim factory (Bologna)",
+            "Europe/Rome",
+            lat,
+            lon,
+            assets,
+            900.0,
+            "Plastics plant, three shifts (06-14, 14-22, 22-06), reduced weekends.",
+        )
+    ]
+
+
+def building() -> list[SiteSpec]:
+    lat, lon = 45.464, 9.190
+    curtailable = {"curtailable": True}
+    assets = (
+        AssetSpec("Building HVAC", "building-hvac", BuildingHvac(), 180, attributes=curtailable),
+        AssetSpec("Lighting", "building-lighting", Lighting(lat, lon), 63, attributes=curtailable),
+        AssetSpec("Plug loads", "building-plugs", PlugLoads(), 40),
+        AssetSpec("EV charger 1", "building-ev-1", EvCharger(22.0), 22, attributes=curtailable),
+        AssetSpec(
+            "EV charger 2", "building-ev-2", EvCharger(11.0, 2.0), 11, attributes=curtailable
+        ),
+        AssetSpec("Rooftop PV", "building-pv", PvPlant(lat, lon, 60.0, 50.0), 50),
+    )
+    return [
+        SiteSpec(
+            "Sim office building (Milan)",
+            "Europe/Rome",
+            lat,
+            lon,
+            assets,
+            300.0,
+            "Commercial building with a 300 kW contract demand; HVAC, lighting and "
+            "EV chargers are curtailable.",
+        )
+    ]
+
+
+def portfolio() -> list[SiteSpec]:
+    solar_lat, solar_lon = 44.418, 12.204
+    wind_lat, wind_lon = 41.462, 15.544
+    solar = SiteSpec(
+        "Sim solar park (Ravenna)",
+        "Europe/Rome",
+        solar_lat,
+        solar_lon,
+        (
+            AssetSpec(
+                "PV field A",
+                "portfolio-pv-a",
+                PvPlant(solar_lat, solar_lon, 1440.0, 1200.0),
+                1200,
+                source_id="SOLAR-PV-ITA-00001",
+            ),
+            AssetSpec("Battery 1", "portfolio-battery-1", Battery(), 500),
+        ),
+    )
+    wind = SiteSpec(
+        "Sim wind farm (Foggia)",
+        "Europe/Rome",
+        wind_lat,
+        wind_lon,
+        (
+            AssetSpec(
+                "Turbine 1",
+                "portfolio-wtg-1",
+                WindTurbine(2000.0),
+                2000,
+                source_id="WIND-ON-ITA-00001",
+            ),
+            AssetSpec(
+                "Turbine 2",
+                "portfolio-wtg-2",
+                WindTurbine(2000.0, 95.0),
+                2000,
+                source_id="WIND-ON-ITA-00002",
+            ),
+        ),
+    )
+    return [solar, wind]
+
+
+#: (profile, base kW, extra kW when open or at peaks, PV kWp) of the community's businesses.
+BUSINESSES = (
+    ("shop", 1.5, 6.0, 10.0),
+    ("bakery", 2.0, 14.0, 0.0),
+    ("office", 1.0, 8.0, 15.0),
+    ("shop", 1.0, 4.0, 0.0),
+)
+
+
+def community(seed: int = 42, households: int = 16) -> list[SiteSpec]:
+    """``households`` homes (40 % with 3-6 kWp PV) and four small businesses (20 in all)."""
+    lat, lon = 41.117, 16.872
+    members = []
+    for i in range(households):
+        u = noise.uniform(seed, "community/household", [i, i + 1000, i + 2000])
+        pv = round(3.0 + 3.0 * float(u[1]), 1) if u[0] < 0.4 else 0.0
+        model = CommunityMember(lat, lon, "household", 0.15 + 0.2 * float(u[2]), 1.2, pv)
+        members.append((f"Household {i + 1:02d}", model))
+    for j, (profile, base, peak, pv) in enumerate(BUSINESSES):
+        model = CommunityMember(lat, lon, profile, base, peak, pv, kind="building")
+        members.append((f"{profile.capitalize()} {j + 1}", model))
+    assets = tuple(
+        AssetSpec(
+            name,
+            f"CER-DEV-{n + 1:03d}",
+            model,
+            model.pv_kw or None,
+            role="prosumer" if model.pv_kw else "consumer",
+            attributes={
+                "pod_code": f"IT001E{40_000_000 + 1_237 * (n + 1):08d}",
+                "primary_substation": "AC001E00345",
+                "pv_kwp": model.pv_kw,
+            },
+        )
+        for n, (name, model) in enumerate(members)
+    )
+    return [
+        SiteSpec(
+            "Sim energy community (Bari)",
+            "Europe/Rome",
+            lat,
+            lon,
+            assets,
+            None,
+            "Renewable energy community (CER) under primary substation AC001E00345.",
+            topics=CER,
+        )
+    ]
+
+
+SCENARIOS = {
+    "factory": factory,
+    "building": building,
+    "portfolio": portfolio,
+    "community": community,
+}
+
+
+def scenario_sites(name: str) -> list[SiteSpec]:
+    """The sites of scenario ``name`` (``KeyError`` for an unknown scenario)."""
+    return SCENARIOS[name]()
+
+
+def mqtt_base_topic(site: SiteSpec, site_id: int, device_id: str) -> str:
+    """The device's topic base (without the configured prefix)."""
+    if site.topics == CER:
+        return f"energy/plant/{site_id}/device/{device_id}"
+    return f"sites/{site_id}/devices/{device_id}"

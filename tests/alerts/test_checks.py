@@ -1,0 +1,86 @@
+"""The rule conditions of ``alerts.checks`` on their own (no database)."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from gridpilot.alerts.checks import AssetView, Clear, RuleView, SiteView, Watch, rate_per_min
+from gridpilot.alerts.lifecycle import Raise
+from gridpilot.alerts.schemas import validated_params
+
+METER = AssetView(id=1, site_id=10, name="M", kind="meter", role="consumer", expected_interval_s=60)
+PUMP = AssetView(id=2, site_id=10, name="P", kind="pump", role="consumer", expected_interval_s=None)
+
+
+def rule(kind: str, rule_id: int = 7, **fields) -> RuleView:
+    params = validated_params(kind, fields.pop("params", {}))
+    base = {"name": "r", "metric": None, "site_id": None, "asset_id": None, "asset_kind": None}
+    return RuleView(id=rule_id, kind=kind, params=params, **{**base, **fields})
+
+
+def readings(asset: AssetView, ts: int, **values: float) -> dict:
+    latest = {k: {"ts": ts, "value": v} for k, v in values.items()}
+    return {"assets": [{"asset_id": asset.id, "site_id": asset.site_id, "latest": latest}]}
+
+
+def test_threshold_with_duration_and_hysteresis():
+    watch = Watch(assets={1: METER})
+    watch.rules = [
+        rule(
+            "threshold",
+            metric="power_kw",
+            params={"threshold": 100, "hysteresis": 10, "duration_s": 60},
+        )
+    ]
+    assert watch.on_readings(readings(METER, 0, power_kw=150), 0) == []  # pending
+    assert watch.on_readings(readings(METER, 30_000, power_kw=150), 0) == []
+    [raised] = watch.on_readings(readings(METER, 60_000, power_kw=101), 0)
+    assert isinstance(raised, Raise) and raised.asset_id == 1 and raised.value == 101
+    watch.open.add((7, "asset:1"))
+    assert watch.on_readings(readings(METER, 70_000, power_kw=95), 0) == []  # in the band
+    [cleared] = watch.on_readings(readings(METER, 80_000, power_kw=90), 0)
+    assert cleared == Clear(7, "asset:1", 90.0)
+
+
+def test_a_dip_restarts_the_duration():
+    watch = Watch(assets={1: METER})
+    watch.rules = [rule("threshold", metric="power_kw", params={"threshold": 1, "duration_s": 10})]
+    watch.on_readings(readings(METER, 0, power_kw=5), 0)
+    watch.on_readings(readings(METER, 5_000, power_kw=0), 0)
+    assert watch.on_readings(readings(METER, 12_000, power_kw=5), 0) == []
+    assert watch.on_readings(readings(METER, 22_000, power_kw=5), 0) != []
+
+
+def test_scope_by_kind_and_site():
+    watch = Watch(assets={1: METER, 2: PUMP})
+    watch.rules = [rule("threshold", metric="power_kw", asset_kind="pump", params={"threshold": 1})]
+    assert watch.on_readings(readings(METER, 0, power_kw=5), 0) == []
+    assert len(watch.on_readings(readings(PUMP, 0, power_kw=5), 0)) == 1
+    watch.rules = [rule("threshold", metric="power_kw", site_id=99, params={"threshold": 1})]
+    assert watch.on_readings(readings(PUMP, 1, power_kw=5), 0) == []
+
+
+def test_rate_per_min():
+    points = deque([(0, 0.0), (30_000, 5.0), (60_000, 10.0)])
+    assert rate_per_min(points, 60_000) == 10.0
+    assert rate_per_min(points, 30_000) == 10.0  # from 30 s to 60 s: 5 in half a minute
+    assert rate_per_min(deque([(0, 1.0)]), 60_000) is None
+
+
+def test_stale_limit_uses_the_expected_interval():
+    watch = Watch(assets={1: METER, 2: PUMP}, last_seen={1: 0, 2: 0})
+    watch.rules = [rule("stale")]
+    # the meter expects data every 60 s (limit 180 s), the pump has the default 300 s (900 s)
+    [meter] = watch.on_tick(181_000)
+    assert isinstance(meter, Raise) and meter.asset_id == 1
+    assert {d.asset_id for d in watch.on_tick(901_000) if isinstance(d, Raise)} == {1, 2}
+
+
+def test_contract_demand_sums_the_meters():
+    other_meter = AssetView(3, 10, "M2", "meter", "consumer", None)
+    watch = Watch(assets={1: METER, 2: PUMP, 3: other_meter}, sites={10: SiteView(10, "S", 100.0)})
+    watch.rules = [rule("contract_demand")]
+    assert watch.on_readings(readings(METER, 0, power_kw=60), 0) == []
+    assert watch.on_readings(readings(PUMP, 0, power_kw=500), 0) == []  # not a meter
+    [raised] = watch.on_readings(readings(other_meter, 0, power_kw=50), 0)
+    assert isinstance(raised, Raise) and raised.asset_id is None and raised.value == 110

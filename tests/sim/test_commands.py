@@ -1,0 +1,63 @@
+"""Device commands change what the simulated devices do (the MQTT devices apply these)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from tests.sim.helpers import JUNE_MONDAY, ctx, run
+
+from gridpilot.core.errors import ValidationFailed
+from gridpilot.sim.live import LiveSimulator, apply_command
+from gridpilot.sim.model import Overrides
+from gridpilot.sim.provision import SimAsset
+from gridpilot.sim.scenarios import building, portfolio
+from gridpilot.sim.storage import Battery
+
+
+def test_apply_command_kinds_and_bad_parameters():
+    overrides = Overrides()
+    assert (
+        apply_command(overrides, "set_power_limit", {"limit_kw": 12.5})
+        == "power limited to 12.5 kW"
+    )
+    assert overrides.power_limit_kw == 12.5
+    apply_command(overrides, "set_power_limit", {"limit_kw": None})
+    assert overrides.power_limit_kw is None
+    apply_command(overrides, "setpoint", {"temperature_c": 24})
+    assert overrides.setpoint == 24
+    apply_command(overrides, "stop", {})
+    assert overrides.running is False
+    apply_command(overrides, "start", {})
+    assert overrides.running is True
+    apply_command(overrides, "discharge", {"power_kw": 100})
+    assert overrides.forced_kw == -100
+    for kind, params in [("set_power_limit", {"limit_kw": -1}), ("setpoint", {"value": "warm"}),
+                         ("charge", {"power_kw": 0}), ("self_destruct", {})]:  # fmt: skip
+        with pytest.raises(ValidationFailed):
+            apply_command(overrides, kind, params)
+
+
+def test_battery_follows_charge_and_discharge_commands():
+    context = ctx("battery")
+    context.state["soc_pct"] = 50.0
+    context.overrides = Overrides(forced_kw=200.0)
+    _, out = run(Battery(), JUNE_MONDAY, 0.25, context)  # 00:00-06:00 UTC: schedule says idle
+    assert out["power_kw"][0] == pytest.approx(200.0)
+    assert np.all(np.diff(out["soc_pct"]) >= 0) and out["soc_pct"][-1] <= 90 + 1e-9
+
+
+async def test_simulator_refuses_charge_for_a_machine_that_is_not_a_battery():
+    site = building()[0]
+    solar = portfolio()[0]
+    assets = [SimAsset(1, 1, "building", site, site.assets[0], "b"),
+              SimAsset(2, 2, "portfolio", solar, solar.assets[1], "s")]  # fmt: skip
+
+    class Nowhere:
+        async def send(self, *args: object) -> None:
+            raise AssertionError("not sending in this test")
+
+    simulator = LiveSimulator(assets, sink=Nowhere())
+    await simulator.prime(None)
+    with pytest.raises(ValidationFailed, match="not a battery"):
+        simulator.command(1, "charge", {"power_kw": 5})
+    assert simulator.command(2, "charge", {"power_kw": 50}) == "charge at 50 kW"
