@@ -61,9 +61,9 @@ def _vanish_with_last_will(topic: str) -> None:
 
 
 async def test_command_round_trip_with_a_device(app, client, operator, prefix, events):
-    await asyncio.wait_for(app.state.mqtt_ingest.subscribed.wait(), 10)
+    await asyncio.wait_for(app.state.mqtt_ingest.subscribed.wait(), 30)
     link = app.state.command_link
-    await asyncio.wait_for(link.connected.wait(), 10)
+    await asyncio.wait_for(link.connected.wait(), 30)
     site = await make_site(client, operator)
     device_id = f"BAT-{uuid.uuid4().hex[:6]}"
     base = f"sites/{site['id']}/devices/{device_id}"
@@ -128,7 +128,7 @@ async def test_command_round_trip_with_a_device(app, client, operator, prefix, e
 
 
 async def test_a_malformed_ack_becomes_a_dead_letter(app, client, operator, prefix):
-    await asyncio.wait_for(app.state.mqtt_ingest.subscribed.wait(), 10)
+    await asyncio.wait_for(app.state.mqtt_ingest.subscribed.wait(), 30)
     site = await make_site(client, operator)
     asset = await make_asset(client, operator, site["id"])
     topic = f"{prefix}gridpilot/{site['id']}/{asset['id']}/commands/ack"

@@ -52,7 +52,7 @@ def settings_overrides(prefix: str) -> dict[str, object]:
 async def worker(app):
     """The app's in-process ingest worker, once subscribed."""
     running = app.state.mqtt_ingest
-    await asyncio.wait_for(running.subscribed.wait(), 10)
+    await asyncio.wait_for(running.subscribed.wait(), 30)
     return running
 
 

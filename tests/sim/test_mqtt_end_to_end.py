@@ -44,8 +44,8 @@ async def poll(check, timeout_s: float = 60.0):
 
 
 async def test_devices_talk_to_the_server_over_mqtt(app, client, auth_headers, prefix):
-    await asyncio.wait_for(app.state.mqtt_ingest.subscribed.wait(), 10)
-    await asyncio.wait_for(app.state.command_link.connected.wait(), 10)
+    await asyncio.wait_for(app.state.mqtt_ingest.subscribed.wait(), 30)
+    await asyncio.wait_for(app.state.command_link.connected.wait(), 30)
     admin = await auth_headers(Role.ADMINISTRATOR)
     assets = await provision(sessions=app.state.sessions, bus=app.state.bus, scenarios=["building"])
     devices = MqttDevices(MqttEndpoint.parse(app.state.settings.mqtt_url), prefix)
