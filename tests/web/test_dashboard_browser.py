@@ -244,6 +244,9 @@ async def test_site_page_lists_assets_and_exports_csv(server, page):
     await expect(table).to_contain_text("Roof PV")
     history = await _chart_points(page, "history-chart")
     assert len(history["Consumption"]) >= 20
+    energy = await _chart_points(page, "energy-bars")  # kWh per quarter hour: 400 kW x 0.25 h
+    assert {value for _, value in energy["Consumption"][:-1]} == {100.0}
+    await expect(table).to_contain_text("online")  # data within 3 expected intervals
     async with page.expect_download() as download_info:
         await page.get_by_test_id("csv-export").click()
     download = await download_info.value

@@ -17,8 +17,10 @@ def points(series: pd.Series) -> list[list[float | None]]:
     ]
 
 
-def time_chart(series: dict[str, list[list[float | None]]], unit: str = "kW") -> dict[str, Any]:
-    """A line chart with a time axis, one line per entry of ``series``."""
+def time_chart(
+    series: dict[str, list[list[float | None]]], unit: str = "kW", kind: str = "line"
+) -> dict[str, Any]:
+    """A chart with a time axis, one line (or bar series) per entry of ``series``."""
     return {
         "animation": False,  # live updates redraw often; no animation to wait for
         "tooltip": {"trigger": "axis"},
@@ -27,7 +29,7 @@ def time_chart(series: dict[str, list[list[float | None]]], unit: str = "kW") ->
         "xAxis": {"type": "time"},
         "yAxis": {"type": "value", "name": unit},
         "series": [
-            {"name": name, "type": "line", "showSymbol": False, "data": data}
+            {"name": name, "type": kind, "showSymbol": False, "data": data}
             for name, data in series.items()
         ],
     }

@@ -7,6 +7,7 @@ same figures the series API returns; "today" is the site's local calendar day.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -15,13 +16,16 @@ import pandas as pd
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.alerts.lifecycle import AlertFilter, list_alerts
-from gridpilot.assets.models import Site
+from gridpilot.assets.models import Asset, Site
 from gridpilot.assets.service import list_assets, list_sites
 from gridpilot.auth.permissions import Principal
+from gridpilot.control.status import StatusView, read_statuses
+from gridpilot.control.tasks import status_policy
 from gridpilot.core.errors import GridpilotError
 from gridpilot.core.timestamps import now_ms
 from gridpilot.insights.data import load_site_series
 from gridpilot.insights.kpis.service import GENERATION_ROLES, LOAD_ROLES, compute_kpis
+from gridpilot.web.context import current
 
 QUARTER_MS = 15 * 60_000
 #: The roles counted as load and as generation: the same as the KPIs'.
@@ -203,3 +207,18 @@ def since_label(ts_ms: int | None, now: int | None = None) -> str:
 
 def hours_ago_ms(hours: float) -> int:
     return now_ms() - int(timedelta(hours=hours).total_seconds() * 1000)
+
+
+async def statuses(assets: Sequence[Asset]) -> dict[int, StatusView]:
+    """Online/offline/unknown of ``assets`` as ``GET /assets/{id}/status`` reports it."""
+    context = current()
+    runtime = getattr(context.app.state, "control", None)
+    async with context.session() as session:
+        views = await read_statuses(
+            session=session,
+            assets=[(a.id, a.site_id, a.expected_interval_s) for a in assets],
+            tracked=runtime.tracker.last_seen if runtime else (lambda _a: None),
+            policy=status_policy(context.settings),
+            now_ms=now_ms(),
+        )
+    return {view.asset_id: view for view in views}

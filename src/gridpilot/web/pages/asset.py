@@ -17,15 +17,13 @@ from gridpilot.control import service as control
 from gridpilot.control.events import publish_command_changes
 from gridpilot.control.kinds import KINDS
 from gridpilot.control.models import Command
-from gridpilot.control.status import StatusView, read_statuses
-from gridpilot.control.tasks import status_policy
 from gridpilot.core.errors import GridpilotError, NotFound
 from gridpilot.core.timestamps import iso, now_ms
 from gridpilot.insights.data import load_series
 from gridpilot.telemetry.service import latest_values
 from gridpilot.web.charts import points, time_chart
 from gridpilot.web.context import current
-from gridpilot.web.figures import since_label
+from gridpilot.web.figures import since_label, statuses
 from gridpilot.web.layout import frame, require_login
 
 #: The parameter each command kind asks for in the form: (name, label) or None.
@@ -39,20 +37,6 @@ PARAM_FIELD: dict[str, tuple[str, str] | None] = {
 }
 HISTORY = 20
 MINUTE_MS = 60_000
-
-
-async def _status(asset: Asset) -> StatusView:
-    context = current()
-    runtime = getattr(context.app.state, "control", None)
-    async with context.session() as session:
-        views = await read_statuses(
-            session=session,
-            assets=[(asset.id, asset.site_id, asset.expected_interval_s)],
-            tracked=runtime.tracker.last_seen if runtime else (lambda _a: None),
-            policy=status_policy(context.settings),
-            now_ms=now_ms(),
-        )
-    return views[0]
 
 
 def _command_rows(commands: list[Command]) -> list[dict[str, Any]]:
@@ -145,7 +129,7 @@ def register() -> None:
             with frame(user, "Asset not found"):
                 ui.label(f"There is no asset {asset_id} you may see.")
             return
-        state = await _status(asset)
+        state = (await statuses([asset]))[asset.id]
         with frame(user, asset.name):
             with ui.row().classes("items-center gap-4"):
                 color = {"online": "positive", "offline": "negative"}.get(state.status, "grey")

@@ -17,7 +17,7 @@ from gridpilot.insights.data import load_site_series
 from gridpilot.telemetry.service import last_seen, latest_values
 from gridpilot.web.charts import points, time_chart
 from gridpilot.web.context import current
-from gridpilot.web.figures import CONSUMING, PRODUCING, since_label
+from gridpilot.web.figures import CONSUMING, PRODUCING, since_label, statuses
 from gridpilot.web.layout import frame, require_login
 
 #: Time-range choices: label -> span in hours.
@@ -27,11 +27,15 @@ RESOLUTIONS = {"15 min": 15 * 60_000, "1 hour": 3_600_000, "1 day": 86_400_000}
 
 
 def _asset_rows(
-    assets: list[Asset], seen: dict[int, int | None], power: dict[int, float]
+    assets: list[Asset],
+    seen: dict[int, int | None],
+    power: dict[int, float],
+    status: dict[int, str],
 ) -> list[dict[str, Any]]:
     return [
         {
             "id": a.id,
+            "status": status.get(a.id, "unknown"),
             "name": a.name,
             "kind": a.kind,
             "role": a.role,
@@ -116,6 +120,7 @@ def register() -> None:
                 )
                 if "power_kw" in values:
                     power[asset.id] = values["power_kw"].value
+        status = {a: view.status for a, view in (await statuses(assets)).items()}
         if site is None:
             with frame(user, "Site not found"):
                 ui.label(f"There is no site {site_id} you may see.")
@@ -124,6 +129,7 @@ def register() -> None:
             table = (
                 ui.table(
                     columns=[
+                        {"align": "left", "name": "status", "label": "Status", "field": "status"},
                         {
                             "align": "left",
                             "name": "name",
@@ -148,7 +154,7 @@ def register() -> None:
                             "field": "last_seen",
                         },
                     ],
-                    rows=_asset_rows(assets, seen, power),
+                    rows=_asset_rows(assets, seen, power, status),
                     row_key="id",
                 )
                 .classes("w-full")
@@ -174,6 +180,12 @@ def register() -> None:
                     .classes("w-full h-80")
                     .props("data-testid=history-chart")
                 )
+                ui.label("Energy per interval").classes("text-subtitle2")
+                bars = (
+                    ui.echart(time_chart({}, unit="kWh", kind="bar"))
+                    .classes("w-full h-56")
+                    .props("data-testid=energy-bars")
+                )
             shown: dict[str, pd.DataFrame] = {}
 
             async def redraw() -> None:
@@ -188,6 +200,13 @@ def register() -> None:
                     )
                 )
                 chart.update()
+                hours = RESOLUTIONS[step.value] / 3_600_000
+                energy = {
+                    "Consumption": points(history["consumption_kw"] * hours),
+                    "Generation": points(history["generation_kw"] * hours),
+                }
+                bars.options.update(time_chart(energy, unit="kWh", kind="bar"))
+                bars.update()
 
             span.on_value_change(redraw)
             step.on_value_change(redraw)
@@ -210,8 +229,18 @@ def register() -> None:
                     seen[asset_id] = int(value["ts"])
                     changed = True
             if changed:
-                table.rows[:] = _asset_rows(assets, seen, power)
+                table.rows[:] = _asset_rows(assets, seen, power, status)
                 table.update()
 
-        unsubscribe = current().bus.subscribe("readings.stored", on_stored)
-        ui.context.client.on_delete(unsubscribe)
+        async def on_status(_topic: str, payload: dict[str, Any]) -> None:
+            if payload.get("asset_id") in visible:
+                status[payload["asset_id"]] = str(payload.get("status"))
+                table.rows[:] = _asset_rows(assets, seen, power, status)
+                table.update()
+
+        bus = current().bus
+        for unsubscribe in (
+            bus.subscribe("readings.stored", on_stored),
+            bus.subscribe("asset.status", on_status),
+        ):
+            ui.context.client.on_delete(unsubscribe)
