@@ -1,6 +1,6 @@
 """End to end through the real Mosquitto: a device client receives its command on
 ``.../commands`` and acknowledges on ``.../commands/ack``; the app's in-process MQTT ingest
-worker (helper A) routes its birth, Last Will and acks to ``gridpilot.control.inbound``."""
+worker routes its birth, Last Will and acks to ``gridpilot.control.inbound``."""
 
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ def subject_of(site_id: int, asset_id: int | None) -> str:
 
 
 def event_payload(alert: Alert) -> dict[str, Any]:
-    """The bus payload of ``alert.*`` (contracts.md); ``ts`` is the change time [epoch ms]."""
+    """The bus payload of ``alert.*`` (docs/live.md); ``ts`` is the change time [epoch ms]."""
     changed = alert.resolved_at or alert.acknowledged_at or alert.raised_at
     return {
         "alert_id": alert.id,

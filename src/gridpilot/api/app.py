@@ -103,7 +103,7 @@ async def start_runtime(app: FastAPI) -> None:
     async with app.state.sessions() as session, session.begin():
         await ensure_builtin_metrics(session=session)
     app.state.runtimes = []
-    # live (helper B): the Redis bus connects first and closes last
+    # the Redis bus connects first and closes last
     app.state.runtimes.append(await start_bus(app.state.bus))
     runtime = TelemetryRuntime(
         settings, app.state.sessions, app.state.engine, app.state.bus, app.state.metrics
@@ -120,7 +120,7 @@ async def start_runtime(app: FastAPI) -> None:
             settings=settings, telemetry=runtime, sessions=app.state.sessions, bus=app.state.bus
         )
         app.state.runtimes.append(app.state.mqtt_ingest)
-    # control (helper C): status tracking, staleness, command expiry; command link over MQTT
+    # status tracking, staleness, command expiry; the command link over MQTT
     from gridpilot.control.tasks import start_control
 
     app.state.control = await start_control(settings, app.state.sessions, app.state.bus)
@@ -132,17 +132,17 @@ async def start_runtime(app: FastAPI) -> None:
             settings, app.state.sessions, app.state.bus
         )
         app.state.runtimes.append(app.state.command_link)
-    # alerts (helper H): rule evaluation on bus events and a schedule; notifications
+    # alert rule evaluation on bus events and a schedule; notifications
     from gridpilot.alerts.evaluator import start_alerts
 
     app.state.alerts = await start_alerts(app)
     app.state.runtimes.append(app.state.alerts)
-    # forecasts (helper F): the 15-minute day-ahead job of every site (docs/forecasting.md)
+    # the 15-minute day-ahead forecast job of every site (docs/forecasting.md)
     from gridpilot.insights.forecasts.tasks import start_forecasts
 
     app.state.forecasts = await start_forecasts(app)
     app.state.runtimes.append(app.state.forecasts)
-    # baselines and anomalies (helper E): weekly refits, optional scheduled scans
+    # weekly baseline refits, optional scheduled anomaly scans
     from gridpilot.insights.anomalies.tasks import start_anomalies
     from gridpilot.insights.baselines.tasks import start_baselines
 
@@ -150,7 +150,7 @@ async def start_runtime(app: FastAPI) -> None:
     app.state.runtimes.append(app.state.baselines)
     app.state.anomalies = await start_anomalies(settings, app.state.sessions, app.state.bus)
     app.state.runtimes.append(app.state.anomalies)
-    # simulator (helper G): idle unless GRIDPILOT_SIM_AUTOSTART names scenarios (the demo)
+    # the simulator: idle unless GRIDPILOT_SIM_AUTOSTART names scenarios (the demo)
     from gridpilot.sim.runtime import start_simulator
 
     app.state.simulator = await start_simulator(
@@ -158,8 +158,6 @@ async def start_runtime(app: FastAPI) -> None:
         autostart=settings.sim_autostart, seed=settings.sim_seed,
     )  # fmt: skip
     app.state.runtimes.append(app.state.simulator)
-    # Further domains: one block each, ``app.state.<domain> = await start_<domain>(app)``
-    # followed by ``app.state.runtimes.append(app.state.<domain>)``.
 
 
 async def stop_runtime(app: FastAPI) -> None:
@@ -178,8 +176,8 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await start_runtime(app)
-        try:
+        try:  # a failed start still stops what had started
+            await start_runtime(app)
             yield
         finally:
             await stop_runtime(app)
@@ -198,7 +196,7 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
     app.state.metrics = Metrics()
     install_error_handlers(app)
     app.include_router(health_router)
-    # operations (helper OPS): request id, access log, latency histogram, rate limit; /metrics
+    # operations: request id, access log, latency histogram, rate limit; /metrics
     app.add_middleware(
         RequestContextMiddleware,
         metrics=app.state.metrics,

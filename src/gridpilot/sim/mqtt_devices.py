@@ -1,5 +1,5 @@
 """Simulated devices on MQTT: one connection per device with a Last Will, telemetry on the
-seeds' topics, commands with acknowledgements (contracts.md).
+seeds' topics, commands with acknowledgements (docs/control.md).
 
 * fleet devices publish (QoS 1) each metric on ``{base}/telemetry/{metric}`` as ``{"ts", "value"}``;
 * CER devices publish the seed's device message on ``{base}/measurements``;

@@ -19,7 +19,7 @@ from gridpilot.sim.solar import PvPlant
 from gridpilot.sim.storage import Battery, EvCharger
 from gridpilot.sim.wind import WindTurbine
 
-#: MQTT topic families (contracts.md): fleet ``sites/{site}/devices/{device}``, CER
+#: MQTT topic families (docs/mqtt.md): fleet ``sites/{site}/devices/{device}``, CER
 #: ``energy/plant/{plant}/device/{device}``.
 FLEET, CER = "fleet", "cer"
 

@@ -1,4 +1,4 @@
-"""``anomaly.detected`` events (docs: notes/contracts.md), published after the commit."""
+"""``anomaly.detected`` events (payload: docs/live.md), published after the commit."""
 
 from __future__ import annotations
 
