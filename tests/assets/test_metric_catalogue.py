@@ -68,3 +68,25 @@ async def test_viewer_cannot_define_metrics(client, auth_headers):
     viewer = await auth_headers(Role.VIEWER)
     response = await client.post(METRICS, json={"key": "abc", "unit": "kW"}, headers=viewer)
     assert response.status_code == 403
+
+
+async def test_processes_starting_together_seed_the_catalogue_once(app, sessions):
+    """Two processes starting at once both seed the built-in metrics; neither fails."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    from gridpilot.assets.catalogue import BUILTIN_METRICS
+    from gridpilot.assets.service import ensure_builtin_metrics
+
+    async with sessions() as session, session.begin():
+        await session.execute(text("DELETE FROM metrics WHERE builtin"))
+
+    async def start() -> None:
+        async with sessions() as session, session.begin():
+            await ensure_builtin_metrics(session=session)
+
+    await asyncio.gather(start(), start())
+    async with sessions() as session:
+        keys = (await session.scalars(text("SELECT key FROM metrics WHERE builtin"))).all()
+    assert sorted(keys) == sorted(spec.key for spec in BUILTIN_METRICS)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.assets.catalogue import (
@@ -63,22 +65,32 @@ class MetricRef:
 
 
 async def ensure_builtin_metrics(*, session: AsyncSession) -> None:
-    """Insert the built-in metric catalogue entries that are missing (idempotent)."""
+    """Insert the built-in metric catalogue entries that are missing (idempotent).
+
+    Safe when several processes start at once: a key another process inserted meanwhile is
+    skipped (``ON CONFLICT DO NOTHING``), not an error.
+    """
     existing = set((await session.scalars(select(Metric.key))).all())
-    for spec in BUILTIN_METRICS:
-        if spec.key not in existing:
-            session.add(
-                Metric(
-                    key=spec.key,
-                    unit=spec.unit,
-                    kind=spec.kind,
-                    description=spec.description,
-                    min_value=spec.min_value,
-                    max_value=spec.max_value,
-                    builtin=True,
-                )
-            )
-    await session.flush()
+    missing = [
+        {
+            "key": spec.key,
+            "unit": spec.unit,
+            "kind": spec.kind,
+            "description": spec.description,
+            "min_value": spec.min_value,
+            "max_value": spec.max_value,
+            "builtin": True,
+        }
+        for spec in BUILTIN_METRICS
+        if spec.key not in existing
+    ]
+    if not missing:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(Metric).values(missing).on_conflict_do_nothing(index_elements=["key"])
+    )
 
 
 async def asset_refs(*, session: AsyncSession) -> list[AssetRef]:
