@@ -121,12 +121,20 @@ def mqtt_client(port: int, name: str) -> paho.Client:
     return client
 
 
+#: Unacknowledged publishes at most (paho's message ids wrap at 65535).
+MAX_OUTSTANDING = 30_000
+
+
 def publish_all(port: int, messages: list[tuple[str, bytes]]) -> tuple[float, float]:
     """Publish at QoS 1 and wait for every PUBACK; (start, end) in ``time.perf_counter``."""
     client = mqtt_client(port, "bench-pub")
     try:
         started = time.perf_counter()
-        infos = [client.publish(topic, payload, qos=1) for topic, payload in messages]
+        infos = []
+        for topic, payload in messages:
+            if len(infos) >= MAX_OUTSTANDING:  # message ids are 16 bit: never reuse a live one
+                infos[len(infos) - MAX_OUTSTANDING].wait_for_publish(120)
+            infos.append(client.publish(topic, payload, qos=1))
         for info in infos:
             info.wait_for_publish(120)
         return started, time.perf_counter()

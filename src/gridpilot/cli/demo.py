@@ -116,7 +116,7 @@ def demo(
     url = f"http://{host or settings.host}:{port or settings.port}"
     lines = [
         f"{count} simulated assets; readings written: {written} ({time.monotonic() - began:.0f} s)",
-        f"API docs: {url}/docs",
+        f"dashboard: {url}/   API docs: {url}/docs",
     ]
     if password:
         lines.append(f"administrator: [bold]{ADMIN}[/]  password: [bold]{password}[/]")
