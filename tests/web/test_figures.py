@@ -43,3 +43,11 @@ def test_last_seen_labels():
     assert since_label(now - 5 * 60_000, now) == "5 min ago"
     assert since_label(now - 3 * 3_600_000, now) == "3 h ago"
     assert since_label(now - 2 * 86_400_000, now) == "2 d ago"
+
+
+def test_log_in_only_redirects_to_local_pages():
+    from gridpilot.web.pages.login import safe_target
+
+    assert safe_target("/sites/3") == "/sites/3"
+    for outside in ("https://evil.example", "//evil.example", "/\\evil.example", "/a\\b", "/\tx"):
+        assert safe_target(outside) == "/"

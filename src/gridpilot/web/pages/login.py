@@ -7,15 +7,18 @@ from nicegui import ui
 from gridpilot.web.session import log_in, principal
 
 
-def _safe_target(redirect_to: str) -> str:
-    """Only local paths: never redirect to another site after log-in."""
-    return redirect_to if redirect_to.startswith("/") and not redirect_to.startswith("//") else "/"
+def safe_target(redirect_to: str) -> str:
+    """Only local paths: never redirect to another site after log-in (``//host``, ``/\\host``
+    and control characters are what browsers turn into another origin)."""
+    local = redirect_to.startswith("/") and not redirect_to.startswith(("//", "/\\"))
+    clean = local and all(c.isprintable() and c != "\\" for c in redirect_to)
+    return redirect_to if clean else "/"
 
 
 def register() -> None:
     @ui.page("/login")
     async def login_page(redirect_to: str = "/") -> None:
-        target = _safe_target(redirect_to)
+        target = safe_target(redirect_to)
         if await principal() is not None:
             ui.navigate.to(target)
             return
