@@ -23,8 +23,8 @@ from gridpilot.control.status import StatusView, read_statuses
 from gridpilot.control.tasks import status_policy
 from gridpilot.core.errors import GridpilotError
 from gridpilot.core.timestamps import now_ms
-from gridpilot.insights.data import load_site_series
-from gridpilot.insights.kpis.service import GENERATION_ROLES, LOAD_ROLES, compute_kpis
+from gridpilot.insights.data import GENERATION_ROLES, LOAD_ROLES, load_site_series
+from gridpilot.insights.kpis.service import compute_kpis
 from gridpilot.web.context import current
 
 QUARTER_MS = 15 * 60_000

@@ -18,14 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gridpilot.analytics.degree_days import degree_days_daily, degree_days_hourly
 from gridpilot.assets.service import find_metric_ref
 from gridpilot.core.errors import NotFound
-from gridpilot.insights.data import load_series, load_site_series
+from gridpilot.insights.data import LOAD_ROLES, load_series, load_site_series
 
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 QUARTER_MS = 900_000
 ENERGY = "energy_kwh"
 #: Site baselines add up the energy of these asset roles (producers and storage excluded).
-SITE_ENERGY_ROLES = ("consumer",)
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,7 @@ async def energy_column(
     end_ms: int,
 ) -> pd.Series:  # fmt: skip
     """Energy per bucket [kWh]: register delta of ``energy_kwh``, or mean ``power_kw`` x hours."""
-    roles = SITE_ENERGY_ROLES if target.asset_id is None else None
+    roles = LOAD_ROLES if target.asset_id is None else None
     if energy_metric == ENERGY:
         return await _load(session, target, None, ENERGY, step, start_ms, end_ms, "delta", roles)
     power = await _load(session, target, None, "power_kw", step, start_ms, end_ms, "avg", roles)

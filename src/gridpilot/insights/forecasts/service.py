@@ -23,7 +23,7 @@ from gridpilot.auth.permissions import Principal
 from gridpilot.core.errors import ValidationFailed
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import MS_PER_DAY, MS_PER_HOUR, iso
-from gridpilot.insights.data import SYSTEM, load_series, load_site_series
+from gridpilot.insights.data import LOAD_ROLES, SYSTEM, load_series, load_site_series
 from gridpilot.insights.forecasts.models import StoredForecast
 from gridpilot.insights.forecasts.schemas import ForecastOut, ForecastPoint
 from gridpilot.insights.forecasts.weather import SiteLocation, WeatherSource
@@ -82,7 +82,7 @@ async def _load(
         start_ms=start_ms,
         end_ms=end_ms,
         step_ms=step_ms,
-        roles=("consumer",),
+        roles=LOAD_ROLES,
     )
     if series.notna().sum() == 0:
         series = await load_site_series(

@@ -22,7 +22,7 @@ from gridpilot.assets.service import get_asset, get_site
 from gridpilot.auth.permissions import Principal
 from gridpilot.core.errors import GridpilotError, ValidationFailed
 from gridpilot.core.timestamps import iso
-from gridpilot.insights.data import AssetInfo, site_assets
+from gridpilot.insights.data import GENERATION_ROLES, LOAD_ROLES, AssetInfo, site_assets
 from gridpilot.insights.kpis.inputs import (
     EMISSION_FACTOR_METRIC,
     AssetSeries,
@@ -37,8 +37,6 @@ from gridpilot.telemetry.service import energy
 
 #: At most this many intervals per asset in one KPI query (a year and a month at 15 min).
 MAX_INTERVALS = 40_000
-LOAD_ROLES = ("consumer",)
-GENERATION_ROLES = ("producer",)
 
 
 def align_period(start_ms: int, end_ms: int, interval_ms: int) -> Period:
