@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from tests.sim.helpers import JUNE_MONDAY, ctx, run
@@ -61,3 +63,19 @@ async def test_simulator_refuses_charge_for_a_machine_that_is_not_a_battery():
     with pytest.raises(ValidationFailed, match="not a battery"):
         simulator.command(1, "charge", {"power_kw": 5})
     assert simulator.command(2, "charge", {"power_kw": 50}) == "charge at 50 kW"
+
+    # the device's answers to command messages, as MQTT devices and the in-process link send them
+    def message(command_id: int, kind: str, params: dict, expires_ms: int | None = None) -> bytes:
+        return json.dumps({"command_id": command_id, "kind": kind, "params": params,
+                           "expires_ms": expires_ms}).encode()  # fmt: skip
+
+    done = simulator.acknowledge(2, message(7, "discharge", {"power_kw": 20}))
+    assert [(a["command_id"], a["state"]) for a in done] == [(7, "acknowledged"), (7, "succeeded")]
+    assert done[1]["detail"] == "discharge at 20 kW"
+    refused = simulator.acknowledge(1, message(8, "charge", {"power_kw": 5}))
+    assert refused[-1]["state"] == "failed" and "not a battery" in refused[-1]["detail"]
+    late = simulator.acknowledge(2, message(9, "stop", {}, expires_ms=1))
+    assert late[-1] == {"command_id": 9, "state": "failed", "ts": late[-1]["ts"],
+                        "detail": "the command expired before it arrived"}  # fmt: skip
+    assert simulator.live[2].ctx.overrides.running is True  # the expired stop was not followed
+    assert simulator.acknowledge(2, b"not json") == []

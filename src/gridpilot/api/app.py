@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from typing import Protocol
 
@@ -98,6 +98,12 @@ async def start_runtime(app: FastAPI) -> None:
     from gridpilot.telemetry.tasks import TelemetryRuntime
 
     settings: Settings = app.state.settings
+
+    def simulated_assets() -> Collection[int]:
+        """Assets of the in-process simulator: it follows their commands itself."""
+        simulator = getattr(app.state, "simulator", None)
+        return simulator.served_asset_ids() if simulator is not None else ()
+
     if settings.should_auto_migrate:
         await upgrade(app.state.engine)
     async with app.state.sessions() as session, session.begin():
@@ -129,7 +135,7 @@ async def start_runtime(app: FastAPI) -> None:
         from gridpilot.ingest.command_link import start_command_link
 
         app.state.command_link = await start_command_link(
-            settings, app.state.sessions, app.state.bus
+            settings, app.state.sessions, app.state.bus, served_locally=simulated_assets
         )
         app.state.runtimes.append(app.state.command_link)
     # alert rule evaluation on bus events and a schedule; notifications
@@ -156,6 +162,7 @@ async def start_runtime(app: FastAPI) -> None:
     app.state.simulator = await start_simulator(
         sessions=app.state.sessions, bus=app.state.bus, telemetry=app.state.telemetry,
         autostart=settings.sim_autostart, seed=settings.sim_seed,
+        command_check_interval_s=settings.command_check_interval_s,
     )  # fmt: skip
     app.state.runtimes.append(app.state.simulator)
 

@@ -10,7 +10,7 @@ state, so each command ends in exactly one terminal state. Each transition adds 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select, update
@@ -336,9 +336,15 @@ async def expire_due(
 
 
 async def sendable(
-    *, session: AsyncSession, now_ms: int, limit: int = 200
+    *,
+    session: AsyncSession,
+    now_ms: int,
+    limit: int = 200,
+    only_assets: Collection[int] | None = None,
+    except_assets: Collection[int] = (),
 ) -> list[tuple[Command, dict[str, Any]]]:
-    """Queued, unexpired commands of online assets, oldest first, with the asset's attributes."""
+    """Queued, unexpired commands of online assets, oldest first, with the asset's attributes;
+    only those of ``only_assets`` when given, none of ``except_assets``."""
     query = (
         select(Command, Asset.attributes)
         .join(AssetStatus, AssetStatus.asset_id == Command.asset_id)
@@ -351,4 +357,8 @@ async def sendable(
         .order_by(Command.created_ms, Command.id)
         .limit(limit)
     )
+    if only_assets is not None:
+        query = query.where(Command.asset_id.in_(list(only_assets)))
+    if except_assets:
+        query = query.where(Command.asset_id.not_in(list(except_assets)))
     return [(command, dict(attrs or {})) for command, attrs in await session.execute(query)]

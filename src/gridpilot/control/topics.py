@@ -1,4 +1,5 @@
-"""MQTT topics of device commands (contracts: ``{base}/commands`` and ``{base}/commands/ack``).
+"""Device commands on the wire: the topics (``{base}/commands`` and ``{base}/commands/ack``)
+and the message a device receives.
 
 ``{base}`` is ``attributes["mqtt_base_topic"]`` of the asset when set, else
 ``gridpilot/{site_id}/{asset_id}``; every topic starts with ``settings.mqtt_topic_prefix``.
@@ -6,8 +7,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
+
+from gridpilot.control.models import Command
 
 BASE_TOPIC_ATTRIBUTE = "mqtt_base_topic"
 
@@ -39,3 +43,18 @@ def status_topic(
 ) -> str:
     """Where the device publishes its birth (``online``) and Last Will (``offline``)."""
     return f"{prefix}{base_topic(site_id, asset_id, attributes)}/status"
+
+
+def command_message(command: Command) -> bytes:
+    """The JSON a device receives on its commands topic (docs/control.md)."""
+    return json.dumps(
+        {
+            "command_id": command.id,
+            "idempotency_key": command.idempotency_key,
+            "kind": command.kind,
+            "params": command.params,
+            "issued_ms": command.created_ms,
+            "expires_ms": command.expires_ms,
+        },
+        separators=(",", ":"),
+    ).encode()

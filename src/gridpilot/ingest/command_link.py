@@ -11,19 +11,21 @@ goes back to queued. A process that dies between claim and publish leaves the co
 it expires at its TTL. Devices acknowledge on ``{base}/commands/ack`` (handled by the MQTT
 ingest worker, see ``gridpilot.control.inbound``).
 
-Without ``GRIDPILOT_MQTT_URL`` no process sends: commands stay queued and expire at their TTL.
+Without ``GRIDPILOT_MQTT_URL`` no process sends: commands stay queued and expire at their TTL,
+except those of the in-process simulator's assets, which ``gridpilot.sim.commands`` delivers
+(and this link leaves alone).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import random
 import socket
 import uuid
+from collections.abc import Callable, Collection
 from typing import Any
 
 import aiomqtt
@@ -38,7 +40,7 @@ from gridpilot.control.events import (
     publish_command_changes,
 )
 from gridpilot.control.models import Command
-from gridpilot.control.topics import command_topic
+from gridpilot.control.topics import command_message, command_topic
 from gridpilot.core.bus import EventBus
 from gridpilot.core.mqtt import MqttEndpoint
 from gridpilot.core.settings import Settings
@@ -51,32 +53,22 @@ _FIRST_BACKOFF_S = 0.5
 _MAX_BACKOFF_S = 30.0
 
 
-def command_payload(command: Command) -> bytes:
-    """The JSON a device receives on its commands topic."""
-    return json.dumps(
-        {
-            "command_id": command.id,
-            "idempotency_key": command.idempotency_key,
-            "kind": command.kind,
-            "params": command.params,
-            "issued_ms": command.created_ms,
-            "expires_ms": command.expires_ms,
-        },
-        separators=(",", ":"),
-    ).encode()
-
-
 class CommandLink:
     """Publishes queued commands of online assets until ``stop()``; reconnects with backoff."""
 
     def __init__(
-        self, settings: Settings, sessions: async_sessionmaker[AsyncSession], bus: EventBus
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        bus: EventBus,
+        served_locally: Callable[[], Collection[int]] = tuple,
     ) -> None:
         if not settings.mqtt_url:
             raise ValueError("the command link needs GRIDPILOT_MQTT_URL")
         self.settings = settings
         self.sessions = sessions
         self.bus = bus
+        self.served_locally = served_locally  # assets of the in-process simulator: not sent
         self.endpoint = MqttEndpoint.parse(settings.mqtt_url)
         host = socket.gethostname()[:20]
         self.client_id = f"gridpilot-commands-{host}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -159,7 +151,9 @@ class CommandLink:
     async def send_pending(self, client: aiomqtt.Client) -> int:
         """Claim and publish the sendable commands; how many were published."""
         async with self.sessions() as session:
-            pending = await service.sendable(session=session, now_ms=now_ms())
+            pending = await service.sendable(
+                session=session, now_ms=now_ms(), except_assets=self.served_locally()
+            )
         published = 0
         for command, attributes in pending:
             change = await self._claim(command)
@@ -171,7 +165,7 @@ class CommandLink:
                 self.settings.mqtt_topic_prefix, command.site_id, command.asset_id, attributes
             )
             try:
-                await client.publish(topic, command_payload(command), qos=1)
+                await client.publish(topic, command_message(command), qos=1)
             except MqttError as exc:
                 await self._unclaim(command.id, f"publish failed: {exc}")
                 raise
@@ -209,8 +203,12 @@ class CommandLink:
 
 
 async def start_command_link(
-    settings: Settings, sessions: async_sessionmaker[AsyncSession], bus: EventBus
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    bus: EventBus,
+    served_locally: Callable[[], Collection[int]] = tuple,
 ) -> CommandLink:
-    link = CommandLink(settings, sessions, bus)
+    """A started link; ``served_locally()`` names assets whose commands it leaves alone."""
+    link = CommandLink(settings, sessions, bus, served_locally)
     await link.start()
     return link

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -215,3 +216,27 @@ class LiveSimulator:
         if kind in ("charge", "discharge") and live.asset.spec.model.kind != "battery":
             raise ValidationFailed(f"{live.asset.spec.model.kind} cannot {kind}: not a battery")
         return apply_command(live.ctx.overrides, kind, params)
+
+    def acknowledge(self, asset_id: int, message: bytes) -> list[dict[str, Any]]:
+        """What the device answers to a command message (``control.topics.command_message``):
+        ``acknowledged``, then ``succeeded`` with what it did, or ``failed`` with why (expired,
+        unknown kind, bad parameters); nothing for an unreadable message."""
+        try:
+            command = json.loads(message)
+            command_id = command["command_id"]
+        except (ValueError, KeyError, TypeError):
+            log.warning("malformed command for asset %d: %r", asset_id, message[:200])
+            return []
+        acks: list[dict[str, Any]] = [
+            {"command_id": command_id, "state": "acknowledged", "ts": now_ms()}
+        ]
+        expires = command.get("expires_ms")
+        try:
+            if isinstance(expires, int) and expires < now_ms():
+                raise ValidationFailed("the command expired before it arrived")
+            detail = self.command(asset_id, str(command.get("kind")), command.get("params") or {})
+            acks.append({"command_id": command_id, "state": "succeeded", "detail": detail})
+        except ValidationFailed as exc:
+            acks.append({"command_id": command_id, "state": "failed", "detail": exc.message})
+        acks[-1]["ts"] = now_ms()
+        return acks

@@ -21,9 +21,7 @@ import aiomqtt
 import numpy as np
 from numpy.typing import NDArray
 
-from gridpilot.core.errors import ValidationFailed
 from gridpilot.core.mqtt import MqttEndpoint
-from gridpilot.core.timestamps import now_ms
 from gridpilot.sim.live import LiveSimulator
 from gridpilot.sim.noise import Array
 from gridpilot.sim.provision import SimAsset
@@ -156,26 +154,5 @@ class MqttDevices:
 
     def handle_command(self, asset: SimAsset, payload: bytes) -> list[dict]:
         """The acknowledgements for one command payload (and the command applied)."""
-        try:
-            command = json.loads(payload)
-            command_id = command["command_id"]
-        except (ValueError, KeyError, TypeError):
-            log.warning("malformed command for %s: %r", asset.key, payload[:200])
-            return []
-        acks = [{"command_id": command_id, "state": "acknowledged", "ts": now_ms()}]
-        expires = command.get("expires_ms")
-        try:
-            if isinstance(expires, int) and expires < now_ms():
-                raise ValidationFailed("the command expired before it arrived")
-            assert self.simulator is not None
-            detail = self.simulator.command(
-                asset.asset_id, str(command.get("kind")), command.get("params") or {}
-            )
-            acks.append(
-                {"command_id": command_id, "state": "succeeded", "detail": detail, "ts": now_ms()}
-            )
-        except ValidationFailed as exc:
-            acks.append(
-                {"command_id": command_id, "state": "failed", "detail": exc.message, "ts": now_ms()}
-            )
-        return acks
+        assert self.simulator is not None
+        return self.simulator.acknowledge(asset.asset_id, payload)

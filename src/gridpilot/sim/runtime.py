@@ -1,18 +1,21 @@
 """The simulator inside the API process: start, stop, reconfigure, inject anomalies.
 
 ``SimulatorRuntime`` is built by the app's lifespan (idle unless ``GRIDPILOT_SIM_AUTOSTART``
-names scenarios) and writes through the app's telemetry runtime (in-process ingest).
+names scenarios), writes through the app's telemetry runtime (in-process ingest) and, while
+running, follows the device commands sent to its assets (``sim.commands``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Collection
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gridpilot.core.bus import EventBus
 from gridpilot.core.errors import Conflict
+from gridpilot.sim.commands import LocalCommandLink
 from gridpilot.sim.live import LiveSimulator
 from gridpilot.sim.provision import provision
 from gridpilot.sim.schemas import (
@@ -30,12 +33,18 @@ from gridpilot.telemetry.tasks import TelemetryRuntime
 
 class SimulatorRuntime:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], bus: EventBus, telemetry: TelemetryRuntime
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        bus: EventBus,
+        telemetry: TelemetryRuntime,
+        command_check_interval_s: float = 1.0,
     ) -> None:
         self.sessions = sessions
         self.bus = bus
         self.telemetry = telemetry
+        self.command_check_interval_s = command_check_interval_s
         self.simulator: LiveSimulator | None = None
+        self.commands: LocalCommandLink | None = None
         self.sink: IngestSink | None = None
         self.scenarios: list[str] = []
         self.seed = 42
@@ -46,6 +55,10 @@ class SimulatorRuntime:
     @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
+
+    def served_asset_ids(self) -> Collection[int]:
+        """The assets whose commands this simulator follows (none unless running)."""
+        return list(self.simulator.live) if self.simulator and self.running else ()
 
     async def start(self, request: SimulatorStart) -> SimulatorStatus:
         """Provision the scenarios (idempotent) and run them live; Conflict when running."""
@@ -63,9 +76,16 @@ class SimulatorRuntime:
             self.scenarios, self.seed = list(request.scenarios), request.seed
             self._stop = asyncio.Event()
             self._task = asyncio.create_task(self.simulator.run(self._stop), name="gridpilot-sim")
+            self.commands = LocalCommandLink(
+                self.sessions, self.bus, self.simulator, self.command_check_interval_s
+            )
+            self.commands.start()
             return self.status()
 
     async def stop(self) -> None:
+        if self.commands is not None:
+            await self.commands.stop()
+            self.commands = None
         self._stop.set()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
@@ -157,9 +177,10 @@ async def start_simulator(
     telemetry: TelemetryRuntime,
     autostart: str | None,
     seed: int,
+    command_check_interval_s: float = 1.0,
 ) -> SimulatorRuntime:
     """The app's simulator runtime; runs the scenarios named in ``autostart`` (or ``all``)."""
-    runtime = SimulatorRuntime(sessions, bus, telemetry)
+    runtime = SimulatorRuntime(sessions, bus, telemetry, command_check_interval_s)
     if autostart:
         names = [n.strip() for n in autostart.split(",") if n.strip()]
         scenarios = list(ALL_SCENARIOS) if "all" in names else names

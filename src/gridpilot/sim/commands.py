@@ -1,0 +1,136 @@
+"""Device commands for the simulator running inside the API process (the demo).
+
+Simulated devices of ``gridpilot simulate --via mqtt`` receive commands over MQTT; the
+in-process simulator has no MQTT connection, so ``LocalCommandLink`` does what the MQTT command
+link and a device do together, through the same control services: it claims each queued,
+unexpired command of a simulated asset that is online (queued -> sent, a compare-and-set, as
+the MQTT link does), hands the device message (``control.topics.command_message``) to the
+simulator, and records the simulated device's acknowledgements (``acknowledged``, then
+``succeeded`` or ``failed``) as if they had arrived on ``{base}/commands/ack``.
+
+It wakes on ``command.updated`` (a new queued command) and ``asset.status`` (an asset came
+online), and polls every ``GRIDPILOT_COMMAND_CHECK_INTERVAL_S`` for commands queued by other
+processes. The MQTT command link of the same process leaves these assets alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from gridpilot.control import service
+from gridpilot.control.events import (
+    ASSET_STATUS,
+    COMMAND_UPDATED,
+    publish_command_changes,
+)
+from gridpilot.control.inbound import handle_ack
+from gridpilot.control.models import Command
+from gridpilot.control.topics import command_message
+from gridpilot.core.bus import EventBus
+from gridpilot.core.timestamps import now_ms
+from gridpilot.sim.live import LiveSimulator
+
+log = logging.getLogger(__name__)
+
+ACTOR = "system:simulator"
+
+
+class LocalCommandLink:
+    """Delivers the commands of ``simulator``'s assets until ``stop()``."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        bus: EventBus,
+        simulator: LiveSimulator,
+        interval_s: float,
+    ) -> None:
+        self.sessions = sessions
+        self.bus = bus
+        self.simulator = simulator
+        self.interval_s = interval_s
+        self.delivered = 0  # commands handed to the simulator
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._unsubscribe: list[Any] = []
+
+    def start(self) -> None:
+        self._unsubscribe = [
+            self.bus.subscribe(COMMAND_UPDATED, self._on_command),
+            self.bus.subscribe(ASSET_STATUS, self._on_status),
+        ]
+        self._task = asyncio.create_task(self._run(), name="gridpilot-sim-commands")
+
+    async def stop(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _on_command(self, topic: str, payload: dict[str, Any]) -> None:
+        if payload.get("state") == service.QUEUED and self._simulated(payload):
+            self._wake.set()
+
+    async def _on_status(self, topic: str, payload: dict[str, Any]) -> None:
+        if payload.get("status") == "online" and self._simulated(payload):
+            self._wake.set()
+
+    def _simulated(self, payload: dict[str, Any]) -> bool:
+        return payload.get("asset_id") in self.simulator.live
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self.deliver_pending()
+            except Exception:
+                log.exception("simulator commands: delivery failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval_s)
+
+    async def deliver_pending(self) -> int:
+        """Deliver every sendable command of the simulated assets; how many were delivered."""
+        async with self.sessions() as session:
+            pending = await service.sendable(
+                session=session, now_ms=now_ms(), only_assets=list(self.simulator.live)
+            )
+        delivered = 0
+        for command, _ in pending:
+            if await self._deliver(command):
+                delivered += 1
+        self.delivered += delivered
+        return delivered
+
+    async def _deliver(self, command: Command) -> bool:
+        async with self.sessions() as session, session.begin():
+            claimed = await service.transition(
+                session=session,
+                command_id=command.id,
+                to=service.SENT,
+                at_ms=now_ms(),
+                actor=ACTOR,
+                condition=Command.expires_ms > now_ms(),
+            )
+        if claimed is None:
+            return False  # another process sent it, or it expired meanwhile
+        await publish_command_changes(self.bus, [claimed])
+        for ack in self.simulator.acknowledge(command.asset_id, command_message(command)):
+            await handle_ack(
+                sessions=self.sessions,
+                bus=self.bus,
+                asset_id=command.asset_id,
+                site_id=command.site_id,
+                payload=json.dumps(ack).encode(),
+                received_ms=now_ms(),
+            )
+        return True
