@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 
+import pytest
 from tests.live.wsclient import authenticated, bearer, close_code, open_live, recv_json
 
 from gridpilot.auth.dependencies import token_config
@@ -132,3 +134,26 @@ async def test_connection_closes_4401_when_the_token_expires(server, app, make_u
     )
     await ws.send(json.dumps({"type": "subscribe"}))
     assert await close_code(ws) == 4401
+
+
+class TestRevokedApiKey:
+    @pytest.fixture
+    def settings_overrides(self) -> dict[str, object]:
+        return {"live_auth_timeout_s": 1.0, "web_enabled": False, "rollup_interval_s": 3600.0,
+                "live_key_recheck_s": 0.5}  # fmt: skip
+
+    async def test_connection_of_a_revoked_api_key_closes_4401(self, server, http, auth_headers):
+        admin = await auth_headers(Role.ADMINISTRATOR)
+        created = await http.post(
+            "/api/v1/api-keys", json={"name": "wall-display", "role": "viewer"}, headers=admin
+        )
+        assert created.status_code == 201, created.text
+        ws = await authenticated(server, created.json()["key"])
+        await ws.send(json.dumps({"type": "subscribe"}))
+        assert (await recv_json(ws))["type"] == "subscribed"
+        await asyncio.sleep(1.5)  # several re-checks pass while the key is valid
+        await ws.send(json.dumps({"type": "ping", "id": 1}))
+        assert await recv_json(ws) == {"type": "pong", "id": 1}
+        revoked = await http.delete(f"/api/v1/api-keys/{created.json()['id']}", headers=admin)
+        assert revoked.status_code == 204, revoked.text
+        assert await close_code(ws) == 4401

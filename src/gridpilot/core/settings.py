@@ -197,6 +197,12 @@ class Settings(BaseSettings):
     live_auth_timeout_s: float = Field(
         default=5.0, gt=0, description="Seconds a WebSocket client has to send its credentials."
     )
+    live_key_recheck_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds between re-checks of the API key of a WebSocket connection: "
+        "a revoked key's connection is closed (4401) at the next check.",
+    )
     live_max_queued_events: int = Field(
         default=1000,
         gt=0,

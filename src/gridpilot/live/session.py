@@ -1,7 +1,8 @@
 """One ``/api/v1/live`` connection: authentication, then the receive loop of client messages.
 
 Close codes: 4401 not authenticated (missing, invalid or expired credentials; also when the
-credentials expire while connected), 4403 authenticated but not allowed to read, 1008 abuse
+credentials expire while connected, or the API key is revoked: it is re-checked every
+``GRIDPILOT_LIVE_KEY_RECHECK_S``), 4403 authenticated but not allowed to read, 1008 abuse
 (too many unanswered requests), 1013 try again later (authentication could not be checked),
 1001 server shutting down.
 """
@@ -35,6 +36,13 @@ CLOSE_TRY_AGAIN = 1013
 
 class _Disconnected(Exception):
     pass
+
+
+class _Credential:
+    """The credential a connection authenticated with last (a renewal replaces it)."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
 
 
 def _reason(text: str) -> str:
@@ -124,12 +132,41 @@ async def serve_live(websocket: WebSocket, hub: LiveHub) -> None:
         metrics=hub.metrics,
     )
     sender = hub.register(client)
+    current = _Credential(credential)
+    recheck = None
+    if expires_at is None:  # an API key: no expiry of its own, but it can be revoked
+        recheck = asyncio.create_task(
+            _recheck_api_key(websocket, client, current, settings.live_key_recheck_s)
+        )
     client.reply(_ready(client))
     try:
-        await _receive_loop(websocket, hub, client, sender)
+        await _receive_loop(websocket, hub, client, sender, current)
     finally:
         hub.unregister(client)
         sender.cancel()
+        if recheck is not None:
+            recheck.cancel()
+
+
+async def _recheck_api_key(
+    websocket: WebSocket, client: LiveClient, credential: _Credential, interval_s: float
+) -> None:
+    """Close the connection (4401) once its API key no longer authenticates (revoked, expired).
+
+    Checked every ``interval_s`` [s]; a verified key is trusted for ``auth.api_keys.CACHE_TTL_S``
+    by the process that verified it, so a revocation elsewhere is seen within both together.
+    """
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await authenticate(websocket.app, credential.value)
+        except AuthenticationFailed as exc:
+            client.request_close(
+                CLOSE_UNAUTHENTICATED, f"credentials no longer valid: {exc.message}"
+            )
+            return
+        except Exception:  # the database is unavailable: keep the connection, check again
+            log.warning("live: could not re-check an API key", exc_info=True)
 
 
 def _ready(client: LiveClient) -> dict[str, Any]:
@@ -144,7 +181,11 @@ def _ready(client: LiveClient) -> dict[str, Any]:
 
 
 async def _receive_loop(
-    websocket: WebSocket, hub: LiveHub, client: LiveClient, sender: asyncio.Task[None]
+    websocket: WebSocket,
+    hub: LiveHub,
+    client: LiveClient,
+    sender: asyncio.Task[None],
+    credential: _Credential,
 ) -> None:
     while not sender.done():
         receive = asyncio.ensure_future(websocket.receive())
@@ -155,7 +196,7 @@ async def _receive_loop(
         request: dict[str, Any] | None = None
         try:
             request = _decode(receive.result())
-            await _handle(request, websocket, hub, client)
+            await _handle(request, websocket, hub, client, credential)
         except _Disconnected:
             return
         except GridpilotError as exc:
@@ -166,7 +207,11 @@ async def _receive_loop(
 
 
 async def _handle(
-    request: dict[str, Any], websocket: WebSocket, hub: LiveHub, client: LiveClient
+    request: dict[str, Any],
+    websocket: WebSocket,
+    hub: LiveHub,
+    client: LiveClient,
+    credential: _Credential,
 ) -> None:
     kind = request["type"]
     echo = {"id": request["id"]} if "id" in request else {}
@@ -190,6 +235,7 @@ async def _handle(
             client.request_close(CLOSE_FORBIDDEN, "a connection cannot change its principal")
             return
         client.principal, client.expires_at = principal, expires_at
+        credential.value = request.get("token")
         client.reply({**_ready(client), **echo})
     else:
         raise BadRequest(
