@@ -118,7 +118,7 @@ async def _clean(sessions: async_sessionmaker[AsyncSession]) -> None:
         "alert_audit", "notification_deliveries", "notification_channels", "alerts",
         "alert_rules", "ingest_rejects", "command_transitions", "commands", "asset_status",
         "anomalies", "baseline_versions", "baselines", "forecasts", "tariff_versions",
-        "rollup_pending", "rollups", "readings", "api_keys",
+        "rollup_pending", "rollups", "readings", "api_keys", "scheduled_runs",
         "refresh_tokens", "user_sites", "users", "assets", "sites",
     ]  # fmt: skip
     async with sessions() as session, session.begin():

@@ -36,3 +36,18 @@ async def test_an_interval_of_zero_is_off():
     periodic.start()
     assert not periodic.running
     await periodic.stop()
+
+
+async def test_a_round_runs_only_when_claimed():
+    answers = [False, True, False]
+    runs: list[int] = []
+
+    async def claim() -> bool:
+        return answers.pop(0)
+
+    async def job() -> None:
+        runs.append(1)
+
+    periodic = Periodic("claimed", 60, job, claim=claim)
+    assert [await periodic.run_round() for _ in range(3)] == [False, True, False]
+    assert runs == [1] and periodic.runs == 1

@@ -1,7 +1,8 @@
 """A background job run every N seconds in one task of this process, until ``stop()``.
 
 A failing run is logged and the next one still happens: a scheduled job never dies of one bad
-run. An interval of 0 (or less) means the job is off.
+run. An interval of 0 (or less) means the job is off. With a ``claim`` (``db.schedules``), a
+round runs only when the claim succeeds: one process of several runs it.
 """
 
 from __future__ import annotations
@@ -25,10 +26,13 @@ class Periodic:
         job: Callable[[], Awaitable[object]],
         *,
         first_delay_s: float | None = None,
+        claim: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self.name = name
         self.interval_s = interval_s
         self.job = job
+        self.claim = claim
+        self.runs = 0  # rounds this process ran (claimed ones only)
         self.first_delay_s = interval_s if first_delay_s is None else first_delay_s
         self._task: asyncio.Task[None] | None = None
 
@@ -50,8 +54,17 @@ class Periodic:
     async def _loop(self) -> None:
         await asyncio.sleep(self.first_delay_s)
         while True:
-            try:
-                await self.job()
-            except Exception:
-                log.exception("scheduled job %s failed", self.name)
+            await self.run_round()
             await asyncio.sleep(self.interval_s)
+
+    async def run_round(self) -> bool:
+        """Run the job once if the claim allows it; whether it ran (failures are logged)."""
+        try:
+            if self.claim is not None and not await self.claim():
+                log.debug("scheduled job %s: another process runs this round", self.name)
+                return False
+            self.runs += 1
+            await self.job()
+        except Exception:
+            log.exception("scheduled job %s failed", self.name)
+        return True

@@ -10,6 +10,7 @@ from gridpilot.db.base import Base
 
 #: Domains whose ``models`` module defines tables. Imported lazily: db must not import domains.
 MODEL_MODULES = (
+    "gridpilot.db.schedules",
     "gridpilot.assets.models",
     "gridpilot.auth.models",
     "gridpilot.telemetry.models",

@@ -17,6 +17,7 @@ from gridpilot.core.errors import GridpilotError
 from gridpilot.core.periodic import Periodic
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import MS_PER_DAY, now_ms
+from gridpilot.db.schedules import run_claimer
 from gridpilot.insights.anomalies import service
 from gridpilot.insights.anomalies.events import anomaly_event, publish_anomalies
 from gridpilot.insights.data import SYSTEM
@@ -57,8 +58,12 @@ class AnomalyRuntime:
     ) -> None:
         self.sessions = sessions
         self.bus = bus
+        interval = settings.anomaly_scan_interval_s
         self.job = Periodic(
-            "anomaly-scan", settings.anomaly_scan_interval_s, lambda: scan_all(sessions, bus)
+            "anomaly-scan",
+            interval,
+            lambda: scan_all(sessions, bus),
+            claim=run_claimer(sessions, "anomaly-scan", interval),
         )
 
     def start(self) -> None:

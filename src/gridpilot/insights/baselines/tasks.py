@@ -16,6 +16,7 @@ from gridpilot.core.errors import GridpilotError
 from gridpilot.core.periodic import Periodic
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import MS_PER_DAY, now_ms
+from gridpilot.db.schedules import run_claimer
 from gridpilot.insights.baselines import service
 from gridpilot.insights.baselines.models import Baseline
 
@@ -52,7 +53,13 @@ class BaselineRuntime:
 
     def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
-        self.job = Periodic("baseline-refit", settings.baseline_refit_check_s, self.check)
+        interval = settings.baseline_refit_check_s
+        self.job = Periodic(
+            "baseline-refit",
+            interval,
+            self.check,
+            claim=run_claimer(sessions, "baseline-refit", interval),
+        )
 
     async def check(self) -> int:
         count = await refit_due(self.sessions)

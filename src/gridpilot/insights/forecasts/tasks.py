@@ -2,7 +2,8 @@
 data day-ahead, store it and publish ``forecast.stored``; delete forecasts older than
 ``forecast_keep_days``.
 
-Each site is forecast in its own transaction; the event is published after the commit.
+Each site is forecast in its own transaction; the event is published after the commit. Of
+several processes sharing the database, one runs each round (``db.schedules``).
 A site without enough history is skipped (no error); any other failure is logged and the job
 goes on with the next site.
 """
@@ -20,6 +21,7 @@ from gridpilot.core.errors import NotFound, ValidationFailed
 from gridpilot.core.periodic import Periodic
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import MS_PER_DAY, now_ms
+from gridpilot.db.schedules import run_claimer
 from gridpilot.insights.data import SYSTEM
 from gridpilot.insights.forecasts import service
 from gridpilot.insights.forecasts.weather import WeatherSource, make_weather_source
@@ -45,7 +47,11 @@ class ForecastRuntime:
         self.weather = weather
         interval = settings.forecast_interval_s
         self.job = Periodic(
-            "forecasts", interval, self.run_once, first_delay_s=min(interval, _FIRST_RUN_DELAY_S)
+            "forecasts",
+            interval,
+            self.run_once,
+            first_delay_s=min(interval, _FIRST_RUN_DELAY_S),
+            claim=run_claimer(sessions, "forecasts", interval),
         )
 
     def start(self) -> None:
