@@ -25,6 +25,7 @@ from rich.progress import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
+from gridpilot.cli.offline import offline_writer
 from gridpilot.core.errors import GridpilotError
 from gridpilot.core.settings import Settings
 from gridpilot.ingest.csv_import import ImportReport
@@ -53,23 +54,9 @@ async def run_import(
     total_bytes: int | None = None,
 ) -> ImportReport:
     """Import ``path`` into the database of ``settings``; rejected rows go to ``rejects``."""
-    from gridpilot.assets.service import ensure_builtin_metrics
-    from gridpilot.core.bus import InProcessBus
-    from gridpilot.core.metrics import Metrics
-    from gridpilot.db.engine import make_engine, make_sessionmaker
-    from gridpilot.db.migrate import upgrade
     from gridpilot.ingest.csv_import import import_csv_stream
-    from gridpilot.telemetry.tasks import TelemetryRuntime
 
-    engine = make_engine(settings)
-    try:
-        if settings.should_auto_migrate:
-            await upgrade(engine)
-        sessions = make_sessionmaker(engine)
-        async with sessions() as session, session.begin():
-            await ensure_builtin_metrics(session=session)
-        runtime = TelemetryRuntime(settings, sessions, engine, InProcessBus(), Metrics())
-        await runtime.start(loops=False)
+    async with offline_writer(settings) as offline:
         writer = csv.writer(rejects) if rejects is not None else None
         if writer is not None:
             writer.writerow(REJECT_COLUMNS)
@@ -85,24 +72,19 @@ async def run_import(
             if progress is not None and task is not None:
                 progress.update(task, completed=done)
 
-        try:
-            with path.open("rb") as stream:
-                report = await import_csv_stream(
-                    stream,
-                    runtime=runtime,
-                    principal=import_principal(),
-                    chunk_size=chunk_size,
-                    asset=asset,
-                    metric=metric,
-                    on_progress=on_progress,
-                    on_reject=on_reject,
-                )
-            await runtime.flush()  # stored, and the rollups of the imported ranges refreshed
-        finally:
-            await runtime.stop()
+        with path.open("rb") as stream:
+            report = await import_csv_stream(
+                stream,
+                runtime=offline.telemetry,
+                principal=import_principal(),
+                chunk_size=chunk_size,
+                asset=asset,
+                metric=metric,
+                on_progress=on_progress,
+                on_reject=on_reject,
+            )
+        await offline.telemetry.flush()  # stored, and the rollups of the imported ranges refreshed
         return report
-    finally:
-        await engine.dispose()
 
 
 def import_csv(

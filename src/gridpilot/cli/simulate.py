@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from gridpilot.cli.offline import offline_writer
 from gridpilot.core.errors import GridpilotError
 from gridpilot.core.settings import Settings
 
@@ -75,45 +76,25 @@ async def run_backfill(
     progress: Progress | None = None,
 ) -> Any:
     """Provision ``scenarios`` and backfill ``span_ms`` of history; returns the report."""
-    from gridpilot.assets.service import ensure_builtin_metrics
-    from gridpilot.core.bus import InProcessBus
-    from gridpilot.core.metrics import Metrics
-    from gridpilot.db.engine import make_engine, make_sessionmaker
-    from gridpilot.db.migrate import upgrade
     from gridpilot.sim.backfill import backfill
     from gridpilot.sim.provision import provision
-    from gridpilot.telemetry.tasks import TelemetryRuntime
 
-    engine = make_engine(settings)
-    try:
-        if settings.should_auto_migrate:
-            await upgrade(engine)
-        sessions = make_sessionmaker(engine)
-        async with sessions() as session, session.begin():
-            await ensure_builtin_metrics(session=session)
-        bus = InProcessBus()
-        runtime = TelemetryRuntime(settings, sessions, engine, bus, Metrics())
-        await runtime.start(loops=False)
-        try:
-            assets = await provision(sessions=sessions, bus=bus, scenarios=scenarios)
-            task = progress.add_task("backfilling", total=None) if progress else None
+    async with offline_writer(settings) as offline:
+        assets = await provision(sessions=offline.sessions, bus=offline.bus, scenarios=scenarios)
+        task = progress.add_task("backfilling", total=None) if progress else None
 
-            def on_progress(done: int, total: int) -> None:
-                if progress is not None and task is not None:
-                    progress.update(task, completed=done, total=total)
+        def on_progress(done: int, total: int) -> None:
+            if progress is not None and task is not None:
+                progress.update(task, completed=done, total=total)
 
-            return await backfill(
-                assets,
-                runtime=runtime,
-                seed=seed,
-                span_ms=span_ms,
-                step_ms=step_ms,
-                on_progress=on_progress,
-            )
-        finally:
-            await runtime.stop()
-    finally:
-        await engine.dispose()
+        return await backfill(
+            assets,
+            runtime=offline.telemetry,
+            seed=seed,
+            span_ms=span_ms,
+            step_ms=step_ms,
+            on_progress=on_progress,
+        )
 
 
 def simulate(
