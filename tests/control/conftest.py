@@ -26,6 +26,19 @@ def broker_available() -> None:
         _service_missing("Mosquitto", exc)
 
 
+def mqtt_settings(prefix: str, client: str) -> dict[str, object]:
+    """Settings of an app on the local broker: topics under ``prefix``, a fresh client id that
+    starts with ``client``, plain (unshared) subscriptions, a one-minute session."""
+    broker_available()
+    return {
+        "mqtt_url": f"mqtt://{BROKER_HOST}:{BROKER_PORT}",
+        "mqtt_topic_prefix": prefix,
+        "mqtt_client_id": f"{client}-{uuid.uuid4().hex[:12]}",
+        "mqtt_share_group": "",
+        "mqtt_session_expiry_s": 60,
+    }
+
+
 @pytest.fixture
 async def operator(auth_headers) -> dict[str, str]:
     return await auth_headers(Role.OPERATOR)

@@ -15,9 +15,9 @@ import pytest
 from tests.control.conftest import (
     BROKER_HOST,
     BROKER_PORT,
-    broker_available,
     make_asset,
     make_site,
+    mqtt_settings,
     wait_for,
 )
 
@@ -29,14 +29,7 @@ def prefix() -> str:
 
 @pytest.fixture
 def settings_overrides(prefix: str) -> dict[str, object]:
-    broker_available()
-    return {
-        "mqtt_url": f"mqtt://{BROKER_HOST}:{BROKER_PORT}",
-        "mqtt_topic_prefix": prefix,
-        "mqtt_client_id": f"gp-ctl-{uuid.uuid4().hex[:12]}",
-        "mqtt_share_group": "",
-        "mqtt_session_expiry_s": 60,
-    }
+    return mqtt_settings(prefix, "gp-ctl")
 
 
 async def _state(client, headers, command_id: int) -> str:

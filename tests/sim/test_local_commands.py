@@ -4,24 +4,14 @@ queued -> sent -> acknowledged -> succeeded, and the device does what it was tol
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 
 import pytest
-from tests.control.conftest import BROKER_HOST, BROKER_PORT, broker_available
+from tests.control.conftest import mqtt_settings, wait_for
 
 from gridpilot.auth.permissions import Role
 
 SIM = "/api/v1/simulator"
-
-
-async def poll(check, timeout_s: float = 60.0):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = await check()
-        if result or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(0.2)
 
 
 async def command_round_trip(client, headers: dict[str, str]) -> None:
@@ -35,7 +25,7 @@ async def command_round_trip(client, headers: dict[str, str]) -> None:
         status = await client.get(f"/api/v1/assets/{asset_id}/status", headers=headers)
         return status.json().get("status") == "online"
 
-    assert await poll(online), "the simulated HVAC never came online"
+    await wait_for(online, timeout_s=60)  # the simulated HVAC comes online
     created = await client.post(
         f"/api/v1/assets/{asset_id}/commands",
         headers=headers,
@@ -48,8 +38,7 @@ async def command_round_trip(client, headers: dict[str, str]) -> None:
         command = (await client.get(f"/api/v1/commands/{command_id}", headers=headers)).json()
         return command if command["state"] in ("succeeded", "failed", "expired") else None
 
-    command = await poll(finished, 30)
-    assert command is not None, "the simulator did not answer the command"
+    command = await wait_for(finished)  # the simulator answers the command
     assert command["state"] == "succeeded", command
     assert [t["state"] for t in command["transitions"]] == [
         "queued",
@@ -78,14 +67,7 @@ class TestBesideTheMqttCommandLink:
 
     @pytest.fixture
     def settings_overrides(self) -> dict[str, object]:
-        broker_available()
-        return {
-            "mqtt_url": f"mqtt://{BROKER_HOST}:{BROKER_PORT}",
-            "mqtt_topic_prefix": f"t{uuid.uuid4().hex[:10]}/",
-            "mqtt_client_id": f"gp-local-{uuid.uuid4().hex[:12]}",
-            "mqtt_share_group": "",
-            "mqtt_session_expiry_s": 60,
-        }
+        return mqtt_settings(f"t{uuid.uuid4().hex[:10]}/", "gp-local")
 
     async def test_commands_still_reach_the_simulator(self, app, client, auth_headers):
         await asyncio.wait_for(app.state.command_link.connected.wait(), 30)

@@ -8,7 +8,7 @@ import time
 import uuid
 
 import pytest
-from tests.control.conftest import BROKER_HOST, BROKER_PORT, broker_available
+from tests.control.conftest import mqtt_settings
 
 from gridpilot.auth.permissions import Role
 from gridpilot.core.mqtt import MqttEndpoint
@@ -24,14 +24,7 @@ def prefix() -> str:
 
 @pytest.fixture
 def settings_overrides(prefix: str) -> dict[str, object]:
-    broker_available()
-    return {
-        "mqtt_url": f"mqtt://{BROKER_HOST}:{BROKER_PORT}",
-        "mqtt_topic_prefix": prefix,
-        "mqtt_client_id": f"gp-sim-{uuid.uuid4().hex[:12]}",
-        "mqtt_share_group": "",
-        "mqtt_session_expiry_s": 60,
-    }
+    return mqtt_settings(prefix, "gp-sim")
 
 
 async def poll(check, timeout_s: float = 60.0):
