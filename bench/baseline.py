@@ -15,7 +15,8 @@
      with slow leaks injected (growing over 2 days to severity 0.5, i.e. 0.75 bar);
    * residual z-score of an HVAC's hourly energy against a baseline fitted on the first half
      (drivers: production intensity, degree-hours above 16 degC and below 12 degC; fault:
-     ``fouling``).
+     ``fouling``, COP -15 % at full severity, injected every 4 days of the scored second half,
+     growing over 6 h and held 12 h, besides the spontaneous ones).
 
    Ground truth: a bucket is faulty where the anomaly level is >= 0.3; a trend window is
    faulty where the level grows by >= 0.15 from its first to its last bucket (a fault still
@@ -284,8 +285,13 @@ def compressor_detectors(days: int, seed: int) -> dict[str, Any]:
 def hvac_zscore(days: int, seed: int) -> dict[str, Any]:
     from gridpilot.sim.clock import LocalTime, production_intensity
     from gridpilot.sim.factory import Hvac
+    from gridpilot.sim.model import Anomaly
 
-    frame, level, ctx, ts = simulate(Hvac(), "fouling", days, seed, [])
+    injected = [  # fouling in the scored (second) half: 6 h to full severity, held 12 h
+        Anomaly("fouling", T0 + d * DAY_MS + 6 * HOUR_MS, 6 * HOUR_MS, 1.0, 12 * HOUR_MS)
+        for d in range(days // 2 + 1, days, 4)
+    ]
+    frame, level, ctx, ts = simulate(Hvac(), "fouling", days, seed, injected)
     intensity = production_intensity(LocalTime.of(ts, ctx.timezone))
     outdoor = frame["outdoor_temperature_c"].to_numpy()
     data = pd.DataFrame(

@@ -15,7 +15,8 @@ from gridpilot.analytics.calendar_features import (
     seasonal_periods,
 )
 from gridpilot.analytics.forecast import forecast_series
-from gridpilot.analytics.forecast_metrics import coverage, mae
+from gridpilot.analytics.forecast_metrics import coverage, mae, wape
+from gridpilot.analytics.forecast_model import activity, build_design, group_means
 from gridpilot.analytics.seasonal_naive import seasonal_naive
 from gridpilot.core.errors import ValidationFailed
 
@@ -167,3 +168,77 @@ def test_public_holidays_are_sunday_like_days() -> None:
     assert cal.holiday[24:48].all() and not cal.holiday[:24].any()
     assert set(cal.day_type[24:48]) == {SUNDAY_OR_HOLIDAY} and set(cal.day_type[:24]) == {0}
     assert cal.bucket[0] == 0 and cal.n_buckets == 24
+
+
+def test_wape_is_the_absolute_error_over_the_absolute_actuals() -> None:
+    # |1-2| + |-2-(-1)| + |0-0.5| = 2.5 over |1| + |-2| + |0| = 3; a zero actual is fine
+    assert wape(np.array([1.0, -2.0, 0.0]), np.array([2.0, -1.0, 0.5])) == pytest.approx(250 / 3)
+    assert wape(np.array([1.0, np.nan]), np.array([1.5, 9.0])) == pytest.approx(50.0)
+    assert np.isnan(wape(np.zeros(3), np.ones(3)))
+
+
+def test_group_means_and_activity() -> None:
+    values = np.array([1.0, 3.0, 5.0, np.nan, 2.0])
+    group = np.array([0, 0, 1, 1, 2])
+    means = group_means(values, group, 4)  # group 3 has no data: the overall mean 11/4
+    assert means == pytest.approx([2.0, 5.0, 2.0, 2.75])
+    assert activity(means) == pytest.approx([0.0, 1.0, 0.0, 0.25])
+    assert (activity(np.full(3, 7.0)) == 0).all()
+
+
+def test_design_columns_drop_lags_and_weather() -> None:
+    index = quarter_hour_index(22)
+    temp = pd.DataFrame({"temperature_c": np.linspace(5, 25, len(index))}, index=index)
+    values = np.random.default_rng(0).normal(size=len(index))
+    design = build_design(index, step_ms=15 * MIN, periods={"daily": 96, "weekly": 672},
+                          n_history=len(index), timezone="UTC", country=None, weather=temp,
+                          profile_source=values)  # fmt: skip
+    assert design.lags == [96, 672] and design.weather_columns == 6  # 3 plain, 3 x activity
+    n_fixed = design.fixed.shape[1]
+    assert design.columns(2, True).all()
+    no_weather = design.columns(1, False)
+    assert not no_weather[n_fixed - 6 : n_fixed].any() and no_weather[: n_fixed - 6].all()
+    assert list(no_weather[n_fixed:]) == [True, False]
+    # a lag column is the deviation from the typical level of the source's time and day type
+    x = design.matrix(np.array([700]), values)
+    assert x[0, n_fixed] == pytest.approx(values[700 - 96] - design.level[700 - 96])
+
+
+def test_a_working_day_with_its_own_hours_is_learnt() -> None:
+    """Mondays start two hours earlier than the other working days (a start-up shift); the
+    noise is large enough that last week's values (the lags) do not carry it."""
+    index = quarter_hour_index(56)
+    hour = np.asarray(index.hour, dtype="float64")
+    dow = np.asarray(index.day_of_week)
+    start = np.where(dow == 0, 4, 6)
+    working = (dow < 5) & (hour >= start) & (hour < 18)
+    noise = np.random.default_rng(8).normal(0, 10, len(index))
+    values = pd.Series(20 + 60 * working + noise, index=index)
+    fc = forecast_series(values.iloc[: 49 * 96], horizon=96, timezone="UTC")  # a Monday
+    early = (fc.index.hour >= 4) & (fc.index.hour < 6)
+    assert fc.yhat[early].mean() > 55  # the Monday start-up (80), not the common 06 h (20)
+    assert mae(values.iloc[49 * 96 : 50 * 96].to_numpy(), fc.yhat) < 9
+
+
+def test_the_weather_moves_the_forecast_where_the_load_is_active() -> None:
+    """Cooling that runs only while an office is occupied: a hot forecast raises a working
+    afternoon, not the night."""
+    index = quarter_hour_index(50)
+    rng = np.random.default_rng(6)
+    hour = np.asarray(index.hour, dtype="float64")
+    occupied = (np.asarray(index.day_of_week) < 5) & (hour >= 8) & (hour < 18)
+    temp = 22 + np.repeat(rng.normal(0, 5, 50), 96) + 4 * np.sin(2 * np.pi * (hour - 9) / 24)
+    load = 20 + 40 * occupied + 4 * occupied * np.maximum(temp - 22, 0)
+    values = pd.Series(load + rng.normal(0, 2, len(index)), index=index)
+    history = values.iloc[: 49 * 96]  # the forecast day is a Tuesday
+    forecasts = {}
+    for offset in (0.0, 8.0):
+        future = temp.copy()
+        future[49 * 96 :] += offset
+        weather = pd.DataFrame({"temperature_c": future}, index=index)
+        forecasts[offset] = forecast_series(history, horizon=96, timezone="UTC", weather=weather)
+    rise = forecasts[8.0].yhat - forecasts[0.0].yhat
+    day = (hour[49 * 96 :] >= 10) & (hour[49 * 96 :] < 17)
+    night = hour[49 * 96 :] < 6
+    assert rise[day].mean() > 15  # 4 kW/K x 8 K = 32 where cooling was already on
+    assert abs(rise[night].mean()) < 3

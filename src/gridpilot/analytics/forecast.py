@@ -15,7 +15,7 @@ widened by ``IN_SAMPLE_WIDENING`` are used (``Forecast.calibration_errors`` = 0 
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
@@ -181,83 +181,98 @@ class _Run:
         full = pd.DatetimeIndex(values.index.append(self.future))
         aligned = _align_weather(weather, full, self.n)
         self.weather_names = tuple(aligned.columns) if aligned is not None else ()
-        self.design: Design = build_design(
-            full,
-            step_ms=step,
-            periods=self.periods,
-            n_history=self.n,
-            timezone=timezone,
-            country=country,
-            weather=aligned,
-        )
         std = (raw - self.mean) / self.sd
         self.values = np.concatenate([std, np.full(horizon, np.nan)])
         season = self.periods.get("daily") or self.periods.get("weekly")
         self.filled = np.concatenate([fill_gaps(std, season), np.full(horizon, np.nan)])
         self.max_lag = min(horizon, self.periods.get("daily", 14))
+
+        def design(profile_rows: int) -> Design:
+            return build_design(
+                full,
+                step_ms=step,
+                periods=self.periods,
+                n_history=self.n,
+                timezone=timezone,
+                country=country,
+                weather=aligned,
+                profile_source=std[:profile_rows],
+            )
+
+        self.design = design(self.n)
         usable = self.n - max(self.design.lags, default=0)
         self.window = min(CALIBRATION_DAYS * MS_PER_DAY // self.step, usable // 3)
         if self.window < 4 or usable - self.window < min_history_points(self.step) // 2:
             self.window = 0
-        self._trainings: dict[tuple[tuple[int, ...], bool], Training] = {}
-        self.use(self.design)
+        if self.window:  # typical levels from before the calibration window: no peeking
+            self.design = design(self.n - self.window)
+        self.start = max(self.design.lags, default=0)
+        self.training = Training(
+            self.design,
+            self.values,
+            self.filled,
+            start=self.start,
+            n=self.n,
+            step_ms=self.step,
+            max_lag=self.max_lag,
+        )
+        self.variant: tuple[int, bool] = (len(self.design.lags), True)
 
-    def use(self, design: Design) -> None:
-        """Fit and predict with ``design`` from now on."""
-        self.design = design
-        self.start = max(design.lags, default=0)
-        key = (tuple(design.lags), design.use_weather)
-        if key not in self._trainings:
-            self._trainings[key] = Training(
-                design,
-                self.values,
-                self.filled,
-                start=self.start,
-                n=self.n,
-                step_ms=self.step,
-                max_lag=self.max_lag,
-            )
-        self.training = self._trainings[key]
+    @property
+    def use_weather(self) -> bool:
+        return bool(self.design.weather_columns) and self.variant[1]
 
     def select_design(self) -> tuple[np.ndarray, np.ndarray]:
         """Keep the variant with the lowest out-of-sample mean absolute error over the
         calibration window, and return its calibration errors: first the lag set (all, the
         shorter ones, none), then with or without the weather regressors."""
-        full = self.design
-        candidates = [
-            replace(full, lags=full.lags[:keep]) for keep in range(len(full.lags), -1, -1)
-        ]
-        best = self._best(candidates)
+        n_lags = len(self.design.lags)
+        best = self._best([(keep, True) for keep in range(n_lags, -1, -1)])
         if best is None:
-            self.use(full)
+            self.variant = (n_lags, True)
             return np.empty(0, dtype="int64"), np.empty(0)
-        if full.weather_columns:
-            without = self._best([replace(best[1], use_weather=False)])
+        if self.design.weather_columns:
+            without = self._best([(best[1][0], False)])
             if without is not None and without[0] < best[0]:
                 best = without
-        self.use(best[1])
+        self.variant = best[1]
         return best[2], best[3]
 
     def _best(
-        self, candidates: list[Design]
-    ) -> tuple[float, Design, np.ndarray, np.ndarray] | None:
-        best: tuple[float, Design, np.ndarray, np.ndarray] | None = None
-        for design in candidates:
-            self.use(design)
+        self, candidates: list[tuple[int, bool]]
+    ) -> tuple[float, tuple[int, bool], np.ndarray, np.ndarray] | None:
+        best: tuple[float, tuple[int, bool], np.ndarray, np.ndarray] | None = None
+        for variant in candidates:
+            self.variant = variant
             steps, errors, mean_abs = self.calibration_errors()
             if not len(errors):
                 return None
             if best is None or mean_abs < best[0]:
-                best = (mean_abs, design, steps, errors)
+                best = (mean_abs, variant, steps, errors)
         return best
 
     def fit(self, end: int) -> PointModel:
-        return self.training.fit(end)
+        return self.training.fit(end, self.design.columns(*self.variant))
 
     def predict(self, model: PointModel, origin: int, steps: int) -> np.ndarray:
         work = self.filled.copy()
         residual = last_residual(model, self.design, self.values, self.filled, origin)
         return model.predict(self.design, work, origin, steps, residual)
+
+    def predict_inside(
+        self, model: PointModel, fitted: np.ndarray, origin: int, steps: int
+    ) -> np.ndarray:
+        """``predict`` for an origin inside the history when no lag is shorter than ``steps``:
+        every feature is then known, so the forecast is the fitted value (``fitted``: rows
+        from ``start``) plus the carried residual."""
+        first = max(self.start, origin - 2 * max(1, len(model.autocorr)))
+        known = np.flatnonzero(np.isfinite(self.values[first:origin]))
+        last, distance = 0.0, 0
+        if len(known):
+            i = first + int(known[-1])
+            last, distance = float(self.values[i] - fitted[i - self.start]), origin - i
+        at = origin - self.start
+        return fitted[at : at + steps] + model.carry(0, steps, distance) * last
 
     def calibration_errors(self) -> tuple[np.ndarray, np.ndarray, float]:
         """(horizon step 1.., scaled error) pairs from rolling origins over the last weeks, and
@@ -271,14 +286,19 @@ class _Run:
         steps_out: list[np.ndarray] = []
         errors_out: list[np.ndarray] = []
         abs_total, count = 0.0, 0
+        shortest = min(self.design.lags, default=self.horizon)
         for fold_start, fold_end in pairwise(bounds.tolist()):
             model = self.fit(fold_start)
+            fitted = self.training.x @ model.beta
             for origin in range(fold_start, fold_end, stride):
                 steps = min(self.horizon, self.n - origin)
                 actual = self.values[origin : origin + steps]
                 if not np.isfinite(actual).any():
                     continue
-                pred = self.predict(model, origin, steps)
+                if steps <= shortest and origin > self.start:
+                    pred = self.predict_inside(model, fitted, origin, steps)
+                else:
+                    pred = self.predict(model, origin, steps)
                 rows = np.arange(origin, origin + steps)
                 scale = model.group_scale[self.design.bucket_group[rows]]
                 ok = np.isfinite(actual)
@@ -313,7 +333,7 @@ class _Run:
             hi95=out[:, 4],
             step_ms=self.step,
             seasonality=tuple(self.periods),
-            regressors=self.weather_names if self.design.use_weather else (),
+            regressors=self.weather_names if self.use_weather else (),
             calibration_errors=len(errors),
         )
 

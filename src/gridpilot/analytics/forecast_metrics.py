@@ -39,6 +39,16 @@ def mape(actual: np.ndarray, forecast: np.ndarray, *, floor: float = 0.0) -> flo
     return float(100.0 * np.mean(np.abs((a[keep] - f[keep]) / a[keep])))
 
 
+def wape(actual: np.ndarray, forecast: np.ndarray) -> float:
+    """Weighted absolute percentage error [%]: sum |error| / sum |actual| (Kolassa & Schuetz
+    2007, "Advantages of the MAD/MEAN ratio over the MAPE", Foresight 6). Unlike the MAPE it
+    stays defined, and is not dominated by a few points, where the actual is near zero (a net
+    load that PV brings to zero); NaN when the actual values sum to zero."""
+    a, f = _pairs(actual, forecast)
+    total = float(np.sum(np.abs(a)))
+    return 100.0 * float(np.sum(np.abs(a - f))) / total if total > 0 else float("nan")
+
+
 def naive_scale(history: np.ndarray, *, period: int) -> float:
     """In-sample MAE of the seasonal-naive forecast: the MASE denominator (units of the series)."""
     h = np.asarray(history, dtype="float64")

@@ -3,11 +3,20 @@
 Features of a target time ``t`` (series at a regular step, local calendar):
 
 * the daily profile: one indicator per bucket of the day (at most 96, i.e. 15 min) and, when the
-  weekly season applies, per hour of the day a Saturday and a Sunday/holiday deviation;
+  weekly season applies, per hour of the day a Saturday and a Sunday/holiday deviation, and a
+  deviation of each working day (Monday .. Friday) shrunk towards the common working-day
+  profile (ridge penalty ``WEEKDAY_HOUR_PENALTY``): a Monday morning after a quiet Sunday, a
+  Friday night shift that ends early;
 * the weekly pattern: day-of-week indicators and a public-holiday flag;
-* lags: the value one day and one week earlier (when the history supports those seasons);
+* lags: how far the value one day and one week earlier was from the typical level of its own
+  time of day and day type (``level``), so that a Sunday says nothing wrong about a Monday;
 * weather regressors when given: temperature with heating (below 16 degC) and cooling (above
-  22 degC) hinges, irradiance in kW/m2.
+  22 degC) hinges, irradiance in kW/m2, each also multiplied by the activity of the target's
+  time of day and day type (0 in the quietest, 1 in the busiest part of the typical week),
+  since a building's HVAC and lighting answer the weather mostly while it is in use.
+
+The typical levels (``group_means``) come from the history before the calibration window, so
+the held-out errors that choose the variant and size the intervals are honest.
 
 Recent observations get more weight (half-life ``HALF_LIFE_DAYS``). What the regression misses
 right now (a warm afternoon, a line down) persists for a while: the last residual is carried
@@ -25,11 +34,16 @@ from gridpilot.analytics.calendar_features import (
     MS_PER_DAY,
     SATURDAY,
     SUNDAY_OR_HOLIDAY,
+    WORKDAY,
     calendar,
 )
 
 HALF_LIFE_DAYS = 56.0
 RIDGE_PENALTY = 0.01
+#: Shrinkage of a working day's own hourly deviations towards the common working-day profile
+#: (pseudo-observations: with 4 rows an hour and 8 weeks, 32 rows against 8).
+WEEKDAY_HOUR_PENALTY = 8.0
+LAG_PENALTY = 0.01
 HEATING_BALANCE_C = 16.0
 COOLING_BALANCE_C = 22.0
 
@@ -38,30 +52,49 @@ COOLING_BALANCE_C = 22.0
 class Design:
     """The feature matrix of a whole timeline (history followed by the horizon).
 
-    ``fixed`` holds the columns that do not depend on the series (calendar, weather);
-    lag columns are read from the working values at fit and predict time.
+    ``fixed`` holds the columns that do not depend on the series (calendar, weather); lag
+    columns are read from the working values at fit and predict time. A model may use a subset
+    of the columns (``columns``): the others get a zero coefficient.
     """
 
     fixed: np.ndarray  # (n_total, n_fixed) float; the weather columns come last
-    lags: list[int]  # lag periods in steps
+    lags: list[int]  # lag periods in steps, shortest first
     bucket_group: np.ndarray  # int per row: group of the interval scale (bucket x day kind)
     n_groups: int
+    penalty: np.ndarray  # ridge penalty of each fixed column (pseudo-observations)
+    level: np.ndarray  # per row: the typical value of its profile group (standardised)
     weather_columns: int = 0  # how many of the last fixed columns are weather
-    use_weather: bool = True
+
+    @property
+    def width(self) -> int:
+        return self.fixed.shape[1] + len(self.lags)
+
+    def columns(self, n_lags: int, use_weather: bool) -> np.ndarray:
+        """Mask of the columns of a variant: the first ``n_lags`` lags, weather or not."""
+        n_fixed = self.fixed.shape[1]
+        mask = np.ones(self.width, dtype=bool)
+        if not use_weather and self.weather_columns:
+            mask[n_fixed - self.weather_columns : n_fixed] = False
+        mask[n_fixed + n_lags :] = False
+        return mask
+
+    def penalties(self) -> np.ndarray:
+        """Ridge penalty of each column of ``matrix``."""
+        return np.concatenate([self.penalty, np.full(len(self.lags), LAG_PENALTY)])
 
     def matrix(self, rows: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """Feature rows ``rows`` with lag columns read from ``values`` (NaN where unknown)."""
-        fixed = self.fixed
-        if self.weather_columns and not self.use_weather:
-            fixed = fixed[:, : fixed.shape[1] - self.weather_columns]
-        cols = [fixed[rows]]
-        for lag in self.lags:
+        """Feature rows ``rows``; lag columns are the deviation of ``values`` one lag earlier
+        from that row's typical level (NaN where unknown)."""
+        out = np.empty((len(rows), self.width))
+        n_fixed = self.fixed.shape[1]
+        out[:, :n_fixed] = self.fixed[rows]
+        for j, lag in enumerate(self.lags):
             source = rows - lag
             lagged = np.full(len(rows), np.nan)
             ok = source >= 0
-            lagged[ok] = values[source[ok]]
-            cols.append(lagged[:, None])
-        return np.hstack(cols)
+            lagged[ok] = values[source[ok]] - self.level[source[ok]]
+            out[:, n_fixed + j] = lagged
+        return out
 
 
 def _one_hot(codes: np.ndarray, n: int, *, drop_first: bool) -> np.ndarray:
@@ -85,6 +118,24 @@ def weather_columns(weather: pd.DataFrame) -> list[np.ndarray]:
     return cols
 
 
+def group_means(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Mean of the finite ``values`` of each group ``0 .. n_groups-1`` (``group`` aligned with
+    ``values``); a group without data gets the overall mean (0 when there is none)."""
+    ok = np.isfinite(values)
+    total = np.bincount(group[ok], weights=values[ok], minlength=n_groups)
+    count = np.bincount(group[ok], minlength=n_groups)
+    overall = float(values[ok].mean()) if ok.any() else 0.0
+    return np.where(count > 0, total / np.maximum(count, 1), overall)
+
+
+def activity(means: np.ndarray) -> np.ndarray:
+    """Profile means rescaled to 0 (the quietest group) .. 1 (the busiest); all 0 when flat."""
+    low, high = float(means.min()), float(means.max())
+    if high - low <= 1e-12:
+        return np.zeros_like(means)
+    return (means - low) / (high - low)
+
+
 def build_design(
     index: pd.DatetimeIndex,
     *,
@@ -94,27 +145,54 @@ def build_design(
     timezone: str | None,
     country: str | None,
     weather: pd.DataFrame | None,
+    profile_source: np.ndarray | None = None,
 ) -> Design:
-    """Features for every timestamp of ``index`` (history first, then the horizon)."""
+    """Features for every timestamp of ``index`` (history first, then the horizon).
+
+    ``profile_source``: the (standardised) values of the first rows, from which the typical
+    level of each time of day and day type is taken (lag deviations, weather x activity).
+    """
     cal = calendar(index, step_ms=step_ms, timezone=timezone, country=country)
     n = len(index)
     cols: list[np.ndarray] = [np.ones((n, 1))]
+    penalty: list[np.ndarray] = [np.zeros(1)]
+
+    def add(block: np.ndarray, ridge: float) -> None:
+        cols.append(block)
+        penalty.append(np.full(block.shape[1], ridge))
+
     daily, weekly = "daily" in periods, "weekly" in periods
     if daily:
-        cols.append(_one_hot(cal.bucket, cal.n_buckets, drop_first=True))
+        add(_one_hot(cal.bucket, cal.n_buckets, drop_first=True), RIDGE_PENALTY)
     if weekly:
-        cols.append(_one_hot(cal.day_of_week, 7, drop_first=True))
+        add(_one_hot(cal.day_of_week, 7, drop_first=True), RIDGE_PENALTY)
         if cal.holiday.any():
-            cols.append(cal.holiday[:, None].astype("float64"))
+            add(cal.holiday[:, None].astype("float64"), RIDGE_PENALTY)
         if daily:
             hour = cal.bucket * 24 // cal.n_buckets
             hours = _one_hot(hour, 24, drop_first=False)
-            cols.append(hours * (cal.day_type == SATURDAY)[:, None])
-            cols.append(hours * (cal.day_type == SUNDAY_OR_HOLIDAY)[:, None])
+            add(hours * (cal.day_type == SATURDAY)[:, None], RIDGE_PENALTY)
+            add(hours * (cal.day_type == SUNDAY_OR_HOLIDAY)[:, None], RIDGE_PENALTY)
+            working = cal.day_type == WORKDAY
+            for day in range(5):
+                add(hours * (working & (cal.day_of_week == day))[:, None], WEEKDAY_HOUR_PENALTY)
+    if daily:
+        kind = cal.day_type.astype("int64") if weekly else np.zeros(n, dtype="int64")
+        profile_group = cal.bucket * 3 + kind
+        n_profile = cal.n_buckets * 3
+    else:
+        profile_group = cal.day_type.astype("int64") if weekly else np.zeros(n, dtype="int64")
+        n_profile = 3
+    source = profile_source if profile_source is not None else np.empty(0)
+    means = group_means(source, profile_group[: len(source)], n_profile)
+    level = means[profile_group]
     n_weather = 0
     if weather is not None and len(weather.columns):
-        cols.append(np.column_stack(weather_columns(weather)))
-        n_weather = cols[-1].shape[1]
+        base = np.column_stack(weather_columns(weather))
+        busy = activity(means)[profile_group]
+        block = np.hstack([base, base * busy[:, None]]) if daily else base
+        add(block, RIDGE_PENALTY)
+        n_weather = block.shape[1]
     lags = []
     if daily:
         lags.append(periods["daily"])
@@ -126,7 +204,7 @@ def build_design(
         n_groups = cal.n_buckets * 2
     else:
         group, n_groups = cal.day_type.astype("int64"), 3
-    return Design(np.hstack(cols), lags, group, n_groups, n_weather)
+    return Design(np.hstack(cols), lags, group, n_groups, np.concatenate(penalty), level, n_weather)
 
 
 def fill_gaps(values: np.ndarray, period: int | None) -> np.ndarray:
@@ -170,7 +248,6 @@ class PointModel:
         carried forward by the autocorrelation.
         """
         last, distance = residual
-        carry = self.autocorr
         block = min(design.lags) if design.lags else horizon
         out = np.empty(horizon)
         done = 0
@@ -179,12 +256,17 @@ class PointModel:
             rows = np.arange(origin + done, origin + done + size)
             x = design.matrix(rows, values)
             x[~np.isfinite(x)] = 0.0
-            lag = np.arange(done + 1, done + size + 1) + max(distance - 1, 0)
-            weights = np.where(lag < len(carry), carry[np.minimum(lag, len(carry) - 1)], 0.0)
-            out[done : done + size] = x @ self.beta + weights * last
+            out[done : done + size] = x @ self.beta + self.carry(done, size, distance) * last
             values[rows] = out[done : done + size]
             done += size
         return out
+
+    def carry(self, done: int, size: int, distance: int) -> np.ndarray:
+        """Weights of the last residual (``distance`` steps before the origin) at horizon
+        steps ``done+1 .. done+size``: its autocorrelation at that lag, 0 beyond."""
+        lag = np.arange(done + 1, done + size + 1) + max(distance - 1, 0)
+        auto = self.autocorr
+        return np.where(lag < len(auto), auto[np.minimum(lag, len(auto) - 1)], 0.0)
 
 
 def recency_weights(n: int, step_ms: int) -> np.ndarray:
@@ -210,10 +292,8 @@ def residual_autocorrelation(residuals: np.ndarray, max_lag: int) -> np.ndarray:
     return np.clip(acov / acov[0], 0.0, 1.0)
 
 
-def _solve(xtx: np.ndarray, xty: np.ndarray) -> np.ndarray:
-    ridge = np.full(len(xtx), RIDGE_PENALTY)
-    ridge[0] = 0.0  # the intercept is not shrunk
-    a = xtx + np.diag(ridge)
+def _solve(xtx: np.ndarray, xty: np.ndarray, penalty: np.ndarray) -> np.ndarray:
+    a = xtx + np.diag(penalty)
     try:
         return np.linalg.solve(a, xty)
     except np.linalg.LinAlgError:
@@ -221,11 +301,11 @@ def _solve(xtx: np.ndarray, xty: np.ndarray) -> np.ndarray:
 
 
 class Training:
-    """The rows ``start .. n-1`` of one design, prepared once; ``fit(end)`` fits on the prefix
-    before ``end``. The weighted normal equations are accumulated block by block, so fitting
-    on growing prefixes (calibration folds, then all) multiplies each row only once. Weights
-    are relative to the last row of the history (a constant factor per prefix, which only
-    rescales the tiny ridge)."""
+    """The rows ``start .. n-1`` of a design, prepared once; ``fit(end, columns)`` fits the
+    variant ``columns`` on the prefix before ``end``. The weighted normal equations of all
+    columns are accumulated block by block, so fitting several variants on growing prefixes
+    (calibration folds, then all) multiplies each row only once. Weights are relative to the
+    last row of the history (a constant factor per prefix, which only rescales the ridge)."""
 
     def __init__(
         self,
@@ -240,29 +320,35 @@ class Training:
     ) -> None:
         rows = np.arange(start, n)
         self.design, self.start, self.max_lag = design, start, max_lag
-        self.x = design.matrix(rows, filled)
+        x = design.matrix(rows, filled)
         self.y = values[rows]
-        self.ok = np.isfinite(self.y) & np.isfinite(self.x).all(axis=1)
+        self.ok = np.isfinite(self.y) & np.isfinite(x).all(axis=1)
+        self.x = np.where(np.isfinite(x), x, 0.0)
         self.w = recency_weights(len(rows), step_ms)
         self.groups = design.bucket_group[rows]
+        self.penalty = design.penalties()
         self._sums: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
-    def fit(self, end: int) -> PointModel:
-        """The model fitted on rows ``start .. end-1`` (finite targets only)."""
-        k = max(0, end - self.start)
+    def _normal_equations(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if k in self._sums:
+            return self._sums[k]
         done = max((e for e in self._sums if e <= k), default=0)
         p = self.x.shape[1]
         xtx, xty = self._sums.get(done, (np.zeros((p, p)), np.zeros(p)))
-        block = slice(done, k)
-        keep = self.ok[block]
-        xb = self.x[block][keep]
-        xw = xb * self.w[block][keep][:, None]
-        xtx, xty = xtx + xw.T @ xb, xty + xw.T @ self.y[block][keep]
-        self._sums[k] = (xtx, xty)
-        beta = _solve(xtx, xty)
+        keep = np.flatnonzero(self.ok[done:k]) + done
+        xb = self.x[keep]
+        xw = xb * self.w[keep][:, None]
+        self._sums[k] = (xtx + xw.T @ xb, xty + xw.T @ self.y[keep])
+        return self._sums[k]
+
+    def fit(self, end: int, columns: np.ndarray) -> PointModel:
+        """The variant ``columns`` (mask) fitted on rows ``start .. end-1`` (finite targets)."""
+        k = max(0, end - self.start)
+        xtx, xty = self._normal_equations(k)
+        beta = np.zeros(len(columns))
+        beta[columns] = _solve(xtx[np.ix_(columns, columns)], xty[columns], self.penalty[columns])
         ok = self.ok[:k]
-        residuals = np.full(k, np.nan)
-        residuals[ok] = self.y[:k][ok] - self.x[:k][ok] @ beta
+        residuals = np.where(ok, self.y[:k] - self.x[:k] @ beta, np.nan)
         autocorr = residual_autocorrelation(residuals, self.max_lag)
         groups = self.groups[:k][ok]
         sq = residuals[ok] ** 2
