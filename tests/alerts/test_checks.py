@@ -76,6 +76,14 @@ def test_stale_limit_uses_the_expected_interval():
     assert {d.asset_id for d in watch.on_tick(901_000) if isinstance(d, Raise)} == {1, 2}
 
 
+def test_stale_limit_of_an_asset_without_interval_follows_the_status_default():
+    watch = Watch(assets={2: PUMP}, last_seen={2: 0}, default_interval_s=20)
+    watch.rules = [rule("stale")]  # factor 3: 60 s
+    assert watch.on_tick(59_000) == []
+    [pump] = watch.on_tick(61_000)
+    assert isinstance(pump, Raise) and pump.asset_id == 2
+
+
 def test_contract_demand_sums_the_meters():
     other_meter = AssetView(3, 10, "M2", "meter", "consumer", None)
     watch = Watch(assets={1: METER, 2: PUMP, 3: other_meter}, sites={10: SiteView(10, "S", 100.0)})

@@ -18,12 +18,12 @@ from typing import Any
 
 from gridpilot.alerts.lifecycle import Raise, subject_of
 from gridpilot.alerts.schemas import SEVERITY_RANK
+from gridpilot.assets.catalogue import LOAD_ROLES
 from gridpilot.core.timestamps import MS_PER_MIN, MS_PER_S, iso
 
 Key = tuple[int, str]  # (rule id, subject)
 #: Power readings older than this (vs the site's newest) are left out of the site demand.
 DEMAND_FRESH_MS = 15 * MS_PER_MIN
-DEFAULT_INTERVAL_S = 300.0
 _MAX_HISTORY = 2000
 
 
@@ -111,6 +111,8 @@ class Watch:
     offline_reported: set[int] = field(default_factory=set)
     power: dict[int, tuple[int, float]] = field(default_factory=dict)
     anomaly_seen: dict[Key, int] = field(default_factory=dict)
+    #: Reporting interval [s] of assets that state none (GRIDPILOT_STATUS_DEFAULT_INTERVAL_S).
+    default_interval_s: float = 300.0
 
     def _step(self, key: Key, ts: int, breach: bool, clear: bool, duration_s: float) -> str | None:
         """'raise', 'clear' or None for one observation of a condition with a duration."""
@@ -199,14 +201,14 @@ class Watch:
         return []
 
     def _demand(self, site_id: int) -> list[Decision]:
-        """Site demand = sum of the site's meters' latest power_kw (else its consumers')."""
+        """Site demand = sum of the site's meters' latest power_kw (else its load assets')."""
         site = self.sites.get(site_id)
         rules = [r for r in self.rules if r.kind == "contract_demand" and r.covers_site(site_id)]
         if site is None or not site.contract_demand_kw or not rules:
             return []
         assets = [a for a in self.assets.values() if a.site_id == site_id and a.id in self.power]
         group = [a for a in assets if a.kind == "meter"] or [
-            a for a in assets if a.role == "consumer"
+            a for a in assets if a.role in LOAD_ROLES
         ]
         if not group:
             return []
@@ -242,7 +244,7 @@ class Watch:
         max_age = rule.params.get("max_age_s")
         if max_age is None:
             max_age = float(rule.params["factor"]) * (
-                asset.expected_interval_s or DEFAULT_INTERVAL_S
+                asset.expected_interval_s or self.default_interval_s
             )
         return float(max_age) * MS_PER_S
 

@@ -57,7 +57,7 @@ class AlertRuntime:
         self.sessions = sessions
         self.bus = bus
         self.notifier = Notifier(settings, sessions)
-        self.watch = Watch()
+        self.watch = Watch(default_interval_s=settings.status_default_interval_s)
         self.queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(
             maxsize=settings.alerts_queue_max
         )

@@ -77,6 +77,10 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
 
 #: What an asset does with energy.
 ASSET_ROLES: tuple[str, ...] = ("consumer", "producer", "prosumer", "storage")
+#: Asset roles counted as a site's load and as its generation (KPIs, baselines, forecasts,
+#: alerts, dashboard); prosumers and storage are listed but not added to either.
+LOAD_ROLES: tuple[str, ...] = ("consumer",)
+GENERATION_ROLES: tuple[str, ...] = ("producer",)
 
 #: Asset kinds and the role an asset of that kind gets when none is given.
 ASSET_KINDS: dict[str, str] = {

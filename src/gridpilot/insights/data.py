@@ -19,11 +19,6 @@ from gridpilot.auth.permissions import Principal, Role
 from gridpilot.core.errors import NotFound, ValidationFailed
 from gridpilot.telemetry.service import series
 
-#: Asset roles counted as a site's load and as its generation (KPIs, baselines, forecasts,
-#: dashboard); prosumers and storage are listed but not added to either.
-LOAD_ROLES = ("consumer",)
-GENERATION_ROLES = ("producer",)
-
 #: The principal of background jobs (forecast runs, refits): sees everything.
 SYSTEM = Principal(subject="system:insights", name="gridpilot analytics", role=Role.ADMINISTRATOR)
 

@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.alerts.lifecycle import AlertFilter, list_alerts
+from gridpilot.assets.catalogue import GENERATION_ROLES, LOAD_ROLES
 from gridpilot.assets.models import Asset, Site
 from gridpilot.assets.service import list_assets, list_sites
 from gridpilot.auth.permissions import Principal
@@ -23,7 +24,7 @@ from gridpilot.control.status import StatusView, read_statuses
 from gridpilot.control.tasks import status_policy
 from gridpilot.core.errors import GridpilotError
 from gridpilot.core.timestamps import now_ms
-from gridpilot.insights.data import GENERATION_ROLES, LOAD_ROLES, load_site_series
+from gridpilot.insights.data import load_site_series
 from gridpilot.insights.kpis.service import compute_kpis
 from gridpilot.web.context import current
 

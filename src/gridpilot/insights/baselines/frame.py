@@ -16,9 +16,10 @@ import pandas as pd
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.analytics.degree_days import degree_days_daily, degree_days_hourly
+from gridpilot.assets.catalogue import LOAD_ROLES
 from gridpilot.assets.service import find_metric_ref
 from gridpilot.core.errors import NotFound
-from gridpilot.insights.data import LOAD_ROLES, load_series, load_site_series
+from gridpilot.insights.data import load_series, load_site_series
 
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000

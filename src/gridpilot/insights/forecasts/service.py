@@ -18,12 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.analytics.calendar_features import holiday_country, infer_step_ms
 from gridpilot.analytics.forecast import Forecast, forecast_series
+from gridpilot.assets.catalogue import LOAD_ROLES
 from gridpilot.assets.service import get_asset, get_site
 from gridpilot.auth.permissions import Principal
 from gridpilot.core.errors import ValidationFailed
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import MS_PER_DAY, MS_PER_HOUR, iso
-from gridpilot.insights.data import LOAD_ROLES, SYSTEM, load_series, load_site_series
+from gridpilot.insights.data import SYSTEM, load_series, load_site_series
 from gridpilot.insights.forecasts.models import StoredForecast
 from gridpilot.insights.forecasts.schemas import ForecastOut, ForecastPoint
 from gridpilot.insights.forecasts.weather import SiteLocation, WeatherSource

@@ -11,10 +11,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridpilot.assets.catalogue import GENERATION_ROLES, LOAD_ROLES
 from gridpilot.assets.service import get_site
 from gridpilot.auth.permissions import Principal
 from gridpilot.core.timestamps import iso, now_ms
-from gridpilot.insights.data import GENERATION_ROLES, LOAD_ROLES, site_assets
+from gridpilot.insights.data import site_assets
 from gridpilot.telemetry.service import latest_values
 
 #: Default age after which a reading no longer counts as current [ms] (seed: 15-s readings).

@@ -17,12 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gridpilot.analytics import kpis, kpis_generation
 from gridpilot.analytics.kpis import Figure
 from gridpilot.analytics.tariffs import CostBreakdown, cost
+from gridpilot.assets.catalogue import GENERATION_ROLES, LOAD_ROLES
 from gridpilot.assets.models import Site
 from gridpilot.assets.service import get_asset, get_site
 from gridpilot.auth.permissions import Principal
 from gridpilot.core.errors import GridpilotError, ValidationFailed
 from gridpilot.core.timestamps import iso
-from gridpilot.insights.data import GENERATION_ROLES, LOAD_ROLES, AssetInfo, site_assets
+from gridpilot.insights.data import AssetInfo, site_assets
 from gridpilot.insights.kpis.inputs import (
     EMISSION_FACTOR_METRIC,
     AssetSeries,
