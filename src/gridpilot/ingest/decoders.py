@@ -104,17 +104,19 @@ def _reading(metric: str, ts: Any, value: Any, unit: Any = None) -> RawReading:
 
 def _value_and_unit(value: Any) -> tuple[Any, Any]:
     """``3.2`` -> (3.2, None); ``{"value": 3200, "unit": "W"}`` -> (3200, "W")."""
-    if isinstance(value, Mapping):
+    if value.__class__ is not float and isinstance(value, Mapping):
         return value.get("value"), value.get("unit")
     return value, None
 
 
 def _objects(data: Any, what: str) -> list[Mapping[str, Any]]:
+    if data.__class__ is dict:  # the common single object
+        return [data]
     items = data if isinstance(data, list) else [data]
     if not items:
         raise PayloadError(f"{what}: the array is empty")
     for position, item in enumerate(items):
-        if not isinstance(item, Mapping):
+        if item.__class__ is not dict and not isinstance(item, Mapping):
             where = f" (item {position})" if isinstance(data, list) else ""
             raise PayloadError(f"{what}: expected a JSON object{where}, got {type(item).__name__}")
     return items
@@ -128,11 +130,14 @@ def decode_values_message(payload: bytes, *, received_ms: int) -> list[RawReadin
         values = obj.get("values")
         if values is None:
             values = {k: v for k, v in obj.items() if k not in TS_KEYS}
-        elif not isinstance(values, Mapping):
+        elif values.__class__ is not dict and not isinstance(values, Mapping):
             raise PayloadError(f'"values" must be an object of metric: value, not {values!r:.40}')
         if not values:
             raise PayloadError("telemetry object has no values")
         for metric, raw in values.items():
+            if raw.__class__ is float or raw.__class__ is int:  # the common bare number
+                readings.append({"metric": metric, "ts": ts, "value": raw})
+                continue
             value, unit = _value_and_unit(raw)
             readings.append(_reading(str(metric), ts, value, unit))
     return readings

@@ -34,10 +34,13 @@ class DeviceResolver:
         self.sessions = sessions
         self._by_device_id: dict[str, AssetTarget] = {}
         self._unknown: dict[str, float] = {}
+        #: Changes whenever an asset changes: caches of resolved topics compare it.
+        self.version = 0
 
     async def on_asset_changed(self, topic: str, payload: dict[str, Any]) -> None:
         self._by_device_id.clear()
         self._unknown.clear()
+        self.version += 1
 
     async def resolve(self, ref: TopicRef) -> AssetTarget | str:
         """The asset ``ref`` names, or the reason why none (a dead-letter reason)."""

@@ -45,7 +45,7 @@ _MAX_TOPICS = 100_000
 ControlHandler = Callable[..., Awaitable[None]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Inbound:
     """One received message (``mid``/``qos`` are needed for its acknowledgement)."""
 
@@ -100,6 +100,9 @@ class BatchProcessor:
         self.max_readings = runtime.settings.max_batch_readings
         self._control = control_inbound()
         self._topics: dict[str, TopicRef | None] = {}  # parse_topic cache
+        #: topic -> (ref, asset) of telemetry topics that resolved (dropped on asset changes)
+        self._routes: dict[str, tuple[TopicRef, AssetTarget]] = {}
+        self._routes_version = resolver.version
 
     async def process_isolating(self, messages: Sequence[Inbound]) -> BatchOutcome:
         """``process`` that survives a bug triggered by one message: on an unexpected error the
@@ -129,26 +132,24 @@ class BatchProcessor:
         owners: list[int] = []  # message index of each reading
         targets: dict[int, AssetTarget] = {}
         controls: list[tuple[int, TopicRef, AssetTarget]] = []
-        topics = self._topics
+        routes = self._routes
+        if self._routes_version != self.resolver.version:
+            routes.clear()
+            self._routes_version = self.resolver.version
         for index, message in enumerate(messages):
-            if message.topic in topics:
-                ref = topics[message.topic]
+            route = routes.get(message.topic)
+            if route is None:
+                found = await self._route(message)
+                if isinstance(found, RejectRecord):
+                    rejects.append(found)
+                    continue
+                ref, target = found
+                if ref.kind != "telemetry":
+                    targets[index] = target
+                    controls.append((index, ref, target))
+                    continue
             else:
-                ref = parse_topic(message.topic, self.prefix)
-                if len(topics) >= _MAX_TOPICS:
-                    topics.clear()
-                topics[message.topic] = ref
-            if ref is None:
-                rejects.append(self._reject(message, "unknown topic"))
-                continue
-            target = await self.resolver.resolve(ref)
-            if isinstance(target, str):
-                rejects.append(self._reject(message, target))
-                continue
-            targets[index] = target
-            if ref.kind != "telemetry":
-                controls.append((index, ref, target))
-                continue
+                ref, target = route
             try:
                 decoded = decode_telemetry(ref, message.payload, received_ms=message.received_ms)
             except PayloadError as exc:
@@ -158,8 +159,10 @@ class BatchProcessor:
                 reason = f"{len(decoded)} readings in one message; the limit is {self.max_readings}"
                 rejects.append(self._reject(message, reason, target))
                 continue
+            targets[index] = target
+            asset_id = target.id
             for reading in decoded:
-                reading["asset"] = target.id
+                reading["asset"] = asset_id
             readings += decoded
             owners += [index] * len(decoded)
         outcome = BatchOutcome(messages=len(messages))
@@ -177,6 +180,29 @@ class BatchProcessor:
             await self._record(rejects)
         outcome.rejects = len(rejects)
         return outcome
+
+    async def _route(self, message: Inbound) -> tuple[TopicRef, AssetTarget] | RejectRecord:
+        """What ``message``'s topic names (cached for telemetry topics), or its dead letter."""
+        topics = self._topics
+        topic = message.topic
+        if topic in topics:
+            ref = topics[topic]
+        else:
+            ref = parse_topic(topic, self.prefix)
+            if len(topics) >= _MAX_TOPICS:
+                topics.clear()
+            topics[topic] = ref
+        if ref is None:
+            return self._reject(message, "unknown topic")
+        version = self.resolver.version
+        target = await self.resolver.resolve(ref)
+        if isinstance(target, str):
+            return self._reject(message, target)
+        if ref.kind == "telemetry" and version == self.resolver.version:
+            if len(self._routes) >= _MAX_TOPICS:
+                self._routes.clear()
+            self._routes[topic] = (ref, target)
+        return ref, target
 
     def _reject(
         self, message: Inbound, reason: str, target: AssetTarget | None = None

@@ -13,6 +13,12 @@ Delivery guarantee (QoS 1, at least once, no loss):
 * ``settings.mqtt_receive_maximum`` bounds the unacknowledged messages in flight (memory) and
   is the backpressure: while the database is slow the broker queues, not the worker.
 
+Receiving: aiomqtt (over paho) keeps the connection, the session and the subscriptions; the
+per-message work is ``gridpilot.ingest.mqtt_wire``'s (buffered socket reads, PUBLISH decoded
+straight into this worker's inbox, one write for a batch's PUBACKs): paho's own per-message
+path (three ``recv`` calls, an ``MQTTMessage`` and a v5 ``Properties`` object, a queued PUBACK
+per message) cost more CPU than everything else the worker does.
+
 Batching: after the first message, everything already received is taken at once and the batch
 waits up to ``mqtt_batch_linger_ms`` for more, until ``mqtt_batch_max_messages``; up to
 ``PIPELINE`` batches are processed at once (the telemetry writer merges them into one COPY).
@@ -27,7 +33,6 @@ import contextlib
 import logging
 import random
 from collections import deque
-from typing import Any
 
 import aiomqtt
 from aiomqtt import MqttError, ProtocolVersion
@@ -43,6 +48,7 @@ from gridpilot.core.timestamps import now_ms
 from gridpilot.ingest.mqtt_assets import DeviceResolver
 from gridpilot.ingest.mqtt_batch import BatchOutcome, BatchProcessor, Inbound
 from gridpilot.ingest.mqtt_topics import subscription_filters
+from gridpilot.ingest.mqtt_wire import buffer_reads, queue_pubacks, receive_publishes
 from gridpilot.telemetry.tasks import TelemetryRuntime
 
 log = logging.getLogger(__name__)
@@ -87,7 +93,7 @@ class MqttIngestWorker:
         self.totals = BatchOutcome()
         self.retire = False
         self._task: asyncio.Task[None] | None = None
-        self._receive: asyncio.Future[aiomqtt.Message] | None = None
+        self._inbox = _Inbox()
         self._unsubscribe = bus.subscribe("asset.changed", self.resolver.on_asset_changed)
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -107,6 +113,7 @@ class MqttIngestWorker:
         """
         self.retire = retire
         self.stopping.set()
+        self._inbox.wake()
         task, self._task = self._task, None
         if task is not None:
             try:
@@ -126,12 +133,10 @@ class MqttIngestWorker:
                     await self._subscribe(client)
                     backoff = _FIRST_BACKOFF_S
                     await self._consume(client)
-                self._drop_receive()
                 if self.retire:
                     break
             except MqttError as exc:
                 self.subscribed.clear()
-                self._drop_receive()
                 if self.stopping.is_set():
                     break
                 pause = backoff * (0.5 + random.random())
@@ -141,19 +146,11 @@ class MqttIngestWorker:
                 backoff = min(backoff * 2, self.settings.mqtt_reconnect_max_s)
             except Exception:  # a bug must not end the subscriber: log, reconnect, go on
                 self.subscribed.clear()
-                self._drop_receive()
                 log.exception("the MQTT ingest worker failed; restarting it in %.1f s", backoff)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.stopping.wait(), backoff)
                 backoff = min(backoff * 2, self.settings.mqtt_reconnect_max_s)
         self.subscribed.clear()
-
-    def _drop_receive(self) -> None:
-        """Forget the queue read of a closed connection (its messages were never acknowledged,
-        so the broker sends them again on the resumed session)."""
-        if self._receive is not None:
-            self._receive.cancel()
-            self._receive = None
 
     # --- connection -----------------------------------------------------------------------
 
@@ -175,8 +172,15 @@ class MqttIngestWorker:
             keepalive=30,
             tls_params=aiomqtt.TLSParameters() if endpoint.tls else None,
         )
-        # aiomqtt has no manual acknowledgement of its own; its paho client does.
-        client._client.manual_ack_set(True)
+        # aiomqtt has no manual acknowledgement of its own; its paho client does. Each
+        # connection gets a new inbox: what an old one held was never acknowledged, so the
+        # broker sends it again on the resumed session.
+        paho = client._client
+        paho.manual_ack_set(True)
+        buffer_reads(paho)
+        self._inbox = inbox = _Inbox()
+        receive_publishes(paho, inbox.put)
+        client._disconnected.add_done_callback(lambda _: inbox.wake())
         return client
 
     async def _subscribe(self, client: aiomqtt.Client) -> None:
@@ -241,54 +245,26 @@ class MqttIngestWorker:
         self, client: aiomqtt.Client, *, first_wait_s: float | None = None, stoppable: bool = True
     ) -> list[Inbound]:
         """The next batch; empty when stopping (or nothing came within ``first_wait_s``).
-        Raises ``MqttError`` when disconnected."""
-        settings = self.settings
-        limit = settings.mqtt_batch_max_messages
-        batch: list[Inbound] = []
-        first = await self._next(client, first_wait_s, stoppable=stoppable)
-        if first is None:
-            return batch
-        batch.append(first)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + settings.mqtt_batch_linger_ms / 1000
-        queue = client._queue  # aiomqtt's queue of received messages
-        while len(batch) < limit:
-            while not queue.empty() and len(batch) < limit:
-                batch.append(_inbound(queue.get_nowait()))
-            remaining = deadline - loop.time()
-            if len(batch) >= limit or remaining <= 0:
-                break
-            more = await self._next(client, remaining, stoppable=stoppable)
-            if more is None:
-                break
-            batch.append(more)
-        return batch
+        Raises ``MqttError`` when disconnected.
 
-    async def _next(
-        self, client: aiomqtt.Client, wait_s: float | None, *, stoppable: bool = True
-    ) -> Inbound | None:
-        """The next message, or None on timeout or stop; ``MqttError`` when disconnected.
-
-        The pending queue read survives a timeout (it is reused by the next call), so a
-        message is never taken from the queue and then dropped by a cancellation.
+        The worker wakes once for the first message and once when the linger ends (or the
+        batch is full), not for every message that arrives in between.
         """
-        if self._receive is None:
-            self._receive = asyncio.ensure_future(client._queue.get())
-        receive = self._receive
-        stop = asyncio.ensure_future(self.stopping.wait() if stoppable else asyncio.sleep(1e9))
-        disconnected = client._disconnected  # aiomqtt's future, done when the connection ends
-        waiters: set[asyncio.Future[Any]] = {receive, stop, disconnected}
-        try:
-            await asyncio.wait(waiters, timeout=wait_s, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stop.cancel()
-        if receive.done():
-            self._receive = None
-            return _inbound(receive.result())
-        if disconnected.done():
-            cause = None if disconnected.cancelled() else disconnected.exception()
-            raise MqttError("disconnected during message iteration") from cause
-        return None
+        limit = self.settings.mqtt_batch_max_messages
+        inbox = self._inbox
+        if stoppable and self.stopping.is_set():
+            return []
+        _check_connected(client)
+        if not inbox.messages:
+            await inbox.wait(1, first_wait_s)
+            _check_connected(client)
+            if not inbox.messages or (stoppable and self.stopping.is_set()):
+                return []
+        linger_s = self.settings.mqtt_batch_linger_ms / 1000
+        if linger_s > 0 and len(inbox.messages) < limit:
+            await inbox.wait(limit, linger_s)
+            _check_connected(client)
+        return inbox.take(limit)
 
     async def _handle(
         self, client: aiomqtt.Client, batch: list[Inbound], previous: asyncio.Task[None] | None
@@ -297,27 +273,66 @@ class MqttIngestWorker:
         if previous is not None:  # PUBACKs in receive order
             with contextlib.suppress(Exception):
                 await asyncio.shield(previous)
-        paho = client._client
-        for message in batch:
-            if message.qos > 0:
-                paho.ack(message.mid, message.qos)
+        queue_pubacks(client._client, [message.mid for message in batch if message.qos])
         totals = self.totals
         totals.messages += outcome.messages
         totals.stored += outcome.stored
         totals.rejects += outcome.rejects
 
 
-def _inbound(message: aiomqtt.Message) -> Inbound:
-    payload = message.payload
-    if not isinstance(payload, bytes | bytearray):
-        payload = str(payload).encode() if payload is not None else b""
-    return Inbound(
-        topic=message.topic.value,
-        payload=bytes(payload),
-        qos=message.qos,
-        mid=message.mid,
-        received_ms=now_ms(),
-    )
+class _Inbox:
+    """Messages of one connection not yet taken into a batch (filled by the PUBLISH handler,
+    which runs in the event loop's reader callback)."""
+
+    __slots__ = ("messages", "waiter", "wake_at")
+
+    def __init__(self) -> None:
+        self.messages: list[Inbound] = []
+        self.waiter: asyncio.Future[None] | None = None
+        self.wake_at = 1
+
+    def put(self, topic: bytes, payload: bytes, qos: int, mid: int) -> None:
+        messages = self.messages
+        messages.append(Inbound(topic.decode("utf-8", "replace"), payload, qos, mid, now_ms()))
+        if self.waiter is not None and len(messages) >= self.wake_at:
+            self.wake()
+
+    def wake(self) -> None:
+        """End the current ``wait`` (a message count reached, stopping, disconnected)."""
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def wait(self, count: int, timeout_s: float | None) -> None:
+        """Until ``count`` messages are in, ``wake()`` is called or ``timeout_s`` passed."""
+        if len(self.messages) >= count:
+            return
+        self.wake_at = count
+        self.waiter = waiter = asyncio.get_running_loop().create_future()
+        try:
+            async with asyncio.timeout(timeout_s):
+                await waiter
+        except TimeoutError:
+            pass
+        finally:
+            self.waiter = None
+
+    def take(self, limit: int) -> list[Inbound]:
+        """Up to ``limit`` messages, oldest first."""
+        messages = self.messages
+        if len(messages) <= limit:
+            self.messages = []
+            return messages
+        taken = messages[:limit]
+        del messages[:limit]
+        return taken
+
+
+def _check_connected(client: aiomqtt.Client) -> None:
+    disconnected = client._disconnected
+    if disconnected.done():
+        cause = None if disconnected.cancelled() else disconnected.exception()
+        raise MqttError("disconnected during message iteration") from cause
 
 
 def _refused(code: object) -> bool:
