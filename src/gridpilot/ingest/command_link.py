@@ -26,7 +26,6 @@ import random
 import socket
 import uuid
 from collections.abc import Callable, Collection
-from typing import Any
 
 import aiomqtt
 from aiomqtt import MqttError
@@ -34,13 +33,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gridpilot.control import service
 from gridpilot.control.events import (
-    ASSET_STATUS,
-    COMMAND_UPDATED,
     CommandChange,
     publish_command_changes,
 )
 from gridpilot.control.models import Command
 from gridpilot.control.topics import command_message, command_topic
+from gridpilot.control.wakeup import CommandWakeup
 from gridpilot.core.bus import EventBus
 from gridpilot.core.mqtt import MqttEndpoint
 from gridpilot.core.settings import Settings
@@ -74,34 +72,20 @@ class CommandLink:
         self.client_id = f"gridpilot-commands-{host}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.connected = asyncio.Event()
         self.rounds = 0  # send rounds completed (tests wait on it instead of sleeping)
-        self._wake = asyncio.Event()
+        self.wakeup = CommandWakeup(bus)
         self._task: asyncio.Task[None] | None = None
-        self._unsubscribe: list[Any] = []
 
     async def start(self) -> None:
-        self._unsubscribe = [
-            self.bus.subscribe(COMMAND_UPDATED, self._on_command),
-            self.bus.subscribe(ASSET_STATUS, self._on_status),
-        ]
+        self.wakeup.start()
         self._task = asyncio.create_task(self.run(), name="gridpilot-command-link")
 
     async def stop(self) -> None:
-        for unsubscribe in self._unsubscribe:
-            unsubscribe()
-        self._unsubscribe = []
+        self.wakeup.stop()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-
-    async def _on_command(self, topic: str, payload: dict[str, Any]) -> None:
-        if payload.get("state") == service.QUEUED:
-            self._wake.set()
-
-    async def _on_status(self, topic: str, payload: dict[str, Any]) -> None:
-        if payload.get("status") == "online":
-            self._wake.set()
 
     async def run(self) -> None:
         backoff = _FIRST_BACKOFF_S
@@ -134,7 +118,7 @@ class CommandLink:
     async def _serve(self, client: aiomqtt.Client) -> None:
         interval = self.settings.command_check_interval_s
         while True:
-            self._wake.clear()
+            self.wakeup.event.clear()
             try:
                 sent = await self.send_pending(client)
             except MqttError:
@@ -145,8 +129,7 @@ class CommandLink:
             self.rounds += 1
             if sent:
                 continue  # maybe more than one page was waiting
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), interval)
+            await self.wakeup.wait(interval)
 
     async def send_pending(self, client: aiomqtt.Client) -> int:
         """Claim and publish the sendable commands; how many were published."""

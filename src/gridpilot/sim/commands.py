@@ -19,19 +19,17 @@ import asyncio
 import contextlib
 import json
 import logging
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gridpilot.control import service
 from gridpilot.control.events import (
-    ASSET_STATUS,
-    COMMAND_UPDATED,
     publish_command_changes,
 )
 from gridpilot.control.inbound import handle_ack
 from gridpilot.control.models import Command
 from gridpilot.control.topics import command_message
+from gridpilot.control.wakeup import CommandWakeup
 from gridpilot.core.bus import EventBus
 from gridpilot.core.timestamps import now_ms
 from gridpilot.sim.live import LiveSimulator
@@ -56,47 +54,29 @@ class LocalCommandLink:
         self.simulator = simulator
         self.interval_s = interval_s
         self.delivered = 0  # commands handed to the simulator
-        self._wake = asyncio.Event()
+        self.wakeup = CommandWakeup(bus, wanted=lambda asset_id: asset_id in simulator.live)
         self._task: asyncio.Task[None] | None = None
-        self._unsubscribe: list[Any] = []
 
     def start(self) -> None:
-        self._unsubscribe = [
-            self.bus.subscribe(COMMAND_UPDATED, self._on_command),
-            self.bus.subscribe(ASSET_STATUS, self._on_status),
-        ]
+        self.wakeup.start()
         self._task = asyncio.create_task(self._run(), name="gridpilot-sim-commands")
 
     async def stop(self) -> None:
-        for unsubscribe in self._unsubscribe:
-            unsubscribe()
-        self._unsubscribe = []
+        self.wakeup.stop()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
 
-    async def _on_command(self, topic: str, payload: dict[str, Any]) -> None:
-        if payload.get("state") == service.QUEUED and self._simulated(payload):
-            self._wake.set()
-
-    async def _on_status(self, topic: str, payload: dict[str, Any]) -> None:
-        if payload.get("status") == "online" and self._simulated(payload):
-            self._wake.set()
-
-    def _simulated(self, payload: dict[str, Any]) -> bool:
-        return payload.get("asset_id") in self.simulator.live
-
     async def _run(self) -> None:
         while True:
-            self._wake.clear()
+            self.wakeup.event.clear()
             try:
                 await self.deliver_pending()
             except Exception:
                 log.exception("simulator commands: delivery failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval_s)
+            await self.wakeup.wait(self.interval_s)
 
     async def deliver_pending(self) -> int:
         """Deliver every sendable command of the simulated assets; how many were delivered."""
