@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from gridpilot.alerts import mailer, outbox, webhook
 from gridpilot.alerts.models import NotificationChannel, NotificationDelivery
 from gridpilot.core.settings import Settings
+from gridpilot.core.tasks import cancel_and_wait
 from gridpilot.core.timestamps import MS_PER_DAY, now_ms
 
 log = logging.getLogger(__name__)
@@ -46,11 +47,8 @@ class Notifier:
         self._wake.set()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_and_wait(task)
         for task in list(self._in_flight):
             task.cancel()
         for task in list(self._in_flight):

@@ -8,9 +8,10 @@ round runs only when the claim succeeds: one process of several runs it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+
+from gridpilot.core.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +46,8 @@ class Periodic:
             self._task = asyncio.create_task(self._loop(), name=f"gridpilot-{self.name}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_and_wait(task)
 
     async def _loop(self) -> None:
         await asyncio.sleep(self.first_delay_s)

@@ -19,7 +19,6 @@ except those of the in-process simulator's assets, which ``gridpilot.sim.command
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import random
@@ -42,6 +41,7 @@ from gridpilot.control.wakeup import CommandWakeup
 from gridpilot.core.bus import EventBus
 from gridpilot.core.mqtt import MqttEndpoint
 from gridpilot.core.settings import Settings
+from gridpilot.core.tasks import cancel_and_wait
 from gridpilot.core.timestamps import now_ms
 
 log = logging.getLogger(__name__)
@@ -81,11 +81,8 @@ class CommandLink:
 
     async def stop(self) -> None:
         self.wakeup.stop()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_and_wait(task)
 
     async def run(self) -> None:
         backoff = _FIRST_BACKOFF_S

@@ -44,6 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from gridpilot.core.bus import EventBus
 from gridpilot.core.mqtt import MqttEndpoint
 from gridpilot.core.settings import Settings
+from gridpilot.core.tasks import cancel_and_wait
 from gridpilot.core.timestamps import now_ms
 from gridpilot.ingest.mqtt_assets import DeviceResolver
 from gridpilot.ingest.mqtt_batch import BatchOutcome, BatchProcessor, Inbound
@@ -119,9 +120,7 @@ class MqttIngestWorker:
             try:
                 await asyncio.wait_for(asyncio.shield(task), timeout=600 if retire else 30)
             except TimeoutError:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await cancel_and_wait(task)
         self._unsubscribe()
 
     async def run(self) -> None:

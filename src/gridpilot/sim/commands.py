@@ -16,7 +16,6 @@ processes. The MQTT command link of the same process leaves these assets alone.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 
@@ -31,6 +30,7 @@ from gridpilot.control.models import Command
 from gridpilot.control.topics import command_message
 from gridpilot.control.wakeup import CommandWakeup
 from gridpilot.core.bus import EventBus
+from gridpilot.core.tasks import cancel_and_wait
 from gridpilot.core.timestamps import now_ms
 from gridpilot.sim.live import LiveSimulator
 
@@ -63,11 +63,8 @@ class LocalCommandLink:
 
     async def stop(self) -> None:
         self.wakeup.stop()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_and_wait(task)
 
     async def _run(self) -> None:
         while True:
