@@ -14,6 +14,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request, R
 
 from gridpilot.alerts import audit, lifecycle, service
 from gridpilot.alerts.events import alert_events, publish_all, rule_event
+from gridpilot.alerts.models import Alert
 from gridpilot.alerts.schemas import (
     AlertAction,
     AlertOut,
@@ -248,13 +249,9 @@ async def acknowledge_alert(
     body: AlertAction | None = None,
 ) -> AlertOut:
     alert = await lifecycle.acknowledge(
-        session=session,
-        alert_id=alert_id,
-        principal=principal,
-        comment=body.comment if body else None,
+        session=session, alert_id=alert_id, principal=principal, comment=_comment(body)
     )
-    background.add_task(publish_all, request.app, alert_events("alert.acknowledged", [alert]))
-    return AlertOut.model_validate(alert)
+    return _announced(request, background, "alert.acknowledged", alert)
 
 
 @router.post(
@@ -271,10 +268,16 @@ async def resolve_alert(
     body: AlertAction | None = None,
 ) -> AlertOut:
     alert = await lifecycle.resolve_by_hand(
-        session=session,
-        alert_id=alert_id,
-        principal=principal,
-        comment=body.comment if body else None,
+        session=session, alert_id=alert_id, principal=principal, comment=_comment(body)
     )
-    background.add_task(publish_all, request.app, alert_events("alert.resolved", [alert]))
+    return _announced(request, background, "alert.resolved", alert)
+
+
+def _comment(body: AlertAction | None) -> str | None:
+    return body.comment if body else None
+
+
+def _announced(request: Request, background: BackgroundTasks, event: str, alert: Alert) -> AlertOut:
+    """The alert's answer; its event is published once the answer is sent."""
+    background.add_task(publish_all, request.app, alert_events(event, [alert]))
     return AlertOut.model_validate(alert)
