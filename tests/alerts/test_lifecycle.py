@@ -274,3 +274,26 @@ async def test_wia_source_alerts_lists_the_active_alerts(env, client):
     }
     await env.ingest(asset_id, 10.0)
     assert (await client.get(url, headers=env.operator)).json() == []
+
+
+async def test_a_burst_of_status_events_is_evaluated_in_order(env, app, bus_events):
+    """Events queued behind one another are evaluated together (one transaction), each seeing
+    the alerts the ones before it opened or resolved."""
+    site_id, asset_id = await env.site("Burst site")
+    rule = await env.rule(name="Offline burst", kind="stale", site_id=site_id)
+    payload = {
+        "asset_id": asset_id,
+        "site_id": site_id,
+        "previous": None,
+        "reason": "lwt",
+        "last_seen_ms": None,
+        "changed_ms": 0,
+    }
+    for state in ("offline", "online", "offline"):  # no wait in between: one burst
+        await app.state.bus.publish("asset.status", {**payload, "status": state})
+    await app.state.alerts.idle()
+    alerts = await env.alerts(rule_id=rule["id"])
+    assert sorted(a["state"] for a in alerts) == ["active", "resolved"]
+    topics = [t for t, p in bus_events if t.startswith("alert.") and p["rule_id"] == rule["id"]]
+    assert topics == ["alert.raised", "alert.resolved", "alert.raised"]
+    assert (rule["id"], f"asset:{asset_id}") in app.state.alerts.watch.open

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from gridpilot.control import status
 from gridpilot.control.status import StatusPolicy
 from gridpilot.control.tracker import StatusTracker
 from gridpilot.core.bus import InProcessBus
@@ -35,3 +36,45 @@ async def test_two_trackers_announce_each_change_once(app, sessions, battery):
     assert [(e["previous"], e["status"], e["reason"]) for e in seen[1:]] == [
         ("online", "offline", "stale")]  # fmt: skip
     assert seen[1]["site_id"] == battery["site_id"]
+
+
+async def test_a_backfill_records_the_first_status_once_then_only_fresh_data_counts(
+    app, sessions, battery
+):
+    """Old data of an asset recorded offline is not recorded again batch after batch (only its
+    last-seen time moves, saved by ``flush``); fresh data brings it online."""
+    policy = StatusPolicy(factor=3, default_interval_s=300)
+    bus = InProcessBus()
+    seen: list[dict] = []
+
+    async def record(topic: str, payload: dict) -> None:
+        seen.append(payload)
+
+    bus.subscribe("asset.status", record)
+    tracker = StatusTracker(sessions, bus, policy)
+    now = now_ms()
+
+    def batch(ts: int) -> dict:
+        entry = {"asset_id": battery["id"], "site_id": battery["site_id"], "count": 1}
+        entry |= {"newest_ts": ts, "latest": {"power_kw": {"ts": ts, "value": 1.0}}}
+        return {"count": 1, "assets": [entry]}
+
+    day_ago = now - 86_400_000
+    await tracker.on_readings_stored("readings.stored", batch(day_ago))
+    await tracker.process_pending()
+    assert [(e["status"], e["reason"], e["previous"]) for e in seen] == [
+        ("offline", "stale", None)]  # fmt: skip
+    for step in range(1, 4):  # later, still old data: nothing to record
+        await tracker.on_readings_stored("readings.stored", batch(day_ago + step * 60_000))
+        assert not tracker._pending  # no status transaction queued
+        assert await tracker.process_pending() == []
+    assert tracker.last_seen(battery["id"]) == day_ago + 3 * 60_000
+    await tracker.flush()
+    async with sessions() as session:
+        stored = await status.stored_status(session=session, asset_id=battery["id"])
+    assert stored is not None and stored.last_seen_ms == day_ago + 3 * 60_000
+
+    await tracker.on_readings_stored("readings.stored", batch(now - 1000))
+    changes = await tracker.process_pending()
+    assert [(c.previous, c.status, c.reason) for c in changes] == [("offline", "online", "data")]
+    assert [e["status"] for e in seen] == ["offline", "online"]

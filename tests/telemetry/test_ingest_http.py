@@ -363,6 +363,7 @@ async def test_readings_stored_event_is_published(client, operator, app, site, m
                     "asset_id": meter,
                     "site_id": site["id"],
                     "count": 2,
+                    "newest_ts": HOUR_AGO + 1000,
                     "latest": {"power_kw": {"ts": HOUR_AGO + 1000, "value": 2.0}},
                 }
             ],

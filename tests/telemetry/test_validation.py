@@ -242,3 +242,36 @@ def test_csv_columns_aliases_defaults_and_values():
     ]
     with pytest.raises(ValidationFailed):
         list(csv_readings(["ts,value", "1,2"]))
+
+
+def test_the_fast_path_and_the_full_checks_agree_reading_by_reading():
+    """A batch mixing plain readings (the fast path) with every kind of exception gives, per
+    reading, what each would give alone through the full checks."""
+    iso = "2026-06-01T11:59:58Z"
+    items = [
+        r(asset=1, value=1),  # int value
+        r(asset=True),  # a boolean is not asset 1, even after asset 1 was seen
+        r(asset=1, ts=iso, value=2.0),  # ISO timestamp (cached), then the same string again
+        r(asset="1", ts=iso, value=3.0),
+        r(asset=1, value=float("inf")),
+        r(asset=1, value=float("nan")),
+        r(asset=1, value=2e7),  # outside the plausible range
+        r(asset=1, value=5.0, unit="kW"),  # the canonical unit
+        r(asset=1, value=5000, unit="W"),
+        r(asset=1, ts=NOW + 3_600_000),  # future
+        r(asset=1, ts=(NOW - 5000) // 1000, value=6.0),  # epoch seconds
+        r(asset=1, metric=["power_kw"]),  # unhashable metric
+        r(asset=1, value=True),
+        r(asset=1, value=10**400),  # too large for a float
+    ]
+    rows, accepted, rejected = run(items)
+    alone = [run([item]) for item in items]
+    assert accepted == sum(a[1] for a in alone)
+    assert [(x.index, x.reason) for x in rejected] == [
+        (i, a[2][0].reason) for i, a in enumerate(alone) if a[2]
+    ]
+    merged: dict = {}
+    for a in alone:
+        merged.update(a[0])
+    assert rows == merged
+    assert rows[(1, 5, to_ms(iso))] == 3.0 and rows[(1, 5, NOW - 1000)] == 5.0

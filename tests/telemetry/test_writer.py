@@ -206,7 +206,12 @@ async def test_metrics_and_stored_event():
         {
             "count": 3,
             "assets": [
-                {"asset_id": 4, "count": 3, "latest": {"power_kw": {"ts": 30, "value": 3.0}}}
+                {
+                    "asset_id": 4,
+                    "count": 3,
+                    "newest_ts": 30,
+                    "latest": {"power_kw": {"ts": 30, "value": 3.0}},
+                }
             ],
         }
     ]

@@ -3,6 +3,8 @@
 Bus handlers only enqueue (ingestion is never slowed down by alert evaluation); one worker task
 evaluates events in order against ``checks.Watch`` and applies the decisions in one
 transaction, then publishes ``alert.raised|resolved`` after the commit and wakes the notifier.
+``readings`` and ``status`` events already queued behind one another (a burst: many assets
+going offline at once) are evaluated together and their decisions applied in one transaction.
 Every ``alerts_eval_interval_s`` a tick reloads rules, assets and sites and runs the time-based
 checks (stale data, anomaly quiet period). When the queue is full, ``readings.stored`` payloads
 are conflated (newest value per asset and metric) instead of dropped.
@@ -37,6 +39,9 @@ from gridpilot.telemetry.queries import last_seen
 log = logging.getLogger(__name__)
 
 RULE_CHANGED = "alert_rule.changed"
+#: Event kinds evaluated together when several are queued (one transaction for their decisions).
+_BATCHED = frozenset({"readings", "status"})
+_MAX_BATCH = 500
 _SUBSCRIPTIONS = {
     "readings.stored": "readings",
     "asset.status": "status",
@@ -182,48 +187,81 @@ class AlertRuntime:
 
     async def _work(self) -> None:
         while True:
-            kind, payload = await self.queue.get()
+            batch = [await self.queue.get()]
+            # a burst (say, 100 assets going offline at once) is applied in one transaction
+            while batch[-1][0] in _BATCHED and len(batch) < _MAX_BATCH and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
             try:
-                await self.evaluate(kind, payload)
+                await self.evaluate_all(batch)
                 if self._overflow:
-                    batch, self._overflow = list(self._overflow.values()), {}
-                    await self.evaluate("readings", {"assets": batch})
+                    merged, self._overflow = list(self._overflow.values()), {}
+                    await self.evaluate("readings", {"assets": merged})
             except Exception:
-                log.exception("alert evaluation of a %s event failed", kind)
+                log.exception("alert evaluation of %s failed", ", ".join(k for k, _ in batch))
             finally:
-                self.queue.task_done()
+                for _ in batch:
+                    self.queue.task_done()
 
     async def evaluate(self, kind: str, payload: dict[str, Any]) -> None:
         """Evaluate one event (``readings``, ``status``, ``anomaly``, ``forecast``, ``tick``,
         ``reload``) and apply the decisions."""
+        await self.evaluate_all([(kind, payload)])
+
+    async def evaluate_all(self, events: list[tuple[str, dict[str, Any]]]) -> None:
+        """Evaluate ``events`` in order and apply their decisions in one transaction.
+
+        Each event sees the open alerts as the decisions of the events before it leave them
+        (as if those had been applied one by one); if the transaction fails, the open alerts
+        are as before."""
+        watch = self.watch
+        undo: list[tuple[tuple[int, str], bool]] = []  # (key, was open) per tentative change
+        decisions: list[Decision] = []
+        try:
+            for kind, payload in events:
+                found = await self._decide(kind, payload)
+                if len(events) > 1:
+                    for decision in found:
+                        key = (decision.rule_id, decision.subject)
+                        undo.append((key, key in watch.open))
+                        if isinstance(decision, Raise):
+                            watch.open.add(key)
+                        else:
+                            watch.open.discard(key)
+                decisions += found
+        finally:
+            for key, was_open in reversed(undo):  # ``apply`` settles them after the commit
+                if was_open:
+                    watch.open.add(key)
+                else:
+                    watch.open.discard(key)
+        if decisions:
+            await self.apply(decisions)
+
+    async def _decide(self, kind: str, payload: dict[str, Any]) -> list[Decision]:
         watch, now = self.watch, now_ms()
         if kind == "reload":
             await self.reload()
-            return
+            return []
         if kind == "tick":
             await self.reload()
-            decisions = watch.on_tick(now)
-        elif kind == "readings":
+            return watch.on_tick(now)
+        if kind == "readings":
             ids = {e.get("asset_id") for e in payload.get("assets") or []}
             if any(isinstance(a, int) and a not in watch.assets for a in ids):
                 await self.reload()  # an asset created since the last reload
-            decisions = watch.on_readings(payload, now)
-        elif kind == "status":
-            decisions = watch.on_status(payload, now)
-        elif kind == "anomaly":
-            decisions = watch.on_anomaly(payload, now)
-        elif kind == "forecast":
-            decisions = watch.on_forecast(payload)
-        else:
-            return
-        if decisions:
-            await self.apply(decisions)
+            return watch.on_readings(payload, now)
+        if kind == "status":
+            return watch.on_status(payload, now)
+        if kind == "anomaly":
+            return watch.on_anomaly(payload, now)
+        if kind == "forecast":
+            return watch.on_forecast(payload)
+        return []
 
     async def apply(self, decisions: list[Decision]) -> None:
         """Raise and resolve alerts in one transaction; publish the events after the commit."""
         events: list[tuple[str, dict[str, Any]]] = []
-        opened: set[tuple[int, str]] = set()
-        closed: set[tuple[int, str]] = set()
+        final: dict[tuple[int, str], bool] = {}  # key -> open after the decisions, in order
         settings = self.settings
         async with self.sessions() as session, session.begin():
             for decision in decisions:
@@ -235,7 +273,7 @@ class AlertRuntime:
                         flap_window_s=settings.alerts_flap_window_s,
                         flap_max_raises=settings.alerts_flap_max_raises,
                     )
-                    opened.add(key)
+                    final[key] = True
                     if alert is not None:
                         events.append(("alert.raised", event_payload(alert)))
                 elif isinstance(decision, Clear):
@@ -246,13 +284,15 @@ class AlertRuntime:
                         value=decision.value,
                         reason="cleared",
                     )
-                    closed.add(key)
+                    final[key] = False
                     if alert is not None:
                         events.append(("alert.resolved", event_payload(alert)))
-        self.watch.open |= opened
-        self.watch.open -= closed
-        for key in closed:
-            self.watch.anomaly_seen.pop(key, None)
+        for key, is_open in final.items():
+            if is_open:
+                self.watch.open.add(key)
+            else:
+                self.watch.open.discard(key)
+                self.watch.anomaly_seen.pop(key, None)
         for topic, payload in events:
             await self.bus.publish(topic, payload)
         if events:

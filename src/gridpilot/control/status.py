@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, func, or_, select, update
+from sqlalchemy import Row, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -144,17 +144,51 @@ def _newest(a: int | None, b: int | None) -> int | None:
     return a if b is None else max(a, b)
 
 
+#: Moves one asset's stored last-seen time forward (never backwards); run as an executemany.
+_SAVE_LAST_SEEN = (
+    update(AssetStatus)
+    .where(
+        AssetStatus.asset_id == bindparam("aid"),
+        or_(AssetStatus.last_seen_ms.is_(None), AssetStatus.last_seen_ms < bindparam("seen")),
+    )
+    .values(last_seen_ms=bindparam("seen"))
+)
+
+
 async def save_last_seen(*, session: AsyncSession, last_seen: dict[int, int]) -> None:
-    """Persist newer last-seen times (never moves one backwards)."""
-    for asset_id, seen in last_seen.items():
-        await session.execute(
-            update(AssetStatus)
-            .where(
-                AssetStatus.asset_id == asset_id,
-                or_(AssetStatus.last_seen_ms.is_(None), AssetStatus.last_seen_ms < seen),
-            )
-            .values(last_seen_ms=seen)
-        )
+    """Persist newer last-seen times (never moves one backwards), one statement for all."""
+    if last_seen:
+        conn = await session.connection()
+        rows = [{"aid": a, "seen": seen} for a, seen in sorted(last_seen.items())]
+        await conn.execute(_SAVE_LAST_SEEN, rows)
+
+
+async def insert_first(
+    *, session: AsyncSession, changes: Sequence[StatusChange], at_ms: int
+) -> list[StatusChange]:
+    """Store the first status of assets that have none, in one statement; the changes that
+    were stored (an asset with a stored status, from another process, is left alone)."""
+    if not changes:
+        return []
+    values = [
+        {
+            "asset_id": c.asset_id,
+            "site_id": c.site_id,
+            "status": c.status,
+            "reason": c.reason,
+            "last_seen_ms": c.last_seen_ms,
+            "changed_ms": at_ms,
+        }
+        for c in changes
+    ]
+    statement = (
+        _insert(session)(AssetStatus)
+        .values(values)
+        .on_conflict_do_nothing()
+        .returning(AssetStatus.asset_id)
+    )
+    inserted = set((await session.execute(statement)).scalars())
+    return [c for c in changes if c.asset_id in inserted]
 
 
 async def stale_candidates(

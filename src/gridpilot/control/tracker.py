@@ -1,10 +1,12 @@
 """Per-process tracking of each asset's last sign of life, from ``readings.stored`` events.
 
 Cheap on the hot path: an event about an asset already known to be online only updates a dict.
-An asset not known online (first sight, or offline) costs one small transaction, which records
-the transition (compare-and-set, see ``status.record_transition``). Last-seen times are saved
-every ``status_check_interval_s`` (``flush``); the staleness check then turns assets without a
-sign of life for ``factor x interval`` offline, in every process at most once.
+An asset not known online costs one small transaction, which records the transition
+(compare-and-set, see ``status.record_transition``), but only when that can change something:
+on first sight, or when it is known offline and the data is fresh. Old data of an asset known
+offline (a backfill) only moves its last-seen time, which ``flush`` saves. Last-seen times are
+saved every ``status_check_interval_s`` (``flush``); the staleness check then turns assets
+without a sign of life for ``factor x interval`` offline, in every process at most once.
 """
 
 from __future__ import annotations
@@ -14,10 +16,9 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gridpilot.assets.models import Asset
+from gridpilot.assets.service import asset_summaries
 from gridpilot.control import status
 from gridpilot.control.events import StatusChange, publish_status_changes
 from gridpilot.core.bus import EventBus
@@ -57,20 +58,26 @@ class StatusTracker:
         """Note the newest reading time per asset; record assets coming online."""
         now = now_ms()
         candidates: list[int] = []
+        last_seen, known = self._last_seen, self._known
         for entry in payload.get("assets") or ():
             asset_id = entry.get("asset_id") if isinstance(entry, dict) else None
             if not isinstance(asset_id, int):
                 continue
-            newest = _newest_ts(entry.get("latest"))
-            if newest is None:
-                continue
+            newest = entry.get("newest_ts")
+            if newest.__class__ is not int:
+                newest = _newest_ts(entry.get("latest"))
+                if newest is None:
+                    continue
             seen = min(newest, now)
-            if seen > self._last_seen.get(asset_id, -1):
-                if len(self._last_seen) >= MAX_TRACKED:
-                    self._last_seen.clear()  # bounded; the stored last-seen still holds
-                self._last_seen[asset_id] = seen
+            if seen > last_seen.get(asset_id, -1):
+                if len(last_seen) >= MAX_TRACKED:
+                    last_seen.clear()  # bounded; the stored last-seen still holds
+                last_seen[asset_id] = seen
                 self._dirty.add(asset_id)
-            if self._known.get(asset_id) != status.ONLINE:
+            state = known.get(asset_id)
+            if state != status.ONLINE and not (
+                state == status.OFFLINE and self._stale(asset_id, now)
+            ):
                 candidates.append(asset_id)
         if candidates:  # recorded by ``run`` so the publisher (the writer) never waits on us
             self._pending.update(candidates)
@@ -91,17 +98,21 @@ class StatusTracker:
                 self._last_seen.pop(asset_id, None)
                 self._dirty.discard(asset_id)
 
+    def _stale(self, asset_id: int, now: int) -> bool:
+        """Whether the asset's newest data noted here is too old to bring it online (False
+        when its expected interval is not cached yet: then the transaction decides)."""
+        info = self._assets.get(asset_id)
+        if info is None:
+            return False
+        return now - self._last_seen.get(asset_id, -1) > self.policy.window_ms(info[1])
+
     async def _asset_info(self, asset_ids: Iterable[int]) -> dict[int, tuple[int, float | None]]:
-        missing = [a for a in asset_ids if a not in self._assets]
-        if missing:
+        """(site id, expected interval [s]) of the assets, cached; every asset is (re)loaded
+        through the assets service when one is missing (new assets are rare)."""
+        if any(a not in self._assets for a in asset_ids):
             async with self.sessions() as session:
-                rows = await session.execute(
-                    select(Asset.id, Asset.site_id, Asset.expected_interval_s).where(
-                        Asset.id.in_(missing)
-                    )
-                )
-                for asset_id, site_id, interval in rows:
-                    self._assets[asset_id] = (site_id, interval)
+                summaries = await asset_summaries(session=session)
+            self._assets = {s.id: (s.site_id, s.expected_interval_s) for s in summaries}
         return {a: self._assets[a] for a in asset_ids if a in self._assets}
 
     async def run(self) -> None:
@@ -133,7 +144,16 @@ class StatusTracker:
         info = await self._asset_info(asset_ids)
         changes: list[StatusChange] = []
         async with self.sessions() as session, session.begin():
+            first = [a for a in info if a not in self._known]
+            inserted = await self._insert_first(session, first, info, now)
+            for first_change in inserted:
+                self._known[first_change.asset_id] = first_change.status
+                self._dirty.discard(first_change.asset_id)  # saved with the status
+            changes.extend(inserted)
+            done = {first_change.asset_id for first_change in inserted}
             for asset_id, (site_id, interval) in info.items():
+                if asset_id in done:
+                    continue
                 seen = self._last_seen[asset_id]
                 fresh = now - seen <= self.policy.window_ms(interval)
                 current, change = await status.record_transition(
@@ -152,6 +172,30 @@ class StatusTracker:
                     changes.append(change)
         await publish_status_changes(self.bus, changes)
         return changes
+
+    async def _insert_first(
+        self,
+        session: AsyncSession,
+        asset_ids: list[int],
+        info: dict[int, tuple[int, float | None]],
+        now: int,
+    ) -> list[StatusChange]:
+        """The first status of assets without a stored one, in one statement; the changes.
+
+        Assets that already have a stored status (seen by another process, or before a
+        restart) are left alone here; ``record_transition`` handles them one by one."""
+        if not asset_ids:
+            return []
+        candidates: list[StatusChange] = []
+        for asset_id in asset_ids:
+            site_id, interval = info[asset_id]
+            seen = self._last_seen[asset_id]
+            fresh = now - seen <= self.policy.window_ms(interval)
+            state, reason = (
+                (status.ONLINE, status.DATA) if fresh else (status.OFFLINE, status.STALE)
+            )
+            candidates.append(StatusChange(asset_id, site_id, state, None, reason, seen, now))
+        return await status.insert_first(session=session, changes=candidates, at_ms=now)
 
     async def flush(self) -> None:
         """Save the last-seen times noted since the previous flush."""

@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         default=0, ge=0, description="Requests per minute per client elsewhere; 0 = unlimited."
     )
 
+    gc_tuning: bool = Field(
+        default=True,
+        description="After start-up, freeze the heap for the garbage collector and collect the "
+        "young generation less often (faster ingest); off for processes that build many apps.",
+    )
+
     # telemetry
     max_batch_readings: int = Field(default=50_000, gt=0)
     max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)

@@ -67,7 +67,10 @@ class LiveHub:
                 await task
 
     async def on_event(self, topic: str, payload: dict[str, Any]) -> None:
-        """The bus handler: enqueue for every client (no I/O, never blocks)."""
+        """The bus handler: enqueue for every client (no I/O, never blocks; nothing to do
+        without clients)."""
+        if not self.clients:
+            return
         kind = kind_of(topic)
         if kind is None:
             return

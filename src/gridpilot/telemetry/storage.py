@@ -13,6 +13,7 @@ same transaction.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -60,6 +61,26 @@ def series_stats(rows: Rows) -> tuple[list[SeriesStat], dict[tuple[int, int], li
             entry[3] = value
     stats = [SeriesStat(a, m, e[2], e[1], e[3]) for (a, m), e in acc.items()]
     return stats, {key: [e[0], e[1]] for key, e in acc.items()}
+
+
+_MAX_SPAN_CHECKED_MS = 31 * MS_PER_DAY
+
+
+def _days_known(days: set[int], ranges: Iterable[list[int]]) -> bool:
+    """Whether every day from the oldest to the newest time of ``ranges`` (``[start_ms,
+    end_ms]`` per series) has a partition: then every reading between them has one too."""
+    spans = list(ranges)
+    if not spans:
+        return True
+    first, last = min(span[0] for span in spans), max(span[1] for span in spans)
+    if last - first > _MAX_SPAN_CHECKED_MS:
+        return False  # a wide batch: look at each reading's day
+    day = first - first % MS_PER_DAY
+    while day <= last:
+        if day not in days:
+            return False
+        day += MS_PER_DAY
+    return True
 
 
 # --- PostgreSQL -------------------------------------------------------------------------------
@@ -120,19 +141,21 @@ class PostgresStore:
         """Forget the known partitions (after retention dropped some)."""
         self._days = None
 
-    async def _ensure_days(self, raw: Any, rows: Rows) -> None:
-        days = {key[2] - key[2] % MS_PER_DAY for key in rows}
+    async def _ensure_days(self, raw: Any, rows: Rows, ranges: Iterable[list[int]]) -> None:
+        """Create the daily partitions ``rows`` need that do not exist yet."""
         if self._days is None:
             self._days = await list_partition_days_raw(raw)
-        missing = days - self._days
+        if _days_known(self._days, ranges):
+            return
+        missing = {key[2] - key[2] % MS_PER_DAY for key in rows} - self._days
         if missing:
             await ensure_partitions_raw(raw, missing)
             self._days |= missing
 
     async def _write_once(self, rows: Rows, upsert: bool) -> list[SeriesStat]:
         raw = await self._connection()
-        await self._ensure_days(raw, rows)
         stats, ranges = series_stats(rows)
+        await self._ensure_days(raw, rows, ranges.values())
         keys = sorted(ranges)
         records = [(a, m, t, v) for (a, m, t), v in rows.items()]
         async with raw.transaction():

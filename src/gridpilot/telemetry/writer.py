@@ -9,9 +9,12 @@ only when a full ``batch_size`` waits (fewer, bigger COPYs are cheaper for the d
 batch that shares a reading key with one in flight waits for it, so the last write still
 wins. When more than ``max_queue`` readings wait, producers wait too (bounded memory). After
 each commit the writer publishes ``readings.stored`` on the bus:
-``{"count": N, "assets": [{"asset_id", "site_id", "count", "latest": {key: {"ts", "value"}}}]}``
-(``ts`` in epoch ms, values in the metric's canonical unit; ``site_id`` from ``asset_sites``,
-None when the asset is not known there, left out when the writer has no ``asset_sites``).
+``{"count": N, "assets": [{"asset_id", "site_id", "count", "newest_ts", "latest": {key: {"ts",
+"value"}}}]}`` (``ts`` and ``newest_ts``, the newest of the asset's ``latest``, in epoch ms;
+values in the metric's canonical unit; ``site_id`` from ``asset_sites``, None when the asset is
+not known there, left out when the writer has no ``asset_sites``). Subscribers get this digest
+once per batch (one entry per asset, not per reading), so each can do work proportional to the
+assets and metrics it cares about.
 """
 
 from __future__ import annotations
@@ -47,18 +50,26 @@ def stored_event(
     metric_keys: Mapping[int, str],
     asset_sites: Callable[[int], int | None] | None = None,
 ) -> dict[str, Any]:
-    """The ``readings.stored`` payload for one committed batch."""
+    """The ``readings.stored`` payload for one committed batch (one pass over its series)."""
     per_asset: dict[int, dict[str, Any]] = {}
     total = 0
     for stat in stats:
-        entry = per_asset.get(stat.asset_id)
+        asset_id, last_ts = stat.asset_id, stat.last_ts
+        entry = per_asset.get(asset_id)
         if entry is None:
-            entry = per_asset[stat.asset_id] = {"asset_id": stat.asset_id, "count": 0, "latest": {}}
+            entry = per_asset[asset_id] = {
+                "asset_id": asset_id,
+                "count": 0,
+                "newest_ts": last_ts,
+                "latest": {},
+            }
             if asset_sites is not None:
-                entry["site_id"] = asset_sites(stat.asset_id)
+                entry["site_id"] = asset_sites(asset_id)
+        elif last_ts > entry["newest_ts"]:
+            entry["newest_ts"] = last_ts
         entry["count"] += stat.count
-        key = metric_keys.get(stat.metric_id, str(stat.metric_id))
-        entry["latest"][key] = {"ts": stat.last_ts, "value": stat.last_value}
+        key = metric_keys.get(stat.metric_id) or str(stat.metric_id)
+        entry["latest"][key] = {"ts": last_ts, "value": stat.last_value}
         total += stat.count
     return {"count": total, "assets": list(per_asset.values())}
 
