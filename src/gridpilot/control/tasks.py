@@ -22,6 +22,7 @@ from gridpilot.control.status import StatusPolicy
 from gridpilot.control.tracker import StatusTracker
 from gridpilot.core.bus import EventBus
 from gridpilot.core.settings import Settings
+from gridpilot.core.tasks import finish_then_cancel
 from gridpilot.core.timestamps import now_ms
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ class ControlRuntime:
         while True:
             await asyncio.sleep(interval_s)
             try:
-                await job()
+                await finish_then_cancel(job())
             except Exception:
                 log.exception("control job %s failed", getattr(job, "__name__", job))
 

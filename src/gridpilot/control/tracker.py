@@ -22,6 +22,7 @@ from gridpilot.assets.service import asset_summaries
 from gridpilot.control import status
 from gridpilot.control.events import StatusChange, publish_status_changes
 from gridpilot.core.bus import EventBus
+from gridpilot.core.tasks import finish_then_cancel
 from gridpilot.core.timestamps import now_ms
 from gridpilot.telemetry.queries import last_seen as data_last_seen
 
@@ -121,7 +122,7 @@ class StatusTracker:
             await self._wake.wait()
             self._wake.clear()
             try:
-                await self.process_pending()
+                await finish_then_cancel(self.process_pending())
             except Exception:
                 log.exception("recording asset status failed; retrying")
                 self._wake.set()
