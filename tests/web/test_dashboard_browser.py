@@ -6,6 +6,7 @@ Screenshots of the main pages land in ``test-output/screenshots/`` for reviewers
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import shutil
@@ -212,8 +213,13 @@ async def test_overview_shows_kpis_and_a_chart_with_data(server, page):
     await expect(page.get_by_test_id("kpi-cost-value")).to_contain_text("EUR")
     lines = await _chart_points(page, "power-chart")
     day_ago = now_ms() - 25 * 3_600_000
-    assert len(lines["Consumption"]) >= 95  # the last 24 h at quarter hours
-    assert all(ts > day_ago and value == 400.0 for ts, value in lines["Consumption"][:-1])
+    consumption = lines["Consumption"]
+    # the last 24 h at quarter hours, without a gap, up to the data (seeded minutes ago: the
+    # quarter hours since then may be empty)
+    assert {b[0] - a[0] for a, b in itertools.pairwise(consumption)} == {QUARTER_MS}
+    assert consumption[0][0] <= now_ms() - 24 * 3_600_000 + QUARTER_MS
+    assert consumption[-1][0] >= now_ms() - 2 * 3_600_000
+    assert all(ts > day_ago and value == 400.0 for ts, value in consumption[:-1])
     assert {value for _, value in lines["Generation"][:-1]} == {50.0}
     await expect(page.get_by_test_id("site-map")).to_be_visible()
     await _shot(page, "overview")
