@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.assets.catalogue import (
@@ -37,6 +35,7 @@ from gridpilot.assets.schemas import (
 from gridpilot.auth.permissions import Principal
 from gridpilot.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gridpilot.core.units import capacity_to_kw, normalise_unit
+from gridpilot.db.inserts import dialect_insert
 
 #: Key of ``Asset.attributes`` reserved for the WIA surface (kept when attributes are replaced).
 WIA_ATTRIBUTES = "wia"
@@ -86,10 +85,10 @@ async def ensure_builtin_metrics(*, session: AsyncSession) -> None:
     ]
     if not missing:
         return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     await session.execute(
-        insert(Metric).values(missing).on_conflict_do_nothing(index_elements=["key"])
+        dialect_insert(session)(Metric)
+        .values(missing)
+        .on_conflict_do_nothing(index_elements=["key"])
     )
 
 

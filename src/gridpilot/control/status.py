@@ -14,16 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Row, bindparam, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.assets.models import Asset
 from gridpilot.control.events import StatusChange
 from gridpilot.control.models import AssetStatus
+from gridpilot.db.inserts import dialect_insert
 from gridpilot.telemetry.queries import last_seen as data_last_seen
 
 ONLINE = "online"
@@ -62,11 +60,6 @@ class StatusView:
     checked_ms: int
 
 
-def _insert(session: AsyncSession) -> Any:
-    """The dialect's INSERT (both have ``on_conflict_do_nothing``)."""
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 async def stored_status(*, session: AsyncSession, asset_id: int) -> Row | None:
     """(status, reason, last_seen_ms, changed_ms) of the asset, or None before its first status."""
     query = select(
@@ -102,7 +95,7 @@ async def record_transition(
                 "last_seen_ms": last_seen_ms,
                 "changed_ms": at_ms,
             }
-            insert = _insert(session)(AssetStatus).values(values)
+            insert = dialect_insert(session)(AssetStatus).values(values)
             result = await session.execute(insert.on_conflict_do_nothing())
             if result.rowcount == 1:  # type: ignore[attr-defined]
                 return status, StatusChange(
@@ -182,7 +175,7 @@ async def insert_first(
         for c in changes
     ]
     statement = (
-        _insert(session)(AssetStatus)
+        dialect_insert(session)(AssetStatus)
         .values(values)
         .on_conflict_do_nothing()
         .returning(AssetStatus.asset_id)

@@ -14,13 +14,12 @@ import socket
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import BigInteger, String, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gridpilot.core.timestamps import now_ms
 from gridpilot.db.base import Base
+from gridpilot.db.inserts import dialect_insert
 
 #: A run may start when the last one of any process started at least this share of an
 #: interval ago (below 1 so that jitter of the processes' timers does not skip a round).
@@ -54,9 +53,8 @@ async def claim_run(
     )
     if claimed.rowcount == 1:  # type: ignore[attr-defined]
         return True
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     first = await session.execute(
-        insert(ScheduledRun)
+        dialect_insert(session)(ScheduledRun)
         .values(name=name, started_ms=at_ms, owner=owner)
         .on_conflict_do_nothing(index_elements=["name"])
     )
