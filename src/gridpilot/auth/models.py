@@ -12,6 +12,7 @@ from gridpilot.db.base import Base, Timestamped, UtcDateTime
 
 class User(Timestamped, Base):
     __tablename__ = "users"
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 (ids are never reused)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(150), unique=True)
@@ -20,6 +21,12 @@ class User(Timestamped, Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     #: When true the user sees only the sites listed in ``user_sites``.
     site_restricted: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Bumped whenever the user's rights shrink (disable, role, sites, reset, refresh reuse):
+    #: access tokens carry it as ``ver`` and stop working once it moves on.
+    token_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Consecutive wrong passwords since the last good one; ``locked_until`` ends a lock-out.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class UserSite(Base):

@@ -26,6 +26,10 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     config = alembic_config(engine.url.render_as_string(hide_password=False))
 
     def _upgrade(connection: Connection) -> None:
+        if connection.dialect.name == "sqlite":
+            # Batch migrations rebuild tables; with foreign keys on, dropping the old table would
+            # cascade to its children. Only takes effect outside a transaction, hence first.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
