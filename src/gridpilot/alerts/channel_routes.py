@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, Response
 
-from gridpilot.alerts import channels, outbox
+from gridpilot.alerts import channels, outbox, webhook_target
 from gridpilot.alerts.events import publish_all
 from gridpilot.alerts.schemas import (
     ChannelCreate,
@@ -44,8 +44,10 @@ async def list_channels(
     "",
     status_code=201,
     summary="Create a webhook or e-mail channel",
-    description="Webhook: `url` (loopback/private/link-local targets are refused unless "
-    "GRIDPILOT_WEBHOOK_ALLOW_PRIVATE=true) and an optional Standard Webhooks `secret` "
+    description="Webhook: `url` (http(s), no user info or control characters; non-public "
+    "targets are refused unless GRIDPILOT_WEBHOOK_ALLOW_PRIVATE=true, and public hosts may only "
+    "use ports 80, 443 and GRIDPILOT_WEBHOOK_ALLOWED_PORTS) and an optional Standard Webhooks "
+    "`secret` "
     "(`whsec_...`; generated when omitted, answered only now). E-mail: `recipients`. "
     "`min_severity` and `events` (raised, acknowledged, resolved) filter what is sent.",
 )
@@ -56,7 +58,7 @@ async def create_channel(
         session=session,
         principal=principal,
         data=data,
-        allow_private=settings.webhook_allow_private,
+        guard=webhook_target.Guard.from_settings(settings),
     )
     return ChannelCreated.model_validate(channel)
 
@@ -82,7 +84,7 @@ async def update_channel(
         channel_id=channel_id,
         principal=principal,
         changes=changes,
-        allow_private=settings.webhook_allow_private,
+        guard=webhook_target.Guard.from_settings(settings),
     )
     return ChannelOut.model_validate(channel)
 

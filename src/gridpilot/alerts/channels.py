@@ -2,7 +2,7 @@
 
 A channel with a ``site_id`` is managed by that site's users and only receives that site's
 alerts; a global channel (no site) is managed by principals not limited to some sites.
-Webhook URLs pass the SSRF guard of ``webhook.check_target`` when saved.
+Webhook URLs pass the SSRF guard of ``webhook_target.check`` when saved (else 422 with why).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridpilot.alerts import webhook
+from gridpilot.alerts import webhook, webhook_target
 from gridpilot.alerts.audit import record
 from gridpilot.alerts.models import NotificationChannel, NotificationDelivery
 from gridpilot.alerts.outbox import delivery_for
@@ -48,11 +48,13 @@ async def list_channels(
     return list((await session.scalars(query)).all())
 
 
-async def _check_target(kind: str, url: str | None, recipients: list[str], allow: bool) -> None:
+async def _check_target(
+    kind: str, url: str | None, recipients: list[str], guard: webhook_target.Guard
+) -> None:
     if kind == "webhook":
         if not url:
             raise ValidationFailed("a webhook channel needs a url")
-        await webhook.check_target(url, allow_private=allow)
+        await webhook_target.check(url, guard)
     elif not recipients:
         raise ValidationFailed("an email channel needs at least one recipient")
 
@@ -71,14 +73,18 @@ def _snapshot(channel: NotificationChannel) -> dict[str, Any]:
 
 
 async def create_channel(
-    *, session: AsyncSession, principal: Principal, data: ChannelCreate, allow_private: bool
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    data: ChannelCreate,
+    guard: webhook_target.Guard,
 ) -> NotificationChannel:
     """A new channel; a webhook without ``secret`` gets a generated one (answered once)."""
     if data.site_id is not None:
         await assets.get_site(session=session, site_id=data.site_id, principal=principal)
     elif principal.site_ids is not None:
         raise PermissionDenied("a user limited to some sites must give the channel a site_id")
-    await _check_target(data.kind, data.url, data.recipients, allow_private)
+    await _check_target(data.kind, data.url, data.recipients, guard)
     channel = NotificationChannel(
         name=data.name,
         kind=data.kind,
@@ -110,7 +116,7 @@ async def update_channel(
     channel_id: int,
     principal: Principal,
     changes: ChannelUpdate,
-    allow_private: bool,
+    guard: webhook_target.Guard,
 ) -> NotificationChannel:
     channel = await get_channel(session=session, channel_id=channel_id, principal=principal)
     fields = changes.model_fields_set
@@ -130,7 +136,8 @@ async def update_channel(
             channel.secret = changes.secret
     elif "recipients" in fields:
         channel.recipients = changes.recipients or []
-    await _check_target(channel.kind, channel.url, channel.recipients, allow_private)
+    if channel.enabled or fields & {"url", "recipients"}:  # a bad target can still be disabled
+        await _check_target(channel.kind, channel.url, channel.recipients, guard)
     await session.flush()
     after = _snapshot(channel)
     detail: dict[str, Any] = {

@@ -34,6 +34,8 @@ class Notifier:
     def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.settings = settings
         self.sessions = sessions
+        #: The SSRF guard of webhook deliveries (its resolver can be replaced).
+        self.guard = webhook.Guard.from_settings(settings)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -118,7 +120,7 @@ class Notifier:
                 message_id=message_id,
                 body=orjson.dumps(payload),
                 timeout_s=settings.notify_timeout_s,
-                allow_private=settings.webhook_allow_private,
+                guard=self.guard,
             )
         elif kind == "email":
             error = await mailer.send(settings, recipients, payload)

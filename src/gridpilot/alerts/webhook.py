@@ -5,25 +5,24 @@ Headers: ``webhook-id`` (the message id, the same on every retry), ``webhook-tim
 where ``key`` is the base64-decoded part of the channel secret after ``whsec_``. Receivers
 should check the signature and refuse timestamps more than a few minutes old.
 
-URLs whose host resolves to a loopback, private, link-local, multicast, reserved or unspecified
-address are refused unless ``GRIDPILOT_WEBHOOK_ALLOW_PRIVATE`` is true; the check runs when the
-channel is saved and again before every delivery (DNS may change). Redirects are not followed.
+Targets pass the SSRF guard of ``webhook_target`` when the channel is saved and again before
+every delivery; the delivery connects to the addresses that passed (no second DNS lookup, so a
+rebinding DNS answer cannot redirect it), sends the URL's own host in ``Host`` and TLS SNI (the
+certificate is checked against it), follows no redirects and ignores proxy environment variables.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
-import ipaddress
 import secrets
-import socket
 import time
-from urllib.parse import urlsplit
 
 import httpx
 
+from gridpilot.alerts import webhook_target
+from gridpilot.alerts.webhook_target import Guard
 from gridpilot.core.errors import ValidationFailed
 
 USER_AGENT = "gridpilot-webhooks/1"
@@ -55,52 +54,6 @@ def signed_headers(
     }
 
 
-def _is_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_multicast
-        or ip.is_reserved
-        or ip.is_unspecified
-    )
-
-
-async def check_target(url: str, *, allow_private: bool) -> None:
-    """``ValidationFailed`` unless ``url`` is http(s) and (unless allowed) resolves to public
-    addresses only."""
-    try:
-        parts = urlsplit(url)
-        hostname = parts.hostname
-    except ValueError:
-        raise ValidationFailed("webhook url cannot be parsed") from None
-    if parts.scheme not in ("http", "https") or not hostname:
-        raise ValidationFailed("webhook url must be http:// or https:// with a host")
-    if allow_private:
-        return
-    try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError:
-        raise ValidationFailed("webhook url has an invalid port") from None
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            hostname, port, type=socket.SOCK_STREAM
-        )
-    except (OSError, UnicodeError, ValueError) as exc:
-        raise ValidationFailed(f"webhook host {hostname!r} does not resolve: {exc}") from None
-    addresses = {str(info[4][0]) for info in infos}
-    blocked = sorted(a for a in addresses if not _is_public(a))
-    if blocked or not addresses:
-        raise ValidationFailed(
-            f"webhook host {hostname!r} resolves to a non-public address"
-            f" ({', '.join(blocked)});"
-            " set GRIDPILOT_WEBHOOK_ALLOW_PRIVATE=true to allow internal receivers"
-        )
-
-
 async def post(
     *,
     url: str,
@@ -108,19 +61,34 @@ async def post(
     message_id: str,
     body: bytes,
     timeout_s: float,
-    allow_private: bool,
+    guard: Guard,
 ) -> str | None:
     """POST one signed notification; None on a 2xx answer, else the reason it failed."""
     try:
-        await check_target(url, allow_private=allow_private)
+        target = await webhook_target.check(url, guard)
     except ValidationFailed as exc:
         return exc.message
     headers = signed_headers(secret, message_id, body)
-    try:
-        async with httpx.AsyncClient(timeout=timeout_s, follow_redirects=False) as client:
-            response = await client.post(url, content=body, headers=headers)
-    except Exception as exc:  # any failure of the receiver or the URL is retried
-        return f"{type(exc).__name__}: {exc}"[:500]
-    if 200 <= response.status_code < 300:
-        return None
-    return f"HTTP {response.status_code}: {response.text[:200]}"
+    headers["host"] = target.url.netloc.decode("ascii")
+    extensions = {}
+    if target.url.scheme == "https":
+        extensions["sni_hostname"] = target.url.raw_host.decode("ascii")
+    error = "no address to connect to"
+    async with httpx.AsyncClient(
+        timeout=timeout_s, follow_redirects=False, trust_env=False
+    ) as client:
+        for address in target.addresses:  # the checked addresses, in the resolver's order
+            pinned = target.url.copy_with(host=address.split("%", 1)[0])
+            try:
+                response = await client.post(
+                    pinned, content=body, headers=headers, extensions=extensions
+                )
+            except httpx.ConnectError as exc:  # try the host's next address
+                error = f"ConnectError: {exc} ({address})"[:500]
+                continue
+            except Exception as exc:  # any failure of the receiver or the URL is retried
+                return f"{type(exc).__name__}: {exc}"[:500]
+            if 200 <= response.status_code < 300:
+                return None
+            return f"HTTP {response.status_code}: {response.text[:200]}"
+    return error

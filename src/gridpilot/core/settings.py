@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gridpilot.core.errors import ConfigurationError
 
 #: Placeholder secrets that production mode refuses.
 INSECURE_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev"})
+
+Port = Annotated[int, Field(ge=1, le=65535)]
 
 
 class Settings(BaseSettings):
@@ -149,6 +151,10 @@ class Settings(BaseSettings):
         default=False,
         description="Allow webhook URLs that resolve to loopback/private/link-local addresses.",
     )
+    webhook_allowed_ports: Annotated[list[Port], NoDecode] = Field(
+        default_factory=list,
+        description="Ports public webhook hosts may use besides 80 and 443 ('8443,9000').",
+    )
     smtp_host: str | None = Field(default=None, description="SMTP server for e-mail alerts.")
     smtp_port: int = Field(default=25, gt=0, lt=65536)
     smtp_from: str = Field(default="gridpilot@localhost", description="Sender of alert e-mails.")
@@ -265,6 +271,13 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_json: bool = True
+
+    @field_validator("webhook_allowed_ports", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @model_validator(mode="after")
     def _production_needs_real_secret(self) -> Settings:
