@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import os
+import secrets
 import stat
 import subprocess
 import sys
@@ -51,13 +53,28 @@ def test_configured_secret_wins_over_the_generated_one(tmp_path: Path):
     assert not (tmp_path / "jwt-secret").exists()
 
 
-@pytest.mark.parametrize("secret", [None, "", "change-me", "short-secret"])
-def test_production_refuses_missing_default_or_weak_secret(monkeypatch, secret):
+@pytest.mark.parametrize(
+    ("secret", "reason"),
+    [
+        (None, "not set"),
+        ("", "not set"),
+        ("change-me", "9 characters"),
+        ("changeme-changeme-changeme-changeme", "placeholder word 'changeme'"),
+        ("Change_Me_Please_0123456789_abcdefghij", "placeholder word 'changeme'"),
+        ("my-production-jwt-SECRET-2026-0123456789", "placeholder word 'secret'"),
+        ("Kx9#Kx9#Kx9#Kx9#Kx9#Kx9#Kx9#Kx9#Kx9#", "repeats the same 4-character pattern"),
+        ("a" * 16 + "Z" * 16 + "9" * 8, "low in entropy"),
+        ("abcdefghijklmnopqrstuvwxyz012345", "runs of equal or consecutive characters"),
+    ],
+)
+def test_production_refuses_missing_placeholder_or_weak_secrets(monkeypatch, secret, reason):
     monkeypatch.setenv("GRIDPILOT_MODE", "production")
     if secret is not None:
         monkeypatch.setenv("GRIDPILOT_JWT_SECRET", secret)
-    with pytest.raises(ValidationError, match="GRIDPILOT_JWT_SECRET"):
+    with pytest.raises(ValidationError, match="GRIDPILOT_JWT_SECRET") as refused:
         Settings()
+    message = str(refused.value)
+    assert reason in message and "secrets.token_urlsafe(48)" in message, message
 
 
 def test_cli_reports_a_configuration_error_without_traceback(monkeypatch, tmp_path):
@@ -72,7 +89,17 @@ def test_cli_reports_a_configuration_error_without_traceback(monkeypatch, tmp_pa
     assert "Traceback" not in result.stderr
 
 
-def test_production_starts_with_a_strong_secret(monkeypatch):
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: secrets.token_urlsafe(48),
+        lambda: secrets.token_urlsafe(24),  # 32 characters
+        lambda: secrets.token_hex(32),
+        lambda: base64.b64encode(secrets.token_bytes(48)).decode(),
+    ],
+)
+def test_production_starts_with_a_random_secret(monkeypatch, make):
     monkeypatch.setenv("GRIDPILOT_MODE", "production")
-    monkeypatch.setenv("GRIDPILOT_JWT_SECRET", "a" * 16 + "Z" * 16 + "9" * 8)
-    assert Settings().mode == "production"
+    for _ in range(200):  # no false refusal of generated secrets
+        monkeypatch.setenv("GRIDPILOT_JWT_SECRET", make())
+        assert Settings().mode == "production"

@@ -9,9 +9,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from gridpilot.core.errors import ConfigurationError
-
-#: Placeholder secrets that production mode refuses.
-INSECURE_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev"})
+from gridpilot.core.secrets import GENERATE_HINT, MIN_SECRET_CHARS, secret_weakness
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 
@@ -283,10 +281,11 @@ class Settings(BaseSettings):
     def _production_needs_real_secret(self) -> Settings:
         if self.mode == "production":
             secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
-            if secret.strip().lower() in INSECURE_SECRETS or len(secret) < 32:
+            reason = secret_weakness(secret) if secret.strip() else "it is not set"
+            if reason:
                 raise ConfigurationError(
-                    "GRIDPILOT_JWT_SECRET must be set to a random value of at least 32 characters "
-                    "in production mode"
+                    f"GRIDPILOT_JWT_SECRET is unfit for production mode ({reason}): it must be a "
+                    f"random value of at least {MIN_SECRET_CHARS} characters; {GENERATE_HINT}"
                 )
         return self
 
