@@ -38,8 +38,13 @@ def _drop_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) ->
 
 
 def make_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
-    """An async engine for ``settings``; the SQLite file's folder is created if needed."""
+    """An async engine for ``settings``; the SQLite file's folder is created if needed.
+
+    SQL parameters are left out of its errors (``hide_parameters``), so a logged database error
+    never shows the values of a statement (password and token hashes, readings).
+    """
     url = settings.resolved_database_url
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[-1].split("?", 1)[0]
         if path and path != ":memory:":
