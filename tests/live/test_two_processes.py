@@ -64,11 +64,23 @@ async def shared_database(tmp_path_factory: pytest.TempPathFactory) -> AsyncIter
         await admin.close()
 
 
-def headers(role: Role, sites: list[int] | None = None) -> dict[str, str]:
-    """Bearer headers of a token the processes accept (access tokens are self-contained)."""
+async def headers(database_url: str, role: Role, sites: list[int] | None = None) -> dict[str, str]:
+    """Bearer headers of a new user of the shared database (tokens of unknown users are refused)."""
+    name = f"{role.value}-{uuid.uuid4().hex[:8]}"
+    connection = await asyncpg.connect(database_url)
+    try:
+        user_id = await connection.fetchval(
+            "INSERT INTO users (username, password_hash, role, disabled, site_restricted,"
+            " created_at, updated_at) VALUES ($1, 'x', $2, false, $3, now(), now()) RETURNING id",
+            name, role.value, sites is not None,
+        )  # fmt: skip
+        for site_id in sites or []:
+            await connection.execute("INSERT INTO user_sites VALUES ($1, $2)", user_id, site_id)
+    finally:
+        await connection.close()
     config = TokenConfig(secret=TEST_JWT_SECRET, issuer="gridpilot", audience="gridpilot-api")
-    claims = {"role": role.value, "name": f"{role.value} of the test", "sites": sites}
-    token = encode_access_token(config, f"user:{uuid.uuid4().int % 10**6}", claims)
+    claims = {"role": role.value, "name": name, "sites": sites}
+    token = encode_access_token(config, f"user:{user_id}", claims)
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -169,9 +181,11 @@ def value_arrived(asset_id: int, value: float):
     return done
 
 
-async def test_reading_ingested_on_one_process_reaches_clients_of_both_once(processes, clients):
+async def test_reading_ingested_on_one_process_reaches_clients_of_both_once(
+    processes, clients, shared_database
+):
     first, second = clients
-    operator = headers(Role.OPERATOR)
+    operator = await headers(shared_database, Role.OPERATOR)
     site_id, asset_id = await make_site_asset(first, operator, "Two-process site")
     remote = await authenticated(processes[1], bearer(operator))
     local = await authenticated(processes[0], bearer(operator))
@@ -205,9 +219,9 @@ async def test_reading_ingested_on_one_process_reaches_clients_of_both_once(proc
     await local.close()
 
 
-async def test_asset_changes_reach_the_other_process(processes, clients):
+async def test_asset_changes_reach_the_other_process(processes, clients, shared_database):
     first, second = clients
-    operator = headers(Role.OPERATOR)
+    operator = await headers(shared_database, Role.OPERATOR)
     _, asset_id = await make_site_asset(first, operator, "Cache site")
     reading = {"asset": asset_id, "metric": "power_kw", "ts": T0, "value": 1}
     await ingest(second, operator, [reading])  # the second process now caches the asset
@@ -224,13 +238,15 @@ async def test_asset_changes_reach_the_other_process(processes, clients):
 
 
 async def test_events_from_any_process_respect_the_client_scope(
-    processes, clients, redis_bus_of_the_test
+    processes, clients, redis_bus_of_the_test, shared_database
 ):
     first, _ = clients
-    operator = headers(Role.OPERATOR)
+    operator = await headers(shared_database, Role.OPERATOR)
     site_a, asset_a = await make_site_asset(first, operator, "Scope site A")
     site_b, asset_b = await make_site_asset(first, operator, "Scope site B")
-    viewer = await authenticated(processes[1], bearer(headers(Role.VIEWER, [site_a])))
+    viewer = await authenticated(
+        processes[1], bearer(await headers(shared_database, Role.VIEWER, [site_a]))
+    )
     await subscribe(viewer, events=["alerts", "status"])
     bus = redis_bus_of_the_test
     await bus.start()

@@ -172,9 +172,10 @@ async def resolve_rule_alerts(*, session: AsyncSession, rule_id: int, reason: st
 async def get_alert(
     *, session: AsyncSession, alert_id: int, principal: Principal, lock: bool = False
 ) -> Alert:
-    """The alert; ``NotFound`` when missing or on a site outside the principal's scope."""
+    """The alert; ``NotFound`` when missing or outside the principal's sites (or, for a device
+    key, not of its asset)."""
     alert = await session.get(Alert, alert_id, with_for_update=lock)
-    if alert is None or not principal.can_see_site(alert.site_id):
+    if alert is None or not principal.can_see_asset(alert.asset_id, alert.site_id):
         raise NotFound(f"alert {alert_id} not found")
     return alert
 
@@ -246,6 +247,8 @@ async def list_alerts(
     query = select(Alert)
     if principal.site_ids is not None:
         query = query.where(Alert.site_id.in_(sorted(principal.site_ids)))
+    if principal.asset_ids is not None:
+        query = query.where(Alert.asset_id.in_(sorted(principal.asset_ids)))
     if where.states:
         query = query.where(Alert.state.in_(where.states))
     if where.severities:

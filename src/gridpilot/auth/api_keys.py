@@ -29,6 +29,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridpilot.auth.admin_scope import can_manage, check_grant, check_manage
 from gridpilot.auth.models import ApiKey
 from gridpilot.auth.permissions import Principal, Role
 from gridpilot.auth.tokens import new_opaque_token, sha256_hex
@@ -142,9 +143,12 @@ async def create_api_key(
     asset_id: int | None = None,
     site_id: int | None = None,
     created_by: int | None = None,
+    actor: Principal | None = None,
 ) -> tuple[ApiKey, str]:
     """A new key and its raw value (shown once). With ``asset_id`` it is a device key, and the
-    caller passes the asset's ``site_id``; with only ``site_id`` it is limited to that site."""
+    caller passes the asset's ``site_id``; with only ``site_id`` it is limited to that site.
+    ``actor`` (None: the CLI) may make keys only for sites it administers."""
+    check_grant(actor, [site_id] if site_id is not None else None, "the key")
     try:
         key_role = Role(role)
     except ValueError:
@@ -157,6 +161,8 @@ async def create_api_key(
     name = name.strip()
     if not name or len(name) > 200:
         raise ValidationFailed("an API key needs a name of 1 to 200 characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise ValidationFailed("an API key's name may not contain control characters")
     key_id = secrets.token_hex(8)
     secret = new_opaque_token(32)
     raw = f"{KEY_PREFIX}_{key_id}_{secret}"
@@ -210,28 +216,43 @@ async def principal_for_api_key(
     return principal
 
 
+def _key_sites(key: ApiKey) -> list[int] | None:
+    return [key.site_id] if key.site_id is not None else None
+
+
 async def list_api_keys(
-    *, session: AsyncSession, asset_id: int | None = None, include_revoked: bool = True
+    *,
+    session: AsyncSession,
+    asset_id: int | None = None,
+    include_revoked: bool = True,
+    actor: Principal | None = None,
 ) -> list[ApiKey]:
-    """All keys (newest first), or only the device keys of ``asset_id``."""
+    """All keys (newest first) that ``actor`` administers, or only the device keys of
+    ``asset_id``."""
     query = select(ApiKey).order_by(ApiKey.id.desc())
     if asset_id is not None:
         query = query.where(ApiKey.asset_id == asset_id)
     if not include_revoked:
         query = query.where(ApiKey.revoked_at.is_(None))
-    return list(await session.scalars(query))
+    return [k for k in await session.scalars(query) if can_manage(actor, _key_sites(k))]
 
 
 async def get_api_key(
-    *, session: AsyncSession, api_key_id: int | None = None, key_id: str | None = None
+    *,
+    session: AsyncSession,
+    api_key_id: int | None = None,
+    key_id: str | None = None,
+    actor: Principal | None = None,
 ) -> ApiKey:
-    """A key by database id or by public ``key_id``; ``NotFound`` otherwise."""
+    """A key by database id or by public ``key_id``; ``NotFound`` otherwise (also when outside
+    what ``actor`` administers)."""
     if api_key_id is not None:
         key = await session.get(ApiKey, api_key_id)
     else:
         key = await session.scalar(select(ApiKey).where(ApiKey.key_id == key_id))
     if key is None:
         raise NotFound("API key not found")
+    check_manage(actor, _key_sites(key), "API key")
     return key
 
 
@@ -241,10 +262,11 @@ async def revoke_api_key(
     api_key_id: int | None = None,
     key_id: str | None = None,
     cache: ApiKeyCache | None = None,
+    actor: Principal | None = None,
 ) -> ApiKey:
-    """Revoke a key (idempotent) and drop it from ``cache``. Tokens already issued to it by
-    client_credentials stay valid until they expire (``access_token_ttl_s``)."""
-    key = await get_api_key(session=session, api_key_id=api_key_id, key_id=key_id)
+    """Revoke a key (idempotent) and drop it from ``cache``. Access tokens it obtained by
+    client_credentials stop working within seconds (``auth.revocation``)."""
+    key = await get_api_key(session=session, api_key_id=api_key_id, key_id=key_id, actor=actor)
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         await session.flush()

@@ -18,6 +18,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from gridpilot.auth.api_keys import ApiKeyCache, principal_for_api_key
 from gridpilot.auth.permissions import Permission, Principal, Role
+from gridpilot.auth.revocation import check_not_revoked
 from gridpilot.auth.tokens import TokenConfig, decode_access_token
 from gridpilot.core.errors import AuthenticationFailed
 from gridpilot.core.logging import user_id_var
@@ -51,8 +52,9 @@ def api_key_cache(app: FastAPI) -> ApiKeyCache:
 class AccessTokenCache:
     """Principals of verified access tokens, each kept until the token's ``exp`` [epoch s].
 
-    Access tokens are stateless (nothing revokes one before ``exp``), so a hit answers exactly
-    what decoding again would, minus the HMAC check and claim parsing. Bounded: cleared when full.
+    A hit answers exactly what decoding again would, minus the HMAC check and claim parsing;
+    whether the token was revoked since is checked apart (``auth.revocation``). Bounded: cleared
+    when full.
     """
 
     def __init__(self, max_entries: int = 10_000, clock: Callable[[], float] = time.time) -> None:
@@ -111,7 +113,15 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         site_ids=frozenset(int(s) for s in sites) if sites is not None else None,
         asset_ids=frozenset(int(a) for a in assets) if assets is not None else None,
         scopes=frozenset(str(claims.get("scope", "")).split()),
+        token_version=_int_claim(claims, "ver"),
     )
+
+
+def _int_claim(claims: dict[str, Any], name: str) -> int:
+    value = claims.get(name, 0)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise AuthenticationFailed(f"access token has an invalid {name!r} claim")
+    return value
 
 
 async def get_principal(
@@ -134,6 +144,7 @@ async def get_principal(
             claims = decode_access_token(token_config(settings), bearer.credentials)
             principal = principal_from_claims(claims)
             tokens.put(bearer.credentials, float(claims["exp"]), principal)
+        await check_not_revoked(request.app, principal)
     elif api_key:
         cache = api_key_cache(request.app)
         cached_key = cache.get(api_key)

@@ -12,7 +12,7 @@ from gridpilot.db.base import Base, Timestamped, UtcDateTime
 
 class User(Timestamped, Base):
     __tablename__ = "users"
-    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 (ids are never reused)
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(150), unique=True)

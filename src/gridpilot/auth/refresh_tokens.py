@@ -16,7 +16,7 @@ from datetime import timedelta
 from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridpilot.auth.models import RefreshToken
+from gridpilot.auth.models import RefreshToken, User
 from gridpilot.auth.oauth import OAuthError
 from gridpilot.auth.tokens import new_opaque_token, sha256_hex
 from gridpilot.db.base import utcnow
@@ -62,8 +62,9 @@ async def redeem_refresh_token(*, session: AsyncSession, raw: str) -> RefreshTok
     """Mark the token ``raw`` used and return it, or raise ``invalid_grant``.
 
     Atomic: of two concurrent redemptions exactly one wins; the other counts as reuse. On reuse
-    the family is revoked (flushed) before the error, which says ``keep_changes``: the caller
-    commits even though it answers with the error.
+    (a theft signal) the family is revoked and the user's ``token_version`` moves on, so the
+    access tokens already issued stop working too (``auth.revocation``); both are flushed before
+    the error, which says ``keep_changes``: the caller commits even though it answers the error.
     """
     row = await session.scalar(
         select(RefreshToken).where(RefreshToken.token_hash == sha256_hex(raw))
@@ -87,14 +88,21 @@ async def redeem_refresh_token(*, session: AsyncSession, raw: str) -> RefreshTok
     )
     if not isinstance(result, CursorResult) or result.rowcount != 1:
         await revoke_family(session=session, family_id=row.family_id)
+        await session.execute(
+            update(User)
+            .where(User.id == row.user_id)
+            .values(token_version=User.token_version + 1)
+            .execution_options(synchronize_session=False)
+        )
         log.warning(
-            "refresh token reuse detected: family %s of user %s revoked",
+            "refresh token reuse detected: family %s of user %s revoked, access tokens ended",
             row.family_id,
             row.user_id,
         )
         raise OAuthError(
             "invalid_grant",
-            "refresh token already used; all tokens of this login are revoked",
+            "refresh token already used; this login's tokens and the user's access tokens "
+            "are revoked",
             keep_changes=True,
         )
     return row

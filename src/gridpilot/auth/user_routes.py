@@ -1,16 +1,23 @@
-"""``/api/v1/users``: administrators manage users; everyone reads and re-passwords themselves."""
+"""``/api/v1/users``: administrators manage users; everyone reads and re-passwords themselves.
+
+An administrator limited to some sites sees and manages only the users of its sites and can
+grant no one more than its own sites (``auth.admin_scope``). A change of a user's rights ends its
+sessions at once in this process and within ``GRIDPILOT_AUTH_RECHECK_S`` in the others.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.auth import service
 from gridpilot.auth.dependencies import CurrentPrincipal, require
+from gridpilot.auth.login_guard import client_address, login_guard
 from gridpilot.auth.models import User
 from gridpilot.auth.permissions import Permission, Principal, Role
+from gridpilot.auth.revocation import rights_cache
 from gridpilot.auth.schemas import MyPasswordChange, UserCreate, UserOut, UserUpdate
 from gridpilot.core.errors import PermissionDenied, ValidationFailed
 from gridpilot.db.dependencies import SessionDep
@@ -50,7 +57,7 @@ def _own_user_id(principal: Principal) -> int:
 
 @router.get("", response_model=list[UserOut], summary="List users")
 async def list_users(principal: UserManager, session: SessionDep) -> list[UserOut]:
-    return await _out(session, await service.list_users(session=session))
+    return await _out(session, await service.list_users(session=session, actor=principal))
 
 
 @router.post("", response_model=UserOut, status_code=201, summary="Create a user")
@@ -61,6 +68,7 @@ async def create_user(body: UserCreate, principal: UserManager, session: Session
         password=body.password,
         role=body.role,
         site_ids=body.site_ids,
+        actor=principal,
     )
     return (await _out(session, [user]))[0]
 
@@ -73,10 +81,11 @@ async def read_me(principal: CurrentPrincipal, session: SessionDep) -> UserOut:
 
 @router.patch("/me", response_model=UserOut, summary="Change your own password")
 async def update_me(
-    body: MyPasswordChange, principal: CurrentPrincipal, session: SessionDep
+    body: MyPasswordChange, request: Request, principal: CurrentPrincipal, session: SessionDep
 ) -> UserOut:
     """Only ``current_password`` and ``new_password``; role, sites, disabled etc. are 403 here
-    (an administrator changes them with ``PATCH /users/{id}``)."""
+    (an administrator changes them with ``PATCH /users/{id}``). The current password is checked
+    like a log-in: limited per client, locked out after repeated failures (``auth.lockout``)."""
     extra = set(body.model_extra or {})
     privileged = sorted(extra & PRIVILEGED_FIELDS)
     if privileged:
@@ -88,26 +97,37 @@ async def update_me(
         user_id=_own_user_id(principal),
         current_password=body.current_password,
         new_password=body.new_password,
+        guard=login_guard(request.app),
+        client=client_address(request),
     )
     return (await _out(session, [user]))[0]
 
 
 @router.get("/{user_id}", response_model=UserOut, summary="Read a user")
 async def read_user(user_id: UserId, principal: UserManager, session: SessionDep) -> UserOut:
-    user = await service.get_user(session=session, user_id=user_id)
+    user = await service.get_user(session=session, user_id=user_id, actor=principal)
     return (await _out(session, [user]))[0]
 
 
 @router.patch("/{user_id}", response_model=UserOut, summary="Change a user's role, sites, ...")
 async def update_user(
-    user_id: UserId, body: UserUpdate, principal: UserManager, session: SessionDep
+    user_id: UserId, body: UserUpdate, request: Request, principal: UserManager, session: SessionDep
 ) -> UserOut:
     changes = body.model_dump(exclude_unset=True)
-    user = await service.update_user(session=session, user_id=user_id, changes=changes)
-    return (await _out(session, [user]))[0]
+    user = await service.update_user(
+        session=session, user_id=user_id, changes=changes, actor=principal
+    )
+    out = (await _out(session, [user]))[0]
+    await session.commit()
+    rights_cache(request.app).forget_user(user_id)
+    return out
 
 
 @router.delete("/{user_id}", status_code=204, summary="Delete a user")
-async def delete_user(user_id: UserId, principal: UserManager, session: SessionDep) -> Response:
-    await service.delete_user(session=session, user_id=user_id)
+async def delete_user(
+    user_id: UserId, request: Request, principal: UserManager, session: SessionDep
+) -> Response:
+    await service.delete_user(session=session, user_id=user_id, actor=principal)
+    await session.commit()
+    rights_cache(request.app).forget_user(user_id)
     return Response(status_code=204)

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from gridpilot.auth.api_keys import parse_raw_key, principal_for_api_key
 from gridpilot.auth.dependencies import api_key_cache, principal_from_claims, token_config
 from gridpilot.auth.permissions import Principal
+from gridpilot.auth.revocation import check_not_revoked
 from gridpilot.auth.tokens import decode_access_token
 from gridpilot.core.errors import AuthenticationFailed
 
@@ -36,4 +37,6 @@ async def authenticate(app: FastAPI, credential: object) -> tuple[Principal, flo
                 principal = await principal_for_api_key(session, credential, cache=cache)
         return principal, None
     claims = decode_access_token(token_config(app.state.settings), credential)
-    return principal_from_claims(claims), float(claims["exp"])
+    principal = principal_from_claims(claims)
+    await check_not_revoked(app, principal)
+    return principal, float(claims["exp"])

@@ -19,6 +19,7 @@ from gridpilot.assets.service import create_asset, create_site, list_sites
 from gridpilot.auth import service as auth
 from gridpilot.auth.dependencies import api_key_cache
 from gridpilot.auth.permissions import Permission, Principal, Role
+from gridpilot.auth.revocation import rights_cache
 from gridpilot.core.errors import GridpilotError
 from gridpilot.web.context import current
 from gridpilot.web.layout import frame, require_login
@@ -53,9 +54,9 @@ def _blank(value: Any) -> Any:
     return None if value in ("", None) else value
 
 
-async def _users_rows() -> list[dict[str, Any]]:
+async def _users_rows(actor: Principal) -> list[dict[str, Any]]:
     async with current().session() as session:
-        users = await auth.list_users(session=session)
+        users = await auth.list_users(session=session, actor=actor)
         sites = await auth.site_ids_of(session=session, users=users)
     return [
         {
@@ -69,12 +70,13 @@ async def _users_rows() -> list[dict[str, Any]]:
     ]
 
 
-async def _users_tab(site_names: dict[int, str]) -> None:
+async def _users_tab(actor: Principal, site_names: dict[int, str]) -> None:
     with ui.row().classes("w-full items-end gap-3"):
         username = ui.input("Username").props("data-testid=new-username")
         role = ui.select(ROLES, value=Role.VIEWER.value, label="Role").classes("w-40")
         password = ui.input("Password", password=True).props("data-testid=new-password")
-        sites = ui.select(site_names, multiple=True, label="Sites (empty: all)").classes("w-56")
+        sites_label = "Sites (empty: all)" if actor.site_ids is None else "Sites"
+        sites = ui.select(site_names, multiple=True, label=sites_label).classes("w-56")
 
         async def add() -> None:
             async def action(session: AsyncSession) -> str:
@@ -84,13 +86,14 @@ async def _users_tab(site_names: dict[int, str]) -> None:
                     password=password.value,
                     role=role.value,
                     site_ids=list(sites.value) or None,
+                    actor=actor,
                 )
                 return f"user {user.username!r} created"
 
             if await _act(action):
                 username.set_value("")
                 password.set_value("")
-                table.rows[:] = await _users_rows()
+                table.rows[:] = await _users_rows(actor)
                 table.update()
 
         ui.button("Add user", icon="person_add", on_click=add).props("data-testid=add-user")
@@ -99,15 +102,15 @@ async def _users_tab(site_names: dict[int, str]) -> None:
             {"name": n, "label": n.capitalize(), "field": n, "align": "left"}
             for n in ("username", "role", "sites", "state")
         ],
-        rows=await _users_rows(),
+        rows=await _users_rows(actor),
         row_key="id",
     ).classes("w-full")
     table.props("data-testid=users-table")
 
 
-async def _keys_list(refresh: Callable[[], Awaitable[None]]) -> None:
+async def _keys_list(actor: Principal, refresh: Callable[[], Awaitable[None]]) -> None:
     async with current().session() as session:
-        keys = await auth.list_api_keys(session=session)
+        keys = await auth.list_api_keys(session=session, actor=actor)
     with ui.column().classes("w-full gap-1"):
         for key in keys:
             with ui.row().classes("w-full items-center gap-3"):
@@ -125,7 +128,9 @@ async def _keys_list(refresh: Callable[[], Awaitable[None]]) -> None:
                             session=session,
                             api_key_id=api_key_id,
                             cache=api_key_cache(current().app),
+                            actor=actor,
                         )
+                        rights_cache(current().app).forget_key(api_key_id)
                         return "key revoked"
 
                     if await _act(action):
@@ -138,7 +143,8 @@ async def _keys_tab(user: Principal, site_names: dict[int, str]) -> None:
     with ui.row().classes("w-full items-end gap-3"):
         name = ui.input("Key name").props("data-testid=new-key-name")
         role = ui.select(KEY_ROLES, value=Role.SERVICE.value, label="Role").classes("w-32")
-        site = ui.select({0: "all sites", **site_names}, value=0, label="Site").classes("w-48")
+        choices = {0: "all sites", **site_names} if user.site_ids is None else dict(site_names)
+        site = ui.select(choices, value=next(iter(choices), None), label="Site").classes("w-48")
 
         async def add() -> None:
             created: dict[str, str] = {}
@@ -153,6 +159,7 @@ async def _keys_tab(user: Principal, site_names: dict[int, str]) -> None:
                     role=role.value,
                     site_id=site_id,
                     created_by=user.user_id,
+                    actor=user,
                 )
                 created["raw"] = raw
                 return "key created"
@@ -172,7 +179,7 @@ async def _keys_tab(user: Principal, site_names: dict[int, str]) -> None:
     async def refresh() -> None:
         listing.clear()
         with listing:
-            await _keys_list(refresh)
+            await _keys_list(user, refresh)
 
     await refresh()
 
@@ -250,7 +257,7 @@ def register() -> None:
                 sites_tab = ui.tab("Sites and assets")
             with ui.tab_panels(tabs, value=users_tab).classes("w-full"):
                 with ui.tab_panel(users_tab):
-                    await _users_tab(site_names)
+                    await _users_tab(user, site_names)
                 with ui.tab_panel(keys_tab):
                     await _keys_tab(user, site_names)
                 with ui.tab_panel(sites_tab):
