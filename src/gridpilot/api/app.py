@@ -18,9 +18,11 @@ from gridpilot.api.health import router as health_router
 from gridpilot.api.metrics_route import router as metrics_router
 from gridpilot.api.middleware import RequestContextMiddleware
 from gridpilot.assets.routes import router as assets_router
+from gridpilot.auth.login_guard import login_guard
 from gridpilot.auth.routes import router as auth_router
 from gridpilot.control.routes import router as control_router
 from gridpilot.core.bus import EventBus
+from gridpilot.core.datadir import secure_data_dir
 from gridpilot.core.errors import NotFound
 from gridpilot.core.metrics import Metrics
 from gridpilot.core.secrets import with_secrets
@@ -112,6 +114,7 @@ async def start_runtime(app: FastAPI) -> None:
     app.state.runtimes = []
     # the Redis bus connects first and closes last
     app.state.runtimes.append(await start_bus(app.state.bus))
+    app.state.runtimes.append(login_guard(app))  # closes its Redis client, if any
     runtime = TelemetryRuntime(
         settings, app.state.sessions, app.state.engine, app.state.bus, app.state.metrics
     )
@@ -205,6 +208,7 @@ async def stop_runtime(app: FastAPI) -> None:
 def create_app(settings: Settings | None = None, *, bus: EventBus | None = None) -> FastAPI:
     """The gridpilot ASGI app. Nothing is connected until the lifespan starts."""
     settings = with_secrets(settings or Settings())
+    secure_data_dir(settings.data_dir)  # 0700/0600: the database, secrets, dashboard storage
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

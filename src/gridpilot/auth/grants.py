@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.auth.api_keys import authenticate_api_key, parse_raw_key
+from gridpilot.auth.lockout import AccountLocked
+from gridpilot.auth.login_guard import LoginGuard
 from gridpilot.auth.models import ApiKey, User
 from gridpilot.auth.oauth import OAuthError, granted_scope, invalid_client, parse_scope
 from gridpilot.auth.permissions import Role
@@ -77,10 +79,21 @@ async def password_grant(
     username: str,
     password: str,
     scope: str | None,
+    guard: LoginGuard,
+    client: str,
 ) -> TokenGrant:
-    """Resource-owner password credentials (4.3): an access token and a new refresh family."""
+    """Resource-owner password credentials (4.3): an access token and a new refresh family.
+
+    ``client`` (its address) counts against the guard's limits: ``RateLimited`` over them; a
+    locked account is ``invalid_grant`` with ``retry_after_s``.
+    """
     requested = parse_scope(scope)
-    user = await authenticate_user(session=session, username=username, password=password)
+    try:
+        user = await authenticate_user(
+            session=session, username=username, password=password, guard=guard, client=client
+        )
+    except AccountLocked as exc:
+        raise OAuthError("invalid_grant", exc.message, retry_after_s=exc.retry_after_s) from None
     if user is None:
         log.info("password login refused", extra={"context": {"username": username[:150]}})
         raise OAuthError("invalid_grant", "wrong username or password, or the user is disabled")

@@ -21,17 +21,25 @@ class OAuthError(Exception):
     ``unauthorized_client``, ``unsupported_grant_type`` or ``invalid_scope``.
 
     ``keep_changes`` asks the endpoint to commit what was flushed before the error (a revoked
-    refresh-token family); otherwise it rolls back.
+    refresh-token family); otherwise it rolls back. ``retry_after_s`` becomes a ``Retry-After``
+    header (a locked account).
     """
 
     def __init__(
-        self, error: str, description: str, *, status: int = 400, keep_changes: bool = False
+        self,
+        error: str,
+        description: str,
+        *,
+        status: int = 400,
+        keep_changes: bool = False,
+        retry_after_s: int | None = None,
     ) -> None:
         super().__init__(f"{error}: {description}")
         self.error = error
         self.description = description
         self.status = status
         self.keep_changes = keep_changes
+        self.retry_after_s = retry_after_s
 
     def body(self) -> dict[str, str]:
         return {"error": self.error, "error_description": self.description}

@@ -2,7 +2,8 @@
 
 ``POST /api/v1/auth/token`` answers RFC 6749 bodies (5.1 success, 5.2 errors), not gridpilot's
 ``{"error", "message"}`` body, so stock OAuth2 clients understand it. Every ``/auth`` route is
-rate limited per client address (``settings.auth_rate_limit_per_min``).
+rate limited per client address (``settings.auth_rate_limit_per_min``); password grants also go
+through ``auth.lockout`` (``login_rate_limit_per_min`` per client, account lock-out).
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from gridpilot.auth.grants import (
     refresh_token_grant,
 )
 from gridpilot.auth.key_routes import router as key_router
+from gridpilot.auth.login_guard import client_address, login_guard
 from gridpilot.auth.oauth import OAuthError, basic_credentials, invalid_client
 from gridpilot.auth.schemas import OAuthErrorBody, TokenResponse
 from gridpilot.auth.user_routes import router as user_router
-from gridpilot.core.ratelimit import RateLimiter
 from gridpilot.core.settings import Settings
 from gridpilot.db.dependencies import SessionDep
 
@@ -42,14 +43,9 @@ FORM_FIELDS = (
 
 
 async def limit_auth_rate(request: Request) -> None:
-    """At most ``auth_rate_limit_per_min`` requests per client address (429 + Retry-After)."""
-    limiter: RateLimiter | None = getattr(request.app.state, "auth_rate_limiter", None)
-    if limiter is None:
-        settings: Settings = request.app.state.settings
-        limiter = request.app.state.auth_rate_limiter = RateLimiter(
-            settings.auth_rate_limit_per_min
-        )
-    limiter.hit(request.client.host if request.client else "-")
+    """At most ``auth_rate_limit_per_min`` requests per client address (429 + Retry-After);
+    shared by the processes with ``GRIDPILOT_REDIS_URL``."""
+    await login_guard(request.app).requests.hit(client_address(request))
 
 
 auth_router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(limit_auth_rate)])
@@ -145,6 +141,8 @@ async def _grant(request: Request, session: SessionDep) -> TokenGrant:
             username=_required(fields, "username"),
             password=_required(fields, "password"),
             scope=scope,
+            guard=login_guard(request.app),
+            client=client_address(request),
         )
     if grant_type == "client_credentials":
         client_id, client_secret = _client_credentials(request, fields)
@@ -175,9 +173,12 @@ async def _grant(request: Request, session: SessionDep) -> TokenGrant:
     response_model_exclude_none=True,
     openapi_extra={"requestBody": TOKEN_REQUEST_BODY},
     responses={
-        400: {"model": OAuthErrorBody, "description": "RFC 6749 5.2 error"},
+        400: {
+            "model": OAuthErrorBody,
+            "description": "RFC 6749 5.2 error; a locked account: invalid_grant + Retry-After",
+        },
         401: {"model": OAuthErrorBody, "description": "invalid_client"},
-        429: {"description": "Too many requests from this client (see Retry-After)"},
+        429: {"description": "Too many requests or password checks (see Retry-After)"},
     },
 )
 async def issue_token(request: Request, session: SessionDep) -> JSONResponse:
@@ -194,6 +195,8 @@ async def issue_token(request: Request, session: SessionDep) -> JSONResponse:
         headers = dict(NO_STORE)
         if exc.status == 401:
             headers["WWW-Authenticate"] = 'Basic realm="gridpilot"'
+        if exc.retry_after_s is not None:
+            headers["Retry-After"] = str(exc.retry_after_s)
         return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
     return JSONResponse(grant.body(), headers=NO_STORE)
 

@@ -22,8 +22,10 @@ from gridpilot.auth.api_keys import (
     principal_for_api_key,
     revoke_api_key,
 )
+from gridpilot.auth.lockout import check_password
+from gridpilot.auth.login_guard import LoginGuard
 from gridpilot.auth.models import User, UserSite
-from gridpilot.auth.passwords import hash_password, needs_rehash, verify_password
+from gridpilot.auth.passwords import hash_password, needs_rehash
 from gridpilot.auth.permissions import Role
 from gridpilot.auth.refresh_tokens import revoke_user_refresh_tokens
 from gridpilot.core.errors import Conflict, NotFound, ValidationFailed
@@ -162,18 +164,23 @@ async def site_ids_of(
     return result
 
 
-async def authenticate_user(*, session: AsyncSession, username: str, password: str) -> User | None:
+async def authenticate_user(
+    *, session: AsyncSession, username: str, password: str, guard: LoginGuard, client: str
+) -> User | None:
     """The enabled user with these credentials, else None (same work whether or not it exists).
 
-    Upgrades the stored hash when the argon2 parameters have changed.
+    The check goes through ``auth.lockout.check_password`` (client limit, account lock-out:
+    ``RateLimited``/``AccountLocked``; argon2 in a worker thread). Upgrades the stored hash when
+    the argon2 parameters have changed.
     """
     user = await find_user(session=session, username=username)
-    if not verify_password(user.password_hash if user else None, password) or user is None:
-        return None
-    if user.disabled:
+    checked = await check_password(
+        session=session, guard=guard, user=user, username=username, password=password, client=client
+    )
+    if not checked or user is None or user.disabled:
         return None
     if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+        user.password_hash = await guard.hashes.hash(password)
         await session.flush()
     return user
 
@@ -235,11 +242,25 @@ async def update_user(*, session: AsyncSession, user_id: int, changes: Mapping[s
 
 
 async def change_own_password(
-    *, session: AsyncSession, user_id: int, current_password: str, new_password: str
+    *,
+    session: AsyncSession,
+    user_id: int,
+    current_password: str,
+    new_password: str,
+    guard: LoginGuard,
+    client: str,
 ) -> User:
-    """A user's own password change; the current password must be right."""
+    """A user's own password change; the current password must be right (checked, limited and
+    locked out like a log-in: ``auth.lockout.check_password``)."""
     user = await get_user(session=session, user_id=user_id)
-    if not verify_password(user.password_hash, current_password):
+    if not await check_password(
+        session=session,
+        guard=guard,
+        user=user,
+        username=user.username,
+        password=current_password,
+        client=client,
+    ):
         raise ValidationFailed("the current password is wrong")
     await set_password(session=session, user=user, password=new_password)
     return user

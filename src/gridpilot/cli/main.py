@@ -10,6 +10,7 @@ from rich.console import Console
 from gridpilot import __version__
 from gridpilot.cli import demo, forecast, importer, keys, simulate, users
 from gridpilot.cli import ingest as ingest_cli
+from gridpilot.core.datadir import private_umask
 from gridpilot.core.settings import Settings
 
 app = typer.Typer(
@@ -93,6 +94,8 @@ def serve(
             "the in-process MQTT ingest worker has one broker session: with several workers set "
             "GRIDPILOT_MQTT_INGEST_IN_SERVE=false and run `gridpilot ingest` (docs/mqtt.md)"
         )
+    private_umask()  # files the server creates (database, dashboard storage) are owner-only
+    trusted = trusted_proxies(settings)
     uvicorn.run(
         "gridpilot.api.app:create_app",
         factory=True,
@@ -101,4 +104,13 @@ def serve(
         workers=workers,
         log_config=logging_config(settings.log_level, json=settings.log_json),  # every worker
         access_log=False,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted,
     )
+
+
+def trusted_proxies(settings: Settings) -> str:
+    """uvicorn's ``forwarded_allow_ips``: ``X-Forwarded-For``/``-Proto`` are believed only from
+    ``GRIDPILOT_TRUSTED_PROXIES``; "" (the default) turns proxy headers off, where uvicorn's own
+    default would believe any process on 127.0.0.1."""
+    return ",".join(p.strip() for p in settings.trusted_proxies.split(",") if p.strip())

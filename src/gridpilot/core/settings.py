@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -62,6 +63,29 @@ class Settings(BaseSettings):
     )
     api_rate_limit_per_min: int = Field(
         default=0, ge=0, description="Requests per minute per client elsewhere; 0 = unlimited."
+    )
+    login_rate_limit_per_min: int = Field(
+        default=20,
+        gt=0,
+        description="Password checks per minute per client (token endpoint, dashboard log-in, "
+        "PATCH /users/me).",
+    )
+    login_max_failures: int = Field(
+        default=5, gt=0, description="Wrong passwords in a row that lock an account."
+    )
+    login_lockout_s: int = Field(
+        default=900, gt=0, description="How long a locked account refuses every password [s]."
+    )
+    password_hash_concurrency: int = Field(
+        default=2,
+        gt=0,
+        description="argon2 password checks computed at once per process (worker threads); "
+        "8 more per slot may wait, further ones get 429.",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or networks of reverse proxies whose "
+        "X-Forwarded-For/-Proto `serve` believes; empty: none (the peer is the client).",
     )
 
     gc_tuning: bool = Field(
@@ -275,6 +299,14 @@ class Settings(BaseSettings):
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        for part in (p.strip() for p in value.split(",")):
+            if part and part != "*":
+                ipaddress.ip_network(part, strict=False)  # ValueError: not an address/network
         return value
 
     @model_validator(mode="after")

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from gridpilot.core.datadir import private_file
 from gridpilot.core.settings import Settings
 
 
@@ -38,7 +39,7 @@ def _drop_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) ->
 
 
 def make_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
-    """An async engine for ``settings``; the SQLite file's folder is created if needed.
+    """An async engine for ``settings``; the SQLite file is created owner-only if needed.
 
     SQL parameters are left out of its errors (``hide_parameters``), so a logged database error
     never shows the values of a statement (password and token hashes, readings).
@@ -47,8 +48,8 @@ def make_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[-1].split("?", 1)[0]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path and path != ":memory:" and not path.startswith("file:"):
+            private_file(Path(path))  # 0600 before SQLite creates it (and its -wal, -shm)
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,11 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gridpilot.core.bus import EventBus
 from gridpilot.core.errors import Unavailable
 from gridpilot.core.settings import Settings
+from gridpilot.web.tokens import TokenStore
 
 
 @dataclass
 class WebContext:
     app: FastAPI
+    #: The logged-in browsers' tokens (``web.session``), in memory only.
+    tokens: TokenStore = field(default_factory=TokenStore)
 
     @property
     def settings(self) -> Settings:

@@ -47,8 +47,8 @@ def _dark_mode() -> None:
     ).props("data-testid=dark-toggle")
 
 
-def _logout() -> None:
-    log_out()
+async def _logout() -> None:
+    await log_out()
     ui.navigate.to("/login")
 
 

@@ -1,37 +1,43 @@
-"""Dashboard log-in: the token endpoint's grants, tokens kept in the user's server-side storage.
+"""Dashboard log-in: the token endpoint's grants, tokens kept in server memory (``web.tokens``).
 
-The session lasts as long as the refresh token (``GRIDPILOT_REFRESH_TOKEN_TTL_S``); the access
-token is renewed through the refresh grant when it expires, so revoking a user's refresh tokens
-ends their dashboard session too.
+The browser holds only its signed session cookie; its tokens never reach the browser or a file.
+Log-in goes through the same limits as the token endpoint (``auth.lockout``: per client address
+and per account). The session lasts as long as the refresh token (``GRIDPILOT_REFRESH_TOKEN_TTL_S``)
+or until the server restarts; the access token is renewed through the refresh grant when it
+expires, so revoking a user's refresh tokens ends their dashboard session too. Log-out revokes
+the login's refresh-token family.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from nicegui import app as gui
+from sqlalchemy import select
 
 from gridpilot.auth.dependencies import principal_from_claims, token_config
 from gridpilot.auth.grants import password_grant, refresh_token_grant
+from gridpilot.auth.login_guard import login_guard
+from gridpilot.auth.models import RefreshToken
 from gridpilot.auth.oauth import OAuthError
 from gridpilot.auth.permissions import Principal
-from gridpilot.auth.tokens import decode_access_token
-from gridpilot.core.errors import AuthenticationFailed
+from gridpilot.auth.refresh_tokens import revoke_family
+from gridpilot.auth.tokens import decode_access_token, sha256_hex
+from gridpilot.core.errors import AuthenticationFailed, RateLimited
 from gridpilot.web.context import current
 
 log = logging.getLogger(__name__)
 
-_ACCESS = "access_token"
-_REFRESH = "refresh_token"
+WRONG_CREDENTIALS = "Wrong username or password, or the account is disabled."
 
 
-def _storage() -> Any:
-    return gui.storage.user
+def _browser() -> str:
+    """The id in this browser's signed session cookie (set by NiceGUI on its first request)."""
+    return str(gui.storage.browser["id"])
 
 
-async def log_in(username: str, password: str) -> str | None:
-    """Log ``username`` in; returns None on success, else the message to show."""
+async def log_in(username: str, password: str, client: str) -> str | None:
+    """Log ``username`` in from address ``client``; None on success, else the message to show."""
     context = current()
     settings = context.settings
     try:
@@ -43,22 +49,39 @@ async def log_in(username: str, password: str) -> str | None:
                 username=username.strip(),
                 password=password,
                 scope=None,
+                guard=login_guard(context.app),
+                client=client,
             )
-    except OAuthError:
-        return "Wrong username or password, or the account is disabled."
-    storage = _storage()
-    storage[_ACCESS] = grant.access_token
-    storage[_REFRESH] = grant.refresh_token
+    except RateLimited as exc:
+        return f"Too many log-in attempts; try again in {exc.retry_after_s} s."
+    except OAuthError as exc:
+        if exc.retry_after_s is not None:  # the account is locked
+            return exc.description[0].upper() + exc.description[1:] + "."
+        return WRONG_CREDENTIALS
+    assert grant.refresh_token is not None
+    context.tokens.put(
+        _browser(), grant.access_token, grant.refresh_token, settings.refresh_token_ttl_s
+    )
     return None
 
 
-def log_out() -> None:
-    storage = _storage()
-    storage.pop(_ACCESS, None)
-    storage.pop(_REFRESH, None)
+async def log_out() -> None:
+    """Forget this browser's tokens and revoke its login's refresh tokens."""
+    context = current()
+    tokens = context.tokens.pop(_browser())
+    if tokens is None:
+        return
+    async with context.session() as session:
+        family = await session.scalar(
+            select(RefreshToken.family_id).where(
+                RefreshToken.token_hash == sha256_hex(tokens.refresh)
+            )
+        )
+        if family is not None:
+            await revoke_family(session=session, family_id=family)
 
 
-async def _refreshed(refresh: str) -> str | None:
+async def _refreshed(browser: str, refresh: str) -> str | None:
     context = current()
     settings = context.settings
     try:
@@ -72,25 +95,26 @@ async def _refreshed(refresh: str) -> str | None:
             )
     except OAuthError:
         return None
-    storage = _storage()
-    storage[_ACCESS] = grant.access_token
-    storage[_REFRESH] = grant.refresh_token
+    assert grant.refresh_token is not None
+    context.tokens.put(
+        browser, grant.access_token, grant.refresh_token, settings.refresh_token_ttl_s
+    )
     return grant.access_token
 
 
 async def principal() -> Principal | None:
     """The logged-in user's principal, or None when logged out or the session expired."""
-    storage = _storage()
-    token = storage.get(_ACCESS)
-    if not token:
+    context = current()
+    browser = _browser()
+    tokens = context.tokens.get(browser)
+    if tokens is None:
         return None
-    config = token_config(current().settings)
+    config = token_config(context.settings)
     try:
-        return principal_from_claims(decode_access_token(config, token))
+        return principal_from_claims(decode_access_token(config, tokens.access))
     except AuthenticationFailed:
-        refresh = storage.get(_REFRESH)
-        renewed = await _refreshed(refresh) if refresh else None
+        renewed = await _refreshed(browser, tokens.refresh)
         if renewed is None:
-            log_out()
+            context.tokens.pop(browser)
             return None
         return principal_from_claims(decode_access_token(config, renewed))

@@ -1,9 +1,10 @@
-"""``/login``: username and password, the same users and roles as the API."""
+"""``/login``: username and password, the same users, roles and limits as the API."""
 
 from __future__ import annotations
 
 from nicegui import ui
 
+from gridpilot.auth.login_guard import client_address
 from gridpilot.web.session import log_in, principal
 
 
@@ -23,6 +24,7 @@ def register() -> None:
             ui.navigate.to(target)
             return
         ui.page_title("Log in · gridpilot")
+        address = client_address(ui.context.client.request)  # the page's HTTP request
         with ui.card().classes("absolute-center w-80 max-w-[95vw]"):
             ui.label("gridpilot").classes("text-h5 text-weight-bold")
             ui.label("Energy management").classes("text-caption text-grey-7")
@@ -43,7 +45,7 @@ def register() -> None:
                 if not username.value or not password.value:
                     error.set_text("Enter your username and password.")
                     return
-                problem = await log_in(username.value, password.value)
+                problem = await log_in(username.value, password.value, address)
                 if problem is not None:
                     error.set_text(problem)
                     password.set_value("")
