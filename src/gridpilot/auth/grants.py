@@ -2,7 +2,8 @@
 
 Access-token claims (read back by ``auth.dependencies.principal_from_claims``):
 ``sub`` ("user:ID" or "key:KEY_ID"), ``role``, ``name``, ``sites`` (list, or null = all sites),
-``assets`` (device keys only), ``scope`` (space-separated permissions), ``kid`` (keys: database id).
+``assets`` (device keys only), ``scope`` (space-separated permissions), ``kid`` (keys: database id),
+``ver`` (users: the ``token_version`` it was issued at; see ``auth.revocation``).
 """
 
 from __future__ import annotations
@@ -54,7 +55,13 @@ async def _user_access_token(
     session: AsyncSession, config: TokenConfig, user: User, scope: str
 ) -> str:
     sites = (await site_ids_of(session=session, users=[user]))[user.id]
-    claims = {"role": user.role, "name": user.username, "sites": sites, "scope": scope}
+    claims = {
+        "role": user.role,
+        "name": user.username,
+        "sites": sites,
+        "scope": scope,
+        "ver": user.token_version or 0,
+    }
     return encode_access_token(config, f"user:{user.id}", claims)
 
 

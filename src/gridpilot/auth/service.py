@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import column, delete, func, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridpilot.auth.admin_scope import check_grant, check_manage, is_unrestricted
 from gridpilot.auth.api_keys import (
     ApiKeyCache,
     authenticate_api_key,
@@ -26,7 +27,7 @@ from gridpilot.auth.lockout import check_password
 from gridpilot.auth.login_guard import LoginGuard
 from gridpilot.auth.models import User, UserSite
 from gridpilot.auth.passwords import hash_password, needs_rehash
-from gridpilot.auth.permissions import Role
+from gridpilot.auth.permissions import Principal, Role
 from gridpilot.auth.refresh_tokens import revoke_user_refresh_tokens
 from gridpilot.core.errors import Conflict, NotFound, ValidationFailed
 
@@ -46,6 +47,7 @@ __all__ = [
     "list_users",
     "principal_for_api_key",
     "revoke_api_key",
+    "revoke_sessions",
     "set_password",
     "site_ids_of",
     "update_user",
@@ -104,13 +106,18 @@ async def create_user(
     password: str,
     role: Role | str,
     site_ids: Sequence[int] | None = None,
+    actor: Principal | None = None,
 ) -> User:
-    """A new enabled user with an argon2id password hash; ``Conflict`` if the name is taken."""
+    """A new enabled user with an argon2id password hash; ``Conflict`` if the name is taken.
+
+    ``actor`` (None: the CLI) may give the user only sites it administers (``auth.admin_scope``).
+    """
     if not _USERNAME.fullmatch(username):
         raise ValidationFailed(
             "a username has 1 to 150 letters, digits or . _ @ + - and starts with a letter or digit"
         )
     user_role = parse_role(role)
+    check_grant(actor, site_ids, "a new user")
     check_password_policy(password)
     if await find_user(session=session, username=username) is not None:
         raise Conflict(f"user {username!r} already exists")
@@ -132,15 +139,32 @@ async def find_user(*, session: AsyncSession, username: str) -> User | None:
     return await session.scalar(select(User).where(User.username == username))
 
 
-async def get_user(*, session: AsyncSession, user_id: int) -> User:
+async def get_user(*, session: AsyncSession, user_id: int, actor: Principal | None = None) -> User:
+    """The user ``user_id``; ``NotFound`` when missing or outside what ``actor`` administers."""
     user = await session.get(User, user_id)
     if user is None:
         raise NotFound("user not found")
+    if not is_unrestricted(actor):
+        sites = (await site_ids_of(session=session, users=[user]))[user.id]
+        check_manage(actor, sites, "user")
     return user
 
 
-async def list_users(*, session: AsyncSession) -> list[User]:
-    return list(await session.scalars(select(User).order_by(User.id)))
+async def list_users(*, session: AsyncSession, actor: Principal | None = None) -> list[User]:
+    """Every user, or only those ``actor`` administers."""
+    users = list(await session.scalars(select(User).order_by(User.id)))
+    if is_unrestricted(actor):
+        return users
+    sites = await site_ids_of(session=session, users=users)
+    return [u for u in users if _manageable(actor, sites[u.id])]
+
+
+def _manageable(actor: Principal | None, sites: list[int] | None) -> bool:
+    try:
+        check_manage(actor, sites, "user")
+    except NotFound:
+        return False
+    return True
 
 
 async def site_ids_of(
@@ -185,20 +209,35 @@ async def authenticate_user(
     return user
 
 
-async def _active_administrators(session: AsyncSession) -> int:
+async def _global_administrators(session: AsyncSession) -> int:
     count = await session.scalar(
         select(func.count())
         .select_from(User)
-        .where(User.role == Role.ADMINISTRATOR.value, User.disabled.is_(False))
+        .where(
+            User.role == Role.ADMINISTRATOR.value,
+            User.disabled.is_(False),
+            User.site_restricted.is_(False),
+        )
     )
     return int(count or 0)
 
 
 async def _keep_an_administrator(session: AsyncSession, user: User, action: str) -> None:
-    """``Conflict`` when ``action`` would leave no enabled administrator (a lock-out)."""
-    is_active_admin = user.role == Role.ADMINISTRATOR.value and not user.disabled
-    if is_active_admin and await _active_administrators(session) <= 1:
-        raise Conflict(f"cannot {action} the last enabled administrator")
+    """``Conflict`` when ``action`` would leave no enabled administrator of every site (a
+    lock-out: site-limited administrators cannot administer the rest)."""
+    is_global_admin = (
+        user.role == Role.ADMINISTRATOR.value and not user.disabled and not user.site_restricted
+    )
+    if is_global_admin and await _global_administrators(session) <= 1:
+        raise Conflict(f"cannot {action} the last enabled administrator of every site")
+
+
+async def revoke_sessions(*, session: AsyncSession, user: User) -> None:
+    """End every session of ``user``: refresh tokens revoked, access tokens refused within
+    seconds (``token_version`` moves on; see ``auth.revocation``)."""
+    user.token_version = (user.token_version or 0) + 1
+    await revoke_user_refresh_tokens(session=session, user_id=user.id)
+    await session.flush()
 
 
 async def set_password(*, session: AsyncSession, user: User, password: str) -> None:
@@ -209,24 +248,34 @@ async def set_password(*, session: AsyncSession, user: User, password: str) -> N
     await session.flush()
 
 
-async def update_user(*, session: AsyncSession, user_id: int, changes: Mapping[str, Any]) -> User:
+async def update_user(
+    *,
+    session: AsyncSession,
+    user_id: int,
+    changes: Mapping[str, Any],
+    actor: Principal | None = None,
+) -> User:
     """Apply an administrator's ``changes`` (keys of ``ADMIN_FIELDS``; ``site_ids`` None = all).
 
-    Disabling a user or changing its role or sites ends its refresh-token sessions, so the change
-    applies at the latest when its current access token expires.
+    ``actor`` (None: the CLI) must administer the user and may grant only its own sites.
+    Disabling a user, resetting its password or changing its role or sites ends its sessions
+    (``revoke_sessions``): its access tokens stop working within seconds.
     """
     unknown = sorted(set(changes) - ADMIN_FIELDS)
     if unknown:
         raise ValidationFailed(f"unknown user fields: {unknown}")
-    user = await get_user(session=session, user_id=user_id)
+    user = await get_user(session=session, user_id=user_id, actor=actor)
     new_role = parse_role(changes["role"]) if changes.get("role") is not None else None
     if "role" in changes and new_role is None:
         raise ValidationFailed("role cannot be null")
     if "disabled" in changes and changes["disabled"] is None:
         raise ValidationFailed("disabled cannot be null")
+    if "site_ids" in changes:
+        check_grant(actor, changes["site_ids"], "a user")
     demoted = new_role is not None and new_role is not Role.ADMINISTRATOR
-    if demoted or changes.get("disabled"):
-        await _keep_an_administrator(session, user, "demote or disable")
+    restricted = "site_ids" in changes and changes["site_ids"] is not None
+    if demoted or changes.get("disabled") or restricted:
+        await _keep_an_administrator(session, user, "demote, disable or limit to some sites")
     if changes.get("password") is not None:
         await set_password(session=session, user=user, password=changes["password"])
     if new_role is not None:
@@ -235,8 +284,8 @@ async def update_user(*, session: AsyncSession, user_id: int, changes: Mapping[s
         user.disabled = bool(changes["disabled"])
     if "site_ids" in changes:
         await _set_sites(session, user, changes["site_ids"])
-    if {"role", "disabled", "site_ids"} & set(changes):
-        await revoke_user_refresh_tokens(session=session, user_id=user.id)
+    if {"role", "disabled", "site_ids", "password"} & set(changes):
+        await revoke_sessions(session=session, user=user)
     await session.flush()
     return user
 
@@ -266,9 +315,11 @@ async def change_own_password(
     return user
 
 
-async def delete_user(*, session: AsyncSession, user_id: int) -> None:
-    """Delete a user (its site links and refresh tokens go with it)."""
-    user = await get_user(session=session, user_id=user_id)
+async def delete_user(
+    *, session: AsyncSession, user_id: int, actor: Principal | None = None
+) -> None:
+    """Delete a user (its site links and refresh tokens go with it; its id is never reused)."""
+    user = await get_user(session=session, user_id=user_id, actor=actor)
     await _keep_an_administrator(session, user, "delete")
     await session.delete(user)
     await session.flush()

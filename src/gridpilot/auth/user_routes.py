@@ -103,13 +103,13 @@ async def update_me(
     return (await _out(session, [user]))[0]
 
 
-@router.get("/{user_id}", response_model=UserOut, summary="Read a user")
+@router.get("/{user_id:int}", response_model=UserOut, summary="Read a user")
 async def read_user(user_id: UserId, principal: UserManager, session: SessionDep) -> UserOut:
     user = await service.get_user(session=session, user_id=user_id, actor=principal)
     return (await _out(session, [user]))[0]
 
 
-@router.patch("/{user_id}", response_model=UserOut, summary="Change a user's role, sites, ...")
+@router.patch("/{user_id:int}", response_model=UserOut, summary="Change a user's role, sites, ...")
 async def update_user(
     user_id: UserId, body: UserUpdate, request: Request, principal: UserManager, session: SessionDep
 ) -> UserOut:
@@ -123,7 +123,7 @@ async def update_user(
     return out
 
 
-@router.delete("/{user_id}", status_code=204, summary="Delete a user")
+@router.delete("/{user_id:int}", status_code=204, summary="Delete a user")
 async def delete_user(
     user_id: UserId, request: Request, principal: UserManager, session: SessionDep
 ) -> Response:

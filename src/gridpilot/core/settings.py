@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     jwt_audience: str = "gridpilot-api"
     access_token_ttl_s: int = Field(default=3600, gt=0)
     refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, gt=0)
+    auth_recheck_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds a process trusts a user's or key's rights without re-reading them: "
+        "a disabled, demoted or deleted user's access tokens stop working within this time.",
+    )
     auth_rate_limit_per_min: int = Field(
         default=100, gt=0, description="Requests per minute per client on /auth."
     )
@@ -96,7 +102,21 @@ class Settings(BaseSettings):
 
     # telemetry
     max_batch_readings: int = Field(default=50_000, gt=0)
-    max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    max_body_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        gt=0,
+        description="Body cap [bytes] of the bulk ingest routes (POST /telemetry, POST "
+        "/sources/{id}/production); 413 above.",
+    )
+    max_request_body_bytes: int = Field(
+        default=1024 * 1024, gt=0, description="Body cap [bytes] of every other route; 413 above."
+    )
+    max_request_json_values: int = Field(
+        default=10_000,
+        gt=0,
+        description="JSON values (commas plus opening brackets) a JSON body of any other route "
+        "may hold; 413 above.",
+    )
     max_future_s: int = Field(
         default=300, ge=0, description="How far in the future a reading's timestamp may be."
     )

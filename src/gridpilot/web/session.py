@@ -22,6 +22,7 @@ from gridpilot.auth.models import RefreshToken
 from gridpilot.auth.oauth import OAuthError
 from gridpilot.auth.permissions import Principal
 from gridpilot.auth.refresh_tokens import revoke_family
+from gridpilot.auth.revocation import check_not_revoked
 from gridpilot.auth.tokens import decode_access_token, sha256_hex
 from gridpilot.core.errors import AuthenticationFailed, RateLimited
 from gridpilot.web.context import current
@@ -111,7 +112,9 @@ async def principal() -> Principal | None:
         return None
     config = token_config(context.settings)
     try:
-        return principal_from_claims(decode_access_token(config, tokens.access))
+        user = principal_from_claims(decode_access_token(config, tokens.access))
+        await check_not_revoked(context.app, user)  # rights changed: the refresh re-reads them
+        return user
     except AuthenticationFailed:
         renewed = await _refreshed(browser, tokens.refresh)
         if renewed is None:
