@@ -8,6 +8,7 @@ most ``concurrency`` at a time, and refuses checks beyond a short queue at once.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -20,9 +21,6 @@ T = TypeVar("T")
 
 _hasher = PasswordHasher()
 
-#: A valid hash of a random password, verified against when the user does not exist so that
-#: timing does not reveal which usernames exist.
-_DUMMY_HASH = _hasher.hash("gridpilot-no-such-user")
 #: Password checks that may wait for a free slot, per slot; further ones are refused (429).
 WAITING_PER_SLOT = 8
 
@@ -31,10 +29,19 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    """A valid hash of a random password, verified against when the user does not exist so that
+    timing does not reveal which usernames exist (made on first use, not at import)."""
+    return _hasher.hash("gridpilot-no-such-user")
+
+
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True when ``password`` matches; always spends the same work, even with no hash."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return (
+            _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        )
     except (VerificationError, InvalidHashError):
         return False
 

@@ -6,6 +6,7 @@ A user's ``site_ids`` of None means every site; a list limits the user to those 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -123,7 +124,7 @@ async def create_user(
         raise Conflict(f"user {username!r} already exists")
     user = User(
         username=username,
-        password_hash=hash_password(password),
+        password_hash=await asyncio.to_thread(hash_password, password),
         role=user_role.value,
         disabled=False,
         site_restricted=site_ids is not None,
@@ -243,7 +244,7 @@ async def revoke_sessions(*, session: AsyncSession, user: User) -> None:
 async def set_password(*, session: AsyncSession, user: User, password: str) -> None:
     """Replace the password and end the user's refresh-token sessions."""
     check_password_policy(password)
-    user.password_hash = hash_password(password)
+    user.password_hash = await asyncio.to_thread(hash_password, password)
     await revoke_user_refresh_tokens(session=session, user_id=user.id)
     await session.flush()
 

@@ -1,4 +1,4 @@
-"""User security state: token version (revocation), failed log-ins and lock-out; user ids never reused.
+"""User security state: token version (revocation), failed log-ins, lock-out; ids never reused.
 
 Revision ID: 0009
 Revises: 0008
