@@ -75,18 +75,50 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("operating_state", "1", "state", "Operating state code (0 = off)", None, None),
 )
 
-#: What an asset does with energy.
-ASSET_ROLES: tuple[str, ...] = ("consumer", "producer", "prosumer", "storage")
+#: What an asset does with energy; ``grid_connection`` is a meter at the site's connection point
+#: (import and export), ``prosumer`` a member's own connection point with its generation behind it.
+ASSET_ROLES: tuple[str, ...] = ("consumer", "producer", "prosumer", "storage", "grid_connection")
 #: Asset roles counted as a site's load and as its generation (KPIs, baselines, forecasts,
 #: alerts, dashboard); prosumers and storage are listed but not added to either.
 LOAD_ROLES: tuple[str, ...] = ("consumer",)
 GENERATION_ROLES: tuple[str, ...] = ("producer",)
 
+#: The site-balance term (``analytics.site_balance.TERMS``) an energy register of an asset of
+#: each role feeds. A register counts its role's primary direction (``energy_kwh``: consumed,
+#: produced, charged or imported); ``energy_export_kwh`` the reverse one (exported, discharged).
+#: See docs/site-energy.md.
+ENERGY_TERMS: dict[str, dict[str, str]] = {
+    "grid_connection": {"energy_kwh": "import", "energy_export_kwh": "export"},
+    "prosumer": {
+        "energy_kwh": "import",
+        "energy_export_kwh": "export",
+        "energy_produced_kwh": "generation",
+        "energy_consumed_kwh": "consumption",
+    },
+    "producer": {"energy_kwh": "generation", "energy_produced_kwh": "generation"},
+    "consumer": {"energy_kwh": "consumption", "energy_consumed_kwh": "consumption"},
+    "storage": {"energy_kwh": "charge", "energy_export_kwh": "discharge"},
+}
+#: The terms a power metric feeds: (term of positive values, term of negative values or None).
+#: Power is positive in the role's primary direction (load convention at the connection point:
+#: + import, - export; storage: + charging, - discharging; producers: + producing).
+POWER_TERMS: dict[str, dict[str, tuple[str, str | None]]] = {
+    "grid_connection": {"power_kw": ("import", "export")},
+    "prosumer": {
+        "power_kw": ("import", "export"),
+        "power_produced_kw": ("generation", None),
+        "power_consumed_kw": ("consumption", None),
+    },
+    "producer": {"power_kw": ("generation", None), "power_produced_kw": ("generation", None)},
+    "consumer": {"power_kw": ("consumption", None), "power_consumed_kw": ("consumption", None)},
+    "storage": {"power_kw": ("charge", "discharge")},
+}
+
 #: Asset kinds and the role an asset of that kind gets when none is given.
 ASSET_KINDS: dict[str, str] = {
     # metering and grid
     "meter": "consumer",
-    "grid_connection": "prosumer",
+    "grid_connection": "grid_connection",
     "transformer": "consumer",
     "inverter": "producer",
     # industrial machines

@@ -13,7 +13,7 @@ from nicegui import ui
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridpilot.assets.catalogue import ASSET_KINDS
+from gridpilot.assets.catalogue import ASSET_KINDS, ASSET_ROLES
 from gridpilot.assets.schemas import AssetCreate, SiteCreate
 from gridpilot.assets.service import create_asset, create_site, list_sites
 from gridpilot.auth import service as auth
@@ -26,7 +26,6 @@ from gridpilot.web.layout import frame, require_login
 
 ROLES = [r.value for r in Role]
 KEY_ROLES = [Role.SERVICE.value, Role.VIEWER.value]
-ASSET_ROLES = ["consumer", "producer", "prosumer", "storage"]
 
 
 def _problem(error: Exception) -> str:
@@ -216,7 +215,7 @@ def _sites_tab(user: Principal, site_names: dict[int, str]) -> None:
         asset_site = ui.select(site_names, label="Site").classes("w-48")
         asset_name = ui.input("Name")
         kind = ui.select(sorted(ASSET_KINDS), value="meter", label="Kind").classes("w-40")
-        role = ui.select(ASSET_ROLES, label="Role (default by kind)", clearable=True)
+        role = ui.select(list(ASSET_ROLES), label="Role (default by kind)", clearable=True)
         rated = ui.number("Rated kW")
 
         async def add_asset() -> None:
