@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI
 from gridpilot import __version__
 from gridpilot.alerts.channel_routes import router as alert_channels_router
 from gridpilot.alerts.routes import router as alerts_router
+from gridpilot.api.body_guard import BodyGuardMiddleware
 from gridpilot.api.errors import install_error_handlers
 from gridpilot.api.health import router as health_router
 from gridpilot.api.metrics_route import router as metrics_router
@@ -232,6 +233,13 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
     app.state.metrics = Metrics()
     install_error_handlers(app)
     app.include_router(health_router)
+    # body caps, credentials before the body, JSON content type (inside the request context)
+    app.add_middleware(
+        BodyGuardMiddleware,
+        max_request_body_bytes=settings.max_request_body_bytes,
+        max_bulk_body_bytes=settings.max_body_bytes,
+        max_json_values=settings.max_request_json_values,
+    )
     # operations: request id, access log, latency histogram, rate limit; /metrics
     app.add_middleware(
         RequestContextMiddleware,

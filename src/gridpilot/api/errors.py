@@ -6,6 +6,7 @@ Body: ``{"error": CODE, "message": TEXT, "details": ...}``. Never a bare 500 for
 from __future__ import annotations
 
 import logging
+from itertools import islice
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -23,8 +24,10 @@ from gridpilot.core.errors import (
     RateLimited,
     TooLarge,
     Unavailable,
+    UnsupportedMediaType,
     ValidationFailed,
 )
+from gridpilot.core.validation_report import MAX_LISTED_ERRORS, error_entry, invalid_request
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,7 @@ STATUS_BY_ERROR: dict[type[GridpilotError], int] = {
     NotFound: 404,
     Conflict: 409,
     TooLarge: 413,
+    UnsupportedMediaType: 415,
     ValidationFailed: 422,
     RateLimited: 429,
     ConfigurationError: 500,
@@ -56,31 +60,33 @@ def error_body(code: str, message: str, details: object = None) -> dict[str, obj
     return body
 
 
+def error_response(error: GridpilotError) -> tuple[int, dict[str, object], dict[str, str]]:
+    """Status, JSON body and headers answering ``error`` (also used outside the handlers)."""
+    headers: dict[str, str] = {}
+    if isinstance(error, AuthenticationFailed):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(error, RateLimited):
+        headers["Retry-After"] = str(error.retry_after_s)
+    return status_for(error), error_body(error.code, error.message, error.details), headers
+
+
 async def _gridpilot_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, GridpilotError)
-    status = status_for(exc)
-    headers: dict[str, str] = {}
-    if isinstance(exc, AuthenticationFailed):
-        headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(exc, RateLimited):
-        headers["Retry-After"] = str(exc.retry_after_s)
-    return JSONResponse(
-        error_body(exc.code, exc.message, exc.details), status_code=status, headers=headers
-    )
+    status, body, headers = error_response(exc)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 async def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
-    """422 for a body/query that fails validation. The offending input is not echoed: it may
-    be NaN (not JSON) or a secret."""
+    """422 for a body/query that fails validation: the first 20 errors and their count. The
+    offending input is not echoed: it may be NaN (not JSON) or a secret."""
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
-        for e in exc.errors()
+    errors = exc.errors()
+    listed = [
+        error_entry(e.get("loc", ()), str(e.get("msg", "")))
+        for e in islice(errors, MAX_LISTED_ERRORS)
     ]
-    shown = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors[:5])
-    return JSONResponse(
-        error_body("validation_failed", f"invalid request: {shown}", errors), status_code=422
-    )
+    error = invalid_request(listed, len(errors))
+    return JSONResponse(error_body(error.code, error.message, error.details), status_code=422)
 
 
 async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:

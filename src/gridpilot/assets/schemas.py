@@ -2,6 +2,8 @@
 
 Create bodies forbid unknown fields (a typo is a 422, not a silently dropped value). Update
 bodies are partial (PATCH): only the fields sent change; ``null`` clears an optional field.
+Bounds are checked on input only: a response model never re-checks them, so whatever was stored
+can always be answered (a rated capacity has one bound, ``MAX_CAPACITY_KW``, in any unit).
 """
 
 from __future__ import annotations
@@ -21,6 +23,12 @@ from gridpilot.assets.catalogue import (
     METRIC_KEY_PATTERN,
     SOURCE_ID_PATTERN,
 )
+from gridpilot.core.units import capacity_to_kw
+
+#: Largest rated capacity [kW] (1 TW): the one bound of every capacity input, whatever its unit.
+MAX_CAPACITY_KW = 1e9
+#: Unknown fields of a body listed one by one (422); beyond, one error names the first few.
+MAX_UNKNOWN_FIELDS = 20
 
 
 @lru_cache(maxsize=1)
@@ -54,6 +62,14 @@ def check_role(role: str) -> str:
     return role
 
 
+def check_capacity(value: float, unit: str) -> None:
+    """``ValueError`` when ``value`` ``unit`` is more than ``MAX_CAPACITY_KW``."""
+    if capacity_to_kw(value, unit) > MAX_CAPACITY_KW:
+        raise ValueError(
+            f"a rated capacity of {value:g} {unit} is over the limit of {MAX_CAPACITY_KW:g} kW"
+        )
+
+
 def check_source_id(source_id: str) -> str:
     if not re.fullmatch(SOURCE_ID_PATTERN, source_id):
         raise ValueError(
@@ -74,6 +90,7 @@ Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 Elevation = Annotated[float, Field(ge=-500, le=9000, description="metres above sea level")]
 NonNegativeKw = Annotated[float, Field(ge=0, le=1e12, description="kW")]
+RatedKw = Annotated[float, Field(ge=0, le=MAX_CAPACITY_KW, description="kW")]
 ShortText = Annotated[str, Field(max_length=200)]
 
 
@@ -92,6 +109,21 @@ def reject_nul(value: Any) -> Any:
     return value
 
 
+def reject_many_unknown(model: type[BaseModel], data: Any) -> None:
+    """One error for a body with more than ``MAX_UNKNOWN_FIELDS`` unknown fields (instead of
+    one error per field: a body of 100,000 keys would make 100,000 errors)."""
+    if not isinstance(data, dict) or len(data) <= MAX_UNKNOWN_FIELDS:
+        return
+    fields = model.model_fields
+    unknown = [str(key) for key in data if key not in fields]
+    if len(unknown) > MAX_UNKNOWN_FIELDS:
+        raise PydanticCustomError(
+            "extra_forbidden",
+            "{count} unknown fields, e.g. {names}",
+            {"count": len(unknown), "names": ", ".join(n[:40] for n in unknown[:5])},
+        )
+
+
 class Strict(BaseModel):
     """Unknown fields, NaN/Infinity and NUL characters are refused (422)."""
 
@@ -100,6 +132,7 @@ class Strict(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _no_nul(cls, data: Any) -> Any:
+        reject_many_unknown(cls, data)
         return reject_nul(data)
 
 
@@ -157,10 +190,15 @@ class SiteOut(BaseModel):
 
 
 class Capacity(Strict):
-    """A rated capacity in W, kW, MW or GW (stored in kW)."""
+    """A rated capacity in W, kW, MW or GW (stored in kW; at most ``MAX_CAPACITY_KW``)."""
 
-    value: float = Field(ge=0, le=1e9)
+    value: float = Field(ge=0)
     unit: Literal["W", "kW", "MW", "GW"]
+
+    @model_validator(mode="after")
+    def _within_bound(self) -> Capacity:
+        check_capacity(self.value, self.unit)
+        return self
 
 
 class AssetMetadata(Strict):
@@ -172,8 +210,15 @@ class AssetMetadata(Strict):
     )
 
 
+class AssetMetadataOut(BaseModel):
+    manufacturer: str | None
+    model: str | None
+    serial_number: str | None
+    certifications: list[str]
+
+
 class AssetFields(Strict):
-    rated_capacity_kw: NonNegativeKw | None = None
+    rated_capacity_kw: RatedKw | None = None
     rated_capacity: Capacity | None = Field(
         default=None, description="Alternative to rated_capacity_kw: value with unit W/kW/MW/GW"
     )
@@ -222,7 +267,7 @@ class AssetOut(BaseModel):
     role: str
     rated_capacity_kw: float | None
     source_id: str | None
-    metadata: AssetMetadata
+    metadata: AssetMetadataOut
     install_date: date | None
     operator: str | None
     expected_interval_s: float | None
@@ -240,7 +285,7 @@ class AssetOut(BaseModel):
             role=asset.role,
             rated_capacity_kw=asset.rated_capacity_kw,
             source_id=asset.source_id,
-            metadata=AssetMetadata(
+            metadata=AssetMetadataOut(
                 manufacturer=asset.manufacturer,
                 model=asset.model,
                 serial_number=asset.serial_number,

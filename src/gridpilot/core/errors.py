@@ -64,6 +64,12 @@ class TooLarge(GridpilotError):
     code = "too_large"
 
 
+class UnsupportedMediaType(GridpilotError):
+    """The body's ``Content-Type`` is not one the route reads (HTTP 415)."""
+
+    code = "unsupported_media_type"
+
+
 class RateLimited(GridpilotError):
     """Too many requests from one client (HTTP 429)."""
 

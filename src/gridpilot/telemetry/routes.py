@@ -6,17 +6,15 @@ than letting FastAPI build one pydantic model per reading: this is the hot path.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request, Response
-from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 
 from gridpilot.auth.dependencies import TelemetryWriter
-from gridpilot.core.errors import BadRequest, TooLarge, ValidationFailed
-from gridpilot.telemetry.decoding import CSV_TYPES, NDJSON_TYPES, decode_body
+from gridpilot.core.body_limits import bulk_body
+from gridpilot.telemetry.body_reader import decode_upload, read_body, stream_readings
+from gridpilot.telemetry.decoding import BatchBudget, BodyKind, body_kind, decode_json
 from gridpilot.telemetry.dependencies import RuntimeDep
 from gridpilot.telemetry.schemas import IngestResponse, TelemetryBatch, inline_schema
 from gridpilot.telemetry.service import ingest
@@ -41,60 +39,31 @@ Answer: `{"stored": N, "rejected": [{"index": i, "reason": "..."}]}` where `inde
 0-based position of the reading in the batch (data row for CSV, non-blank line for NDJSON).
 **200** every reading stored; **207** some stored, the others listed in `rejected`;
 **422** none stored (every reading rejected; also an empty batch); **400** unparseable body
-(the message gives the position); **413** body over the size limit or more readings than
-the batch limit; **403** the caller may not write telemetry; **503** the database could not
-store the readings (nothing of the batch was stored, retry).
+(the message gives the position); **413** body over the size limit (`GRIDPILOT_MAX_BODY_BYTES`)
+or more readings than the batch limit (`GRIDPILOT_MAX_BATCH_READINGS`; counted while the body is
+decoded, a JSON body also by its values: at most 16 per reading of the limit); **415** any other
+`Content-Type` (a missing one included); **401** no credentials (the body is not read);
+**403** the caller may not write telemetry; **503** the database could not store the readings
+(nothing of the batch was stored, retry).
 """
-
-_MULTIPART = "multipart/form-data"
 
 
 def _json_response(payload: Any, status: int) -> Response:
     return Response(orjson.dumps(payload), status_code=status, media_type="application/json")
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing (413) more than ``limit`` bytes."""
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
-        raise TooLarge(f"the body has {length} bytes; the limit is {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge(f"the body is larger than the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-async def _single(body: bytes) -> AsyncGenerator[bytes, None]:
-    yield body
-
-
-async def decode_upload(request: Request, body: bytes) -> list[Any]:
-    """Readings of the first file of a multipart upload (CSV unless it says JSON/NDJSON)."""
-    parser = MultiPartParser(request.headers, _single(body), max_files=1, max_fields=20)
-    try:
-        form = await parser.parse()
-    except MultiPartException as exc:
-        raise BadRequest(f"invalid multipart body: {exc.message}") from None
-    try:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            upload = next((v for _, v in form.multi_items() if isinstance(v, UploadFile)), None)
-        if upload is None:
-            raise ValidationFailed("the multipart body has no file (send it in the field 'file')")
-        data = await upload.read()
-        media = (upload.content_type or "").split(";")[0].strip().lower()
-        name = (upload.filename or "").lower()
-        if media in NDJSON_TYPES or name.endswith((".ndjson", ".jsonl")):
-            return decode_body(data, "application/x-ndjson")
-        if (media == "application/json" or name.endswith(".json")) and media not in CSV_TYPES:
-            return decode_body(data, "application/json")
-        return decode_body(data, "text/csv")
-    finally:
-        await form.close()
+async def read_readings(request: Request, runtime: RuntimeDep) -> list[Any]:
+    """The body's readings, counted against the batch limit as they are decoded."""
+    settings = runtime.settings
+    kind = body_kind(request.headers.get("content-type"))
+    budget = BatchBudget(settings.max_batch_readings)
+    limit = settings.max_body_bytes
+    if kind in (BodyKind.NDJSON, BodyKind.CSV):
+        return await stream_readings(request, kind, budget, limit)
+    body = await read_body(request, limit)
+    if kind is BodyKind.MULTIPART:
+        return await decode_upload(request, bytes(body), budget)
+    return decode_json(body, budget)
 
 
 @router.post(
@@ -108,6 +77,7 @@ async def decode_upload(request: Request, body: bytes) -> list[Any]:
         422: {"model": IngestResponse, "description": "Every reading rejected (or none sent)."},
         400: {"description": "The body cannot be parsed."},
         413: {"description": "Body or batch too large."},
+        415: {"description": "Content-Type not accepted."},
         503: {"description": "Storage unavailable; nothing was stored."},
     },
     openapi_extra={
@@ -128,16 +98,11 @@ async def decode_upload(request: Request, body: bytes) -> list[Any]:
         }
     },
 )
+@bulk_body
 async def post_telemetry(
     request: Request, principal: TelemetryWriter, runtime: RuntimeDep
 ) -> Response:
-    settings = runtime.settings
-    body = await read_body(request, settings.max_body_bytes)
-    content_type = request.headers.get("content-type", "application/json")
-    if content_type.lower().startswith(_MULTIPART):
-        readings = await decode_upload(request, body)
-    else:
-        readings = decode_body(body, content_type)
+    readings = await read_readings(request, runtime)
     result = await ingest(readings, principal=principal, runtime=runtime, channel="http")
     if not result.rejected:
         status = 200

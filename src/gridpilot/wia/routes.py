@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Body, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import JSONResponse
 
 from gridpilot.alerts.lifecycle import open_alerts_of_asset
@@ -17,6 +17,7 @@ from gridpilot.assets.events import publish_assets_changed
 from gridpilot.auth.dependencies import Configurer, Reader, TelemetryWriter
 from gridpilot.control import status as control_status
 from gridpilot.control.tasks import status_policy
+from gridpilot.core.body_limits import bulk_body
 from gridpilot.core.dependencies import BusDep, SettingsDep
 from gridpilot.core.errors import ValidationFailed
 from gridpilot.core.timestamps import from_ms, now_ms, parse_period
@@ -25,6 +26,7 @@ from gridpilot.telemetry.dependencies import RuntimeDep
 from gridpilot.telemetry.service import ingest
 from gridpilot.wia import history, service
 from gridpilot.wia.production import rejections_of, to_readings
+from gridpilot.wia.production_body import PRODUCTION_REQUEST_BODY, ProductionBody
 from gridpilot.wia.schemas import (
     Alert,
     EnergySource,
@@ -128,6 +130,11 @@ metric and timestamp: last write wins).
 Answer `{"stored": N, "rejected": [{"index", "field", "reason"}]}` (`index`: the object's
 position). **201** everything stored; **207** some values rejected; **422** nothing stored.
 A device key may submit data for its own source only (403 otherwise).
+
+The body is `application/json` (**415** otherwise) of at most `GRIDPILOT_MAX_BODY_BYTES`, with
+at most `GRIDPILOT_MAX_BATCH_READINGS` objects and as many values (**413** beyond); **400** not
+JSON; **422** an invalid object (the first 20 errors listed, with their count); **401** no
+credentials (the body is not read).
 """
 
 
@@ -140,18 +147,20 @@ A device key may submit data for its own source only (403 otherwise).
     responses={
         207: {"model": ProductionResult, "description": "Some values stored, some rejected."},
         422: {"model": ProductionResult, "description": "Nothing stored."},
+        400: {"description": "The body is not JSON."},
+        413: {"description": "Body, objects or values over the batch limits."},
+        415: {"description": "Content-Type is not application/json."},
     },
+    openapi_extra={"requestBody": PRODUCTION_REQUEST_BODY},
 )
+@bulk_body
 async def submit_production(
     source_id: str,
-    body: Annotated[ProductionData | list[ProductionData], Body()],
     principal: TelemetryWriter,
+    items: ProductionBody,
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> JSONResponse:
-    items = body if isinstance(body, list) else [body]
-    if not items:
-        raise ValidationFailed("no production data in the body")
     wrong = [i for i, item in enumerate(items) if item.sourceId != source_id]
     if wrong:
         raise ValidationFailed(

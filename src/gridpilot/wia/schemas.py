@@ -3,6 +3,8 @@
 camelCase on the wire. Extensions beyond the seed, all optional: ``id`` (our asset id) and
 ``siteId`` (the site holding the source) on the Energy Source model. Request bodies forbid
 unknown fields and non-finite numbers, so a typo is a 422 and never a silently dropped value.
+Bounds are checked on input; the Energy Source as answered (``*Out`` models) checks none, so a
+stored source can always be listed whatever was edited since (e.g. through ``/assets``).
 """
 
 from __future__ import annotations
@@ -10,9 +12,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
-from gridpilot.assets.schemas import DbId, Strict, check_source_id, check_timezone
+from gridpilot.assets.schemas import (
+    DbId,
+    Strict,
+    check_capacity,
+    check_source_id,
+    check_timezone,
+)
 
 SourceType = Literal["SOLAR-PV", "WIND-ON", "HYDRO", "GEO", "BIO", "TIDAL"]
 SourceIdText = Annotated[str, Field(max_length=40), AfterValidator(check_source_id)]
@@ -26,8 +34,15 @@ class WiaModel(Strict):
 
 
 class RatedCapacity(WiaModel):
-    value: float = Field(ge=0, le=1e9)
+    """At most ``assets.schemas.MAX_CAPACITY_KW`` (1e9 kW), in whichever unit."""
+
+    value: float = Field(ge=0)
     unit: Literal["kW", "MW", "GW"]
+
+    @model_validator(mode="after")
+    def _within_bound(self) -> RatedCapacity:
+        check_capacity(self.value, self.unit)
+        return self
 
 
 class Location(WiaModel):
@@ -66,17 +81,36 @@ class EnergySourceIn(WiaModel):
     )
 
 
+class RatedCapacityOut(BaseModel):
+    value: float
+    unit: Literal["kW", "MW", "GW"]
+
+
+class LocationOut(BaseModel):
+    latitude: float | None = None
+    longitude: float | None = None
+    elevation: float | None = Field(default=None, description="metres")
+    timezone: str | None = Field(default=None, description="IANA name")
+
+
+class SourceMetadataOut(BaseModel):
+    manufacturer: str | None
+    model: str | None
+    serialNumber: str | None
+    certifications: list[str]
+
+
 class EnergySource(BaseModel):
     """The seed's Energy Source model as answered, plus the extensions ``id`` and ``siteId``."""
 
     sourceId: str
     sourceType: SourceType
     name: str
-    ratedCapacity: RatedCapacity | None
-    location: Location
+    ratedCapacity: RatedCapacityOut | None
+    location: LocationOut
     installDate: date | None
     operator: str | None
-    metadata: SourceMetadata
+    metadata: SourceMetadataOut
     id: int
     siteId: int
 

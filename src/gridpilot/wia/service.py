@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.assets import service as assets
@@ -31,8 +32,10 @@ from gridpilot.wia.schemas import (
     EnergySource,
     EnergySourceIn,
     Location,
-    RatedCapacity,
+    LocationOut,
+    RatedCapacityOut,
     SourceMetadata,
+    SourceMetadataOut,
 )
 
 WIA = assets.WIA_ATTRIBUTES
@@ -49,21 +52,26 @@ def _significant(value: float) -> float:
     return float(f"{value:.12g}")
 
 
-def rated_capacity_of(asset: Asset) -> RatedCapacity | None:
+def rated_capacity_of(asset: Asset) -> RatedCapacityOut | None:
     if asset.rated_capacity_kw is None:
         return None
     unit = _wia_attributes(asset).get("ratedCapacityUnit", "kW")
     if unit not in ("kW", "MW", "GW"):
         unit = "kW"
     value = _significant(asset.rated_capacity_kw / capacity_to_kw(1.0, unit))
-    return RatedCapacity(value=value, unit=unit)
+    return RatedCapacityOut(value=value, unit=unit)
 
 
-def location_of(asset: Asset, site: Site) -> Location:
+def location_of(asset: Asset, site: Site) -> LocationOut:
+    """The source's own location (``attributes``, editable through ``/assets``: the site's
+    when that is not a location), else its site's."""
     stored = _wia_attributes(asset).get("location")
     if isinstance(stored, dict):
-        return Location.model_validate(stored)
-    return Location(
+        try:
+            return LocationOut.model_validate(Location.model_validate(stored).model_dump())
+        except ValidationError:
+            pass
+    return LocationOut(
         latitude=site.latitude,
         longitude=site.longitude,
         elevation=site.elevation_m,
@@ -82,7 +90,7 @@ def to_energy_source(asset: Asset, site: Site) -> EnergySource:
         location=location_of(asset, site),
         installDate=asset.install_date,
         operator=asset.operator,
-        metadata=SourceMetadata(
+        metadata=SourceMetadataOut(
             manufacturer=asset.manufacturer,
             model=asset.model,
             serialNumber=asset.serial_number,
