@@ -1,0 +1,162 @@
+"""``GET /sites/{id}/balance`` against hand-computed balances, from raw readings and from
+rollups, on both back ends (docs/site-energy.md has the same examples)."""
+
+from __future__ import annotations
+
+import pytest
+from tests.insights.kpis.kpi_test_data import make_asset, make_site
+
+from gridpilot.auth.permissions import Role
+from gridpilot.core.timestamps import iso, now_ms
+from gridpilot.telemetry.rollups import floor_to, refresh_pending
+
+DAY = 86_400_000
+T0 = floor_to(now_ms() - 2 * DAY, DAY)  # a day before yesterday, within raw retention
+Q = 15 * 60_000
+PERIOD = {"start": iso(T0), "end": iso(T0 + 4 * Q)}
+
+
+async def ingest(client, headers, readings) -> None:
+    response = await client.post("/api/v1/telemetry", json=readings, headers=headers)
+    assert response.status_code == 200, response.text
+
+
+def register(asset: int, metric: str, values: list[float]) -> list[dict]:
+    """Register readings 1 s before each quarter hour: bucket i gets values[i+1] - values[i]."""
+    return [
+        {"asset": asset, "metric": metric, "ts": T0 + k * Q - 1000, "value": v}
+        for k, v in enumerate(values)
+    ]
+
+
+def power(asset: int, kw: list[float]) -> list[dict]:
+    """One power reading in the middle of each quarter hour: energy = kW x 0.25 h."""
+    return [
+        {"asset": asset, "metric": "power_kw", "ts": T0 + i * Q + Q // 2, "value": v}
+        for i, v in enumerate(kw)
+    ]
+
+
+async def balance(client, headers, site_id: int) -> dict:
+    response = await client.get(f"/api/v1/sites/{site_id}/balance", params=PERIOD, headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def column(body: dict, term: str) -> list[float | None]:
+    return [i[f"{term}_kwh"] for i in body["intervals"]]
+
+
+@pytest.fixture
+async def admin(auth_headers):
+    return await auth_headers(Role.ADMINISTRATOR)
+
+
+@pytest.mark.parametrize("rolled_up", [False, True])
+async def test_pv_battery_and_grid_meter(client, admin, app, sessions, rolled_up):
+    site = await make_site(client, admin, "PV and battery")
+    grid = await make_asset(client, admin, site, "Main meter", "grid_connection")
+    pv = await make_asset(client, admin, site, "PV", "solar_pv")
+    battery = await make_asset(client, admin, site, "Battery", "battery")
+    await ingest(
+        client,
+        admin,
+        register(grid, "energy_kwh", [100, 102, 102, 102, 103])
+        + register(grid, "energy_export_kwh", [50, 50, 53, 53, 53])
+        + power(pv, [0, 20, 16, 0])
+        + power(battery, [0, 4, 8, -6]),  # + charging, - discharging
+    )
+    if rolled_up:
+        await refresh_pending(sessions=sessions, settings=app.state.settings)
+    body = await balance(client, admin, site)
+    assert body["interval"] == "15m" and len(body["intervals"]) == 4
+    assert column(body, "import") == [2, 0, 0, 1]
+    assert column(body, "export") == [0, 3, 0, 0]
+    assert column(body, "generation") == [0, 5, 4, 0]
+    assert column(body, "charge") == [0, 1, 2, 0]
+    assert column(body, "discharge") == [0, 0, 0, 1.5]
+    assert column(body, "consumption") == [2, 1, 2, 2.5]  # derived: no load meter
+    assert body["sources"]["consumption"]["derived"] == 1.0
+    assert body["sources"]["import"]["measured"] == 1.0
+    assert body["totals"]["consumption_kwh"] == 7.5
+    assert body["coverage"] == 1.0 and body["flagged_intervals"] == 0
+    assert body["self_consumption"] == pytest.approx(1 - 3 / 9, abs=1e-4)
+    assert body["self_sufficiency"] == pytest.approx(1 - 3 / 7.5, abs=1e-4)
+
+
+async def test_main_meter_is_not_added_to_its_sub_loads(client, admin):
+    """A main meter and two load meters: consumption is the loads' sum, checked against the
+    main meter (within tolerance), never main + loads."""
+    site = await make_site(client, admin, "Factory")
+    main = await make_asset(client, admin, site, "Main", "grid_connection")
+    loads = [await make_asset(client, admin, site, f"Load {n}", "meter") for n in (1, 2)]
+    await ingest(
+        client,
+        admin,
+        register(main, "energy_kwh", [0, 10, 20, 30, 40])
+        + power(loads[0], [16, 16, 16, 16])  # 4 kWh per quarter hour
+        + power(loads[1], [24, 23.6, 8, 24]),  # 6, 5.9, 2, 6 kWh
+    )
+    body = await balance(client, admin, site)
+    assert column(body, "consumption") == [10, 9.9, 6, 10]
+    assert body["totals"]["consumption_kwh"] == pytest.approx(35.9)
+    assert body["sources"]["consumption"]["measured"] == 1.0
+    # interval 3: 10 kWh imported, 6 consumed: the meters contradict each other
+    assert [i["flagged"] for i in body["intervals"]] == [False, False, True, False]
+    assert body["flagged_intervals"] == 1
+
+
+async def test_community_members_are_their_own_connection_points(client, admin):
+    """Two prosumers with only produced and consumed registers (the CER device message): each
+    member's exchange is derived on its own, never netted against the other member."""
+    for key in ("energy_produced_kwh", "energy_consumed_kwh"):
+        body = {"key": key, "unit": "kWh", "kind": "cumulative"}
+        created = await client.post("/api/v1/metrics", json=body, headers=admin)
+        assert created.status_code in (201, 409), created.text
+    site = await make_site(client, admin, "Community")
+    a = await make_asset(client, admin, site, "Member A", "household", role="prosumer")
+    b = await make_asset(client, admin, site, "Member B", "household", role="prosumer")
+    await ingest(
+        client,
+        admin,
+        register(a, "energy_produced_kwh", [0, 3, 3.5, 3.5, 3.5])  # 3, 0.5, 0, 0
+        + register(a, "energy_consumed_kwh", [0, 1, 3, 4, 5])  # 1, 2, 1, 1
+        + register(b, "energy_produced_kwh", [0, 0, 0, 0, 0])
+        + register(b, "energy_consumed_kwh", [0, 2, 2, 3, 4]),  # 2, 0, 1, 1
+    )
+    body = await balance(client, admin, site)
+    assert body["connection_points"] == 3  # two members and the rest of the site (empty)
+    # member A exports 2 in interval 0 while B imports 2: the site imports 2 and exports 2
+    assert column(body, "import") == [2, 1.5, 2, 2]
+    assert column(body, "export") == [2, 0, 0, 0]
+    assert column(body, "generation") == [3, 0.5, 0, 0]
+    assert body["sources"]["import"]["derived"] == 1.0
+    assert body["self_consumption"] == pytest.approx(1 - 2 / 3.5, abs=1e-4)
+
+
+async def test_an_unreported_interval_is_unknown_not_zero(client, admin):
+    """Main meter and load both silent in interval 2: two unknown terms, nothing derivable."""
+    site = await make_site(client, admin, "Gap")
+    main = await make_asset(client, admin, site, "Main", "grid_connection")
+    load = await make_asset(client, admin, site, "Load", "meter")
+    silent = {T0 + 3 * Q - 1000, T0 + 2 * Q + Q // 2}
+    readings = register(main, "energy_kwh", [0, 1, 2, 3, 4]) + power(load, [4, 4, 4, 4])
+    await ingest(client, admin, [r for r in readings if r["ts"] not in silent])
+    body = await balance(client, admin, site)
+    assert column(body, "import")[:3] == [1, 1, None]
+    assert column(body, "consumption")[:3] == [1, 1, None]
+    assert body["coverage"] == 0.75
+    assert body["sources"]["import"]["unknown"] == 0.25
+    assert body["totals"]["consumption_kwh"] == pytest.approx(3.0)  # complete intervals only
+
+
+async def test_other_sites_and_device_keys_get_404(client, admin, auth_headers):
+    site = await make_site(client, admin, "Private")
+    other = await make_site(client, admin, "Other")
+    viewer = await auth_headers(Role.VIEWER, sites=[other])
+    denied = await client.get(f"/api/v1/sites/{site}/balance", headers=viewer)
+    assert denied.status_code == 404
+    meter = await make_asset(client, admin, site, "Meter", "meter")
+    key = await client.post(f"/api/v1/assets/{meter}/keys", json={"name": "d"}, headers=admin)
+    device = {"X-API-Key": key.json()["key"]}
+    assert (await client.get(f"/api/v1/sites/{site}/balance", headers=device)).status_code == 404
