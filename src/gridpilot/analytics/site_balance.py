@@ -91,13 +91,17 @@ def solve_balance(
     *,
     tolerance_abs_kwh: float = DEFAULT_TOLERANCE_ABS_KWH,
     tolerance_rel: float = DEFAULT_TOLERANCE_REL,
+    intervals: int | None = None,
 ) -> Balance:
     """The balance from ``measured`` terms [kWh per interval, NaN where not reported].
 
     A term missing from ``measured`` (or None) is absent: the site has no asset for it (0).
-    Every array has the same length (the intervals).
+    Every array has the same length, the number of intervals (``intervals`` when no term is
+    given).
     """
-    n = _length(measured)
+    n = _length(measured) if intervals is None else intervals
+    if any(v is not None and len(v) != n for v in measured.values()):
+        raise ValueError(f"terms of different lengths than {n} intervals")
     values: dict[str, FloatArray] = {}
     sources: dict[str, npt.NDArray[np.str_]] = {}
     for term in TERMS:
