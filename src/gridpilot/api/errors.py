@@ -100,12 +100,28 @@ async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
 async def _data_error(request: Request, exc: Exception) -> JSONResponse:
     log.info("data error: %s", exc)
     return JSONResponse(
-        error_body("validation_failed", "a value is out of range for the database"),
+        error_body(
+            "validation_failed",
+            "a value cannot be stored: out of range, or a character the database refuses (NUL)",
+        ),
         status_code=422,
     )
 
 
+def _sqlstate(exc: Exception) -> str:
+    """The PostgreSQL SQLSTATE behind a driver error ("" when there is none, e.g. SQLite)."""
+    orig = getattr(exc, "orig", None)
+    return str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
+
+
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """503 for an unavailable database; an input the database refuses is the client's error:
+    SQLSTATE class 22 (data exception: a NUL character, a bad encoding) 422, class 23 409."""
+    state = _sqlstate(exc)
+    if state.startswith("22"):
+        return await _data_error(request, exc)
+    if state.startswith("23"):
+        return await _integrity_error(request, exc)
     log.error("database error: %s", exc)
     return JSONResponse(
         error_body("unavailable", "the database is unavailable, try again"), status_code=503
