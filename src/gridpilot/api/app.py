@@ -18,6 +18,7 @@ from gridpilot.api.errors import install_error_handlers
 from gridpilot.api.health import router as health_router
 from gridpilot.api.metrics_route import router as metrics_router
 from gridpilot.api.middleware import RequestContextMiddleware
+from gridpilot.api.openapi import install_openapi
 from gridpilot.assets.routes import router as assets_router
 from gridpilot.auth.login_guard import login_guard
 from gridpilot.auth.routes import router as auth_router
@@ -232,6 +233,7 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
     app.state.bus = bus or make_bus(settings)
     app.state.metrics = Metrics()
     install_error_handlers(app)
+    install_openapi(app)  # the document's error answers; 400/404/405 in the error body
     app.include_router(health_router)
     # body caps, credentials before the body, JSON content type (inside the request context)
     app.add_middleware(

@@ -13,7 +13,11 @@ from gridpilot import __version__
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/health", summary="Service and database health (no auth)")
+@router.get(
+    "/health",
+    summary="Service and database health (no auth)",
+    responses={503: {"description": "The database is down (the same body, status degraded)."}},
+)
 async def health(request: Request) -> JSONResponse:
     started = time.perf_counter()
     try:

@@ -90,7 +90,9 @@ async def read_readings(request: Request, runtime: RuntimeDep) -> list[Any]:
                 "multipart/form-data": {
                     "schema": {
                         "type": "object",
-                        "properties": {"file": {"type": "string", "format": "binary"}},
+                        "properties": {  # a CSV file: UTF-8 text, not any bytes
+                            "file": {"type": "string", "contentMediaType": "text/csv"}
+                        },
                         "required": ["file"],
                     }
                 },
