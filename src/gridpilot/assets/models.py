@@ -54,6 +54,10 @@ class Asset(Timestamped, Base):
     operator: Mapped[str | None] = mapped_column(String(200))
     expected_interval_s: Mapped[float | None] = mapped_column(Float)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: The meter this asset is a sub-meter of (same site): the balance never counts both.
+    parent_asset_id: Mapped[int | None] = mapped_column(
+        ForeignKey("assets.id", ondelete="SET NULL"), index=True
+    )
 
 
 class Metric(Base):

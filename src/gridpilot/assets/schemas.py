@@ -230,6 +230,11 @@ class AssetFields(Strict):
         default=None, gt=0, le=31 * 86400, description="Expected seconds between readings"
     )
     attributes: dict[str, Any] | None = None
+    parent_asset_id: DbId | None = Field(
+        default=None,
+        description="The meter this asset is a sub-meter of (same site, same role): the site "
+        "balance counts the parent, and the parent's energy beyond its children is unmetered",
+    )
 
     @model_validator(mode="after")
     def _one_capacity(self) -> AssetFields:
@@ -272,6 +277,7 @@ class AssetOut(BaseModel):
     operator: str | None
     expected_interval_s: float | None
     attributes: dict[str, Any]
+    parent_asset_id: int | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -295,6 +301,7 @@ class AssetOut(BaseModel):
             operator=asset.operator,
             expected_interval_s=asset.expected_interval_s,
             attributes=dict(asset.attributes or {}),
+            parent_asset_id=asset.parent_asset_id,
             created_at=asset.created_at,
             updated_at=asset.updated_at,
         )

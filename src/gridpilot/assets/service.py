@@ -23,6 +23,7 @@ from gridpilot.assets.catalogue import (
     SOURCE_TYPE_KINDS,
     source_type_of,
 )
+from gridpilot.assets.metering import check_parent_meter
 from gridpilot.assets.models import Asset, Metric, Site
 from gridpilot.assets.schemas import (
     AssetCreate,
@@ -414,6 +415,9 @@ async def create_asset(*, session: AsyncSession, principal: Principal, data: Ass
     await _check_unique(session, asset)
     session.add(asset)
     await session.flush()
+    await check_parent_meter(session=session, asset=asset, parent_id=data.parent_asset_id)
+    asset.parent_asset_id = data.parent_asset_id
+    await session.flush()
     return asset
 
 
@@ -430,6 +434,9 @@ async def update_asset(
         if field in fields:
             setattr(asset, field, getattr(changes, field))
     _apply_fields(asset, changes, fields)
+    if "parent_asset_id" in fields:
+        asset.parent_asset_id = changes.parent_asset_id
+    await check_parent_meter(session=session, asset=asset, parent_id=asset.parent_asset_id)
     _check_source_kind(asset.source_id, asset.kind)
     await _check_unique(session, asset)
     await session.flush()

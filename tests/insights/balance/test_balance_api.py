@@ -160,3 +160,50 @@ async def test_other_sites_and_device_keys_get_404(client, admin, auth_headers):
     key = await client.post(f"/api/v1/assets/{meter}/keys", json={"name": "d"}, headers=admin)
     device = {"X-API-Key": key.json()["key"]}
     assert (await client.get(f"/api/v1/sites/{site}/balance", headers=device)).status_code == 404
+
+
+async def test_sub_meters_are_never_counted_with_their_parent(client, admin):
+    """A main meter (grid), a building meter (consumer) and two sub-meters under the building
+    meter: consumption is the building meter's, not building + sub-meters."""
+    site = await make_site(client, admin, "Campus")
+    main = await make_asset(client, admin, site, "Main", "grid_connection")
+    building = await make_asset(client, admin, site, "Building", "meter", parent_asset_id=main)
+    subs = [
+        await make_asset(client, admin, site, f"Floor {n}", "meter", parent_asset_id=building)
+        for n in (1, 2)
+    ]
+    await ingest(
+        client,
+        admin,
+        register(main, "energy_kwh", [0, 10, 20, 30, 40])
+        + power(building, [40, 40, 40, 40])  # 10 kWh per quarter hour
+        + power(subs[0], [16, 16, 16, 16])
+        + power(subs[1], [12, 12, 12, 12]),
+    )
+    body = await balance(client, admin, site)
+    assert column(body, "consumption") == [10, 10, 10, 10]
+    assert body["flagged_intervals"] == 0
+
+
+async def test_parent_meters_are_checked(client, admin):
+    site = await make_site(client, admin, "Checks")
+    other = await make_site(client, admin, "Elsewhere")
+    pv = await make_asset(client, admin, site, "PV", "solar_pv")
+    load = await make_asset(client, admin, site, "Load", "meter")
+    foreign = await make_asset(client, admin, other, "Foreign", "meter")
+    body = {"site_id": site, "name": "Sub", "kind": "meter"}
+    for parent, reason in ((pv, "role"), (foreign, "same site"), (10**6, "same site")):
+        response = await client.post(
+            "/api/v1/assets", json={**body, "parent_asset_id": parent}, headers=admin
+        )
+        assert response.status_code == 422, response.text
+        assert reason in response.json()["message"]
+    sub = await make_asset(client, admin, site, "Sub", "meter", parent_asset_id=load)
+    loop = await client.patch(
+        f"/api/v1/assets/{load}", json={"parent_asset_id": sub}, headers=admin
+    )
+    assert loop.status_code == 422 and "loop" in loop.json()["message"]
+    own = await client.patch(f"/api/v1/assets/{sub}", json={"parent_asset_id": sub}, headers=admin)
+    assert own.status_code == 422
+    listed = await client.get(f"/api/v1/assets/{sub}", headers=admin)
+    assert listed.json()["parent_asset_id"] == load

@@ -10,7 +10,8 @@ readings from there on (as series queries do), and sums energy per (site, node, 
   within the bucket);
 - an asset with a register for a term never adds power for it too.
 
-The node is the asset for prosumers (each is its own connection point, solved apart) and 0 for
+A sub-meter of a same-role parent is left out (its parent counts it). The node is the asset for
+prosumers (each is its own connection point, solved apart) and 0 for
 the rest of the site. Every back end runs the same SQL (epoch-ms integers, window functions).
 """
 
@@ -58,8 +59,9 @@ def _series_ctes(step_ms: int) -> str:
       FROM assets a
       JOIN terms t ON t.role = a.role
       JOIN metrics m ON m.key = t.mkey
+      LEFT JOIN assets parent ON parent.id = a.parent_asset_id
       LEFT JOIN rollup_pending p ON p.asset_id = a.id AND p.metric_id = m.id
-      WHERE a.site_id IN :site_ids
+      WHERE a.site_id IN :site_ids AND (parent.id IS NULL OR parent.role <> a.role)
     )"""
 
 
