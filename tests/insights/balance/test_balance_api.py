@@ -125,6 +125,11 @@ async def test_community_members_are_their_own_connection_points(client, admin):
         + register(b, "energy_consumed_kwh", [0, 2, 2, 3, 4]),  # 2, 0, 1, 1
     )
     body = await balance(client, admin, site)
+    kpis = await client.get("/api/v1/kpis", params={"site": site, **PERIOD}, headers=admin)
+    figures = kpis.json()["kpis"]  # before, prosumers counted as neither load nor generation
+    assert figures["balance"]["generation_kwh"] == pytest.approx(3.5)
+    assert figures["self_consumption"]["value"] == pytest.approx(1 - 2 / 3.5)
+    assert figures["self_sufficiency"]["value"] == pytest.approx(1 - 7.5 / 9)
     assert body["connection_points"] == 3  # two members and the rest of the site (empty)
     # member A exports 2 in interval 0 while B imports 2: the site imports 2 and exports 2
     assert column(body, "import") == [2, 1.5, 2, 2]

@@ -24,6 +24,7 @@ from gridpilot.auth.permissions import Principal
 from gridpilot.core.errors import GridpilotError, ValidationFailed
 from gridpilot.core.timestamps import iso
 from gridpilot.insights.data import AssetInfo, site_assets
+from gridpilot.insights.kpis.balance import balance_kpis
 from gridpilot.insights.kpis.inputs import (
     EMISSION_FACTOR_METRIC,
     AssetSeries,
@@ -331,6 +332,12 @@ async def compute_kpis(
         cap = min(mean_coverage(load), mean_coverage(gen))
         result["self_consumption"] = _figure_json(consumption, coverage_cap=cap)
         result["self_sufficiency"] = _figure_json(sufficiency, coverage_cap=cap)
+    if scope["type"] == "site" and principal.asset_ids is None:  # the whole site's balance
+        result.update(
+            await balance_kpis(
+                session=session, site_id=scope["id"], start_ms=start_ms, end_ms=end_ms
+            )
+        )
     return {
         "scope": scope,
         "start": iso(period.start_ms),

@@ -1,0 +1,66 @@
+"""A site's KPIs from its energy balance: import, export, generation, storage and consumption,
+and self-consumption and self-sufficiency for every site with generation, prosumers and
+communities included (docs/site-energy.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gridpilot.analytics.site_balance import (
+    TERMS,
+    Balance,
+    Source,
+    self_consumption,
+    self_sufficiency,
+)
+from gridpilot.insights.balance.service import site_balances
+
+
+def _totals(balance: Balance) -> dict[str, float]:
+    return {f"{t}_kwh": round(balance.total_kwh(t), 6) for t in TERMS}
+
+
+async def balance_kpis(
+    *, session: AsyncSession, site_id: int, start_ms: int, end_ms: int
+) -> dict[str, Any]:
+    """``balance`` (the terms [kWh] with their sources and coverage) and, when the site
+    generated, ``self_consumption`` and ``self_sufficiency`` [0-1] from it."""
+    site = (
+        await site_balances(session=session, site_ids=[site_id], start_ms=start_ms, end_ms=end_ms)
+    )[site_id]
+    b = site.balance
+    coverage = b.coverage()
+    out: dict[str, Any] = {
+        "balance": {
+            "unit": "kWh",
+            "coverage": coverage,
+            "interval_s": site.step_ms // 1000,
+            "flagged_intervals": int(b.flagged.sum()),
+            **_totals(b),
+            "sources": {t: {s.value: b.share(t, s) for s in Source} for t in TERMS},
+        }
+    }
+    detail = {
+        "generation_kwh": b.total_kwh("generation"),
+        "export_kwh": b.total_kwh("export"),
+        "import_kwh": b.total_kwh("import"),
+        "consumption_kwh": b.total_kwh("consumption"),
+        "basis": "balance",
+    }
+    consumption, sufficiency = self_consumption(b), self_sufficiency(b)
+    if consumption is not None:
+        out["self_consumption"] = {
+            "value": consumption,
+            "unit": "1",
+            "coverage": coverage,
+            **detail,
+        }
+        out["self_sufficiency"] = {
+            "value": sufficiency,
+            "unit": "1",
+            "coverage": coverage,
+            **detail,
+        }
+    return out
