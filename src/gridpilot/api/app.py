@@ -33,6 +33,7 @@ from gridpilot.db.engine import make_engine, make_sessionmaker
 from gridpilot.db.migrate import upgrade
 from gridpilot.ingest.rejects_routes import router as ingest_rejects_router
 from gridpilot.insights.anomalies.routes import router as anomalies_router
+from gridpilot.insights.balance.routes import router as balance_router
 from gridpilot.insights.baselines.routes import router as baselines_router
 from gridpilot.insights.forecasts.routes import router as forecasts_router
 from gridpilot.insights.kpis.routes import router as kpis_router
@@ -82,6 +83,7 @@ def build_api_router() -> APIRouter:
     api.include_router(baselines_router)
     api.include_router(anomalies_router)
     api.include_router(kpis_router)
+    api.include_router(balance_router)
     api.include_router(simulator_router)
     return api
 
