@@ -212,3 +212,30 @@ async def test_parent_meters_are_checked(client, admin):
     assert own.status_code == 422
     listed = await client.get(f"/api/v1/assets/{sub}", headers=admin)
     assert listed.json()["parent_asset_id"] == load
+
+
+async def test_current_balance_with_grid_meter_pv_and_battery(client, admin):
+    """Signed power: the grid meter exports 2 kW, the battery discharges 1 kW, PV makes 5 kW:
+    the loads draw 0 - 2 + 5 + 1 - 0 = 4 kW although no load is metered."""
+    site = await make_site(client, admin, "Live PV", contract_demand_kw=10.0)
+    grid = await make_asset(client, admin, site, "Main", "grid_connection")
+    pv = await make_asset(client, admin, site, "PV", "solar_pv")
+    battery = await make_asset(client, admin, site, "Battery", "battery")
+    now = now_ms()
+    readings = [
+        {"asset": grid, "metric": "power_kw", "ts": now - 20_000, "value": -2.0},
+        {"asset": pv, "metric": "power_kw", "ts": now - 10_000, "value": 5.0},
+        {"asset": battery, "metric": "power_kw", "ts": now - 5_000, "value": -1.0},
+    ]
+    await ingest(client, admin, readings)
+    body = (await client.get(f"/api/v1/sites/{site}/current", headers=admin)).json()
+    assert body["grid_import_kw"] == 0 and body["grid_export_kw"] == 2
+    assert body["storage_discharge_kw"] == 1 and body["storage_charge_kw"] == 0
+    assert body["current_demand_kw"] == pytest.approx(4.0)
+    assert body["sources"]["consumption"] == "derived"
+    assert body["contract_utilization_pct"] == 0 and body["headroom_kw"] == 10
+    assert {a["asset_id"]: a["counted_as"] for a in body["assets"]} == {
+        grid: "export",
+        pv: "generation",
+        battery: "discharge",
+    }

@@ -35,9 +35,14 @@ async def test_current_demand_against_contract(client, auth_headers):
     assert body["current_demand_kw"] == pytest.approx(12.0)  # 8 + 4; the pump is stale
     assert body["current_generation_kw"] == pytest.approx(3.0)
     assert body["net_demand_kw"] == pytest.approx(9.0)
+    # no grid meter: the import is derived from the balance, 12 - 3 kW; the contract limits
+    # what the site draws from the grid, so utilisation and headroom compare the import
+    assert body["grid_import_kw"] == pytest.approx(9.0)
+    assert body["sources"]["import"] == "derived"
+    assert body["fresh_share"]["consumption"] == pytest.approx(2 / 3)
     assert body["contract_demand_kw"] == 20.0
-    assert body["contract_utilization_pct"] == pytest.approx(60.0)
-    assert body["headroom_kw"] == pytest.approx(8.0)
+    assert body["contract_utilization_pct"] == pytest.approx(45.0)
+    assert body["headroom_kw"] == pytest.approx(11.0)
     assert body["over_contract"] is False
     assert body["timestamp"] == iso(now - 5_000)
     assert {a["asset_id"]: a["stale"] for a in body["assets"]} == {

@@ -132,3 +132,34 @@ def balance_sql(step_ms: int) -> TextClause:
     ORDER BY site_id, node, term, bucket
     """
     return text(sql).bindparams(bindparam("site_ids", expanding=True))
+
+
+@lru_cache(maxsize=1)
+def latest_power_sql() -> TextClause:
+    """Rows ``(site_id, node, asset_id, name, role, term_pos, term_neg, ts [ms], value [kW])``:
+    the newest reading at or before ``:now`` of every power series of the sites ``:site_ids``
+    (one index seek per series; ``ts`` NULL for a series that never reported)."""
+    mapping = ", ".join(r for r in _mapping_rows() if r.endswith("'power')"))
+    sql = f"""
+    WITH terms(role, mkey, term_pos, term_neg, kind) AS (VALUES {mapping}),
+    s AS (
+      SELECT a.id AS asset_id, a.site_id, a.name, a.role,
+             CASE WHEN a.role = 'prosumer' THEN a.id ELSE 0 END AS node,
+             m.id AS metric_id, t.term_pos, t.term_neg
+      FROM assets a
+      JOIN terms t ON t.role = a.role
+      JOIN metrics m ON m.key = t.mkey
+      LEFT JOIN assets parent ON parent.id = a.parent_asset_id
+      WHERE a.site_id IN :site_ids AND (parent.id IS NULL OR parent.role <> a.role)
+    ),
+    newest AS (
+      SELECT s.*, (SELECT MAX(x.ts) FROM readings x WHERE x.asset_id = s.asset_id
+                   AND x.metric_id = s.metric_id AND x.ts <= :now) AS ts
+      FROM s
+    )
+    SELECT n.site_id, n.node, n.asset_id, n.name, n.role, n.term_pos, n.term_neg, n.ts, r.value
+    FROM newest n
+    LEFT JOIN readings r ON r.asset_id = n.asset_id AND r.metric_id = n.metric_id AND r.ts = n.ts
+    ORDER BY n.site_id, n.asset_id
+    """
+    return text(sql).bindparams(bindparam("site_ids", expanding=True))

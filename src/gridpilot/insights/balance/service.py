@@ -78,7 +78,7 @@ async def site_balances(
     step = balance_step(start_ms, end_ms)
     lo, hi = floor_to(start_ms, step), -floor_to(-end_ms, step)
     n = (hi - lo) // step
-    roles = await _node_terms(session, site_ids)
+    roles = await node_terms(session, site_ids)
     params = {"site_ids": list(site_ids), "lo": lo, "hi": hi, "level": step}
     rows = (await session.execute(balance_sql(step), params)).all()
     measured = _measured(rows, roles, lo, step, n)
@@ -91,7 +91,7 @@ async def site_balances(
     return result
 
 
-async def _node_terms(session: AsyncSession, site_ids: Sequence[int]) -> dict[Node, set[str]]:
+async def node_terms(session: AsyncSession, site_ids: Sequence[int]) -> dict[Node, set[str]]:
     """The terms each connection point can have, from its assets' roles."""
     rows = await session.execute(
         select(Asset.id, Asset.site_id, Asset.role).where(Asset.site_id.in_(list(site_ids)))

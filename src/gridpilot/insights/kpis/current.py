@@ -1,8 +1,10 @@
 """A site's current demand against its contract (the demand-response seed's ``/current``).
 
-Demand = sum of the newest ``power_kw`` reading of each ``consumer`` asset, generation = the
-same over ``producer`` assets; readings older than ``max_age_ms`` are stale and left out (the
-asset is listed with ``stale: true``), so a dead meter never freezes the figure.
+From the site's current balance (``insights.balance.current``, set-based, docs/site-energy.md):
+consumption, generation, storage and the exchange with the grid [kW] from the newest power
+reading of each asset; a reading older than ``max_age_ms`` is stale and left out (the asset is
+listed with ``stale: true``), so a dead meter never freezes the figure. The contract demand is
+a limit on what the site draws from the grid, so utilisation and headroom compare the import.
 """
 
 from __future__ import annotations
@@ -11,12 +13,11 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridpilot.assets.catalogue import GENERATION_ROLES, LOAD_ROLES
 from gridpilot.assets.service import get_site
 from gridpilot.auth.permissions import Principal
+from gridpilot.core.errors import NotFound
 from gridpilot.core.timestamps import iso, now_ms
-from gridpilot.insights.data import site_assets
-from gridpilot.telemetry.service import latest_values
+from gridpilot.insights.balance.current import current_balances
 
 #: Default age after which a reading no longer counts as current [ms] (seed: 15-s readings).
 DEFAULT_MAX_AGE_MS = 300_000
@@ -30,56 +31,41 @@ async def current_demand(
     max_age_ms: int = DEFAULT_MAX_AGE_MS,
     at_ms: int | None = None,
 ) -> dict[str, Any]:
-    """Current demand [kW], generation [kW] and contract utilisation [%] of a site."""
+    """Current demand [kW], generation, grid exchange, storage and contract utilisation [%]."""
     site = await get_site(session=session, site_id=site_id, principal=principal)
+    if principal.asset_ids is not None:  # a device key sees its asset, not the whole site
+        raise NotFound(f"site {site_id} not found")
     now = now_ms() if at_ms is None else at_ms
-    demand = generation = 0.0
-    newest: int | None = None
-    counted = 0
-    rows = []
-    for asset in await site_assets(session=session, site_id=site_id, principal=principal):
-        side = (
-            "load"
-            if asset.role in LOAD_ROLES
-            else "generation"
-            if asset.role in GENERATION_ROLES
-            else None
+    current = (
+        await current_balances(
+            session=session, site_ids=[site_id], now_ms=now, max_age_ms=max_age_ms
         )
-        latest = await latest_values(session=session, asset_id=asset.id, metric_keys=["power_kw"])
-        value = latest.get("power_kw")
-        stale = value is None or now - value.ts_ms > max_age_ms
-        rows.append(
-            {
-                "asset_id": asset.id,
-                "name": asset.name,
-                "role": asset.role,
-                "counted_as": side,
-                "power_kw": None if value is None else value.value,
-                "ts": None if value is None else iso(value.ts_ms),
-                "stale": stale,
-            }
-        )
-        if stale or side is None or value is None:
-            continue
-        counted += 1
-        newest = value.ts_ms if newest is None else max(newest, value.ts_ms)
-        if side == "load":
-            demand += value.value
-        else:
-            generation += value.value
+    )[site_id]
+    kw = current.power_kw
+    imported, exported = kw["import"], kw["export"]
+    net = imported - exported if imported is not None and exported is not None else None
     contract = site.contract_demand_kw
-    has_data = counted > 0
+    limited = imported is not None and bool(contract)
+    utilisation = imported / contract * 100.0 if imported is not None and contract else None
+    headroom = contract - imported if imported is not None and contract else None
     return {
         "site_id": site.id,
         "site_name": site.name,
-        "timestamp": iso(newest) if newest is not None else None,
-        "current_demand_kw": demand if has_data else None,
-        "current_generation_kw": generation if has_data else None,
-        "net_demand_kw": demand - generation if has_data else None,
+        "timestamp": iso(current.newest_ms) if current.newest_ms is not None else None,
+        "current_demand_kw": kw["consumption"],
+        "current_generation_kw": kw["generation"],
+        "grid_import_kw": imported,
+        "grid_export_kw": exported,
+        "storage_charge_kw": kw["charge"],
+        "storage_discharge_kw": kw["discharge"],
+        "net_demand_kw": net,
         "contract_demand_kw": contract,
-        "contract_utilization_pct": demand / contract * 100.0 if has_data and contract else None,
-        "headroom_kw": contract - demand if has_data and contract else None,
-        "over_contract": bool(has_data and contract and demand > contract),
+        "contract_utilization_pct": utilisation,
+        "headroom_kw": headroom,
+        "over_contract": bool(limited and utilisation is not None and utilisation > 100.0),
+        "sources": current.sources,
+        "fresh_share": current.fresh_share,
+        "flagged": current.flagged,
         "max_age_s": max_age_ms / 1000,
-        "assets": rows,
+        "assets": current.assets,
     }
