@@ -21,7 +21,7 @@ from gridpilot.control import service, status
 from gridpilot.control.events import publish_command_changes, publish_status_changes
 from gridpilot.core.bus import EventBus
 from gridpilot.core.errors import ValidationFailed
-from gridpilot.core.timestamps import to_ms
+from gridpilot.core.timestamps import describe_ms, to_ms
 
 ACK_STATES = (service.ACKNOWLEDGED, service.SUCCEEDED, service.FAILED)
 MAX_PAYLOAD_BYTES = 64 * 1024
@@ -40,10 +40,14 @@ def _json_object(payload: bytes, what: str) -> dict[str, Any]:
 
 
 def _event_ms(value: object, received_ms: int) -> int:
-    """The message's own time, never later than its reception (device clocks drift)."""
+    """The message's own time, never later than its reception (device clocks drift) nor
+    before 1970 (``ValidationFailed``: it could not be stored or shown)."""
     if value is None:
         return received_ms
-    return min(to_ms(value), received_ms)
+    ms = min(to_ms(value), received_ms)
+    if ms < 0:
+        raise ValidationFailed(f'"ts" {describe_ms(ms)} is before 1970')
+    return ms
 
 
 def parse_status(payload: bytes, received_ms: int) -> tuple[str, int]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from gridpilot.core.errors import ValidationFailed
 
@@ -14,9 +15,22 @@ MS_PER_DAY = 86_400_000
 
 #: The latest instant gridpilot accepts in a query: 9999-12-31T23:59:59.999Z.
 MAX_MS = 253_402_300_799_999
+#: The latest instant a datetime holds (the same: 9999-12-31T23:59:59.999Z).
+MAX_DATETIME_MS = MAX_MS
+
+#: The earliest instant a datetime holds: 0001-01-01T00:00:00Z.
+MIN_DATETIME_MS = -62_135_596_800_000
 
 #: Epoch values below this are taken as seconds, not milliseconds (year 2286 in s; 1973 in ms).
 _SECONDS_CUTOFF = 10_000_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_INTEGER = re.compile(r"-?[0-9]+")  # ASCII digits only: int() also takes "٣" and "1_0"
+_MAX_DIGITS = 30  # longer epoch numbers are far outside any range
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """``repr`` of ``text``, clipped for an error message."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
 
 
 def now_ms() -> int:
@@ -27,7 +41,8 @@ def now_ms() -> int:
 def to_ms(value: object) -> int:
     """Epoch milliseconds from an ISO-8601 string, a datetime, or epoch seconds/milliseconds.
 
-    Naive ISO strings and datetimes are taken as UTC. Raises ``ValidationFailed``.
+    Naive ISO strings and datetimes are taken as UTC. Any size of number is accepted (the
+    caller checks the range). Raises ``ValidationFailed``, never anything else.
     """
     if isinstance(value, bool):
         raise ValidationFailed("timestamp must be ISO-8601 or epoch milliseconds, not a boolean")
@@ -38,30 +53,59 @@ def to_ms(value: object) -> int:
         return round(ms)
     if isinstance(value, datetime):
         dt = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return round(dt.timestamp() * 1000)
+        try:
+            return round(dt.timestamp() * 1000)
+        except (OverflowError, ValueError, OSError):  # a tzinfo that misbehaves
+            raise ValidationFailed("timestamp is out of range") from None
     if isinstance(value, str):
         text = value.strip()
-        if text.isascii() and text.lstrip("-").isdigit():  # not "³": int() refuses it
+        if _INTEGER.fullmatch(text):
+            if len(text) > _MAX_DIGITS:
+                raise ValidationFailed(f"timestamp {_shown(value)} is out of range")
             return to_ms(int(text))
         try:
             dt = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
-            raise ValidationFailed(f"timestamp {value!r} is not ISO-8601 or epoch ms") from None
+            raise ValidationFailed(
+                f"timestamp {_shown(value)} is not ISO-8601 or epoch ms"
+            ) from None
         return to_ms(dt)
     raise ValidationFailed(f"timestamp of type {type(value).__name__} is not supported")
 
 
 def from_ms(ms: int) -> datetime:
-    """Aware UTC datetime from epoch milliseconds."""
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+    """Aware UTC datetime from epoch milliseconds; ``ValidationFailed`` outside years 1..9999."""
+    try:
+        return _EPOCH + timedelta(milliseconds=ms)
+    except (OverflowError, ValueError, TypeError):
+        raise ValidationFailed(
+            f"timestamp {describe_ms(ms)} is outside the years 1 to 9999"
+        ) from None
 
 
 def iso(ms: int) -> str:
-    """ISO-8601 UTC string (``2026-01-01T00:00:00Z``, milliseconds when non-zero)."""
+    """ISO-8601 UTC string (``2026-01-01T00:00:00Z``, milliseconds when non-zero).
+
+    Raises ``ValidationFailed`` outside the years 1..9999 (``describe_ms`` never raises).
+    """
     dt = from_ms(ms)
-    if ms % 1000:
-        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = f"{dt.year:04d}-{dt:%m-%dT%H:%M:%S}"  # %Y is not zero-padded before the year 1000
+    return f"{text}.{ms % 1000:03d}Z" if ms % 1000 else f"{text}Z"
+
+
+def describe_ms(ms: object) -> str:
+    """A timestamp for a message, whatever its value: ISO-8601 when a datetime can hold it,
+    else the epoch milliseconds (long numbers abbreviated). Never raises."""
+    if isinstance(ms, int) and not isinstance(ms, bool):
+        if MIN_DATETIME_MS <= ms <= MAX_DATETIME_MS:
+            return iso(ms)
+        if -(10**24) < ms < 10**24:
+            return f"{ms} ms"
+        digits = len(str(abs(ms))) if -(10**4000) < ms < 10**4000 else 4001
+        return f"{'-' if ms < 0 else ''}10^{digits - 1} ms or more"
+    if isinstance(ms, float):
+        return f"{ms:.6g} ms"
+    return f"of type {type(ms).__name__}"
 
 
 def floor_ms(ms: int, step_ms: int) -> int:

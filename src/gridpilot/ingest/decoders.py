@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 
 from gridpilot.ingest.mqtt_topics import TopicRef
+from gridpilot.telemetry.validation import shown
 
 RawReading = dict[str, Any]
 
@@ -131,7 +132,7 @@ def decode_values_message(payload: bytes, *, received_ms: int) -> list[RawReadin
         if values is None:
             values = {k: v for k, v in obj.items() if k not in TS_KEYS}
         elif values.__class__ is not dict and not isinstance(values, Mapping):
-            raise PayloadError(f'"values" must be an object of metric: value, not {values!r:.40}')
+            raise PayloadError(f'"values" must be an object of metric: value, not {shown(values)}')
         if not values:
             raise PayloadError("telemetry object has no values")
         for metric, raw in values.items():
@@ -187,10 +188,12 @@ def decode_cer_message(payload: bytes, ref: TopicRef, *, received_ms: int) -> li
     for obj in _objects(parse_json(payload), "device message"):
         device = obj.get("device_id")
         if device is not None and str(device) != ref.device:
-            raise PayloadError(f"device_id {device!r} does not match the topic's {ref.device!r}")
+            raise PayloadError(
+                f"device_id {shown(device)} does not match the topic's {ref.device!r}"
+            )
         plant = obj.get("plant_id")
         if plant is not None and str(plant) != ref.site:
-            raise PayloadError(f"plant_id {plant!r} does not match the topic's {ref.site!r}")
+            raise PayloadError(f"plant_id {shown(plant)} does not match the topic's {ref.site!r}")
         ts = _timestamp(obj, received_ms)
         found = _cer_fields(obj.get("measurements"), CER_MEASUREMENTS, ts, "measurements")
         found += _cer_fields(obj.get("status"), CER_STATUS, ts, "status")

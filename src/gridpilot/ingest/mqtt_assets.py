@@ -47,7 +47,13 @@ class DeviceResolver:
         target = await self._find(ref.device)
         if target is None:
             return f"unknown device {ref.device!r}"
-        if ref.family != "cer" and ref.site.isdigit() and int(ref.site) != target.site_id:
+        site = ref.site
+        if (
+            ref.family != "cer"
+            and site.isascii()
+            and site.isdigit()
+            and int(site) != target.site_id
+        ):
             return f"asset {ref.device!r} does not belong to site {ref.site}"
         return target
 

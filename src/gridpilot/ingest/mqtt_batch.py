@@ -3,8 +3,10 @@
 ``BatchProcessor.process(messages)`` returns only when every message of the batch is accounted
 for: its readings are committed (``telemetry.service.ingest(..., channel="mqtt")``), handed to
 the control domain (status, ack), or recorded in ``ingest_rejects`` with the reason. Only then
-may the worker acknowledge the messages to the broker. When the database is unavailable it
-retries (with backoff) instead of returning, so an unstored message is never acknowledged.
+may the worker acknowledge the messages to the broker. During a storage outage it retries
+(with backoff) instead of returning, so an unstored message is never acknowledged. Any other
+failure (``ingest.outages``) is a poison: ``process_isolating`` processes the batch's messages
+one by one and dead-letters the one that fails, so ingestion goes on.
 """
 
 from __future__ import annotations
@@ -18,15 +20,15 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gridpilot.auth.permissions import Principal, Role
 from gridpilot.core.bus import EventBus
-from gridpilot.core.errors import GridpilotError, Unavailable, ValidationFailed
+from gridpilot.core.errors import GridpilotError, ValidationFailed
 from gridpilot.ingest.decoders import PayloadError, RawReading, decode_telemetry, excerpt
 from gridpilot.ingest.mqtt_assets import DeviceResolver
 from gridpilot.ingest.mqtt_topics import TopicRef, parse_topic
+from gridpilot.ingest.outages import is_outage
 from gridpilot.ingest.rejects import RejectRecord, record_rejects
 from gridpilot.telemetry.service import Rejection, ingest
 from gridpilot.telemetry.tasks import TelemetryRuntime
@@ -41,6 +43,8 @@ _RETRY_FIRST_S = 0.5
 _RETRY_MAX_S = 10.0
 _REASONS_SHOWN = 5
 _MAX_TOPICS = 100_000
+#: Dead-letter reason of a message whose processing failed (not for a storage outage).
+PROCESSING_FAILED = "the message could not be processed"
 
 ControlHandler = Callable[..., Awaitable[None]]
 
@@ -105,25 +109,32 @@ class BatchProcessor:
         self._routes_version = resolver.version
 
     async def process_isolating(self, messages: Sequence[Inbound]) -> BatchOutcome:
-        """``process`` that survives a bug triggered by one message: on an unexpected error the
-        messages are processed one by one, and one that still fails becomes a dead letter."""
+        """``process`` that survives a poison message: when the batch fails for anything but a
+        storage outage (those are retried inside), its messages are processed one by one and
+        one that still fails becomes a dead letter (reason ``PROCESSING_FAILED``)."""
         try:
             return await self.process(messages)
         except Exception:
+            if len(messages) == 1:
+                return await self._process_alone(messages[0])
             log.exception("an MQTT batch of %d messages failed; retrying one by one", len(messages))
         outcome = BatchOutcome()
         for message in messages:
-            try:
-                single = await self.process([message])
-            except Exception as exc:
-                log.exception("MQTT message on %s cannot be processed", message.topic)
-                reason = f"internal error: {type(exc).__name__}: {exc}"
-                await self._record([self._reject(message, reason)])
-                single = BatchOutcome(messages=1, rejects=1)
+            single = await self._process_alone(message)
             outcome.messages += single.messages
             outcome.stored += single.stored
             outcome.rejects += single.rejects
         return outcome
+
+    async def _process_alone(self, message: Inbound) -> BatchOutcome:
+        try:
+            return await self.process([message])
+        except Exception as exc:
+            log.exception("MQTT message on %s cannot be processed", message.topic)
+            reason = f"{PROCESSING_FAILED} ({type(exc).__name__})"
+            route = self._routes.get(message.topic)  # the asset, when the topic was resolved
+            await self._record([self._reject(message, reason, route[1] if route else None)])
+            return BatchOutcome(messages=1, rejects=1)
 
     async def process(self, messages: Sequence[Inbound]) -> BatchOutcome:
         """Store, hand over or dead-letter every message of ``messages`` (see the module doc)."""
@@ -195,7 +206,7 @@ class BatchProcessor:
         if ref is None:
             return self._reject(message, "unknown topic")
         version = self.resolver.version
-        target = await self.resolver.resolve(ref)
+        target = await self._retrying("resolving a device", lambda: self.resolver.resolve(ref))
         if isinstance(target, str):
             return self._reject(message, target)
         if ref.kind == "telemetry" and version == self.resolver.version:
@@ -270,18 +281,15 @@ class BatchProcessor:
             log.exception("could not record %d dead letters: %r", len(rejects), rejects)
 
     async def _retrying(self, what: str, action: Callable[[], Awaitable[Any]]) -> Any:
-        """``await action()`` until it stops failing for lack of a database (``Unavailable``,
-        a lost connection); other errors propagate."""
+        """``await action()`` until it stops failing for a storage outage; any other error
+        propagates (the caller isolates the message that causes it)."""
         delay = _RETRY_FIRST_S
         while True:
             try:
                 return await action()
-            except (Unavailable, OSError, OperationalError, InterfaceError) as exc:
-                failure: Exception = exc
-            except DBAPIError as exc:
-                if not exc.connection_invalidated:
+            except Exception as exc:
+                if not await is_outage(exc, self.sessions):
                     raise
-                failure = exc
-            log.warning("%s failed (%s); retrying in %.1f s", what, failure, delay)
+                log.warning("%s failed (%s); retrying in %.1f s", what, exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, _RETRY_MAX_S)

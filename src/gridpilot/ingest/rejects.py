@@ -34,16 +34,22 @@ class RejectRecord:
     site_id: int | None = None
 
 
+def _text(value: str) -> str:
+    """``value`` storable as text on both back ends (PostgreSQL refuses NUL and lone surrogates)."""
+    value = value.replace("\x00", "\\x00")
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 async def record_rejects(*, session: AsyncSession, rejects: Sequence[RejectRecord]) -> None:
     """Add ``rejects`` to the dead-letter list (flushes; the caller commits)."""
     session.add_all(
         IngestReject(
             channel=r.channel[:20],
-            topic=r.topic[:MAX_TOPIC] if r.topic is not None else None,
+            topic=_text(r.topic[:MAX_TOPIC]) if r.topic is not None else None,
             asset_id=r.asset_id,
             site_id=r.site_id,
-            payload_excerpt=r.payload_excerpt,
-            reason=r.reason[:MAX_REASON],
+            payload_excerpt=_text(r.payload_excerpt),
+            reason=_text(r.reason[:MAX_REASON]),
         )
         for r in rejects
     )

@@ -8,6 +8,7 @@ The hot path of ingestion. One tight loop turns raw mappings
 
 from __future__ import annotations
 
+import logging
 import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -16,8 +17,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gridpilot.core.errors import ValidationFailed
-from gridpilot.core.timestamps import MS_PER_DAY, iso, to_ms
+from gridpilot.core.timestamps import MS_PER_DAY, describe_ms, to_ms
 from gridpilot.core.units import conversion
+
+log = logging.getLogger(__name__)
 
 #: (asset_id, metric_id, ts_ms) -> value in the metric's canonical unit.
 RowKey = tuple[int, int, int]
@@ -32,6 +35,8 @@ _isfinite = math.isfinite
 
 #: ``can_write`` answer for an asset the caller may not even know about (reported as unknown).
 HIDDEN = "unknown asset"
+#: The start of the reason of a reading rejected because validating it failed unexpectedly.
+INTERNAL_ERROR = "reading could not be validated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +96,7 @@ class MetricTarget:
             try:
                 found = conversion(unit, self.unit)
             except ValidationFailed:
-                found = f"unit {unit!r} is not compatible with {self.key} (unit {self.unit})"
+                found = f"unit {shown(unit)} is not compatible with {self.key} (unit {self.unit})"
             if len(self.conversions) < 64:
                 self.conversions[unit] = found
         return found
@@ -132,14 +137,38 @@ def parse_ts(value: Any) -> int:
     return to_ms(value)
 
 
+def shown(value: object, limit: int = 40) -> str:
+    """A short ``repr`` of a sent value for a rejection reason (never raises)."""
+    if isinstance(value, str):
+        return repr(value) if len(value) <= limit else repr(value[:limit]) + "..."
+    if isinstance(value, int) and not -(10**limit) < value < 10**limit:
+        return "a huge integer" if value > 0 else "a huge negative integer"
+    if value is None or isinstance(value, int | float):
+        return repr(value)
+    return f"a {type(value).__name__}"
+
+
 def _value_reason(value: object) -> str:
     if value is None:
         return "value is missing"
     if isinstance(value, bool):
         return "value must be a number, not a boolean"
-    if isinstance(value, float | int):
+    if isinstance(value, int):
+        return "value is too large for a number (beyond 1.8e308)"
+    if isinstance(value, float):
         return f"value {value!r} is not a finite number"
-    return f"value must be a number, got {type(value).__name__} {str(value)[:40]!r}"
+    if isinstance(value, str):
+        return f"value must be a number, got str {shown(value)}"
+    return f"value must be a number, got {type(value).__name__}"
+
+
+def _time_reason(ts: int, newest: int, limits: Limits) -> str:
+    """Why a timestamp outside ``[oldest, newest]`` is refused (formats any value)."""
+    if ts > newest:
+        return f"timestamp {describe_ms(ts)} is more than {limits.max_future_s} s in the future"
+    if ts < 0:
+        return f"timestamp {describe_ms(ts)} is before 1970"
+    return f"older than raw retention ({limits.raw_retention_days} days)"
 
 
 def validate_readings(
@@ -212,8 +241,6 @@ def validate_readings(
                         and (value.__class__ is float or value.__class__ is int)
                         and (unit is None or unit == bounds[1])
                     ):
-                        if value.__class__ is int:
-                            value = float(value)
                         ts: int | None
                         if raw_ts.__class__ is int:
                             ts = (
@@ -224,7 +251,8 @@ def validate_readings(
                         else:
                             ts = ts_cache.get(raw_ts, -1) if raw_ts.__class__ is str else -1
                         if bounds[2] <= value <= bounds[3] and oldest_bound <= ts <= newest:
-                            rows[(asset_id, bounds[0], ts)] = value
+                            # finite bounds: an int within them converts without overflow
+                            rows[(asset_id, bounds[0], ts)] = float(value)
                             accepted += 1
                             continue
             if item.__class__ is not dict and not isinstance(item, Mapping):
@@ -238,7 +266,7 @@ def validate_readings(
             ref = item.get("asset")
             asset = assets.get(ref) if ref.__class__ is not bool else None
             if asset is None:
-                reason = "asset is missing" if ref is None else f"unknown asset {ref!r}"
+                reason = "asset is missing" if ref is None else f"unknown asset {shown(ref)}"
                 rejected.append(Rejection(index, reason))
                 continue
             if can_write is not None:
@@ -247,13 +275,13 @@ def validate_readings(
                     denial = allowed[asset.id] = can_write(asset)
                 if denial is not None:
                     if denial is HIDDEN:
-                        denial = f"unknown asset {ref!r}"
+                        denial = f"unknown asset {shown(ref)}"
                     rejected.append(Rejection(index, denial))
                     continue
             key = item.get("metric")
             metric = metrics.get(key)
             if metric is None:
-                reason = "metric is missing" if key is None else f"unknown metric {key!r}"
+                reason = "metric is missing" if key is None else f"unknown metric {shown(key)}"
                 rejected.append(Rejection(index, reason))
                 continue
             value = item.get("value")
@@ -262,7 +290,7 @@ def validate_readings(
                 if not _isfinite(value):
                     rejected.append(Rejection(index, _value_reason(value)))
                     continue
-            elif cls is int:
+            elif cls is int and -_FLOAT_MAX <= value <= _FLOAT_MAX:
                 value = float(value)
             else:
                 rejected.append(Rejection(index, _value_reason(value)))
@@ -275,6 +303,10 @@ def validate_readings(
                     continue
                 factor, offset = conv
                 value = value * factor + offset
+                if not _isfinite(value):  # overflowed: an unbounded metric would store inf
+                    reason = f"value is not a finite number in {metric.unit} after conversion"
+                    rejected.append(Rejection(index, reason))
+                    continue
             if not metric.min_value <= value <= metric.max_value:
                 rejected.append(
                     Rejection(
@@ -293,26 +325,16 @@ def validate_readings(
                 ts = parse_ts(raw_ts)
                 if raw_ts.__class__ is str and len(ts_cache) < 4096:
                     ts_cache[raw_ts] = ts
-            if ts > newest:
-                rejected.append(
-                    Rejection(
-                        index,
-                        f"timestamp {iso(ts)} is more than {limits.max_future_s} s in the future",
-                    )
-                )
-                continue
-            if ts < oldest_bound:
-                reason = (
-                    f"timestamp {ts} ms is before 1970"
-                    if ts < 0
-                    else f"older than raw retention ({limits.raw_retention_days} days)"
-                )
-                rejected.append(Rejection(index, reason))
+            if not oldest_bound <= ts <= newest:
+                rejected.append(Rejection(index, _time_reason(ts, newest, limits)))
                 continue
             rows[(asset.id, metric.id, ts)] = value
             accepted += 1
         except ValidationFailed as exc:
             rejected.append(Rejection(index, exc.message))
-        except (TypeError, ValueError, OverflowError) as exc:
-            rejected.append(Rejection(index, f"malformed reading: {exc}"))
+        except (TypeError, ValueError, OverflowError) as exc:  # e.g. an unhashable reference
+            rejected.append(Rejection(index, f"malformed reading: {str(exc)[:100]}"))
+        except Exception as exc:  # a bug must cost one reading, not the batch
+            log.warning("validating reading %d failed", index, exc_info=True)
+            rejected.append(Rejection(index, f"{INTERNAL_ERROR} ({type(exc).__name__})"))
     return rows, accepted, rejected

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gridpilot.core.errors import ValidationFailed
 from gridpilot.core.timestamps import to_ms
 from gridpilot.wia.schemas import ProductionData, ProductionRejection
 
@@ -107,14 +108,21 @@ class ReadingBatch:
 
     readings: list[dict[str, Any]]
     origins: list[tuple[int, str]]  # (object index, field) per reading
-    empty: list[ProductionRejection]  # objects that carried no value at all
+    empty: list[ProductionRejection]  # objects refused whole: no value, unusable timestamp
 
 
 def to_readings(items: Sequence[ProductionData], asset_id: int) -> ReadingBatch:
-    """The readings of ``items`` for ``asset_id`` (timestamps as epoch ms)."""
+    """The readings of ``items`` for ``asset_id`` (timestamps as epoch ms; their range is
+    checked by the telemetry validation, reading by reading)."""
     batch = ReadingBatch(readings=[], origins=[], empty=[])
     for index, item in enumerate(items):
-        ts = to_ms(item.timestamp)
+        try:
+            ts = to_ms(item.timestamp)
+        except ValidationFailed as exc:
+            batch.empty.append(
+                ProductionRejection(index=index, field="timestamp", reason=exc.message)
+            )
+            continue
         before = len(batch.readings)
         for mapping in FIELDS:
             value = mapping.value(item)
