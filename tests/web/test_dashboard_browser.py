@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import os
-import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -17,26 +15,14 @@ from pathlib import Path
 import aiomqtt
 import httpx
 import pytest
-from tests.conftest import IN_CI
 from tests.control.conftest import BROKER_HOST, BROKER_PORT, broker_available
 from tests.web.dashboard_server import PASSWORD, Dashboard, dashboard_server
 
 from gridpilot.core.timestamps import now_ms
 
 pytest.importorskip("playwright")
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
-CHROMIUM = os.environ.get("GRIDPILOT_TEST_CHROMIUM", "/usr/bin/chromium")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 SCREENSHOTS = Path("test-output/screenshots")
 QUARTER_MS = 15 * 60_000
 
@@ -144,19 +130,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Dashboard
     }
     with dashboard_server(tmp_path_factory.mktemp("dashboard"), **mqtt) as dashboard:
         yield dashboard, _seed(dashboard)
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        message = f"Chromium not installed at {CHROMIUM} (apt-get install -y chromium)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield launched
-        await launched.close()
 
 
 @pytest.fixture

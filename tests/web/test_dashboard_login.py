@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import re
-import shutil
 import sqlite3
 import stat
 import time
@@ -19,14 +17,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from tests.conftest import IN_CI
 from tests.web.dashboard_server import PASSWORD, Dashboard, dashboard_server
 
 pytest.importorskip("playwright")
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
-CHROMIUM = os.environ.get("GRIDPILOT_TEST_CHROMIUM", "/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-quic"]
 #: A raw refresh token (32 random bytes, URL-safe base64) or a JWT, wherever it may hide.
 TOKEN_LIKE = re.compile(rb"(?<![A-Za-z0-9_-])[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
 JWT_LIKE = re.compile(rb"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.")
@@ -40,19 +35,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Dashboard
         dashboard.add_user("admin", "administrator")
         dashboard.add_user("ann", "viewer")
         yield dashboard, data
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
-        message = f"Chromium not installed at {CHROMIUM} (apt-get install -y chromium)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield launched
-        await launched.close()
 
 
 @pytest.fixture
