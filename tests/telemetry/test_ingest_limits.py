@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from gridpilot.auth.permissions import Role
 from gridpilot.core.timestamps import MS_PER_HOUR, now_ms
 
 URL = "/api/v1/telemetry"
@@ -15,20 +14,6 @@ T0 = now_ms() // 1000 * 1000 - MS_PER_HOUR
 @pytest.fixture
 def settings_overrides():
     return {"max_batch_readings": 100, "max_body_bytes": 20_000}
-
-
-@pytest.fixture
-async def operator(auth_headers):
-    return await auth_headers(Role.OPERATOR)
-
-
-@pytest.fixture
-async def meter(client, operator):
-    site = await client.post(
-        "/api/v1/sites", json={"name": "L", "timezone": "UTC"}, headers=operator
-    )
-    body = {"site_id": site.json()["id"], "name": "M", "kind": "meter"}
-    return (await client.post("/api/v1/assets", json=body, headers=operator)).json()["id"]
 
 
 def batch(meter, n):
