@@ -242,6 +242,11 @@ class Settings(BaseSettings):
 
     # web dashboard
     web_enabled: bool = Field(default=True, description="Serve the dashboard at / (NiceGUI).")
+    web_secure_cookie: bool = Field(
+        default=False,
+        description="Mark the dashboard's session cookie Secure (sent over HTTPS only): set it "
+        "whenever users reach gridpilot over TLS, e.g. behind a TLS-terminating proxy.",
+    )
     web_map_tiles_url: str | None = Field(
         default=None,
         description="Leaflet tile URL template for the site map; unset: markers on a plain map.",
