@@ -36,7 +36,8 @@ def run_migrations_offline() -> None:
 async def _run_async() -> None:
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    engine = create_async_engine(str(config.get_main_option("sqlalchemy.url")))
+    url = str(config.get_main_option("sqlalchemy.url"))
+    engine = create_async_engine(url, hide_parameters=True)
     async with engine.connect() as connection:
         await connection.run_sync(_run)
     await engine.dispose()
