@@ -124,6 +124,7 @@ def test_any_topic_parses_to_a_ref_or_none(topic, prefix):
 )
 @example(b'{"status": "online", "ts": -100000000000000000000}')
 @example(b'{"command_id": 7, "state": "failed", "ts": "0001-01-01T00:00:00Z"}')
+@example(b'{"command_id": "%s", "state": "failed"}' % (b"9" * 5000))
 def test_status_and_ack_parse_or_raise_validation_failed(payload):
     """Event times are never after reception nor before 1970: both are stored and shown."""
     for parse in (parse_status, parse_ack):

@@ -37,6 +37,8 @@ from gridpilot.wia.schemas import ProductionData
 
 @FUZZ
 @given(TIMESTAMPS)
+@example("\x00" * 30)  # escaped, each is 4 characters of the reason
+@example("\U000e0000" * 30)
 def test_to_ms_and_parse_ts_answer_an_int_or_validation_failed(value):
     for parse in (to_ms, parse_ts):
         try:
@@ -91,7 +93,7 @@ def _csv(rows: list[list[Any]]) -> bytes:
     writer = csv.writer(out)
     writer.writerow(["asset", "metric", "ts", "value", "unit"])
     writer.writerows(rows)
-    return out.getvalue().encode()
+    return out.getvalue().encode("utf-8", "surrogatepass")  # lone surrogates: invalid UTF-8
 
 
 BODIES = st.one_of(

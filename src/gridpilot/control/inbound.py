@@ -67,7 +67,12 @@ def parse_ack(payload: bytes, received_ms: int) -> tuple[int, str, str | None, i
     """(command id, state, detail, event time) of an acknowledgement."""
     body = _json_object(payload, "ack")
     command_id = body.get("command_id")
-    if isinstance(command_id, str) and command_id.isascii() and command_id.isdigit():
+    if (
+        isinstance(command_id, str)
+        and command_id.isascii()
+        and command_id.isdigit()
+        and len(command_id) <= 10  # int() refuses beyond 4300 digits; ids end before
+    ):
         command_id = int(command_id)
     if (
         not isinstance(command_id, int)

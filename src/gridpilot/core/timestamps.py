@@ -29,8 +29,9 @@ _MAX_DIGITS = 30  # longer epoch numbers are far outside any range
 
 
 def _shown(text: str, limit: int = 40) -> str:
-    """``repr`` of ``text``, clipped for an error message."""
-    return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
+    """``repr`` of ``text``, clipped for an error message (escapes count: NUL is 4 chars)."""
+    shown = repr(text[: limit + 1])
+    return shown if len(text) <= limit and len(shown) <= limit + 2 else shown[:limit] + "..."
 
 
 def now_ms() -> int:

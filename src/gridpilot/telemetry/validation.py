@@ -139,8 +139,9 @@ def parse_ts(value: Any) -> int:
 
 def shown(value: object, limit: int = 40) -> str:
     """A short ``repr`` of a sent value for a rejection reason (never raises)."""
-    if isinstance(value, str):
-        return repr(value) if len(value) <= limit else repr(value[:limit]) + "..."
+    if isinstance(value, str):  # clipped after escaping: a NUL is 4 characters of repr
+        text = repr(value[: limit + 1])
+        return text if len(value) <= limit and len(text) <= limit + 2 else text[:limit] + "..."
     if isinstance(value, int) and not -(10**limit) < value < 10**limit:
         return "a huge integer" if value > 0 else "a huge negative integer"
     if value is None or isinstance(value, int | float):
