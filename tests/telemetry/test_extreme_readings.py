@@ -9,18 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from tests.telemetry.test_ingest_http import (
-    HOUR_AGO,
-    URL,
-    meter,
-    operator,
-    reading,
-    site,
-    stored_rows,
-)
+from tests.telemetry.test_ingest_http import HOUR_AGO, URL, reading, stored_rows
 from tests.wia.test_wia_production import SID, SOURCES, production, solar
-
-__all__ = ["meter", "operator", "site"]  # fixtures reused from the ingest tests
 
 #: (raw timestamp, a fragment of the reason it is rejected with)
 ABSURD_TIMESTAMPS: list[tuple[object, str]] = [
