@@ -105,7 +105,7 @@ async def wia_source(client, operator):
 @pytest.mark.parametrize(
     "timestamp",
     [
-        2**63 - 1,  # the widest the schema takes (1e20 ms is refused whole: 422)
+        2**63 - 1,  # the widest the schema takes as a number (wider: below)
         -(2**63),
         10**17,
         "9999-12-31T23:59:59-14:00",
@@ -140,3 +140,19 @@ async def test_wia_production_beyond_the_schema_is_a_4xx_never_a_500(
     bad = {"timestamp": timestamp, "sourceId": SID, "efficiency": {"current": 12.0}}
     posted = await client.post(f"{SOURCES}/{SID}/production", json=[bad], headers=operator)
     assert 400 <= posted.status_code < 500, posted.text
+
+
+@pytest.mark.parametrize("timestamp", [10**20, 1e20, 10**30, -1e300, "yesterday"])
+async def test_wia_production_with_an_unreadable_timestamp_rejects_that_object_alone(
+    client, operator, wia_source, timestamp
+):
+    """Beyond what the schema reads, the object is refused alone; before, the whole body."""
+    good = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    bad = {"timestamp": timestamp, "sourceId": SID, "efficiency": {"current": 12.0}}
+    batch = [bad, production(good, efficiency={"current": 18.5})]
+    posted = await client.post(f"{SOURCES}/{SID}/production", json=batch, headers=operator)
+    assert posted.status_code == 207, posted.text
+    result = posted.json()
+    assert result["stored"] == 1
+    [rejection] = result["rejected"]
+    assert rejection["index"] == 0 and rejection["field"].startswith("timestamp")

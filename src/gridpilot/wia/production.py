@@ -111,11 +111,15 @@ class ReadingBatch:
     empty: list[ProductionRejection]  # objects refused whole: no value, unusable timestamp
 
 
-def to_readings(items: Sequence[ProductionData], asset_id: int) -> ReadingBatch:
+def to_readings(
+    items: Sequence[ProductionData], asset_id: int, indexes: Sequence[int] | None = None
+) -> ReadingBatch:
     """The readings of ``items`` for ``asset_id`` (timestamps as epoch ms; their range is
-    checked by the telemetry validation, reading by reading)."""
+    checked by the telemetry validation, reading by reading). ``indexes``: each item's position
+    in the request (default: its position in ``items``)."""
     batch = ReadingBatch(readings=[], origins=[], empty=[])
-    for index, item in enumerate(items):
+    positions = indexes if indexes is not None else range(len(items))
+    for index, item in zip(positions, items, strict=True):
         try:
             ts = to_ms(item.timestamp)
         except ValidationFailed as exc:

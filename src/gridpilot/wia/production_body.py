@@ -3,12 +3,14 @@
 One Production Data object or a JSON array of them, ``application/json`` only (415 else). The body
 is capped like telemetry's: ``max_body_bytes`` and its JSON values counted before it is parsed
 (413); an array holds at most ``max_batch_readings`` objects, and their values at most as many
-readings (413). Each object is validated alone, as an object: an invalid body answers 422 with
-the first 20 errors and their count (not one error per object for each branch of a union).
+readings (413). Each object is validated alone, as an object (not once per branch of a union): an
+invalid single object answers 422 with its first 20 errors and their count; an invalid object of
+an array is rejected alone (its first error, with its index) and the others are stored.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -22,7 +24,7 @@ from gridpilot.telemetry.decoding import BatchBudget, is_json_type, media_type, 
 from gridpilot.telemetry.dependencies import RuntimeDep
 from gridpilot.telemetry.schemas import inline_schema
 from gridpilot.wia.production import FIELDS
-from gridpilot.wia.schemas import ProductionData
+from gridpilot.wia.schemas import ProductionData, ProductionRejection
 
 _SHAPE_ERROR = "the body must be a Production Data object or a JSON array of them"
 
@@ -42,24 +44,42 @@ PRODUCTION_REQUEST_BODY = {
 }
 
 
-def validate_items(items: list[Any], *, single: bool) -> list[ProductionData]:
-    """``items`` as Production Data; ``ValidationFailed`` listing the first 20 errors."""
-    valid: list[ProductionData] = []
-    listed: list[dict[str, Any]] = []
-    total = 0
+@dataclass
+class ProductionBatch:
+    """The valid objects of a body with their positions, and the objects refused whole."""
+
+    items: list[ProductionData] = field(default_factory=list)
+    indexes: list[int] = field(default_factory=list)
+    rejected: list[ProductionRejection] = field(default_factory=list)
+
+
+def _errors(exc: ValidationError) -> list[Any]:
+    return exc.errors(include_url=False, include_input=False, include_context=False)
+
+
+def validate_single(data: Any) -> ProductionBatch:
+    """One object; ``ValidationFailed`` listing its first 20 errors when it is invalid."""
+    try:
+        return ProductionBatch([ProductionData.model_validate(data)], [0])
+    except ValidationError as exc:
+        listed = [error_entry(("body", *e["loc"]), e["msg"]) for e in _errors(exc)]
+        raise invalid_request(listed[:MAX_LISTED_ERRORS], exc.error_count()) from None
+
+
+def validate_items(items: list[Any]) -> ProductionBatch:
+    """An array's objects: the valid ones, and each invalid one rejected by its first error."""
+    batch = ProductionBatch()
     for index, item in enumerate(items):
         try:
-            valid.append(ProductionData.model_validate(item))
+            batch.items.append(ProductionData.model_validate(item))
+            batch.indexes.append(index)
         except ValidationError as exc:
-            total += exc.error_count()
-            room = MAX_LISTED_ERRORS - len(listed)
-            if room > 0:
-                prefix: tuple[Any, ...] = ("body",) if single else ("body", index)
-                errors = exc.errors(include_url=False, include_input=False, include_context=False)
-                listed += [error_entry((*prefix, *e["loc"]), e["msg"]) for e in errors[:room]]
-    if total:
-        raise invalid_request(listed, total)
-    return valid
+            first = _errors(exc)[0]
+            where = ".".join(str(part) for part in first["loc"])
+            more = exc.error_count() - 1
+            reason = str(first["msg"]) + (f" (and {more} more errors)" if more else "")
+            batch.rejected.append(ProductionRejection(index=index, field=where, reason=reason))
+    return batch
 
 
 def check_reading_count(items: list[ProductionData], limit: int) -> None:
@@ -71,7 +91,7 @@ def check_reading_count(items: list[ProductionData], limit: int) -> None:
 
 async def production_items(
     request: Request, principal: TelemetryWriter, runtime: RuntimeDep
-) -> list[ProductionData]:
+) -> ProductionBatch:
     """The body's Production Data objects (see the module docstring)."""
     del principal  # a dependency so that the caller is authenticated before the body is read
     content_type = media_type(request.headers.get("content-type"))
@@ -83,7 +103,7 @@ async def production_items(
     budget = BatchBudget(settings.max_batch_readings)
     data = parse_json(await read_body(request, settings.max_body_bytes), budget)
     if isinstance(data, dict):
-        items = validate_items([data], single=True)
+        batch = validate_single(data)
     elif isinstance(data, list):
         if not data:
             raise ValidationFailed("no production data in the body")
@@ -91,11 +111,11 @@ async def production_items(
             raise TooLarge(
                 f"the body has {len(data)} production objects; the limit is {budget.max_readings}"
             )
-        items = validate_items(data, single=False)
+        batch = validate_items(data)
     else:
         raise ValidationFailed(_SHAPE_ERROR)
-    check_reading_count(items, budget.max_readings)
-    return items
+    check_reading_count(batch.items, budget.max_readings)
+    return batch
 
 
-ProductionBody = Annotated[list[ProductionData], Depends(production_items)]
+ProductionBody = Annotated[ProductionBatch, Depends(production_items)]

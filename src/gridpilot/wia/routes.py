@@ -133,8 +133,9 @@ A device key may submit data for its own source only (403 otherwise).
 
 The body is `application/json` (**415** otherwise) of at most `GRIDPILOT_MAX_BODY_BYTES`, with
 at most `GRIDPILOT_MAX_BATCH_READINGS` objects and as many values (**413** beyond); **400** not
-JSON; **422** an invalid object (the first 20 errors listed, with their count); **401** no
-credentials (the body is not read).
+JSON; in an array, an object the schema refuses is rejected alone (its first error, field and
+index) and the others are stored; a single invalid object answers **422** with its first 20 errors
+and their count; **401** no credentials (the body is not read).
 """
 
 
@@ -161,21 +162,25 @@ async def submit_production(
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> JSONResponse:
-    wrong = [i for i, item in enumerate(items) if item.sourceId != source_id]
+    pairs = zip(items.indexes, items.items, strict=True)
+    wrong = [i for i, item in pairs if item.sourceId != source_id]
     if wrong:
         raise ValidationFailed(
             f"sourceId of the production data differs from the path ({source_id})",
             details={"indexes": wrong[:100]},
         )
     ref = await service.writable_source(session=session, source_id=source_id, principal=principal)
-    batch = to_readings(items, ref.id)
+    batch = to_readings(items.items, ref.id, items.indexes)
     stored = 0
     reading_rejections: list[tuple[int, str]] = []
     if batch.readings:
         result = await ingest(batch.readings, principal=principal, runtime=runtime, channel="wia")
         stored = result.stored
         reading_rejections = [(r.index, r.reason) for r in result.rejected]
-    rejected = rejections_of(batch, reading_rejections)
+    rejected = sorted(
+        [*rejections_of(batch, reading_rejections), *items.rejected],
+        key=lambda r: (r.index, r.field),
+    )
     status = 201 if not rejected else 207 if stored else 422
     answer = ProductionResult(stored=stored, rejected=rejected)
     return JSONResponse(answer.model_dump(), status_code=status)
