@@ -17,7 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("assets") as batch:
+    # SQLite rebuilds the table: keep AUTOINCREMENT (a reused id would inherit readings)
+    with op.batch_alter_table("assets", table_kwargs={"sqlite_autoincrement": True}) as batch:
         batch.add_column(sa.Column("parent_asset_id", sa.Integer(), nullable=True))
         batch.create_foreign_key(
             "fk_assets_parent_asset_id_assets",
@@ -30,7 +31,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("assets") as batch:
+    with op.batch_alter_table("assets", table_kwargs={"sqlite_autoincrement": True}) as batch:
         batch.drop_index("ix_assets_parent_asset_id")
         batch.drop_constraint("fk_assets_parent_asset_id_assets", type_="foreignkey")
         batch.drop_column("parent_asset_id")
