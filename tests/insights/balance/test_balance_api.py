@@ -239,3 +239,33 @@ async def test_current_balance_with_grid_meter_pv_and_battery(client, admin):
         pv: "generation",
         battery: "discharge",
     }
+
+
+async def test_two_series_of_one_term_are_counted_once(client, admin):
+    """A member without PV sends the POD register and power and the CER message's consumed
+    register and power: consumption counts the first of each kind once, never twice."""
+    for key, unit, kind in (
+        ("energy_consumed_kwh", "kWh", "cumulative"),
+        ("power_consumed_kw", "kW", "instantaneous"),
+    ):
+        body = {"key": key, "unit": unit, "kind": kind}
+        created = await client.post("/api/v1/metrics", json=body, headers=admin)
+        assert created.status_code in (201, 409), created.text
+    site = await make_site(client, admin, "Member")
+    member = await make_asset(client, admin, site, "Household", "household")  # a consumer
+    now = now_ms()
+    await ingest(
+        client,
+        admin,
+        register(member, "energy_kwh", [0, 1, 2, 3, 4])
+        + register(member, "energy_consumed_kwh", [0, 1, 2, 3, 4])
+        + [
+            {"asset": member, "metric": "power_kw", "ts": now - 5_000, "value": 2.0},
+            {"asset": member, "metric": "power_consumed_kw", "ts": now - 5_000, "value": 2.0},
+        ],
+    )
+    body = await balance(client, admin, site)
+    assert column(body, "consumption") == [1, 1, 1, 1]
+    current = (await client.get(f"/api/v1/sites/{site}/current", headers=admin)).json()
+    assert current["current_demand_kw"] == pytest.approx(2.0)
+    assert [a["asset_id"] for a in current["assets"]] == [member]

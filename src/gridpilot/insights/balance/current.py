@@ -52,34 +52,44 @@ async def current_balances(
     tally: dict[tuple[Node, str], _Term] = defaultdict(_Term)
     listed: dict[int, list[dict[str, Any]]] = defaultdict(list)
     newest: dict[int, int] = {}
-    for site_id, node_id, asset_id, name, role, pos, neg, ts, value in rows:
-        node: Node = (int(site_id), int(node_id))
-        stale = ts is None or now_ms - int(ts) > max_age_ms
-        counted = pos if value is None or value >= 0 or neg is None else neg
-        listed[int(site_id)].append(
-            {
-                "asset_id": asset_id,
-                "name": name,
-                "role": role,
-                "counted_as": counted,
-                "power_kw": value,
-                "ts": None if ts is None else iso(int(ts)),
-                "stale": stale,
-            }
-        )
-        if ts is None:
-            continue
-        for term in {pos, neg} - {None}:
-            entry = tally[(node, term)]
-            entry.seen += 1
-            if not stale:
-                entry.fresh += 1
-                entry.fresh_kw += _share(term, pos, float(value))
-        if not stale:
-            newest[int(site_id)] = max(newest.get(int(site_id), int(ts)), int(ts))
+    by_asset: dict[int, list[Any]] = defaultdict(list)
+    for row in rows:  # ordered by asset, then by the metric's place in the catalogue
+        by_asset[int(row.asset_id)].append(row)
+    for series in by_asset.values():
+        reported = [r for r in series if r.ts is not None]
+        shown = reported[0] if reported else series[0]
+        site_id = int(shown.site_id)
+        listed[site_id].append(_listing(shown, now_ms, max_age_ms))
+        claimed: set[str] = set()  # one series per term: the first in the catalogue's list
+        for row in reported:
+            fresh = now_ms - int(row.ts) <= max_age_ms
+            for term in {row.term_pos, row.term_neg} - {None} - claimed:
+                claimed.add(term)
+                entry = tally[((site_id, int(row.node)), term)]
+                entry.seen += 1
+                if fresh:
+                    entry.fresh += 1
+                    entry.fresh_kw += _share(term, row.term_pos, float(row.value))
+            if fresh:
+                newest[site_id] = max(newest.get(site_id, int(row.ts)), int(row.ts))
     return {
         site_id: _site(site_id, terms, tally, listed[site_id], newest.get(site_id))
         for site_id in site_ids
+    }
+
+
+def _listing(row: Any, now_ms: int, max_age_ms: int) -> dict[str, Any]:
+    """An asset as ``/current`` lists it: its power series (the first that reported)."""
+    value = row.value
+    counted = row.term_pos if value is None or value >= 0 or row.term_neg is None else row.term_neg
+    return {
+        "asset_id": row.asset_id,
+        "name": row.name,
+        "role": row.role,
+        "counted_as": counted,
+        "power_kw": value,
+        "ts": None if row.ts is None else iso(int(row.ts)),
+        "stale": row.ts is None or now_ms - int(row.ts) > max_age_ms,
     }
 
 

@@ -8,7 +8,9 @@ readings from there on (as series queries do), and sums energy per (site, node, 
 - a power metric gives ``mean power x bucket hours`` to its positive term when the mean is
   positive, else to its negative term, and 0 to the other (exact when the flow did not reverse
   within the bucket);
-- an asset with a register for a term never adds power for it too.
+- an asset with a register for a term never adds power for it too, and of two registers (or two
+  power series) of an asset for one term only the first in the catalogue's list counts
+  (``energy_kwh`` before ``energy_consumed_kwh``).
 
 A sub-meter of a same-role parent is left out (its parent counts it). The node is the asset for
 prosumers (each is its own connection point, solved apart) and 0 for
@@ -32,16 +34,17 @@ MS_PER_HOUR = 3_600_000
 
 
 def _mapping_rows() -> list[str]:
-    """``(role, key, positive term, negative term, kind)`` rows of the catalogue, as SQL."""
+    """``(role, key, positive term, negative term, kind, priority)`` rows of the catalogue, as
+    SQL; the priority is the metric's place in its role's list (0 first)."""
     rows = [
-        f"('{role}', '{key}', '{term}', NULL, 'register')"
+        f"('{role}', '{key}', '{term}', NULL, 'register', {prio})"
         for role, metrics in ENERGY_TERMS.items()
-        for key, term in metrics.items()
+        for prio, (key, term) in enumerate(metrics.items())
     ]
     for role, metrics in POWER_TERMS.items():
-        for key, (positive, negative) in metrics.items():
+        for prio, (key, (positive, negative)) in enumerate(metrics.items()):
             neg = f"'{negative}'" if negative else "NULL"
-            rows.append(f"('{role}', '{key}', '{positive}', {neg}, 'power')")
+            rows.append(f"('{role}', '{key}', '{positive}', {neg}, 'power', {prio})")
     return rows
 
 
@@ -49,11 +52,11 @@ def _series_ctes(step_ms: int) -> str:
     mapping = ", ".join(_mapping_rows())
     pending = bucket_sql("p.start_ms", step_ms)
     return f"""
-    terms(role, mkey, term_pos, term_neg, kind) AS (VALUES {mapping}),
+    terms(role, mkey, term_pos, term_neg, kind, prio) AS (VALUES {mapping}),
     s AS (
       SELECT a.id AS asset_id, a.site_id,
              CASE WHEN a.role = 'prosumer' THEN a.id ELSE 0 END AS node,
-             m.id AS metric_id, t.term_pos, t.term_neg, t.kind,
+             m.id AS metric_id, t.term_pos, t.term_neg, t.kind, t.prio,
              COALESCE(CASE WHEN {pending} < :lo THEN :lo WHEN {pending} > :hi THEN :hi
                            ELSE {pending} END, :hi) AS split
       FROM assets a
@@ -68,12 +71,12 @@ def _series_ctes(step_ms: int) -> str:
 def _rolled(step_ms: int) -> str:
     return f"""
     rolled AS (
-      SELECT s.site_id, s.node, s.asset_id, s.term_pos, s.term_neg, s.kind,
+      SELECT s.site_id, s.node, s.asset_id, s.term_pos, s.term_neg, s.kind, s.prio,
              {bucket_sql("r.bucket_ms", step_ms)} AS bucket,
              SUM(r.energy_delta) AS delta, SUM(r."sum") AS psum, SUM(r."count") AS pcount
       FROM rollups r JOIN s ON r.asset_id = s.asset_id AND r.metric_id = s.metric_id
       WHERE r.step_ms = :level AND r.bucket_ms >= :lo AND r.bucket_ms < s.split
-      GROUP BY s.site_id, s.node, s.asset_id, s.term_pos, s.term_neg, s.kind, bucket
+      GROUP BY s.site_id, s.node, s.asset_id, s.term_pos, s.term_neg, s.kind, s.prio, bucket
     )"""
 
 
@@ -82,7 +85,7 @@ def _raw(step_ms: int) -> str:
     read too: the register step of the first one depends on it)."""
     return f"""
     pts AS (
-      SELECT s.site_id, s.node, s.asset_id, s.term_pos, s.term_neg, s.kind, s.split,
+      SELECT s.site_id, s.node, s.asset_id, s.term_pos, s.term_neg, s.kind, s.prio, s.split,
              x.ts, x.value,
              x.value - LAG(x.value) OVER (PARTITION BY x.asset_id, x.metric_id ORDER BY x.ts)
                AS step
@@ -92,12 +95,12 @@ def _raw(step_ms: int) -> str:
         WHERE y.asset_id = s.asset_id AND y.metric_id = s.metric_id AND y.ts < s.split), s.split)
     ),
     fresh AS (
-      SELECT site_id, node, asset_id, term_pos, term_neg, kind,
+      SELECT site_id, node, asset_id, term_pos, term_neg, kind, prio,
              {bucket_sql("ts", step_ms)} AS bucket,
              SUM(CASE WHEN step > 0 THEN step ELSE 0 END) AS delta,
              SUM(value) AS psum, COUNT(*) AS pcount
       FROM pts WHERE ts >= split
-      GROUP BY site_id, node, asset_id, term_pos, term_neg, kind, bucket
+      GROUP BY site_id, node, asset_id, term_pos, term_neg, kind, prio, bucket
     )"""
 
 
@@ -112,22 +115,23 @@ def balance_sql(step_ms: int) -> TextClause:
     {_raw(step_ms)},
     both_parts AS (SELECT * FROM rolled UNION ALL SELECT * FROM fresh),
     e AS (
-      SELECT site_id, node, asset_id, kind, bucket, term_pos AS term,
+      SELECT site_id, node, asset_id, kind, prio, bucket, term_pos AS term,
              CASE WHEN kind = 'register' THEN delta
                   WHEN psum > 0 THEN psum / pcount * {hours!r} ELSE 0 END AS kwh
       FROM both_parts
       UNION ALL
-      SELECT site_id, node, asset_id, kind, bucket, term_neg AS term,
+      SELECT site_id, node, asset_id, kind, prio, bucket, term_neg AS term,
              CASE WHEN psum < 0 THEN -psum / pcount * {hours!r} ELSE 0 END AS kwh
       FROM both_parts WHERE kind = 'power' AND term_neg IS NOT NULL
     ),
     pref AS (
       SELECT e.*, MAX(CASE WHEN kind = 'register' THEN 1 ELSE 0 END)
-                    OVER (PARTITION BY asset_id, term) AS has_register
+                    OVER (PARTITION BY asset_id, term) AS has_register,
+                  MIN(prio) OVER (PARTITION BY asset_id, term, kind) AS first_prio
       FROM e WHERE term IS NOT NULL
     )
     SELECT site_id, node, term, bucket, SUM(kwh) AS kwh, COUNT(DISTINCT asset_id) AS reporting
-    FROM pref WHERE kind = 'register' OR has_register = 0
+    FROM pref WHERE (kind = 'register' OR has_register = 0) AND prio = first_prio
     GROUP BY site_id, node, term, bucket
     ORDER BY site_id, node, term, bucket
     """
@@ -136,16 +140,17 @@ def balance_sql(step_ms: int) -> TextClause:
 
 @lru_cache(maxsize=1)
 def latest_power_sql() -> TextClause:
-    """Rows ``(site_id, node, asset_id, name, role, term_pos, term_neg, ts [ms], value [kW])``:
+    """Rows ``(site_id, node, asset_id, name, role, term_pos, term_neg, ts [ms], value [kW],
+    priority)``:
     the newest reading at or before ``:now`` of every power series of the sites ``:site_ids``
     (one index seek per series; ``ts`` NULL for a series that never reported)."""
-    mapping = ", ".join(r for r in _mapping_rows() if r.endswith("'power')"))
+    mapping = ", ".join(r for r in _mapping_rows() if "'power', " in r)
     sql = f"""
-    WITH terms(role, mkey, term_pos, term_neg, kind) AS (VALUES {mapping}),
+    WITH terms(role, mkey, term_pos, term_neg, kind, prio) AS (VALUES {mapping}),
     s AS (
       SELECT a.id AS asset_id, a.site_id, a.name, a.role,
              CASE WHEN a.role = 'prosumer' THEN a.id ELSE 0 END AS node,
-             m.id AS metric_id, t.term_pos, t.term_neg
+             m.id AS metric_id, t.term_pos, t.term_neg, t.prio
       FROM assets a
       JOIN terms t ON t.role = a.role
       JOIN metrics m ON m.key = t.mkey
@@ -157,9 +162,10 @@ def latest_power_sql() -> TextClause:
                    AND x.metric_id = s.metric_id AND x.ts <= :now) AS ts
       FROM s
     )
-    SELECT n.site_id, n.node, n.asset_id, n.name, n.role, n.term_pos, n.term_neg, n.ts, r.value
+    SELECT n.site_id, n.node, n.asset_id, n.name, n.role, n.term_pos, n.term_neg, n.ts, r.value,
+           n.prio
     FROM newest n
     LEFT JOIN readings r ON r.asset_id = n.asset_id AND r.metric_id = n.metric_id AND r.ts = n.ts
-    ORDER BY n.site_id, n.asset_id
+    ORDER BY n.site_id, n.asset_id, n.prio
     """
     return text(sql).bindparams(bindparam("site_ids", expanding=True))
