@@ -90,3 +90,11 @@ async def test_processes_starting_together_seed_the_catalogue_once(app, sessions
     async with sessions() as session:
         keys = (await session.scalars(text("SELECT key FROM metrics WHERE builtin"))).all()
     assert sorted(keys) == sorted(spec.key for spec in BUILTIN_METRICS)
+
+
+async def test_a_boolean_bound_is_refused(client, auth_headers):
+    """Found by schemathesis: ``"min_value": false`` was stored as 0.0."""
+    admin = await auth_headers()
+    body = {"key": "bool_bound", "unit": "kW", "min_value": False}
+    response = await client.post("/api/v1/metrics", json=body, headers=admin)
+    assert response.status_code == 422, response.text

@@ -28,6 +28,7 @@ from gridpilot.assets.schemas import (
 from gridpilot.auth import service as auth_service
 from gridpilot.auth.dependencies import Configurer, Reader, api_key_cache
 from gridpilot.auth.permissions import Role
+from gridpilot.auth.revocation import rights_cache
 from gridpilot.auth.schemas import ApiKeyCreated, ApiKeyOut
 from gridpilot.core.dependencies import BusDep
 from gridpilot.core.errors import NotFound, ValidationFailed
@@ -230,9 +231,11 @@ async def revoke_device_key(
     keys = await auth_service.list_api_keys(session=session, asset_id=asset.id)
     if not any(k.key_id == key_id for k in keys):
         raise NotFound(f"asset {asset_id} has no key {key_id}")
-    await auth_service.revoke_api_key(
+    key = await auth_service.revoke_api_key(
         session=session, key_id=key_id, cache=api_key_cache(request.app)
     )
+    await session.commit()
+    rights_cache(request.app).forget_key(key.id)  # its client-credentials tokens end at once
     return Response(status_code=204)
 
 

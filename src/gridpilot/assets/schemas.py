@@ -315,8 +315,12 @@ class MetricCreate(Strict):
     unit: str = Field(min_length=1, max_length=20, description="Canonical unit, e.g. kW, degC")
     kind: Literal["instantaneous", "cumulative", "counter", "state"] = "instantaneous"
     description: str | None = Field(default=None, max_length=500)
-    min_value: float | None = Field(default=None, description="Plausible minimum")
-    max_value: float | None = Field(default=None, description="Plausible maximum")
+    min_value: float | None = Field(
+        default=None, strict=True, description="Plausible minimum (a number, never a boolean)"
+    )
+    max_value: float | None = Field(
+        default=None, strict=True, description="Plausible maximum (a number, never a boolean)"
+    )
 
     @model_validator(mode="after")
     def _range_ordered(self) -> MetricCreate:

@@ -35,6 +35,10 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade)
+    if engine.dialect.name == "sqlite":
+        # the migrating connection went back to the pool with foreign keys off: drop it, so
+        # every connection the app uses has them on (set again by the connect event)
+        await engine.dispose()
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
