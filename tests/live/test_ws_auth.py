@@ -157,3 +157,28 @@ class TestRevokedApiKey:
         revoked = await http.delete(f"/api/v1/api-keys/{created.json()['id']}", headers=admin)
         assert revoked.status_code == 204, revoked.text
         assert await close_code(ws) == 4401
+
+
+class TestDisabledUser:
+    @pytest.fixture
+    def settings_overrides(self) -> dict[str, object]:
+        return {"live_auth_timeout_s": 1.0, "web_enabled": False, "rollup_interval_s": 3600.0,
+                "auth_recheck_s": 0.5}  # fmt: skip
+
+    async def test_connection_of_a_disabled_user_closes_4401(
+        self, server, http, app, make_user, auth_headers
+    ):
+        """Before, a token's connection was checked at connect only (issue #13, finding 5)."""
+        admin = await auth_headers(Role.ADMINISTRATOR)
+        user = await make_user("display", Role.VIEWER)
+        token = encode_access_token(token_config(app.state.settings), f"user:{user.id}",
+                                    {"role": "viewer"})  # fmt: skip
+        ws = await authenticated(server, token)
+        await ws.send(json.dumps({"type": "subscribe"}))
+        assert (await recv_json(ws))["type"] == "subscribed"
+        await asyncio.sleep(1.5)  # several re-checks pass while the user is enabled
+        await ws.send(json.dumps({"type": "ping", "id": 1}))
+        assert await recv_json(ws) == {"type": "pong", "id": 1}
+        off = await http.patch(f"/api/v1/users/{user.id}", json={"disabled": True}, headers=admin)
+        assert off.status_code == 200, off.text
+        assert await close_code(ws) == 4401

@@ -133,11 +133,13 @@ async def serve_live(websocket: WebSocket, hub: LiveHub) -> None:
     )
     sender = hub.register(client)
     current = _Credential(credential)
-    recheck = None
-    if expires_at is None:  # an API key: no expiry of its own, but it can be revoked
-        recheck = asyncio.create_task(
-            _recheck_api_key(websocket, client, current, settings.live_key_recheck_s)
-        )
+    # an API key can be revoked, a token's user disabled, demoted or deleted: re-check both
+    interval_s = (
+        settings.live_key_recheck_s if expires_at is None else max(settings.auth_recheck_s, 1.0)
+    )
+    recheck: asyncio.Task[None] | None = asyncio.create_task(
+        _recheck_api_key(websocket, client, current, interval_s)
+    )
     client.reply(_ready(client))
     try:
         await _receive_loop(websocket, hub, client, sender, current)
@@ -151,7 +153,8 @@ async def serve_live(websocket: WebSocket, hub: LiveHub) -> None:
 async def _recheck_api_key(
     websocket: WebSocket, client: LiveClient, credential: _Credential, interval_s: float
 ) -> None:
-    """Close the connection (4401) once its API key no longer authenticates (revoked, expired).
+    """Close the connection (4401) once its credential no longer authenticates (a revoked key;
+    a token whose user was disabled, demoted or deleted, see ``auth.revocation``; expired).
 
     Checked every ``interval_s`` [s]; a verified key is trusted for ``auth.api_keys.CACHE_TTL_S``
     by the process that verified it, so a revocation elsewhere is seen within both together.
