@@ -23,6 +23,7 @@ from gridpilot.auth.revocation import rights_cache
 from gridpilot.core.errors import GridpilotError
 from gridpilot.web.context import current
 from gridpilot.web.layout import frame, require_login
+from gridpilot.web.session import principal as session_principal
 
 ROLES = [r.value for r in Role]
 KEY_ROLES = [Role.SERVICE.value, Role.VIEWER.value]
@@ -37,7 +38,16 @@ def _problem(error: Exception) -> str:
 
 
 async def _act(action: Callable[[AsyncSession], Awaitable[str | None]]) -> bool:
-    """Run ``action`` in one transaction; notify its message or the error. True on success."""
+    """Run ``action`` in one transaction; notify its message or the error. True on success.
+
+    The rights are read again first: a page opened before its user was disabled, demoted or
+    logged out elsewhere acts no more (the actions' own checks use the service's scope rules).
+    """
+    fresh = await session_principal()
+    if fresh is None or not fresh.has(Permission.USERS_MANAGE):
+        ui.notify("Your rights have changed: sign in again.", type="negative")
+        ui.navigate.to("/login")
+        return False
     try:
         async with current().session() as session:
             message = await action(session)
