@@ -103,3 +103,28 @@ async def test_revoked_key_client_credentials_token_is_refused(client, auth_head
     assert (await client.get(SITES, headers=token)).status_code == 200
     assert (await client.delete(f"/api/v1/api-keys/{key_id}", headers=root)).status_code == 204
     assert (await client.get(SITES, headers=token)).status_code == 401
+
+
+async def test_a_key_token_never_passes_for_a_key_that_got_its_database_id(
+    client, sessions, make_key
+):
+    """A device key deleted with its asset may leave its id to the next key on SQLite: the
+    old key's client-credentials token must not pass as the new key's (review of #13)."""
+    from sqlalchemy import delete
+
+    from gridpilot.auth.models import ApiKey
+
+    key_id, raw = await make_key(role="service")
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": raw.split("_")[1],
+        "client_secret": raw,
+    }
+    token = bearer((await client.post("/api/v1/auth/token", data=form)).json()["access_token"])
+    async with sessions() as session, session.begin():
+        await session.execute(delete(ApiKey).where(ApiKey.id == key_id))
+    new_id, _ = await make_key(role="service")
+    async with sessions() as session, session.begin():
+        await session.execute(update(ApiKey).where(ApiKey.id == new_id).values(id=key_id))
+    await asyncio.sleep(RECHECK_S * 1.5)
+    assert (await client.get(SITES, headers=token)).status_code == 401

@@ -46,7 +46,9 @@ class RightsCache:
         self._entries.pop(f"user:{user_id}", None)
 
     def forget_key(self, api_key_id: int) -> None:
-        self._entries.pop(f"key:{api_key_id}", None)
+        prefix = f"key:{api_key_id}:"
+        for name in [n for n in self._entries if n.startswith(prefix)]:
+            self._entries.pop(name, None)
 
     async def check(self, sessions: async_sessionmaker[AsyncSession], principal: Principal) -> None:
         """``AuthenticationFailed`` when the token of ``principal`` has been revoked."""
@@ -59,7 +61,8 @@ class RightsCache:
                     "access token revoked: the user's rights changed; sign in again"
                 )
         elif principal.api_key_id is not None:
-            state = await self._state(sessions, f"key:{principal.api_key_id}")
+            key_id = principal.subject.partition(":")[2]  # the public key_id, unique forever
+            state = await self._state(sessions, f"key:{principal.api_key_id}:{key_id}")
             if state == GONE:
                 raise AuthenticationFailed("access token revoked: its API key was revoked")
 
@@ -85,10 +88,15 @@ async def _read_state(sessions: async_sessionmaker[AsyncSession], name: str) -> 
                 )
             ).first()
             return GONE if user is None or user.disabled else int(user.token_version or 0)
+        number, _, key_id = ident.partition(":")
         key = (
-            await session.execute(select(ApiKey.revoked_at).where(ApiKey.id == int(ident)))
+            await session.execute(
+                select(ApiKey.revoked_at, ApiKey.key_id).where(ApiKey.id == int(number))
+            )
         ).first()
-        return GONE if key is None or key.revoked_at is not None else 0
+        # a deleted key's database id may be reused on SQLite: the public key_id must match
+        gone = key is None or key.revoked_at is not None or key.key_id != key_id
+        return GONE if gone else 0
 
 
 def rights_cache(app: FastAPI) -> RightsCache:
