@@ -147,12 +147,14 @@ def set_password(
         False, "--password-stdin", help="Read the password from the first line of stdin."
     ),
 ) -> None:
-    """Set a user's password (ends the user's refresh-token sessions)."""
+    """Set a user's password (ends the user's sessions: refresh tokens, and access tokens
+    within GRIDPILOT_AUTH_RECHECK_S)."""
     password = read_password(password_stdin)
 
     async def work(session: AsyncSession) -> None:
         user = await _user_named(session, name)
         await service.set_password(session=session, user=user, password=password)
+        await service.revoke_sessions(session=session, user=user)
 
     run_in_transaction(work)
     err.print(f"[green]password of {name!r} changed[/]")
