@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path
 from gridpilot.analytics.site_balance import TERMS, Source, self_consumption, self_sufficiency
 from gridpilot.assets.service import get_site
 from gridpilot.auth.dependencies import Reader
+from gridpilot.balance.service import SiteBalance, site_balances
 from gridpilot.core.errors import NotFound
 from gridpilot.core.timestamps import iso, parse_period
 from gridpilot.db.dependencies import SessionDep
@@ -19,7 +20,6 @@ from gridpilot.insights.balance.schemas import (
     SiteBalanceOut,
     TermSources,
 )
-from gridpilot.insights.balance.service import SiteBalance, site_balances
 from gridpilot.telemetry.rollups import LEVEL_BY_STEP
 
 router = APIRouter(tags=["kpis"])

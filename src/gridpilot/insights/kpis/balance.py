@@ -15,7 +15,7 @@ from gridpilot.analytics.site_balance import (
     self_consumption,
     self_sufficiency,
 )
-from gridpilot.insights.balance.service import site_balances
+from gridpilot.balance.service import site_balances
 
 
 def _totals(balance: Balance) -> dict[str, float]:

@@ -1,6 +1,6 @@
 """A site's current demand against its contract (the demand-response seed's ``/current``).
 
-From the site's current balance (``insights.balance.current``, set-based, docs/site-energy.md):
+From the site's current balance (``balance.current``, set-based, docs/site-energy.md):
 consumption, generation, storage and the exchange with the grid [kW] from the newest power
 reading of each asset; a reading older than ``max_age_ms`` is stale and left out (the asset is
 listed with ``stale: true``), so a dead meter never freezes the figure. The contract demand is
@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.assets.service import get_site
 from gridpilot.auth.permissions import Principal
+from gridpilot.balance.current import current_balances
 from gridpilot.core.errors import NotFound
 from gridpilot.core.timestamps import iso, now_ms
-from gridpilot.insights.balance.current import current_balances
 
 #: Default age after which a reading no longer counts as current [ms] (seed: 15-s readings).
 DEFAULT_MAX_AGE_MS = 300_000

@@ -27,8 +27,8 @@ from gridpilot.analytics.site_balance import (
 )
 from gridpilot.assets.catalogue import ENERGY_TERMS, POWER_TERMS
 from gridpilot.assets.models import Asset
+from gridpilot.balance.queries import balance_sql
 from gridpilot.core.errors import ValidationFailed
-from gridpilot.insights.balance.queries import balance_sql
 from gridpilot.telemetry.rollups import STEPS_MS, floor_to
 
 #: The rollup level (and interval) the balance is solved on, by the length of the period.

@@ -17,9 +17,9 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.analytics.site_balance import TERMS, FloatArray, solve_balance
+from gridpilot.balance.queries import latest_power_sql
+from gridpilot.balance.service import EXPORT_SOURCES, Node, combine, node_terms
 from gridpilot.core.timestamps import iso
-from gridpilot.insights.balance.queries import latest_power_sql
-from gridpilot.insights.balance.service import EXPORT_SOURCES, Node, combine, node_terms
 
 
 @dataclass
