@@ -7,7 +7,14 @@ from datetime import UTC, datetime
 import pytest
 
 from gridpilot.core.errors import ValidationFailed
-from gridpilot.core.timestamps import floor_ms, iso, parse_period, to_ms
+from gridpilot.core.timestamps import (
+    floor_ms,
+    iso,
+    iso_local,
+    local_midnight_ms,
+    parse_period,
+    to_ms,
+)
 from gridpilot.core.units import capacity_to_kw, normalise_unit, to_canonical
 
 
@@ -80,3 +87,19 @@ def test_parse_period_defaults_and_checks():
         parse_period("2026-01-02T00:00:00Z", "2026-01-01T00:00:00Z")
     with pytest.raises(ValidationFailed, match="between 1970 and 9999"):
         parse_period(-5, 10)
+
+
+def test_local_midnight_across_dst_changes() -> None:
+    rome = "Europe/Rome"
+    # 29 March 2026: clocks go forward at 02:00, the day has 23 hours
+    day = local_midnight_ms(rome, to_ms("2026-03-29T12:00:00Z"))
+    assert iso_local(day, rome) == "2026-03-29T00:00:00+01:00"
+    after = local_midnight_ms(rome, to_ms("2026-03-30T12:00:00Z"))
+    assert (after - day) / 3_600_000 == 23
+    # 25 October 2026: clocks go back, 25 hours
+    day = local_midnight_ms(rome, to_ms("2026-10-25T12:00:00Z"))
+    after = local_midnight_ms(rome, to_ms("2026-10-26T12:00:00Z"))
+    assert iso_local(after, rome) == "2026-10-26T00:00:00+01:00"
+    assert (after - day) / 3_600_000 == 25
+    # just before local midnight still belongs to the day before
+    assert local_midnight_ms(rome, to_ms("2026-10-25T22:59:59Z")) == day

@@ -275,3 +275,21 @@ async def open_alerts_of_asset(*, session: AsyncSession, asset_id: int) -> list[
         .order_by(Alert.raised_at.desc(), Alert.id.desc())
     )
     return list((await session.scalars(query)).all())
+
+
+async def open_alert_counts(
+    *, session: AsyncSession, principal: Principal, site_ids: list[int]
+) -> dict[int, dict[str, int]]:
+    """Open alerts (active or acknowledged) per site of ``site_ids`` and severity, counted in
+    one statement; sites without open alerts are missing."""
+    query = (
+        select(Alert.site_id, Alert.severity, func.count())
+        .where(Alert.state.in_(OPEN_STATES), Alert.site_id.in_(site_ids))
+        .group_by(Alert.site_id, Alert.severity)
+    )
+    if principal.asset_ids is not None:
+        query = query.where(Alert.asset_id.in_(sorted(principal.asset_ids)))
+    counts: dict[int, dict[str, int]] = {}
+    for site_id, severity, count in await session.execute(query):
+        counts.setdefault(int(site_id), {})[str(severity)] = int(count)
+    return counts

@@ -31,6 +31,7 @@ from gridpilot.core.secrets import with_secrets
 from gridpilot.core.settings import Settings
 from gridpilot.db.engine import make_engine, make_sessionmaker
 from gridpilot.db.migrate import upgrade
+from gridpilot.fleet.routes import router as fleet_router
 from gridpilot.ingest.rejects_routes import router as ingest_rejects_router
 from gridpilot.insights.anomalies.routes import router as anomalies_router
 from gridpilot.insights.balance.routes import router as balance_router
@@ -78,6 +79,7 @@ def build_api_router() -> APIRouter:
     api.include_router(live_router)
     api.include_router(control_router)
     api.include_router(alerts_router)
+    api.include_router(fleet_router)
     api.include_router(alert_channels_router)
     api.include_router(forecasts_router)
     api.include_router(baselines_router)

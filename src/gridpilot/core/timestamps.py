@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from datetime import time as clock_time
+from zoneinfo import ZoneInfo
 
 from gridpilot.core.errors import ValidationFailed
 
@@ -112,6 +114,20 @@ def describe_ms(ms: object) -> str:
 def floor_ms(ms: int, step_ms: int) -> int:
     """Start of the bucket of width ``step_ms`` that contains ``ms``."""
     return ms - (ms % step_ms)
+
+
+def iso_local(ms: int, timezone: str) -> str:
+    """ISO-8601 local time with its UTC offset (``2026-03-29T00:00:00+01:00``) in ``timezone``."""
+    return datetime.fromtimestamp(ms / 1000, ZoneInfo(timezone)).isoformat(timespec="seconds")
+
+
+def local_midnight_ms(timezone: str, at_ms: int) -> int:
+    """Epoch ms of the start of the local calendar day that contains ``at_ms`` in ``timezone``
+    (an IANA name); a day is local midnight to local midnight (23 or 25 h at DST changes)."""
+    zone = ZoneInfo(timezone)
+    local = datetime.fromtimestamp(at_ms / 1000, zone)
+    midnight = datetime.combine(local.date(), clock_time(0), zone)
+    return int(midnight.timestamp() * 1000)
 
 
 def parse_period(

@@ -9,8 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pandas as pd
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +22,7 @@ from gridpilot.auth.permissions import Principal
 from gridpilot.control.status import StatusView, read_statuses
 from gridpilot.control.tasks import status_policy
 from gridpilot.core.errors import GridpilotError
-from gridpilot.core.timestamps import now_ms
+from gridpilot.core.timestamps import local_midnight_ms, now_ms
 from gridpilot.insights.data import load_site_series
 from gridpilot.insights.kpis.service import compute_kpis
 from gridpilot.web.context import current
@@ -112,14 +111,6 @@ class Overview:
 def _sum(parts: list[pd.Series]) -> pd.Series:
     frame = pd.concat(parts, axis=1)
     return frame.sum(axis=1, min_count=1)
-
-
-def local_midnight_ms(timezone: str, at_ms: int) -> int:
-    """Epoch ms of the start of the local day containing ``at_ms`` in ``timezone``."""
-    zone = ZoneInfo(timezone)
-    local = datetime.fromtimestamp(at_ms / 1000, zone)
-    midnight = datetime.combine(local.date(), time(0), zone)
-    return int(midnight.timestamp() * 1000)
 
 
 def energy_kwh(power_kw: pd.Series, since_ms: int) -> float:

@@ -1,0 +1,154 @@
+"""``GET /api/v1/fleet/summary``: every visible site's figures and the fleet's totals in one
+paged call (thin route over ``fleet.service``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from gridpilot.analytics.site_balance import TERMS
+from gridpilot.auth.dependencies import Reader
+from gridpilot.control.tasks import ControlRuntime, status_policy
+from gridpilot.core.dependencies import SettingsDep
+from gridpilot.core.timestamps import iso, iso_local, now_ms
+from gridpilot.db.dependencies import SessionDep
+from gridpilot.fleet.schemas import (
+    AlertCounts,
+    EnergyToday,
+    FleetSite,
+    FleetSummaryOut,
+    FleetTotals,
+    PowerNow,
+    SiteNow,
+    SiteToday,
+    StatusCounts,
+)
+from gridpilot.fleet.service import FleetFilter, SiteSummary, fleet_summary
+
+router = APIRouter(tags=["fleet"])
+
+DESCRIPTION = """Each site's current balance (kW, from the newest power reading of every
+series, readings older than 5 min left out), its energy since local midnight (kWh, the site
+energy balance of docs/site-energy.md, with coverage), asset status counts and open alerts;
+`totals` sum every matching site, the page is `limit`/`offset` of the matching sites ordered
+by name. `group` keeps a site and all sites below it (`parent_id`)."""
+
+
+def _tracked(request: Request) -> Callable[[int], int | None]:
+    runtime: ControlRuntime | None = getattr(request.app.state, "control", None)
+    return runtime.tracker.last_seen if runtime is not None else (lambda _asset_id: None)
+
+
+def _r(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _site(entry: SiteSummary) -> FleetSite:
+    site, now, today = entry.site, entry.now, entry.today
+    imported = now.power_kw["import"]
+    contract = site.contract_demand_kw
+    return FleetSite(
+        id=site.id,
+        name=site.name,
+        timezone=site.timezone,
+        latitude=site.latitude,
+        longitude=site.longitude,
+        parent_id=site.parent_id,
+        contract_demand_kw=contract,
+        assets=entry.assets.count,
+        installed_generation_kw=round(entry.assets.installed_generation_kw, 3),
+        now=SiteNow(
+            timestamp=None if now.newest_ms is None else iso(now.newest_ms),
+            contract_utilization_pct=(
+                round(imported / contract * 100, 2) if imported is not None and contract else None
+            ),
+            flagged=now.flagged,
+            **{f"{t}_kw": _r(now.power_kw[t]) for t in TERMS},
+        ),
+        today=SiteToday(
+            start=iso_local(today.start_ms, site.timezone),
+            coverage=round(today.coverage, 4),
+            flagged_intervals=today.flagged_intervals,
+            self_consumption=_r(today.self_consumption, 4),
+            self_sufficiency=_r(today.self_sufficiency, 4),
+            **{f"{t}_kwh": round(today.kwh[t], 3) for t in TERMS},
+        ),
+        status=StatusCounts(**entry.status),
+        alerts=_alerts(entry.alerts),
+    )
+
+
+def _alerts(by_severity: dict[str, int]) -> AlertCounts:
+    return AlertCounts(open=sum(by_severity.values()), critical=by_severity.get("critical", 0))
+
+
+def _totals(every: list[SiteSummary]) -> FleetTotals:
+    now: dict[str, float | None] = {}
+    for term in TERMS:
+        known = [e.now.power_kw[term] for e in every if e.now.power_kw[term] is not None]
+        now[f"{term}_kw"] = round(sum(known), 3) if known else None  # type: ignore[arg-type]
+    kwh = {t: sum(e.today.kwh[t] for e in every) for t in TERMS}
+    status = StatusCounts()
+    alerts = AlertCounts()
+    for e in every:
+        for name, count in e.status.items():
+            setattr(status, name, getattr(status, name) + count)
+        one = _alerts(e.alerts)
+        alerts.open += one.open
+        alerts.critical += one.critical
+    return FleetTotals(
+        sites=len(every),
+        assets=sum(e.assets.count for e in every),
+        installed_generation_kw=round(sum(e.assets.installed_generation_kw for e in every), 3),
+        now=PowerNow(**now),
+        sites_reporting=sum(1 for e in every if e.now.newest_ms is not None),
+        today=EnergyToday(**{f"{t}_kwh": round(v, 3) for t, v in kwh.items()}),
+        self_sufficiency=_share(kwh["consumption"] - kwh["import"], kwh["consumption"]),
+        self_consumption=_share(kwh["generation"] - kwh["export"], kwh["generation"]),
+        status=status,
+        alerts=alerts,
+    )
+
+
+def _share(part: float, whole: float) -> float | None:
+    return None if whole <= 1e-9 else round(min(1.0, max(0.0, part / whole)), 4)
+
+
+@router.get(
+    "/fleet/summary", summary="Every site's figures and the fleet's totals", description=DESCRIPTION
+)
+async def get_fleet_summary(
+    principal: Reader,
+    session: SessionDep,
+    settings: SettingsDep,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Sites per page")] = 100,
+    offset: Annotated[int, Query(ge=0, le=10**9, description="Sites to skip")] = 0,
+    group: Annotated[
+        int | None, Query(ge=1, le=2**31 - 1, description="A site id: it and all sites below it")
+    ] = None,
+    search: Annotated[
+        str | None, Query(max_length=200, description="Part of the site name (any case)")
+    ] = None,
+) -> FleetSummaryOut:
+    at = now_ms()
+    summary = await fleet_summary(
+        session=session,
+        principal=principal,
+        where=FleetFilter(group_id=group, name_contains=search),
+        limit=limit,
+        offset=offset,
+        now_ms=at,
+        tracked=_tracked(request),
+        policy=status_policy(settings),
+    )
+    return FleetSummaryOut(
+        generated_at=iso(at),
+        total=summary.total,
+        limit=limit,
+        offset=offset,
+        totals=_totals(summary.every),
+        sites=[_site(e) for e in summary.page],
+    )

@@ -1,0 +1,95 @@
+"""Response models of the fleet summary: kW now, kWh today (the site's local day), shares 0-1,
+contract utilisation in percent (as ``/sites/{id}/current``), times ISO-8601."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class PowerNow(BaseModel):
+    """The current balance [kW]; None where unknown (no fresh reading and not derivable)."""
+
+    import_kw: float | None
+    export_kw: float | None
+    generation_kw: float | None
+    consumption_kw: float | None
+    charge_kw: float | None
+    discharge_kw: float | None
+
+
+class SiteNow(PowerNow):
+    timestamp: str | None = Field(description="Newest fresh power reading of the site")
+    contract_utilization_pct: float | None = Field(
+        description="Grid import / contract demand x 100 (None without a contract or import)"
+    )
+    flagged: bool = Field(description="The site's meters contradict the balance identity")
+
+
+class EnergyToday(BaseModel):
+    """Energy since local midnight [kWh]."""
+
+    import_kwh: float
+    export_kwh: float
+    generation_kwh: float
+    consumption_kwh: float
+    charge_kwh: float
+    discharge_kwh: float
+
+
+class SiteToday(EnergyToday):
+    start: str = Field(description="The site's local midnight, with its UTC offset")
+    coverage: float = Field(description="Share of the day's intervals with every term known")
+    flagged_intervals: int
+    self_consumption: float | None
+    self_sufficiency: float | None
+
+
+class StatusCounts(BaseModel):
+    online: int = 0
+    offline: int = 0
+    unknown: int = 0
+
+
+class AlertCounts(BaseModel):
+    open: int = Field(0, description="Active or acknowledged")
+    critical: int = Field(0, description="Open and critical")
+
+
+class FleetSite(BaseModel):
+    id: int
+    name: str
+    timezone: str
+    latitude: float | None
+    longitude: float | None
+    parent_id: int | None
+    contract_demand_kw: float | None
+    assets: int
+    installed_generation_kw: float = Field(description="Rated kW of producers and prosumers")
+    now: SiteNow
+    today: SiteToday
+    status: StatusCounts
+    alerts: AlertCounts
+
+
+class FleetTotals(BaseModel):
+    """Sums over every matching site (not only the page)."""
+
+    sites: int
+    assets: int
+    installed_generation_kw: float
+    now: PowerNow = Field(description="Sums over the sites where the term is known")
+    sites_reporting: int = Field(description="Sites with a fresh power reading")
+    today: EnergyToday
+    self_sufficiency: float | None
+    self_consumption: float | None
+    status: StatusCounts
+    alerts: AlertCounts
+
+
+class FleetSummaryOut(BaseModel):
+    generated_at: str
+    total: int = Field(description="Sites matching the filter")
+    limit: int
+    offset: int
+    totals: FleetTotals
+    sites: list[FleetSite]

@@ -1,0 +1,165 @@
+"""The fleet summary: every visible site's current balance [kW], today's energy [kWh] in the
+site's local day, asset status counts and open alerts, with fleet totals.
+
+Set-based throughout: one statement per kind of figure for all the sites asked for (balance
+SQL, assets, statuses in chunks, alert counts), never a per-site loop of queries. Totals cover
+every site that matches the filter; ``limit``/``offset`` page only the site list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gridpilot.alerts.lifecycle import open_alert_counts
+from gridpilot.assets.models import Site
+from gridpilot.assets.service import list_sites
+from gridpilot.assets.summary import AssetFact, SiteAssets, asset_facts, per_site
+from gridpilot.auth.permissions import Principal
+from gridpilot.balance.current import CurrentBalance, current_balances
+from gridpilot.balance.service import site_balances
+from gridpilot.control.status import StatusPolicy, read_statuses
+from gridpilot.core.timestamps import local_midnight_ms
+from gridpilot.fleet.today import SiteToday, today_of
+
+#: Assets per status statement (SQLite allows 32,766 bound parameters).
+STATUS_CHUNK = 5_000
+#: Age after which a power reading no longer counts as current [ms] (as ``/current``).
+CURRENT_MAX_AGE_MS = 300_000
+
+
+@dataclass(frozen=True)
+class FleetFilter:
+    """Which sites: ``group_id`` keeps a site and every site below it (``parent_id``)."""
+
+    group_id: int | None = None
+    name_contains: str | None = None
+
+
+@dataclass
+class SiteSummary:
+    """One site's figures (kW now, kWh today, counts)."""
+
+    site: Site
+    assets: SiteAssets
+    now: CurrentBalance
+    today: SiteToday
+    status: dict[str, int] = field(default_factory=dict)
+    alerts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class FleetSummary:
+    """The matching sites (``total``), the page of them, and every matching site's figures
+    for the totals."""
+
+    total: int
+    page: list[SiteSummary]
+    every: list[SiteSummary]
+    now_ms: int
+
+
+def select_sites(sites: Sequence[Site], where: FleetFilter) -> list[Site]:
+    """The sites of ``sites`` that match ``where``, by name."""
+    chosen = list(sites)
+    if where.group_id is not None:
+        below = _descendants(sites, where.group_id)
+        chosen = [s for s in chosen if s.id in below]
+    if where.name_contains:
+        needle = where.name_contains.casefold()
+        chosen = [s for s in chosen if needle in s.name.casefold()]
+    return sorted(chosen, key=lambda s: (s.name.casefold(), s.id))
+
+
+def _descendants(sites: Sequence[Site], root: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for site in sites:
+        if site.parent_id is not None:
+            children.setdefault(site.parent_id, []).append(site.id)
+    found, todo = {root}, [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+async def fleet_summary(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    where: FleetFilter,
+    limit: int,
+    offset: int,
+    now_ms: int,
+    tracked: Callable[[int], int | None],
+    policy: StatusPolicy,
+) -> FleetSummary:
+    """The summary of the principal's sites that match ``where`` (see the module docstring)."""
+    visible = await list_sites(session=session, principal=principal, limit=10**9)
+    sites = select_sites(visible, where)
+    ids = [s.id for s in sites]
+    facts = await asset_facts(session=session, site_ids=ids)
+    if principal.asset_ids is not None:  # a device key sees its asset, not a site's figures
+        facts = [f for f in facts if f.asset_id in principal.asset_ids]
+    counts = per_site(facts)
+    now = await current_balances(
+        session=session, site_ids=ids, now_ms=now_ms, max_age_ms=CURRENT_MAX_AGE_MS
+    )
+    today = await _today(session, sites, now_ms)
+    statuses = await _status_counts(session, facts, tracked, policy, now_ms)
+    alerts = await open_alert_counts(session=session, principal=principal, site_ids=ids)
+    every = [
+        SiteSummary(
+            site=s,
+            assets=counts.get(s.id, SiteAssets()),
+            now=now[s.id],
+            today=today[s.id],
+            status=statuses.get(s.id, {}),
+            alerts=alerts.get(s.id, {}),
+        )
+        for s in sites
+    ]
+    return FleetSummary(len(sites), every[offset : offset + limit], every, now_ms)
+
+
+async def _today(session: AsyncSession, sites: Sequence[Site], now_ms: int) -> dict[int, SiteToday]:
+    """Each site's balance from its local midnight to now, from one balance statement."""
+    if not sites:
+        return {}
+    midnights = {s.id: local_midnight_ms(s.timezone, now_ms) for s in sites}
+    start = min(midnights.values())
+    balances = await site_balances(
+        session=session, site_ids=list(midnights), start_ms=start, end_ms=now_ms + 1
+    )
+    return {
+        site_id: today_of(balances[site_id], midnight, now_ms)
+        for site_id, midnight in midnights.items()
+    }
+
+
+async def _status_counts(
+    session: AsyncSession,
+    facts: Sequence[AssetFact],
+    tracked: Callable[[int], int | None],
+    policy: StatusPolicy,
+    now_ms: int,
+) -> dict[int, dict[str, int]]:
+    """online/offline/unknown counts per site."""
+    assets = [(f.asset_id, f.site_id, f.expected_interval_s) for f in facts]
+    counts: dict[int, dict[str, int]] = {}
+    for i in range(0, len(assets), STATUS_CHUNK):
+        views = await read_statuses(
+            session=session,
+            assets=assets[i : i + STATUS_CHUNK],
+            tracked=tracked,
+            policy=policy,
+            now_ms=now_ms,
+        )
+        for view in views:
+            site = counts.setdefault(view.site_id, {})
+            site[view.status] = site.get(view.status, 0) + 1
+    return counts
