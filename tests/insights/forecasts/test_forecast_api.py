@@ -54,6 +54,7 @@ async def test_site_and_asset_forecasts_are_computed(app, client, sessions, auth
     body = answer.json()
     assert body["source"] == "computed" and body["step_s"] == 900 and body["horizon"] == 96
     assert body["site_id"] == site["id"] and body["asset_id"] is None
+    assert body["quantity"] == "consumption" and body["capacity_kw"] is None
     assert body["seasonality"] == ["daily", "weekly"] and body["calibrated"] is True
     first = pd.Timestamp(body["points"][0]["ts"]).value // 1_000_000
     assert current <= first <= current + QUARTER  # the interval holding now
@@ -66,6 +67,7 @@ async def test_site_and_asset_forecasts_are_computed(app, client, sessions, auth
     )
     assert hour.status_code == 200, hour.text
     assert hour.json()["asset_id"] == asset["id"] and len(hour.json()["points"]) == 4
+    assert hour.json()["quantity"] is None
 
 
 async def test_job_stores_publishes_and_the_api_serves_the_stored_forecast(
@@ -89,6 +91,7 @@ async def test_job_stores_publishes_and_the_api_serves_the_stored_forecast(
     assert [e["site_id"] for e in received] == [site["id"]] == [e["site_id"] for e in events]
     event = received[0]
     assert event["asset_id"] is None and event["metric"] == "power_kw"
+    assert event["quantity"] == "net"  # no generator: the net is the consumption
     assert event["step_ms"] == QUARTER
     assert event["horizon"] == 98  # a day plus the 20-min freshness window
     assert event["peak"]["hi95"] >= event["peak"]["hi80"] >= event["peak"]["yhat"] > 40
@@ -106,7 +109,7 @@ async def test_job_stores_publishes_and_the_api_serves_the_stored_forecast(
     nothing = await client.get(f"/api/v1/sites/{empty.json()['id']}/forecast", headers=admin)
     assert nothing.status_code == 422
     assert nothing.json()["error"] == "validation_failed"
-    assert "no numeric values" in nothing.json()["message"]
+    assert "no asset feeding consumption or generation" in nothing.json()["message"]
 
 
 async def test_other_sites_bad_horizons_and_short_history(app, client, sessions, auth_headers):

@@ -22,6 +22,15 @@ Horizon = Annotated[
     Literal["1h", "24h"],
     Query(description="1h: the next hour; 24h: day-ahead (96 points at 15 min)"),
 ]
+Quantity = Annotated[
+    Literal["consumption", "generation", "net"],
+    Query(
+        description=(
+            "consumption (default) or generation of the site energy balance, each bounded "
+            "physically, or net = consumption - generation"
+        )
+    ),
+]
 
 
 def _weather(request: Request) -> WeatherSource | None:
@@ -31,12 +40,16 @@ def _weather(request: Request) -> WeatherSource | None:
 
 @router.get(
     "/sites/{site_id}/forecast",
-    summary="Load forecast of a site with 80 % and 95 % intervals",
+    summary="Consumption, generation or net forecast of a site with 80 % and 95 % intervals",
     description=(
-        "Forecast of the summed power_kw of the site's consumer assets (all assets when it has "
-        "no consumer data) from the 15-min interval holding now, at 15-min resolution or the "
-        "data's native one. Served from the 15-minute job's stored forecast when fresh, else "
-        "computed. 422 when the site has too little history."
+        "Forecast of one quantity of the site energy balance (`quantity` in the answer), in kW "
+        "from the 15-min interval holding now, at 15-min resolution or the data's native one "
+        "(hourly). consumption is never below 0; generation never below 0, never above the "
+        "installed generation capacity (`capacity_kw`, the sum of the generators' "
+        "rated_capacity_kw) and 0 while the sun is down at a solar site; batteries enter "
+        "neither. net = consumption - generation, bands combined as independent errors. Served "
+        "from the 15-minute job's stored forecast when fresh, else computed. 422 when the site "
+        "has too little history of the quantity."
     ),
 )
 async def site_forecast(
@@ -46,6 +59,7 @@ async def site_forecast(
     session: SessionDep,
     settings: SettingsDep,
     horizon: Horizon = "24h",
+    quantity: Quantity = "consumption",
 ) -> ForecastOut:
     return await service.get_forecast(
         session=session,
@@ -54,6 +68,7 @@ async def site_forecast(
         horizon=horizon,
         now_ms=now_ms(),
         site_id=site_id,
+        quantity=quantity,
         weather=_weather(request),
     )
 
@@ -62,8 +77,9 @@ async def site_forecast(
     "/assets/{asset_id}/forecast",
     summary="Power forecast of an asset with 80 % and 95 % intervals",
     description=(
-        "Forecast of the asset's power_kw from the interval holding now (see the site "
-        "forecast). 422 when the asset has too little history."
+        "Forecast of the asset's own power_kw (sign as the asset reports it; `quantity` is "
+        "null) from the interval holding now (see the site forecast). 422 when the asset has "
+        "too little history."
     ),
 )
 async def asset_forecast(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -16,8 +18,16 @@ class ForecastPoint(BaseModel):
 
 class ForecastOut(BaseModel):
     site_id: int
-    asset_id: int | None = Field(description="None for a site forecast (sum of its consumers)")
-    metric: str
+    asset_id: int | None = Field(description="None for a site forecast")
+    quantity: Literal["consumption", "generation", "net"] | None = Field(
+        description=(
+            "What a site forecast is of, from the site energy balance: consumption (>= 0), "
+            "generation (>= 0, <= capacity_kw, 0 at night for solar) or net = consumption - "
+            "generation (the grid exchange without storage, + import); None for an asset "
+            "forecast (the asset's power_kw)"
+        )
+    )
+    metric: str = Field(description="The unit's metric: power_kw (values in kW)")
     issued_at: str = Field(description="When the forecast was made (ISO-8601 UTC)")
     step_s: int = Field(description="Resolution of the points [s]")
     horizon: int = Field(description="Number of points")
@@ -26,5 +36,12 @@ class ForecastOut(BaseModel):
     regressors: list[str] = Field(description="Weather regressors the model used")
     calibrated: bool = Field(
         description="True when the intervals come from out-of-sample errors (else in-sample)"
+    )
+    capacity_kw: float | None = Field(
+        default=None,
+        description=(
+            "Installed generation capacity the generation forecast is bounded by [kW] (for "
+            "generation and net; None when unknown or for consumption and assets)"
+        ),
     )
     points: list[ForecastPoint]

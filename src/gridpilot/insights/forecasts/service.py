@@ -1,9 +1,12 @@
-"""Forecasts of a site's or an asset's power: compute, store, serve.
+"""Forecasts of a site's consumption, generation or net, or of an asset's power: compute,
+store, serve.
 
-A site forecast is the forecast of the summed ``power_kw`` of its consumer assets (all assets
-when it has no consumer with data). The history is the last ``forecast_history_days`` at
-15-min resolution, or at the series' native resolution when it is coarser (hourly meters).
-The first point is the interval that contains "now" (not yet complete).
+A site's quantities come from its energy balance (``site.py``); an asset's forecast is of its
+own ``power_kw``. The history is the last ``forecast_history_days`` at 15-min resolution, or at
+the series' native resolution when it is coarser (hourly meters). The first point is the
+interval that contains "now" (not yet complete). Stored site forecasts carry their quantity in
+``metric`` (``STORED_METRIC``); the net is served from the consumption and generation of one
+issue.
 """
 
 from __future__ import annotations
@@ -13,27 +16,37 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridpilot.analytics.calendar_features import holiday_country, infer_step_ms
+from gridpilot.analytics.calendar_features import holiday_country
 from gridpilot.analytics.forecast import Forecast, forecast_series
-from gridpilot.assets.catalogue import LOAD_ROLES
+from gridpilot.analytics.forecast_bounds import is_exact, net_forecast
 from gridpilot.assets.service import get_asset, get_site
 from gridpilot.auth.permissions import Principal
 from gridpilot.core.errors import ValidationFailed
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import MS_PER_DAY, MS_PER_HOUR, iso
-from gridpilot.insights.data import SYSTEM, load_series, load_site_series
-from gridpilot.insights.forecasts.models import StoredForecast
+from gridpilot.insights.data import SYSTEM, load_series
 from gridpilot.insights.forecasts.schemas import ForecastOut, ForecastPoint
+from gridpilot.insights.forecasts.site import (
+    BASIC,
+    QUANTITIES,
+    forecast_site,
+    generation_fleet,
+    native_step_ms,
+)
+from gridpilot.insights.forecasts.storage import (
+    METRIC,
+    forecast_of,
+    latest_stored,
+    points_of,
+    window,
+)
 from gridpilot.insights.forecasts.weather import SiteLocation, WeatherSource
 
-METRIC = "power_kw"
 STEP_MS = 15 * 60_000
 #: Horizons the API offers, in ms.
 HORIZONS = {"1h": MS_PER_HOUR, "24h": MS_PER_DAY}
-_NATIVE_STEPS = (30 * 60_000, MS_PER_HOUR, MS_PER_DAY)
 
 
 @dataclass(frozen=True)
@@ -67,47 +80,16 @@ async def resolve_target(
 async def _load(
     session: AsyncSession, target: Target, start_ms: int, end_ms: int, step_ms: int
 ) -> pd.Series:
-    if target.asset_id is not None:
-        return await load_series(
-            session=session,
-            asset_id=target.asset_id,
-            metric=METRIC,
-            start_ms=start_ms,
-            end_ms=end_ms,
-            step_ms=step_ms,
-        )
-    series = await load_site_series(
+    if target.asset_id is None:
+        raise ValidationFailed("an asset is needed")
+    return await load_series(
         session=session,
-        site_id=target.site_id,
+        asset_id=target.asset_id,
         metric=METRIC,
         start_ms=start_ms,
         end_ms=end_ms,
         step_ms=step_ms,
-        roles=LOAD_ROLES,
     )
-    if series.notna().sum() == 0:
-        series = await load_site_series(
-            session=session,
-            site_id=target.site_id,
-            metric=METRIC,
-            start_ms=start_ms,
-            end_ms=end_ms,
-            step_ms=step_ms,
-        )
-    return series
-
-
-def native_step_ms(series: pd.Series, step_ms: int) -> int:
-    """The series' own step when its values sit on a coarser grid than ``step_ms``."""
-    observed = pd.DatetimeIndex(series.dropna().index)
-    if len(observed) < 3:
-        return step_ms
-    try:
-        step = infer_step_ms(observed)
-    except ValidationFailed:
-        return step_ms
-    coarser = [s for s in _NATIVE_STEPS if s <= step and step % s == 0 and s > step_ms]
-    return max(coarser) if coarser else step_ms
 
 
 async def compute_forecast(
@@ -119,7 +101,8 @@ async def compute_forecast(
     settings: Settings,
     weather: WeatherSource | None = None,
 ) -> Forecast:
-    """Fit on the recent history and forecast ``horizon_ms`` from the interval holding now.
+    """Fit an asset's power on its recent history and forecast ``horizon_ms`` from the interval
+    holding now.
 
     Raises ``ValidationFailed`` when the history is too short.
     """
@@ -147,118 +130,126 @@ async def compute_forecast(
     )
 
 
-def _points(forecast: Forecast) -> list[list[float]]:
-    ts = forecast.index.as_unit("ms").asi8
-    columns = np.column_stack(
-        [forecast.yhat, forecast.lo80, forecast.hi80, forecast.lo95, forecast.hi95]
-    )
-    return [
-        [int(t), *(round(float(v), 4) for v in row)] for t, row in zip(ts, columns, strict=True)
-    ]
-
-
-async def store_forecast(
-    *, session: AsyncSession, target: Target, forecast: Forecast, issued_ms: int
-) -> StoredForecast:
-    """Save ``forecast`` (flushes)."""
-    row = StoredForecast(
-        site_id=target.site_id,
-        asset_id=target.asset_id,
-        metric=METRIC,
-        issued_ms=issued_ms,
-        start_ms=int(forecast.index[0].value // 1_000_000),
-        step_ms=forecast.step_ms,
-        horizon=len(forecast.index),
-        seasonality=list(forecast.seasonality),
-        regressors=list(forecast.regressors),
-        calibration_errors=forecast.calibration_errors,
-        points=_points(forecast),
-    )
-    session.add(row)
-    await session.flush()
-    return row
-
-
-async def latest_stored(
-    *, session: AsyncSession, target: Target, issued_after_ms: int
-) -> StoredForecast | None:
-    """The newest stored forecast of ``target`` issued after ``issued_after_ms``."""
-    asset_match = (
-        StoredForecast.asset_id.is_(None)
-        if target.asset_id is None
-        else StoredForecast.asset_id == target.asset_id
-    )
-    query = (
-        select(StoredForecast)
-        .where(
-            StoredForecast.site_id == target.site_id,
-            asset_match,
-            StoredForecast.metric == METRIC,
-            StoredForecast.issued_ms > issued_after_ms,
-        )
-        .order_by(StoredForecast.issued_ms.desc())
-        .limit(1)
-    )
-    return (await session.scalars(query)).first()
-
-
-async def delete_old_forecasts(*, session: AsyncSession, before_ms: int) -> int:
-    """Delete forecasts issued before ``before_ms``; returns how many."""
-    result = await session.execute(
-        delete(StoredForecast).where(StoredForecast.issued_ms < before_ms)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
 def _out(
     target: Target,
+    forecast: Forecast,
     *,
+    quantity: str | None,
     issued_ms: int,
-    step_ms: int,
     source: str,
-    seasonality: list[str],
-    regressors: list[str],
-    calibrated: bool,
-    points: list[list[float]],
+    capacity_kw: float | None = None,
 ) -> ForecastOut:
     return ForecastOut(
         site_id=target.site_id,
         asset_id=target.asset_id,
+        quantity=quantity,
         metric=METRIC,
         issued_at=iso(issued_ms),
-        step_s=step_ms // 1000,
-        horizon=len(points),
+        step_s=forecast.step_ms // 1000,
+        horizon=len(forecast.index),
         source=source,
-        seasonality=seasonality,
-        regressors=regressors,
-        calibrated=calibrated,
+        seasonality=list(forecast.seasonality),
+        regressors=list(forecast.regressors),
+        calibrated=forecast.calibration_errors > 0 or is_exact(forecast),
+        capacity_kw=capacity_kw,
         points=[
             ForecastPoint(ts=iso(int(p[0])), yhat=p[1], lo80=p[2], hi80=p[3], lo95=p[4], hi95=p[5])
-            for p in points
+            for p in points_of(forecast)
         ],
     )
 
 
-def _from_stored(
-    target: Target, stored: StoredForecast, now_ms: int, horizon_ms: int
-) -> ForecastOut | None:
-    """The part of ``stored`` from the interval holding now over ``horizon_ms``; None when the
-    stored forecast does not cover it."""
-    step = stored.step_ms
-    first = now_ms - now_ms % step
-    last = first + (max(1, -(-horizon_ms // step)) - 1) * step
-    points = [p for p in stored.points if first <= p[0] <= last]
-    if not points or points[0][0] != first or points[-1][0] != last:
-        return None
+async def _asset_forecast(
+    session: AsyncSession,
+    target: Target,
+    *,
+    settings: Settings,
+    horizon_ms: int,
+    now_ms: int,
+    weather: WeatherSource | None,
+) -> ForecastOut:
+    fresh_after = now_ms - settings.forecast_fresh_s * 1000
+    stored = await latest_stored(
+        session=session,
+        site_id=target.site_id,
+        asset_id=target.asset_id,
+        issued_after_ms=fresh_after,
+    )
+    served = None if stored is None else window(forecast_of(stored), now_ms, horizon_ms)
+    if stored is not None and served is not None:
+        return _out(target, served, quantity=None, issued_ms=stored.issued_ms, source="stored")
+    forecast = await compute_forecast(
+        session=session,
+        target=target,
+        horizon_ms=horizon_ms,
+        now_ms=now_ms,
+        settings=settings,
+        weather=weather,
+    )
+    return _out(target, forecast, quantity=None, issued_ms=now_ms, source="computed")
+
+
+async def _stored_site(
+    session: AsyncSession,
+    target: Target,
+    basics: tuple[str, ...],
+    *,
+    fresh_after_ms: int,
+    now_ms: int,
+    horizon_ms: int,
+) -> tuple[dict[str, Forecast], int] | None:
+    """The stored forecasts of ``basics`` of one issue, cut to the horizon; None if missing."""
+    found: dict[str, Forecast] = {}
+    issued: set[int] = set()
+    for quantity in basics:
+        row = await latest_stored(
+            session=session, site_id=target.site_id, asset_id=None,
+            issued_after_ms=fresh_after_ms, quantity=quantity,
+        )  # fmt: skip
+        part = None if row is None else window(forecast_of(row), now_ms, horizon_ms)
+        if row is None or part is None:
+            return None
+        found[quantity] = part
+        issued.add(row.issued_ms)
+    return (found, issued.pop()) if len(issued) == 1 else None
+
+
+async def _site_forecast(
+    session: AsyncSession,
+    target: Target,
+    quantity: str,
+    *,
+    settings: Settings,
+    horizon_ms: int,
+    now_ms: int,
+    weather: WeatherSource | None,
+) -> ForecastOut:
+    basics: tuple[str, ...] = BASIC if quantity == "net" else (quantity,)
+    fresh_after = now_ms - settings.forecast_fresh_s * 1000
+    stored = await _stored_site(
+        session, target, basics, fresh_after_ms=fresh_after, now_ms=now_ms, horizon_ms=horizon_ms
+    )
+    if stored is not None:
+        forecasts, issued, source = stored[0], stored[1], "stored"
+    else:
+        made = await forecast_site(
+            session=session, site_id=target.site_id, timezone=target.timezone,
+            location=target.location, quantities=basics, horizon_ms=horizon_ms, now_ms=now_ms,
+            settings=settings, weather=weather,
+        )  # fmt: skip
+        for basic in basics:
+            if basic in made.errors:
+                raise made.errors[basic]
+        forecasts, issued, source = made.forecasts, now_ms, "computed"
+    if quantity == "net":
+        forecast = net_forecast(forecasts["consumption"], forecasts["generation"])
+    else:
+        forecast = forecasts[quantity]
+    capacity = None
+    if quantity != "consumption":
+        capacity = (await generation_fleet(session=session, site_id=target.site_id)).capacity_kw
     return _out(
-        target,
-        issued_ms=stored.issued_ms,
-        step_ms=step,
-        source="stored",
-        seasonality=list(stored.seasonality),
-        regressors=list(stored.regressors),
-        calibrated=stored.calibration_errors > 0,
-        points=points,
+        target, forecast, quantity=quantity, issued_ms=issued, source=source, capacity_kw=capacity
     )
 
 
@@ -271,40 +262,28 @@ async def get_forecast(
     now_ms: int,
     site_id: int | None = None,
     asset_id: int | None = None,
+    quantity: str = "consumption",
     weather: WeatherSource | None = None,
 ) -> ForecastOut:
-    """A fresh stored forecast when there is one covering the horizon, else a new one."""
+    """A site's ``quantity`` (ignored for an asset: its power): a fresh stored forecast when
+    there is one covering the horizon, else a new one."""
     if horizon not in HORIZONS:
         raise ValidationFailed(f"horizon must be one of {', '.join(HORIZONS)}")
-    horizon_ms = HORIZONS[horizon]
+    if quantity not in QUANTITIES:
+        raise ValidationFailed(f"quantity must be one of {', '.join(QUANTITIES)}")
     target = await resolve_target(
         session=session, principal=principal, site_id=site_id, asset_id=asset_id
     )
-    stored = await latest_stored(
-        session=session, target=target, issued_after_ms=now_ms - settings.forecast_fresh_s * 1000
-    )
-    if stored is not None:
-        served = _from_stored(target, stored, now_ms, horizon_ms)
-        if served is not None:
-            return served
-    forecast = await compute_forecast(
-        session=session,
-        target=target,
-        horizon_ms=horizon_ms,
-        now_ms=now_ms,
-        settings=settings,
+    horizon_ms = HORIZONS[horizon]
+    if target.asset_id is not None:
+        return await _asset_forecast(
+            session, target, settings=settings, horizon_ms=horizon_ms, now_ms=now_ms,
+            weather=weather,
+        )  # fmt: skip
+    return await _site_forecast(
+        session, target, quantity, settings=settings, horizon_ms=horizon_ms, now_ms=now_ms,
         weather=weather,
-    )
-    return _out(
-        target,
-        issued_ms=now_ms,
-        step_ms=forecast.step_ms,
-        source="computed",
-        seasonality=list(forecast.seasonality),
-        regressors=list(forecast.regressors),
-        calibrated=forecast.calibration_errors > 0,
-        points=_points(forecast),
-    )
+    )  # fmt: skip
 
 
 async def site_target(*, session: AsyncSession, site_id: int) -> Target:

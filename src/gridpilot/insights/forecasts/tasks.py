@@ -1,11 +1,12 @@
-"""The scheduled forecast job: every ``forecast_interval_s`` (15 min), forecast every site with
-data day-ahead, store it and publish ``forecast.stored``; delete forecasts older than
+"""The scheduled forecast job: every ``forecast_interval_s`` (15 min), forecast the consumption
+and the generation of every site with data day-ahead (``site.py``), store both and publish
+``forecast.stored`` with the peak of their net; delete forecasts older than
 ``forecast_keep_days``.
 
 Each site is forecast in its own transaction; the event is published after the commit. Of
-several processes sharing the database, one runs each round (``db.schedules``).
-A site without enough history is skipped (no error); any other failure is logged and the job
-goes on with the next site.
+several processes sharing the database, one runs each round (``db.schedules``). A site without
+enough history of either quantity is skipped (no error); any other failure is logged and the
+job goes on with the next site.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from gridpilot.analytics.forecast import Forecast
+from gridpilot.analytics.forecast_bounds import net_forecast
 from gridpilot.assets.service import list_sites
 from gridpilot.core.bus import EventBus
 from gridpilot.core.errors import NotFound, ValidationFailed
@@ -24,6 +27,8 @@ from gridpilot.core.timestamps import MS_PER_DAY, now_ms
 from gridpilot.db.schedules import run_claimer
 from gridpilot.insights.data import SYSTEM
 from gridpilot.insights.forecasts import service
+from gridpilot.insights.forecasts.site import BASIC, forecast_site
+from gridpilot.insights.forecasts.storage import METRIC, delete_old_forecasts, store_forecast
 from gridpilot.insights.forecasts.weather import WeatherSource, make_weather_source
 
 log = logging.getLogger(__name__)
@@ -81,7 +86,7 @@ class ForecastRuntime:
             events.append(event)
         keep_ms = self.settings.forecast_keep_days * MS_PER_DAY
         async with self.sessions() as session, session.begin():
-            await service.delete_old_forecasts(session=session, before_ms=issued - keep_ms)
+            await delete_old_forecasts(session=session, before_ms=issued - keep_ms)
         return events
 
     async def _forecast_site(self, site_id: int, issued_ms: int) -> dict[str, Any]:
@@ -90,27 +95,40 @@ class ForecastRuntime:
         horizon_ms = service.HORIZONS["24h"] + self.settings.forecast_fresh_s * 1000
         async with self.sessions() as session:  # read and compute outside a write transaction
             target = await service.site_target(session=session, site_id=site_id)
-            forecast = await service.compute_forecast(
-                session=session,
-                target=target,
-                horizon_ms=horizon_ms,
-                now_ms=issued_ms,
-                settings=self.settings,
-                weather=self.weather,
-            )
+            made = await forecast_site(
+                session=session, site_id=site_id, timezone=target.timezone,
+                location=target.location, quantities=BASIC, horizon_ms=horizon_ms,
+                now_ms=issued_ms, settings=self.settings, weather=self.weather,
+            )  # fmt: skip
+        if not made.forecasts:
+            raise next(iter(made.errors.values()))
         async with self.sessions() as session, session.begin():
-            await service.store_forecast(
-                session=session, target=target, forecast=forecast, issued_ms=issued_ms
-            )
-        return {
-            "site_id": site_id,
-            "asset_id": None,
-            "metric": service.METRIC,
-            "issued_ms": issued_ms,
-            "step_ms": forecast.step_ms,
-            "horizon": len(forecast.index),
-            "peak": service.peak_of(forecast),
-        }
+            for quantity, forecast in made.forecasts.items():
+                await store_forecast(
+                    session=session, site_id=site_id, asset_id=None, forecast=forecast,
+                    issued_ms=issued_ms, quantity=quantity,
+                )  # fmt: skip
+        return event_of(site_id, issued_ms, made.forecasts)
+
+
+def event_of(site_id: int, issued_ms: int, forecasts: dict[str, Forecast]) -> dict[str, Any]:
+    """The ``forecast.stored`` payload: the peak of the net forecast (the grid exchange without
+    storage), or of consumption when generation could not be forecast, or of generation."""
+    if "consumption" in forecasts and "generation" in forecasts:
+        quantity = "net"
+        forecast = net_forecast(forecasts["consumption"], forecasts["generation"])
+    else:
+        quantity, forecast = next(iter(forecasts.items()))
+    return {
+        "site_id": site_id,
+        "asset_id": None,
+        "metric": METRIC,
+        "quantity": quantity,
+        "issued_ms": issued_ms,
+        "step_ms": forecast.step_ms,
+        "horizon": len(forecast.index),
+        "peak": service.peak_of(forecast),
+    }
 
 
 async def start_forecasts(app: Any) -> ForecastRuntime:
