@@ -69,6 +69,7 @@ REQUIRED: dict[tuple[str, str], Permission | None] = {
     ("GET", "/api/v1/kpis"): P.READ,
     ("GET", "/api/v1/sites/{site_id}/current"): P.READ,
     ("GET", "/api/v1/sites/{site_id}/balance"): P.READ,
+    ("GET", "/api/v1/fleet/summary"): P.READ,
     ("GET", "/api/v1/sites/{site_id}/tariffs"): P.READ,
     ("POST", "/api/v1/sites/{site_id}/tariffs"): P.CONFIGURE,
     # alerts and notifications

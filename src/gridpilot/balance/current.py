@@ -17,9 +17,13 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.analytics.site_balance import TERMS, FloatArray, solve_balance
+from gridpilot.assets.catalogue import POWER_TERMS
 from gridpilot.balance.queries import latest_power_sql
 from gridpilot.balance.service import EXPORT_SOURCES, Node, combine, node_terms
 from gridpilot.core.timestamps import iso
+
+#: The metric key of each (role, priority) of ``latest_power_sql``'s rows.
+POWER_KEYS: dict[str, list[str]] = {role: list(keys) for role, keys in POWER_TERMS.items()}
 
 
 @dataclass
@@ -42,45 +46,105 @@ class CurrentBalance:
     assets: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass
+class PowerSeries:
+    """One power series of a site as the balance reads it, with its newest reading (kept up to
+    date from ``readings.stored`` by ``balance.cache``)."""
+
+    site_id: int
+    node: int
+    asset_id: int
+    name: str
+    role: str
+    metric: str
+    term_pos: str
+    term_neg: str | None
+    prio: int
+    ts: int | None
+    value: float | None
+
+
+@dataclass(frozen=True)
+class CurrentInputs:
+    """Everything the current balance of some sites is solved from."""
+
+    series: list[PowerSeries]
+    terms: dict[Node, set[str]]
+
+
+async def load_current_inputs(
+    *, session: AsyncSession, site_ids: Sequence[int], now_ms: int
+) -> CurrentInputs:
+    """The power series of ``site_ids`` with their newest reading at or before ``now_ms`` and
+    their connection points' possible terms: two statements for any number of sites."""
+    params = {"site_ids": list(site_ids), "now": now_ms}
+    rows = (await session.execute(latest_power_sql(), params)).all()
+    series = [
+        PowerSeries(
+            site_id=int(r.site_id),
+            node=int(r.node),
+            asset_id=int(r.asset_id),
+            name=str(r.name),
+            role=str(r.role),
+            metric=POWER_KEYS[str(r.role)][int(r.prio)],
+            term_pos=str(r.term_pos),
+            term_neg=None if r.term_neg is None else str(r.term_neg),
+            prio=int(r.prio),
+            ts=None if r.ts is None else int(r.ts),
+            value=None if r.value is None else float(r.value),
+        )
+        for r in rows
+    ]
+    return CurrentInputs(series, await node_terms(session, site_ids))
+
+
 async def current_balances(
     *, session: AsyncSession, site_ids: Sequence[int], now_ms: int, max_age_ms: int
 ) -> dict[int, CurrentBalance]:
-    """The current balance of each site of ``site_ids`` (scope checked by the caller)."""
-    params = {"site_ids": list(site_ids), "now": now_ms}
-    rows = (await session.execute(latest_power_sql(), params)).all()
-    terms = await node_terms(session, site_ids)
+    """The current balance of each site of ``site_ids`` (scope checked by the caller), read
+    from the database (``balance.cache`` answers the same from memory)."""
+    inputs = await load_current_inputs(session=session, site_ids=site_ids, now_ms=now_ms)
+    return solve_current(inputs, site_ids=site_ids, now_ms=now_ms, max_age_ms=max_age_ms)
+
+
+def solve_current(
+    inputs: CurrentInputs, *, site_ids: Sequence[int], now_ms: int, max_age_ms: int
+) -> dict[int, CurrentBalance]:
+    """The current balance of each site of ``site_ids`` from ``inputs`` (pure)."""
     tally: dict[tuple[Node, str], _Term] = defaultdict(_Term)
     listed: dict[int, list[dict[str, Any]]] = defaultdict(list)
     newest: dict[int, int] = {}
-    by_asset: dict[int, list[Any]] = defaultdict(list)
-    for row in rows:  # ordered by asset, then by the metric's place in the catalogue
-        by_asset[int(row.asset_id)].append(row)
+    by_asset: dict[int, list[PowerSeries]] = defaultdict(list)
+    for row in sorted(inputs.series, key=lambda r: (r.asset_id, r.prio)):
+        by_asset[row.asset_id].append(row)
     for series in by_asset.values():
-        reported = [r for r in series if r.ts is not None]
+        reported = [r for r in series if r.ts is not None and r.ts <= now_ms]
         shown = reported[0] if reported else series[0]
-        site_id = int(shown.site_id)
-        listed[site_id].append(_listing(shown, now_ms, max_age_ms))
+        listed[shown.site_id].append(_listing(shown, now_ms, max_age_ms))
         claimed: set[str] = set()  # one series per term: the first in the catalogue's list
         for row in reported:
-            fresh = now_ms - int(row.ts) <= max_age_ms
+            assert row.ts is not None and row.value is not None
+            fresh = now_ms - row.ts <= max_age_ms
             for term in {row.term_pos, row.term_neg} - {None} - claimed:
+                assert term is not None
                 claimed.add(term)
-                entry = tally[((site_id, int(row.node)), term)]
+                entry = tally[((row.site_id, row.node), term)]
                 entry.seen += 1
                 if fresh:
                     entry.fresh += 1
-                    entry.fresh_kw += _share(term, row.term_pos, float(row.value))
+                    entry.fresh_kw += _share(term, row.term_pos, row.value)
             if fresh:
-                newest[site_id] = max(newest.get(site_id, int(row.ts)), int(row.ts))
+                newest[row.site_id] = max(newest.get(row.site_id, row.ts), row.ts)
     return {
-        site_id: _site(site_id, terms, tally, listed[site_id], newest.get(site_id))
+        site_id: _site(site_id, inputs.terms, tally, listed[site_id], newest.get(site_id))
         for site_id in site_ids
     }
 
 
-def _listing(row: Any, now_ms: int, max_age_ms: int) -> dict[str, Any]:
+def _listing(row: PowerSeries, now_ms: int, max_age_ms: int) -> dict[str, Any]:
     """An asset as ``/current`` lists it: its power series (the first that reported)."""
-    value = row.value
+    value = row.value if row.ts is not None and row.ts <= now_ms else None
+    ts = row.ts if value is not None else None
     counted = row.term_pos if value is None or value >= 0 or row.term_neg is None else row.term_neg
     return {
         "asset_id": row.asset_id,
@@ -88,8 +152,8 @@ def _listing(row: Any, now_ms: int, max_age_ms: int) -> dict[str, Any]:
         "role": row.role,
         "counted_as": counted,
         "power_kw": value,
-        "ts": None if row.ts is None else iso(int(row.ts)),
-        "stale": row.ts is None or now_ms - int(row.ts) > max_age_ms,
+        "ts": None if ts is None else iso(ts),
+        "stale": ts is None or now_ms - ts > max_age_ms,
     }
 
 

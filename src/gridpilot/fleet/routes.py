@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 
 from gridpilot.analytics.site_balance import TERMS
 from gridpilot.auth.dependencies import Reader
+from gridpilot.balance.dependencies import CacheDep
 from gridpilot.control.tasks import ControlRuntime, status_policy
 from gridpilot.core.dependencies import SettingsDep
 from gridpilot.core.timestamps import iso, iso_local, now_ms
@@ -124,6 +125,7 @@ async def get_fleet_summary(
     session: SessionDep,
     settings: SettingsDep,
     request: Request,
+    cache: CacheDep,
     limit: Annotated[int, Query(ge=1, le=1000, description="Sites per page")] = 100,
     offset: Annotated[int, Query(ge=0, le=10**9, description="Sites to skip")] = 0,
     group: Annotated[
@@ -143,6 +145,7 @@ async def get_fleet_summary(
         now_ms=at,
         tracked=_tracked(request),
         policy=status_policy(settings),
+        cache=cache,
     )
     return FleetSummaryOut(
         generated_at=iso(at),

@@ -18,6 +18,7 @@ from gridpilot.assets.models import Site
 from gridpilot.assets.service import list_sites
 from gridpilot.assets.summary import AssetFact, SiteAssets, asset_facts, per_site
 from gridpilot.auth.permissions import Principal
+from gridpilot.balance.cache import CurrentBalanceCache
 from gridpilot.balance.current import CurrentBalance, current_balances
 from gridpilot.balance.service import site_balances
 from gridpilot.control.status import StatusPolicy, read_statuses
@@ -97,6 +98,7 @@ async def fleet_summary(
     now_ms: int,
     tracked: Callable[[int], int | None],
     policy: StatusPolicy,
+    cache: CurrentBalanceCache | None = None,
 ) -> FleetSummary:
     """The summary of the principal's sites that match ``where`` (see the module docstring)."""
     visible = await list_sites(session=session, principal=principal, limit=10**9)
@@ -106,9 +108,12 @@ async def fleet_summary(
     if principal.asset_ids is not None:  # a device key sees its asset, not a site's figures
         facts = [f for f in facts if f.asset_id in principal.asset_ids]
     counts = per_site(facts)
-    now = await current_balances(
-        session=session, site_ids=ids, now_ms=now_ms, max_age_ms=CURRENT_MAX_AGE_MS
-    )
+    if cache is not None:
+        now = await cache.balances(ids, now_ms=now_ms, max_age_ms=CURRENT_MAX_AGE_MS)
+    else:
+        now = await current_balances(
+            session=session, site_ids=ids, now_ms=now_ms, max_age_ms=CURRENT_MAX_AGE_MS
+        )
     today = await _today(session, sites, now_ms)
     statuses = await _status_counts(session, facts, tracked, policy, now_ms)
     alerts = await open_alert_counts(session=session, principal=principal, site_ids=ids)

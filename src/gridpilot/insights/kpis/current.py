@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.assets.service import get_site
 from gridpilot.auth.permissions import Principal
+from gridpilot.balance.cache import CurrentBalanceCache
 from gridpilot.balance.current import current_balances
 from gridpilot.core.errors import NotFound
 from gridpilot.core.timestamps import iso, now_ms
@@ -30,17 +31,20 @@ async def current_demand(
     principal: Principal,
     max_age_ms: int = DEFAULT_MAX_AGE_MS,
     at_ms: int | None = None,
+    cache: CurrentBalanceCache | None = None,
 ) -> dict[str, Any]:
     """Current demand [kW], generation, grid exchange, storage and contract utilisation [%]."""
     site = await get_site(session=session, site_id=site_id, principal=principal)
     if principal.asset_ids is not None:  # a device key sees its asset, not the whole site
         raise NotFound(f"site {site_id} not found")
     now = now_ms() if at_ms is None else at_ms
-    current = (
-        await current_balances(
+    if cache is not None and at_ms is None:  # from memory (balance.cache)
+        found = await cache.balances([site_id], now_ms=now, max_age_ms=max_age_ms)
+    else:
+        found = await current_balances(
             session=session, site_ids=[site_id], now_ms=now, max_age_ms=max_age_ms
         )
-    )[site_id]
+    current = found[site_id]
     kw = current.power_kw
     imported, exported = kw["import"], kw["export"]
     net = imported - exported if imported is not None and exported is not None else None

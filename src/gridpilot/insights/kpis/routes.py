@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 
 from gridpilot.auth.dependencies import Configurer, Reader
+from gridpilot.balance.dependencies import CacheDep
 from gridpilot.core.errors import ValidationFailed
 from gridpilot.core.timestamps import iso, parse_period, to_ms
 from gridpilot.db.dependencies import SessionDep
@@ -83,19 +84,27 @@ async def get_kpis(
     "/sites/{site_id}/current",
     summary="Current demand of a site against its contract demand",
     description=(
-        "Sum of the newest power readings of the site's consumer assets (readings older than "
-        "`max_age_s` are stale and left out), generation, net demand, contract utilisation [%] "
-        "and headroom [kW]."
+        "The site's current energy balance [kW] (docs/site-energy.md): the newest reading of "
+        "every power series of the site (readings older than `max_age_s` are stale and left "
+        "out), solved like an interval: demand (consumption), generation, grid import and "
+        "export, storage, net demand; contract utilisation [%] and headroom [kW] against the "
+        "grid import. Answered from memory, kept current from the stored readings and re-read "
+        "from the database at least every 10 s."
     ),
 )
 async def get_current(
     site_id: SiteId,
     principal: Reader,
     session: SessionDep,
+    cache: CacheDep,
     max_age_s: Annotated[float, Query(gt=0, le=86_400 * 7)] = 300.0,
 ) -> dict[str, Any]:
     return await current_demand(
-        session=session, site_id=site_id, principal=principal, max_age_ms=int(max_age_s * 1000)
+        session=session,
+        site_id=site_id,
+        principal=principal,
+        max_age_ms=int(max_age_s * 1000),
+        cache=cache,
     )
 
 

@@ -1,0 +1,123 @@
+"""The current balance of every site, kept in memory so ``/current``, the fleet summary and the
+dashboard answer without a query.
+
+A site's power series (``balance.current.PowerSeries``) are loaded once, in one statement for
+all the sites asked for, and then kept up to date from ``readings.stored``: each stored batch
+carries the newest reading of every series it touched. With ``GRIDPILOT_REDIS_URL`` the bus is
+Redis, so every process sees every batch and all agree. A site is read again from the database
+when its copy is older than ``ttl_ms`` (default 10 s, the facility seed's refresh), which covers a
+missed event or a batch stored by a process on another bus; ``asset.changed`` and
+``metric.changed`` drop the copies, since roles, parents and sites decide the terms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from gridpilot.balance.current import (
+    CurrentBalance,
+    CurrentInputs,
+    PowerSeries,
+    load_current_inputs,
+    solve_current,
+)
+from gridpilot.balance.service import Node
+from gridpilot.core.bus import EventBus
+from gridpilot.core.timestamps import now_ms
+
+#: How long a site's copy is trusted without a reload [ms].
+DEFAULT_TTL_MS = 10_000
+
+
+@dataclass
+class _SiteCopy:
+    series: list[PowerSeries]
+    terms: dict[Node, set[str]]
+    loaded_ms: int
+
+
+class CurrentBalanceCache:
+    """Sites' power series in memory, updated from the bus, reloaded after ``ttl_ms``."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], ttl_ms: int) -> None:
+        self._sessions = sessions
+        self.ttl_ms = ttl_ms
+        self._sites: dict[int, _SiteCopy] = {}
+        self._by_series: dict[tuple[int, str], PowerSeries] = {}
+        self._lock = asyncio.Lock()
+        self.loads = 0  # reloads from the database, for tests and metrics
+        self._unsubscribe: list[Callable[[], None]] = []
+
+    async def balances(
+        self, site_ids: Sequence[int], *, now_ms: int, max_age_ms: int
+    ) -> dict[int, CurrentBalance]:
+        """The current balance of each site of ``site_ids`` (scope checked by the caller)."""
+        expired = [s for s in site_ids if self._expired(s, now_ms)]
+        if expired:
+            async with self._lock:  # one reload at a time; others wait and then find it fresh
+                again = [s for s in expired if self._expired(s, now_ms)]
+                if again:
+                    await self._load(again, now_ms)
+        series: list[PowerSeries] = []
+        terms: dict[Node, set[str]] = {}
+        for site_id in site_ids:
+            copy = self._sites[site_id]
+            series.extend(copy.series)
+            terms.update(copy.terms)
+        inputs = CurrentInputs(series, terms)
+        return solve_current(inputs, site_ids=site_ids, now_ms=now_ms, max_age_ms=max_age_ms)
+
+    def _expired(self, site_id: int, now_ms: int) -> bool:
+        copy = self._sites.get(site_id)
+        return copy is None or now_ms - copy.loaded_ms >= self.ttl_ms
+
+    async def _load(self, site_ids: list[int], now_ms: int) -> None:
+        async with self._sessions() as session:
+            inputs = await load_current_inputs(session=session, site_ids=site_ids, now_ms=now_ms)
+        self.loads += 1
+        for site_id in site_ids:
+            old = self._sites.pop(site_id, None)
+            for row in old.series if old else []:
+                self._by_series.pop((row.asset_id, row.metric), None)
+            self._sites[site_id] = _SiteCopy([], {}, now_ms)
+        for node, possible in inputs.terms.items():
+            self._sites[node[0]].terms[node] = possible
+        for row in inputs.series:
+            self._sites[row.site_id].series.append(row)
+            self._by_series[(row.asset_id, row.metric)] = row
+
+    async def on_stored(self, _topic: str, payload: dict[str, Any]) -> None:
+        """Take the newest reading of every known series from a ``readings.stored`` batch
+        (a reading stamped in the future waits, as in the database query, for the reload)."""
+        now = now_ms()
+        for entry in payload.get("assets", []):
+            asset_id = entry.get("asset_id")
+            for key, point in (entry.get("latest") or {}).items():
+                row = self._by_series.get((asset_id, key))
+                ts = int(point["ts"])
+                if row is not None and (row.ts is None or ts > row.ts) and ts <= now:
+                    row.ts, row.value = ts, float(point["value"])
+
+    async def on_changed(self, _topic: str, _payload: dict[str, Any]) -> None:
+        """Assets or metrics changed: forget every copy (reloaded when next asked for)."""
+        self._sites.clear()
+        self._by_series.clear()
+
+    def start(self, bus: EventBus) -> CurrentBalanceCache:
+        """Follow the bus (a runtime of ``api.app.start_runtime``)."""
+        self._unsubscribe = [
+            bus.subscribe("readings.stored", self.on_stored),
+            bus.subscribe("asset.changed", self.on_changed),
+            bus.subscribe("metric.changed", self.on_changed),
+        ]
+        return self
+
+    async def stop(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []

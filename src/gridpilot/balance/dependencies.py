@@ -1,0 +1,18 @@
+"""FastAPI dependencies of the balance: the app's current-balance cache, if it runs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from gridpilot.balance.cache import CurrentBalanceCache
+
+
+async def get_cache(request: Request) -> CurrentBalanceCache | None:
+    """The cache started by the lifespan (None without it: answers come from the database)."""
+    cache: CurrentBalanceCache | None = getattr(request.app.state, "balance", None)
+    return cache
+
+
+CacheDep = Annotated[CurrentBalanceCache | None, Depends(get_cache)]

@@ -1,0 +1,87 @@
+"""The current balance kept in memory (``balance.cache``): ``/current`` follows stored readings
+without a query, re-reads the database after its TTL (readings written by another process on
+another bus), and forgets a site when its assets change. Both back ends."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from tests.insights.kpis.kpi_test_data import make_asset, make_site
+
+from gridpilot.auth.permissions import Role
+from gridpilot.core.timestamps import now_ms
+from gridpilot.cli.importer import import_principal
+from gridpilot.cli.offline import offline_writer
+from gridpilot.telemetry.service import ingest
+
+
+@pytest.fixture
+async def admin(auth_headers):
+    return await auth_headers(Role.ADMINISTRATOR)
+
+
+async def current(client, headers, site_id: int) -> dict:
+    response = await client.get(f"/api/v1/sites/{site_id}/current", headers=headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def send(client, headers, asset: int, kw: float, ts: int) -> None:
+    body = [{"asset": asset, "metric": "power_kw", "ts": ts, "value": kw}]
+    response = await client.post("/api/v1/telemetry", json=body, headers=headers)
+    assert response.json()["stored"] == 1, response.text
+
+
+async def settle(app) -> None:
+    """Let the in-process bus deliver ``readings.stored`` (published after the commit)."""
+    for _ in range(20):
+        await asyncio.sleep(0.01)
+
+
+async def test_current_follows_stored_readings_from_memory(client, admin, app):
+    site = await make_site(client, admin, "Cached", contract_demand_kw=100)
+    meter = await make_asset(client, admin, site, "Main", "grid_connection")
+    await send(client, admin, meter, 40.0, now_ms() - 5_000)
+    assert (await current(client, admin, site))["grid_import_kw"] == 40
+    cache = app.state.balance
+    loads = cache.loads
+
+    await send(client, admin, meter, -15.0, now_ms() - 1_000)  # now exporting
+    await settle(app)
+    body = await current(client, admin, site)
+    assert body["grid_import_kw"] == 0 and body["grid_export_kw"] == 15
+    assert body["contract_utilization_pct"] == 0
+    assert cache.loads == loads  # answered from memory: no reload
+
+
+async def test_reload_after_ttl_sees_other_writers(client, admin, app):
+    site = await make_site(client, admin, "Other writer")
+    meter = await make_asset(client, admin, site, "Load", "meter", role="consumer")
+    await send(client, admin, meter, 10.0, now_ms() - 5_000)
+    assert (await current(client, admin, site))["current_demand_kw"] == 10
+    cache = app.state.balance
+    cache.ttl_ms = 300  # the production default is 10 s
+
+    # stored by a writer with its own in-process bus, as another process without Redis
+    async with offline_writer(app.state.settings) as other:
+        reading = {"asset": meter, "metric": "power_kw", "ts": now_ms() - 500, "value": 33.0}
+        result = await ingest([reading], principal=import_principal(), runtime=other.telemetry)
+        assert result.stored == 1
+    assert (await current(client, admin, site))["current_demand_kw"] == 10  # not yet
+    await asyncio.sleep(0.35)
+    assert (await current(client, admin, site))["current_demand_kw"] == 33
+
+
+async def test_new_asset_appears_at_once(client, admin, app):
+    site = await make_site(client, admin, "Growing")
+    first = await make_asset(client, admin, site, "Load 1", "meter", role="consumer")
+    await send(client, admin, first, 4.0, now_ms() - 2_000)
+    assert (await current(client, admin, site))["current_demand_kw"] == 4
+    second = await make_asset(client, admin, site, "Load 2", "meter", role="consumer")
+    await settle(app)  # asset.changed drops the copy
+    await send(client, admin, second, 6.0, now_ms() - 1_000)
+    await settle(app)
+    body = await current(client, admin, site)
+    assert body["current_demand_kw"] == 10
+    assert {a["asset_id"] for a in body["assets"]} == {first, second}
