@@ -23,7 +23,7 @@ from gridpilot.assets.catalogue import (
     SOURCE_TYPE_KINDS,
     source_type_of,
 )
-from gridpilot.assets.metering import check_parent_meter
+from gridpilot.assets.metering import check_parent_meter, check_sub_meters
 from gridpilot.assets.models import Asset, Metric, Site
 from gridpilot.assets.schemas import (
     AssetCreate,
@@ -437,6 +437,8 @@ async def update_asset(
     if "parent_asset_id" in fields:
         asset.parent_asset_id = changes.parent_asset_id
     await check_parent_meter(session=session, asset=asset, parent_id=asset.parent_asset_id)
+    if fields & {"role", "site_id"}:
+        await check_sub_meters(session=session, asset=asset)
     _check_source_kind(asset.source_id, asset.kind)
     await _check_unique(session, asset)
     await session.flush()
