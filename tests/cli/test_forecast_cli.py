@@ -110,3 +110,30 @@ def test_unsorted_rows_and_duplicates_are_tolerated_and_said(tmp_path: Path) -> 
     )
     assert result.exit_code == 0, result.output
     assert "sorted" in result.output and "duplicate" in result.output
+
+
+def test_a_solar_series_is_bounded_by_capacity_and_night(tmp_path: Path) -> None:
+    import pvlib
+
+    index = pd.date_range("2026-06-01", periods=21 * 96, freq="15min", tz="UTC")
+    elevation = pvlib.solarposition.get_solarposition(index, 45.46, 9.19)["elevation"]
+    days = np.arange(len(index)) // 96
+    clouds = np.random.default_rng(3).uniform(0.3, 1.0, 21)[days]
+    sine = np.clip(np.sin(np.radians(elevation.to_numpy())), 0, None)
+    values = np.minimum(50.0, 65.0 * clouds * sine)  # 50 kW inverters under 65 kWp
+    source = write_csv(tmp_path / "pv.csv", index.as_unit("ms").asi8, values, columns=("t", "kw"))
+    args = ["--csv", str(source), "--time-col", "t", "--value-col", "kw", "--horizon", "96"]
+    plain = run(*args)
+    bounded = run(*args, "--max", "50", "--latitude", "45.46", "--longitude", "9.19")
+    assert plain.exit_code == 0 and bounded.exit_code == 0, bounded.output
+    table = pd.read_csv(io.StringIO(bounded.stdout))
+    unbounded = pd.read_csv(io.StringIO(plain.stdout))
+    assert table["hi95"].max() <= 50 and table["lo95"].min() >= 0
+    stamps = pd.DatetimeIndex(pd.to_datetime(table["ts"], utc=True))
+    sun = pvlib.solarposition.get_solarposition(stamps + pd.Timedelta(minutes=15), 45.46, 9.19)
+    dark = (stamps.hour < 2) | (stamps.hour >= 21)  # Milan in June: dark 19:45-03:30 UTC
+    assert (sun["elevation"].to_numpy()[dark] < 0).all()
+    assert unbounded.loc[dark, "hi95"].max() > 1.0  # the raw bands do not know the night
+    assert (table.loc[dark, ["yhat", "lo95", "hi95"]].to_numpy() == 0).all()
+    lone = run(*args, "--latitude", "45.46")
+    assert lone.exit_code == 2 and "go together" in lone.output

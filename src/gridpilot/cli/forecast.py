@@ -2,8 +2,10 @@
 
 Reads one time column and one value column, infers the step (1 min .. 1 day) from the
 timestamps, and writes CSV ``ts,yhat,lo80,hi80,lo95,hi95`` for the ``N`` steps after the last
-row to stdout or ``--out``. No database is involved. Exit code 2 for unusable input (missing
-column, unparseable or irregular timestamps, too little history), with the reason on stderr.
+row to stdout or ``--out``, optionally bounded (``--min``, ``--max``; ``--latitude`` and
+``--longitude``: solar generation, never below 0 and 0 while the sun is down). No database is
+involved. Exit code 2 for unusable input (missing column, unparseable or irregular timestamps,
+too little history), with the reason on stderr.
 
 Timestamps: ISO-8601 (with or without offset) or epoch seconds/milliseconds. Naive times are
 taken as wall-clock time (the calendar reads them as they are); times with an offset are read
@@ -24,6 +26,8 @@ from gridpilot.core.errors import GridpilotError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from gridpilot.analytics.forecast import Forecast
 
 console = Console(stderr=True)
 OUTPUT_COLUMNS = ("ts", "yhat", "lo80", "hi80", "lo95", "hi95")
@@ -108,6 +112,36 @@ def format_times(index: pd.DatetimeIndex) -> list[str]:
     return [t.isoformat().replace("+00:00", "Z") for t in index]
 
 
+def bounded(
+    result: Forecast,
+    minimum: float | None,
+    maximum: float | None,
+    latitude: float | None,
+    longitude: float | None,
+    timezone: str | None,
+) -> Forecast:
+    """``result`` clipped into ``[minimum, maximum]``; solar (``latitude``/``longitude`` given):
+    at least 0 (unless ``minimum``) and 0 while the sun is below the horizon there (naive times
+    are read in ``timezone``, default UTC)."""
+    import numpy as np
+
+    from gridpilot.analytics.forecast_bounds import bound_forecast, solar_night
+
+    upper = np.full(len(result.index), np.inf if maximum is None else maximum)
+    lower = -np.inf if minimum is None else minimum
+    if latitude is not None and longitude is not None:
+        index = result.index
+        if index.tz is None:
+            index = index.tz_localize(
+                timezone or "UTC", ambiguous="NaT", nonexistent="shift_forward"
+            )
+        upper[solar_night(index, result.step_ms, latitude, longitude)] = 0.0
+        lower = 0.0 if minimum is None else minimum
+    if minimum is None and maximum is None and latitude is None:
+        return result
+    return bound_forecast(result, lower, np.maximum(upper, lower))
+
+
 def forecast(
     csv: Path = typer.Option(..., "--csv", help="Input CSV file.", exists=False),
     time_col: str = typer.Option(..., "--time-col", help="Name of the timestamp column."),
@@ -122,6 +156,18 @@ def forecast(
     country: str | None = typer.Option(
         None, "--country", help="ISO country code for public holidays (e.g. IT, DE, US)."
     ),
+    minimum: float | None = typer.Option(
+        None, "--min", help="Lowest possible value (e.g. 0): point and bands are clipped to it."
+    ),
+    maximum: float | None = typer.Option(
+        None, "--max", help="Highest possible value (e.g. a plant's installed capacity)."
+    ),
+    latitude: float | None = typer.Option(
+        None, "--latitude", min=-90, max=90, help="Solar generation: 0 while the sun is down."
+    ),
+    longitude: float | None = typer.Option(
+        None, "--longitude", min=-180, max=180, help="With --latitude: where the plant is."
+    ),
 ) -> None:
     """Forecast a CSV series: ts,yhat,lo80,hi80,lo95,hi95 for the N steps after the last row."""
     import pandas as pd
@@ -129,8 +175,13 @@ def forecast(
     from gridpilot.analytics.forecast import forecast_series
 
     try:
+        if (latitude is None) != (longitude is None):
+            raise InputError("--latitude and --longitude go together")
+        if minimum is not None and maximum is not None and minimum > maximum:
+            raise InputError("--min is above --max")
         series = read_series(csv, time_col, value_col, timezone)
         result = forecast_series(series, horizon=horizon, timezone=None, country=country)
+        result = bounded(result, minimum, maximum, latitude, longitude, timezone)
     except (InputError, GridpilotError) as exc:
         message = exc.message if isinstance(exc, GridpilotError) else str(exc)
         console.print(f"[red]error:[/] {message}")

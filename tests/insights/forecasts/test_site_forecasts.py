@@ -1,0 +1,258 @@
+"""Site forecasts on the site energy balance, on both back ends: a PV site with a battery, a wind
+farm, a plain consumer site (against the old load forecast), the job and the net."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+import pvlib
+import pytest
+from tests.telemetry.query_test_data import insert_readings, metric_id
+
+from gridpilot.analytics.calendar_features import holiday_country
+from gridpilot.analytics.forecast import forecast_series
+from gridpilot.analytics.forecast_bounds import solar_night
+from gridpilot.assets.catalogue import LOAD_ROLES
+from gridpilot.auth.permissions import Role
+from gridpilot.core.timestamps import now_ms
+from gridpilot.insights.data import SYSTEM, load_site_series
+from gridpilot.insights.forecasts import service
+from gridpilot.telemetry.rollups import refresh_pending
+
+QUARTER = 15 * 60_000
+DAY = 96 * QUARTER
+BARI = (41.1171, 16.8719)
+PV_KW = 100.0
+WIND_KW = 4000.0
+#: Daily cloud factor of the PV history (repeats): clear days reach the capacity.
+CLOUDS = (1.0, 1.0, 0.3, 1.0, 0.7, 1.0, 0.4)
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, object]:
+    return {"forecast_interval_s": 0, "forecast_history_days": 21}
+
+
+def stamps(days: int) -> np.ndarray:
+    """Quarter-hour starts [ms] of the ``days`` before the current quarter hour."""
+    current = now_ms() - now_ms() % QUARTER
+    return np.arange(current - days * DAY, current, QUARTER, dtype="int64")
+
+
+def load_kw(ts: np.ndarray) -> np.ndarray:
+    """A building: 30 kW, +20 kW 08-18 UTC on weekdays, a ripple of 2 kW."""
+    index = pd.to_datetime(ts, unit="ms", utc=True)
+    busy = (np.asarray(index.day_of_week) < 5) & (np.asarray(index.hour) >= 8)
+    busy &= np.asarray(index.hour) < 18
+    return 30.0 + 20.0 * busy + 2.0 * np.sin(ts / 3_700_000)
+
+
+def pv_kw(ts: np.ndarray) -> np.ndarray:
+    """PV in Bari: the sine of the sun's elevation mid-quarter times the day's clouds, scaled so
+    that a clear day's noon reaches 130 % of the capacity (modules oversized against the
+    inverter, which clips at the capacity)."""
+    mid = pd.to_datetime(ts + QUARTER // 2, unit="ms", utc=True)
+    elevation = np.asarray(pvlib.solarposition.get_solarposition(mid, *BARI)["elevation"])
+    sine = np.clip(np.sin(np.radians(elevation)), 0.0, None)
+    clouds = np.asarray(CLOUDS)[(ts // DAY) % len(CLOUDS)]
+    return np.minimum(PV_KW, 1.3 * PV_KW * clouds * sine / sine.max())
+
+
+def battery_kw(ts: np.ndarray) -> np.ndarray:
+    """Charges 40 kW 10-13 UTC, discharges 30 kW 17-20 UTC (+ charging)."""
+    hour = np.asarray(pd.to_datetime(ts, unit="ms", utc=True).hour)
+    charging = (hour >= 10) & (hour < 13)
+    return np.where(charging, 40.0, np.where((hour >= 17) & (hour < 20), -30.0, 0.0))
+
+
+def wind_kw(ts: np.ndarray) -> np.ndarray:
+    """A 4 MW wind farm: slow swells from calm to full power, capped at the capacity."""
+    hours = ts / 3_600_000
+    raw = 2500 + 2200 * np.sin(hours / 5.0) + 1400 * np.sin(hours / 17.0 + 1.0)
+    return np.clip(raw, 0.0, WIND_KW)
+
+
+async def make_site(client, headers, name: str, *, located: bool = True) -> int:
+    body: dict[str, object] = {"name": name, "timezone": "Europe/Rome"}
+    if located:
+        body |= {"latitude": BARI[0], "longitude": BARI[1]}
+    answer = await client.post("/api/v1/sites", json=body, headers=headers)
+    assert answer.status_code == 201, answer.text
+    return int(answer.json()["id"])
+
+
+async def make_asset(
+    client, headers, site_id: int, kind: str, role: str, kw=None, name: str = ""
+) -> int:
+    body = {"site_id": site_id, "name": name or f"{kind} {role}", "kind": kind, "role": role}
+    if kw is not None:
+        body["rated_capacity_kw"] = kw
+    answer = await client.post("/api/v1/assets", json=body, headers=headers)
+    assert answer.status_code == 201, answer.text
+    return int(answer.json()["id"])
+
+
+async def store_power(app, sessions, series: dict[int, np.ndarray], ts: np.ndarray) -> None:
+    power = await metric_id(sessions, "power_kw")
+    rows = [
+        (asset, power, int(t), float(v))
+        for asset, values in series.items()
+        for t, v in zip(ts, values, strict=True)
+    ]
+    await insert_readings(sessions, rows)
+    await refresh_pending(sessions=sessions, settings=app.state.settings)
+
+
+async def pv_site(app, client, sessions, headers, *, located: bool = True) -> int:
+    """PV (100 kW) + battery + grid meter; the building's load is not metered."""
+    site = await make_site(client, headers, f"PV site {located}", located=located)
+    pv = await make_asset(client, headers, site, "solar_pv", "producer", PV_KW)
+    battery = await make_asset(client, headers, site, "battery", "storage", 50.0)
+    grid = await make_asset(client, headers, site, "grid_connection", "grid_connection")
+    ts = stamps(21)
+    exchange = load_kw(ts) - pv_kw(ts) + battery_kw(ts)
+    await store_power(app, sessions, {pv: pv_kw(ts), battery: battery_kw(ts), grid: exchange}, ts)
+    return site
+
+
+def times(body: dict) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex([pd.Timestamp(p["ts"]) for p in body["points"]])
+
+
+def column(body: dict, name: str) -> np.ndarray:
+    return np.array([p[name] for p in body["points"]])
+
+
+def assert_within(body: dict, low: float, high: float | np.ndarray) -> None:
+    bands = [column(body, b) for b in ("lo95", "lo80", "yhat", "hi80", "hi95")]
+    for lower, upper in itertools.pairwise(bands):
+        assert (lower <= upper + 1e-9).all()
+    assert (bands[0] >= low).all() and (bands[-1] <= high).all()
+
+
+async def test_a_pv_site_with_a_battery(app, client, sessions, auth_headers):
+    admin = await auth_headers(Role.ADMINISTRATOR)
+    site = await pv_site(app, client, sessions, admin)
+    url = f"/api/v1/sites/{site}/forecast"
+    generation = await client.get(url, params={"quantity": "generation"}, headers=admin)
+    assert generation.status_code == 200, generation.text
+    body = generation.json()
+    assert body["quantity"] == "generation" and body["capacity_kw"] == PV_KW
+    assert body["step_s"] == 900 and body["horizon"] == 96 and body["calibrated"] is True
+    assert_within(body, 0.0, PV_KW)
+    night = solar_night(times(body), QUARTER, *BARI)
+    assert 40 < night.sum() < 96
+    for band in ("yhat", "lo95", "hi95"):
+        assert (column(body, band)[night] == 0.0).all()
+    assert column(body, "hi95").max() > 0.8 * PV_KW  # clear noons: near the capacity
+    consumption = (await client.get(url, headers=admin)).json()
+    assert consumption["quantity"] == "consumption" and consumption["capacity_kw"] is None
+    assert_within(consumption, 0.0, np.inf)
+    truth = load_kw(times(consumption).as_unit("ms").asi8)
+    # the battery's 40 kW charge and 30 kW discharge are not in it: within 6 kW of the load
+    assert np.abs(column(consumption, "yhat") - truth).max() < 6.0
+    net = (await client.get(url, params={"quantity": "net"}, headers=admin)).json()
+    assert net["quantity"] == "net" and net["capacity_kw"] == PV_KW
+    expected = column(consumption, "yhat") - column(body, "yhat")
+    assert np.abs(column(net, "yhat") - expected).max() < 1e-3
+    assert (column(net, "hi95") >= column(net, "yhat")).all()
+    assert (column(net, "yhat")[night] >= 0).all()
+    bad = await client.get(url, params={"quantity": "battery"}, headers=admin)
+    assert bad.status_code == 422
+
+
+async def test_a_pv_site_without_location_takes_the_night_from_its_history(
+    app, client, sessions, auth_headers
+):
+    admin = await auth_headers(Role.ADMINISTRATOR)
+    site = await pv_site(app, client, sessions, admin, located=False)
+    answer = await client.get(
+        f"/api/v1/sites/{site}/forecast", params={"quantity": "generation"}, headers=admin
+    )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert_within(body, 0.0, PV_KW)
+    ts = stamps(21)
+    always_zero = pd.Series(pv_kw(ts) == 0.0).groupby(ts % DAY).all()
+    history_night = np.isin(times(body).as_unit("ms").asi8 % DAY, always_zero.index[always_zero])
+    dark = column(body, "hi95") == 0.0
+    # every quarter of the day without generation on any of the 21 days is 0, bands too
+    assert (dark[history_night]).all() and dark.sum() <= history_night.sum() + 2
+    night = solar_night(times(body), QUARTER, *BARI)  # about the astronomical night
+    assert abs(int(history_night.sum()) - int(night.sum())) <= 6
+
+
+async def test_a_wind_farm_stays_within_its_capacity(app, client, sessions, auth_headers):
+    admin = await auth_headers(Role.ADMINISTRATOR)
+    site = await make_site(client, admin, "Wind farm")
+    turbine = await make_asset(client, admin, site, "wind_onshore", "producer", WIND_KW)
+    ts = stamps(21)
+    await store_power(app, sessions, {turbine: wind_kw(ts)}, ts)
+    url = f"/api/v1/sites/{site}/forecast"
+    body = (await client.get(url, params={"quantity": "generation"}, headers=admin)).json()
+    assert body["capacity_kw"] == WIND_KW
+    assert_within(body, 0.0, WIND_KW)
+    night = solar_night(times(body), QUARTER, *BARI)
+    assert column(body, "hi95")[night].max() > 0  # wind blows at night: no night bound
+    consumption = (await client.get(url, headers=admin)).json()  # nothing consumes: exactly 0
+    assert consumption["calibrated"] is True and consumption["seasonality"] == []
+    assert {p[b] for p in consumption["points"] for b in ("yhat", "lo95", "hi95")} == {0.0}
+
+
+async def test_a_consumer_site_forecasts_what_the_load_forecast_gave(
+    app, client, sessions, auth_headers
+):
+    admin = await auth_headers(Role.ADMINISTRATOR)
+    site = await make_site(client, admin, "Offices")
+    meters = [
+        await make_asset(client, admin, site, "meter", "consumer", name=f"Floor {i}")
+        for i in (1, 2)
+    ]
+    ts = stamps(21)
+    await store_power(app, sessions, {meters[0]: load_kw(ts), meters[1]: 0.5 * load_kw(ts)}, ts)
+    now = now_ms()
+    settings = app.state.settings
+    async with sessions() as session:
+        new = await service.get_forecast(
+            session=session, principal=SYSTEM, settings=settings, horizon="24h", now_ms=now,
+            site_id=site,
+        )  # fmt: skip
+        end = now - now % QUARTER
+        old_history = await load_site_series(
+            session=session, site_id=site, metric="power_kw", start_ms=end - 21 * DAY,
+            end_ms=end, step_ms=QUARTER, roles=LOAD_ROLES,
+        )  # fmt: skip
+    old = forecast_series(
+        old_history, horizon=96, step_ms=QUARTER, timezone="Europe/Rome",
+        country=holiday_country("Europe/Rome"),
+    )  # fmt: skip
+    assert new.quantity == "consumption" and len(new.points) == 96
+    for point, *values in zip(new.points, old.yhat, old.lo95, old.hi95, strict=True):
+        assert point.yhat == pytest.approx(max(0.0, values[0]), abs=1e-3)
+        assert point.lo95 == pytest.approx(max(0.0, values[1]), abs=1e-3)
+        assert point.hi95 == pytest.approx(values[2], abs=1e-3)
+
+
+async def test_the_job_stores_both_and_serves_the_net(app, client, sessions, auth_headers):
+    admin = await auth_headers(Role.ADMINISTRATOR)
+    site = await pv_site(app, client, sessions, admin)
+    events = await app.state.forecasts.run_once()
+    assert [e["site_id"] for e in events] == [site]
+    event = events[0]
+    assert event["quantity"] == "net" and event["metric"] == "power_kw"
+    assert event["peak"]["hi95"] >= event["peak"]["yhat"] > 40  # evening: load, no sun
+    url = f"/api/v1/sites/{site}/forecast"
+    answers = {
+        q: (await client.get(url, params={"quantity": q}, headers=admin)).json()
+        for q in ("consumption", "generation", "net")
+    }
+    assert {a["source"] for a in answers.values()} == {"stored"}
+    assert len({a["issued_at"] for a in answers.values()}) == 1
+    assert_within(answers["generation"], 0.0, PV_KW)
+    expected = column(answers["consumption"], "yhat") - column(answers["generation"], "yhat")
+    assert np.abs(column(answers["net"], "yhat") - expected).max() < 1e-3
+    assert max(column(answers["net"], "yhat")) == pytest.approx(event["peak"]["yhat"], abs=1e-3)
+    assert math.isclose(answers["generation"]["capacity_kw"], PV_KW)
