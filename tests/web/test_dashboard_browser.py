@@ -326,10 +326,15 @@ async def test_forecast_page_shows_the_day_ahead_with_bands(server, page):
     await expect(page.get_by_test_id("kpi-sites-value")).to_be_visible()
     await page.goto(f"{dashboard.url}/forecast?site={ids['plant']}")
     lines = await _chart_points(page, "forecast-chart")
-    assert len(lines["forecast"]) >= 96  # a day at 15 minutes
-    assert all(350 < value < 480 for _, value in lines["forecast"])  # the meter holds 400 kW
-    assert all(width >= 0 for _, width in lines["95 %"])
-    assert lines["measured"]
+    forecast = lines["consumption forecast"]
+    assert len(forecast) >= 96  # a day at 15 minutes
+    assert all(350 < value < 480 for _, value in forecast)  # the meter holds 400 kW
+    assert all(width >= 0 for _, width in lines["consumption 95 %"])
+    assert lines["consumption measured"]
+    # the roof PV reported for 6 hours only: measured, but too little history to forecast
+    assert {value for _, value in lines["generation measured"][:-1]} == {50.0}
+    assert "generation forecast" not in lines
+    await expect(page.get_by_test_id("forecast-generation")).to_contain_text("too little history")
     await _shot(page, "forecast")
 
 

@@ -1,8 +1,10 @@
-"""``/forecast``: a site's day-ahead load forecast with its 80 % and 95 % bands, after the
-last two days of measured load (the same forecast as ``GET /api/v1/sites/{id}/forecast``)."""
+"""``/forecast``: a site's day-ahead consumption and generation forecasts, apart, each with its
+80 % and 95 % bands, after the last two days of the site energy balance (the same forecasts as
+``GET /api/v1/sites/{id}/forecast?quantity=consumption|generation``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -11,64 +13,133 @@ from nicegui import ui
 from gridpilot.assets.service import list_sites
 from gridpilot.core.errors import GridpilotError
 from gridpilot.core.timestamps import now_ms
-from gridpilot.insights.data import load_site_series
 from gridpilot.insights.forecasts.schemas import ForecastOut
 from gridpilot.insights.forecasts.service import get_forecast
+from gridpilot.insights.forecasts.site import load_history
 from gridpilot.web.charts import points
 from gridpilot.web.context import current
-from gridpilot.web.figures import CONSUMING
 from gridpilot.web.layout import frame, require_login
 
 QUARTER_MS = 15 * 60_000
+#: Line and band colours (RGB) of each quantity.
+COLOURS = {"consumption": (25, 118, 210), "generation": (46, 125, 50)}
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """One quantity of the chart: its measured kW and its forecast (None: could not be made)."""
+
+    name: str
+    measured: list[list[float | None]]
+    forecast: ForecastOut | None
 
 
 def _ms(ts: str) -> int:
     return int(pd.Timestamp(ts).timestamp() * 1000)
 
 
-def band_chart(measured: list[list[float | None]], forecast: ForecastOut) -> dict[str, Any]:
-    """ECharts options: measured load, forecast line, and 80/95 % bands as stacked areas."""
+def _line(name: str, data: list[list[Any]], **extra: Any) -> dict[str, Any]:
+    return {"name": name, "type": "line", "showSymbol": False, "data": data, **extra}
+
+
+def _bands(name: str, forecast: ForecastOut, rgb: tuple[int, int, int]) -> list[dict[str, Any]]:
+    """The 95 % and 80 % bands of ``forecast`` as stacked areas (a hidden low line, then the
+    width), and its dashed point forecast."""
     rows = [(_ms(p.ts), p) for p in forecast.points]
-
-    def line(name: str, data: list[list[Any]], **extra: Any) -> dict[str, Any]:
-        return {"name": name, "type": "line", "showSymbol": False, "data": data, **extra}
-
+    colour = "rgba({},{},{},{{}})".format(*rgb)
     hidden = {"lineStyle": {"opacity": 0}, "tooltip": {"show": False}}
+    series = []
+    for level, low, high, alpha in (("95", "lo95", "hi95", 0.15), ("80", "lo80", "hi80", 0.3)):
+        stack = f"{name} {level}"
+        series.append(
+            _line(f"{stack} low", [[t, getattr(p, low)] for t, p in rows], stack=stack, **hidden)
+        )
+        series.append(
+            _line(
+                f"{name} {level} %",
+                [[t, getattr(p, high) - getattr(p, low)] for t, p in rows],
+                stack=stack,
+                lineStyle={"opacity": 0},
+                areaStyle={"color": colour.format(alpha)},
+                itemStyle={"color": colour.format(2 * alpha)},
+            )
+        )
+    series.append(
+        _line(
+            f"{name} forecast",
+            [[t, p.yhat] for t, p in rows],
+            lineStyle={"type": "dashed"},
+            itemStyle={"color": colour.format(1)},
+        )
+    )
+    return series
+
+
+def band_chart(quantities: list[Quantity]) -> dict[str, Any]:
+    """ECharts options: per quantity its measured line, forecast line and 80/95 % bands."""
+    series: list[dict[str, Any]] = []
+    legend: list[str] = []
+    for quantity in quantities:
+        rgb = COLOURS[quantity.name]
+        if quantity.forecast is not None:
+            series += _bands(quantity.name, quantity.forecast, rgb)
+            legend += [f"{quantity.name} forecast", f"{quantity.name} 80 %"]
+            legend += [f"{quantity.name} 95 %"]
+        measured = f"{quantity.name} measured"
+        colour = "rgb({},{},{})".format(*(c // 2 for c in rgb))
+        series.append(_line(measured, quantity.measured, itemStyle={"color": colour}))
+        legend.append(measured)
     return {
         "animation": False,
         "tooltip": {"trigger": "axis"},
-        "legend": {"top": 0, "data": ["measured", "forecast", "80 %", "95 %"]},
-        "grid": {"left": 50, "right": 20, "top": 40, "bottom": 40},
+        "legend": {"top": 0, "data": legend},
+        "grid": {"left": 50, "right": 20, "top": 60, "bottom": 40},
         "xAxis": {"type": "time"},
-        "yAxis": {"type": "value", "name": "kW"},
-        "series": [
-            line("95 % low", [[t, p.lo95] for t, p in rows], stack="b95", **hidden),
-            line(
-                "95 %",
-                [[t, p.hi95 - p.lo95] for t, p in rows],
-                stack="b95",
-                lineStyle={"opacity": 0},
-                areaStyle={"color": "rgba(25,118,210,0.15)"},
-                itemStyle={"color": "rgba(25,118,210,0.25)"},
-            ),
-            line("80 % low", [[t, p.lo80] for t, p in rows], stack="b80", **hidden),
-            line(
-                "80 %",
-                [[t, p.hi80 - p.lo80] for t, p in rows],
-                stack="b80",
-                lineStyle={"opacity": 0},
-                areaStyle={"color": "rgba(25,118,210,0.3)"},
-                itemStyle={"color": "rgba(25,118,210,0.5)"},
-            ),
-            line(
-                "forecast",
-                [[t, p.yhat] for t, p in rows],
-                lineStyle={"type": "dashed"},
-                itemStyle={"color": "#1976d2"},
-            ),
-            line("measured", measured, itemStyle={"color": "#424242"}),
-        ],
+        "yAxis": {"type": "value", "name": "kW", "min": 0},
+        "series": series,
     }
+
+
+def _summary(quantity: Quantity, problem: str | None) -> str:
+    forecast = quantity.forecast
+    if forecast is None:
+        return f"No {quantity.name} forecast: {problem}"
+    peak = max(forecast.points, key=lambda p: p.yhat)
+    text = f"{quantity.name.capitalize()}: peak {peak.yhat:,.0f} kW at {peak.ts} (95 % up to "
+    text += f"{peak.hi95:,.0f}), issued {forecast.issued_at} ({forecast.source})"
+    if forecast.capacity_kw is not None:
+        text += f", capacity {forecast.capacity_kw:,.0f} kW"
+    return text
+
+
+async def _quantities(site_id: int, user: Any) -> tuple[list[Quantity], dict[str, str]]:
+    """Both quantities' forecasts and the last two days of the site's balance [kW]."""
+    context = current()
+    runtime = getattr(context.app.state, "forecasts", None)
+    now = now_ms()
+    end = now - now % QUARTER_MS  # complete intervals: a partial one would read low
+    found: list[Quantity] = []
+    problems: dict[str, str] = {}
+    async with context.session() as session:
+        forecasts: dict[str, ForecastOut | None] = {}
+        for name in COLOURS:
+            try:
+                forecasts[name] = await get_forecast(
+                    session=session, principal=user, settings=context.settings,
+                    horizon="24h", now_ms=now, site_id=site_id, quantity=name,
+                    weather=getattr(runtime, "weather", None),
+                )  # fmt: skip
+            except GridpilotError as error:
+                forecasts[name], problems[name] = None, error.message
+        history = await load_history(
+            session=session, site_id=site_id, start_ms=end - 2 * 86_400_000, end_ms=end,
+            step_ms=QUARTER_MS,
+        )  # fmt: skip
+    for name, forecast in forecasts.items():
+        if name in history.absent:
+            continue  # nothing on the site consumes (or generates): no line of zeros
+        found.append(Quantity(name, points(getattr(history, name)), forecast))
+    return found, problems
 
 
 def register() -> None:
@@ -80,7 +151,7 @@ def register() -> None:
         context = current()
         async with context.session() as session:
             sites = await list_sites(session=session, principal=user)
-        with frame(user, "Load forecast"):
+        with frame(user, "Site forecast"):
             if not sites:
                 ui.label("No sites yet.")
                 return
@@ -91,40 +162,21 @@ def register() -> None:
                 label="Site",
                 on_change=lambda e: ui.navigate.to(f"/forecast?site={e.value}"),
             ).classes("w-56")
-            now = now_ms()
-            runtime = getattr(context.app.state, "forecasts", None)
             try:
-                async with context.session() as session:
-                    forecast = await get_forecast(
-                        session=session,
-                        principal=user,
-                        settings=context.settings,
-                        horizon="24h",
-                        now_ms=now,
-                        site_id=chosen.id,
-                        weather=getattr(runtime, "weather", None),
-                    )
-                    end = now - now % QUARTER_MS + QUARTER_MS
-                    measured = await load_site_series(
-                        session=session,
-                        site_id=chosen.id,
-                        metric="power_kw",
-                        start_ms=end - 2 * 86_400_000,
-                        end_ms=end,
-                        step_ms=QUARTER_MS,
-                        roles=CONSUMING,
-                        principal=user,
-                    )
+                quantities, problems = await _quantities(chosen.id, user)
             except GridpilotError as error:
-                ui.label(f"No forecast: {error}").classes("text-negative").props(
+                problems, quantities = {"site": error.message}, []
+            if not any(q.forecast for q in quantities):
+                text = "; ".join(f"{k}: {v}" for k, v in problems.items()) or "nothing to show"
+                ui.label(f"No forecast: {text}").classes("text-negative").props(
                     "data-testid=forecast-problem"
                 )
                 return
-            peak = max(forecast.points, key=lambda p: p.yhat)
-            with ui.row().classes("gap-6"):
-                ui.label(f"Issued {forecast.issued_at} ({forecast.source})")
-                ui.label(f"Peak {peak.yhat:,.0f} kW at {peak.ts} (95 % up to {peak.hi95:,.0f})")
-                ui.label(f"Seasonality: {', '.join(forecast.seasonality) or 'none'}")
-            ui.echart(band_chart(points(measured), forecast)).classes("w-full h-96").props(
+            with ui.column().classes("gap-1"):
+                for quantity in quantities:
+                    ui.label(_summary(quantity, problems.get(quantity.name))).props(
+                        f"data-testid=forecast-{quantity.name}"
+                    )
+            ui.echart(band_chart(quantities)).classes("w-full h-96").props(
                 "data-testid=forecast-chart"
             )
