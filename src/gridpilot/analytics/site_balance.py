@@ -72,8 +72,16 @@ class Balance:
         return np.logical_and.reduce(known)
 
     def total_kwh(self, term: str) -> float:
-        """The term's sum over the complete intervals [kWh]."""
+        """The term's sum over the complete intervals [kWh], flagged ones included."""
         return float(np.sum(self.values[term][self.complete]))
+
+    def flagged_kwh(self, term: str) -> float:
+        """The part of ``total_kwh(term)`` from flagged intervals [kWh]: the doubtful share."""
+        return float(np.sum(self.values[term][self.complete & self.flagged]))
+
+    def flagged_complete(self) -> int:
+        """How many of the complete intervals (those in the totals) are flagged."""
+        return int(np.count_nonzero(self.complete & self.flagged))
 
     def coverage(self) -> float:
         """Share of intervals with every term known (0-1)."""

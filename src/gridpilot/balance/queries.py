@@ -2,19 +2,27 @@
 
 It maps every series of the sites' assets onto a balance term (``assets.catalogue.ENERGY_TERMS``
 and ``POWER_TERMS``), reads the rollups of one level up to each series' pending start and the raw
-readings from there on (as series queries do), and sums energy per (site, node, term, bucket):
+readings from there on (as series queries do), and turns them into *segments*: an energy over a
+time span, spread pro rata over the intervals the span covers (docs/site-energy.md):
 
-- a register gives the sum of its positive steps in the bucket (a drop is a reset);
-- a power metric gives ``mean power x bucket hours`` to its positive term when the mean is
-  positive, else to its negative term, and 0 to the other (exact when the flow did not reverse
-  within the bucket);
-- an asset with a register for a term never adds power for it too, and of two registers (or two
-  power series) of an asset for one term only the first in the catalogue's list counts
-  (``energy_kwh`` before ``energy_consumed_kwh``).
+- a register step ``(prev_ts, ts]`` carries ``max(value - prev, 0)`` (a drop is a reset: no
+  step, but the interval still reported): the counter is interpolated linearly between readings;
+- a power reading holds from its time until the next reading, at most ``cap`` (``2 x`` the
+  asset's ``expected_interval_s``, else ``energy_max_gap_s``) and never beyond ``:now``:
+  energy is counted only over the time actually covered;
+- from rollups (one row per bucket with count, sum, first/last values and times, energy_delta),
+  the step into a bucket is ``first - last of the previous bucket`` over ``(prev last_ts,
+  first_ts]`` and the rest of ``energy_delta`` lies inside the bucket: exact. Power inside a
+  bucket is the mean of all but its last reading times ``min(last_ts - first_ts, (count - 1) x
+  cap)``, its last reading is held as above: exact for regular sampling within the cap.
 
-A sub-meter of a same-role parent is left out (its parent counts it). The node is the asset for
-prosumers (each is its own connection point, solved apart) and 0 for
-the rest of the site. Every back end runs the same SQL (epoch-ms integers, window functions).
+Per asset and interval the signed power energy is split by its sign into the positive and the
+negative term. An asset with a register for a term never adds power for it too, and of two
+registers (or two power series) of an asset for one term only the first in the catalogue's list
+counts (``energy_kwh`` before ``energy_consumed_kwh``). A sub-meter of a same-role parent is left
+out (its parent counts it). The node is the asset for prosumers (each is its own connection
+point, solved apart) and 0 for the rest of the site. Every back end runs the same SQL (epoch-ms
+integers, window functions, a recursive CTE that walks a segment's intervals).
 """
 
 # SQL here is assembled only from constants, catalogue keys and integer steps; values are bind
@@ -28,6 +36,7 @@ from functools import lru_cache
 from sqlalchemy import TextClause, bindparam, text
 
 from gridpilot.assets.catalogue import ENERGY_TERMS, POWER_TERMS
+from gridpilot.balance.grid import Grid
 from gridpilot.telemetry.rollups import bucket_sql
 
 MS_PER_HOUR = 3_600_000
@@ -48,15 +57,33 @@ def _mapping_rows() -> list[str]:
     return rows
 
 
-def _series_ctes(step_ms: int) -> str:
+#: How many expected reporting intervals a power reading may stand for.
+HOLD_INTERVALS = 2
+
+
+def _least(a: str, b: str) -> str:
+    return f"CASE WHEN {a} < {b} THEN {a} ELSE {b} END"
+
+
+def _series_ctes(level_ms: int, per_asset: bool) -> str:
+    """``s``: one row per (asset, mapped metric) with its split (rollups before, raw from it),
+    its power hold ``cap`` [ms] and the bounds of the rollups and raw readings to read."""
     mapping = ", ".join(_mapping_rows())
-    pending = bucket_sql("p.start_ms", step_ms)
+    pending = bucket_sql("p.start_ms", level_ms)
+    if per_asset:  # parents and their children, for the unmetered remainder
+        counted = "(a.parent_asset_id IS NOT NULL OR EXISTS (SELECT 1 FROM assets c"
+        counted += " WHERE c.parent_asset_id = a.id))"
+    else:  # never a child together with its same-role parent
+        counted = "(parent.id IS NULL OR parent.role <> a.role)"
+    hold = f"a.expected_interval_s * {HOLD_INTERVALS * 1000}"
     return f"""
     terms(role, mkey, term_pos, term_neg, kind, prio) AS (VALUES {mapping}),
-    s AS (
+    s0 AS (
       SELECT a.id AS asset_id, a.site_id,
              CASE WHEN a.role = 'prosumer' THEN a.id ELSE 0 END AS node,
              m.id AS metric_id, t.term_pos, t.term_neg, t.kind, t.prio,
+             CASE WHEN a.expected_interval_s > 0 THEN CAST(ROUND({hold}) AS BIGINT)
+                  ELSE CAST(:max_gap AS BIGINT) END AS cap,
              COALESCE(CASE WHEN {pending} < :lo THEN :lo WHEN {pending} > :hi THEN :hi
                            ELSE {pending} END, :hi) AS split
       FROM assets a
@@ -64,78 +91,190 @@ def _series_ctes(step_ms: int) -> str:
       JOIN metrics m ON m.key = t.mkey
       LEFT JOIN assets parent ON parent.id = a.parent_asset_id
       LEFT JOIN rollup_pending p ON p.asset_id = a.id AND p.metric_id = m.id
-      WHERE a.site_id IN :site_ids AND (parent.id IS NULL OR parent.role <> a.role)
+      WHERE a.site_id IN :site_ids AND {counted}
+    ),
+    s AS (
+      SELECT s0.*,
+        COALESCE((SELECT MAX(r.bucket_ms) FROM rollups r WHERE r.asset_id = s0.asset_id
+          AND r.metric_id = s0.metric_id AND r.step_ms = :level AND r.bucket_ms < :lo), :lo)
+          AS r_from,
+        COALESCE((SELECT MAX(x.ts) FROM readings x WHERE x.asset_id = s0.asset_id
+          AND x.metric_id = s0.metric_id AND x.ts < s0.split), s0.split) AS x_from,
+        COALESCE((SELECT MIN(x.ts) FROM readings x WHERE x.asset_id = s0.asset_id
+          AND x.metric_id = s0.metric_id AND x.ts >= :hi), :hi) AS x_to
+      FROM s0
     )"""
 
 
-def _rolled(step_ms: int) -> str:
+SERIES = "site_id, node, asset_id, term_pos, term_neg, kind, prio"
+
+
+def _rolled() -> str:
+    """Segments from the rollup buckets before each series' split, with the bucket before the
+    period (the step into the first one)."""
+    entry = "CASE WHEN vfirst - prev_last > 0 THEN vfirst - prev_last ELSE 0 END"
+    nxt = (
+        "COALESCE(next_first_ts, (SELECT MIN(y.ts) FROM readings y WHERE y.asset_id = rb.asset_id"
+        " AND y.metric_id = rb.metric_id AND y.ts > rb.last_ts))"
+    )
+    hold = _least(_least("cap", "COALESCE(upto, :now) - last_ts"), ":now - last_ts")
+    inside = _least("last_ts - first_ts", "(cnt - 1) * cap")
     return f"""
-    rolled AS (
-      SELECT s.site_id, s.node, s.asset_id, s.term_pos, s.term_neg, s.kind, s.prio,
-             {bucket_sql("r.bucket_ms", step_ms)} AS bucket,
-             SUM(r.energy_delta) AS delta, SUM(r."sum") AS psum, SUM(r."count") AS pcount
+    rb AS (
+      SELECT s.site_id, s.node, s.asset_id, s.metric_id, s.term_pos, s.term_neg, s.kind, s.prio,
+             s.cap, r."count" AS cnt, r."sum" AS vsum, r."first" AS vfirst, r."last" AS vlast,
+             r.first_ts, r.last_ts, r.energy_delta,
+             LAG(r."last") OVER w AS prev_last, LAG(r.last_ts) OVER w AS prev_last_ts,
+             LEAD(r.first_ts) OVER w AS next_first_ts
       FROM rollups r JOIN s ON r.asset_id = s.asset_id AND r.metric_id = s.metric_id
-      WHERE r.step_ms = :level AND r.bucket_ms >= :lo AND r.bucket_ms < s.split
-      GROUP BY s.site_id, s.node, s.asset_id, s.term_pos, s.term_neg, s.kind, s.prio, bucket
+      WHERE r.step_ms = :level AND r.bucket_ms >= s.r_from AND r.bucket_ms < s.split
+      WINDOW w AS (PARTITION BY r.asset_id, r.metric_id ORDER BY r.bucket_ms)
+    ),
+    rbn AS (SELECT rb.*, {nxt} AS upto FROM rb WHERE kind = 'power'),
+    rbh AS (SELECT rbn.*, {hold} AS hold FROM rbn),
+    rseg AS (
+      SELECT {SERIES}, first_ts AS a,
+             CASE WHEN last_ts > first_ts THEN last_ts ELSE first_ts + 1 END AS b,
+             energy_delta - CASE WHEN prev_last IS NULL THEN 0 ELSE {entry} END AS kwh
+      FROM rb WHERE kind = 'register' AND (cnt > 1 OR (prev_last IS NULL AND energy_delta > 0))
+      UNION ALL
+      SELECT {SERIES}, prev_last_ts, first_ts, {entry}
+      FROM rb WHERE kind = 'register' AND prev_last IS NOT NULL
+      UNION ALL
+      SELECT {SERIES}, first_ts, last_ts,
+             (vsum - vlast) / (cnt - 1) * ({inside}) / {MS_PER_HOUR}.0
+      FROM rb WHERE kind = 'power' AND cnt > 1 AND last_ts > first_ts
+      UNION ALL
+      SELECT {SERIES}, last_ts, last_ts + hold, vlast * hold / {MS_PER_HOUR}.0
+      FROM rbh WHERE hold > 0
     )"""
 
 
-def _raw(step_ms: int) -> str:
-    """Buckets from each series' split on, from raw readings (the reading before the split is
-    read too: the register step of the first one depends on it)."""
+def _raw() -> str:
+    """Segments of the raw readings from each series' split on, with the reading before it (the
+    first step) and the first one at or after the end (the step across the end is always read
+    here, even when the rollups cover the whole period)."""
+    step = "CASE WHEN value - prev_value > 0 THEN value - prev_value ELSE 0 END"
+    hold = _least(_least("cap", "COALESCE(next_ts, :now) - ts"), ":now - ts")
     return f"""
     pts AS (
       SELECT s.site_id, s.node, s.asset_id, s.term_pos, s.term_neg, s.kind, s.prio, s.split,
-             x.ts, x.value,
-             x.value - LAG(x.value) OVER (PARTITION BY x.asset_id, x.metric_id ORDER BY x.ts)
-               AS step
+             s.cap, x.ts, x.value,
+             LAG(x.value) OVER w AS prev_value, LAG(x.ts) OVER w AS prev_ts,
+             LEAD(x.ts) OVER w AS next_ts
       FROM readings x JOIN s ON x.asset_id = s.asset_id AND x.metric_id = s.metric_id
-      WHERE s.split < :hi AND x.ts < :hi AND x.ts >= COALESCE((
-        SELECT MAX(y.ts) FROM readings y
-        WHERE y.asset_id = s.asset_id AND y.metric_id = s.metric_id AND y.ts < s.split), s.split)
+      WHERE x.ts >= s.x_from AND x.ts <= s.x_to
+      WINDOW w AS (PARTITION BY x.asset_id, x.metric_id ORDER BY x.ts)
     ),
-    fresh AS (
-      SELECT site_id, node, asset_id, term_pos, term_neg, kind, prio,
-             {bucket_sql("ts", step_ms)} AS bucket,
-             SUM(CASE WHEN step > 0 THEN step ELSE 0 END) AS delta,
-             SUM(value) AS psum, COUNT(*) AS pcount
-      FROM pts WHERE ts >= split
-      GROUP BY site_id, node, asset_id, term_pos, term_neg, kind, prio, bucket
+    xh AS (SELECT pts.*, {hold} AS hold FROM pts WHERE kind = 'power' AND ts >= split AND ts < :hi),
+    xseg AS (
+      SELECT {SERIES}, prev_ts AS a, ts AS b, {step} AS kwh
+      FROM pts WHERE kind = 'register' AND ts >= split AND prev_ts IS NOT NULL
+      UNION ALL
+      SELECT {SERIES}, ts, ts + hold, value * hold / {MS_PER_HOUR}.0 FROM xh WHERE hold > 0
     )"""
 
 
-@lru_cache(maxsize=16)
-def balance_sql(step_ms: int) -> TextClause:
-    """Rows ``(site_id, node, term, bucket [ms], energy [kWh], assets reporting)`` of
-    ``[:lo, :hi)`` for the sites ``:site_ids``, from rollups of step ``:level`` (= ``step_ms``)."""
-    hours = step_ms / MS_PER_HOUR
-    sql = f"""
-    WITH {_series_ctes(step_ms)},
-    {_rolled(step_ms)},
-    {_raw(step_ms)},
-    both_parts AS (SELECT * FROM rolled UNION ALL SELECT * FROM fresh),
-    e AS (
-      SELECT site_id, node, asset_id, kind, prio, bucket, term_pos AS term,
-             CASE WHEN kind = 'register' THEN delta
-                  WHEN psum > 0 THEN psum / pcount * {hours!r} ELSE 0 END AS kwh
-      FROM both_parts
+def _spread(grid: Grid) -> str:
+    """Each segment's energy over the intervals it overlaps, pro rata of the time: one row per
+    (segment, interval), walked by a recursive CTE only for segments across an interval edge."""
+    b0, b1 = grid.bucket_sql("a"), grid.bucket_sql("(b - 1)")
+    width = grid.width_sql("bucket")
+    overlap = (
+        f"({_least('b', f'bucket + {width}')}) - (CASE WHEN a > bucket THEN a ELSE bucket END)"
+    )
+    return f"""
+    seg AS (
+      SELECT g.*, {b0} AS b0, {b1} AS b1
+      FROM (SELECT * FROM rseg UNION ALL SELECT * FROM xseg) g
+      WHERE g.b > g.a AND g.a < :hi AND g.b > :lo
+    ),
+    walk({SERIES}, a, b, kwh, bucket, b1) AS (
+      SELECT {SERIES}, a, b, kwh, CASE WHEN b0 < :lo THEN CAST(:lo AS BIGINT) ELSE b0 END, b1
+      FROM seg WHERE b0 <> b1
       UNION ALL
-      SELECT site_id, node, asset_id, kind, prio, bucket, term_neg AS term,
-             CASE WHEN psum < 0 THEN -psum / pcount * {hours!r} ELSE 0 END AS kwh
-      FROM both_parts WHERE kind = 'power' AND term_neg IS NOT NULL
+      SELECT {SERIES}, a, b, kwh, bucket + {width}, b1
+      FROM walk WHERE bucket < b1 AND bucket + {width} < :hi
+    ),
+    piece AS (
+      SELECT {SERIES}, b0 AS bucket, kwh FROM seg WHERE b0 = b1
+      UNION ALL
+      SELECT {SERIES}, bucket, kwh * ({overlap}) / (b - a) FROM walk
+    )"""
+
+
+def _chosen() -> str:
+    """Per asset, term and interval: the energy of the one series that counts for the term."""
+    return f"""
+    e AS (
+      SELECT {SERIES}, bucket, SUM(kwh) AS kwh FROM piece
+      WHERE bucket >= :lo AND bucket < :hi
+      GROUP BY {SERIES}, bucket
+    ),
+    et AS (
+      SELECT asset_id, site_id, node, kind, prio, bucket, term_pos AS term,
+             CASE WHEN kind = 'register' OR kwh > 0 THEN kwh ELSE 0 END AS kwh
+      FROM e
+      UNION ALL
+      SELECT asset_id, site_id, node, kind, prio, bucket, term_neg,
+             CASE WHEN kwh < 0 THEN -kwh ELSE 0 END
+      FROM e WHERE kind = 'power' AND term_neg IS NOT NULL
     ),
     pref AS (
-      SELECT e.*, MAX(CASE WHEN kind = 'register' THEN 1 ELSE 0 END)
-                    OVER (PARTITION BY asset_id, term) AS has_register,
-                  MIN(prio) OVER (PARTITION BY asset_id, term, kind) AS first_prio
-      FROM e WHERE term IS NOT NULL
-    )
-    SELECT site_id, node, term, bucket, SUM(kwh) AS kwh, COUNT(DISTINCT asset_id) AS reporting
-    FROM pref WHERE (kind = 'register' OR has_register = 0) AND prio = first_prio
-    GROUP BY site_id, node, term, bucket
-    ORDER BY site_id, node, term, bucket
+      SELECT et.*, MAX(CASE WHEN kind = 'register' THEN 1 ELSE 0 END)
+                     OVER (PARTITION BY asset_id, term) AS has_register,
+                   MIN(prio) OVER (PARTITION BY asset_id, term, kind) AS first_prio
+      FROM et
+    ),
+    chosen AS (
+      SELECT site_id, node, asset_id, term, bucket, kwh FROM pref
+      WHERE (kind = 'register' OR has_register = 0) AND prio = first_prio
+    )"""
+
+
+def _statement(grid: Grid, per_asset: bool, tail: str) -> TextClause:
+    sql = f"""
+    WITH RECURSIVE {_series_ctes(grid.level_ms, per_asset)},
+    {_rolled()},
+    {_raw()},
+    {_spread(grid)},
+    {_chosen()}
+    {tail}
     """
     return text(sql).bindparams(bindparam("site_ids", expanding=True))
+
+
+@lru_cache(maxsize=32)
+def balance_sql(grid: Grid) -> TextClause:
+    """Rows ``(site_id, node, term, bucket [ms], energy [kWh], assets reporting in the bucket,
+    assets reporting the term in the period)`` on ``grid`` for the sites ``:site_ids``.
+
+    Parameters: ``:lo``, ``:hi`` (the grid's bounds), ``:level`` (``grid.level_ms``), ``:now``
+    and ``:max_gap`` [ms]. An asset reports in a bucket when a segment of it overlaps the bucket.
+    """
+    tail = """,
+    period AS (
+      SELECT site_id, node, term, COUNT(DISTINCT asset_id) AS assets FROM chosen
+      GROUP BY site_id, node, term
+    )
+    SELECT c.site_id, c.node, c.term, c.bucket, SUM(c.kwh) AS kwh,
+           COUNT(*) AS reporting, MAX(p.assets) AS assets
+    FROM chosen c JOIN period p ON p.site_id = c.site_id AND p.node = c.node AND p.term = c.term
+    GROUP BY c.site_id, c.node, c.term, c.bucket
+    ORDER BY c.site_id, c.node, c.term, c.bucket
+    """
+    return _statement(grid, False, tail)
+
+
+@lru_cache(maxsize=32)
+def meters_sql(grid: Grid) -> TextClause:
+    """Rows ``(site_id, asset_id, term, bucket [ms], energy [kWh])`` of every parent meter and
+    sub-meter of the sites ``:site_ids`` (parameters as ``balance_sql``)."""
+    tail = """
+    SELECT site_id, asset_id, term, bucket, kwh FROM chosen
+    ORDER BY site_id, asset_id, term, bucket
+    """
+    return _statement(grid, True, tail)
 
 
 @lru_cache(maxsize=1)

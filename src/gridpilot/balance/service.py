@@ -1,11 +1,13 @@
-"""Site energy balances from the database: one statement for all the sites asked for, then the
-pure solver (``analytics.site_balance``) per connection point, summed per site.
+"""Site energy balances from the database: one statement per grid for all the sites asked for,
+then the pure solver (``analytics.site_balance``) per connection point, summed per site.
 
 A connection point is a prosumer asset, or the rest of the site. Its import and export are
 unknown unless metered (never absent once it has an asset), and so is its consumption once the
 exchange is metered; another term is *absent* when none of its assets has a role feeding it, and
 *measured* in an interval when every asset that reported it at some time in the period reported
-it in that interval; otherwise it is unknown there and may be derived (see docs/site-energy.md).
+it in that interval; otherwise it is unknown there and may be derived. A point with assets but
+no reading at all in the period is *without data*: it is left out of the site's figures (listed
+instead), unless no point of the site has data (see docs/site-energy.md).
 """
 
 from __future__ import annotations
@@ -18,24 +20,23 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridpilot.analytics.site_balance import (
-    TERMS,
-    Balance,
-    FloatArray,
-    Source,
-    solve_balance,
-)
+from gridpilot.analytics.site_balance import TERMS, Balance, FloatArray, Source, solve_balance
 from gridpilot.assets.catalogue import ENERGY_TERMS, POWER_TERMS
-from gridpilot.assets.models import Asset
+from gridpilot.assets.models import Asset, Site
+from gridpilot.balance import grid as grids
+from gridpilot.balance.grid import Grid, make_grid
 from gridpilot.balance.queries import balance_sql
-from gridpilot.core.errors import ValidationFailed
-from gridpilot.telemetry.rollups import STEPS_MS, floor_to
+from gridpilot.balance.submeters import Remainder, remainders
+from gridpilot.core.timestamps import now_ms as clock_ms
+from gridpilot.telemetry.rollups import STEPS_MS
 
-#: The rollup level (and interval) the balance is solved on, by the length of the period.
+#: Kept for callers: the intervals of a balance chosen by the length of its period.
 FINE_STEP_MS = STEPS_MS["15m"]
 COARSE_STEP_MS = STEPS_MS["1h"]
-FINE_UP_TO_MS = 7 * 86_400_000
-MAX_PERIOD_MS = 400 * 86_400_000
+FINE_UP_TO_MS = grids.FINE_UP_TO_MS
+MAX_PERIOD_MS = grids.MAX_PERIOD_MS["1h"]
+#: The default hold limit of a power reading [s] (``Settings.energy_max_gap_s``).
+DEFAULT_MAX_GAP_S = 900
 
 #: Terms without which a connection point cannot export unless a meter says it does.
 EXPORT_SOURCES = frozenset({"generation", "discharge"})
@@ -45,17 +46,24 @@ Node = tuple[int, int]  # (site id, asset id of a prosumer or 0 for the rest of 
 
 @dataclass(frozen=True)
 class SiteBalance:
-    """One site's balance on intervals of ``step_ms`` starting at ``start_ms``."""
+    """One site's balance on the intervals ``edges[i]..edges[i + 1]`` [ms] (``step_ms``: their
+    nominal width). ``without_data``: the points (prosumer asset id, 0 for the rest of the site)
+    with assets but no reading in the period, left out of ``balance`` unless every point is."""
 
     site_id: int
     start_ms: int
     step_ms: int
     balance: Balance
     connection_points: int
+    edges: tuple[int, ...] = ()
+    interval: str = "15m"
+    points_with_assets: int = 0
+    without_data: tuple[int, ...] = ()
+    remainders: tuple[Remainder, ...] = ()
 
 
 def balance_step(start_ms: int, end_ms: int) -> int:
-    """The interval [ms] a balance of ``[start_ms, end_ms)`` is solved on."""
+    """The interval [ms] a balance of ``[start_ms, end_ms)`` is solved on by default."""
     return FINE_STEP_MS if end_ms - start_ms <= FINE_UP_TO_MS else COARSE_STEP_MS
 
 
@@ -69,30 +77,88 @@ def _terms_of(role: str) -> set[str]:
 
 
 async def site_balances(
-    *, session: AsyncSession, site_ids: Sequence[int], start_ms: int, end_ms: int
+    *,
+    session: AsyncSession,
+    site_ids: Sequence[int],
+    start_ms: int,
+    end_ms: int,
+    interval: str | None = None,
+    now_ms: int | None = None,
+    max_gap_s: int = DEFAULT_MAX_GAP_S,
+    with_remainders: bool = False,
 ) -> dict[int, SiteBalance]:
     """The balance of each site of ``site_ids`` over ``[start_ms, end_ms)`` (scope checked by
-    the caller); the period is widened to whole intervals."""
-    if end_ms <= start_ms or end_ms - start_ms > MAX_PERIOD_MS:
-        raise ValidationFailed("a balance needs a period of more than 0 and at most 400 days")
-    step = balance_step(start_ms, end_ms)
-    lo, hi = floor_to(start_ms, step), -floor_to(-end_ms, step)
-    n = (hi - lo) // step
-    roles = await node_terms(session, site_ids)
-    params = {"site_ids": list(site_ids), "lo": lo, "hi": hi, "level": step}
-    rows = (await session.execute(balance_sql(step), params)).all()
-    measured = _measured(rows, roles, lo, step, n)
-    result: dict[int, SiteBalance] = {}
+    the caller), widened to whole intervals: ``interval`` 15m, 1h or 1d (the days of each
+    site's time zone), by default 15m up to 7 days and 1h beyond. ``ValidationFailed`` for an
+    empty or too long period. Power counts up to ``now_ms`` (default: now)."""
+    make_grid(start_ms, end_ms, interval)  # validates the period before any query
+    grids: dict[Grid, list[int]] = defaultdict(list)
+    zones = await _timezones(session, site_ids) if interval == "1d" else {}
     for site_id in site_ids:
-        nodes = [node for node in roles if node[0] == site_id]
-        parts = [solve_balance(measured[node], intervals=n) for node in nodes]
-        total = combine(parts, n)
-        result[site_id] = SiteBalance(site_id, lo, step, total, len(nodes))
+        grids[make_grid(start_ms, end_ms, interval, zones.get(site_id, "UTC"))].append(site_id)
+    roles = await node_terms(session, site_ids)
+    result: dict[int, SiteBalance] = {}
+    for grid, ids in grids.items():
+        params = {
+            "site_ids": list(ids),
+            "lo": grid.lo,
+            "hi": grid.hi,
+            "level": grid.level_ms,
+            "now": clock_ms() if now_ms is None else now_ms,
+            "max_gap": max_gap_s * 1000,
+        }
+        rows = (await session.execute(balance_sql(grid), params)).all()
+        measured, reported = _measured(rows, roles, grid)
+        parts = await remainders(session, grid, params) if with_remainders else {}
+        for site_id in ids:
+            nodes = [node for node in roles if node[0] == site_id]
+            result[site_id] = _solve_site(site_id, grid, nodes, roles, measured, reported)
+            if parts.get(site_id):
+                result[site_id] = _with(result[site_id], parts[site_id])
     return result
 
 
+def _with(site: SiteBalance, parts: list[Remainder]) -> SiteBalance:
+    return SiteBalance(**{**site.__dict__, "remainders": tuple(parts)})
+
+
+def _solve_site(
+    site_id: int,
+    grid: Grid,
+    nodes: list[Node],
+    roles: dict[Node, set[str]],
+    measured: dict[Node, dict[str, FloatArray | None]],
+    reported: set[Node],
+) -> SiteBalance:
+    """Solve each point, leaving out the points with assets but no data (unless all are)."""
+    with_assets = [node for node in nodes if roles[node]]
+    silent = tuple(sorted(node[1] for node in with_assets if node not in reported))
+    counted = [node for node in nodes if node not in reported and not roles[node]]
+    counted += [node for node in nodes if node in reported]
+    if not any(node in reported for node in nodes):
+        counted = nodes  # nothing reported anywhere: the site's terms stay unknown
+    parts = [solve_balance(measured[node], intervals=grid.n) for node in counted]
+    return SiteBalance(
+        site_id=site_id,
+        start_ms=grid.lo,
+        step_ms=grid.nominal_ms,
+        balance=combine(parts, grid.n),
+        connection_points=len(nodes),
+        edges=grid.edges,
+        interval=grid.name,
+        points_with_assets=len(with_assets),
+        without_data=silent,
+    )
+
+
+async def _timezones(session: AsyncSession, site_ids: Sequence[int]) -> dict[int, str]:
+    rows = await session.execute(select(Site.id, Site.timezone).where(Site.id.in_(site_ids)))
+    return {int(site_id): str(zone) for site_id, zone in rows}
+
+
 async def node_terms(session: AsyncSession, site_ids: Sequence[int]) -> dict[Node, set[str]]:
-    """The terms each connection point can have, from its assets' roles."""
+    """The terms each connection point can have, from its assets' roles (an empty set: the
+    rest of a site that has only prosumers)."""
     rows = await session.execute(
         select(Asset.id, Asset.site_id, Asset.role).where(Asset.site_id.in_(list(site_ids)))
     )
@@ -110,25 +176,23 @@ async def node_terms(session: AsyncSession, site_ids: Sequence[int]) -> dict[Nod
 
 
 def _measured(
-    rows: Iterable[tuple[int, int, str, int, float, int]],
+    rows: Iterable[tuple[int, int, str, int, float, int, int]],
     roles: dict[Node, set[str]],
-    lo: int,
-    step: int,
-    n: int,
-) -> dict[Node, dict[str, FloatArray | None]]:
+    grid: Grid,
+) -> tuple[dict[Node, dict[str, FloatArray | None]], set[Node]]:
     """Per connection point, each possible term's energy per interval (NaN where not every
-    reporting asset reported) and None for absent terms."""
+    asset that reported the term in the period reported it), None for absent terms; and the
+    points with any data in the period."""
+    n = grid.n
     energy: dict[tuple[Node, str], FloatArray] = {}
-    count: dict[tuple[Node, str], np.ndarray] = {}
-    for site_id, node_id, term, bucket, kwh, reporting in rows:
+    for site_id, node_id, term, bucket, kwh, reporting, assets in rows:
         key = ((int(site_id), int(node_id)), str(term))
         if key not in energy:
             energy[key] = np.full(n, np.nan)
-            count[key] = np.zeros(n, dtype=int)
-        i = (int(bucket) - lo) // step
-        if 0 <= i < n:
+        i = grid.index(int(bucket))
+        if i is not None and int(reporting) == int(assets):
             energy[key][i] = float(kwh)
-            count[key][i] = int(reporting)
+    reported = {node for node, _ in energy}
     measured: dict[Node, dict[str, FloatArray | None]] = {}
     for node, terms in roles.items():
         measured[node] = {}
@@ -137,10 +201,8 @@ def _measured(
             if term not in terms or (unmetered_export and not terms & EXPORT_SOURCES):
                 measured[node][term] = None  # absent (nothing on site could export: 0)
                 continue
-            values = energy.get((node, term), np.full(n, np.nan))
-            seen = count.get((node, term), np.zeros(n, dtype=int))
-            measured[node][term] = np.where(seen == seen.max(initial=0), values, np.nan)
-    return measured
+            measured[node][term] = energy.get((node, term), np.full(n, np.nan))
+    return measured, reported
 
 
 def combine(parts: Sequence[Balance], n: int) -> Balance:

@@ -22,17 +22,19 @@ async def ingest(client, headers, readings) -> None:
 
 
 def register(asset: int, metric: str, values: list[float]) -> list[dict]:
-    """Register readings 1 s before each quarter hour: bucket i gets values[i+1] - values[i]."""
+    """Register readings on each quarter hour: the step (T0 + iQ, T0 + (i+1)Q] lies in
+    interval i, which gets values[i+1] - values[i]."""
     return [
-        {"asset": asset, "metric": metric, "ts": T0 + k * Q - 1000, "value": v}
+        {"asset": asset, "metric": metric, "ts": T0 + k * Q, "value": v}
         for k, v in enumerate(values)
     ]
 
 
 def power(asset: int, kw: list[float]) -> list[dict]:
-    """One power reading in the middle of each quarter hour: energy = kW x 0.25 h."""
+    """One power reading at the start of each quarter hour, held 15 min (the default
+    energy_max_gap_s): energy = kW x 0.25 h."""
     return [
-        {"asset": asset, "metric": "power_kw", "ts": T0 + i * Q + Q // 2, "value": v}
+        {"asset": asset, "metric": "power_kw", "ts": T0 + i * Q, "value": v}
         for i, v in enumerate(kw)
     ]
 
@@ -140,18 +142,21 @@ async def test_community_members_are_their_own_connection_points(client, admin):
 
 
 async def test_an_unreported_interval_is_unknown_not_zero(client, admin):
-    """Main meter and load both silent in interval 2: two unknown terms, nothing derivable."""
+    """The main meter's last reading closes interval 1, the load is silent in interval 2: two
+    unknown terms there, nothing derivable; in interval 3 the import is derived (1 kWh)."""
     site = await make_site(client, admin, "Gap")
     main = await make_asset(client, admin, site, "Main", "grid_connection")
     load = await make_asset(client, admin, site, "Load", "meter")
-    silent = {T0 + 3 * Q - 1000, T0 + 2 * Q + Q // 2}
-    readings = register(main, "energy_kwh", [0, 1, 2, 3, 4]) + power(load, [4, 4, 4, 4])
-    await ingest(client, admin, [r for r in readings if r["ts"] not in silent])
+    readings = register(main, "energy_kwh", [0, 1, 2]) + power(load, [4, 4, 4, 4])
+    await ingest(
+        client, admin, [r for r in readings if r["ts"] != T0 + 2 * Q or r["asset"] == main]
+    )
     body = await balance(client, admin, site)
-    assert column(body, "import")[:3] == [1, 1, None]
-    assert column(body, "consumption")[:3] == [1, 1, None]
+    assert column(body, "import") == [1, 1, None, 1]
+    assert column(body, "consumption") == [1, 1, None, 1]
     assert body["coverage"] == 0.75
     assert body["sources"]["import"]["unknown"] == 0.25
+    assert body["sources"]["import"]["derived"] == 0.25
     assert body["totals"]["consumption_kwh"] == pytest.approx(3.0)  # complete intervals only
 
 
