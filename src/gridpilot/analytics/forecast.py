@@ -9,7 +9,9 @@ Stankeviciute et al. 2021 and Lei et al. 2018): the last weeks of history are fo
 rolling origins by models fitted on the data before them; the errors, divided by the residual
 scale of the target's time of day, give per-horizon quantiles at 2.5/10/90/97.5 %. The final
 model is refitted on all history. Without enough history for that, in-sample residual quantiles
-widened by ``IN_SAMPLE_WIDENING`` are used (``Forecast.calibration_errors`` = 0 says so).
+widened by ``IN_SAMPLE_WIDENING`` are used (``Forecast.calibration_errors`` = 0 says so). The
+quantiles are computed in ``forecast_intervals``; physical bounds of site forecasts are applied
+afterwards by ``forecast_bounds``.
 """
 
 from __future__ import annotations

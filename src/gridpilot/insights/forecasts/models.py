@@ -11,10 +11,11 @@ from gridpilot.db.base import Base
 
 
 class StoredForecast(Base):
-    """A forecast of ``metric`` for a site (``asset_id`` NULL) or an asset, issued at ``issued_ms``.
+    """A forecast for a site (``asset_id`` NULL) or an asset, issued at ``issued_ms``.
 
-    ``points`` is a list of ``[ts_ms, yhat, lo80, hi80, lo95, hi95]`` every ``step_ms`` from
-    ``start_ms`` (values in the metric's unit, kW for ``power_kw``).
+    ``metric``: ``power_kw`` for an asset; for a site the quantity, ``site_consumption_kw`` or
+    ``site_generation_kw`` (``storage.STORED_METRIC``). ``points`` is a list of
+    ``[ts_ms, yhat, lo80, hi80, lo95, hi95]`` every ``step_ms`` from ``start_ms`` [kW].
     """
 
     __tablename__ = "forecasts"
