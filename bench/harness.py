@@ -159,8 +159,11 @@ def password_token(base_url: str) -> str:
     return str(response.json()["access_token"])
 
 
-def create_site_and_assets(server: ServerProcess, count: int) -> list[int]:
-    """One site, ``count`` meters; their ids."""
+def create_site_and_assets(
+    server: ServerProcess, count: int, rated_kw: float | None = None
+) -> list[int]:
+    """One site, ``count`` meters (rated ``rated_kw`` kW: ingest then checks each reading
+    against 1.5 x that); their ids."""
     with httpx.Client(base_url=server.base_url, headers=server.headers, timeout=30) as http:
         site = http.post("/api/v1/sites", json={"name": "Bench site", "timezone": "UTC"})
         site.raise_for_status()
@@ -169,7 +172,12 @@ def create_site_and_assets(server: ServerProcess, count: int) -> list[int]:
         for n in range(count):
             asset = http.post(
                 "/api/v1/assets",
-                json={"site_id": site_id, "name": f"Meter {n:04d}", "kind": "meter"},
+                json={
+                    "site_id": site_id,
+                    "name": f"Meter {n:04d}",
+                    "kind": "meter",
+                    "rated_capacity_kw": rated_kw,
+                },
             )
             asset.raise_for_status()
             ids.append(int(asset.json()["id"]))

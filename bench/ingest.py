@@ -122,7 +122,8 @@ async def ingest_and_query(
 ) -> tuple[Dataset, float]:
     """Create the assets, run (a)/(d) and (c) on one server; returns the data set and readings/s."""
     console.print(f"[cyan]{label}[/]: creating 1 site and {args.assets} assets")
-    asset_ids = create_site_and_assets(server, args.assets)
+    # rated 300 kW: every reading (10-106 kW) is checked against the asset, and passes
+    asset_ids = create_site_and_assets(server, args.assets, rated_kw=300.0)
     dataset = Dataset(asset_ids, max(1, readings // args.assets), end_ms=now_ms() - 120_000)
     bodies = dataset.bodies(args.batch)
     console.print(f"[cyan]{label}[/]: sending {dataset.total:,} readings in {len(bodies):,} bodies")

@@ -114,6 +114,10 @@ POWER_TERMS: dict[str, dict[str, tuple[str, str | None]]] = {
     "storage": {"power_kw": ("charge", "discharge")},
 }
 
+#: What an implausible power reading of an asset does (``telemetry.plausibility``): refused with
+#: its reason, stored and reported as a warning, or not checked. The first is the default.
+PLAUSIBILITY_MODES: tuple[str, ...] = ("reject", "flag", "off")
+
 #: Asset kinds and the role an asset of that kind gets when none is given.
 ASSET_KINDS: dict[str, str] = {
     # metering and grid

@@ -54,6 +54,8 @@ class Asset(Timestamped, Base):
     operator: Mapped[str | None] = mapped_column(String(200))
     expected_interval_s: Mapped[float | None] = mapped_column(Float)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: What an implausible power reading does: reject, flag or off (``PLAUSIBILITY_MODES``).
+    plausibility: Mapped[str] = mapped_column(String(10), default="reject", server_default="reject")
     #: The meter this asset is a sub-meter of (same site): the balance never counts both.
     parent_asset_id: Mapped[int | None] = mapped_column(
         ForeignKey("assets.id", ondelete="SET NULL"), index=True

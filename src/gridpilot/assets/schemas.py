@@ -91,6 +91,8 @@ Longitude = Annotated[float, Field(ge=-180, le=180)]
 Elevation = Annotated[float, Field(ge=-500, le=9000, description="metres above sea level")]
 NonNegativeKw = Annotated[float, Field(ge=0, le=1e12, description="kW")]
 RatedKw = Annotated[float, Field(ge=0, le=MAX_CAPACITY_KW, description="kW")]
+#: ``catalogue.PLAUSIBILITY_MODES``: what an implausible power reading of the asset does.
+PlausibilityMode = Literal["reject", "flag", "off"]
 ShortText = Annotated[str, Field(max_length=200)]
 
 
@@ -235,6 +237,12 @@ class AssetFields(Strict):
         description="The meter this asset is a sub-meter of (same site, same role): the site "
         "balance counts the parent, and the parent's energy beyond its children is unmetered",
     )
+    plausibility: PlausibilityMode | None = Field(
+        default=None,
+        description="What a power reading above rated capacity x GRIDPILOT_PLAUSIBILITY_FACTOR, "
+        "or negative on a one-way power metric, does: 'reject' (default: refused with its "
+        "code), 'flag' (stored and reported as a warning) or 'off' (not checked)",
+    )
 
     @model_validator(mode="after")
     def _one_capacity(self) -> AssetFields:
@@ -258,7 +266,7 @@ class AssetUpdate(AssetFields):
 
     @model_validator(mode="after")
     def _required_not_cleared(self) -> AssetUpdate:
-        for field in ("site_id", "name", "kind", "role"):
+        for field in ("site_id", "name", "kind", "role", "plausibility"):
             if field in self.model_fields_set and getattr(self, field) is None:
                 raise ValueError(f"{field} cannot be null")
         return self
@@ -278,6 +286,9 @@ class AssetOut(BaseModel):
     expected_interval_s: float | None
     attributes: dict[str, Any]
     parent_asset_id: int | None = None
+    plausibility: str = Field(
+        default="reject", description="What an implausible power reading does: reject, flag, off"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -302,6 +313,7 @@ class AssetOut(BaseModel):
             expected_interval_s=asset.expected_interval_s,
             attributes=dict(asset.attributes or {}),
             parent_asset_id=asset.parent_asset_id,
+            plausibility=asset.plausibility,
             created_at=asset.created_at,
             updated_at=asset.updated_at,
         )

@@ -49,6 +49,20 @@ class AssetRef:
     id: int
     site_id: int
     source_id: str | None
+    role: str | None = None
+    rated_capacity_kw: float | None = None
+    plausibility: str = "reject"
+
+
+#: The columns of an ``AssetRef``, in its order.
+_REF_COLUMNS = (
+    Asset.id,
+    Asset.site_id,
+    Asset.source_id,
+    Asset.role,
+    Asset.rated_capacity_kw,
+    Asset.plausibility,
+)
 
 
 @dataclass(frozen=True)
@@ -94,9 +108,9 @@ async def ensure_builtin_metrics(*, session: AsyncSession) -> None:
 
 
 async def asset_refs(*, session: AsyncSession) -> list[AssetRef]:
-    """Every asset's id, site and WIA sourceId (for ingestion's lookup cache)."""
-    rows = await session.execute(select(Asset.id, Asset.site_id, Asset.source_id))
-    return [AssetRef(id=r.id, site_id=r.site_id, source_id=r.source_id) for r in rows]
+    """Every asset's id, site, WIA sourceId and plausibility inputs (for ingestion's cache)."""
+    rows = await session.execute(select(*_REF_COLUMNS))
+    return [AssetRef(*row) for row in rows]
 
 
 async def metric_refs(*, session: AsyncSession) -> list[MetricRef]:
@@ -294,20 +308,20 @@ async def find_asset_ref(*, session: AsyncSession, ref: int | str) -> AssetRef |
     if isinstance(ref, int) or (ref.isascii() and ref.isdigit()):
         if not 0 < int(ref) < 2**31:
             return None
-        query = select(Asset.id, Asset.site_id, Asset.source_id).where(Asset.id == int(ref))
+        query = select(*_REF_COLUMNS).where(Asset.id == int(ref))
     elif re.fullmatch(SOURCE_ID_PATTERN, ref):
-        query = select(Asset.id, Asset.site_id, Asset.source_id).where(Asset.source_id == ref)
+        query = select(*_REF_COLUMNS).where(Asset.source_id == ref)
     else:
         return None
     row = (await session.execute(query)).first()
-    return AssetRef(id=row.id, site_id=row.site_id, source_id=row.source_id) if row else None
+    return AssetRef(*row) if row else None
 
 
 async def find_asset_by_device_id(*, session: AsyncSession, device_id: str) -> AssetRef | None:
     """The one asset whose ``attributes["device_id"]`` is ``device_id``; None when no asset or
     several assets claim it (ambiguous)."""
     query = (
-        select(Asset.id, Asset.site_id, Asset.source_id)
+        select(*_REF_COLUMNS)
         .where(Asset.attributes["device_id"].as_string() == device_id)
         .order_by(Asset.id)
         .limit(2)
@@ -315,7 +329,7 @@ async def find_asset_by_device_id(*, session: AsyncSession, device_id: str) -> A
     rows = (await session.execute(query)).all()
     if len(rows) != 1:
         return None
-    return AssetRef(id=rows[0].id, site_id=rows[0].site_id, source_id=rows[0].source_id)
+    return AssetRef(*rows[0])
 
 
 @dataclass(frozen=True)
@@ -383,6 +397,8 @@ def _apply_fields(asset: Asset, data: AssetFields, fields: set[str]) -> None:
     for field in ("source_id", "install_date", "operator", "expected_interval_s"):
         if field in fields:
             setattr(asset, field, getattr(data, field))
+    if data.plausibility is not None:  # PATCH refuses null; create defaults to "reject"
+        asset.plausibility = data.plausibility
     if "metadata" in fields:
         meta = data.metadata
         meta_fields = meta.model_fields_set if meta is not None else set()
@@ -408,6 +424,7 @@ async def create_asset(*, session: AsyncSession, principal: Principal, data: Ass
         name=data.name,
         kind=data.kind,
         role=data.role or ASSET_KINDS[data.kind],
+        plausibility="reject",
         certifications=[],
         attributes={},
     )

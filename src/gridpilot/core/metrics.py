@@ -32,6 +32,12 @@ class Metrics:
         self.readings_rejected_total = Counter(
             "gridpilot_readings_rejected_total", "Readings rejected", ["channel"], registry=r
         )
+        self.readings_flagged_total = Counter(
+            "gridpilot_readings_flagged_total",
+            "Implausible readings stored with a warning (assets in plausibility mode 'flag')",
+            ["channel", "code"],
+            registry=r,
+        )
         self.writer_queue_depth = Gauge(
             "gridpilot_writer_queue_depth", "Readings waiting in the batched writer", registry=r
         )

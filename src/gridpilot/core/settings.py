@@ -120,6 +120,13 @@ class Settings(BaseSettings):
     max_future_s: int = Field(
         default=300, ge=0, description="How far in the future a reading's timestamp may be."
     )
+    plausibility_factor: float | None = Field(
+        default=1.5,
+        ge=0,
+        le=1000,
+        description="A power reading above rated_capacity_kw x this factor is implausible "
+        "(rejected, or flagged per asset); 0 or unset (None) turns the capacity check off.",
+    )
     max_series_points: int = Field(default=10_000, gt=0)
     writer_batch_size: int = Field(default=5_000, gt=0)
     writer_flush_interval_s: float = Field(default=0.2, gt=0)

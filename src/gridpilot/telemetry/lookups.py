@@ -2,7 +2,9 @@
 
 Loaded once at start; misses fall back to the database (one query per distinct unknown
 reference per batch); entries are evicted on the bus events ``asset.changed`` and
-``metric.changed`` that the assets domain publishes.
+``metric.changed`` that the assets domain publishes. An asset's entry carries its plausibility
+checks (role, rated capacity, mode and the factor), so a changed capacity or mode applies from
+the next batch on: the event evicts the entry and the next batch looks the asset up again.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from gridpilot.assets.service import (
     find_metric_ref,
     metric_refs,
 )
+from gridpilot.telemetry.plausibility import plausibility
 from gridpilot.telemetry.validation import AssetTarget, MetricTarget
 
 log = logging.getLogger(__name__)
@@ -32,8 +35,9 @@ UNKNOWN_TTL_S = 5.0
 _MAX_UNKNOWN = 10_000
 
 
-def _asset_target(ref: AssetRef) -> AssetTarget:
-    return AssetTarget(id=ref.id, site_id=ref.site_id, source_id=ref.source_id)
+def _asset_target(ref: AssetRef, factor: float | None) -> AssetTarget:
+    checks = plausibility(ref.role, ref.rated_capacity_kw, ref.plausibility, factor)
+    return AssetTarget(id=ref.id, site_id=ref.site_id, source_id=ref.source_id, plausibility=checks)
 
 
 def _metric_target(ref: MetricRef) -> MetricTarget:
@@ -52,8 +56,11 @@ def _lookup_form(ref: object) -> int | str | None:
 class Lookups:
     """Asset references (id, ``"id"``, sourceId) and metric keys -> validation targets."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], plausibility_factor: float | None = None
+    ) -> None:
         self.sessions = sessions
+        self.plausibility_factor = plausibility_factor  #: None or 0: no capacity check
         self.assets: dict[object, AssetTarget] = {}
         self.metrics: dict[object, MetricTarget] = {}
         self.metric_keys: dict[int, str] = {}
@@ -81,7 +88,7 @@ class Lookups:
         self.metric_keys.clear()
         self._unknown.clear()
         for asset in assets:
-            self._add_asset(_asset_target(asset))
+            self._add_asset(_asset_target(asset, self.plausibility_factor))
         for metric in metrics:
             self._add_metric(_metric_target(metric))
 
@@ -108,7 +115,7 @@ class Lookups:
                 assert form is not None
                 found = await find_asset_ref(session=session, ref=form)
                 if found is not None:
-                    self._add_asset(_asset_target(found), ref)
+                    self._add_asset(_asset_target(found, self.plausibility_factor), ref)
                 else:
                     self._remember_unknown(ref)
             for key in missing_keys[:200]:

@@ -37,6 +37,10 @@ replaces the stored value (last write wins), so retries are safe.
 
 Answer: `{"stored": N, "rejected": [{"index": i, "reason": "..."}]}` where `index` is the
 0-based position of the reading in the batch (data row for CSV, non-blank line for NDJSON).
+A power reading implausible for its asset (above its rated capacity x
+`GRIDPILOT_PLAUSIBILITY_FACTOR`, or negative on a one-way power metric) carries a `code`
+(`over_capacity`, `negative_power`): rejected, or, for an asset in plausibility mode `flag`,
+stored and listed in `warnings` (present only when not empty).
 **200** every reading stored; **207** some stored, the others listed in `rejected`;
 **422** none stored (every reading rejected; also an empty batch); **400** unparseable body
 (the message gives the position); **413** body over the size limit (`GRIDPILOT_MAX_BODY_BYTES`)

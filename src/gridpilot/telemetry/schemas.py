@@ -50,25 +50,45 @@ class TelemetryBatch(BaseModel):
 class RejectionOut(BaseModel):
     index: int = Field(description="0-based position of the reading in the batch.")
     reason: str
+    code: str | None = Field(
+        default=None,
+        description="Stable code of the plausibility checks against the asset (over_capacity, "
+        "negative_power); absent for the other reasons.",
+    )
 
 
 class IngestResponse(BaseModel):
     stored: int = Field(description="Readings accepted and durably stored (duplicates included).")
     rejected: list[RejectionOut] = Field(description="Every reading that was not stored, and why.")
+    warnings: list[RejectionOut] = Field(
+        default_factory=list,
+        description="Stored readings that failed a plausibility check of an asset in mode "
+        "'flag' (with its code); absent when there are none.",
+    )
+
+
+def _entry(r: Rejection) -> dict[str, Any]:
+    if r.code is None:
+        return {"index": r.index, "reason": r.reason}
+    return {"index": r.index, "reason": r.reason, "code": r.code}
 
 
 @dataclass(slots=True)
 class IngestResult:
-    """Outcome of one ingest call: readings stored and readings rejected."""
+    """Outcome of one ingest call: readings stored, rejected, and stored but flagged."""
 
     stored: int
     rejected: list[Rejection] = field(default_factory=list)
+    flagged: list[Rejection] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        answer: dict[str, Any] = {
             "stored": self.stored,
-            "rejected": [{"index": r.index, "reason": r.reason} for r in self.rejected],
+            "rejected": [_entry(r) for r in self.rejected],
         }
+        if self.flagged:
+            answer["warnings"] = [_entry(r) for r in self.flagged]
+        return answer
 
 
 def inline_schema(model: type[BaseModel]) -> dict[str, Any]:

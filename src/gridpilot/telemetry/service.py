@@ -47,9 +47,11 @@ async def ingest(
     """Validate ``raw`` readings, store the valid ones and report every rejected one.
 
     Returns after the accepted readings are committed. ``stored`` counts accepted readings
-    (a duplicate within the batch counts, the last one wins). Raises ``PermissionDenied``
-    without TELEMETRY_WRITE, ``ValidationFailed`` for an empty batch, ``TooLarge`` over
-    ``settings.max_batch_readings`` and ``Unavailable`` when the database cannot store them.
+    (a duplicate within the batch counts, the last one wins); ``flagged`` lists the stored
+    readings that failed a plausibility check of an asset in ``flag`` mode.
+    Raises ``PermissionDenied`` without TELEMETRY_WRITE, ``ValidationFailed`` for an empty
+    batch, ``TooLarge`` over ``settings.max_batch_readings`` and ``Unavailable`` when the
+    database cannot store them.
     """
     principal.require(Permission.TELEMETRY_WRITE)
     count = len(raw)
@@ -58,7 +60,8 @@ async def ingest(
     limit = runtime.settings.max_batch_readings
     if count > limit:
         raise TooLarge(f"the batch has {count} readings; the limit is {limit}")
-    rows, accepted, rejected = await runtime.validate(raw, principal)
+    flagged: list[Rejection] = []
+    rows, accepted, rejected = await runtime.validate(raw, principal, flagged=flagged)
     if rows:
         await runtime.writer.write(rows)
     metrics = runtime.metrics
@@ -66,4 +69,6 @@ async def ingest(
         metrics.readings_ingested_total.labels(channel).inc(accepted)
     if rejected:
         metrics.readings_rejected_total.labels(channel).inc(len(rejected))
-    return IngestResult(stored=accepted, rejected=rejected)
+    for warning in flagged:
+        metrics.readings_flagged_total.labels(channel, warning.code or "").inc()
+    return IngestResult(stored=accepted, rejected=rejected, flagged=flagged)

@@ -90,7 +90,7 @@ class TelemetryRuntime:
         self.engine = engine
         self.bus = bus
         self.metrics = metrics
-        self.lookups = Lookups(sessions)
+        self.lookups = Lookups(sessions, settings.plausibility_factor)
         # PostgreSQL: a second batch may be written while one commits, when a full batch waits
         stores = [
             make_store(engine) for _ in range(2 if engine.dialect.name == "postgresql" else 1)
@@ -170,20 +170,30 @@ class TelemetryRuntime:
             log.info("deleted %d telemetry rows of deleted asset %d", removed, asset_id)
 
     async def validate(
-        self, raw: Sequence[Any], principal: Principal, *, index_offset: int = 0
+        self,
+        raw: Sequence[Any],
+        principal: Principal,
+        *,
+        index_offset: int = 0,
+        flagged: list[Rejection] | None = None,
     ) -> tuple[Rows, int, list[Rejection]]:
-        """Validate ``raw`` for ``principal``: (rows, accepted count, rejections).
+        """Validate ``raw`` for ``principal``: (rows, accepted count, rejections); implausible
+        readings stored anyway (assets in ``flag`` mode) are appended to ``flagged``.
 
         References missing from the caches are looked up only when something was rejected
         (then the batch is validated again): the common all-valid batch pays for one pass.
         """
-        result = self._validate(raw, principal, index_offset)
+        warnings: list[Rejection] = []
+        result = self._validate(raw, principal, index_offset, warnings)
         if result[2] and await self._resolve_missing(raw):
-            result = self._validate(raw, principal, index_offset)
+            warnings.clear()
+            result = self._validate(raw, principal, index_offset, warnings)
+        if flagged is not None:
+            flagged += warnings
         return result
 
     def _validate(
-        self, raw: Sequence[Any], principal: Principal, index_offset: int
+        self, raw: Sequence[Any], principal: Principal, index_offset: int, flagged: list[Rejection]
     ) -> tuple[Rows, int, list[Rejection]]:
         settings = self.settings
         return validate_readings(
@@ -193,6 +203,7 @@ class TelemetryRuntime:
             can_write=write_check(principal),
             limits=Limits(now_ms(), settings.max_future_s, settings.retention_raw_days),
             index_offset=index_offset,
+            flagged=flagged,
         )
 
     async def _resolve_missing(self, raw: Sequence[Any]) -> bool:

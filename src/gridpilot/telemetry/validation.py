@@ -3,7 +3,9 @@
 The hot path of ingestion. One tight loop turns raw mappings
 ``{"asset", "metric", "ts", "value", "unit"}`` into deduplicated rows
 ``{(asset_id, metric_id, ts_ms): value_in_canonical_unit}`` (last duplicate wins) plus one
-``Rejection(index, reason)`` per reading that cannot be stored.
+``Rejection(index, reason)`` per reading that cannot be stored. Power readings are also
+checked against their asset (``telemetry.plausibility``): refused with a ``code``, or stored and
+reported in ``flagged`` when the asset's mode is ``flag``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 from gridpilot.core.errors import ValidationFailed
 from gridpilot.core.timestamps import MS_PER_DAY, describe_ms, to_ms
 from gridpilot.core.units import conversion
+from gridpilot.telemetry.plausibility import POWER_UNIT, Plausibility
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +44,12 @@ INTERNAL_ERROR = "reading could not be validated"
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
-    """A reading that was not stored: its position in the batch and why."""
+    """A reading that was not stored (or, in ``flagged``, stored with a warning): its position
+    in the batch, why, and for the plausibility checks a stable ``code``."""
 
     index: int
     reason: str
+    code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +66,7 @@ class AssetTarget:
     id: int
     site_id: int
     source_id: str | None = None
+    plausibility: Plausibility | None = None
 
 
 @dataclass(slots=True)
@@ -172,6 +178,33 @@ def _time_reason(ts: int, newest: int, limits: Limits) -> str:
     return f"older than raw retention ({limits.raw_retention_days} days)"
 
 
+class _Bounds(dict[object, tuple[int, str, float, float] | None]):
+    """Metric key -> (metric id, unit, lo, hi) for the assets of one ``Plausibility``: the fast
+    path's bounds, the metric's range narrowed to what is plausible for those assets (finite,
+    so the chained comparison also refuses NaN and infinities); None for an unknown metric."""
+
+    __slots__ = ("metrics", "plausible")
+
+    def __init__(
+        self, metrics: Mapping[object, MetricTarget], plausible: Plausibility | None
+    ) -> None:
+        super().__init__()
+        self.metrics = metrics
+        self.plausible = plausible
+
+    def of(self, key: object) -> tuple[int, str, float, float] | None:
+        """The bounds of ``key``, computed once per batch."""
+        metric = self.metrics.get(key)
+        if metric is None:
+            self[key] = None
+            return None
+        lo, hi = max(metric.min_value, -_FLOAT_MAX), min(metric.max_value, _FLOAT_MAX)
+        if self.plausible is not None and metric.unit == POWER_UNIT:
+            lo, hi = self.plausible.bounds(metric.key, lo, hi)
+        found = self[key] = (metric.id, metric.unit, lo, hi)
+        return found
+
+
 def validate_readings(
     items: Sequence[Any],
     *,
@@ -180,6 +213,7 @@ def validate_readings(
     can_write: Callable[[AssetTarget], str | None] | None,
     limits: Limits,
     index_offset: int = 0,
+    flagged: list[Rejection] | None = None,
 ) -> tuple[Rows, int, list[Rejection]]:
     """Validate ``items``; returns (rows, accepted count, rejections).
 
@@ -188,6 +222,7 @@ def validate_readings(
     asset, else the rejection reason, or ``HIDDEN`` to report the asset as unknown (pass None
     for the function when everything is writable).
     ``accepted`` counts valid readings, duplicates included (the last duplicate wins in ``rows``).
+    Implausible readings of assets in ``flag`` mode are stored and appended to ``flagged``.
     """
     rows: Rows = {}
     rejected: list[Rejection] = []
@@ -197,13 +232,14 @@ def validate_readings(
     oldest = limits.oldest_ms
     oldest_bound = 0 if oldest is None else max(0, oldest)
     accepted = 0
-    # Fast path: per distinct reference, what a reading needs when everything about it is fine.
-    # A reading that does not take it (anything unusual) goes through the full checks below,
-    # which give the same result and the rejection reason.
-    fast_assets: dict[object, int | None] = {}  # reference -> writable asset id, or None
-    fast_metrics: dict[object, tuple[int, str, float, float] | None] = {}  # id, unit, lo, hi
+    # Fast path: per distinct asset reference and metric key, what a reading needs when
+    # everything about it is fine (a plausible value included). A reading that does not take
+    # it (anything unusual) goes through the full checks below, which give the same result and
+    # the rejection reason.
+    fast_assets: dict[object, tuple[int, _Bounds] | None] = {}  # ref -> writable id, bounds
+    shared: dict[Plausibility | None, _Bounds] = {}  # assets of one Plausibility share bounds
 
-    def writable_id(ref: object) -> int | None:
+    def writable(ref: object) -> tuple[int, _Bounds] | None:
         asset = assets.get(ref) if ref.__class__ is not bool else None
         if asset is None:
             return None
@@ -213,27 +249,24 @@ def validate_readings(
                 denial = allowed[asset.id] = can_write(asset)
             if denial is not None:
                 return None
-        return asset.id
-
-    def metric_bounds(key: object) -> tuple[int, str, float, float] | None:
-        metric = metrics.get(key)
-        if metric is None:
-            return None  # finite bounds: the chained comparison also refuses NaN and infinities
-        lo, hi = max(metric.min_value, -_FLOAT_MAX), min(metric.max_value, _FLOAT_MAX)
-        return metric.id, metric.unit, lo, hi
+        found = shared.get(asset.plausibility)
+        if found is None:
+            found = shared[asset.plausibility] = _Bounds(metrics, asset.plausibility)
+        return asset.id, found
 
     for index, item in enumerate(items, index_offset):
         try:
             if item.__class__ is dict:
                 ref = item.get("asset")
-                asset_id = fast_assets.get(ref, _UNSEEN) if ref.__class__ is not bool else None
-                if asset_id is _UNSEEN:
-                    asset_id = fast_assets[ref] = writable_id(ref)
-                if asset_id is not None:
+                known = fast_assets.get(ref, _UNSEEN) if ref.__class__ is not bool else None
+                if known is _UNSEEN:
+                    known = fast_assets[ref] = writable(ref)
+                if known is not None:
+                    asset_id, known_bounds = known
                     key = item.get("metric")
-                    bounds = fast_metrics.get(key, _UNSEEN)
+                    bounds = known_bounds.get(key, _UNSEEN)
                     if bounds is _UNSEEN:
-                        bounds = fast_metrics[key] = metric_bounds(key)
+                        bounds = known_bounds.of(key)
                     value: Any = item.get("value")
                     raw_ts: Any = item.get("ts")
                     unit = item.get("unit")
@@ -329,6 +362,16 @@ def validate_readings(
             if not oldest_bound <= ts <= newest:
                 rejected.append(Rejection(index, _time_reason(ts, newest, limits)))
                 continue
+            plausible = asset.plausibility
+            if plausible is not None and metric.unit == POWER_UNIT:
+                breach = plausible.breach(metric.key, value)
+                if breach is not None:
+                    warning = Rejection(index, breach[1], breach[0])
+                    if not plausible.flag:
+                        rejected.append(warning)
+                        continue
+                    if flagged is not None:
+                        flagged.append(warning)
             rows[(asset.id, metric.id, ts)] = value
             accepted += 1
         except ValidationFailed as exc:
