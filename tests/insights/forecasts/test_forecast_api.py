@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from tests.telemetry.query_test_data import insert_readings, metric_id, site_with_asset
 
-from gridpilot.auth.permissions import Role
+from gridpilot.auth.permissions import Principal, Role
+from gridpilot.core.errors import NotFound
 from gridpilot.core.timestamps import iso, now_ms
 from gridpilot.insights.data import SYSTEM
 from gridpilot.insights.forecasts import service
@@ -127,6 +128,16 @@ async def test_other_sites_bad_horizons_and_short_history(app, client, sessions,
         assert short.status_code == 422 and "too little history" in short.text
     missing = await client.get("/api/v1/sites/999999/forecast", headers=admin)
     assert missing.status_code == 404
+    device = Principal(
+        subject="key:device", name="device", role=Role.VIEWER,
+        site_ids=frozenset({site["id"]}), asset_ids=frozenset({asset["id"]}),
+    )  # fmt: skip
+    async with sessions() as session:  # a device key sees its asset, not the site's balance
+        with pytest.raises(NotFound):
+            await service.get_forecast(
+                session=session, principal=device, settings=app.state.settings, horizon="24h",
+                now_ms=now_ms(), site_id=site["id"],
+            )  # fmt: skip
 
 
 async def test_hourly_meters_are_forecast_hourly_with_csv_weather(

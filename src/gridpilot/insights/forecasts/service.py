@@ -23,7 +23,7 @@ from gridpilot.analytics.forecast import Forecast, forecast_series
 from gridpilot.analytics.forecast_bounds import is_exact, net_forecast
 from gridpilot.assets.service import get_asset, get_site
 from gridpilot.auth.permissions import Principal
-from gridpilot.core.errors import ValidationFailed
+from gridpilot.core.errors import NotFound, ValidationFailed
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import MS_PER_DAY, MS_PER_HOUR, iso
 from gridpilot.insights.data import SYSTEM, load_series
@@ -66,13 +66,16 @@ async def resolve_target(
     site_id: int | None = None,
     asset_id: int | None = None,
 ) -> Target:
-    """The site or asset as a ``Target``; ``NotFound`` when missing or out of scope."""
+    """The site or asset as a ``Target``; ``NotFound`` when missing or out of scope (a site for a
+    principal limited to some assets, as the balance answers)."""
     if asset_id is not None:
         asset = await get_asset(session=session, asset_id=asset_id, principal=principal)
         site_id = asset.site_id
     if site_id is None:
         raise ValidationFailed("a site or an asset is needed")
     site = await get_site(session=session, site_id=site_id, principal=principal)
+    if asset_id is None and principal.asset_ids is not None:  # a device key: its asset only
+        raise NotFound(f"site {site_id} not found")
     location = SiteLocation(site.id, site.latitude, site.longitude)
     return Target(site.id, asset_id, site.timezone, location)
 

@@ -7,9 +7,9 @@ The history of a site is its balance (``balance.service.site_balances``): ``cons
 above the installed generation capacity and, for solar, 0 while the sun is down. The net
 (consumption - generation, the grid exchange without storage) is derived from the two.
 
-The balance is read at 15 min in periods of 7 days (its 15-min limit); when a series reports
-less often (30 min, 1 h) the site is forecast hourly on the hourly balance. A term nothing on
-the site feeds (no generator: generation) is forecast as exactly 0.
+The balance is read at 15 min (in periods of 28 days: a 15-min balance spans at most 31); when
+a series reports less often (30 min, 1 h) the site is forecast hourly on the hourly balance. A
+term nothing on the site feeds (no generator: generation) is forecast as exactly 0.
 """
 
 from __future__ import annotations
@@ -33,7 +33,12 @@ from gridpilot.analytics.forecast_bounds import (
 )
 from gridpilot.analytics.site_balance import Source
 from gridpilot.assets.service import list_assets
-from gridpilot.balance.service import COARSE_STEP_MS, FINE_STEP_MS, FINE_UP_TO_MS, site_balances
+from gridpilot.balance.service import (
+    COARSE_STEP_MS,
+    DEFAULT_MAX_GAP_S,
+    FINE_STEP_MS,
+    site_balances,
+)
 from gridpilot.core.errors import ValidationFailed
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import MS_PER_DAY, MS_PER_HOUR
@@ -48,6 +53,9 @@ BASIC: tuple[Literal["consumption", "generation"], ...] = ("consumption", "gener
 #: attributes carry ``pv_kwp`` (the simulator's and CER members' rooftop PV).
 SOLAR_KINDS = frozenset({"solar_pv", "inverter"})
 GENERATING_ROLES = ("producer", "prosumer")
+#: The balance's interval names by step, and how long a period one balance call reads.
+INTERVALS = {FINE_STEP_MS: "15m", COARSE_STEP_MS: "1h"}
+_PERIOD_MS = {FINE_STEP_MS: 28 * MS_PER_DAY, COARSE_STEP_MS: 400 * MS_PER_DAY}
 #: Coarser steps a meter may report at (the series is then forecast at that step).
 NATIVE_STEPS = (30 * 60_000, MS_PER_HOUR, MS_PER_DAY)
 
@@ -84,11 +92,17 @@ class SiteForecasts:
 
 
 async def _balance_kw(
-    session: AsyncSession, site_id: int, start_ms: int, end_ms: int
+    session: AsyncSession, site_id: int, start_ms: int, end_ms: int, step_ms: int, max_gap_s: int
 ) -> tuple[dict[str, np.ndarray], set[str], int]:
-    balance = (
-        await site_balances(session=session, site_ids=[site_id], start_ms=start_ms, end_ms=end_ms)
-    )[site_id]
+    found = await site_balances(
+        session=session,
+        site_ids=[site_id],
+        start_ms=start_ms,
+        end_ms=end_ms,
+        interval=INTERVALS[step_ms],
+        max_gap_s=max_gap_s,
+    )
+    balance = found[site_id]
     hours = balance.step_ms / MS_PER_HOUR
     values: dict[str, np.ndarray] = {t: balance.balance.values[t] / hours for t in BASIC}
     absent: set[str] = {
@@ -98,31 +112,31 @@ async def _balance_kw(
 
 
 async def load_history(
-    *, session: AsyncSession, site_id: int, start_ms: int, end_ms: int, step_ms: int
+    *,
+    session: AsyncSession,
+    site_id: int,
+    start_ms: int,
+    end_ms: int,
+    step_ms: int,
+    max_gap_s: int = DEFAULT_MAX_GAP_S,
 ) -> SiteHistory:
-    """The site's balance over ``[start_ms, end_ms)`` (aligned to ``step_ms``: 15 min, read in
-    periods of 7 days, or 1 h, read at once over at least 7 days and 1 hour)."""
-    if step_ms not in (FINE_STEP_MS, COARSE_STEP_MS) or start_ms % step_ms or end_ms % step_ms:
+    """The site's balance over ``[start_ms, end_ms)`` at ``step_ms`` (15 min, read in periods
+    of 28 days, or 1 h) on aligned bounds; power is not held across ``max_gap_s``."""
+    if step_ms not in INTERVALS or start_ms % step_ms or end_ms % step_ms or end_ms <= start_ms:
         raise ValidationFailed("a site history is read at 15 min or 1 h on aligned bounds")
-    periods = [
-        (lo, min(lo + FINE_UP_TO_MS, end_ms)) for lo in range(start_ms, end_ms, FINE_UP_TO_MS)
-    ]
-    if step_ms == COARSE_STEP_MS:
-        periods = [(min(start_ms, end_ms - FINE_UP_TO_MS - step_ms), end_ms)]
+    chunk = _PERIOD_MS[step_ms]
+    periods = [(lo, min(lo + chunk, end_ms)) for lo in range(start_ms, end_ms, chunk)]
     parts: dict[str, list[np.ndarray]] = {t: [] for t in BASIC}
     absent: set[str] = set(BASIC)
     for lo, hi in periods:
-        values, gone, step = await _balance_kw(session, site_id, lo, hi)
+        values, gone, step = await _balance_kw(session, site_id, lo, hi, step_ms, max_gap_s)
         if step != step_ms:  # pragma: no cover - the periods above decide the step
             raise ValidationFailed(f"the balance came at {step} ms, not {step_ms} ms")
         absent &= gone
         for term in BASIC:
             parts[term].append(values[term])
-    index = grid(periods[0][0], end_ms, step_ms)
-    first = pd.Timestamp(start_ms, unit="ms", tz="UTC")
-    series = {
-        t: pd.Series(np.concatenate(parts[t]), index=index, name=t).loc[first:] for t in BASIC
-    }
+    index = grid(start_ms, end_ms, step_ms)
+    series = {t: pd.Series(np.concatenate(parts[t]), index=index, name=t) for t in BASIC}
     return SiteHistory(series["consumption"], series["generation"], frozenset(absent), step_ms)
 
 
@@ -141,7 +155,7 @@ def native_step_ms(series: pd.Series, step_ms: int) -> int:
 
 
 async def site_history(
-    *, session: AsyncSession, site_id: int, now_ms: int, days: int
+    *, session: AsyncSession, site_id: int, now_ms: int, days: int, max_gap_s: int
 ) -> SiteHistory:
     """The last ``days`` (at most ``MAX_HISTORY_DAYS``) before the interval holding ``now_ms``,
     at 15 min, or at 1 h when a series reports less often than every 15 minutes."""
@@ -150,7 +164,7 @@ async def site_history(
         end = now_ms - now_ms % step
         history = await load_history(
             session=session, site_id=site_id, start_ms=end - days * MS_PER_DAY, end_ms=end,
-            step_ms=step,
+            step_ms=step, max_gap_s=max_gap_s,
         )  # fmt: skip
         series = [history.consumption, history.generation]
         if all(native_step_ms(s, step) == step for s in series):
@@ -214,8 +228,9 @@ async def forecast_site(
     holding now over ``horizon_ms``, each bounded; a quantity with too little history is in
     ``errors`` (``ValidationFailed``)."""
     history = await site_history(
-        session=session, site_id=site_id, now_ms=now_ms, days=settings.forecast_history_days
-    )
+        session=session, site_id=site_id, now_ms=now_ms, days=settings.forecast_history_days,
+        max_gap_s=settings.energy_max_gap_s,
+    )  # fmt: skip
     if not {"consumption", "generation"} - history.absent:
         raise ValidationFailed("the site has no asset feeding consumption or generation")
     step = history.step_ms

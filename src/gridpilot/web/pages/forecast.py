@@ -133,7 +133,7 @@ async def _quantities(site_id: int, user: Any) -> tuple[list[Quantity], dict[str
                 forecasts[name], problems[name] = None, error.message
         history = await load_history(
             session=session, site_id=site_id, start_ms=end - 2 * 86_400_000, end_ms=end,
-            step_ms=QUARTER_MS,
+            step_ms=QUARTER_MS, max_gap_s=context.settings.energy_max_gap_s,
         )  # fmt: skip
     for name, forecast in forecasts.items():
         if name in history.absent:
