@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections import deque
 
-from gridpilot.alerts.checks import AssetView, Clear, RuleView, SiteView, Watch, rate_per_min
+from gridpilot.alerts.checks import (
+    AssetView,
+    Clear,
+    RuleView,
+    SiteNow,
+    SiteView,
+    Watch,
+    rate_per_min,
+)
 from gridpilot.alerts.lifecycle import Raise
 from gridpilot.alerts.schemas import validated_params
 
@@ -84,11 +92,45 @@ def test_stale_limit_of_an_asset_without_interval_follows_the_status_default():
     assert isinstance(pump, Raise) and pump.asset_id == 2
 
 
-def test_contract_demand_sums_the_meters():
-    other_meter = AssetView(3, 10, "M2", "meter", "consumer", None)
-    watch = Watch(assets={1: METER, 2: PUMP, 3: other_meter}, sites={10: SiteView(10, "S", 100.0)})
+def balance(site_id: int = 10, ts: int = 0, flagged: bool = False, **power_kw) -> SiteNow:
+    """A site's current balance [kW]: the terms given, import consumed unless told."""
+    terms = {"import": 0.0, "export": 0.0, "generation": 0.0, "discharge": 0.0, "charge": 0.0}
+    terms["consumption"] = power_kw.get("import", 0.0)
+    return SiteNow(site_id, {**terms, **power_kw}, flagged, ts)
+
+
+def test_contract_demand_is_the_grid_import_of_the_balance():
+    watch = Watch(assets={1: METER, 2: PUMP}, sites={10: SiteView(10, "S", 100.0)})
     watch.rules = [rule("contract_demand")]
-    assert watch.on_readings(readings(METER, 0, power_kw=60), 0) == []
-    assert watch.on_readings(readings(PUMP, 0, power_kw=500), 0) == []  # not a meter
-    [raised] = watch.on_readings(readings(other_meter, 0, power_kw=50), 0)
+    assert watch.balance_sites(readings(METER, 0, power_kw=60)) == [10]
+    # a meter and loads of 500 kW, but 80 kW of import: the import is what counts
+    assert watch.on_balance({10: balance(**{"import": 80.0, "consumption": 500.0})}) == []
+    assert watch.on_balance({10: balance(**{"export": 30.0, "generation": 80.0})}) == []
+    [raised] = watch.on_balance({10: balance(**{"import": 110.0})})
     assert isinstance(raised, Raise) and raised.asset_id is None and raised.value == 110
+    assert watch.on_balance({10: balance(**{"import": None})}) == []  # unknown: no decision
+
+
+def test_contract_demand_needs_a_contract():
+    watch = Watch(assets={1: METER}, sites={10: SiteView(10, "S", None)})
+    watch.rules = [rule("contract_demand")]
+    assert watch.balance_sites(readings(METER, 0, power_kw=60)) == []
+    assert watch.on_balance({10: balance(**{"import": 500.0})}) == []
+
+
+def test_balance_check_needs_the_flag_for_its_duration():
+    watch = Watch(assets={1: METER}, sites={10: SiteView(10, "S", None)})
+    watch.rules = [rule("balance_check", params={"duration_s": 60, "clear_after_s": 30})]
+    assert watch.balance_sites(readings(METER, 0, power_kw=60)) == [10]
+    wrong = {"import": 5.0, "consumption": 3.0}
+    assert watch.on_balance({10: balance(0, 0, True, **wrong)}) == []
+    assert watch.on_balance({10: balance(10, 30_000, False, **wrong)}) == []  # restarts
+    assert watch.on_balance({10: balance(10, 40_000, True, **wrong)}) == []
+    [raised] = watch.on_balance({10: balance(10, 100_000, True, **wrong)})
+    assert isinstance(raised, Raise) and raised.value == 2.0 and "+2.0 kW" in raised.message
+    watch.open.add((7, "site:10"))
+    good = {"import": 5.0, "consumption": 5.0}
+    assert watch.on_balance({10: balance(10, 110_000, False, **good)}) == []  # for 30 s
+    assert watch.on_balance({10: balance(10, 130_000, False, **{"import": None})}) == []
+    assert watch.on_balance({10: balance(10, 140_000, False, **good)}) == []
+    assert watch.on_balance({10: balance(10, 170_000, False, **good)}) == [Clear(7, "site:10", 0.0)]

@@ -6,8 +6,11 @@ transaction, then publishes ``alert.raised|resolved`` after the commit and wakes
 ``readings`` and ``status`` events already queued behind one another (a burst: many assets
 going offline at once) are evaluated together and their decisions applied in one transaction.
 Every ``alerts_eval_interval_s`` a tick reloads rules, assets and sites and runs the time-based
-checks (stale data, anomaly quiet period). When the queue is full, ``readings.stored`` payloads
-are conflated (newest value per asset and metric) instead of dropped.
+checks (stale data, anomaly quiet period). Site checks (contract demand, balance check) of the
+sites a readings batch touched get those sites' current balance from the balance cache
+(``app.state.balance``, kept up to date from the same ``readings.stored``). When the queue is
+full, ``readings.stored`` payloads are conflated (newest value per asset and metric) instead of
+dropped.
 
 Several processes may evaluate the same events (Redis bus): the partial unique index on open
 alerts keeps one alert per rule and subject.
@@ -18,19 +21,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gridpilot.alerts.checks import AssetView, Clear, Decision, RuleView, SiteView, Watch
-from gridpilot.alerts.lifecycle import Raise, event_payload, raise_alert, resolve_open, subject_of
+from gridpilot.alerts.checks import Watch
+from gridpilot.alerts.lifecycle import event_payload, raise_alert, resolve_open
 from gridpilot.alerts.models import Alert, AlertRule
 from gridpilot.alerts.notify import Notifier
 from gridpilot.alerts.service import ensure_builtin_rules
+from gridpilot.alerts.views import (
+    AssetView,
+    Clear,
+    Decision,
+    Raise,
+    RuleView,
+    SiteNow,
+    SiteView,
+    subject_of,
+)
 from gridpilot.assets.service import asset_summaries, site_contracts
+from gridpilot.balance.current import CurrentBalance, current_balances
 from gridpilot.core.bus import EventBus
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import now_ms
@@ -50,17 +64,33 @@ _SUBSCRIPTIONS = {
     "asset.changed": "reload",
     RULE_CHANGED: "reload",
 }
+#: Power readings older than this [ms] are left out of the balance of site checks (as before
+#: the balance: a meter reporting every 15 min still counts until its next reading).
+BALANCE_MAX_AGE_MS = 15 * 60_000
+
+
+class BalanceSource(Protocol):
+    """Where site checks read the current balance: ``balance.cache.CurrentBalanceCache``."""
+
+    async def balances(
+        self, site_ids: Sequence[int], *, now_ms: int, max_age_ms: int
+    ) -> dict[int, CurrentBalance]: ...
 
 
 class AlertRuntime:
     """Evaluates alert rules on bus events and on a schedule; delivers notifications."""
 
     def __init__(
-        self, settings: Settings, sessions: async_sessionmaker[AsyncSession], bus: EventBus
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        bus: EventBus,
+        balance: BalanceSource | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.bus = bus
+        self.balance = balance
         self.notifier = Notifier(settings, sessions)
         self.watch = Watch(default_interval_s=settings.status_default_interval_s)
         self.queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(
@@ -168,7 +198,6 @@ class AlertRuntime:
         watch.open = {k for k in watch.open if k[0] in enabled and k[1] not in gone}
         for asset_id in [a for a in watch.last_seen if a not in watch.assets]:
             del watch.last_seen[asset_id]  # deleted assets
-            watch.power.pop(asset_id, None)
             watch.offline_reported.discard(asset_id)
 
     async def _load_state(self) -> None:
@@ -249,7 +278,11 @@ class AlertRuntime:
             ids = {e.get("asset_id") for e in payload.get("assets") or []}
             if any(isinstance(a, int) and a not in watch.assets for a in ids):
                 await self.reload()  # an asset created since the last reload
-            return watch.on_readings(payload, now)
+            found = watch.on_readings(payload, now)
+            sites = watch.balance_sites(payload)
+            if sites:
+                found += watch.on_balance(await self._balances(sites, now))
+            return found
         if kind == "status":
             return watch.on_status(payload, now)
         if kind == "anomaly":
@@ -257,6 +290,26 @@ class AlertRuntime:
         if kind == "forecast":
             return watch.on_forecast(payload)
         return []
+
+    async def _balances(self, site_ids: list[int], now: int) -> dict[int, SiteNow]:
+        """The current balance of ``site_ids``: from the cache, else from the database; none
+        when it cannot be read (the batch's asset checks still apply)."""
+        max_age = BALANCE_MAX_AGE_MS
+        try:
+            if self.balance is not None:
+                found = await self.balance.balances(site_ids, now_ms=now, max_age_ms=max_age)
+            else:
+                async with self.sessions() as session:
+                    found = await current_balances(
+                        session=session, site_ids=site_ids, now_ms=now, max_age_ms=max_age
+                    )
+        except Exception:
+            log.exception("current balance of sites %s not read: site checks skipped", site_ids)
+            return {}
+        return {
+            site_id: SiteNow(site_id, dict(b.power_kw), b.flagged, b.newest_ms)
+            for site_id, b in found.items()
+        }
 
     async def apply(self, decisions: list[Decision]) -> None:
         """Raise and resolve alerts in one transaction; publish the events after the commit."""
@@ -306,6 +359,11 @@ class AlertRuntime:
 
 async def start_alerts(app: Any) -> AlertRuntime:
     """Start the alerts runtime of ``app`` (see ``api.app.start_runtime``)."""
-    runtime = AlertRuntime(app.state.settings, app.state.sessions, app.state.bus)
+    runtime = AlertRuntime(
+        app.state.settings,
+        app.state.sessions,
+        app.state.bus,
+        balance=getattr(app.state, "balance", None),  # started before (api.app.start_runtime)
+    )
     await runtime.start()
     return runtime

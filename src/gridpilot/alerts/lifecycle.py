@@ -7,7 +7,7 @@ queues notifications in the outbox in the same transaction (see ``outbox``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,16 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gridpilot.alerts.audit import record
 from gridpilot.alerts.models import Alert, AlertRule
 from gridpilot.alerts.outbox import enqueue
+from gridpilot.alerts.views import Raise
 from gridpilot.auth.permissions import Principal
 from gridpilot.core.errors import Conflict, NotFound
 from gridpilot.db.base import utcnow
 
 OPEN_STATES = ("active", "acknowledged")
-
-
-def subject_of(site_id: int, asset_id: int | None) -> str:
-    """The de-duplication key of an alert's target: ``asset:<id>`` or ``site:<id>``."""
-    return f"asset:{asset_id}" if asset_id is not None else f"site:{site_id}"
 
 
 def event_payload(alert: Alert) -> dict[str, Any]:
@@ -45,23 +41,6 @@ def event_payload(alert: Alert) -> dict[str, Any]:
         "value": alert.value,
         "ts": int(changed.timestamp() * 1000),
     }
-
-
-@dataclass
-class Raise:
-    """What an evaluator found: the condition of ``rule`` holds for a site or an asset."""
-
-    rule_id: int
-    site_id: int
-    asset_id: int | None
-    title: str
-    message: str
-    value: float | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def subject(self) -> str:
-        return subject_of(self.site_id, self.asset_id)
 
 
 async def open_alert(

@@ -14,6 +14,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request, R
 
 from gridpilot.alerts import audit, lifecycle, service
 from gridpilot.alerts.events import alert_events, publish_all, rule_event
+from gridpilot.alerts.kinds import rules_description
 from gridpilot.alerts.models import Alert
 from gridpilot.alerts.schemas import (
     AlertAction,
@@ -21,7 +22,7 @@ from gridpilot.alerts.schemas import (
     AlertState,
     AuditOut,
     RuleCreate,
-    RuleKind,
+    RuleKindName,
     RuleOut,
     RuleUpdate,
     Severity,
@@ -60,7 +61,7 @@ async def list_rules(
     principal: Configurer,
     session: SessionDep,
     site_id: QueryId = None,
-    kind: RuleKind | None = None,
+    kind: RuleKindName | None = None,
     limit: Limit = 1000,
     offset: Offset = 0,
 ) -> list[RuleOut]:
@@ -71,21 +72,14 @@ async def list_rules(
     return [RuleOut.model_validate(r) for r in rules]
 
 
-RULE_DESCRIPTION = """
-`kind` and its `params` (defaults filled in when omitted):
-- `threshold` (needs `metric`): `operator` above|below, `threshold`, `hysteresis` (clears only
-  once back by this much), `duration_s` (breach must last this long).
-- `rate_of_change` (needs `metric`): `max_rate_per_min` (metric unit per minute), `window_s`,
-  `direction` rise|fall|any.
-- `stale`: `max_age_s` (default `factor` x the asset's expected interval, 300 s when unset),
-  `factor` (3), `use_status` (device-reported offline counts too).
-- `contract_demand`: `margin_pct`, `hysteresis_pct`, `duration_s` (site demand vs the site's
-  `contract_demand_kw`).
-- `forecast_contract`: `band` yhat|hi80|hi95, `margin_pct` (forecast peak vs contract demand).
-- `anomaly`: `min_score`, `min_severity` warning|critical, `clear_after_s`.
+RULE_DESCRIPTION = f"""
+`kind` and its `params` (defaults filled in when omitted; from `alerts/kinds`):
+{rules_description()}
 
 Scope: `asset_id` (one asset), else `site_id` and/or `asset_kind`; neither means every site
-(only for users not limited to some sites). `channel_ids`: notification channels of the rule.
+(only for users not limited to some sites). Site kinds (`contract_demand`, `forecast_contract`,
+`balance_check`) raise one alert per site with `asset_id` null. `channel_ids`: notification
+channels of the rule.
 """
 
 

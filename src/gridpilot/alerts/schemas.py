@@ -1,7 +1,8 @@
 """Request and response bodies of alert rules, alerts, notification channels and the audit.
 
-Rule ``params`` depend on the rule ``kind`` and are validated by the matching model below;
-the stored (and answered) params carry every default filled in.
+Rule ``kind`` is one of the registered kinds (``alerts.kinds.KINDS``) and its ``params`` are
+validated by the kind's params model; the stored (and answered) params carry every default
+filled in.
 """
 
 from __future__ import annotations
@@ -11,104 +12,33 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
+from gridpilot.alerts.kinds import KIND_NAMES, KINDS
+from gridpilot.alerts.kinds import validated_params as validated_params
+from gridpilot.alerts.views import SEVERITY_RANK as SEVERITY_RANK
 from gridpilot.assets.schemas import DbId, Kind, Name, Strict
-from gridpilot.core.errors import ValidationFailed
 
 Severity = Literal["info", "warning", "critical"]
-SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
-RuleKind = Literal[
-    "threshold", "rate_of_change", "stale", "contract_demand", "forecast_contract", "anomaly"
+
+
+def check_kind(value: str) -> str:
+    """A registered rule kind (``alerts.kinds.KINDS``)."""
+    if value not in KINDS:
+        raise ValueError(f"unknown rule kind {value!r}: one of {', '.join(KIND_NAMES)}")
+    return value
+
+
+#: A rule kind: the OpenAPI enum and the check both come from the registry.
+RuleKindName = Annotated[
+    str,
+    AfterValidator(check_kind),
+    WithJsonSchema({"type": "string", "enum": list(KIND_NAMES)}),
 ]
 AlertState = Literal["active", "acknowledged", "resolved"]
 NotifyEvent = Literal["raised", "acknowledged", "resolved"]
 MetricKey = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
-Seconds = Annotated[float, Field(ge=0, le=366 * 86400, description="seconds")]
 Comment = Annotated[str, Field(max_length=2000)]
-
-
-# --- rule parameters by kind -------------------------------------------------------------------
-
-
-class ThresholdParams(Strict):
-    """Breach when the value is above (below) ``threshold`` for ``duration_s``; clears once it is
-    back by ``hysteresis`` (same unit as the metric)."""
-
-    operator: Literal["above", "below"] = "above"
-    threshold: float = Field(ge=-1e12, le=1e12)
-    hysteresis: float = Field(default=0.0, ge=0, le=1e12)
-    duration_s: Seconds = 0.0
-
-
-class RateParams(Strict):
-    """Breach when the value changes faster than ``max_rate_per_min`` (metric unit per minute),
-    measured over ``window_s``; ``direction`` rise, fall or any."""
-
-    max_rate_per_min: float = Field(gt=0, le=1e12)
-    window_s: float = Field(default=300.0, gt=0, le=86400, description="seconds")
-    direction: Literal["rise", "fall", "any"] = "any"
-
-
-class StaleParams(Strict):
-    """Offline when no reading arrived for ``max_age_s`` (default: ``factor`` x the asset's
-    expected interval, 300 s when unset) or when the device reported offline (``use_status``)."""
-
-    max_age_s: Seconds | None = None
-    factor: float = Field(default=3.0, gt=0, le=1000)
-    use_status: bool = True
-
-
-class ContractDemandParams(Strict):
-    """Breach when the site's demand (sum of its meters' power_kw, else its consumers') exceeds
-    the site's contract demand by ``margin_pct`` for ``duration_s``; clears ``hysteresis_pct``
-    below it."""
-
-    margin_pct: float = Field(default=0.0, ge=-100, le=1000)
-    hysteresis_pct: float = Field(default=2.0, ge=0, le=100)
-    duration_s: Seconds = 0.0
-
-
-class ForecastContractParams(Strict):
-    """Breach when a stored forecast's peak (``band``: yhat, hi80 or hi95) exceeds the site's
-    contract demand by ``margin_pct``; a later forecast below it clears the alert."""
-
-    band: Literal["yhat", "hi80", "hi95"] = "yhat"
-    margin_pct: float = Field(default=0.0, ge=-100, le=1000)
-
-
-class AnomalyParams(Strict):
-    """Raise on ``anomaly.detected`` with ``score`` >= ``min_score`` and at least
-    ``min_severity``; resolves after ``clear_after_s`` without a new anomaly."""
-
-    min_score: float = Field(default=0.0, ge=0, le=1e12)
-    min_severity: Literal["warning", "critical"] = "warning"
-    clear_after_s: Seconds = 3600.0
-
-
-PARAMS_BY_KIND: dict[str, type[Strict]] = {
-    "threshold": ThresholdParams,
-    "rate_of_change": RateParams,
-    "stale": StaleParams,
-    "contract_demand": ContractDemandParams,
-    "forecast_contract": ForecastContractParams,
-    "anomaly": AnomalyParams,
-}
-#: Kinds that watch one metric (``metric`` is required for them).
-METRIC_KINDS = frozenset({"threshold", "rate_of_change"})
-
-
-def validated_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
-    """``params`` checked against ``kind`` with defaults filled in; ``ValidationFailed`` else."""
-    model = PARAMS_BY_KIND[kind]
-    try:
-        return model.model_validate(params).model_dump()
-    except ValidationError as exc:
-        problems = [
-            {"field": ".".join(str(p) for p in ("params", *e["loc"])), "reason": e["msg"]}
-            for e in exc.errors()
-        ]
-        raise ValidationFailed(f"invalid params for a {kind} rule", details=problems) from None
 
 
 # --- rules -------------------------------------------------------------------------------------
@@ -129,7 +59,7 @@ class RuleFields(Strict):
 
 class RuleCreate(RuleFields):
     name: Name
-    kind: RuleKind
+    kind: RuleKindName
     params: dict[str, Any] = Field(default_factory=dict, description="Depends on kind")
 
 

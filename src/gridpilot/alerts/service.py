@@ -14,14 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.alerts.audit import record
+from gridpilot.alerts.kinds import KINDS, validated_params
 from gridpilot.alerts.lifecycle import resolve_rule_alerts
 from gridpilot.alerts.models import Alert, AlertRule, NotificationChannel
-from gridpilot.alerts.schemas import (
-    METRIC_KINDS,
-    RuleCreate,
-    RuleUpdate,
-    validated_params,
-)
+from gridpilot.alerts.schemas import RuleCreate, RuleUpdate
 from gridpilot.assets import service as assets
 from gridpilot.auth.permissions import Principal
 from gridpilot.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -101,8 +97,10 @@ async def _resolve_scope(
 
 
 async def _check_metric(session: AsyncSession, kind: str, metric: str | None) -> str | None:
-    if kind not in METRIC_KINDS:
-        return metric if kind == "anomaly" else None  # anomaly: only that metric's anomalies
+    """The rule's metric as its kind wants it: required and known, a filter, or dropped."""
+    wants = KINDS[kind].metric
+    if wants != "required":
+        return metric if wants == "filter" else None  # anomaly: only that metric's anomalies
     if metric is None:
         raise ValidationFailed(f"a {kind} rule needs a metric")
     if await assets.find_metric_ref(session=session, key=metric) is None:
