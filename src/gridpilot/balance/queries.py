@@ -19,9 +19,10 @@ time span, spread pro rata over the intervals the span covers (docs/site-energy.
 Per asset and interval the signed power energy is split by its sign into the positive and the
 negative term. An asset with a register for a term never adds power for it too, and of two
 registers (or two power series) of an asset for one term only the first in the catalogue's list
-counts (``energy_kwh`` before ``energy_consumed_kwh``). A sub-meter of a same-role parent is left
-out (its parent counts it). The node is the asset for prosumers (each is its own connection
-point, solved apart) and 0 for the rest of the site. Every back end runs the same SQL (epoch-ms
+counts (``energy_kwh`` before ``energy_consumed_kwh``). A sub-meter of a same-role parent, and a
+consumer under a main meter, are left out (``COUNTED``: the parent counts them). The node is the
+asset for prosumers (each is its own connection point, solved apart) and 0 for the rest of the
+site. Every back end runs the same SQL (epoch-ms
 integers, window functions, a recursive CTE that walks a segment's intervals).
 """
 
@@ -57,6 +58,15 @@ def _mapping_rows() -> list[str]:
     return rows
 
 
+#: The assets the balance counts: never a child together with its same-role parent (the parent
+#: counts it), and never a consumer under a main meter: the main meter's import and export
+#: already hold it, so the site's consumption is derived from the exchange and the sub-meters
+#: only tell the unmetered remainder (``balance/submeters.py``).
+COUNTED = (
+    "(parent.id IS NULL OR (parent.role <> a.role"
+    " AND NOT (parent.role = 'grid_connection' AND a.role = 'consumer')))"
+)
+
 #: How many expected reporting intervals a power reading may stand for.
 HOLD_INTERVALS = 2
 
@@ -73,8 +83,8 @@ def _series_ctes(level_ms: int, per_asset: bool) -> str:
     if per_asset:  # parents and their children, for the unmetered remainder
         counted = "(a.parent_asset_id IS NOT NULL OR EXISTS (SELECT 1 FROM assets c"
         counted += " WHERE c.parent_asset_id = a.id))"
-    else:  # never a child together with its same-role parent
-        counted = "(parent.id IS NULL OR parent.role <> a.role)"
+    else:
+        counted = COUNTED
     hold = f"a.expected_interval_s * {HOLD_INTERVALS * 1000}"
     return f"""
     terms(role, mkey, term_pos, term_neg, kind, prio) AS (VALUES {mapping}),
@@ -294,7 +304,7 @@ def latest_power_sql() -> TextClause:
       JOIN terms t ON t.role = a.role
       JOIN metrics m ON m.key = t.mkey
       LEFT JOIN assets parent ON parent.id = a.parent_asset_id
-      WHERE a.site_id IN :site_ids AND (parent.id IS NULL OR parent.role <> a.role)
+      WHERE a.site_id IN :site_ids AND {COUNTED}
     ),
     newest AS (
       SELECT s.*, (SELECT MAX(x.ts) FROM readings x WHERE x.asset_id = s.asset_id

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import TextClause, text
+from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from gridpilot.assets.service import can_see_asset, metric_refs
@@ -276,6 +276,28 @@ async def last_seen(*, session: AsyncSession, asset_ids: Sequence[int]) -> dict[
             current = result.get(asset_id)
             result[asset_id] = int(ts) if current is None else max(current, int(ts))
     return result
+
+
+async def assets_with_data(
+    *, session: AsyncSession, asset_ids: Sequence[int], metric_id: int, start_ms: int, end_ms: int
+) -> set[int]:
+    """The assets of ``asset_ids`` with a reading of ``metric_id`` in ``[start_ms, end_ms)``, or
+    a reading not yet rolled up (then maybe in the period): one statement for any number."""
+    if not asset_ids:
+        return set()
+    sql = text(
+        f"SELECT DISTINCT asset_id FROM rollups WHERE step_ms = {DAY_STEP}"
+        " AND metric_id = :metric AND asset_id IN :ids AND bucket_ms >= :lo AND bucket_ms < :hi"
+        " UNION SELECT DISTINCT asset_id FROM rollup_pending"
+        " WHERE metric_id = :metric AND asset_id IN :ids"
+    ).bindparams(bindparam("ids", expanding=True))
+    params = {
+        "metric": metric_id,
+        "ids": list(asset_ids),
+        "lo": floor_to(start_ms, DAY_STEP),
+        "hi": end_ms,
+    }
+    return {int(row[0]) for row in await session.execute(sql, params)}
 
 
 __all__ = [

@@ -11,6 +11,7 @@ from tests.insights.kpis.kpi_test_data import add_tariff, kpis, make_asset, make
 from tests.telemetry.query_test_data import MIN, T0, insert_readings, metric_id
 
 from gridpilot.auth.permissions import Role
+from gridpilot.ingest.mqtt_runtime import ensure_ingest_metrics
 from gridpilot.telemetry.rollups import refresh_pending
 
 QUARTER = 15 * MIN
@@ -130,13 +131,16 @@ async def test_site_kpis_with_generation(app, client, sessions, auth_headers):
     assert figures["energy_kwh"]["coverage"] == pytest.approx(1.0)
     assert figures["peak_demand_kw"]["value"] == pytest.approx(10.0)
     assert figures["load_factor"]["value"] == pytest.approx(1.0)
-    assert figures["contract_utilisation"]["value"] == pytest.approx(0.5)
+    # the site buys what PV does not cover: 10 kWh in hour 0, 2 kWh in hour 1, peak 10 kW
+    assert figures["peak_import_kw"]["value"] == pytest.approx(10.0)
+    assert figures["contract_utilization_pct"]["value"] == pytest.approx(50.0)
+    assert figures["contract_utilization_pct"]["unit"] == "%"
     assert figures["sec_kwh_per_unit"]["value"] == pytest.approx(20.0 / 120.0)
-    assert figures["carbon_kg"]["value"] == pytest.approx(10.0)
-    assert figures["cost"]["energy_cost"] == pytest.approx(4.0)
+    assert figures["carbon_kg"]["value"] == pytest.approx(12.0 * 0.5)  # grid import only
+    assert figures["cost"]["energy_cost"] == pytest.approx(12.0 * 0.2)
     assert figures["cost"]["demand_cost"] == pytest.approx(10.0 * 10.0 * 2 / (31 * 24))
-    # trapezoid: 8 kWh in hour 1 plus the one-minute ramp from 0 to 8 kW
-    assert figures["generation_kwh"]["value"] == pytest.approx(8.0 + 4.0 / 60.0)
+    # the balance's generation: mean power of each quarter hour x 0.25 h
+    assert figures["generation_kwh"]["value"] == pytest.approx(8.0)
     assert figures["capacity_factor"]["value"] == pytest.approx(8.0 / (10.0 * 2.0))
     assert figures["specific_yield_kwh_per_kwp"]["value"] == pytest.approx(0.8)
     assert figures["performance_ratio"]["value"] == pytest.approx(0.8)
@@ -254,4 +258,60 @@ async def test_site_tariff_json_and_a_time_varying_emission_factor(
     assert figures["cost"]["unit"] == "USD"
     assert figures["carbon_kg"]["value"] == pytest.approx(6.0 * 0.2 + 6.0 * 0.5)
     assert figures["carbon_kg"]["varying_share"] == pytest.approx(0.5)
-    assert "contract_utilisation" not in figures  # the site has no contract demand
+    assert "contract_utilization_pct" not in figures  # the site has no contract demand
+
+
+async def test_site_kpis_never_add_a_main_meter_to_its_sub_meters(
+    app, client, sessions, auth_headers
+):
+    """Main meter 30 kW for 1 h over two 10 kW sub-meters (10 kW unmetered): the site used
+    30 kWh, not 50; cost and the contract see the 30 kW the grid supplied."""
+    admin = await auth_headers(Role.ADMINISTRATOR)
+    site_id = await make_site(client, admin, "Metered plant", contract_demand_kw=60.0)
+    main = await make_asset(client, admin, site_id, "Main", "meter", role="grid_connection")
+    subs = [
+        await make_asset(client, admin, site_id, f"Line {n}", "machine", parent_asset_id=main)
+        for n in (1, 2)
+    ]
+    power = await metric_id(sessions, "power_kw")
+    rows = [(main, power, T0 + i * MIN, 30.0) for i in range(61)]
+    rows += [(sub, power, T0 + i * MIN, 10.0) for sub in subs for i in range(61)]
+    await insert_readings(sessions, rows)
+    await refresh_pending(sessions=sessions, settings=app.state.settings)
+    assert (await add_tariff(client, admin, site_id, T0, {"default_rate_per_kwh": 0.1})).is_success
+    figures = await kpis(client, admin, site=site_id, start=T0, end=T0 + 60 * MIN)
+    assert figures["energy_kwh"]["value"] == pytest.approx(30.0)
+    assert figures["peak_demand_kw"]["value"] == pytest.approx(30.0)
+    assert figures["cost"]["energy_cost"] == pytest.approx(3.0)
+    assert figures["contract_utilization_pct"]["value"] == pytest.approx(50.0)
+
+
+async def test_prosumer_site_has_generation_and_self_sufficiency(
+    app, client, sessions, auth_headers
+):
+    """A community-style site of two prosumers, each with import/export and produced/consumed
+    registers (the energy-community seed's device message): generation and self-sufficiency
+    come from the balance."""
+    admin = await auth_headers(Role.ADMINISTRATOR)
+    site_id = await make_site(client, admin, "Community")
+    members = [
+        await make_asset(
+            client, admin, site_id, f"Member {n}", "meter", role="prosumer", rated_capacity_kw=6.0
+        )  # fmt: skip
+        for n in (1, 2)
+    ]
+    await ensure_ingest_metrics(sessions=sessions)  # as the MQTT worker does at start
+    keys = ("energy_produced_kwh", "energy_consumed_kwh")
+    ids = {k: await metric_id(sessions, k) for k in keys}
+    rows = []
+    for member in members:  # 4 kWh produced, 5 kWh consumed in the hour
+        rows += [(member, ids[keys[0]], T0 + i * 15 * MIN, 100.0 + i) for i in range(5)]
+        rows += [(member, ids[keys[1]], T0 + i * 15 * MIN, 200.0 + 1.25 * i) for i in range(5)]
+    await insert_readings(sessions, rows)
+    await refresh_pending(sessions=sessions, settings=app.state.settings)
+    figures = await kpis(client, admin, site=site_id, start=T0, end=T0 + 60 * MIN)
+    assert figures["generation_kwh"]["value"] == pytest.approx(8.0)
+    assert figures["energy_kwh"]["value"] == pytest.approx(10.0)
+    assert figures["self_sufficiency"]["value"] == pytest.approx(
+        1 - 2.0 / 10.0
+    )  # 0.25 kWh in per quarter

@@ -15,7 +15,7 @@ from gridpilot.analytics.site_balance import (
     self_consumption,
     self_sufficiency,
 )
-from gridpilot.balance.service import site_balances
+from gridpilot.balance.service import SiteBalance, site_balances
 
 
 def _totals(balance: Balance) -> dict[str, float]:
@@ -23,13 +23,23 @@ def _totals(balance: Balance) -> dict[str, float]:
 
 
 async def balance_kpis(
-    *, session: AsyncSession, site_id: int, start_ms: int, end_ms: int
+    *,
+    session: AsyncSession,
+    site_id: int,
+    start_ms: int,
+    end_ms: int,
+    found: SiteBalance | None = None,
 ) -> dict[str, Any]:
     """``balance`` (the terms [kWh] with their sources and coverage) and, when the site
-    generated, ``self_consumption`` and ``self_sufficiency`` [0-1] from it."""
-    site = (
-        await site_balances(session=session, site_ids=[site_id], start_ms=start_ms, end_ms=end_ms)
-    )[site_id]
+    generated, ``self_consumption`` and ``self_sufficiency`` [0-1] from it; ``found``: the
+    balance when the caller has already solved it."""
+    site = found
+    if site is None:
+        site = (
+            await site_balances(
+                session=session, site_ids=[site_id], start_ms=start_ms, end_ms=end_ms
+            )
+        )[site_id]
     b = site.balance
     coverage = b.coverage()
     out: dict[str, Any] = {

@@ -1,9 +1,12 @@
 """KPIs of an asset, a site or a group of assets over a period (maths in ``analytics.kpis``).
 
-Scope rules (docs/kpis.md): the *load* of a site or group is the sum of its ``consumer``
-assets, its *generation* the sum of its ``producer`` assets; ``prosumer`` and ``storage``
-assets are listed but not counted. A single asset is load unless it is a producer. Costs and
-carbon are computed per site (each site's tariff, time zone and emission factor) and added up.
+Scope rules (docs/kpis.md): a whole *site* is measured by its energy balance (``site.py``,
+docs/site-energy.md): energy, peak and load factor of its consumption, cost, carbon and
+contract utilisation of its grid import, generation of producers and prosumers, one statement
+for any number of meters. A *group* of assets (or what a device key sees) sums its assets'
+own series: load is its ``consumer`` assets, generation its ``producer`` assets. A single asset
+is load unless it is a producer. Per-producer KPIs (capacity factor, yield, PR, availability)
+come from the producers' own series. Costs and carbon are per site and added up.
 """
 
 from __future__ import annotations
@@ -32,7 +35,15 @@ from gridpilot.insights.kpis.inputs import (
     asset_series,
     first_available,
     mean_coverage,
+    production_counts,
     summed,
+)
+from gridpilot.insights.kpis.site import (
+    BALANCE_INTERVALS,
+    SiteSeries,
+    contract_utilization,
+    energy_figure,
+    site_series,
 )
 from gridpilot.insights.kpis.tariffs import pricing_versions
 from gridpilot.telemetry.service import energy
@@ -274,6 +285,62 @@ async def _generation_kpis(
     return out
 
 
+async def _asset_load(
+    session: AsyncSession,
+    load: list[AssetSeries],
+    load_assets: Sequence[AssetInfo],
+    sites: dict[int, Site],
+    period: Period,
+    max_gap_s: float,
+) -> dict[str, Any]:
+    """Load KPIs summed over the load assets' own series (an asset, a group, a device key)."""
+    cap = mean_coverage(load)
+    energy_kwh = summed([p.energy_kwh for p in load])
+    demand_kw = summed([p.power_kw for p in load])
+    result: dict[str, Any] = {
+        "energy_kwh": await _energy_figure(session, load_assets, period, max_gap_s)
+    }
+    peak = kpis.peak_demand(demand_kw)
+    result["peak_demand_kw"] = _figure_json(peak, coverage_cap=cap)
+    result["load_factor"] = _figure_json(kpis.load_factor(demand_kw), coverage_cap=cap)
+    counts = [p.production_count for p in load if p.production_count is not None]
+    if counts:
+        sec = kpis.specific_energy_consumption(energy_kwh, summed(counts))
+        result["sec_kwh_per_unit"] = _figure_json(sec, coverage_cap=cap)
+    result.update(await _cost_and_carbon(session, load, sites, period))
+    return result
+
+
+async def _site_load(
+    session: AsyncSession,
+    part: SiteSeries,
+    assets: Sequence[AssetInfo],
+    sites: dict[int, Site],
+    period: Period,
+) -> dict[str, Any]:
+    """A whole site's load KPIs from its balance: consumption for energy, peak, load factor
+    and SEC; grid import for cost, carbon, peak import and contract utilisation."""
+    consumption, imported = part.consumption, part.imported
+    if not consumption.energy_kwh.notna().any() and not imported.energy_kwh.notna().any():
+        return {}
+    result: dict[str, Any] = {"energy_kwh": energy_figure(consumption)}
+    peak = kpis.peak_demand(consumption.power_kw)
+    result["peak_demand_kw"] = _figure_json(peak)
+    result["load_factor"] = _figure_json(kpis.load_factor(consumption.power_kw))
+    counts = await production_counts(session=session, assets=assets, period=period)
+    if counts is not None:
+        sec = kpis.specific_energy_consumption(consumption.energy_kwh, counts)
+        result["sec_kwh_per_unit"] = _figure_json(sec)
+    result.update(await _cost_and_carbon(session, [imported], sites, period))
+    peak_import = kpis.peak_demand(imported.power_kw)
+    result["peak_import_kw"] = _figure_json(peak_import)
+    contract = sites[part.balance.site_id].contract_demand_kw
+    if contract:
+        share = contract_utilization(peak_import, contract)
+        result["contract_utilization_pct"] = _figure_json(share)
+    return result
+
+
 async def compute_kpis(
     *,
     session: AsyncSession,
@@ -296,35 +363,39 @@ async def compute_kpis(
     )
     period = align_period(start_ms, end_ms, interval_ms)
     single = scope["type"] == "asset"
+    whole_site = scope["type"] == "site" and principal.asset_ids is None
+    by_balance = whole_site and period.interval_ms in BALANCE_INTERVALS
     load_assets = [a for a in assets if (single and a.role != "producer") or a.role in LOAD_ROLES]
     gen_assets = [a for a in assets if a.role in GENERATION_ROLES]
-    load = [await asset_series(session=session, asset=a, period=period) for a in load_assets]
     gen = [
         await asset_series(session=session, asset=a, period=period, production=False)
         for a in gen_assets
     ]
     result: dict[str, Any] = {}
+    site_part = None
+    load: list[AssetSeries] = []
+    if by_balance:  # one statement for the whole site, however many meters
+        site_part = await site_series(
+            session=session, site=next(iter(sites.values())), period=period
+        )
+        result.update(await _site_load(session, site_part, assets, sites, period))
+    else:
+        load = [await asset_series(session=session, asset=a, period=period) for a in load_assets]
     if load:
-        cap = mean_coverage(load)
-        energy_kwh = summed([p.energy_kwh for p in load])
-        demand_kw = summed([p.power_kw for p in load])
-        result["energy_kwh"] = await _energy_figure(session, load_assets, period, max_gap_s)
-        peak = kpis.peak_demand(demand_kw)
-        result["peak_demand_kw"] = _figure_json(peak, coverage_cap=cap)
-        result["load_factor"] = _figure_json(kpis.load_factor(demand_kw), coverage_cap=cap)
-        counts = [p.production_count for p in load if p.production_count is not None]
-        if counts:
-            sec = kpis.specific_energy_consumption(energy_kwh, summed(counts))
-            result["sec_kwh_per_unit"] = _figure_json(sec, coverage_cap=cap)
-        result.update(await _cost_and_carbon(session, load, sites, period))
+        result.update(await _asset_load(session, load, load_assets, sites, period, max_gap_s))
         if scope["type"] == "site":
             contract = next(iter(sites.values())).contract_demand_kw
             if contract:
-                share = kpis.contract_utilisation(peak, contract)
-                result["contract_utilisation"] = _figure_json(share, coverage_cap=cap)
+                peak = kpis.peak_demand(summed([p.power_kw for p in load]))
+                share = contract_utilization(peak, contract)
+                result["contract_utilization_pct"] = _figure_json(
+                    share, coverage_cap=mean_coverage(load)
+                )
     if gen:
         result["generation_kwh"] = await _energy_figure(session, gen_assets, period, max_gap_s)
         result.update(await _generation_kpis(session, gen, sites, period))
+    if site_part is not None and (gen or (site_part.generation.energy_kwh > 0).any()):
+        result["generation_kwh"] = energy_figure(site_part.generation)  # prosumers' too
     if load and gen:
         consumption, sufficiency = kpis.self_consumption(
             summed([p.energy_kwh for p in load]), summed([p.energy_kwh for p in gen])
@@ -332,10 +403,14 @@ async def compute_kpis(
         cap = min(mean_coverage(load), mean_coverage(gen))
         result["self_consumption"] = _figure_json(consumption, coverage_cap=cap)
         result["self_sufficiency"] = _figure_json(sufficiency, coverage_cap=cap)
-    if scope["type"] == "site" and principal.asset_ids is None:  # the whole site's balance
+    if whole_site:  # the whole site's balance
         result.update(
             await balance_kpis(
-                session=session, site_id=scope["id"], start_ms=start_ms, end_ms=end_ms
+                session=session,
+                site_id=scope["id"],
+                start_ms=start_ms,
+                end_ms=end_ms,
+                found=site_part.balance if site_part is not None else None,
             )
         )
     return {

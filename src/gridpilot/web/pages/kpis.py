@@ -27,7 +27,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "load_factor": ("Load factor", "{:.0%}"),
     "sec_kwh_per_unit": ("SEC", "{:,.3f} kWh/unit"),
     "carbon_kg": ("Carbon", "{:,.1f} kg CO2"),
-    "contract_utilisation": ("Contract utilisation", "{:.0%}"),
+    "contract_utilization_pct": ("Contract utilisation (peak import)", "{:.0f} %"),
     "generation_kwh": ("Generation", "{:,.1f} kWh"),
     "capacity_factor": ("Capacity factor", "{:.1%}"),
     "specific_yield_kwh_per_kwp": ("Specific yield", "{:,.2f} kWh/kWp"),
