@@ -297,7 +297,7 @@ async def test_prosumer_site_has_generation_and_self_sufficiency(
     members = [
         await make_asset(
             client, admin, site_id, f"Member {n}", "meter", role="prosumer", rated_capacity_kw=6.0
-        )  # fmt: skip
+        )
         for n in (1, 2)
     ]
     await ensure_ingest_metrics(sessions=sessions)  # as the MQTT worker does at start
