@@ -85,3 +85,15 @@ async def test_new_asset_appears_at_once(client, admin, app):
     body = await current(client, admin, site)
     assert body["current_demand_kw"] == 10
     assert {a["asset_id"] for a in body["assets"]} == {first, second}
+
+
+async def test_a_silent_member_leaves_the_others_figures(client, admin):
+    """A community of two prosumers, one silent: the current balance is the other's, and the
+    silent one is named (as the period balance does)."""
+    site = await make_site(client, admin, "Two members")
+    talking = await make_asset(client, admin, site, "Member 1", "meter", role="prosumer")
+    silent = await make_asset(client, admin, site, "Member 2", "meter", role="prosumer")
+    await send(client, admin, talking, -3.0, now_ms() - 2_000)  # exporting 3 kW
+    body = await current(client, admin, site)
+    assert body["grid_export_kw"] == 3 and body["grid_import_kw"] == 0
+    assert body["points_without_data"] == [silent]

@@ -44,6 +44,9 @@ class CurrentBalance:
     flagged: bool
     newest_ms: int | None
     assets: list[dict[str, Any]] = field(default_factory=list)
+    #: Connection points (prosumer asset id, 0: the rest of the site) with assets but no fresh
+    #: power reading, left out of the figures unless every point is (as ``site_balances``).
+    without_data: tuple[int, ...] = ()
 
 
 @dataclass
@@ -170,17 +173,19 @@ def _site(
     assets: list[dict[str, Any]],
     newest_ms: int | None,
 ) -> CurrentBalance:
-    parts = []
+    parts, silent = [], []
     fresh_share: dict[str, list[int]] = {t: [0, 0] for t in TERMS}
     for node, possible in terms.items():
         if node[0] != site_id:
             continue
         measured: dict[str, FloatArray | None] = {}
+        fresh = False
         for term in TERMS:
             entry = tally.get((node, term))
             if entry is not None:
                 fresh_share[term][0] += entry.fresh
                 fresh_share[term][1] += entry.seen
+                fresh = fresh or entry.fresh > 0
             no_export = term == "export" and entry is None and not possible & EXPORT_SOURCES
             if term not in possible or no_export:
                 measured[term] = None
@@ -188,7 +193,13 @@ def _site(
                 measured[term] = np.array([np.nan])
             else:
                 measured[term] = np.array([entry.fresh_kw])
-        parts.append(solve_balance(measured, intervals=1))
+        solved = solve_balance(measured, intervals=1)
+        if possible and not fresh:
+            silent.append((node[1], solved))
+        else:
+            parts.append(solved)
+    if not parts:  # nothing fresh anywhere: the site is unknown, not 0
+        parts = [solved for _, solved in silent]
     total = combine(parts, 1)
     return CurrentBalance(
         site_id=site_id,
@@ -200,4 +211,5 @@ def _site(
         flagged=bool(total.flagged[0]),
         newest_ms=newest_ms,
         assets=assets,
+        without_data=tuple(sorted(point for point, _ in silent)),
     )

@@ -70,6 +70,7 @@ async def current_demand(
         "sources": current.sources,
         "fresh_share": current.fresh_share,
         "flagged": current.flagged,
+        "points_without_data": list(current.without_data),
         "max_age_s": max_age_ms / 1000,
         "assets": current.assets,
     }
