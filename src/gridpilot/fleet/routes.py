@@ -146,6 +146,7 @@ async def get_fleet_summary(
         tracked=_tracked(request),
         policy=status_policy(settings),
         cache=cache,
+        max_gap_s=settings.energy_max_gap_s,
     )
     return FleetSummaryOut(
         generated_at=iso(at),

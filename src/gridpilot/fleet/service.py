@@ -99,6 +99,7 @@ async def fleet_summary(
     tracked: Callable[[int], int | None],
     policy: StatusPolicy,
     cache: CurrentBalanceCache | None = None,
+    max_gap_s: int = 900,
 ) -> FleetSummary:
     """The summary of the principal's sites that match ``where`` (see the module docstring)."""
     visible = await list_sites(session=session, principal=principal, limit=10**9)
@@ -114,7 +115,7 @@ async def fleet_summary(
         now = await current_balances(
             session=session, site_ids=ids, now_ms=now_ms, max_age_ms=CURRENT_MAX_AGE_MS
         )
-    today = await _today(session, sites, now_ms)
+    today = await _today(session, sites, now_ms, max_gap_s)
     statuses = await _status_counts(session, facts, tracked, policy, now_ms)
     alerts = await open_alert_counts(session=session, principal=principal, site_ids=ids)
     every = [
@@ -131,14 +132,22 @@ async def fleet_summary(
     return FleetSummary(len(sites), every[offset : offset + limit], every, now_ms)
 
 
-async def _today(session: AsyncSession, sites: Sequence[Site], now_ms: int) -> dict[int, SiteToday]:
+async def _today(
+    session: AsyncSession, sites: Sequence[Site], now_ms: int, max_gap_s: int
+) -> dict[int, SiteToday]:
     """Each site's balance from its local midnight to now, from one balance statement."""
     if not sites:
         return {}
     midnights = {s.id: local_midnight_ms(s.timezone, now_ms) for s in sites}
     start = min(midnights.values())
     balances = await site_balances(
-        session=session, site_ids=list(midnights), start_ms=start, end_ms=now_ms + 1
+        session=session,
+        site_ids=list(midnights),
+        start_ms=start,
+        end_ms=now_ms + 1,
+        interval="15m",
+        now_ms=now_ms,
+        max_gap_s=max_gap_s,
     )
     return {
         site_id: today_of(balances[site_id], midnight, now_ms)

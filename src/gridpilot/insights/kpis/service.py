@@ -376,7 +376,7 @@ async def compute_kpis(
     load: list[AssetSeries] = []
     if by_balance:  # one statement for the whole site, however many meters
         site_part = await site_series(
-            session=session, site=next(iter(sites.values())), period=period
+            session=session, site=next(iter(sites.values())), period=period, max_gap_s=max_gap_s
         )
         result.update(await _site_load(session, site_part, assets, sites, period))
     else:

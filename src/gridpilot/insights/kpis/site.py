@@ -48,8 +48,11 @@ def _part(site: Site, name: str, kwh: np.ndarray, period: Period) -> AssetSeries
     return AssetSeries(info, energy, energy / hours, None, "balance")
 
 
-async def site_series(*, session: AsyncSession, site: Site, period: Period) -> SiteSeries:
-    """The site's balance on the KPI intervals of ``period`` (15 min or 1 h)."""
+async def site_series(
+    *, session: AsyncSession, site: Site, period: Period, max_gap_s: float
+) -> SiteSeries:
+    """The site's balance on the KPI intervals of ``period`` (15 min or 1 h); a power reading
+    stands for at most ``max_gap_s`` (or twice its asset's expected interval)."""
     interval = LEVEL_BY_STEP[period.interval_ms]
     found = await site_balances(
         session=session,
@@ -57,6 +60,7 @@ async def site_series(*, session: AsyncSession, site: Site, period: Period) -> S
         start_ms=period.start_ms,
         end_ms=period.end_ms,
         interval=interval,
+        max_gap_s=int(max_gap_s),
     )
     balance = found[site.id]
     values = balance.balance.values
