@@ -309,9 +309,14 @@ async def test_prosumer_site_has_generation_and_self_sufficiency(
         rows += [(member, ids[keys[1]], T0 + i * 15 * MIN, 200.0 + 1.25 * i) for i in range(5)]
     await insert_readings(sessions, rows)
     await refresh_pending(sessions=sessions, settings=app.state.settings)
+    silent = await make_asset(client, admin, site_id, "Member 3", "meter", role="prosumer")
     figures = await kpis(client, admin, site=site_id, start=T0, end=T0 + 60 * MIN)
     assert figures["generation_kwh"]["value"] == pytest.approx(8.0)
     assert figures["energy_kwh"]["value"] == pytest.approx(10.0)
+    # the silent third member is named and lowers the coverage, not the others' figures
+    assert figures["balance"]["points_without_data"] == [silent]
+    assert figures["balance"]["point_coverage"] == pytest.approx(2 / 3)
+    assert figures["self_sufficiency"]["coverage"] == pytest.approx(2 / 3)
     assert figures["self_sufficiency"]["value"] == pytest.approx(
         1 - 2.0 / 10.0
     )  # 0.25 kWh in per quarter

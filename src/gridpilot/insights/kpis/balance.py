@@ -41,13 +41,19 @@ async def balance_kpis(
             )
         )[site_id]
     b = site.balance
-    coverage = b.coverage()
+    with_assets = site.points_with_assets
+    covered = with_assets - len(site.without_data)
+    point_share = covered / with_assets if with_assets else 1.0
+    coverage = b.coverage() * point_share  # a silent member is not covered
     out: dict[str, Any] = {
         "balance": {
             "unit": "kWh",
             "coverage": coverage,
             "interval_s": site.step_ms // 1000,
             "flagged_intervals": int(b.flagged.sum()),
+            "flagged_kwh": {f"{t}_kwh": round(b.flagged_kwh(t), 6) for t in TERMS},
+            "point_coverage": point_share,
+            "points_without_data": list(site.without_data),
             **_totals(b),
             "sources": {t: {s.value: b.share(t, s) for s in Source} for t in TERMS},
         }
