@@ -4,9 +4,12 @@ gets from its role, rated capacity, mode and the factor, and what validation doe
 from __future__ import annotations
 
 import math
+from typing import get_args
 
 import pytest
 
+from gridpilot.assets.catalogue import PLAUSIBILITY_MODES
+from gridpilot.assets.schemas import PlausibilityMode
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import to_ms
 from gridpilot.telemetry.plausibility import NEGATIVE_POWER, OVER_CAPACITY, plausibility
@@ -83,10 +86,16 @@ def test_an_asset_gets_its_checks_from_role_capacity_mode_and_factor():
     assert plausibility("consumer", 300.0, "reject", 1.5) is meter
 
 
-def test_the_factor_setting_defaults_to_1_5_and_0_or_none_turn_it_off(monkeypatch):
+def test_the_asset_schema_offers_the_catalogue_modes():
+    assert get_args(PlausibilityMode) == PLAUSIBILITY_MODES
+
+
+def test_the_factor_setting_defaults_to_1_5_and_0_or_empty_turn_it_off(monkeypatch):
     assert Settings().plausibility_factor == 1.5
     monkeypatch.setenv("GRIDPILOT_PLAUSIBILITY_FACTOR", "0")
     assert Settings().plausibility_factor == 0
+    monkeypatch.setenv("GRIDPILOT_PLAUSIBILITY_FACTOR", "")
+    assert Settings().plausibility_factor is None
     monkeypatch.setenv("GRIDPILOT_PLAUSIBILITY_FACTOR", "-1")
     with pytest.raises(ValueError):
         Settings()

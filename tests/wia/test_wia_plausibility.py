@@ -34,5 +34,5 @@ async def test_an_implausible_production_value_is_refused_per_object(
         (2, "production.instantaneous"),
     ]
     first, second = (r["reason"] for r in answer["rejected"])
-    assert "1.5 x the asset's rated capacity of 1200 kW" in first
-    assert "negative beyond the 12 kW tolerance" in second
+    assert first.endswith("1.5 x the asset's rated capacity of 1200 kW [over_capacity]")
+    assert "negative beyond the 12 kW tolerance" in second and second.endswith("[negative_power]")

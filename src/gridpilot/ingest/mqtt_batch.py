@@ -76,10 +76,7 @@ def control_inbound() -> ModuleType | None:
 
 
 def _summary(rejections: Sequence[Rejection], total: int) -> str:
-    shown = "; ".join(
-        r.reason if r.code is None else f"{r.reason} [{r.code}]"
-        for r in rejections[:_REASONS_SHOWN]
-    )
+    shown = "; ".join(r.described for r in rejections[:_REASONS_SHOWN])
     more = len(rejections) - _REASONS_SHOWN
     extra = f"; and {more} more" if more > 0 else ""
     return f"{len(rejections)} of {total} readings rejected: {shown}{extra}"

@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
-from gridpilot.assets.catalogue import PLAUSIBILITY_MODES, POWER_TERMS
+from gridpilot.assets.catalogue import POWER_TERMS
 
 #: Code of a power reading above the rated capacity x the factor.
 OVER_CAPACITY = "over_capacity"
@@ -33,7 +33,6 @@ POWER_UNIT = "kW"
 MIN_NEGATIVE_TOLERANCE_KW = 0.05
 #: ... or this share of the rated capacity.
 NEGATIVE_TOLERANCE_SHARE = 0.01
-MODES = PLAUSIBILITY_MODES
 
 
 @dataclass(frozen=True, slots=True, eq=False)

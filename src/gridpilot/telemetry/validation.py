@@ -51,6 +51,11 @@ class Rejection:
     reason: str
     code: str | None = None
 
+    @property
+    def described(self) -> str:
+        """The reason, with the code (if any) in brackets: for answers that carry text only."""
+        return self.reason if self.code is None else f"{self.reason} [{self.code}]"
+
 
 @dataclass(frozen=True, slots=True)
 class Undecodable:

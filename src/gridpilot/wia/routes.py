@@ -176,7 +176,7 @@ async def submit_production(
     if batch.readings:
         result = await ingest(batch.readings, principal=principal, runtime=runtime, channel="wia")
         stored = result.stored
-        reading_rejections = [(r.index, r.reason) for r in result.rejected]
+        reading_rejections = [(r.index, r.described) for r in result.rejected]
     rejected = sorted(
         [*rejections_of(batch, reading_rejections), *items.rejected],
         key=lambda r: (r.index, r.field),
