@@ -270,3 +270,25 @@ async def test_events_from_any_process_respect_the_client_scope(
     assert seen[0]["topic"] == "alert.raised"
     assert seen[0]["severity"] == "critical"
     await viewer.close()
+
+
+async def test_current_balance_agrees_on_both_processes(clients, shared_database):
+    """Each process keeps the current balance in memory; with Redis, a reading stored by one
+    reaches the other's copy through the bus, long before its 10 s re-read."""
+    first, second = clients
+    operator = await headers(shared_database, Role.OPERATOR)
+    site_id, asset_id = await make_site_asset(first, operator, "Current on both")
+    path = f"/api/v1/sites/{site_id}/current"
+    now = now_ms()
+    await ingest(
+        first, operator, [{"asset": asset_id, "metric": "power_kw", "ts": now - 2_000, "value": 7}]
+    )
+    for http in (first, second):  # both processes load the site now
+        async with asyncio.timeout(5):
+            while (await http.get(path, headers=operator)).json()["grid_import_kw"] != 7:
+                await asyncio.sleep(0.1)
+    reading = {"asset": asset_id, "metric": "power_kw", "ts": now_ms(), "value": 11}
+    await ingest(first, operator, [reading])
+    async with asyncio.timeout(3):  # well within the 10 s re-read: it came over the bus
+        while (await second.get(path, headers=operator)).json()["grid_import_kw"] != 11:
+            await asyncio.sleep(0.05)
