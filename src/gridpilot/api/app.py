@@ -22,7 +22,7 @@ from gridpilot.api.openapi import install_openapi
 from gridpilot.assets.routes import router as assets_router
 from gridpilot.auth.login_guard import login_guard
 from gridpilot.auth.routes import router as auth_router
-from gridpilot.balance.cache import DEFAULT_TTL_MS, CurrentBalanceCache
+from gridpilot.balance.cache import CurrentBalanceCache
 from gridpilot.control.routes import router as control_router
 from gridpilot.core.bus import EventBus
 from gridpilot.core.datadir import secure_data_dir
@@ -130,7 +130,8 @@ async def start_runtime(app: FastAPI) -> None:
     app.state.runtimes.append(runtime)
     app.state.live = await start_live(app)
     app.state.runtimes.append(app.state.live)
-    app.state.balance = CurrentBalanceCache(app.state.sessions, DEFAULT_TTL_MS).start(app.state.bus)
+    refresh_ms = int(settings.balance_refresh_s * 1000)
+    app.state.balance = CurrentBalanceCache(app.state.sessions, refresh_ms).start(app.state.bus)
     app.state.runtimes.append(app.state.balance)
     if settings.mqtt_url and settings.mqtt_ingest_in_serve:  # MQTT ingest (docs/mqtt.md)
         from gridpilot.ingest.mqtt_runtime import start_mqtt_ingest

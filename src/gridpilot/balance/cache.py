@@ -5,9 +5,10 @@ A site's power series (``balance.current.PowerSeries``) are loaded once, in one 
 all the sites asked for, and then kept up to date from ``readings.stored``: each stored batch
 carries the newest reading of every series it touched. With ``GRIDPILOT_REDIS_URL`` the bus is
 Redis, so every process sees every batch and all agree. A site is read again from the database
-when its copy is older than ``ttl_ms`` (default 10 s, the facility seed's refresh), which covers a
-missed event or a batch stored by a process on another bus; ``asset.changed`` and
-``metric.changed`` drop the copies, since roles, parents and sites decide the terms.
+when its copy is older than ``ttl_ms`` (``GRIDPILOT_BALANCE_REFRESH_S``, default 10 s, the
+facility seed's refresh), which covers a missed event or a batch stored by a process on another
+bus; ``asset.changed`` and ``metric.changed`` drop the copies, since roles, parents and sites
+decide the terms.
 """
 
 from __future__ import annotations

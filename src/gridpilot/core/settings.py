@@ -136,6 +136,13 @@ class Settings(BaseSettings):
     energy_max_gap_s: int = Field(
         default=900, gt=0, description="Power is not integrated across larger gaps."
     )
+    balance_refresh_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="The current balance kept in memory is re-read from the database when "
+        "older than this [s] (it follows readings.stored in between).",
+    )
     rollup_interval_s: float = Field(default=5.0, gt=0)
 
     # retention in days; None keeps forever
