@@ -20,7 +20,7 @@ from gridpilot.assets.summary import AssetFact, SiteAssets, asset_facts, per_sit
 from gridpilot.auth.permissions import Principal
 from gridpilot.balance.cache import CurrentBalanceCache
 from gridpilot.balance.current import CurrentBalance, current_balances
-from gridpilot.balance.service import site_balances
+from gridpilot.balance.service import SiteBalance, site_balances
 from gridpilot.control.status import StatusPolicy, read_statuses
 from gridpilot.core.timestamps import local_midnight_ms
 from gridpilot.fleet.today import SiteToday, today_of
@@ -60,6 +60,8 @@ class FleetSummary:
     page: list[SiteSummary]
     every: list[SiteSummary]
     now_ms: int
+    #: Each site's balance from its local midnight, or from ``history_ms`` before now if earlier.
+    balances: dict[int, SiteBalance] = field(default_factory=dict)
 
 
 def select_sites(sites: Sequence[Site], where: FleetFilter) -> list[Site]:
@@ -100,8 +102,10 @@ async def fleet_summary(
     policy: StatusPolicy,
     cache: CurrentBalanceCache | None = None,
     max_gap_s: int = 900,
+    history_ms: int = 0,
 ) -> FleetSummary:
-    """The summary of the principal's sites that match ``where`` (see the module docstring)."""
+    """The summary of the principal's sites that match ``where`` (see the module docstring);
+    with ``history_ms`` its ``balances`` also cover that much before now (one statement)."""
     visible = await list_sites(session=session, principal=principal, limit=10**9)
     sites = select_sites(visible, where)
     ids = [s.id for s in sites]
@@ -115,7 +119,7 @@ async def fleet_summary(
         now = await current_balances(
             session=session, site_ids=ids, now_ms=now_ms, max_age_ms=CURRENT_MAX_AGE_MS
         )
-    today = await _today(session, sites, now_ms, max_gap_s)
+    today, balances = await _today(session, sites, now_ms, max_gap_s, history_ms)
     statuses = await _status_counts(session, facts, tracked, policy, now_ms)
     alerts = await open_alert_counts(session=session, principal=principal, site_ids=ids)
     every = [
@@ -129,17 +133,18 @@ async def fleet_summary(
         )
         for s in sites
     ]
-    return FleetSummary(len(sites), every[offset : offset + limit], every, now_ms)
+    return FleetSummary(len(sites), every[offset : offset + limit], every, now_ms, balances)
 
 
 async def _today(
-    session: AsyncSession, sites: Sequence[Site], now_ms: int, max_gap_s: int
-) -> dict[int, SiteToday]:
-    """Each site's balance from its local midnight to now, from one balance statement."""
+    session: AsyncSession, sites: Sequence[Site], now_ms: int, max_gap_s: int, history_ms: int
+) -> tuple[dict[int, SiteToday], dict[int, SiteBalance]]:
+    """Each site's balance from its local midnight (or ``history_ms`` before now, if earlier)
+    to now, from one balance statement, and its part since local midnight."""
     if not sites:
-        return {}
+        return {}, {}
     midnights = {s.id: local_midnight_ms(s.timezone, now_ms) for s in sites}
-    start = min(midnights.values())
+    start = min([*midnights.values(), now_ms - history_ms])
     balances = await site_balances(
         session=session,
         site_ids=list(midnights),
@@ -149,10 +154,11 @@ async def _today(
         now_ms=now_ms,
         max_gap_s=max_gap_s,
     )
-    return {
+    today = {
         site_id: today_of(balances[site_id], midnight, now_ms)
         for site_id, midnight in midnights.items()
     }
+    return today, balances
 
 
 async def _status_counts(
