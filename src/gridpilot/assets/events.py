@@ -7,10 +7,11 @@ Routes publish them after the request's transaction committed (as a background t
 
 from __future__ import annotations
 
+from gridpilot.core import events as catalogue
 from gridpilot.core.bus import EventBus
 
-ASSET_CHANGED = "asset.changed"
-METRIC_CHANGED = "metric.changed"
+ASSET_CHANGED = catalogue.ASSET_CHANGED.name
+METRIC_CHANGED = catalogue.METRIC_CHANGED.name
 
 
 async def publish_assets_changed(bus: EventBus, asset_ids: list[int], action: str) -> None:

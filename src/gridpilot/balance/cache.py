@@ -28,6 +28,7 @@ from gridpilot.balance.current import (
     solve_current,
 )
 from gridpilot.balance.service import Node
+from gridpilot.core import events as catalogue
 from gridpilot.core.bus import EventBus
 from gridpilot.core.timestamps import now_ms
 
@@ -112,9 +113,9 @@ class CurrentBalanceCache:
     def start(self, bus: EventBus) -> CurrentBalanceCache:
         """Follow the bus (a runtime of ``api.app.start_runtime``)."""
         self._unsubscribe = [
-            bus.subscribe("readings.stored", self.on_stored),
-            bus.subscribe("asset.changed", self.on_changed),
-            bus.subscribe("metric.changed", self.on_changed),
+            bus.subscribe(catalogue.READINGS_STORED.name, self.on_stored),
+            bus.subscribe(catalogue.ASSET_CHANGED.name, self.on_changed),
+            bus.subscribe(catalogue.METRIC_CHANGED.name, self.on_changed),
         ]
         return self
 

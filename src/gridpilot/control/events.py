@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
+from gridpilot.core import events as catalogue
 from gridpilot.core.bus import EventBus
 
-ASSET_STATUS = "asset.status"
-COMMAND_UPDATED = "command.updated"
+ASSET_STATUS = catalogue.ASSET_STATUS.name
+COMMAND_UPDATED = catalogue.COMMAND_UPDATED.name
 
 
 @dataclass(frozen=True, slots=True)

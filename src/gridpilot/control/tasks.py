@@ -20,6 +20,7 @@ from gridpilot.control import service
 from gridpilot.control.events import ASSET_STATUS, CommandChange, publish_command_changes
 from gridpilot.control.status import StatusPolicy
 from gridpilot.control.tracker import StatusTracker
+from gridpilot.core import events as catalogue
 from gridpilot.core.bus import EventBus
 from gridpilot.core.settings import Settings
 from gridpilot.core.tasks import finish_then_cancel
@@ -50,9 +51,9 @@ class ControlRuntime:
 
     async def start(self, *, loops: bool = True) -> None:
         self._unsubscribe = [
-            self.bus.subscribe("readings.stored", self.tracker.on_readings_stored),
+            self.bus.subscribe(catalogue.READINGS_STORED.name, self.tracker.on_readings_stored),
             self.bus.subscribe(ASSET_STATUS, self.tracker.on_status),
-            self.bus.subscribe("asset.changed", self.tracker.on_asset_changed),
+            self.bus.subscribe(catalogue.ASSET_CHANGED.name, self.tracker.on_asset_changed),
         ]
         if loops:
             self._tasks = [

@@ -41,6 +41,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from gridpilot.core import events as catalogue
 from gridpilot.core.bus import EventBus
 from gridpilot.core.mqtt import MqttEndpoint
 from gridpilot.core.settings import Settings
@@ -95,7 +96,9 @@ class MqttIngestWorker:
         self.retire = False
         self._task: asyncio.Task[None] | None = None
         self._inbox = _Inbox()
-        self._unsubscribe = bus.subscribe("asset.changed", self.resolver.on_asset_changed)
+        self._unsubscribe = bus.subscribe(
+            catalogue.ASSET_CHANGED.name, self.resolver.on_asset_changed
+        )
 
     # --- lifecycle ------------------------------------------------------------------------
 

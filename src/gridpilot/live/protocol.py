@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gridpilot.auth.permissions import Principal
+from gridpilot.core import events as catalogue
 from gridpilot.core.errors import ValidationFailed
 
 #: Subscription ``events`` name -> (bus topic glob, server message ``type``).
@@ -28,7 +29,7 @@ MAX_METRIC_KEY_LENGTH = 64
 
 def kind_of(topic: str) -> str | None:
     """The event kind (``EVENT_KINDS`` key) of a bus topic, or None when it is not streamed."""
-    if topic == "readings.stored":
+    if topic == catalogue.READINGS_STORED.name:
         return "readings"
     if topic.startswith("alert."):
         return "alerts"

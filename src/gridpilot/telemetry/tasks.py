@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gridpilot.auth.permissions import Principal
+from gridpilot.core import events as catalogue
 from gridpilot.core.bus import EventBus
 from gridpilot.core.metrics import Metrics
 from gridpilot.core.settings import Settings
@@ -121,8 +122,8 @@ class TelemetryRuntime:
         self._last_reload = time.monotonic()
         self.writer.start()
         self._unsubscribe = [
-            self.bus.subscribe("asset.changed", self.on_asset_changed),
-            self.bus.subscribe("metric.changed", self.lookups.on_metric_changed),
+            self.bus.subscribe(catalogue.ASSET_CHANGED.name, self.on_asset_changed),
+            self.bus.subscribe(catalogue.METRIC_CHANGED.name, self.lookups.on_metric_changed),
         ]
         if loops:
             self._tasks = [

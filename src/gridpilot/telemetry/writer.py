@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from gridpilot.core import events as catalogue
 from gridpilot.core.bus import EventBus
 from gridpilot.core.errors import Unavailable
 from gridpilot.core.metrics import Metrics
@@ -36,7 +37,7 @@ from gridpilot.telemetry.validation import Rows
 
 log = logging.getLogger(__name__)
 
-READINGS_STORED = "readings.stored"
+READINGS_STORED = catalogue.READINGS_STORED.name
 
 
 @dataclass(slots=True)

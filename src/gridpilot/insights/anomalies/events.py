@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from gridpilot.core import events as catalogue
 from gridpilot.core.bus import EventBus
 from gridpilot.insights.anomalies.models import Anomaly
 
-ANOMALY_DETECTED = "anomaly.detected"
+ANOMALY_DETECTED = catalogue.ANOMALY_DETECTED.name
 
 
 def anomaly_event(row: Anomaly) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from gridpilot.analytics.forecast import Forecast
 from gridpilot.analytics.forecast_bounds import net_forecast
 from gridpilot.assets.service import list_sites
+from gridpilot.core import events as catalogue
 from gridpilot.core.bus import EventBus
 from gridpilot.core.errors import NotFound, ValidationFailed
 from gridpilot.core.periodic import Periodic
@@ -82,7 +83,7 @@ class ForecastRuntime:
             except Exception:
                 log.exception("forecast of site %d failed", site_id)
                 continue
-            await self.bus.publish("forecast.stored", event)
+            await self.bus.publish(catalogue.FORECAST_STORED.name, event)
             events.append(event)
         keep_ms = self.settings.forecast_keep_days * MS_PER_DAY
         async with self.sessions() as session, session.begin():
