@@ -45,6 +45,7 @@ from gridpilot.alerts.views import (
 )
 from gridpilot.assets.service import asset_summaries, site_contracts
 from gridpilot.balance.current import CurrentBalance, current_balances
+from gridpilot.core import events as catalogue
 from gridpilot.core.bus import EventBus
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import now_ms
@@ -52,16 +53,16 @@ from gridpilot.telemetry.queries import last_seen
 
 log = logging.getLogger(__name__)
 
-RULE_CHANGED = "alert_rule.changed"
+RULE_CHANGED = catalogue.ALERT_RULE_CHANGED.name
 #: Event kinds evaluated together when several are queued (one transaction for their decisions).
 _BATCHED = frozenset({"readings", "status"})
 _MAX_BATCH = 500
 _SUBSCRIPTIONS = {
-    "readings.stored": "readings",
-    "asset.status": "status",
-    "anomaly.detected": "anomaly",
-    "forecast.stored": "forecast",
-    "asset.changed": "reload",
+    catalogue.READINGS_STORED.name: "readings",
+    catalogue.ASSET_STATUS.name: "status",
+    catalogue.ANOMALY_DETECTED.name: "anomaly",
+    catalogue.FORECAST_STORED.name: "forecast",
+    catalogue.ASSET_CHANGED.name: "reload",
     RULE_CHANGED: "reload",
 }
 #: Power readings older than this [ms] are left out of the balance of site checks (as before
@@ -161,9 +162,9 @@ class AlertRuntime:
         if not isinstance(rule_id, int) or not isinstance(site_id, int):
             return
         key = (rule_id, subject_of(site_id, payload.get("asset_id")))
-        if topic == "alert.resolved":
+        if topic == catalogue.ALERT_RESOLVED.name:
             self.watch.open.discard(key)
-        elif topic == "alert.raised":
+        elif topic == catalogue.ALERT_RAISED.name:
             self.watch.open.add(key)
 
     # --- loading ---------------------------------------------------------------------------------
@@ -328,7 +329,7 @@ class AlertRuntime:
                     )
                     final[key] = True
                     if alert is not None:
-                        events.append(("alert.raised", event_payload(alert)))
+                        events.append((catalogue.ALERT_RAISED.name, event_payload(alert)))
                 elif isinstance(decision, Clear):
                     alert = await resolve_open(
                         session=session,
@@ -339,7 +340,7 @@ class AlertRuntime:
                     )
                     final[key] = False
                     if alert is not None:
-                        events.append(("alert.resolved", event_payload(alert)))
+                        events.append((catalogue.ALERT_RESOLVED.name, event_payload(alert)))
         for key, is_open in final.items():
             if is_open:
                 self.watch.open.add(key)

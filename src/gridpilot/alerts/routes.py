@@ -29,6 +29,7 @@ from gridpilot.alerts.schemas import (
 )
 from gridpilot.auth.dependencies import Configurer, Reader, require
 from gridpilot.auth.permissions import Permission, Principal
+from gridpilot.core import events as catalogue
 from gridpilot.core.errors import ValidationFailed
 from gridpilot.core.timestamps import MAX_MS, from_ms, to_ms
 from gridpilot.db.dependencies import SessionDep
@@ -123,7 +124,10 @@ async def update_rule(
     rule, resolved = await service.update_rule(
         session=session, rule_id=rule_id, principal=principal, changes=changes
     )
-    events = [rule_event(rule.id, "updated"), *alert_events("alert.resolved", resolved)]
+    events = [
+        rule_event(rule.id, "updated"),
+        *alert_events(catalogue.ALERT_RESOLVED.name, resolved),
+    ]
     background.add_task(publish_all, request.app, events)
     return RuleOut.model_validate(rule)
 
@@ -141,7 +145,10 @@ async def delete_rule(
     background: BackgroundTasks,
 ) -> Response:
     resolved = await service.delete_rule(session=session, rule_id=rule_id, principal=principal)
-    events = [rule_event(rule_id, "deleted"), *alert_events("alert.resolved", resolved)]
+    events = [
+        rule_event(rule_id, "deleted"),
+        *alert_events(catalogue.ALERT_RESOLVED.name, resolved),
+    ]
     background.add_task(publish_all, request.app, events)
     return Response(status_code=204)
 
@@ -245,7 +252,7 @@ async def acknowledge_alert(
     alert = await lifecycle.acknowledge(
         session=session, alert_id=alert_id, principal=principal, comment=_comment(body)
     )
-    return _announced(request, background, "alert.acknowledged", alert)
+    return _announced(request, background, catalogue.ALERT_ACKNOWLEDGED.name, alert)
 
 
 @router.post(
@@ -264,7 +271,7 @@ async def resolve_alert(
     alert = await lifecycle.resolve_by_hand(
         session=session, alert_id=alert_id, principal=principal, comment=_comment(body)
     )
-    return _announced(request, background, "alert.resolved", alert)
+    return _announced(request, background, catalogue.ALERT_RESOLVED.name, alert)
 
 
 def _comment(body: AlertAction | None) -> str | None:
