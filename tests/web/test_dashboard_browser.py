@@ -112,7 +112,13 @@ def _seed(server: Dashboard) -> dict[str, int]:
     server.add_user("viewer", "viewer", sites=str(other["id"]))
     server.add_user("viewer-all", "viewer")
     server.add_user("operator", "operator")
-    return {"plant": plant["id"], "other": other["id"], "meter": meter["id"], "press": press["id"]}
+    return {
+        "plant": plant["id"],
+        "other": other["id"],
+        "meter": meter["id"],
+        "solar": solar["id"],
+        "press": press["id"],
+    }
 
 
 PREFIX = f"t{uuid.uuid4().hex[:10]}/"
@@ -174,16 +180,36 @@ async def test_wrong_password_is_refused_with_a_message(server, page):
     await _shot(page, "login-refused")
 
 
+def _post(dashboard: Dashboard, readings: list[dict]) -> None:
+    stored = httpx.post(
+        f"{dashboard.url}/api/v1/telemetry",
+        json={"readings": readings},
+        headers=dashboard.token("admin"),
+    )
+    assert stored.status_code == 200, stored.text
+
+
 async def test_overview_shows_kpis_and_a_chart_with_data(server, page):
-    dashboard, _ = server
+    dashboard, ids = server
+    at = now_ms()
+    _post(  # fresh power: the meter draws 400 kW, the PV gives 50: 350 kW from the grid
+        dashboard,
+        [
+            {"asset": ids["meter"], "metric": "power_kw", "ts": at, "value": 400.0},
+            {"asset": ids["solar"], "metric": "power_kw", "ts": at, "value": 50.0},
+        ],
+    )
     await _log_in(page, dashboard.url, "admin")
     await expect(page.get_by_test_id("kpi-sites-value")).to_have_text("2")
     await expect(page.get_by_test_id("kpi-installed-value")).to_have_text("60 kW")
     energy = page.get_by_test_id("kpi-energy-value")
     await expect(energy).to_contain_text("kWh")
     assert await energy.inner_text() != "0.0 kWh"
-    await expect(page.get_by_test_id("kpi-peak-value")).to_have_text("80%")  # 400 of 500 kW
-    await expect(page.get_by_test_id("kpi-cost-value")).to_contain_text("EUR")
+    await expect(page.get_by_test_id("kpi-peak-value")).to_have_text("70%")  # 350 of 500 kW
+    await expect(page.get_by_test_id("kpi-cost-value")).to_have_text("per site")
+    await expect(page.get_by_test_id("now-consumption")).to_have_text("400.0 kW")
+    await expect(page.get_by_test_id("now-generation")).to_have_text("50.0 kW")
+    await expect(page.get_by_test_id("now-import")).to_have_text("350.0 kW")
     lines = await _chart_points(page, "power-chart")
     day_ago = now_ms() - 25 * 3_600_000
     consumption = lines["Consumption"]
@@ -193,24 +219,24 @@ async def test_overview_shows_kpis_and_a_chart_with_data(server, page):
     assert consumption[0][0] <= now_ms() - 24 * 3_600_000 + QUARTER_MS
     assert consumption[-1][0] >= now_ms() - 2 * 3_600_000
     assert all(ts > day_ago and value == 400.0 for ts, value in consumption[:-1])
-    assert {value for _, value in lines["Generation"][:-1]} == {50.0}
+    generation = dict(lines["Generation"][:-1])
+    assert set(generation.values()) <= {0.0, 50.0}, generation
+    assert list(generation.values())[-8:] == [50.0] * 8  # the PV's last two hours
+    imported = dict(lines["Grid import"][:-1])  # derived: consumption - generation
+    assert all(imported[ts] == 400.0 - generation[ts] for ts in imported), imported
     await expect(page.get_by_test_id("site-map")).to_be_visible()
+    await expect(page.locator(".leaflet-interactive")).to_have_count(1)  # one located site
     await _shot(page, "overview")
 
 
 async def test_live_total_changes_when_a_reading_is_ingested(server, page):
     dashboard, ids = server
     await _log_in(page, dashboard.url, "admin")
-    live = page.get_by_test_id("live-total")
-    await expect(live).to_contain_text("waiting")
+    live = page.get_by_test_id("now-consumption")
+    await expect(live).to_be_visible()
     reading = {"asset": ids["meter"], "metric": "power_kw", "ts": now_ms(), "value": 432.1}
-    stored = httpx.post(
-        f"{dashboard.url}/api/v1/telemetry",
-        json={"readings": [reading]},
-        headers=dashboard.token("admin"),
-    )
-    assert stored.status_code == 200, stored.text
-    await expect(live).to_have_text("Now: 432.1 kW")
+    _post(dashboard, [reading])
+    await expect(live).to_have_text("432.1 kW", timeout=15_000)  # the next refresh
 
 
 async def test_site_page_lists_assets_and_exports_csv(server, page):
@@ -223,16 +249,17 @@ async def test_site_page_lists_assets_and_exports_csv(server, page):
     await expect(table).to_contain_text("Roof PV")
     history = await _chart_points(page, "history-chart")
     assert len(history["Consumption"]) >= 20
-    energy = await _chart_points(page, "energy-bars")  # kWh per quarter hour: 400 kW x 0.25 h
-    assert {value for _, value in energy["Consumption"][:-1]} == {100.0}
+    energy = await _chart_points(page, "energy-bars")  # kWh per hour: 400 kW x 1 h
+    assert {value for _, value in energy["Consumption"][1:-1]} == {400.0}
     await expect(table).to_contain_text("online")  # data within 3 expected intervals
     async with page.expect_download() as download_info:
         await page.get_by_test_id("csv-export").click()
     download = await download_info.value
     content = Path(await download.path()).read_text()
     lines = content.strip().splitlines()
-    assert lines[0] == "ts,consumption_kw,generation_kw"
-    assert any(",400.0,50.0" in line for line in lines[1:])
+    assert lines[0] == "ts,consumption_kw,generation_kw,import_kw,export_kw"
+    assert any(",400.000,50.000,350.000," in line for line in lines[1:])
+    await expect(page.get_by_test_id("kpi-cost-value")).to_contain_text("EUR")
     await _shot(page, "site")
 
 

@@ -1,12 +1,13 @@
-"""Dashboard figures: local days across DST, quarter-hour energy, chart points, last-seen labels."""
+"""Dashboard figures: local days across DST, chart points, last-seen labels."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from gridpilot.core.timestamps import local_midnight_ms
 from gridpilot.web.charts import points
-from gridpilot.web.figures import energy_kwh, local_midnight_ms, since_label
+from gridpilot.web.figures import since_label
 
 #: 2026-03-29T12:00:00Z: Europe/Rome moved to CEST (UTC+2) at 01:00 UTC that day.
 DST_DAY_NOON = 1_774_785_600_000
@@ -16,14 +17,6 @@ def test_local_midnight_follows_the_sites_timezone_across_dst():
     rome = local_midnight_ms("Europe/Rome", DST_DAY_NOON)
     assert pd.Timestamp(rome, unit="ms", tz="UTC").isoformat() == "2026-03-28T23:00:00+00:00"
     assert local_midnight_ms("UTC", DST_DAY_NOON) == DST_DAY_NOON - 12 * 3_600_000
-
-
-def test_energy_integrates_quarter_hours_from_the_start_and_skips_gaps():
-    index = pd.date_range("2026-01-05", periods=8, freq="15min", tz="UTC")
-    power = pd.Series([100.0, 100.0, np.nan, 40.0, 40.0, 40.0, 40.0, 40.0], index=index)
-    start_ms = int(index[1].timestamp() * 1000)
-    # 100 kW x 0.25 h + gap + 5 x 40 kW x 0.25 h
-    assert energy_kwh(power, start_ms) == 25.0 + 50.0
 
 
 def test_chart_points_are_epoch_milliseconds_with_gaps_as_none():

@@ -1,11 +1,37 @@
-"""ECharts options for the dashboard's time-series charts (times in epoch ms, values in kW)."""
+"""ECharts options for the dashboard's time-series charts (times in epoch ms, values in kW or
+kWh), readable on the light and the dark theme alike (grey text, faint grid lines)."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
+
+from gridpilot.web.fleet_view import PowerHistory
+
+#: Colours of the balance terms, after Home Assistant's energy dashboard.
+COLOURS = {
+    "consumption": "#e53935",
+    "generation": "#ff9800",
+    "import": "#488fc2",
+    "export": "#8353d1",
+    "discharge": "#4db6ac",
+    "charge": "#f06292",
+}
+LABELS = {
+    "consumption": "Consumption",
+    "generation": "Generation",
+    "import": "Grid import",
+    "export": "Grid export",
+    "discharge": "Battery discharge",
+    "charge": "Battery charge",
+}
+#: Drawn below the axis (flows out of the site).
+NEGATIVE = ("export", "charge")
+GREY = "#8c8c8c"
 
 
 def points(series: pd.Series) -> list[list[float | None]]:
@@ -17,19 +43,92 @@ def points(series: pd.Series) -> list[list[float | None]]:
     ]
 
 
+def pairs(stamps_ms: Sequence[int], values: np.ndarray, sign: float = 1.0) -> list[list[Any]]:
+    """``[[epoch ms, value], ...]`` of an array, NaN as None, times ``sign``."""
+    return [
+        [int(ts), None if math.isnan(v) else round(sign * float(v), 3) + 0.0]
+        for ts, v in zip(stamps_ms, values, strict=True)
+    ]
+
+
+def _formatter(unit: str) -> str:
+    """A JavaScript tooltip value formatter: thousands separators and the unit."""
+    return (
+        "(v) => v == null ? '\\u2013' : "
+        f"v.toLocaleString(undefined, {{maximumFractionDigits: 1}}) + ' {unit}'"
+    )
+
+
 def time_chart(
     series: dict[str, list[list[float | None]]], unit: str = "kW", kind: str = "line"
 ) -> dict[str, Any]:
     """A chart with a time axis, one line (or bar series) per entry of ``series``."""
     return {
         "animation": False,  # live updates redraw often; no animation to wait for
-        "tooltip": {"trigger": "axis"},
-        "legend": {"top": 0},
-        "grid": {"left": 50, "right": 20, "top": 40, "bottom": 40},
-        "xAxis": {"type": "time"},
-        "yAxis": {"type": "value", "name": unit},
+        "textStyle": {"color": GREY},
+        "tooltip": {"trigger": "axis", ":valueFormatter": _formatter(unit)},
+        "legend": {"top": 0, "type": "scroll", "textStyle": {"color": GREY}},
+        "grid": {"left": 8, "right": 16, "top": 56, "bottom": 8, "containLabel": True},
+        "xAxis": {
+            "type": "time",
+            "axisLabel": {
+                "hideOverlap": True,
+                "formatter": {"day": "{d} {MMM}", "hour": "{HH}:{mm}", "minute": "{HH}:{mm}"},
+            },
+        },
+        "yAxis": {
+            "type": "value",
+            "name": unit,
+            "axisLabel": {":formatter": "(v) => v.toLocaleString()"},
+            "splitLine": {"lineStyle": {"color": "rgba(140,140,140,0.25)"}},
+        },
         "series": [
             {"name": name, "type": kind, "showSymbol": False, "data": data}
             for name, data in series.items()
         ],
     }
+
+
+def _shown(history: PowerHistory) -> list[str]:
+    """The terms to draw: the four of the grid and generation, storage where present."""
+    base = ["consumption", "generation", "import", "export"]
+    return base + [t for t in ("discharge", "charge") if t in history.present]
+
+
+def balance_chart(history: PowerHistory) -> dict[str, Any]:
+    """Average power per interval [kW]: consumption and generation as lines, grid import and
+    battery discharge as areas above the axis, export and charge below it."""
+    options = time_chart({}, unit="kW")
+    for term in _shown(history):
+        sign = -1.0 if term in NEGATIVE else 1.0
+        line: dict[str, Any] = {
+            "name": LABELS[term],
+            "type": "line",
+            "showSymbol": False,
+            "color": COLOURS[term],
+            "data": pairs(history.stamps_ms, history.kw[term], sign),
+        }
+        if term not in ("consumption", "generation"):
+            line |= {"areaStyle": {"opacity": 0.3}, "lineStyle": {"width": 1}}
+        else:
+            line["lineStyle"] = {"width": 2}
+        options["series"].append(line)
+    return options
+
+
+def energy_bars(history: PowerHistory) -> dict[str, Any]:
+    """Energy per bucket [kWh] (``history.kw`` holds kWh: ``fleet_view.energy_per``):
+    consumption and generation side by side, grid import above and export below the axis."""
+    options = time_chart({}, unit="kWh", kind="bar")
+    for term in _shown(history):
+        sign = -1.0 if term in NEGATIVE else 1.0
+        bars: dict[str, Any] = {
+            "name": LABELS[term],
+            "type": "bar",
+            "color": COLOURS[term],
+            "data": pairs(history.stamps_ms, history.kw[term], sign),
+        }
+        if term not in ("consumption", "generation"):
+            bars["stack"] = "flows"
+        options["series"].append(bars)
+    return options

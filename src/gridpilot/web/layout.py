@@ -93,10 +93,11 @@ def frame(user: Principal, title: str) -> Iterator[None]:
         yield
 
 
-def kpi_card(label: str, value: str, mark: str, hint: str = "") -> None:
-    """One figure of a KPI strip."""
-    with ui.card().classes("min-w-[9rem] grow").props(f"data-testid=kpi-{mark}"):
+def kpi_card(label: str, value: str, mark: str, hint: str = "") -> ui.label:
+    """One figure of a KPI strip; returns the value's label."""
+    with ui.card().classes("min-w-[9rem] grow basis-36").props(f"data-testid=kpi-{mark}"):
         ui.label(label).classes("text-caption text-grey-7")
-        ui.label(value).classes("text-h6").props(f"data-testid=kpi-{mark}-value")
+        shown = ui.label(value).classes("text-h6").props(f"data-testid=kpi-{mark}-value")
         if hint:
             ui.label(hint).classes("text-caption text-grey-6")
+    return shown

@@ -5,7 +5,18 @@ from __future__ import annotations
 from importlib import import_module
 
 #: Page modules, each with a ``register()`` that defines its ``@ui.page`` routes.
-PAGES = ("login", "overview", "sites", "asset", "kpis", "forecast", "baselines", "alerts", "admin")
+PAGES = (
+    "login",
+    "overview",
+    "sites",
+    "site",
+    "asset",
+    "kpis",
+    "forecast",
+    "baselines",
+    "alerts",
+    "admin",
+)
 
 _registered: list[bool] = []
 

@@ -1,98 +1,66 @@
-"""``/``: KPI strip, the map of sites and the total power of the last 24 hours, live."""
+"""``/``: the fleet at a glance, from one fleet summary (whose one balance statement covers
+today and the last 24 h) whatever the number of sites: the KPI strip, the current balance
+(refreshed from the in-memory cache every few seconds), the last 24 h of the summed site
+balances and the map of sites. The page answers at once and fills in when the figures are
+in, so no fleet size reaches NiceGUI's response_timeout."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from nicegui import ui
 
-from gridpilot.assets.service import list_assets
-from gridpilot.auth.permissions import Principal
-from gridpilot.web.charts import points, time_chart
-from gridpilot.web.context import current
-from gridpilot.web.figures import CONSUMING, Overview, overview
+from gridpilot.web.charts import balance_chart
+from gridpilot.web.fleet_view import (
+    FleetTotals,
+    current_totals,
+    fleet_totals,
+    load_fleet,
+    now_totals,
+    recent,
+    sum_balances,
+)
 from gridpilot.web.layout import frame, kpi_card, require_login
+from gridpilot.web.now_panel import NOW_REFRESH_S, now_panel, now_terms, show_now
+from gridpilot.web.numbers import UNKNOWN, energy, number, power, share
+from gridpilot.web.site_map import site_map
 
 
-def _number(value: float, unit: str, digits: int = 1) -> str:
-    return f"{value:,.{digits}f} {unit}"
-
-
-def _kpis(data: Overview) -> None:
+def _kpis(totals: FleetTotals) -> None:
+    today = totals.today_kwh
+    status = totals.status
     with ui.row().classes("w-full gap-3"):
-        kpi_card("Sites", str(len(data.sites)), "sites", f"{data.asset_count} assets")
-        kpi_card("Installed generation", _number(data.installed_kw, "kW", 0), "installed")
-        kpi_card("Energy today", _number(data.energy_kwh, "kWh"), "energy")
-        kpi_card("Generation today", _number(data.produced_kwh, "kWh"), "generation")
-        worst = data.worst_contract_use()
-        if worst is None:
-            kpi_card("Peak vs contract", "no contract", "peak")
-        else:
-            name, peak, contract = worst
-            kpi_card(
-                "Peak vs contract", f"{peak / contract:.0%}", "peak", f"{name}: {peak:,.0f} kW"
-            )
-        kpi_card("Cost today", data.cost_today(), "cost")
-        kpi_card("Carbon today", _number(data.carbon_kg, "kg CO2"), "carbon")
-        kpi_card("Carbon avoided", _number(data.avoided_kg, "kg CO2"), "avoided")
+        kpi_card("Sites", f"{totals.sites:,}", "sites")
         kpi_card(
-            "Active alerts", str(data.active_alerts), "alerts", f"{data.critical_alerts} critical"
+            "Assets",
+            f"{totals.assets:,}",
+            "assets",
+            f"{status.get('online', 0):,} online · {status.get('offline', 0):,} offline",
         )
-
-
-def _map(data: Overview) -> None:
-    located = [s.site for s in data.sites if s.site.latitude is not None]
-    if not located:
-        return
-    lat = sum(s.latitude or 0.0 for s in located) / len(located)
-    lon = sum(s.longitude or 0.0 for s in located) / len(located)
-    tiles = current().settings.web_map_tiles_url
-    with ui.card().classes("w-full"):
-        ui.label("Sites").classes("text-subtitle1")
-        area = (
-            ui.leaflet(center=(lat, lon), zoom=5)
-            .classes("w-full h-72")
-            .props("data-testid=site-map")
-        )
-        area.clear_layers()  # no tiles unless configured: markers on a plain background
-        if tiles:
-            area.tile_layer(url_template=tiles, options={"attribution": "map tiles"})
-        for site in located:
-            area.generic_layer(
-                name="circleMarker",
-                args=[[site.latitude, site.longitude], {"radius": 9, "color": "#1976d2"}],
+        kpi_card("Installed generation", number(totals.installed_kw, "kW", 0), "installed")
+        kpi_card("Consumption today", energy(today["consumption"]), "energy", "each site's day")
+        kpi_card("Generation today", energy(today["generation"]), "generation")
+        kpi_card("Self-sufficiency today", share(totals.self_sufficiency), "selfsufficiency")
+        worst = totals.worst_contract
+        if worst is None:
+            kpi_card("Contract use now", UNKNOWN, "peak", "no contract with a known import")
+        else:
+            name, imported, contract = worst
+            kpi_card(
+                "Contract use now",
+                f"{imported / contract:.0%}",
+                "peak",
+                f"{name}: {power(imported)} of {power(contract)}",
             )
-
-
-async def _live_total(user: Principal, chart: ui.echart, now_label: ui.label) -> None:
-    """Update the live total power on every ``readings.stored`` of the user's consumers."""
-    context = current()
-    async with context.session() as session:
-        assets = await list_assets(session=session, principal=user, limit=100_000)
-    roles = {a.id: a.role for a in assets}
-    latest: dict[int, float] = {}
-
-    async def on_stored(_topic: str, payload: dict[str, Any]) -> None:
-        changed = False
-        newest = 0
-        for entry in payload.get("assets", []):
-            asset_id = entry.get("asset_id")
-            power = entry.get("latest", {}).get("power_kw")
-            if asset_id in roles and roles[asset_id] in CONSUMING and power is not None:
-                latest[asset_id] = float(power["value"])
-                newest = max(newest, int(power["ts"]))
-                changed = True
-        if not changed:
-            return
-        total = sum(latest.values())
-        now_label.set_text(f"Now: {total:,.1f} kW")
-        live = chart.options["series"][-1]["data"]
-        live.append([newest, round(total, 3)])
-        del live[:-500]
-        chart.update()
-
-    unsubscribe = context.bus.subscribe("readings.stored", on_stored)
-    ui.context.client.on_delete(unsubscribe)
+        kpi_card("Carbon today", number(totals.carbon_kg, "kg CO2", 0), "carbon", "grid import")
+        kpi_card(
+            "Carbon avoided today", number(totals.avoided_kg, "kg CO2", 0), "avoided", "generation"
+        )
+        kpi_card("Cost today", "per site", "cost", "tariffs differ: on each site's page")
+        kpi_card(
+            "Open alerts",
+            f"{totals.alerts_open:,}",
+            "alerts",
+            f"{totals.alerts_critical:,} critical",
+        )
 
 
 def register() -> None:
@@ -101,27 +69,33 @@ def register() -> None:
         user = await require_login("/")
         if user is None:
             return
-        async with current().session() as session:
-            data = await overview(session=session, principal=user)
         with frame(user, "Overview"):
-            _kpis(data)
+            parts = ui.column().classes("w-full gap-4")
+            with parts:
+                ui.spinner(size="lg").props("data-testid=overview-loading")
             with ui.card().classes("w-full"):
-                with ui.row().classes("w-full justify-between items-center"):
-                    ui.label("Total power, last 24 h").classes("text-subtitle1")
-                    now_label = ui.label("Now: waiting for data").props("data-testid=live-total")
-                consumption, production = data.total_power()
-                chart = (
-                    ui.echart(
-                        time_chart(
-                            {
-                                "Consumption": points(consumption),
-                                "Generation": points(production),
-                                "Live consumption": [],
-                            }
-                        )
-                    )
-                    .classes("w-full h-80")
-                    .props("data-testid=power-chart")
+                ui.label("Power, last 24 hours (15-min averages, all sites)").classes(
+                    "text-subtitle1"
                 )
-            _map(data)
-        await _live_total(user, chart, now_label)
+                chart = ui.echart(balance_chart(sum_balances([]))).classes("w-full h-80")
+                chart.props("data-testid=power-chart")
+            below = ui.column().classes("w-full")
+        # the page answers at once; the figures follow (a large fleet never hits the timeout)
+        await ui.context.client.connected()
+        fleet = await load_fleet(user, history_hours=24)
+        history = recent(fleet, 24)
+        parts.clear()
+        with parts:
+            _kpis(fleet_totals(fleet.every))
+            labels = now_panel(now_totals(e.now for e in fleet.every), now_terms(history.present))
+        chart.options.clear()
+        chart.options.update(balance_chart(history))
+        chart.update()
+        with below:
+            site_map(fleet.every)
+        site_ids = [e.site.id for e in fleet.every]
+
+        async def refresh() -> None:
+            show_now(labels, await current_totals(site_ids))
+
+        ui.timer(NOW_REFRESH_S, refresh)

@@ -1,77 +1,68 @@
-"""``/sites`` and ``/sites/{id}``: the site list; a site's assets, live values and history."""
+"""``/sites``: the fleet summary as a paged, searchable list (``PAGE_SIZE`` sites a page, one
+fleet summary call per page shown, fast with thousands of sites); a click opens the site."""
 
 from __future__ import annotations
 
-import io
+import math
 from typing import Any
 
-import pandas as pd
 from nicegui import ui
 
-from gridpilot.assets.models import Asset
-from gridpilot.assets.service import get_site, list_assets, list_sites
-from gridpilot.auth.permissions import Principal
-from gridpilot.core.errors import NotFound
-from gridpilot.core.timestamps import now_ms
-from gridpilot.insights.data import load_site_series
-from gridpilot.telemetry.service import last_seen, latest_values
-from gridpilot.web.charts import points, time_chart
-from gridpilot.web.context import current
-from gridpilot.web.figures import CONSUMING, PRODUCING, since_label, statuses
+from gridpilot.fleet.service import SiteSummary
+from gridpilot.web.fleet_view import load_fleet
 from gridpilot.web.layout import frame, require_login
+from gridpilot.web.numbers import UNKNOWN, energy, power, share
 
-#: Time-range choices: label -> span in hours.
-RANGES = {"24 hours": 24, "7 days": 24 * 7, "30 days": 24 * 30}
-#: Resolution choices: label -> bucket in ms.
-RESOLUTIONS = {"15 min": 15 * 60_000, "1 hour": 3_600_000, "1 day": 86_400_000}
+PAGE_SIZE = 50
 
 
-def _asset_rows(
-    assets: list[Asset],
-    seen: dict[int, int | None],
-    power: dict[int, float],
-    status: dict[int, str],
-) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": a.id,
-            "status": status.get(a.id, "unknown"),
-            "name": a.name,
-            "kind": a.kind,
-            "role": a.role,
-            "rated_kw": a.rated_capacity_kw,
-            "power_kw": None if a.id not in power else round(power[a.id], 2),
-            "last_seen": since_label(seen.get(a.id)),
-        }
-        for a in assets
-    ]
+def _column(name: str, label: str, left: bool = False) -> dict[str, Any]:
+    return {"name": name, "label": label, "field": name, "align": "left" if left else "right"}
 
 
-async def _history(user: Principal, site_id: int, hours: int, step_ms: int) -> pd.DataFrame:
-    end = now_ms()
-    end += step_ms - end % step_ms
-    start = end - hours * 3_600_000
-    async with current().session() as session:
-        frame_ = {
-            name: await load_site_series(
-                session=session,
-                site_id=site_id,
-                metric="power_kw",
-                start_ms=start,
-                end_ms=end,
-                step_ms=step_ms,
-                roles=roles,
-                principal=user,
-            )
-            for name, roles in (("consumption_kw", CONSUMING), ("generation_kw", PRODUCING))
-        }
-    return pd.DataFrame(frame_)
+COLUMNS = [
+    _column("name", "Site", left=True),
+    _column("consumption", "Consumption now"),
+    _column("generation", "Generation now"),
+    _column("grid", "Grid now"),
+    _column("today", "Consumption today"),
+    _column("selfsufficiency", "Self-sufficiency"),
+    _column("assets", "Assets online / offline"),
+    _column("alerts", "Open alerts"),
+]
 
 
-def _csv(history: pd.DataFrame) -> bytes:
-    out = io.StringIO()
-    history.rename_axis("ts").to_csv(out, date_format="%Y-%m-%dT%H:%M:%SZ")
-    return out.getvalue().encode()
+def grid_text(imported: float | None, exported: float | None) -> str:
+    """The grid exchange now: ``120.0 kW in``, ``35.2 kW out`` (the larger of the two)."""
+    if imported is None and exported is None:
+        return UNKNOWN
+    if (exported or 0.0) > (imported or 0.0):
+        return f"{power(exported)} out"
+    return f"{power(imported or 0.0)} in"
+
+
+def site_row(entry: SiteSummary) -> dict[str, Any]:
+    """One row of the list: texts with units, the site id for the link."""
+    now, status = entry.now.power_kw, entry.status
+    critical = entry.alerts.get("critical", 0)
+    alerts = sum(entry.alerts.values())
+    return {
+        "id": entry.site.id,
+        "name": entry.site.name,
+        "consumption": power(now["consumption"]),
+        "generation": power(now["generation"]),
+        "grid": grid_text(now["import"], now["export"]),
+        "today": energy(entry.today.kwh["consumption"]),
+        "selfsufficiency": share(entry.today.self_sufficiency),
+        "assets": f"{status.get('online', 0):,} / {status.get('offline', 0):,}"
+        f" of {entry.assets.count:,}",
+        "alerts": f"{alerts:,}" + (f" ({critical:,} critical)" if critical else ""),
+    }
+
+
+LINK_CELL = """<q-td :props="props">
+  <a :href="'/sites/' + props.row.id" class="text-primary">{{ props.value }}</a>
+</q-td>"""
 
 
 def register() -> None:
@@ -80,167 +71,51 @@ def register() -> None:
         user = await require_login("/sites")
         if user is None:
             return
-        async with current().session() as session:
-            sites = await list_sites(session=session, principal=user)
+        state: dict[str, Any] = {"search": "", "page": 1}
         with frame(user, "Sites"):
-            if not sites:
-                ui.label("No sites yet.")
-            with ui.row().classes("w-full gap-3"):
-                for site in sites:
-                    with (
-                        ui.card()
-                        .classes("min-w-[14rem] grow cursor-pointer")
-                        .on("click", lambda s=site: ui.navigate.to(f"/sites/{s.id}"))
-                    ):
-                        ui.link(site.name, f"/sites/{site.id}").classes("text-h6")
-                        ui.label(site.timezone).classes("text-caption")
-                        if site.contract_demand_kw:
-                            ui.label(f"Contract demand {site.contract_demand_kw:,.0f} kW")
-
-    @ui.page("/sites/{site_id}")
-    async def site_page(site_id: int) -> None:
-        user = await require_login(f"/sites/{site_id}")
-        if user is None:
-            return
-        async with current().session() as session:
-            try:
-                site = await get_site(session=session, site_id=site_id, principal=user)
-            except NotFound:
-                site = None
-            assets = (
-                []
-                if site is None
-                else await list_assets(session=session, principal=user, site_id=site_id)
-            )
-            seen = await last_seen(session=session, asset_ids=[a.id for a in assets])
-            power: dict[int, float] = {}
-            for asset in assets:
-                values = await latest_values(
-                    session=session, asset_id=asset.id, metric_keys=["power_kw"]
+            with ui.row().classes("w-full items-center justify-between"):
+                search = (
+                    ui.input("Search by name")
+                    .props("clearable debounce=300 dense outlined")
+                    .props("data-testid=site-search")
+                    .classes("min-w-[16rem]")
                 )
-                if "power_kw" in values:
-                    power[asset.id] = values["power_kw"].value
-        status = {a: view.status for a, view in (await statuses(assets)).items()}
-        if site is None:
-            with frame(user, "Site not found"):
-                ui.label(f"There is no site {site_id} you may see.")
-            return
-        with frame(user, site.name):
+                count = (
+                    ui.label().classes("text-caption text-grey-7").props("data-testid=site-count")
+                )
             table = (
-                ui.table(
-                    columns=[
-                        {"align": "left", "name": "status", "label": "Status", "field": "status"},
-                        {
-                            "align": "left",
-                            "name": "name",
-                            "label": "Asset",
-                            "field": "name",
-                            "sortable": True,
-                        },
-                        {
-                            "align": "left",
-                            "name": "kind",
-                            "label": "Kind",
-                            "field": "kind",
-                            "sortable": True,
-                        },
-                        {"align": "left", "name": "role", "label": "Role", "field": "role"},
-                        {"name": "rated_kw", "label": "Rated kW", "field": "rated_kw"},
-                        {"name": "power_kw", "label": "Power kW", "field": "power_kw"},
-                        {
-                            "align": "left",
-                            "name": "last_seen",
-                            "label": "Last seen",
-                            "field": "last_seen",
-                        },
-                    ],
-                    rows=_asset_rows(assets, seen, power, status),
-                    row_key="id",
-                )
+                ui.table(columns=COLUMNS, rows=[], row_key="id", pagination=0)
+                .props("flat bordered dense hide-pagination wrap-cells=false")
                 .classes("w-full")
-                .props("data-testid=asset-table")
+                .props("data-testid=site-table")
             )
-            table.on("rowClick", lambda e: ui.navigate.to(f"/assets/{e.args[1]['id']}"))
-            with ui.card().classes("w-full"):
-                with ui.row().classes("w-full items-center gap-4"):
-                    ui.label("History").classes("text-subtitle1")
-                    span = ui.select(list(RANGES), value="24 hours", label="Range").props(
-                        "data-testid=range"
-                    )
-                    step = ui.select(list(RESOLUTIONS), value="15 min", label="Resolution").props(
-                        "data-testid=resolution"
-                    )
-                    export = (
-                        ui.button("CSV", icon="download")
-                        .props("flat")
-                        .props("data-testid=csv-export")
-                    )
-                chart = (
-                    ui.echart(time_chart({}))
-                    .classes("w-full h-80")
-                    .props("data-testid=history-chart")
-                )
-                ui.label("Energy per interval").classes("text-subtitle2")
-                bars = (
-                    ui.echart(time_chart({}, unit="kWh", kind="bar"))
-                    .classes("w-full h-56")
-                    .props("data-testid=energy-bars")
-                )
-            shown: dict[str, pd.DataFrame] = {}
+            table.add_slot("body-cell-name", LINK_CELL)
+            table.on("rowClick", lambda e: ui.navigate.to(f"/sites/{e.args[1]['id']}"))
+            pages = ui.pagination(1, 1, direction_links=True).props("data-testid=site-pages")
 
-            async def redraw() -> None:
-                history = await _history(user, site_id, RANGES[span.value], RESOLUTIONS[step.value])
-                shown["data"] = history
-                chart.options.update(
-                    time_chart(
-                        {
-                            "Consumption": points(history["consumption_kw"]),
-                            "Generation": points(history["generation_kw"]),
-                        }
-                    )
-                )
-                chart.update()
-                hours = RESOLUTIONS[step.value] / 3_600_000
-                energy = {
-                    "Consumption": points(history["consumption_kw"] * hours),
-                    "Generation": points(history["generation_kw"] * hours),
-                }
-                bars.options.update(time_chart(energy, unit="kWh", kind="bar"))
-                bars.update()
+        async def show() -> None:
+            offset = (state["page"] - 1) * PAGE_SIZE
+            fleet = await load_fleet(user, search=state["search"], limit=PAGE_SIZE, offset=offset)
+            table.rows = [site_row(e) for e in fleet.page]
+            table.update()
+            last = max(1, math.ceil(fleet.total / PAGE_SIZE))
+            pages.max = last
+            pages.set_visibility(last > 1)
+            shown = f"{offset + 1:,}-{offset + len(fleet.page):,} of " if fleet.page else ""
+            count.set_text(f"{shown}{fleet.total:,} sites")
 
-            span.on_value_change(redraw)
-            step.on_value_change(redraw)
-            export.on_click(
-                lambda: ui.download.content(
-                    _csv(shown["data"]), f"site-{site_id}-power.csv", "text/csv"
-                )
-            )
-            await redraw()
+        async def on_search() -> None:
+            state["search"], state["page"] = (search.value or "").strip(), 1
+            pages.value = 1
+            await show()
 
-        visible = {a.id for a in assets}
+        async def on_page() -> None:
+            if pages.value != state["page"]:
+                state["page"] = pages.value
+                await show()
 
-        async def on_stored(_topic: str, payload: dict[str, Any]) -> None:
-            changed = False
-            for entry in payload.get("assets", []):
-                asset_id = entry.get("asset_id")
-                value = entry.get("latest", {}).get("power_kw")
-                if asset_id in visible and value is not None:
-                    power[asset_id] = float(value["value"])
-                    seen[asset_id] = int(value["ts"])
-                    changed = True
-            if changed:
-                table.rows[:] = _asset_rows(assets, seen, power, status)
-                table.update()
-
-        async def on_status(_topic: str, payload: dict[str, Any]) -> None:
-            if payload.get("asset_id") in visible:
-                status[payload["asset_id"]] = str(payload.get("status"))
-                table.rows[:] = _asset_rows(assets, seen, power, status)
-                table.update()
-
-        bus = current().bus
-        for unsubscribe in (
-            bus.subscribe("readings.stored", on_stored),
-            bus.subscribe("asset.status", on_status),
-        ):
-            ui.context.client.on_delete(unsubscribe)
+        search.on_value_change(on_search)
+        pages.on_value_change(on_page)
+        count.set_text("loading…")
+        await ui.context.client.connected()  # the page answers at once; the rows follow
+        await show()

@@ -1,0 +1,48 @@
+"""How the dashboard writes numbers: units always, thousands separators, a dash for unknown."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+#: What an unknown figure shows.
+UNKNOWN = "\u2013"  # an en dash
+
+
+def _known(value: float | None) -> bool:
+    return value is not None and not math.isnan(value)
+
+
+def number(value: float | None, unit: str, digits: int = 1) -> str:
+    """``12,345.6 kW``; the dash for None or NaN."""
+    if not _known(value):
+        return UNKNOWN
+    assert value is not None
+    return f"{value:,.{digits}f} {unit}".strip()
+
+
+def power(kw: float | None) -> str:
+    """A power [kW]: one decimal below 1,000 kW, MW with two above 10,000 kW."""
+    if _known(kw) and abs(kw or 0.0) >= 10_000:
+        return number((kw or 0.0) / 1000, "MW", 2)
+    return number(kw, "kW", 1 if not _known(kw) or abs(kw or 0.0) < 1000 else 0)
+
+
+def energy(kwh: float | None) -> str:
+    """An energy [kWh]: MWh with two decimals from 10,000 kWh on."""
+    if _known(kwh) and abs(kwh or 0.0) >= 10_000:
+        return number((kwh or 0.0) / 1000, "MWh", 2)
+    return number(kwh, "kWh", 1 if not _known(kwh) or abs(kwh or 0.0) < 1000 else 0)
+
+
+def share(value: float | None) -> str:
+    """A share 0-1 as a whole percentage."""
+    return UNKNOWN if not _known(value) else f"{(value or 0.0) * 100:,.0f} %"
+
+
+def local_clock(ms: int, timezone: str) -> str:
+    """``14:05 CEST (Europe/Rome)``: the wall-clock time at ``ms`` in ``timezone``."""
+    moment = datetime.fromtimestamp(ms / 1000, ZoneInfo(timezone))
+    short = moment.strftime("%Z")
+    return moment.strftime("%H:%M ") + (short if short == timezone else f"{short} ({timezone})")

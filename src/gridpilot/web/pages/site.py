@@ -1,0 +1,235 @@
+"""``/sites/{id}``: one site on its energy balance: the current balance (refreshed from the
+cache), today's energy in the site's local day, the balance over 24 h / 7 / 30 days with the
+energy per interval and a CSV of it, today's cost, and the assets with their power now."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from nicegui import ui
+
+from gridpilot.assets.models import Asset, Site
+from gridpilot.assets.service import get_site, list_assets
+from gridpilot.auth.permissions import Principal
+from gridpilot.balance.current import CurrentBalance
+from gridpilot.core.errors import GridpilotError, NotFound
+from gridpilot.core.timestamps import iso, local_midnight_ms, now_ms, to_ms
+from gridpilot.insights.kpis.service import compute_kpis
+from gridpilot.telemetry.service import last_seen
+from gridpilot.web.charts import balance_chart, energy_bars
+from gridpilot.web.context import current
+from gridpilot.web.figures import since_label, statuses
+from gridpilot.web.fleet_view import (
+    PowerHistory,
+    balances_now,
+    energy_per,
+    now_totals,
+    power_history,
+    sum_balances,
+)
+from gridpilot.web.fleet_view import site_today as load_today
+from gridpilot.web.layout import frame, kpi_card, require_login
+from gridpilot.web.now_panel import NOW_REFRESH_S, now_panel, now_terms, show_now
+from gridpilot.web.numbers import energy, local_clock, number, power, share
+
+#: The CSV's columns, in the order of the charts' legend.
+CSV_TERMS = ("consumption", "generation", "import", "export", "discharge", "charge")
+#: Time-range choices: label -> span in hours.
+RANGES = {"24 hours": 24, "7 days": 24 * 7, "30 days": 24 * 30}
+ASSET_COLUMNS: list[dict[str, Any]] = [
+    {"align": "left", "name": "status", "label": "Status", "field": "status"},
+    {"align": "left", "name": "name", "label": "Asset", "field": "name", "sortable": True},
+    {"align": "left", "name": "kind", "label": "Kind", "field": "kind", "sortable": True},
+    {"align": "left", "name": "role", "label": "Role", "field": "role"},
+    {"name": "rated_kw", "label": "Rated kW", "field": "rated_kw"},
+    {"name": "power_kw", "label": "Power kW", "field": "power_kw"},
+    {"align": "left", "name": "last_seen", "label": "Last seen", "field": "last_seen"},
+]
+
+
+def asset_rows(
+    assets: list[Asset], now: CurrentBalance, seen: dict[int, int | None], status: dict[int, str]
+) -> list[dict[str, Any]]:
+    """The asset table: power now from the current balance's listing (no query per asset)."""
+    listed = {entry["asset_id"]: entry for entry in now.assets}
+    rows = []
+    for a in assets:
+        entry = listed.get(a.id, {})
+        value = entry.get("power_kw")
+        rows.append(
+            {
+                "id": a.id,
+                "status": status.get(a.id, "unknown"),
+                "name": a.name,
+                "kind": a.kind,
+                "role": a.role,
+                "rated_kw": a.rated_capacity_kw,
+                "power_kw": None if value is None else round(float(value), 2),
+                "last_seen": since_label(seen.get(a.id)),
+            }
+        )
+    return rows
+
+
+def history_csv(history: PowerHistory) -> bytes:
+    """``ts`` (interval start, UTC) and each shown term's average power [kW]."""
+    terms = [t for t in CSV_TERMS if t in history.present or t in ("import", "export")]
+    out = io.StringIO()
+    out.write(",".join(["ts", *(f"{t}_kw" for t in terms)]) + "\n")
+    for i, ts in enumerate(history.stamps_ms):
+        values = [history.kw[t][i] for t in terms]
+        out.write(",".join([iso(ts), *("" if v != v else f"{v:.3f}" for v in values)]) + "\n")
+    return out.getvalue().encode()
+
+
+async def _today_cards(site: Site) -> ui.label:
+    """Today's energy in the site's local day; returns the cost figure's label (filled later)."""
+    today = await load_today(site)
+    kwh = today.kwh
+    with ui.row().classes("w-full gap-3"):
+        kpi_card("Consumption today", energy(kwh["consumption"]), "energy")
+        kpi_card("Generation today", energy(kwh["generation"]), "generation")
+        kpi_card("Grid import today", energy(kwh["import"]), "import")
+        kpi_card("Grid export today", energy(kwh["export"]), "export")
+        kpi_card(
+            "Self-sufficiency today",
+            share(today.self_sufficiency),
+            "selfsufficiency",
+            f"{share(today.coverage)} of the day known",
+        )
+        return kpi_card("Cost today", "computing…", "cost", "the site's tariff")
+
+
+async def _cost_today(user: Principal, site: Site) -> str:
+    """Today's cost from the site's tariff (one site: ``compute_kpis`` is fine here)."""
+    at = now_ms()
+    try:
+        async with current().session() as session:
+            kpis = await compute_kpis(
+                session=session,
+                principal=user,
+                start_ms=local_midnight_ms(site.timezone, at),
+                end_ms=at,
+                site_id=site.id,
+            )
+    except GridpilotError:
+        return "no tariff"
+    figure = kpis["kpis"].get("cost", {})
+    if figure.get("value") is None:
+        return "no tariff"
+    return number(float(figure["value"]), str(figure["unit"]), 2)
+
+
+def _header(site: Site) -> None:
+    parts = [f"Local time {local_clock(now_ms(), site.timezone)}"]
+    if site.contract_demand_kw:
+        parts.append(f"contract demand {power(site.contract_demand_kw)}")
+    ui.label(" · ".join(parts)).classes("text-caption text-grey-7").props("data-testid=site-info")
+
+
+def _history_card(site: Site) -> Callable[[], Awaitable[None]]:
+    """The balance chart, the energy bars and the CSV export; returns the redraw."""
+    shown: dict[str, PowerHistory] = {}
+    with ui.card().classes("w-full"):
+        with ui.row().classes("w-full items-center gap-4"):
+            ui.label("Energy balance").classes("text-subtitle1")
+            span = ui.select(list(RANGES), value="24 hours", label="Range").props(
+                "dense data-testid=range"
+            )
+            export = ui.button("CSV", icon="download").props("flat data-testid=csv-export")
+        chart = ui.echart(balance_chart(sum_balances([]))).classes("w-full h-80")
+        chart.props("data-testid=history-chart")
+        ui.label("Energy per hour (24 hours) or per day").classes("text-subtitle2")
+        bars = ui.echart(energy_bars(sum_balances([]))).classes("w-full h-56")
+        bars.props("data-testid=energy-bars")
+
+    async def redraw() -> None:
+        history = await power_history([site.id], hours=RANGES[span.value])
+        shown["data"] = history
+        chart.options.clear()
+        chart.options.update(balance_chart(history))
+        chart.update()
+        bars.options.clear()
+        bucket = "1h" if RANGES[span.value] <= 24 else "1D"
+        bars.options.update(energy_bars(energy_per(history, site.timezone, bucket)))
+        bars.update()
+
+    span.on_value_change(redraw)
+    export.on_click(
+        lambda: ui.download.content(
+            history_csv(shown["data"]), f"site-{site.id}-balance.csv", "text/csv"
+        )
+    )
+    return redraw
+
+
+def register() -> None:
+    @ui.page("/sites/{site_id}")
+    async def site_page(site_id: int) -> None:
+        user = await require_login(f"/sites/{site_id}")
+        if user is None:
+            return
+        async with current().session() as session:
+            try:
+                site: Site | None = await get_site(session=session, site_id=site_id, principal=user)
+            except NotFound:
+                site = None
+            assets = (
+                []
+                if site is None
+                else await list_assets(session=session, principal=user, site_id=site_id)
+            )
+            seen = await last_seen(session=session, asset_ids=[a.id for a in assets])
+        if site is None:
+            with frame(user, "Site not found"):
+                ui.label(f"There is no site {site_id} you may see.")
+            return
+        await _show_site(user, site, assets, seen)
+
+
+async def _show_site(
+    user: Principal, site: Site, assets: list[Asset], seen: dict[int, int | None]
+) -> None:
+    """The page of a site the user may see (live parts refreshed by a timer)."""
+    site_id = site.id
+    visible = {a.id for a in assets}
+    status = {a: view.status for a, view in (await statuses(assets)).items()}
+    now = (await balances_now([site.id]))[site.id]
+    with frame(user, site.name):
+        _header(site)
+        labels = now_panel(now_totals([now]), now_terms(_storage(assets)))
+        cost = await _today_cards(site)
+        redraw = _history_card(site)
+        table = ui.table(
+            columns=ASSET_COLUMNS, rows=asset_rows(assets, now, seen, status), row_key="id"
+        )
+        table.classes("w-full").props("data-testid=asset-table")
+        table.on("rowClick", lambda e: ui.navigate.to(f"/assets/{e.args[1]['id']}"))
+
+    async def fill_cost() -> None:
+        cost.set_text(await _cost_today(user, site))
+
+    async def refresh() -> None:
+        fresh = (await balances_now([site_id]))[site_id]
+        show_now(labels, now_totals([fresh]))
+        for entry in fresh.assets:
+            if entry["ts"] is not None:
+                seen[entry["asset_id"]] = to_ms(entry["ts"])
+        table.rows = asset_rows(assets, fresh, seen, status)
+        table.update()
+
+    async def on_status(_topic: str, payload: dict[str, Any]) -> None:
+        if payload.get("asset_id") in visible:
+            status[int(payload["asset_id"])] = str(payload.get("status"))
+
+    await redraw()
+    ui.timer(0.1, fill_cost, once=True)
+    ui.timer(NOW_REFRESH_S, refresh)
+    unsubscribe = current().bus.subscribe("asset.status", on_status)
+    ui.context.client.on_delete(unsubscribe)
+
+
+def _storage(assets: list[Asset]) -> set[str]:
+    return {"charge", "discharge"} if any(a.role == "storage" for a in assets) else set()
