@@ -10,9 +10,9 @@ import pytest
 from tests.insights.kpis.kpi_test_data import make_asset, make_site
 
 from gridpilot.auth.permissions import Role
-from gridpilot.core.timestamps import now_ms
 from gridpilot.cli.importer import import_principal
 from gridpilot.cli.offline import offline_writer
+from gridpilot.core.timestamps import now_ms
 from gridpilot.telemetry.service import ingest
 
 
@@ -97,3 +97,20 @@ async def test_a_silent_member_leaves_the_others_figures(client, admin):
     body = await current(client, admin, site)
     assert body["grid_export_kw"] == 3 and body["grid_import_kw"] == 0
     assert body["points_without_data"] == [silent]
+
+
+async def test_a_slow_meter_counts_for_two_of_its_intervals(client, admin):
+    """A 15-min meter's reading of 10 min ago is current (two intervals: 30 min), while a
+    fast meter's reading of 10 min ago is stale after the default 300 s."""
+    site = await make_site(client, admin, "Slow and fast")
+    slow = await make_asset(
+        client, admin, site, "Slow", "meter", role="consumer", expected_interval_s=900
+    )
+    fast = await make_asset(client, admin, site, "Fast", "meter", role="consumer")
+    ten_minutes_ago = now_ms() - 600_000
+    await send(client, admin, slow, 9.0, ten_minutes_ago)
+    await send(client, admin, fast, 4.0, ten_minutes_ago)
+    body = await current(client, admin, site)
+    assert body["current_demand_kw"] == 9
+    stale = {a["asset_id"]: a["stale"] for a in body["assets"]}
+    assert stale == {slow: False, fast: True}

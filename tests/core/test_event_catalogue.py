@@ -25,9 +25,9 @@ def topic_literals() -> list[tuple[str, str]]:
             if node.func.attr not in BUS_CALLS or not node.args:
                 continue
             first = node.args[0]
-            if isinstance(first, ast.Constant) and isinstance(first.value, str):
-                if "/" not in first.value:
-                    found.append((str(path.relative_to(SOURCE)), first.value))
+            literal = isinstance(first, ast.Constant) and isinstance(first.value, str)
+            if literal and "/" not in first.value:
+                found.append((str(path.relative_to(SOURCE)), first.value))
     return found
 
 

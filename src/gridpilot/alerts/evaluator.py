@@ -44,7 +44,7 @@ from gridpilot.alerts.views import (
     subject_of,
 )
 from gridpilot.assets.service import asset_summaries, site_contracts
-from gridpilot.balance.current import CurrentBalance, current_balances
+from gridpilot.balance.current import DEFAULT_MAX_AGE_MS, CurrentBalance, current_balances
 from gridpilot.core import events as catalogue
 from gridpilot.core.bus import EventBus
 from gridpilot.core.settings import Settings
@@ -67,7 +67,7 @@ _SUBSCRIPTIONS = {
 }
 #: Power readings older than this [ms] are left out of the balance of site checks (as before
 #: the balance: a meter reporting every 15 min still counts until its next reading).
-BALANCE_MAX_AGE_MS = 15 * 60_000
+BALANCE_MAX_AGE_MS = DEFAULT_MAX_AGE_MS  # as /current: slower meters by their interval
 
 
 class BalanceSource(Protocol):

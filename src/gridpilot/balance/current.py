@@ -26,6 +26,11 @@ from gridpilot.core.timestamps import iso
 POWER_KEYS: dict[str, list[str]] = {role: list(keys) for role, keys in POWER_TERMS.items()}
 
 
+#: Age after which a power reading no longer counts as current [ms], unless its asset reports
+#: more slowly (``PowerSeries.fresh``): the one default of /current, the fleet and alerts.
+DEFAULT_MAX_AGE_MS = 300_000
+
+
 @dataclass
 class _Term:
     fresh_kw: float = 0.0
@@ -65,6 +70,15 @@ class PowerSeries:
     prio: int
     ts: int | None
     value: float | None
+    expected_interval_s: float | None = None
+
+    def fresh(self, now_ms: int, max_age_ms: int) -> bool:
+        """Whether the newest reading still counts: not older than ``max_age_ms``, or than two
+        of the asset's expected reporting intervals when those are longer (a 15-min meter)."""
+        if self.ts is None:
+            return False
+        limit = max(max_age_ms, 2_000 * (self.expected_interval_s or 0.0))
+        return now_ms - self.ts <= limit
 
 
 @dataclass(frozen=True)
@@ -95,6 +109,7 @@ async def load_current_inputs(
             prio=int(r.prio),
             ts=None if r.ts is None else int(r.ts),
             value=None if r.value is None else float(r.value),
+            expected_interval_s=r.expected_interval_s,
         )
         for r in rows
     ]
@@ -127,7 +142,7 @@ def solve_current(
         claimed: set[str] = set()  # one series per term: the first in the catalogue's list
         for row in reported:
             assert row.ts is not None and row.value is not None
-            fresh = now_ms - row.ts <= max_age_ms
+            fresh = row.fresh(now_ms, max_age_ms)
             for term in {row.term_pos, row.term_neg} - {None} - claimed:
                 assert term is not None
                 claimed.add(term)
@@ -156,7 +171,7 @@ def _listing(row: PowerSeries, now_ms: int, max_age_ms: int) -> dict[str, Any]:
         "counted_as": counted,
         "power_kw": value,
         "ts": None if ts is None else iso(ts),
-        "stale": ts is None or now_ms - ts > max_age_ms,
+        "stale": ts is None or not row.fresh(now_ms, max_age_ms),
     }
 
 

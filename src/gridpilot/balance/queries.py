@@ -297,7 +297,7 @@ def latest_power_sql() -> TextClause:
     sql = f"""
     WITH terms(role, mkey, term_pos, term_neg, kind, prio) AS (VALUES {mapping}),
     s AS (
-      SELECT a.id AS asset_id, a.site_id, a.name, a.role,
+      SELECT a.id AS asset_id, a.site_id, a.name, a.role, a.expected_interval_s,
              CASE WHEN a.role = 'prosumer' THEN a.id ELSE 0 END AS node,
              m.id AS metric_id, t.term_pos, t.term_neg, t.prio
       FROM assets a
@@ -312,7 +312,7 @@ def latest_power_sql() -> TextClause:
       FROM s
     )
     SELECT n.site_id, n.node, n.asset_id, n.name, n.role, n.term_pos, n.term_neg, n.ts, r.value,
-           n.prio
+           n.prio, n.expected_interval_s
     FROM newest n
     LEFT JOIN readings r ON r.asset_id = n.asset_id AND r.metric_id = n.metric_id AND r.ts = n.ts
     ORDER BY n.site_id, n.asset_id, n.prio

@@ -19,7 +19,7 @@ from gridpilot.assets.service import list_sites
 from gridpilot.assets.summary import AssetFact, SiteAssets, asset_facts, per_site
 from gridpilot.auth.permissions import Principal
 from gridpilot.balance.cache import CurrentBalanceCache
-from gridpilot.balance.current import CurrentBalance, current_balances
+from gridpilot.balance.current import DEFAULT_MAX_AGE_MS, CurrentBalance, current_balances
 from gridpilot.balance.service import SiteBalance, site_balances
 from gridpilot.control.status import StatusPolicy, read_statuses
 from gridpilot.core.timestamps import local_midnight_ms
@@ -28,7 +28,7 @@ from gridpilot.fleet.today import SiteToday, today_of
 #: Assets per status statement (SQLite allows 32,766 bound parameters).
 STATUS_CHUNK = 5_000
 #: Age after which a power reading no longer counts as current [ms] (as ``/current``).
-CURRENT_MAX_AGE_MS = 300_000
+CURRENT_MAX_AGE_MS = DEFAULT_MAX_AGE_MS
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gridpilot.assets.service import get_site
 from gridpilot.auth.permissions import Principal
 from gridpilot.balance.cache import CurrentBalanceCache
-from gridpilot.balance.current import current_balances
+from gridpilot.balance.current import DEFAULT_MAX_AGE_MS, current_balances
 from gridpilot.core.errors import NotFound
 from gridpilot.core.timestamps import iso, now_ms
-
-#: Default age after which a reading no longer counts as current [ms] (seed: 15-s readings).
-DEFAULT_MAX_AGE_MS = 300_000
 
 
 async def current_demand(

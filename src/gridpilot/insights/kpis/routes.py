@@ -85,11 +85,12 @@ async def get_kpis(
     summary="Current demand of a site against its contract demand",
     description=(
         "The site's current energy balance [kW] (docs/site-energy.md): the newest reading of "
-        "every power series of the site (readings older than `max_age_s` are stale and left "
-        "out), solved like an interval: demand (consumption), generation, grid import and "
-        "export, storage, net demand; contract utilisation [%] and headroom [kW] against the "
-        "grid import. Answered from memory, kept current from the stored readings and re-read "
-        "from the database at least every 10 s."
+        "every power series of the site (readings older than `max_age_s`, or than two of the "
+        "asset's `expected_interval_s` when longer, are stale and left out), solved like an "
+        "interval: demand (consumption), generation, grid import and export, storage, net "
+        "demand; contract utilisation [%] and headroom [kW] against the grid import. Answered "
+        "from memory, kept current from the stored readings and re-read from the database "
+        "every GRIDPILOT_BALANCE_REFRESH_S (10 s)."
     ),
 )
 async def get_current(
