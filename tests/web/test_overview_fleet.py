@@ -102,7 +102,8 @@ async def test_the_overview_of_a_1000_asset_fleet_opens_fast_with_the_fleet_tota
     singles = await page.locator(".leaflet-interactive").count() - len(counts)
     assert sum(counts) + singles == SITES and len(counts) < SITES
     await _shot(page, "fleet-overview")
-    await page.evaluate("document.body.classList.add('body--dark')")
+    await page.get_by_test_id("dark-toggle").click()
+    await expect(page.locator("body.body--dark")).to_have_count(1)
     await _shot(page, "fleet-overview-dark")
 
 
