@@ -7,6 +7,7 @@ except under CI=true, where they fail.
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -155,6 +156,13 @@ def sessions(app) -> async_sessionmaker[AsyncSession]:
 UserFactory = Callable[..., Awaitable[User]]
 
 
+@functools.cache
+def _hashed(password: str) -> str:
+    """argon2 hashes made once per test run (each costs ~50 ms of CPU; a fresh salt per user
+    adds nothing the tests check)."""
+    return hash_password(password)
+
+
 @pytest.fixture
 def make_user(sessions: async_sessionmaker[AsyncSession]) -> UserFactory:
     """Create a user: ``await make_user("ann", Role.OPERATOR, password="pw", sites=[1])``."""
@@ -169,7 +177,7 @@ def make_user(sessions: async_sessionmaker[AsyncSession]) -> UserFactory:
         async with sessions() as session, session.begin():
             user = User(
                 username=username,
-                password_hash=hash_password(password),
+                password_hash=_hashed(password),
                 role=Role(role).value,
                 disabled=False,
                 site_restricted=sites is not None,
