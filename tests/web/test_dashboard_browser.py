@@ -34,7 +34,7 @@ def _press_history(asset_id: int) -> list[dict]:
     """
     hour = 3_600_000
     end = now_ms() - 2 * 86_400_000
-    end -= end % hour
+    end -= end % 86_400_000  # whole UTC days: the fit must not depend on the hour the test runs
     count = 0
     readings = []
     for i in range(43 * 24):
