@@ -23,6 +23,7 @@ from gridpilot.assets.routes import router as assets_router
 from gridpilot.auth.login_guard import login_guard
 from gridpilot.auth.routes import router as auth_router
 from gridpilot.balance.cache import CurrentBalanceCache
+from gridpilot.balance.recent import RecentBalances
 from gridpilot.control.routes import router as control_router
 from gridpilot.core.bus import EventBus
 from gridpilot.core.datadir import secure_data_dir
@@ -133,6 +134,7 @@ async def start_runtime(app: FastAPI) -> None:
     refresh_ms = int(settings.balance_refresh_s * 1000)
     app.state.balance = CurrentBalanceCache(app.state.sessions, refresh_ms).start(app.state.bus)
     app.state.runtimes.append(app.state.balance)
+    app.state.recent_balances = RecentBalances(app.state.sessions)
     if settings.mqtt_url and settings.mqtt_ingest_in_serve:  # MQTT ingest (docs/mqtt.md)
         from gridpilot.ingest.mqtt_runtime import start_mqtt_ingest
 

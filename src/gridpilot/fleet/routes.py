@@ -34,7 +34,8 @@ DESCRIPTION = """Each site's current balance (kW, from the newest power reading 
 series, readings older than 5 min left out), its energy since local midnight (kWh, the site
 energy balance of docs/site-energy.md, with coverage), asset status counts and open alerts;
 `totals` sum every matching site, the page is `limit`/`offset` of the matching sites ordered
-by name. `group` keeps a site and all sites below it (`parent_id`)."""
+by name. Today's energy is computed once a minute per set of sites and shared (at most 60 s
+old); the current balance is live. `group` keeps a site and all sites below it (`parent_id`)."""
 
 
 def _tracked(request: Request) -> Callable[[int], int | None]:
@@ -147,6 +148,7 @@ async def get_fleet_summary(
         policy=status_policy(settings),
         cache=cache,
         max_gap_s=settings.energy_max_gap_s,
+        recent=getattr(request.app.state, "recent_balances", None),
     )
     return FleetSummaryOut(
         generated_at=iso(at),

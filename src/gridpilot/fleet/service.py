@@ -20,6 +20,7 @@ from gridpilot.assets.summary import AssetFact, SiteAssets, asset_facts, per_sit
 from gridpilot.auth.permissions import Principal
 from gridpilot.balance.cache import CurrentBalanceCache
 from gridpilot.balance.current import DEFAULT_MAX_AGE_MS, CurrentBalance, current_balances
+from gridpilot.balance.recent import RecentBalances
 from gridpilot.balance.service import SiteBalance, site_balances
 from gridpilot.control.status import StatusPolicy, read_statuses
 from gridpilot.core.timestamps import local_midnight_ms
@@ -103,6 +104,7 @@ async def fleet_summary(
     cache: CurrentBalanceCache | None = None,
     max_gap_s: int = 900,
     history_ms: int = 0,
+    recent: RecentBalances | None = None,
 ) -> FleetSummary:
     """The summary of the principal's sites that match ``where`` (see the module docstring);
     with ``history_ms`` its ``balances`` also cover that much before now (one statement)."""
@@ -119,7 +121,7 @@ async def fleet_summary(
         now = await current_balances(
             session=session, site_ids=ids, now_ms=now_ms, max_age_ms=CURRENT_MAX_AGE_MS
         )
-    today, balances = await _today(session, sites, now_ms, max_gap_s, history_ms)
+    today, balances = await _today(session, sites, now_ms, max_gap_s, history_ms, recent)
     statuses = await _status_counts(session, facts, tracked, policy, now_ms)
     alerts = await open_alert_counts(session=session, principal=principal, site_ids=ids)
     every = [
@@ -137,23 +139,34 @@ async def fleet_summary(
 
 
 async def _today(
-    session: AsyncSession, sites: Sequence[Site], now_ms: int, max_gap_s: int, history_ms: int
+    session: AsyncSession,
+    sites: Sequence[Site],
+    now_ms: int,
+    max_gap_s: int,
+    history_ms: int,
+    recent: RecentBalances | None,
 ) -> tuple[dict[int, SiteToday], dict[int, SiteBalance]]:
     """Each site's balance from its local midnight (or ``history_ms`` before now, if earlier)
-    to now, from one balance statement, and its part since local midnight."""
+    to now, from one balance statement (or ``recent``'s shared copy, at most its TTL old), and
+    its part since local midnight."""
     if not sites:
         return {}, {}
     midnights = {s.id: local_midnight_ms(s.timezone, now_ms) for s in sites}
     start = min([*midnights.values(), now_ms - history_ms])
-    balances = await site_balances(
-        session=session,
-        site_ids=list(midnights),
-        start_ms=start,
-        end_ms=now_ms + 1,
-        interval="15m",
-        now_ms=now_ms,
-        max_gap_s=max_gap_s,
-    )
+    if recent is not None:
+        balances = await recent.get(
+            list(midnights), start_ms=start, now_ms=now_ms, max_gap_s=max_gap_s
+        )
+    else:
+        balances = await site_balances(
+            session=session,
+            site_ids=list(midnights),
+            start_ms=start,
+            end_ms=now_ms + 1,
+            interval="15m",
+            now_ms=now_ms,
+            max_gap_s=max_gap_s,
+        )
     today = {
         site_id: today_of(balances[site_id], midnight, now_ms)
         for site_id, midnight in midnights.items()

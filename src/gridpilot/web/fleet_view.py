@@ -60,6 +60,7 @@ async def load_fleet(
             cache=getattr(context.app.state, "balance", None),
             max_gap_s=context.settings.energy_max_gap_s,
             history_ms=history_hours * HOUR_MS,
+            recent=getattr(context.app.state, "recent_balances", None),
         )
 
 

@@ -1,0 +1,98 @@
+"""The recent balance of a set of sites (since local midnight, and the last 24 h), computed once
+and shared for ``ttl_ms``: the fleet summary and the overview ask for it on every page view,
+and one balance statement over a thousand sites' day takes seconds.
+
+An entry is keyed by the sorted site ids (the same user sees the same sites) and the power hold;
+it is reused while younger than ``ttl_ms`` (default 60 s) and while it reaches back far enough.
+Concurrent requests for an expired entry wait for one computation (single flight). At most
+``max_entries`` sets are kept (least recently used dropped), so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from gridpilot.balance.service import SiteBalance, site_balances
+from gridpilot.telemetry.rollups import STEPS_MS, floor_to
+
+#: How long a computed recent balance is served [ms].
+DEFAULT_TTL_MS = 60_000
+#: How far back every entry reaches at least [ms]: the overview's 24 h chart.
+MIN_HISTORY_MS = 24 * 3_600_000
+QUARTER_MS = STEPS_MS["15m"]
+
+Key = tuple[tuple[int, ...], int]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    computed_ms: int
+    start_ms: int
+    balances: dict[int, SiteBalance]
+
+
+class RecentBalances:
+    """Memoised ``site_balances`` of the recent past, per set of sites (15-min intervals)."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        ttl_ms: int = DEFAULT_TTL_MS,
+        max_entries: int = 64,
+    ) -> None:
+        self._sessions = sessions
+        self.ttl_ms = ttl_ms
+        self.max_entries = max_entries
+        self._entries: OrderedDict[Key, _Entry] = OrderedDict()
+        self._locks: dict[Key, asyncio.Lock] = {}
+        self.computations = 0  # for tests and metrics
+
+    async def get(
+        self, site_ids: Sequence[int], *, start_ms: int, now_ms: int, max_gap_s: int
+    ) -> dict[int, SiteBalance]:
+        """The balance of ``site_ids`` from at most ``start_ms`` up to (at most ``ttl_ms``
+        before) ``now_ms``, on 15-min intervals."""
+        key: Key = (tuple(sorted(set(site_ids))), max_gap_s)
+        entry = self._fresh(key, start_ms, now_ms)
+        if entry is None:
+            lock = self._locks.setdefault(key, asyncio.Lock())
+            async with lock:
+                entry = self._fresh(key, start_ms, now_ms)
+                if entry is None:
+                    entry = await self._compute(key, start_ms, now_ms)
+        return {site_id: entry.balances[site_id] for site_id in site_ids}
+
+    def _fresh(self, key: Key, start_ms: int, now_ms: int) -> _Entry | None:
+        entry = self._entries.get(key)
+        if entry is None or now_ms - entry.computed_ms >= self.ttl_ms:
+            return None
+        if entry.start_ms > start_ms:
+            return None
+        self._entries.move_to_end(key)
+        return entry
+
+    async def _compute(self, key: Key, start_ms: int, now_ms: int) -> _Entry:
+        start = floor_to(min(start_ms, now_ms - MIN_HISTORY_MS), QUARTER_MS)
+        async with self._sessions() as session:
+            balances = await site_balances(
+                session=session,
+                site_ids=list(key[0]),
+                start_ms=start,
+                end_ms=now_ms + 1,
+                interval="15m",
+                now_ms=now_ms,
+                max_gap_s=key[1],
+            )
+        self.computations += 1
+        entry = _Entry(now_ms, start, balances)
+        self._entries[key] = entry
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            old, _ = self._entries.popitem(last=False)
+            self._locks.pop(old, None)
+        return entry
