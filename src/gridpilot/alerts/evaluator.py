@@ -34,7 +34,6 @@ from gridpilot.alerts.models import Alert, AlertRule
 from gridpilot.alerts.notify import Notifier
 from gridpilot.alerts.service import ensure_builtin_rules
 from gridpilot.alerts.views import (
-    AssetView,
     Clear,
     Decision,
     Raise,
@@ -189,10 +188,7 @@ class AlertRuntime:
                 )
                 for r in rules
             ]
-            watch.assets = {
-                a.id: AssetView(a.id, a.site_id, a.name, a.kind, a.role, a.expected_interval_s)
-                for a in assets
-            }
+            watch.assets = {a.id: a for a in assets}
             watch.sites = {row[0]: SiteView(*row) for row in sites}
         enabled = {r.id for r in watch.rules}
         gone = {f"asset:{a}" for a in watch.last_seen if a not in watch.assets}

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from gridpilot.assets.service import AssetSummary
 from gridpilot.core.timestamps import MS_PER_S
 
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
@@ -55,14 +56,8 @@ class Clear:
 Decision = Raise | Clear
 
 
-@dataclass(frozen=True)
-class AssetView:
-    id: int
-    site_id: int
-    name: str
-    kind: str
-    role: str
-    expected_interval_s: float | None
+#: An asset as rule evaluation sees it: the assets domain's summary, not a copy of it.
+AssetView = AssetSummary
 
 
 @dataclass(frozen=True)

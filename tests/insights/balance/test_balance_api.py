@@ -4,49 +4,22 @@ rollups, on both back ends (docs/site-energy.md has the same examples)."""
 from __future__ import annotations
 
 import pytest
+from tests.insights.balance.balance_data import (
+    PERIOD,
+    T0,
+    Q,
+    balance,
+    column,
+    community_metrics,
+    ingest,
+    power,
+    register,
+)
 from tests.insights.kpis.kpi_test_data import make_asset, make_site
 
 from gridpilot.auth.permissions import Role
-from gridpilot.core.timestamps import iso, now_ms
-from gridpilot.telemetry.rollups import floor_to, refresh_pending
-
-DAY = 86_400_000
-T0 = floor_to(now_ms() - 2 * DAY, DAY)  # a day before yesterday, within raw retention
-Q = 15 * 60_000
-PERIOD = {"start": iso(T0), "end": iso(T0 + 4 * Q)}
-
-
-async def ingest(client, headers, readings) -> None:
-    response = await client.post("/api/v1/telemetry", json=readings, headers=headers)
-    assert response.status_code == 200, response.text
-
-
-def register(asset: int, metric: str, values: list[float]) -> list[dict]:
-    """Register readings on each quarter hour: the step (T0 + iQ, T0 + (i+1)Q] lies in
-    interval i, which gets values[i+1] - values[i]."""
-    return [
-        {"asset": asset, "metric": metric, "ts": T0 + k * Q, "value": v}
-        for k, v in enumerate(values)
-    ]
-
-
-def power(asset: int, kw: list[float]) -> list[dict]:
-    """One power reading at the start of each quarter hour, held 15 min (the default
-    energy_max_gap_s): energy = kW x 0.25 h."""
-    return [
-        {"asset": asset, "metric": "power_kw", "ts": T0 + i * Q, "value": v}
-        for i, v in enumerate(kw)
-    ]
-
-
-async def balance(client, headers, site_id: int) -> dict:
-    response = await client.get(f"/api/v1/sites/{site_id}/balance", params=PERIOD, headers=headers)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def column(body: dict, term: str) -> list[float | None]:
-    return [i[f"{term}_kwh"] for i in body["intervals"]]
+from gridpilot.core.timestamps import now_ms
+from gridpilot.telemetry.rollups import refresh_pending
 
 
 @pytest.fixture
@@ -111,10 +84,7 @@ async def test_main_meter_is_not_added_to_its_sub_loads(client, admin):
 async def test_community_members_are_their_own_connection_points(client, admin):
     """Two prosumers with only produced and consumed registers (the CER device message): each
     member's exchange is derived on its own, never netted against the other member."""
-    for key in ("energy_produced_kwh", "energy_consumed_kwh"):
-        body = {"key": key, "unit": "kWh", "kind": "cumulative"}
-        created = await client.post("/api/v1/metrics", json=body, headers=admin)
-        assert created.status_code in (201, 409), created.text
+    await community_metrics(client, admin)
     site = await make_site(client, admin, "Community")
     a = await make_asset(client, admin, site, "Member A", "household", role="prosumer")
     b = await make_asset(client, admin, site, "Member B", "household", role="prosumer")

@@ -4,7 +4,18 @@ unmetered remainder of parent meters (docs/site-energy.md), on both back ends.""
 from __future__ import annotations
 
 import pytest
-from tests.insights.balance.balance_data import PERIOD, T0, Q, balance, column, ingest, reading
+from tests.insights.balance.balance_data import (
+    PERIOD,
+    T0,
+    Q,
+    balance,
+    column,
+    community_metrics,
+    ingest,
+    power,
+    reading,
+    register,
+)
 from tests.insights.kpis.kpi_test_data import make_asset, make_site
 
 from gridpilot.auth.permissions import Role
@@ -13,16 +24,6 @@ from gridpilot.auth.permissions import Role
 @pytest.fixture
 async def admin(auth_headers):
     return await auth_headers(Role.ADMINISTRATOR)
-
-
-def register(asset: int, metric: str, values: list[float]) -> list[dict]:
-    """Readings on each quarter hour: interval i gets values[i+1] - values[i]."""
-    return [reading(asset, metric, T0 + k * Q, v) for k, v in enumerate(values)]
-
-
-def power(asset: int, kw: list[float]) -> list[dict]:
-    """A reading at the start of each quarter hour, held 15 min: kW x 0.25 h."""
-    return [reading(asset, "power_kw", T0 + i * Q, v) for i, v in enumerate(kw)]
 
 
 async def test_two_meters_reporting_in_turn_are_never_all_reported(client, admin):
@@ -48,10 +49,7 @@ async def test_two_meters_reporting_in_turn_are_never_all_reported(client, admin
 async def test_a_member_without_data_is_listed_not_a_hole_in_the_community(client, admin):
     """Member A reports (the CER message), member B never does: the community's figures are
     A's, with B listed as a point without data; before, the whole balance was unknown."""
-    for key in ("energy_produced_kwh", "energy_consumed_kwh"):
-        body = {"key": key, "unit": "kWh", "kind": "cumulative"}
-        created = await client.post("/api/v1/metrics", json=body, headers=admin)
-        assert created.status_code in (201, 409), created.text
+    await community_metrics(client, admin)
     site = await make_site(client, admin, "Community")
     a = await make_asset(client, admin, site, "Member A", "household", role="prosumer")
     b = await make_asset(client, admin, site, "Member B", "household", role="prosumer")
