@@ -11,6 +11,7 @@ from nicegui import app as gui
 from nicegui import ui
 
 from gridpilot.auth.permissions import Permission, Principal
+from gridpilot.core import events as catalogue
 from gridpilot.web.context import current
 from gridpilot.web.session import log_out, principal
 
@@ -67,7 +68,7 @@ def toast_new_alerts(user: Principal) -> None:
                 position="top-right",
             )
 
-    unsubscribe = current().bus.subscribe("alert.raised", on_raised)
+    unsubscribe = current().bus.subscribe(catalogue.ALERT_RAISED.name, on_raised)
     client.on_delete(unsubscribe)
 
 

@@ -14,6 +14,7 @@ from gridpilot.alerts import lifecycle
 from gridpilot.alerts.events import alert_events, publish_all
 from gridpilot.alerts.models import Alert
 from gridpilot.auth.permissions import Permission, Principal
+from gridpilot.core import events as catalogue
 from gridpilot.core.errors import GridpilotError
 from gridpilot.web.context import current
 from gridpilot.web.layout import frame, require_login
@@ -45,7 +46,8 @@ async def _act(user: Principal, alert_id: int, action: str, comment: str) -> boo
     except GridpilotError as error:
         ui.notify(str(error), type="negative")
         return False
-    topic = "alert.acknowledged" if action == "acknowledge" else "alert.resolved"
+    acked, resolved = catalogue.ALERT_ACKNOWLEDGED.name, catalogue.ALERT_RESOLVED.name
+    topic = acked if action == "acknowledge" else resolved
     await publish_all(context.app, alert_events(topic, [alert]))
     ui.notify(f"alert {alert_id} {alert.state}", type="positive")
     return True

@@ -17,6 +17,7 @@ from gridpilot.control import service as control
 from gridpilot.control.events import publish_command_changes
 from gridpilot.control.kinds import KINDS
 from gridpilot.control.models import Command
+from gridpilot.core import events as catalogue
 from gridpilot.core.errors import GridpilotError, NotFound
 from gridpilot.core.timestamps import iso, now_ms
 from gridpilot.insights.data import load_series
@@ -179,7 +180,7 @@ def register() -> None:
 
         bus = current().bus
         for unsubscribe in (
-            bus.subscribe("command.updated", on_command),
-            bus.subscribe("readings.stored", on_stored),
+            bus.subscribe(catalogue.COMMAND_UPDATED.name, on_command),
+            bus.subscribe(catalogue.READINGS_STORED.name, on_stored),
         ):
             ui.context.client.on_delete(unsubscribe)

@@ -14,6 +14,7 @@ from gridpilot.assets.models import Asset, Site
 from gridpilot.assets.service import get_site, list_assets
 from gridpilot.auth.permissions import Principal
 from gridpilot.balance.current import CurrentBalance
+from gridpilot.core import events as catalogue
 from gridpilot.core.errors import GridpilotError, NotFound
 from gridpilot.core.timestamps import iso, local_midnight_ms, now_ms, to_ms
 from gridpilot.insights.kpis.service import compute_kpis
@@ -227,7 +228,7 @@ async def _show_site(
     await redraw()
     ui.timer(0.1, fill_cost, once=True)
     ui.timer(NOW_REFRESH_S, refresh)
-    unsubscribe = current().bus.subscribe("asset.status", on_status)
+    unsubscribe = current().bus.subscribe(catalogue.ASSET_STATUS.name, on_status)
     ui.context.client.on_delete(unsubscribe)
 
 
