@@ -228,6 +228,7 @@ async def send_phase(
     report: Report,
 ) -> None:
     total = model.per_instant() * len(instants)
+    server.headers = {"Authorization": f"Bearer {fresh_token(server.base_url)}"}  # 1-h tokens
     meter = CpuMeter(server)
     with progress() as bar:
         task = bar.add_task(f"{label}: {total:,} readings", total=total)

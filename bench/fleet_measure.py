@@ -108,7 +108,13 @@ async def sequential(
         for n in range(warm_up + runs):
             total, status, body = 0.0, 200, b""
             for path in paths:
-                answer = await connection.get(connection.request_bytes(path))
+                try:
+                    answer = await connection.get(connection.request_bytes(path))
+                except (OSError, TimeoutError, ProtocolError) as exc:  # too slow: stop here
+                    timings.add(
+                        0, f"{type(exc).__name__} after {connection.timeout_s:.0f} s".encode(), 0
+                    )
+                    return timings
                 total += answer.seconds
                 if answer.status != 200:
                     status, body = answer.status, answer.body
