@@ -156,13 +156,25 @@ async def save_last_seen(*, session: AsyncSession, last_seen: dict[int, int]) ->
         await conn.execute(_SAVE_LAST_SEEN, rows)
 
 
+#: Assets per first-status statement (6 bound parameters each).
+FIRST_CHUNK = 5_000
+
+
 async def insert_first(
     *, session: AsyncSession, changes: Sequence[StatusChange], at_ms: int
 ) -> list[StatusChange]:
-    """Store the first status of assets that have none, in one statement; the changes that
-    were stored (an asset with a stored status, from another process, is left alone)."""
-    if not changes:
-        return []
+    """Store the first status of assets that have none, one statement per ``FIRST_CHUNK``
+    assets (asyncpg allows 32,767 bound parameters, 6 per asset); the changes that were stored
+    (an asset with a stored status, from another process, is left alone)."""
+    inserted: set[int] = set()
+    for i in range(0, len(changes), FIRST_CHUNK):
+        inserted |= await _insert_first(session, changes[i : i + FIRST_CHUNK], at_ms)
+    return [c for c in changes if c.asset_id in inserted]
+
+
+async def _insert_first(
+    session: AsyncSession, changes: Sequence[StatusChange], at_ms: int
+) -> set[int]:
     values = [
         {
             "asset_id": c.asset_id,
@@ -180,8 +192,7 @@ async def insert_first(
         .on_conflict_do_nothing()
         .returning(AssetStatus.asset_id)
     )
-    inserted = set((await session.execute(statement)).scalars())
-    return [c for c in changes if c.asset_id in inserted]
+    return set((await session.execute(statement)).scalars())
 
 
 async def stale_candidates(
