@@ -99,6 +99,8 @@ class AlertRuntime:
         self._overflow: dict[int, dict[str, Any]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._unsubscribe: list[Callable[[], None]] = []
+        self._reload_queued = False
+        self.reloads = 0  # for tests and metrics
 
     async def start(self) -> None:
         if self.settings.alerts_builtin_rules:
@@ -143,11 +145,16 @@ class AlertRuntime:
         return handler
 
     def enqueue(self, kind: str, payload: dict[str, Any]) -> None:
+        if kind == "reload":  # one queued reload reads every change committed before it runs
+            if self._reload_queued:
+                return
+            self._reload_queued = True
         try:
             self.queue.put_nowait((kind, payload))
         except asyncio.QueueFull:
             if kind != "readings":
                 log.warning("alert evaluation queue full: %s event not evaluated", kind)
+                self._reload_queued = self._reload_queued and kind != "reload"
                 return
             for entry in payload.get("assets") or []:  # conflate: keep the newest values
                 merged = self._overflow.setdefault(
@@ -170,6 +177,7 @@ class AlertRuntime:
 
     async def reload(self) -> None:
         """Reload enabled rules, assets and sites from the database."""
+        self.reloads += 1
         async with self.sessions() as session:
             rules = (await session.scalars(select(AlertRule).where(AlertRule.enabled))).all()
             assets = await asset_summaries(session=session)
@@ -266,6 +274,7 @@ class AlertRuntime:
     async def _decide(self, kind: str, payload: dict[str, Any]) -> list[Decision]:
         watch, now = self.watch, now_ms()
         if kind == "reload":
+            self._reload_queued = False  # changes from now on queue a new one
             await self.reload()
             return []
         if kind == "tick":
