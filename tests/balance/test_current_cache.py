@@ -114,3 +114,18 @@ async def test_a_slow_meter_counts_for_two_of_its_intervals(client, admin):
     assert body["current_demand_kw"] == 9
     stale = {a["asset_id"]: a["stale"] for a in body["assets"]}
     assert stale == {slow: False, fast: True}
+
+
+async def test_clients_polling_share_one_solution_until_a_reading_arrives(client, admin, app):
+    site = await make_site(client, admin, "Polled")
+    meter = await make_asset(client, admin, site, "Load", "meter", role="consumer")
+    await send(client, admin, meter, 5.0, now_ms() - 1_000)
+    cache = app.state.balance
+    at = now_ms()
+    first = (await cache.balances([site], now_ms=at, max_age_ms=300_000))[site]
+    again = (await cache.balances([site], now_ms=at + 500, max_age_ms=300_000))[site]
+    assert again is first  # solved once for both
+    await send(client, admin, meter, 6.0, at - 500)  # newer than the first, before ``at``
+    await settle(app)
+    after = (await cache.balances([site], now_ms=at + 600, max_age_ms=300_000))[site]
+    assert after is not first and after.power_kw["consumption"] == 6

@@ -34,6 +34,9 @@ from gridpilot.core.timestamps import now_ms
 
 #: How long a site's copy is trusted without a reload [ms].
 DEFAULT_TTL_MS = 10_000
+#: How long a solved balance is served while no reading of its site arrived [ms]: many clients
+#: polling a site of 1,000 meters share one solution per second.
+SOLVED_MS = 1_000
 
 
 @dataclass
@@ -41,6 +44,7 @@ class _SiteCopy:
     series: list[PowerSeries]
     terms: dict[Node, set[str]]
     loaded_ms: int
+    version: int = 0  # the cache's change count when this site last changed
 
 
 class CurrentBalanceCache:
@@ -51,6 +55,8 @@ class CurrentBalanceCache:
         self.ttl_ms = ttl_ms
         self._sites: dict[int, _SiteCopy] = {}
         self._by_series: dict[tuple[int, str], PowerSeries] = {}
+        self._solved: dict[tuple[int, int], tuple[int, int, CurrentBalance]] = {}
+        self._changes = 0  # a counter of changes: a site's version is the last one it saw
         self._lock = asyncio.Lock()
         self.loads = 0  # reloads from the database, for tests and metrics
         self._unsubscribe: list[Callable[[], None]] = []
@@ -65,14 +71,32 @@ class CurrentBalanceCache:
                 again = [s for s in expired if self._expired(s, now_ms)]
                 if again:
                     await self._load(again, now_ms)
-        series: list[PowerSeries] = []
-        terms: dict[Node, set[str]] = {}
+        solved: dict[int, CurrentBalance] = {}
+        todo = []
         for site_id in site_ids:
+            memo = self._solved.get((site_id, max_age_ms))
             copy = self._sites[site_id]
-            series.extend(copy.series)
-            terms.update(copy.terms)
-        inputs = CurrentInputs(series, terms)
-        return solve_current(inputs, site_ids=site_ids, now_ms=now_ms, max_age_ms=max_age_ms)
+            if memo is not None and memo[0] == copy.version and 0 <= now_ms - memo[1] < SOLVED_MS:
+                solved[site_id] = memo[2]
+            else:
+                todo.append(site_id)
+        if todo:
+            series: list[PowerSeries] = []
+            terms: dict[Node, set[str]] = {}
+            for site_id in todo:
+                series.extend(self._sites[site_id].series)
+                terms.update(self._sites[site_id].terms)
+            fresh = solve_current(
+                CurrentInputs(series, terms), site_ids=todo, now_ms=now_ms, max_age_ms=max_age_ms
+            )
+            for site_id, balance in fresh.items():
+                self._solved[(site_id, max_age_ms)] = (
+                    self._sites[site_id].version,
+                    now_ms,
+                    balance,
+                )
+            solved.update(fresh)
+        return {site_id: solved[site_id] for site_id in site_ids}
 
     def _expired(self, site_id: int, now_ms: int) -> bool:
         copy = self._sites.get(site_id)
@@ -86,7 +110,8 @@ class CurrentBalanceCache:
             old = self._sites.pop(site_id, None)
             for row in old.series if old else []:
                 self._by_series.pop((row.asset_id, row.metric), None)
-            self._sites[site_id] = _SiteCopy([], {}, now_ms)
+            self._changes += 1
+            self._sites[site_id] = _SiteCopy([], {}, now_ms, self._changes)
         for node, possible in inputs.terms.items():
             self._sites[node[0]].terms[node] = possible
         for row in inputs.series:
@@ -104,11 +129,14 @@ class CurrentBalanceCache:
                 ts = int(point["ts"])
                 if row is not None and (row.ts is None or ts > row.ts) and ts <= now:
                     row.ts, row.value = ts, float(point["value"])
+                    self._changes += 1
+                    self._sites[row.site_id].version = self._changes
 
     async def on_changed(self, _topic: str, _payload: dict[str, Any]) -> None:
         """Assets or metrics changed: forget every copy (reloaded when next asked for)."""
         self._sites.clear()
         self._by_series.clear()
+        self._solved.clear()
 
     def start(self, bus: EventBus) -> CurrentBalanceCache:
         """Follow the bus (a runtime of ``api.app.start_runtime``)."""
