@@ -50,9 +50,12 @@ async def build_fleet(client, headers) -> dict[str, int]:
     A): one consumer meter; site C: elsewhere, empty."""
     now = now_ms()
     zone = daytime_zone(now)
-    a = await make_site(client, headers, "Alpha works", timezone=zone, contract_demand_kw=40)
-    b = await make_site(client, headers, "Beta store", timezone=zone, parent_id=a)
-    c = await make_site(client, headers, "Gamma farm")
+    a = await make_site(
+        client, headers, "Alpha works", timezone=zone, contract_demand_kw=40, country="IT",
+        kind="factory",
+    )  # fmt: skip
+    b = await make_site(client, headers, "Beta store", timezone=zone, parent_id=a, country="IT")
+    c = await make_site(client, headers, "Gamma farm", country="DE", kind="solar_park")
     grid = await make_asset(client, headers, a, "Main meter", "grid_connection")
     pv = await make_asset(client, headers, a, "Roof PV", "solar_pv", rated_capacity_kw=30)
     load = await make_asset(client, headers, b, "Shop meter", "meter", role="consumer")
@@ -148,6 +151,13 @@ async def test_paging_group_and_search(client, admin):
     found = await summary(client, admin, search="GAMMA")
     assert [s["id"] for s in found["sites"]] == [fleet["c"]]
 
+    italian = await summary(client, admin, country="IT")
+    assert [s["name"] for s in italian["sites"]] == ["Alpha works", "Beta store"]
+    assert italian["sites"][0]["country"] == "IT" and italian["sites"][0]["kind"] == "factory"
+    parks = await summary(client, admin, kind="solar_park", country="DE")
+    assert [s["id"] for s in parks["sites"]] == [fleet["c"]]
+    assert (await summary(client, admin, kind="solar_park", country="IT"))["total"] == 0
+
 
 async def test_site_scoped_user_sees_only_its_sites(client, admin, auth_headers):
     fleet = await build_fleet(client, admin)
@@ -158,6 +168,19 @@ async def test_site_scoped_user_sees_only_its_sites(client, admin, auth_headers)
 
 
 async def test_bad_parameters_are_422(client, admin):
-    for params in ({"limit": 0}, {"limit": 1001}, {"offset": -1}, {"group": 0}):
+    bad = ({"limit": 0}, {"limit": 1001}, {"offset": -1}, {"group": 0}, {"country": "it"})
+    for params in (*bad, {"country": "ITA"}, {"kind": "Solar Park"}):
         response = await client.get("/api/v1/fleet/summary", params=params, headers=admin)
         assert response.status_code == 422, params
+
+
+async def test_site_country_and_kind_are_checked(client, admin):
+    for body in ({"country": "Italy"}, {"country": "it"}, {"kind": "Solar park"}):
+        response = await client.post(
+            "/api/v1/sites", json={"name": "Bad", "timezone": "UTC", **body}, headers=admin
+        )
+        assert response.status_code == 422, body
+    site = await make_site(client, admin, "Good", country="FR", kind="ev_hub")
+    changed = await client.patch(f"/api/v1/sites/{site}", json={"kind": None}, headers=admin)
+    assert changed.status_code == 200 and changed.json()["kind"] is None
+    assert changed.json()["country"] == "FR"

@@ -28,6 +28,8 @@ class Site(Timestamped, Base):
     tariff: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"))
     description: Mapped[str | None] = mapped_column(String(2000))
+    country: Mapped[str | None] = mapped_column(String(2))  # ISO 3166-1 alpha-2
+    kind: Mapped[str | None] = mapped_column(String(40))  # factory, building, solar_park, ...
 
 
 class Asset(Timestamped, Base):

@@ -83,6 +83,8 @@ def check_source_id(source_id: str) -> str:
 DbId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
 Timezone = Annotated[str, Field(max_length=64), AfterValidator(check_timezone)]
+Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
+SiteKind = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 Kind = Annotated[str, AfterValidator(check_kind)]
 AssetRole = Annotated[str, AfterValidator(check_role)]
 SourceId = Annotated[str, Field(max_length=40), AfterValidator(check_source_id)]
@@ -149,6 +151,12 @@ class SiteFields(Strict):
     tariff: dict[str, Any] | None = Field(default=None, description="Tariff definition (JSON)")
     parent_id: DbId | None = Field(default=None, description="Parent site id")
     description: str | None = Field(default=None, max_length=2000)
+    country: Country | None = Field(default=None, description="ISO 3166-1 alpha-2, e.g. IT")
+    kind: SiteKind | None = Field(
+        default=None,
+        description="What the site is, for filters: factory, building, solar_park, wind_farm, "
+        "storage, community, household, ev_hub or another lowercase word",
+    )
 
 
 class SiteCreate(SiteFields):
@@ -184,6 +192,8 @@ class SiteOut(BaseModel):
     tariff: dict[str, Any] | None
     parent_id: int | None
     description: str | None
+    country: str | None
+    kind: str | None
     created_at: datetime
     updated_at: datetime
 

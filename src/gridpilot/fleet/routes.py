@@ -31,11 +31,13 @@ from gridpilot.fleet.service import FleetFilter, SiteSummary, fleet_summary
 router = APIRouter(tags=["fleet"])
 
 DESCRIPTION = """Each site's current balance (kW, from the newest power reading of every
-series, readings older than 5 min left out), its energy since local midnight (kWh, the site
-energy balance of docs/site-energy.md, with coverage), asset status counts and open alerts;
+series; readings older than 5 min, or than two of the asset's expected intervals when longer,
+are left out), its energy since local midnight (kWh, the site energy balance of
+docs/site-energy.md, with coverage), asset status counts and open alerts;
 `totals` sum every matching site, the page is `limit`/`offset` of the matching sites ordered
 by name. Today's energy is computed once a minute per set of sites and shared (at most 60 s
-old); the current balance is live. `group` keeps a site and all sites below it (`parent_id`)."""
+old); the current balance is live. `group` keeps a site and all sites below it (`parent_id`);
+`search`, `country` and `kind` narrow further."""
 
 
 def _tracked(request: Request) -> Callable[[int], int | None]:
@@ -58,6 +60,8 @@ def _site(entry: SiteSummary) -> FleetSite:
         latitude=site.latitude,
         longitude=site.longitude,
         parent_id=site.parent_id,
+        country=site.country,
+        kind=site.kind,
         contract_demand_kw=contract,
         assets=entry.assets.count,
         installed_generation_kw=round(entry.assets.installed_generation_kw, 3),
@@ -135,12 +139,18 @@ async def get_fleet_summary(
     search: Annotated[
         str | None, Query(max_length=200, description="Part of the site name (any case)")
     ] = None,
+    country: Annotated[
+        str | None, Query(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2, e.g. IT")
+    ] = None,
+    kind: Annotated[
+        str | None, Query(pattern=r"^[a-z][a-z0-9_]{0,39}$", description="Site kind")
+    ] = None,
 ) -> FleetSummaryOut:
     at = now_ms()
     summary = await fleet_summary(
         session=session,
         principal=principal,
-        where=FleetFilter(group_id=group, name_contains=search),
+        where=FleetFilter(group_id=group, name_contains=search, country=country, kind=kind),
         limit=limit,
         offset=offset,
         now_ms=at,

@@ -62,6 +62,8 @@ class FleetSite(BaseModel):
     latitude: float | None
     longitude: float | None
     parent_id: int | None
+    country: str | None
+    kind: str | None
     contract_demand_kw: float | None
     assets: int
     installed_generation_kw: float = Field(description="Rated kW of producers and prosumers")

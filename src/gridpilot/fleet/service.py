@@ -34,10 +34,13 @@ CURRENT_MAX_AGE_MS = DEFAULT_MAX_AGE_MS
 
 @dataclass(frozen=True)
 class FleetFilter:
-    """Which sites: ``group_id`` keeps a site and every site below it (``parent_id``)."""
+    """Which sites: ``group_id`` keeps a site and every site below it (``parent_id``); the
+    others must all hold (name part in any case, country and kind equal)."""
 
     group_id: int | None = None
     name_contains: str | None = None
+    country: str | None = None  # ISO 3166-1 alpha-2
+    kind: str | None = None
 
 
 @dataclass
@@ -74,6 +77,10 @@ def select_sites(sites: Sequence[Site], where: FleetFilter) -> list[Site]:
     if where.name_contains:
         needle = where.name_contains.casefold()
         chosen = [s for s in chosen if needle in s.name.casefold()]
+    if where.country is not None:
+        chosen = [s for s in chosen if s.country == where.country]
+    if where.kind is not None:
+        chosen = [s for s in chosen if s.kind == where.kind]
     return sorted(chosen, key=lambda s: (s.name.casefold(), s.id))
 
 

@@ -181,6 +181,8 @@ async def provision(
                         longitude=site.longitude,
                         description=site.description,
                         contract_demand_kw=site.contract_demand_kw,
+                        country=site.country,
+                        kind=site.kind,
                     ),
                 )
                 existing = {

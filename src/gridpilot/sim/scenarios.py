@@ -8,7 +8,7 @@ finds and reuses what it created.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gridpilot.sim import noise
@@ -45,6 +45,8 @@ class SiteSpec:
     contract_demand_kw: float | None = None
     description: str | None = None
     topics: str = FLEET
+    kind: str | None = None  # the site's kind, for the fleet filters
+    country: str = "IT"  # every simulated site is in Italy
 
 
 def factory() -> list[SiteSpec]:
@@ -150,7 +152,7 @@ def portfolio() -> list[SiteSpec]:
             ),
         ),
     )
-    return [solar, wind]
+    return [replace(solar, kind="solar_park"), replace(wind, kind="wind_farm")]
 
 
 #: (profile, base kW, extra kW when open or at peaks, PV kWp) of the community's businesses.
@@ -211,9 +213,13 @@ SCENARIOS = {
 }
 
 
+#: The kind of the sites of a scenario that does not set one per site.
+SCENARIO_KINDS = {"factory": "factory", "building": "building", "community": "community"}
+
+
 def scenario_sites(name: str) -> list[SiteSpec]:
     """The sites of scenario ``name`` (``KeyError`` for an unknown scenario)."""
-    return SCENARIOS[name]()
+    return [replace(s, kind=s.kind or SCENARIO_KINDS.get(name)) for s in SCENARIOS[name]()]
 
 
 def mqtt_base_topic(site: SiteSpec, site_id: int, device_id: str) -> str:
