@@ -95,9 +95,14 @@ def _markers(clusters: Sequence[Cluster], zoom: float) -> list[dict[str, Any]]:
     ]
 
 
-#: Builds the layer group of markers from ``DATA`` (text only: labels never become HTML).
+#: Builds the layer group of markers from ``DATA`` (text only: labels never become HTML) and
+#: removes the group it replaces.
 _LAYER_JS = """(() => {
   const group = L.layerGroup(); group.id = "%s";
+  // one group per map: a draw replaces the previous one even when two draws overlap
+  window.gpSiteLayers = window.gpSiteLayers || {};
+  if (window.gpSiteLayers[group.id]) window.gpSiteLayers[group.id].remove();
+  window.gpSiteLayers[group.id] = group;
   for (const c of DATA) {
     const many = c.n > 1;
     const m = L.circleMarker([c.lat, c.lon], {radius: c.r, color: "#1565c0", weight: 1,
