@@ -55,7 +55,9 @@ class CurrentBalanceCache:
         self.ttl_ms = ttl_ms
         self._sites: dict[int, _SiteCopy] = {}
         self._by_series: dict[tuple[int, str], PowerSeries] = {}
-        self._solved: dict[tuple[int, int], tuple[int, int, CurrentBalance]] = {}
+        # one entry per site, whatever max ages clients ask for (bounded memory): the site's
+        # version, when solved [ms], the max age [ms], the balance
+        self._solved: dict[int, tuple[int, int, int, CurrentBalance]] = {}
         self._changes = 0  # a counter of changes: a site's version is the last one it saw
         self._lock = asyncio.Lock()
         self.loads = 0  # reloads from the database, for tests and metrics
@@ -74,10 +76,15 @@ class CurrentBalanceCache:
         solved: dict[int, CurrentBalance] = {}
         todo = []
         for site_id in site_ids:
-            memo = self._solved.get((site_id, max_age_ms))
-            copy = self._sites[site_id]
-            if memo is not None and memo[0] == copy.version and 0 <= now_ms - memo[1] < SOLVED_MS:
-                solved[site_id] = memo[2]
+            memo = self._solved.get(site_id)
+            version = self._sites[site_id].version
+            if (
+                memo is not None
+                and memo[0] == version
+                and memo[2] == max_age_ms
+                and 0 <= now_ms - memo[1] < SOLVED_MS
+            ):
+                solved[site_id] = memo[3]
             else:
                 todo.append(site_id)
         if todo:
@@ -90,13 +97,14 @@ class CurrentBalanceCache:
                 CurrentInputs(series, terms), site_ids=todo, now_ms=now_ms, max_age_ms=max_age_ms
             )
             for site_id, balance in fresh.items():
-                self._solved[(site_id, max_age_ms)] = (
-                    self._sites[site_id].version,
-                    now_ms,
-                    balance,
-                )
+                self._solved[site_id] = (self._sites[site_id].version, now_ms, max_age_ms, balance)
             solved.update(fresh)
         return {site_id: solved[site_id] for site_id in site_ids}
+
+    @property
+    def solved_count(self) -> int:
+        """Solutions kept (at most one per site asked for)."""
+        return len(self._solved)
 
     def _expired(self, site_id: int, now_ms: int) -> bool:
         copy = self._sites.get(site_id)
