@@ -29,7 +29,12 @@ from gridpilot.db.schedules import run_claimer
 from gridpilot.insights.data import SYSTEM
 from gridpilot.insights.forecasts import service
 from gridpilot.insights.forecasts.site import BASIC, forecast_site
-from gridpilot.insights.forecasts.storage import METRIC, delete_old_forecasts, store_forecast
+from gridpilot.insights.forecasts.storage import (
+    METRIC,
+    delete_old_forecasts,
+    store_forecast,
+    window,
+)
 from gridpilot.insights.forecasts.weather import WeatherSource, make_weather_source
 
 log = logging.getLogger(__name__)
@@ -113,13 +118,16 @@ class ForecastRuntime:
 
 
 def event_of(site_id: int, issued_ms: int, forecasts: dict[str, Forecast]) -> dict[str, Any]:
-    """The ``forecast.stored`` payload: the peak of the net forecast (the grid exchange without
-    storage), or of consumption when generation could not be forecast, or of generation."""
+    """The ``forecast.stored`` payload. ``horizon`` counts the points stored (a day plus the
+    freshness window); ``peak`` is the day ahead's, the 24 h from the interval holding
+    ``issued_ms`` that the API serves, of the net forecast (the grid exchange without storage),
+    or of consumption when generation could not be forecast, or of generation."""
     if "consumption" in forecasts and "generation" in forecasts:
         quantity = "net"
         forecast = net_forecast(forecasts["consumption"], forecasts["generation"])
     else:
         quantity, forecast = next(iter(forecasts.items()))
+    day_ahead = window(forecast, issued_ms, service.HORIZONS["24h"]) or forecast
     return {
         "site_id": site_id,
         "asset_id": None,
@@ -128,7 +136,7 @@ def event_of(site_id: int, issued_ms: int, forecasts: dict[str, Forecast]) -> di
         "issued_ms": issued_ms,
         "step_ms": forecast.step_ms,
         "horizon": len(forecast.index),
-        "peak": service.peak_of(forecast),
+        "peak": service.peak_of(day_ahead),
     }
 
 
