@@ -47,7 +47,7 @@ def test_a_correction_recorded_later_wins_and_as_of_shows_what_was_known():
 
 def test_a_version_that_would_change_a_closed_month_is_refused():
     retro = version("9.50", date(2025, 1, 1), None, datetime(2025, 3, 10, tzinfo=UTC))
-    with pytest.raises(Conflict, match="2025-01-01.*closed through 2025-02-28"):
+    with pytest.raises(Conflict, match=r"2025-01-01.*closed through 2025-02-28"):
         add_version(HISTORY, retro, closed_through=date(2025, 2, 28))
     late = version("9.50", date(2025, 2, 28), None, datetime(2025, 3, 10, tzinfo=UTC))
     with pytest.raises(Conflict, match="2025-02-28"):
