@@ -362,3 +362,17 @@ async def sendable(
     if except_assets:
         query = query.where(Command.asset_id.not_in(list(except_assets)))
     return [(command, dict(attrs or {})) for command, attrs in await session.execute(query)]
+
+
+async def last_succeeded(*, session: AsyncSession, asset_ids: Collection[int]) -> list[Command]:
+    """The newest succeeded command of each (asset, kind) of ``asset_ids``, in the order they
+    succeeded: the device state they left in force (a simulator resuming after a restart)."""
+    if not asset_ids:
+        return []
+    newest = (
+        select(func.max(Command.id))
+        .where(Command.state == SUCCEEDED, Command.asset_id.in_(list(asset_ids)))
+        .group_by(Command.asset_id, Command.kind)
+    )
+    query = select(Command).where(Command.id.in_(newest)).order_by(Command.completed_ms, Command.id)
+    return list((await session.scalars(query)).all())

@@ -1,9 +1,13 @@
 """Backfill: write a scenario's history fast through the normal telemetry ingest service.
 
-Each asset continues from its latest stored registers (a rerun fills the gap, it does not
-duplicate). History uses a coarser output step than the native interval (default 5 min: a
-1 s compressor over 90 days would be 7.8 million samples per metric); the models still run
-at their native interval, so power is the bucket mean and the registers are exact.
+Each asset continues from its last stored reading (``sim.resume``: registers, counters, SOC and
+the commands in force), so a rerun fills exactly the gap, without a hole, an overlap or a
+counter reset. History uses a coarser output step than the native interval (default 5 min: a
+1 s compressor over 90 days would be 7.8 million samples per metric) between the first and the
+last boundary of that step; the stretches before (after a live stop) and after it (up to
+``end``) are written at the native interval, so the live simulation takes over where the
+backfill ends. The models always run at their native interval, so power is the bucket mean
+and the registers are exact.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ from dataclasses import dataclass, field
 
 from gridpilot.core.errors import ValidationFailed
 from gridpilot.core.timestamps import MS_PER_DAY, now_ms
-from gridpilot.sim.generate import Accumulator, generate, output_step_ms, readings
+from gridpilot.sim.generate import Accumulator, after, generate, output_step_ms, readings
 from gridpilot.sim.model import Anomaly, Overrides, SimContext
 from gridpilot.sim.provision import SIMULATOR, SimAsset
+from gridpilot.sim.resume import resume_all
 from gridpilot.sim.weather import WeatherModel
 from gridpilot.telemetry import service as telemetry_service
 from gridpilot.telemetry.tasks import TelemetryRuntime
@@ -51,27 +56,6 @@ class BackfillReport:
     seconds: float = 0.0
 
 
-async def resume_point(
-    runtime: TelemetryRuntime, asset: SimAsset, default_start_ms: int, step_ms: int
-) -> tuple[int, Accumulator, dict[str, float]]:
-    """(start, accumulator, state) continuing after the asset's latest stored register."""
-    async with runtime.sessions() as session:
-        latest = await telemetry_service.latest_values(session=session, asset_id=asset.asset_id)
-    model = asset.spec.model
-    keys = [register for register, _, _ in model.registers] + list(model.counters)
-    accumulator, state = Accumulator(), {}
-    start = default_start_ms
-    anchor = latest.get(keys[0]) if keys else None
-    if anchor is not None and anchor.ts_ms + step_ms > start:
-        start = anchor.ts_ms + step_ms
-        for key in keys:
-            if key in latest:
-                accumulator.values[key] = float(latest[key].value)
-        if "soc_pct" in latest:
-            state["soc_pct"] = float(latest["soc_pct"].value)
-    return start, accumulator, state
-
-
 async def store(batch: list[dict], runtime: TelemetryRuntime, report: BackfillReport) -> None:
     result = await telemetry_service.ingest(
         batch, principal=SIMULATOR, runtime=runtime, channel="sim"
@@ -92,6 +76,19 @@ def check_retention(runtime: TelemetryRuntime, span_ms: int) -> None:
         )
 
 
+def segments(
+    start_ms: int, end_ms: int, native_ms: int, step_ms: int
+) -> list[tuple[int, int, int]]:
+    """(start, end, step) stretches covering [start, end): native up to the first multiple of
+    ``step_ms``, coarse up to the last, native again to ``end``."""
+    first = -(-start_ms // step_ms) * step_ms
+    last = end_ms // step_ms * step_ms
+    if step_ms == native_ms or first >= last:
+        return [(start_ms, end_ms, native_ms)] if end_ms > start_ms else []
+    parts = [(start_ms, first, native_ms), (first, last, step_ms), (last, end_ms, native_ms)]
+    return [part for part in parts if part[1] > part[0]]
+
+
 async def backfill(
     assets: list[SimAsset],
     *,
@@ -102,7 +99,8 @@ async def backfill(
     end_ms: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> BackfillReport:
-    """Generate and ingest [end - span, end) for every asset (continuing stored registers).
+    """Generate and ingest up to ``end`` (default now) for every asset: from its last stored
+    reading, or from ``end - span`` when it has none (or an older one).
 
     ``on_progress(done, total)`` is called after each asset-day. Waits until everything is
     stored and the rollups are refreshed.
@@ -111,30 +109,37 @@ async def backfill(
     began = time.monotonic()
     end = end_ms if end_ms is not None else now_ms()
     report = BackfillReport()
+    resumes = await resume_all(runtime.sessions, assets)
     plans = []
     for asset in assets:
+        native = output_step_ms(asset.spec.model, None)
         step = output_step_ms(asset.spec.model, step_ms)
-        last = end // step * step
-        start, accumulator, state = await resume_point(
-            runtime, asset, (end - span_ms) // step * step, step
-        )
-        plans.append((asset, step, start, last, accumulator, state))
-    total = sum(max(0, -(-(last - start) // MS_PER_DAY)) for _, _, start, last, _, _ in plans)
+        resume = resumes[asset.asset_id]
+        start = max(resume.start_ms(end - span_ms, step), (end - span_ms) // step * step)
+        stretches = []
+        for part_start, part_end, part_step in segments(start, end, native, step):
+            chunk = MS_PER_DAY // part_step * part_step
+            stretches += [
+                (s, min(s + chunk, part_end), part_step) for s in range(part_start, part_end, chunk)
+            ]
+        plans.append((asset, resume, stretches))
+    total = sum(len(stretches) for _, _, stretches in plans)
     done = 0
     batch: list[dict] = []
-    for asset, step, start, last, accumulator, state in plans:
-        ctx = context_for(asset, seed)
-        ctx.state.update(state)
-        chunk = MS_PER_DAY // step * step
-        for chunk_start in range(start, last, chunk):
+    for asset, resume, stretches in plans:
+        ctx = context_for(asset, seed, overrides=resume.overrides)
+        ctx.state.update(resume.state)
+        accumulator: Accumulator = resume.accumulator
+        for chunk_start, chunk_end, chunk_step in stretches:
             ts, values = generate(
                 asset.spec.model,
                 ctx,
                 chunk_start,
-                min(chunk_start + chunk, last),
-                step_ms=step,
+                chunk_end,
+                step_ms=chunk_step,
                 accumulator=accumulator,
             )
+            ts, values = after(ts, values, resume.keep_after_ms)
             batch.extend(readings(asset.asset_id, ts, values))
             if len(batch) >= BATCH:
                 await store(batch, runtime, report)

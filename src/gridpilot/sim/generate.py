@@ -92,3 +92,13 @@ def readings(
     for metric, array in values.items():
         for stamp, value in zip(stamps, np.round(array, DECIMALS).tolist(), strict=True):
             yield {"asset": asset_id, "metric": metric, "ts": stamp, "value": value}
+
+
+def after(
+    ts: NDArray[np.int64], values: dict[str, Array], after_ms: int | None
+) -> tuple[NDArray[np.int64], dict[str, Array]]:
+    """The samples stamped after ``after_ms`` (all when None): those at or before are stored."""
+    if after_ms is None or len(ts) == 0 or ts[0] > after_ms:
+        return ts, values
+    keep = ts > after_ms
+    return ts[keep], {key: array[keep] for key, array in values.items()}

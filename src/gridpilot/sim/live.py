@@ -1,7 +1,8 @@
 """Real-time mode: advance a simulated clock, generate each asset's new samples, hand them to
 a sink (in-process ingest, MQTT devices, HTTP), and apply device commands and anomalies.
 
-The clock starts where the stored data ends (at most a day back; else now) and runs
+Each asset continues from its last stored reading (``sim.resume``: registers, counters, SOC,
+the commands in force; at most a day back, else now). The clock starts at the earliest and runs
 ``max(speed, CATCH_UP_SPEED)`` times faster than the wall clock until it reaches the present,
 then follows the wall clock: it never runs ahead, because readings stamped in the future are
 rejected (``GRIDPILOT_MAX_FUTURE_S``). ``speed`` above 600 replays a gap faster.
@@ -22,26 +23,16 @@ from numpy.typing import NDArray
 
 from gridpilot.core.errors import NotFound, ValidationFailed
 from gridpilot.core.timestamps import MS_PER_DAY, now_ms
-from gridpilot.sim.backfill import context_for, resume_point
-from gridpilot.sim.generate import Accumulator, generate, output_step_ms
-from gridpilot.sim.model import Anomaly, Overrides, SimContext
+from gridpilot.sim.backfill import context_for
+from gridpilot.sim.generate import Accumulator, after, generate, output_step_ms
+from gridpilot.sim.model import Anomaly, SimContext, apply_command
 from gridpilot.sim.noise import Array
 from gridpilot.sim.provision import SimAsset
+from gridpilot.sim.resume import Resume, resume_all
 from gridpilot.telemetry.tasks import TelemetryRuntime
 
 log = logging.getLogger(__name__)
 
-COMMAND_KINDS = ("set_power_limit", "start", "stop", "setpoint", "charge", "discharge")
-#: Parameter names a ``setpoint`` may carry (control.kinds), first present wins.
-SETPOINT_PARAMS = (
-    "temperature_c",
-    "power_kw",
-    "soc_pct",
-    "humidity_pct",
-    "pressure_bar",
-    "flow_m3h",
-    "value",
-)
 MAX_CATCH_UP_MS = MS_PER_DAY
 CATCH_UP_SPEED = 600.0
 
@@ -62,41 +53,7 @@ class LiveAsset:
     next_ms: int
     accumulator: Accumulator = field(default_factory=Accumulator)
     sent: int = 0
-
-
-def apply_command(overrides: Overrides, kind: str, params: dict[str, Any]) -> str:
-    """Apply a device command to ``overrides``; returns a detail text, raises ValidationFailed."""
-    if kind == "stop":
-        overrides.running = False
-        return "stopped"
-    if kind == "start":
-        overrides.running = True
-        return "started"
-    if kind == "set_power_limit":
-        value = params.get("limit_kw", params.get("power_limit_kw", params.get("value")))
-        if value is None:
-            overrides.power_limit_kw = None
-            return "power limit removed"
-        if not isinstance(value, int | float) or value < 0:
-            raise ValidationFailed("set_power_limit needs params.limit_kw >= 0 (kW) or null")
-        overrides.power_limit_kw = float(value)
-        return f"power limited to {float(value):g} kW"
-    if kind in ("charge", "discharge"):
-        power = params.get("power_kw")
-        if power is None:
-            overrides.forced_kw = None
-            return "back to the schedule"
-        if not isinstance(power, int | float) or power <= 0:
-            raise ValidationFailed(f"{kind} needs params.power_kw > 0 (kW) or null")
-        overrides.forced_kw = float(power) if kind == "charge" else -float(power)
-        return f"{kind} at {float(power):g} kW"
-    if kind == "setpoint":
-        value = next((params[k] for k in SETPOINT_PARAMS if params.get(k) is not None), None)
-        if value is not None and not isinstance(value, int | float):
-            raise ValidationFailed("setpoint needs a numeric params.value (or null to clear)")
-        overrides.setpoint = float(value) if value is not None else None
-        return f"setpoint {value}"
-    raise ValidationFailed(f"unknown command kind {kind!r}; known: {', '.join(COMMAND_KINDS)}")
+    stored_until_ms: int | None = None  # samples at or before are stored already
 
 
 class LiveSimulator:
@@ -124,18 +81,19 @@ class LiveSimulator:
         self.errors = 0
 
     async def prime(self, runtime: TelemetryRuntime | None) -> None:
-        """Start each asset after its stored data (if ``runtime``) or at the present."""
+        """Continue each asset from its stored data (if ``runtime``) or start at the present."""
         now = now_ms()
+        resumes = await resume_all(runtime.sessions, self.assets) if runtime is not None else {}
         for asset in self.assets:
             step = output_step_ms(asset.spec.model, self.step_ms)
-            start, accumulator = now // step * step, Accumulator()
-            state: dict[str, float] = {}
-            if runtime is not None:
-                start, accumulator, state = await resume_point(runtime, asset, start, step)
-                start = max(start, (now - MAX_CATCH_UP_MS) // step * step)
-            ctx = context_for(asset, self.seed)
-            ctx.state.update(state)
-            self.live[asset.asset_id] = LiveAsset(asset, ctx, step, start, accumulator)
+            resume = resumes.get(asset.asset_id) or Resume()
+            start = resume.start_ms(now, step)
+            start = max(start, (now - MAX_CATCH_UP_MS) // step * step)
+            ctx = context_for(asset, self.seed, overrides=resume.overrides)
+            ctx.state.update(resume.state)
+            self.live[asset.asset_id] = LiveAsset(
+                asset, ctx, step, start, resume.accumulator, stored_until_ms=resume.keep_after_ms
+            )
         self.set_speed(
             self.speed, start_ms=min((a.next_ms for a in self.live.values()), default=now)
         )
@@ -168,6 +126,8 @@ class LiveSimulator:
                 step_ms=live.step_ms,
                 accumulator=live.accumulator,
             )
+            ts, values = after(ts, values, live.stored_until_ms)
+            live.stored_until_ms = None
             if len(ts):
                 await self.sink.send(live.asset, ts, values)
                 live.sent += len(ts)

@@ -11,11 +11,12 @@ interval), so registers are consistent with power by construction.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
+from gridpilot.core.errors import ValidationFailed
 from gridpilot.sim import noise
 from gridpilot.sim.clock import MS_PER_DAY, MS_PER_HOUR, LocalTime
 from gridpilot.sim.noise import Array
@@ -59,6 +60,55 @@ class Overrides:
     power_limit_kw: float | None = None
     setpoint: float | None = None
     forced_kw: float | None = None
+
+
+#: The device commands a simulated device follows (``control.kinds``).
+COMMAND_KINDS = ("set_power_limit", "start", "stop", "setpoint", "charge", "discharge")
+#: Parameter names a ``setpoint`` may carry (control.kinds), first present wins.
+SETPOINT_PARAMS = (
+    "temperature_c",
+    "power_kw",
+    "soc_pct",
+    "humidity_pct",
+    "pressure_bar",
+    "flow_m3h",
+    "value",
+)
+
+
+def apply_command(overrides: Overrides, kind: str, params: dict[str, Any]) -> str:
+    """Apply a device command to ``overrides``; returns a detail text, raises ValidationFailed."""
+    if kind == "stop":
+        overrides.running = False
+        return "stopped"
+    if kind == "start":
+        overrides.running = True
+        return "started"
+    if kind == "set_power_limit":
+        value = params.get("limit_kw", params.get("power_limit_kw", params.get("value")))
+        if value is None:
+            overrides.power_limit_kw = None
+            return "power limit removed"
+        if not isinstance(value, int | float) or value < 0:
+            raise ValidationFailed("set_power_limit needs params.limit_kw >= 0 (kW) or null")
+        overrides.power_limit_kw = float(value)
+        return f"power limited to {float(value):g} kW"
+    if kind in ("charge", "discharge"):
+        power = params.get("power_kw")
+        if power is None:
+            overrides.forced_kw = None
+            return "back to the schedule"
+        if not isinstance(power, int | float) or power <= 0:
+            raise ValidationFailed(f"{kind} needs params.power_kw > 0 (kW) or null")
+        overrides.forced_kw = float(power) if kind == "charge" else -float(power)
+        return f"{kind} at {float(power):g} kW"
+    if kind == "setpoint":
+        value = next((params[k] for k in SETPOINT_PARAMS if params.get(k) is not None), None)
+        if value is not None and not isinstance(value, int | float):
+            raise ValidationFailed("setpoint needs a numeric params.value (or null to clear)")
+        overrides.setpoint = float(value) if value is not None else None
+        return f"setpoint {value}"
+    raise ValidationFailed(f"unknown command kind {kind!r}; known: {', '.join(COMMAND_KINDS)}")
 
 
 @dataclass
