@@ -96,6 +96,8 @@ def _plant_lines(
     allocation: AllocationRule,
 ) -> tuple[list[PlantLine], dict[str, float]]:
     col = {c: i for i, c in enumerate(hourly.pods)}
+    zones = sorted({p.market_zone for p in pods if p.eligible and p.plant and p.plant.incentivised})
+    prices = {z: _prices(zonal_prices, z, hourly.hours) for z in zones}
     produced: dict[str, float] = {}
     lines: list[PlantLine] = []
     for g, substation in enumerate(shared.groups):
@@ -108,9 +110,7 @@ def _plant_lines(
         plants: list[tuple[str, Plant]] = [(p.code, p.plant) for p in group if p.plant]
         allocated = allocation(shared.shared_kwh[:, g], injected, plants)
         for j, pod in enumerate(group):
-            lines.append(
-                _plant_line(pod, injected[:, j], allocated[:, j], hourly, zonal_prices, params)
-            )
+            lines.append(_plant_line(pod, injected[:, j], allocated[:, j], hourly, prices, params))
             produced[pod.member_id] = produced.get(pod.member_id, 0.0) + float(
                 allocated[:, j].sum()
             )
@@ -122,7 +122,7 @@ def _plant_line(
     injected: np.ndarray,
     allocated: np.ndarray,
     hourly: HourlyEnergy,
-    zonal_prices: pd.DataFrame,
+    prices: dict[str, np.ndarray],
     params: CerParameters,
 ) -> PlantLine:
     plant = pod.plant
@@ -131,7 +131,7 @@ def _plant_line(
     incentive = ZERO
     excess = ExcessSplit(Decimal(0), Decimal(0), ZERO, ZERO)
     if plant.incentivised:
-        pz = _prices(zonal_prices, pod.market_zone, hourly.hours)
+        pz = prices[pod.market_zone]
         rates = tip_rates_eur_per_mwh(
             params,
             power_kw=plant.power_kw,
@@ -198,7 +198,9 @@ def settle_month(
         raise ValidationFailed(f"PODs of unknown members: {strangers[:5]}")
     start, end = month_bounds_utc(year, month)
     order = sorted(injected_kwh.columns)  # the same figures whatever the column order
-    hourly = to_hourly(injected_kwh[order], withdrawn_kwh.reindex(columns=order), start, end)
+    inj = injected_kwh.loc[(injected_kwh.index >= start) & (injected_kwh.index < end), order]
+    wd = withdrawn_kwh.loc[(withdrawn_kwh.index >= start) & (withdrawn_kwh.index < end)]
+    hourly = to_hourly(inj, wd.reindex(columns=order), start, end)
     shared = shared_energy(hourly, pods)
     lines, produced = _plant_lines(hourly, shared, pods, zonal_prices, params, allocation)
     zones = shared_energy(hourly, pods, key=lambda p: p.market_zone if p.eligible else None)

@@ -60,6 +60,14 @@ def _per_hour(frame: pd.DataFrame, grid: pd.DatetimeIndex, per_hour: int) -> np.
     return cube.sum(axis=1)  # NaN when any interval of the hour is missing
 
 
+def _within(frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """The rows of ``[start, end)`` (a view when the index is sorted)."""
+    index = pd.DatetimeIndex(frame.index)
+    if index.is_monotonic_increasing:
+        return frame.iloc[index.searchsorted(start) : index.searchsorted(end)]
+    return frame[(index >= start) & (index < end)]
+
+
 def to_hourly(
     injected_kwh: pd.DataFrame,
     withdrawn_kwh: pd.DataFrame,
@@ -78,6 +86,11 @@ def to_hourly(
     for frame in (injected_kwh, withdrawn_kwh):
         if not isinstance(frame.index, pd.DatetimeIndex) or frame.index.tz is None:
             raise ValidationFailed("energy frames need a tz-aware DatetimeIndex")
+    injected_kwh, withdrawn_kwh = (
+        _within(injected_kwh, start, end),
+        _within(withdrawn_kwh, start, end),
+    )
+    for frame in (injected_kwh, withdrawn_kwh):
         if (frame.to_numpy(dtype="float64", na_value=0.0) < 0).any():
             raise ValidationFailed("energy per interval must not be negative")
     step = min(
