@@ -108,3 +108,18 @@ def test_demo_seeds_serves_simulates_and_reuses_data(tmp_path: Path):
     )
     assert "exists" in again.stdout and "password:" not in again.stdout
     assert f"{len(assets)} simulated assets" in again.stdout
+
+
+def test_demo_no_serve_seeds_quietly_and_names_no_url(tmp_path: Path):
+    """A first seed only: no dashboard URL (nothing is served), no traceback on the way."""
+    seeded = subprocess.run(
+        [*GRIDPILOT, "demo", "--no-serve", "--days", "0.2"],
+        env=demo_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert "password:" in seeded.stdout
+    assert "http://" not in seeded.stdout and "dashboard:" not in seeded.stdout
+    assert "Traceback" not in seeded.stderr and "CancelledError" not in seeded.stderr

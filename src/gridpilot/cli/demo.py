@@ -54,23 +54,18 @@ async def seed(
     progress: Progress | None = None,
 ) -> tuple[str | None, int, int]:
     """Create the demo data; returns (new admin password or None, readings written, assets)."""
-    from gridpilot.api.app import create_app
-    from gridpilot.db.engine import make_engine
-    from gridpilot.db.migrate import upgrade
+    from gridpilot.cli.offline import offline_writer
+    from gridpilot.core.datadir import secure_data_dir
     from gridpilot.sim.backfill import backfill
     from gridpilot.sim.provision import provision
 
-    engine = make_engine(settings)
-    try:
-        await upgrade(engine)
-    finally:
-        await engine.dispose()
-    app = create_app(settings.model_copy(update={"sim_autostart": None}))
-    async with app.router.lifespan_context(app):
-        sessions = app.state.sessions
-        password = await _ensure_admin(sessions)
+    secure_data_dir(settings.data_dir)  # 0700: the database (and later the secrets) live there
+    # no server runtimes while seeding: no alert evaluator judging history as "offline", no
+    # background job to cancel mid-query at the end
+    async with offline_writer(settings.model_copy(update={"auto_migrate": True})) as offline:
+        password = await _ensure_admin(offline.sessions)
         assets = await provision(
-            sessions=sessions, bus=app.state.bus, scenarios=list(SCENARIO_NAMES)
+            sessions=offline.sessions, bus=offline.bus, scenarios=list(SCENARIO_NAMES)
         )
         task = progress.add_task("history", total=None) if progress else None
 
@@ -80,7 +75,7 @@ async def seed(
 
         report = await backfill(
             assets,
-            runtime=app.state.telemetry,
+            runtime=offline.telemetry,
             seed=seed_value,
             span_ms=int(days * MS_PER_DAY),
             step_ms=step_ms,
@@ -113,11 +108,14 @@ def demo(
         password, written, count = asyncio.run(
             seed(settings, days=days, step_ms=parse_duration_ms(step), progress=progress)
         )
-    url = f"http://{host or settings.host}:{port or settings.port}"
     lines = [
-        f"{count} simulated assets; readings written: {written} ({time.monotonic() - began:.0f} s)",
-        f"dashboard: {url}/   API docs: {url}/docs",
+        f"{count} simulated assets; readings written: {written} ({time.monotonic() - began:.0f} s)"
     ]
+    if serve:
+        url = f"http://{host or settings.host}:{port or settings.port}"
+        lines.append(f"dashboard: {url}/   API docs: {url}/docs")
+    else:
+        lines.append("not served (--no-serve): `gridpilot demo` serves it and runs it live")
     if password:
         lines.append(f"administrator: [bold]{ADMIN}[/]  password: [bold]{password}[/]")
         lines.append("(shown only now; change it with `gridpilot user set-password admin`)")
