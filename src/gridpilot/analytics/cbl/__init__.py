@@ -19,7 +19,7 @@ from gridpilot.analytics.cbl.reduction import (
     event_performance,
 )
 from gridpilot.analytics.cbl.result import CblResult, event_window
-from gridpilot.analytics.cbl.weather import weather_baseline
+from gridpilot.analytics.cbl.weather import weather_baseline, weather_from_profiles
 
 __all__ = [
     "ADDITIVE",
@@ -44,4 +44,5 @@ __all__ = [
     "placebo_windows",
     "preset",
     "weather_baseline",
+    "weather_from_profiles",
 ]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -120,8 +121,15 @@ def day_profiles(consumption_kw: pd.Series, *, timezone: str) -> DayProfiles:
 
 def holidays_between(country: str | None, first: dt.date, last: dt.date) -> set[dt.date]:
     """Public holidays of ``country`` (``holidays`` package) from ``first`` to ``last``."""
-    found = holiday_dates(country, range(first.year, last.year + 1))
-    return {d for d in found if isinstance(d, dt.date) and first <= d <= last}
+    found = _holidays(country, first.year, last.year)
+    return {d for d in found if first <= d <= last}
+
+
+@lru_cache(maxsize=32)
+def _holidays(country: str | None, first_year: int, last_year: int) -> frozenset[dt.date]:
+    """The calendar of a country for some years (cached: building it costs milliseconds)."""
+    found = holiday_dates(country, range(first_year, last_year + 1))
+    return frozenset(d for d in found if isinstance(d, dt.date))
 
 
 def day_pool(day: dt.date, holidays: Collection[dt.date], *, like_days: bool = False) -> str:

@@ -1,18 +1,18 @@
-"""Weather-regression baseline: per hour of the day, load on heating and cooling degrees.
+"""Weather-regression baseline: load on heating and cooling degrees, by local time of day.
 
-For each local hour h covering the event, over the eligible days of the event's pool in the
-look-back (the same eligibility as day matching: excluded, incomplete and other-pool days left
-out), ordinary least squares with the ISO 50001 baseline code (``analytics.baseline``):
+Over the eligible days of the event's pool in the look-back (the same eligibility as day
+matching: excluded, incomplete and other-pool days left out), one ordinary least squares fit with
+the ISO 50001 baseline code (``analytics.baseline``) on the intervals of the event's local times
+of day:
 
-    load_kw(d, t) = a_h + b_h * HDD(d, t) + c_h * CDD(d, t)
+    load_kw(d, s) = a + a_s + b * HDD(d, s) + c * CDD(d, s)
     HDD = max(0, heating_base_c - temperature_c),  CDD = max(0, temperature_c - cooling_base_c)
 
-with one row per interval t of hour h on day d, then predicted with the event day's measured
-temperature. A driver that is constant over the training rows (no heating in summer) is left
-out. This is the shape of CAISO's weather-matching / regression baseline option (ESDER 2,
-"control group and weather matching methodologies") and of the hourly models of LBNL's baseline
-studies (Coughlin et al., LBNL-63728); the statistics (R2, CV(RMSE), NMBE) are ASHRAE
-Guideline 14's, as in ``analytics.baseline``.
+with ``a_s`` an intercept per time-of-day slot of the event window (the load shape), then
+predicted with the event day's measured temperature. A driver that is constant over the training
+rows (no heating in summer) is left out. This is the shape of the regression baselines in LBNL's
+evaluation of baseline models (Coughlin et al., LBNL-63728, 2008) and of CAISO's weather-
+matching option (ESDER 2); its statistics (R2, CV(RMSE), NMBE) are ASHRAE Guideline 14's.
 """
 
 from __future__ import annotations
@@ -23,14 +23,15 @@ from collections.abc import Collection
 import numpy as np
 import pandas as pd
 
-from gridpilot.analytics.baseline import fit_baseline
+from gridpilot.analytics.baseline import INTERCEPT, fit_baseline
 from gridpilot.analytics.cbl.days import (
+    DayProfiles,
     NotEnoughDays,
     day_profiles,
     eligible_days,
     holidays_between,
 )
-from gridpilot.analytics.cbl.result import CblResult, event_window
+from gridpilot.analytics.cbl.result import CblResult, EventWindow, event_window
 from gridpilot.core.errors import ValidationFailed
 
 METHOD = "weather_regression"
@@ -53,22 +54,50 @@ def weather_baseline(
 ) -> CblResult:
     """Regression baseline [kW] per interval of the event (see the module docstring).
 
-    ``temperature_c``: outdoor temperature at the site on the same intervals as the load (UTC
-    index), including the event day. Raises ``NotEnoughDays`` with fewer than ``min_days``
+    ``temperature_c``: outdoor temperature at the site at the load's step (UTC index), over the
+    history and the event. Raises ``NotEnoughDays`` with fewer than ``min_days``
     eligible days in ``lookback_days``.
     """
     load = day_profiles(consumption_kw, timezone=timezone)
-    temp = day_profiles(temperature_c.reindex(consumption_kw.index), timezone=timezone)
+    temp = day_profiles(temperature_c, timezone=timezone)
+    if temp.step_minutes != load.step_minutes:
+        raise ValidationFailed("temperature and load must have the same step")
     event = event_window(event_start, event_end, step_minutes=load.step_minutes, timezone=timezone)
     if holidays is None:
         holidays = holidays_between(holiday_country, load.first_day, event.day)
+    return weather_from_profiles(
+        load,
+        temp,
+        event,
+        excluded=excluded_dates,
+        holidays=holidays,
+        lookback_days=lookback_days,
+        min_days=min_days,
+        heating_base_c=heating_base_c,
+        cooling_base_c=cooling_base_c,
+    )
+
+
+def weather_from_profiles(
+    load: DayProfiles,
+    temp: DayProfiles,
+    event: EventWindow,
+    *,
+    excluded: Collection[dt.date] = (),
+    holidays: Collection[dt.date] = (),
+    lookback_days: int = 60,
+    min_days: int = 10,
+    heating_base_c: float = 15.0,
+    cooling_base_c: float = 22.0,
+) -> CblResult:
+    """``weather_baseline`` from prepared load and temperature profiles (same days and slots)."""
     found = eligible_days(
         load,
         event.day,
         count=lookback_days,
         max_lookback_days=lookback_days,
         event_slots=event.slots,
-        excluded=excluded_dates,
+        excluded=excluded,
         holidays=holidays,
     )
     if len(found.days) < min_days:
@@ -78,24 +107,7 @@ def weather_baseline(
         )
     if not temp.has(event.day):
         raise ValidationFailed("the temperature of the event day is missing")
-    rows = np.array([load.row(d) for d in found.days], dtype="int64")
-    temp_rows = np.array([temp.row(d) for d in found.days], dtype="int64")
-    slots_per_hour = 60 // load.step_minutes
-    predicted = np.full(len(event.slots), np.nan)
-    fits: dict[int, dict[str, float]] = {}
-    for hour in sorted(set((event.slots // slots_per_hour).tolist())):
-        hour_slots = np.arange(hour * slots_per_hour, (hour + 1) * slots_per_hour)
-        y = load.load_kw[np.ix_(rows, hour_slots)].ravel()
-        t = temp.load_kw[np.ix_(temp_rows, hour_slots)].ravel()
-        frame = _degrees(t, heating_base_c, cooling_base_c).assign(load_kw=y)
-        drivers = [c for c in ("hdd", "cdd") if frame[c].nunique() > 1]
-        fit = fit_baseline(frame, energy="load_kw", drivers=drivers, granularity="hour")
-        in_hour = event.slots // slots_per_hour == hour
-        event_t = temp.load_kw[temp.row(event.day), event.slots[in_hour]]
-        predicted[in_hour] = fit.predict(_degrees(event_t, heating_base_c, cooling_base_c))
-        fits[hour] = {"r2": round(fit.r2, 4), "cv_rmse_pct": round(fit.cv_rmse_pct, 2), "n": fit.n}
-    if not np.isfinite(predicted).all():
-        raise ValidationFailed("the temperature is missing for some event intervals")
+    predicted, fit = _predict(load, temp, event, found.days, heating_base_c, cooling_base_c)
     baseline = pd.Series(np.maximum(0.0, predicted), index=event.index, name="baseline_kw")
     return CblResult(
         method=METHOD,
@@ -104,7 +116,7 @@ def weather_baseline(
             "min_days": min_days,
             "heating_base_c": heating_base_c,
             "cooling_base_c": cooling_base_c,
-            "fits_by_hour": fits,
+            "fit": fit,
         },
         baseline_kw=baseline,
         unadjusted_kw=baseline.rename("unadjusted_kw"),
@@ -116,8 +128,43 @@ def weather_baseline(
     )
 
 
-def _degrees(temperature_c: np.ndarray, heating_c: float, cooling_c: float) -> pd.DataFrame:
+def _predict(
+    load: DayProfiles,
+    temp: DayProfiles,
+    event: EventWindow,
+    days: list[dt.date],
+    heating_c: float,
+    cooling_c: float,
+) -> tuple[np.ndarray, dict[str, float]]:
+    """One fit over the event's slots of the training days; the prediction per event interval."""
+    slots = np.unique(event.slots)
+    rows = np.array([load.row(d) for d in days], dtype="int64")
+    temp_rows = np.array([temp.row(d) for d in days], dtype="int64")
+    y = load.load_kw[np.ix_(rows, slots)].ravel()
+    t = temp.load_kw[np.ix_(temp_rows, slots)].ravel()
+    frame = _design(t, np.tile(slots, len(days)), slots, heating_c, cooling_c).assign(load_kw=y)
+    drivers = [c for c in frame.columns if c != "load_kw" and frame[c].nunique() > 1]
+    fit = fit_baseline(frame, energy="load_kw", drivers=drivers, granularity="hour")
+    event_t = temp.load_kw[temp.row(event.day), event.slots]
+    design = _design(event_t, event.slots, slots, heating_c, cooling_c)[fit.drivers]
+    coefficients = np.array([fit.coefficient(d).estimate for d in fit.drivers])
+    values = fit.coefficient(INTERCEPT).estimate + design.to_numpy() @ coefficients
+    if not np.isfinite(values).all():
+        raise ValidationFailed("the temperature is missing for some event intervals")
+    stats = {"r2": round(fit.r2, 4), "cv_rmse_pct": round(fit.cv_rmse_pct, 2), "n": fit.n}
+    return values, stats
+
+
+def _design(
+    temperature_c: np.ndarray,
+    row_slots: np.ndarray,
+    slots: np.ndarray,
+    heating_c: float,
+    cooling_c: float,
+) -> pd.DataFrame:
+    """HDD, CDD and one indicator per slot after the window's first (its own intercept)."""
     t = np.asarray(temperature_c, dtype="float64")
-    return pd.DataFrame(
-        {"hdd": np.maximum(0.0, heating_c - t), "cdd": np.maximum(0.0, t - cooling_c)}
-    )
+    columns = {"hdd": np.maximum(0.0, heating_c - t), "cdd": np.maximum(0.0, t - cooling_c)}
+    for slot in slots[1:]:
+        columns[f"slot_{slot}"] = (row_slots == slot).astype("float64")
+    return pd.DataFrame(columns)
