@@ -48,7 +48,7 @@ _STATUS = {
 #: Measured on day-ahead plans (96 steps, battery, EV, on/off and one-block loads): their LP
 #: relaxation is usually tight, and HiGHS's presolve (probing) plus root cuts cost seconds
 #: before a rounding heuristic finds the optimum; without presolve and with the cheap
-#: zero-integrality and shifting heuristics it takes 0.1-0.3 s (see bench/optimise.py).
+#: zero-integrality and shifting heuristics it takes 0.1-0.3 s of CPU (bench/optimise.py).
 MIP_OPTIONS: dict[str, str | bool] = {
     "presolve": "off",
     "mip_heuristic_run_zi_round": True,
@@ -158,13 +158,21 @@ class LpBuilder:
             ]
         return lp
 
-    def solve(self, time_limit_s: float = 10.0, mip_rel_gap: float = 1e-6) -> LpSolution:
-        """Minimise with HiGHS (silent, one thread); never raises on a solver status."""
+    def solve(
+        self,
+        time_limit_s: float = 10.0,
+        mip_rel_gap: float = 5e-4,
+        mip_abs_gap: float = 0.01,
+    ) -> LpSolution:
+        """Minimise with HiGHS (silent, one thread); never raises on a solver status. A MIP
+        stops within ``mip_rel_gap`` (relative) or ``mip_abs_gap`` (objective units, EUR
+        here) of the optimum, whichever comes first."""
         highs = highspy.Highs()
         highs.setOptionValue("output_flag", False)
         highs.setOptionValue("threads", 1)
         highs.setOptionValue("time_limit", float(time_limit_s))
         highs.setOptionValue("mip_rel_gap", float(mip_rel_gap))
+        highs.setOptionValue("mip_abs_gap", float(mip_abs_gap))
         if self.has_integers:
             for option, value in MIP_OPTIONS.items():
                 highs.setOptionValue(option, value)

@@ -20,6 +20,9 @@ from .model import ModelColumns, build_model
 from .problem import FlexProblem
 from .schedule import BatteryPlan, Flows, Schedule, cost_of
 
+#: A plan with on/off decisions is accepted within 0.05 % (or 1 cent, ``LpBuilder.solve``) of
+#: the optimum: far below forecast error, and it halves the solve time of a 96-step site.
+MIP_REL_GAP = 5e-4
 #: kW below which two opposite flows in a step are solver noise.
 SIMULTANEOUS_TOLERANCE_KW = 1e-6
 
@@ -67,7 +70,7 @@ def _run(
     problem: FlexProblem, grid_steps: np.ndarray, battery_binaries: bool, time_limit_s: float
 ) -> tuple[LpSolution, ModelColumns, bool]:
     lp, cols = build_model(problem, grid_binary_steps=grid_steps, battery_binaries=battery_binaries)
-    return lp.solve(time_limit_s=time_limit_s), cols, lp.has_integers
+    return lp.solve(time_limit_s=time_limit_s, mip_rel_gap=MIP_REL_GAP), cols, lp.has_integers
 
 
 def optimise(problem: FlexProblem, *, time_limit_s: float = 10.0) -> Schedule:
