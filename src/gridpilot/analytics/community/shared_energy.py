@@ -55,7 +55,11 @@ def _step(index: pd.DatetimeIndex) -> pd.Timedelta:
 
 
 def _per_hour(frame: pd.DataFrame, grid: pd.DatetimeIndex, per_hour: int) -> np.ndarray:
-    values = frame.reindex(grid).to_numpy(dtype="float64", na_value=np.nan)
+    if not frame.index.equals(grid):  # rows absent from the frame become missing intervals
+        frame = frame.reindex(grid)
+    values = frame.to_numpy(dtype="float64", na_value=np.nan)
+    if (values < 0).any():
+        raise ValidationFailed("energy per interval must not be negative")
     cube = values.reshape(len(grid) // per_hour, per_hour, values.shape[1])
     return cube.sum(axis=1)  # NaN when any interval of the hour is missing
 
@@ -90,9 +94,6 @@ def to_hourly(
         _within(injected_kwh, start, end),
         _within(withdrawn_kwh, start, end),
     )
-    for frame in (injected_kwh, withdrawn_kwh):
-        if (frame.to_numpy(dtype="float64", na_value=0.0) < 0).any():
-            raise ValidationFailed("energy per interval must not be negative")
     step = min(
         _step(pd.DatetimeIndex(injected_kwh.index)), _step(pd.DatetimeIndex(withdrawn_kwh.index))
     )
