@@ -1,18 +1,28 @@
 """Create (or find) a scenario's sites, assets and extra metrics through the assets service.
 
 Idempotent: sites are found by name, assets by (site, name), metrics by key; a rerun reuses
-them. Returns the bound ``SimAsset`` records the runners drive.
+them, and fills in what an older version did not set (a site's tariff, a source's sourceId,
+install date, operator and metadata) without overwriting what a user changed. Returns the
+bound ``SimAsset`` records the runners drive.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gridpilot.assets import service as assets_service
 from gridpilot.assets.events import publish_assets_changed, publish_metric_changed
-from gridpilot.assets.schemas import AssetCreate, AssetUpdate, MetricCreate, SiteCreate
+from gridpilot.assets.schemas import (
+    AssetCreate,
+    AssetMetadata,
+    AssetUpdate,
+    MetricCreate,
+    SiteCreate,
+    SiteUpdate,
+)
 from gridpilot.auth.permissions import Principal, Role
 from gridpilot.core.bus import EventBus
 from gridpilot.db.engine import transaction
@@ -123,6 +133,28 @@ async def ensure_metrics(*, session: AsyncSession) -> list[tuple[int, str]]:
     return created
 
 
+def _descriptive(spec: AssetSpec) -> dict[str, Any]:
+    """The WIA source fields of ``spec`` (those it sets)."""
+    values: dict[str, Any] = {
+        "source_id": spec.source_id,
+        "install_date": spec.install_date,
+        "operator": spec.operator,
+        "metadata": AssetMetadata(**spec.metadata) if spec.metadata else None,
+    }
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _missing(asset: Any, wanted: dict[str, Any]) -> dict[str, Any]:
+    """The fields of ``wanted`` the stored asset has not set yet."""
+    stored = {
+        "source_id": asset.source_id,
+        "install_date": asset.install_date,
+        "operator": asset.operator,
+        "metadata": asset.manufacturer or asset.model or asset.serial_number,
+    }
+    return {k: v for k, v in wanted.items() if stored[k] is None}
+
+
 async def _ensure_asset(
     session: AsyncSession, site: SiteSpec, site_id: int, spec: AssetSpec, existing: dict
 ) -> tuple[int, str, str]:
@@ -135,12 +167,15 @@ async def _ensure_asset(
     }
     asset = existing.get(spec.name)
     if asset is not None:
+        changes = _missing(asset, _descriptive(spec))
         if (asset.attributes or {}).get("mqtt_base_topic") != base:
+            changes["attributes"] = attributes
+        if changes:
             await assets_service.update_asset(
                 session=session,
                 asset_id=asset.id,
                 principal=SIMULATOR,
-                changes=AssetUpdate(attributes=attributes),
+                changes=AssetUpdate(**changes),
             )
             return asset.id, base, "updated"
         return asset.id, base, ""
@@ -150,12 +185,40 @@ async def _ensure_asset(
         kind=spec.model.kind,
         role=spec.role,
         rated_capacity_kw=spec.rated_kw,
-        source_id=spec.source_id,
         expected_interval_s=spec.model.interval_s,
         attributes=attributes,
+        **_descriptive(spec),
     )
     asset = await assets_service.create_asset(session=session, principal=SIMULATOR, data=data)
     return asset.id, base, "created"
+
+
+async def _ensure_site(session: AsyncSession, site: SiteSpec, row: Any | None) -> Any:
+    """The site's row: created, or given its tariff when it has none yet."""
+    if row is None:
+        return await assets_service.create_site(
+            session=session,
+            principal=SIMULATOR,
+            data=SiteCreate(
+                name=site.name,
+                timezone=site.timezone,
+                latitude=site.latitude,
+                longitude=site.longitude,
+                description=site.description,
+                contract_demand_kw=site.contract_demand_kw,
+                country=site.country,
+                kind=site.kind,
+                tariff=site.tariff,
+            ),
+        )
+    if row.tariff is None and site.tariff is not None:
+        await assets_service.update_site(
+            session=session,
+            site_id=row.id,
+            principal=SIMULATOR,
+            changes=SiteUpdate(tariff=site.tariff),
+        )
+    return row
 
 
 async def provision(
@@ -171,20 +234,7 @@ async def provision(
         }
         for scenario in scenarios:
             for site in scenario_sites(scenario):
-                row = sites.get(site.name) or await assets_service.create_site(
-                    session=session,
-                    principal=SIMULATOR,
-                    data=SiteCreate(
-                        name=site.name,
-                        timezone=site.timezone,
-                        latitude=site.latitude,
-                        longitude=site.longitude,
-                        description=site.description,
-                        contract_demand_kw=site.contract_demand_kw,
-                        country=site.country,
-                        kind=site.kind,
-                    ),
-                )
+                row = await _ensure_site(session, site, sites.get(site.name))
                 existing = {
                     a.name: a
                     for a in await assets_service.list_assets(

@@ -9,6 +9,7 @@ finds and reuses what it created.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
 from gridpilot.sim import noise
@@ -33,6 +34,10 @@ class AssetSpec:
     source_id: str | None = None
     role: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
+    install_date: date | None = None
+    operator: str | None = None
+    #: manufacturer, model, serial_number, certifications (``AssetMetadata``)
+    metadata: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,50 @@ class SiteSpec:
     topics: str = FLEET
     kind: str | None = None  # the site's kind, for the fleet filters
     country: str = "IT"  # every simulated site is in Italy
+    tariff: dict[str, Any] | None = None  # sites.tariff (docs/kpis.md)
+
+
+def italian_tou(
+    f1: float,
+    f2: float,
+    f3: float,
+    *,
+    name: str,
+    demand_charge_per_kw_month: float = 0.0,
+    fixed_charge_per_month: float = 0.0,
+) -> dict[str, Any]:
+    """An Italian time-of-use tariff in the ARERA bands [EUR/kWh, all-in]: F1 Mon-Fri 08-19,
+    F2 Mon-Fri 07-08 and 19-23 and Sat 07-23, F3 nights, Sundays and national holidays
+    (holidays from the site's time zone, priced as Sundays: F3)."""
+    return {
+        "name": name,
+        "currency": "EUR",
+        "periods": [
+            {"name": "F1", "rate_per_kwh": f1, "days": "weekday", "start": "08:00", "end": "19:00"},
+            {"name": "F2", "rate_per_kwh": f2, "days": "weekday", "start": "07:00", "end": "23:00"},
+            {"name": "F2", "rate_per_kwh": f2, "days": ["sat"], "start": "07:00", "end": "23:00"},
+            {"name": "F3", "rate_per_kwh": f3, "days": "all"},  # the rest; holidays only F3
+        ],
+        "demand_charge_per_kw_month": demand_charge_per_kw_month,
+        "fixed_charge_per_month": fixed_charge_per_month,
+    }
+
+
+#: The demo's tariffs: 2025-like Italian all-in prices (energy, network, system charges, excise).
+INDUSTRIAL_MV = italian_tou(
+    0.238, 0.226, 0.189, name="MV industrial F1/F2/F3",
+    demand_charge_per_kw_month=3.2, fixed_charge_per_month=60.0,
+)  # fmt: skip
+COMMERCIAL_LV = italian_tou(
+    0.276, 0.258, 0.214, name="LV commercial F1/F2/F3",
+    demand_charge_per_kw_month=2.8, fixed_charge_per_month=25.0,
+)  # fmt: skip
+PLANT_AUXILIARIES = italian_tou(
+    0.262, 0.247, 0.205, name="Plant auxiliaries F1/F2/F3", fixed_charge_per_month=30.0
+)
+COMMUNITY_MEMBERS = italian_tou(
+    0.292, 0.268, 0.268, name="Domestic/small business F1/F23", fixed_charge_per_month=8.5
+)
 
 
 def factory() -> list[SiteSpec]:
@@ -80,6 +129,7 @@ def factory() -> list[SiteSpec]:
             assets,
             900.0,
             "Plastics plant, three shifts (06-14, 14-22, 22-06), reduced weekends.",
+            tariff=INDUSTRIAL_MV,
         )
     ]
 
@@ -95,7 +145,21 @@ def building() -> list[SiteSpec]:
         AssetSpec(
             "EV charger 2", "building-ev-2", EvCharger(11.0, 2.0), 11, attributes=curtailable
         ),
-        AssetSpec("Rooftop PV", "building-pv", PvPlant(lat, lon, 60.0, 50.0), 50),
+        AssetSpec(
+            "Rooftop PV",
+            "building-pv",
+            PvPlant(lat, lon, 60.0, 50.0),
+            50,
+            source_id="SOLAR-PV-ITA-00002",
+            install_date=date(2021, 5, 18),
+            operator="Sim Office Facilities S.r.l.",
+            metadata={
+                "manufacturer": "SunPower",
+                "model": "Maxeon 6 AC 440 W / SMA Sunny Tripower 50",
+                "serial_number": "SIM-RPV-2021-0042",
+                "certifications": ["IEC 61215", "IEC 61730", "CEI 0-21"],
+            },
+        ),
     )
     return [
         SiteSpec(
@@ -107,6 +171,7 @@ def building() -> list[SiteSpec]:
             300.0,
             "Commercial building with a 300 kW contract demand; HVAC, lighting and "
             "EV chargers are curtailable.",
+            tariff=COMMERCIAL_LV,
         )
     ]
 
@@ -126,6 +191,14 @@ def portfolio() -> list[SiteSpec]:
                 PvPlant(solar_lat, solar_lon, 1440.0, 1200.0),
                 1200,
                 source_id="SOLAR-PV-ITA-00001",
+                install_date=date(2019, 7, 2),
+                operator="Sim Renewables S.p.A.",
+                metadata={
+                    "manufacturer": "JinkoSolar",
+                    "model": "Tiger Neo 580 W / Huawei SUN2000-215KTL",
+                    "serial_number": "SIM-RAV-A-2019-001",
+                    "certifications": ["IEC 61215", "IEC 61730", "CEI 0-16"],
+                },
             ),
             AssetSpec("Battery 1", "portfolio-battery-1", Battery(), 500),
         ),
@@ -142,6 +215,14 @@ def portfolio() -> list[SiteSpec]:
                 WindTurbine(2000.0),
                 2000,
                 source_id="WIND-ON-ITA-00001",
+                install_date=date(2016, 10, 14),
+                operator="Sim Renewables S.p.A.",
+                metadata={
+                    "manufacturer": "Vestas",
+                    "model": "V100-2.0 MW",
+                    "serial_number": "SIM-FG-WTG-0001",
+                    "certifications": ["IEC 61400-1", "IEC 61400-21"],
+                },
             ),
             AssetSpec(
                 "Turbine 2",
@@ -149,10 +230,21 @@ def portfolio() -> list[SiteSpec]:
                 WindTurbine(2000.0, 95.0),
                 2000,
                 source_id="WIND-ON-ITA-00002",
+                install_date=date(2016, 11, 3),
+                operator="Sim Renewables S.p.A.",
+                metadata={
+                    "manufacturer": "Vestas",
+                    "model": "V100-2.0 MW",
+                    "serial_number": "SIM-FG-WTG-0002",
+                    "certifications": ["IEC 61400-1", "IEC 61400-21"],
+                },
             ),
         ),
     )
-    return [replace(solar, kind="solar_park"), replace(wind, kind="wind_farm")]
+    return [
+        replace(solar, kind="solar_park", tariff=PLANT_AUXILIARIES),
+        replace(wind, kind="wind_farm", tariff=PLANT_AUXILIARIES),
+    ]
 
 
 #: (profile, base kW, extra kW when open or at peaks, PV kWp) of the community's businesses.
@@ -201,6 +293,7 @@ def community(seed: int = 42, households: int = 16) -> list[SiteSpec]:
             None,
             "Renewable energy community (CER) under primary substation AC001E00345.",
             topics=CER,
+            tariff=COMMUNITY_MEMBERS,
         )
     ]
 
