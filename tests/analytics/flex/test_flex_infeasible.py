@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tests.analytics.flex.cases import RESIDUAL_KW, battery
+from tests.analytics.flex.cases import RESIDUAL_KW, battery, full_site
 
 from gridpilot.analytics.flex import (
     Battery,
@@ -125,3 +125,12 @@ def test_start_soc_outside_the_band_stays_feasible_and_only_moves_toward_it(star
 def test_bad_inputs_are_refused_with_the_field_at_fault(build, fragment):
     with pytest.raises(ValidationFailed, match=fragment):
         build()
+
+
+def test_a_solver_that_stops_without_a_plan_still_answers_the_fallback():
+    problem = full_site()
+    plan = optimise(problem, time_limit_s=0.0)
+    assert plan.status == "failed" and plan.is_fallback and "time_limit" in plan.message
+    assert plan.flows.ev_kw["car"][36:39].tolist() == [11.0, 11.0, 11.0]  # from arrival
+    assert np.all(plan.flows.batteries["bess"].charge_kw == 0)
+    assert np.abs(plan.flows.balance_residual_kw(problem)).max() < RESIDUAL_KW

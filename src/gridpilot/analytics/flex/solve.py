@@ -74,8 +74,18 @@ def _run(
 
 
 def optimise(problem: FlexProblem, *, time_limit_s: float = 10.0) -> Schedule:
-    """The cheapest schedule of ``problem`` (see the package docs), or the safe fallback with
-    the conflicting constraints when there is none. Never raises on a solver outcome."""
+    """The cheapest schedule of ``problem`` (see ``docs/flexibility.md``), or the safe
+    fallback with the conflicting constraints when there is none. Never raises: a site always
+    gets a plan (an unexpected solver error gives the fallback with status ``failed``)."""
+    try:
+        return _optimise(problem, time_limit_s)
+    except Exception as exc:  # the solver binding failed: the site still needs a plan
+        fallback = fallback_flows(problem)
+        message = f"the optimiser failed ({type(exc).__name__}: {exc}); fallback used"
+        return Schedule("failed", fallback, cost_of(problem, fallback), message=message)
+
+
+def _optimise(problem: FlexProblem, time_limit_s: float) -> Schedule:
     grid_steps, battery_binaries = grid_binary_steps(problem), battery_binaries_needed(problem)
     solution, cols, mip = _run(problem, grid_steps, battery_binaries, time_limit_s)
     elapsed = solution.solve_time_s
