@@ -14,6 +14,7 @@ from gridpilot import __version__
 from gridpilot.alerts.channel_routes import router as alert_channels_router
 from gridpilot.alerts.routes import router as alerts_router
 from gridpilot.api.body_guard import BodyGuardMiddleware
+from gridpilot.api.docs_ui import install_docs
 from gridpilot.api.errors import install_error_handlers
 from gridpilot.api.health import router as health_router
 from gridpilot.api.metrics_route import router as metrics_router
@@ -236,6 +237,8 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
         description="Open-source Energy Management System API.",
         openapi_tags=OPENAPI_TAGS,
         lifespan=lifespan,
+        docs_url=None,  # served on local assets by install_docs
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings)
@@ -245,6 +248,7 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
     install_error_handlers(app)
     install_openapi(app)  # the document's error answers; 400/404/405 in the error body
     app.include_router(health_router)
+    install_docs(app)  # /docs and /redoc without a CDN
     # body caps, credentials before the body, JSON content type (inside the request context)
     app.add_middleware(
         BodyGuardMiddleware,

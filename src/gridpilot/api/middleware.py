@@ -38,7 +38,16 @@ access_log = logging.getLogger("gridpilot.access")
 REQUEST_ID_HEADER = b"x-request-id"
 UNMATCHED_ROUTE = "<unmatched>"
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-RATE_LIMIT_EXEMPT = frozenset({"/health", "/metrics", "/docs", "/redoc", "/openapi.json"})
+RATE_LIMIT_EXEMPT = frozenset(
+    {"/health", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+)
+#: Paths under these prefixes are exempt too (the documentation pages' own scripts and styles).
+RATE_LIMIT_EXEMPT_PREFIXES = ("/docs-assets/",)
+
+
+def _exempt(path: str) -> bool:
+    return path in RATE_LIMIT_EXEMPT or path.startswith(RATE_LIMIT_EXEMPT_PREFIXES)
+
 
 _SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
 _SOURCE_PATH = re.compile(r"/api/v1/sources/([^/]+)")
@@ -104,7 +113,7 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            if self.limiter is not None and scope["path"] not in RATE_LIMIT_EXEMPT:
+            if self.limiter is not None and not _exempt(scope["path"]):
                 try:
                     self.limiter.hit(client_address(scope))
                 except RateLimited as exc:
