@@ -28,7 +28,15 @@ No figure is asserted here. ``--quick`` runs a small version.
     flock /tmp/gridpilot-bench.lock .venv/bin/python bench/dr.py
 """
 
+# ruff: noqa: E402  (the BLAS thread setting must come before numpy is imported)
 from __future__ import annotations
+
+import os
+
+# One BLAS thread: the regression fits are small (hundreds of rows), and threaded BLAS on a
+# shared 2-core machine made each one about 18 times slower (spin-waiting on busy cores).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 import argparse
 import datetime as dt

@@ -25,7 +25,7 @@ def test_the_spring_day_has_92_quarters_and_no_reading_at_two_oclock():
     profiles = day_profiles(
         make_load(ten_per_hour, "2026-03-28", "2026-03-31", timezone=ROME), timezone=ROME
     )
-    row = profiles.load_kw[profiles.row(dt.date(2026, 3, 29))]
+    row = profiles.values[profiles.row(dt.date(2026, 3, 29))]
     assert np.isnan(row[8:12]).all()  # 02:00-03:00 does not exist
     assert row[12] == 30.0 and row[36] == 90.0  # 03:00 and 09:00 local
     assert profiles.complete.all()  # 92 readings are all that day has
@@ -39,7 +39,7 @@ def test_the_autumn_day_averages_the_repeated_hour_into_one_slot():
     on_day = np.asarray(index.date) == dt.date(2026, 10, 25)
     kw = np.where(on_day & (utc_hour == 0), 10.0, np.where(on_day & (utc_hour == 1), 30.0, 5.0))
     profiles = day_profiles(pd.Series(kw, index=index), timezone=ROME)
-    row = profiles.load_kw[profiles.row(dt.date(2026, 10, 25))]
+    row = profiles.values[profiles.row(dt.date(2026, 10, 25))]
     assert row[8:12] == pytest.approx([20.0] * 4)  # (10 + 30) / 2
     assert profiles.complete[profiles.row(dt.date(2026, 10, 25))]  # 100 readings
 

@@ -42,14 +42,15 @@ class NotEnoughDays(ValidationFailed):
 
 @dataclass(frozen=True)
 class DayProfiles:
-    """Mean load [kW] per local day (rows) and local time-of-day slot (columns).
+    """Mean value per local day (rows) and local time-of-day slot (columns): load [kW], or any
+    series on the same step (the weather baseline uses it for temperature [degC]).
 
     ``first_day`` is the first row's local date; rows run over consecutive calendar days (a day
     without data is all NaN). ``complete`` is True for days with every interval their local
     length allows (23, 24 or 25 hours of readings).
     """
 
-    load_kw: np.ndarray  # (n_days, slots_per_day)
+    values: np.ndarray  # (n_days, slots_per_day)
     complete: np.ndarray  # bool (n_days,)
     first_day: dt.date
     step_minutes: int
@@ -62,12 +63,12 @@ class DayProfiles:
     def row(self, day: dt.date) -> int:
         """Row of ``day``; raises ``ValidationFailed`` when the history does not hold it."""
         i = (day - self.first_day).days
-        if not 0 <= i < len(self.load_kw):
+        if not 0 <= i < len(self.values):
             raise ValidationFailed(f"{day} is outside the load history")
         return i
 
     def has(self, day: dt.date) -> bool:
-        return 0 <= (day - self.first_day).days < len(self.load_kw)
+        return 0 <= (day - self.first_day).days < len(self.values)
 
     def day(self, row: int) -> dt.date:
         return self.first_day + dt.timedelta(days=row)
@@ -99,7 +100,7 @@ def local_day_hours(first_day: dt.date, n_days: int, timezone: str) -> np.ndarra
 
 
 def day_profiles(consumption_kw: pd.Series, *, timezone: str) -> DayProfiles:
-    """The load history as local days x time-of-day slots (see the module docstring)."""
+    """The history as local days x time-of-day slots (see the module docstring)."""
     series = consumption_kw.dropna()
     if not isinstance(series.index, pd.DatetimeIndex):
         raise ValidationFailed("the load series needs a DatetimeIndex")
@@ -200,4 +201,4 @@ def eligible_days(
 def window_means(profiles: DayProfiles, days: Iterable[dt.date], slots: np.ndarray) -> np.ndarray:
     """Mean load [kW] of each day over ``slots`` (NaN slots, e.g. a DST gap, ignored)."""
     rows = np.array([profiles.row(d) for d in days], dtype="int64")
-    return np.nanmean(profiles.load_kw[np.ix_(rows, slots)], axis=1)
+    return np.nanmean(profiles.values[np.ix_(rows, slots)], axis=1)

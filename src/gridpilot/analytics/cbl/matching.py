@@ -48,7 +48,7 @@ def average_profile(profiles: DayProfiles, days: list[dt.date]) -> np.ndarray:
     averaged over the days that have it)."""
     rows = [profiles.row(d) for d in days]
     with np.errstate(invalid="ignore"):
-        return np.nanmean(profiles.load_kw[rows], axis=0)
+        return np.nanmean(profiles.values[rows], axis=0)
 
 
 def baseline_from_profiles(
@@ -89,7 +89,7 @@ def baseline_from_profiles(
     before = window_before(event, method.adjustment.window_start_h, method.adjustment.window_end_h)
     actual_window = baseline_window = None
     if before is not None and profiles.has(event.day):
-        actual_window = profiles.load_kw[profiles.row(event.day), before.slots]
+        actual_window = profiles.values[profiles.row(event.day), before.slots]
         baseline_window = profile[before.slots]
     adjusted, info = adjust(method.adjustment, profile[event.slots], actual_window, baseline_window)
     info["window_start_h"] = method.adjustment.window_start_h

@@ -140,12 +140,12 @@ def _predict(
     slots = np.unique(event.slots)
     rows = np.array([load.row(d) for d in days], dtype="int64")
     temp_rows = np.array([temp.row(d) for d in days], dtype="int64")
-    y = load.load_kw[np.ix_(rows, slots)].ravel()
-    t = temp.load_kw[np.ix_(temp_rows, slots)].ravel()
+    y = load.values[np.ix_(rows, slots)].ravel()
+    t = temp.values[np.ix_(temp_rows, slots)].ravel()
     frame = _design(t, np.tile(slots, len(days)), slots, heating_c, cooling_c).assign(load_kw=y)
     drivers = [c for c in frame.columns if c != "load_kw" and frame[c].nunique() > 1]
     fit = fit_baseline(frame, energy="load_kw", drivers=drivers, granularity="hour")
-    event_t = temp.load_kw[temp.row(event.day), event.slots]
+    event_t = temp.values[temp.row(event.day), event.slots]
     design = _design(event_t, event.slots, slots, heating_c, cooling_c)[fit.drivers]
     coefficients = np.array([fit.coefficient(d).estimate for d in fit.drivers])
     values = fit.coefficient(INTERCEPT).estimate + design.to_numpy() @ coefficients
