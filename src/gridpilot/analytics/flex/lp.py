@@ -48,11 +48,14 @@ _STATUS = {
 #: Measured on day-ahead plans (96 steps, battery, EV, on/off and one-block loads): their LP
 #: relaxation is usually tight, and HiGHS's presolve (probing) plus root cuts cost seconds
 #: before a rounding heuristic finds the optimum; without presolve and with the cheap
-#: zero-integrality and shifting heuristics it takes 0.1-0.3 s of CPU (bench/optimise.py).
+#: zero-integrality and shifting heuristics it takes 0.1-0.3 s of CPU. Feasibility jump and
+#: symmetry detection find nothing on these models: another 25 % off (bench/optimise.py).
 MIP_OPTIONS: dict[str, str | bool] = {
     "presolve": "off",
     "mip_heuristic_run_zi_round": True,
     "mip_heuristic_run_shifting": True,
+    "mip_heuristic_run_feasibility_jump": False,
+    "mip_detect_symmetry": False,
 }
 
 
