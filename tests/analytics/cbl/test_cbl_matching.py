@@ -199,3 +199,35 @@ def test_the_record_names_the_method_its_parameters_and_days_as_json():
     assert record["parameters"]["adjustment"]["cap"] == 0.2
     assert record["selected_days"][-1] == "2026-03-24"
     assert "CAISO" in record["source"]
+
+
+def test_nyiso_starts_its_window_two_days_before_the_event():
+    load = make_load(day_number, "2026-03-02", "2026-03-26", timezone=LA)
+    result = customer_baseline(
+        load,
+        event_start="2026-03-25 14:00-07:00",
+        event_end="2026-03-25 18:00-07:00",
+        timezone=LA,
+        method="nyiso_high5of10",
+        holidays=[],
+    )
+    # The 10 weekdays from the 23rd back (the 24th is not used): 23 20 19 18 17 16 13 12 11 10;
+    # the highest 5 (load = day of the month) are 23, 20, 19, 18 and 17.
+    assert result.eligible_days[0] == D(2026, 3, 23)
+    assert result.selected_days == [D(2026, 3, d) for d in (17, 18, 19, 20, 23)]
+    assert result.unadjusted_kw.iloc[0] == pytest.approx(19.4)  # 97 / 5
+
+
+def test_an_adjustment_window_before_midnight_leaves_the_baseline_unadjusted():
+    load = make_load(day_number, "2026-03-02", "2026-03-26", timezone=LA)
+    result = customer_baseline(
+        load,
+        event_start="2026-03-25 01:00-07:00",  # the window would be 21:00-24:00 the day before
+        event_end="2026-03-25 02:00-07:00",
+        timezone=LA,
+        method="caiso_10in10",
+        holidays=[],
+    )
+    assert result.adjustment["applied"] is None
+    assert "before the event's local day" in result.adjustment["note"]
+    assert result.baseline_kw.equals(result.unadjusted_kw.rename("baseline_kw"))

@@ -142,13 +142,16 @@ def _predict(
     temp_rows = np.array([temp.row(d) for d in days], dtype="int64")
     y = load.values[np.ix_(rows, slots)].ravel()
     t = temp.values[np.ix_(temp_rows, slots)].ravel()
-    frame = _design(t, np.tile(slots, len(days)), slots, heating_c, cooling_c).assign(load_kw=y)
-    drivers = [c for c in frame.columns if c != "load_kw" and frame[c].nunique() > 1]
+    columns = _design(t, np.tile(slots, len(days)), slots, heating_c, cooling_c)
+    known = np.isfinite(y) & np.isfinite(t)
+    drivers = [name for name, col in columns.items() if np.ptp(col[known]) > 0]
+    frame = pd.DataFrame({name: columns[name][known] for name in drivers} | {"load_kw": y[known]})
     fit = fit_baseline(frame, energy="load_kw", drivers=drivers, granularity="hour")
     event_t = temp.values[temp.row(event.day), event.slots]
-    design = _design(event_t, event.slots, slots, heating_c, cooling_c)[fit.drivers]
-    coefficients = np.array([fit.coefficient(d).estimate for d in fit.drivers])
-    values = fit.coefficient(INTERCEPT).estimate + design.to_numpy() @ coefficients
+    design = _design(event_t, event.slots, slots, heating_c, cooling_c)
+    values = np.full(len(event_t), fit.coefficient(INTERCEPT).estimate)
+    for name in drivers:
+        values = values + fit.coefficient(name).estimate * design[name]
     if not np.isfinite(values).all():
         raise ValidationFailed("the temperature is missing for some event intervals")
     stats = {"r2": round(fit.r2, 4), "cv_rmse_pct": round(fit.cv_rmse_pct, 2), "n": fit.n}
@@ -161,10 +164,10 @@ def _design(
     slots: np.ndarray,
     heating_c: float,
     cooling_c: float,
-) -> pd.DataFrame:
+) -> dict[str, np.ndarray]:
     """HDD, CDD and one indicator per slot after the window's first (its own intercept)."""
     t = np.asarray(temperature_c, dtype="float64")
     columns = {"hdd": np.maximum(0.0, heating_c - t), "cdd": np.maximum(0.0, t - cooling_c)}
     for slot in slots[1:]:
         columns[f"slot_{slot}"] = (row_slots == slot).astype("float64")
-    return pd.DataFrame(columns)
+    return columns
