@@ -18,6 +18,7 @@ from tests.analytics.flex.cases import (
 
 from gridpilot.analytics.flex import (
     Battery,
+    CurtailableLoad,
     DeferrableLoad,
     EVSession,
     FlexProblem,
@@ -189,3 +190,25 @@ def test_deferrable_load_with_minimum_run_runs_in_blocks():
     stops = np.flatnonzero(np.diff(np.concatenate((on, [0]))) == -1)
     assert hp.sum() * 0.25 == pytest.approx(3.0, abs=1e-6)
     assert np.all(stops - starts + 1 >= 3)
+
+
+def test_curtailable_load_is_shed_only_as_far_as_the_contract_requires():
+    # 60 kW in step 1 under a 50 kW contract: shed 10 kW there at 0.50 EUR/kWh (dearer than the
+    # 0.20 EUR/kWh energy, so nothing else is shed). Cost: 0.2 x (40 + 50 + 30) + 0.5 x 10.
+    chiller = CurtailableLoad("chiller", max_shed_kw=15.0, cost_eur_per_kwh=0.5)
+    problem = FlexProblem(
+        1.0, [40.0, 60.0, 30.0], 0.0, 0.2, 0.0, curtailable_loads=[chiller],
+        limits=SiteLimits(import_max_kw=50.0),
+    )  # fmt: skip
+    plan = optimise(problem)
+    np.testing.assert_allclose(plan.flows.shed_kw["chiller"], [0.0, 10.0, 0.0], atol=1e-6)
+    assert plan.cost.shed_eur == pytest.approx(5.0)
+    assert plan.cost.total_eur == pytest.approx(0.2 * 120 + 5.0)
+
+
+def test_an_ev_leaving_after_the_horizon_needs_only_what_cannot_come_later():
+    # 8 steps of 1 h; it leaves at step 10: 2 steps x 5 kW can still come after the horizon.
+    ev = EVSession("car", arrival_step=0, departure_step=10, energy_kwh=20.0, power_max_kw=5.0)
+    problem = FlexProblem(1.0, np.zeros(8), 0.0, 0.3, 0.0, ev_sessions=[ev])
+    assert problem.ev_energy_due_kwh(ev) == pytest.approx(10.0)
+    assert optimise(problem).flows.ev_kw["car"].sum() == pytest.approx(10.0)
