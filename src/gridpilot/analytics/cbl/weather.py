@@ -1,7 +1,8 @@
 """Weather-regression baseline: load on heating and cooling degrees, by local time of day.
 
 Over the eligible days of the event's pool in the look-back (the same eligibility as day
-matching: excluded, incomplete and other-pool days left out), one ordinary least squares fit with
+matching: excluded, incomplete and other-pool days left out; Saturdays apart from Sundays and
+holidays by default), one ordinary least squares fit with
 the ISO 50001 baseline code (``analytics.baseline``) on the intervals of the event's local times
 of day:
 
@@ -48,7 +49,8 @@ def weather_baseline(
     holiday_country: str | None = None,
     holidays: Collection[dt.date] | None = None,
     lookback_days: int = 60,
-    min_days: int = 10,
+    min_days: int = 6,
+    like_days: bool = True,
     heating_base_c: float = 15.0,
     cooling_base_c: float = 22.0,
 ) -> CblResult:
@@ -56,7 +58,8 @@ def weather_baseline(
 
     ``temperature_c``: outdoor temperature at the site at the load's step (UTC index), over the
     history and the event. Raises ``NotEnoughDays`` with fewer than ``min_days``
-    eligible days in ``lookback_days``.
+    eligible days in ``lookback_days``. ``like_days``: Saturdays are fitted apart from Sundays
+    and holidays (a shop open on Saturdays and closed on Sundays has two weekend loads).
     """
     load = day_profiles(consumption_kw, timezone=timezone)
     temp = day_profiles(temperature_c, timezone=timezone)
@@ -73,6 +76,7 @@ def weather_baseline(
         holidays=holidays,
         lookback_days=lookback_days,
         min_days=min_days,
+        like_days=like_days,
         heating_base_c=heating_base_c,
         cooling_base_c=cooling_base_c,
     )
@@ -86,7 +90,8 @@ def weather_from_profiles(
     excluded: Collection[dt.date] = (),
     holidays: Collection[dt.date] = (),
     lookback_days: int = 60,
-    min_days: int = 10,
+    min_days: int = 6,
+    like_days: bool = True,
     heating_base_c: float = 15.0,
     cooling_base_c: float = 22.0,
 ) -> CblResult:
@@ -99,6 +104,7 @@ def weather_from_profiles(
         event_slots=event.slots,
         excluded=excluded,
         holidays=holidays,
+        like_days=like_days,
     )
     if len(found.days) < min_days:
         raise NotEnoughDays(
@@ -114,6 +120,7 @@ def weather_from_profiles(
         parameters={
             "lookback_days": lookback_days,
             "min_days": min_days,
+            "like_days": like_days,
             "heating_base_c": heating_base_c,
             "cooling_base_c": cooling_base_c,
             "fit": fit,
