@@ -186,8 +186,8 @@ class LpBuilder:
         elapsed = time.perf_counter() - started
         status = _STATUS.get(highs.getModelStatus(), "error")
         info = highs.getInfo()
-        has_primal = info.primal_solution_status == 2  # kSolutionStatusFeasible
-        values = np.asarray(highs.getSolution().col_value) if has_primal else None
-        if status not in ("optimal",) and values is None:
+        has_primal = info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible
+        if not (has_primal and status in ("optimal", "time_limit", "iteration_limit")):
             return LpSolution(status, None, float("nan"), elapsed)
+        values = np.asarray(highs.getSolution().col_value)
         return LpSolution(status, values, float(info.objective_function_value), elapsed)
