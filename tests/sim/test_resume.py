@@ -42,12 +42,12 @@ def by_name(assets: list[SimAsset], name: str) -> SimAsset:
 
 def test_segments_are_native_around_the_coarse_stretch():
     minute, quarter = 60_000, 900_000
-    assert segments(5 * minute, 47 * minute, minute, quarter) == [
+    assert segments(5 * minute, 107 * minute, minute, quarter) == [
         (5 * minute, 15 * minute, minute),
         (15 * minute, 45 * minute, quarter),
-        (45 * minute, 47 * minute, minute),
+        (45 * minute, 107 * minute, minute),  # the last hour (and more) at the native interval
     ]
-    assert segments(5 * minute, 20 * minute, minute, quarter) == [(5 * minute, 20 * minute, minute)]
+    assert segments(5 * minute, 65 * minute, minute, quarter) == [(5 * minute, 65 * minute, minute)]
     assert segments(20 * minute, 20 * minute, minute, quarter) == []
 
 

@@ -3,11 +3,11 @@
 Each asset continues from its last stored reading (``sim.resume``: registers, counters, SOC and
 the commands in force), so a rerun fills exactly the gap, without a hole, an overlap or a
 counter reset. History uses a coarser output step than the native interval (default 5 min: a
-1 s compressor over 90 days would be 7.8 million samples per metric) between the first and the
-last boundary of that step; the stretches before (after a live stop) and after it (up to
-``end``) are written at the native interval, so the live simulation takes over where the
-backfill ends. The models always run at their native interval, so power is the bucket mean
-and the registers are exact.
+1 s compressor over 90 days would be 7.8 million samples per metric) between the first boundary
+of that step and the last one at least ``NATIVE_TAIL_MS`` (1 h) before ``end``; the stretches
+before (after a live stop) and after it are written at the native interval, so a short stop is
+filled at the live resolution and the live simulation takes over where the backfill ends. The
+models always run at their native interval, so power is the bucket mean and registers are exact.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from gridpilot.telemetry import service as telemetry_service
 from gridpilot.telemetry.tasks import TelemetryRuntime
 
 DEFAULT_STEP_MS = 5 * 60_000
+#: The last stretch before ``end`` written at the native interval [ms].
+NATIVE_TAIL_MS = 3_600_000
 BATCH = 20_000
 
 
@@ -77,12 +79,12 @@ def check_retention(runtime: TelemetryRuntime, span_ms: int) -> None:
 
 
 def segments(
-    start_ms: int, end_ms: int, native_ms: int, step_ms: int
+    start_ms: int, end_ms: int, native_ms: int, step_ms: int, native_tail_ms: int = NATIVE_TAIL_MS
 ) -> list[tuple[int, int, int]]:
     """(start, end, step) stretches covering [start, end): native up to the first multiple of
-    ``step_ms``, coarse up to the last, native again to ``end``."""
+    ``step_ms``, coarse up to the last multiple ``native_tail_ms`` before the end, then native."""
     first = -(-start_ms // step_ms) * step_ms
-    last = end_ms // step_ms * step_ms
+    last = (end_ms - native_tail_ms) // step_ms * step_ms
     if step_ms == native_ms or first >= last:
         return [(start_ms, end_ms, native_ms)] if end_ms > start_ms else []
     parts = [(start_ms, first, native_ms), (first, last, step_ms), (last, end_ms, native_ms)]
