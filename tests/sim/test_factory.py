@@ -19,7 +19,7 @@ RANGES = [
         10.0,
         20,
         150,
-        {"supply_temp_c": (7, 12), "return_temp_c": (12, 18), "cop": (2.5, 4.0)},
+        {"supply_temp_c": (7, 8.5), "return_temp_c": (8, 20), "cop": (2.5, 4.0)},
     ),
     (Conveyor(), 10.0, 5, 30, {"speed_pct": (0, 100)}),
     (HydraulicPump(), 30.0, 10, 50, {"pressure_bar": (150, 200)}),
@@ -182,3 +182,18 @@ def test_site_regression_finds_production_and_cooling_degree_days_as_drivers():
     assert fit.params[1] == pytest.approx(per_hour_at_full / 1800, rel=0.05)
     assert fit.pvalues[1] < 1e-6 and fit.pvalues[2] < 1e-3
     assert fit.rsquared > 0.98
+
+
+def test_hvac_return_water_is_warmer_than_supply_by_a_load_driven_difference():
+    t, out = run(Hvac(), JUNE_MONDAY, 7)
+    load = (out["power_kw"] - 20.0) / 130.0
+    delta = out["return_temp_c"] - out["supply_temp_c"]
+    assert delta.min() >= 1.0 and delta.max() <= 9.0  # K
+    assert np.corrcoef(load, delta)[0, 1] > 0.9  # more load, wider difference
+    assert out["return_temp_c"].max() - out["return_temp_c"].min() > 3.0  # not pinned
+    local_hour = ((t - JUNE_MONDAY) / MS_PER_HOUR + 2) % 24
+    weekday_shift = (t < JUNE_MONDAY + 5 * MS_PER_DAY) & (local_hour > 8) & (local_hour < 12)
+    sunday_night = (t >= JUNE_MONDAY + 6 * MS_PER_DAY) & (local_hour > 1) & (local_hour < 5)
+    assert (
+        out["return_temp_c"][weekday_shift].mean() > out["return_temp_c"][sunday_night].mean() + 1
+    )

@@ -65,12 +65,18 @@ class Compressor:
 
 @dataclass(frozen=True)
 class Hvac:
-    """Chiller/heat-pump HVAC, 10 s, 20-150 kW; supply 7-12 degC, return 12-18 degC.
+    """Chiller/heat-pump HVAC, 10 s, 20-150 kW; chilled water supply 7-9 degC, return 9-18 degC.
 
     Thermal load = internal gains (production) + cooling above 16 degC outside + heating below
     12 degC; COP falls from 4.0 to 2.5 as the outdoor temperature rises from 10 to 35 degC;
     electric power = 20 kW auxiliaries + load / COP. A setpoint (supply temperature, degC)
     saves 3 % per degree above 7. Anomaly ``fouling``: COP down to -15 %.
+
+    Water side, constant flow, so the temperature difference follows the cooling delivered
+    (L = (power - 20 kW) x COP over the design 130 kW x 3.25, 0-1): supply 7 degC at full
+    load, reset up to 8 degC at no load (or the setpoint); return = supply + 1 K + 6 K x L, plus
+    0.08 K per K outdoors above 15 degC (heat picked up in the hall and the pipes): about
+    9.5-10 degC at night, 11.5-13 degC in a shift, up to 16 degC on hot afternoons.
     """
 
     rated_kw: float = 150.0
@@ -98,10 +104,13 @@ class Hvac:
             ctx.seed, ctx.asset_key, t_ms
         )
         power = apply_overrides(np.clip(power, self.base_kw, self.rated_kw), ctx.overrides)
-        load = np.clip((power - self.base_kw) / (self.rated_kw - self.base_kw), 0.0, 1.0)
-        supply = np.full_like(power, setpoint) if setpoint else 12.0 - 5.0 * load
+        design_kw = (self.rated_kw - self.base_kw) * 3.25
+        cooling = np.clip((power - self.base_kw) * cop / design_kw, 0.0, 1.0)
+        supply = np.full_like(power, setpoint) if setpoint else 8.0 - cooling
         supply = np.clip(supply + 0.1 * noise.normal(ctx.seed, ctx.asset_key + "/s", t_ms), 7, 12)
-        ret = np.clip(supply + 3.0 + 4.0 * load, 12.0, 18.0)
+        delta_k = 1.0 + 6.0 * cooling + 0.08 * np.maximum(outdoor - 15.0, 0.0)
+        ret = supply + delta_k + 0.05 * noise.normal(ctx.seed, ctx.asset_key + "/r", t_ms)
+        ret = np.clip(ret, supply + 1.0, 20.0)
         return {
             "power_kw": power,
             "supply_temp_c": supply,
