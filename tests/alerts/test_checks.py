@@ -134,3 +134,42 @@ def test_balance_check_needs_the_flag_for_its_duration():
     assert watch.on_balance({10: balance(10, 130_000, False, **{"import": None})}) == []
     assert watch.on_balance({10: balance(10, 140_000, False, **good)}) == []
     assert watch.on_balance({10: balance(10, 170_000, False, **good)}) == [Clear(7, "site:10", 0.0)]
+
+
+COMPRESSOR = AssetView(
+    id=3, site_id=10, name="C", kind="compressor", role="consumer", expected_interval_s=1
+)
+
+
+def test_a_one_second_device_is_not_offline_before_the_floor():
+    watch = Watch(assets={3: COMPRESSOR}, last_seen={3: 0}, min_stale_s=60)
+    watch.rules = [rule("stale")]  # factor 3 x 1 s = 3 s, raised to 60 s
+    assert watch.on_tick(3_001) == []
+    assert watch.on_tick(59_000) == []
+    [raised] = watch.on_tick(61_000)
+    assert isinstance(raised, Raise) and "limit 60 s" in raised.message
+
+
+def test_history_written_by_a_backfill_raises_no_offline_alert():
+    day = 86_400_000
+    watch = Watch(assets={1: METER})
+    watch.rules = [rule("stale")]  # the meter: limit 180 s
+    now = 10 * day
+    for ts in range(0, now - day, day // 4):  # a backfill writes the old days
+        assert watch.on_readings(readings(METER, ts, power_kw=1.0), now) == []
+        assert watch.on_tick(now) == []
+    first_status = {"asset_id": 1, "status": "offline", "previous": None, "reason": "stale"}
+    assert watch.on_status(first_status, now) == []  # first seen through old data
+
+    watch.on_readings(readings(METER, now, power_kw=1.0), now)  # then live data, which stops
+    assert watch.on_tick(now + 179_000) == []
+    [raised] = watch.on_tick(now + 181_000)
+    assert isinstance(raised, Raise) and raised.asset_id == 1
+
+
+def test_a_device_that_was_online_and_went_stale_is_still_reported():
+    watch = Watch(assets={1: METER}, last_seen={1: 0})
+    watch.rules = [rule("stale")]
+    went = {"asset_id": 1, "status": "offline", "previous": "online", "reason": "stale"}
+    [raised] = watch.on_status(went, 1_000)
+    assert isinstance(raised, Raise) and "reported offline" in raised.message

@@ -78,3 +78,18 @@ async def test_a_backfill_records_the_first_status_once_then_only_fresh_data_cou
     changes = await tracker.process_pending()
     assert [(c.previous, c.status, c.reason) for c in changes] == [("offline", "online", "data")]
     assert [e["status"] for e in seen] == ["offline", "online"]
+
+
+async def test_staleness_never_comes_sooner_than_the_floor(app, sessions, battery):
+    """The battery expects data every 60 s (3 x 60 s = 180 s), the floor says 10 minutes."""
+    policy = StatusPolicy(factor=3, default_interval_s=300, min_stale_s=600)
+    tracker = StatusTracker(sessions, InProcessBus(), policy)
+    reading_ms = now_ms() - 1000
+    entry = {"asset_id": battery["id"], "site_id": battery["site_id"], "count": 1}
+    entry |= {"newest_ts": reading_ms, "latest": {"power_kw": {"ts": reading_ms, "value": 1.0}}}
+    await tracker.on_readings_stored("readings.stored", {"count": 1, "assets": [entry]})
+    assert [c.status for c in await tracker.process_pending()] == ["online"]
+    assert await tracker.check_staleness(reading_ms + 181_000) == []
+    assert await tracker.check_staleness(reading_ms + 599_000) == []
+    [change] = await tracker.check_staleness(reading_ms + 601_000)
+    assert (change.status, change.reason) == ("offline", "stale")

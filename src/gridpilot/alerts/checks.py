@@ -70,6 +70,7 @@ class Watch(State):
                 continue
             newest = max(int(p["ts"]) for p in latest.values())
             self.last_seen[asset.id] = max(self.last_seen.get(asset.id, newest), newest)
+            self.arrival_lag_ms[asset.id] = now - self.last_seen[asset.id]
             for rule, check in self._with("on_reading"):
                 if rule.covers(asset):
                     decisions += check(self, rule, asset, latest, now)
@@ -110,7 +111,8 @@ class Watch(State):
         asset = self.assets.get(payload.get("asset_id"))  # type: ignore[arg-type]
         if asset is None:
             return []
-        if payload.get("status") == "offline":
+        first_seen_old = payload.get("previous") is None and payload.get("reason") == "stale"
+        if payload.get("status") == "offline" and not first_seen_old:
             self.offline_reported.add(asset.id)
         else:
             self.offline_reported.discard(asset.id)

@@ -92,7 +92,10 @@ class AlertRuntime:
         self.bus = bus
         self.balance = balance
         self.notifier = Notifier(settings, sessions)
-        self.watch = Watch(default_interval_s=settings.status_default_interval_s)
+        self.watch = Watch(
+            default_interval_s=settings.status_default_interval_s,
+            min_stale_s=settings.status_min_stale_s,
+        )
         self.queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(
             maxsize=settings.alerts_queue_max
         )
@@ -204,6 +207,7 @@ class AlertRuntime:
         for asset_id in [a for a in watch.last_seen if a not in watch.assets]:
             del watch.last_seen[asset_id]  # deleted assets
             watch.offline_reported.discard(asset_id)
+            watch.arrival_lag_ms.pop(asset_id, None)
 
     async def _load_state(self) -> None:
         """Open alerts and each asset's newest reading time, after a (re)start."""

@@ -133,6 +133,11 @@ class State:
     anomaly_seen: dict[Key, int] = field(default_factory=dict)
     #: Reporting interval [s] of assets that state none (GRIDPILOT_STATUS_DEFAULT_INTERVAL_S).
     default_interval_s: float = 300.0
+    #: Shortest ``factor`` x interval staleness limit [s] (GRIDPILOT_STATUS_MIN_STALE_S).
+    min_stale_s: float = 0.0
+    #: How old each asset's newest reading already was when its last batch arrived [ms]: a
+    #: backfill or an import writes data that is stale on arrival.
+    arrival_lag_ms: dict[int, int] = field(default_factory=dict)
 
     def step(
         self,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Row, bindparam, func, or_, select, update
+from sqlalchemy import Float, Row, bindparam, case, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.assets.models import Asset
@@ -33,16 +33,19 @@ LWT, STALE, DATA, BIRTH = "lwt", "stale", "data", "birth"
 
 @dataclass(frozen=True, slots=True)
 class StatusPolicy:
-    """Staleness: offline after ``factor`` x the asset's expected interval without data."""
+    """Staleness: offline after ``factor`` x the asset's expected interval without data, but
+    never sooner than ``min_stale_s`` [s]."""
 
     factor: float
     default_interval_s: float
+    min_stale_s: float = 0.0
 
     def interval_s(self, expected_interval_s: float | None) -> float:
         return expected_interval_s or self.default_interval_s
 
     def window_ms(self, expected_interval_s: float | None) -> int:
-        return round(self.interval_s(expected_interval_s) * self.factor * 1000)
+        window_s = max(self.interval_s(expected_interval_s) * self.factor, self.min_stale_s)
+        return round(window_s * 1000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +205,8 @@ async def stale_candidates(
     (asset_id, site_id, last_seen_ms, window_ms)."""
     interval = func.coalesce(Asset.expected_interval_s, policy.default_interval_s)
     window = interval * (policy.factor * 1000)
+    floor_ms = literal(float(policy.min_stale_s) * 1000.0, Float)
+    window = case((window < floor_ms, floor_ms), else_=window)
     query = (
         select(AssetStatus.asset_id, AssetStatus.site_id, AssetStatus.last_seen_ms, window)
         .join(Asset, Asset.id == AssetStatus.asset_id)

@@ -33,6 +33,7 @@ def status_policy(settings: Settings) -> StatusPolicy:
     return StatusPolicy(
         factor=settings.status_stale_factor,
         default_interval_s=settings.status_default_interval_s,
+        min_stale_s=settings.status_min_stale_s,
     )
 
 

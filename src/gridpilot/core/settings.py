@@ -157,6 +157,12 @@ class Settings(BaseSettings):
     status_stale_factor: float = Field(
         default=3.0, gt=0, description="Offline after this many expected intervals without data."
     )
+    status_min_stale_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="Never offline (stale) sooner than this many seconds without data, however "
+        "short the expected interval (a 1 s device on a busy machine would flap).",
+    )
     status_default_interval_s: float = Field(
         default=300.0, gt=0, description="Expected seconds between readings when an asset has none."
     )

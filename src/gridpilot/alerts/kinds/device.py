@@ -45,12 +45,21 @@ class AnomalyParams(Strict):
 
 
 def _limit_ms(state: State, rule: RuleView, asset: AssetView) -> float:
+    """``max_age_s``, else ``factor`` x the interval but at least ``state.min_stale_s``."""
     max_age = rule.params.get("max_age_s")
     if max_age is None:
-        max_age = float(rule.params["factor"]) * (
-            asset.expected_interval_s or state.default_interval_s
+        max_age = max(
+            float(rule.params["factor"]) * (asset.expected_interval_s or state.default_interval_s),
+            state.min_stale_s,
         )
     return float(max_age) * MS_PER_S
+
+
+def _history_only(state: State, rule: RuleView, asset: AssetView) -> bool:
+    """Whether the asset's newest data was already too old when it arrived (a backfill, an
+    import, a simulator catching up): that is history being written, not a device going
+    quiet, so it raises nothing until live data has arrived (and stopped)."""
+    return state.arrival_lag_ms.get(asset.id, 0) > _limit_ms(state, rule, asset)
 
 
 def _stale_now(state: State, rule: RuleView, asset: AssetView, now: int) -> bool:
@@ -78,6 +87,8 @@ def stale_status(state: State, rule: RuleView, asset: AssetView, now: int) -> li
         return []
     seen = state.last_seen.get(asset.id)
     reported = bool(rule.params.get("use_status")) and asset.id in state.offline_reported
+    if not reported and _history_only(state, rule, asset):
+        return []
     age_s = (now - seen) / MS_PER_S if seen is not None else None
     if reported:
         message = f"{asset.name} reported offline"
