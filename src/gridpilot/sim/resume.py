@@ -88,9 +88,9 @@ async def overrides_in_force(
     now = now_ms()
     for command in commands:
         duration_s = (command.params or {}).get("duration_s")
-        if isinstance(duration_s, int | float) and command.completed_ms is not None:
-            if command.completed_ms + duration_s * 1000 <= now:
-                continue
+        done_ms = command.completed_ms
+        if isinstance(duration_s, int | float) and done_ms and done_ms + duration_s * 1000 <= now:
+            continue  # a timed charge/discharge that is over
         overrides = result.setdefault(command.asset_id, Overrides())
         try:
             apply_command(overrides, command.kind, dict(command.params or {}))
