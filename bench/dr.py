@@ -12,7 +12,7 @@ Measured:
 1. time: the baseline of one event (14-18 h local on the day after the history) for each of
    the ``--sites`` (100) sites, for each preset and for the weather regression, from the raw
    series (target, issue #17: 100 sites in under 5 s);
-2. accuracy on placebo days, for ``--eval-sites`` (40) sites: every non-event day of the last
+2. accuracy on placebo days, for ``--eval-sites`` (100) sites: every non-event day of the last
    5 weeks (about 32 per site, weekdays and weekends) is treated as an event from 14 to 18 h;
    each method's bias and CV(RMSE) [%] over those hours (``gridpilot.analytics.cbl.accuracy``:
    ASHRAE Guideline 14 definitions, p = 0), at 15 min and on hourly means. The peer is
@@ -378,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few sites only")
     parser.add_argument("--sites", type=int, default=100, help="sites timed (default 100)")
-    parser.add_argument("--eval-sites", type=int, default=40, help="sites with placebo days")
+    parser.add_argument("--eval-sites", type=int, default=100, help="sites with placebo days")
     parser.add_argument(
         "--eemeter-sites", type=int, default=12, help="of those, sites for the OpenEEmeter peer"
     )
