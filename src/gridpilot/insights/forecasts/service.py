@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gridpilot.analytics.calendar_features import holiday_country
 from gridpilot.analytics.forecast import Forecast, forecast_series
 from gridpilot.analytics.forecast_bounds import is_exact, net_forecast
+from gridpilot.assets.catalogue import GENERATION_ROLES
 from gridpilot.assets.service import get_asset, get_site
 from gridpilot.auth.permissions import Principal
 from gridpilot.core.errors import NotFound, ValidationFailed
@@ -57,6 +58,8 @@ class Target:
     asset_id: int | None
     timezone: str
     location: SiteLocation
+    #: A generator (PV, wind): its daily profile follows the sun (UTC), not the wall clock.
+    generator: bool = False
 
 
 async def resolve_target(
@@ -68,16 +71,17 @@ async def resolve_target(
 ) -> Target:
     """The site or asset as a ``Target``; ``NotFound`` when missing or out of scope (a site for a
     principal limited to some assets, as the balance answers)."""
+    generator = False
     if asset_id is not None:
         asset = await get_asset(session=session, asset_id=asset_id, principal=principal)
-        site_id = asset.site_id
+        site_id, generator = asset.site_id, asset.role in GENERATION_ROLES
     if site_id is None:
         raise ValidationFailed("a site or an asset is needed")
     site = await get_site(session=session, site_id=site_id, principal=principal)
     if asset_id is None and principal.asset_ids is not None:  # a device key: its asset only
         raise NotFound(f"site {site_id} not found")
     location = SiteLocation(site.id, site.latitude, site.longitude)
-    return Target(site.id, asset_id, site.timezone, location)
+    return Target(site.id, asset_id, site.timezone, location, generator)
 
 
 async def _load(
@@ -122,13 +126,14 @@ async def compute_forecast(
     frame = None
     if weather is not None:
         frame = weather.frame(target.location, start, end + horizon * step)
+    zone = None if target.generator else target.timezone  # as in ``site.forecast_site``
     return await asyncio.to_thread(
         forecast_series,
         series,
         horizon=horizon,
         step_ms=step,
-        timezone=target.timezone,
-        country=holiday_country(target.timezone),
+        timezone=zone,
+        country=holiday_country(zone),
         weather=frame,
     )
 

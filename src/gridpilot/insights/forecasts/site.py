@@ -6,6 +6,8 @@ The history of a site is its balance (``balance.service.site_balances``): ``cons
 (``analytics.forecast_bounds``): consumption never below 0; generation never below 0, never
 above the installed generation capacity and, for solar, 0 while the sun is down. The net
 (consumption - generation, the grid exchange without storage) is derived from the two.
+Consumption's daily profile follows the site's wall clock and public holidays (people do);
+generation's follows UTC and no holidays (the sun does), so neither moves at a DST change.
 
 The balance is read at 15 min (in periods of 28 days: a 15-min balance spans at most 31); when
 a series reports less often (30 min, 1 h) the site is forecast hourly on the hourly balance. A
@@ -246,10 +248,13 @@ async def forecast_site(
             index = regular_index(pd.Timestamp(end, unit="ms", tz="UTC"), horizon, step)
             result.forecasts[quantity] = zero_forecast(index, step)
             continue
+        # generation follows the sun, which keeps neither the wall clock nor the holidays: its
+        # daily profile is read in UTC, else a DST change moves it an hour against the sun
+        zone = None if quantity == "generation" else timezone
         try:
             raw = await asyncio.to_thread(
-                forecast_series, series, horizon=horizon, step_ms=step, timezone=timezone,
-                country=holiday_country(timezone), weather=frame,
+                forecast_series, series, horizon=horizon, step_ms=step, timezone=zone,
+                country=holiday_country(zone), weather=frame,
             )  # fmt: skip
         except ValidationFailed as error:
             result.errors[quantity] = error
