@@ -170,6 +170,23 @@ def test_public_holidays_are_sunday_like_days() -> None:
     assert cal.bucket[0] == 0 and cal.n_buckets == 24
 
 
+def test_a_weekday_holiday_never_seen_before_is_forecast_like_a_sunday() -> None:
+    """Tue 8 Dec 2026 (Immacolata) after three weeks without a holiday: a building busy 09-19
+    local on working days (+20 kW) is forecast at its quiet level all day, as on Sunday, not
+    at Tuesday's level (which carries the working hours' load into the night)."""
+    index = pd.date_range("2026-11-17", "2026-12-09", freq="15min", tz="Europe/Rome",
+                          inclusive="left")  # fmt: skip
+    hour = np.asarray(index.hour)
+    working = (np.asarray(index.day_of_week) < 5) & (
+        index.date != pd.Timestamp("2026-12-08").date()
+    )
+    busy = working & (hour >= 9) & (hour < 19)
+    values = pd.Series(30.0 + 20.0 * busy + np.sin(np.arange(len(index)) / 4.1), index=index)
+    history = values.iloc[:-96].tz_convert("UTC")
+    fc = forecast_series(history, horizon=96, timezone="Europe/Rome", country="IT")
+    assert np.abs(fc.yhat - values.iloc[-96:].to_numpy()).max() < 3.0
+
+
 def test_wape_is_the_absolute_error_over_the_absolute_actuals() -> None:
     # |1-2| + |-2-(-1)| + |0-0.5| = 2.5 over |1| + |-2| + |0| = 3; a zero actual is fine
     assert wape(np.array([1.0, -2.0, 0.0]), np.array([2.0, -1.0, 0.5])) == pytest.approx(250 / 3)

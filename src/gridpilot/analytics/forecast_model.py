@@ -165,7 +165,10 @@ def build_design(
     if daily:
         add(_one_hot(cal.bucket, cal.n_buckets, drop_first=True), RIDGE_PENALTY)
     if weekly:
-        add(_one_hot(cal.day_of_week, 7, drop_first=True), RIDGE_PENALTY)
+        # a public holiday takes Sunday's level, as it takes the Sunday profile below: a Monday
+        # holiday at Monday's level would carry the working hours' load into a quiet day
+        day_level = np.where(cal.holiday, 6, cal.day_of_week)
+        add(_one_hot(day_level, 7, drop_first=True), RIDGE_PENALTY)
         if cal.holiday.any():
             add(cal.holiday[:, None].astype("float64"), RIDGE_PENALTY)
         if daily:
