@@ -6,7 +6,7 @@ then actual vs predicted energy and the CUSUM of the reporting period (``GET ...
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pandas as pd
@@ -129,7 +129,7 @@ async def _create_form(user: Principal, on_created: Any) -> None:
     async with current().session() as session:
         assets = await list_assets(session=session, principal=user, limit=100_000)
     names = {a.id: f"{a.name} (#{a.id})" for a in assets}
-    today = date.today()
+    today = pd.Timestamp(now_ms(), unit="ms").date()  # a UTC day, as ``_ms`` reads the fields
     with ui.card().classes("w-full").props("data-testid=baseline-form"):
         ui.label("New baseline").classes("text-subtitle1")
         with ui.row().classes("items-end gap-3"):
