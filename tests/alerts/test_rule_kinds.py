@@ -54,7 +54,8 @@ async def test_anomaly_events_raise_and_quiet_down(env, app):
         name="Odd",
         kind="anomaly",
         site_id=site_id,
-        params={"min_score": 3, "min_severity": "warning", "clear_after_s": 0.3},
+        # long enough to see the alert active on a loaded machine (0.3 s was not)
+        params={"min_score": 3, "min_severity": "warning", "clear_after_s": 2.0},
     )
     event = {
         "asset_id": asset_id,
