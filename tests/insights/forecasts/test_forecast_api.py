@@ -36,7 +36,8 @@ def load_kw(ts_ms: int) -> float:
 
 async def with_history(app, sessions, asset_id: int, *, days: int, step_ms: int = QUARTER) -> int:
     """``days`` of power_kw up to the current quarter hour; returns that quarter's start."""
-    current = now_ms() - now_ms() % QUARTER
+    now = now_ms()
+    current = now - now % QUARTER
     power = await metric_id(sessions, "power_kw")
     first = current - days * DAY
     first -= first % step_ms

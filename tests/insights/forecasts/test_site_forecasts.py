@@ -38,9 +38,16 @@ def settings_overrides() -> dict[str, object]:
     return {"forecast_interval_s": 0, "forecast_history_days": 21}
 
 
+def current_quarter() -> int:
+    """The start [ms] of the quarter hour holding now (one clock read: two could straddle an
+    edge and give a time off the grid)."""
+    now = now_ms()
+    return now - now % QUARTER
+
+
 def stamps(days: int) -> np.ndarray:
     """Quarter-hour starts [ms] of the ``days`` before the current quarter hour."""
-    current = now_ms() - now_ms() % QUARTER
+    current = current_quarter()
     return np.arange(current - days * DAY, current, QUARTER, dtype="int64")
 
 
@@ -71,7 +78,7 @@ def pv_kw(ts: np.ndarray) -> np.ndarray:
     mid = pd.to_datetime(ts + QUARTER // 2, unit="ms", utc=True)
     elevation = np.asarray(pvlib.solarposition.get_solarposition(mid, *BARI)["elevation"])
     sine = np.clip(np.sin(np.radians(elevation)), 0.0, None)
-    current = now_ms() - now_ms() % QUARTER
+    current = current_quarter()
     clouds = np.asarray(CLOUDS)[((ts - current) // DAY) % len(CLOUDS)]
     return np.minimum(PV_KW, 1.3 * PV_KW * clouds * sine / sine.max())
 
