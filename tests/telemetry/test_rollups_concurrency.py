@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from tests.telemetry.query_test_data import (
     HOUR,
     MIN,
@@ -55,3 +58,45 @@ async def test_unchanged_pending_row_is_settled(app, sessions):
         await settle_pending(session, ranges)
     async with sessions() as session:
         assert await read_pending(session, limit=100) == []
+
+
+async def test_refreshes_started_together_give_the_rollups_of_one(app, sessions):
+    """Two refreshes at once (a backfill and the rollup loop, two workers) never collide."""
+    settings = app.state.settings
+    readings = {
+        (asset, 1, T0 + i * 20_000): float(asset * i % 97)
+        for asset in range(1, 41)
+        for i in range(90)
+    }
+    await insert_readings(sessions, [(*k, v) for k, v in readings.items()])
+
+    done = await asyncio.gather(
+        *(refresh_pending(sessions=sessions, settings=settings) for _ in range(3))
+    )
+
+    assert sum(done) >= 40  # every series refreshed at least once, whoever did it
+    stored = await stored_rollups(sessions)
+    expected = reference_rollups(readings, list(STEPS_MS.values()))
+    assert stored == expected
+    async with sessions() as session:
+        assert await read_pending(session, limit=100) == []
+
+
+async def test_a_refresh_rolled_back_leaves_the_rollups_as_they_were(app, sessions):
+    """Recomputing is one transaction on both back ends: an error half way undoes all of it."""
+    settings = app.state.settings
+    await insert_readings(sessions, [(1, 1, T0 + i * MIN, float(i)) for i in range(10)])
+    await refresh_pending(sessions=sessions, settings=settings)
+    before = await stored_rollups(sessions)
+    await insert_readings(sessions, [(1, 1, T0 + 3 * MIN, 900.0)])
+
+    class Abort(Exception):
+        pass
+
+    with pytest.raises(Abort):
+        async with sessions() as session, session.begin():
+            ranges = await read_pending(session, limit=100)
+            await recompute(session=session, ranges=ranges, settings=settings)
+            raise Abort
+
+    assert await stored_rollups(sessions) == before

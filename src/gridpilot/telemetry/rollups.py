@@ -23,6 +23,11 @@ the same transaction deletes only the rows whose version is unchanged. A reading
 the refresh ran bumped its row, which therefore stays pending and is recomputed next time; a
 query meanwhile still sees the pending row and merges raw data. So no reading is ever left out of
 the rollups, and ingestion is not stalled by rollup work. A deadlock is retried.
+
+Two refreshes never run at once: on PostgreSQL each batch transaction first takes a transaction
+advisory lock (``REFRESH_LOCK_KEY``), so a second process (a backfill, a CLI run, another
+worker) waits for the first one's batch instead of inserting the same buckets beside it; SQLite
+serialises writing transactions by itself.
 """
 
 # SQL here is assembled only from constants and integer steps; values are bind parameters.
@@ -51,6 +56,8 @@ LEVEL_BY_STEP = {step: name for name, step in STEPS_MS.items()}
 
 #: Series recomputed per transaction (4 bind parameters each: well under SQLite's limit).
 REFRESH_BATCH = 200
+#: PostgreSQL advisory lock key held by a refresh batch ("gridpilot rollups" as a 63-bit number).
+REFRESH_LOCK_KEY = 0x67_7270_726F_6C6C
 DEADLOCK_RETRIES = 3
 
 ROLLUP_COLUMNS = (
@@ -145,14 +152,18 @@ def rollup_sources(settings: Settings) -> dict[int, int | None]:
     return sources
 
 
+# Every statement that writes starts with its verb (the CTE goes inside): Python's sqlite3 opens
+# its transaction only before a statement that starts with INSERT/UPDATE/DELETE/REPLACE, so a
+# "WITH ... DELETE" would run outside the session's transaction (autocommitted, not atomic).
 _DELETE_SQL = """
-WITH {work}
 DELETE FROM rollups WHERE step_ms = {step} AND EXISTS (
+  WITH {work}
   SELECT 1 FROM work w WHERE w.asset_id = rollups.asset_id AND w.metric_id = rollups.metric_id
     AND rollups.bucket_ms >= w.lo AND rollups.bucket_ms < w.hi)
 """
 
 _FROM_RAW_SQL = """
+INSERT INTO rollups ({columns})
 WITH {work},
 bounds AS (
   SELECT w.asset_id, w.metric_id, w.lo, w.hi,
@@ -177,7 +188,6 @@ inb AS (
          CASE WHEN next_ts IS NULL OR {next_bucket} <> {bucket} THEN 1 ELSE 0 END AS is_last
   FROM pts WHERE ts >= lo
 )
-INSERT INTO rollups ({columns})
 SELECT asset_id, metric_id, {step}, bucket, COUNT(*), MIN(value), MAX(value), SUM(value),
        MAX(CASE WHEN is_first = 1 THEN value END), MAX(CASE WHEN is_last = 1 THEN value END),
        MIN(ts), MAX(ts), COALESCE(SUM(CASE WHEN step > 0 THEN step ELSE 0 END), 0)
@@ -185,6 +195,7 @@ FROM inb GROUP BY asset_id, metric_id, bucket
 """
 
 _FROM_LEVEL_SQL = """
+INSERT INTO rollups ({columns})
 WITH {work},
 src AS (
   SELECT r.asset_id, r.metric_id, {bucket} AS bucket, r."count" AS n, r."min" AS min_v,
@@ -202,7 +213,6 @@ ranked AS (
       ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS last_v
   FROM src
 )
-INSERT INTO rollups ({columns})
 SELECT asset_id, metric_id, {step}, bucket, SUM(n), MIN(min_v), MAX(max_v), SUM(sum_v),
        MIN(first_v), MIN(last_v), MIN(first_ts), MAX(last_ts), SUM(energy_delta)
 FROM ranked GROUP BY asset_id, metric_id, bucket
@@ -297,6 +307,12 @@ async def settle_pending(session: AsyncSession, ranges: Sequence[PendingRange]) 
         )
 
 
+async def _lock_refresh(session: AsyncSession) -> None:
+    """Wait for any other refresh batch to commit (PostgreSQL; held until this one ends)."""
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": REFRESH_LOCK_KEY})
+
+
 def _is_deadlock(error: DBAPIError) -> bool:
     return "deadlock" in str(error.orig).lower()
 
@@ -313,6 +329,7 @@ async def refresh_pending(*, sessions: async_sessionmaker[AsyncSession], setting
     while True:
         try:
             async with sessions() as session, session.begin():
+                await _lock_refresh(session)
                 ranges = await read_pending(session, limit=REFRESH_BATCH, after=after)
                 await recompute(session=session, ranges=ranges, settings=settings)
                 await settle_pending(session, ranges)
