@@ -25,6 +25,8 @@ from gridpilot.auth.login_guard import login_guard
 from gridpilot.auth.routes import router as auth_router
 from gridpilot.balance.cache import CurrentBalanceCache
 from gridpilot.balance.recent import RecentBalances
+from gridpilot.community.routes import router as community_router
+from gridpilot.community.routes import seed_router as community_seed_router
 from gridpilot.control.routes import router as control_router
 from gridpilot.core.bus import EventBus
 from gridpilot.core.datadir import secure_data_dir
@@ -34,7 +36,10 @@ from gridpilot.core.secrets import with_secrets
 from gridpilot.core.settings import Settings
 from gridpilot.db.engine import make_engine, make_sessionmaker
 from gridpilot.db.migrate import upgrade
+from gridpilot.dr.routes import router as dr_router
+from gridpilot.dr.routes import seed_router as dr_seed_router
 from gridpilot.fleet.routes import router as fleet_router
+from gridpilot.flex.routes import router as flex_router
 from gridpilot.ingest.rejects_routes import router as ingest_rejects_router
 from gridpilot.insights.anomalies.routes import router as anomalies_router
 from gridpilot.insights.balance.routes import router as balance_router
@@ -68,6 +73,9 @@ OPENAPI_TAGS = [
     {"name": "anomalies", "description": "Anomaly scans (z-score, Isolation Forest, trend)."},
     {"name": "kpis", "description": "KPIs, versioned tariffs and current demand vs contract."},
     {"name": "simulator", "description": "Control the built-in simulators (administrators)."},
+    {"name": "flexibility", "description": "Flexible resources, schedules, peak shaving."},
+    {"name": "demand response", "description": "DR events, baselines, utility webhook, OpenADR."},
+    {"name": "community", "description": "Energy communities: members, shared energy, money."},
 ]
 
 
@@ -90,6 +98,9 @@ def build_api_router() -> APIRouter:
     api.include_router(kpis_router)
     api.include_router(balance_router)
     api.include_router(simulator_router)
+    api.include_router(flex_router)
+    api.include_router(dr_router)
+    api.include_router(community_router)
     return api
 
 
@@ -264,6 +275,8 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
     )
     app.include_router(metrics_router)
     app.include_router(build_api_router())
+    app.include_router(dr_seed_router)  # the facility seed's paths, outside /api/v1
+    app.include_router(community_seed_router)  # the CER seed's paths, outside /api/v1
     if settings.web_enabled:
         mount_web(app, settings)
     return app

@@ -20,6 +20,9 @@ MODEL_MODULES = (
     "gridpilot.insights.anomalies.models",
     "gridpilot.insights.forecasts.models",
     "gridpilot.insights.kpis.models",
+    "gridpilot.flex.models",
+    "gridpilot.dr.models",
+    "gridpilot.community.models",
 )
 
 

@@ -309,7 +309,7 @@ async def settle_pending(session: AsyncSession, ranges: Sequence[PendingRange]) 
 
 async def _lock_refresh(session: AsyncSession) -> None:
     """Wait for any other refresh batch to commit (PostgreSQL; held until this one ends)."""
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": REFRESH_LOCK_KEY})
 
 
