@@ -109,11 +109,19 @@ class LiveSimulator:
         elapsed = (time.monotonic() - self._anchor_wall) * 1000.0 * rate
         return min(int(self._anchor_sim_ms + elapsed), now_ms())
 
-    async def tick(self) -> int:
-        """Generate and send everything due up to the simulated now; returns samples sent."""
+    async def tick(self, stop: asyncio.Event | None = None) -> int:
+        """Generate and send everything due up to the simulated now; returns samples sent.
+
+        Yields to the event loop after each asset (a catch-up tick of a large fleet is seconds of
+        work) and ends early once ``stop`` is set: assets not reached continue from where they
+        stand on the next tick or the next start.
+        """
         sim_now = self.sim_now_ms()
         sent = 0
-        for live in self.live.values():
+        for live in list(self.live.values()):
+            await asyncio.sleep(0)
+            if stop is not None and stop.is_set():
+                break
             end = (sim_now // live.step_ms + 1) * live.step_ms  # the sample at/before now too
             if end <= live.next_ms:
                 continue
@@ -139,7 +147,7 @@ class LiveSimulator:
         """Tick until ``stop`` is set; a failing tick is logged and retried."""
         while not stop.is_set():
             try:
-                await self.tick()
+                await self.tick(stop)
             except Exception:
                 self.errors += 1
                 log.exception("simulator tick failed")
