@@ -260,6 +260,14 @@ class Settings(BaseSettings):
         "several metrics (over the last interval); 0 = no job.",
     )
 
+    # demand response (docs/demand-response.md)
+    dr_interval_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="Seconds between steps of the DR event loop (status transitions, metered "
+        "consumption, utility notifications); 0 = no loop.",
+    )
+
     # web dashboard
     web_enabled: bool = Field(default=True, description="Serve the dashboard at / (NiceGUI).")
     web_secure_cookie: bool = Field(
