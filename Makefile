@@ -25,8 +25,12 @@ lint: install
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
+# two workers (CI has 2 cores; most tests wait on the database, the broker or a browser);
+# each worker has its own PostgreSQL database, SQLite file and topic/channel prefixes.
+# PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 format: install
 	$(VENV)/bin/ruff format src tests bench
