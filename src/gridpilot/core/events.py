@@ -118,6 +118,20 @@ class ForecastStored(TypedDict):
     peak: dict[str, Any] | None  # the forecast's peak (insights/forecasts/service.py::peak_of)
 
 
+class DrEventChanged(TypedDict):
+    event_id: int
+    site_id: int
+    status: str  # scheduled | active | completed | failed | cancelled
+    previous: str | None  # None when the event was just created
+    start_ms: int
+    end_ms: int
+    target_reduction_kw: float
+    achieved_reduction_kw: float | None
+    performance_pct: float | None
+    reason: str | None
+    changed_ms: int
+
+
 READINGS_STORED = Topic(
     "readings.stored",
     ReadingsStored,
@@ -201,6 +215,13 @@ FORECAST_STORED = Topic(
     ("alerts/evaluator.py",),
     "A site's forecast was stored.",
 )
+DR_EVENT_UPDATED = Topic(
+    "dr_event.updated",
+    DrEventChanged,
+    ("dr/events.py (dr routes, dr/tasks.py)",),
+    ("live/hub.py",),
+    "A demand-response event was created or changed status.",
+)
 
 CATALOGUE: dict[str, Topic] = {
     t.name: t
@@ -216,6 +237,7 @@ CATALOGUE: dict[str, Topic] = {
         ALERT_RULE_CHANGED,
         ANOMALY_DETECTED,
         FORECAST_STORED,
+        DR_EVENT_UPDATED,
     )
 }
 
