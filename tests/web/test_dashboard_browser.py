@@ -464,6 +464,7 @@ async def test_a_new_alert_toasts_and_an_operator_acknowledges_it(server, page):
     await expect(card).to_contain_text("critical")
     await page.get_by_test_id(f"alert-{alert['id']}-comment").fill("crew on site")
     await page.get_by_test_id(f"alert-{alert['id']}-ack").click()
+    await expect(page.get_by_text(f"Alert {alert['id']} acknowledged")).to_be_visible()
     await expect(page.get_by_test_id(f"alert-{alert['id']}-state")).to_have_text("acknowledged")
     await expect(card).to_contain_text("crew on site")
     answer = httpx.get(f"{dashboard.url}/api/v1/alerts/{alert['id']}", headers=admin).json()

@@ -46,10 +46,12 @@ async def _act(user: Principal, alert_id: int, action: str, comment: str) -> boo
     except GridpilotError as error:
         ui.notify(str(error), type="negative")
         return False
+    # the toast first: publishing refreshes this page's list, which deletes the card (and the
+    # button slot this handler runs in) before a later ui.notify could find its parent
+    ui.notify(f"Alert {alert_id} {alert.state}: {alert.title}", type="positive")
     acked, resolved = catalogue.ALERT_ACKNOWLEDGED.name, catalogue.ALERT_RESOLVED.name
     topic = acked if action == "acknowledge" else resolved
     await publish_all(context.app, alert_events(topic, [alert]))
-    ui.notify(f"alert {alert_id} {alert.state}", type="positive")
     return True
 
 
