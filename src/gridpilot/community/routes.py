@@ -5,5 +5,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from gridpilot.community.seed_routes import seed_router
+
 router = APIRouter(tags=["community"])
-seed_router = APIRouter(tags=["community"])
+
+__all__ = ["router", "seed_router"]
