@@ -1,3 +1,138 @@
-"""Tables of the dr domain (migration: see db/migrations/versions)."""
+"""Tables of the dr domain (migration: ``db/migrations/versions/0014_dr.py``).
+
+- ``dr_events``: one demand-response event of one site (the facility seed's ``dr_events``) with
+  its source, signal, opt-in/out, the baseline method and record, and the measured outcome;
+- ``dr_event_intervals``: per 15-min interval of an event the baseline, the target load, and
+  once the interval has ended the metered consumption and the achieved reduction [kW];
+- ``dr_utilities`` and ``dr_utility_sites``: utilities that may notify events by webhook, their
+  signing secret and the sites each may address;
+- ``dr_webhook_deliveries``: every accepted notification (the replay guard and the queue of
+  notifications still to turn into events).
+
+Times are epoch milliseconds (UTC).
+"""
 
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gridpilot.db.base import Base, Timestamped, UtcDateTime
+
+
+class DrUtility(Timestamped, Base):
+    """A utility (grid operator, aggregator) allowed to notify events by signed webhook."""
+
+    __tablename__ = "dr_utilities"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    #: Standard Webhooks secret (``whsec_`` + base64); answered only when created or rotated.
+    secret: Mapped[str] = mapped_column(String(200))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Baseline method of the events it notifies (a CBL preset or ``forecast``).
+    baseline_method: Mapped[str] = mapped_column(String(40))
+    created_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class DrUtilitySite(Base):
+    """A site a utility may address (its ``facility_ids``)."""
+
+    __tablename__ = "dr_utility_sites"
+
+    utility_id: Mapped[int] = mapped_column(
+        ForeignKey("dr_utilities.id", ondelete="CASCADE"), primary_key=True
+    )
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class DrEvent(Base):
+    """A demand-response event of one site over ``[start_ms, end_ms)``.
+
+    ``status``: scheduled -> active -> completed | failed, or cancelled. ``idempotency_key``
+    (``source:utility:external_id:site``) makes a repeated notification or request find the
+    event it created. ``baseline`` is the ``CblResult.record()`` of the method used.
+    """
+
+    __tablename__ = "dr_events"
+    __table_args__ = (
+        Index("ix_dr_events_site_id_start_ms", "site_id", "start_ms"),
+        Index("ix_dr_events_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    start_ms: Mapped[int] = mapped_column(BigInteger)
+    end_ms: Mapped[int] = mapped_column(BigInteger)
+    step_ms: Mapped[int] = mapped_column(Integer)
+    target_reduction_kw: Mapped[float] = mapped_column(Float)
+    achieved_reduction_kw: Mapped[float | None] = mapped_column(Float)
+    performance_pct: Mapped[float | None] = mapped_column(Float)
+    #: Performance [% of target] from which an ended event counts as completed, else failed.
+    pass_pct: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(20))
+    status_reason: Mapped[str | None] = mapped_column(String(2000))
+    source: Mapped[str] = mapped_column(String(20))  # manual | utility_webhook | openadr
+    utility_id: Mapped[int | None] = mapped_column(
+        ForeignKey("dr_utilities.id", ondelete="SET NULL")
+    )
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    idempotency_key: Mapped[str | None] = mapped_column(String(500), unique=True)
+    signal_kind: Mapped[str] = mapped_column(String(20))  # kw_target | level | price
+    signal_value: Mapped[float | None] = mapped_column(Float)
+    target_reduction_pct: Mapped[float | None] = mapped_column(Float)
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    baseline_method: Mapped[str] = mapped_column(String(40))
+    baseline: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class DrEventInterval(Base):
+    """One 15-min interval of an event [kW]: ``target_kw`` is the load the site should stay at
+    or below (baseline - target reduction, not below 0)."""
+
+    __tablename__ = "dr_event_intervals"
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("dr_events.id", ondelete="CASCADE"), primary_key=True
+    )
+    ts_ms: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    baseline_kw: Mapped[float] = mapped_column(Float)
+    target_kw: Mapped[float] = mapped_column(Float)
+    metered_kw: Mapped[float | None] = mapped_column(Float)
+    reduction_kw: Mapped[float | None] = mapped_column(Float)
+
+
+class DrWebhookDelivery(Base):
+    """A notification accepted from a utility: ``webhook_id`` once per utility (replays are
+    refused); ``state`` pending -> processed | failed, with the events made or why not."""
+
+    __tablename__ = "dr_webhook_deliveries"
+    __table_args__ = (UniqueConstraint("utility_id", "webhook_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    utility_id: Mapped[int] = mapped_column(ForeignKey("dr_utilities.id", ondelete="CASCADE"))
+    webhook_id: Mapped[str] = mapped_column(String(200))
+    received_ms: Mapped[int] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    processed_ms: Mapped[int | None] = mapped_column(BigInteger)
+    event_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    errors: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
