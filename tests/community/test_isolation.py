@@ -49,6 +49,8 @@ async def test_nobody_sees_another_community(client, two_communities):
               "market_zone": "NORD", "region": "Lombardia"},
     )  # fmt: skip
     assert put.status_code == 404
+    aggregates = await client.get("/api/energy/aggregations", params={"community": a}, headers=carl)
+    assert aggregates.status_code == 404
     listing = (await client.get("/api/cer", headers=carl)).json()
     assert [c["code"] for c in listing["data"]] == ["B"]
     plants = (await client.get("/api/plants", headers=carl)).json()
@@ -61,6 +63,10 @@ async def test_a_member_sees_own_data_and_the_aggregates_only(client, two_commun
     community = (await client.get(f"/api/cer/{t['a']}", headers=ann)).json()["data"]
     assert (community["members_count"], community["plants_count"]) == (3, 2)
     assert community["my_role"] == "MEMBER"
+    aggregates = await client.get(
+        "/api/energy/aggregations", params={"community": t["a"]}, headers=ann
+    )
+    assert aggregates.status_code == 200
     members = (await client.get(f"/api/cer/{t['a']}/members", headers=ann)).json()
     assert [m["name"] for m in members["data"]] == ["Ann"]
     assert members["meta"]["total"] == 1

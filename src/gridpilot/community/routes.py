@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gridpilot.community.seed_routes import seed_router
+from gridpilot.community import energy_routes, seed_routes
 
 router = APIRouter(tags=["community"])
+router.include_router(energy_routes.router)
 
-__all__ = ["router", "seed_router"]
+seed_router = APIRouter(tags=["community"])
+seed_router.include_router(seed_routes.seed_router)
+seed_router.include_router(energy_routes.seed_router)

@@ -203,3 +203,31 @@ class PlantOut(BaseModel):
     zip_code: str | None
     latitude: float | None
     longitude: float | None
+
+
+class SharedHour(BaseModel):
+    hour: datetime = Field(description="Start of the hour, UTC")
+    injected_kwh: float | None = Field(description="Sum over the substation's eligible PODs")
+    withdrawn_kwh: float | None
+    shared_kwh: float | None = Field(description="min(injected, withdrawn); null: missing hour")
+
+
+class SubstationEnergy(BaseModel):
+    substation: str
+    pods: int = Field(description="Eligible PODs under the substation")
+    injected_kwh: float = Field(description="Over the complete hours")
+    withdrawn_kwh: float = Field(description="Over the complete hours")
+    shared_kwh: float = Field(description="Sum of the hourly shared energy (complete hours)")
+    coverage: float = Field(description="Complete hours / hours in the period (0-1)")
+    missing_hours: list[datetime] = Field(description="Hours without complete data, UTC")
+    hours: list[SharedHour]
+
+
+class Aggregation(BaseModel):
+    """Hourly shared energy per primary substation (never from coarser totals)."""
+
+    community_id: int
+    start: datetime
+    end: datetime
+    interval: Literal["1h"] = "1h"
+    substations: list[SubstationEnergy]

@@ -1,0 +1,146 @@
+"""Hourly energy of a community's PODs from stored data, and its hourly shared energy.
+
+Each POD is metered by its gridpilot site: the site's energy balance (``balance.service``,
+interval 1 h, UTC hours) gives per hour ``export`` = energy **injected** and ``import`` =
+energy **withdrawn** [kWh]. An hour whose import or export is unknown (no data, a gap) is a
+missing hour of that POD, and of its substation (``analytics.community.shared_energy``):
+shared energy is never computed from coarser totals, nor guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gridpilot.analytics.community import configuration as pure
+from gridpilot.analytics.community.incentives import pv_bonus_area
+from gridpilot.analytics.community.shared_energy import (
+    HourlyEnergy,
+    SharedEnergy,
+    shared_energy,
+    to_hourly,
+)
+from gridpilot.balance.service import site_balances
+from gridpilot.community.models import Community, Plant
+from gridpilot.core.errors import ValidationFailed
+
+HOUR_MS = 3_600_000
+#: The longest period an hourly aggregation covers [ms] (a leap year).
+MAX_PERIOD_MS = 366 * 24 * HOUR_MS
+LAST_DAY = date(9999, 12, 31)
+PRODUCING = ("PRODUCER", "PROSUMER")
+
+
+def pod_of(plant: Plant, community: Community) -> pure.Pod:
+    """The pure core's view of a stored plant (member ids as text)."""
+    producing = None
+    if plant.plant_type in PRODUCING and plant.nominal_power_kw > 0:
+        producing = pure.Plant(
+            power_kw=plant.nominal_power_kw,
+            commissioned_on=plant.commissioning_date or LAST_DAY,
+            is_pv=plant.technology == "pv",
+            area=pv_bonus_area(community.region),
+            grant_share=plant.capital_grant_pct / Decimal(100),
+            incentivised=plant.incentivised,
+        )
+    return pure.Pod(
+        code=plant.pod_code,
+        member_id=str(plant.member_id),
+        substation=plant.primary_substation,
+        market_zone=community.market_zone,
+        eligible=plant.eligible,
+        plant=producing,
+    )
+
+
+@dataclass(frozen=True)
+class PodEnergy:
+    """Injected and withdrawn energy per hour [kWh] (rows: UTC hour starts, columns: POD
+    codes; NaN where unknown)."""
+
+    injected_kwh: pd.DataFrame
+    withdrawn_kwh: pd.DataFrame
+
+
+def hour_bounds(start_ms: int, end_ms: int) -> tuple[int, int]:
+    """``[start, end)`` widened to whole UTC hours; ``ValidationFailed`` beyond a year."""
+    lo = start_ms // HOUR_MS * HOUR_MS
+    hi = -(-end_ms // HOUR_MS) * HOUR_MS
+    if hi - lo > MAX_PERIOD_MS:
+        raise ValidationFailed("an hourly aggregation covers at most 366 days")
+    return lo, hi
+
+
+async def pod_energy(
+    session: AsyncSession, plants: Sequence[Plant], start_ms: int, end_ms: int
+) -> PodEnergy:
+    """Hourly injected/withdrawn energy of each plant's POD from its site's balance
+    (``[start_ms, end_ms)``, whole UTC hours)."""
+    hours = pd.date_range(
+        pd.Timestamp(start_ms, unit="ms", tz="UTC"),
+        pd.Timestamp(end_ms, unit="ms", tz="UTC"),
+        freq="h",
+        inclusive="left",
+    )
+    codes = [p.pod_code for p in plants]
+    injected = pd.DataFrame(np.nan, index=hours, columns=codes)
+    withdrawn = pd.DataFrame(np.nan, index=hours, columns=codes)
+    site_ids = sorted({p.site_id for p in plants if p.site_id is not None})
+    balances = (
+        await site_balances(
+            session=session, site_ids=site_ids, start_ms=start_ms, end_ms=end_ms, interval="1h"
+        )
+        if site_ids
+        else {}
+    )
+    for plant in plants:
+        site = balances.get(plant.site_id) if plant.site_id is not None else None
+        if site is None:
+            continue
+        index = pd.to_datetime(list(site.edges[:-1]), unit="ms", utc=True)
+        values = site.balance.values
+        injected[plant.pod_code] = pd.Series(values["export"], index=index).reindex(hours)
+        withdrawn[plant.pod_code] = pd.Series(values["import"], index=index).reindex(hours)
+    return PodEnergy(injected, withdrawn)
+
+
+async def community_plants(session: AsyncSession, community_id: int) -> list[Plant]:
+    rows = await session.scalars(
+        select(Plant).where(Plant.community_id == community_id).order_by(Plant.pod_code)
+    )
+    return list(rows)
+
+
+@dataclass(frozen=True)
+class Aggregation:
+    start_ms: int
+    end_ms: int
+    hourly: HourlyEnergy
+    shared: SharedEnergy
+    pods_per_substation: dict[str, int]
+
+
+async def aggregate(
+    session: AsyncSession, community: Community, start_ms: int, end_ms: int
+) -> Aggregation:
+    """Hourly shared energy per primary substation over the eligible PODs."""
+    lo, hi = hour_bounds(start_ms, end_ms)
+    plants = await community_plants(session, community.id)
+    pods = [pod_of(p, community) for p in plants]
+    energy = await pod_energy(session, plants, lo, hi)
+    start = pd.Timestamp(lo, unit="ms", tz="UTC")
+    end = pd.Timestamp(hi, unit="ms", tz="UTC")
+    hourly = to_hourly(energy.injected_kwh, energy.withdrawn_kwh, start, end)
+    shared = shared_energy(hourly, pods)
+    counts: dict[str, int] = {}
+    for pod in pods:
+        if pod.eligible:
+            counts[pod.substation] = counts.get(pod.substation, 0) + 1
+    return Aggregation(lo, hi, hourly, shared, counts)
