@@ -1,4 +1,4 @@
-"""Flexible resources of a site: create, list, get, update, delete (and the schedule facade).
+"""Flexible resources of a site: create, list, get, update, delete.
 
 Scope: a resource belongs to its site; a principal that cannot see the site (or a device key,
 which sees only its own asset) gets ``NotFound``. Writing needs CONFIGURE (operator and up).
@@ -34,16 +34,6 @@ from gridpilot.flex.schemas import (
 )
 from gridpilot.flex.windows import window_minutes
 from gridpilot.insights.data import SYSTEM
-
-__all__ = [
-    "MAX_RESOURCES_PER_SITE",
-    "create_resource",
-    "delete_resource",
-    "get_resource",
-    "list_resources",
-    "resource_out",
-    "update_resource",
-]
 
 #: Resources a site may have (bounds the size of a schedule's problem).
 MAX_RESOURCES_PER_SITE = 50

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Response
+from fastapi import APIRouter, Body, Path, Request, Response
 
 from gridpilot.auth.dependencies import Configurer, Reader
+from gridpilot.core.dependencies import SettingsDep
+from gridpilot.core.timestamps import now_ms
 from gridpilot.db.dependencies import SessionDep
 from gridpilot.flex import service
+from gridpilot.flex.schedule_schemas import ScheduleOut, ScheduleRequest
 from gridpilot.flex.schemas import ResourceCreate, ResourceOut, ResourceUpdate
+from gridpilot.insights.forecasts.weather import WeatherSource
 
 router = APIRouter(tags=["flexibility"])
 
@@ -122,3 +126,57 @@ async def delete_resource(
         session=session, site_id=site_id, resource_id=resource_id, principal=principal
     )
     return Response(status_code=204)
+
+
+SCHEDULE = "/sites/{site_id}/schedule"
+
+
+def _weather(request: Request) -> WeatherSource | None:
+    """The forecast job's weather source, when one is configured."""
+    runtime = getattr(request.app.state, "forecasts", None)
+    return getattr(runtime, "weather", None)
+
+
+@router.post(
+    SCHEDULE,
+    summary="Plan the site's flexible resources now (day-ahead schedule)",
+    description="Plans the enabled resources from the quarter hour holding now over "
+    "`horizon_h` (24-48 h) in `step_min` steps on HiGHS: least energy cost (the site's "
+    "time-of-use tariff, `export_price_eur_per_kwh` for exports), demand charge above the "
+    "month's incumbent peak and battery wear, within the contract demand and the export limit, "
+    "from the site's consumption and generation forecasts. The schedule is stored and "
+    "answered with its savings against no battery and a rule-based controller. When no plan "
+    "meets every constraint the answer is still 200: `status` `fallback`, `conflicts` naming "
+    "what cannot be met, and the safe fallback plan. 409 when a forecast or the tariff is "
+    "missing (`details.missing`).",
+    responses={
+        404: {"description": "No such site in your scope"},
+        409: {"description": "A forecast or the tariff is missing"},
+    },
+)
+async def plan_schedule(
+    site_id: SiteId,
+    request: Request,
+    principal: Configurer,
+    session: SessionDep,
+    settings: SettingsDep,
+    data: Annotated[ScheduleRequest | None, Body()] = None,
+) -> ScheduleOut:
+    return await service.plan_schedule(
+        session=session,
+        site_id=site_id,
+        request=data or ScheduleRequest(),
+        principal=principal,
+        settings=settings,
+        now_ms=now_ms(),
+        weather=_weather(request),
+    )
+
+
+@router.get(
+    SCHEDULE,
+    summary="The site's latest stored schedule",
+    responses={404: {"description": "No such site in your scope, or no schedule yet"}},
+)
+async def latest_schedule(site_id: SiteId, principal: Reader, session: SessionDep) -> ScheduleOut:
+    return await service.get_latest_schedule(session=session, site_id=site_id, principal=principal)

@@ -1,0 +1,33 @@
+"""The flex domain's services: a site's flexible resources and its schedule.
+
+Every function takes a keyword-only ``session`` and flushes (the caller commits). Other
+domains (``dr``) call these, never the tables: ``list_resources(session=..., site_id=...)``
+gives a site's resources as ``schemas.ResourceOut`` with typed ``params`` per kind.
+"""
+
+from __future__ import annotations
+
+from gridpilot.flex.resources import (
+    MAX_RESOURCES_PER_SITE,
+    create_resource,
+    delete_resource,
+    get_resource,
+    list_resources,
+    resource_out,
+    update_resource,
+    validated_params,
+)
+from gridpilot.flex.schedules import get_latest_schedule, plan_schedule
+
+__all__ = [
+    "MAX_RESOURCES_PER_SITE",
+    "create_resource",
+    "delete_resource",
+    "get_latest_schedule",
+    "get_resource",
+    "list_resources",
+    "plan_schedule",
+    "resource_out",
+    "update_resource",
+    "validated_params",
+]

@@ -1,0 +1,159 @@
+"""POST/GET /api/v1/sites/{id}/schedule on both back ends: a battery site planned from stored
+forecasts and a ToU tariff, infeasible resources, missing inputs, scope and roles."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from tests.flex.schedule_data import add_battery, plan_site
+from tests.insights.kpis.kpi_test_data import make_site
+
+from gridpilot.auth.permissions import Role
+
+EFFICIENCY = 0.95
+STEP_H = 0.25
+
+
+def url(site_id: int) -> str:
+    return f"/api/v1/sites/{site_id}/schedule"
+
+
+def check_invariants(steps: list[dict], start_soc_pct: float = 50.0) -> None:
+    """SOC in its band and following the battery's dynamics, never charging and discharging
+    at once, the site balance within 1 W in every step, terminal SOC at least the start."""
+    soc = start_soc_pct
+    for step in steps:
+        battery = step["batteries"]["BESS"]
+        charge, discharge = battery["charge_kw"], battery["discharge_kw"]
+        assert 10 - 1e-6 <= battery["soc_pct"] <= 90 + 1e-6, step
+        assert min(charge, discharge) <= 1e-6, step
+        # 100 kWh: one kWh is one percent
+        soc += STEP_H * (EFFICIENCY * charge - discharge / EFFICIENCY)
+        assert battery["soc_pct"] == pytest.approx(soc, abs=1e-4)
+        net = step["load_kw"] + charge - discharge - (step["pv_kw"] - step["pv_curtailed_kw"])
+        net += sum(step["deferrable_kw"].values()) + sum(step["ev_kw"].values())
+        assert abs(step["grid_import_kw"] - step["grid_export_kw"] - net) < 1e-3, step
+        assert min(step["grid_import_kw"], step["grid_export_kw"]) <= 1e-6
+    assert soc >= start_soc_pct - 1e-4
+
+
+async def test_battery_plan_beats_no_battery_and_is_stored(client, sessions, auth_headers):
+    admin = await auth_headers(Role.ADMINISTRATOR)
+    site_id = await plan_site(client, sessions, admin, "Arbitrage")
+    await add_battery(client, admin, site_id)
+    missing = await client.get(url(site_id), headers=admin)
+    assert missing.status_code == 404
+    assert "no schedule yet" in missing.json()["message"]
+
+    response = await client.post(url(site_id), headers=admin)
+    assert response.status_code == 200, response.text
+    plan = response.json()
+    assert plan["status"] == "optimal" and plan["solver_status"] == "optimal"
+    assert plan["horizon_steps"] == 96 and plan["step_s"] == 900 and plan["conflicts"] == []
+    steps = plan["steps"]
+    assert len(steps) == 96
+    check_invariants(steps)
+    assert plan["max_balance_residual_w"] < 1
+    assert plan["inputs"]["forecasts"]["consumption"]["source"] == "stored"
+    assert plan["inputs"]["batteries"]["BESS"] == {"start_pct": 50.0, "source": "configured"}
+
+    # the no-battery cost by hand: 30 kW in every quarter hour at its price
+    prices = [s["price_eur_per_kwh"] for s in steps]
+    assert set(prices) == {0.10, 0.40}
+    by_hand = sum(Decimal(str(30 * STEP_H * p)) for p in prices).quantize(Decimal("0.01"))
+    savings = plan["savings"]
+    assert Decimal(savings["no_battery_eur"]) == by_hand
+    assert Decimal(plan["objective_eur"]) <= by_hand
+    # 40 kWh above the floor buy at 0.10 / 0.95 and sell at 0.40 x 0.95: it pays every day
+    assert Decimal(savings["saving_vs_no_battery_eur"]) > Decimal("5")
+    assert Decimal(savings["saving_vs_rule_based_eur"]) >= 0
+    charged = sum(
+        s["batteries"]["BESS"]["charge_kw"] for s in steps if s["price_eur_per_kwh"] > 0.2
+    )
+    assert charged == pytest.approx(0, abs=1e-6)  # never charges at the peak price
+
+    stored = await client.get(url(site_id), headers=await auth_headers(Role.VIEWER, [site_id]))
+    assert stored.status_code == 200
+    assert stored.json() == plan
+
+
+async def test_infeasible_contract_answers_fallback_and_conflict(client, sessions, auth_headers):
+    admin = await auth_headers(Role.ADMINISTRATOR)
+    site_id = await plan_site(client, sessions, admin, "Tight", contract_kw=20.0)
+    await add_battery(client, admin, site_id)
+    response = await client.post(url(site_id), json={"horizon_h": 24}, headers=admin)
+    assert response.status_code == 200, response.text
+    plan = response.json()
+    assert plan["status"] == "fallback" and plan["solver_status"] == "infeasible"
+    groups = {c["group"]: c for c in plan["conflicts"]}
+    assert set(groups) == {"import_limit"}
+    # 30 kW all day against 20 kW: the battery ends where it started, so it cannot help
+    assert groups["import_limit"]["shortfall"] >= 10 - 1e-6
+    assert "import limit of 20 kW" in groups["import_limit"]["message"]
+    for step in plan["steps"]:  # the safe fallback: battery idle, the load from the grid
+        assert step["batteries"]["BESS"] == {"charge_kw": 0, "discharge_kw": 0, "soc_pct": 50}
+        assert step["grid_import_kw"] == pytest.approx(30.0)
+    assert (await client.get(url(site_id), headers=admin)).json()["id"] == plan["id"]
+
+
+async def test_ev_that_cannot_make_its_deadline(client, sessions, auth_headers):
+    admin = await auth_headers(Role.ADMINISTRATOR)
+    site_id = await plan_site(client, sessions, admin, "Car park")
+    now = datetime.now(UTC)
+    ev = {
+        "kind": "ev_charger",
+        "name": "Wallbox",
+        "params": {
+            "power_max_kw": 11,
+            "sessions": [
+                {
+                    "arrival": (now - timedelta(hours=1)).isoformat(),
+                    "departure": (now + timedelta(hours=1)).isoformat(),
+                    "energy_kwh": 40,
+                }
+            ],
+        },
+    }
+    created = await client.post(f"/api/v1/sites/{site_id}/flex-resources", json=ev, headers=admin)
+    assert created.status_code == 201, created.text
+    plan = (await client.post(url(site_id), headers=admin)).json()
+    assert plan["status"] == "fallback"
+    (conflict,) = plan["conflicts"]
+    # from the quarter holding now to an hour later: 4 whole quarters at 11 kW = 11 kWh
+    assert conflict["group"] == "ev_deadline:Wallbox"
+    assert conflict["shortfall"] == pytest.approx(29.0, abs=1e-6)
+    assert "'Wallbox'" in conflict["message"] and "29.000 kWh short" in conflict["message"]
+    assert [s["ev_kw"]["Wallbox"] for s in plan["steps"][:5]] == [11, 11, 11, 11, 0]
+    assert any("under way" in note for note in plan["notes"])
+
+
+async def test_missing_inputs_are_named(client, auth_headers):
+    admin = await auth_headers(Role.ADMINISTRATOR)
+    site_id = await make_site(client, admin, "Bare")
+    response = await client.post(url(site_id), json={"horizon_h": 48}, headers=admin)
+    assert response.status_code == 409, response.text
+    body = response.json()
+    assert body["details"]["missing"] == ["consumption forecast", "generation forecast", "tariff"]
+    assert "cannot be planned" in body["message"] and "tariff" in body["message"]
+    bad = await client.post(url(site_id), json={"horizon_h": 12}, headers=admin)
+    assert bad.status_code == 422
+    bad = await client.post(url(site_id), json={"step_min": 20}, headers=admin)
+    assert bad.status_code == 422
+
+
+async def test_schedule_roles_and_scope(client, sessions, auth_headers):
+    admin = await auth_headers(Role.ADMINISTRATOR)
+    site_id = await plan_site(client, sessions, admin, "Scoped plan")
+    other = await make_site(client, admin, "Other plan")
+    viewer = await auth_headers(Role.VIEWER, sites=[site_id])
+    assert (await client.post(url(site_id), headers=viewer)).status_code == 403
+    operator = await auth_headers(Role.OPERATOR, sites=[site_id])
+    planned = await client.post(url(site_id), json={"step_min": 60}, headers=operator)
+    assert planned.status_code == 200, planned.text
+    assert planned.json()["horizon_steps"] == 24 and planned.json()["status"] == "optimal"
+    assert (await client.get(url(site_id), headers=viewer)).status_code == 200
+    outsider = await auth_headers(Role.OPERATOR, sites=[other])
+    assert (await client.get(url(site_id), headers=outsider)).status_code == 404
+    assert (await client.post(url(site_id), headers=outsider)).status_code == 404
