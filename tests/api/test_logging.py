@@ -16,6 +16,7 @@ import httpx
 import orjson
 import pytest
 from tests.api.ops_probe import PROBE_TEMPLATE, add_probe_route
+from websockets.sync.client import connect as ws_connect
 
 from gridpilot.core.logging import WiaJsonFormatter
 
@@ -117,6 +118,12 @@ def test_gridpilot_serve_logs_json_lines_including_uvicorn(tmp_path):
                 assert server.poll() is None and time.monotonic() < deadline, "serve died"
                 time.sleep(0.2)
         assert response.status_code == 200
+        # the dashboard's transport: a socket.io poll and its WebSocket (every page view)
+        poll = httpx.get(f"http://127.0.0.1:{port}/_nicegui_ws/socket.io/?EIO=4&transport=polling")
+        assert poll.status_code == 200
+        with ws_connect(f"ws://127.0.0.1:{port}/_nicegui_ws/socket.io/?EIO=4&transport=websocket"):
+            pass
+        httpx.get(f"http://127.0.0.1:{port}/health", headers={"X-Request-ID": "serve-2"})
     finally:
         server.send_signal(signal.SIGINT)
         _, stderr = server.communicate(timeout=30)
@@ -124,5 +131,7 @@ def test_gridpilot_serve_logs_json_lines_including_uvicorn(tmp_path):
     messages = [line["message"] for line in lines]
     assert any(message.startswith("Uvicorn running on") for message in messages), messages
     access = [line for line in lines if line["logger"] == "gridpilot.access"]
-    assert access[-1]["context"]["requestId"] == "serve-1"
+    assert [line["context"]["requestId"] for line in access] == ["serve-1", "serve-2"]
+    chatter = {"connection open", "connection closed"}
+    assert not [m for m in messages if m in chatter or "[accepted]" in m], messages
     assert all(line["service"] == "gridpilot" for line in lines)

@@ -10,7 +10,8 @@ Per HTTP request it
 - writes one access line at INFO on the ``gridpilot.access`` logger, context fields ``method``,
   ``route`` (the route *template*), ``status``, ``durationMs``, ``client``;
 - observes ``gridpilot_http_request_duration_seconds{method, route, status}`` (route template, or
-  ``<unmatched>`` when no route matched, so raw paths never become labels);
+  ``<unmatched>`` when no route matched, so raw paths never become labels; the dashboard's
+  transport ``/_nicegui_ws/*`` and ``/_nicegui/*``, whose access lines are at DEBUG);
 - when ``settings.api_rate_limit_per_min > 0``, limits each client address to that many requests
   per minute (``/health``, ``/metrics`` and the docs exempt), answering 429 with ``Retry-After``.
 """
@@ -37,6 +38,9 @@ access_log = logging.getLogger("gridpilot.access")
 
 REQUEST_ID_HEADER = b"x-request-id"
 UNMATCHED_ROUTE = "<unmatched>"
+#: The dashboard's transport (NiceGUI's socket.io polls and static files): labelled by prefix and
+#: logged at DEBUG (a page view makes dozens; the log at INFO shows API calls and page loads).
+DASHBOARD_TRANSPORT = ("/_nicegui_ws/", "/_nicegui/")
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 RATE_LIMIT_EXEMPT = frozenset(
     {"/health", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
@@ -68,6 +72,11 @@ def route_template(scope: Scope) -> str:
     return path if isinstance(path, str) else UNMATCHED_ROUTE
 
 
+def dashboard_transport(path: str) -> str | None:
+    """The dashboard transport prefix ``path`` (as requested, before any mount) lies under."""
+    return next((prefix for prefix in DASHBOARD_TRANSPORT if path.startswith(prefix)), None)
+
+
 def client_address(scope: Scope) -> str:
     client = scope.get("client")
     return str(client[0]) if client else "-"
@@ -95,6 +104,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        path: str = scope["path"]  # as requested: a mounted app rewrites the scope's path
         request_id = incoming_request_id(scope) or uuid.uuid4().hex
         source = _SOURCE_PATH.match(scope["path"])
         tokens = (
@@ -121,21 +131,27 @@ class RequestContextMiddleware:
                     return
             await self.app(scope, receive, send_with_request_id)
         finally:
-            self._observe(scope, status, time.perf_counter() - started)
+            self._observe(scope, path, status, time.perf_counter() - started)
             source_id_var.reset(tokens[2])
             user_id_var.reset(tokens[1])
             request_id_var.reset(tokens[0])
 
-    def _observe(self, scope: Scope, status: int, duration_s: float) -> None:
+    def _observe(self, scope: Scope, path: str, status: int, duration_s: float) -> None:
         method: str = scope["method"] if scope["method"] in KNOWN_METHODS else "OTHER"
         route = route_template(scope)
+        transport = dashboard_transport(path) if route == UNMATCHED_ROUTE else None
+        if transport is not None:
+            route = f"{transport}*"
         key = (method, route, status)
         histogram = self._histograms.get(key)
         if histogram is None:
             histogram = self.metrics.http_request_duration_seconds.labels(method, route, status)
             self._histograms[key] = histogram
         histogram.observe(duration_s)
-        if access_log.isEnabledFor(logging.INFO):
+        level = logging.INFO
+        if status < 400 and transport is not None:
+            level = logging.DEBUG
+        if access_log.isEnabledFor(level):
             duration_ms = round(duration_s * 1000, 2)
             context: dict[str, Any] = {
                 "userId": caller_subject(scope),
@@ -145,8 +161,11 @@ class RequestContextMiddleware:
                 "durationMs": duration_ms,
                 "client": client_address(scope),
             }
-            access_log.info(
-                "%s %s %d %.2f ms", method, route, status, duration_ms, extra={"context": context}
+            access_log.log(
+                level,
+                "%s %s %d %.2f ms",
+                *(method, route, status, duration_ms),
+                extra={"context": context},
             )
 
     @staticmethod

@@ -55,6 +55,19 @@ class WiaJsonFormatter(logging.Formatter):
 PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+class QuietWebSocketChatter(logging.Filter):
+    """Drops uvicorn's per-connection WebSocket lines below WARNING ("connection open",
+    "connection closed", '"WebSocket /path" [accepted]'): the dashboard opens one per page view,
+    and they drown the log at INFO. Shown again when the log level is DEBUG."""
+
+    CHATTER = frozenset({"connection open", "connection closed", '%s - "WebSocket %s" [accepted]'})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.WARNING or record.msg not in self.CHATTER:
+            return True
+        return logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
 def logging_config(
     level: str = "INFO", *, json: bool = True, service: str = "gridpilot"
 ) -> dict[str, Any]:
@@ -73,6 +86,7 @@ def logging_config(
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"gridpilot": formatter},
+        "filters": {"ws_chatter": {"()": "gridpilot.core.logging.QuietWebSocketChatter"}},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
@@ -83,7 +97,12 @@ def logging_config(
         "root": {"level": level.upper(), "handlers": ["stderr"]},
         "loggers": {
             "uvicorn": {"level": level.upper(), "handlers": [], "propagate": True},
-            "uvicorn.error": {"level": level.upper(), "handlers": [], "propagate": True},
+            "uvicorn.error": {
+                "level": level.upper(),
+                "handlers": [],
+                "propagate": True,
+                "filters": ["ws_chatter"],
+            },
             "uvicorn.access": {"level": "WARNING", "handlers": [], "propagate": True},
         },
     }
@@ -106,3 +125,6 @@ def configure_logging(
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    uvicorn_error = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, QuietWebSocketChatter) for f in uvicorn_error.filters):
+        uvicorn_error.addFilter(QuietWebSocketChatter())
