@@ -53,7 +53,15 @@ async def test_reading_message_format(server, http, auth_headers):
         "sites": None,
         "assets": [asset_id],
         "metrics": None,
-        "events": ["alerts", "anomalies", "commands", "forecasts", "readings", "status"],
+        "events": [
+            "alerts",
+            "anomalies",
+            "commands",
+            "dr_events",
+            "forecasts",
+            "readings",
+            "status",
+        ],
     }
     await ingest(http, operator, [reading(asset_id, 1.5, T0), reading(asset_id, 2.5, T0 + 1000)])
     message = await recv_json(ws)

@@ -1,8 +1,9 @@
 """The ``/api/v1/live`` message protocol: bus topics -> event kinds, subscriptions, visibility.
 
 Client messages are JSON objects with a ``type``: ``auth``, ``subscribe``, ``ping``. Server
-messages: data (``readings``, ``status``, ``alert``, ``command``, ``anomaly``, ``forecast``) and
-control (``ready``, ``subscribed``, ``error``, ``pong``, ``dropped``). See docs/live.md.
+messages: data (``readings``, ``status``, ``alert``, ``command``, ``anomaly``, ``forecast``,
+``dr_event``) and control (``ready``, ``subscribed``, ``error``, ``pong``, ``dropped``). See
+docs/live.md.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ EVENT_KINDS: dict[str, tuple[str, str]] = {
     "commands": ("command.updated", "command"),
     "anomalies": ("anomaly.detected", "anomaly"),
     "forecasts": ("forecast.stored", "forecast"),
+    "dr_events": ("dr_event.updated", "dr_event"),
 }
 MAX_FILTER_ITEMS = 1000
 MAX_METRIC_KEY_LENGTH = 64
