@@ -328,8 +328,11 @@ async def test_an_operator_sends_a_command_and_watches_it_succeed(server, page):
         await page.get_by_test_id("command-value").fill("150")
         await page.get_by_test_id("send-command").click()
         history = page.get_by_test_id("command-history")
-        await expect(history).to_contain_text("set_power_limit")
+        await expect(history).to_contain_text("set power limit")
         await expect(history).to_contain_text("limit_kw=150")
+        await expect(history).to_contain_text("operator")  # who sent it, by name
+        await expect(history).not_to_contain_text("user:")
+        await expect(history).to_contain_text(" UTC")  # the site's zone (the plant is on UTC)
         await expect(history).to_contain_text("succeeded", timeout=40_000)
         await _shot(page, "asset-command")
     finally:
@@ -467,6 +470,8 @@ async def test_a_new_alert_toasts_and_an_operator_acknowledges_it(server, page):
     await expect(page.get_by_text(f"Alert {alert['id']} acknowledged")).to_be_visible()
     await expect(page.get_by_test_id(f"alert-{alert['id']}-state")).to_have_text("acknowledged")
     await expect(card).to_contain_text("crew on site")
+    await expect(card).to_contain_text("acknowledged by operator")
+    await expect(page.get_by_test_id(f"alert-{alert['id']}-raised")).to_contain_text(" UTC")
     answer = httpx.get(f"{dashboard.url}/api/v1/alerts/{alert['id']}", headers=admin).json()
     assert answer["state"] == "acknowledged"
     assert answer["acknowledged_by"] == "operator"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import column, delete, func, select, table
@@ -138,6 +138,23 @@ async def create_user(
 
 async def find_user(*, session: AsyncSession, username: str) -> User | None:
     return await session.scalar(select(User).where(User.username == username))
+
+
+def _user_id(subject: str) -> int:
+    """The user id of a ``user:<id>`` subject, -1 for any other subject."""
+    kind, _, rest = subject.partition(":")
+    return int(rest) if kind == "user" and rest.isdigit() else -1
+
+
+async def subject_names(*, session: AsyncSession, subjects: Collection[str]) -> dict[str, str]:
+    """A readable name for each subject: ``user:3`` -> its username; others (API keys
+    ``key:...``, the simulator, a deleted user) as they are."""
+    ids = {_user_id(subject) for subject in subjects} - {-1}
+    found: dict[int, str] = {}
+    if ids:
+        rows = await session.execute(select(User.id, User.username).where(User.id.in_(ids)))
+        found = {int(user_id): str(name) for user_id, name in rows}
+    return {subject: found.get(_user_id(subject), subject) for subject in subjects}
 
 
 async def get_user(*, session: AsyncSession, user_id: int, actor: Principal | None = None) -> User:

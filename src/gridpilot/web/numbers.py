@@ -46,3 +46,12 @@ def local_clock(ms: int, timezone: str) -> str:
     moment = datetime.fromtimestamp(ms / 1000, ZoneInfo(timezone))
     short = moment.strftime("%Z")
     return moment.strftime("%H:%M ") + (short if short == timezone else f"{short} ({timezone})")
+
+
+def local_datetime(ms: int, timezone: str) -> str:
+    """``2026-12-04 14:05 CET``: the date and wall-clock time at ``ms`` in ``timezone`` (the
+    site's zone; the zone's abbreviation, or its name where it has none)."""
+    moment = datetime.fromtimestamp(ms / 1000, ZoneInfo(timezone))
+    short = moment.strftime("%Z")
+    zone = short if short and not short.startswith(("+", "-")) else timezone
+    return moment.strftime("%Y-%m-%d %H:%M ") + zone

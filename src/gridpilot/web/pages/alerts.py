@@ -6,6 +6,7 @@ the list follows ``alert.*`` events.
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from nicegui import ui
@@ -13,11 +14,14 @@ from nicegui import ui
 from gridpilot.alerts import lifecycle
 from gridpilot.alerts.events import alert_events, publish_all
 from gridpilot.alerts.models import Alert
+from gridpilot.assets.service import sites_by_id
 from gridpilot.auth.permissions import Permission, Principal
+from gridpilot.auth.service import subject_names
 from gridpilot.core import events as catalogue
 from gridpilot.core.errors import GridpilotError
 from gridpilot.web.context import current
 from gridpilot.web.layout import frame, require_login
+from gridpilot.web.numbers import local_datetime
 
 STATES = ["active", "acknowledged", "resolved"]
 SEVERITIES = ["critical", "warning", "info"]
@@ -25,12 +29,19 @@ SEVERITY_COLOR = {"critical": "negative", "warning": "warning", "info": "info"}
 PAGE = 200
 
 
-async def _alerts(user: Principal, states: list[str], severities: list[str]) -> list[Alert]:
+async def _alerts(
+    user: Principal, states: list[str], severities: list[str]
+) -> tuple[list[Alert], dict[int, str], dict[str, str]]:
+    """The alerts, their sites' time zones and who acknowledged them, by name."""
     where = lifecycle.AlertFilter(states=states or None, severities=severities or None)
     async with current().session() as session:
-        return await lifecycle.list_alerts(
+        alerts = await lifecycle.list_alerts(
             session=session, principal=user, where=where, limit=PAGE, offset=0
         )
+        sites = await sites_by_id(session=session, site_ids=sorted({a.site_id for a in alerts}))
+        actors = {a.acknowledged_by for a in alerts if a.acknowledged_by}
+        names = await subject_names(session=session, subjects=actors)
+    return alerts, {i: site.timezone for i, site in sites.items()}, names
 
 
 async def _act(user: Principal, alert_id: int, action: str, comment: str) -> bool:
@@ -55,17 +66,23 @@ async def _act(user: Principal, alert_id: int, action: str, comment: str) -> boo
     return True
 
 
-def _alert_card(user: Principal, alert: Alert, refresh: Any) -> None:
+def _alert_card(
+    user: Principal, alert: Alert, refresh: Any, timezone: str, names: dict[str, str]
+) -> None:
     with ui.card().classes("w-full").props(f"data-testid=alert-{alert.id}"):
         with ui.row().classes("w-full items-center gap-3"):
             ui.badge(alert.severity, color=SEVERITY_COLOR.get(alert.severity, "grey"))
             ui.label(alert.title).classes("text-weight-medium")
             ui.badge(alert.state, color="grey-7").props(f"data-testid=alert-{alert.id}-state")
-            ui.label(alert.raised_at.strftime("%Y-%m-%d %H:%M UTC")).classes("text-caption")
+            raised_ms = int(alert.raised_at.replace(tzinfo=UTC).timestamp() * 1000)
+            ui.label(local_datetime(raised_ms, timezone)).classes("text-caption").props(
+                f"data-testid=alert-{alert.id}-raised"
+            )
         ui.label(alert.message).classes("text-body2")
         if alert.acknowledged_by:
             comment = f": {alert.ack_comment}" if alert.ack_comment else ""
-            ui.label(f"acknowledged by {alert.acknowledged_by}{comment}").classes("text-caption")
+            who = names.get(alert.acknowledged_by, alert.acknowledged_by)
+            ui.label(f"acknowledged by {who}{comment}").classes("text-caption")
         if alert.state == "resolved" or not user.has(Permission.ALERTS_ACK):
             return
         with ui.row().classes("items-end gap-2"):
@@ -97,13 +114,14 @@ def register() -> None:
             listing = ui.column().classes("w-full gap-2").props("data-testid=alert-list")
 
             async def refresh() -> None:
-                alerts = await _alerts(user, states.value, severities.value)
+                alerts, zones, names = await _alerts(user, states.value, severities.value)
                 listing.clear()
                 with listing:
                     if not alerts:
                         ui.label("No alerts.")
                     for alert in alerts:
-                        _alert_card(user, alert, refresh)
+                        zone = zones.get(alert.site_id, "UTC")
+                        _alert_card(user, alert, refresh, zone, names)
 
             states.on_value_change(refresh)
             severities.on_value_change(refresh)

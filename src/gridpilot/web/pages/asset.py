@@ -11,21 +11,23 @@ from typing import Any
 from nicegui import ui
 
 from gridpilot.assets.models import Asset
-from gridpilot.assets.service import get_asset
+from gridpilot.assets.service import get_asset, sites_by_id
 from gridpilot.auth.permissions import Permission, Principal
+from gridpilot.auth.service import subject_names
 from gridpilot.control import service as control
 from gridpilot.control.events import publish_command_changes
 from gridpilot.control.kinds import KINDS
 from gridpilot.control.models import Command
 from gridpilot.core import events as catalogue
 from gridpilot.core.errors import GridpilotError, NotFound
-from gridpilot.core.timestamps import iso, now_ms
+from gridpilot.core.timestamps import now_ms
 from gridpilot.insights.data import load_series
 from gridpilot.telemetry.service import latest_values
 from gridpilot.web.charts import points, time_chart
 from gridpilot.web.context import current
 from gridpilot.web.figures import since_label, statuses
 from gridpilot.web.layout import frame, require_login
+from gridpilot.web.numbers import local_datetime
 
 #: The parameter each command kind asks for in the form: (name, label) or None.
 PARAM_FIELD: dict[str, tuple[str, str] | None] = {
@@ -40,24 +42,30 @@ HISTORY = 20
 MINUTE_MS = 60_000
 
 
-def _command_rows(commands: list[Command]) -> list[dict[str, Any]]:
+def _command_rows(
+    commands: list[Command], timezone: str, names: dict[str, str]
+) -> list[dict[str, Any]]:
+    """The command table's rows: times in the site's zone, people by their user name."""
     return [
         {
             "id": c.id,
-            "kind": c.kind,
+            "kind": c.kind.replace("_", " "),
             "params": ", ".join(f"{k}={v}" for k, v in (c.params or {}).items()),
             "state": c.state,
-            "created": iso(c.created_ms),
-            "by": c.created_by,
+            "created": local_datetime(c.created_ms, timezone),
+            "by": names.get(c.created_by, c.created_by),
         }
         for c in commands
     ]
 
 
-async def _history(asset_id: int) -> list[dict[str, Any]]:
+async def _history(asset: Asset) -> list[dict[str, Any]]:
     async with current().session() as session:
-        commands = await control.list_commands(session=session, asset_id=asset_id, limit=HISTORY)
-    return _command_rows(commands)
+        commands = await control.list_commands(session=session, asset_id=asset.id, limit=HISTORY)
+        names = await subject_names(session=session, subjects={c.created_by for c in commands})
+        sites = await sites_by_id(session=session, site_ids=[asset.site_id])
+    site = sites.get(asset.site_id)
+    return _command_rows(commands, site.timezone if site else "UTC", names)
 
 
 async def _recent_power(user: Principal, asset_id: int) -> list[list[float | None]]:
@@ -152,14 +160,14 @@ def register() -> None:
                     {"name": n, "label": n.capitalize(), "field": n, "align": "left"}
                     for n in ("id", "kind", "params", "state", "created", "by")
                 ],
-                rows=await _history(asset.id),
+                rows=await _history(asset),
                 row_key="id",
                 title="Commands",
             ).classes("w-full")
             history.props("data-testid=command-history")
 
             async def reload_history() -> None:
-                history.rows[:] = await _history(asset.id)
+                history.rows[:] = await _history(asset)
                 history.update()
 
             if user.has(Permission.COMMANDS_SEND):

@@ -1,0 +1,21 @@
+"""How the dashboard writes times: the site's wall clock and zone, DST included."""
+
+from __future__ import annotations
+
+from gridpilot.web.numbers import local_clock, local_datetime
+
+#: 2026-07-01T12:00:00Z and 2026-01-15T12:00:00Z
+JULY, JANUARY = 1_782_907_200_000, 1_768_478_400_000
+
+
+def test_local_datetime_is_the_sites_wall_clock_with_its_zone():
+    assert local_datetime(JULY, "Europe/Rome") == "2026-07-01 14:00 CEST"
+    assert local_datetime(JANUARY, "Europe/Rome") == "2026-01-15 13:00 CET"
+    assert local_datetime(JULY, "UTC") == "2026-07-01 12:00 UTC"
+    assert local_datetime(JANUARY, "America/New_York") == "2026-01-15 07:00 EST"
+
+
+def test_a_zone_without_an_abbreviation_is_named():
+    # Asia/Dubai has no letters abbreviation (tzdata writes "+04")
+    assert local_datetime(JULY, "Asia/Dubai") == "2026-07-01 16:00 Asia/Dubai"
+    assert local_clock(JULY, "Europe/Rome") == "14:00 CEST (Europe/Rome)"
