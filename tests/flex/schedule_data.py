@@ -40,8 +40,11 @@ def flat_forecast(start_ms: int, points: int, kw: float) -> Forecast:
     return Forecast(index, values, values, values, values, values, QUARTER_MS, (), (), 0)
 
 
-async def store_forecasts(sessions, site_id: int, load_kw: float, pv_kw: float = 0.0) -> None:
-    """Consumption and generation forecasts issued now, 26 h from the quarter holding now."""
+async def store_forecasts(
+    sessions, site_id: int, load_kw: float, pv_kw: float = 0.0, hours: int = 50
+) -> None:
+    """Consumption and generation forecasts issued now, ``hours`` from the quarter holding now
+    (the job stores about 24 h; longer ones let a test plan 48 h without history)."""
     now = now_ms()
     start = now - now % QUARTER_MS
     async with sessions() as session, session.begin():
@@ -50,7 +53,7 @@ async def store_forecasts(sessions, site_id: int, load_kw: float, pv_kw: float =
                 session=session,
                 site_id=site_id,
                 asset_id=None,
-                forecast=flat_forecast(start, 26 * 4, kw),
+                forecast=flat_forecast(start, hours * 4, kw),
                 issued_ms=now,
                 quantity=quantity,
             )

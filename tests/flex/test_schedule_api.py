@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from tests.flex.schedule_data import add_battery, plan_site
+from tests.flex.schedule_data import add_battery, plan_site, store_forecasts
 from tests.insights.kpis.kpi_test_data import make_site
 
 from gridpilot.auth.permissions import Role
+from gridpilot.core.timestamps import now_ms
 
 EFFICIENCY = 0.95
 STEP_H = 0.25
@@ -157,3 +158,66 @@ async def test_schedule_roles_and_scope(client, sessions, auth_headers):
     outsider = await auth_headers(Role.OPERATOR, sites=[other])
     assert (await client.get(url(site_id), headers=outsider)).status_code == 404
     assert (await client.post(url(site_id), headers=outsider)).status_code == 404
+
+
+async def test_deferrable_load_runs_in_one_cheap_block(client, sessions, auth_headers):
+    admin = await auth_headers(Role.ADMINISTRATOR)
+    site_id = await plan_site(client, sessions, admin, "Pumping")
+    pump = {
+        "kind": "deferrable_load",
+        "name": "Pump",
+        "params": {
+            "energy_kwh": 4,
+            "power_min_kw": 4,
+            "power_max_kw": 4,
+            "window_start": "06:00",
+            "window_end": "12:00",
+            "interruptible": False,
+        },
+    }
+    created = await client.post(f"/api/v1/sites/{site_id}/flex-resources", json=pump, headers=admin)
+    assert created.status_code == 201, created.text
+    plan = (await client.post(url(site_id), json={"horizon_h": 48}, headers=admin)).json()
+    assert plan["status"] == "optimal", plan["message"]
+    power = [s["deferrable_kw"]["Pump"] for s in plan["steps"]]
+    running = [t for t, kw in enumerate(power) if kw > 1e-6]
+    # 48 h hold one or two whole 06:00-12:00 windows; each gets 4 kWh in one block of four
+    # quarters at 4 kW, all before 08:00, when energy costs 0.10 instead of 0.40 EUR/kWh
+    assert running and len(running) % 4 == 0
+    for block in range(0, len(running), 4):
+        steps = running[block : block + 4]
+        assert steps == list(range(steps[0], steps[0] + 4))
+        for t in steps:
+            assert power[t] == pytest.approx(4.0)
+            assert plan["steps"][t]["ts"][11:13] in ("06", "07")
+    check_invariants_without_battery(plan["steps"])
+
+
+def check_invariants_without_battery(steps: list[dict]) -> None:
+    for step in steps:
+        net = step["load_kw"] + sum(step["deferrable_kw"].values()) - step["pv_kw"]
+        assert abs(step["grid_import_kw"] - step["grid_export_kw"] - net) < 1e-3
+
+
+async def test_plan_starts_from_the_measured_soc(client, sessions, auth_headers):
+    admin = await auth_headers(Role.ADMINISTRATOR)
+    site_id = await plan_site(client, sessions, admin, "Measured")
+    battery = await add_battery(client, admin, site_id)
+    reading = {"asset": battery, "metric": "soc_pct", "ts": now_ms() - 60_000, "value": 80.0}
+    stored = await client.post("/api/v1/telemetry", json={"readings": [reading]}, headers=admin)
+    assert stored.status_code == 200 and stored.json()["stored"] == 1, stored.text
+    plan = (await client.post(url(site_id), headers=admin)).json()
+    assert plan["inputs"]["batteries"]["BESS"]["source"] == "measured"
+    assert plan["inputs"]["batteries"]["BESS"]["start_pct"] == 80.0
+    check_invariants(plan["steps"], start_soc_pct=80.0)
+
+
+async def test_a_day_of_stored_forecast_does_not_plan_two(client, sessions, auth_headers):
+    admin = await auth_headers(Role.ADMINISTRATOR)
+    site_id = await plan_site(client, sessions, admin, "Short forecast")
+    await store_forecasts(sessions, site_id, 30.0, hours=25)  # the newest: 25 h only
+    day = await client.post(url(site_id), json={"horizon_h": 24}, headers=admin)
+    assert day.status_code == 200, day.text
+    two = await client.post(url(site_id), json={"horizon_h": 48}, headers=admin)
+    assert two.status_code == 409, two.text  # computing 48 h needs history the site lacks
+    assert two.json()["details"]["missing"] == ["consumption forecast", "generation forecast"]
