@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gridpilot.community import energy_routes, seed_routes
+from gridpilot.community import energy_routes, seed_routes, settlement_routes
 
 router = APIRouter(tags=["community"])
 router.include_router(energy_routes.router)
+router.include_router(settlement_routes.router)
 
 seed_router = APIRouter(tags=["community"])
 seed_router.include_router(seed_routes.seed_router)
 seed_router.include_router(energy_routes.seed_router)
+seed_router.include_router(settlement_routes.seed_router)
