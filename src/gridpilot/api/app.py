@@ -184,6 +184,11 @@ async def start_runtime(app: FastAPI) -> None:
     app.state.runtimes.append(app.state.baselines)
     app.state.anomalies = await start_anomalies(settings, app.state.sessions, app.state.bus)
     app.state.runtimes.append(app.state.anomalies)
+    # demand response: event status, metered reduction, utility notifications
+    from gridpilot.dr.tasks import start_dr
+
+    app.state.dr = await start_dr(app)
+    app.state.runtimes.append(app.state.dr)
     # the simulator: idle unless GRIDPILOT_SIM_AUTOSTART names scenarios (the demo)
     from gridpilot.sim.runtime import start_simulator
 
