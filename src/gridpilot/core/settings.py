@@ -267,6 +267,13 @@ class Settings(BaseSettings):
         description="Seconds between steps of the DR event loop (status transitions, metered "
         "consumption, utility notifications); 0 = no loop.",
     )
+    # flexibility (docs/flexibility.md)
+    flex_mpc_interval_s: float = Field(
+        default=900.0,
+        ge=0,
+        description="Seconds between re-plans and dispatch of the sites whose flexible "
+        "resources are auto-dispatched (MPC); 0 = no loop.",
+    )
 
     # web dashboard
     web_enabled: bool = Field(default=True, description="Serve the dashboard at / (NiceGUI).")
