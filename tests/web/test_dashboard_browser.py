@@ -325,6 +325,15 @@ async def test_an_operator_sends_a_command_and_watches_it_succeed(server, page):
         await expect(page.get_by_test_id("kpi-sites-value")).to_be_visible()
         await page.goto(f"{dashboard.url}/assets/{ids['meter']}")
         await expect(page.get_by_test_id("asset-status")).to_have_text("online")
+        card = page.get_by_test_id("latest-power_kw")
+        await expect(card).to_contain_text("Active power")  # a name, not the key
+        reading = {"asset": ids["meter"], "metric": "power_kw", "ts": now_ms(), "value": 820.44}
+        admin = dashboard.token("admin")
+        stored = httpx.post(
+            f"{dashboard.url}/api/v1/telemetry", json={"readings": [reading]}, headers=admin
+        )
+        assert stored.status_code == 200, stored.text
+        await expect(card).to_contain_text("820.4 kW")  # live, with its unit
         await page.get_by_test_id("command-value").fill("150")
         await page.get_by_test_id("send-command").click()
         history = page.get_by_test_id("command-history")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gridpilot.web.numbers import local_clock, local_datetime
+from gridpilot.web.numbers import local_clock, local_datetime, measured
 
 #: 2026-07-01T12:00:00Z and 2026-01-15T12:00:00Z
 JULY, JANUARY = 1_782_907_200_000, 1_768_478_400_000
@@ -19,3 +19,14 @@ def test_a_zone_without_an_abbreviation_is_named():
     # Asia/Dubai has no letters abbreviation (tzdata writes "+04")
     assert local_datetime(JULY, "Asia/Dubai") == "2026-07-01 16:00 Asia/Dubai"
     assert local_clock(JULY, "Europe/Rome") == "14:00 CEST (Europe/Rome)"
+
+
+def test_readings_are_written_with_their_unit_and_sensible_decimals():
+    assert measured(1020.4, "kW") == "1,020 kW"
+    assert measured(12_345.0, "kW") == "12.35 MW"
+    assert measured(16_016.2, "kWh") == "16.02 MWh"
+    assert measured(231.27, "V") == "231.3 V"
+    assert measured(49.984, "Hz") == "49.98 Hz"
+    assert measured(0.9712, "1") == "0.97"
+    assert measured(21.456, "degC") == "21.46 °C"
+    assert measured(float("nan"), "V") == "\u2013"

@@ -43,6 +43,27 @@ def points(series: pd.Series) -> list[list[float | None]]:
     ]
 
 
+def usual_gap_ms(data: list[list[Any]], floor_ms: int) -> int:
+    """What counts as a gap in ``data`` [ms]: twice its median spacing, at least ``floor_ms``
+    (a series sampled every 15 min has no gap at 15 min)."""
+    if len(data) < 3:
+        return floor_ms
+    spacing = float(np.median(np.diff([point[0] for point in data])))
+    return max(floor_ms, int(2 * spacing))
+
+
+def break_gaps(data: list[list[Any]], max_gap_ms: int) -> list[list[Any]]:
+    """``data`` (``[[epoch ms, value], ...]``, values known) with a ``[ts, None]`` point
+    inserted wherever two neighbours lie more than ``max_gap_ms`` apart: ECharts then breaks
+    the line there instead of drawing a straight line across missing data."""
+    out: list[list[Any]] = []
+    for point in data:
+        if out and point[0] - out[-1][0] > max_gap_ms:
+            out.append([out[-1][0] + 1, None])
+        out.append(point)
+    return out
+
+
 def pairs(stamps_ms: Sequence[int], values: np.ndarray, sign: float = 1.0) -> list[list[Any]]:
     """``[[epoch ms, value], ...]`` of an array, NaN as None, times ``sign``."""
     return [

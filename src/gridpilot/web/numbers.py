@@ -36,6 +36,24 @@ def energy(kwh: float | None) -> str:
     return number(kwh, "kWh", 1 if not _known(kwh) or abs(kwh or 0.0) < 1000 else 0)
 
 
+#: How a catalogue unit is written on the dashboard.
+UNIT_SIGNS = {"degC": "°C", "1": "", "count": "", "m3/h": "m³/h", "W/m2": "W/m²"}
+
+
+def measured(value: float | None, unit: str) -> str:
+    """A reading in its catalogue ``unit``: kW and kWh scaled as ``power``/``energy``, other
+    units with decimals by magnitude (``1,020 V``, ``49.98 Hz``, ``0.97``), never ``1.02e+03``."""
+    if unit == "kW":
+        return power(value)
+    if unit == "kWh":
+        return energy(value)
+    if not _known(value):
+        return UNKNOWN
+    size = abs(value or 0.0)
+    digits = 0 if size >= 1000 else 1 if size >= 100 else 2
+    return number(value, UNIT_SIGNS.get(unit, unit), digits)
+
+
 def share(value: float | None) -> str:
     """A share 0-1 as a whole percentage."""
     return UNKNOWN if not _known(value) else f"{(value or 0.0) * 100:,.0f} %"

@@ -11,7 +11,7 @@ from typing import Any
 from nicegui import ui
 
 from gridpilot.assets.models import Asset
-from gridpilot.assets.service import get_asset, sites_by_id
+from gridpilot.assets.service import get_asset, list_metrics, sites_by_id
 from gridpilot.auth.permissions import Permission, Principal
 from gridpilot.auth.service import subject_names
 from gridpilot.control import service as control
@@ -23,11 +23,11 @@ from gridpilot.core.errors import GridpilotError, NotFound
 from gridpilot.core.timestamps import now_ms
 from gridpilot.insights.data import load_series
 from gridpilot.telemetry.service import latest_values
-from gridpilot.web.charts import points, time_chart
+from gridpilot.web.charts import break_gaps, points, time_chart, usual_gap_ms
 from gridpilot.web.context import current
 from gridpilot.web.figures import since_label, statuses
 from gridpilot.web.layout import frame, require_login
-from gridpilot.web.numbers import local_datetime
+from gridpilot.web.numbers import local_datetime, measured
 
 #: The parameter each command kind asks for in the form: (name, label) or None.
 PARAM_FIELD: dict[str, tuple[str, str] | None] = {
@@ -68,8 +68,14 @@ async def _history(asset: Asset) -> list[dict[str, Any]]:
     return _command_rows(commands, site.timezone if site else "UTC", names)
 
 
-async def _recent_power(user: Principal, asset_id: int) -> list[list[float | None]]:
-    """The last hour of power at 1-minute averages, the start of the live chart."""
+def _gap_ms(asset: Asset) -> int:
+    """Longer than this between two readings is a gap the live chart shows [ms]."""
+    return max(2 * int((asset.expected_interval_s or 0) * 1000), 2 * MINUTE_MS)
+
+
+async def _recent_power(user: Principal, asset: Asset) -> list[list[float | None]]:
+    """The last hour of power at 1-minute averages, the start of the live chart (gaps broken)."""
+    asset_id = asset.id
     end = now_ms() + MINUTE_MS
     async with current().session() as session:
         power = await load_series(
@@ -81,14 +87,23 @@ async def _recent_power(user: Principal, asset_id: int) -> list[list[float | Non
             step_ms=MINUTE_MS,
             principal=user,
         )
-    return [p for p in points(power) if p[1] is not None]
+    known = [p for p in points(power) if p[1] is not None]
+    return break_gaps(known, usual_gap_ms(known, _gap_ms(asset)))
+
+
+async def _metric_labels() -> dict[str, tuple[str, str]]:
+    """Per metric key: a short name from the catalogue's description and the unit."""
+    async with current().session() as session:
+        metrics = await list_metrics(session=session)
+    return {m.key: ((m.description or m.key).split(" (")[0], m.unit) for m in metrics}
 
 
 def _command_form(user: Principal, asset: Asset, on_sent: Any) -> None:
     with ui.card().classes("w-full").props("data-testid=command-panel"):
         ui.label("Send a command").classes("text-subtitle1")
         with ui.row().classes("items-end gap-3"):
-            kind = ui.select(list(KINDS), value="set_power_limit", label="Command").classes("w-48")
+            choices = {k: k.replace("_", " ").capitalize() for k in KINDS}
+            kind = ui.select(choices, value="set_power_limit", label="Command").classes("w-48")
             value = ui.number("Limit [kW]", min=0).props("data-testid=command-value")
 
             def relabel() -> None:
@@ -118,7 +133,7 @@ def _command_form(user: Principal, asset: Asset, on_sent: Any) -> None:
                     return
                 if change is not None:
                     await publish_command_changes(context.bus, [change])
-                ui.notify(f"{kind.value} queued", type="positive")
+                ui.notify(f"{choices[kind.value]} command queued", type="positive")
                 await on_sent()
 
             ui.button("Send", icon="send", on_click=send).props("data-testid=send-command")
@@ -145,15 +160,19 @@ def register() -> None:
                 ui.badge(state.status, color=color).props("data-testid=asset-status")
                 ui.label(f"last seen {since_label(state.last_seen_ms)}")
                 ui.link("back to the site", f"/sites/{asset.site_id}")
+            metrics = await _metric_labels()
+            values: dict[str, ui.label] = {}
             with ui.row().classes("w-full gap-3"):
                 for key, reading in sorted(latest.items()):
+                    label, unit = metrics.get(key, (key, ""))
                     with ui.card().classes("min-w-[9rem]").props(f"data-testid=latest-{key}"):
-                        ui.label(key).classes("text-caption text-grey-7")
-                        ui.label(f"{reading.value:,.3g}").classes("text-h6")
+                        ui.label(label).classes("text-caption text-grey-7").tooltip(key)
+                        values[key] = ui.label(measured(reading.value, unit)).classes("text-h6")
             with ui.card().classes("w-full"):
                 ui.label("Live power").classes("text-subtitle1")
-                recent = await _recent_power(user, asset.id)
-                live = ui.echart(time_chart({"power_kw": recent})).classes("w-full h-56")
+                recent = await _recent_power(user, asset)
+                live = ui.echart(time_chart({"Active power": recent})).classes("w-full h-56")
+                gap_ms = usual_gap_ms([p for p in recent if p[1] is not None], _gap_ms(asset))
                 live.props("data-testid=live-chart")
             history = ui.table(
                 columns=[
@@ -179,10 +198,18 @@ def register() -> None:
 
         async def on_stored(_topic: str, payload: dict[str, Any]) -> None:
             for entry in payload.get("assets", []):
+                if entry.get("asset_id") != asset.id:
+                    continue
+                for key, newest in entry.get("latest", {}).items():
+                    if key in values:  # the cards follow the readings as they are stored
+                        values[key].set_text(
+                            measured(newest["value"], metrics.get(key, ("", ""))[1])
+                        )
                 power = entry.get("latest", {}).get("power_kw")
-                if entry.get("asset_id") == asset.id and power is not None:
+                if power is not None:
                     data = live.options["series"][0]["data"]
-                    data.append([int(power["ts"]), float(power["value"])])
+                    point = [int(power["ts"]), float(power["value"])]
+                    data[:] = data[:-1] + break_gaps([*data[-1:], point], gap_ms)
                     del data[:-600]
                     live.update()
 
