@@ -265,3 +265,14 @@ async def delete_resource(
     row = await _row(session, site_id, resource_id, principal)
     await session.delete(row)
     await session.flush()
+
+
+async def auto_dispatch_sites(*, session: AsyncSession) -> list[int]:
+    """Sites with an enabled resource that is re-planned and dispatched every 15 min (MPC)."""
+    query = (
+        select(FlexResource.site_id)
+        .where(FlexResource.enabled.is_(True), FlexResource.auto_dispatch.is_(True))
+        .distinct()
+        .order_by(FlexResource.site_id)
+    )
+    return list((await session.scalars(query)).all())

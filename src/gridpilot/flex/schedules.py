@@ -147,9 +147,11 @@ async def plan_schedule(
     settings: Settings,
     now_ms: int,
     weather: WeatherSource | None = None,
+    actor: str = "system:flex",
 ) -> ScheduleOut:
     """Plan the site from the quarter hour holding ``now_ms`` and store the schedule (needs
-    CONFIGURE). ``Conflict`` when forecasts or the tariff are missing."""
+    CONFIGURE; ``actor`` names an internal caller). ``Conflict`` when forecasts or the tariff
+    are missing."""
     if principal is not None:
         principal.require(Permission.CONFIGURE)
     site = await _site(session, site_id, principal)
@@ -171,7 +173,7 @@ async def plan_schedule(
     row = FlexSchedule(
         site_id=site_id,
         created_ms=now_ms,
-        created_by=principal.subject if principal is not None else SYSTEM.subject,
+        created_by=principal.subject if principal is not None else actor,
         start_ms=data.horizon.start_ms,
         step_s=data.horizon.step_ms // 1000,
         horizon=data.horizon.steps,

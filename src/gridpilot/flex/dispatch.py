@@ -1,0 +1,126 @@
+"""Dispatch the step of a schedule that holds now as device commands (``control`` service).
+
+Only resources with ``auto_dispatch`` and a linked asset are dispatched: a battery gets
+``discharge`` (``min_soc_pct`` its floor) or ``charge`` (``target_soc_pct`` its ceiling) at the
+planned power, an EV charger ``charge``; each command lasts until the end of the step
+(``duration_s``), so an idle step needs no command. The idempotency key is the resource and
+the step's start, so re-planning within one quarter hour never sends a second command for it.
+A manual command wins until it expires: while a command not sent by gridpilot's flexibility
+is open (queued, sent, acknowledged) and not expired, or succeeded with a ``duration_s`` still
+running, the asset is left alone. The control service acknowledges, expires and publishes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gridpilot.assets.service import get_asset
+from gridpilot.auth.permissions import Principal, Role
+from gridpilot.control.events import CommandChange
+from gridpilot.control.service import OPEN_STATES, SUCCEEDED, list_commands, queue_command
+from gridpilot.core.errors import Conflict, GridpilotError
+from gridpilot.core.settings import Settings
+from gridpilot.core.timestamps import to_ms
+from gridpilot.flex.schedule_schemas import ScheduleOut
+from gridpilot.flex.schemas import BatteryParams, EVChargerParams, ResourceOut
+
+#: The principal the MPC loop plans and sends commands as.
+FLEX = Principal(subject="system:flex", name="gridpilot flexibility", role=Role.ADMINISTRATOR)
+#: Below this the plan is idle for a resource [kW].
+IDLE_KW = 0.01
+
+
+@dataclass(frozen=True)
+class Dispatched:
+    """What happened to one resource: a command, or why none (``skipped``)."""
+
+    resource: str
+    asset_id: int
+    kind: str | None = None
+    power_kw: float = 0.0
+    command_id: int | None = None
+    skipped: str | None = None
+
+
+async def manual_override(*, session: AsyncSession, asset_id: int, now_ms: int) -> int | None:
+    """The id of a manual command still in force on the asset, else None."""
+    commands = await list_commands(
+        session=session, asset_id=asset_id, states=[*OPEN_STATES, SUCCEEDED], limit=50
+    )
+    for command in commands:
+        if command.created_by == FLEX.subject:
+            continue
+        if command.state in OPEN_STATES and command.expires_ms > now_ms:
+            return command.id
+        duration_s = command.params.get("duration_s")
+        running = duration_s and command.created_ms + int(duration_s) * 1000 > now_ms
+        if command.state == SUCCEEDED and running:
+            return command.id
+    return None
+
+
+def _command(r: ResourceOut, schedule: ScheduleOut) -> tuple[str, dict[str, Any]] | None:
+    """The command kind and params of the first step for ``r`` (None: idle)."""
+    step = schedule.steps[0]
+    if isinstance(r.params, BatteryParams):
+        battery = step.batteries.get(r.name)
+        if battery is None:
+            return None
+        if battery.discharge_kw >= IDLE_KW:
+            power = {"power_kw": round(battery.discharge_kw, 3)}
+            return "discharge", {**power, "min_soc_pct": r.params.soc_min_pct}
+        if battery.charge_kw >= IDLE_KW:
+            power = {"power_kw": round(battery.charge_kw, 3)}
+            return "charge", {**power, "target_soc_pct": r.params.soc_max_pct}
+        return None
+    if isinstance(r.params, EVChargerParams):
+        power_kw = step.ev_kw.get(r.name, 0.0)
+        return ("charge", {"power_kw": round(power_kw, 3)}) if power_kw >= IDLE_KW else None
+    return None
+
+
+async def dispatch_first_step(
+    *,
+    session: AsyncSession,
+    schedule: ScheduleOut,
+    resources: list[ResourceOut],
+    settings: Settings,
+    now_ms: int,
+) -> tuple[list[Dispatched], list[CommandChange]]:
+    """Queue the commands of the schedule's first step; publish the changes after commit."""
+    step_start = to_ms(schedule.steps[0].ts)
+    step_end = step_start + schedule.step_s * 1000
+    done: list[Dispatched] = []
+    changes: list[CommandChange] = []
+    for r in resources:
+        if not (r.auto_dispatch and r.enabled and r.asset_id is not None):
+            continue
+        override = await manual_override(session=session, asset_id=r.asset_id, now_ms=now_ms)
+        if override is not None:
+            done.append(Dispatched(r.name, r.asset_id, skipped=f"manual command {override}"))
+            continue
+        planned = _command(r, schedule)
+        if planned is None:
+            done.append(Dispatched(r.name, r.asset_id, skipped="idle"))
+            continue
+        kind, params = planned
+        params["duration_s"] = max(1, (step_end - now_ms) // 1000)
+        try:
+            asset = await get_asset(session=session, asset_id=r.asset_id, principal=FLEX)
+            command, change = await queue_command(
+                session=session, asset=asset, principal=FLEX, kind=kind, params=params,
+                settings=settings, idempotency_key=f"flex-{r.id}-{step_start}",
+            )  # fmt: skip
+        except Conflict:  # re-planned within the step: its command went out already
+            done.append(Dispatched(r.name, r.asset_id, kind, skipped="sent earlier this step"))
+            continue
+        except GridpilotError as exc:  # a rate limit, an asset that cannot take the command
+            done.append(Dispatched(r.name, r.asset_id, kind, skipped=exc.message))
+            continue
+        if change is not None:
+            changes.append(change)
+        done.append(Dispatched(r.name, r.asset_id, kind, params["power_kw"], command.id))
+    return done, changes
