@@ -189,6 +189,11 @@ async def start_runtime(app: FastAPI) -> None:
 
     app.state.dr = await start_dr(app)
     app.state.runtimes.append(app.state.dr)
+    # flexibility: re-plan and dispatch auto-dispatched resources every 15 min (MPC)
+    from gridpilot.flex.tasks import start_flex
+
+    app.state.flex = await start_flex(app)
+    app.state.runtimes.append(app.state.flex)
     # the simulator: idle unless GRIDPILOT_SIM_AUTOSTART names scenarios (the demo)
     from gridpilot.sim.runtime import start_simulator
 
