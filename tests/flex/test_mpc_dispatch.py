@@ -49,6 +49,7 @@ async def test_round_plans_and_dispatches_the_current_step(app, client, sessions
     admin = await auth_headers(Role.ADMINISTRATOR)
     now = now_ms()
     site_id, asset = await auto_site(client, sessions, admin, now)
+    assert app.state.flex.job.running  # the app runs the loop; the test runs a round itself
     runtime = FlexRuntime(app.state.settings, sessions, app.state.bus)
     (done,) = await runtime.run_once(at_ms=now)
     assert done.site_id == site_id and done.status == "optimal", done

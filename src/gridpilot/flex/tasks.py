@@ -32,6 +32,9 @@ from gridpilot.insights.forecasts.weather import WeatherSource, make_weather_sou
 
 log = logging.getLogger(__name__)
 
+#: After a (re)start the first round comes this soon [s], not a whole interval later.
+_FIRST_RUN_DELAY_S = 60.0
+
 
 @dataclass
 class SiteRound:
@@ -60,7 +63,11 @@ class FlexRuntime:
         self.weather = weather
         interval = settings.flex_mpc_interval_s
         self.job = Periodic(
-            "flex-mpc", interval, self.run_once, claim=run_claimer(sessions, "flex-mpc", interval)
+            "flex-mpc",
+            interval,
+            self.run_once,
+            first_delay_s=min(interval, _FIRST_RUN_DELAY_S),
+            claim=run_claimer(sessions, "flex-mpc", interval),
         )
 
     def start(self) -> None:
