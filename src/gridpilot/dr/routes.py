@@ -12,7 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 
 from gridpilot.auth.dependencies import Configurer, Reader
-from gridpilot.core.timestamps import from_ms, now_ms, to_ms
+from gridpilot.core.errors import ValidationFailed
+from gridpilot.core.timestamps import MAX_MS, from_ms, now_ms, to_ms
 from gridpilot.db.dependencies import SessionDep
 from gridpilot.dr import events, service
 from gridpilot.dr.models import DrEvent, DrEventInterval
@@ -27,6 +28,7 @@ from gridpilot.dr.schemas import (
     Signal,
     Status,
 )
+from gridpilot.dr.webhook_routes import utility_router, webhook_router
 
 router = APIRouter(tags=["demand response"])
 seed_router = APIRouter(tags=["demand response"])
@@ -103,6 +105,15 @@ async def create_event(
     return answer
 
 
+def _time(value: str | None) -> int | None:
+    if value is None:
+        return None
+    ms = to_ms(value)
+    if not 0 <= ms <= MAX_MS:
+        raise ValidationFailed("start and end must lie between 1970 and 9999")
+    return ms
+
+
 @router.get(
     "/dr-events",
     summary="List demand-response events",
@@ -121,8 +132,7 @@ async def list_events(
 ) -> list[DrEventOut]:
     found = await service.list_events(
         session=session, principal=principal, site_id=site_id, status=status,
-        start_ms=to_ms(start) if start is not None else None,
-        end_ms=to_ms(end) if end is not None else None, limit=limit, offset=offset,
+        start_ms=_time(start), end_ms=_time(end), limit=limit, offset=offset,
     )  # fmt: skip
     return [event_out(e) for e in found]
 
@@ -174,3 +184,7 @@ async def opt_event(
     event = await service.get_event(session=session, principal=principal, event_id=event_id)
     await service.set_opt_out(session=session, event=event, opt_out=data.opt_out, at_ms=now_ms())
     return event_out(event)
+
+
+router.include_router(utility_router)
+seed_router.include_router(webhook_router)

@@ -196,3 +196,16 @@ class NotificationAccepted(BaseModel):
     utility_id: int
     status: Literal["accepted"] = "accepted"
     facility_ids: list[int]
+
+
+class DeliveryOut(BaseModel):
+    """A notification received from a utility and what became of it."""
+
+    id: int
+    webhook_id: str
+    received: datetime
+    state: Literal["pending", "processing", "processed", "failed"]
+    payload: dict[str, object]
+    event_ids: list[int] = Field(description="The events made (or found: idempotent)")
+    errors: dict[str, str] = Field(description="Facility id -> why no event was made")
+    processed: datetime | None

@@ -30,6 +30,8 @@ STATUSES = ("scheduled", "active", "completed", "failed", "cancelled")
 OPEN = ("scheduled", "active")
 #: Longest event [ms]: one local day (25 h on the day clocks go back).
 MAX_EVENT_MS = 25 * 3_600_000
+#: The years events may lie in [epoch ms]: 2000-01-01 to 2100-01-01 UTC.
+EARLIEST_MS, LATEST_MS = 946_684_800_000, 4_102_444_800_000
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,9 @@ def idempotency_key(new: NewEvent) -> str | None:
 
 
 def check_window(start_ms: int, end_ms: int) -> None:
-    """Events run on whole 15-min intervals, for at most 25 h."""
+    """Events run on whole 15-min intervals, for at most 25 h, in the years 2000 to 2099."""
+    if not (start_ms >= EARLIEST_MS and end_ms <= LATEST_MS):
+        raise ValidationFailed("events must lie in the years 2000 to 2099")
     if end_ms <= start_ms:
         raise ValidationFailed("event_end must be after event_start")
     if start_ms % STEP_MS or end_ms % STEP_MS:

@@ -22,7 +22,7 @@ from gridpilot.core.events import DrEventChanged
 from gridpilot.core.settings import Settings
 from gridpilot.core.tasks import cancel_and_wait
 from gridpilot.core.timestamps import now_ms as clock_ms
-from gridpilot.dr import events, lifecycle
+from gridpilot.dr import events, lifecycle, utilities, webhook
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +82,30 @@ class DrRuntime:
         return published
 
     async def process_notifications(self, now_ms: int) -> list[DrEventChanged]:
-        """Turn pending utility notifications into events (see ``webhook.py``)."""
-        return []
+        """Turn pending utility notifications into events (``webhook.process_delivery``),
+        each in its own transaction; delete old handled ones."""
+        async with self.sessions() as session:
+            pending = await utilities.pending_deliveries(session=session)
+        published: list[DrEventChanged] = []
+        for delivery_id in pending:
+            try:
+                async with self.sessions() as session, session.begin():
+                    delivery = await utilities.claim_delivery(
+                        session=session, delivery_id=delivery_id
+                    )
+                    if delivery is None:
+                        continue  # another process has it
+                    changes = await webhook.process_delivery(
+                        session=session, delivery=delivery, now_ms=now_ms
+                    )
+            except Exception:
+                log.exception("utility notification %d could not be processed", delivery_id)
+                continue
+            await events.publish(self.bus, changes)
+            published += changes
+        async with self.sessions() as session, session.begin():
+            await utilities.prune_deliveries(session=session, now_ms=now_ms)
+        return published
 
 
 async def start_dr(app: Any) -> DrRuntime:
