@@ -190,3 +190,57 @@ async def test_closing_writes_the_ledger_and_members_see_their_own_lines(client,
                              headers=bob)).json()  # fmt: skip
     assert [p["member_id"] for p in seen["members"]] == [m["bob"]]
     assert seen["plants"] == [] and seen["gse_estimate_eur"] == "39.17"
+
+
+async def test_refusals_say_why(client, admin, cer, person):
+    bad = await client.post(
+        "/api/v1/community-zonal-prices", json={"csv": "Data;Ora;NORD\n20241301;1;x\n"},
+        headers=admin,
+    )  # fmt: skip
+    assert bad.status_code == 422
+    assert bad.json()["error"] == "zonal_prices_invalid"
+    assert bad.json()["details"][0]["line"] == 2
+    _, operator = await person(Role.OPERATOR)
+    assert (await record(client, operator, "excess_threshold", "0.6")).status_code == 403
+    unknown = await record(client, admin, "no_such_parameter", "1")
+    assert unknown.status_code == 422
+    this_month = {"year": _this_month.year, "month": _this_month.month}
+    run = await client.post(
+        f"/api/v1/communities/{cer['id']}/settlements", json=this_month, headers=admin
+    )
+    assert run.status_code == 201, run.text
+    close = await client.post(
+        f"/api/v1/communities/{cer['id']}/settlements/{run.json()['id']}/close", headers=admin
+    )
+    assert close.status_code == 422
+    assert "not ended" in close.json()["message"]
+
+
+async def test_another_community_cannot_see_or_run_settlements(client, admin, cer, person):
+    _, draft = await settle(client, admin, cer["id"])
+    other = await make_community(client, admin, "OTHER")
+    carl_user, carl = await person(Role.OPERATOR)
+    await add_member(client, admin, other, "Carl", user_id=carl_user, role="ADMIN")
+    base = f"/api/v1/communities/{cer['id']}/settlements"
+    assert (await client.get(f"{base}/{draft['id']}", headers=carl)).status_code == 404
+    assert (await client.get(base, headers=carl)).status_code == 404
+    assert (await client.post(f"{base}/{draft['id']}/close", headers=carl)).status_code == 404
+    run = await client.post(base, json={"year": YEAR, "month": MONTH}, headers=carl)
+    assert run.status_code == 404
+    ledger = await client.get(
+        "/api/economic/transactions", params={"community": cer["id"]}, headers=carl
+    )
+    assert ledger.status_code == 404
+    # a member of the community may read but not run or close
+    bob = cer["bob"]
+    assert (await client.post(f"{base}/{draft['id']}/close", headers=bob)).status_code == 403
+    # and a settlement of the other community is not one of this community's
+    empty = await client.post(
+        f"/api/v1/communities/{other}/settlements", json={"year": YEAR, "month": MONTH},
+        headers=admin,
+    )  # fmt: skip
+    assert empty.status_code == 201, empty.text
+    assert empty.json()["gse_estimate_eur"] == "0.00"  # no plant, nobody joined before today
+    assert empty.json()["members"] == []
+    mixed = f"/api/v1/communities/{cer['id']}/settlements/{empty.json()['id']}"
+    assert (await client.get(mixed, headers=admin)).status_code == 404

@@ -34,6 +34,8 @@ from gridpilot.core.errors import ValidationFailed
 HOUR_MS = 3_600_000
 #: The longest period an hourly aggregation covers [ms] (a leap year).
 MAX_PERIOD_MS = 366 * 24 * HOUR_MS
+#: Periods end by 2200-01-01 (pandas timestamps stop in 2262).
+LATEST_MS = 7_258_118_400_000
 LAST_DAY = date(9999, 12, 31)
 PRODUCING = ("PRODUCER", "PROSUMER")
 
@@ -75,6 +77,8 @@ def hour_bounds(start_ms: int, end_ms: int) -> tuple[int, int]:
     hi = -(-end_ms // HOUR_MS) * HOUR_MS
     if hi - lo > MAX_PERIOD_MS:
         raise ValidationFailed("an hourly aggregation covers at most 366 days")
+    if hi > LATEST_MS:
+        raise ValidationFailed("periods must end by 2200-01-01")
     return lo, hi
 
 

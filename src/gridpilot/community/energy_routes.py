@@ -15,7 +15,13 @@ from gridpilot.auth.permissions import Principal
 from gridpilot.community.access import community_access
 from gridpilot.community.energy import Aggregation as Figures
 from gridpilot.community.energy import aggregate
-from gridpilot.community.schemas import Aggregation, Envelope, SharedHour, SubstationEnergy
+from gridpilot.community.schemas import (
+    NOT_FOUND,
+    Aggregation,
+    Envelope,
+    SharedHour,
+    SubstationEnergy,
+)
 from gridpilot.core.timestamps import from_ms, parse_period
 from gridpilot.db.dependencies import SessionDep
 
@@ -76,6 +82,7 @@ async def shared_energy_of(
 @seed_router.get(
     "/api/energy/aggregations",
     summary="Hourly shared energy per primary substation of a community",
+    responses=NOT_FOUND,
 )
 async def aggregations(
     principal: Reader,

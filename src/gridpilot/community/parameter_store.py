@@ -71,6 +71,8 @@ def check_value(name: str, value: Any) -> Any:
         raise ValidationFailed(f"{name}: a decimal number")
     if name.startswith(("grant", "excess")) and not 0 <= value <= 1:
         raise ValidationFailed(f"{name}: a share between 0 and 1")
+    if name == "grant_share_max" and value == 0:
+        raise ValidationFailed("grant_share_max: above 0 (the grant cut is linear up to it)")
     return str(value)
 
 

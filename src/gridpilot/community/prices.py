@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+
 import numpy as np
 import pandas as pd
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridpilot.analytics.community.zonal_prices import parse_zonal_prices
+from gridpilot.analytics.community.zonal_prices import ZonalPriceError, parse_zonal_prices
 from gridpilot.auth.permissions import Principal
 from gridpilot.community.access import is_superuser
 from gridpilot.community.models import ZonalPrice
@@ -16,14 +18,25 @@ from gridpilot.core.errors import PermissionDenied, ValidationFailed
 MAX_ZONE_NAME = 8
 
 
+class ZonalPricesRejected(ValidationFailed):
+    """The CSV's rows are refused; ``details`` lists ``{"line": n, "reason": ...}``."""
+
+    code = "zonal_prices_invalid"
+
+
 async def import_prices(
     *, session: AsyncSession, principal: Principal, text: str
 ) -> tuple[list[str], pd.DatetimeIndex]:
-    """Store the CSV's prices (gridpilot administrators), replacing those of the same hours;
-    ``BadRequest`` (code ``zonal_prices_invalid``) listing every bad line."""
+    """Store the CSV's prices (gridpilot administrators), replacing the prices of its zones
+    over the period it covers; 422 (code ``zonal_prices_invalid``) listing every bad line."""
     if not is_superuser(principal):
         raise PermissionDenied("only a gridpilot administrator imports zonal prices")
-    table = parse_zonal_prices(text)
+    try:
+        table = parse_zonal_prices(text)
+    except ZonalPriceError as exc:  # a well-formed body whose content is refused: 422
+        raise ZonalPricesRejected(exc.message, details=exc.details) from None
+    except csv.Error as exc:  # e.g. a NUL character
+        raise ZonalPricesRejected(f"the CSV cannot be read: {exc}") from None
     if table.empty:
         raise ValidationFailed("the CSV has no price rows")
     long = [z for z in table.columns if len(str(z)) > MAX_ZONE_NAME]
@@ -32,7 +45,11 @@ async def import_prices(
     hours_ms = pd.DatetimeIndex(table.index).as_unit("ms").asi8.tolist()
     zones = [str(z) for z in table.columns]
     await session.execute(
-        delete(ZonalPrice).where(ZonalPrice.zone.in_(zones), ZonalPrice.hour_ms.in_(hours_ms))
+        delete(ZonalPrice).where(
+            ZonalPrice.zone.in_(zones),
+            ZonalPrice.hour_ms >= hours_ms[0],
+            ZonalPrice.hour_ms <= hours_ms[-1],
+        )
     )
     rows = [
         {"zone": zone, "hour_ms": int(hour), "price_eur_per_mwh": float(price)}

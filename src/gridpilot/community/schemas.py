@@ -19,6 +19,15 @@ from gridpilot.analytics.community.zonal_prices import ZONES
 
 T = TypeVar("T")
 
+#: The 404 of routes naming their community in the query (``community=``), in gridpilot's
+#: error body (``Error``, a component of every OpenAPI document of the API).
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {
+        "description": "No such community, or not one the caller may see.",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+}
+
 UserType = Literal["PRIVATE", "BUSINESS", "ADMIN"]
 Category = Literal["public_body", "third_sector", "religious", "sme", "none"]
 MembershipRole = Literal["ADMIN", "MEMBER", "VIEWER"]

@@ -12,7 +12,7 @@ from gridpilot.auth.dependencies import Reader
 from gridpilot.community import parameter_store, prices, settlements
 from gridpilot.community.access import Access
 from gridpilot.community.models import Settlement
-from gridpilot.community.schemas import Envelope, Meta
+from gridpilot.community.schemas import NOT_FOUND, Envelope, Meta
 from gridpilot.community.settlement_schemas import (
     MemberPart,
     ParameterIn,
@@ -163,6 +163,7 @@ async def close_settlement(
 @seed_router.get(
     "/api/economic/transactions",
     summary="A community's ledger (members: their own lines and the community's)",
+    responses=NOT_FOUND,
 )
 async def transactions(
     principal: Reader,
