@@ -48,3 +48,12 @@ def test_steps_only_inside_the_window():
         window_start="10:10", window_end="11:05",
     )  # fmt: skip
     assert [(o.first_step, o.end_step) for o in found] == [(1, 4)]
+
+
+def test_a_window_opening_in_the_last_step_is_left_out():
+    # tomorrow's 09:50 lies before the horizon's end (10:00) but no whole step follows it
+    found, under_way = occurrences(
+        start_ms=ms("2026-06-01T10:00"), steps=96, step_ms=15 * 60_000, timezone="UTC",
+        window_start="09:50", window_end="12:00",
+    )  # fmt: skip
+    assert found == [] and under_way == 1

@@ -100,6 +100,8 @@ def _ev_sessions(
             continue  # over, or not yet in the horizon
         arrival = max(0, first_step_at_or_after(arrival_ms, horizon.start_ms, horizon.step_ms))
         departure = steps_before(departure_ms, horizon.start_ms, horizon.step_ms)
+        if arrival >= horizon.steps:
+            continue  # arrives during the last step: nothing whole to plan
         if departure <= arrival:
             notes.append(f"EV charger {r.name!r}: session {i + 1} is shorter than one step")
             continue

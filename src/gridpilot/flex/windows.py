@@ -87,6 +87,6 @@ def occurrences(
             continue
         first = first_step_at_or_after(opens, start_ms, step_ms)
         last = steps_before(closes, start_ms, step_ms)
-        if last > first:
+        if last > first and first < steps:  # at least one whole step, inside the horizon
             found.append(Occurrence(first, last, opens, closes))
     return found, under_way
