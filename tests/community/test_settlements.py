@@ -4,7 +4,10 @@ makes it immutable, and the ledger written on closing."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -114,8 +117,6 @@ async def test_the_member_parts_sum_to_the_cent(client, admin, cer):
     assert (body["fees_eur"], body["reserve_eur"], body["social_fund_eur"]) == (
         {"platform": "1.00"}, "4.29", "0.00",
     )  # fmt: skip
-    from decimal import Decimal
-
     parts = [Decimal(v) for v in totals.values()] + [Decimal("1.00"), Decimal("4.29")]
     assert sum(parts) == Decimal(body["gse_estimate_eur"])
     assert body["parameters"]["arera_valorisation_eur_per_mwh"] == "10.57"
@@ -244,3 +245,30 @@ async def test_another_community_cannot_see_or_run_settlements(client, admin, ce
     assert empty.json()["members"] == []
     mixed = f"/api/v1/communities/{cer['id']}/settlements/{empty.json()['id']}"
     assert (await client.get(mixed, headers=admin)).status_code == 404
+
+
+def csv_rows(text: str) -> dict[tuple[str, str], str]:
+    return {(r["section"], r["item"]): r["value"] for r in csv.DictReader(io.StringIO(text))}
+
+
+async def test_a_statement_csv_has_the_totals_of_the_api(client, admin, cer):
+    _, body = await settle(client, admin, cer["id"])
+    base = f"/api/v1/communities/{cer['id']}/settlements/{body['id']}/statements"
+    m = cer["members"]
+    parts = {p["member_id"]: p for p in body["members"]}
+    for name in ("ann", "bob", "carl", "dora"):
+        response = await client.get(f"{base}/{m[name]}.csv", headers=admin)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].startswith("text/csv")
+        rows = csv_rows(response.text)
+        part = parts[m[name]]
+        assert rows[("benefit", "total")] == part["total_eur"]
+        assert rows[("benefit", "excess_share")] == part["excess_eur"]
+        assert rows[("community", "gse_estimate")] == body["gse_estimate_eur"] == "39.17"
+    ann = csv_rows((await client.get(f"{base}/{m['ann']}.csv", headers=admin)).text)
+    assert ann[("plant IT001E00000001", "shared")] == "300.0"
+    assert ann[("plant IT001E00000001", "incentive")] == "36.00"
+    # Bob gets his own statement, not Carl's
+    bob = cer["bob"]
+    assert (await client.get(f"{base}/{m['bob']}.csv", headers=bob)).status_code == 200
+    assert (await client.get(f"{base}/{m['carl']}.csv", headers=bob)).status_code == 404

@@ -160,6 +160,26 @@ async def close_settlement(
     return settlement_out(settlement, access)
 
 
+@router.get(
+    "/communities/{community_id}/settlements/{settlement_id}/statements/{member_id}.csv",
+    summary="A member's monthly statement as CSV (admins: any member; members: their own)",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+async def statement(
+    community_id: Id, settlement_id: Id, member_id: Id, principal: Reader, session: SessionDep
+) -> Response:
+    text, filename = await settlements.member_statement(
+        session=session, principal=principal, community_id=community_id,
+        settlement_id=settlement_id, member_id=member_id,
+    )  # fmt: skip
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
 @seed_router.get(
     "/api/economic/transactions",
     summary="A community's ledger (members: their own lines and the community's)",

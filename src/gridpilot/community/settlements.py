@@ -29,6 +29,7 @@ from gridpilot.community.access import Access, community_access
 from gridpilot.community.energy import community_plants, pod_energy, pod_of
 from gridpilot.community.models import Member, Membership, Settlement, Transaction
 from gridpilot.community.prices import zone_prices
+from gridpilot.community.statements import statement_csv
 from gridpilot.core.errors import Conflict, NotFound, ValidationFailed
 from gridpilot.db.base import utcnow
 
@@ -292,6 +293,27 @@ def ledger_lines(settlement: Settlement) -> list[Transaction]:
                 )
             )  # fmt: skip
     return lines
+
+
+async def member_statement(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    community_id: int,
+    settlement_id: int,
+    member_id: int,
+) -> tuple[str, str]:
+    """A member's statement CSV and its file name; 404 for another member's (unless admin)."""
+    settlement, access = await get_settlement(
+        session=session, principal=principal, community_id=community_id,
+        settlement_id=settlement_id,
+    )  # fmt: skip
+    member = await session.get(Member, member_id)
+    if member is None or not access.sees_member(member_id):
+        raise NotFound(f"member {member_id} not found")
+    text = statement_csv(settlement, member_id, member.name)
+    period = f"{settlement.year:04d}-{settlement.month:02d}"
+    return text, f"statement-{access.community.code}-{period}-{member_id}.csv"
 
 
 async def list_transactions(
