@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import numpy as np
+import pandas as pd
 import pytest
 from tests.dr.dr_data import (
     iso_utc,
@@ -19,7 +20,9 @@ from tests.dr.dr_data import (
     store_power,
 )
 
+from gridpilot.analytics.forecast import Forecast
 from gridpilot.auth.permissions import Role
+from gridpilot.insights.forecasts.storage import store_forecast
 
 SEED = "/api/dr-events"
 EVENTS = "/api/v1/dr-events"
@@ -184,3 +187,46 @@ async def test_roles_and_sites(app, client, admin, auth_headers):
                                       headers=viewer)  # fmt: skip
     assert viewer_cancel.status_code == 403
     assert (await client.get(EVENTS, headers=viewer)).status_code == 200
+
+
+async def test_a_utility_api_key_creates_events_for_its_own_site_only(app, client, admin):
+    mine, _ = await site_with_history(app, client, admin, "Mine", days=20)
+    theirs, _ = await site_with_history(app, client, admin, "Theirs", days=20)
+    key = await client.post(
+        "/api/v1/api-keys",
+        json={"name": "utility", "role": "operator", "site_id": mine},
+        headers=admin,
+    )
+    assert key.status_code == 201, key.text
+    utility = {"X-API-Key": key.json()["key"]}
+    assert (await client.post(SEED, json=body(mine), headers=utility)).status_code == 201
+    assert (await client.post(SEED, json=body(theirs), headers=utility)).status_code == 404
+    service_key = await client.post(
+        "/api/v1/api-keys", json={"name": "reader", "site_id": mine}, headers=admin
+    )
+    reader = {"X-API-Key": service_key.json()["key"]}
+    assert (await client.post(SEED, json=body(mine), headers=reader)).status_code == 403
+
+
+async def test_the_forecast_baseline_comes_from_the_stored_forecast(app, client, admin):
+    site, _ = await make_site(client, admin, "Forecast only")
+    issued = START - 6 * 3_600_000
+    stamps = quarters(START - 3_600_000, END + 3_600_000)
+    yhat = 50.0 + np.arange(len(stamps))
+    forecast = Forecast(
+        index=pd.to_datetime(stamps, unit="ms", utc=True), yhat=yhat, lo80=yhat - 5,
+        hi80=yhat + 5, lo95=yhat - 9, hi95=yhat + 9, step_ms=900_000, seasonality=(),
+        regressors=(), calibration_errors=0,
+    )  # fmt: skip
+    async with app.state.sessions() as session, session.begin():
+        await store_forecast(
+            session=session, site_id=site, asset_id=None, forecast=forecast, issued_ms=issued,
+            quantity="consumption",
+        )  # fmt: skip
+    answer = await client.post(SEED, json=body(site, baseline_method="forecast"), headers=admin)
+    assert answer.status_code == 201, answer.text
+    # the forecast's points from 14:00 (the 5th: an hour before the start holds 4 quarters)
+    assert [p["baseline_kw"] for p in answer.json()["baseline_load"]] == list(yhat[4:12])
+    detail = (await client.get(f"{EVENTS}/{answer.json()['event_id']}", headers=admin)).json()
+    assert detail["baseline_method"] == "forecast"
+    assert detail["baseline"]["parameters"]["issued_at"].startswith("2026-11-25T07:00")

@@ -186,3 +186,29 @@ async def test_cancelled_and_opted_out_events(app, client, admin):
     assert [r["metered_kw"] is None for r in gone["intervals"]] == [False] + [True] * 7
     late = await client.post(f"{EVENTS}/{opted}/opt", json={"opt_out": False}, headers=admin)
     assert late.status_code == 409
+
+
+async def test_a_baseline_made_ahead_is_adjusted_when_the_event_starts(app, client, admin):
+    site, meter = await make_site(client, admin, "Announced ahead")
+    start, end = window(25)
+    day_start = local_ms("2026-11-25 00:00")
+    history = quarters(local_ms("2026-10-12 00:00"), day_start)  # up to the event's day
+    await store_power(app, meter, history, profile(history))
+    event = await create(client, admin, site, 25, target_kw=25.0)
+    made = (await client.get(f"{EVENTS}/{event}", headers=admin)).json()
+    assert made["baseline"]["adjustment"]["applied"] is None  # no readings of the 25th yet
+    unadjusted = np.mean([level_kw(dt.date(2026, 11, d))
+                          for d in (24, 23, 20, 19, 18, 17, 16, 13, 12, 11)]) + shape_kw(
+        EVENT_SLOTS
+    )  # fmt: skip
+    assert np.allclose([r["baseline_kw"] for r in made["intervals"]], unadjusted, atol=1e-5)
+    morning = quarters(day_start, end)  # the event day's readings arrive
+    await store_power(app, meter, morning, profile(morning))
+    runtime = DrRuntime(app.state.settings, app.state.sessions, app.state.bus)
+    await runtime.step(start + 20 * MIN)
+    detail = (await client.get(f"{EVENTS}/{event}", headers=admin)).json()
+    adjusted = caiso_by_hand([24, 23, 20, 19, 18, 17, 16, 13, 12, 11], 25)
+    assert np.allclose([r["baseline_kw"] for r in detail["intervals"]], adjusted, atol=1e-5)
+    assert np.allclose([r["target_kw"] for r in detail["intervals"]], adjusted - 25, atol=1e-5)
+    assert detail["baseline"]["adjustment"]["applied"] > 1.0
+    assert detail["target_reduction_kw"] == 25.0 and "recomputed_ms" in detail["baseline"]

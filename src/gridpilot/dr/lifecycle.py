@@ -3,7 +3,8 @@
     scheduled --(start)--> active --(end, metered)--> completed | failed
     scheduled | active --(cancel)--> cancelled
 
-- at its start an event becomes active;
+- at its start an event becomes active; a day-matching baseline made before its day-of
+  adjustment window had readings (an event announced ahead) is recomputed with them then;
 - after each 15-min interval ends, its metered consumption (the site balance's ``consumption``,
   as for the baseline) and the achieved reduction ``baseline - metered`` [kW] are stored;
 - once the event has ended and every interval has a metered value, or ``SETTLE_MS`` after the
@@ -31,7 +32,7 @@ from gridpilot.core.timestamps import MS_PER_MIN
 from gridpilot.dr.baseline import consumption_kw
 from gridpilot.dr.events import changed
 from gridpilot.dr.models import DrEvent, DrEventInterval
-from gridpilot.dr.service import OPEN, intervals
+from gridpilot.dr.service import OPEN, intervals, refresh_baseline
 
 #: How long an ended event waits for the metered consumption of all its intervals.
 SETTLE_MS = 60 * MS_PER_MIN
@@ -123,6 +124,7 @@ async def advance(*, session: AsyncSession, event_id: int, now_ms: int) -> list[
         if not await _move(session, event, "scheduled", "active", now_ms):
             return []
         changes.append(changed(event, "scheduled", now_ms))
+        await refresh_baseline(session=session, event=event, now_ms=now_ms)
     rows = await intervals(session=session, event_id=event.id)
     upto = min(now_ms, event.end_ms)
     await measure(session=session, event=event, rows=rows, upto_ms=upto)

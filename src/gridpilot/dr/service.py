@@ -142,6 +142,39 @@ async def create_event(
     return event, True
 
 
+def _unapplied(adjustment: dict[str, object]) -> bool:
+    """A day-of adjustment the method has but that was not applied (no readings in its window
+    yet, or none on the event's day: the record's ``note`` says which)."""
+    return adjustment.get("kind", "none") != "none" and adjustment.get("applied") is None
+
+
+async def refresh_baseline(*, session: AsyncSession, event: DrEvent, now_ms: int) -> bool:
+    """Recompute a day-matching baseline made before its adjustment window had readings (an
+    event announced ahead), now that the window has passed; whether it changed. The target
+    reduction stays as announced; the intervals' baseline and target load follow."""
+    if not _unapplied((event.baseline or {}).get("adjustment", {})):
+        return False
+    site = await get_site(session=session, site_id=event.site_id, principal=SYSTEM)
+    excluded = await excluded_days(session=session, site=site, before_ms=event.start_ms)
+    try:
+        result = await event_baseline(
+            session=session, site=site, start_ms=event.start_ms, end_ms=event.end_ms,
+            method=event.baseline_method, excluded=excluded, now_ms=now_ms,
+        )  # fmt: skip
+    except ValidationFailed:
+        return False
+    if _unapplied(result.adjustment):
+        return False
+    fresh = {row.ts_ms: row for row in _interval_rows(event, result)}
+    for row in await intervals(session=session, event_id=event.id):
+        if row.ts_ms in fresh:
+            row.baseline_kw = fresh[row.ts_ms].baseline_kw
+            row.target_kw = fresh[row.ts_ms].target_kw
+    event.baseline = result.record() | {"recomputed_ms": now_ms}
+    await session.flush()
+    return True
+
+
 def _target_kw(new: NewEvent, result: CblResult) -> float:
     if new.target_reduction_kw is not None:
         return new.target_reduction_kw
