@@ -272,3 +272,15 @@ async def test_a_statement_csv_has_the_totals_of_the_api(client, admin, cer):
     bob = cer["bob"]
     assert (await client.get(f"{base}/{m['bob']}.csv", headers=bob)).status_code == 200
     assert (await client.get(f"{base}/{m['carl']}.csv", headers=bob)).status_code == 404
+
+
+async def test_a_statement_pdf_shows_the_member_total(client, admin, cer):
+    _, body = await settle(client, admin, cer["id"])
+    m = cer["members"]
+    path = f"/api/v1/communities/{cer['id']}/settlements/{body['id']}/statements/{m['carl']}.pdf"
+    response = await client.get(path, headers=admin)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF-")
+    assert b"(15.67)" in response.content  # Carl's total, as in the API
+    assert (await client.get(path, headers=cer["bob"])).status_code == 404

@@ -25,6 +25,8 @@ from gridpilot.community.settlement_schemas import (
     ZonalPricesIn,
     ZonalPricesStored,
 )
+from gridpilot.community.statement_pdf import statement_pdf
+from gridpilot.community.statements import render_csv
 from gridpilot.db.dependencies import SessionDep
 
 router = APIRouter(tags=["community"])
@@ -169,14 +171,36 @@ async def close_settlement(
 async def statement(
     community_id: Id, settlement_id: Id, member_id: Id, principal: Reader, session: SessionDep
 ) -> Response:
-    text, filename = await settlements.member_statement(
+    rows, _, stem = await settlements.member_statement(
         session=session, principal=principal, community_id=community_id,
         settlement_id=settlement_id, member_id=member_id,
     )  # fmt: skip
     return Response(
-        text,
+        render_csv(rows),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'},
+    )
+
+
+@router.get(
+    "/communities/{community_id}/settlements/{settlement_id}/statements/{member_id}.pdf",
+    summary="A member's monthly statement as PDF (the CSV's rows)",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}
+    },
+)
+async def statement_as_pdf(
+    community_id: Id, settlement_id: Id, member_id: Id, principal: Reader, session: SessionDep
+) -> Response:
+    rows, title, stem = await settlements.member_statement(
+        session=session, principal=principal, community_id=community_id,
+        settlement_id=settlement_id, member_id=member_id,
+    )  # fmt: skip
+    return Response(
+        statement_pdf(rows, title),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{stem}.pdf"'},
     )
 
 

@@ -29,7 +29,7 @@ from gridpilot.community.access import Access, community_access
 from gridpilot.community.energy import community_plants, pod_energy, pod_of
 from gridpilot.community.models import Member, Membership, Settlement, Transaction
 from gridpilot.community.prices import zone_prices
-from gridpilot.community.statements import statement_csv
+from gridpilot.community.statements import Row, statement_rows
 from gridpilot.core.errors import Conflict, NotFound, ValidationFailed
 from gridpilot.db.base import utcnow
 
@@ -302,8 +302,9 @@ async def member_statement(
     community_id: int,
     settlement_id: int,
     member_id: int,
-) -> tuple[str, str]:
-    """A member's statement CSV and its file name; 404 for another member's (unless admin)."""
+) -> tuple[list[Row], str, str]:
+    """A member's statement rows, title and file name stem; 404 for another member's
+    (unless the caller administers the community)."""
     settlement, access = await get_settlement(
         session=session, principal=principal, community_id=community_id,
         settlement_id=settlement_id,
@@ -311,9 +312,10 @@ async def member_statement(
     member = await session.get(Member, member_id)
     if member is None or not access.sees_member(member_id):
         raise NotFound(f"member {member_id} not found")
-    text = statement_csv(settlement, member_id, member.name)
+    rows = statement_rows(settlement, member_id, member.name)
     period = f"{settlement.year:04d}-{settlement.month:02d}"
-    return text, f"statement-{access.community.code}-{period}-{member_id}.csv"
+    title = f"{access.community.name}: statement {period}, {member.name}"
+    return rows, title, f"statement-{access.community.code}-{period}-{member_id}"
 
 
 async def list_transactions(

@@ -23,11 +23,14 @@ def _member_part(settlement: Settlement, member_id: int) -> dict[str, Any]:
     raise NotFound(f"member {member_id} has no part in settlement {settlement.id}")
 
 
-def statement_csv(settlement: Settlement, member_id: int, member_name: str) -> str:
-    """The statement of ``member_id`` (``NotFound`` if the member has no part in it)."""
+Row = tuple[str, str, object, str]
+
+
+def statement_rows(settlement: Settlement, member_id: int, member_name: str) -> list[Row]:
+    """The statement of ``member_id`` as rows (``NotFound`` if it has no part in it)."""
     part = _member_part(settlement, member_id)
     period = f"{settlement.year:04d}-{settlement.month:02d}"
-    rows: list[tuple[str, str, object, str]] = [
+    rows: list[Row] = [
         ("statement", "member", member_name, ""),
         ("statement", "member_id", member_id, ""),
         ("statement", "period", period, "Europe/Rome month"),
@@ -56,6 +59,11 @@ def statement_csv(settlement: Settlement, member_id: int, member_name: str) -> s
     ]
     rows += [("community", f"fee {k}", v, "EUR") for k, v in settlement.result["fees_eur"].items()]
     rows += [("community", "reserve", settlement.result["reserve_eur"], "EUR")]
+    return rows
+
+
+def render_csv(rows: list[Row]) -> str:
+    """Statement rows as CSV text with its header."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(("section", "item", "value", "unit"))
