@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from gridpilot.auth.dependencies import Reader
+from gridpilot.auth.dependencies import Configurer, Reader
 from gridpilot.community import plants, service
 from gridpilot.community.schemas import (
     CommunityIn,
@@ -49,7 +49,7 @@ async def list_cer(
     "/api/cer", status_code=201, summary="Create a community (gridpilot administrators)"
 )
 async def create_cer(
-    data: CommunityIn, principal: Reader, session: SessionDep
+    data: CommunityIn, principal: Configurer, session: SessionDep
 ) -> Envelope[CommunityOut]:
     access = await service.create_community(session=session, principal=principal, data=data)
     return Envelope(data=await service.describe(session, access))
@@ -63,7 +63,7 @@ async def get_cer(cer_id: Id, principal: Reader, session: SessionDep) -> Envelop
 
 @seed_router.put("/api/cer/{cer_id}", summary="Replace a community's fields (its admins)")
 async def update_cer(
-    cer_id: Id, data: CommunityIn, principal: Reader, session: SessionDep
+    cer_id: Id, data: CommunityIn, principal: Configurer, session: SessionDep
 ) -> Envelope[CommunityOut]:
     access = await service.update_community(
         session=session, principal=principal, community_id=cer_id, data=data
@@ -76,7 +76,7 @@ async def update_cer(
     status_code=204,
     summary="Delete a community without closed settlements (gridpilot administrators)",
 )
-async def delete_cer(cer_id: Id, principal: Reader, session: SessionDep) -> Response:
+async def delete_cer(cer_id: Id, principal: Configurer, session: SessionDep) -> Response:
     await service.delete_community(session=session, principal=principal, community_id=cer_id)
     return Response(status_code=204)
 
@@ -104,7 +104,7 @@ async def list_cer_members(
     "/api/cer/{cer_id}/members", status_code=201, summary="Add a new or existing member"
 )
 async def add_cer_member(
-    cer_id: Id, data: MemberIn, principal: Reader, session: SessionDep
+    cer_id: Id, data: MemberIn, principal: Configurer, session: SessionDep
 ) -> Envelope[MemberOut]:
     member = await service.add_member(
         session=session, principal=principal, community_id=cer_id, data=data
@@ -119,7 +119,7 @@ async def add_cer_member(
 async def remove_cer_member(
     cer_id: Id,
     member_id: Id,
-    principal: Reader,
+    principal: Configurer,
     session: SessionDep,
     left_on: Annotated[
         date | None, Query(ge=date(1970, 1, 1), le=date(9999, 1, 1), description="Default: today")
@@ -149,7 +149,9 @@ async def list_plants(
 
 
 @seed_router.post("/api/plants", status_code=201, summary="Register a plant / POD")
-async def create_plant(data: PlantIn, principal: Reader, session: SessionDep) -> Envelope[PlantOut]:
+async def create_plant(
+    data: PlantIn, principal: Configurer, session: SessionDep
+) -> Envelope[PlantOut]:
     plant = await plants.create_plant(session=session, principal=principal, data=data)
     return Envelope(data=PlantOut.model_validate(plant))
 
@@ -162,7 +164,7 @@ async def get_plant(plant_id: Id, principal: Reader, session: SessionDep) -> Env
 
 @seed_router.put("/api/plants/{plant_id}", summary="Replace a plant's fields")
 async def update_plant(
-    plant_id: Id, data: PlantIn, principal: Reader, session: SessionDep
+    plant_id: Id, data: PlantIn, principal: Configurer, session: SessionDep
 ) -> Envelope[PlantOut]:
     plant = await plants.update_plant(
         session=session, principal=principal, plant_id=plant_id, data=data
@@ -171,6 +173,6 @@ async def update_plant(
 
 
 @seed_router.delete("/api/plants/{plant_id}", status_code=204, summary="Delete a plant")
-async def delete_plant(plant_id: Id, principal: Reader, session: SessionDep) -> Response:
+async def delete_plant(plant_id: Id, principal: Configurer, session: SessionDep) -> Response:
     await plants.delete_plant(session=session, principal=principal, plant_id=plant_id)
     return Response(status_code=204)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from gridpilot.analytics.community.incentives import DM_414_2023
-from gridpilot.auth.dependencies import Reader
+from gridpilot.auth.dependencies import Configurer, Reader
 from gridpilot.community import parameter_store, prices, settlements
 from gridpilot.community.access import Access
 from gridpilot.community.models import Settlement
@@ -76,7 +76,9 @@ async def list_parameters(principal: Reader, session: SessionDep) -> list[Parame
     status_code=201,
     summary="Record a parameter version (administrators; 409 if it changes a closed month)",
 )
-async def add_parameter(data: ParameterIn, principal: Reader, session: SessionDep) -> ParameterOut:
+async def add_parameter(
+    data: ParameterIn, principal: Configurer, session: SessionDep
+) -> ParameterOut:
     row = await parameter_store.record_version(
         session=session, principal=principal, name=data.name, value=data.value,
         valid_from=data.valid_from, valid_to=data.valid_to, note=data.note,
@@ -92,7 +94,7 @@ async def add_parameter(data: ParameterIn, principal: Reader, session: SessionDe
     summary="Import GME hourly zonal prices from CSV text (administrators)",
 )
 async def import_zonal_prices(
-    data: ZonalPricesIn, principal: Reader, session: SessionDep
+    data: ZonalPricesIn, principal: Configurer, session: SessionDep
 ) -> ZonalPricesStored:
     zones, hours = await prices.import_prices(session=session, principal=principal, text=data.csv)
     return ZonalPricesStored(
@@ -108,7 +110,7 @@ async def import_zonal_prices(
     responses={200: {"model": SettlementOut, "description": "Recomputed draft, or closed"}},
 )
 async def run_settlement(
-    community_id: Id, data: SettlementRun, principal: Reader, session: SessionDep,
+    community_id: Id, data: SettlementRun, principal: Configurer, session: SessionDep,
     response: Response,
 ) -> SettlementOut:  # fmt: skip
     settlement, created = await settlements.run_settlement(
@@ -149,7 +151,7 @@ async def get_settlement(
     summary="Close a settlement of an ended month: immutable, ledger lines written",
 )
 async def close_settlement(
-    community_id: Id, settlement_id: Id, principal: Reader, session: SessionDep
+    community_id: Id, settlement_id: Id, principal: Configurer, session: SessionDep
 ) -> SettlementOut:
     settlement = await settlements.close_settlement(
         session=session, principal=principal, community_id=community_id,
