@@ -112,6 +112,38 @@ REQUIRED: dict[tuple[str, str], Permission | None] = {
     ("GET", "/api/v1/baselines/{baseline_id}/report"): P.READ,
     ("POST", "/api/v1/assets/{asset_id}/anomalies/scan"): P.CONFIGURE,
     ("GET", "/api/v1/anomalies"): P.READ,
+    # energy communities (within a community: docs/community.md, "Access")
+    ("GET", "/api/cer"): P.READ,
+    ("POST", "/api/cer"): P.CONFIGURE,
+    ("GET", "/api/cer/{cer_id}"): P.READ,
+    ("PUT", "/api/cer/{cer_id}"): P.CONFIGURE,
+    ("DELETE", "/api/cer/{cer_id}"): P.CONFIGURE,
+    ("GET", "/api/cer/{cer_id}/members"): P.READ,
+    ("POST", "/api/cer/{cer_id}/members"): P.CONFIGURE,
+    ("DELETE", "/api/cer/{cer_id}/members/{member_id}"): P.CONFIGURE,
+    ("GET", "/api/plants"): P.READ,
+    ("POST", "/api/plants"): P.CONFIGURE,
+    ("GET", "/api/plants/{plant_id}"): P.READ,
+    ("PUT", "/api/plants/{plant_id}"): P.CONFIGURE,
+    ("DELETE", "/api/plants/{plant_id}"): P.CONFIGURE,
+    ("GET", "/api/energy/aggregations"): P.READ,
+    ("GET", "/api/economic/transactions"): P.READ,
+    ("GET", "/api/v1/communities/{community_id}/shared-energy"): P.READ,
+    ("GET", "/api/v1/community-parameters"): P.READ,
+    ("POST", "/api/v1/community-parameters"): P.CONFIGURE,
+    ("POST", "/api/v1/community-zonal-prices"): P.CONFIGURE,
+    ("POST", "/api/v1/communities/{community_id}/settlements"): P.CONFIGURE,
+    ("GET", "/api/v1/communities/{community_id}/settlements"): P.READ,
+    ("GET", "/api/v1/communities/{community_id}/settlements/{settlement_id}"): P.READ,
+    ("POST", "/api/v1/communities/{community_id}/settlements/{settlement_id}/close"): P.CONFIGURE,
+    (
+        "GET",
+        "/api/v1/communities/{community_id}/settlements/{settlement_id}/statements/{member_id}.csv",
+    ): P.READ,
+    (
+        "GET",
+        "/api/v1/communities/{community_id}/settlements/{settlement_id}/statements/{member_id}.pdf",
+    ): P.READ,
 }
 
 #: Routes that need no authentication at all (DESIGN.md: health, token endpoint, docs).
