@@ -126,6 +126,10 @@ async def test_validation_errors_say_why(client, auth_headers):
     efficiency = {**BATTERY, "params": {**BATTERY["params"], "charge_efficiency": 1.5}}
     assert "charge_efficiency" in await rejected(efficiency)
     assert "kind" in await rejected({"kind": "flywheel", "name": "F", "params": {}})
+    # no coercion: the OpenAPI types hold as written
+    assert "auto_dispatch" in await rejected({**BATTERY, "auto_dispatch": 0})
+    as_text = {**BATTERY, "params": {**BATTERY["params"], "capacity_kwh": "100"}}
+    assert "capacity_kwh" in await rejected(as_text)
     too_much = {
         "kind": "deferrable_load",
         "name": "Oven",

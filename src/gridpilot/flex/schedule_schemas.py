@@ -10,12 +10,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from gridpilot.assets.schemas import Strict
+from gridpilot.flex.schemas import StrictBody
 
 Money = str  # EUR, a decimal string such as "12.34"
 
 
-class ScheduleRequest(Strict):
+class ScheduleRequest(StrictBody):
     """What to plan: the horizon from the quarter hour holding now, the step, and the price
     exported energy earns (the tariff has import prices only)."""
 

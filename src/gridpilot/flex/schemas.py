@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
 from gridpilot.assets.schemas import DbId, Name, Strict
 
@@ -20,6 +20,14 @@ ResourceKind = Literal[
     "battery", "ev_charger", "deferrable_load", "curtailable_load", "hvac", "pv_curtailment"
 ]
 RESOURCE_KINDS: tuple[str, ...] = ResourceKind.__args__  # type: ignore[attr-defined]
+
+
+class StrictBody(Strict):
+    """No type coercion either: ``"5"`` is not a number, ``0`` is not a boolean (the OpenAPI
+    types hold as written); timestamps stay ISO-8601 strings."""
+
+    model_config = ConfigDict(**Strict.model_config, strict=True)
+
 
 Kw = Annotated[float, Field(ge=0, le=1e6, description="kW")]
 Kwh = Annotated[float, Field(ge=0, le=1e7, description="kWh")]
@@ -30,7 +38,7 @@ EurPerKwh = Annotated[float, Field(ge=0, le=1e4, description="EUR/kWh")]
 Clock = Annotated[str, Field(pattern=r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$", examples=["08:00"])]
 
 
-class BatteryParams(Strict):
+class BatteryParams(StrictBody):
     """A stationary battery. The plan starts from the linked asset's latest ``soc_pct`` reading
     when there is a recent one, else from ``soc_start_pct``."""
 
@@ -64,12 +72,12 @@ class BatteryParams(Strict):
         return self
 
 
-class EVSessionIn(Strict):
+class EVSessionIn(StrictBody):
     """One plugged-in car: ``energy_kwh`` must be delivered between arrival and departure."""
 
     label: str = Field(default="", max_length=100, description="Free text (car, driver)")
-    arrival: AwareDatetime = Field(description="When the car is plugged in (ISO-8601)")
-    departure: AwareDatetime = Field(description="When it leaves (ISO-8601)")
+    arrival: AwareDatetime = Field(strict=False, description="When plugged in (ISO-8601)")
+    departure: AwareDatetime = Field(strict=False, description="When it leaves (ISO-8601)")
     energy_kwh: float = Field(gt=0, le=1000, description="Energy needed by departure [kWh]")
 
     @model_validator(mode="after")
@@ -79,7 +87,7 @@ class EVSessionIn(Strict):
         return self
 
 
-class EVChargerParams(Strict):
+class EVChargerParams(StrictBody):
     """An EV charger and its sessions. While charging, the power lies in [min, max] (a positive
     minimum: an IEC 61851 charger cannot go below 6 A)."""
 
@@ -94,7 +102,7 @@ class EVChargerParams(Strict):
         return self
 
 
-class DeferrableLoadParams(Strict):
+class DeferrableLoadParams(StrictBody):
     """A load that must take ``energy_kwh`` inside a daily window of the site's local time
     (``window_end`` before ``window_start`` wraps past midnight; equal: the whole day)."""
 
@@ -113,7 +121,7 @@ class DeferrableLoadParams(Strict):
         return self
 
 
-class CurtailableLoadParams(Strict):
+class CurtailableLoadParams(StrictBody):
     """A load that may be shed (demand response; in a schedule only without a duration cap)."""
 
     shed_kw: Kw = Field(description="Power that may be shed [kW]")
@@ -128,7 +136,7 @@ class CurtailableLoadParams(Strict):
     )
 
 
-class HvacParams(Strict):
+class HvacParams(StrictBody):
     """An HVAC setpoint offset: each degree of offset changes the load by ``kw_per_degc``."""
 
     kw_per_degc: float = Field(gt=0, le=1e5, description="Load change per degC of offset [kW]")
@@ -138,7 +146,7 @@ class HvacParams(Strict):
     )
 
 
-class PvCurtailmentParams(Strict):
+class PvCurtailmentParams(StrictBody):
     """The site's PV output may be curtailed, e.g. to respect an export limit."""
 
     export_limit_kw: Kw | None = Field(
@@ -164,7 +172,7 @@ PARAMS_OF: dict[str, type[ResourceParams]] = {
 }
 
 
-class _ResourceFields(Strict):
+class _ResourceFields(StrictBody):
     name: Name = Field(description="Unique on the site")
     asset_id: DbId | None = Field(default=None, description="The site's asset that carries it")
     enabled: bool = Field(default=True, description="False: kept, but left out of schedules")
@@ -214,7 +222,7 @@ ResourceCreate = Annotated[
 ]
 
 
-class ResourceUpdate(Strict):
+class ResourceUpdate(StrictBody):
     """A partial change; ``params`` fields are merged into the stored ones and the whole is
     checked again against the resource's kind (the kind itself cannot change)."""
 
