@@ -122,6 +122,10 @@ async def test_not_enough_history_is_a_clear_422(app, client, admin):
                                  headers=admin)  # fmt: skip
     assert forecast.status_code == 422
     assert "no stored consumption forecast" in forecast.json()["message"]
+    bare = await client.post("/api/v1/sites", json={"name": "No assets", "timezone": "UTC"},
+                             headers=admin)  # fmt: skip
+    answer = await client.post(SEED, json=body(bare.json()["id"]), headers=admin)
+    assert answer.status_code == 422 and answer.json()["details"]["found"] == 0
     assert (await client.get(EVENTS, headers=admin)).json() == []
 
 

@@ -32,6 +32,7 @@ from gridpilot.analytics.cbl import (
     preset,
 )
 from gridpilot.analytics.cbl.days import WEEKDAY, day_pool, holidays_between
+from gridpilot.analytics.site_balance import Source
 from gridpilot.assets.models import Site
 from gridpilot.balance.service import site_balances
 from gridpilot.core.errors import ValidationFailed
@@ -66,7 +67,8 @@ async def consumption_kw(
     *, session: AsyncSession, site_id: int, start_ms: int, end_ms: int, now_ms: int | None = None
 ) -> pd.Series:
     """The site's consumption [kW] per 15-min interval of ``[start_ms, end_ms)`` (aligned; NaN
-    where the balance does not know it), UTC index of interval starts."""
+    where the balance does not know it, or where the site has nothing that consumes), UTC
+    index of interval starts."""
     stamps: list[np.ndarray] = []
     values: list[np.ndarray] = []
     for lo in range(start_ms, end_ms, READ_CHUNK_MS):
@@ -76,8 +78,10 @@ async def consumption_kw(
             now_ms=now_ms,
         )  # fmt: skip
         balance = found[site_id]
+        kw = balance.balance.values["consumption"] * (MS_PER_HOUR / balance.step_ms)
+        absent = balance.balance.sources["consumption"] == Source.ABSENT.value
         stamps.append(np.asarray(balance.edges[:-1], dtype="int64"))
-        values.append(balance.balance.values["consumption"] * (MS_PER_HOUR / balance.step_ms))
+        values.append(np.where(absent, np.nan, kw))  # nothing on site consumes: no history
     index = pd.to_datetime(np.concatenate(stamps), unit="ms", utc=True)
     return pd.Series(np.concatenate(values), index=index, name="consumption_kw")
 
