@@ -55,8 +55,10 @@ async def test_threshold_breach_raises_exactly_one_alert_and_resolves(env, bus_e
         "title",
         "message",
         "value",
+        "flapping",
         "ts",
     }
+    assert raised[0]["flapping"] is False
 
     await env.ingest(asset_id, 150.0)  # a new breach is a new alert
     assert [a["state"] for a in await env.alerts(rule_id=rule["id"])] == ["active", "resolved"]

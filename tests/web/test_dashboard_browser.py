@@ -466,7 +466,7 @@ async def test_a_new_alert_toasts_and_an_operator_acknowledges_it(server, page):
         f"{dashboard.url}/api/v1/telemetry", json={"readings": [reading]}, headers=admin
     )
     assert stored.status_code == 200, stored.text
-    toast = page.get_by_text("New alert: Main meter: power_kw above 1000")
+    toast = page.get_by_text("New alert: Main meter: Active power above 1,000 kW")
     await expect(toast).to_be_visible(timeout=30_000)
     alerts = httpx.get(
         f"{dashboard.url}/api/v1/alerts", params={"rule_id": rule.json()["id"]}, headers=admin

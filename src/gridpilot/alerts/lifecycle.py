@@ -39,6 +39,7 @@ def event_payload(alert: Alert) -> dict[str, Any]:
         "title": alert.title,
         "message": alert.message,
         "value": alert.value,
+        "flapping": alert.flapping,
         "ts": int(changed.timestamp() * 1000),
     }
 

@@ -179,3 +179,29 @@ METRIC_KEY_PATTERN = r"^[a-z][a-z0-9_]{1,63}$"
 def source_type_of(source_id: str) -> str:
     """The ``TYPE`` part of a WIA sourceId (``"SOLAR-PV-ITA-00001"`` -> ``"SOLAR-PV"``)."""
     return source_id.rsplit("-", 2)[0]
+
+
+#: How a catalogue unit is written for people (``degC`` -> ``°C``; dimensionless: nothing).
+UNIT_SIGNS = {"degC": "°C", "1": "", "count": "", "m3/h": "m³/h", "W/m2": "W/m²"}
+
+
+def metric_name(key: str) -> str:
+    """A built-in metric's short name for people (``power_kw`` -> ``Active power``); another
+    metric's key with spaces (``energy_produced`` -> ``energy produced``)."""
+    for spec in BUILTIN_METRICS:
+        if spec.key == key:
+            return spec.description.split(" (")[0]
+    return key.replace("_", " ")
+
+
+def quantity(value: float, key: str) -> str:
+    """``value`` of metric ``key`` with its unit and sensible decimals (``1,978 kW``,
+    ``49.98 Hz``, ``0.97``)."""
+    unit = next((spec.unit for spec in BUILTIN_METRICS if spec.key == key), "")
+    size = abs(value)
+    digits = 0 if size >= 1000 else 1 if size >= 100 else 2
+    text = f"{value:,.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    sign = UNIT_SIGNS.get(unit, unit)
+    return f"{text} {sign}" if sign else text

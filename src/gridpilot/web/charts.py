@@ -32,6 +32,7 @@ LABELS = {
 #: Drawn below the axis (flows out of the site).
 NEGATIVE = ("export", "charge")
 GREY = "#8c8c8c"
+CONTRACT = "#546e7a"  # blue grey: apart from the flows' colours
 
 
 def points(series: pd.Series) -> list[list[float | None]]:
@@ -111,15 +112,30 @@ def time_chart(
 
 
 def _shown(history: PowerHistory) -> list[str]:
-    """The terms to draw: the four of the grid and generation, storage where present."""
-    base = ["consumption", "generation", "import", "export"]
-    return base + [t for t in ("discharge", "charge") if t in history.present]
+    """The terms to draw: consumption and the grid's two; generation and storage where the
+    site has them (no empty "Generation" legend on a factory without PV)."""
+    generation = ["generation"] if "generation" in history.present else []
+    storage = [t for t in ("discharge", "charge") if t in history.present]
+    return ["consumption", *generation, "import", "export", *storage]
 
 
-def balance_chart(history: PowerHistory) -> dict[str, Any]:
+def balance_chart(history: PowerHistory, contract_kw: float | None = None) -> dict[str, Any]:
     """Average power per interval [kW]: consumption and generation as lines, grid import and
-    battery discharge as areas above the axis, export and charge below it."""
+    battery discharge as areas above the axis, export and charge below it; the contract
+    demand [kW] as a dashed line when given."""
     options = time_chart({}, unit="kW")
+    if contract_kw and history.stamps_ms:
+        span = [history.stamps_ms[0], history.stamps_ms[-1] + history.step_ms]
+        options["series"].append(
+            {
+                "name": "Contract demand",
+                "type": "line",
+                "showSymbol": False,
+                "color": CONTRACT,
+                "lineStyle": {"type": "dashed", "width": 1.5},
+                "data": [[ts, contract_kw] for ts in span],
+            }
+        )
     for term in _shown(history):
         sign = -1.0 if term in NEGATIVE else 1.0
         line: dict[str, Any] = {

@@ -12,8 +12,10 @@ from nicegui import ui
 
 from gridpilot.auth.permissions import Permission, Principal
 from gridpilot.core import events as catalogue
+from gridpilot.core.timestamps import now_ms
 from gridpilot.web.context import current
 from gridpilot.web.session import log_out, principal
+from gridpilot.web.toasts import ToastGate
 
 #: (label, path, permission needed or None)
 NAV: list[tuple[str, str, Permission | None]] = [
@@ -54,19 +56,20 @@ async def _logout() -> None:
 
 
 def toast_new_alerts(user: Principal) -> None:
-    """A notification on the current page whenever an alert the user may see is raised."""
+    """A notification on the current page when an alert the user may see is raised (not for a
+    flapping one, and a few per burst: ``web/toasts.py``)."""
     client = ui.context.client
+    gate = ToastGate()
 
     async def on_raised(_topic: str, payload: dict[str, Any]) -> None:
         if not user.can_see_site(int(payload.get("site_id") or 0)):
             return
+        text = gate.admit(payload, now_ms())
+        if text is None:
+            return
         critical = payload.get("severity") == "critical"
         with client:  # the bus calls from another task: say which page to notify
-            ui.notify(
-                f"New alert: {payload.get('title')}",
-                type="negative" if critical else "warning",
-                position="top-right",
-            )
+            ui.notify(text, type="negative" if critical else "warning", position="top-right")
 
     unsubscribe = current().bus.subscribe(catalogue.ALERT_RAISED.name, on_raised)
     client.on_delete(unsubscribe)

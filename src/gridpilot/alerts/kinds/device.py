@@ -18,6 +18,7 @@ from gridpilot.alerts.views import (
     State,
     subject_of,
 )
+from gridpilot.assets.catalogue import metric_name
 from gridpilot.assets.schemas import Strict
 from gridpilot.core.timestamps import MS_PER_S, iso
 
@@ -131,8 +132,9 @@ def anomaly_event(
     if key in state.open:
         return []
     method = payload.get("method", "anomaly")
-    title = f"{asset.name}: {metric} anomaly ({method})"
-    message = f"{metric} anomaly, score {score:.3g} ({severity}, {rule.name})"
+    name = metric_name(str(metric))
+    title = f"{asset.name}: {name} anomaly ({method})"
+    message = f"{name} anomaly, score {score:.3g} ({severity}, {rule.name})"
     detail = {
         "method": method,
         "metric": metric,

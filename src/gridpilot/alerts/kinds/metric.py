@@ -21,6 +21,7 @@ from gridpilot.alerts.views import (
     State,
     subject_of,
 )
+from gridpilot.assets.catalogue import metric_name, quantity
 from gridpilot.assets.schemas import Strict
 from gridpilot.core.timestamps import MS_PER_MIN, MS_PER_S
 
@@ -96,8 +97,9 @@ def threshold_reading(
         cleared(p["operator"], value, threshold, float(p["hysteresis"])),
         float(p["duration_s"]),
     )
-    title = f"{asset.name}: {rule.metric} {p['operator']} {threshold:g}"
-    message = f"{rule.metric} = {value:g} is {p['operator']} {threshold:g} ({rule.name})"
+    name, limit = metric_name(rule.metric), quantity(threshold, rule.metric)
+    title = f"{asset.name}: {name} {p['operator']} {limit}"
+    message = f"{name} {quantity(value, rule.metric)} is {p['operator']} {limit} ({rule.name})"
     detail = {"threshold": threshold, "operator": p["operator"], "ts": ts}
     return _decided(action, rule, asset, (title, message, value, detail))
 
@@ -121,7 +123,10 @@ def rate_reading(
     limit = float(p["max_rate_per_min"])
     fast = {"rise": rate > limit, "fall": -rate > limit}.get(p["direction"], abs(rate) > limit)
     action = state.step((rule.id, subject_of(asset.site_id, asset.id)), ts, fast, not fast, 0.0)
-    title = f"{asset.name}: {rule.metric} changing fast"
-    message = f"{rule.metric} changes {rate:+.3g}/min (limit {limit:g}/min, {rule.name})"
+    name = metric_name(rule.metric)
+    title = f"{asset.name}: {name} changing fast"
+    change, most = quantity(rate, rule.metric), quantity(limit, rule.metric)
+    sign = "+" if rate > 0 else ""
+    message = f"{name} changes {sign}{change}/min (limit {most}/min, {rule.name})"
     detail = {"rate_per_min": rate, "max_rate_per_min": limit, "ts": ts}
     return _decided(action, rule, asset, (title, message, rate, detail))

@@ -150,7 +150,7 @@ def _history_card(site: Site) -> Callable[[], Awaitable[None]]:
         history = await power_history([site.id], hours=RANGES[span.value])
         shown["data"] = history
         chart.options.clear()
-        chart.options.update(balance_chart(history))
+        chart.options.update(balance_chart(history, site.contract_demand_kw))
         chart.update()
         bars.options.clear()
         bucket = "1h" if RANGES[span.value] <= 24 else "1D"
