@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from tests.flex.schedule_data import add_battery, plan_site, store_forecasts
-from tests.insights.kpis.kpi_test_data import make_site
+from tests.flex.schedule_data import QUARTER_MS, TARIFF, add_battery, plan_site, store_forecasts
+from tests.insights.kpis.kpi_test_data import add_tariff, make_asset, make_site
 
 from gridpilot.auth.permissions import Role
-from gridpilot.core.timestamps import now_ms
+from gridpilot.core.timestamps import MS_PER_DAY, now_ms
+from gridpilot.flex.inputs import month_start_ms
 
 EFFICIENCY = 0.95
 STEP_H = 0.25
@@ -221,3 +222,45 @@ async def test_a_day_of_stored_forecast_does_not_plan_two(client, sessions, auth
     two = await client.post(url(site_id), json={"horizon_h": 48}, headers=admin)
     assert two.status_code == 409, two.text  # computing 48 h needs history the site lacks
     assert two.json()["details"]["missing"] == ["consumption forecast", "generation forecast"]
+
+
+async def test_start_soc_below_the_band_stays_feasible(client, sessions, auth_headers):
+    admin = await auth_headers(Role.ADMINISTRATOR)
+    site_id = await plan_site(client, sessions, admin, "Deep discharge")
+    battery = await add_battery(client, admin, site_id)
+    reading = {"asset": battery, "metric": "soc_pct", "ts": now_ms() - 60_000, "value": 5.0}
+    stored = await client.post("/api/v1/telemetry", json={"readings": [reading]}, headers=admin)
+    assert stored.status_code == 200, stored.text
+    plan = (await client.post(url(site_id), headers=admin)).json()
+    assert plan["status"] == "optimal", plan["message"]
+    soc = [s["batteries"]["BESS"]["soc_pct"] for s in plan["steps"]]
+    # 5 kWh short of the 10 % floor: one quarter at 50 kW puts in 11.9 kWh, so it is back in
+    # its band from the end of the first step on and never leaves it again
+    assert all(10 - 1e-6 <= v <= 90 + 1e-6 for v in soc)
+
+
+async def test_incumbent_peak_of_the_month_from_the_site_balance(client, sessions, auth_headers):
+    admin = await auth_headers(Role.ADMINISTRATOR)
+    site_id = await make_site(client, admin, "Peaky")
+    tariff = {**TARIFF, "demand_charge_per_kw_month": 10.0}
+    added = await add_tariff(client, admin, site_id, now_ms() - MS_PER_DAY, tariff)
+    assert added.status_code == 201, added.text
+    await store_forecasts(sessions, site_id, 30.0)
+    press = await make_asset(client, admin, site_id, "Press", "machine")
+    now = now_ms()
+    start = now - now % QUARTER_MS
+    readings = [
+        {"asset": press, "metric": "power_kw", "ts": start - minute * 60_000, "value": 80.0}
+        for minute in range(1, 46)
+    ]
+    stored = await client.post("/api/v1/telemetry", json={"readings": readings}, headers=admin)
+    assert stored.status_code == 200 and stored.json()["stored"] == 45, stored.text
+    plan = (await client.post(url(site_id), headers=admin)).json()
+    inputs = plan["inputs"]
+    assert inputs["demand_charge_eur_per_kw_month"] == 10.0
+    in_month = start - 30 * 60_000 >= month_start_ms(start, "UTC")
+    # no grid meter: the import is the press's 80 kW (derived); the quarter from 30 to 15 min
+    # before the plan is wholly measured
+    assert inputs["incumbent_peak_kw"] == (pytest.approx(80.0) if in_month else 0.0)
+    # 30 kW stays far below the 80 kW already paid for: no demand charge in the plan
+    assert plan["cost"]["demand_charge_eur"] == "0.00"
