@@ -284,3 +284,23 @@ async def test_a_statement_pdf_shows_the_member_total(client, admin, cer):
     assert response.content.startswith(b"%PDF-")
     assert b"(15.67)" in response.content  # Carl's total, as in the API
     assert (await client.get(path, headers=cer["bob"])).status_code == 404
+
+
+async def test_the_gse_statement_is_reconciled_with_the_estimates(client, admin, cer):
+    await settle(client, admin, cer["id"])
+    month = f"{YEAR:04d}-{MONTH:02d}"
+    path = f"/api/v1/communities/{cer['id']}/gse-reconciliation"
+    statement = f"mese;importo\n{month};40,00\n2020-01;5\n"
+    response = await client.post(path, json={"csv": statement}, headers=admin)
+    assert response.status_code == 200, response.text
+    by_month = {r["month"]: r for r in response.json()}
+    # 40.00 - 39.17 = 0.83, i.e. 2.119 % of the estimate -> 2.12
+    assert by_month[month] == {
+        "month": month, "estimated_eur": "39.17", "settlement_status": "draft",
+        "paid_eur": "40.00", "difference_eur": "0.83", "difference_pct": "2.12",
+    }  # fmt: skip
+    assert by_month["2020-01"]["estimated_eur"] is None
+    assert by_month["2020-01"]["paid_eur"] == "5.00"
+    bad = await client.post(path, json={"csv": "mese;importo\n13/2026;x\n"}, headers=admin)
+    assert bad.status_code == 422
+    assert bad.json()["details"][0]["line"] == 2

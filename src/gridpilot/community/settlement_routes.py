@@ -14,7 +14,9 @@ from gridpilot.community.access import Access
 from gridpilot.community.models import Settlement
 from gridpilot.community.schemas import NOT_FOUND, Envelope, Meta
 from gridpilot.community.settlement_schemas import (
+    GseStatementIn,
     MemberPart,
+    MonthReconciliation,
     ParameterIn,
     ParameterOut,
     PlantPart,
@@ -204,6 +206,25 @@ async def statement_as_pdf(
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{stem}.pdf"'},
     )
+
+
+@router.post(
+    "/communities/{community_id}/gse-reconciliation",
+    summary="Compare the GSE's statement (CSV) with the settlements' estimates, month by month",
+)
+async def gse_reconciliation(
+    community_id: Id, data: GseStatementIn, principal: Configurer, session: SessionDep
+) -> list[MonthReconciliation]:
+    months = await settlements.reconcile_gse(
+        session=session, principal=principal, community_id=community_id, text=data.csv
+    )
+    return [
+        MonthReconciliation(
+            month=d.month, estimated_eur=d.estimated_eur, settlement_status=status,
+            paid_eur=d.paid_eur, difference_eur=d.difference_eur, difference_pct=d.difference_pct,
+        )
+        for d, status in months
+    ]  # fmt: skip
 
 
 @seed_router.get(

@@ -137,3 +137,20 @@ class TransactionOut(BaseModel):
     status: str = Field(description="PENDING, PROCESSED or FAILED")
     created_at: datetime
     processed_at: datetime | None
+
+
+class GseStatementIn(BaseModel):
+    """The GSE's statement as CSV text: a month column (``mese``: YYYY-MM, MM/YYYY or YYYYMM)
+    and an amount column (``importo``, decimal comma or point)."""
+
+    model_config = ConfigDict(extra="forbid")
+    csv: Annotated[str, Field(min_length=1, max_length=1_000_000)]
+
+
+class MonthReconciliation(BaseModel):
+    month: str = Field(description="YYYY-MM")
+    estimated_eur: Decimal | None = Field(description="The settlement's GSE estimate")
+    settlement_status: str | None = Field(description="draft or closed; null: no settlement")
+    paid_eur: Decimal | None = Field(description="What the GSE statement says was paid")
+    difference_eur: Decimal | None = Field(description="paid - estimated")
+    difference_pct: Decimal | None = Field(description="Of the estimate, to 0.01 %")

@@ -10,6 +10,7 @@ second run returns the stored settlement.
 
 from __future__ import annotations
 
+import csv
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -21,6 +22,12 @@ from gridpilot.analytics.community import configuration as pure
 from gridpilot.analytics.community.allocation import RULES
 from gridpilot.analytics.community.distribution import Statute
 from gridpilot.analytics.community.incentives import CerParameters
+from gridpilot.analytics.community.reconciliation import (
+    MonthDifference,
+    StatementError,
+    parse_statement,
+    reconcile,
+)
 from gridpilot.analytics.community.settlement import Settlement as Figures
 from gridpilot.analytics.community.settlement import month_bounds_utc, settle_month
 from gridpilot.auth.permissions import Principal
@@ -335,3 +342,24 @@ async def list_transactions(
         )
     rows = list(await session.scalars(query.order_by(Transaction.id)))
     return rows[(page - 1) * per_page : page * per_page], len(rows)
+
+
+async def reconcile_gse(
+    *, session: AsyncSession, principal: Principal, community_id: int, text: str
+) -> list[tuple[MonthDifference, str | None]]:
+    """Each month of the GSE statement (or of a settlement) with the estimate, the amount
+    paid and the difference, and the settlement's status. Nothing is stored."""
+    await community_access(session, principal, community_id, manage=True)
+    try:
+        paid = parse_statement(text)
+    except StatementError as exc:  # well-formed body, refused content: 422
+        raise ValidationFailed(exc.message, details=exc.details) from None
+    except csv.Error as exc:
+        raise ValidationFailed(f"the CSV cannot be read: {exc}") from None
+    rows = await session.scalars(select(Settlement).where(Settlement.community_id == community_id))
+    estimates: dict[str, Decimal] = {}
+    status: dict[str, str] = {}
+    for row in rows:
+        month = f"{row.year:04d}-{row.month:02d}"
+        estimates[month], status[month] = row.gse_estimate_eur, row.status
+    return [(d, status.get(d.month)) for d in reconcile(estimates, paid)]
