@@ -136,6 +136,7 @@ REQUIRED: dict[tuple[str, str], Permission | None] = {
     ("GET", "/api/v1/communities/{community_id}/settlements"): P.READ,
     ("GET", "/api/v1/communities/{community_id}/settlements/{settlement_id}"): P.READ,
     ("POST", "/api/v1/communities/{community_id}/settlements/{settlement_id}/close"): P.CONFIGURE,
+    ("POST", "/api/v1/communities/{community_id}/gse-reconciliation"): P.CONFIGURE,
     (
         "GET",
         "/api/v1/communities/{community_id}/settlements/{settlement_id}/statements/{member_id}.csv",
