@@ -17,13 +17,20 @@ time span, spread pro rata over the intervals the span covers (docs/site-energy.
   cap)``, its last reading is held as above: exact for regular sampling within the cap.
 
 Per asset and interval the signed power energy is split by its sign into the positive and the
-negative term. An asset with a register for a term never adds power for it too, and of two
-registers (or two power series) of an asset for one term only the first in the catalogue's list
-counts (``energy_kwh`` before ``energy_consumed_kwh``). A sub-meter of a same-role parent, and a
+negative term. For each asset and term one series counts over the whole period: of the series
+with data in the period (a segment overlapping it), a register before power, then the first in
+the catalogue's list (``energy_kwh`` before ``energy_consumed_kwh``), so a register with data in
+part of the period replaces power in all of it. A sub-meter of a same-role parent, and a
 consumer under a main meter, are left out (``COUNTED``: the parent counts them). The node is the
 asset for prosumers (each is its own connection point, solved apart) and 0 for the rest of the
-site. Every back end runs the same SQL (epoch-ms
-integers, window functions, a recursive CTE that walks a segment's intervals).
+site. Every back end runs the same SQL (epoch-ms integers, window functions, a recursive CTE
+that walks a segment's intervals).
+
+Shaped for sites of 1,000 meters (issue #14, ``bench/balance_sql.py``): the per-row part
+carries integers only (terms as codes, ``TERM_NAMES``), has no join after the series are read
+(the planner estimates 1 row for every CTE and would nest loops over 800,000), reads each
+series' rollups in series order (an incremental sort per series), and makes the choice of the
+series in the window of the per-interval sum: three full sorts fewer than before.
 """
 
 # SQL here is assembled only from constants, catalogue keys and integer steps; values are bind
@@ -75,10 +82,36 @@ def _least(a: str, b: str) -> str:
     return f"CASE WHEN {a} < {b} THEN {a} ELSE {b} END"
 
 
+#: Term codes: a term's place in the sorted term names, so that the heavy part of the
+#: statement sorts and groups integers and an order by code is the order by name.
+TERM_NAMES: tuple[str, ...] = tuple(
+    sorted(
+        {t for m in ENERGY_TERMS.values() for t in m.values()}
+        | {t for m in POWER_TERMS.values() for pair in m.values() for t in pair if t}
+    )
+)
+
+
+def _coded_rows() -> list[str]:
+    """``(role, key, positive term code, negative term code, is register, priority)`` rows of
+    the catalogue, as SQL (codes: ``TERM_NAMES``)."""
+    code = {name: i for i, name in enumerate(TERM_NAMES)}
+    rows = [
+        f"('{role}', '{key}', {code[term]}, NULL, 1, {prio})"
+        for role, metrics in ENERGY_TERMS.items()
+        for prio, (key, term) in enumerate(metrics.items())
+    ]
+    for role, metrics in POWER_TERMS.items():
+        for prio, (key, (positive, negative)) in enumerate(metrics.items()):
+            neg = str(code[negative]) if negative else "NULL"
+            rows.append(f"('{role}', '{key}', {code[positive]}, {neg}, 0, {prio})")
+    return rows
+
+
 def _series_ctes(level_ms: int, per_asset: bool) -> str:
     """``s``: one row per (asset, mapped metric) with its split (rollups before, raw from it),
     its power hold ``cap`` [ms] and the bounds of the rollups and raw readings to read."""
-    mapping = ", ".join(_mapping_rows())
+    mapping = ", ".join(_coded_rows())
     pending = bucket_sql("p.start_ms", level_ms)
     if per_asset:  # parents and their children, for the unmetered remainder
         counted = "(a.parent_asset_id IS NOT NULL OR EXISTS (SELECT 1 FROM assets c"
@@ -87,11 +120,11 @@ def _series_ctes(level_ms: int, per_asset: bool) -> str:
         counted = COUNTED
     hold = f"a.expected_interval_s * {HOLD_INTERVALS * 1000}"
     return f"""
-    terms(role, mkey, term_pos, term_neg, kind, prio) AS (VALUES {mapping}),
+    terms(role, mkey, term_pos, term_neg, is_reg, prio) AS (VALUES {mapping}),
     s0 AS (
       SELECT a.id AS asset_id, a.site_id,
              CASE WHEN a.role = 'prosumer' THEN a.id ELSE 0 END AS node,
-             m.id AS metric_id, t.term_pos, t.term_neg, t.kind, t.prio,
+             m.id AS metric_id, t.term_pos, t.term_neg, t.is_reg, t.prio,
              CASE WHEN a.expected_interval_s > 0 THEN CAST(ROUND({hold}) AS BIGINT)
                   ELSE CAST(:max_gap AS BIGINT) END AS cap,
              COALESCE(CASE WHEN {pending} < :lo THEN :lo WHEN {pending} > :hi THEN :hi
@@ -116,7 +149,15 @@ def _series_ctes(level_ms: int, per_asset: bool) -> str:
     )"""
 
 
-SERIES = "site_id, node, asset_id, term_pos, term_neg, kind, prio"
+#: What a series carries through the statement: integers only, so that every sort and group
+#: compares integers, and no join follows the per-row part (the planner cannot estimate the
+#: rows of CTEs and would nest loops over them).
+SERIES = "asset_id, metric_id, site_id, node, term_pos, term_neg, is_reg, prio"
+S_SERIES = ", ".join(f"s.{c}" for c in SERIES.split(", "))
+#: The series in key order, read before the rollups or readings of each (a nested loop): the
+#: rows then arrive in series order, so PostgreSQL sorts them for the windows only within each
+#: series (an incremental sort in memory instead of one sort of every row that spills to disk).
+BY_SERIES = "(SELECT * FROM s ORDER BY asset_id, metric_id) s"
 
 
 def _rolled() -> str:
@@ -131,29 +172,28 @@ def _rolled() -> str:
     inside = _least("last_ts - first_ts", "(cnt - 1) * cap")
     return f"""
     rb AS (
-      SELECT s.site_id, s.node, s.asset_id, s.metric_id, s.term_pos, s.term_neg, s.kind, s.prio,
-             s.cap, r."count" AS cnt, r."sum" AS vsum, r."first" AS vfirst, r."last" AS vlast,
-             r.first_ts, r.last_ts, r.energy_delta,
+      SELECT {S_SERIES}, s.cap, r."count" AS cnt, r."sum" AS vsum,
+             r."first" AS vfirst, r."last" AS vlast, r.first_ts, r.last_ts, r.energy_delta,
              LAG(r."last") OVER w AS prev_last, LAG(r.last_ts) OVER w AS prev_last_ts,
              LEAD(r.first_ts) OVER w AS next_first_ts
-      FROM rollups r JOIN s ON r.asset_id = s.asset_id AND r.metric_id = s.metric_id
+      FROM {BY_SERIES} JOIN rollups r ON r.asset_id = s.asset_id AND r.metric_id = s.metric_id
       WHERE r.step_ms = :level AND r.bucket_ms >= s.r_from AND r.bucket_ms < s.split
       WINDOW w AS (PARTITION BY r.asset_id, r.metric_id ORDER BY r.bucket_ms)
     ),
-    rbn AS (SELECT rb.*, {nxt} AS upto FROM rb WHERE kind = 'power'),
+    rbn AS (SELECT rb.*, {nxt} AS upto FROM rb WHERE is_reg = 0),
     rbh AS (SELECT rbn.*, {hold} AS hold FROM rbn),
     rseg AS (
       SELECT {SERIES}, first_ts AS a,
              CASE WHEN last_ts > first_ts THEN last_ts ELSE first_ts + 1 END AS b,
              energy_delta - CASE WHEN prev_last IS NULL THEN 0 ELSE {entry} END AS kwh
-      FROM rb WHERE kind = 'register' AND (cnt > 1 OR (prev_last IS NULL AND energy_delta > 0))
+      FROM rb WHERE is_reg = 1 AND (cnt > 1 OR (prev_last IS NULL AND energy_delta > 0))
       UNION ALL
       SELECT {SERIES}, prev_last_ts, first_ts, {entry}
-      FROM rb WHERE kind = 'register' AND prev_last IS NOT NULL
+      FROM rb WHERE is_reg = 1 AND prev_last IS NOT NULL
       UNION ALL
       SELECT {SERIES}, first_ts, last_ts,
              (vsum - vlast) / (cnt - 1) * ({inside}) / {MS_PER_HOUR}.0
-      FROM rb WHERE kind = 'power' AND cnt > 1 AND last_ts > first_ts
+      FROM rb WHERE is_reg = 0 AND cnt > 1 AND last_ts > first_ts
       UNION ALL
       SELECT {SERIES}, last_ts, last_ts + hold, vlast * hold / {MS_PER_HOUR}.0
       FROM rbh WHERE hold > 0
@@ -168,18 +208,17 @@ def _raw() -> str:
     hold = _least(_least("cap", "COALESCE(next_ts, :now) - ts"), ":now - ts")
     return f"""
     pts AS (
-      SELECT s.site_id, s.node, s.asset_id, s.term_pos, s.term_neg, s.kind, s.prio, s.split,
-             s.cap, x.ts, x.value,
+      SELECT {S_SERIES}, s.split, s.cap, x.ts, x.value,
              LAG(x.value) OVER w AS prev_value, LAG(x.ts) OVER w AS prev_ts,
              LEAD(x.ts) OVER w AS next_ts
-      FROM readings x JOIN s ON x.asset_id = s.asset_id AND x.metric_id = s.metric_id
+      FROM {BY_SERIES} JOIN readings x ON x.asset_id = s.asset_id AND x.metric_id = s.metric_id
       WHERE x.ts >= s.x_from AND x.ts <= s.x_to
       WINDOW w AS (PARTITION BY x.asset_id, x.metric_id ORDER BY x.ts)
     ),
-    xh AS (SELECT pts.*, {hold} AS hold FROM pts WHERE kind = 'power' AND ts >= split AND ts < :hi),
+    xh AS (SELECT pts.*, {hold} AS hold FROM pts WHERE is_reg = 0 AND ts >= split AND ts < :hi),
     xseg AS (
       SELECT {SERIES}, prev_ts AS a, ts AS b, {step} AS kwh
-      FROM pts WHERE kind = 'register' AND ts >= split AND prev_ts IS NOT NULL
+      FROM pts WHERE is_reg = 1 AND ts >= split AND prev_ts IS NOT NULL
       UNION ALL
       SELECT {SERIES}, ts, ts + hold, value * hold / {MS_PER_HOUR}.0 FROM xh WHERE hold > 0
     )"""
@@ -213,33 +252,51 @@ def _spread(grid: Grid) -> str:
     )"""
 
 
+#: A series' rank for a term: registers before power, then the catalogue's order.
+RANK = "((1 - is_reg) * 1000 + prio)"
+CODES = range(len(TERM_NAMES))
+
+
+def _by_code(column: str, prefix: str) -> str:
+    """SQL picking the column ``<prefix><code>`` for the term code in ``column``."""
+    return f"CASE {column} " + " ".join(f"WHEN {c} THEN {prefix}{c}" for c in CODES) + " END"
+
+
+def term_name_sql(column: str) -> str:
+    """SQL for the name of the term code in ``column``."""
+    whens = " ".join(f"WHEN {c} THEN '{name}'" for c, name in enumerate(TERM_NAMES))
+    return f"CASE {column} {whens} END"
+
+
 def _chosen() -> str:
-    """Per asset, term and interval: the energy of the one series that counts for the term."""
+    """Per asset, term and interval: the energy of the one series that counts for the term.
+
+    ``e`` sums each series per interval (the sign split of power needs the asset's net energy
+    there), grouped by the asset first, and in the same step a window over each asset's rows
+    (no second sort) finds, per term code, the lowest ``RANK`` of its series with data in the
+    period (``best<code>``): registers before power, then the catalogue's order. ``nth`` = 1
+    marks one row per asset, from which ``period`` counts the assets of each term."""
+    best = ", ".join(
+        f"MIN(CASE WHEN term_pos = {c} OR term_neg = {c} THEN {RANK} END) OVER a AS best{c}"
+        for c in CODES
+    )
+    counts = ", ".join(f"SUM(CASE WHEN best{c} IS NULL THEN 0 ELSE 1 END) AS n{c}" for c in CODES)
     return f"""
     e AS (
-      SELECT {SERIES}, bucket, SUM(kwh) AS kwh FROM piece
-      WHERE bucket >= :lo AND bucket < :hi
+      SELECT {SERIES}, bucket, SUM(kwh) AS kwh, {best}, ROW_NUMBER() OVER a AS nth
+      FROM piece WHERE bucket >= :lo AND bucket < :hi
       GROUP BY {SERIES}, bucket
-    ),
-    et AS (
-      SELECT asset_id, site_id, node, kind, prio, bucket, term_pos AS term,
-             CASE WHEN kind = 'register' OR kwh > 0 THEN kwh ELSE 0 END AS kwh
-      FROM e
-      UNION ALL
-      SELECT asset_id, site_id, node, kind, prio, bucket, term_neg,
-             CASE WHEN kwh < 0 THEN -kwh ELSE 0 END
-      FROM e WHERE kind = 'power' AND term_neg IS NOT NULL
-    ),
-    pref AS (
-      SELECT et.*, MAX(CASE WHEN kind = 'register' THEN 1 ELSE 0 END)
-                     OVER (PARTITION BY asset_id, term) AS has_register,
-                   MIN(prio) OVER (PARTITION BY asset_id, term, kind) AS first_prio
-      FROM et
+      WINDOW a AS (PARTITION BY asset_id)
     ),
     chosen AS (
-      SELECT site_id, node, asset_id, term, bucket, kwh FROM pref
-      WHERE (kind = 'register' OR has_register = 0) AND prio = first_prio
-    )"""
+      SELECT site_id, node, asset_id, term_pos AS term, bucket,
+             CASE WHEN is_reg = 1 OR kwh > 0 THEN kwh ELSE 0 END AS kwh
+      FROM e WHERE {RANK} = {_by_code("term_pos", "best")}
+      UNION ALL
+      SELECT site_id, node, asset_id, term_neg, bucket, CASE WHEN kwh < 0 THEN -kwh ELSE 0 END
+      FROM e WHERE is_reg = 0 AND term_neg IS NOT NULL AND {RANK} = {_by_code("term_neg", "best")}
+    ),
+    period AS (SELECT site_id, node, {counts} FROM e WHERE nth = 1 GROUP BY site_id, node)"""
 
 
 def _statement(grid: Grid, per_asset: bool, tail: str) -> TextClause:
@@ -262,16 +319,15 @@ def balance_sql(grid: Grid) -> TextClause:
     Parameters: ``:lo``, ``:hi`` (the grid's bounds), ``:level`` (``grid.level_ms``), ``:now``
     and ``:max_gap`` [ms]. An asset reports in a bucket when a segment of it overlaps the bucket.
     """
-    tail = """,
-    period AS (
-      SELECT site_id, node, term, COUNT(DISTINCT asset_id) AS assets FROM chosen
-      GROUP BY site_id, node, term
+    tail = f""",
+    agg AS (
+      SELECT site_id, node, term, bucket, SUM(kwh) AS kwh, COUNT(*) AS reporting
+      FROM chosen GROUP BY site_id, node, term, bucket
     )
-    SELECT c.site_id, c.node, c.term, c.bucket, SUM(c.kwh) AS kwh,
-           COUNT(*) AS reporting, MAX(p.assets) AS assets
-    FROM chosen c JOIN period p ON p.site_id = c.site_id AND p.node = c.node AND p.term = c.term
-    GROUP BY c.site_id, c.node, c.term, c.bucket
-    ORDER BY c.site_id, c.node, c.term, c.bucket
+    SELECT g.site_id, g.node, {term_name_sql("g.term")} AS term, g.bucket, g.kwh, g.reporting,
+           {_by_code("g.term", "p.n")} AS assets
+    FROM agg g JOIN period p ON p.site_id = g.site_id AND p.node = g.node
+    ORDER BY g.site_id, g.node, g.term, g.bucket
     """
     return _statement(grid, False, tail)
 
@@ -280,8 +336,8 @@ def balance_sql(grid: Grid) -> TextClause:
 def meters_sql(grid: Grid) -> TextClause:
     """Rows ``(site_id, asset_id, term, bucket [ms], energy [kWh])`` of every parent meter and
     sub-meter of the sites ``:site_ids`` (parameters as ``balance_sql``)."""
-    tail = """
-    SELECT site_id, asset_id, term, bucket, kwh FROM chosen
+    tail = f"""
+    SELECT site_id, asset_id, {term_name_sql("term")} AS term, bucket, kwh FROM chosen
     ORDER BY site_id, asset_id, term, bucket
     """
     return _statement(grid, True, tail)

@@ -1,0 +1,322 @@
+"""A frozen copy of ``gridpilot.balance.queries`` as of commit 9abaaf8 (before the reshaping
+of issue #14), the reference ``bench/balance_sql.py`` times and compares the new SQL against.
+
+The SQL of the site energy balance: one statement for any number of sites.
+
+It maps every series of the sites' assets onto a balance term (``assets.catalogue.ENERGY_TERMS``
+and ``POWER_TERMS``), reads the rollups of one level up to each series' pending start and the raw
+readings from there on (as series queries do), and turns them into *segments*: an energy over a
+time span, spread pro rata over the intervals the span covers (docs/site-energy.md):
+
+- a register step ``(prev_ts, ts]`` carries ``max(value - prev, 0)`` (a drop is a reset: no
+  step, but the interval still reported): the counter is interpolated linearly between readings;
+- a power reading holds from its time until the next reading, at most ``cap`` (``2 x`` the
+  asset's ``expected_interval_s``, else ``energy_max_gap_s``) and never beyond ``:now``:
+  energy is counted only over the time actually covered;
+- from rollups (one row per bucket with count, sum, first/last values and times, energy_delta),
+  the step into a bucket is ``first - last of the previous bucket`` over ``(prev last_ts,
+  first_ts]`` and the rest of ``energy_delta`` lies inside the bucket: exact. Power inside a
+  bucket is the mean of all but its last reading times ``min(last_ts - first_ts, (count - 1) x
+  cap)``, its last reading is held as above: exact for regular sampling within the cap.
+
+Per asset and interval the signed power energy is split by its sign into the positive and the
+negative term. An asset with a register for a term never adds power for it too, and of two
+registers (or two power series) of an asset for one term only the first in the catalogue's list
+counts (``energy_kwh`` before ``energy_consumed_kwh``). A sub-meter of a same-role parent, and a
+consumer under a main meter, are left out (``COUNTED``: the parent counts them). The node is the
+asset for prosumers (each is its own connection point, solved apart) and 0 for the rest of the
+site. Every back end runs the same SQL (epoch-ms
+integers, window functions, a recursive CTE that walks a segment's intervals).
+"""
+
+# SQL here is assembled only from constants, catalogue keys and integer steps; values are bind
+# parameters.
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sqlalchemy import TextClause, bindparam, text
+
+from gridpilot.assets.catalogue import ENERGY_TERMS, POWER_TERMS
+from gridpilot.balance.grid import Grid
+from gridpilot.telemetry.rollups import bucket_sql
+
+MS_PER_HOUR = 3_600_000
+
+
+def _mapping_rows() -> list[str]:
+    """``(role, key, positive term, negative term, kind, priority)`` rows of the catalogue, as
+    SQL; the priority is the metric's place in its role's list (0 first)."""
+    rows = [
+        f"('{role}', '{key}', '{term}', NULL, 'register', {prio})"
+        for role, metrics in ENERGY_TERMS.items()
+        for prio, (key, term) in enumerate(metrics.items())
+    ]
+    for role, metrics in POWER_TERMS.items():
+        for prio, (key, (positive, negative)) in enumerate(metrics.items()):
+            neg = f"'{negative}'" if negative else "NULL"
+            rows.append(f"('{role}', '{key}', '{positive}', {neg}, 'power', {prio})")
+    return rows
+
+
+#: The assets the balance counts: never a child together with its same-role parent (the parent
+#: counts it), and never a consumer under a main meter: the main meter's import and export
+#: already hold it, so the site's consumption is derived from the exchange and the sub-meters
+#: only tell the unmetered remainder (``balance/submeters.py``).
+COUNTED = (
+    "(parent.id IS NULL OR (parent.role <> a.role"
+    " AND NOT (parent.role = 'grid_connection' AND a.role = 'consumer')))"
+)
+
+#: How many expected reporting intervals a power reading may stand for.
+HOLD_INTERVALS = 2
+
+
+def _least(a: str, b: str) -> str:
+    return f"CASE WHEN {a} < {b} THEN {a} ELSE {b} END"
+
+
+def _series_ctes(level_ms: int, per_asset: bool) -> str:
+    """``s``: one row per (asset, mapped metric) with its split (rollups before, raw from it),
+    its power hold ``cap`` [ms] and the bounds of the rollups and raw readings to read."""
+    mapping = ", ".join(_mapping_rows())
+    pending = bucket_sql("p.start_ms", level_ms)
+    if per_asset:  # parents and their children, for the unmetered remainder
+        counted = "(a.parent_asset_id IS NOT NULL OR EXISTS (SELECT 1 FROM assets c"
+        counted += " WHERE c.parent_asset_id = a.id))"
+    else:
+        counted = COUNTED
+    hold = f"a.expected_interval_s * {HOLD_INTERVALS * 1000}"
+    return f"""
+    terms(role, mkey, term_pos, term_neg, kind, prio) AS (VALUES {mapping}),
+    s0 AS (
+      SELECT a.id AS asset_id, a.site_id,
+             CASE WHEN a.role = 'prosumer' THEN a.id ELSE 0 END AS node,
+             m.id AS metric_id, t.term_pos, t.term_neg, t.kind, t.prio,
+             CASE WHEN a.expected_interval_s > 0 THEN CAST(ROUND({hold}) AS BIGINT)
+                  ELSE CAST(:max_gap AS BIGINT) END AS cap,
+             COALESCE(CASE WHEN {pending} < :lo THEN :lo WHEN {pending} > :hi THEN :hi
+                           ELSE {pending} END, :hi) AS split
+      FROM assets a
+      JOIN terms t ON t.role = a.role
+      JOIN metrics m ON m.key = t.mkey
+      LEFT JOIN assets parent ON parent.id = a.parent_asset_id
+      LEFT JOIN rollup_pending p ON p.asset_id = a.id AND p.metric_id = m.id
+      WHERE a.site_id IN :site_ids AND {counted}
+    ),
+    s AS (
+      SELECT s0.*,
+        COALESCE((SELECT MAX(r.bucket_ms) FROM rollups r WHERE r.asset_id = s0.asset_id
+          AND r.metric_id = s0.metric_id AND r.step_ms = :level AND r.bucket_ms < :lo), :lo)
+          AS r_from,
+        COALESCE((SELECT MAX(x.ts) FROM readings x WHERE x.asset_id = s0.asset_id
+          AND x.metric_id = s0.metric_id AND x.ts < s0.split), s0.split) AS x_from,
+        COALESCE((SELECT MIN(x.ts) FROM readings x WHERE x.asset_id = s0.asset_id
+          AND x.metric_id = s0.metric_id AND x.ts >= :hi), :hi) AS x_to
+      FROM s0
+    )"""
+
+
+SERIES = "site_id, node, asset_id, term_pos, term_neg, kind, prio"
+
+
+def _rolled() -> str:
+    """Segments from the rollup buckets before each series' split, with the bucket before the
+    period (the step into the first one)."""
+    entry = "CASE WHEN vfirst - prev_last > 0 THEN vfirst - prev_last ELSE 0 END"
+    nxt = (
+        "COALESCE(next_first_ts, (SELECT MIN(y.ts) FROM readings y WHERE y.asset_id = rb.asset_id"
+        " AND y.metric_id = rb.metric_id AND y.ts > rb.last_ts))"
+    )
+    hold = _least(_least("cap", "COALESCE(upto, :now) - last_ts"), ":now - last_ts")
+    inside = _least("last_ts - first_ts", "(cnt - 1) * cap")
+    return f"""
+    rb AS (
+      SELECT s.site_id, s.node, s.asset_id, s.metric_id, s.term_pos, s.term_neg, s.kind, s.prio,
+             s.cap, r."count" AS cnt, r."sum" AS vsum, r."first" AS vfirst, r."last" AS vlast,
+             r.first_ts, r.last_ts, r.energy_delta,
+             LAG(r."last") OVER w AS prev_last, LAG(r.last_ts) OVER w AS prev_last_ts,
+             LEAD(r.first_ts) OVER w AS next_first_ts
+      FROM rollups r JOIN s ON r.asset_id = s.asset_id AND r.metric_id = s.metric_id
+      WHERE r.step_ms = :level AND r.bucket_ms >= s.r_from AND r.bucket_ms < s.split
+      WINDOW w AS (PARTITION BY r.asset_id, r.metric_id ORDER BY r.bucket_ms)
+    ),
+    rbn AS (SELECT rb.*, {nxt} AS upto FROM rb WHERE kind = 'power'),
+    rbh AS (SELECT rbn.*, {hold} AS hold FROM rbn),
+    rseg AS (
+      SELECT {SERIES}, first_ts AS a,
+             CASE WHEN last_ts > first_ts THEN last_ts ELSE first_ts + 1 END AS b,
+             energy_delta - CASE WHEN prev_last IS NULL THEN 0 ELSE {entry} END AS kwh
+      FROM rb WHERE kind = 'register' AND (cnt > 1 OR (prev_last IS NULL AND energy_delta > 0))
+      UNION ALL
+      SELECT {SERIES}, prev_last_ts, first_ts, {entry}
+      FROM rb WHERE kind = 'register' AND prev_last IS NOT NULL
+      UNION ALL
+      SELECT {SERIES}, first_ts, last_ts,
+             (vsum - vlast) / (cnt - 1) * ({inside}) / {MS_PER_HOUR}.0
+      FROM rb WHERE kind = 'power' AND cnt > 1 AND last_ts > first_ts
+      UNION ALL
+      SELECT {SERIES}, last_ts, last_ts + hold, vlast * hold / {MS_PER_HOUR}.0
+      FROM rbh WHERE hold > 0
+    )"""
+
+
+def _raw() -> str:
+    """Segments of the raw readings from each series' split on, with the reading before it (the
+    first step) and the first one at or after the end (the step across the end is always read
+    here, even when the rollups cover the whole period)."""
+    step = "CASE WHEN value - prev_value > 0 THEN value - prev_value ELSE 0 END"
+    hold = _least(_least("cap", "COALESCE(next_ts, :now) - ts"), ":now - ts")
+    return f"""
+    pts AS (
+      SELECT s.site_id, s.node, s.asset_id, s.term_pos, s.term_neg, s.kind, s.prio, s.split,
+             s.cap, x.ts, x.value,
+             LAG(x.value) OVER w AS prev_value, LAG(x.ts) OVER w AS prev_ts,
+             LEAD(x.ts) OVER w AS next_ts
+      FROM readings x JOIN s ON x.asset_id = s.asset_id AND x.metric_id = s.metric_id
+      WHERE x.ts >= s.x_from AND x.ts <= s.x_to
+      WINDOW w AS (PARTITION BY x.asset_id, x.metric_id ORDER BY x.ts)
+    ),
+    xh AS (SELECT pts.*, {hold} AS hold FROM pts WHERE kind = 'power' AND ts >= split AND ts < :hi),
+    xseg AS (
+      SELECT {SERIES}, prev_ts AS a, ts AS b, {step} AS kwh
+      FROM pts WHERE kind = 'register' AND ts >= split AND prev_ts IS NOT NULL
+      UNION ALL
+      SELECT {SERIES}, ts, ts + hold, value * hold / {MS_PER_HOUR}.0 FROM xh WHERE hold > 0
+    )"""
+
+
+def _spread(grid: Grid) -> str:
+    """Each segment's energy over the intervals it overlaps, pro rata of the time: one row per
+    (segment, interval), walked by a recursive CTE only for segments across an interval edge."""
+    b0, b1 = grid.bucket_sql("a"), grid.bucket_sql("(b - 1)")
+    width = grid.width_sql("bucket")
+    overlap = (
+        f"({_least('b', f'bucket + {width}')}) - (CASE WHEN a > bucket THEN a ELSE bucket END)"
+    )
+    return f"""
+    seg AS (
+      SELECT g.*, {b0} AS b0, {b1} AS b1
+      FROM (SELECT * FROM rseg UNION ALL SELECT * FROM xseg) g
+      WHERE g.b > g.a AND g.a < :hi AND g.b > :lo
+    ),
+    walk({SERIES}, a, b, kwh, bucket, b1) AS (
+      SELECT {SERIES}, a, b, kwh, CASE WHEN b0 < :lo THEN CAST(:lo AS BIGINT) ELSE b0 END, b1
+      FROM seg WHERE b0 <> b1
+      UNION ALL
+      SELECT {SERIES}, a, b, kwh, bucket + {width}, b1
+      FROM walk WHERE bucket < b1 AND bucket + {width} < :hi
+    ),
+    piece AS (
+      SELECT {SERIES}, b0 AS bucket, kwh FROM seg WHERE b0 = b1
+      UNION ALL
+      SELECT {SERIES}, bucket, kwh * ({overlap}) / (b - a) FROM walk
+    )"""
+
+
+def _chosen() -> str:
+    """Per asset, term and interval: the energy of the one series that counts for the term."""
+    return f"""
+    e AS (
+      SELECT {SERIES}, bucket, SUM(kwh) AS kwh FROM piece
+      WHERE bucket >= :lo AND bucket < :hi
+      GROUP BY {SERIES}, bucket
+    ),
+    et AS (
+      SELECT asset_id, site_id, node, kind, prio, bucket, term_pos AS term,
+             CASE WHEN kind = 'register' OR kwh > 0 THEN kwh ELSE 0 END AS kwh
+      FROM e
+      UNION ALL
+      SELECT asset_id, site_id, node, kind, prio, bucket, term_neg,
+             CASE WHEN kwh < 0 THEN -kwh ELSE 0 END
+      FROM e WHERE kind = 'power' AND term_neg IS NOT NULL
+    ),
+    pref AS (
+      SELECT et.*, MAX(CASE WHEN kind = 'register' THEN 1 ELSE 0 END)
+                     OVER (PARTITION BY asset_id, term) AS has_register,
+                   MIN(prio) OVER (PARTITION BY asset_id, term, kind) AS first_prio
+      FROM et
+    ),
+    chosen AS (
+      SELECT site_id, node, asset_id, term, bucket, kwh FROM pref
+      WHERE (kind = 'register' OR has_register = 0) AND prio = first_prio
+    )"""
+
+
+def _statement(grid: Grid, per_asset: bool, tail: str) -> TextClause:
+    sql = f"""
+    WITH RECURSIVE {_series_ctes(grid.level_ms, per_asset)},
+    {_rolled()},
+    {_raw()},
+    {_spread(grid)},
+    {_chosen()}
+    {tail}
+    """
+    return text(sql).bindparams(bindparam("site_ids", expanding=True))
+
+
+@lru_cache(maxsize=32)
+def balance_sql(grid: Grid) -> TextClause:
+    """Rows ``(site_id, node, term, bucket [ms], energy [kWh], assets reporting in the bucket,
+    assets reporting the term in the period)`` on ``grid`` for the sites ``:site_ids``.
+
+    Parameters: ``:lo``, ``:hi`` (the grid's bounds), ``:level`` (``grid.level_ms``), ``:now``
+    and ``:max_gap`` [ms]. An asset reports in a bucket when a segment of it overlaps the bucket.
+    """
+    tail = """,
+    period AS (
+      SELECT site_id, node, term, COUNT(DISTINCT asset_id) AS assets FROM chosen
+      GROUP BY site_id, node, term
+    )
+    SELECT c.site_id, c.node, c.term, c.bucket, SUM(c.kwh) AS kwh,
+           COUNT(*) AS reporting, MAX(p.assets) AS assets
+    FROM chosen c JOIN period p ON p.site_id = c.site_id AND p.node = c.node AND p.term = c.term
+    GROUP BY c.site_id, c.node, c.term, c.bucket
+    ORDER BY c.site_id, c.node, c.term, c.bucket
+    """
+    return _statement(grid, False, tail)
+
+
+@lru_cache(maxsize=32)
+def meters_sql(grid: Grid) -> TextClause:
+    """Rows ``(site_id, asset_id, term, bucket [ms], energy [kWh])`` of every parent meter and
+    sub-meter of the sites ``:site_ids`` (parameters as ``balance_sql``)."""
+    tail = """
+    SELECT site_id, asset_id, term, bucket, kwh FROM chosen
+    ORDER BY site_id, asset_id, term, bucket
+    """
+    return _statement(grid, True, tail)
+
+
+@lru_cache(maxsize=1)
+def latest_power_sql() -> TextClause:
+    """Rows ``(site_id, node, asset_id, name, role, term_pos, term_neg, ts [ms], value [kW],
+    priority)``:
+    the newest reading at or before ``:now`` of every power series of the sites ``:site_ids``
+    (one index seek per series; ``ts`` NULL for a series that never reported)."""
+    mapping = ", ".join(r for r in _mapping_rows() if "'power', " in r)
+    sql = f"""
+    WITH terms(role, mkey, term_pos, term_neg, kind, prio) AS (VALUES {mapping}),
+    s AS (
+      SELECT a.id AS asset_id, a.site_id, a.name, a.role, a.expected_interval_s,
+             CASE WHEN a.role = 'prosumer' THEN a.id ELSE 0 END AS node,
+             m.id AS metric_id, t.term_pos, t.term_neg, t.prio
+      FROM assets a
+      JOIN terms t ON t.role = a.role
+      JOIN metrics m ON m.key = t.mkey
+      LEFT JOIN assets parent ON parent.id = a.parent_asset_id
+      WHERE a.site_id IN :site_ids AND {COUNTED}
+    ),
+    newest AS (
+      SELECT s.*, (SELECT MAX(x.ts) FROM readings x WHERE x.asset_id = s.asset_id
+                   AND x.metric_id = s.metric_id AND x.ts <= :now) AS ts
+      FROM s
+    )
+    SELECT n.site_id, n.node, n.asset_id, n.name, n.role, n.term_pos, n.term_neg, n.ts, r.value,
+           n.prio, n.expected_interval_s
+    FROM newest n
+    LEFT JOIN readings r ON r.asset_id = n.asset_id AND r.metric_id = n.metric_id AND r.ts = n.ts
+    ORDER BY n.site_id, n.asset_id, n.prio
+    """
+    return text(sql).bindparams(bindparam("site_ids", expanding=True))
