@@ -50,7 +50,9 @@ class ZonalPricesIn(BaseModel):
     """GME hourly zonal prices as CSV text (``Data;Ora;NORD;CNOR;...``, decimal comma)."""
 
     model_config = ConfigDict(extra="forbid")
-    csv: Annotated[str, Field(min_length=1, max_length=5_000_000)]
+    csv: Annotated[str, Field(min_length=1, max_length=150_000)] = Field(
+        description="Up to 150,000 characters (about three months of all zones) per import"
+    )
 
 
 class ZonalPricesStored(BaseModel):
@@ -144,7 +146,7 @@ class GseStatementIn(BaseModel):
     and an amount column (``importo``, decimal comma or point)."""
 
     model_config = ConfigDict(extra="forbid")
-    csv: Annotated[str, Field(min_length=1, max_length=1_000_000)]
+    csv: Annotated[str, Field(min_length=1, max_length=150_000)]
 
 
 class MonthReconciliation(BaseModel):
