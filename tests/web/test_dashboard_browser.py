@@ -415,6 +415,16 @@ async def test_admin_creates_a_user_and_a_key_that_works_once_shown(server, page
     raw = (await shown.inner_text()).strip().split()[0]
     answer = httpx.get(f"{dashboard.url}/api/v1/sites", headers={"X-API-Key": raw})
     assert answer.status_code == 200, answer.text
+    # the whole key is visible: nothing of it scrolls or sticks out of the dialog
+    card = page.locator(".q-dialog .q-card")
+    key_box, card_box = await shown.bounding_box(), await card.bounding_box()
+    assert key_box and card_box
+    assert key_box["x"] + key_box["width"] <= card_box["x"] + card_box["width"] + 1
+    overflowing = await shown.evaluate(
+        "e => [e, ...e.querySelectorAll('*')].filter(n => n.scrollWidth > n.clientWidth + 1)"
+        ".map(n => n.tagName + '.' + n.className + ' ' + n.scrollWidth + '/' + n.clientWidth)"
+    )
+    assert not overflowing, overflowing
     await _shot(page, "admin-key-created")
 
 

@@ -174,9 +174,14 @@ async def _keys_tab(user: Principal, site_names: dict[int, str]) -> None:
                 return "key created"
 
             if await _act(action):
-                with ui.dialog() as dialog, ui.card():
+                # wide enough for the whole key, wrapped on a phone; never cut off
+                ui.add_css(".new-key pre { white-space: pre-wrap; word-break: break-all; }")
+                card_style = "width: min(44rem, 92vw); max-width: 92vw"  # Quasar caps at 560px
+                with ui.dialog() as dialog, ui.card().style(card_style):
                     ui.label("Copy the key now: it is shown only once.")
-                    ui.code(created["raw"]).props("data-testid=new-key-value")
+                    ui.code(created["raw"]).classes("w-full new-key").props(
+                        "data-testid=new-key-value"
+                    )
                     ui.button("Done", on_click=dialog.close)
                 dialog.open()
                 name.set_value("")
