@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, StrictBool, model_validator
 
 from gridpilot.assets.schemas import Strict
 from gridpilot.core.timestamps import MAX_MS, to_ms
 
-Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
-Kw = Annotated[float, Field(gt=0, le=1e9)]
+#: Strict types: a JSON string, float or boolean is not taken for a number (nor 0/1 for a bool).
+Id = Annotated[int, Field(ge=1, le=2**31 - 1, strict=True)]
+Kw = Annotated[float, Field(gt=0, le=1e9, strict=True)]
 Status = Literal["scheduled", "active", "completed", "failed", "cancelled"]
 Source = Literal["manual", "utility_webhook", "openadr"]
 SignalKind = Literal["kw_target", "level", "price"]
@@ -41,7 +42,7 @@ class Signal(Strict):
     simple levels 0-3) or a price [currency/kWh]; the target kW is what is measured."""
 
     kind: SignalKind = "kw_target"
-    value: float | None = Field(default=None, ge=-1e6, le=1e6)
+    value: float | None = Field(default=None, ge=-1e6, le=1e6, strict=True)
 
 
 class DrEventCreate(Strict):
@@ -57,9 +58,13 @@ class DrEventCreate(Strict):
         "consumption forecast); see docs/demand-response.md",
     )
     signal: Signal = Field(default_factory=Signal)
-    opt_out: bool = Field(default=False, description="Recorded and measured, never judged")
+    opt_out: StrictBool = Field(default=False, description="Recorded and measured, never judged")
     pass_pct: float = Field(
-        default=100.0, ge=0, le=1000, description="Performance [% of target] to count as met"
+        default=100.0,
+        ge=0,
+        le=1000,
+        strict=True,
+        description="Performance [% of target] to count as met",
     )
     external_id: ExternalId | None = Field(
         default=None, description="Your id of the event: a repeated request answers the same event"
@@ -133,7 +138,9 @@ class CancelRequest(Strict):
 
 
 class OptRequest(Strict):
-    opt_out: bool = Field(description="True: the site does not take part (before the end only)")
+    opt_out: StrictBool = Field(
+        description="True: the site does not take part (before the end only)"
+    )
 
 
 # --- utilities and the webhook -----------------------------------------------------------------
@@ -143,17 +150,19 @@ class UtilityCreate(Strict):
     """A utility that may notify events; its signing secret is answered once."""
 
     name: str = Field(min_length=1, max_length=200)
-    site_ids: list[Id] = Field(default_factory=list, max_length=10_000)
+    site_ids: list[Id] = Field(default_factory=list, max_length=1000)
     baseline_method: Method = "caiso_10in10"
-    enabled: bool = True
+    enabled: StrictBool = True
 
 
 class UtilityUpdate(Strict):
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    site_ids: list[Id] | None = Field(default=None, max_length=10_000)
+    site_ids: list[Id] | None = Field(default=None, max_length=1000)
     baseline_method: Method | None = None
-    enabled: bool | None = None
-    rotate_secret: bool = Field(default=False, description="Make a new secret (answered once)")
+    enabled: StrictBool | None = None
+    rotate_secret: StrictBool = Field(
+        default=False, description="Make a new secret (answered once)"
+    )
 
 
 class UtilityOut(BaseModel):
@@ -176,7 +185,10 @@ class UtilityNotification(Strict):
     event_start: Time
     event_end: Time
     target_reduction_percentage: float = Field(
-        gt=0, le=100, description="Reduction asked for, % of each facility's mean baseline"
+        gt=0,
+        le=100,
+        strict=True,
+        description="Reduction asked for, % of each facility's mean baseline",
     )
 
     @model_validator(mode="after")

@@ -2,12 +2,12 @@
 
 Accepting (in the request, before the 202), in this order:
 
-1. the Standard Webhooks headers and timestamp (``signature.check_headers``; 401);
-2. the signature against every enabled utility's secret: the one that made it is the sender
-   (``signature.signer``; 401);
-3. the payload: JSON (400) of the seed's shape ``{event_id, facility_ids[], event_start,
+1. the payload: JSON (400) of the seed's shape ``{event_id, facility_ids[], event_start,
    event_end, target_reduction_percentage}`` on 15-min boundaries, at most 25 h, not ended
-   (422 with the reasons);
+   (422 with the reasons); pure checks of a body whose size the API caps, no database work;
+2. the Standard Webhooks headers and timestamp (``signature.check_headers``; 401);
+3. the signature against every enabled utility's secret: the one that made it is the sender
+   (``signature.signer``; 401);
 4. every facility must be one the utility may address (403 listing those it may not);
 5. the ``webhook-id`` must be new for this utility (409: replay).
 
@@ -52,7 +52,7 @@ async def authenticate(
     body: bytes,
     now_s: int,
 ) -> DrUtility:
-    """The utility that signed ``body`` (steps 1 and 2 of the module docstring)."""
+    """The utility that signed ``body`` (steps 2 and 3 of the module docstring)."""
     sent_s = check_headers(message_id, timestamp, signature, now_s)
     assert message_id is not None and signature is not None
     candidates = [(u, u.secret) for u in await utilities.enabled_utilities(session=session)]
@@ -60,7 +60,7 @@ async def authenticate(
 
 
 def parse(body: bytes, now_ms: int) -> UtilityNotification:
-    """The notification in ``body`` (step 3)."""
+    """The notification in ``body`` (step 1)."""
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:

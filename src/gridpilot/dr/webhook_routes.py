@@ -88,13 +88,13 @@ async def utility_notification(
     webhook_signature: HeaderText = None,
 ) -> NotificationAccepted:
     body = await request.body()
+    received = now_ms()
+    notification = webhook.parse(body, received)  # pure: no database work before the signature
     utility = await webhook.authenticate(
         session=session, message_id=webhook_id, timestamp=webhook_timestamp,
         signature=webhook_signature, body=body, now_s=int(time.time()),
     )  # fmt: skip
     assert webhook_id is not None
-    received = now_ms()
-    notification = webhook.parse(body, received)
     await webhook.check_facilities(session=session, utility=utility, notification=notification)
     delivery = await utilities.record_delivery(
         session=session, utility_id=utility.id, webhook_id=webhook_id,
