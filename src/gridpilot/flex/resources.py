@@ -37,8 +37,8 @@ from gridpilot.insights.data import SYSTEM
 
 #: Resources a site may have (bounds the size of a schedule's problem).
 MAX_RESOURCES_PER_SITE = 50
-#: Asset kinds / roles a resource of each kind may be linked to (None: any asset of the site).
-ASSET_KINDS: dict[str, frozenset[str] | None] = {
+#: Asset kinds a resource of each kind may be linked to (a kind not listed: any asset of the site).
+ASSET_KINDS: dict[str, frozenset[str]] = {
     "battery": frozenset({"battery"}),
     "ev_charger": frozenset({"ev_charger"}),
     "pv_curtailment": frozenset({"solar_pv", "inverter"}),
