@@ -112,6 +112,18 @@ REQUIRED: dict[tuple[str, str], Permission | None] = {
     ("GET", "/api/v1/baselines/{baseline_id}/report"): P.READ,
     ("POST", "/api/v1/assets/{asset_id}/anomalies/scan"): P.CONFIGURE,
     ("GET", "/api/v1/anomalies"): P.READ,
+    # demand response (docs/demand-response.md; the utility webhook is signed, see PUBLIC)
+    ("POST", "/api/dr-events"): P.CONFIGURE,
+    ("GET", "/api/v1/dr-events"): P.READ,
+    ("GET", "/api/v1/dr-events/{event_id}"): P.READ,
+    ("POST", "/api/v1/dr-events/{event_id}/cancel"): P.CONFIGURE,
+    ("POST", "/api/v1/dr-events/{event_id}/opt"): P.CONFIGURE,
+    ("GET", "/api/v1/dr-utilities"): P.SYSTEM_ADMIN,
+    ("POST", "/api/v1/dr-utilities"): P.SYSTEM_ADMIN,
+    ("GET", "/api/v1/dr-utilities/{utility_id}"): P.SYSTEM_ADMIN,
+    ("PATCH", "/api/v1/dr-utilities/{utility_id}"): P.SYSTEM_ADMIN,
+    ("DELETE", "/api/v1/dr-utilities/{utility_id}"): P.SYSTEM_ADMIN,
+    ("GET", "/api/v1/dr-utilities/{utility_id}/deliveries"): P.SYSTEM_ADMIN,
     # energy communities (within a community: docs/community.md, "Access")
     ("GET", "/api/cer"): P.READ,
     ("POST", "/api/cer"): P.CONFIGURE,
@@ -147,8 +159,13 @@ REQUIRED: dict[tuple[str, str], Permission | None] = {
     ): P.READ,
 }
 
-#: Routes that need no authentication at all (DESIGN.md: health, token endpoint, docs).
-PUBLIC = {("GET", "/health"), ("POST", "/api/v1/auth/token")}
+#: Routes that need no authentication at all (DESIGN.md: health, token endpoint, docs), or that
+#: authenticate otherwise (the utility webhook: a Standard Webhooks signature, tests/dr).
+PUBLIC = {
+    ("GET", "/health"),
+    ("POST", "/api/v1/auth/token"),
+    ("POST", "/webhooks/utility/dr-notification"),
+}
 
 
 HTTP_METHODS = {"get", "post", "put", "patch", "delete"}
