@@ -446,7 +446,15 @@ async def test_overview_fits_a_phone_screen(server, browser):
         await expect(phone.get_by_test_id("kpi-energy-value")).to_be_visible()
         overflow = await phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"the page is {overflow} px wider than the phone"
+        header = await phone.locator(".q-header").bounding_box()
+        assert header and header["height"] < 80, "the header wraps onto more than one row"
         await _shot(phone, "overview-phone")
+        await phone.get_by_test_id("nav-menu").click()  # the links live in a drawer
+        drawer = phone.get_by_test_id("nav-drawer")
+        await expect(drawer).to_contain_text("Alerts")
+        await _shot(phone, "overview-phone-menu")
+        await drawer.get_by_text("Alerts").click()
+        await expect(phone).to_have_url(f"{dashboard.url}/alerts")
     finally:
         await context.close()
 

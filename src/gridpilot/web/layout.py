@@ -80,13 +80,23 @@ def frame(user: Principal, title: str) -> Iterator[None]:
     """Header with navigation and the page body (a responsive column) inside."""
     ui.page_title(f"{title} · gridpilot")
     toast_new_alerts(user)
-    with ui.header().classes("items-center justify-between q-px-md"):
-        with ui.row().classes("items-center gap-4"):
+    links = [(label, target) for label, target, need in NAV if need is None or user.has(need)]
+    # below 1024 px the links move into a drawer behind a menu button (one header row on a phone)
+    drawer = ui.left_drawer(value=False).props("overlay behavior=mobile bordered")
+    drawer.props("data-testid=nav-drawer")
+    with drawer, ui.list().classes("w-full"):
+        for label, target in links:
+            with ui.item(on_click=lambda t=target: ui.navigate.to(t)).props("clickable"):
+                ui.item_label(label)
+    with ui.header().classes("items-center justify-between q-px-md no-wrap"):
+        with ui.row().classes("items-center gap-4 no-wrap"):
+            ui.button(icon="menu", on_click=drawer.toggle).props(
+                "flat round color=white data-testid=nav-menu"
+            ).classes("lt-md").tooltip("Menu")
             ui.label("gridpilot").classes("text-h6 text-weight-bold")
-            for label, target, permission in NAV:
-                if permission is None or user.has(permission):
-                    ui.link(label, target).classes("text-white no-underline")
-        with ui.row().classes("items-center gap-2"):
+            for label, target in links:
+                ui.link(label, target).classes("text-white no-underline gt-sm")
+        with ui.row().classes("items-center gap-2 no-wrap"):
             _dark_mode()
             ui.label(f"{user.name} ({user.role.value})").classes("gt-xs")
             ui.button(icon="logout", on_click=_logout).props("flat round color=white").tooltip(
