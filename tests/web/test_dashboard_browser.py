@@ -205,7 +205,7 @@ async def test_overview_shows_kpis_and_a_chart_with_data(server, page):
     energy = page.get_by_test_id("kpi-energy-value")
     await expect(energy).to_contain_text("kWh")
     assert await energy.inner_text() != "0.0 kWh"
-    await expect(page.get_by_test_id("kpi-peak-value")).to_have_text("70%")  # 350 of 500 kW
+    await expect(page.get_by_test_id("kpi-peak-value")).to_have_text("70 %")  # 350 of 500 kW
     await expect(page.get_by_test_id("kpi-cost-value")).to_have_text("per site")
     await expect(page.get_by_test_id("now-consumption")).to_have_text("400.0 kW")
     await expect(page.get_by_test_id("now-generation")).to_have_text("50.0 kW")

@@ -30,3 +30,11 @@ def test_readings_are_written_with_their_unit_and_sensible_decimals():
     assert measured(0.9712, "1") == "0.97"
     assert measured(21.456, "degC") == "21.46 °C"
     assert measured(float("nan"), "V") == "\u2013"
+
+
+def test_every_percentage_is_written_with_a_space():
+    from gridpilot.web.pages.kpis import show_value
+
+    assert show_value("self_sufficiency", {"value": 0.454}) == "45 %"
+    assert show_value("capacity_factor", {"value": 0.1234}) == "12.3 %"
+    assert show_value("contract_utilization_pct", {"value": 70.0}) == "70 %"

@@ -54,6 +54,11 @@ def measured(value: float | None, unit: str) -> str:
     return number(value, UNIT_SIGNS.get(unit, unit), digits)
 
 
+def spaced_percent(text: str) -> str:
+    """``45%`` written as the dashboard writes every percentage: ``45 %``."""
+    return text[:-1] + " %" if text.endswith("%") and not text.endswith(" %") else text
+
+
 def share(value: float | None) -> str:
     """A share 0-1 as a whole percentage."""
     return UNKNOWN if not _known(value) else f"{(value or 0.0) * 100:,.0f} %"

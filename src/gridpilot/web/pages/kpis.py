@@ -17,6 +17,7 @@ from gridpilot.core.timestamps import now_ms
 from gridpilot.insights.kpis.service import compute_kpis
 from gridpilot.web.context import current
 from gridpilot.web.layout import frame, require_login
+from gridpilot.web.numbers import share, spaced_percent
 
 PERIODS = ["Today", "Yesterday", "Last 7 days", "This month"]
 
@@ -62,7 +63,7 @@ def show_value(key: str, figure: dict[str, Any]) -> str:
     if key == "cost":
         return f"{value:,.2f} {figure.get('unit') or ''}".strip()
     pattern = LABELS.get(key, (key, "{:,.2f}"))[1]
-    return pattern.format(value)
+    return spaced_percent(pattern.format(value))
 
 
 def _cards(result: dict[str, Any]) -> None:
@@ -73,7 +74,7 @@ def _cards(result: dict[str, Any]) -> None:
             with ui.card().classes("min-w-[10rem] grow").props(f"data-testid=kpi-{key}"):
                 ui.label(label).classes("text-caption text-grey-7")
                 ui.label(show_value(key, figure)).classes("text-h6")
-                ui.label(f"coverage {figure.get('coverage', 0):.0%}").classes("text-caption")
+                ui.label(f"coverage {share(figure.get('coverage', 0))}").classes("text-caption")
 
 
 def _cost(figure: dict[str, Any]) -> None:

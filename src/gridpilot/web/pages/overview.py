@@ -46,7 +46,7 @@ def _kpis(totals: FleetTotals) -> None:
             name, imported, contract = worst
             kpi_card(
                 "Contract use now",
-                f"{imported / contract:.0%}",
+                share(imported / contract),
                 "peak",
                 f"{name}: {power(imported)} of {power(contract)}",
             )
