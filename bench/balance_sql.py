@@ -72,12 +72,14 @@ def params(site: BigSite, days: int) -> tuple[Any, dict[str, Any]]:
 
 async def timed(
     sessions: async_sessionmaker, site: BigSite, days: int, runs: int, linked: bool
-) -> list[float]:
-    """Milliseconds of ``site_balances`` per run (one unmeasured run first)."""
-    out = []
+) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU milliseconds of ``site_balances`` per run (one unmeasured run first).
+    CPU: this process plus, on PostgreSQL, the session's backend (steadier under load)."""
+    wall, cpu = [], []
     for i in range(runs + 1):
         async with sessions() as session:
-            t0 = time.perf_counter()
+            backend = await _backend_pid(session)
+            c0, t0 = _cpu_ms(backend), time.perf_counter()
             await service.site_balances(
                 session=session,
                 site_ids=[site.site_id],
@@ -87,8 +89,24 @@ async def timed(
                 with_remainders=linked,
             )
             if i:
-                out.append((time.perf_counter() - t0) * 1000)
-    return out
+                wall.append((time.perf_counter() - t0) * 1000)
+                cpu.append(_cpu_ms(backend) - c0)
+    return wall, cpu
+
+
+async def _backend_pid(session: Any) -> int | None:
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    return int(await session.scalar(text("SELECT pg_backend_pid()")))
+
+
+def _cpu_ms(backend: int | None) -> float:
+    """CPU [ms] of this process and of the PostgreSQL backend ``backend`` (same host)."""
+    own = time.process_time() * 1000
+    if backend is None:
+        return own
+    fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+    return own + (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def summary(ms: list[float]) -> str:
@@ -184,9 +202,13 @@ async def measure(engine: AsyncEngine, args: argparse.Namespace, label: str) -> 
             if runs <= 0:
                 continue
             with statements(which):
-                ms = await timed(sessions, site, days, runs, args.linked)
+                ms, cpu = await timed(sessions, site, days, runs, args.linked)
             load = os.getloadavg()[0]
-            print(f"  {name} {which}: {summary(ms)}  ({len(ms)} runs, load {load:.2f})", flush=True)
+            print(
+                f"  {name} {which}: {summary(ms)}  CPU p50 {statistics.median(cpu):6.0f} ms"
+                f"  ({len(ms)} runs, load {load:.2f})",
+                flush=True,
+            )
             if args.explain and engine.dialect.name == "postgresql":
                 print(await explain(sessions, site, days, which), flush=True)
 
