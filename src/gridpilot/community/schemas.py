@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
 
 from gridpilot.analytics.community.allocation import RULES
 from gridpilot.analytics.community.zonal_prices import ZONES
@@ -59,7 +59,7 @@ Share = Annotated[Decimal, Field(ge=0, le=1, max_digits=6, decimal_places=4)]
 Money = Annotated[Decimal, Field(ge=0, le=10**9, max_digits=12, decimal_places=2)]
 Substation = Annotated[str, Field(min_length=1, max_length=100)]
 Day = Annotated[date, Field(ge=date(1970, 1, 1), le=date(9999, 1, 1))]
-Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Id = Annotated[int, Field(ge=1, le=2**31 - 1, strict=True)]  # "1" is not an id
 
 
 class Meta(BaseModel):
@@ -91,7 +91,7 @@ class DistributionRule(BaseModel):
     reserve_share: Share = Decimal(0)
     producer_share: Share = Decimal(0)
     consumer_key: Literal["consumption", "equal", "share_pct"] = "consumption"
-    excess_to_social_fund: bool = False
+    excess_to_social_fund: StrictBool = False
 
 
 class CommunityIn(BaseModel):
@@ -110,7 +110,7 @@ class CommunityIn(BaseModel):
     )
     distribution: DistributionRule = Field(default_factory=DistributionRule)
     allocation_rule: AllocationRuleName = "commissioning_date"
-    is_active: bool = True
+    is_active: StrictBool = True
 
 
 class CommunityOut(BaseModel):
@@ -176,16 +176,16 @@ class PlantIn(BaseModel):
         Field(default=Decimal(0), description="Capital grant, % of the investment (0-40)")
     )
     primary_substation: Substation
-    eligible: bool = True
-    incentivised: bool = True
+    eligible: StrictBool = True
+    incentivised: StrictBool = True
     site_id: Id = Field(description="The gridpilot site metering this POD (one POD per site)")
     asset_id: Id | None = None
     address: Annotated[str, Field(max_length=500)] | None = None
     city: Annotated[str, Field(max_length=100)] | None = None
     province: Annotated[str, Field(max_length=10)] | None = None
     zip_code: Annotated[str, Field(max_length=10)] | None = None
-    latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
-    longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
+    latitude: Annotated[float, Field(ge=-90, le=90, strict=True)] | None = None
+    longitude: Annotated[float, Field(ge=-180, le=180, strict=True)] | None = None
 
 
 class PlantOut(BaseModel):

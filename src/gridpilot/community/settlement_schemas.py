@@ -64,8 +64,8 @@ class ZonalPricesStored(BaseModel):
 
 class SettlementRun(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    year: Annotated[int, Field(ge=2024, le=2100)]
-    month: Annotated[int, Field(ge=1, le=12)]
+    year: Annotated[int, Field(ge=2024, le=2100, strict=True)]
+    month: Annotated[int, Field(ge=1, le=12, strict=True)]
 
 
 class MemberPart(BaseModel):
