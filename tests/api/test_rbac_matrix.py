@@ -112,6 +112,14 @@ REQUIRED: dict[tuple[str, str], Permission | None] = {
     ("GET", "/api/v1/baselines/{baseline_id}/report"): P.READ,
     ("POST", "/api/v1/assets/{asset_id}/anomalies/scan"): P.CONFIGURE,
     ("GET", "/api/v1/anomalies"): P.READ,
+    # flexibility (docs/flexibility.md)
+    ("GET", "/api/v1/sites/{site_id}/flex-resources"): P.READ,
+    ("POST", "/api/v1/sites/{site_id}/flex-resources"): P.CONFIGURE,
+    ("GET", "/api/v1/sites/{site_id}/flex-resources/{resource_id}"): P.READ,
+    ("PATCH", "/api/v1/sites/{site_id}/flex-resources/{resource_id}"): P.CONFIGURE,
+    ("DELETE", "/api/v1/sites/{site_id}/flex-resources/{resource_id}"): P.CONFIGURE,
+    ("GET", "/api/v1/sites/{site_id}/schedule"): P.READ,
+    ("POST", "/api/v1/sites/{site_id}/schedule"): P.CONFIGURE,
     # demand response (docs/demand-response.md; the utility webhook is signed, see PUBLIC)
     ("POST", "/api/dr-events"): P.CONFIGURE,
     ("GET", "/api/v1/dr-events"): P.READ,
