@@ -142,8 +142,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Dashboard
 async def page(browser: Browser) -> AsyncIterator[Page]:
     context = await browser.new_context(viewport={"width": 1280, "height": 900})
     opened = await context.new_page()
+    blocked: list[str] = []  # what the Content-Security-Policy refused on any page
+    opened.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
     yield opened
     await context.close()
+    assert not blocked, f"the dashboard's CSP blocked: {blocked}"
 
 
 async def _log_in(page: Page, url: str, username: str, password: str = PASSWORD) -> None:

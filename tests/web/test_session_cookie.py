@@ -16,3 +16,8 @@ def test_session_cookie_flags(tmp_path, secure):
     cookie = response.headers.get("set-cookie", "").lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
     assert ("; secure" in cookie) is secure
+    # the dashboard's pages: only gridpilot's own scripts and sockets, never framed
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["x-content-type-options"] == "nosniff"

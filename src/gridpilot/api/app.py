@@ -20,6 +20,7 @@ from gridpilot.api.health import router as health_router
 from gridpilot.api.metrics_route import router as metrics_router
 from gridpilot.api.middleware import RequestContextMiddleware
 from gridpilot.api.openapi import install_openapi
+from gridpilot.api.security_headers import SecurityHeadersMiddleware
 from gridpilot.assets.routes import router as assets_router
 from gridpilot.auth.login_guard import login_guard
 from gridpilot.auth.routes import router as auth_router
@@ -283,6 +284,8 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
         metrics=app.state.metrics,
         rate_limit_per_min=settings.api_rate_limit_per_min,
     )
+    # X-Content-Type-Options, frame options, referrer policy, CSP (API and dashboard), HSTS
+    app.add_middleware(SecurityHeadersMiddleware)
     app.include_router(metrics_router)
     app.include_router(build_api_router())
     app.include_router(dr_seed_router)  # the facility seed's paths, outside /api/v1
