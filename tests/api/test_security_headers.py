@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import httpx
 
+from gridpilot.api.security_headers import dashboard_policy
+
 
 def assert_common(headers: httpx.Headers) -> None:
     assert headers["x-content-type-options"] == "nosniff"
@@ -39,3 +41,9 @@ async def test_https_answers_pin_https(app):
     async with httpx.AsyncClient(transport=transport, base_url="https://test") as tls:
         response = await tls.get("/health")
     assert response.headers["strict-transport-security"].startswith("max-age=31536000")
+
+
+def test_a_configured_map_tile_server_may_serve_the_dashboards_images():
+    policy = dashboard_policy("https://tiles.example.org/{z}/{x}/{y}.png").decode()
+    assert "img-src 'self' data: blob: https://tiles.example.org;" in policy
+    assert "img-src 'self' data: blob:;" in dashboard_policy(None).decode()

@@ -285,7 +285,7 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
         rate_limit_per_min=settings.api_rate_limit_per_min,
     )
     # X-Content-Type-Options, frame options, referrer policy, CSP (API and dashboard), HSTS
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, tiles_url=settings.web_map_tiles_url)
     app.include_router(metrics_router)
     app.include_router(build_api_router())
     app.include_router(dr_seed_router)  # the facility seed's paths, outside /api/v1

@@ -5,13 +5,16 @@
   everywhere;
 - ``Content-Security-Policy``: the API's JSON answers load nothing (``default-src 'none'``); the
   dashboard loads only from gridpilot itself (NiceGUI's Vue templates need ``'unsafe-eval'`` and
-  inline styles and scripts; images also from ``data:`` and ``blob:``, the WebSocket to itself);
+  inline styles and scripts; images also from ``data:``, ``blob:`` and the map's tile server when
+  one is configured; the WebSocket to itself);
   an answer that sets its own policy (the API docs, ``api/docs_ui.py``) keeps it.
 - ``Strict-Transport-Security`` only on answers to HTTPS requests (behind a TLS proxy or
   ``serve`` with TLS), so a plain-HTTP development server does not pin browsers to HTTPS.
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,31 +26,42 @@ COMMON = (
 )
 API_CSP = b"default-src 'none'; frame-ancestors 'none'"
 DASHBOARD_CSP = (
-    b"default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
-    b"style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
-    b"connect-src 'self' ws: wss:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:{tiles}; font-src 'self' data:; "
+    "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
 )
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 #: Paths whose answers are API answers (JSON, metrics), not dashboard pages.
 API_PREFIXES = ("/api/", "/health", "/metrics", "/openapi.json", "/webhooks/")
 
 
-def policy_for(path: str) -> bytes:
-    """The Content-Security-Policy of an answer to ``path``."""
-    return API_CSP if path.startswith(API_PREFIXES) else DASHBOARD_CSP
+def dashboard_policy(tiles_url: str | None = None) -> bytes:
+    """The dashboard's policy; a configured map tile server's origin may serve images."""
+    origin = ""
+    if tiles_url:
+        parts = urlsplit(tiles_url)
+        origin = f" {parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    return DASHBOARD_CSP.format(tiles=origin).encode()
 
 
 class SecurityHeadersMiddleware:
-    """Adds the headers above to every ``http`` answer (WebSockets untouched)."""
+    """Adds the headers above to every ``http`` answer (WebSockets untouched).
 
-    def __init__(self, app: ASGIApp) -> None:
+    ``tiles_url``: the dashboard map's tile URL template (``GRIDPILOT_WEB_MAP_TILES_URL``)."""
+
+    def __init__(self, app: ASGIApp, tiles_url: str | None = None) -> None:
         self.app = app
+        self.dashboard_csp = dashboard_policy(tiles_url)
+
+    def policy_for(self, path: str) -> bytes:
+        """The Content-Security-Policy of an answer to ``path``."""
+        return API_CSP if path.startswith(API_PREFIXES) else self.dashboard_csp
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = policy_for(scope["path"])
+        csp = self.policy_for(scope["path"])
         https = scope.get("scheme") == "https"
 
         async def with_headers(message: Message) -> None:
