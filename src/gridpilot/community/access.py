@@ -18,7 +18,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,6 +49,14 @@ class Access:
 
     def sees_member(self, member_id: int | None) -> bool:
         return self.sees_all or (member_id is not None and member_id == self.member_id)
+
+
+MARKET_TZ = ZoneInfo("Europe/Rome")
+
+
+def today() -> date:
+    """Today in Italy: memberships start and end on Italian calendar days."""
+    return datetime.now(MARKET_TZ).date()
 
 
 def active_on(day: date) -> ColumnElement[bool]:
@@ -82,7 +91,7 @@ async def community_access(
             select(Membership.role).where(
                 Membership.community_id == community_id,
                 Membership.member_id == member_id,
-                active_on(date.today()),
+                active_on(today()),
             )
         )
     if role is None:
@@ -108,8 +117,6 @@ async def visible_community_ids(session: AsyncSession, principal: Principal) -> 
     if member_id is None:
         return []
     rows = await session.scalars(
-        select(Membership.community_id).where(
-            Membership.member_id == member_id, active_on(date.today())
-        )
+        select(Membership.community_id).where(Membership.member_id == member_id, active_on(today()))
     )
     return sorted(int(r) for r in rows)

@@ -22,6 +22,7 @@ from gridpilot.community.access import (
     active_on,
     community_access,
     is_superuser,
+    today,
     visible_community_ids,
 )
 from gridpilot.community.models import Community, Member, Membership, Plant, Settlement
@@ -33,7 +34,7 @@ async def describe(session: AsyncSession, access: Access) -> CommunityOut:
     """The community with its aggregates (members, plants, power)."""
     c = access.community
     members = await session.scalar(
-        select(func.count()).where(Membership.community_id == c.id, active_on(date.today()))
+        select(func.count()).where(Membership.community_id == c.id, active_on(today()))
     )
     plants = await session.scalar(select(func.count()).where(Plant.community_id == c.id))
     power = await _total_power(session, c.id) if plants else Decimal(0)
@@ -165,7 +166,7 @@ async def list_members(
         .order_by(Member.id)
     )
     if not include_former:
-        query = query.where(active_on(date.today()))
+        query = query.where(active_on(today()))
     if not access.sees_all:
         query = query.where(Member.id == access.member_id)
     rows = (await session.execute(query)).all()
@@ -212,7 +213,7 @@ async def add_member(
     )
     if existing is not None and existing.left_on is None:
         raise Conflict(f"member {member.id} is already in the community")
-    joined = data.joined_on or date.today()
+    joined = data.joined_on or today()
     if existing is not None:  # a former member rejoins
         existing.role, existing.share_pct = data.role, data.share_pct
         existing.joined_on, existing.left_on = joined, None
@@ -248,7 +249,7 @@ async def remove_member(
     if row is None or row[1].left_on is not None:
         raise NotFound(f"member {member_id} not found in the community")
     member, membership = row
-    day = left_on or date.today()
+    day = left_on or today()
     if day < membership.joined_on:
         raise ValidationFailed(f"left_on {day} is before joined_on {membership.joined_on}")
     membership.left_on = day
