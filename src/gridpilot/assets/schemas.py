@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from functools import lru_cache
-from typing import Annotated, Any, Literal
+from functools import cache, lru_cache
+from typing import Annotated, Any, Literal, get_args, get_origin
 from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -128,8 +128,54 @@ def reject_many_unknown(model: type[BaseModel], data: Any) -> None:
         )
 
 
+def _scalar_kind(annotation: Any) -> str | None:
+    """``bool`` or ``number`` for a field typed bool, int or float (optional or annotated)."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    options = [a for a in get_args(annotation) if a is not type(None)] or [annotation]
+    if options == [bool]:
+        return "bool"
+    if options and all(option in (int, float) for option in options):
+        return "number"
+    return None
+
+
+@cache
+def scalar_fields(model: type[BaseModel]) -> dict[str, str]:
+    """The body keys (name and alias) of ``model``'s bool and number fields, with their kind."""
+    kinds: dict[str, str] = {}
+    for name, field in model.model_fields.items():
+        kind = _scalar_kind(field.annotation)
+        if kind is not None:
+            kinds[name] = kind
+            if field.alias:
+                kinds[field.alias] = kind
+    return kinds
+
+
+def reject_coercion(model: type[BaseModel], data: Any) -> None:
+    """Refuse what the OpenAPI types refuse although pydantic would convert it: ``0``, ``"1"`` or
+    ``"true"`` for a boolean, a string or a boolean for a number."""
+    if not isinstance(data, dict):
+        return
+    for key, kind in scalar_fields(model).items():
+        value = data.get(key)
+        if value is None:
+            continue
+        if kind == "bool" and not isinstance(value, bool):
+            raise PydanticCustomError(
+                "bool_type", "{field} must be true or false", {"field": key[:64]}
+            )
+        if kind == "number" and isinstance(value, str | bool):
+            raise PydanticCustomError(
+                "number_type", "{field} must be a number, not text", {"field": key[:64]}
+            )
+
+
 class Strict(BaseModel):
-    """Unknown fields, NaN/Infinity and NUL characters are refused (422)."""
+    """Unknown fields, NaN/Infinity and NUL characters are refused (422), and so are values
+    pydantic would convert but the documented types do not allow (``"1"`` for a number, ``0``
+    for a boolean)."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_strip_whitespace=True)
 
@@ -137,6 +183,7 @@ class Strict(BaseModel):
     @classmethod
     def _no_nul(cls, data: Any) -> Any:
         reject_many_unknown(cls, data)
+        reject_coercion(cls, data)
         return reject_nul(data)
 
 

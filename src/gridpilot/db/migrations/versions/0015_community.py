@@ -7,6 +7,8 @@ Create Date: 2026-12-04
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -30,7 +32,7 @@ def _timestamps() -> list[sa.Column]:
     ]
 
 
-def _fk(column: str, target: str, table: str, ondelete: str, **kw: object) -> sa.Column:
+def _fk(column: str, target: str, table: str, ondelete: str, **kw: Any) -> sa.Column:
     name = f"fk_{table}_{column}_{target.split('.')[0]}"
     return sa.Column(
         column, sa.Integer(), sa.ForeignKey(target, name=name, ondelete=ondelete), **kw
