@@ -121,8 +121,9 @@ async def test_user_create_migrates_a_fresh_embedded_database(tmp_path):
     )  # fmt: skip
     assert created.exit_code == 0, created.output
     settings = Settings(
-        database_url=url, data_dir=tmp_path, jwt_secret=TEST_JWT_SECRET, log_json=False
-    )
+        database_url=url, data_dir=tmp_path, jwt_secret=TEST_JWT_SECRET, log_json=False,
+        gc_tuning=False,  # a tuned collector would stay tuned for every later test here
+    )  # fmt: skip
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
