@@ -6,6 +6,8 @@ import math
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from gridpilot.assets.catalogue import UNIT_SIGNS
+
 #: What an unknown figure shows.
 UNKNOWN = "\u2013"  # an en dash
 
@@ -34,10 +36,6 @@ def energy(kwh: float | None) -> str:
     if _known(kwh) and abs(kwh or 0.0) >= 10_000:
         return number((kwh or 0.0) / 1000, "MWh", 2)
     return number(kwh, "kWh", 1 if not _known(kwh) or abs(kwh or 0.0) < 1000 else 0)
-
-
-#: How a catalogue unit is written on the dashboard.
-UNIT_SIGNS = {"degC": "°C", "1": "", "count": "", "m3/h": "m³/h", "W/m2": "W/m²"}
 
 
 def measured(value: float | None, unit: str) -> str:
