@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: install demo serve test lint format bench clean
+.PHONY: install demo serve test test-fast lint format bench clean
 
 install: $(VENV)/.installed
 
@@ -31,6 +31,12 @@ lint: install
 PYTEST_WORKERS ?= 2
 test: lint
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile
+
+# the quick loop while editing: no lint, no browser tests (tests/web), no tests marked slow,
+# no schemathesis run; `make test` still runs everything
+test-fast: install
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not slow" --ignore=tests/web \
+		--deselect tests/api/test_openapi_fuzz.py -q
 
 format: install
 	$(VENV)/bin/ruff format src tests bench
