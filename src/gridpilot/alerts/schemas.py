@@ -17,7 +17,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchem
 from gridpilot.alerts.kinds import KIND_NAMES, KINDS
 from gridpilot.alerts.kinds import validated_params as validated_params
 from gridpilot.alerts.views import SEVERITY_RANK as SEVERITY_RANK
-from gridpilot.assets.schemas import DbId, Kind, Name, Strict
+from gridpilot.assets.schemas import DbId, Kind, Name
+from gridpilot.core.bodies import Strict
 
 Severity = Literal["info", "warning", "critical"]
 

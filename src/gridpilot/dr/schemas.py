@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StrictBool, model_validator
 
-from gridpilot.assets.schemas import Strict
+from gridpilot.core.bodies import Strict
 from gridpilot.core.timestamps import MAX_MS, to_ms
 
 #: Strict types: a JSON string, float or boolean is not taken for a number (nor 0/1 for a bool).

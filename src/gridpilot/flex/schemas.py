@@ -14,7 +14,8 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
-from gridpilot.assets.schemas import DbId, Name, Strict
+from gridpilot.assets.schemas import DbId, Name
+from gridpilot.core.bodies import Strict
 
 ResourceKind = Literal[
     "battery", "ev_charger", "deferrable_load", "curtailable_load", "hvac", "pv_curtailment"

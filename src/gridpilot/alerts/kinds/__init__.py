@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from gridpilot.alerts.kinds import device, metric, site
 from gridpilot.alerts.views import AssetView, Decision, RuleView, SiteNow, SiteView, State
-from gridpilot.assets.schemas import Strict
+from gridpilot.core.bodies import Strict
 from gridpilot.core.errors import ValidationFailed
 
 ReadingCheck = Callable[[State, RuleView, AssetView, dict[str, Any], int], list[Decision]]

@@ -19,7 +19,7 @@ from gridpilot.alerts.views import (
     subject_of,
 )
 from gridpilot.assets.catalogue import metric_name
-from gridpilot.assets.schemas import Strict
+from gridpilot.core.bodies import Strict
 from gridpilot.core.timestamps import MS_PER_S, iso
 
 

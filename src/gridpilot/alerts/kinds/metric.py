@@ -22,7 +22,7 @@ from gridpilot.alerts.views import (
     subject_of,
 )
 from gridpilot.assets.catalogue import metric_name, quantity
-from gridpilot.assets.schemas import Strict
+from gridpilot.core.bodies import Strict
 from gridpilot.core.timestamps import MS_PER_MIN, MS_PER_S
 
 _MAX_HISTORY = 2000

@@ -26,7 +26,7 @@ from gridpilot.alerts.views import (
     State,
     subject_of,
 )
-from gridpilot.assets.schemas import Strict
+from gridpilot.core.bodies import Strict
 from gridpilot.core.timestamps import iso
 
 #: Forecast quantities (``forecast.stored`` ``quantity``) comparable with the contract: the net

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from gridpilot.assets.catalogue import METRIC_KEY_PATTERN
-from gridpilot.assets.schemas import Strict
+from gridpilot.core.bodies import Strict
 from gridpilot.core.timestamps import MAX_MS, to_ms
 
 Granularity = Literal["hour", "day", "week", "month"]
