@@ -12,17 +12,16 @@ one by one and dead-letters the one that fails, so ingestion goes on.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gridpilot.auth.permissions import Principal, Role
+from gridpilot.control.inbound import handle_ack, handle_status
 from gridpilot.core.bus import EventBus
 from gridpilot.core.errors import GridpilotError, ValidationFailed
 from gridpilot.ingest.decoders import PayloadError, RawReading, decode_telemetry, excerpt
@@ -67,14 +66,6 @@ class BatchOutcome:
     rejects: int = 0
 
 
-def control_inbound() -> ModuleType | None:
-    """``gridpilot.control.inbound`` (status and ack handlers), or None until it exists."""
-    try:
-        return importlib.import_module("gridpilot.control.inbound")
-    except ImportError:
-        return None
-
-
 def _summary(rejections: Sequence[Rejection], total: int) -> str:
     shown = "; ".join(r.described for r in rejections[:_REASONS_SHOWN])
     more = len(rejections) - _REASONS_SHOWN
@@ -102,7 +93,6 @@ class BatchProcessor:
         self.prefix = topic_prefix
         self.stopping = stopping or asyncio.Event()
         self.max_readings = runtime.settings.max_batch_readings
-        self._control = control_inbound()
         self._topics: dict[str, TopicRef | None] = {}  # parse_topic cache
         #: topic -> (ref, asset) of telemetry topics that resolved (dropped on asset changes)
         self._routes: dict[str, tuple[TopicRef, AssetTarget]] = {}
@@ -247,10 +237,7 @@ class BatchProcessor:
 
     async def _hand_over(self, message: Inbound, ref: TopicRef, target: AssetTarget) -> str | None:
         """Give a status/ack message to the control domain; the dead-letter reason or None."""
-        module = self._control
-        if module is None:
-            return f"{ref.kind} messages cannot be handled: the control module is not installed"
-        handler = getattr(module, "handle_status" if ref.kind == "status" else "handle_ack")
+        handler = handle_status if ref.kind == "status" else handle_ack
         try:
             await handler(
                 sessions=self.sessions,
