@@ -136,3 +136,65 @@ class DrWebhookDelivery(Base):
     processed_ms: Mapped[int | None] = mapped_column(BigInteger)
     event_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     errors: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+
+
+class DrDispatchPlan(Base):
+    """The dispatch of one event (migration 0017): which resources reduce by how much.
+
+    ``status``: ``active`` (shedding), ``restoring`` (releasing after the end), ``done``, or
+    ``no_resources`` (nothing to dispatch). ``revision`` counts the re-plans (a fallback after
+    a failed command); ``excluded`` the resource ids left out since. ``cost_eur``: Decimal
+    text. ``pre_event_kw``: the site's demand before the event, the ceiling of the restore.
+    """
+
+    __tablename__ = "dr_dispatch_plans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("dr_events.id", ondelete="CASCADE"), unique=True
+    )
+    status: Mapped[str] = mapped_column(String(20))
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    solver_status: Mapped[str] = mapped_column(String(20))
+    planned_kw: Mapped[float] = mapped_column(Float)
+    shortfall_kw: Mapped[float] = mapped_column(Float)
+    cost_eur: Mapped[str] = mapped_column(String(40))
+    pre_event_kw: Mapped[float | None] = mapped_column(Float)
+    excluded: Mapped[list[int]] = mapped_column(JSON, default=list)
+    notes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    under_target_alerted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_ms: Mapped[int] = mapped_column(BigInteger)
+    updated_ms: Mapped[int] = mapped_column(BigInteger)
+
+
+class DrDispatchStep(Base):
+    """One command of a plan: from ``start_ms`` the resource holds ``reduction_kw`` [kW]
+    (``phase`` shed during the event, restore after it). ``state``: pending -> the command's
+    state (queued, sent, acknowledged, succeeded, failed, expired), or ``skipped`` (a manual
+    command wins, or no command needed), ``superseded`` (re-planned), ``timed_out`` (not
+    acknowledged in time)."""
+
+    __tablename__ = "dr_dispatch_steps"
+    __table_args__ = (Index("ix_dr_dispatch_steps_plan_id_start_ms", "plan_id", "start_ms"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("dr_dispatch_plans.id", ondelete="CASCADE"))
+    revision: Mapped[int] = mapped_column(Integer)
+    resource_id: Mapped[int | None] = mapped_column(
+        ForeignKey("flex_resources.id", ondelete="SET NULL")
+    )
+    resource_name: Mapped[str] = mapped_column(String(200))
+    resource_kind: Mapped[str] = mapped_column(String(30))
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id", ondelete="SET NULL"))
+    phase: Mapped[str] = mapped_column(String(10))
+    start_ms: Mapped[int] = mapped_column(BigInteger)
+    end_ms: Mapped[int] = mapped_column(BigInteger)
+    reduction_kw: Mapped[float] = mapped_column(Float)
+    command_kind: Mapped[str | None] = mapped_column(String(30))
+    command_params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    command_id: Mapped[int | None] = mapped_column(
+        ForeignKey("commands.id", ondelete="SET NULL")
+    )
+    state: Mapped[str] = mapped_column(String(20))
+    detail: Mapped[str | None] = mapped_column(String(500))
+    sent_ms: Mapped[int | None] = mapped_column(BigInteger)
