@@ -108,6 +108,7 @@ def gridpilot_server(
             "GRIDPILOT_JWT_SECRET": secrets.token_urlsafe(48),
             "GRIDPILOT_LOG_LEVEL": "INFO",
             "GRIDPILOT_LOG_JSON": "true",
+            "GRIDPILOT_API_RATE_LIMIT_PER_MIN": "0",  # a load generator is one client
         }
         if rollup_interval_s is not None:
             env["GRIDPILOT_ROLLUP_INTERVAL_S"] = str(rollup_interval_s)

@@ -110,6 +110,7 @@ def settings(database_url: str, data_root: Path, settings_overrides: dict[str, o
         "auto_migrate": False,
         "auth_rate_limit_per_min": 100_000,
         "login_rate_limit_per_min": 100_000,
+        "api_rate_limit_per_min": 0,  # tests flood from one address; tests/api/test_ratelimit.py
         "web_enabled": False,  # NiceGUI is process-global: browser tests run their own server
         "gc_tuning": False,  # gc.freeze would keep every test's app alive
     }

@@ -133,6 +133,7 @@ async def processes(
         GRIDPILOT_HOST="127.0.0.1",
         GRIDPILOT_AUTO_MIGRATE="false",
         GRIDPILOT_WEB_ENABLED="false",
+        GRIDPILOT_API_RATE_LIMIT_PER_MIN="0",  # the test floods from one address
         GRIDPILOT_LOG_JSON="false",
         GRIDPILOT_LOG_LEVEL="WARNING",
         GRIDPILOT_ROLLUP_INTERVAL_S="3600",

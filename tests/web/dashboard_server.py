@@ -61,6 +61,7 @@ def dashboard_server(data_dir: Path, **settings: str) -> Iterator[Dashboard]:
         "GRIDPILOT_LOG_JSON": "false",
         "GRIDPILOT_ROLLUP_INTERVAL_S": "0.5",
         "GRIDPILOT_LOGIN_RATE_LIMIT_PER_MIN": "1000",  # the tests log in often from one address
+        "GRIDPILOT_API_RATE_LIMIT_PER_MIN": "0",
     }
     for name in ("GRIDPILOT_DATABASE_URL", "GRIDPILOT_MQTT_URL", "GRIDPILOT_REDIS_URL"):
         env.pop(name, None)

@@ -32,6 +32,7 @@ from gridpilot.control.routes import router as control_router
 from gridpilot.core.bus import EventBus
 from gridpilot.core.datadir import secure_data_dir
 from gridpilot.core.errors import NotFound
+from gridpilot.core.limits import Limiter, Limits
 from gridpilot.core.metrics import Metrics
 from gridpilot.core.secrets import with_secrets
 from gridpilot.core.settings import Settings
@@ -252,6 +253,7 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
             yield
         finally:
             await stop_runtime(app)
+            await app.state.api_limits.stop()
 
     app = FastAPI(
         title="gridpilot",
@@ -282,6 +284,7 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
     app.add_middleware(
         RequestContextMiddleware,
         metrics=app.state.metrics,
+        limiter=api_limiter(app, settings),
         rate_limit_per_min=settings.api_rate_limit_per_min,
     )
     # X-Content-Type-Options, frame options, referrer policy, CSP (API and dashboard), HSTS
@@ -293,6 +296,17 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
     if settings.web_enabled:
         mount_web(app, settings)
     return app
+
+
+def api_limiter(app: FastAPI, settings: Settings) -> Limiter | None:
+    """The API-wide per-client limiter (shared through Redis when configured); None when
+    ``api_rate_limit_per_min`` is 0. Its Redis client is ``app.state.api_limits``."""
+    enabled = settings.api_rate_limit_per_min > 0
+    redis_url = settings.redis_url if enabled else None
+    app.state.api_limits = Limits(redis_url, settings.redis_channel_prefix)
+    if not enabled:
+        return None
+    return app.state.api_limits.limiter("api", settings.api_rate_limit_per_min)
 
 
 def mount_web(app: FastAPI, settings: Settings) -> None:

@@ -12,8 +12,13 @@ Per HTTP request it
 - observes ``gridpilot_http_request_duration_seconds{method, route, status}`` (route template, or
   ``<unmatched>`` when no route matched, so raw paths never become labels; the dashboard's
   transport ``/_nicegui_ws/*`` and ``/_nicegui/*``, whose access lines are at DEBUG);
-- when ``settings.api_rate_limit_per_min > 0``, limits each client address to that many requests
-  per minute (``/health``, ``/metrics`` and the docs exempt), answering 429 with ``Retry-After``.
+- when ``settings.api_rate_limit_per_min > 0`` (100 by default), limits each client address to
+  that many requests in any 60 s window, counted through Redis when ``GRIDPILOT_REDIS_URL`` is set
+  (every process shares the count) else per process (``core.limits``). ``/health``, ``/metrics``,
+  the docs and the dashboard's transport are exempt. Counted answers carry ``RateLimit-Limit``,
+  ``RateLimit-Remaining``, ``RateLimit-Reset`` (seconds) and ``RateLimit-Policy: 100;w=60``
+  (draft-ietf-httpapi-ratelimit-headers); a refused request gets 429 ``rate_limited`` with
+  ``Retry-After`` and ``RateLimit-Remaining: 0``.
 """
 
 from __future__ import annotations
@@ -30,9 +35,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gridpilot.api.errors import error_body
 from gridpilot.core.errors import RateLimited
+from gridpilot.core.limits import Limiter
 from gridpilot.core.logging import request_id_var, source_id_var, user_id_var
 from gridpilot.core.metrics import Metrics
-from gridpilot.core.ratelimit import RateLimiter
+from gridpilot.core.ratelimit import WINDOW_S, Quota
 
 access_log = logging.getLogger("gridpilot.access")
 
@@ -50,7 +56,21 @@ RATE_LIMIT_EXEMPT_PREFIXES = ("/docs-assets/",)
 
 
 def _exempt(path: str) -> bool:
-    return path in RATE_LIMIT_EXEMPT or path.startswith(RATE_LIMIT_EXEMPT_PREFIXES)
+    return (
+        path in RATE_LIMIT_EXEMPT
+        or path.startswith(RATE_LIMIT_EXEMPT_PREFIXES)
+        or path.startswith(DASHBOARD_TRANSPORT)  # a dashboard page view makes dozens
+    )
+
+
+def quota_headers(limit: int, remaining: int, reset_s: int) -> list[tuple[bytes, bytes]]:
+    """The ``RateLimit-*`` fields of an answer (draft-ietf-httpapi-ratelimit-headers)."""
+    return [
+        (b"ratelimit-limit", str(limit).encode()),
+        (b"ratelimit-remaining", str(remaining).encode()),
+        (b"ratelimit-reset", str(reset_s).encode()),
+        (b"ratelimit-policy", f"{limit};w={int(WINDOW_S)}".encode()),
+    ]
 
 
 _SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
@@ -93,10 +113,19 @@ def caller_subject(scope: Scope) -> str | None:
 class RequestContextMiddleware:
     """See the module docstring. Cheap on the hot path: a few dict look-ups and one log line."""
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, rate_limit_per_min: int = 0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Metrics,
+        limiter: Limiter | None = None,
+        rate_limit_per_min: int = 0,
+    ) -> None:
+        """``limiter`` counts ``rate_limit_per_min`` requests per client; None: no limit."""
         self.app = app
         self.metrics = metrics
-        self.limiter = RateLimiter(rate_limit_per_min) if rate_limit_per_min > 0 else None
+        self.limiter = limiter
+        self.rate_limit_per_min = rate_limit_per_min
         self._histograms: dict[tuple[str, str, int], Histogram] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -113,22 +142,23 @@ class RequestContextMiddleware:
             source_id_var.set(source.group(1) if source else None),
         )
         status = 500
-        header = (REQUEST_ID_HEADER, request_id.encode("ascii"))
+        added = [(REQUEST_ID_HEADER, request_id.encode("ascii"))]
 
         async def send_with_request_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), header]
+                message["headers"] = [*message.get("headers", ()), *added]
             await send(message)
 
         try:
             if self.limiter is not None and not _exempt(scope["path"]):
                 try:
-                    self.limiter.hit(client_address(scope))
+                    quota: Quota = await self.limiter.hit(client_address(scope))
                 except RateLimited as exc:
-                    await self._too_many(exc, send_with_request_id)
+                    await self._too_many(exc, self.rate_limit_per_min, send_with_request_id)
                     return
+                added += quota_headers(*quota)
             await self.app(scope, receive, send_with_request_id)
         finally:
             self._observe(scope, path, status, time.perf_counter() - started)
@@ -169,7 +199,7 @@ class RequestContextMiddleware:
             )
 
     @staticmethod
-    async def _too_many(exc: RateLimited, send: Send) -> None:
+    async def _too_many(exc: RateLimited, limit: int, send: Send) -> None:
         body = orjson.dumps(error_body(exc.code, exc.message))
         await send(
             {
@@ -179,6 +209,7 @@ class RequestContextMiddleware:
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode()),
                     (b"retry-after", str(exc.retry_after_s).encode()),
+                    *quota_headers(limit, 0, exc.retry_after_s),
                 ],
             }
         )

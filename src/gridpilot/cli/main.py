@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import os
+from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -79,12 +83,29 @@ def serve(
     host: str | None = typer.Option(None, help="Bind address (default GRIDPILOT_HOST)."),
     port: int | None = typer.Option(None, help="Port (default GRIDPILOT_PORT)."),
     workers: int = typer.Option(1, help="Uvicorn worker processes (PostgreSQL only)."),
+    tls_cert: Path | None = typer.Option(
+        None,
+        help="PEM certificate chain (leaf first): serve HTTPS only, TLS 1.3 (default "
+        "GRIDPILOT_TLS_CERT). Turns on HSTS and the dashboard's Secure cookie. Needs --tls-key.",
+    ),
+    tls_key: Path | None = typer.Option(
+        None, help="PEM private key of --tls-cert (default GRIDPILOT_TLS_KEY)."
+    ),
 ) -> None:
-    """Serve the API (and dashboard). Migrates the embedded SQLite database automatically."""
+    """Serve the API (and dashboard). Migrates the embedded SQLite database automatically.
+
+    With --tls-cert/--tls-key it speaks HTTPS only: TLS 1.3 (GRIDPILOT_TLS_ALLOW_TLS12=true adds
+    TLS 1.2 with AES-256-GCM/ChaCha20-Poly1305 only). Or terminate TLS in a reverse proxy
+    (docs/tls.md)."""
     import uvicorn
 
     from gridpilot.core.logging import configure_logging, logging_config
 
+    if (tls_cert is None) != (tls_key is None):
+        raise typer.BadParameter("--tls-cert and --tls-key go together")
+    if tls_cert is not None and tls_key is not None:  # every worker reads the settings again
+        os.environ["GRIDPILOT_TLS_CERT"] = str(tls_cert.resolve())
+        os.environ["GRIDPILOT_TLS_KEY"] = str(tls_key.resolve())
     settings = Settings()
     configure_logging(settings.log_level, json=settings.log_json)
     if workers > 1 and settings.is_sqlite:
@@ -106,7 +127,26 @@ def serve(
         access_log=False,
         proxy_headers=bool(trusted),
         forwarded_allow_ips=trusted,
+        **tls_options(settings),
     )
+
+
+def tls_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's TLS keywords for ``settings`` (none without a certificate). The files are
+    loaded once here so a wrong path or a key of another certificate ends ``serve`` with a
+    clear message before it binds the port."""
+    if settings.tls_cert is None or settings.tls_key is None:
+        return {}
+    from gridpilot.core.tls import server_context, uvicorn_context_factory
+
+    server_context(settings.tls_cert, settings.tls_key, allow_tls12=settings.tls_allow_tls12)
+    return {
+        "ssl_certfile": str(settings.tls_cert),
+        "ssl_keyfile": str(settings.tls_key),
+        "ssl_context_factory": functools.partial(
+            uvicorn_context_factory, allow_tls12=settings.tls_allow_tls12
+        ),
+    }
 
 
 def trusted_proxies(settings: Settings) -> str:

@@ -28,7 +28,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from gridpilot.core.errors import RateLimited
-from gridpilot.core.ratelimit import WINDOW_S, RateLimiter
+from gridpilot.core.ratelimit import WINDOW_S, Quota, RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -38,19 +38,24 @@ REDIS_TIMEOUT_S = 0.5
 FAILURE_MEMORY_S = 86_400
 
 # Sliding window over a sorted set of hit times (Redis server clock, microseconds).
-# Returns -1 when the hit is allowed, else the microseconds until it would be.
+# Returns {wait, remaining, reset}: wait is -1 when the hit is allowed, else the microseconds
+# until it would be; remaining the hits left in the window; reset the microseconds until the
+# oldest hit in the window leaves it.
 _HIT = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local window = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+local count = redis.call('ZCARD', KEYS[1])
+if count >= limit then
   local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return tonumber(oldest[2]) + window - now
+  return {tonumber(oldest[2]) + window - now, 0, tonumber(oldest[2]) + window - now}
 end
 redis.call('ZADD', KEYS[1], now, now .. ':' .. ARGV[3])
 redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000))
-return -1
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {-1, limit - count - 1, tonumber(first[2]) + window - now}
 """
 
 # One failure: returns the lock-out in ms when this failure starts one, else 0.
@@ -67,7 +72,7 @@ return 0
 
 
 class Limiter(Protocol):
-    async def hit(self, key: str) -> None:
+    async def hit(self, key: str) -> Quota:
         """Count one hit of ``key``; ``RateLimited`` (with ``retry_after_s``) over the limit."""
         ...
 
@@ -88,8 +93,8 @@ class LocalLimiter:
     def __init__(self, limit_per_min: int) -> None:
         self.limiter = RateLimiter(limit_per_min)
 
-    async def hit(self, key: str) -> None:
-        self.limiter.hit(key)
+    async def hit(self, key: str) -> Quota:
+        return self.limiter.hit(key)
 
 
 class LocalLockout:
@@ -142,11 +147,12 @@ class RedisLimiter:
         self.fallback = LocalLimiter(limit_per_min)
         self._script = redis.register_script(_HIT)
 
-    async def hit(self, key: str) -> None:
+    async def hit(self, key: str) -> Quota:
         window_us = int(WINDOW_S * 1_000_000)
         try:
-            wait_us = int(
-                await self._script(
+            wait_us, remaining, reset_us = (
+                int(value)
+                for value in await self._script(
                     keys=[_redis_key(self.prefix, self.name, key)],
                     args=[window_us, self.limit, secrets.token_hex(6)],
                 )
@@ -155,13 +161,13 @@ class RedisLimiter:
             log.warning(
                 "rate limit %s: Redis unreachable (%s); counting in-process", self.name, exc
             )
-            await self.fallback.hit(key)
-            return
+            return await self.fallback.hit(key)
         if wait_us >= 0:
             raise RateLimited(
                 f"rate limit of {self.limit} requests per minute exceeded",
                 retry_after_s=max(1, math.ceil(wait_us / 1_000_000)),
             )
+        return Quota(self.limit, remaining, max(1, math.ceil(reset_us / 1_000_000)))
 
 
 class RedisLockout:

@@ -44,8 +44,33 @@ class Settings(BaseSettings):
         description="Prepended to every MQTT topic gridpilot uses (e.g. 'plant7/').",
     )
 
+    mqtt_tls_ca: Path | None = Field(
+        default=None,
+        description="PEM file of the CA that signed an mqtts:// broker's certificate (a private "
+        "CA); unset: the system's CAs.",
+    )
+    mqtt_tls_cert: Path | None = Field(
+        default=None,
+        description="PEM client certificate gridpilot presents to an mqtts:// broker that "
+        "requires one (require_certificate true).",
+    )
+    mqtt_tls_key: Path | None = Field(
+        default=None, description="PEM private key of mqtt_tls_cert (unless that file holds it)."
+    )
+
     host: str = "127.0.0.1"
     port: int = 8000
+    tls_cert: Path | None = Field(
+        default=None,
+        description="PEM certificate chain: `serve` speaks HTTPS only (TLS 1.3), sends HSTS and "
+        "marks the dashboard cookie Secure. Needs tls_key.",
+    )
+    tls_key: Path | None = Field(default=None, description="PEM private key of tls_cert.")
+    tls_allow_tls12: bool = Field(
+        default=False,
+        description="Also accept TLS 1.2 (ECDHE with AES-256-GCM or ChaCha20-Poly1305 only) for "
+        "clients without TLS 1.3; default TLS 1.3 only.",
+    )
     auto_migrate: bool | None = Field(
         default=None, description="Migrate on `serve`; default: only for SQLite."
     )
@@ -68,7 +93,10 @@ class Settings(BaseSettings):
         default=100, gt=0, description="Requests per minute per client on /auth."
     )
     api_rate_limit_per_min: int = Field(
-        default=0, ge=0, description="Requests per minute per client elsewhere; 0 = unlimited."
+        default=100,
+        ge=0,
+        description="Requests per minute per client address on the API (and dashboard pages), "
+        "shared across processes through Redis when redis_url is set; 0 = unlimited.",
     )
     login_rate_limit_per_min: int = Field(
         default=20,
@@ -375,6 +403,14 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ConfigurationError(
+                "GRIDPILOT_TLS_CERT and GRIDPILOT_TLS_KEY go together: set both or neither"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _production_needs_real_secret(self) -> Settings:
         if self.mode == "production":
             secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
@@ -398,6 +434,16 @@ class Settings(BaseSettings):
             if url.startswith(prefix):
                 return driver + url[len(prefix) :]
         return url
+
+    @property
+    def tls(self) -> bool:
+        """``serve`` terminates TLS itself (``tls_cert`` and ``tls_key`` set)."""
+        return self.tls_cert is not None
+
+    @property
+    def secure_cookie(self) -> bool:
+        """The dashboard's session cookie is ``Secure``: asked for, or ``serve`` speaks HTTPS."""
+        return self.web_secure_cookie or self.tls
 
     @property
     def is_sqlite(self) -> bool:

@@ -43,6 +43,7 @@ from gridpilot.core.mqtt import MqttEndpoint
 from gridpilot.core.settings import Settings
 from gridpilot.core.tasks import cancel_and_wait
 from gridpilot.core.timestamps import now_ms
+from gridpilot.core.tls import mqtt_tls_context
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ class CommandLink:
             password=endpoint.password,
             identifier=self.client_id,
             keepalive=30,
-            tls_params=aiomqtt.TLSParameters() if endpoint.tls else None,
+            tls_context=mqtt_tls_context(self.settings, tls=endpoint.tls),
         )
 
     async def _serve(self, client: aiomqtt.Client) -> None:

@@ -47,6 +47,7 @@ from gridpilot.core.mqtt import MqttEndpoint
 from gridpilot.core.settings import Settings
 from gridpilot.core.tasks import cancel_and_wait
 from gridpilot.core.timestamps import now_ms
+from gridpilot.core.tls import mqtt_tls_context
 from gridpilot.ingest.mqtt_assets import DeviceResolver
 from gridpilot.ingest.mqtt_batch import BatchOutcome, BatchProcessor, Inbound
 from gridpilot.ingest.mqtt_topics import subscription_filters
@@ -172,7 +173,7 @@ class MqttIngestWorker:
             clean_start=False,  # resume the session: nothing queued or unacknowledged is lost
             properties=properties,
             keepalive=30,
-            tls_params=aiomqtt.TLSParameters() if endpoint.tls else None,
+            tls_context=mqtt_tls_context(self.settings, tls=endpoint.tls),
         )
         # aiomqtt has no manual acknowledgement of its own; its paho client does. Each
         # connection gets a new inbox: what an old one held was never acknowledged, so the

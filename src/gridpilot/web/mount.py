@@ -70,5 +70,5 @@ def mount_dashboard(app: FastAPI, settings: Settings) -> None:
         storage_secret=hashlib.sha256(b"gridpilot-web:" + secret.encode()).hexdigest(),
         show_welcome_message=False,
         reconnect_timeout=10.0,
-        session_middleware_kwargs={"https_only": settings.web_secure_cookie, "same_site": "lax"},
+        session_middleware_kwargs={"https_only": settings.secure_cookie, "same_site": "lax"},
     )
