@@ -295,6 +295,32 @@ class Settings(BaseSettings):
         description="Seconds between steps of the DR event loop (status transitions, metered "
         "consumption, utility notifications); 0 = no loop.",
     )
+    # OpenADR 2.0b (docs/openadr.md)
+    openadr_ven_interval_s: float = Field(
+        default=10.0,
+        ge=0,
+        description="Seconds between lease renewals of the OpenADR VEN connections (a process "
+        "runs the connections whose lease it holds); 0 = no VEN in this process.",
+    )
+    openadr_vtn_enabled: bool = Field(
+        default=False, description="Run gridpilot's OpenADR VTN for the fleet's VENs."
+    )
+    openadr_vtn_host: str = Field(default="127.0.0.1", description="Address the VTN listens on.")
+    openadr_vtn_port: int = Field(default=8081, ge=1, le=65535, description="The VTN's port.")
+    openadr_vtn_id: str = Field(default="GRIDPILOT-VTN", min_length=1, description="VTN id.")
+    openadr_vtn_poll_s: float = Field(
+        default=10.0, gt=0, description="Poll interval the VTN asks its VENs for [s]."
+    )
+    openadr_vtn_cert: str | None = Field(
+        default=None, description="PEM certificate the VTN signs messages with (and serves TLS)."
+    )
+    openadr_vtn_key: str | None = Field(default=None, description="PEM key of openadr_vtn_cert.")
+    openadr_vtn_ca_file: str | None = Field(
+        default=None,
+        description="PEM CA bundle of the VENs' client certificates: with it (and the "
+        "certificate and key) the VTN runs HTTPS with client certificates and checks "
+        "signatures and fingerprints.",
+    )
     # flexibility (docs/flexibility.md)
     flex_mpc_interval_s: float = Field(
         default=900.0,
