@@ -44,4 +44,27 @@ class ForecastOut(BaseModel):
             "generation and net; None when unknown or for consumption and assets)"
         ),
     )
+    method: Literal["statistical", "physical", "zero", "derived"] = Field(
+        default="statistical",
+        description=(
+            "How the forecast was made: statistical (regression on the series' history), "
+            "physical (PV: clear-sky power x a persisted clear-sky index; wind: a persisted "
+            "wind speed through the power curve; bounded by the capacity), zero (nothing feeds "
+            "the quantity, or storage, which is not forecast from its history), derived (net = "
+            "consumption - generation)"
+        ),
+    )
+    note: str | None = Field(
+        default=None, description="Why the forecast is what it is, when that is not obvious"
+    )
+    components: dict[str, list[ForecastPoint]] | None = Field(
+        default=None,
+        description=(
+            "For net: its terms on their own, consumption and generation (each >= 0, as "
+            "served for quantity=consumption and quantity=generation); None otherwise"
+        ),
+    )
+    component_methods: dict[str, str] | None = Field(
+        default=None, description="For net: the method of each of its terms"
+    )
     points: list[ForecastPoint]

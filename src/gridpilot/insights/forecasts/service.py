@@ -18,9 +18,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridpilot.analytics.calendar_features import holiday_country
+from gridpilot.analytics.calendar_features import holiday_country, regular_index
 from gridpilot.analytics.forecast import Forecast, forecast_series
-from gridpilot.analytics.forecast_bounds import is_exact, net_forecast
+from gridpilot.analytics.forecast_bounds import is_exact, net_forecast, zero_forecast
 from gridpilot.assets.catalogue import GENERATION_ROLES
 from gridpilot.assets.service import get_asset, get_site
 from gridpilot.auth.permissions import Principal
@@ -28,6 +28,12 @@ from gridpilot.core.errors import NotFound, ValidationFailed
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import MS_PER_DAY, MS_PER_HOUR, iso
 from gridpilot.insights.data import SYSTEM, load_series
+from gridpilot.insights.forecasts.generation import (
+    Generator,
+    generator_forecast,
+    is_physical,
+    physical_generator,
+)
 from gridpilot.insights.forecasts.schemas import ForecastOut, ForecastPoint
 from gridpilot.insights.forecasts.site import (
     BASIC,
@@ -48,6 +54,10 @@ from gridpilot.insights.forecasts.weather import SiteLocation, WeatherSource
 STEP_MS = 15 * 60_000
 #: Horizons the API offers, in ms.
 HORIZONS = {"1h": MS_PER_HOUR, "24h": MS_PER_DAY}
+STORAGE_NOTE = (
+    "storage is not forecast from its history (it follows its plan, not a pattern): the "
+    "planned charge and discharge are the site's flex schedule, GET /api/v1/sites/{id}/schedule"
+)
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,10 @@ class Target:
     location: SiteLocation
     #: A generator (PV, wind): its daily profile follows the sun (UTC), not the wall clock.
     generator: bool = False
+    #: The asset's role (None for a site).
+    role: str | None = None
+    #: The asset's physical model (PV, wind), when it has one.
+    physical: Generator | None = None
 
 
 async def resolve_target(
@@ -71,17 +85,21 @@ async def resolve_target(
 ) -> Target:
     """The site or asset as a ``Target``; ``NotFound`` when missing or out of scope (a site for a
     principal limited to some assets, as the balance answers)."""
-    generator = False
+    asset = None
     if asset_id is not None:
         asset = await get_asset(session=session, asset_id=asset_id, principal=principal)
-        site_id, generator = asset.site_id, asset.role in GENERATION_ROLES
+        site_id = asset.site_id
     if site_id is None:
         raise ValidationFailed("a site or an asset is needed")
     site = await get_site(session=session, site_id=site_id, principal=principal)
     if asset_id is None and principal.asset_ids is not None:  # a device key: its asset only
         raise NotFound(f"site {site_id} not found")
     location = SiteLocation(site.id, site.latitude, site.longitude)
-    return Target(site.id, asset_id, site.timezone, location, generator)
+    if asset is None:
+        return Target(site.id, asset_id, site.timezone, location)
+    generator = asset.role in GENERATION_ROLES
+    physical = physical_generator(asset, location)
+    return Target(site.id, asset_id, site.timezone, location, generator, asset.role, physical)
 
 
 async def _load(
@@ -109,12 +127,21 @@ async def compute_forecast(
     weather: WeatherSource | None = None,
 ) -> Forecast:
     """Fit an asset's power on its recent history and forecast ``horizon_ms`` from the interval
-    holding now.
+    holding now: physically for a generator with a physical model (``generation.py``), 0 for
+    storage (``STORAGE_NOTE``).
 
     Raises ``ValidationFailed`` when the history is too short.
     """
     step = STEP_MS
     end = now_ms - now_ms % step
+    if target.role == "storage":
+        index = regular_index(pd.Timestamp(end, unit="ms", tz="UTC"), -(-horizon_ms // step), step)
+        return zero_forecast(index, step)
+    if target.physical is not None:
+        return await generator_forecast(
+            session=session, generator=target.physical, end_ms=end,
+            horizon=max(1, -(-horizon_ms // step)), step_ms=step,
+        )  # fmt: skip
     start = end - settings.forecast_history_days * MS_PER_DAY
     series = await _load(session, target, start, end, step)
     native = native_step_ms(series, step)
@@ -138,6 +165,22 @@ async def compute_forecast(
     )
 
 
+def method_of(forecast: Forecast) -> str:
+    """``physical``, ``zero`` (exact 0, no uncertainty) or ``statistical``."""
+    if is_physical(forecast):
+        return "physical"
+    if is_exact(forecast) and not forecast.yhat.any():
+        return "zero"
+    return "statistical"
+
+
+def _points(forecast: Forecast) -> list[ForecastPoint]:
+    return [
+        ForecastPoint(ts=iso(int(p[0])), yhat=p[1], lo80=p[2], hi80=p[3], lo95=p[4], hi95=p[5])
+        for p in points_of(forecast)
+    ]
+
+
 def _out(
     target: Target,
     forecast: Forecast,
@@ -146,7 +189,14 @@ def _out(
     issued_ms: int,
     source: str,
     capacity_kw: float | None = None,
+    components: dict[str, Forecast] | None = None,
 ) -> ForecastOut:
+    note = STORAGE_NOTE if target.role == "storage" else None
+    if note is None and quantity == "generation" and method_of(forecast) == "statistical":
+        note = (
+            "a statistical model of the site's generation history: not every generator has a "
+            "physical model (PV on a located site, wind, with a rated capacity)"
+        )
     return ForecastOut(
         site_id=target.site_id,
         asset_id=target.asset_id,
@@ -160,10 +210,13 @@ def _out(
         regressors=list(forecast.regressors),
         calibrated=forecast.calibration_errors > 0 or is_exact(forecast),
         capacity_kw=capacity_kw,
-        points=[
-            ForecastPoint(ts=iso(int(p[0])), yhat=p[1], lo80=p[2], hi80=p[3], lo95=p[4], hi95=p[5])
-            for p in points_of(forecast)
-        ],
+        method="derived" if components else method_of(forecast),
+        note=note,
+        components=None if not components else {k: _points(f) for k, f in components.items()},
+        component_methods=None
+        if not components
+        else {k: method_of(f) for k, f in components.items()},
+        points=_points(forecast),
     )
 
 
@@ -257,8 +310,9 @@ async def _site_forecast(
     if quantity != "consumption":
         capacity = (await generation_fleet(session=session, site_id=target.site_id)).capacity_kw
     return _out(
-        target, forecast, quantity=quantity, issued_ms=issued, source=source, capacity_kw=capacity
-    )
+        target, forecast, quantity=quantity, issued_ms=issued, source=source,
+        capacity_kw=capacity, components=forecasts if quantity == "net" else None,
+    )  # fmt: skip
 
 
 async def get_forecast(

@@ -11,7 +11,9 @@ generation's follows UTC and no holidays (the sun does), so neither moves at a D
 
 The balance is read at 15 min (in periods of 28 days: a 15-min balance spans at most 31); when
 a series reports less often (30 min, 1 h) the site is forecast hourly on the hourly balance. A
-term nothing on the site feeds (no generator: generation) is forecast as exactly 0.
+term nothing on the site feeds (no generator: generation) is forecast as exactly 0. When every
+generator of the site has a physical model (PV on a located site, wind: ``generation.py``), the
+generation is the sum of their physical forecasts instead of a model of the balance's history.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from gridpilot.core.errors import ValidationFailed
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import MS_PER_DAY, MS_PER_HOUR
 from gridpilot.insights.data import SYSTEM, grid
+from gridpilot.insights.forecasts.generation import physical_site_generation
 from gridpilot.insights.forecasts.weather import SiteLocation, WeatherSource
 
 Quantity = Literal["consumption", "generation", "net"]
@@ -248,14 +251,21 @@ async def forecast_site(
             index = regular_index(pd.Timestamp(end, unit="ms", tz="UTC"), horizon, step)
             result.forecasts[quantity] = zero_forecast(index, step)
             continue
+        raw = None
+        if quantity == "generation":  # from physics when every generator has a model
+            raw = await physical_site_generation(
+                session=session, site_id=site_id, location=location, end_ms=end,
+                horizon=horizon, step_ms=step,
+            )  # fmt: skip
         # generation follows the sun, which keeps neither the wall clock nor the holidays: its
         # daily profile is read in UTC, else a DST change moves it an hour against the sun
         zone = None if quantity == "generation" else timezone
         try:
-            raw = await asyncio.to_thread(
-                forecast_series, series, horizon=horizon, step_ms=step, timezone=zone,
-                country=holiday_country(zone), weather=frame,
-            )  # fmt: skip
+            if raw is None:
+                raw = await asyncio.to_thread(
+                    forecast_series, series, horizon=horizon, step_ms=step, timezone=zone,
+                    country=holiday_country(zone), weather=frame,
+                )  # fmt: skip
         except ValidationFailed as error:
             result.errors[quantity] = error
             continue

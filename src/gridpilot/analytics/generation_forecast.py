@@ -1,0 +1,186 @@
+"""Generation forecasts from physics (pure): a persisted state through a physical model.
+
+The state is what the weather does to a generator: a PV array's **clear-sky index** (measured
+power / clear-sky potential, ``generation_physics``) or a turbine's **hub-height wind speed**
+[m/s] (or, without an anemometer, its output as a share of rated power). It is forecast by
+persistence that relaxes towards its mean (a first-order autoregression fitted per lag):
+
+    state(t) = mean + w(lag) * (last - mean) + e,    lag = t - time of ``last`` [steps]
+
+``last`` is the mean of the latest ``SMOOTH_STEPS`` observations (a PV array's state is only
+observed in daylight, so after a night the lag counts from yesterday's last light). ``w`` and
+the quantiles of ``e`` (2.5/10/50/90/97.5 %) are estimated per block of lags (1, 2, 3-4, 5-8,
+... steps) from every pair of (smoothed observation, later observation) in the history: the
+empirical errors of this very persistence, by horizon. The state's quantiles go through the
+physical model (``clear-sky index x potential``, capped by the inverter; the power curve), so
+the bands are 0 at night, never below 0 and never above the capacity; the point is the median.
+A block with fewer than ``MIN_PAIRS`` pairs takes the one before it.
+
+References:
+    Lorenz, E. et al. (2009), Irradiance forecasting for the power prediction of grid-connected
+    photovoltaic systems, IEEE JSTARS 2(1) (clear-sky index persistence). Giebel, G. et al.
+    (2011), The state of the art in short-term prediction of wind power, ANEMOS.plus (persistence
+    and its relaxation to the mean as the reference forecasts). Koenker, R. (2005), Quantile
+    Regression (empirical quantiles of errors as prediction intervals).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from gridpilot.core.errors import ValidationFailed
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Quantile levels of the state: lo95, lo80, median (the point), hi80, hi95.
+LEVELS = (0.025, 0.10, 0.50, 0.90, 0.975)
+#: The smoothed "latest" observation: the mean of this many observations (1 h at 15 min).
+SMOOTH_STEPS = 4
+#: Pairs needed in a lag block for its own weight and quantiles.
+MIN_PAIRS = 30
+#: PV: the clear-sky index is observed where the potential is at least this share of the AC
+#: rating (low sun: shading and the model's errors dominate) and kept within [0, MAX_INDEX].
+MIN_POTENTIAL_SHARE = 0.05
+MAX_INDEX = 2.0
+
+
+@dataclass(frozen=True)
+class StateModel:
+    """Persistence relaxing to ``mean``: per lag block ``weights`` (0..1) and ``quantiles``
+    (blocks x ``LEVELS``) of the errors; ``pairs``: how many pairs were fitted on."""
+
+    mean: float
+    weights: FloatArray
+    quantiles: FloatArray
+    pairs: int
+
+
+def lag_block(lag: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Block of each lag >= 1 [steps]: 0 for 1, 1 for 2, 2 for 3-4, 3 for 5-8, ..."""
+    return np.ceil(np.log2(np.maximum(lag, 1))).astype("int64")
+
+
+def smoothed(state: FloatArray, width: int = SMOOTH_STEPS) -> FloatArray:
+    """At each observed step, the mean of the last ``width`` observations up to it (NaN where
+    the state is not observed)."""
+    observed = np.flatnonzero(np.isfinite(state))
+    out = np.full(len(state), np.nan)
+    if len(observed) == 0:
+        return out
+    values = pd.Series(state[observed]).rolling(width, min_periods=1).mean().to_numpy()
+    out[observed] = values
+    return out
+
+
+def fit_state_model(state: FloatArray, max_lag: int) -> StateModel:
+    """Fit the relaxing persistence of ``state`` (a regular series, NaN: not observed) for lags
+    1..``max_lag`` steps. Raises ``ValidationFailed`` with fewer than ``MIN_PAIRS`` pairs at
+    lag 1 (too little history)."""
+    values = np.asarray(state, dtype="float64")
+    finite = np.isfinite(values)
+    if finite.sum() < MIN_PAIRS:
+        raise ValidationFailed("too little history to forecast the generation")
+    mean = float(values[finite].mean())
+    last = smoothed(values) - mean
+    target = values - mean
+    blocks = int(lag_block(np.array([max_lag]))[0]) + 1
+    xs: list[list[FloatArray]] = [[] for _ in range(blocks)]
+    ys: list[list[FloatArray]] = [[] for _ in range(blocks)]
+    for lag in range(1, min(max_lag, len(values) - 1) + 1):
+        x, y = last[:-lag], target[lag:]
+        keep = np.isfinite(x) & np.isfinite(y)
+        b = int(lag_block(np.array([lag]))[0])
+        xs[b].append(x[keep])
+        ys[b].append(y[keep])
+    weights = np.zeros(blocks)
+    quantiles = np.zeros((blocks, len(LEVELS)))
+    total = 0
+    for b in range(blocks):
+        x = np.concatenate(xs[b]) if xs[b] else np.zeros(0)
+        y = np.concatenate(ys[b]) if ys[b] else np.zeros(0)
+        total += len(x)
+        if len(x) < MIN_PAIRS:
+            if b == 0:
+                raise ValidationFailed("too little history to forecast the generation")
+            weights[b], quantiles[b] = weights[b - 1], quantiles[b - 1]
+            continue
+        spread = float(np.dot(x, x))
+        weights[b] = np.clip(np.dot(x, y) / spread, 0.0, 1.0) if spread > 0 else 0.0
+        quantiles[b] = np.quantile(y - weights[b] * x, LEVELS)
+    return StateModel(mean, weights, quantiles, total)
+
+
+def state_quantiles(model: StateModel, last: float, lags: npt.NDArray[np.int64]) -> FloatArray:
+    """Quantiles of the state (rows: ``lags`` [steps] after the ``last`` smoothed observation;
+    columns: ``LEVELS``)."""
+    block = np.minimum(lag_block(lags), len(model.weights) - 1)
+    centre = model.mean + model.weights[block] * (last - model.mean)
+    return np.asarray(centre[:, None] + model.quantiles[block], dtype="float64")
+
+
+@dataclass(frozen=True)
+class Bands:
+    """A generation forecast [kW]: point (the median) and 80/95 % bands, per future interval;
+    ``pairs``: the persistence pairs its errors come from."""
+
+    yhat: FloatArray
+    lo80: FloatArray
+    hi80: FloatArray
+    lo95: FloatArray
+    hi95: FloatArray
+    pairs: int
+
+
+def forecast_state(
+    state: FloatArray,
+    horizon: int,
+    to_power: Callable[[FloatArray, slice], FloatArray],
+    capacity_kw: float,
+) -> Bands:
+    """Forecast the ``horizon`` steps after ``state`` (history, NaN: unobserved) and map each
+    quantile through ``to_power(values, columns)`` (kW per future step; ``columns`` is the
+    slice of future steps); each step's values are sorted (a curve's cut-out is not monotone)
+    and clipped to ``[0, capacity_kw]``."""
+    values = np.asarray(state, dtype="float64")
+    observed = np.flatnonzero(np.isfinite(values))
+    if len(observed) == 0:
+        raise ValidationFailed("too little history to forecast the generation")
+    ages = len(values) - observed[-1]  # lag of the first future step
+    model = fit_state_model(values, horizon + ages)
+    last = float(smoothed(values)[observed[-1]])
+    lags = np.arange(ages, ages + horizon, dtype="int64")
+    quantiles = state_quantiles(model, last, lags)  # horizon x levels
+    power = np.column_stack(
+        [to_power(quantiles[:, j], slice(0, horizon)) for j in range(len(LEVELS))]
+    )
+    power = np.sort(np.clip(np.nan_to_num(power, nan=0.0), 0.0, capacity_kw), axis=1)
+    return Bands(power[:, 2], power[:, 1], power[:, 3], power[:, 0], power[:, 4], model.pairs)
+
+
+def clear_sky_index(power_kw: FloatArray, potential_kw: FloatArray, ac_kw: float) -> FloatArray:
+    """Measured power / clear-sky potential where the potential is at least
+    ``MIN_POTENTIAL_SHARE`` of ``ac_kw`` (else NaN), within [0, ``MAX_INDEX``]."""
+    power = np.asarray(power_kw, dtype="float64")
+    lit = potential_kw >= MIN_POTENTIAL_SHARE * ac_kw
+    index = np.full(len(power), np.nan)
+    index[lit] = power[lit] / potential_kw[lit]
+    return np.asarray(np.clip(index, 0.0, MAX_INDEX), dtype="float64")
+
+
+def pv_bands(
+    power_kw: FloatArray, potential_kw: FloatArray, future_potential_kw: FloatArray, ac_kw: float
+) -> Bands:
+    """A PV forecast [kW]: the clear-sky index of the history (``power_kw`` over
+    ``potential_kw``, both per interval) persisted, times ``future_potential_kw``, capped at
+    ``ac_kw``; exactly 0 where the future potential is 0 (night)."""
+    state = clear_sky_index(power_kw, potential_kw, ac_kw)
+
+    def to_power(index: FloatArray, columns: slice) -> FloatArray:
+        return np.clip(index, 0.0, None) * future_potential_kw[columns]
+
+    return forecast_state(state, len(future_potential_kw), to_power, ac_kw)
