@@ -205,6 +205,11 @@ async def start_runtime(app: FastAPI) -> None:
         command_check_interval_s=settings.command_check_interval_s,
     )  # fmt: skip
     app.state.runtimes.append(app.state.simulator)
+    # the daily backup with retention (docs/operations.md)
+    from gridpilot.backup.tasks import start_backups
+
+    app.state.backups = await start_backups(settings, app.state.sessions)
+    app.state.runtimes.append(app.state.backups)
     if settings.gc_tuning:
         tune_gc()
 

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from gridpilot import __version__
+from gridpilot.cli import backup as backup_cli
 from gridpilot.cli import demo, forecast, importer, keys, simulate, users
 from gridpilot.cli import ingest as ingest_cli
 from gridpilot.core.datadir import private_umask
@@ -32,6 +33,8 @@ app.add_typer(
     ingest_cli.mqtt_auth, name="mqtt-auth", help="Mosquitto password/ACL files from device keys."
 )
 app.command("simulate")(simulate.simulate)
+app.command("backup")(backup_cli.backup)
+app.command("restore")(backup_cli.restore)
 app.command("forecast", help="Forecast a CSV time series with 80 %/95 % intervals.")(
     forecast.forecast
 )

@@ -329,6 +329,20 @@ class Settings(BaseSettings):
         "resources are auto-dispatched (MPC); 0 = no loop.",
     )
 
+    # backups (docs/operations.md)
+    backup_dir: Path | None = Field(
+        default=None, description="Where backups go; default: data_dir/backups."
+    )
+    backup_interval_s: float = Field(
+        default=86_400.0,
+        ge=0,
+        description="Seconds between scheduled backups by `serve` (one process of several "
+        "runs each); 0 = no scheduled backups.",
+    )
+    backup_retention_days: int = Field(
+        default=30, gt=0, description="Scheduled backups older than this are deleted [days]."
+    )
+
     # web dashboard
     web_enabled: bool = Field(default=True, description="Serve the dashboard at / (NiceGUI).")
     web_secure_cookie: bool = Field(
