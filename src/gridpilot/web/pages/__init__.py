@@ -16,6 +16,9 @@ PAGES = (
     "baselines",
     "alerts",
     "admin",
+    "settings",
+    "site_settings",
+    "asset_settings",
 )
 
 _registered: list[bool] = []

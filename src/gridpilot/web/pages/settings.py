@@ -1,0 +1,36 @@
+"""``/settings``: the settings pages, one row each (as Home Assistant's settings list), only
+those the user may open."""
+
+from __future__ import annotations
+
+from nicegui import ui
+
+from gridpilot.auth.permissions import Permission
+from gridpilot.web.layout import frame, require_login
+from gridpilot.web.settings_view import item_row
+
+#: (title, what it holds, path, icon, permission needed or None)
+SECTIONS: list[tuple[str, str, str, str, Permission | None]] = [
+    (
+        "Sites and assets",
+        "Sites, their assets, metrics and device keys",
+        "/settings/sites",
+        "domain",
+        None,
+    ),
+]
+
+
+def register() -> None:
+    @ui.page("/settings")
+    async def settings_page() -> None:
+        user = await require_login("/settings")
+        if user is None:
+            return
+        shown = [s for s in SECTIONS if s[4] is None or user.has(s[4])]
+        with (
+            frame(user, "Settings"),
+            ui.list().props("bordered separator").classes("w-full rounded-borders"),
+        ):
+            for title, caption, path, icon, _need in shown:
+                item_row(title, caption, path, f"settings-{path.rsplit('/', 1)[-1]}", icon=icon)

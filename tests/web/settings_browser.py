@@ -1,0 +1,65 @@
+"""What the settings pages' browser tests share: a page that fails the test on a console error
+or a CSP violation, log-in, screenshots light/dark/phone, the sideways-scroll check."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+from playwright.async_api import Browser, Page, expect
+from tests.web.dashboard_server import PASSWORD, Dashboard
+
+SCREENSHOTS = Path("test-output/screenshots")
+
+
+async def watched_page(browser: Browser, width: int = 1280) -> AsyncIterator[Page]:
+    """A page in a fresh context; afterwards, no console error and no CSP violation."""
+    phone = width < 600
+    context = await browser.new_context(
+        viewport={"width": width, "height": 844 if phone else 900}, is_mobile=phone
+    )
+    opened = await context.new_page()
+    problems: list[str] = []
+    opened.on(
+        "console",
+        lambda m: (
+            problems.append(m.text)
+            if m.type == "error" or "Content Security Policy" in m.text
+            else None
+        ),
+    )
+    opened.on("pageerror", lambda e: problems.append(str(e)))
+    yield opened
+    await context.close()
+    assert not problems, f"console errors or CSP violations: {problems}"
+
+
+async def log_in(page: Page, url: str, username: str, then: str) -> None:
+    await page.goto(f"{url}/login?redirect_to={then}")
+    await expect(page.get_by_test_id("username")).to_be_visible()
+    await page.get_by_test_id("username").fill(username)
+    await page.get_by_test_id("password").fill(PASSWORD)
+    await page.get_by_test_id("login").click()
+    await expect(page).to_have_url(f"{url}{then}")
+
+
+async def shot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+async def no_sideways_scroll(page: Page) -> None:
+    overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page is {overflow} px wider than the screen"
+
+
+async def dark(page: Page) -> None:
+    """Dark mode on (it is remembered per browser) and the page reloaded."""
+    await page.get_by_test_id("dark-toggle").click()
+    await page.reload()
+    await expect(page.locator("body.body--dark")).to_have_count(1)
+
+
+def api(server: Dashboard, user: str = "admin") -> httpx.Client:
+    return httpx.Client(base_url=f"{server.url}/api/v1", headers=server.token(user), timeout=30)
