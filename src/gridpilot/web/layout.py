@@ -25,6 +25,7 @@ NAV: list[tuple[str, str, Permission | None]] = [
     ("Forecast", "/forecast", None),
     ("Baselines", "/baselines", None),
     ("Alerts", "/alerts", None),
+    ("Settings", "/settings", None),
     ("Admin", "/admin", Permission.USERS_MANAGE),
 ]
 
