@@ -120,3 +120,13 @@ def test_restore_partial_release_of_a_continuous_resource() -> None:
     assert plan.held_kw == {"ahu": [8, 0]}
     assert plan.load_kw == [500, 510]
     assert plan.forced == ["ahu"]
+
+
+def test_restore_ramps_a_setpoint_and_restarts_loads_one_at_a_time() -> None:
+    """Pre-event 500 kW, demand after 400 kW: headroom for everything at once, but the HVAC
+    (30 kW, 10 kW per step: a degree at 10 kW/degC) ramps back over 3 steps and the two loads
+    (20 kW each) restart one per step."""
+    held = [Held("ahu", 30, max_step_kw=10), Held("a", 20, on_off=True), Held("b", 20, on_off=True)]
+    plan = restore_plan(held, baseline_kw=[400] * 4, pre_event_kw=500)
+    assert plan.held_kw == {"ahu": [20, 10, 0, 0], "a": [0, 0, 0, 0], "b": [20, 0, 0, 0]}
+    assert plan.load_kw == [360, 390, 400, 400]

@@ -26,8 +26,10 @@ never exceeds the pre-event level P. A resource released by x kW at step k draws
 with ``rebound_frac`` f, an extra f * x for as many steps as it was held (the shed energy's
 share f comes back over as long a time as it was shed). At each step the headroom
 ``P - load[k]`` is given out in order of rebound (least first, then the plan's order): a
-continuous resource releases ``min(held, headroom / (1 + f))``, an on/off resource all or
-nothing. At the last step (``max_steps``) whatever is still held is released (``forced``).
+continuous resource releases ``min(held, headroom / (1 + f), max_step_kw)`` (an HVAC setpoint
+goes back a degree per step), an on/off resource all or nothing, and at most one on/off
+resource per step (loads restart one after the other). At the last step whatever is still
+held is released (``forced``).
 
 References: the load-shed and setpoint-offset strategies of Motegi et al., "Introduction to
 Commercial Building Control Strategies and Techniques for Demand Response", LBNL-59975 (2007),
@@ -208,12 +210,13 @@ def plan_reduction(
     lp.add_rows([(c, 1.0) for c in cols] + [(short, 1.0)], target, np.inf)
     solution = lp.solve(time_limit_s=time_limit_s, mip_abs_gap=1e-6, mip_rel_gap=1e-9)
     if solution.values is None:
-        return ReductionPlan(solution.status, {s.name: [0.0] * n for s in resources},
-                             [float(v) for v in target], Decimal("0.00"), solution.solve_time_s)  # fmt: skip
+        zero = {s.name: [0.0] * n for s in resources}
+        shortfall = [float(v) for v in target]
+        return ReductionPlan(
+            solution.status, zero, shortfall, Decimal("0.00"), solution.solve_time_s
+        )
     x = solution.values
-    reduction = {
-        s.name: [_clean(v) for v in x[c]] for s, c in zip(resources, cols, strict=True)
-    }
+    reduction = {s.name: [_clean(v) for v in x[c]] for s, c in zip(resources, cols, strict=True)}
     cost = sum(s.cost_eur_per_kwh * sum(reduction[s.name]) * dt for s in resources)
     return ReductionPlan(
         solution.status, reduction, [_clean(v) for v in x[short]],
@@ -228,13 +231,15 @@ def _clean(value: float) -> float:
 @dataclass(frozen=True)
 class Held:
     """A reduction still held at the end of the event: ``kw`` [kW], held for ``held_steps``
-    intervals, rebound share ``rebound_frac``; ``on_off`` releases all at once."""
+    intervals, rebound share ``rebound_frac``; ``on_off`` releases all at once; at most
+    ``max_step_kw`` [kW] released per step (None: no limit)."""
 
     name: str
     kw: float
     rebound_frac: float = 0.0
     held_steps: int = 1
     on_off: bool = False
+    max_step_kw: float | None = None
 
 
 @dataclass
@@ -269,6 +274,7 @@ def restore_plan(
         active = sum(kw for last, kw in rebounds if k <= last)
         headroom = pre_event_kw - (baseline_kw[k] - sum(now.values()) + active)
         last_step = k == steps - 1
+        restarted = False
         for i in order:
             h = held[i]
             if now[h.name] <= EPS_KW:
@@ -278,9 +284,12 @@ def restore_plan(
                 x = now[h.name]
                 forced.append(h.name)
             elif h.on_off:
-                x = now[h.name] if need <= headroom + EPS_KW else 0.0
+                fits = need <= headroom + EPS_KW and not restarted
+                x = now[h.name] if fits else 0.0
+                restarted = restarted or fits
             else:
                 x = min(now[h.name], max(0.0, headroom) / (1 + h.rebound_frac))
+                x = x if h.max_step_kw is None else min(x, h.max_step_kw)
             if x <= EPS_KW:
                 continue
             now[h.name] = _clean(now[h.name] - x)

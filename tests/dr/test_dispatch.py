@@ -1,0 +1,187 @@
+"""Dispatch of DR events through the DR loop's step (explicit times) on both back ends: the
+least-cost plan's commands at the start, the fallback after a failed or unacknowledged
+command, a manual command winning, the under-target alert, and the stepped restore."""
+
+from __future__ import annotations
+
+import pytest
+from tests.dr.dispatch_data import (
+    AHU,
+    BESS,
+    CHILLER,
+    END,
+    EV,
+    SEC,
+    START,
+    ack,
+    add_resources,
+    alerts_of,
+    create_event,
+    detail,
+    dr_site,
+    live_steps,
+)
+from tests.dr.dr_data import local_ms
+
+from gridpilot.dr.tasks import DrRuntime
+
+MIN = 60 * SEC
+
+
+async def test_plan_commands_under_target_alert_and_stepped_restore(app, client, admin):
+    """Target 60 kW. BESS (40 kW, 0.05 EUR/kWh of wear) + AHU (20 kW at 2 degC, 2 EUR/(degC h)
+    / 10 kW/degC = 0.20 EUR/kWh): 40 x 2 h x 0.05 + 20 x 2 h x 0.20 = 12.00 EUR; the chiller
+    (0.50) and the EV charger (0.30) are dearer. Nothing is really curtailed (the metered data
+    are the history's): under target. After the end the AHU steps back a degree per quarter."""
+    site, meter = await dr_site(app, client, admin, "Dispatch A")
+    ids = await add_resources(client, admin, site, meter, BESS, AHU, CHILLER, EV)
+    event = await create_event(client, admin, site, 60.0)
+    runtime = DrRuntime(app.state.settings, app.state.sessions, app.state.bus)
+    raised: list[dict] = []
+
+    async def on_alert(topic: str, payload: dict) -> None:
+        raised.append(payload)
+
+    app.state.bus.subscribe("alert.raised", on_alert)
+
+    await runtime.step(START + 30 * SEC)
+    found = await detail(client, admin, event)
+    plan = found["dispatch"]
+    assert plan["status"] == "active" and plan["solver_status"] == "optimal"
+    assert plan["planned_kw"] == 60.0 and plan["shortfall_kw"] == 0.0
+    assert plan["cost_eur"] == "12.00"
+    # the hour before 14:00 on the 25th: level 125 kW + shape 13.00..13.75 kW
+    assert plan["pre_event_kw"] == pytest.approx(138.375)
+    assert live_steps(found) == [
+        ("shed", "BESS", 40.0, "discharge",
+         {"power_kw": 40.0, "min_soc_pct": 10.0, "duration_s": 7170}, "queued"),
+        ("shed", "AHU", 20.0, "setpoint", {"temperature_c": 24.0}, "queued"),
+    ]  # fmt: skip
+    commands = (await client.get(f"/api/v1/assets/{ids['AHU']['asset_id']}/commands",
+                                 headers=admin)).json()  # fmt: skip
+    assert [(c["kind"], c["params"], c["created_by"]) for c in commands] == [
+        ("setpoint", {"temperature_c": 24.0}, "system:dr")
+    ]
+    for step in plan["steps"]:
+        await ack(app, step["asset_id"], step["command_id"], "acknowledged", "succeeded")
+
+    await runtime.step(START + 16 * MIN)  # the first quarter is metered: no reduction
+    (alert,) = [a for a in await alerts_of(app, site) if a.kind == "dr_under_target"]
+    assert alert.severity == "warning" and "14:00 (Europe/Rome)" in alert.message
+    assert "target 60.0 kW" in alert.message
+    assert [p["alert_id"] for p in raised] == [alert.id]
+    await runtime.step(START + 31 * MIN)  # once per event
+    assert len([a for a in await alerts_of(app, site) if a.kind == "dr_under_target"]) == 1
+
+    await runtime.step(END + 30 * SEC)
+    found = await detail(client, admin, event)
+    assert found["dispatch"]["status"] == "restoring"
+    restore = [s for s in found["dispatch"]["steps"] if s["phase"] == "restore"]
+    # 16:00: the battery's discharge simply ends, the AHU goes back 1 degC; 16:15: the rest
+    assert [
+        (s["start"][11:16], s["resource"], s["reduction_kw"], s["command_params"], s["state"])
+        for s in restore
+    ] == [
+        ("15:00", "BESS", 0.0, {}, "skipped"),
+        ("15:00", "AHU", 10.0, {"temperature_c": 23.0}, "queued"),
+        ("15:15", "AHU", 0.0, {"temperature_c": 22.0}, "pending"),
+    ]  # fmt: skip (UTC: Rome is UTC+1 in November)
+    ahu_restore = restore[1]
+    await ack(app, ahu_restore["asset_id"], ahu_restore["command_id"], "succeeded")
+    await runtime.step(END + 15 * MIN + 30 * SEC)
+    found = await detail(client, admin, event)
+    last = found["dispatch"]["steps"][-1]
+    assert last["state"] == "queued" and last["command_params"] == {"temperature_c": 22.0}
+    await ack(app, last["asset_id"], last["command_id"], "succeeded")
+    await runtime.step(END + 16 * MIN)
+    assert (await detail(client, admin, event))["dispatch"]["status"] == "done"
+    assert found["intervals"][0]["target_kw"] == pytest.approx(
+        found["intervals"][0]["baseline_kw"] - 60.0
+    )
+
+
+async def test_a_failed_then_an_unacknowledged_command_fall_back(app, client, admin):
+    """The AHU's setpoint fails: manual-intervention alert naming it, re-plan without it:
+    BESS 30 + chiller 30 (the chiller's 0.50 EUR/kWh + 10 % rebound x 0.25 = 0.525: 30 x 0.05
+    + 30 x 0.525 = 17.25 EUR/h, against BESS 40 + EV 16 + chiller 30 = 22.55 and BESS 40 +
+    EV 16 short of 60). The chiller's stop is never
+    acknowledged: after 60 s it counts as failed too, and BESS 40 + EV 16 is all that is left
+    (4 kW short)."""
+    site, meter = await dr_site(app, client, admin, "Dispatch B")
+    ids = await add_resources(client, admin, site, meter, BESS, AHU, CHILLER, EV)
+    event = await create_event(client, admin, site, 60.0)
+    runtime = DrRuntime(app.state.settings, app.state.sessions, app.state.bus)
+
+    await runtime.step(START)
+    steps = (await detail(client, admin, event))["dispatch"]["steps"]
+    bess, ahu = steps
+    await ack(app, bess["asset_id"], bess["command_id"], "acknowledged", "succeeded")
+    await ack(app, ahu["asset_id"], ahu["command_id"], "failed", detail="BMS timeout")
+
+    await runtime.step(START + MIN)
+    found = await detail(client, admin, event)
+    plan = found["dispatch"]
+    assert plan["revision"] == 1 and plan["excluded_resource_ids"] == [ids["AHU"]["id"]]
+    assert plan["cost_eur"] == "34.50"  # 17.25 EUR/h over the 2 h still planned
+    assert live_steps(found) == [
+        ("shed", "BESS", 40.0, "discharge",
+         {"power_kw": 40.0, "min_soc_pct": 10.0, "duration_s": 7200}, "succeeded"),
+        ("shed", "AHU", 20.0, "setpoint", {"temperature_c": 24.0}, "failed"),
+        ("shed", "BESS", 30.0, "discharge",
+         {"power_kw": 30.0, "min_soc_pct": 10.0, "duration_s": 7140}, "queued"),
+        ("shed", "Chiller", 30.0, "stop", {}, "queued"),
+    ]  # fmt: skip
+    (manual,) = [a for a in await alerts_of(app, site) if a.kind == "dr_manual_intervention"]
+    assert manual.severity == "critical" and manual.asset_id == ids["AHU"]["asset_id"]
+    assert f"command {ahu['command_id']}" in manual.message and "BMS timeout" in manual.message
+    assert manual.detail["command_id"] == ahu["command_id"]
+    new_bess = next(s for s in plan["steps"] if s["revision"] == 1 and s["resource"] == "BESS")
+    await ack(app, new_bess["asset_id"], new_bess["command_id"], "succeeded")
+
+    await runtime.step(START + 2 * MIN + 1 * SEC)  # the chiller's stop: 61 s without an ack
+    found = await detail(client, admin, event)
+    plan = found["dispatch"]
+    assert plan["revision"] == 2 and plan["shortfall_kw"] == 4.0
+    states = [(s["resource"], s["revision"], s["reduction_kw"], s["command_params"], s["state"])
+              for s in plan["steps"] if s["revision"] >= 1]  # fmt: skip
+    assert states == [
+        ("BESS", 1, 30.0, {"power_kw": 30.0, "min_soc_pct": 10.0, "duration_s": 7140},
+         "succeeded"),
+        ("Chiller", 1, 30.0, {}, "timed_out"),
+        ("BESS", 2, 40.0, {"power_kw": 40.0, "min_soc_pct": 10.0, "duration_s": 7079},
+         "queued"),
+        ("EV", 2, 16.0, {"limit_kw": 6.0}, "queued"),
+    ]  # fmt: skip
+    manual = [a for a in await alerts_of(app, site) if a.kind == "dr_manual_intervention"]
+    assert len(manual) == 2 and "not acknowledged within 60 s" in manual[1].message
+    assert manual[1].asset_id == ids["Chiller"]["asset_id"]
+
+
+async def test_a_manual_command_wins_over_dispatch(app, client, admin):
+    """An operator's command in force on the battery: the plan goes on without it. AHU 20 +
+    EV 16 = 36 < 60, so the chiller (30, on/off) is needed, and the rest comes from the cheaper
+    AHU (0.20 EUR/kWh) first: AHU 20 + chiller 30 + EV 10."""
+    site, meter = await dr_site(app, client, admin, "Dispatch C")
+    ids = await add_resources(client, admin, site, meter, BESS, AHU, CHILLER, EV)
+    event = await create_event(client, admin, site, 60.0)
+    manual = await client.post(
+        f"/api/v1/assets/{ids['BESS']['asset_id']}/commands",
+        json={"kind": "charge", "params": {"power_kw": 10}, "ttl_s": 3600},
+        headers=admin,
+    )
+    assert manual.status_code in (201, 202), manual.text
+    runtime = DrRuntime(app.state.settings, app.state.sessions, app.state.bus)
+    await runtime.step(local_ms("2026-11-25 14:00"))
+    found = await detail(client, admin, event)
+    plan = found["dispatch"]
+    assert plan["excluded_resource_ids"] == []
+    note = f"rev 0: BESS: manual command {manual.json()['id']} is in force: it wins"
+    assert note in plan["notes"]
+    rows = [(s["resource"], s["reduction_kw"], s["command_params"], s["state"])
+            for s in plan["steps"]]  # fmt: skip
+    assert sorted(rows) == [
+        ("AHU", 20.0, {"temperature_c": 24.0}, "queued"),
+        ("Chiller", 30.0, {}, "queued"),
+        ("EV", 10.0, {"limit_kw": 12.0}, "queued"),
+    ]
+    assert not [a for a in await alerts_of(app, site) if a.kind == "dr_manual_intervention"]
