@@ -1,6 +1,7 @@
 """The DR loop: every ``dr_interval_s`` (30 s), or at once when woken (a utility notification
 was accepted), one ``step``: turn pending utility notifications into events, then bring every
-started open event up to now (``lifecycle.advance``: start, measure, end).
+started open event up to now (``lifecycle.advance``: start, measure, end), then dispatch
+(``dispatch.tick``: plan and send at the start, fall back, alert, restore after the end).
 
 Each event and each notification is handled in its own transaction; the bus events are
 published after the commit. Safe with several processes: transitions are compare-and-set and a
@@ -17,12 +18,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from gridpilot.alerts.lifecycle import event_payload
+from gridpilot.control.events import publish_command_changes
 from gridpilot.core.bus import EventBus
 from gridpilot.core.events import DrEventChanged
 from gridpilot.core.settings import Settings
 from gridpilot.core.tasks import cancel_and_wait
 from gridpilot.core.timestamps import now_ms as clock_ms
-from gridpilot.dr import events, lifecycle, utilities, webhook
+from gridpilot.dr import dispatch, events, lifecycle, utilities, webhook
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,7 @@ class DrRuntime:
     def __init__(
         self, settings: Settings, sessions: async_sessionmaker[AsyncSession], bus: EventBus
     ) -> None:
+        self.settings = settings
         self.interval_s = settings.dr_interval_s
         self.sessions = sessions
         self.bus = bus
@@ -79,7 +83,27 @@ class DrRuntime:
                 continue
             await events.publish(self.bus, changes)
             published += changes
+        await self.dispatch(now)
         return published
+
+    async def dispatch(self, now_ms: int) -> None:
+        """``dispatch.tick`` for every event to dispatch, each in its own transaction; the
+        command changes and raised alerts are published after the commit."""
+        async with self.sessions() as session:
+            due = await dispatch.due(session=session, now_ms=now_ms)
+        for event_id in due:
+            try:
+                async with self.sessions() as session, session.begin():
+                    out = await dispatch.tick(
+                        session=session, event_id=event_id, now_ms=now_ms, settings=self.settings
+                    )
+                    raised = [event_payload(alert) for alert in out.alerts]
+            except Exception:
+                log.exception("DR event %d could not be dispatched", event_id)
+                continue
+            await publish_command_changes(self.bus, out.commands)
+            for payload in raised:
+                await self.bus.publish("alert.raised", payload)
 
     async def process_notifications(self, now_ms: int) -> list[DrEventChanged]:
         """Turn pending utility notifications into events (``webhook.process_delivery``),
