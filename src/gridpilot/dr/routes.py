@@ -15,7 +15,8 @@ from gridpilot.auth.dependencies import Configurer, Reader
 from gridpilot.core.errors import ValidationFailed
 from gridpilot.core.timestamps import MAX_MS, from_ms, now_ms, to_ms
 from gridpilot.db.dependencies import SessionDep
-from gridpilot.dr import events, service
+from gridpilot.dr import dispatch, events, service
+from gridpilot.dr.dispatch_schemas import DrEventDetail
 from gridpilot.dr.models import DrEvent, DrEventInterval
 from gridpilot.dr.schemas import (
     BaselinePoint,
@@ -139,15 +140,19 @@ async def list_events(
 
 @router.get(
     "/dr-events/{event_id}",
-    summary="Get a demand-response event with its intervals",
+    summary="Get a demand-response event with its intervals and dispatch",
     description="Per 15-min interval: baseline, target load, metered consumption and achieved "
     "reduction (once the interval ended) [kW]; the performance [% of target] once completed; "
-    "the baseline record (method, days used, adjustment).",
+    "the baseline record (method, days used, adjustment); the dispatch (null until the event "
+    "is dispatched): the plan (planned reduction, shortfall, cost, pre-event demand) and each "
+    "command with its state.",
+    responses={404: {"description": "No such event, or another site's"}},
 )
-async def get_event(event_id: EventId, principal: Reader, session: SessionDep) -> DrEventOut:
+async def get_event(event_id: EventId, principal: Reader, session: SessionDep) -> DrEventDetail:
     event = await service.get_event(session=session, principal=principal, event_id=event_id)
     rows = await service.intervals(session=session, event_id=event.id)
-    return event_out(event, rows, detail=True)
+    plan = await dispatch.dispatch_of(session=session, event_id=event.id)
+    return DrEventDetail(**dict(event_out(event, rows, detail=True)), dispatch=plan)
 
 
 @router.post(
