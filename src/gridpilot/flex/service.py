@@ -7,6 +7,7 @@ gives a site's resources as ``schemas.ResourceOut`` with typed ``params`` per ki
 
 from __future__ import annotations
 
+from gridpilot.flex.inputs import measured_soc_pct
 from gridpilot.flex.resources import (
     MAX_RESOURCES_PER_SITE,
     create_resource,
@@ -26,6 +27,7 @@ __all__ = [
     "get_latest_schedule",
     "get_resource",
     "list_resources",
+    "measured_soc_pct",
     "plan_schedule",
     "resource_out",
     "update_resource",
