@@ -8,8 +8,8 @@ from sqlalchemy import text
 
 from gridpilot.auth.permissions import Role
 
-TABLES = ("dr_webhook_deliveries", "dr_event_intervals", "dr_events", "dr_utility_sites",
-          "dr_utilities")  # fmt: skip
+TABLES = ("dr_dispatch_steps", "dr_dispatch_plans", "dr_webhook_deliveries",
+          "dr_event_intervals", "dr_events", "dr_utility_sites", "dr_utilities")  # fmt: skip
 
 
 @pytest.fixture
