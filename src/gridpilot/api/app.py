@@ -53,6 +53,7 @@ from gridpilot.live.routes import router as live_router
 from gridpilot.sim.routes import router as simulator_router
 from gridpilot.telemetry.query_routes import router as telemetry_query_router
 from gridpilot.telemetry.routes import router as telemetry_router
+from gridpilot.voice.routes import router as voice_router
 from gridpilot.wia.routes import router as wia_router
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ OPENAPI_TAGS = [
     {"name": "flexibility", "description": "Flexible resources, schedules, peak shaving."},
     {"name": "demand response", "description": "DR events, baselines, utility webhook, OpenADR."},
     {"name": "community", "description": "Energy communities: members, shared energy, money."},
+    {"name": "voice", "description": "Voice queries (OVOS contract) and the seed's sample routes."},
 ]
 
 
@@ -103,6 +105,7 @@ def build_api_router() -> APIRouter:
     api.include_router(flex_router)
     api.include_router(dr_router)
     api.include_router(community_router)
+    api.include_router(voice_router)
     return api
 
 
