@@ -65,3 +65,17 @@ async def send(settings: Settings, recipients: list[str], body: dict[str, Any]) 
     except (OSError, smtplib.SMTPException) as exc:
         return f"{type(exc).__name__}: {exc}"[:500]
     return None
+
+
+async def send_message(settings: Settings, message: EmailMessage) -> str | None:
+    """Send a composed message (its own recipients and attachments: ``reports`` uses it);
+    None on success, else the reason it failed. ``From`` is set when missing."""
+    if not settings.smtp_host:
+        return "SMTP is not configured (set GRIDPILOT_SMTP_HOST)"
+    if message["From"] is None:
+        message["From"] = settings.smtp_from
+    try:
+        await asyncio.to_thread(_send_blocking, settings, message)
+    except (OSError, smtplib.SMTPException) as exc:
+        return f"{type(exc).__name__}: {exc}"[:500]
+    return None

@@ -23,6 +23,7 @@ MODEL_MODULES = (
     "gridpilot.flex.models",
     "gridpilot.dr.models",
     "gridpilot.community.models",
+    "gridpilot.reports.models",
     "gridpilot.voice.models",
     "gridpilot.openadr.models",
 )

@@ -1,0 +1,4 @@
+"""Reports: kinds in a registry, scheduled and on-demand runs, PDF and CSV files.
+
+See docs/reports.md.
+"""

@@ -1,0 +1,119 @@
+"""Request and response bodies of ``/api/v1/reports`` (docs/reports.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Format = Literal["pdf", "csv"]
+Schedule = Literal["none", "daily", "weekly", "monthly"]
+Name = Field(min_length=1, max_length=200)
+
+
+def _both() -> list[Format]:
+    return ["pdf", "csv"]
+
+
+class DefinitionFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="Parameters of the kind (see GET /reports/kinds)"
+    )
+    formats: list[Format] = Field(default_factory=_both, min_length=1, max_length=2)
+    schedule: Schedule = Field(
+        default="none",
+        description="daily, weekly (ISO weeks) or monthly periods in the site's time zone; "
+        "each run covers the period just ended (none: on demand only)",
+    )
+    recipients: list[int] = Field(
+        default_factory=list,
+        max_length=50,
+        description="User ids the files are e-mailed to: users allowed to see the site whose "
+        "username is their e-mail address",
+    )
+    enabled: bool = True
+
+
+class DefinitionCreate(DefinitionFields):
+    site_id: int = Field(ge=1, le=2**31 - 1)
+    name: str = Name
+    kind: str = Field(min_length=1, max_length=40, description="A kind of GET /reports/kinds")
+
+
+class DefinitionUpdate(BaseModel):
+    """Fields to change (the site and the kind of a definition stay)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    params: dict[str, Any] | None = None
+    formats: list[Format] | None = Field(default=None, min_length=1, max_length=2)
+    schedule: Schedule | None = None
+    recipients: list[int] | None = Field(default=None, max_length=50)
+    enabled: bool | None = None
+
+
+class DefinitionOut(BaseModel):
+    id: int
+    site_id: int
+    name: str
+    kind: str
+    params: dict[str, Any]
+    formats: list[str]
+    schedule: str
+    recipients: list[int]
+    enabled: bool
+    next_run: str | None = Field(description="When the next scheduled run is due (UTC)")
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class RunRequest(BaseModel):
+    """A run now: the period defaults to the schedule's latest whole period (the last 30
+    whole local days for unscheduled definitions)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: str | int | None = Field(default=None, description="ISO-8601 or epoch ms")
+    end: str | int | None = Field(default=None, description="ISO-8601 or epoch ms")
+    deliver: bool = Field(default=False, description="E-mail the files to the recipients")
+
+
+class FileOut(BaseModel):
+    format: str
+    filename: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    url: str
+
+
+class RunOut(BaseModel):
+    id: int
+    definition_id: int
+    site_id: int
+    kind: str
+    start: str
+    end: str
+    hours: float = Field(description="Length of the period [h] (743 for a March in Rome)")
+    trigger: str
+    status: str
+    error: str | None
+    delivery: list[dict[str, Any]]
+    created: str
+    finished: str | None
+    duration_ms: int | None
+    created_by: str
+    files: list[FileOut]
+
+
+class KindOut(BaseModel):
+    name: str
+    title: str
+    description: str
+    formats: list[str]
+    params_schema: dict[str, Any]
