@@ -50,6 +50,7 @@ from gridpilot.insights.forecasts.routes import router as forecasts_router
 from gridpilot.insights.kpis.routes import router as kpis_router
 from gridpilot.live.bus import make_bus, start_bus
 from gridpilot.live.routes import router as live_router
+from gridpilot.reports.routes import router as reports_router
 from gridpilot.sim.routes import router as simulator_router
 from gridpilot.telemetry.query_routes import router as telemetry_query_router
 from gridpilot.telemetry.routes import router as telemetry_router
@@ -80,6 +81,7 @@ OPENAPI_TAGS = [
     {"name": "demand response", "description": "DR events, baselines, utility webhook, OpenADR."},
     {"name": "community", "description": "Energy communities: members, shared energy, money."},
     {"name": "voice", "description": "Voice queries (OVOS contract) and the seed's sample routes."},
+    {"name": "reports", "description": "Scheduled and on-demand PDF and CSV reports."},
 ]
 
 
@@ -106,6 +108,7 @@ def build_api_router() -> APIRouter:
     api.include_router(dr_router)
     api.include_router(community_router)
     api.include_router(voice_router)
+    api.include_router(reports_router)
     return api
 
 
@@ -199,6 +202,11 @@ async def start_runtime(app: FastAPI) -> None:
 
     app.state.flex = await start_flex(app)
     app.state.runtimes.append(app.state.flex)
+    # scheduled reports: run when due, e-mail, prune (docs/reports.md)
+    from gridpilot.reports.tasks import start_reports
+
+    app.state.reports = await start_reports(app)
+    app.state.runtimes.append(app.state.reports)
     # the simulator: idle unless GRIDPILOT_SIM_AUTOSTART names scenarios (the demo)
     from gridpilot.sim.runtime import start_simulator
 

@@ -329,6 +329,19 @@ class Settings(BaseSettings):
         "resources are auto-dispatched (MPC); 0 = no loop.",
     )
 
+    # reports (docs/reports.md)
+    reports_interval_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="Seconds between checks for scheduled reports due (run, deliver, prune); "
+        "0 = no scheduler.",
+    )
+    reports_retention_days: float = Field(
+        default=90.0,
+        gt=0,
+        description="Days a report run and its files are kept.",
+    )
+
     # backups (docs/operations.md)
     backup_dir: Path | None = Field(
         default=None, description="Where backups go; default: data_dir/backups."
