@@ -102,7 +102,7 @@ def _template(line: str) -> str:
     return " ".join(plain.split())
 
 
-class IntentParser(IntentContainer):  # type: ignore[misc]
+class IntentParser(IntentContainer):
     """padacioso's container, matched in order in this process (see module doc)."""
 
     def __init__(self) -> None:

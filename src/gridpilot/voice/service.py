@@ -235,12 +235,11 @@ async def machines_over(
     ctx = Context(session, principal, settings, now_ms or clock_ms(), "en")
     sites = await sites_of(ctx)
     power = await fresh_power(ctx, [s.id for s in sites]) if sites else {}
-    rows = [
-        {"id": asset_id, "name": name, "power_kw": value}
-        for asset_id, (name, value) in power.items()
-        if value > min_power_kw
-    ]
-    rows.sort(key=lambda r: (-r["power_kw"], r["id"]))
+    over = sorted(
+        ((-value, asset_id, name) for asset_id, (name, value) in power.items()
+         if value > min_power_kw)
+    )  # fmt: skip
+    rows = [{"id": a, "name": n, "power_kw": -v} for v, a, n in over]
     return {"min_power_kw": min_power_kw, "at": iso(ctx.now_ms), "machines": rows}
 
 
