@@ -226,7 +226,8 @@ def test_pv_bands_respect_night_zero_and_capacity() -> None:
 
 
 def test_clear_sky_index_only_where_the_sun_is_up_enough() -> None:
-    index = clear_sky_index(np.array([0.0, 4.0, 50.0, 300.0]), np.array([0.0, 4.0, 100.0, 100.0]), 100.0)
+    power, potential = np.array([0.0, 4.0, 50.0, 300.0]), np.array([0.0, 4.0, 100.0, 100.0])
+    index = clear_sky_index(power, potential, 100.0)
     assert np.isnan(index[:2]).all() and index[2:].tolist() == [0.5, 2.0]
 
 

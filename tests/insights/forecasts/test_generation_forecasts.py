@@ -45,7 +45,7 @@ def simulated(name: str, days: int = DAYS) -> tuple[object, np.ndarray, dict[str
                 ctx = SimContext(11, site.timezone, weather, asset.device_id)
                 end = current_quarter()
                 start = end - days * DAY
-                t_ms, values = generate(
+                _, values = generate(
                     asset.model, ctx, start, end, step_ms=QUARTER, accumulator=Accumulator()
                 )
                 ts = np.arange(start, end, QUARTER, dtype="int64")
