@@ -164,3 +164,54 @@ async def _two(client, admin):
 async def _status(client, admin, event_id: int, status: str) -> bool:
     answer = await client.get(f"{EVENTS}/{event_id}", headers=admin)
     return bool(answer.json()["status"] == status)
+
+
+async def test_over_tls_with_signatures_and_fingerprints(app, client, admin, vtn, pki):
+    site = await site_with_history(app, client, admin, "Works")
+    utility = await vtn(tls=(*pki.paths["vtn"], pki.ca_file), fingerprint=pki.fingerprints["ven"])
+    cert, key = pki.paths["ven"]
+    await connection(
+        app,
+        utility,
+        site,
+        cert_path=cert,
+        key_path=key,
+        ca_file=pki.ca_file,
+        vtn_fingerprint=pki.fingerprints["vtn"],
+    )
+    runtime = VenRuntime(app.state.sessions, app.state.bus, interval_s=5, owner="test")
+    try:
+        await runtime.tick()
+        assert utility.registered and utility.url.startswith("https://")
+        utility.add_event("EV-T", tomorrow(9), 45, 15.0)
+        await until(lambda: _async(utility.opts))
+        assert utility.opts == [("VEN-1", "EV-T", "optIn")]
+        (event,) = await dr_events(client, admin)
+        assert (event["target_reduction_kw"], event["source"]) == (15.0, "openadr")
+    finally:
+        await runtime.stop()
+
+
+async def test_a_wrong_vtn_fingerprint_takes_no_event(app, client, admin, vtn, pki):
+    site = await site_with_history(app, client, admin, "Mill")
+    utility = await vtn(tls=(*pki.paths["vtn"], pki.ca_file), fingerprint=pki.fingerprints["ven"])
+    cert, key = pki.paths["ven"]
+    cfg = await connection(
+        app,
+        utility,
+        site,
+        cert_path=cert,
+        key_path=key,
+        ca_file=pki.ca_file,
+        vtn_fingerprint=pki.fingerprints["ven"],
+    )  # not the VTN's
+    runtime = VenRuntime(app.state.sessions, app.state.bus, interval_s=5, owner="test")
+    try:
+        await runtime.tick()
+        assert cfg not in runtime.connections  # the VTN's answers fail the signature check
+        async with app.state.sessions() as session:
+            ven = await service.get_ven(session=session, ven_config_id=cfg)
+        assert ven.last_error == "the VTN did not register this VEN"
+        assert await dr_events(client, admin) == []
+    finally:
+        await runtime.stop()
