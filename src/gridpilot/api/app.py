@@ -50,6 +50,7 @@ from gridpilot.insights.forecasts.routes import router as forecasts_router
 from gridpilot.insights.kpis.routes import router as kpis_router
 from gridpilot.live.bus import make_bus, start_bus
 from gridpilot.live.routes import router as live_router
+from gridpilot.openadr.routes import router as openadr_router
 from gridpilot.reports.routes import router as reports_router
 from gridpilot.sim.routes import router as simulator_router
 from gridpilot.telemetry.query_routes import router as telemetry_query_router
@@ -81,6 +82,7 @@ OPENAPI_TAGS = [
     {"name": "demand response", "description": "DR events, baselines, utility webhook, OpenADR."},
     {"name": "community", "description": "Energy communities: members, shared energy, money."},
     {"name": "voice", "description": "Voice queries (OVOS contract) and the seed's sample routes."},
+    {"name": "openadr", "description": "OpenADR 2.0b: VTN connections (VEN) and the fleet VTN."},
     {"name": "reports", "description": "Scheduled and on-demand PDF and CSV reports."},
 ]
 
@@ -108,6 +110,7 @@ def build_api_router() -> APIRouter:
     api.include_router(dr_router)
     api.include_router(community_router)
     api.include_router(voice_router)
+    api.include_router(openadr_router)
     api.include_router(reports_router)
     return api
 
@@ -202,6 +205,11 @@ async def start_runtime(app: FastAPI) -> None:
 
     app.state.flex = await start_flex(app)
     app.state.runtimes.append(app.state.flex)
+    # OpenADR 2.0b: VEN connections under leases, the fleet VTN if enabled (docs/openadr.md)
+    from gridpilot.openadr.tasks import start_openadr
+
+    app.state.openadr = await start_openadr(app)
+    app.state.runtimes.append(app.state.openadr)
     # scheduled reports: run when due, e-mail, prune (docs/reports.md)
     from gridpilot.reports.tasks import start_reports
 
