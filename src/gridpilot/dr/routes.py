@@ -17,6 +17,7 @@ from gridpilot.core.timestamps import MAX_MS, from_ms, now_ms, to_ms
 from gridpilot.db.dependencies import SessionDep
 from gridpilot.dr import dispatch, events, service
 from gridpilot.dr.dispatch_schemas import DrEventDetail
+from gridpilot.dr.facility_routes import facility_router
 from gridpilot.dr.models import DrEvent, DrEventInterval
 from gridpilot.dr.schemas import (
     BaselinePoint,
@@ -193,3 +194,4 @@ async def opt_event(
 
 router.include_router(utility_router)
 seed_router.include_router(webhook_router)
+seed_router.include_router(facility_router)
