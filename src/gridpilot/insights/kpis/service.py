@@ -28,6 +28,7 @@ from gridpilot.core.timestamps import iso
 from gridpilot.insights.data import AssetInfo, site_assets
 from gridpilot.insights.kpis.balance import balance_kpis
 from gridpilot.insights.kpis.costs import cost_and_carbon
+from gridpilot.insights.kpis.current import current_demand as current_demand  # for dr
 from gridpilot.insights.kpis.inputs import (
     AssetSeries,
     Period,
