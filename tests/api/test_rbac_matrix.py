@@ -126,6 +126,8 @@ REQUIRED: dict[tuple[str, str], Permission | None] = {
     ("GET", "/api/v1/dr-events/{event_id}"): P.READ,
     ("POST", "/api/v1/dr-events/{event_id}/cancel"): P.CONFIGURE,
     ("POST", "/api/v1/dr-events/{event_id}/opt"): P.CONFIGURE,
+    ("GET", "/api/facilities/{facility_id}/current"): P.READ,
+    ("GET", "/api/facilities/{facility_id}/forecast"): P.READ,
     ("GET", "/api/v1/dr-utilities"): P.SYSTEM_ADMIN,
     ("POST", "/api/v1/dr-utilities"): P.SYSTEM_ADMIN,
     ("GET", "/api/v1/dr-utilities/{utility_id}"): P.SYSTEM_ADMIN,
