@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import text
 from tests.conftest import PG_HOST, PG_PORT, PG_USER, _pg_admin
 
-from gridpilot.backup import service
-from gridpilot.backup.manifest import MANIFEST_SUFFIX, BackupError, Manifest
+from gridpilot.backup import service, tasks
+from gridpilot.backup.manifest import MANIFEST_SUFFIX, BackupError, Manifest, sha256_of
 from gridpilot.core.settings import Settings
 from gridpilot.db.migrate import head_revision
 from gridpilot.telemetry.partitions import ensure_partitions
@@ -209,3 +209,15 @@ async def test_postgresql_backup_names_the_missing_tool(
 def test_settings_defaults():
     defaults = Settings(_env_file=None)  # type: ignore[call-arg]
     assert defaults.backup_interval_s == 86_400 and defaults.backup_retention_days == 30
+
+
+async def test_the_scheduled_round_backs_up_and_prunes(app, settings, tmp_path):
+    old = tmp_path / "gridpilot-20200101T000000000000Z.db"
+    old.write_bytes(b"old")
+    scheduled = settings.model_copy(update={"backup_dir": tmp_path})
+    await tasks.scheduled_backup(scheduled)
+    (made,) = service.backups_in(tmp_path)
+    assert made != old and not old.exists()
+    assert Manifest.for_backup(made).sha256 == sha256_of(made)
+    job = app.state.backups  # started with the app: daily, the first round a day after start
+    assert job.running and job.interval_s == 86_400 and job.first_delay_s == 86_400
