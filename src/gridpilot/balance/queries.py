@@ -46,6 +46,7 @@ from sqlalchemy import TextClause, bindparam, text
 from gridpilot.assets.catalogue import ENERGY_TERMS, POWER_TERMS
 from gridpilot.balance.grid import Grid
 from gridpilot.telemetry.rollups import bucket_sql
+from gridpilot.telemetry.series_energy import HOLD_INTERVALS, STORED_STEPS, cap_sql
 
 MS_PER_HOUR = 3_600_000
 
@@ -74,8 +75,7 @@ COUNTED = (
     " AND NOT (parent.role = 'grid_connection' AND a.role = 'consumer')))"
 )
 
-#: How many expected reporting intervals a power reading may stand for.
-HOLD_INTERVALS = 2
+__all__ = ["HOLD_INTERVALS", "balance_sql", "latest_power_sql", "meters_sql"]
 
 
 def _least(a: str, b: str) -> str:
@@ -108,9 +108,25 @@ def _coded_rows() -> list[str]:
     return rows
 
 
+def _cut_sql(level_ms: int) -> str:
+    """SQL for a series' ``cut`` [ms]: the stored energy (``balance_energy``) counts before it,
+    the rollups and raw readings from it on. It is ``:lo`` unless the level is stored and the
+    series' stored energy is complete with its current hold limit; then the start of its last
+    rollup bucket before the split (that bucket's hold and the step out of it may still change),
+    at most the bucket holding ``:now`` (a hold is cut at ``:now``), at least ``:lo``."""
+    if level_ms not in STORED_STEPS:
+        return "CAST(:lo AS BIGINT)"
+    now = bucket_sql("CAST(:now AS BIGINT)", level_ms)
+    upto = _least("s1.r_last", now)
+    usable = "s1.r_last IS NOT NULL AND s1.st_cap IS NOT NULL"
+    usable += " AND (s1.is_reg = 1 OR s1.st_cap = s1.cap)"
+    return f"CASE WHEN {usable} AND {upto} > :lo THEN {upto} ELSE CAST(:lo AS BIGINT) END"
+
+
 def _series_ctes(level_ms: int, per_asset: bool) -> str:
     """``s``: one row per (asset, mapped metric) with its split (rollups before, raw from it),
-    its power hold ``cap`` [ms] and the bounds of the rollups and raw readings to read."""
+    its power hold ``cap`` [ms], its ``cut`` (stored energy before it, ``_cut_sql``) and the
+    bounds of the rollups and raw readings to read."""
     mapping = ", ".join(_coded_rows())
     pending = bucket_sql("p.start_ms", level_ms)
     if per_asset:  # parents and their children, for the unmetered remainder
@@ -118,15 +134,13 @@ def _series_ctes(level_ms: int, per_asset: bool) -> str:
         counted += " WHERE c.parent_asset_id = a.id))"
     else:
         counted = COUNTED
-    hold = f"a.expected_interval_s * {HOLD_INTERVALS * 1000}"
     return f"""
     terms(role, mkey, term_pos, term_neg, is_reg, prio) AS (VALUES {mapping}),
     s0 AS (
       SELECT a.id AS asset_id, a.site_id,
              CASE WHEN a.role = 'prosumer' THEN a.id ELSE 0 END AS node,
              m.id AS metric_id, t.term_pos, t.term_neg, t.is_reg, t.prio,
-             CASE WHEN a.expected_interval_s > 0 THEN CAST(ROUND({hold}) AS BIGINT)
-                  ELSE CAST(:max_gap AS BIGINT) END AS cap,
+             {cap_sql("a.expected_interval_s")} AS cap, st.cap_ms AS st_cap,
              COALESCE(CASE WHEN {pending} < :lo THEN :lo WHEN {pending} > :hi THEN :hi
                            ELSE {pending} END, :hi) AS split
       FROM assets a
@@ -134,18 +148,26 @@ def _series_ctes(level_ms: int, per_asset: bool) -> str:
       JOIN metrics m ON m.key = t.mkey
       LEFT JOIN assets parent ON parent.id = a.parent_asset_id
       LEFT JOIN rollup_pending p ON p.asset_id = a.id AND p.metric_id = m.id
+      LEFT JOIN balance_energy_series st ON st.asset_id = a.id AND st.metric_id = m.id
       WHERE a.site_id IN :site_ids AND {counted}
     ),
+    s1 AS (
+      SELECT s0.*, (SELECT MAX(r.bucket_ms) FROM rollups r WHERE r.asset_id = s0.asset_id
+          AND r.metric_id = s0.metric_id AND r.step_ms = :level AND r.bucket_ms < s0.split)
+          AS r_last
+      FROM s0
+    ),
+    s2 AS (SELECT s1.*, {_cut_sql(level_ms)} AS cut FROM s1),
     s AS (
       SELECT s0.*,
         COALESCE((SELECT MAX(r.bucket_ms) FROM rollups r WHERE r.asset_id = s0.asset_id
-          AND r.metric_id = s0.metric_id AND r.step_ms = :level AND r.bucket_ms < :lo), :lo)
-          AS r_from,
+          AND r.metric_id = s0.metric_id AND r.step_ms = :level AND r.bucket_ms < s0.cut),
+          s0.cut) AS r_from,
         COALESCE((SELECT MAX(x.ts) FROM readings x WHERE x.asset_id = s0.asset_id
           AND x.metric_id = s0.metric_id AND x.ts < s0.split), s0.split) AS x_from,
         COALESCE((SELECT MIN(x.ts) FROM readings x WHERE x.asset_id = s0.asset_id
           AND x.metric_id = s0.metric_id AND x.ts >= :hi), :hi) AS x_to
-      FROM s0
+      FROM s2 s0
     )"""
 
 
@@ -154,6 +176,8 @@ def _series_ctes(level_ms: int, per_asset: bool) -> str:
 #: rows of CTEs and would nest loops over them).
 SERIES = "asset_id, metric_id, site_id, node, term_pos, term_neg, is_reg, prio"
 S_SERIES = ", ".join(f"s.{c}" for c in SERIES.split(", "))
+#: A segment's series and the series' ``cut`` (only its part from ``cut`` on counts).
+SEG = SERIES + ", cut"
 #: The series in key order, read before the rollups or readings of each (a nested loop): the
 #: rows then arrive in series order, so PostgreSQL sorts them for the windows only within each
 #: series (an incremental sort in memory instead of one sort of every row that spills to disk).
@@ -172,7 +196,7 @@ def _rolled() -> str:
     inside = _least("last_ts - first_ts", "(cnt - 1) * cap")
     return f"""
     rb AS (
-      SELECT {S_SERIES}, s.cap, r."count" AS cnt, r."sum" AS vsum,
+      SELECT {S_SERIES}, s.cut, s.cap, r."count" AS cnt, r."sum" AS vsum,
              r."first" AS vfirst, r."last" AS vlast, r.first_ts, r.last_ts, r.energy_delta,
              LAG(r."last") OVER w AS prev_last, LAG(r.last_ts) OVER w AS prev_last_ts,
              LEAD(r.first_ts) OVER w AS next_first_ts
@@ -183,19 +207,19 @@ def _rolled() -> str:
     rbn AS (SELECT rb.*, {nxt} AS upto FROM rb WHERE is_reg = 0),
     rbh AS (SELECT rbn.*, {hold} AS hold FROM rbn),
     rseg AS (
-      SELECT {SERIES}, first_ts AS a,
+      SELECT {SEG}, first_ts AS a,
              CASE WHEN last_ts > first_ts THEN last_ts ELSE first_ts + 1 END AS b,
              energy_delta - CASE WHEN prev_last IS NULL THEN 0 ELSE {entry} END AS kwh
       FROM rb WHERE is_reg = 1 AND (cnt > 1 OR (prev_last IS NULL AND energy_delta > 0))
       UNION ALL
-      SELECT {SERIES}, prev_last_ts, first_ts, {entry}
+      SELECT {SEG}, prev_last_ts, first_ts, {entry}
       FROM rb WHERE is_reg = 1 AND prev_last IS NOT NULL
       UNION ALL
-      SELECT {SERIES}, first_ts, last_ts,
+      SELECT {SEG}, first_ts, last_ts,
              (vsum - vlast) / (cnt - 1) * ({inside}) / {MS_PER_HOUR}.0
       FROM rb WHERE is_reg = 0 AND cnt > 1 AND last_ts > first_ts
       UNION ALL
-      SELECT {SERIES}, last_ts, last_ts + hold, vlast * hold / {MS_PER_HOUR}.0
+      SELECT {SEG}, last_ts, last_ts + hold, vlast * hold / {MS_PER_HOUR}.0
       FROM rbh WHERE hold > 0
     )"""
 
@@ -208,7 +232,7 @@ def _raw() -> str:
     hold = _least(_least("cap", "COALESCE(next_ts, :now) - ts"), ":now - ts")
     return f"""
     pts AS (
-      SELECT {S_SERIES}, s.split, s.cap, x.ts, x.value,
+      SELECT {S_SERIES}, s.cut, s.split, s.cap, x.ts, x.value,
              LAG(x.value) OVER w AS prev_value, LAG(x.ts) OVER w AS prev_ts,
              LEAD(x.ts) OVER w AS next_ts
       FROM {BY_SERIES} JOIN readings x ON x.asset_id = s.asset_id AND x.metric_id = s.metric_id
@@ -217,39 +241,57 @@ def _raw() -> str:
     ),
     xh AS (SELECT pts.*, {hold} AS hold FROM pts WHERE is_reg = 0 AND ts >= split AND ts < :hi),
     xseg AS (
-      SELECT {SERIES}, prev_ts AS a, ts AS b, {step} AS kwh
+      SELECT {SEG}, prev_ts AS a, ts AS b, {step} AS kwh
       FROM pts WHERE is_reg = 1 AND ts >= split AND prev_ts IS NOT NULL
       UNION ALL
-      SELECT {SERIES}, ts, ts + hold, value * hold / {MS_PER_HOUR}.0 FROM xh WHERE hold > 0
+      SELECT {SEG}, ts, ts + hold, value * hold / {MS_PER_HOUR}.0 FROM xh WHERE hold > 0
     )"""
 
 
 def _spread(grid: Grid) -> str:
-    """Each segment's energy over the intervals it overlaps, pro rata of the time: one row per
-    (segment, interval), walked by a recursive CTE only for segments across an interval edge."""
-    b0, b1 = grid.bucket_sql("a"), grid.bucket_sql("(b - 1)")
+    """Each segment's energy over the intervals it overlaps from its series' ``cut`` on, pro
+    rata of the time: one row per (segment, interval), walked by a recursive CTE only for
+    segments across an interval edge; then the stored energy before ``cut`` (``_stored``)."""
+    b0, b1 = grid.bucket_sql("c"), grid.bucket_sql("(b - 1)")
     width = grid.width_sql("bucket")
     overlap = (
-        f"({_least('b', f'bucket + {width}')}) - (CASE WHEN a > bucket THEN a ELSE bucket END)"
+        f"({_least('b', f'bucket + {width}')}) - (CASE WHEN c > bucket THEN c ELSE bucket END)"
     )
     return f"""
-    seg AS (
-      SELECT g.*, {b0} AS b0, {b1} AS b1
+    seg0 AS (
+      SELECT g.*, CASE WHEN g.a > g.cut THEN g.a ELSE g.cut END AS c
       FROM (SELECT * FROM rseg UNION ALL SELECT * FROM xseg) g
-      WHERE g.b > g.a AND g.a < :hi AND g.b > :lo
+      WHERE g.b > g.a AND g.a < :hi AND g.b > g.cut
     ),
-    walk({SERIES}, a, b, kwh, bucket, b1) AS (
-      SELECT {SERIES}, a, b, kwh, CASE WHEN b0 < :lo THEN CAST(:lo AS BIGINT) ELSE b0 END, b1
+    seg AS (SELECT seg0.*, {b0} AS b0, {b1} AS b1 FROM seg0),
+    walk({SERIES}, a, b, c, kwh, bucket, b1) AS (
+      SELECT {SERIES}, a, b, c, kwh, CASE WHEN b0 < :lo THEN CAST(:lo AS BIGINT) ELSE b0 END, b1
       FROM seg WHERE b0 <> b1
       UNION ALL
-      SELECT {SERIES}, a, b, kwh, bucket + {width}, b1
+      SELECT {SERIES}, a, b, c, kwh, bucket + {width}, b1
       FROM walk WHERE bucket < b1 AND bucket + {width} < :hi
     ),
     piece AS (
-      SELECT {SERIES}, b0 AS bucket, kwh FROM seg WHERE b0 = b1
+      SELECT {SERIES}, b0 AS bucket, CASE WHEN c = a THEN kwh ELSE kwh * (b - c) / (b - a) END
+        AS kwh
+      FROM seg WHERE b0 = b1
       UNION ALL
-      SELECT {SERIES}, bucket, kwh * ({overlap}) / (b - a) FROM walk
+      SELECT {SERIES}, bucket, kwh * ({overlap}) / (b - a) FROM walk{_stored(grid)}
     )"""
+
+
+def _stored(grid: Grid) -> str:
+    """``UNION ALL`` of the stored energy of each series' level buckets in ``[:lo, cut)``, on
+    the grid's intervals (the level's buckets nest in them), or nothing for a level not
+    stored."""
+    if grid.level_ms not in STORED_STEPS:
+        return ""
+    return f"""
+      UNION ALL
+      SELECT {S_SERIES}, {grid.bucket_sql("e.bucket_ms")}, e.kwh
+      FROM {BY_SERIES} JOIN balance_energy e
+        ON e.asset_id = s.asset_id AND e.metric_id = s.metric_id
+      WHERE e.step_ms = :level AND e.bucket_ms >= :lo AND e.bucket_ms < s.cut"""
 
 
 #: A series' rank for a term: registers before power, then the catalogue's order.

@@ -60,6 +60,32 @@ class RollupPending(Base):
     version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
+class SeriesEnergy(Base):
+    """Energy [kWh] of one series in one rollup bucket (15 min or 1 h), as the site balance
+    counts it from the rollups' segments (``telemetry/series_energy.py``): register steps or
+    integrated power (which one: the metric, ``series_energy.REGISTER_KEYS``), spread pro rata
+    over the buckets a segment covers. Written by the rollup refresh."""
+
+    __tablename__ = "balance_energy"
+
+    asset_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    metric_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    step_ms: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket_ms: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kwh: Mapped[float] = mapped_column(Float)
+
+
+class SeriesEnergyState(Base):
+    """A series whose ``balance_energy`` rows are complete, and the power hold limit ``cap_ms``
+    [ms] they were computed with (the balance uses them only while its own cap is the same)."""
+
+    __tablename__ = "balance_energy_series"
+
+    asset_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    metric_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cap_ms: Mapped[int] = mapped_column(BigInteger)
+
+
 class IngestReject(Base):
     """A message or reading that could not be stored, with the reason (dead-letter list)."""
 

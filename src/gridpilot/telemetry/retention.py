@@ -5,6 +5,9 @@ midnight, so a bucket of any level (all divide a day) and a daily partition of `
 either kept or removed whole. On PostgreSQL whole daily partitions are dropped (cheap, no bloat);
 rows left older than the cutoff (other back ends, stray rows) are deleted.
 
+The balance's stored energy of a level (``telemetry/series_energy.py``) goes with its rollups,
+and each series' first remaining bucket is recomputed.
+
 Pending rollup ranges are refreshed first, so no raw reading is removed before it has been rolled
 up; should a writer add a pending range older than the cutoff meanwhile, the raw cutoff moves back
 to that range's day and the data waits for the next run.
@@ -22,7 +25,8 @@ from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import MS_PER_DAY
 from gridpilot.core.timestamps import now_ms as current_ms
 from gridpilot.telemetry.partitions import drop_partitions_before
-from gridpilot.telemetry.rollups import STEPS_MS, floor_to, refresh_pending
+from gridpilot.telemetry.rollups import STEPS_MS, floor_to, lock_refresh, refresh_pending
+from gridpilot.telemetry.series_energy import after_retention
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +104,12 @@ async def apply_retention(
             report.rollups_deleted[level] = 0
             continue
         async with sessions() as session, session.begin():
+            await lock_refresh(session)  # no refresh batch rewrites these series meanwhile
             deleted = await session.execute(
                 text("DELETE FROM rollups WHERE step_ms = :step AND bucket_ms < :cutoff"),
                 {"step": STEPS_MS[level], "cutoff": cutoff},
             )
+            await after_retention(session, STEPS_MS[level], cutoff)
         report.rollups_deleted[level] = max(0, int(getattr(deleted, "rowcount", 0) or 0))
     if report.removed_anything:
         log.info(
@@ -119,6 +125,8 @@ _DELETE_ASSET_SQL = (
     "DELETE FROM readings WHERE asset_id = :asset_id",
     "DELETE FROM rollups WHERE asset_id = :asset_id",
     "DELETE FROM rollup_pending WHERE asset_id = :asset_id",
+    "DELETE FROM balance_energy WHERE asset_id = :asset_id",
+    "DELETE FROM balance_energy_series WHERE asset_id = :asset_id",
 )
 
 

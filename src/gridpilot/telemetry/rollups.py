@@ -237,17 +237,23 @@ async def _next_readings(
 async def recompute(
     *, session: AsyncSession, ranges: Sequence[PendingRange], settings: Settings
 ) -> None:
-    """Recompute, in the session's transaction, every bucket of every level ``ranges`` affect."""
+    """Recompute, in the session's transaction, every bucket of every level ``ranges`` affect,
+    and the balance's stored energy of those buckets (``series_energy.refresh_energy``)."""
     if not ranges:
         return
+    # imported here: series_energy imports this module
+    from gridpilot.telemetry.series_energy import refresh_energy
+
     next_ts = await _next_readings(session, ranges)
     sources = rollup_sources(settings)
+    written: dict[int, list[tuple[int, int, int, int]]] = {}
     for step in STEPS_MS.values():
         windows = []
         for r in ranges:
             last = max(r.end_ms, next_ts.get((r.asset_id, r.metric_id)) or r.end_ms)
             lo, hi = floor_to(r.start_ms, step), floor_to(last, step) + step
             windows.append(Window(r.asset_id, r.metric_id, lo, hi))
+        written[step] = [(w.asset_id, w.metric_id, w.lo_ms, w.hi_ms) for w in windows]
         cte, params = _windows_cte(windows)
         await session.execute(text(_DELETE_SQL.format(work=cte, step=step)), params)
         source = sources[step]
@@ -269,6 +275,8 @@ async def recompute(
                 columns=ROLLUP_COLUMNS,
             )
         await session.execute(text(sql), params)
+    # the balance's energy per bucket, from the rollups just written (telemetry/series_energy)
+    await refresh_energy(session, written, settings.energy_max_gap_s * 1000)
 
 
 async def read_pending(
@@ -307,7 +315,7 @@ async def settle_pending(session: AsyncSession, ranges: Sequence[PendingRange]) 
         )
 
 
-async def _lock_refresh(session: AsyncSession) -> None:
+async def lock_refresh(session: AsyncSession) -> None:
     """Wait for any other refresh batch to commit (PostgreSQL; held until this one ends)."""
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": REFRESH_LOCK_KEY})
@@ -329,7 +337,7 @@ async def refresh_pending(*, sessions: async_sessionmaker[AsyncSession], setting
     while True:
         try:
             async with sessions() as session, session.begin():
-                await _lock_refresh(session)
+                await lock_refresh(session)
                 ranges = await read_pending(session, limit=REFRESH_BATCH, after=after)
                 await recompute(session=session, ranges=ranges, settings=settings)
                 await settle_pending(session, ranges)
