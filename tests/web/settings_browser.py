@@ -10,6 +10,8 @@ import httpx
 from playwright.async_api import Browser, Page, expect
 from tests.web.dashboard_server import PASSWORD, Dashboard
 
+from gridpilot.core.timestamps import now_ms
+
 SCREENSHOTS = Path("test-output/screenshots")
 
 
@@ -63,3 +65,23 @@ async def dark(page: Page) -> None:
 
 def api(server: Dashboard, user: str = "admin") -> httpx.Client:
     return httpx.Client(base_url=f"{server.url}/api/v1", headers=server.token(user), timeout=30)
+
+
+def seed(server: Dashboard) -> dict[str, int]:
+    """Two sites (one with two assets to delete), a meter with a reading, three users."""
+    server.add_user("admin", "administrator")
+    http = api(server)
+    plant = http.post("/sites", json={"name": "Settings plant", "timezone": "Europe/Rome"}).json()
+    doomed = http.post("/sites", json={"name": "Old depot", "timezone": "UTC"}).json()
+    meter = http.post(
+        "/assets", json={"site_id": plant["id"], "name": "Main meter", "kind": "meter"}
+    ).json()
+    for name in ("Depot meter", "Depot PV"):
+        kind = "solar_pv" if "PV" in name else "meter"
+        made = http.post("/assets", json={"site_id": doomed["id"], "name": name, "kind": kind})
+        assert made.status_code == 201, made.text
+    reading = {"asset": meter["id"], "metric": "power_kw", "ts": now_ms(), "value": 1234.5}
+    assert http.post("/telemetry", json={"readings": [reading]}).status_code == 200
+    server.add_user("viewer", "viewer")
+    server.add_user("operator", "operator")
+    return {"plant": plant["id"], "doomed": doomed["id"], "meter": meter["id"]}

@@ -11,7 +11,15 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 from tests.web.dashboard_server import Dashboard, dashboard_server
-from tests.web.settings_browser import api, dark, log_in, no_sideways_scroll, shot, watched_page
+from tests.web.settings_browser import (
+    api,
+    dark,
+    log_in,
+    no_sideways_scroll,
+    seed,
+    shot,
+    watched_page,
+)
 
 from gridpilot.core.timestamps import now_ms
 
@@ -19,29 +27,10 @@ pytest.importorskip("playwright")
 from playwright.async_api import Browser, Page, expect
 
 
-def _seed(server: Dashboard) -> dict[str, int]:
-    server.add_user("admin", "administrator")
-    http = api(server)
-    plant = http.post("/sites", json={"name": "Settings plant", "timezone": "Europe/Rome"}).json()
-    doomed = http.post("/sites", json={"name": "Old depot", "timezone": "UTC"}).json()
-    meter = http.post(
-        "/assets", json={"site_id": plant["id"], "name": "Main meter", "kind": "meter"}
-    ).json()
-    for name in ("Depot meter", "Depot PV"):
-        kind = "solar_pv" if "PV" in name else "meter"
-        made = http.post("/assets", json={"site_id": doomed["id"], "name": name, "kind": kind})
-        assert made.status_code == 201, made.text
-    reading = {"asset": meter["id"], "metric": "power_kw", "ts": now_ms(), "value": 1234.5}
-    assert http.post("/telemetry", json={"readings": [reading]}).status_code == 200
-    server.add_user("viewer", "viewer")
-    server.add_user("operator", "operator")
-    return {"plant": plant["id"], "doomed": doomed["id"], "meter": meter["id"]}
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Dashboard, dict[str, int]]]:
     with dashboard_server(tmp_path_factory.mktemp("settings")) as dashboard:
-        yield dashboard, _seed(dashboard)
+        yield dashboard, seed(dashboard)
 
 
 @pytest.fixture

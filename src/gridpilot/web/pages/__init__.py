@@ -19,6 +19,7 @@ PAGES = (
     "settings",
     "site_settings",
     "asset_settings",
+    "rules",
 )
 
 _registered: list[bool] = []

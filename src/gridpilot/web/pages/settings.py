@@ -18,6 +18,13 @@ SECTIONS: list[tuple[str, str, str, str, Permission | None]] = [
         "domain",
         None,
     ),
+    (
+        "Alert rules",
+        "What raises an alert, with a preview over the last day",
+        "/settings/alert-rules",
+        "notifications",
+        Permission.CONFIGURE,
+    ),
 ]
 
 
