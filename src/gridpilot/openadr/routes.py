@@ -5,7 +5,7 @@ See docs/openadr.md."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
@@ -27,8 +27,9 @@ from gridpilot.openadr.schemas import (
 
 router = APIRouter(prefix="/openadr", tags=["openadr"])
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
-NOT_FOUND = {404: {"description": "Not found"}}
-CONFLICT = {409: {"description": "Name or id already used, or the event has ended"}}
+Answers = dict[int | str, dict[str, Any]]
+NOT_FOUND: Answers = {404: {"description": "Not found"}}
+CONFLICT: Answers = {409: {"description": "Name or id already used, or the event has ended"}}
 
 
 def ven_out(ven: OpenAdrVen) -> VenOut:
