@@ -17,6 +17,7 @@ from gridpilot.openadr.schemas import VenCreate
 from gridpilot.openadr.ven import VenRuntime
 
 EVENTS = "/api/v1/dr-events"
+VENS = "/api/v1/openadr/vens"
 
 
 async def connection(app, vtn: UtilityVtn, site: int, **kw) -> int:
@@ -215,3 +216,55 @@ async def test_a_wrong_vtn_fingerprint_takes_no_event(app, client, admin, vtn, p
         assert await dr_events(client, admin) == []
     finally:
         await runtime.stop()
+
+
+async def test_flexibility_that_covers_the_target_opts_in(app, client, admin, vtn):
+    site = await site_with_history(app, client, admin, "Cold store")
+    shed = await client.post(
+        f"/api/v1/sites/{site}/flex-resources",
+        headers=admin,
+        json={"kind": "curtailable_load", "name": "Chiller", "params": {"shed_kw": 30}},
+    )
+    assert shed.status_code == 201, shed.text
+    utility = await vtn()
+    await connection(app, utility, site, opt_policy="flexibility")
+    runtime = VenRuntime(app.state.sessions, app.state.bus, interval_s=5, owner="test")
+    try:
+        await runtime.tick()
+        utility.add_event("EV-F", tomorrow(11), 30, 30.0)  # 30 kW asked, 30 kW sheddable
+        await until(lambda: _async(utility.opts))
+        assert utility.opts == [("VEN-1", "EV-F", "optIn")]
+        (event,) = await dr_events(client, admin)
+        assert event["opt_out"] is False
+    finally:
+        await runtime.stop()
+
+
+async def test_the_connection_routes_check_their_input(app, client, admin):
+    site = await site_with_history(app, client, admin, "Yard")
+    body = {
+        "name": "utility",
+        "vtn_url": "http://127.0.0.1:9/OpenADR2/Simple/2.0b",
+        "ven_name": "ven",
+        "site_ids": [site],
+    }
+    made = await client.post(VENS, json=body, headers=admin)
+    assert made.status_code == 201, made.text
+    assert (made.json()["opt_policy"], made.json()["level_pct"]) == ("always_in", 10.0)
+    again = await client.post(VENS, json=body, headers=admin)
+    assert again.status_code == 409
+    unknown = await client.post(
+        VENS, json={**body, "name": "b", "site_ids": [site + 99]}, headers=admin
+    )
+    assert unknown.status_code == 404
+    half = await client.post(VENS, json={**body, "name": "c", "cert_path": "/x.pem"}, headers=admin)
+    assert half.status_code == 422 and "go together" in half.text
+    bad = await client.post(
+        VENS,
+        json={**body, "name": "d", "opt_policy": "sometimes", "vtn_fingerprint": "zz"},
+        headers=admin,
+    )
+    assert bad.status_code == 422
+    assert {e["loc"][-1] for e in bad.json()["details"]} == {"opt_policy", "vtn_fingerprint"}
+    listed = await client.get(f"{VENS}/{made.json()['id']}/events", headers=admin)
+    assert (listed.status_code, listed.json()) == (200, [])
