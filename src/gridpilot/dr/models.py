@@ -192,9 +192,7 @@ class DrDispatchStep(Base):
     reduction_kw: Mapped[float] = mapped_column(Float)
     command_kind: Mapped[str | None] = mapped_column(String(30))
     command_params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    command_id: Mapped[int | None] = mapped_column(
-        ForeignKey("commands.id", ondelete="SET NULL")
-    )
+    command_id: Mapped[int | None] = mapped_column(ForeignKey("commands.id", ondelete="SET NULL"))
     state: Mapped[str] = mapped_column(String(20))
     detail: Mapped[str | None] = mapped_column(String(500))
     sent_ms: Mapped[int | None] = mapped_column(BigInteger)
