@@ -14,12 +14,25 @@ from gridpilot.core.timestamps import now_ms as clock_ms
 START, END = local_ms("2026-11-25 14:00"), local_ms("2026-11-25 16:00")
 SEC = 1000
 
-BESS = {"kind": "battery", "name": "BESS", "params": {
-    "capacity_kwh": 100, "charge_max_kw": 40, "discharge_max_kw": 40, "soc_start_pct": 90,
-    "soc_min_pct": 10, "discharge_efficiency": 1.0, "cycle_cost_eur_per_kwh": 0.1}}
+BESS = {
+    "kind": "battery",
+    "name": "BESS",
+    "params": {
+        "capacity_kwh": 100,
+        "charge_max_kw": 40,
+        "discharge_max_kw": 40,
+        "soc_start_pct": 90,
+        "soc_min_pct": 10,
+        "discharge_efficiency": 1.0,
+        "cycle_cost_eur_per_kwh": 0.1,
+    },
+}
 AHU = {"kind": "hvac", "name": "AHU", "params": {"kw_per_degc": 10, "max_offset_degc": 2}}
-CHILLER = {"kind": "curtailable_load", "name": "Chiller", "params": {
-    "shed_kw": 30, "cost_eur_per_kwh": 0.5, "rebound_pct": 10}}
+CHILLER = {
+    "kind": "curtailable_load",
+    "name": "Chiller",
+    "params": {"shed_kw": 30, "cost_eur_per_kwh": 0.5, "rebound_pct": 10},
+}
 EV = {"kind": "ev_charger", "name": "EV", "params": {"power_max_kw": 22, "power_min_kw": 6}}
 ASSET_KIND = {"BESS": "battery", "AHU": "hvac", "Chiller": "chiller", "EV": "ev_charger"}
 
