@@ -21,8 +21,10 @@ from tests.dr.dispatch_data import (
     dr_site,
     live_steps,
 )
-from tests.dr.dr_data import local_ms
+from tests.dr.dr_data import QUARTER, iso_utc, local_ms
+from tests.dr.test_webhook import notification, post, site_with_history, utility
 
+from gridpilot.core.timestamps import now_ms
 from gridpilot.dr.tasks import DrRuntime
 
 MIN = 60 * SEC
@@ -185,3 +187,27 @@ async def test_a_manual_command_wins_over_dispatch(app, client, admin):
         ("EV", 10.0, {"limit_kw": 12.0}, "queued"),
     ]
     assert not [a for a in await alerts_of(app, site) if a.kind == "dr_manual_intervention"]
+
+
+async def test_a_notified_event_already_started_is_dispatched_in_the_same_step(app, client, admin):
+    """A utility notifies an event that started this quarter hour: the step that makes the
+    event starts it and queues the battery's discharge of the whole target at once."""
+    site = await site_with_history(app, client, admin, "Notified plant")
+    battery = await client.post(
+        "/api/v1/assets", json={"site_id": site, "name": "BESS", "kind": "battery"}, headers=admin
+    )
+    resource = {**BESS, "asset_id": battery.json()["id"]}
+    made = await client.post(f"/api/v1/sites/{site}/flex-resources", json=resource, headers=admin)
+    assert made.status_code == 201, made.text
+    util = await utility(client, admin, [site])
+    start = now_ms() - now_ms() % QUARTER
+    body = {**notification([site]), "event_start": iso_utc(start),
+            "event_end": iso_utc(start + 4 * QUARTER)}  # fmt: skip
+    assert (await post(client, util["secret"], body)).status_code == 202
+    await DrRuntime(app.state.settings, app.state.sessions, app.state.bus).step()
+    (event,) = (await client.get("/api/v1/dr-events", headers=admin)).json()
+    found = await detail(client, admin, event["id"])
+    assert found["status"] == "active" and found["source"] == "utility_webhook"
+    (step,) = found["dispatch"]["steps"]
+    assert step["command_kind"] == "discharge" and step["state"] == "queued"
+    assert step["command_params"]["power_kw"] == round(found["target_reduction_kw"], 3)
