@@ -215,6 +215,11 @@ async def start_runtime(app: FastAPI) -> None:
 
     app.state.reports = await start_reports(app)
     app.state.runtimes.append(app.state.reports)
+    # voice queries: the answer cache, the parser built in the background (docs/voice.md)
+    from gridpilot.voice.tasks import start_voice
+
+    app.state.voice = await start_voice(app)
+    app.state.runtimes.append(app.state.voice)
     # the simulator: idle unless GRIDPILOT_SIM_AUTOSTART names scenarios (the demo)
     from gridpilot.sim.runtime import start_simulator
 

@@ -8,6 +8,7 @@ owning domain's service, and one ``Intent`` here (docs/voice.md).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cache
@@ -56,7 +57,16 @@ REGISTRY: dict[str, Intent] = {
 }
 
 
+_BUILD = threading.Lock()
+
+
 @cache
-def parser() -> Parser:
-    """The parser of every registered intent, built once per process (about 1.5 s)."""
+def _built() -> Parser:
     return Parser(REGISTRY)
+
+
+def parser() -> Parser:
+    """The parser of every registered intent, built once per process (about 1.5 s; the voice
+    runtime builds it in a thread at start-up, a lock keeps it to one build)."""
+    with _BUILD:
+        return _built()

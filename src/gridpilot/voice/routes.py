@@ -28,7 +28,7 @@ Name = Annotated[str, Path(min_length=1, max_length=200, examples=["compressor-1
 
 
 def _cache(request: Request) -> AnswerCache:
-    """The app's answer cache, made on first use (Redis when configured)."""
+    """The app's answer cache (``voice.tasks``; made here when the runtime is not started)."""
     found = getattr(request.app.state, "voice_cache", None)
     if found is None:
         found = AnswerCache(request.app.state.settings.redis_url)
