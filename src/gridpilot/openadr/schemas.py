@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import AnyHttpUrl, BaseModel, Field, model_validator
 
 from gridpilot.assets.schemas import Strict
-from gridpilot.core.timestamps import to_ms
+from gridpilot.core.timestamps import MAX_MS, to_ms
 from gridpilot.dr.schemas import Method
 
 Id = Annotated[int, Field(ge=1, le=2**31 - 1, strict=True)]
@@ -58,6 +58,8 @@ class VenBase(Strict):
 
     @model_validator(mode="after")
     def _pair(self) -> VenBase:
+        if len(str(self.vtn_url)) > 500:
+            raise ValueError("vtn_url is longer than 500 characters")
         if (self.cert_path is None) != (self.key_path is None):
             raise ValueError("cert_path and key_path go together")
         if self.cert_path is not None and self.ca_file is None:
@@ -144,7 +146,12 @@ class VtnEventCreate(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> VtnEventCreate:
-        if to_ms(self.end) <= to_ms(self.start):
+        start_ms, end_ms = to_ms(self.start), to_ms(self.end)
+        if not (0 <= start_ms <= MAX_MS and 0 <= end_ms <= MAX_MS):
+            raise ValueError("start and end must lie between 1970 and 9999")
+        if end_ms - start_ms > 7 * 86_400_000:
+            raise ValueError("an event lasts at most 7 days")
+        if end_ms <= start_ms:
             raise ValueError("end must be after start")
         if self.signal == "level" and self.value not in (0, 1, 2, 3):
             raise ValueError("a SIMPLE level is 0, 1, 2 or 3")
