@@ -181,6 +181,12 @@ REQUIRED: dict[tuple[str, str], Permission | None] = {
         "GET",
         "/api/v1/communities/{community_id}/settlements/{settlement_id}/statements/{member_id}.pdf",
     ): P.READ,
+    # voice queries and the industrial seed's sample routes (docs/voice.md)
+    ("POST", "/api/v1/voice/query"): P.READ,
+    ("POST", "/api/v1/voice/utterance"): P.READ,
+    ("GET", "/api/v1/energy/machine/{slug}"): P.READ,
+    ("GET", "/api/v1/energy/machines"): P.READ,
+    ("GET", "/api/v1/analytics/correlation"): P.READ,
 }
 
 #: Routes that need no authentication at all (DESIGN.md: health, token endpoint, docs), or that
