@@ -128,4 +128,4 @@ def demo(
         os.environ.setdefault("GRIDPILOT_LOG_JSON", "false")  # a person watches this terminal
         if live:
             os.environ.setdefault("GRIDPILOT_SIM_AUTOSTART", "all")
-        serve_command(host=host, port=port, workers=1)
+        serve_command(host=host, port=port, workers=1, tls_cert=None, tls_key=None)
