@@ -97,6 +97,7 @@ async def post_utterance(
 @router.get(
     "/energy/machine/{slug}",
     summary="Energy of one machine over the last duration (seed sample route)",
+    responses={404: {"description": "No such machine in your scope"}},
     description=(
         "`slug` is the machine's name or slug (`compressor-1` for 'Compressor 1'), `duration` "
         "15m, 1h, 24h, 7d (at most 366d). Energy [kWh] by telemetry's semantics (register "
@@ -105,7 +106,7 @@ async def post_utterance(
 )
 async def get_machine_energy(
     slug: Name, request: Request, principal: Reader, session: SessionDep,
-    duration: Annotated[str, Query(max_length=10)] = "1h",
+    duration: Annotated[str, Query(max_length=10, pattern=r"^[0-9]{1,4}[mhd]$")] = "1h",
 ) -> dict[str, Any]:  # fmt: skip
     return await machine_energy(
         session=session, principal=principal, settings=request.app.state.settings, slug=slug,
@@ -134,6 +135,7 @@ async def get_machines(
 @router.get(
     "/analytics/correlation",
     summary="Correlation of a machine's daily energy with a driver (seed sample route)",
+    responses={404: {"description": "No such machine or site in your scope"}},
     description=(
         "Ordinary least squares of the daily energy [kWh] of `machine` (an asset or a site) on "
         "the daily mean outdoor temperature [degC] of its site over the last `days` whole days "
