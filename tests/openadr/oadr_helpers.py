@@ -120,7 +120,15 @@ class UtilityVtn:
         return collect, dt.timedelta(seconds=self.report_s)
 
     def opt(self, ven_id: str, event_id: str, opt_type: str) -> None:
+        """Keep the answer; listen for the next one (openleadr forgets a callback once called)."""
+        from openleadr import utils
+
         self.opts.append((ven_id, event_id, opt_type))
+        event = utils.find_by(
+            self.server.events.get(ven_id, []), "event_descriptor.event_id", event_id
+        )
+        if event is not None:
+            self.server.event_callbacks[event_id] = (event, self.opt)
 
     def add_event(self, event_id: str, start: dt.datetime, minutes: int, kw: float) -> None:
         self.server.add_event(

@@ -268,3 +268,26 @@ async def test_the_connection_routes_check_their_input(app, client, admin):
     assert {e["loc"][-1] for e in bad.json()["details"]} == {"opt_policy", "vtn_fingerprint"}
     listed = await client.get(f"{VENS}/{made.json()['id']}/events", headers=admin)
     assert (listed.status_code, listed.json()) == (200, [])
+
+
+async def test_an_operator_opt_out_is_sent_to_the_vtn(app, client, admin, vtn):
+    site = await site_with_history(app, client, admin, "Bakery")
+    utility = await vtn()
+    await connection(app, utility, site, opt_policy="always_in")
+    runtime = VenRuntime(app.state.sessions, app.state.bus, interval_s=5, owner="test")
+    try:
+        await runtime.tick()
+        utility.add_event("EV-O", tomorrow(15), 60, 10.0)
+        await until(lambda: _async(utility.opts))
+        (event,) = await dr_events(client, admin)
+        answer = await client.post(
+            f"{EVENTS}/{event['id']}/opt", json={"opt_out": True}, headers=admin
+        )
+        assert answer.status_code == 200, answer.text
+        await runtime.tick()
+        await until(lambda: _async(len(utility.opts) == 2))
+        assert utility.opts == [("VEN-1", "EV-O", "optIn"), ("VEN-1", "EV-O", "optOut")]
+        await runtime.tick()  # sent once
+        assert len(utility.opts) == 2
+    finally:
+        await runtime.stop()

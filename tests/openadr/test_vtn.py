@@ -96,11 +96,19 @@ async def test_fleet_event_opt_report_and_cancel(app, client, admin, running):
         PEERS, json={"ven_name": "depot-ven", "ven_id": "VEN-A", "site_ids": [site]}, headers=admin
     )
     assert peer.status_code == 201, peer.text
+    third, _ = await make_site(client, admin, "Yard")
+    for name, ven_id, served in (("office-ven", "VEN-B", other), ("yard-ven", "VEN-C", third)):
+        made = await client.post(
+            PEERS, json={"ven_name": name, "ven_id": ven_id, "site_ids": [served]}, headers=admin
+        )
+        assert made.status_code == 201, made.text
     vtn, url = await running(app)
     ven = FleetVen(url, "depot-ven", opt="optOut")
+    office = FleetVen(url, "office-ven", opt="optIn")
     stranger = FleetVen(url, "stranger")
     try:
         await ven.client.run()
+        await office.client.run()
         await stranger.client.run()
         assert (ven.client.ven_id, ven.client.registration_id is not None) == ("VEN-A", True)
         assert stranger.client.registration_id is None  # not configured: refused
@@ -120,23 +128,31 @@ async def test_fleet_event_opt_report_and_cancel(app, client, admin, running):
         )
         assert made.status_code == 201, made.text
         assert made.json()["status"] == "pending"
-        assert [d["ven_id"] for d in made.json()["deliveries"]] == ["VEN-A"]
+        assert [d["ven_id"] for d in made.json()["deliveries"]] == ["VEN-A", "VEN-B"]
         event_id = made.json()["id"]
         await vtn.tick()
 
         async def answered():
             found = await _event(client, admin, event_id)
-            delivery = found["deliveries"][0]
-            return found if delivery["opt_type"] and delivery["reports"] else None
+            first, second = found["deliveries"]
+            return found if first["reports"] and second["opt_type"] and first["opt_type"] else None
 
         found = await until(answered, timeout_s=40)
         assert ven.seen[0] == ("FLEET-1", 0, "active", 2.0)
         delivery = found["deliveries"][0]
         assert (found["status"], delivery["opt_type"]) == ("queued", "optOut")
+        assert found["deliveries"][1]["opt_type"] == "optIn"  # every VEN's answer is kept
         assert delivery["delivered"] is not None
         assert {(r["resource_id"], r["value_kw"]) for r in delivery["reports"]} == {
             ("main-meter", 55.5)
         }  # 55 500 W
+
+        # the office VEN changes its mind: a new oadrCreatedEvent
+        await office.client.created_event(
+            request_id="again", event_id="FLEET-1", opt_type="optOut", modification_number=0
+        )
+        found = await _event(client, admin, event_id)
+        assert [d["opt_type"] for d in found["deliveries"]] == ["optOut", "optOut"]
 
         cancel = await client.post(f"{VTN_EVENTS}/{event_id}/cancel", headers=admin)
         assert (cancel.status_code, cancel.json()["status"]) == (200, "cancel_requested")
@@ -145,8 +161,8 @@ async def test_fleet_event_opt_report_and_cancel(app, client, admin, running):
         await until(lambda: _seen(ven, "cancelled"))
         assert ven.seen[-1][:3] == ("FLEET-1", 1, "cancelled")
     finally:
-        await ven.client.stop()
-        await stranger.client.stop()
+        for party in (ven, office, stranger):
+            await party.client.stop()
 
 
 async def test_an_event_no_ven_serves_is_refused(app, client, admin):

@@ -292,19 +292,12 @@ async def cancel_vtn_event(*, session: AsyncSession, event: OpenAdrVtnEvent, now
 async def record_opt(
     *, session: AsyncSession, ven_id: str, event_id: str, opt_type: str, now_ms: int
 ) -> None:
-    """A VEN's opt answer to a VTN event."""
+    """A VEN's opt answer to a VTN event (its first answer also marks the event delivered:
+    openleadr's delivery callbacks are per event, not per VEN)."""
     delivery = await _delivery(session, ven_id, event_id)
     if delivery is not None:
         delivery.opt_type, delivery.opt_ms = opt_type, now_ms
-        await session.flush()
-
-
-async def record_delivered(
-    *, session: AsyncSession, ven_id: str, event_id: str, now_ms: int
-) -> None:
-    delivery = await _delivery(session, ven_id, event_id)
-    if delivery is not None and delivery.delivered_ms is None:
-        delivery.delivered_ms = now_ms
+        delivery.delivered_ms = delivery.delivered_ms or now_ms
         await session.flush()
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import uuid
 from functools import partial
 from typing import Any
 
@@ -25,7 +26,7 @@ from gridpilot.dr import events as dr_events
 from gridpilot.openadr import service
 from gridpilot.openadr.models import OpenAdrVen
 from gridpilot.openadr.usage import last_usage_kw
-from gridpilot.openadr.ven_events import OPT_OUT, apply_event
+from gridpilot.openadr.ven_events import OPT_OUT, apply_event, opt_changes
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,22 @@ class VenConnection:
         await dr_events.publish(self.bus, changes)
         return opt
 
+    async def send_opt_changes(self) -> int:
+        """Send the VTN a new oadrCreatedEvent for each event whose answer an operator changed
+        (``POST /api/v1/dr-events/{id}/opt``); how many were sent."""
+        async with self.sessions() as session, session.begin():
+            cfg = await service.get_ven(session=session, ven_config_id=self.id)
+            changes = await opt_changes(session=session, cfg=cfg, now_ms=clock_ms())
+            for received, answer in changes:
+                await self.client.created_event(
+                    request_id=uuid.uuid4().hex,
+                    event_id=received.event_id,
+                    opt_type=answer,
+                    modification_number=received.modification_number,
+                )
+                received.opt_type = answer
+        return len(changes)
+
     async def usage(self, site_id: int) -> list[tuple[dt.datetime, float]]:
         """The report callback: the site's last 15-min consumption [kW] (none when unknown)."""
         async with self.sessions() as session:
@@ -144,6 +161,11 @@ class VenRuntime:
             if cfg_id not in held or cfg is None or cfg.config_version != conn.version:
                 await conn.stop()
                 del self.connections[cfg_id]
+        for conn in self.connections.values():
+            try:
+                await conn.send_opt_changes()
+            except Exception:
+                log.exception("OpenADR opt changes of connection %d not sent", conn.id)
         for cfg_id in held - set(self.connections):
             conn = VenConnection(configs[cfg_id], self.sessions, self.bus)
             try:

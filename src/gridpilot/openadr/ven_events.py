@@ -20,7 +20,7 @@ from gridpilot.dr.events import changed
 from gridpilot.flex import service as flex
 from gridpilot.openadr.mapping import Mapped, Unsupported, flexible_kw, map_event, opts_in
 from gridpilot.openadr.models import OpenAdrReceived, OpenAdrVen
-from gridpilot.openadr.service import get_received
+from gridpilot.openadr.service import get_received, list_received
 
 OPT_IN, OPT_OUT = "optIn", "optOut"
 #: The fallback baseline method (``dr``'s stored day-ahead forecast).
@@ -201,3 +201,25 @@ def _fill(received: OpenAdrReceived, mapped: Mapped | None) -> None:
     received.signal_name, received.signal_type = mapped.signal_name, mapped.signal_type
     received.intervals = mapped.intervals
     received.start_ms, received.end_ms = mapped.start_ms, mapped.end_ms
+
+
+async def opt_changes(
+    *, session: AsyncSession, cfg: OpenAdrVen, now_ms: int
+) -> list[tuple[OpenAdrReceived, str]]:
+    """Events of ``cfg`` not ended nor cancelled whose answer no longer matches their DR events
+    (an operator opted a site in or out): ``(received, new answer)``. optIn while at least one
+    of its DR events is open and not opted out."""
+    found = []
+    for received in await list_received(session=session, ven_config_id=cfg.id):
+        if received.end_ms <= now_ms or received.event_status == "cancelled":
+            continue
+        if not received.dr_event_ids:
+            continue
+        taking_part = False
+        for event_id in received.dr_event_ids.values():
+            event = await dr.get_event(session=session, principal=dr.SYSTEM, event_id=event_id)
+            taking_part = taking_part or (event.status in dr.OPEN and not event.opted_out)
+        answer = OPT_IN if taking_part else OPT_OUT
+        if answer != received.opt_type:
+            found.append((received, answer))
+    return found

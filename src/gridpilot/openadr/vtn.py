@@ -21,7 +21,7 @@ import uuid
 from functools import partial
 from typing import Any
 
-from openleadr import OpenADRServer
+from openleadr import OpenADRServer, utils
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from gridpilot.core.settings import Settings
@@ -121,6 +121,13 @@ class Vtn:
             )
 
     async def on_opt(self, ven_id: str, event_id: str, opt_type: str) -> None:
+        """A VEN's answer (oadrCreatedEvent). openleadr forgets the callback after the first
+        answer: it is registered again, so a VEN's later change of mind is stored too."""
+        event = utils.find_by(
+            self.server.events.get(ven_id, []), "event_descriptor.event_id", event_id
+        )
+        if event is not None:
+            self.server.event_callbacks[event_id] = (event, self.on_opt)
         async with self.sessions() as session, session.begin():
             await service.record_opt(
                 session=session,
@@ -128,12 +135,6 @@ class Vtn:
                 event_id=event_id,
                 opt_type=opt_type,
                 now_ms=clock_ms(),
-            )
-
-    async def on_delivered(self, ven_id: str, event_id: str) -> None:
-        async with self.sessions() as session, session.begin():
-            await service.record_delivered(
-                session=session, ven_id=ven_id, event_id=event_id, now_ms=clock_ms()
             )
 
     def queue(self, event: OpenAdrVtnEvent, ven_id: str) -> None:
@@ -150,7 +151,6 @@ class Vtn:
             intervals=[interval],
             event_id=event.event_id,
             callback=self.on_opt,
-            delivery_callback=partial(self.on_delivered, ven_id, event.event_id),
         )
 
     async def sync(self, now_ms: int) -> None:
