@@ -12,11 +12,14 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from gridpilot.sim import noise
+from gridpilot.sim import dr_response, noise
 from gridpilot.sim.clock import LocalTime
 from gridpilot.sim.model import ENERGY_REGISTER, SimContext, apply_overrides
 from gridpilot.sim.noise import Array
 from gridpilot.sim.solar import PvPlant, solar_elevation_deg
+
+#: The office's usual room setpoint [degC] and the HVAC's saving per kelvin away from it.
+USUAL_SETPOINT_C, SAVING_PER_K = 22.0, 0.06
 
 
 def office_occupancy(local: LocalTime) -> Array:
@@ -32,7 +35,9 @@ class BuildingHvac:
     """Office HVAC, 1 min: 10 kW standby + thermal load / COP 3.2, pre-conditioning from 06 h.
 
     Load = (40 + 7 kW/K above 22 degC + 5 kW/K below 16 degC outside) x (0.25 + 0.75 x
-    occupancy). A ``setpoint`` (room temperature, degC) above 22 saves 6 %/K."""
+    occupancy). A ``setpoint`` (room temperature, degC) away from the usual 22 saves 6 %/K of
+    the thermal part once the room has followed it, with a first-order lag of 25 min, and
+    the load rebounds after it is removed (``sim.dr_response``)."""
 
     rated_kw: float = 180.0
     kind: str = "hvac"
@@ -51,7 +56,9 @@ class BuildingHvac:
         thermal = 40.0 + 7.0 * np.maximum(outdoor - 22, 0) + 5.0 * np.maximum(16 - outdoor, 0)
         cop = 3.2 * (1.0 - 0.15 * ctx.anomaly_level("fouling", t_ms))
         setpoint = ctx.overrides.setpoint
-        saving = 1.0 - 0.06 * max(setpoint - 22.0, 0.0) if setpoint else 1.0
+        delta = abs(setpoint - USUAL_SETPOINT_C) if setpoint is not None else 0.0
+        theta = dr_response.lagged_offset(t_ms, delta, ctx.state)
+        saving = dr_response.hvac_factor(theta, delta, SAVING_PER_K)
         active = np.maximum(0.25 + 0.75 * occupancy, preconditioning) * (local.weekday < 6)
         power = 10.0 + thermal * active / cop * 3.0 * saving
         power = power * noise.jitter(ctx.seed, ctx.asset_key, t_ms)

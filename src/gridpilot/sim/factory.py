@@ -7,13 +7,14 @@ on daily production recovers the coefficients exposed here (``kwh_per_unit``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
 
 from gridpilot.sim import noise
 from gridpilot.sim.clock import production_intensity
+from gridpilot.sim.dr_response import DEFERRED_KEY, defer
 from gridpilot.sim.model import ENERGY_REGISTER, SimContext, apply_overrides
 from gridpilot.sim.noise import Array
 
@@ -220,7 +221,9 @@ class InjectionMolding:
     heating power depend on the material (``MATERIALS``). A cycle runs with a probability equal
     to the production intensity and makes ``cavities`` parts; otherwise the barrel heaters hold
     temperature at 25 kW. ``operating_state``: 0 idle, 1 heating, 2 injection, 3 cooling.
-    Anomaly ``heater_fault``: heating power up to +25 %.
+    Anomaly ``heater_fault``: heating power up to +25 %. Deferrable: a ``set_power_limit``
+    caps it and the energy held back is made up after the limit is lifted
+    (``sim.dr_response.defer``).
     """
 
     material: str = "PP"
@@ -261,8 +264,13 @@ class InjectionMolding:
         fault = ctx.anomaly_level("heater_fault", fine)
         power = np.where(phase < 0.35, power * (1.0 + 0.25 * fault), power)
         power = np.where(active, power, self.idle_kw).reshape(len(t_ms), len(sub)).mean(axis=1)
-        power = power * noise.jitter(ctx.seed, ctx.asset_key, t_ms)
-        power = apply_overrides(np.clip(power, self.idle_kw, self.rated_kw), ctx.overrides)
+        power = np.clip(power * noise.jitter(ctx.seed, ctx.asset_key, t_ms), self.idle_kw,
+                        self.rated_kw)  # fmt: skip
+        power, ctx.state[DEFERRED_KEY] = defer(
+            power, limit_kw=ctx.overrides.power_limit_kw, rated_kw=self.rated_kw,
+            deferred_kwh=ctx.state.get(DEFERRED_KEY, 0.0), dt_h=self.interval_s / 3600.0,
+        )  # fmt: skip
+        power = apply_overrides(power, replace(ctx.overrides, power_limit_kw=None))
         starts = (active & (fine % period == 0)).reshape(len(t_ms), len(sub)).sum(axis=1)
         first = active.reshape(len(t_ms), len(sub))[:, 0]
         p0 = phase.reshape(len(t_ms), len(sub))[:, 0]

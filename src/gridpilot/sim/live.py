@@ -183,7 +183,8 @@ class LiveSimulator:
         live = self.find(asset_id)
         if kind in ("charge", "discharge") and live.asset.spec.model.kind != "battery":
             raise ValidationFailed(f"{live.asset.spec.model.kind} cannot {kind}: not a battery")
-        return apply_command(live.ctx.overrides, kind, params)
+        at_ms = max(self.sim_now_ms(), live.next_ms)
+        return apply_command(live.ctx.overrides, kind, params, at_ms)
 
     def acknowledge(self, asset_id: int, message: bytes) -> list[dict[str, Any]]:
         """What the device answers to a command message (``control.topics.command_message``):

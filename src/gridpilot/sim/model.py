@@ -54,12 +54,15 @@ class Anomaly:
 @dataclass
 class Overrides:
     """State set by device commands (live mode): stopped, a power limit, a setpoint, and a
-    forced storage power (``charge`` > 0 / ``discharge`` < 0, kW)."""
+    forced storage power (``charge`` > 0 / ``discharge`` < 0, kW) with the SOC it stops at
+    (``target_soc_pct`` / ``min_soc_pct``) and its end (``duration_s`` after it arrived)."""
 
     running: bool = True
     power_limit_kw: float | None = None
     setpoint: float | None = None
     forced_kw: float | None = None
+    forced_soc_pct: float | None = None
+    forced_until_ms: int | None = None
 
 
 #: The device commands a simulated device follows (``control.kinds``).
@@ -76,8 +79,11 @@ SETPOINT_PARAMS = (
 )
 
 
-def apply_command(overrides: Overrides, kind: str, params: dict[str, Any]) -> str:
-    """Apply a device command to ``overrides``; returns a detail text, raises ValidationFailed."""
+def apply_command(
+    overrides: Overrides, kind: str, params: dict[str, Any], at_ms: int | None = None
+) -> str:
+    """Apply a device command (arrived at ``at_ms``, which times a ``duration_s``) to
+    ``overrides``; returns a detail text, raises ValidationFailed."""
     if kind == "stop":
         overrides.running = False
         return "stopped"
@@ -101,6 +107,14 @@ def apply_command(overrides: Overrides, kind: str, params: dict[str, Any]) -> st
         if not isinstance(power, int | float) or power <= 0:
             raise ValidationFailed(f"{kind} needs params.power_kw > 0 (kW) or null")
         overrides.forced_kw = float(power) if kind == "charge" else -float(power)
+        soc = params.get("target_soc_pct" if kind == "charge" else "min_soc_pct")
+        overrides.forced_soc_pct = float(soc) if isinstance(soc, int | float) else None
+        duration_s = params.get("duration_s")
+        overrides.forced_until_ms = (
+            int(at_ms + duration_s * 1000)
+            if isinstance(duration_s, int | float) and at_ms is not None
+            else None
+        )
         return f"{kind} at {float(power):g} kW"
     if kind == "setpoint":
         value = next((params[k] for k in SETPOINT_PARAMS if params.get(k) is not None), None)

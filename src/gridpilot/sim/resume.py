@@ -93,7 +93,7 @@ async def overrides_in_force(
             continue  # a timed charge/discharge that is over
         overrides = result.setdefault(command.asset_id, Overrides())
         try:
-            apply_command(overrides, command.kind, dict(command.params or {}))
+            apply_command(overrides, command.kind, dict(command.params or {}), done_ms)
         except ValidationFailed:  # another device's kind, or parameters it did not follow
             log.debug("command %d not re-applied on resume", command.id)
     return result

@@ -48,23 +48,27 @@ class Battery:
         discharge_kw = min(self.rated_kw, usable / 4.0 * np.sqrt(self.efficiency))
         request = np.where((hour >= 10) & (hour < 15), charge_kw, 0.0)
         request = np.where((hour >= 18) & (hour < 22), -discharge_kw, request)
-        if ctx.overrides.forced_kw is not None:  # a charge/discharge command
-            request = np.full(
-                len(t_ms), np.clip(ctx.overrides.forced_kw, -self.rated_kw, self.rated_kw)
-            )
-        request = apply_overrides(request, ctx.overrides)
+        o = ctx.overrides
+        forced = np.zeros(len(t_ms), dtype=bool)
+        if o.forced_kw is not None:  # a charge/discharge command, until its duration ends
+            forced = t_ms < o.forced_until_ms if o.forced_until_ms is not None else ~forced
+            request = np.where(forced, np.clip(o.forced_kw, -self.rated_kw, self.rated_kw), request)
+        request = apply_overrides(request, o)
+        top = min(self.soc_max_pct, o.forced_soc_pct or 100.0)  # a charge's target SOC
+        bottom = max(self.soc_min_pct, o.forced_soc_pct or 0.0)  # a discharge's minimum SOC
         eta = np.sqrt(self.efficiency)
         dt_h = self.interval_s / 3600.0
         soc = ctx.state.get("soc_pct", 50.0)
         power = np.empty(len(t_ms))
         socs = np.empty(len(t_ms))
         for i, p in enumerate(request.tolist()):
+            high, low = (top, bottom) if forced[i] else (self.soc_max_pct, self.soc_min_pct)
             if p > 0:
-                room = (self.soc_max_pct - soc) / 100.0 * self.capacity_kwh / (eta * dt_h)
+                room = (high - soc) / 100.0 * self.capacity_kwh / (eta * dt_h)
                 p = min(p, max(room, 0.0))
                 soc += p * eta * dt_h / self.capacity_kwh * 100.0
             elif p < 0:
-                left = (soc - self.soc_min_pct) / 100.0 * self.capacity_kwh * eta / dt_h
+                left = (soc - low) / 100.0 * self.capacity_kwh * eta / dt_h
                 p = -min(-p, max(left, 0.0))
                 soc += p / eta * dt_h / self.capacity_kwh * 100.0
             power[i], socs[i] = p, soc
