@@ -274,13 +274,17 @@ def _held(steps: list[DrDispatchStep], at_ms: int, step_ms: int) -> dict[int, tu
         if s.phase == "shed" and s.command_id is not None and s.state in checks.HELD
         and s.start_ms < at_ms and s.resource_id is not None
     ]  # fmt: skip
-    held: dict[int, tuple[float, int]] = {}
+    kw_now: dict[int, float] = {}
+    first: dict[int, int] = {}  # the first start with a reduction: the shed's length
     for s in live:  # by start: the last one in force wins
         assert s.resource_id is not None
-        kw = s.reduction_kw if s.end_ms >= at_ms else 0.0
-        shed_ms = (min(s.end_ms, at_ms) - s.start_ms) if s.reduction_kw > dd.EPS_KW else 0
-        steps_before = held.get(s.resource_id, (0.0, 0))[1]
-        held[s.resource_id] = (kw, steps_before + math.ceil(shed_ms / step_ms))
+        kw_now[s.resource_id] = s.reduction_kw if s.end_ms >= at_ms else 0.0
+        if s.reduction_kw > dd.EPS_KW:
+            first.setdefault(s.resource_id, s.start_ms)
+    held = {
+        rid: (kw, math.ceil((at_ms - first.get(rid, at_ms)) / step_ms))
+        for rid, kw in kw_now.items()
+    }
     return held
 
 
