@@ -41,15 +41,17 @@ def test_curtailable_loads_obey_commands():
 
 
 def test_community_has_members_with_pod_codes_and_some_pv():
-    (site,) = community()
-    assert 10 <= len(site.assets) <= 30
-    pods = [a.attributes["pod_code"] for a in site.assets]
+    sites = community()
+    assert all(len(site.assets) == 1 for site in sites)  # one POD per site
+    assets = [site.assets[0] for site in sites]
+    assert 10 <= len(assets) <= 30
+    pods = [a.attributes["pod_code"] for a in assets]
     assert len(set(pods)) == len(pods) and all(
         p.startswith("IT001E") and len(p) == 14 for p in pods
     )
-    with_pv = [a for a in site.assets if a.model.pv_kw > 0]
-    assert 3 <= len(with_pv) < len(site.assets)
-    assert {a.attributes["primary_substation"] for a in site.assets} == {"AC001E00345"}
+    with_pv = [a for a in assets if a.model.pv_kw > 0]
+    assert 3 <= len(with_pv) < len(assets)
+    assert {a.attributes["primary_substation"] for a in assets} == {"AC001E00345", "AC001E00346"}
 
 
 def test_member_with_pv_produces_by_day_and_reports_cer_quantities():

@@ -3,8 +3,9 @@
 Creates (or reuses) the database, an administrator (password printed only when created), the
 sites and assets of the factory, office building, renewable portfolio and energy community
 scenarios, backfills ``--days`` of history at a ``--step`` (continuing where a previous run
-stopped), then serves the API with the live simulation running in-process
-(``GRIDPILOT_SIM_AUTOSTART=all``).
+stopped), creates the energy community in the community domain with a member user (``member``,
+password printed only when created) and settles a month (``sim.community_seed``), then
+serves the API with the live simulation running in-process (``GRIDPILOT_SIM_AUTOSTART=all``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,51 @@ async def _ensure_admin(sessions: async_sessionmaker[AsyncSession]) -> str | Non
         return password
 
 
+async def _ensure_member_user(
+    sessions: async_sessionmaker[AsyncSession], site_id: int
+) -> tuple[int, str | None]:
+    """The demo member's user (a viewer of their own site); (id, new password or None)."""
+    from gridpilot.auth import service as auth_service
+    from gridpilot.auth.permissions import Role
+    from gridpilot.db.engine import transaction
+    from gridpilot.sim.community_seed import MEMBER_USER
+
+    async with transaction(sessions) as session:
+        user = await auth_service.find_user(session=session, username=MEMBER_USER)
+        if user is not None:
+            return user.id, None
+        password = secrets.token_urlsafe(12)
+        user = await auth_service.create_user(
+            session=session, username=MEMBER_USER, password=password, role=Role.VIEWER,
+            site_ids=[site_id],
+        )  # fmt: skip
+        return user.id, password
+
+
+async def seed_community(
+    sessions: async_sessionmaker[AsyncSession], assets: list, days: float
+) -> tuple[str, str | None]:
+    """The energy community of the simulated scenario; (panel line, member password or None)."""
+    from datetime import UTC, datetime, timedelta
+
+    from gridpilot.sim.community_seed import VIEW_MEMBER, community_assets
+    from gridpilot.sim.community_seed import seed_community as seed_domain
+
+    mine = community_assets(assets)
+    viewer = next(a for a in mine if a.spec.name == VIEW_MEMBER)
+    user_id, password = await _ensure_member_user(sessions, viewer.site_id)
+    now = datetime.now(UTC)
+    summary = await seed_domain(
+        sessions, assets, history_start=now - timedelta(days=days), now=now,
+        member_user_id=user_id,
+    )  # fmt: skip
+    line = (
+        f"energy community: {summary.members} members, {summary.plants} PODs; {summary.note}; "
+        f"GSE estimate EUR {summary.gse_estimate_eur}"
+    )
+    return line, password
+
+
 async def seed(
     settings: Settings,
     *,
@@ -52,8 +98,9 @@ async def seed(
     step_ms: int,
     seed_value: int = 42,
     progress: Progress | None = None,
-) -> tuple[str | None, int, int]:
-    """Create the demo data; returns (new admin password or None, readings written, assets)."""
+) -> tuple[str | None, int, int, tuple[str, str | None]]:
+    """Create the demo data; returns (new admin password or None, readings written, assets,
+    (community line, new member password or None))."""
     from gridpilot.cli.offline import offline_writer
     from gridpilot.core.datadir import secure_data_dir
     from gridpilot.sim.backfill import backfill
@@ -83,7 +130,8 @@ async def seed(
         )
         if report.rejected:
             raise RuntimeError(f"demo data rejected ({report.rejected}): {report.reasons[:1]}")
-    return password, report.stored, len(assets)
+        community = await seed_community(offline.sessions, assets, days)
+    return password, report.stored, len(assets), community
 
 
 def demo(
@@ -105,11 +153,12 @@ def demo(
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console, transient=True) as progress:
-        password, written, count = asyncio.run(
+        password, written, count, (community, member_password) = asyncio.run(
             seed(settings, days=days, step_ms=parse_duration_ms(step), progress=progress)
         )
     lines = [
-        f"{count} simulated assets; readings written: {written} ({time.monotonic() - began:.0f} s)"
+        f"{count} simulated assets; readings written: {written} ({time.monotonic() - began:.0f} s)",
+        community,
     ]
     if serve:
         url = f"http://{host or settings.host}:{port or settings.port}"
@@ -121,6 +170,8 @@ def demo(
         lines.append("(shown only now; change it with `gridpilot user set-password admin`)")
     else:
         lines.append(f"administrator: {ADMIN} (exists; password as printed on the first run)")
+    if member_password:
+        lines.append(f"community member (own view): [bold]member[/]  password: {member_password}")
     Console().print(Panel("\n".join(lines), title="gridpilot demo"))
     if serve:
         from gridpilot.cli.main import serve as serve_command

@@ -2,7 +2,7 @@
 
 ``factory`` (ISO 50001 seed), ``building`` (facility / demand response seed), ``portfolio``
 (DER fleet: solar park, wind farm, battery), ``community`` (CER seed: households and small
-businesses under one primary substation, each with a POD code). Names are fixed, so a rerun
+businesses under two primary substations, one site and POD code each). Names are fixed, so a rerun
 finds and reuses what it created.
 """
 
@@ -256,8 +256,14 @@ BUSINESSES = (
 )
 
 
+#: The community's two primary substations (cabine primarie): members alternate between them.
+SUBSTATIONS = ("AC001E00345", "AC001E00346")
+COMMUNITY_PREFIX = "CER Bari: "
+
+
 def community(seed: int = 42, households: int = 16) -> list[SiteSpec]:
-    """``households`` homes (40 % with 3-6 kWp PV) and four small businesses (20 in all)."""
+    """``households`` homes (40 % with 3-6 kWp PV) and four small businesses (20 in all), each
+    its own site: a site meters one point of delivery (POD), as the community domain needs."""
     lat, lon = 41.117, 16.872
     members = []
     for i in range(households):
@@ -268,8 +274,10 @@ def community(seed: int = 42, households: int = 16) -> list[SiteSpec]:
     for j, (profile, base, peak, pv) in enumerate(BUSINESSES):
         model = CommunityMember(lat, lon, profile, base, peak, pv, kind="building")
         members.append((f"{profile.capitalize()} {j + 1}", model))
-    assets = tuple(
-        AssetSpec(
+    sites = []
+    for n, (name, model) in enumerate(members):
+        substation = SUBSTATIONS[n % 2]
+        asset = AssetSpec(
             name,
             f"CER-DEV-{n + 1:03d}",
             model,
@@ -277,25 +285,26 @@ def community(seed: int = 42, households: int = 16) -> list[SiteSpec]:
             role="prosumer" if model.pv_kw else "consumer",
             attributes={
                 "pod_code": f"IT001E{40_000_000 + 1_237 * (n + 1):08d}",
-                "primary_substation": "AC001E00345",
+                "primary_substation": substation,
                 "pv_kwp": model.pv_kw,
             },
         )
-        for n, (name, model) in enumerate(members)
-    )
-    return [
-        SiteSpec(
-            "Sim energy community (Bari)",
-            "Europe/Rome",
-            lat,
-            lon,
-            assets,
-            None,
-            "Renewable energy community (CER) under primary substation AC001E00345.",
-            topics=CER,
-            tariff=COMMUNITY_MEMBERS,
+        sites.append(
+            SiteSpec(
+                COMMUNITY_PREFIX + name,
+                "Europe/Rome",
+                # a few hundred metres apart, so the map shows each member
+                round(lat + 0.004 * (n // 5 - 2), 4),
+                round(lon + 0.005 * (n % 5 - 2), 4),
+                (asset,),
+                None,
+                f"Member of the renewable energy community (CER) of Bari; POD under "
+                f"primary substation {substation}.",
+                topics=CER,
+                tariff=COMMUNITY_MEMBERS,
+            )
         )
-    ]
+    return sites
 
 
 SCENARIOS = {
