@@ -276,7 +276,7 @@ async def deliveries(
         .where(OpenAdrVtnDelivery.vtn_event_id == vtn_event_id)
         .order_by(OpenAdrPeer.ven_id)
     )
-    return [(d, p) for d, p in rows.tuples()]
+    return [(d, p) for d, p in rows.all()]
 
 
 async def cancel_vtn_event(*, session: AsyncSession, event: OpenAdrVtnEvent, now_ms: int) -> None:
@@ -323,7 +323,7 @@ async def record_usage(
         .where(OpenAdrPeer.ven_id == ven_id, OpenAdrVtnEvent.status != "cancelled")
     )
     stored = 0
-    for delivery, event in rows.tuples():
+    for delivery, event in rows.all():
         lo, hi = event.start_ms - margin_ms, event.end_ms + margin_ms
         new = [{"resource_id": r, "ts_ms": t, "value_kw": v} for r, t, v in points if lo <= t < hi]
         if new:
