@@ -241,3 +241,17 @@ async def test_over_tls_with_signatures_and_fingerprints(app, client, admin, run
 
 async def _seen(ven: FleetVen, status: str) -> bool:
     return any(s[2] == status for s in ven.seen)
+
+
+async def test_one_process_runs_the_vtn(app, running):
+    first, _ = await running(app)
+    port = first.settings.openadr_vtn_port
+    second = VtnRuntime(first.settings, app.state.sessions, owner="another process")
+    await second.tick()  # the lease is taken: it does not try to listen on the same port
+    assert (first.vtn is not None, second.vtn) == (True, None)
+    await first.stop()  # gives the lease back
+    await second.tick()
+    try:
+        assert second.vtn is not None and second.settings.openadr_vtn_port == port
+    finally:
+        await second.stop()
