@@ -4,6 +4,8 @@ correlation with and without temperature data, bad input, and RBAC."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pytest
 from sqlalchemy import select
@@ -11,6 +13,7 @@ from tests.voice.voice_data import daily_temperatures, hvac_on_temperature, plan
 
 from gridpilot.auth.permissions import Role
 from gridpilot.voice.models import VoiceInteraction
+from gridpilot.voice.tasks import prune_log
 
 QUERY = "/api/v1/voice/query"
 UTTERANCE = "/api/v1/voice/utterance"
@@ -154,3 +157,19 @@ async def test_a_viewer_limited_to_a_site_hears_nothing_about_another(app, clien
     # the same questions from the administrator do name Plant B's machine
     got = (await client.post(UTTERANCE, json=said, headers=admin)).json()
     assert "Compressor 2" in got["text"]
+
+
+async def test_the_log_keeps_90_days(app, client, admin):
+    await client.post(UTTERANCE, json={"utterance": "tell me a joke"}, headers=admin)
+    now = dt.datetime.now(dt.UTC)
+    async with app.state.sessions() as session, session.begin():
+        row = (await session.scalars(select(VoiceInteraction))).one()
+        row.at = now - dt.timedelta(days=91)
+        old = VoiceInteraction(subject="user:1", channel="query", lang="en", slots={},
+                               outcome="answered", answer="x", latency_ms=1.0, cached=False,
+                               at=now - dt.timedelta(days=89))  # fmt: skip
+        session.add(old)
+    assert await prune_log(app.state.sessions, now=now) == 1
+    async with app.state.sessions() as session:
+        left = (await session.scalars(select(VoiceInteraction))).all()
+    assert [r.answer for r in left] == ["x"]

@@ -9,12 +9,13 @@ latency [ms], cached). Answers come from the caller's view only (``scope.resolve
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.auth.permissions import Principal
@@ -265,3 +266,9 @@ async def machine_correlation(
             f"no outdoor temperature ({TEMPERATURE_METRIC}) is measured at site {scope.site_id}"
         )
     return body
+
+
+async def prune_interactions(*, session: AsyncSession, before: dt.datetime) -> int:
+    """Delete the interactions logged before ``before``; how many."""
+    result = await session.execute(delete(VoiceInteraction).where(VoiceInteraction.at < before))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
