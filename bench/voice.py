@@ -60,7 +60,7 @@ async def run(days: float, rounds: int) -> None:
                         jwt_secret=SECRET, log_json=False, web_enabled=False,
                         auth_rate_limit_per_min=10**6, api_rate_limit_per_min=0)  # fmt: skip
     began = time.monotonic()
-    _, stored, assets = await seed(settings, days=days, step_ms=900_000)
+    _, stored, assets, *_ = await seed(settings, days=days, step_ms=900_000)
     spent = time.monotonic() - began
     print(f"demo data: {assets} assets, {stored} readings, {days} days ({spent:.0f} s)")
     began = time.perf_counter()
