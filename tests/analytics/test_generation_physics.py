@@ -17,6 +17,7 @@ from gridpilot.analytics.generation_forecast import (
     lag_block,
     pv_bands,
     smoothed,
+    state_quantiles,
 )
 from gridpilot.analytics.generation_physics import (
     GAMMA_PER_K,
@@ -156,7 +157,7 @@ def test_white_noise_has_no_memory_and_normal_quantiles() -> None:
     assert model.mean == pytest.approx(10.0, abs=0.05)
     assert np.all(model.weights < 0.1)
     # 2.5/10/50/90/97.5 % of N(0, 2): -3.92, -2.56, 0, 2.56, 3.92 (the weight ~0 adds little)
-    np.testing.assert_allclose(model.quantiles[0], [-3.92, -2.56, 0, 2.56, 3.92], atol=0.15)
+    np.testing.assert_allclose(model.quantiles[0, 0], [-3.92, -2.56, 0, 2.56, 3.92], atol=0.15)
 
 
 def test_a_persistent_state_is_persisted_and_its_bands_cover() -> None:
@@ -172,7 +173,7 @@ def test_a_persistent_state_is_persisted_and_its_bands_cover() -> None:
 
     model = fit_state_model(ar(30_000), 64)
     assert model.weights[0] > 0.8 and model.weights[-1] < model.weights[0]
-    widths = model.quantiles[:, 4] - model.quantiles[:, 0]
+    widths = model.quantiles[:, 0, 4] - model.quantiles[:, 0, 0]
     assert (np.diff(widths) > 0).all()
     hits = {80: [], 95: []}
     for _ in range(300):
@@ -182,6 +183,23 @@ def test_a_persistent_state_is_persisted_and_its_bands_cover() -> None:
         hits[80].append(np.mean((future + 100 >= bands.lo80) & (future + 100 <= bands.hi80)))
         hits[95].append(np.mean((future + 100 >= bands.lo95) & (future + 100 <= bands.hi95)))
     assert 0.74 < np.mean(hits[80]) < 0.86 and 0.91 < np.mean(hits[95]) < 0.985
+
+
+def test_errors_are_quantified_per_group() -> None:
+    """A target observed with more noise in group 1 (low sun) gets wider quantiles there, and
+    a group's bias (a lower index at low sun) moves its median."""
+    rng = np.random.default_rng(9)
+    n = 20_000
+    state = 1.0 + rng.normal(0.0, 0.1, n)
+    groups = (np.arange(n) % 4 == 0).astype("int64")
+    target = state + np.where(groups == 1, rng.normal(-0.3, 0.5, n), 0.0)
+    model = fit_state_model(state, 2, target, groups, 2)
+    quiet, noisy = model.quantiles[0, 0], model.quantiles[0, 1]
+    assert noisy[4] - noisy[0] > 3 * (quiet[4] - quiet[0])
+    assert noisy[2] == pytest.approx(-0.3, abs=0.05) and quiet[2] == pytest.approx(0, abs=0.01)
+    future = np.array([0, 1], dtype="int64")
+    rows = state_quantiles(model, 1.0, np.array([1, 1]), future)
+    np.testing.assert_allclose(rows[1] - rows[0], noisy - quiet, atol=1e-12)
 
 
 def test_too_little_history_is_refused() -> None:

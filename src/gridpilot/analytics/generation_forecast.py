@@ -47,12 +47,17 @@ MIN_PAIRS = 30
 #: rating (low sun: shading and the model's errors dominate) and kept within [0, MAX_INDEX].
 MIN_POTENTIAL_SHARE = 0.05
 MAX_INDEX = 2.0
+#: PV errors are quantified apart below and above these shares of the AC rating (low and
+#: high sun), from intervals whose potential is at least ``LOW_SUN_SHARE``.
+SUN_EDGES = (0.05,)
+LOW_SUN_SHARE = 0.002
 
 
 @dataclass(frozen=True)
 class StateModel:
     """Persistence relaxing to ``mean``: per lag block ``weights`` (0..1) and ``quantiles``
-    (blocks x ``LEVELS``) of the errors; ``pairs``: how many pairs were fitted on."""
+    (blocks x error groups x ``LEVELS``) of the errors; ``pairs``: how many pairs were fitted
+    on."""
 
     mean: float
     weights: FloatArray
@@ -77,33 +82,51 @@ def smoothed(state: FloatArray, width: int = SMOOTH_STEPS) -> FloatArray:
     return out
 
 
-def fit_state_model(state: FloatArray, max_lag: int) -> StateModel:
+def _pairs_by_block(
+    last: FloatArray, target: FloatArray, groups: npt.NDArray[np.int64], max_lag: int
+) -> list[tuple[FloatArray, FloatArray, npt.NDArray[np.int64]]]:
+    """Per lag block: (smoothed observation, later target, the target's error group)."""
+    blocks = int(lag_block(np.array([max_lag]))[0]) + 1
+    parts: list[list[tuple[FloatArray, FloatArray, npt.NDArray[np.int64]]]] = [
+        [] for _ in range(blocks)
+    ]
+    for lag in range(1, min(max_lag, len(target) - 1) + 1):
+        x, y, g = last[:-lag], target[lag:], groups[lag:]
+        keep = np.isfinite(x) & np.isfinite(y)
+        parts[int(lag_block(np.array([lag]))[0])].append((x[keep], y[keep], g[keep]))
+    out = []
+    for part in parts:
+        if not part:
+            out.append((np.zeros(0), np.zeros(0), np.zeros(0, dtype="int64")))
+            continue
+        x, y, g = (np.concatenate([p[i] for p in part]) for i in range(3))
+        out.append((x, y, g.astype("int64")))
+    return out
+
+
+def fit_state_model(
+    state: FloatArray,
+    max_lag: int,
+    target: FloatArray | None = None,
+    groups: npt.NDArray[np.int64] | None = None,
+    n_groups: int = 1,
+) -> StateModel:
     """Fit the relaxing persistence of ``state`` (a regular series, NaN: not observed) for lags
-    1..``max_lag`` steps. Raises ``ValidationFailed`` with fewer than ``MIN_PAIRS`` pairs at
-    lag 1 (too little history)."""
+    1..``max_lag`` steps, predicting ``target`` (default: the state itself; same length), whose
+    errors are quantified per ``groups`` (0..``n_groups`` - 1 per step; a group with fewer than
+    ``MIN_PAIRS`` pairs in a block takes the block's pooled quantiles). Raises
+    ``ValidationFailed`` with fewer than ``MIN_PAIRS`` pairs at lag 1 (too little history)."""
     values = np.asarray(state, dtype="float64")
     finite = np.isfinite(values)
     if finite.sum() < MIN_PAIRS:
         raise ValidationFailed("too little history to forecast the generation")
     mean = float(values[finite].mean())
-    last = smoothed(values) - mean
-    target = values - mean
-    blocks = int(lag_block(np.array([max_lag]))[0]) + 1
-    xs: list[list[FloatArray]] = [[] for _ in range(blocks)]
-    ys: list[list[FloatArray]] = [[] for _ in range(blocks)]
-    for lag in range(1, min(max_lag, len(values) - 1) + 1):
-        x, y = last[:-lag], target[lag:]
-        keep = np.isfinite(x) & np.isfinite(y)
-        b = int(lag_block(np.array([lag]))[0])
-        xs[b].append(x[keep])
-        ys[b].append(y[keep])
-    weights = np.zeros(blocks)
-    quantiles = np.zeros((blocks, len(LEVELS)))
-    total = 0
-    for b in range(blocks):
-        x = np.concatenate(xs[b]) if xs[b] else np.zeros(0)
-        y = np.concatenate(ys[b]) if ys[b] else np.zeros(0)
-        total += len(x)
+    aim = values if target is None else np.asarray(target, dtype="float64")
+    group = np.zeros(len(values), dtype="int64") if groups is None else np.asarray(groups)
+    blocks = _pairs_by_block(smoothed(values) - mean, aim - mean, group, max_lag)
+    weights = np.zeros(len(blocks))
+    quantiles = np.zeros((len(blocks), n_groups, len(LEVELS)))
+    for b, (x, y, g) in enumerate(blocks):
         if len(x) < MIN_PAIRS:
             if b == 0:
                 raise ValidationFailed("too little history to forecast the generation")
@@ -111,16 +134,26 @@ def fit_state_model(state: FloatArray, max_lag: int) -> StateModel:
             continue
         spread = float(np.dot(x, x))
         weights[b] = np.clip(np.dot(x, y) / spread, 0.0, 1.0) if spread > 0 else 0.0
-        quantiles[b] = np.quantile(y - weights[b] * x, LEVELS)
-    return StateModel(mean, weights, quantiles, total)
+        errors = y - weights[b] * x
+        quantiles[b, :] = np.quantile(errors, LEVELS)
+        for k in range(n_groups):
+            if (g == k).sum() >= MIN_PAIRS:
+                quantiles[b, k] = np.quantile(errors[g == k], LEVELS)
+    return StateModel(mean, weights, quantiles, sum(len(x) for x, _, _ in blocks))
 
 
-def state_quantiles(model: StateModel, last: float, lags: npt.NDArray[np.int64]) -> FloatArray:
-    """Quantiles of the state (rows: ``lags`` [steps] after the ``last`` smoothed observation;
-    columns: ``LEVELS``)."""
+def state_quantiles(
+    model: StateModel,
+    last: float,
+    lags: npt.NDArray[np.int64],
+    groups: npt.NDArray[np.int64] | None = None,
+) -> FloatArray:
+    """Quantiles of the target (rows: ``lags`` [steps] after the ``last`` smoothed
+    observation, in error ``groups``; columns: ``LEVELS``)."""
     block = np.minimum(lag_block(lags), len(model.weights) - 1)
+    group = np.zeros(len(lags), dtype="int64") if groups is None else np.asarray(groups)
     centre = model.mean + model.weights[block] * (last - model.mean)
-    return np.asarray(centre[:, None] + model.quantiles[block], dtype="float64")
+    return np.asarray(centre[:, None] + model.quantiles[block, group], dtype="float64")
 
 
 @dataclass(frozen=True)
@@ -141,20 +174,25 @@ def forecast_state(
     horizon: int,
     to_power: Callable[[FloatArray, slice], FloatArray],
     capacity_kw: float,
+    errors: tuple[FloatArray, npt.NDArray[np.int64], int] | None = None,
 ) -> Bands:
     """Forecast the ``horizon`` steps after ``state`` (history, NaN: unobserved) and map each
     quantile through ``to_power(values, columns)`` (kW per future step; ``columns`` is the
     slice of future steps); each step's values are sorted (a curve's cut-out is not monotone)
-    and clipped to ``[0, capacity_kw]``."""
+    and clipped to ``[0, capacity_kw]``. ``errors``: (target history, error group of each
+    history and future step, number of groups), as in ``fit_state_model``."""
     values = np.asarray(state, dtype="float64")
     observed = np.flatnonzero(np.isfinite(values))
     if len(observed) == 0:
         raise ValidationFailed("too little history to forecast the generation")
     ages = len(values) - observed[-1]  # lag of the first future step
-    model = fit_state_model(values, horizon + ages)
+    target, groups, n_groups = errors if errors is not None else (None, None, 1)
+    past = None if groups is None else groups[: len(values)]
+    model = fit_state_model(values, horizon + ages, target, past, n_groups)
     last = float(smoothed(values)[observed[-1]])
     lags = np.arange(ages, ages + horizon, dtype="int64")
-    quantiles = state_quantiles(model, last, lags)  # horizon x levels
+    future = None if groups is None else groups[len(values) :]
+    quantiles = state_quantiles(model, last, lags, future)  # horizon x levels
     power = np.column_stack(
         [to_power(quantiles[:, j], slice(0, horizon)) for j in range(len(LEVELS))]
     )
@@ -162,25 +200,40 @@ def forecast_state(
     return Bands(power[:, 2], power[:, 1], power[:, 3], power[:, 0], power[:, 4], model.pairs)
 
 
-def clear_sky_index(power_kw: FloatArray, potential_kw: FloatArray, ac_kw: float) -> FloatArray:
-    """Measured power / clear-sky potential where the potential is at least
-    ``MIN_POTENTIAL_SHARE`` of ``ac_kw`` (else NaN), within [0, ``MAX_INDEX``]."""
+def clear_sky_index(
+    power_kw: FloatArray, potential_kw: FloatArray, ac_kw: float, share: float = MIN_POTENTIAL_SHARE
+) -> FloatArray:
+    """Measured power / clear-sky potential where the potential is at least ``share`` of
+    ``ac_kw`` (else NaN), within [0, ``MAX_INDEX``]."""
     power = np.asarray(power_kw, dtype="float64")
-    lit = potential_kw >= MIN_POTENTIAL_SHARE * ac_kw
+    lit = potential_kw >= share * ac_kw
     index = np.full(len(power), np.nan)
     index[lit] = power[lit] / potential_kw[lit]
     return np.asarray(np.clip(index, 0.0, MAX_INDEX), dtype="float64")
+
+
+def sun_groups(potential_kw: FloatArray, ac_kw: float) -> npt.NDArray[np.int64]:
+    """Error group of each interval by its clear-sky potential's share of ``ac_kw``: 0 below
+    ``SUN_EDGES[0]`` (low sun), 1 above."""
+    return np.searchsorted(SUN_EDGES, potential_kw / ac_kw, side="right").astype("int64")
 
 
 def pv_bands(
     power_kw: FloatArray, potential_kw: FloatArray, future_potential_kw: FloatArray, ac_kw: float
 ) -> Bands:
     """A PV forecast [kW]: the clear-sky index of the history (``power_kw`` over
-    ``potential_kw``, both per interval) persisted, times ``future_potential_kw``, capped at
-    ``ac_kw``; exactly 0 where the future potential is 0 (night)."""
+    ``potential_kw``, both per interval, where the sun gives at least ``MIN_POTENTIAL_SHARE``)
+    persisted, times ``future_potential_kw``, capped at ``ac_kw``; exactly 0 where the future
+    potential is 0 (night). Its errors are quantified apart for low and high sun
+    (``sun_groups``), observed down to ``LOW_SUN_SHARE``: at low sun the index is least
+    certain (shading, the horizon, the model's diffuse light)."""
     state = clear_sky_index(power_kw, potential_kw, ac_kw)
+    target = clear_sky_index(power_kw, potential_kw, ac_kw, LOW_SUN_SHARE)
+    groups = sun_groups(np.concatenate([potential_kw, future_potential_kw]), ac_kw)
 
     def to_power(index: FloatArray, columns: slice) -> FloatArray:
         return np.clip(index, 0.0, None) * future_potential_kw[columns]
 
-    return forecast_state(state, len(future_potential_kw), to_power, ac_kw)
+    return forecast_state(
+        state, len(future_potential_kw), to_power, ac_kw, (target, groups, len(SUN_EDGES) + 1)
+    )
