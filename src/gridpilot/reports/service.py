@@ -25,7 +25,8 @@ from gridpilot.core.errors import NotFound, ValidationFailed
 from gridpilot.core.settings import Settings
 from gridpilot.reports import periods
 from gridpilot.reports.access import check_scope, system_principal
-from gridpilot.reports.kinds import get_kind, load
+from gridpilot.reports.document import Document
+from gridpilot.reports.kinds import BuildContext, get_kind, load
 from gridpilot.reports.models import ReportDefinition, ReportFile, ReportRun
 from gridpilot.reports.runs import (
     MAX_PERIOD_DAYS,
@@ -61,6 +62,7 @@ __all__ = [
     "kinds",
     "list_definitions",
     "list_runs",
+    "preview",
     "prune",
     "run_files",
     "run_now",
@@ -243,3 +245,36 @@ async def run_now(
     return await execute(
         session=session, principal=principal, definition=definition, run=run, settings=settings
     )
+
+
+async def preview(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    definition_id: int,
+    settings: Settings,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+) -> Document:
+    """The definition's document over the period (default: ``default_period``), built with
+    the caller's rights and neither stored nor sent (the dashboard's preview)."""
+    definition = await get_definition(
+        session=session, principal=principal, definition_id=definition_id
+    )
+    site = await get_site(session=session, site_id=definition.site_id, principal=principal)
+    now = int(time.time() * 1000)
+    period = default_period(definition, site.timezone, now)
+    start_ms = period.start_ms if start_ms is None else start_ms
+    end_ms = period.end_ms if end_ms is None else end_ms
+    check_period(start_ms, end_ms)
+    kind = get_kind(definition.kind)
+    context = BuildContext(
+        session=session,
+        principal=principal,
+        site=site,
+        start_ms=start_ms,
+        end_ms=end_ms,
+        now_ms=now,
+        settings=settings,
+    )
+    return await kind.build(context, kind.parse(definition.params))
