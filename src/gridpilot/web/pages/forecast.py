@@ -100,15 +100,27 @@ def band_chart(quantities: list[Quantity]) -> dict[str, Any]:
     }
 
 
+#: How each forecast method reads in a summary line.
+METHODS = {
+    "statistical": "from its history",
+    "physical": "from physics (clear sky, power curve)",
+    "zero": "nothing feeds it",
+    "derived": "derived",
+}
+
+
 def _summary(quantity: Quantity, problem: str | None) -> str:
     forecast = quantity.forecast
     if forecast is None:
         return f"No {quantity.name} forecast: {problem}"
     peak = max(forecast.points, key=lambda p: p.yhat)
     text = f"{quantity.name.capitalize()}: peak {peak.yhat:,.0f} kW at {peak.ts} (95 % up to "
-    text += f"{peak.hi95:,.0f}), issued {forecast.issued_at} ({forecast.source})"
+    text += f"{peak.hi95:,.0f}), issued {forecast.issued_at} ({forecast.source}), "
+    text += METHODS.get(forecast.method, forecast.method)
     if forecast.capacity_kw is not None:
         text += f", capacity {forecast.capacity_kw:,.0f} kW"
+    if forecast.note:
+        text += f" ({forecast.note})"
     return text
 
 
