@@ -24,10 +24,8 @@ NAV: list[tuple[str, str, Permission | None]] = [
     ("KPIs", "/kpis", None),
     ("Forecast", "/forecast", None),
     ("Baselines", "/baselines", None),
-    ("DR", "/dr", None),
     ("Alerts", "/alerts", None),
     ("Reports", "/reports", None),
-    ("Community", "/community", None),
     ("Settings", "/settings", None),
     ("Admin", "/admin", Permission.USERS_MANAGE),
 ]
