@@ -47,9 +47,14 @@ def _weather(request: Request) -> WeatherSource | None:
         "(hourly). consumption is never below 0; generation never below 0, never above the "
         "installed generation capacity (`capacity_kw`, the sum of the generators' "
         "rated_capacity_kw) and 0 while the sun is down at a solar site; batteries enter "
-        "neither. net = consumption - generation, bands combined as independent errors. Served "
-        "from the 15-minute job's stored forecast when fresh, else computed. 422 when the site "
-        "has too little history of the quantity."
+        "neither. Generation is forecast from physics (`method: physical`) when every generator "
+        "has a model: PV = pvlib clear-sky power for the array's tilt/azimuth x a clear-sky "
+        "index persisted from its own power, wind = its own wind speed persisted through its "
+        "power curve; else statistically (`note` says why). net = consumption - generation, "
+        "bands combined as independent errors, its terms in `components`. Served from the "
+        "15-minute job's stored forecast when fresh, else computed. 422 when the site has too "
+        "little history of the quantity or a generator's attributes make no sense (a power "
+        "curve whose speeds do not increase)."
     ),
 )
 async def site_forecast(
@@ -78,8 +83,10 @@ async def site_forecast(
     summary="Power forecast of an asset with 80 % and 95 % intervals",
     description=(
         "Forecast of the asset's own power_kw (sign as the asset reports it; `quantity` is "
-        "null) from the interval holding now (see the site forecast). 422 when the asset has "
-        "too little history."
+        "null) from the interval holding now (see the site forecast): from physics for a PV "
+        "or wind producer with a rated capacity (within [0, rated], 0 at night for PV); 0 for "
+        "storage, which follows its plan (the site's flex schedule), with a `note`. 422 when "
+        "the asset has too little history or nonsensical attributes."
     ),
 )
 async def asset_forecast(
