@@ -48,7 +48,7 @@ def test_demo_seeds_serves_simulates_and_reuses_data(tmp_path: Path):
     try:
         base_url = f"http://127.0.0.1:{port}"
         banner = ""
-        while "password" not in banner and process.poll() is None:
+        while "own view" not in banner and process.poll() is None:
             banner += process.stdout.readline()  # type: ignore[union-attr]
         match = re.search(r"admin\s+password:\s+(\S+)", banner)
         assert match, banner
@@ -76,6 +76,13 @@ def test_demo_seeds_serves_simulates_and_reuses_data(tmp_path: Path):
             "household",
             "lighting",
         } <= kinds
+        cer = httpx.get(f"{base_url}/api/cer", headers=headers).json()["data"]
+        (community,) = [c for c in cer if c["code"] == "CER-BARI-SIM"]
+        assert community["members_count"] == 20 and community["plants_count"] == 20
+        settlements = httpx.get(
+            f"{base_url}/api/v1/communities/{community['id']}/settlements", headers=headers
+        ).json()
+        assert len(settlements) == 1 and "community member (own view)" in banner
         compressor = next(a for a in assets if a["kind"] == "compressor")
         series = httpx.get(
             f"{base_url}/api/v1/assets/{compressor['id']}/series",
@@ -108,6 +115,7 @@ def test_demo_seeds_serves_simulates_and_reuses_data(tmp_path: Path):
     )
     assert "exists" in again.stdout and "password:" not in again.stdout
     assert f"{len(assets)} simulated assets" in again.stdout
+    assert "energy community: 20 members, 20 PODs" in again.stdout
 
 
 def test_demo_no_serve_seeds_quietly_and_names_no_url(tmp_path: Path):

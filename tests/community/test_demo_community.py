@@ -7,17 +7,24 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
+
+from gridpilot.auth.permissions import Principal, Role
+from gridpilot.core.errors import NotFound
 from gridpilot.core.timestamps import MS_PER_DAY, iso, now_ms
 from gridpilot.sim.backfill import backfill
 from gridpilot.sim.community_seed import (
     CODE,
     ROME,
+    VIEW_MEMBER,
     member_kind,
     seed_community,
     settlement_month,
 )
+from gridpilot.sim.provision import SIMULATOR as PRINCIPAL_ADMIN
 from gridpilot.sim.provision import provision
 from gridpilot.sim.zonal_prices import gme_csv, hours_of
+from gridpilot.web import community_view
 
 
 def test_settlement_month_closes_the_last_month_only_when_the_history_covers_it():
@@ -42,7 +49,9 @@ def test_member_kinds_and_gme_csv():
     assert gme_csv(datetime(2026, 10, 25).date(), datetime(2026, 10, 26).date()) == text
 
 
-async def test_demo_community_has_members_shared_energy_and_a_settlement(app, client, admin):
+async def test_demo_community_has_members_shared_energy_and_a_settlement(
+    app, client, admin, make_user
+):
     assets = await provision(
         sessions=app.state.sessions, bus=app.state.bus, scenarios=["community"]
     )
@@ -53,9 +62,11 @@ async def test_demo_community_has_members_shared_energy_and_a_settlement(app, cl
     )  # fmt: skip
     assert report.rejected == 0, report.reasons
     now = datetime.now(UTC)
+    user = await make_user("demo-member", Role.VIEWER)
     summary = await seed_community(
-        app.state.sessions, assets, history_start=now - timedelta(days=1), now=now
-    )
+        app.state.sessions, assets, history_start=now - timedelta(days=1), now=now,
+        member_user_id=user.id,
+    )  # fmt: skip
     again = await seed_community(
         app.state.sessions, assets, history_start=now - timedelta(days=1), now=now
     )
@@ -88,3 +99,26 @@ async def test_demo_community_has_members_shared_energy_and_a_settlement(app, cl
     assert (settlement["year"], settlement["month"]) == (summary.year, summary.month)
     assert settlement["status"] == summary.status == "draft"
     assert Decimal(settlement["gse_estimate_eur"]) == summary.gse_estimate_eur > 0
+
+    # the dashboard's view of it: the member user sees their own lines only (as the API)
+    member = Principal(subject=f"user:{user.id}", name=user.username, role=Role.VIEWER,
+                       user_id=user.id)  # fmt: skip
+    async with app.state.sessions() as session:
+        full = await community_view.load(session, PRINCIPAL_ADMIN, summary.community_id)
+        own = await community_view.load(session, member, summary.community_id)
+    assert len(full.members) == 20 and len(full.settlements[0].members) >= 19
+    assert [m.name for m in own.members] == [VIEW_MEMBER] and not own.sees_all
+    assert own.pods == {own.own_member: 1}
+    assert [p.member_id for p in own.settlements[0].members] == [own.own_member]
+    other = next(m.member_id for m in full.members if m.member_id != own.own_member)
+    sid = own.settlements[0].id
+    async with app.state.sessions() as session:
+        content, name, kind = await community_view.statement_file(
+            session, member, summary.community_id, sid, own.own_member or 0, "csv"
+        )
+        assert name.endswith(".csv") and kind.startswith("text/csv")
+        assert VIEW_MEMBER in content.decode()
+        with pytest.raises(NotFound):
+            await community_view.statement_file(
+                session, member, summary.community_id, sid, other, "pdf"
+            )
