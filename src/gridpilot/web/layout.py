@@ -26,6 +26,7 @@ NAV: list[tuple[str, str, Permission | None]] = [
     ("Baselines", "/baselines", None),
     ("Alerts", "/alerts", None),
     ("Reports", "/reports", None),
+    ("Community", "/community", None),
     ("Settings", "/settings", None),
     ("Admin", "/admin", Permission.USERS_MANAGE),
 ]

@@ -16,6 +16,7 @@ PAGES = (
     "baselines",
     "alerts",
     "reports",
+    "community",
     "admin",
     "settings",
     "site_settings",
