@@ -155,12 +155,13 @@ def rollup_sources(settings: Settings) -> dict[int, int | None]:
 # Every statement that writes starts with its verb (the CTE goes inside): Python's sqlite3 opens
 # its transaction only before a statement that starts with INSERT/UPDATE/DELETE/REPLACE, so a
 # "WITH ... DELETE" would run outside the session's transaction (autocommitted, not atomic).
-_DELETE_SQL = """
-DELETE FROM rollups WHERE step_ms = {step} AND EXISTS (
-  WITH {work}
-  SELECT 1 FROM work w WHERE w.asset_id = rollups.asset_id AND w.metric_id = rollups.metric_id
-    AND rollups.bucket_ms >= w.lo AND rollups.bucket_ms < w.hi)
-"""
+#: One window's buckets, deleted through the primary key (a range per series). One statement per
+#: batch with a ``work`` list in ``EXISTS`` instead made PostgreSQL scan every rollup row of the
+#: level and the list for each (no semi-join through a CTE): seconds per batch at 200 series.
+_DELETE_SQL = (
+    "DELETE FROM rollups WHERE asset_id = :asset_id AND metric_id = :metric_id"
+    " AND step_ms = :step AND bucket_ms >= :lo AND bucket_ms < :hi"
+)
 
 _FROM_RAW_SQL = """
 INSERT INTO rollups ({columns})
@@ -255,7 +256,14 @@ async def recompute(
             windows.append(Window(r.asset_id, r.metric_id, lo, hi))
         written[step] = [(w.asset_id, w.metric_id, w.lo_ms, w.hi_ms) for w in windows]
         cte, params = _windows_cte(windows)
-        await session.execute(text(_DELETE_SQL.format(work=cte, step=step)), params)
+        await session.execute(
+            text(_DELETE_SQL),
+            [
+                {"asset_id": w.asset_id, "metric_id": w.metric_id, "step": step}
+                | {"lo": w.lo_ms, "hi": w.hi_ms}
+                for w in windows
+            ],
+        )
         source = sources[step]
         if source is None:
             sql = _FROM_RAW_SQL.format(
