@@ -9,6 +9,9 @@ days before it only (nothing after the origin is used), by
 
 - **physical**: ``insights.forecasts.generation`` (clear-sky index persistence x pvlib
   clear-sky power; wind speed persistence through the generic power curve);
+- **physical + weather** (PV): the same with a day-ahead irradiance forecast, made as
+  ``bench/forecast.py`` makes it (the simulator's true cloud factor up to the origin, then
+  wrong by a smooth error, sd 0.15 every 3 h, plus a bias for the day, sd 0.05);
 - **load model**: the statistical forecast a generation site got before (``forecast_series``
   on a UTC daily profile, clipped to [0, capacity] and 0 at night for PV, as ``site.py``);
 - **seasonal-naive**: the same time one day earlier (a generator's season is the day).
@@ -29,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from forecast import irradiance_forecast
 from gridpilot.analytics.forecast import Forecast, forecast_series
 from gridpilot.analytics.forecast_bounds import bound_forecast, solar_night
 from gridpilot.analytics.forecast_metrics import coverage
@@ -38,6 +42,7 @@ from gridpilot.insights.forecasts.generation import pv_forecast, wind_forecast
 from gridpilot.sim.generate import Accumulator, generate
 from gridpilot.sim.model import SimContext
 from gridpilot.sim.scenarios import portfolio
+from gridpilot.sim.solar import clear_sky
 from gridpilot.sim.weather import WeatherModel
 
 STEP_MS = 15 * 60_000
@@ -55,6 +60,7 @@ class Simulated:
     rated_kw: float
     power_kw: pd.Series
     speed_ms: pd.Series | None
+    weather: WeatherModel
 
 
 def simulate(asset_name: str, start: pd.Timestamp, days: int, seed: int) -> Simulated:
@@ -78,7 +84,8 @@ def simulate(asset_name: str, start: pd.Timestamp, days: int, seed: int) -> Simu
             }
             rated = float(asset.rated_kw or 0)
             speed = series.get("wind_speed_ms")
-            return Simulated(site.latitude, site.longitude, rated, series["power_kw"], speed)
+            power = series["power_kw"]
+            return Simulated(site.latitude, site.longitude, rated, power, speed, weather)
     raise SystemExit(f"no simulated asset {asset_name}")
 
 
@@ -90,22 +97,82 @@ def load_model(
     return bound_forecast(raw, 0.0, upper)
 
 
+def irradiance_frame(
+    weather: WeatherModel, span: pd.DatetimeIndex, origin: int, seed: int
+) -> pd.DataFrame:
+    """GHI [W/m2] over ``span`` (history then a day ahead): measured up to ``origin``
+    (position in the whole series), then ``bench/forecast.py``'s day-ahead forecast."""
+    t_ms = span.as_unit("ms").asi8
+    factor = np.asarray(weather.at(t_ms).clear_sky_factor, dtype="float64")
+    clear = clear_sky(t_ms, weather.latitude, weather.longitude)[1]["ghi"].to_numpy()
+    ahead = len(span) - DAY
+    ghi = irradiance_forecast(clear, factor, ahead, seed * 100_000 + origin)
+    return pd.DataFrame({"irradiance_wm2": ghi}, index=span + pd.Timedelta(minutes=7.5))
+
+
+class Scores:
+    """Errors, coverage (all, and where the sun is up), bounds and CPU time per method."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, list[np.ndarray]] = {}
+        self.cover: dict[str, dict[str, list[float]]] = {}
+        self.extremes: dict[str, dict[str, float]] = {}
+        self.seconds: dict[str, float] = {}
+
+    def record(
+        self, method: str, forecast: Forecast, actual: np.ndarray, night: np.ndarray | None,
+        seconds: float,
+    ) -> None:  # fmt: skip
+        self.errors.setdefault(method, []).append(np.abs(forecast.yhat - actual))
+        self.seconds[method] = self.seconds.get(method, 0.0) + seconds
+        lit = np.ones(len(actual), dtype=bool) if night is None else ~night
+        cover = self.cover.setdefault(method, {})
+        for level in ("80", "95"):
+            lo, hi = getattr(forecast, f"lo{level}"), getattr(forecast, f"hi{level}")
+            cover.setdefault(f"c{level}", []).append(coverage(actual, lo, hi))
+            cover.setdefault(f"c{level}_lit", []).append(coverage(actual[lit], lo[lit], hi[lit]))
+        ext = self.extremes.setdefault(method, {"max_hi95": 0.0, "min_lo95": 0.0})
+        ext["max_hi95"] = max(ext["max_hi95"], float(forecast.hi95.max()))
+        ext["min_lo95"] = min(ext["min_lo95"], float(forecast.lo95.min()))
+        if night is not None and night.any():
+            top = float(forecast.hi95[night].max())
+            ext["night_hi95"] = max(ext.get("night_hi95", 0.0), top)
+
+    def naive(self, forecast: np.ndarray, actual: np.ndarray) -> None:
+        self.errors.setdefault("naive", []).append(np.abs(forecast - actual))
+
+    def summary(self, rated: float, origins: int) -> dict[str, object]:
+        result: dict[str, object] = {}
+        for method, rows in self.errors.items():
+            matrix = np.vstack(rows)
+            overall = float(np.nanmean(matrix))
+            entry: dict[str, object] = {
+                "mae_kw": round(overall, 1),
+                "nmae_pct": round(100 * overall / rated, 2),
+                "nmae_by_steps_pct": {
+                    k: round(100 * float(np.nanmean(matrix[:, a:b])) / rated, 2)
+                    for k, (a, b) in BLOCKS.items()
+                },
+            }
+            if method in self.cover:
+                entry |= {
+                    k: round(100 * float(np.nanmean(v)), 1) for k, v in self.cover[method].items()
+                }
+                entry |= {k: round(v, 1) for k, v in self.extremes[method].items()}
+                entry["cpu_s_per_forecast"] = round(self.seconds[method] / origins, 3)
+            result[method] = entry
+        return result
+
+
 def evaluate(name: str, days: int, stride_h: int, seed: int) -> dict[str, object]:
-    start = pd.Timestamp("2025-03-01", tz="UTC")
-    total_days = HISTORY_DAYS + days + 1
-    data = simulate(name, start, total_days, seed)
+    data = simulate(name, pd.Timestamp("2025-03-01", tz="UTC"), HISTORY_DAYS + days + 1, seed)
     rated, power, speed = data.rated_kw, data.power_kw, data.speed_ms
-    array = PvArray(data.latitude, data.longitude, rated, rated)
-    curve = generic_curve(rated)
-    errors: dict[str, list[np.ndarray]] = {m: [] for m in ("physical", "load", "naive")}
-    cover: dict[str, dict[str, list[float]]] = {
-        m: {"c80": [], "c95": [], "c80_lit": [], "c95_lit": []} for m in ("physical", "load")
-    }
-    extremes = {m: {"max_hi95": 0.0, "min_lo95": 0.0, "night_hi95": 0.0} for m in cover}
-    seconds = {"physical": 0.0, "load": 0.0}
+    array, curve = PvArray(data.latitude, data.longitude, rated, rated), generic_curve(rated)
+    scores = Scores()
     origins = range(HISTORY_DAYS * DAY, (HISTORY_DAYS + days) * DAY, stride_h * 4)
     for origin in origins:
-        history = power.iloc[origin - HISTORY_DAYS * DAY : origin]
+        first = origin - HISTORY_DAYS * DAY
+        history = power.iloc[first:origin]
         actual = power.iloc[origin : origin + DAY].to_numpy()
         index = pd.DatetimeIndex(power.index[origin : origin + DAY])
         night = None
@@ -113,45 +180,24 @@ def evaluate(name: str, days: int, stride_h: int, seed: int) -> dict[str, object
         if speed is None:
             night = solar_night(index, STEP_MS, data.latitude, data.longitude)
             physical = pv_forecast(array, history, index, STEP_MS)
+            t1 = time.process_time()
+            span = pd.DatetimeIndex(power.index[first : origin + DAY])
+            frame = irradiance_frame(data.weather, span, origin, seed)
+            t2 = time.process_time()
+            weather = pv_forecast(array, history, index, STEP_MS, frame)
+            assert "irradiance_wm2" in weather.regressors
+            scores.record("physical_weather", weather, actual, night, time.process_time() - t2)
         else:
-            wind = speed.iloc[origin - HISTORY_DAYS * DAY : origin]
+            wind = speed.iloc[first:origin]
             physical = wind_forecast(curve, history, wind, index, STEP_MS)
-        t1 = time.process_time()
+            t1 = time.process_time()
+        scores.record("physical", physical, actual, night, t1 - t0)
+        t3 = time.process_time()
         statistical = load_model(history, DAY, rated, night)
-        seconds["physical"] += t1 - t0
-        seconds["load"] += time.process_time() - t1
-        naive = seasonal_naive(history.to_numpy(), period=DAY, horizon=DAY)
-        for method, forecast in (("physical", physical), ("load", statistical)):
-            errors[method].append(np.abs(forecast.yhat - actual))
-            lit = np.ones(DAY, dtype=bool) if night is None else ~night  # night: trivially in
-            for level in ("80", "95"):
-                lo, hi = getattr(forecast, f"lo{level}"), getattr(forecast, f"hi{level}")
-                cover[method][f"c{level}"].append(coverage(actual, lo, hi))
-                cover[method][f"c{level}_lit"].append(coverage(actual[lit], lo[lit], hi[lit]))
-            ext = extremes[method]
-            ext["max_hi95"] = max(ext["max_hi95"], float(forecast.hi95.max()))
-            ext["min_lo95"] = min(ext["min_lo95"], float(forecast.lo95.min()))
-            if night is not None and night.any():
-                ext["night_hi95"] = max(ext["night_hi95"], float(forecast.hi95[night].max()))
-        errors["naive"].append(np.abs(naive - actual))
-    result: dict[str, object] = {"asset": name, "capacity_kw": rated, "origins": len(origins)}
-    for method, rows in errors.items():
-        matrix = np.vstack(rows)
-        overall = float(np.nanmean(matrix))
-        entry: dict[str, object] = {
-            "mae_kw": round(overall, 1),
-            "nmae_pct": round(100 * overall / rated, 2),
-            "nmae_by_steps_pct": {
-                k: round(100 * float(np.nanmean(matrix[:, a:b])) / rated, 2)
-                for k, (a, b) in BLOCKS.items()
-            },
-        }
-        if method in cover:
-            entry |= {k: round(100 * float(np.nanmean(v)), 1) for k, v in cover[method].items()}
-            entry |= {k: round(v, 1) for k, v in extremes[method].items()}
-            entry["cpu_s_per_forecast"] = round(seconds[method] / len(origins), 3)
-        result[method] = entry
-    return result
+        scores.record("load", statistical, actual, night, time.process_time() - t3)
+        scores.naive(seasonal_naive(history.to_numpy(), period=DAY, horizon=DAY), actual)
+    summary = scores.summary(rated, len(origins))
+    return {"asset": name, "capacity_kw": rated, "origins": len(origins)} | summary
 
 
 def main() -> int:

@@ -18,6 +18,7 @@ from gridpilot.analytics.generation_forecast import (
     pv_bands,
     smoothed,
     state_quantiles,
+    weather_baseline,
 )
 from gridpilot.analytics.generation_physics import (
     GAMMA_PER_K,
@@ -260,3 +261,37 @@ def test_a_cut_out_band_is_sorted() -> None:
     assert (np.diff(stacked, axis=0) >= 0).all() and stacked.min() >= 0 and stacked.max() <= 2000
     assert (bands.lo95 == 0).all() and (bands.hi95 == 2000).all()
     assert len(LEVELS) == 5
+
+
+def test_a_weather_forecast_sets_the_baseline() -> None:
+    """A measured index that is 0.1 + 0.9 x the weather's index: the baseline is that line;
+    a forecast missing a future step, or one that explains nothing, is not used."""
+    rng = np.random.default_rng(4)
+    weather = rng.uniform(0.2, 1.0, 600)
+    state = 0.1 + 0.9 * weather[:500]
+    baseline = weather_baseline(state, weather, 100)
+    assert baseline is not None
+    np.testing.assert_allclose(baseline, 0.1 + 0.9 * weather, atol=1e-9)
+    holed = weather.copy()
+    holed[550] = np.nan
+    assert weather_baseline(state, holed, 100) is None
+    assert weather_baseline(state, -weather, 100) is None
+    assert weather_baseline(state, None, 100) is None
+
+
+def test_pv_with_a_weather_forecast_follows_the_forecast_clouds() -> None:
+    """History: each day's index is the weather's; tomorrow the forecast says 0.4 after a
+    clear day: the point follows the forecast (0.4 x potential), the bands hold the
+    persistence's too, all within [0, capacity] and 0 at night."""
+    days = [1.0, 0.3, 0.8, 1.0, 0.5, 0.9, 0.6] * 2 + [1.0]
+    power, potential = pv_history(len(days), days)
+    array = PvArray(*BARI, 1000.0, 1000.0)
+    future = clear_sky_potential_kw(array, quarters(f"2026-05-{1 + len(days):02d}", 96), QUARTER)
+    weather = np.concatenate([np.repeat(days, 96), np.full(96, 0.4)])
+    bands = pv_bands(power, potential, future, 1000.0, weather)
+    plain = pv_bands(power, potential, future, 1000.0)
+    assert bands.weather and not plain.weather
+    lit = future > 0
+    np.testing.assert_allclose(bands.yhat[lit], 0.4 * future[lit], rtol=1e-6)
+    assert (bands.hi95 >= plain.hi95).all() and (bands.lo95 <= plain.lo95).all()
+    assert (bands.hi95[~lit] == 0).all() and bands.hi95.max() <= 1000.0

@@ -27,7 +27,7 @@ References:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -167,6 +167,8 @@ class Bands:
     lo95: FloatArray
     hi95: FloatArray
     pairs: int
+    #: True when a weather forecast's baseline was used (``pv_bands``).
+    weather: bool = False
 
 
 def forecast_state(
@@ -175,13 +177,20 @@ def forecast_state(
     to_power: Callable[[FloatArray, slice], FloatArray],
     capacity_kw: float,
     errors: tuple[FloatArray, npt.NDArray[np.int64], int] | None = None,
+    baseline: FloatArray | None = None,
 ) -> Bands:
     """Forecast the ``horizon`` steps after ``state`` (history, NaN: unobserved) and map each
     quantile through ``to_power(values, columns)`` (kW per future step; ``columns`` is the
     slice of future steps); each step's values are sorted (a curve's cut-out is not monotone)
     and clipped to ``[0, capacity_kw]``. ``errors``: (target history, error group of each
-    history and future step, number of groups), as in ``fit_state_model``."""
+    history and future step, number of groups), as in ``fit_state_model``. ``baseline`` (one
+    per history and future step): what the state is expected to be (e.g. from a weather
+    forecast); the persistence is then of the state's departure from it."""
     values = np.asarray(state, dtype="float64")
+    base = np.zeros(len(values) + horizon) if baseline is None else np.asarray(baseline)
+    values = values - base[: len(values)]
+    if errors is not None:
+        errors = (errors[0] - base[: len(values)], errors[1], errors[2])
     observed = np.flatnonzero(np.isfinite(values))
     if len(observed) == 0:
         raise ValidationFailed("too little history to forecast the generation")
@@ -192,12 +201,13 @@ def forecast_state(
     last = float(smoothed(values)[observed[-1]])
     lags = np.arange(ages, ages + horizon, dtype="int64")
     future = None if groups is None else groups[len(values) :]
-    quantiles = state_quantiles(model, last, lags, future)  # horizon x levels
+    quantiles = state_quantiles(model, last, lags, future) + base[len(values) :, None]
     power = np.column_stack(
         [to_power(quantiles[:, j], slice(0, horizon)) for j in range(len(LEVELS))]
     )
     power = np.sort(np.clip(np.nan_to_num(power, nan=0.0), 0.0, capacity_kw), axis=1)
-    return Bands(power[:, 2], power[:, 1], power[:, 3], power[:, 0], power[:, 4], model.pairs)
+    used = baseline is not None
+    return Bands(power[:, 2], power[:, 1], power[:, 3], power[:, 0], power[:, 4], model.pairs, used)
 
 
 def clear_sky_index(
@@ -218,15 +228,43 @@ def sun_groups(potential_kw: FloatArray, ac_kw: float) -> npt.NDArray[np.int64]:
     return np.searchsorted(SUN_EDGES, potential_kw / ac_kw, side="right").astype("int64")
 
 
+def weather_baseline(
+    state: FloatArray, weather_index: FloatArray | None, horizon: int
+) -> FloatArray | None:
+    """The clear-sky index expected from a weather forecast: ``a + b x weather_index`` (the
+    index a forecast irradiance gives, one per history and future step), fitted by least
+    squares on the history's measured ``state``; None when the forecast misses a future step
+    or more than a fifth of the observed history, or explains nothing (b <= 0)."""
+    if weather_index is None or len(weather_index) != len(state) + horizon:
+        return None
+    past, future = weather_index[: len(state)], weather_index[len(state) :]
+    observed = np.isfinite(state)
+    both = observed & np.isfinite(past)
+    if not np.isfinite(future).all() or both.sum() < max(MIN_PAIRS, 0.8 * observed.sum()):
+        return None
+    slope, intercept = np.polyfit(past[both], state[both], 1)
+    if not slope > 0:
+        return None
+    return np.asarray(intercept + slope * weather_index, dtype="float64")
+
+
 def pv_bands(
-    power_kw: FloatArray, potential_kw: FloatArray, future_potential_kw: FloatArray, ac_kw: float
+    power_kw: FloatArray,
+    potential_kw: FloatArray,
+    future_potential_kw: FloatArray,
+    ac_kw: float,
+    weather_index: FloatArray | None = None,
 ) -> Bands:
     """A PV forecast [kW]: the clear-sky index of the history (``power_kw`` over
     ``potential_kw``, both per interval, where the sun gives at least ``MIN_POTENTIAL_SHARE``)
     persisted, times ``future_potential_kw``, capped at ``ac_kw``; exactly 0 where the future
     potential is 0 (night). Its errors are quantified apart for low and high sun
     (``sun_groups``), observed down to ``LOW_SUN_SHARE``: at low sun the index is least
-    certain (shading, the horizon, the model's diffuse light)."""
+    certain (shading, the horizon, the model's diffuse light). With ``weather_index`` (the
+    clear-sky index a weather forecast's irradiance gives, per history and future step) the
+    persisted quantity is the departure from ``weather_baseline`` (the point), and the bands
+    are the envelope of that forecast's and of the forecast without weather (the history's
+    irradiance is measured: it cannot show the errors of an irradiance forecast)."""
     state = clear_sky_index(power_kw, potential_kw, ac_kw)
     target = clear_sky_index(power_kw, potential_kw, ac_kw, LOW_SUN_SHARE)
     groups = sun_groups(np.concatenate([potential_kw, future_potential_kw]), ac_kw)
@@ -234,6 +272,23 @@ def pv_bands(
     def to_power(index: FloatArray, columns: slice) -> FloatArray:
         return np.clip(index, 0.0, None) * future_potential_kw[columns]
 
-    return forecast_state(
-        state, len(future_potential_kw), to_power, ac_kw, (target, groups, len(SUN_EDGES) + 1)
+    horizon = len(future_potential_kw)
+    if weather_index is not None:  # at night the index is irrelevant (nothing to multiply)
+        lit = np.concatenate([potential_kw, future_potential_kw]) > 0
+        weather_index = np.where(lit, weather_index, 0.0)
+    baseline = weather_baseline(state, weather_index, horizon)
+    errors = (target, groups, len(SUN_EDGES) + 1)
+    plain = forecast_state(state, horizon, to_power, ac_kw, errors)
+    if baseline is None:
+        return plain
+    weather = forecast_state(state, horizon, to_power, ac_kw, errors, baseline)
+    # the history's irradiance is what was measured, not what was forecast: the errors of the
+    # weather's baseline there miss the forecast's own; the bands are widened to the envelope
+    # with those of the persistence without weather, whose errors are measured
+    return replace(
+        weather,
+        lo80=np.minimum(weather.lo80, plain.lo80),
+        hi80=np.maximum(weather.hi80, plain.hi80),
+        lo95=np.minimum(weather.lo95, plain.lo95),
+        hi95=np.maximum(weather.hi95, plain.hi95),
     )

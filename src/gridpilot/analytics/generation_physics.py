@@ -132,6 +132,35 @@ def clear_sky_potential_kw(
     return total / len(_SAMPLES)
 
 
+def clear_sky_ghi_wm2(array: PvArray, index: pd.DatetimeIndex, step_ms: int) -> FloatArray:
+    """Mean Ineichen clear-sky global horizontal irradiance [W/m2] at the array's place in each
+    interval ``[t, t + step_ms)`` (the same three samples as ``clear_sky_potential_kw``)."""
+    if len(index) == 0:
+        return np.zeros(0)
+    utc = _utc(pd.DatetimeIndex(index))
+    location = pvlib.location.Location(
+        array.latitude_deg, array.longitude_deg, altitude=array.altitude_m
+    )
+    total = np.zeros(len(utc))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*dayofyear.*")
+        for share in _SAMPLES:
+            times = utc + pd.Timedelta(milliseconds=int(step_ms * share))
+            sky = location.get_clearsky(times, model="ineichen", linke_turbidity=LINKE_TURBIDITY)
+            total += np.nan_to_num(sky["ghi"].to_numpy(dtype="float64"), nan=0.0)
+    return total / len(_SAMPLES)
+
+
+def weather_clear_sky_index(ghi_wm2: FloatArray, clear_ghi_wm2: FloatArray) -> FloatArray:
+    """A weather forecast's clear-sky index: its global horizontal irradiance [W/m2] over the
+    clear sky's, within [0, 2]; 0 where the clear sky is dark, NaN where the forecast is."""
+    ghi = np.asarray(ghi_wm2, dtype="float64")
+    lit = clear_ghi_wm2 > 0
+    ratio = np.divide(ghi, clear_ghi_wm2, out=np.zeros(len(ghi)), where=lit)
+    ratio[np.isnan(ghi) & lit] = np.nan
+    return np.asarray(np.clip(ratio, 0.0, 2.0), dtype="float64")
+
+
 def pv_power_kw(
     array: PvArray, clear_sky_index: FloatArray, potential_kw: FloatArray
 ) -> FloatArray:

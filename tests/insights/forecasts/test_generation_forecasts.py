@@ -22,9 +22,14 @@ from tests.telemetry.query_test_data import insert_readings, metric_id
 from gridpilot.analytics.forecast_bounds import solar_night
 from gridpilot.analytics.generation_physics import PvArray, clear_sky_potential_kw
 from gridpilot.auth.permissions import Role
+from gridpilot.core.timestamps import now_ms
+from gridpilot.insights.data import SYSTEM
+from gridpilot.insights.forecasts import service
+from gridpilot.insights.forecasts.weather import CsvWeatherSource
 from gridpilot.sim.generate import Accumulator, generate
 from gridpilot.sim.model import SimContext
 from gridpilot.sim.scenarios import portfolio
+from gridpilot.sim.solar import clear_sky
 from gridpilot.sim.weather import WeatherModel
 from gridpilot.telemetry.rollups import refresh_pending
 
@@ -187,3 +192,35 @@ async def test_a_custom_geometry_and_curve_are_used(app, client, sessions, auth_
     assert fits[270.0] > 0.9 and fits[270.0] > fits[180.0]
     assert_within(answer, 0.0, 1200.0)
     assert pd.Timestamp(answer["points"][0]["ts"]).value // 1_000_000 == current_quarter()
+
+
+async def test_a_weather_file_with_irradiance_steers_the_pv_forecast(
+    app, client, sessions, auth_headers, tmp_path
+):
+    """The weather CSV holds the irradiance measured so far and a forecast for the next day;
+    the forecast uses it (``irradiance_wm2`` among its inputs) and keeps its bounds."""
+    admin = await auth_headers(Role.ADMINISTRATOR)
+    spec, ts, pv = simulated("PV field A", days=7)
+    site = await make_site_at(client, admin, spec)
+    field = await make_asset(client, admin, site, "solar_pv", "producer", 1200.0, "PV field A")
+    await store_power(app, sessions, {field: pv["power_kw"]}, ts)
+    stamps = np.arange(ts[0], ts[-1] + 2 * DAY, QUARTER, dtype="int64")
+    weather = WeatherModel(11, spec.latitude, spec.longitude)
+    ghi = clear_sky(stamps, spec.latitude, spec.longitude)[1]["ghi"].to_numpy()
+    factor = np.asarray(weather.at(stamps).clear_sky_factor)
+    factor[stamps > ts[-1]] = 0.5  # the forecast: half the clear sky all day tomorrow
+    path = tmp_path / "weather.csv"
+    pd.DataFrame({"ts": stamps + QUARTER // 2, "irradiance_wm2": ghi * factor}).to_csv(
+        path, index=False
+    )
+    async with sessions() as session:
+        answer = await service.get_forecast(
+            session=session, principal=SYSTEM, settings=app.state.settings, horizon="24h",
+            now_ms=now_ms(), asset_id=field, weather=CsvWeatherSource(path),
+        )  # fmt: skip
+    body = answer.model_dump()
+    assert body["method"] == "physical"
+    assert body["regressors"] == ["clear_sky_index", "irradiance_wm2"]
+    assert_within(body, 0.0, 1200.0)
+    night = solar_night(times(body), QUARTER, spec.latitude, spec.longitude)
+    assert (column(body, "hi95")[night] == 0).all()

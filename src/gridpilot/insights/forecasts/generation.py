@@ -23,7 +23,7 @@ fully correlated, which errs on the wide side). The inputs show in ``regressors`
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -38,16 +38,18 @@ from gridpilot.analytics.generation_physics import (
     DEFAULT_TILT_DEG,
     PowerCurve,
     PvArray,
+    clear_sky_ghi_wm2,
     clear_sky_potential_kw,
     generic_curve,
     parse_power_curve,
     power_curve_kw,
+    weather_clear_sky_index,
 )
 from gridpilot.assets.service import list_assets
 from gridpilot.core.errors import ValidationFailed
 from gridpilot.core.timestamps import MS_PER_DAY
 from gridpilot.insights.data import SYSTEM, load_series
-from gridpilot.insights.forecasts.weather import SiteLocation
+from gridpilot.insights.forecasts.weather import SiteLocation, WeatherSource
 
 SOLAR_KINDS = frozenset({"solar_pv", "inverter"})
 WIND_KINDS = frozenset({"wind_onshore", "wind_offshore"})
@@ -123,16 +125,45 @@ def _to_forecast(bands: Bands, index: pd.DatetimeIndex, step_ms: int, inputs: st
     )  # fmt: skip
 
 
+def weather_index(
+    array: PvArray, weather: pd.DataFrame | None, index: pd.DatetimeIndex, step_ms: int
+) -> np.ndarray | None:
+    """The clear-sky index of a weather forecast's ``irradiance_wm2`` (global horizontal, read
+    at each interval's middle, linear in time between the forecast's rows) over ``index``;
+    None without irradiance."""
+    if weather is None or "irradiance_wm2" not in weather.columns or len(index) == 0:
+        return None
+    column = weather["irradiance_wm2"].dropna()
+    if column.empty:
+        return None
+    middle = pd.DatetimeIndex(index) + pd.Timedelta(milliseconds=step_ms // 2)
+    union = column.index.union(middle)
+    values = column.reindex(union).interpolate(method="time", limit_area="inside")
+    ghi = values.reindex(middle).to_numpy(dtype="float64")
+    return weather_clear_sky_index(ghi, clear_sky_ghi_wm2(array, index, step_ms))
+
+
 def pv_forecast(
-    array: PvArray, power_kw: pd.Series, index: pd.DatetimeIndex, step_ms: int
+    array: PvArray,
+    power_kw: pd.Series,
+    index: pd.DatetimeIndex,
+    step_ms: int,
+    weather: pd.DataFrame | None = None,
 ) -> Forecast:
     """A PV forecast over ``index`` from the measured ``power_kw`` history (regular, NaN:
-    missing) at ``step_ms``."""
+    missing) at ``step_ms``, and a weather forecast's irradiance when ``weather`` has it."""
     history_index = pd.DatetimeIndex(power_kw.index)
     potential = clear_sky_potential_kw(array, history_index, step_ms)
     future = clear_sky_potential_kw(array, index, step_ms)
-    bands = pv_bands(power_kw.to_numpy(dtype="float64"), potential, future, array.ac_kw)
-    return _to_forecast(bands, index, step_ms, "clear_sky_index")
+    both = pd.DatetimeIndex(history_index.append(pd.DatetimeIndex(index)))
+    forecast_index = weather_index(array, weather, both, step_ms)
+    bands = pv_bands(
+        power_kw.to_numpy(dtype="float64"), potential, future, array.ac_kw, forecast_index
+    )
+    forecast = _to_forecast(bands, index, step_ms, "clear_sky_index")
+    if bands.weather:
+        return replace(forecast, regressors=(*forecast.regressors, "irradiance_wm2"))
+    return forecast
 
 
 def wind_forecast(
@@ -161,10 +192,12 @@ def wind_forecast(
 
 async def generator_forecast(
     *, session: AsyncSession, generator: Generator, end_ms: int, horizon: int, step_ms: int,
-    history_days: int = HISTORY_DAYS,
+    history_days: int = HISTORY_DAYS, weather: WeatherSource | None = None,
+    location: SiteLocation | None = None,
 ) -> Forecast:  # fmt: skip
     """Forecast ``generator`` for ``horizon`` intervals of ``step_ms`` from ``end_ms`` (the
-    start of the interval holding now) on its last ``history_days``."""
+    start of the interval holding now) on its last ``history_days``; a PV's with the
+    ``weather`` source's irradiance forecast at ``location`` when it has one."""
     start = end_ms - history_days * MS_PER_DAY
     power = await load_series(
         session=session, asset_id=generator.asset_id, metric="power_kw", start_ms=start,
@@ -172,7 +205,11 @@ async def generator_forecast(
     )  # fmt: skip
     index = regular_index(pd.Timestamp(end_ms, unit="ms", tz="UTC"), horizon, step_ms)
     if isinstance(generator, PvGenerator):
-        return await asyncio.to_thread(pv_forecast, generator.array, power, index, step_ms)
+        frame = None
+        if weather is not None and location is not None:
+            frame = weather.frame(location, start, end_ms + horizon * step_ms)
+        array = generator.array
+        return await asyncio.to_thread(pv_forecast, array, power, index, step_ms, frame)
     speed = await load_series(
         session=session, asset_id=generator.asset_id, metric="wind_speed_ms", start_ms=start,
         end_ms=end_ms, step_ms=step_ms,
@@ -227,7 +264,7 @@ async def site_generators(
 
 async def physical_site_generation(
     *, session: AsyncSession, site_id: int, location: SiteLocation, end_ms: int, horizon: int,
-    step_ms: int,
+    step_ms: int, weather: WeatherSource | None = None,
 ) -> Forecast | None:  # fmt: skip
     """The site's generation [kW] as the sum of its generators' physical forecasts, None when
     one of them has no physical model or too little history."""
@@ -239,7 +276,7 @@ async def physical_site_generation(
         try:
             made = await generator_forecast(
                 session=session, generator=generator, end_ms=end_ms, horizon=horizon,
-                step_ms=step_ms,
+                step_ms=step_ms, weather=weather, location=location,
             )  # fmt: skip
         except ValidationFailed:
             return None

@@ -140,7 +140,8 @@ async def compute_forecast(
     if target.physical is not None:
         return await generator_forecast(
             session=session, generator=target.physical, end_ms=end,
-            horizon=max(1, -(-horizon_ms // step)), step_ms=step,
+            horizon=max(1, -(-horizon_ms // step)), step_ms=step, weather=weather,
+            location=target.location,
         )  # fmt: skip
     start = end - settings.forecast_history_days * MS_PER_DAY
     series = await _load(session, target, start, end, step)

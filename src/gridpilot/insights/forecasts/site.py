@@ -255,7 +255,7 @@ async def forecast_site(
         if quantity == "generation":  # from physics when every generator has a model
             raw = await physical_site_generation(
                 session=session, site_id=site_id, location=location, end_ms=end,
-                horizon=horizon, step_ms=step,
+                horizon=horizon, step_ms=step, weather=weather,
             )  # fmt: skip
         # generation follows the sun, which keeps neither the wall clock nor the holidays: its
         # daily profile is read in UTC, else a DST change moves it an hour against the sun
