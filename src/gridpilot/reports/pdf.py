@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from fpdf import FPDF
@@ -51,6 +52,28 @@ def font_files() -> tuple[Path, Path] | None:
         if regular.is_file() and bold.is_file():
             return regular, bold
     return None
+
+
+@dataclass(frozen=True)
+class _Area:
+    """A chart's plotting area [mm] and the values at its bottom and top."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+    lo: float
+    hi: float
+
+    @property
+    def bottom(self) -> float:
+        return self.y + self.h
+
+    def y_of(self, value: float) -> float:
+        """The page's y [mm] of ``value`` (clipped to the area)."""
+        span = (self.hi - self.lo) or 1.0
+        share = min(max((value - self.lo) / span, 0.0), 1.0)
+        return self.y + self.h - self.h * share
 
 
 class Pdf:
@@ -152,78 +175,72 @@ class Pdf:
             self.line(f"... {len(table.rows) - max_rows} more rows in the CSV file", size=7)
 
     def chart(self, chart: Chart, height_mm: float = 55.0) -> None:
-        """A bar or line chart with a zero-based y axis, its ticks and a legend."""
+        """A bar or line chart with a y axis through zero (negative values below), its ticks
+        and a legend."""
+        self.room(height_mm + 16)  # the title stays with its chart
         self.heading(chart.title, size=10)
-        self.room(height_mm + 8)
         values = [v for s in chart.series.values() for v in s if v is not None]
-        top_value = _nice_ceiling(max([*values, 0.0]))
-        x0, y0 = MARGIN_MM + 14, self.doc.get_y() + 2
-        width, height = BODY_W_MM - 16, height_mm - 10
-        self._axes(x0, y0, width, height, top_value, chart.unit)
+        hi = _nice_ceiling(max([*values, 0.0]))
+        lo = -_nice_ceiling(-min(values)) if values and min(values) < 0 else 0.0
+        if lo < 0 and max([*values, 0.0]) <= 0:
+            hi = 0.0
+        area = _Area(MARGIN_MM + 14, self.doc.get_y() + 2, BODY_W_MM - 16, height_mm - 10, lo, hi)
+        self._axes(area, chart.unit)
         n = max(len(chart.labels), 1)
         for k, (name, series) in enumerate(chart.series.items()):
             self.doc.set_fill_color(*PALETTE[k % len(PALETTE)])
             self.doc.set_draw_color(*PALETTE[k % len(PALETTE)])
             if chart.kind == "bar":
-                self._bars(series, k, len(chart.series), x0, y0, width, height, top_value)
+                self._bars(series, k, len(chart.series), area)
             else:
-                self._polyline(series, x0, y0, width, height, top_value)
+                self._polyline(series, area)
             self.font(7)
-            self.doc.set_xy(x0 + k * 45, y0 + height + 6)
-            self.doc.rect(x0 + k * 45, y0 + height + 7.2, 3, 2, style="F")
-            self.doc.set_x(x0 + k * 45 + 4)
+            self.doc.rect(area.x + k * 45, area.bottom + 7.2, 3, 2, style="F")
+            self.doc.set_xy(area.x + k * 45 + 4, area.bottom + 6)
             self.doc.cell(40, 4, self.text(name))
         step = max(1, math.ceil(n / 12))
         self.font(6)
         for i in range(0, n, step):
-            self.doc.set_xy(x0 + i * width / n, y0 + height + 1)
-            self.doc.cell(width / n * step, 4, self.text(chart.labels[i]))
+            self.doc.set_xy(area.x + i * area.w / n, area.bottom + 1)
+            self.doc.cell(area.w / n * step, 4, self.text(chart.labels[i]))
         self.doc.set_draw_color(0, 0, 0)
-        self.doc.set_xy(MARGIN_MM, y0 + height + 12)
+        self.doc.set_xy(MARGIN_MM, area.bottom + 12)
 
-    def _axes(self, x0: float, y0: float, w: float, h: float, top: float, unit: str) -> None:
+    def _axes(self, area: _Area, unit: str) -> None:
         self.doc.set_line_width(0.1)
         self.font(6)
         for k in range(5):
-            y = y0 + h - h * k / 4
+            value = area.lo + (area.hi - area.lo) * k / 4
+            y = area.y_of(value)
             self.doc.set_draw_color(215, 215, 215)
-            self.doc.line(x0, y, x0 + w, y)
+            self.doc.line(area.x, y, area.x + area.w, y)
             self.doc.set_xy(MARGIN_MM, y - 2)
-            self.doc.cell(13, 4, self.text(_tick(top * k / 4)), align="R")
-        self.doc.set_xy(MARGIN_MM, y0 - 5)
+            self.doc.cell(13, 4, self.text(_tick(value)), align="R")
+        self.doc.set_xy(MARGIN_MM, area.y - 5)
         self.doc.cell(20, 4, self.text(unit))
         self.doc.set_draw_color(0, 0, 0)
         self.doc.set_line_width(0.2)
-        self.doc.line(x0, y0 + h, x0 + w, y0 + h)
+        zero = area.y_of(0.0)
+        self.doc.line(area.x, zero, area.x + area.w, zero)
 
-    def _bars(
-        self,
-        series: Sequence[float | None],
-        k: int,
-        count: int,
-        x0: float,
-        y0: float,
-        w: float,
-        h: float,
-        top: float,
-    ) -> None:
-        slot = w / max(len(series), 1)
+    def _bars(self, series: Sequence[float | None], k: int, count: int, area: _Area) -> None:
+        slot = area.w / max(len(series), 1)
         bar = slot * 0.8 / count
+        zero = area.y_of(0.0)
         for i, value in enumerate(series):
-            if value is None or value <= 0 or top <= 0:
+            if value is None or value == 0:
                 continue
-            tall = h * value / top
-            self.doc.rect(x0 + i * slot + slot * 0.1 + k * bar, y0 + h - tall, bar, tall, style="F")
+            end = area.y_of(value)
+            x = area.x + i * slot + slot * 0.1 + k * bar
+            self.doc.rect(x, min(zero, end), bar, abs(zero - end), style="F")
 
-    def _polyline(
-        self, series: Sequence[float | None], x0: float, y0: float, w: float, h: float, top: float
-    ) -> None:
-        slot = w / max(len(series) - 1, 1)
+    def _polyline(self, series: Sequence[float | None], area: _Area) -> None:
+        slot = area.w / max(len(series) - 1, 1)
         self.doc.set_line_width(0.4)
         run: list[tuple[float, float]] = []
         for i, value in enumerate([*series, None]):
-            if value is not None and top > 0:
-                run.append((x0 + i * slot, y0 + h - h * max(value, 0.0) / top))
+            if value is not None:
+                run.append((area.x + i * slot, area.y_of(value)))
                 continue
             if len(run) > 1:
                 self.doc.polyline(run)
@@ -246,7 +263,7 @@ def _nice_ceiling(value: float) -> float:
 
 
 def _tick(value: float) -> str:
-    return f"{value:,.0f}" if value >= 10 or value == 0 else f"{value:.2g}"
+    return f"{value:,.0f}" if abs(value) >= 10 or value == 0 else f"{value:.2g}"
 
 
 def render_pdf(document: Document) -> bytes:

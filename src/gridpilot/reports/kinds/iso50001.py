@@ -102,8 +102,13 @@ async def build(ctx: BuildContext, params: Iso50001Params) -> Document:
         for t, r in zip(stamps, result.rows, strict=True)
     ]
     columns = [Column("period", "Period", kind="time")] + [
-        Column(f"{k}_kwh", k.capitalize(), "kWh", decimals=1)
-        for k in ("actual", "predicted", "deviation", "cusum")
+        Column(f"{k}_kwh", label, "kWh", decimals=1)
+        for k, label in (
+            ("actual", "Actual"),
+            ("predicted", "Baseline"),
+            ("deviation", "Deviation"),
+            ("cusum", "CUSUM"),
+        )
     ]
     labels = [iso(t)[:10] for t in stamps]
     performance = [
