@@ -14,6 +14,7 @@ PAGES = (
     "kpis",
     "forecast",
     "baselines",
+    "dr",
     "alerts",
     "reports",
     "community",

@@ -1,0 +1,282 @@
+"""``/dr``: demand-response events (active, upcoming, past) and each site's flexible resources;
+operators create a test event. ``/dr/{id}``: one event's baseline vs actual vs target per
+interval, its performance and its dispatch, live while it runs (``dr_event.updated``, and every
+``LIVE_REFRESH_S`` for the intervals measured in between); operators cancel it.
+
+Everything goes through the services the API calls (``dr.service``, ``dr.dispatch``,
+``flex.service``); creating and cancelling run with the user's rights read again
+(``web/forms.py::act``) and publish the same ``dr_event.updated`` as the API.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from nicegui import ui
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gridpilot.assets.models import Site
+from gridpilot.assets.service import list_sites
+from gridpilot.auth.permissions import Permission, Principal
+from gridpilot.core import events as catalogue
+from gridpilot.core.errors import NotFound
+from gridpilot.core.timestamps import from_ms, now_ms
+from gridpilot.dr import dispatch, events, service
+from gridpilot.dr.baseline import METHODS
+from gridpilot.dr.models import DrEvent
+from gridpilot.dr.schemas import DrEventCreate
+from gridpilot.flex import service as flex
+from gridpilot.web import dr_view as view
+from gridpilot.web.context import current
+from gridpilot.web.dr_detail import event_dispatch, event_head, status_badge
+from gridpilot.web.forms import Form, act, confirm, section
+from gridpilot.web.layout import frame, require_login
+
+#: How often an open page reloads the events while one is scheduled or active [s].
+LIVE_REFRESH_S = 15.0
+#: Sites whose flexible resources are listed (the first ones the user may see).
+RESOURCE_SITES = 50
+QUARTER_MS = 900_000
+DURATIONS_MIN = (15, 30, 45, 60, 90, 120, 180, 240)
+
+
+def _event_card(event: DrEvent, site: Site | None) -> None:
+    zone = site.timezone if site else "UTC"
+    with ui.card().classes("w-full q-pa-sm").props(f"data-testid=dr-event-{event.id}"):
+        with ui.row().classes("w-full items-center gap-3"):
+            status_badge(event.status)
+            ui.link(site.name if site else f"site {event.site_id}", f"/dr/{event.id}").classes(
+                "text-subtitle1"
+            ).props("data-testid=dr-event-link")
+        ui.label(view.window(event, zone)).classes("text-body2")
+        ui.label(view.performance(event)).classes("text-body2 text-grey-7")
+
+
+async def _load(user: Principal, site_id: int | None) -> tuple[list[DrEvent], dict[int, Site]]:
+    async with current().session() as session:
+        sites = {s.id: s for s in await list_sites(session=session, principal=user)}
+        found = await service.list_events(
+            session=session, principal=user, site_id=site_id, limit=200
+        )
+    return found, sites
+
+
+def _groups(container: ui.column, found: list[DrEvent], sites: dict[int, Site]) -> None:
+    grouped = view.group(found)
+    container.clear()
+    with container:
+        for title, items, mark in (
+            ("Active", grouped.active, "active"),
+            ("Upcoming", grouped.upcoming, "upcoming"),
+            ("Past", grouped.past[:30], "past"),
+        ):
+            with ui.column().classes("w-full gap-2").props(f"data-testid=dr-{mark}"):
+                section(f"{title} ({len(items)})")
+                if not items:
+                    ui.label("None.").classes("text-grey-7")
+                for event in items:
+                    _event_card(event, sites.get(event.site_id))
+
+
+def _start_ms(minutes: float) -> int:
+    """The first 15-min boundary at least ``minutes`` from now."""
+    at = now_ms() + int(minutes * 60_000)
+    return -(-at // QUARTER_MS) * QUARTER_MS
+
+
+def _number(value: Any) -> Any:
+    return value if isinstance(value, int | float) and not math.isnan(value) else None
+
+
+def _create_form(user: Principal, sites: dict[int, Site], on_done: Any) -> None:
+    """The operator's test event: site, start in N minutes, duration, target, method."""
+    names = {s.id: s.name for s in sites.values()}
+    with (
+        ui.expansion("Create a test event", icon="add")
+        .classes("w-full")
+        .props("data-testid=dr-create")
+    ):
+        with ui.row().classes("w-full items-start gap-3"):
+            site = ui.select(names, label="Site", value=next(iter(names), None)).classes(
+                "w-64 max-w-full"
+            )
+            starts = ui.number("Starts in [min]", value=10, min=0, max=1440, step=5)
+            duration = ui.select(list(DURATIONS_MIN), value=60, label="Duration [min]")
+            target = ui.number("Target reduction [kW]", value=10, step=1)
+            method = ui.select(list(METHODS), value="caiso_10in10", label="Baseline method")
+        for element, mark in ((site, "site"), (starts, "starts"), (duration, "duration"),
+                              (target, "target"), (method, "method")):  # fmt: skip
+            element.props(f"data-testid=dr-new-{mark}").classes("min-w-[9rem]")
+        fields = {"facility_id": site, "event_start": starts, "event_end": duration,
+                  "target_reduction_kw": target, "baseline_method": method}  # fmt: skip
+        form = Form(fields, "dr-new")
+
+        async def create(session: AsyncSession, fresh: Principal) -> DrEvent:
+            start = _start_ms(_number(starts.value) or 0)
+            minutes = int(duration.value or 0)
+            data = DrEventCreate.model_validate({
+                "facility_id": site.value, "event_start": from_ms(start).isoformat(),
+                "event_end": from_ms(start + minutes * 60_000).isoformat(),
+                "target_reduction_kw": _number(target.value), "baseline_method": method.value,
+            })  # fmt: skip
+            start_ms, end_ms = data.window_ms()
+            new = service.NewEvent(
+                site_id=data.facility_id, start_ms=start_ms, end_ms=end_ms,
+                method=data.baseline_method, target_reduction_kw=data.target_reduction_kw,
+                created_by=fresh.subject,
+            )  # fmt: skip
+            event, _ = await service.create_event(session=session, principal=fresh, new=new)
+            return event
+
+        async def submit() -> None:
+            made = await act(create, need=Permission.CONFIGURE, form=form, done="Event created")
+            if made is not None:
+                await events.publish(current().bus, [events.changed(made, None, now_ms())])
+                await on_done()
+
+        ui.button("Create", on_click=submit).props("unelevated data-testid=dr-new-save")
+
+
+async def _resources(user: Principal, sites: dict[int, Site]) -> None:
+    """Each site's flexible resources (sites without any are left out)."""
+    shown = 0
+    async with current().session() as session:
+        for site in list(sites.values())[:RESOURCE_SITES]:
+            found = await flex.list_resources(session=session, site_id=site.id, principal=user)
+            if not found:
+                continue
+            shown += 1
+            with ui.card().classes("w-full q-pa-sm").props(f"data-testid=flex-site-{site.id}"):
+                ui.label(site.name).classes("text-subtitle2")
+                for r in found:
+                    with ui.row().classes("w-full items-baseline gap-x-2 gap-y-0"):
+                        ui.label(r.name).classes("text-weight-medium")
+                        ui.label(r.kind.replace("_", " ")).classes("text-caption text-grey-7")
+                        ui.label(view.resource_line(r)).classes("text-body2")
+    if not shown:
+        ui.label("No site has flexible resources (API: /api/v1/sites/{id}/flex/resources).")
+
+
+async def _list_page(user: Principal) -> None:
+    _, sites = await _load(user, None)
+    choices: dict[int, str] = {0: "All sites", **{s.id: s.name for s in sites.values()}}
+    chosen = ui.select(choices, value=0, label="Site").classes("w-72 max-w-full")
+    chosen.props("data-testid=dr-site")
+    form_slot = ui.column().classes("w-full")
+    listing = ui.column().classes("w-full gap-4").props("data-testid=dr-events")
+
+    async def refresh() -> None:
+        found, known = await _load(user, int(chosen.value) or None)
+        _groups(listing, found, known)
+        if any(e.status in service.OPEN for e in found):
+            timer.activate()
+        else:
+            timer.deactivate()
+
+    timer = ui.timer(LIVE_REFRESH_S, refresh, active=False)
+    chosen.on_value_change(refresh)
+    if user.has(Permission.CONFIGURE):
+        with form_slot:
+            _create_form(user, sites, refresh)
+    await refresh()
+    section("Flexible resources", "What dispatch may use on each site (the flex service)")
+    await _resources(user, sites)
+
+    async def on_event(_topic: str, payload: dict[str, Any]) -> None:
+        if user.can_see_site(int(payload.get("site_id") or 0)):
+            await refresh()
+
+    unsubscribe = current().bus.subscribe(catalogue.DR_EVENT_UPDATED.name, on_event)
+    ui.context.client.on_delete(unsubscribe)
+
+
+async def _detail_page(user: Principal, event_id: int) -> None:
+    head = ui.column().classes("w-full gap-4").props("data-testid=dr-detail")
+    with ui.column().classes("w-full gap-1") as middle:
+        hint = "Average power per 15 min [kW] of the site's consumption, in the site's time"
+        section("Baseline, target and actual", hint)
+    charts: list[ui.echart] = []  # made with the first data, then updated in place
+    tail = ui.column().classes("w-full gap-2")
+
+    async def refresh() -> None:
+        try:
+            async with current().session() as session:
+                event = await service.get_event(session=session, principal=user,
+                                                event_id=event_id)  # fmt: skip
+                rows = await service.intervals(session=session, event_id=event.id)
+                plan = await dispatch.dispatch_of(session=session, event_id=event.id)
+                sites = {s.id: s for s in await list_sites(session=session, principal=user)}
+        except NotFound:
+            middle.set_visibility(False)
+            head.clear()
+            with head:
+                ui.label(f"No DR event {event_id} you may see.").props("data-testid=dr-missing")
+            return
+        site = sites.get(event.site_id)
+        options = view.event_chart(rows, site.timezone if site else "UTC")
+        head.clear()
+        with head:
+            event_head(user, event, rows, site, cancel)
+        if charts:
+            charts[0].options.clear()
+            charts[0].options.update(options)
+            charts[0].update()
+        else:
+            with middle:
+                chart = ui.echart(options).classes("w-full h-72")
+                charts.append(chart.props("data-testid=dr-chart"))
+        tail.clear()
+        with tail:
+            event_dispatch(plan, site, event.status)
+        timer.active = event.status in service.OPEN
+
+    async def cancel() -> None:
+        async def do(session: AsyncSession, fresh: Principal) -> tuple[DrEvent, str]:
+            event = await service.get_event(session=session, principal=fresh, event_id=event_id)
+            previous = await service.cancel_event(
+                session=session, event=event, reason="cancelled on the dashboard",
+                actor=fresh.subject, at_ms=now_ms(),
+            )  # fmt: skip
+            return event, previous
+
+        async def go() -> None:
+            done = await act(do, need=Permission.CONFIGURE, done="Event cancelled")
+            if done is not None:
+                await events.publish(current().bus, [events.changed(done[0], done[1], now_ms())])
+                await refresh()
+
+        confirm("Cancel this event?", "Dispatch stops and the site's commands are restored.",
+                go, "Cancel event")  # fmt: skip
+
+    timer = ui.timer(LIVE_REFRESH_S, refresh, active=False)
+    await refresh()
+
+    async def on_event(_topic: str, payload: dict[str, Any]) -> None:
+        if int(payload.get("event_id") or 0) == event_id:
+            await refresh()
+
+    unsubscribe = current().bus.subscribe(catalogue.DR_EVENT_UPDATED.name, on_event)
+    ui.context.client.on_delete(unsubscribe)
+
+
+def register() -> None:
+    @ui.page("/dr")
+    async def dr_page() -> None:
+        user = await require_login("/dr")
+        if user is None:
+            return
+        with frame(user, "Demand response"):
+            await _list_page(user)
+
+    @ui.page("/dr/{event_id}")
+    async def dr_event_page(event_id: str) -> None:
+        user = await require_login(f"/dr/{event_id}")
+        if user is None:
+            return
+        with frame(user, "Demand response event"):
+            ui.link("\u2190 All events", "/dr").props("data-testid=dr-back")
+            if not event_id.isdigit() or not 0 < int(event_id) < 2**31:
+                ui.label(f"No DR event {event_id} you may see.").props("data-testid=dr-missing")
+                return
+            await _detail_page(user, int(event_id))
