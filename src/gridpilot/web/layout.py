@@ -24,6 +24,7 @@ NAV: list[tuple[str, str, Permission | None]] = [
     ("KPIs", "/kpis", None),
     ("Forecast", "/forecast", None),
     ("Baselines", "/baselines", None),
+    ("DR", "/dr", None),
     ("Alerts", "/alerts", None),
     ("Reports", "/reports", None),
     ("Community", "/community", None),
