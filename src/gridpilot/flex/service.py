@@ -19,6 +19,7 @@ from gridpilot.flex.resources import (
     validated_params,
 )
 from gridpilot.flex.schedules import get_latest_schedule, plan_schedule
+from gridpilot.flex.storage_plan import planned_battery_kw  # registers the storage plan
 
 __all__ = [
     "MAX_RESOURCES_PER_SITE",
@@ -29,6 +30,7 @@ __all__ = [
     "list_resources",
     "measured_soc_pct",
     "plan_schedule",
+    "planned_battery_kw",
     "resource_out",
     "update_resource",
     "validated_params",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from tests.flex.schedule_data import add_battery, plan_site
 from tests.insights.forecasts.test_site_forecasts import (
     DAY,
     QUARTER,
@@ -224,3 +225,32 @@ async def test_a_weather_file_with_irradiance_steers_the_pv_forecast(
     assert_within(body, 0.0, 1200.0)
     night = solar_night(times(body), QUARTER, spec.latitude, spec.longitude)
     assert (column(body, "hi95")[night] == 0).all()
+
+
+async def test_a_battery_forecast_is_its_flex_schedule(client, sessions, auth_headers):
+    """Without a schedule a battery is forecast 0 with a note; once the site's schedule is
+    planned, the battery's forecast is its planned charge (> 0) and discharge (< 0)."""
+    admin = await auth_headers(Role.ADMINISTRATOR)
+    site = await plan_site(client, sessions, admin, "Battery plan")
+    battery = await add_battery(client, admin, site)
+    url = f"/api/v1/assets/{battery}/forecast"
+    before = (await client.get(url, headers=admin)).json()
+    assert before["method"] == "zero" and "schedule" in before["note"]
+    plan = await client.post(f"/api/v1/sites/{site}/schedule", headers=admin)
+    assert plan.status_code == 200, plan.text
+    planned = {
+        pd.Timestamp(s["ts"]): s["batteries"]["BESS"]["charge_kw"]
+        - s["batteries"]["BESS"]["discharge_kw"]
+        for s in plan.json()["steps"]
+    }
+    after = (await client.get(url, headers=admin)).json()
+    assert after["method"] == "schedule" and "flex schedule" in after["note"]
+    matched = 0
+    for point in after["points"]:
+        expected = planned.get(pd.Timestamp(point["ts"]))
+        if expected is not None:
+            matched += 1
+            assert point["yhat"] == pytest.approx(expected, abs=1e-3)
+            assert point["lo95"] == point["yhat"] == point["hi95"]
+    assert matched >= 90  # the plan starts at the current quarter hour, or the next
+    assert any(abs(p["yhat"]) > 1 for p in after["points"])  # it does plan to cycle

@@ -44,14 +44,15 @@ class ForecastOut(BaseModel):
             "generation and net; None when unknown or for consumption and assets)"
         ),
     )
-    method: Literal["statistical", "physical", "zero", "derived"] = Field(
+    method: Literal["statistical", "physical", "schedule", "zero", "derived"] = Field(
         default="statistical",
         description=(
             "How the forecast was made: statistical (regression on the series' history), "
             "physical (PV: clear-sky power x a persisted clear-sky index; wind: a persisted "
-            "wind speed through the power curve; bounded by the capacity), zero (nothing feeds "
-            "the quantity, or storage, which is not forecast from its history), derived (net = "
-            "consumption - generation)"
+            "wind speed through the power curve; bounded by the capacity), schedule (storage: "
+            "its plan in the site's flex schedule), zero (nothing feeds the quantity, or storage "
+            "without a plan: it is not forecast from its history), derived (net = consumption "
+            "- generation)"
         ),
     )
     note: str | None = Field(

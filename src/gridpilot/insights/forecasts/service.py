@@ -49,11 +49,18 @@ from gridpilot.insights.forecasts.storage import (
     points_of,
     window,
 )
+from gridpilot.insights.forecasts.storage_plans import planned_storage_kw
 from gridpilot.insights.forecasts.weather import SiteLocation, WeatherSource
 
 STEP_MS = 15 * 60_000
 #: Horizons the API offers, in ms.
 HORIZONS = {"1h": MS_PER_HOUR, "24h": MS_PER_DAY}
+#: ``regressors`` of a storage forecast taken from the flex schedule.
+SCHEDULE_INPUT = "flex_schedule"
+SCHEDULE_NOTE = (
+    "storage follows its plan: the site's latest flex schedule (charge > 0, discharge < 0; 0 "
+    "beyond the schedule's end), GET /api/v1/sites/{id}/schedule"
+)
 STORAGE_NOTE = (
     "storage is not forecast from its history (it follows its plan, not a pattern): the "
     "planned charge and discharge are the site's flex schedule, GET /api/v1/sites/{id}/schedule"
@@ -134,9 +141,15 @@ async def compute_forecast(
     """
     step = STEP_MS
     end = now_ms - now_ms % step
-    if target.role == "storage":
+    if target.role == "storage" and target.asset_id is not None:
         index = regular_index(pd.Timestamp(end, unit="ms", tz="UTC"), -(-horizon_ms // step), step)
-        return zero_forecast(index, step)
+        planned = await planned_storage_kw(
+            session=session, site_id=target.site_id, asset_id=target.asset_id, index=index
+        )
+        if planned is None:
+            return zero_forecast(index, step)
+        kw = np.nan_to_num(planned, nan=0.0)
+        return Forecast(index, kw, kw, kw, kw, kw, step, (), (SCHEDULE_INPUT,), 0)
     if target.physical is not None:
         return await generator_forecast(
             session=session, generator=target.physical, end_ms=end,
@@ -167,9 +180,11 @@ async def compute_forecast(
 
 
 def method_of(forecast: Forecast) -> str:
-    """``physical``, ``zero`` (exact 0, no uncertainty) or ``statistical``."""
+    """``physical``, ``schedule``, ``zero`` (exact 0, no uncertainty) or ``statistical``."""
     if is_physical(forecast):
         return "physical"
+    if SCHEDULE_INPUT in forecast.regressors:
+        return "schedule"
     if is_exact(forecast) and not forecast.yhat.any():
         return "zero"
     return "statistical"
@@ -192,7 +207,9 @@ def _out(
     capacity_kw: float | None = None,
     components: dict[str, Forecast] | None = None,
 ) -> ForecastOut:
-    note = STORAGE_NOTE if target.role == "storage" else None
+    note = None
+    if target.role == "storage":
+        note = SCHEDULE_NOTE if SCHEDULE_INPUT in forecast.regressors else STORAGE_NOTE
     if note is None and quantity == "generation" and method_of(forecast) == "statistical":
         note = (
             "a statistical model of the site's generation history: not every generator has a "
