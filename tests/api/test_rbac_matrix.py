@@ -181,6 +181,17 @@ REQUIRED: dict[tuple[str, str], Permission | None] = {
         "GET",
         "/api/v1/communities/{community_id}/settlements/{settlement_id}/statements/{member_id}.pdf",
     ): P.READ,
+    # reports (docs/reports.md)
+    ("GET", "/api/v1/reports/kinds"): P.READ,
+    ("GET", "/api/v1/reports"): P.READ,
+    ("POST", "/api/v1/reports"): P.CONFIGURE,
+    ("GET", "/api/v1/reports/{report_id}"): P.READ,
+    ("PATCH", "/api/v1/reports/{report_id}"): P.CONFIGURE,
+    ("DELETE", "/api/v1/reports/{report_id}"): P.CONFIGURE,
+    ("POST", "/api/v1/reports/{report_id}/run"): P.CONFIGURE,
+    ("GET", "/api/v1/reports/runs"): P.READ,
+    ("GET", "/api/v1/reports/runs/{run_id}"): P.READ,
+    ("GET", "/api/v1/reports/runs/{run_id}/files/{fmt}"): P.READ,
     # voice queries and the industrial seed's sample routes (docs/voice.md)
     ("POST", "/api/v1/voice/query"): P.READ,
     ("POST", "/api/v1/voice/utterance"): P.READ,
