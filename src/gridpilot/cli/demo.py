@@ -98,11 +98,13 @@ async def seed(
     step_ms: int,
     seed_value: int = 42,
     progress: Progress | None = None,
-) -> tuple[str | None, int, int, tuple[str, str | None]]:
+) -> tuple[str | None, int, int, tuple[str, str | None], str]:
     """Create the demo data; returns (new admin password or None, readings written, assets,
-    (community line, new member password or None))."""
+    (community line, new member password or None), demand-response line)."""
+    from gridpilot.cli import demo_dr
     from gridpilot.cli.offline import offline_writer
     from gridpilot.core.datadir import secure_data_dir
+    from gridpilot.core.timestamps import now_ms
     from gridpilot.sim.backfill import backfill
     from gridpilot.sim.provision import provision
 
@@ -131,7 +133,8 @@ async def seed(
         if report.rejected:
             raise RuntimeError(f"demo data rejected ({report.rejected}): {report.reasons[:1]}")
         community = await seed_community(offline.sessions, assets, days)
-    return password, report.stored, len(assets), community
+        dr_line = await demo_dr.prepare(offline.sessions, now_ms())  # resources, an event
+    return password, report.stored, len(assets), community, dr_line
 
 
 def demo(
@@ -153,12 +156,13 @@ def demo(
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console, transient=True) as progress:
-        password, written, count, (community, member_password) = asyncio.run(
+        password, written, count, (community, member_password), dr_line = asyncio.run(
             seed(settings, days=days, step_ms=parse_duration_ms(step), progress=progress)
         )
     lines = [
         f"{count} simulated assets; readings written: {written} ({time.monotonic() - began:.0f} s)",
         community,
+        dr_line,
     ]
     if serve:
         url = f"http://{host or settings.host}:{port or settings.port}"
