@@ -30,19 +30,21 @@ from gridpilot.web.context import current
 from gridpilot.web.layout import frame, kpi_card, require_login
 from gridpilot.web.numbers import energy, local_datetime, number, share
 
+#: Columns left out below 600 px (a phone shows member, figures that matter and downloads).
+WIDE = {"classes": "gt-xs", "headerClasses": "gt-xs"}
 MEMBER_COLUMNS = [
     {"name": "name", "label": "Member", "field": "name", "align": "left"},
-    {"name": "type", "label": "Type", "field": "type", "align": "left"},
+    {"name": "type", "label": "Type", "field": "type", "align": "left", **WIDE},
     {"name": "role", "label": "Role", "field": "role", "align": "left"},
     {"name": "pods", "label": "PODs", "field": "pods", "align": "right"},
 ]
 PART_COLUMNS = [
     {"name": "name", "label": "Member", "field": "name", "align": "left"},
-    {"name": "consumption", "label": "Consumed in sharing hours", "field": "consumption"},
-    {"name": "shared", "label": "Shared from own plants", "field": "shared"},
-    {"name": "producer", "label": "Producer part", "field": "producer"},
-    {"name": "consumer", "label": "Consumer part", "field": "consumer"},
-    {"name": "excess", "label": "Excess-share part", "field": "excess"},
+    {"name": "consumption", "label": "Consumed in sharing hours", "field": "consumption", **WIDE},
+    {"name": "shared", "label": "Shared from own plants", "field": "shared", **WIDE},
+    {"name": "producer", "label": "Producer part", "field": "producer", **WIDE},
+    {"name": "consumer", "label": "Consumer part", "field": "consumer", **WIDE},
+    {"name": "excess", "label": "Excess-share part", "field": "excess", **WIDE},
     {"name": "total", "label": "Benefit", "field": "total"},
     {"name": "statement", "label": "Statement", "field": "statement", "align": "center"},
 ]
@@ -88,7 +90,8 @@ def _members(page: CommunityPage) -> None:
     title = "Members" if page.sees_all else "Your membership"
     with ui.card().classes("w-full"):
         ui.label(title).classes("text-subtitle1")
-        table = ui.table(columns=MEMBER_COLUMNS, rows=rows, row_key="id").classes("w-full")
+        table = ui.table(columns=MEMBER_COLUMNS, rows=rows, row_key="id", pagination=25)
+        table.classes("w-full")
         table.props("flat dense data-testid=member-table")
 
 
@@ -183,7 +186,8 @@ def _distribution(user: Principal, page: CommunityPage, s: SettlementOut) -> Non
     ]
     title = "Distribution per member" if page.sees_all else "Your part"
     ui.label(title).classes("text-subtitle1 q-mt-md")
-    table = ui.table(columns=PART_COLUMNS, rows=rows, row_key="id").classes("w-full")
+    table = ui.table(columns=PART_COLUMNS, rows=rows, row_key="id", pagination=25)
+    table.classes("w-full")
     table.props("flat dense data-testid=distribution-table")
     cid = page.community.id
     table.add_slot("body-cell-statement", STATEMENT_CELL)
