@@ -7,6 +7,7 @@ gives a site's resources as ``schemas.ResourceOut`` with typed ``params`` per ki
 
 from __future__ import annotations
 
+from gridpilot.flex import storage_plan  # noqa: F401  (registers batteries' plans, issue #21)
 from gridpilot.flex.inputs import measured_soc_pct
 from gridpilot.flex.resources import (
     MAX_RESOURCES_PER_SITE,
@@ -19,7 +20,6 @@ from gridpilot.flex.resources import (
     validated_params,
 )
 from gridpilot.flex.schedules import get_latest_schedule, plan_schedule
-from gridpilot.flex.storage_plan import planned_battery_kw  # registers the storage plan
 
 __all__ = [
     "MAX_RESOURCES_PER_SITE",
@@ -30,7 +30,6 @@ __all__ = [
     "list_resources",
     "measured_soc_pct",
     "plan_schedule",
-    "planned_battery_kw",
     "resource_out",
     "update_resource",
     "validated_params",
