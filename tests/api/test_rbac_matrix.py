@@ -31,6 +31,7 @@ REQUIRED: dict[tuple[str, str], Permission | None] = {
     ("GET", "/api/v1/api-keys"): P.KEYS_MANAGE,
     ("POST", "/api/v1/api-keys"): P.KEYS_MANAGE,
     ("DELETE", "/api/v1/api-keys/{api_key_id}"): P.KEYS_MANAGE,
+    ("GET", "/api/v1/audit"): P.SYSTEM_ADMIN,
     # sites, assets, metrics
     ("GET", "/api/v1/sites"): P.READ,
     ("POST", "/api/v1/sites"): P.CONFIGURE,

@@ -22,6 +22,7 @@ from gridpilot.api.middleware import RequestContextMiddleware
 from gridpilot.api.openapi import install_openapi
 from gridpilot.api.security_headers import SecurityHeadersMiddleware
 from gridpilot.assets.routes import router as assets_router
+from gridpilot.auth import audit
 from gridpilot.auth.login_guard import login_guard
 from gridpilot.auth.routes import router as auth_router
 from gridpilot.balance.cache import CurrentBalanceCache
@@ -146,6 +147,7 @@ async def start_runtime(app: FastAPI) -> None:
     # the Redis bus connects first and closes last
     app.state.runtimes.append(await start_bus(app.state.bus))
     app.state.runtimes.append(login_guard(app))  # closes its Redis client, if any
+    app.state.runtimes.append(audit.start_retention(app))
     runtime = TelemetryRuntime(
         settings, app.state.sessions, app.state.engine, app.state.bus, app.state.metrics
     )

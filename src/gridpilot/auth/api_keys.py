@@ -29,6 +29,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridpilot.auth import audit
 from gridpilot.auth.admin_scope import can_manage, check_grant, check_manage
 from gridpilot.auth.models import ApiKey
 from gridpilot.auth.permissions import Principal, Role
@@ -179,6 +180,13 @@ async def create_api_key(
     )
     session.add(key)
     await session.flush()
+    await audit.record(
+        session,
+        action="device_key.create" if asset_id is not None else "key.create",
+        actor=actor,
+        target=f"key:{key_id}",
+        detail={"name": name, "role": key_role.value, "asset": asset_id, "site": site_id},
+    )
     return key, raw
 
 
@@ -270,6 +278,13 @@ async def revoke_api_key(
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         await session.flush()
+        await audit.record(
+            session,
+            action="device_key.revoke" if key.asset_id is not None else "key.revoke",
+            actor=actor,
+            target=f"key:{key.key_id}",
+            detail={"name": key.name, "asset": key.asset_id, "site": key.site_id},
+        )
     if cache is not None:
         cache.evict(key.key_id)
     return key

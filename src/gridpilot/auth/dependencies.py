@@ -16,7 +16,9 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlowPassword, OAuthFlows
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer, OAuth2
 
+from gridpilot.auth import audit
 from gridpilot.auth.api_keys import ApiKeyCache, principal_for_api_key
+from gridpilot.auth.login_guard import client_address
 from gridpilot.auth.permissions import Permission, Principal, Role
 from gridpilot.auth.revocation import check_not_revoked
 from gridpilot.auth.tokens import TokenConfig, decode_access_token
@@ -157,6 +159,7 @@ async def get_principal(
         raise AuthenticationFailed("not authenticated: send a Bearer token or an X-API-Key")
     request.state.principal = principal
     user_id_var.set(principal.subject)
+    audit.client_var.set(client_address(request))
     return principal
 
 

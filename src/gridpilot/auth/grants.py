@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridpilot.auth import audit
 from gridpilot.auth.api_keys import authenticate_api_key, parse_raw_key
 from gridpilot.auth.lockout import AccountLocked
 from gridpilot.auth.login_guard import LoginGuard
@@ -26,7 +27,7 @@ from gridpilot.auth.refresh_tokens import (
     redeem_refresh_token,
     revoke_family,
 )
-from gridpilot.auth.service import authenticate_user, site_ids_of
+from gridpilot.auth.service import authenticate_user, find_user, site_ids_of
 from gridpilot.auth.tokens import TokenConfig, encode_access_token
 
 log = logging.getLogger(__name__)
@@ -88,22 +89,59 @@ async def password_grant(
     scope: str | None,
     guard: LoginGuard,
     client: str,
+    via: str = "token",
 ) -> TokenGrant:
     """Resource-owner password credentials (4.3): an access token and a new refresh family.
 
     ``client`` (its address) counts against the guard's limits: ``RateLimited`` over them; a
-    locked account is ``invalid_grant`` with ``retry_after_s``.
+    locked account is ``invalid_grant`` with ``retry_after_s``. Every outcome is audited
+    (``auth.login``, ``via`` token or dashboard).
     """
     requested = parse_scope(scope)
     try:
         user = await authenticate_user(
             session=session, username=username, password=password, guard=guard, client=client
         )
-    except AccountLocked as exc:
+    except AccountLocked as exc:  # a client over its rate limit is not recorded (no flood)
+        await _login_failed(session, username, client, via, exc.code)
         raise OAuthError("invalid_grant", exc.message, retry_after_s=exc.retry_after_s) from None
     if user is None:
         log.info("password login refused", extra={"context": {"username": username[:150]}})
+        await _login_failed(session, username, client, via, "wrong_credentials")
         raise OAuthError("invalid_grant", "wrong username or password, or the user is disabled")
+    await audit.record(
+        session,
+        action="auth.login",
+        actor=audit.user_target(user.id),
+        target=audit.user_target(user.id),
+        detail={"via": via},
+        client=client,
+    )
+    return await _user_grant(session, config, user, requested, refresh_ttl_s)
+
+
+async def _login_failed(
+    session: AsyncSession, username: str, client: str, via: str, reason: str
+) -> None:
+    user = await find_user(session=session, username=username)
+    await audit.record_failure(
+        session,
+        action="auth.login",
+        actor="anonymous",
+        target=audit.user_target(user.id) if user else f"username:{username[:150]}",
+        detail={"via": via, "reason": reason},
+        client=client,
+    )
+
+
+async def _user_grant(
+    session: AsyncSession,
+    config: TokenConfig,
+    user: User,
+    requested: frozenset[str] | None,
+    refresh_ttl_s: int,
+) -> TokenGrant:
+    """An access token and a new refresh-token family for ``user`` (authenticated)."""
     granted = granted_scope(Role(user.role), requested)
     await prune_expired_refresh_tokens(session=session, user_id=user.id)
     refresh = await issue_refresh_token(
@@ -134,7 +172,14 @@ async def client_credentials_grant(
     key = await authenticate_api_key(session=session, key_id=client_id, secret=secret)
     if key is None:
         log.info("client authentication refused", extra={"context": {"clientId": client_id[:40]}})
+        await audit.record_failure(
+            session, action="auth.client_login", actor="anonymous", target=f"key:{client_id[:40]}",
+            detail={"reason": "invalid_client"},
+        )  # fmt: skip
         raise invalid_client("unknown client, wrong secret or revoked key")
+    await audit.record(
+        session, action="auth.client_login", actor=f"key:{key.key_id}", target=f"key:{key.key_id}"
+    )
     granted = granted_scope(Role(key.role), requested)
     return TokenGrant(_key_access_token(config, key, granted), config.ttl_s, granted)
 

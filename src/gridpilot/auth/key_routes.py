@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
-from gridpilot.auth import service
+from gridpilot.auth import audit, service
 from gridpilot.auth.dependencies import api_key_cache, require
 from gridpilot.auth.permissions import Permission, Principal
 from gridpilot.auth.revocation import rights_cache
@@ -31,17 +31,18 @@ async def create_key(
 ) -> ApiKeyCreated:
     """The raw key is in ``key`` and is shown only in this response. An administrator limited
     to some sites must give one of them as ``site_id``."""
-    if body.site_id is not None:
-        principal.check_site(body.site_id)
-        await service.check_sites_exist(session=session, site_ids=[body.site_id])
-    key, raw = await service.create_api_key(
-        session=session,
-        name=body.name,
-        role=body.role,
-        site_id=body.site_id,
-        created_by=principal.user_id,
-        actor=principal,
-    )
+    async with audit.failures_recorded(session, action="key.create", actor=principal):
+        if body.site_id is not None:
+            principal.check_site(body.site_id)
+            await service.check_sites_exist(session=session, site_ids=[body.site_id])
+        key, raw = await service.create_api_key(
+            session=session,
+            name=body.name,
+            role=body.role,
+            site_id=body.site_id,
+            created_by=principal.user_id,
+            actor=principal,
+        )
     return ApiKeyCreated(**ApiKeyOut.model_validate(key).model_dump(), key=raw)
 
 
@@ -51,12 +52,15 @@ async def revoke_key(
 ) -> Response:
     """Revoked at once in this process; other processes stop trusting it within 30 s, and
     access tokens it obtained by client_credentials within ``GRIDPILOT_AUTH_RECHECK_S``."""
-    await service.revoke_api_key(
-        session=session,
-        api_key_id=api_key_id,
-        cache=api_key_cache(request.app),
-        actor=principal,
-    )
+    async with audit.failures_recorded(
+        session, action="key.revoke", actor=principal, target=f"api_key:{api_key_id}"
+    ):
+        await service.revoke_api_key(
+            session=session,
+            api_key_id=api_key_id,
+            cache=api_key_cache(request.app),
+            actor=principal,
+        )
     await session.commit()
     rights_cache(request.app).forget_key(api_key_id)
     return Response(status_code=204)

@@ -24,6 +24,7 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from gridpilot.auth import audit
 from gridpilot.auth.login_guard import LoginGuard
 from gridpilot.auth.models import User
 from gridpilot.core.errors import RateLimited
@@ -119,5 +120,13 @@ async def check_password(
     else:
         locked = await _count_failure(session, guard, user.id)
     if locked:
+        await audit.record_failure(
+            session,
+            action="auth.lockout",
+            actor="anonymous",
+            target=audit.user_target(user.id) if user else f"username:{username[:150]}",
+            detail={"retry_after_s": locked},
+            client=client,
+        )
         raise AccountLocked(locked)
     return False

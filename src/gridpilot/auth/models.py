@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gridpilot.db.base import Base, Timestamped, UtcDateTime
@@ -27,6 +28,13 @@ class User(Timestamped, Base):
     #: Consecutive wrong passwords since the last good one; ``locked_until`` ends a lock-out.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: Where password-reset e-mails go (migration 0021); not unique, may be missing.
+    email: Mapped[str | None] = mapped_column(String(254), index=True)
+    #: TOTP secret (base32), set at enrolment; ``mfa_enabled`` once a first code confirmed it.
+    totp_secret: Mapped[str | None] = mapped_column(String(200))
+    mfa_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    #: The last TOTP time step accepted: a code of that step or an earlier one is refused (replay).
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
 
 class UserSite(Base):
@@ -76,3 +84,45 @@ class ApiKey(Timestamped, Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class MfaRecoveryCode(Base):
+    """One recovery code of a user's second factor (argon2 hash), usable once."""
+
+    __tablename__ = "mfa_recovery_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(200))
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class PasswordResetToken(Base):
+    """A single-use password-reset token sent by e-mail; only its SHA-256 is stored."""
+
+    __tablename__ = "password_reset_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class AuditEvent(Base):
+    """One security-relevant action (``auth.audit``): who, what, on what, outcome, from where."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    #: ``user:ID``, ``key:KEY_ID``, ``cli`` or ``anonymous`` (a failed log-in).
+    actor: Mapped[str] = mapped_column(String(200), index=True)
+    actor_name: Mapped[str | None] = mapped_column(String(150))
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    target: Mapped[str | None] = mapped_column(String(200), index=True)
+    outcome: Mapped[str] = mapped_column(String(20))
+    client: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -16,6 +16,7 @@ from datetime import timedelta
 from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridpilot.auth import audit
 from gridpilot.auth.models import RefreshToken, User
 from gridpilot.auth.oauth import OAuthError
 from gridpilot.auth.tokens import new_opaque_token, sha256_hex
@@ -93,6 +94,14 @@ async def redeem_refresh_token(*, session: AsyncSession, raw: str) -> RefreshTok
             .where(User.id == row.user_id)
             .values(token_version=User.token_version + 1)
             .execution_options(synchronize_session=False)
+        )
+        await audit.record(
+            session,
+            action="auth.refresh_reuse",
+            outcome=audit.FAILURE,
+            actor=audit.user_target(row.user_id),
+            target=audit.user_target(row.user_id),
+            detail={"reason": "family revoked, access tokens ended"},
         )
         log.warning(
             "refresh token reuse detected: family %s of user %s revoked, access tokens ended",

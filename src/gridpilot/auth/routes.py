@@ -14,6 +14,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.datastructures import FormData
 
+from gridpilot.auth import audit
+from gridpilot.auth.audit_routes import router as audit_router
 from gridpilot.auth.dependencies import token_config
 from gridpilot.auth.grants import (
     TokenGrant,
@@ -131,6 +133,7 @@ async def _grant(request: Request, session: SessionDep) -> TokenGrant:
     except Exception as exc:  # malformed body: python-multipart raises several types
         raise OAuthError("invalid_request", f"unreadable form body: {exc}") from None
     fields = _fields(form)
+    audit.client_var.set(client_address(request))
     grant_type = _required(fields, "grant_type")
     scope = fields.get("scope")
     if grant_type == "password":
@@ -204,4 +207,5 @@ async def issue_token(request: Request, session: SessionDep) -> JSONResponse:
 router = APIRouter()
 router.include_router(auth_router)
 router.include_router(user_router)
+router.include_router(audit_router)
 router.include_router(key_router)

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import column, delete, func, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridpilot.auth import audit
 from gridpilot.auth.admin_scope import check_grant, check_manage, is_unrestricted
 from gridpilot.auth.api_keys import (
     ApiKeyCache,
@@ -133,6 +134,13 @@ async def create_user(
     await session.flush()
     if site_ids is not None:
         await _set_sites(session, user, site_ids)
+    await audit.record(
+        session,
+        action="user.create",
+        actor=actor,
+        target=audit.user_target(user.id),
+        detail={"name": username, "role": user_role.value, "sites": site_ids},
+    )
     return user
 
 
@@ -305,7 +313,23 @@ async def update_user(
     if {"role", "disabled", "site_ids", "password"} & set(changes):
         await revoke_sessions(session=session, user=user)
     await session.flush()
+    await audit.record(
+        session,
+        action="user.update",
+        actor=actor,
+        target=audit.user_target(user.id),
+        detail={"fields": sorted(changes), **_visible_changes(changes)},
+    )
     return user
+
+
+def _visible_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The new role, sites and disabled flag of ``changes`` (never the password)."""
+    return {
+        name: changes[field]
+        for field, name in (("role", "role"), ("site_ids", "sites"), ("disabled", "disabled"))
+        if field in changes
+    }
 
 
 async def change_own_password(
@@ -330,6 +354,13 @@ async def change_own_password(
     ):
         raise ValidationFailed("the current password is wrong")
     await set_password(session=session, user=user, password=new_password)
+    await audit.record(
+        session,
+        action="user.password_change",
+        actor=audit.user_target(user.id),
+        target=audit.user_target(user.id),
+        client=client,
+    )
     return user
 
 
@@ -339,5 +370,13 @@ async def delete_user(
     """Delete a user (its site links and refresh tokens go with it; its id is never reused)."""
     user = await get_user(session=session, user_id=user_id, actor=actor)
     await _keep_an_administrator(session, user, "delete")
+    name = user.username
     await session.delete(user)
     await session.flush()
+    await audit.record(
+        session,
+        action="user.delete",
+        actor=actor,
+        target=audit.user_target(user_id),
+        detail={"name": name},
+    )

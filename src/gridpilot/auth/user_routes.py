@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridpilot.auth import service
+from gridpilot.auth import audit, service
 from gridpilot.auth.dependencies import CurrentPrincipal, require
 from gridpilot.auth.login_guard import client_address, login_guard
 from gridpilot.auth.models import User
@@ -62,14 +62,15 @@ async def list_users(principal: UserManager, session: SessionDep) -> list[UserOu
 
 @router.post("", response_model=UserOut, status_code=201, summary="Create a user")
 async def create_user(body: UserCreate, principal: UserManager, session: SessionDep) -> UserOut:
-    user = await service.create_user(
-        session=session,
-        username=body.username,
-        password=body.password,
-        role=body.role,
-        site_ids=body.site_ids,
-        actor=principal,
-    )
+    async with audit.failures_recorded(session, action="user.create", actor=principal):
+        user = await service.create_user(
+            session=session,
+            username=body.username,
+            password=body.password,
+            role=body.role,
+            site_ids=body.site_ids,
+            actor=principal,
+        )
     return (await _out(session, [user]))[0]
 
 
@@ -92,14 +93,19 @@ async def update_me(
         raise PermissionDenied(f"you may not change {', '.join(privileged)} of your own account")
     if extra:
         raise ValidationFailed(f"unknown fields: {sorted(extra)}")
-    user = await service.change_own_password(
-        session=session,
-        user_id=_own_user_id(principal),
-        current_password=body.current_password,
-        new_password=body.new_password,
-        guard=login_guard(request.app),
-        client=client_address(request),
-    )
+    me = _own_user_id(principal)
+    target = audit.user_target(me)
+    async with audit.failures_recorded(
+        session, action="user.password_change", actor=principal, target=target
+    ):
+        user = await service.change_own_password(
+            session=session,
+            user_id=me,
+            current_password=body.current_password,
+            new_password=body.new_password,
+            guard=login_guard(request.app),
+            client=client_address(request),
+        )
     return (await _out(session, [user]))[0]
 
 
@@ -114,9 +120,13 @@ async def update_user(
     user_id: UserId, body: UserUpdate, request: Request, principal: UserManager, session: SessionDep
 ) -> UserOut:
     changes = body.model_dump(exclude_unset=True)
-    user = await service.update_user(
-        session=session, user_id=user_id, changes=changes, actor=principal
-    )
+    target = audit.user_target(user_id)
+    async with audit.failures_recorded(
+        session, action="user.update", actor=principal, target=target
+    ):
+        user = await service.update_user(
+            session=session, user_id=user_id, changes=changes, actor=principal
+        )
     out = (await _out(session, [user]))[0]
     await session.commit()
     rights_cache(request.app).forget_user(user_id)
@@ -127,7 +137,11 @@ async def update_user(
 async def delete_user(
     user_id: UserId, request: Request, principal: UserManager, session: SessionDep
 ) -> Response:
-    await service.delete_user(session=session, user_id=user_id, actor=principal)
+    target = audit.user_target(user_id)
+    async with audit.failures_recorded(
+        session, action="user.delete", actor=principal, target=target
+    ):
+        await service.delete_user(session=session, user_id=user_id, actor=principal)
     await session.commit()
     rights_cache(request.app).forget_user(user_id)
     return Response(status_code=204)

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from gridpilot import __version__
+from gridpilot.cli import audit as audit_cli
 from gridpilot.cli import backup as backup_cli
 from gridpilot.cli import demo, forecast, importer, keys, simulate, users
 from gridpilot.cli import ingest as ingest_cli
@@ -26,6 +27,7 @@ app = typer.Typer(
 )
 app.add_typer(users.app, name="user", help="Create and manage users.")
 app.add_typer(keys.app, name="apikey", help="Create, list and revoke service API keys.")
+app.add_typer(audit_cli.app, name="audit", help="The security audit trail.")
 app.command("import", help="Bulk-import readings from a CSV file.")(importer.import_csv)
 app.command("demo")(demo.demo)
 app.command("ingest")(ingest_cli.ingest)

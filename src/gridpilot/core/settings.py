@@ -110,6 +110,22 @@ class Settings(BaseSettings):
     login_lockout_s: int = Field(
         default=900, gt=0, description="How long a locked account refuses every password [s]."
     )
+    audit_retention_days: int = Field(
+        default=365, gt=0, description="Days the security audit trail keeps its events."
+    )
+    mfa_required_roles: str = Field(
+        default="",
+        description="Comma-separated roles that must log in with a second factor (TOTP), e.g. "
+        "'administrator,operator'; such a user without one gets only an enrolment token.",
+    )
+    password_reset_ttl_s: int = Field(
+        default=1800, gt=0, description="How long an e-mailed password-reset token is valid [s]."
+    )
+    password_reset_url: str = Field(
+        default="",
+        description="Link put in password-reset e-mails, the token appended (e.g. "
+        "'https://ems.example.com/reset?token='); empty: the token alone.",
+    )
     password_hash_concurrency: int = Field(
         default=2,
         gt=0,

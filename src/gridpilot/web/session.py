@@ -52,6 +52,7 @@ async def log_in(username: str, password: str, client: str) -> str | None:
                 scope=None,
                 guard=login_guard(context.app),
                 client=client,
+                via="dashboard",
             )
     except RateLimited as exc:
         return f"Too many log-in attempts; try again in {exc.retry_after_s} s."
