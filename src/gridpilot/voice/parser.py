@@ -10,8 +10,9 @@ slower than the match itself and, on a tie, the first future to finish wins. ``I
 keeps padacioso's template expansion, simplematch matchers and scoring (1.0 less a small
 penalty per slot) but runs the intents in registry order in this process, so a tie goes to the
 intent registered first and the same words always give the same answer; it compiles only the
-case-sensitive matchers (utterances are lower-cased), half of padacioso's start-up cost. No
-fuzzy matching: an utterance no line covers is out of domain (``None``), never a guess.
+case-sensitive matchers (utterances are lower-cased), half of padacioso's start-up cost, and
+tries a query only on the lines starting with its first word or a capture (a match in well
+under a millisecond instead of 10-20 ms over all 14,700 lines). No fuzzy matching: an utterance no line covers is out of domain (``None``), never a guess.
 
 References: padacioso (OpenVoiceOS), https://github.com/OpenVoiceOS/padacioso; the
 ``.intent`` format of Padatious, https://openvoiceos.github.io/ovos-technical-manual/.
@@ -108,6 +109,7 @@ class IntentParser(IntentContainer):
 
     def __init__(self) -> None:
         super().__init__(fuzz=False, n_workers=1)
+        self._by_first: dict[str, dict[str, list[tuple[int, str]]]] = {}
 
     def add_intent(self, name: str, lines: list[str]) -> None:
         """padacioso's expansion of ``lines``, a space left by an empty alternative dropped;
@@ -122,6 +124,14 @@ class IntentParser(IntentContainer):
         self.intent_samples[name] = regexes
         for regex in regexes:  # utterances are lower case: the cased matchers suffice
             self._cased_matchers[regex] = simplematch.Matcher(regex, case_sensitive=True)
+        # the lines by their first word: a query is tried only on the lines that start with its
+        # own first word or with a capture (the order of ``regexes`` kept)
+        by_first: dict[str, list[tuple[int, str]]] = {}
+        for index, regex in enumerate(regexes):
+            first = regex.split(" ", 1)[0]
+            key = "" if "{" in first or "*" in first else first
+            by_first.setdefault(key, []).append((index, regex))
+        self._by_first[name] = by_first
 
     def _match(self, query: str, intent_name: str, regexes: list[str]) -> dict[str, Any] | None:
         """padacioso's score of the first line of the intent that matches: 1 less 0.15 for a
@@ -143,8 +153,11 @@ class IntentParser(IntentContainer):
     def best(self, query: str) -> dict[str, Any] | None:
         """The highest-confidence intent of ``query`` (ties: the first registered)."""
         found: dict[str, Any] | None = None
-        for name, regexes in self.intent_samples.items():
-            match = self._match(query, name, regexes)
+        first = query.split(" ", 1)[0]
+        for name in self.intent_samples:
+            lines = self._by_first[name]
+            candidates = sorted([*lines.get(first, ()), *lines.get("", ())])
+            match = self._match(query, name, [regex for _, regex in candidates])
             if match is not None and (found is None or match["conf"] > found["conf"]):
                 found = match
         return found
