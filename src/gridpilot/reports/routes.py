@@ -118,7 +118,7 @@ async def list_runs(
     return [run_out(r, files[r.id]) for r in runs]
 
 
-@router.get("/runs/{run_id}", summary="A report run with its files", responses=NOT_FOUND)
+@router.get("/runs/{run_id:int}", summary="A report run with its files", responses=NOT_FOUND)
 async def get_run(run_id: Id, principal: Reader, session: SessionDep) -> RunOut:
     run = await service.get_run(session=session, principal=principal, run_id=run_id)
     files = await service.run_files(session=session, run_ids=[run.id])
@@ -126,7 +126,7 @@ async def get_run(run_id: Id, principal: Reader, session: SessionDep) -> RunOut:
 
 
 @router.get(
-    "/runs/{run_id}/files/{fmt}",
+    "/runs/{run_id:int}/files/{fmt}",
     summary="Download a run's file (PDF or CSV)",
     description="`inline=true` asks the browser to show it (the dashboard's preview).",
     responses={
@@ -174,7 +174,7 @@ async def create_definition(
     return definition_out(definition)
 
 
-@router.get("/{report_id}", summary="A report definition", responses=NOT_FOUND)
+@router.get("/{report_id:int}", summary="A report definition", responses=NOT_FOUND)
 async def get_definition(report_id: Id, principal: Reader, session: SessionDep) -> DefinitionOut:
     definition = await service.get_definition(
         session=session, principal=principal, definition_id=report_id
@@ -182,7 +182,7 @@ async def get_definition(report_id: Id, principal: Reader, session: SessionDep) 
     return definition_out(definition)
 
 
-@router.patch("/{report_id}", summary="Change a report definition", responses=REFUSED)
+@router.patch("/{report_id:int}", summary="Change a report definition", responses=REFUSED)
 async def update_definition(
     report_id: Id, data: DefinitionUpdate, principal: Configurer, session: SessionDep
 ) -> DefinitionOut:
@@ -193,7 +193,7 @@ async def update_definition(
 
 
 @router.delete(
-    "/{report_id}",
+    "/{report_id:int}",
     status_code=204,
     summary="Delete a definition, its runs and files",
     responses=REFUSED,
@@ -204,7 +204,7 @@ async def delete_definition(report_id: Id, principal: Configurer, session: Sessi
 
 
 @router.post(
-    "/{report_id}/run",
+    "/{report_id:int}/run",
     status_code=201,
     summary="Run a report now",
     description="Builds and stores the files at once (a run whose data cannot be reported is "
