@@ -87,3 +87,22 @@ async def test_runs_past_the_retention_are_pruned(app, sessions, daily):
     assert await runs(sessions) == []
     async with sessions() as session:
         assert list(await session.scalars(select(ReportFile.id))) == []
+
+
+async def test_the_march_run_of_a_monthly_report_in_rome_covers_743_hours(
+    app, client, sessions, auth_headers
+):
+    plant = await make_plant(app, client, sessions, auth_headers)
+    report = await define(client, plant.admin, plant.site_id, schedule="monthly")
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(ReportDefinition)
+            .where(ReportDefinition.id == report["id"])
+            .values(next_run_ms=ms(2026, 4, 1) + SETTLE_MS)
+        )
+    runtime = ReportsRuntime(app.state.settings, sessions)
+    [run_id] = await runtime.step(ms(2026, 4, 1, 0, 15))
+    got = await client.get(f"/api/v1/reports/runs/{run_id}", headers=plant.admin)
+    assert got.json()["hours"] == 743.0
+    assert got.json()["start"] == "2026-02-28T23:00:00Z"  # 1 March 00:00 +01:00
+    assert got.json()["end"] == "2026-03-31T22:00:00Z"  # 1 April 00:00 +02:00
