@@ -15,6 +15,7 @@ def test_public_surface_is_pinned():
         "get_latest_schedule",
         "get_resource",
         "list_resources",
+        "measured_soc_pct",
         "plan_schedule",
         "resource_out",
         "update_resource",
