@@ -32,6 +32,10 @@ REQUIRED: dict[tuple[str, str], Permission | None] = {
     ("POST", "/api/v1/api-keys"): P.KEYS_MANAGE,
     ("DELETE", "/api/v1/api-keys/{api_key_id}"): P.KEYS_MANAGE,
     ("GET", "/api/v1/audit"): P.SYSTEM_ADMIN,
+    ("POST", "/api/v1/users/me/mfa"): ANY,
+    ("POST", "/api/v1/users/me/mfa/confirm"): ANY,
+    ("POST", "/api/v1/users/me/mfa/disable"): ANY,
+    ("DELETE", "/api/v1/users/{user_id}/mfa"): P.USERS_MANAGE,
     # sites, assets, metrics
     ("GET", "/api/v1/sites"): P.READ,
     ("POST", "/api/v1/sites"): P.CONFIGURE,

@@ -18,6 +18,7 @@ from gridpilot.auth import audit
 from gridpilot.auth.api_keys import authenticate_api_key, parse_raw_key
 from gridpilot.auth.lockout import AccountLocked
 from gridpilot.auth.login_guard import LoginGuard
+from gridpilot.auth.mfa import check_code, decode_mfa_token, encode_mfa_token
 from gridpilot.auth.models import ApiKey, User
 from gridpilot.auth.oauth import OAuthError, granted_scope, invalid_client, parse_scope
 from gridpilot.auth.permissions import Role
@@ -29,6 +30,7 @@ from gridpilot.auth.refresh_tokens import (
 )
 from gridpilot.auth.service import authenticate_user, find_user, site_ids_of
 from gridpilot.auth.tokens import TokenConfig, encode_access_token
+from gridpilot.core.errors import AuthenticationFailed, ValidationFailed
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +119,53 @@ async def password_grant(
         detail={"via": via},
         client=client,
     )
+    if user.mfa_enabled:
+        raise OAuthError(
+            "mfa_required",
+            "a second factor is needed: send grant_type=mfa_otp with this mfa_token and a code",
+            status=401,
+            keep_changes=True,
+            extra={"mfa_token": encode_mfa_token(config, user)},
+        )
+    return await _user_grant(session, config, user, requested, refresh_ttl_s)
+
+
+async def mfa_otp_grant(
+    *,
+    session: AsyncSession,
+    config: TokenConfig,
+    refresh_ttl_s: int,
+    mfa_token: str,
+    otp: str,
+    scope: str | None,
+    guard: LoginGuard,
+    client: str,
+    via: str = "token",
+) -> TokenGrant:
+    """The second step of a log-in with a second factor: the ``mfa_token`` of the password
+    grant and a TOTP or recovery code -> the tokens. Audited as ``auth.mfa``."""
+    requested = parse_scope(scope)
+    try:
+        user_id, version = decode_mfa_token(config, mfa_token)
+    except AuthenticationFailed as exc:
+        raise OAuthError("invalid_grant", exc.message) from None
+    user = await session.get(User, user_id)
+    if user is None or user.disabled or not user.mfa_enabled or user.token_version != version:
+        raise OAuthError("invalid_grant", "invalid MFA token: log in again")
+    target = audit.user_target(user.id)
+    try:
+        method = await check_code(session=session, guard=guard, user=user, code=otp, client=client)
+    except (ValidationFailed, AccountLocked) as exc:
+        await audit.record_failure(
+            session, action="auth.mfa", actor="anonymous", target=target,
+            detail={"via": via, "reason": exc.code}, client=client,
+        )  # fmt: skip
+        retry = exc.retry_after_s if isinstance(exc, AccountLocked) else None
+        raise OAuthError("invalid_grant", exc.message, retry_after_s=retry) from None
+    await audit.record(
+        session, action="auth.mfa", actor=target, target=target,
+        detail={"via": via, "method": method}, client=client,
+    )  # fmt: skip
     return await _user_grant(session, config, user, requested, refresh_ttl_s)
 
 

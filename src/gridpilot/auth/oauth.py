@@ -33,6 +33,7 @@ class OAuthError(Exception):
         status: int = 400,
         keep_changes: bool = False,
         retry_after_s: int | None = None,
+        extra: dict[str, str] | None = None,
     ) -> None:
         super().__init__(f"{error}: {description}")
         self.error = error
@@ -40,9 +41,10 @@ class OAuthError(Exception):
         self.status = status
         self.keep_changes = keep_changes
         self.retry_after_s = retry_after_s
+        self.extra = extra or {}
 
     def body(self) -> dict[str, str]:
-        return {"error": self.error, "error_description": self.description}
+        return {"error": self.error, "error_description": self.description, **self.extra}
 
 
 def invalid_client(description: str) -> OAuthError:

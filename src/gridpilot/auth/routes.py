@@ -20,11 +20,13 @@ from gridpilot.auth.dependencies import token_config
 from gridpilot.auth.grants import (
     TokenGrant,
     client_credentials_grant,
+    mfa_otp_grant,
     password_grant,
     refresh_token_grant,
 )
 from gridpilot.auth.key_routes import router as key_router
 from gridpilot.auth.login_guard import client_address, login_guard
+from gridpilot.auth.mfa_routes import router as mfa_router
 from gridpilot.auth.oauth import OAuthError, basic_credentials, invalid_client
 from gridpilot.auth.schemas import OAuthErrorBody, TokenResponse
 from gridpilot.auth.user_routes import router as user_router
@@ -32,7 +34,7 @@ from gridpilot.core.settings import Settings
 from gridpilot.db.dependencies import SessionDep
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-GRANT_TYPES = ("password", "client_credentials", "refresh_token")
+GRANT_TYPES = ("password", "client_credentials", "refresh_token", "mfa_otp")
 FORM_FIELDS = (
     "grant_type",
     "username",
@@ -41,6 +43,8 @@ FORM_FIELDS = (
     "refresh_token",
     "client_id",
     "client_secret",
+    "mfa_token",
+    "otp",
 )
 
 
@@ -68,6 +72,14 @@ TOKEN_REQUEST_BODY: dict[str, Any] = {
                         "description": "password grant",
                     },
                     "refresh_token": {"type": "string", "description": "refresh_token grant"},
+                    "mfa_token": {
+                        "type": "string",
+                        "description": "mfa_otp grant: from the password grant's 401 mfa_required",
+                    },
+                    "otp": {
+                        "type": "string",
+                        "description": "mfa_otp grant: TOTP or recovery code",
+                    },
                     "scope": {
                         "type": "string",
                         "description": "Space-separated permissions; default: all of the role's.",
@@ -147,6 +159,17 @@ async def _grant(request: Request, session: SessionDep) -> TokenGrant:
             guard=login_guard(request.app),
             client=client_address(request),
         )
+    if grant_type == "mfa_otp":
+        return await mfa_otp_grant(
+            session=session,
+            config=config,
+            refresh_ttl_s=settings.refresh_token_ttl_s,
+            mfa_token=_required(fields, "mfa_token"),
+            otp=_required(fields, "otp"),
+            scope=scope,
+            guard=login_guard(request.app),
+            client=client_address(request),
+        )
     if grant_type == "client_credentials":
         client_id, client_secret = _client_credentials(request, fields)
         return await client_credentials_grant(
@@ -180,7 +203,11 @@ async def _grant(request: Request, session: SessionDep) -> TokenGrant:
             "model": OAuthErrorBody,
             "description": "RFC 6749 5.2 error; a locked account: invalid_grant + Retry-After",
         },
-        401: {"model": OAuthErrorBody, "description": "invalid_client"},
+        401: {
+            "model": OAuthErrorBody,
+            "description": "invalid_client; or mfa_required with an mfa_token (5 min) for the "
+            "mfa_otp grant (docs/security.md)",
+        },
         429: {"description": "Too many requests or password checks (see Retry-After)"},
     },
 )
@@ -196,7 +223,7 @@ async def issue_token(request: Request, session: SessionDep) -> JSONResponse:
         else:
             await session.rollback()
         headers = dict(NO_STORE)
-        if exc.status == 401:
+        if exc.status == 401 and exc.error == "invalid_client":
             headers["WWW-Authenticate"] = 'Basic realm="gridpilot"'
         if exc.retry_after_s is not None:
             headers["Retry-After"] = str(exc.retry_after_s)
@@ -206,6 +233,7 @@ async def issue_token(request: Request, session: SessionDep) -> JSONResponse:
 
 router = APIRouter()
 router.include_router(auth_router)
+router.include_router(mfa_router)
 router.include_router(user_router)
 router.include_router(audit_router)
 router.include_router(key_router)
