@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -25,6 +27,7 @@ pytest.importorskip("playwright")
 from playwright.async_api import Browser, Page, expect
 
 QUARTER = 900_000
+ROME = ZoneInfo("Europe/Rome")
 DAY = 86_400_000
 
 
@@ -39,6 +42,17 @@ def _history(dashboard: Dashboard, meter: int, end_ms: int) -> None:
     for i in range(0, len(readings), 500):
         answer = http.post("/telemetry", json={"readings": readings[i : i + 500]})
         assert answer.status_code == 200, answer.text
+
+
+def _within_a_local_day(lead_ms: int, length_ms: int) -> int:
+    """The first quarter hour ``lead_ms`` or more ahead from which an event of ``length_ms``
+    stays within one Rome day (events may not cross local midnight)."""
+    start = -(-(now_ms() + lead_ms) // QUARTER) * QUARTER
+    while True:
+        first = datetime.fromtimestamp(start / 1000, ROME).date()
+        if datetime.fromtimestamp((start + length_ms - 1) / 1000, ROME).date() == first:
+            return start
+        start += QUARTER
 
 
 def _event(dashboard: Dashboard, site: int, start_ms: int, end_ms: int, kw: float) -> int:
@@ -73,8 +87,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Dashboard
         assert made.status_code == 201, made.text
         now = now_ms() // QUARTER * QUARTER
         _history(dashboard, meter["id"], now)
-        past = _event(dashboard, site["id"], now - 3 * 4 * QUARTER, now - 2 * 4 * QUARTER, 15.0)
-        upcoming = _event(dashboard, site["id"], now + 8 * QUARTER, now + 12 * QUARTER, 10.0)
+        past = now - 3 * 4 * QUARTER
+        while (
+            datetime.fromtimestamp(past / 1000, ROME).date()
+            != datetime.fromtimestamp((past + 4 * QUARTER - 1) / 1000, ROME).date()
+        ):
+            past -= QUARTER  # within one local day
+        past = _event(dashboard, site["id"], past, past + 4 * QUARTER, 15.0)
+        soon = _within_a_local_day(8 * QUARTER, 4 * QUARTER)
+        upcoming = _event(dashboard, site["id"], soon, soon + 4 * QUARTER, 10.0)
         yield dashboard, {"site": site["id"], "past": past, "upcoming": upcoming}
 
 
@@ -88,6 +109,18 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
 async def phone(browser: Browser) -> AsyncIterator[Page]:
     async for opened in watched_page(browser, width=390):
         yield opened
+
+
+async def _plotted(page: Page) -> list[list]:
+    """(series name, points drawn) of the event's chart, read from the ECharts instance."""
+    await expect(page.get_by_test_id("dr-chart").locator("canvas")).to_have_count(1)
+    return await page.evaluate(
+        """() => {
+            const el = document.querySelector('[data-testid=dr-chart]');
+            const option = getElement(el).chart.getOption();
+            return option.series.map((s) => [s.name, s.data.filter((p) => p[1] != null).length]);
+        }"""
+    )
 
 
 def _status(dashboard: Dashboard, event_id: int) -> str:
@@ -115,13 +148,7 @@ async def test_the_page_lists_events_and_the_chart_shows_baseline_actual_and_tar
     await expect(page).to_have_url(f"{dashboard.url}/dr/{ids['past']}")
     chart = page.get_by_test_id("dr-chart")
     await expect(chart.locator("canvas")).to_have_count(1)
-    names = await page.evaluate(
-        """() => {
-            const el = document.querySelector('[data-testid=dr-chart]');
-            const option = getElement(el).chart.getOption();
-            return option.series.map((s) => [s.name, s.data.filter((p) => p[1] != null).length]);
-        }"""
-    )
+    names = await _plotted(page)
     assert names == [["Baseline", 5], ["Target load", 5], ["Actual", 5]]  # 4 intervals + end
     await expect(page.get_by_test_id("kpi-dr-target-value")).to_have_text("15.0 kW")
     await expect(page.get_by_test_id("kpi-dr-performance-value")).to_contain_text("%")
@@ -141,7 +168,8 @@ async def test_an_operator_creates_and_cancels_a_test_event(server, page):
     field = page.locator(".q-field", has=page.get_by_test_id("dr-new-target"))
     await expect(field).to_contain_text("greater than")
     await page.get_by_test_id("dr-new-target").fill("12")
-    await page.get_by_test_id("dr-new-starts").fill("30")
+    start = _within_a_local_day(30 * 60_000, 60 * 60_000)  # the form rounds up to the quarter
+    await page.get_by_test_id("dr-new-starts").fill(str((start - now_ms()) // 60_000))
     await page.get_by_test_id("dr-new-save").click()
     await expect(page.get_by_text("Event created")).to_be_visible()
     events = api(dashboard).get("/dr-events", params={"site_id": ids["site"]}).json()
@@ -156,6 +184,8 @@ async def test_an_operator_creates_and_cancels_a_test_event(server, page):
     await page.get_by_test_id("confirm-yes").click()
     await expect(page.get_by_test_id("status-cancelled")).to_be_visible()
     assert _status(dashboard, made["id"]) == "cancelled"
+    # the refresh updated the chart in place: the baseline and target are still drawn
+    assert await _plotted(page) == [["Baseline", 5], ["Target load", 5], ["Actual", 0]]
     assert _status(dashboard, ids["upcoming"]) == "scheduled"
 
 
