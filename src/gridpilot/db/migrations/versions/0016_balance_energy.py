@@ -1,4 +1,4 @@
-"""Stored energy per series and bucket for the site balance (balance). Reserved; filled by the #14 work.
+"""Stored energy per series and bucket for the site balance (balance, issue #14).
 
 ``balance_energy``: the energy [kWh] of each series in each 15-min and 1-h bucket, written by
 the rollup refresh; ``balance_energy_series``: the series whose stored energy is complete, with
