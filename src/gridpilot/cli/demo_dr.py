@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gridpilot.analytics.cbl import NotEnoughDays
 from gridpilot.assets.service import list_assets, list_sites
+from gridpilot.core.timestamps import from_ms
 from gridpilot.dr import service as dr
 from gridpilot.flex import service as flex
 from gridpilot.flex.schemas import CurtailableLoadCreate, HvacCreate
@@ -72,7 +73,8 @@ async def prepare(sessions: async_sessionmaker[AsyncSession], now_ms: int) -> st
             new = dr.NewEvent(
                 site_id=site.id, start_ms=start, end_ms=start + DURATION_MIN * 60_000,
                 method=METHOD, target_reduction_kw=TARGET_KW,
-                external_id=f"{EXTERNAL_PREFIX}{start}", created_by="gridpilot demo",
+                external_id=EXTERNAL_PREFIX + from_ms(start).strftime("%Y-%m-%dT%H:%MZ"),
+                created_by="gridpilot demo",
             )  # fmt: skip
             try:
                 event, _ = await dr.create_event(
