@@ -11,12 +11,21 @@ the login's refresh-token family.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from nicegui import app as gui
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.auth.dependencies import principal_from_claims, token_config
-from gridpilot.auth.grants import password_grant, refresh_token_grant
+from gridpilot.auth.grants import (
+    TokenGrant,
+    mfa_otp_grant,
+    password_grant,
+    refresh_token_grant,
+)
 from gridpilot.auth.login_guard import login_guard
 from gridpilot.auth.models import RefreshToken
 from gridpilot.auth.oauth import OAuthError
@@ -37,12 +46,34 @@ def _browser() -> str:
     return str(gui.storage.browser["id"])
 
 
-async def log_in(username: str, password: str, client: str) -> str | None:
-    """Log ``username`` in from address ``client``; None on success, else the message to show."""
+@asynccontextmanager
+async def _grant_session() -> AsyncIterator[AsyncSession]:
+    """A session for a grant, committed on success and on errors that keep their changes
+    (``OAuthError.keep_changes``: the audit row of a log-in that asks for its second factor, a
+    revoked refresh-token family), as the token endpoint does."""
+    async with current().app.state.sessions() as session:
+        try:
+            yield session
+        except OAuthError as exc:
+            await (session.commit() if exc.keep_changes else session.rollback())
+            raise
+        await session.commit()
+
+
+@dataclass(frozen=True)
+class MfaPending:
+    """The password was right; the second factor is asked for (the token stays on the server)."""
+
+    mfa_token: str
+
+
+async def log_in(username: str, password: str, client: str) -> str | MfaPending | None:
+    """Log ``username`` in from address ``client``; None on success, ``MfaPending`` when a
+    TOTP or recovery code must follow (``complete_mfa``), else the message to show."""
     context = current()
     settings = context.settings
     try:
-        async with context.session() as session:
+        async with _grant_session() as session:
             grant = await password_grant(
                 session=session,
                 config=token_config(settings),
@@ -57,14 +88,49 @@ async def log_in(username: str, password: str, client: str) -> str | None:
     except RateLimited as exc:
         return f"Too many log-in attempts; try again in {exc.retry_after_s} s."
     except OAuthError as exc:
+        if exc.error == "mfa_required":
+            return MfaPending(exc.extra["mfa_token"])
         if exc.retry_after_s is not None:  # the account is locked
             return exc.description[0].upper() + exc.description[1:] + "."
         return WRONG_CREDENTIALS
+    _keep(grant)
+    return None
+
+
+async def complete_mfa(mfa_token: str, code: str, client: str) -> str | None:
+    """The second step of a log-in: None on success, else the message to show."""
+    context = current()
+    settings = context.settings
+    try:
+        async with _grant_session() as session:
+            grant = await mfa_otp_grant(
+                session=session,
+                config=token_config(settings),
+                refresh_ttl_s=settings.refresh_token_ttl_s,
+                mfa_token=mfa_token,
+                otp=code.strip(),
+                scope=None,
+                guard=login_guard(context.app),
+                client=client,
+                via="dashboard",
+            )
+    except RateLimited as exc:
+        return f"Too many attempts; try again in {exc.retry_after_s} s."
+    except OAuthError as exc:
+        if exc.retry_after_s is not None:
+            return exc.description[0].upper() + exc.description[1:] + "."
+        return "Wrong, expired or already used code."
+    _keep(grant)
+    return None
+
+
+def _keep(grant: TokenGrant) -> None:
+    context = current()
+    settings = context.settings
     assert grant.refresh_token is not None
     context.tokens.put(
         _browser(), grant.access_token, grant.refresh_token, settings.refresh_token_ttl_s
     )
-    return None
 
 
 async def log_out() -> None:
@@ -87,7 +153,7 @@ async def _refreshed(browser: str, refresh: str) -> str | None:
     context = current()
     settings = context.settings
     try:
-        async with context.session() as session:
+        async with _grant_session() as session:
             grant = await refresh_token_grant(
                 session=session,
                 config=token_config(settings),
