@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import orjson
+
 from harness import (
     PgServer,
     ServerProcess,
@@ -62,9 +63,11 @@ def power_kw(asset: int, ts_ms: int) -> float:
 
 def setup(http: httpx.Client, assets: int) -> tuple[int, list[int], int]:
     """Site, tariff, machines and the report definition: (site id, asset ids, report id)."""
-    site = http.post(
-        "/api/v1/sites", json={"name": "Bench plant", "timezone": "Europe/Rome"}
-    ).raise_for_status().json()["id"]
+    site = (
+        http.post("/api/v1/sites", json={"name": "Bench plant", "timezone": "Europe/Rome"})
+        .raise_for_status()
+        .json()["id"]
+    )
     http.post(
         f"/api/v1/sites/{site}/tariffs",
         json={"valid_from": 0, "definition": TARIFF, "backdate": True},
@@ -77,9 +80,13 @@ def setup(http: httpx.Client, assets: int) -> tuple[int, list[int], int]:
         ).raise_for_status().json()["id"]
         for n in range(assets)
     ]  # fmt: skip
-    report = http.post(
-        "/api/v1/reports", json={"site_id": site, "name": "Monthly", "kind": "site_energy"}
-    ).raise_for_status().json()["id"]
+    report = (
+        http.post(
+            "/api/v1/reports", json={"site_id": site, "name": "Monthly", "kind": "site_energy"}
+        )
+        .raise_for_status()
+        .json()["id"]
+    )
     return site, ids, report
 
 
@@ -92,9 +99,13 @@ def ingest(http: httpx.Client, ids: list[int], start: int, end: int) -> int:
     stored = 0
     for i in range(0, len(readings), 1000):
         body = orjson.dumps({"readings": readings[i : i + 1000]})
-        answer = http.post(
-            "/api/v1/telemetry", content=body, headers={"Content-Type": "application/json"}
-        )
+        for _ in range(60):  # 503 while the writer catches up: retry, as a client should
+            answer = http.post(
+                "/api/v1/telemetry", content=body, headers={"Content-Type": "application/json"}
+            )
+            if answer.status_code != 503:
+                break
+            time.sleep(1.0)
         if answer.status_code >= 400:
             raise RuntimeError(f"ingest refused: {answer.text[:500]}")
         stored += int(answer.json()["stored"])
