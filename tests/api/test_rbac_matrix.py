@@ -210,6 +210,8 @@ REQUIRED: dict[tuple[str, str], Permission | None] = {
 PUBLIC = {
     ("GET", "/health"),
     ("POST", "/api/v1/auth/token"),
+    ("POST", "/api/v1/auth/mfa/enrol"),  # authenticated by the password grant's MFA token
+    ("POST", "/api/v1/auth/mfa/enrol/confirm"),
     ("POST", "/webhooks/utility/dr-notification"),
 }
 

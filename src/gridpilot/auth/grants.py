@@ -92,8 +92,13 @@ async def password_grant(
     guard: LoginGuard,
     client: str,
     via: str = "token",
+    mfa_roles: frozenset[str] = frozenset(),
 ) -> TokenGrant:
     """Resource-owner password credentials (4.3): an access token and a new refresh family.
+
+    A user with a second factor gets ``mfa_required`` (401) and an ``mfa_token`` for the
+    ``mfa_otp`` grant; a user of ``mfa_roles`` without one gets ``mfa_enrolment_required`` (401)
+    and an ``mfa_token`` good only for enrolling (``/auth/mfa/enrol``).
 
     ``client`` (its address) counts against the guard's limits: ``RateLimited`` over them; a
     locked account is ``invalid_grant`` with ``retry_after_s``. Every outcome is audited
@@ -123,6 +128,15 @@ async def password_grant(
         raise OAuthError(
             "mfa_required",
             "a second factor is needed: send grant_type=mfa_otp with this mfa_token and a code",
+            status=401,
+            keep_changes=True,
+            extra={"mfa_token": encode_mfa_token(config, user)},
+        )
+    if user.role in mfa_roles:
+        raise OAuthError(
+            "mfa_enrolment_required",
+            f"role {user.role!r} needs a second factor: enrol with this mfa_token at "
+            "/api/v1/auth/mfa/enrol, then log in again",
             status=401,
             keep_changes=True,
             extra={"mfa_token": encode_mfa_token(config, user)},

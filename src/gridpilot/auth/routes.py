@@ -26,6 +26,7 @@ from gridpilot.auth.grants import (
 )
 from gridpilot.auth.key_routes import router as key_router
 from gridpilot.auth.login_guard import client_address, login_guard
+from gridpilot.auth.mfa_routes import enrolment_router
 from gridpilot.auth.mfa_routes import router as mfa_router
 from gridpilot.auth.oauth import OAuthError, basic_credentials, invalid_client
 from gridpilot.auth.schemas import OAuthErrorBody, TokenResponse
@@ -158,6 +159,7 @@ async def _grant(request: Request, session: SessionDep) -> TokenGrant:
             scope=scope,
             guard=login_guard(request.app),
             client=client_address(request),
+            mfa_roles=settings.mfa_roles,
         )
     if grant_type == "mfa_otp":
         return await mfa_otp_grant(
@@ -234,6 +236,7 @@ async def issue_token(request: Request, session: SessionDep) -> JSONResponse:
 router = APIRouter()
 router.include_router(auth_router)
 router.include_router(mfa_router)
+router.include_router(enrolment_router)
 router.include_router(user_router)
 router.include_router(audit_router)
 router.include_router(key_router)

@@ -118,6 +118,12 @@ class Settings(BaseSettings):
         description="Comma-separated roles that must log in with a second factor (TOTP), e.g. "
         "'administrator,operator'; such a user without one gets only an enrolment token.",
     )
+
+    @property
+    def mfa_roles(self) -> frozenset[str]:
+        """``mfa_required_roles`` as a set of role names."""
+        return frozenset(r.strip() for r in self.mfa_required_roles.split(",") if r.strip())
+
     password_reset_ttl_s: int = Field(
         default=1800, gt=0, description="How long an e-mailed password-reset token is valid [s]."
     )

@@ -39,6 +39,10 @@ from gridpilot.web.context import current
 log = logging.getLogger(__name__)
 
 WRONG_CREDENTIALS = "Wrong username or password, or the account is disabled."
+MFA_ENROLMENT_NEEDED = (
+    "Your role needs a second factor: set up an authenticator app first "
+    "(POST /api/v1/auth/mfa/enrol, see docs/security.md), then log in again."
+)
 
 
 def _browser() -> str:
@@ -84,12 +88,15 @@ async def log_in(username: str, password: str, client: str) -> str | MfaPending 
                 guard=login_guard(context.app),
                 client=client,
                 via="dashboard",
+                mfa_roles=settings.mfa_roles,
             )
     except RateLimited as exc:
         return f"Too many log-in attempts; try again in {exc.retry_after_s} s."
     except OAuthError as exc:
         if exc.error == "mfa_required":
             return MfaPending(exc.extra["mfa_token"])
+        if exc.error == "mfa_enrolment_required":
+            return MFA_ENROLMENT_NEEDED
         if exc.retry_after_s is not None:  # the account is locked
             return exc.description[0].upper() + exc.description[1:] + "."
         return WRONG_CREDENTIALS
