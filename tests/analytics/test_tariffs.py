@@ -200,3 +200,18 @@ def test_versions_in_different_currencies_are_refused():
     with pytest.raises(ValidationFailed, match="currencies"):
         cost(quarters("2026-01-05T00:00Z", "2026-01-05T01:00Z"), interval_ms=QUARTER_MS,
              versions=[(0, eur), (1, usd)], timezone="UTC")  # fmt: skip
+
+
+def test_the_export_price_is_an_optional_decimal():
+    from decimal import Decimal
+
+    assert parse_tariff(NIGHT_DAY).export_rate_per_kwh is None
+    assert parse_tariff({**NIGHT_DAY, "export_rate_per_kwh": 0.11}).export_rate_per_kwh == (
+        Decimal("0.11")
+    )
+    assert parse_tariff({**NIGHT_DAY, "export_rate_per_kwh": "-0.02"}).export_rate_per_kwh == (
+        Decimal("-0.02")
+    )
+    for bad in ("a lot", True, float("nan"), 5000, [0.1]):
+        with pytest.raises(ValidationFailed, match="export_rate_per_kwh"):
+            parse_tariff({**NIGHT_DAY, "export_rate_per_kwh": bad})

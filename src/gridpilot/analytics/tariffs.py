@@ -7,7 +7,9 @@ the interval start: the first period whose days and clock times match gives the 
 is priced as a Sunday, unless some period lists ``holiday``: then only those periods match it.
 On top: a demand charge [currency/kW] per local calendar month on that month's billing peak
 (max demand-interval average power), and fixed charges per local day and per local month; both
-are prorated by the share of the day/month the period covers.
+are prorated by the share of the day/month the period covers. ``export_rate_per_kwh`` (optional,
+a Decimal) is what exported energy earns [currency/kWh]: it prices nothing here (the cost KPIs
+price a site's consumption); it is the agreed figure, shown with the tariff.
 
 Tariffs are versioned: ``versions`` are ``(valid_from_ms, Tariff)`` and every interval is priced
 with the version valid at its start, so a new version never changes past costs.
@@ -21,6 +23,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
@@ -46,6 +49,7 @@ _KEYS = {
     "demand_charge_per_kw_month",
     "fixed_charge_per_day",
     "fixed_charge_per_month",
+    "export_rate_per_kwh",
     "name",
 }
 _PERIOD_KEYS = {"name", "rate_per_kwh", "days", "start", "end"}
@@ -77,6 +81,7 @@ class Tariff:
     fixed_charge_per_month: float = 0.0
     country: str | None = None
     subdivision: str | None = None
+    export_rate_per_kwh: Decimal | None = None  # what exported energy earns; None: not agreed
 
     @property
     def names_holidays(self) -> bool:
@@ -90,6 +95,22 @@ def _number(value: Any, what: str, *, minimum: float = 0.0) -> float:
     if not np.isfinite(number) or number < minimum or number > 1e9:
         raise ValidationFailed(f"tariff {what} must be a finite number >= {minimum:g}")
     return number
+
+
+def _export_rate(value: Any) -> Decimal | None:
+    """The export price [currency/kWh] as a Decimal (a JSON number or a decimal string)."""
+    if value is None:
+        return None
+    what = "tariff export_rate_per_kwh"
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValidationFailed(f"{what} must be a number (currency per kWh) or null")
+    try:
+        rate = Decimal(str(value).strip())
+    except InvalidOperation as exc:
+        raise ValidationFailed(f"{what} must be a number (currency per kWh) or null") from exc
+    if not rate.is_finite() or abs(rate) > 1000:
+        raise ValidationFailed(f"{what} must be a finite number between -1000 and 1000")
+    return rate
 
 
 def _clock_min(value: Any, what: str) -> int:
@@ -174,6 +195,7 @@ def parse_tariff(definition: Mapping[str, Any]) -> Tariff:
         ),
         country=country.upper() if country else None,
         subdivision=subdivision,
+        export_rate_per_kwh=_export_rate(definition.get("export_rate_per_kwh")),
     )
     if tariff.country:
         holiday_dates(tariff.country, tariff.subdivision, 2026)  # unknown country: 422 now

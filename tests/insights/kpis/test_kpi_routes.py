@@ -261,6 +261,31 @@ async def test_site_tariff_json_and_a_time_varying_emission_factor(
     assert "contract_utilization_pct" not in figures  # the site has no contract demand
 
 
+async def test_the_site_tariff_prices_the_time_before_the_first_version(
+    app, client, sessions, auth_headers
+):
+    """The site's ``tariff`` JSON at 0.25 USD/kWh, a version at 0.50 from the second hour: the
+    first version does not unprice the hour before it (issue #16, the tariffs page)."""
+    admin = await auth_headers(Role.ADMINISTRATOR)
+    site_id = await make_site(
+        client, admin, "Retariffed site", tariff={"default_rate_per_kwh": 0.25, "currency": "USD"}
+    )
+    machine = await make_asset(client, admin, site_id, "Kiln", "machine")
+    version = {
+        "valid_from": T0 + 60 * MIN,
+        "definition": {"default_rate_per_kwh": 0.5, "currency": "USD", "export_rate_per_kwh": 0.1},
+        "backdate": True,
+    }
+    made = await client.post(f"/api/v1/sites/{site_id}/tariffs", json=version, headers=admin)
+    assert made.status_code == 201, made.text
+    power = await metric_id(sessions, "power_kw")
+    await insert_readings(sessions, [(machine, power, T0 + i * MIN, 6.0) for i in range(121)])
+    await refresh_pending(sessions=sessions, settings=app.state.settings)
+    figures = await kpis(client, admin, site=site_id, start=T0, end=T0 + 120 * MIN)
+    assert figures["cost"]["value"] == pytest.approx(6.0 * 0.25 + 6.0 * 0.5)
+    assert figures["cost"]["coverage"] == pytest.approx(1.0)
+
+
 async def test_site_kpis_never_add_a_main_meter_to_its_sub_meters(
     app, client, sessions, auth_headers
 ):

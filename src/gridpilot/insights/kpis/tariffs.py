@@ -2,8 +2,9 @@
 
 A version is valid from ``valid_from_ms`` until the next version starts. Versions are append-only
 and, unless ``backdate`` is asked for, start now or later: a tariff change never rewrites costs
-already computed. A site without versions falls back to its ``sites.tariff`` JSON (valid since
-forever), so a simple single tariff can live on the site. A tariff without a ``country`` field
+already computed. A site's ``sites.tariff`` JSON (a simple single tariff living on the site)
+prices everything before its first version (with no versions: everything), so the first version
+does not unprice the past either. A tariff without a ``country`` field
 takes its public holidays from the site's time zone (``Europe/Rome`` -> IT); ``"country": null``
 means no holidays.
 """
@@ -94,11 +95,10 @@ async def pricing_versions(*, session: AsyncSession, site: Site) -> list[tuple[i
         .order_by(TariffVersion.valid_from_ms)
     )
     rows = (await session.scalars(query)).all()
-    if rows:
-        return [(row.valid_from_ms, _with_country(row.definition, site)) for row in rows]
-    if site.tariff:
-        return [(0, _with_country(site.tariff, site))]
-    return []
+    versions = [(row.valid_from_ms, _with_country(row.definition, site)) for row in rows]
+    if site.tariff and (not rows or rows[0].valid_from_ms > 0):
+        versions.insert(0, (0, _with_country(site.tariff, site)))
+    return versions
 
 
 def _with_country(definition: Mapping[str, Any], site: Site) -> Tariff:

@@ -23,6 +23,7 @@ PAGES = (
     "site_settings",
     "asset_settings",
     "rules",
+    "tariffs",
 )
 
 _registered: list[bool] = []

@@ -25,6 +25,13 @@ SECTIONS: list[tuple[str, str, str, str, Permission | None]] = [
         "notifications",
         Permission.CONFIGURE,
     ),
+    (
+        "Tariffs",
+        "Each site's versioned tariff: time-of-use prices, charges, export price",
+        "/settings/tariffs",
+        "euro",
+        None,
+    ),
 ]
 
 
