@@ -44,6 +44,25 @@ def test_every_demo_site_has_an_italian_time_of_use_tariff(scenario):
         ) == ["F1", "F2", "F3", "F2", "F3", "F3"]
 
 
+def test_demo_sites_that_export_have_an_export_price():
+    """The office (rooftop PV), the parks and the community's prosumers earn 0.105 EUR/kWh for
+    what they export (a RID-like price); the factory, which never exports, has none."""
+    from decimal import Decimal
+
+    def generates(site) -> bool:
+        kinds = {type(a.model).__name__ for a in site.assets}
+        return bool(kinds & {"PvPlant", "WindTurbine", "RooftopPv", "Pv"}) or any(
+            a.role == "prosumer" or "PV" in a.name for a in site.assets
+        )
+
+    exporters = [s for n in SCENARIOS for s in scenario_sites(n) if generates(s)]
+    assert len(exporters) >= 4
+    for site in exporters:
+        assert parse_tariff(site.tariff).export_rate_per_kwh == Decimal("0.105"), site.name
+    factory = scenario_sites("factory")[0]
+    assert parse_tariff(factory.tariff).export_rate_per_kwh is None
+
+
 async def test_the_demo_building_is_priced_and_its_rooftop_pv_is_a_described_source(
     app, client, auth_headers
 ):
