@@ -12,7 +12,8 @@ penalty per slot) but runs the intents in registry order in this process, so a t
 intent registered first and the same words always give the same answer; it compiles only the
 case-sensitive matchers (utterances are lower-cased), half of padacioso's start-up cost, and
 tries a query only on the lines starting with its first word or a capture (a match in well
-under a millisecond instead of 10-20 ms over all 14,700 lines). No fuzzy matching: an utterance no line covers is out of domain (``None``), never a guess.
+under a millisecond instead of 10-20 ms over all 14,700 lines).
+No fuzzy matching: an utterance no line covers is out of domain (``None``), never a guess.
 
 References: padacioso (OpenVoiceOS), https://github.com/OpenVoiceOS/padacioso; the
 ``.intent`` format of Padatious, https://openvoiceos.github.io/ovos-technical-manual/.
