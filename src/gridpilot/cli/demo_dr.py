@@ -3,7 +3,8 @@
 ``prepare(sessions, now_ms)`` (idempotent) gives the simulated office building two flexible
 resources, its HVAC setpoint offset (``DEMO_HVAC``) and its lighting as a curtailable load
 (``DEMO_LIGHTING``), and schedules a DR event starting at the first quarter hour at least
-``LEAD_MIN`` minutes ahead, for ``DURATION_MIN`` minutes, with the CAISO 10-in-10 baseline
+``LEAD_MIN`` minutes ahead, for ``DURATION_MIN`` minutes, a target of ``TARGET_PCT`` of the
+baseline, with the CAISO 10-in-10 baseline
 (5 weekdays of history suffice; the demo backfills 14 days). A re-run that finds an open demo
 event keeps it; one after it has ended schedules a new one. Everything goes through the flex
 and dr services, as the API does.
@@ -22,7 +23,10 @@ from gridpilot.flex.schemas import CurtailableLoadCreate, HvacCreate
 
 SITE = "Sim office building (Milan)"
 EXTERNAL_PREFIX = "gridpilot-demo-"
-LEAD_MIN, DURATION_MIN, TARGET_KW = 5, 60, 10.0
+LEAD_MIN, DURATION_MIN = 5, 60
+#: The target: 5 % of the baseline, which the lighting alone gives day and night (3 kW of an
+#: empty office's ~40 kW at night, ~35 kW of a full one's ~250 kW by day).
+TARGET_PCT = 5.0
 METHOD = "caiso_10in10"
 QUARTER_MS = 900_000
 #: About the simulated HVAC's 6 %/K of its thermal load in a full office (sim/buildings.py).
@@ -72,7 +76,7 @@ async def prepare(sessions: async_sessionmaker[AsyncSession], now_ms: int) -> st
             start = -(-(now_ms + LEAD_MIN * 60_000) // QUARTER_MS) * QUARTER_MS
             new = dr.NewEvent(
                 site_id=site.id, start_ms=start, end_ms=start + DURATION_MIN * 60_000,
-                method=METHOD, target_reduction_kw=TARGET_KW,
+                method=METHOD, target_reduction_pct=TARGET_PCT,
                 external_id=EXTERNAL_PREFIX + from_ms(start).strftime("%Y-%m-%dT%H:%MZ"),
                 created_by="gridpilot demo",
             )  # fmt: skip
@@ -85,5 +89,6 @@ async def prepare(sessions: async_sessionmaker[AsyncSession], now_ms: int) -> st
     minutes = max(0, round((event.start_ms - now_ms) / 60_000))
     return (
         f"demand response: event {event.id} on the office building in {minutes} min "
-        f"({TARGET_KW:g} kW for {(event.end_ms - event.start_ms) // 60_000} min): /dr/{event.id}"
+        f"({event.target_reduction_kw:,.1f} kW for {(event.end_ms - event.start_ms) // 60_000} "
+        f"min): /dr/{event.id}"
     )
