@@ -86,7 +86,7 @@ async def test_an_operator_sees_todays_tariff_and_adds_a_version(server, page):
     details = page.get_by_test_id(f"tariff-details-{plant}")
     await expect(details).to_contain_text("F1 · Mon-Fri, 08:00-19:00")
     await expect(details).to_contain_text("0.238 EUR/kWh")
-    await expect(details).to_contain_text("3.20 EUR/kW of each month's peak")
+    await expect(details).to_contain_text("Demand charge on each month's peak3.20 EUR/kW")
     await expect(details).to_contain_text("Export earns0.110 EUR/kWh")
     await expect(page.get_by_test_id(f"tariff-site-{ids['doomed']}")).to_contain_text(
         "No tariff applies today"
@@ -94,6 +94,8 @@ async def test_an_operator_sees_todays_tariff_and_adds_a_version(server, page):
     await page.get_by_test_id(f"tariff-history-{plant}").click()
     oldest = page.get_by_test_id(f"tariff-version-{plant}-0")
     await expect(oldest).to_contain_text("0.200 EUR/kWh")
+    await expect(oldest).to_contain_text("Fixed chargenone")
+    await expect(oldest).to_contain_text("Export earnsnot set")
     await expect(oldest).to_be_visible()
     await settled(page)
     await shot(page, "settings-tariffs")
@@ -164,4 +166,5 @@ async def test_viewers_read_tariffs_without_buttons_and_the_server_refuses(serve
         await phone.get_by_role("button", name="Cancel").click()
         await dark(phone)
         await expect(phone.get_by_test_id(f"tariff-details-{ids['plant']}")).to_be_visible()
+        await settled(phone)
         await shot(phone, "settings-tariffs-phone-dark")

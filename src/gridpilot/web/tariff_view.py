@@ -83,8 +83,10 @@ def price(value: Any, currency: str) -> str:
 
 
 def charge(value: Any, currency: str, per: str) -> str:
-    """``3.20 EUR/kW per month``, ``60.00 EUR per month``."""
+    """``3.20 EUR/kW``, ``60.00 EUR/month``; ``none`` for no charge."""
     number = _decimal(value) or Decimal(0)
+    if not number:
+        return "none"
     return f"{number.quantize(Decimal('0.01'), ROUND_HALF_UP):,.2f} {currency}{per}"
 
 
@@ -122,15 +124,14 @@ def charge_lines(definition: Mapping[str, Any]) -> list[tuple[str, str]]:
     currency = str(definition.get("currency", "EUR")).upper()
     lines = [
         (
-            "Demand charge",
-            charge(definition.get("demand_charge_per_kw_month"), currency, "/kW")
-            + " of each month's peak",
+            "Demand charge on each month's peak",
+            charge(definition.get("demand_charge_per_kw_month"), currency, "/kW"),
         ),
-        ("Fixed charge", charge(definition.get("fixed_charge_per_month"), currency, " per month")),
+        ("Fixed charge", charge(definition.get("fixed_charge_per_month"), currency, "/month")),
     ]
     if definition.get("fixed_charge_per_day"):
         lines.append(
-            ("Daily charge", charge(definition.get("fixed_charge_per_day"), currency, " per day"))
+            ("Daily charge", charge(definition.get("fixed_charge_per_day"), currency, "/day"))
         )
     lines.append(("Export earns", price(definition.get("export_rate_per_kwh"), currency)))
     return lines

@@ -44,6 +44,26 @@ async def list_tariffs(
     return list((await session.scalars(query)).all())
 
 
+async def tariffs_by_site(
+    *, session: AsyncSession, principal: Principal, site_ids: list[int]
+) -> dict[int, list[TariffVersion]]:
+    """The versions of each of ``site_ids`` the principal may see, oldest first, in one query
+    (sites out of scope are left out, as ``list_tariffs`` would refuse them)."""
+    principal.require(Permission.READ)
+    allowed = principal.visible_sites(site_ids)
+    found: dict[int, list[TariffVersion]] = {i: [] for i in allowed}
+    if not allowed:
+        return found
+    query = (
+        select(TariffVersion)
+        .where(TariffVersion.site_id.in_(allowed))
+        .order_by(TariffVersion.site_id, TariffVersion.valid_from_ms)
+    )
+    for row in (await session.scalars(query)).all():
+        found[row.site_id].append(row)
+    return found
+
+
 async def create_tariff(
     *,
     session: AsyncSession,

@@ -209,17 +209,20 @@ def version_dialog(site: Site, base: dict[str, Any], done: Any) -> None:
 
 
 def _details(shown: view.Shown, mark: str) -> None:
-    """The bands, charges and export price of one version."""
-    with ui.column().classes("w-full max-w-2xl gap-0").props(f"data-testid={mark}"):
-        for name, when, rate in view.period_lines(shown.definition):
-            with ui.row().classes("w-full justify-between gap-x-3 gap-y-0 wrap"):
-                ui.label(f"{name} · {when}").classes("text-body2 break-words")
-                ui.label(rate).classes("text-body2 text-weight-medium")
-        ui.separator().classes("q-my-xs")
-        for what, text in view.charge_lines(shown.definition):
-            with ui.row().classes("w-full justify-between gap-x-3 gap-y-0 wrap"):
-                ui.label(what).classes("text-caption")
-                ui.label(text).classes("text-caption text-weight-medium")
+    """The bands, then the charges and export price of one version: a two-column grid (what,
+    figure) that wraps within the screen."""
+    bands = view.period_lines(shown.definition)
+    lines = [(f"{name} · {when}", rate, "text-body2") for name, when, rate in bands]
+    lines += [(what, text, "text-caption") for what, text in view.charge_lines(shown.definition)]
+    with (
+        ui.element("div")
+        .classes("w-full max-w-2xl grid gap-x-3")
+        .style("grid-template-columns: minmax(0, 1fr) minmax(0, max-content)")
+        .props(f"data-testid={mark}")
+    ):
+        for what, figure, size in lines:
+            ui.label(what).classes(f"{size} break-words")
+            ui.label(figure).classes(f"{size} text-weight-medium text-right")
 
 
 def _span(shown: view.Shown, timezone: str) -> str:
@@ -233,10 +236,9 @@ def _span(shown: view.Shown, timezone: str) -> str:
 BADGES = {"applies now": "positive", "closed": "grey", "upcoming": "info"}
 
 
-async def _site_card(site: Site, user: Principal, refresh: Any) -> None:
-    async with current().session() as session:
-        rows = await tariff_service.list_tariffs(session=session, site_id=site.id, principal=user)
-        names = await subject_names(session=session, subjects={r.created_by for r in rows})
+def _site_card(
+    site: Site, rows: list[TariffVersion], names: dict[str, str], user: Principal, refresh: Any
+) -> None:
     shown, now = view.history(site.tariff, rows), now_ms()
     today = view.current(shown, now)
     with ui.card().classes("w-full").props(f"flat bordered data-testid=tariff-site-{site.id}"):
@@ -258,26 +260,40 @@ async def _site_card(site: Site, user: Principal, refresh: Any) -> None:
             ).props(f"data-testid=tariff-today-{site.id}")
             _details(today, f"tariff-details-{site.id}")
         if len(shown) > (1 if today else 0):
-            with (
+            history = (
                 ui.expansion(f"All versions ({len(shown)})")
                 .classes("w-full")
                 .props(f"dense data-testid=tariff-history-{site.id}")
-            ):
-                for i, version in enumerate(reversed(shown)):
-                    state = version.state(now)
-                    with ui.column().classes("w-full gap-1 q-py-xs"):
-                        with ui.row().classes("items-center gap-2 wrap"):
-                            ui.badge(state, color=BADGES[state])
-                            who = (
-                                "site tariff"
-                                if version.created_by is None
-                                else f"by {names.get(version.created_by, version.created_by)}"
-                            )
-                            ui.label(
-                                f"{version.definition.get('name') or 'Tariff'} · "
-                                f"{_span(version, site.timezone)} · {who}"
-                            ).classes("text-body2 break-words")
-                        _details(version, f"tariff-version-{site.id}-{len(shown) - 1 - i}")
+            )
+            drawn: list[bool] = []
+
+            def draw() -> None:  # on first opening: a page of many sites stays quick to build
+                if drawn or not history.value:
+                    return
+                drawn.append(True)
+                with history:
+                    _versions(site, shown, names, now)
+
+            history.on_value_change(draw)
+
+
+def _versions(site: Site, shown: list[view.Shown], names: dict[str, str], now: int) -> None:
+    """Every version, newest first, with its state, span, author and figures."""
+    for i, version in enumerate(reversed(shown)):
+        state = version.state(now)
+        who = (
+            "site tariff"
+            if version.created_by is None
+            else f"by {names.get(version.created_by, version.created_by)}"
+        )
+        with ui.column().classes("w-full gap-1 q-py-xs"):
+            with ui.row().classes("items-center gap-2 wrap"):
+                ui.badge(state, color=BADGES[state])
+                ui.label(
+                    f"{version.definition.get('name') or 'Tariff'} · "
+                    f"{_span(version, site.timezone)} · {who}"
+                ).classes("text-body2 break-words")
+            _details(version, f"tariff-version-{site.id}-{len(shown) - 1 - i}")
 
 
 def register() -> None:
@@ -302,9 +318,16 @@ def register() -> None:
 
 
 async def _sites(user: Principal, refresh: Any) -> None:
+    """Every site's card, read in one transaction (a query for the sites, one for all their
+    versions, one for their authors' names)."""
     async with current().session() as session:
         sites = await assets.list_sites(session=session, principal=user)
+        versions = await tariff_service.tariffs_by_site(
+            session=session, principal=user, site_ids=[s.id for s in sites]
+        )
+        authors = {v.created_by for rows in versions.values() for v in rows}
+        names = await subject_names(session=session, subjects=authors)
     if not sites:
         empty_note("No sites yet: add one under Sites and assets.")
     for site in sites:
-        await _site_card(site, user, refresh)
+        _site_card(site, versions.get(site.id, []), names, user, refresh)
