@@ -212,6 +212,8 @@ PUBLIC = {
     ("POST", "/api/v1/auth/token"),
     ("POST", "/api/v1/auth/mfa/enrol"),  # authenticated by the password grant's MFA token
     ("POST", "/api/v1/auth/mfa/enrol/confirm"),
+    ("POST", "/api/v1/auth/password-reset"),  # anyone; the token in the e-mail authenticates
+    ("POST", "/api/v1/auth/password-reset/confirm"),
     ("POST", "/webhooks/utility/dr-notification"),
 }
 

@@ -11,6 +11,7 @@ from typing import Protocol
 from fastapi import APIRouter, FastAPI
 
 from gridpilot import __version__
+from gridpilot.alerts import mailer
 from gridpilot.alerts.channel_routes import router as alert_channels_router
 from gridpilot.alerts.routes import router as alerts_router
 from gridpilot.api.body_guard import BodyGuardMiddleware
@@ -296,6 +297,7 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.send_email = mailer.send_message  # auth's password-reset e-mails
     app.state.engine = make_engine(settings)
     app.state.sessions = make_sessionmaker(app.state.engine)
     app.state.bus = bus or make_bus(settings)

@@ -29,6 +29,7 @@ from gridpilot.auth.login_guard import client_address, login_guard
 from gridpilot.auth.mfa_routes import enrolment_router
 from gridpilot.auth.mfa_routes import router as mfa_router
 from gridpilot.auth.oauth import OAuthError, basic_credentials, invalid_client
+from gridpilot.auth.reset_routes import router as reset_router
 from gridpilot.auth.schemas import OAuthErrorBody, TokenResponse
 from gridpilot.auth.user_routes import router as user_router
 from gridpilot.core.settings import Settings
@@ -237,6 +238,7 @@ router = APIRouter()
 router.include_router(auth_router)
 router.include_router(mfa_router)
 router.include_router(enrolment_router)
+router.include_router(reset_router)
 router.include_router(user_router)
 router.include_router(audit_router)
 router.include_router(key_router)

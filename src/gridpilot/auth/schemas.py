@@ -5,13 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from gridpilot.auth.permissions import Role
 from gridpilot.auth.service import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, USERNAME_PATTERN
 
 #: Ids are 32-bit in the database; larger numbers cannot name anything (422, not a DB error).
 DbId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+EmailAddress = Annotated[
+    str,
+    StringConstraints(
+        max_length=254,
+        pattern=r"^[^@\s<>,;:\x00-\x1f]+@[^@\s<>,;:\x00-\x1f]+\.[^@\s<>,;:\x00-\x1f]+$",
+    ),
+]
 
 
 def password_field(*, required: bool = True) -> Any:
@@ -32,6 +41,7 @@ class UserCreate(BaseModel):
     site_ids: list[DbId] | None = Field(
         default=None, description="Sites the user may see; null = all sites."
     )
+    email: EmailAddress | None = Field(default=None, description="For password-reset e-mails.")
 
 
 class UserUpdate(BaseModel):
@@ -43,6 +53,7 @@ class UserUpdate(BaseModel):
     site_ids: list[DbId] | None = Field(default=None, description="null = all sites.")
     disabled: bool | None = None
     password: str | None = password_field(required=False)
+    email: EmailAddress | None = Field(default=None, description="null removes it.")
 
 
 class MyPasswordChange(BaseModel):
@@ -60,6 +71,8 @@ class UserOut(BaseModel):
     role: Role
     disabled: bool
     site_ids: list[DbId] | None = Field(description="null = all sites.")
+    email: str | None = None
+    mfa_enabled: bool = False
     created_at: datetime
     updated_at: datetime
 

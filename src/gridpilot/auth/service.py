@@ -60,7 +60,7 @@ MAX_DB_ID = 2**31 - 1
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
 #: Fields an administrator may change with ``update_user``.
-ADMIN_FIELDS = frozenset({"role", "site_ids", "disabled", "password"})
+ADMIN_FIELDS = frozenset({"role", "site_ids", "disabled", "password", "email"})
 
 _USERNAME = re.compile(USERNAME_PATTERN)
 #: The sites table, named here without importing the assets domain (auth sits below it).
@@ -109,6 +109,7 @@ async def create_user(
     role: Role | str,
     site_ids: Sequence[int] | None = None,
     actor: Principal | None = None,
+    email: str | None = None,
 ) -> User:
     """A new enabled user with an argon2id password hash; ``Conflict`` if the name is taken.
 
@@ -129,6 +130,7 @@ async def create_user(
         role=user_role.value,
         disabled=False,
         site_restricted=site_ids is not None,
+        email=email,
     )
     session.add(user)
     await session.flush()
@@ -308,6 +310,8 @@ async def update_user(
         user.role = new_role.value
     if "disabled" in changes:
         user.disabled = bool(changes["disabled"])
+    if "email" in changes:
+        user.email = changes["email"]
     if "site_ids" in changes:
         await _set_sites(session, user, changes["site_ids"])
     if {"role", "disabled", "site_ids", "password"} & set(changes):

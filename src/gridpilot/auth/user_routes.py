@@ -42,6 +42,8 @@ async def _out(session: AsyncSession, users: list[User]) -> list[UserOut]:
             role=Role(u.role),
             disabled=u.disabled,
             site_ids=sites[u.id],
+            email=u.email,
+            mfa_enabled=u.mfa_enabled,
             created_at=u.created_at,
             updated_at=u.updated_at,
         )
@@ -70,6 +72,7 @@ async def create_user(body: UserCreate, principal: UserManager, session: Session
             role=body.role,
             site_ids=body.site_ids,
             actor=principal,
+            email=body.email,
         )
     return (await _out(session, [user]))[0]
 
