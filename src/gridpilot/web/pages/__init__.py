@@ -24,6 +24,7 @@ PAGES = (
     "asset_settings",
     "rules",
     "tariffs",
+    "channels",
 )
 
 _registered: list[bool] = []

@@ -26,6 +26,13 @@ SECTIONS: list[tuple[str, str, str, str, Permission | None]] = [
         Permission.CONFIGURE,
     ),
     (
+        "Notification channels",
+        "E-mail and webhooks for alerts, with a test send and the delivery log",
+        "/settings/channels",
+        "campaign",
+        Permission.CONFIGURE,
+    ),
+    (
         "Tariffs",
         "Each site's versioned tariff: time-of-use prices, charges, export price",
         "/settings/tariffs",
