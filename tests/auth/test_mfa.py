@@ -81,6 +81,11 @@ async def test_enrolment_shows_the_secret_once_and_needs_a_first_code(
                 .order_by(AuditEvent.id)
             )
         ]
+        everything = [
+            (e.actor, e.actor_name, e.target, e.client, e.detail)
+            for e in await session.scalars(select(AuditEvent))
+        ]
+    assert not [s for s in [secret, *recovery] if s in repr(everything)]  # nothing secret
     assert len(hashes) == 10 and all(h.startswith("$argon2id$") for h in hashes)
     assert not any(c in h for c in recovery for h in hashes)
     assert trail == [

@@ -90,7 +90,7 @@ async def test_reset_end_to_end(client, inbox, auth_headers, login, token_reques
     assert refused.status_code == 400  # the old sessions ended
     async with sessions() as session:
         trail = [
-            (e.action, e.outcome)
+            (e.action, e.outcome, e.client)
             for e in await session.scalars(
                 select(AuditEvent)
                 .where(AuditEvent.action.startswith("user.password_reset"))
@@ -98,9 +98,9 @@ async def test_reset_end_to_end(client, inbox, auth_headers, login, token_reques
             )
         ]
     assert trail == [
-        ("user.password_reset_request", "success"),
-        ("user.password_reset", "success"),
-        ("user.password_reset", "failure"),
+        ("user.password_reset_request", "success", "127.0.0.1"),
+        ("user.password_reset", "success", "127.0.0.1"),
+        ("user.password_reset", "failure", "127.0.0.1"),
     ]
 
 

@@ -80,7 +80,9 @@ async def confirm(
 
 
 async def _limit(request: Request) -> None:
+    """The ``/auth`` per-client limit; the client address for the audit trail."""
     await login_guard(request.app).requests.hit(client_address(request))
+    audit.client_var.set(client_address(request))
 
 
 enrolment_router = APIRouter(prefix="/auth/mfa", tags=["auth"], dependencies=[Depends(_limit)])

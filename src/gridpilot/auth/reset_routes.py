@@ -21,7 +21,9 @@ log = logging.getLogger(__name__)
 
 
 async def _limit(request: Request) -> None:
+    """The ``/auth`` per-client limit; the client address for the audit trail."""
     await login_guard(request.app).requests.hit(client_address(request))
+    audit.client_var.set(client_address(request))
 
 
 router = APIRouter(prefix="/auth/password-reset", tags=["auth"], dependencies=[Depends(_limit)])
