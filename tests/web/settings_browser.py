@@ -63,6 +63,16 @@ async def dark(page: Page) -> None:
     await expect(page.locator("body.body--dark")).to_have_count(1)
 
 
+async def settled(page: Page) -> None:
+    """No Quasar transition still running: a dialog fading in, an expansion sliding open (its
+    wrapper has an inline height until it is done)."""
+    await expect(page.locator("[class*='-enter-active']")).to_have_count(0)
+    await page.wait_for_function(
+        "[...document.querySelectorAll('.q-expansion-item__content')]"
+        ".every(e => !e.parentElement.style.height)"
+    )
+
+
 def api(server: Dashboard, user: str = "admin") -> httpx.Client:
     return httpx.Client(base_url=f"{server.url}/api/v1", headers=server.token(user), timeout=30)
 

@@ -21,6 +21,7 @@ from tests.web.settings_browser import (
     log_in,
     no_sideways_scroll,
     seed,
+    settled,
     shot,
     watched_page,
 )
@@ -85,6 +86,7 @@ async def test_an_operator_creates_and_tests_a_webhook(server, page, receiver):
     await page.get_by_test_id("channel-save").click()  # the SSRF guard's reason, beside the URL
     field = page.locator(".q-field", has=page.get_by_test_id("channel-url"))
     await expect(field).to_contain_text("must not contain user info")
+    await settled(page)
     await shot(page, "settings-channel-refused")
     assert _channel(dashboard, "Ops webhook") is None
 
@@ -106,6 +108,7 @@ async def test_an_operator_creates_and_tests_a_webhook(server, page, receiver):
     await expect(log).to_contain_text("alert.test")
     await expect(log).to_contain_text("1 attempt")
     await expect(log).to_contain_text("UTC")  # a global channel: times in UTC, with the zone
+    await settled(page)
     await shot(page, "settings-channel-test")
     deliveries = api(dashboard).get(f"/notification-channels/{made['id']}/deliveries").json()
     assert [(d["state"], d["attempts"]) for d in deliveries] == [("delivered", 1)]
@@ -154,8 +157,10 @@ async def test_viewers_cannot_open_channels_and_the_page_fits_a_phone(server, pa
         await shot(phone, "settings-channels-phone")
         await phone.get_by_test_id("add-channel").click()
         await expect(phone.get_by_test_id("channel-recipients")).to_be_visible()
+        await settled(phone)
         await no_sideways_scroll(phone)
         await shot(phone, "settings-channel-form-phone")
         await phone.get_by_role("button", name="Cancel").click()
         await dark(phone)
+        await settled(phone)
         await shot(phone, "settings-channels-phone-dark")

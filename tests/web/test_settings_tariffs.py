@@ -19,6 +19,7 @@ from tests.web.settings_browser import (
     log_in,
     no_sideways_scroll,
     seed,
+    settled,
     shot,
     watched_page,
 )
@@ -59,16 +60,6 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
 
 def _versions(dashboard: Dashboard, site_id: int) -> list[dict]:
     return api(dashboard).get(f"/sites/{site_id}/tariffs").json()
-
-
-async def settled(page: Page) -> None:
-    """No Quasar transition still running: a dialog fading in, an expansion sliding open (its
-    wrapper has an inline height until it is done)."""
-    await expect(page.locator("[class*='-enter-active']")).to_have_count(0)
-    await page.wait_for_function(
-        "[...document.querySelectorAll('.q-expansion-item__content')]"
-        ".every(e => !e.parentElement.style.height)"
-    )
 
 
 def _rome_midnight_ms(day: date) -> int:

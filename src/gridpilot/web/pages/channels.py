@@ -166,8 +166,8 @@ def channel_dialog(sites: dict[int, str], done: Any) -> None:
         fields: dict[str, Any] = {
             "name": ui.input("Name"),
             "kind": ui.select({"email": "e-mail", "webhook": "webhook"}, value="email"),
-            "recipients": ui.input("Recipients (comma separated e-mail addresses)"),
-            "url": ui.input("Webhook URL (https://...)"),
+            "recipients": ui.input("Recipients").props("hint='e-mail addresses, comma separated'"),
+            "url": ui.input("Webhook URL").props("hint='https://..., checked before it is saved'"),
             "min_severity": ui.select(["info", "warning", "critical"], value="warning"),
             "events": ui.select(
                 ["raised", "acknowledged", "resolved"], value=["raised", "resolved"], multiple=True
