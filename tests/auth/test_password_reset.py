@@ -14,8 +14,9 @@ from sqlalchemy import select, update
 from tests.alerts.conftest import eventually
 from tests.alerts.test_notifications import Inbox, free_port
 from tests.auth.conftest import PASSWORD
+from tests.auth.test_cli_users import run_cli
 
-from gridpilot.auth.models import AuditEvent, PasswordResetToken
+from gridpilot.auth.models import AuditEvent, PasswordResetToken, User
 from gridpilot.auth.permissions import Role
 
 RESET = "/api/v1/auth/password-reset"
@@ -130,3 +131,22 @@ async def test_expired_and_voided_tokens(client, inbox, make_user, auth_headers,
         f"{RESET}/confirm", json={"token": "nope", "new_password": NEW_PASSWORD}
     )
     assert unknown.status_code == 422
+
+
+async def test_cli_sets_the_e_mail(app, sessions, database_url, tmp_path):
+    bad = await run_cli(
+        database_url,
+        tmp_path,
+        ["user", "create", "cy", "--role", "viewer", "--password-stdin", "--email", "cy at x"],
+        stdin=PASSWORD,
+    )
+    assert bad.exit_code == 1 and "not an e-mail address" in bad.output
+    good = await run_cli(
+        database_url,
+        tmp_path,
+        ["user", "create", "cy", "--role", "viewer", "--password-stdin", "--email", "cy@x.org"],
+        stdin=PASSWORD,
+    )
+    assert good.exit_code == 0, good.output
+    async with sessions() as session:
+        assert await session.scalar(select(User.email).where(User.username == "cy")) == "cy@x.org"

@@ -45,13 +45,13 @@ class AccountLocked(RateLimited):
         )
 
 
-def _locked_for(user: User) -> int:
+def locked_for(user: User) -> int:
     if user.locked_until is None:
         return 0
     return max(0, math.ceil((user.locked_until - utcnow()).total_seconds()))
 
 
-async def _count_failure(session: AsyncSession, guard: LoginGuard, user_id: int) -> int:
+async def count_failure(session: AsyncSession, guard: LoginGuard, user_id: int) -> int:
     """One more failure of ``user_id``, committed at once; the lock-out it starts [s], else 0."""
     bump = (
         update(User)
@@ -81,7 +81,7 @@ async def _count_failure(session: AsyncSession, guard: LoginGuard, user_id: int)
     return guard.lockout_s if failures >= guard.max_failures else 0
 
 
-async def _clear_failures(session: AsyncSession, user: User) -> None:
+async def clear_failures(session: AsyncSession, user: User) -> None:
     if user.failed_logins or user.locked_until is not None:
         await session.execute(
             update(User)
@@ -109,16 +109,16 @@ async def check_password(
     if user is None:
         locked = await guard.unknown_users.locked_for(username)
     else:
-        locked = _locked_for(user)
+        locked = locked_for(user)
     if locked:
         raise AccountLocked(locked)
     if await guard.hashes.verify(user.password_hash if user else None, password) and user:
-        await _clear_failures(session, user)
+        await clear_failures(session, user)
         return True
     if user is None:
         locked = await guard.unknown_users.fail(username)
     else:
-        locked = await _count_failure(session, guard, user.id)
+        locked = await count_failure(session, guard, user.id)
     if locked:
         await audit.record_failure(
             session,

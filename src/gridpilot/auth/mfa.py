@@ -25,7 +25,7 @@ import pyotp
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridpilot.auth.lockout import AccountLocked, _clear_failures, _count_failure, _locked_for
+from gridpilot.auth.lockout import AccountLocked, clear_failures, count_failure, locked_for
 from gridpilot.auth.login_guard import LoginGuard
 from gridpilot.auth.models import MfaRecoveryCode, User
 from gridpilot.auth.passwords import hash_password
@@ -145,7 +145,7 @@ async def check_code(
     Limited per client and locked out like a password (``auth.lockout``): ``AccountLocked``.
     """
     await guard.logins.hit(client)
-    locked = _locked_for(user)
+    locked = locked_for(user)
     if locked:
         raise AccountLocked(locked)
     code = code.strip().replace(" ", "")
@@ -155,9 +155,9 @@ async def check_code(
     elif user.mfa_enabled and 8 <= len(code) <= 20:
         method = "recovery" if await _use_recovery_code(session, guard, user, code) else None
     if method is not None:
-        await _clear_failures(session, user)
+        await clear_failures(session, user)
         return method
-    locked = await _count_failure(session, guard, user.id)
+    locked = await count_failure(session, guard, user.id)
     if locked:
         raise AccountLocked(locked)
     raise ValidationFailed("wrong, expired or already used code")

@@ -8,19 +8,18 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from gridpilot.auth.permissions import Role
-from gridpilot.auth.service import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, USERNAME_PATTERN
+from gridpilot.auth.service import (
+    EMAIL_PATTERN,
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    USERNAME_PATTERN,
+)
 
 #: Ids are 32-bit in the database; larger numbers cannot name anything (422, not a DB error).
 DbId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
-EmailAddress = Annotated[
-    str,
-    StringConstraints(
-        max_length=254,
-        pattern=r"^[^@\s<>,;:\x00-\x1f]+@[^@\s<>,;:\x00-\x1f]+\.[^@\s<>,;:\x00-\x1f]+$",
-    ),
-]
+EmailAddress = Annotated[str, StringConstraints(max_length=254, pattern=f"^{EMAIL_PATTERN}$")]
 
 
 def password_field(*, required: bool = True) -> Any:

@@ -56,6 +56,8 @@ __all__ = [
 ]
 
 USERNAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,149}"
+#: An e-mail address, loosely: something@domain.tld, no spaces, separators or control characters.
+EMAIL_PATTERN = r"[^@\s<>,;:\x00-\x1f]{1,64}@[^@\s<>,;:\x00-\x1f]+\.[^@\s<>,;:\x00-\x1f]+"
 MAX_DB_ID = 2**31 - 1
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
@@ -120,6 +122,8 @@ async def create_user(
             "a username has 1 to 150 letters, digits or . _ @ + - and starts with a letter or digit"
         )
     user_role = parse_role(role)
+    if email is not None and (len(email) > 254 or not re.fullmatch(EMAIL_PATTERN, email)):
+        raise ValidationFailed(f"not an e-mail address: {email[:254]!r}")
     check_grant(actor, site_ids, "a new user")
     check_password_policy(password)
     if await find_user(session=session, username=username) is not None:

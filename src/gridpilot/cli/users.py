@@ -94,6 +94,7 @@ def create(
     sites: str | None = typer.Option(
         None, help="Limit the user to these site ids (comma-separated); default all sites."
     ),
+    email: str | None = typer.Option(None, help="E-mail address (for password resets)."),
 ) -> None:
     """Create a user."""
     try:
@@ -108,7 +109,12 @@ def create(
 
     async def work(session: AsyncSession) -> int:
         user = await service.create_user(
-            session=session, username=name, password=password, role=user_role, site_ids=site_ids
+            session=session,
+            username=name,
+            password=password,
+            role=user_role,
+            site_ids=site_ids,
+            email=email,
         )
         return user.id
 
