@@ -112,6 +112,10 @@ async def test_user_and_key_administration(
         headers=admin,
     )
     assert channel.status_code == 201, channel.text
+    channel_url = f"/api/v1/notification-channels/{channel.json()['id']}"
+    renamed = await client.patch(channel_url, json={"name": "ops-2"}, headers=admin)
+    assert renamed.status_code == 200
+    assert (await client.delete(channel_url, headers=admin)).status_code == 204
     deleted = await client.delete(f"/api/v1/users/{created.json()['id']}", headers=admin)
     assert deleted.status_code == 204
 
@@ -126,6 +130,8 @@ async def test_user_and_key_administration(
         ("device_key.create", "success"),
         ("device_key.revoke", "success"),
         ("alert_channel.create", "success"),
+        ("alert_channel.update", "success"),
+        ("alert_channel.delete", "success"),
         ("user.delete", "success"),
     ]
     assert {r.actor_name for r in rows} != {None}  # the administrator is named
@@ -144,6 +150,8 @@ async def test_user_and_key_administration(
     }
     assert rows[5].target == f"key:{device.json()['key_id']}"
     assert rows[5].detail is not None and rows[5].detail["asset"] == asset
+    assert rows[8].target == f"channel:{channel.json()['id']}"
+    assert rows[8].detail == {"fields": ["name"], "site": None}
 
 
 async def test_own_password_change_right_and_wrong(client, make_user, login, sessions):

@@ -19,7 +19,6 @@ from gridpilot.alerts.schemas import (
     ChannelUpdate,
     DeliveryOut,
 )
-from gridpilot.auth import audit
 from gridpilot.auth.dependencies import Configurer
 from gridpilot.core.dependencies import SettingsDep
 from gridpilot.db.dependencies import SessionDep
@@ -61,13 +60,6 @@ async def create_channel(
         data=data,
         guard=webhook_target.Guard.from_settings(settings),
     )
-    await audit.record(
-        session,
-        action="alert_channel.create",
-        actor=principal,
-        target=f"channel:{channel.id}",
-        detail={"kind": channel.kind, "name": channel.name},
-    )
     return ChannelCreated.model_validate(channel)
 
 
@@ -94,22 +86,12 @@ async def update_channel(
         changes=changes,
         guard=webhook_target.Guard.from_settings(settings),
     )
-    await audit.record(
-        session,
-        action="alert_channel.update",
-        actor=principal,
-        target=f"channel:{channel_id}",
-        detail={"fields": sorted(changes.model_dump(exclude_unset=True))},
-    )
     return ChannelOut.model_validate(channel)
 
 
 @router.delete("/{channel_id}", status_code=204, summary="Delete a notification channel")
 async def delete_channel(channel_id: Id, principal: Configurer, session: SessionDep) -> Response:
     await channels.delete_channel(session=session, channel_id=channel_id, principal=principal)
-    await audit.record(
-        session, action="alert_channel.delete", actor=principal, target=f"channel:{channel_id}"
-    )
     return Response(status_code=204)
 
 

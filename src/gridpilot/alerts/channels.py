@@ -18,6 +18,7 @@ from gridpilot.alerts.models import NotificationChannel, NotificationDelivery
 from gridpilot.alerts.outbox import delivery_for
 from gridpilot.alerts.schemas import ChannelCreate, ChannelUpdate
 from gridpilot.assets import service as assets
+from gridpilot.auth import audit as security_audit
 from gridpilot.auth.permissions import Principal
 from gridpilot.core.errors import NotFound, PermissionDenied, ValidationFailed
 from gridpilot.db.base import utcnow
@@ -107,6 +108,13 @@ async def create_channel(
         channel_id=channel.id,
         detail=_snapshot(channel),
     )
+    await security_audit.record(
+        session,
+        action="alert_channel.create",
+        actor=principal,
+        target=f"channel:{channel.id}",
+        detail={"kind": channel.kind, "name": channel.name, "site": channel.site_id},
+    )
     return channel
 
 
@@ -153,6 +161,13 @@ async def update_channel(
         channel_id=channel.id,
         detail=detail,
     )
+    await security_audit.record(
+        session,
+        action="alert_channel.update",
+        actor=principal,
+        target=f"channel:{channel.id}",
+        detail={"fields": sorted(fields), "site": channel.site_id},
+    )
     return channel
 
 
@@ -165,6 +180,13 @@ async def delete_channel(*, session: AsyncSession, channel_id: int, principal: P
         site_id=channel.site_id,
         channel_id=channel.id,
         detail=_snapshot(channel),
+    )
+    await security_audit.record(
+        session,
+        action="alert_channel.delete",
+        actor=principal,
+        target=f"channel:{channel.id}",
+        detail={"kind": channel.kind, "name": channel.name, "site": channel.site_id},
     )
     await session.delete(channel)
     await session.flush()
