@@ -217,7 +217,9 @@ async def _grant(request: Request, session: SessionDep) -> TokenGrant:
 async def issue_token(request: Request, session: SessionDep) -> JSONResponse:
     """Grants: ``password`` (username, password[, scope]) -> access + refresh token;
     ``client_credentials`` (API key as client; HTTP Basic or form) -> access token;
-    ``refresh_token`` (rotating; reusing a spent one revokes its whole family)."""
+    ``refresh_token`` (rotating; reusing a spent one revokes its whole family);
+    ``mfa_otp`` (mfa_token, otp): the second step for users with a TOTP second factor, whose
+    password grant answers 401 ``mfa_required`` with an ``mfa_token`` (docs/security.md)."""
     try:
         grant = await _grant(request, session)
     except OAuthError as exc:
