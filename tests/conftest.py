@@ -30,6 +30,9 @@ from gridpilot.db.engine import make_engine
 from gridpilot.db.metadata import target_metadata
 from gridpilot.db.migrate import upgrade
 
+#: ``inbox`` and ``smtp_port``: a real SMTP server for the tests that send e-mail
+pytest_plugins = ["tests.smtp_server"]
+
 PG_HOST = os.environ.get("GRIDPILOT_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("GRIDPILOT_TEST_PG_PORT", "5432"))
 PG_USER = os.environ.get("GRIDPILOT_TEST_PG_USER", "postgres")

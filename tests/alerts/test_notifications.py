@@ -6,12 +6,10 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import socket
 import time
 from email import message_from_bytes, policy
 
 import pytest
-from aiosmtpd.controller import Controller
 from tests.alerts.conftest import WAIT_S, Request, eventually
 
 from gridpilot.alerts.webhook import sign
@@ -150,35 +148,6 @@ async def test_webhook_gives_up_after_max_attempts(env, receivers, app):
     [row] = await eventually(failed)
     assert row["attempts"] == limit and "HTTP 503" in row["last_error"]
     assert len(receiver.requests) == limit
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], bytes]] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_port() -> int:
-    return free_port()
-
-
-@pytest.fixture
-def inbox(smtp_port):
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
-    controller.start()
-    yield handler
-    controller.stop()
 
 
 @pytest.fixture

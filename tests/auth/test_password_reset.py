@@ -6,35 +6,19 @@ from __future__ import annotations
 import datetime as dt
 import email
 import re
-from collections.abc import Iterator
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 from tests.alerts.conftest import eventually
-from tests.alerts.test_notifications import Inbox, free_port
 from tests.auth.conftest import PASSWORD
 from tests.auth.test_cli_users import run_cli
+from tests.smtp_server import Inbox
 
 from gridpilot.auth.models import AuditEvent, PasswordResetToken, User
 from gridpilot.auth.permissions import Role
 
 RESET = "/api/v1/auth/password-reset"
 NEW_PASSWORD = "a brand new passphrase"
-
-
-@pytest.fixture
-def smtp_port() -> int:
-    return free_port()
-
-
-@pytest.fixture
-def inbox(smtp_port: int) -> Iterator[Inbox]:
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=smtp_port)
-    controller.start()
-    yield handler
-    controller.stop()
 
 
 @pytest.fixture
