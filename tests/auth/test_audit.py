@@ -234,6 +234,8 @@ async def test_query_filters_paging_and_rights(client, make_user, login, auth_he
     assert by_target.json() == []
     naive = await client.get(AUDIT_URL, params={"since": "2026-01-01T00:00:00"}, headers=admin)
     assert naive.status_code == 422 and naive.json()["error"] == "validation_failed"
+    number = await client.get(AUDIT_URL, params={"until": "0.5"}, headers=admin)
+    assert number.status_code == 422 and "UTC offset" in number.json()["message"]
     for role in (Role.OPERATOR, Role.VIEWER, Role.SERVICE):
         assert (await client.get(AUDIT_URL, headers=await auth_headers(role))).status_code == 403
     site_admin = await auth_headers(Role.ADMINISTRATOR, sites=[])

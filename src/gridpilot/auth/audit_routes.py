@@ -33,10 +33,19 @@ class AuditEventOut(BaseModel):
     detail: dict[str, Any] | None
 
 
-def _aware(value: dt.datetime | None, name: str) -> dt.datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise ValidationFailed(f"{name} needs a UTC offset (e.g. 2026-12-04T21:00:00Z)")
-    return value
+def _aware(value: str | None, name: str) -> dt.datetime | None:
+    """The ISO-8601 query time with its offset (422 without one, or for anything else)."""
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise ValidationFailed(
+            f"{name} must be a date and time with a UTC offset (e.g. 2026-12-04T21:00:00Z)"
+        )
+    return parsed
 
 
 @router.get(
@@ -54,8 +63,12 @@ async def list_audit_events(
         str | None, Query(max_length=60, description="an action code, or a prefix like auth.*")
     ] = None,
     target: Annotated[str | None, Query(max_length=200)] = None,
-    since: Annotated[dt.datetime | None, Query(description="from (inclusive), with offset")] = None,
-    until: Annotated[dt.datetime | None, Query(description="to (exclusive), with offset")] = None,
+    since: Annotated[
+        str | None, Query(max_length=40, description="from (inclusive), ISO 8601 with offset")
+    ] = None,
+    until: Annotated[
+        str | None, Query(max_length=40, description="to (exclusive), ISO 8601 with offset")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> list[AuditEventOut]:

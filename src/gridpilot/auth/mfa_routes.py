@@ -105,7 +105,10 @@ async def _token_user(request: Request, session: AsyncSession, mfa_token: str) -
 
 
 @enrolment_router.post(
-    "/enrol", response_model=MfaEnrolment, summary="Enrol with the password grant's MFA token"
+    "/enrol",
+    response_model=MfaEnrolment,
+    summary="Enrol with the password grant's MFA token",
+    responses={401: {"description": "authentication_failed: the MFA token is invalid or expired"}},
 )
 async def enrol_at_log_in(
     body: EnrolmentStart, request: Request, session: SessionDep
@@ -117,7 +120,10 @@ async def enrol_at_log_in(
 
 
 @enrolment_router.post(
-    "/enrol/confirm", response_model=RecoveryCodes, summary="Confirm with the MFA token"
+    "/enrol/confirm",
+    response_model=RecoveryCodes,
+    summary="Confirm with the MFA token",
+    responses={401: {"description": "authentication_failed: the MFA token is invalid or expired"}},
 )
 async def confirm_at_log_in(
     body: EnrolmentConfirm, request: Request, session: SessionDep

@@ -33,6 +33,10 @@ class ResetRequest(BaseModel):
     login: str = Field(min_length=1, max_length=254, description="username or e-mail address")
 
 
+class ResetAccepted(BaseModel):
+    status: str = Field(default="accepted", description="always `accepted`: no user enumeration")
+
+
 class ResetConfirm(BaseModel):
     token: str = Field(min_length=1, max_length=200, description="from the e-mail")
     new_password: str = password_field()
@@ -55,11 +59,12 @@ async def _send(request: Request, mails: list[password_reset.ResetMail]) -> None
     "",
     status_code=202,
     summary="Ask for a password-reset e-mail (always 202)",
+    response_model=ResetAccepted,
     responses={202: {"description": "Accepted, whether or not the user exists"}},
 )
 async def ask_for_reset(
     body: ResetRequest, request: Request, session: SessionDep, background: BackgroundTasks
-) -> Response:
+) -> ResetAccepted:
     """An enabled user whose username or e-mail is ``login`` and who has an e-mail address gets
     a single-use token by e-mail, valid 30 minutes. The answer is the same for everyone."""
     settings: Settings = request.app.state.settings
@@ -68,7 +73,7 @@ async def ask_for_reset(
     )
     await session.commit()
     background.add_task(_send, request, mails)
-    return Response(status_code=202)
+    return ResetAccepted()
 
 
 @router.post(
