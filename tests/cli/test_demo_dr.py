@@ -4,6 +4,9 @@ backfilled history; a re-run keeps both. Both back ends."""
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from gridpilot.cli import demo_dr
@@ -14,6 +17,25 @@ from gridpilot.sim.backfill import backfill
 from gridpilot.sim.provision import provision
 
 QUARTER = 900_000
+ROME = ZoneInfo("Europe/Rome")
+
+
+def _ms(text: str) -> int:
+    return int(dt.datetime.fromisoformat(text).timestamp() * 1000)
+
+
+@pytest.mark.parametrize(
+    ("now", "start", "end"),
+    [  # Europe/Rome in December is +01:00; 5 min lead, the next quarter hour, 60 min
+        ("2026-12-04T14:02:00+01:00", "2026-12-04T14:15:00+01:00", "2026-12-04T15:15:00+01:00"),
+        # 45 min left before midnight (at least half of 60): cut at midnight
+        ("2026-12-04T23:05:00+01:00", "2026-12-04T23:15:00+01:00", "2026-12-05T00:00:00+01:00"),
+        # 15 min left: the event moves to just after midnight
+        ("2026-12-04T23:28:00+01:00", "2026-12-05T00:00:00+01:00", "2026-12-05T01:00:00+01:00"),
+    ],
+)
+def test_the_event_stays_within_one_local_day(now, start, end):
+    assert demo_dr.event_window(_ms(now), ROME) == (_ms(start), _ms(end))
 
 
 async def test_the_demo_schedules_an_event_to_watch_and_reruns_keep_it(app):
@@ -34,10 +56,11 @@ async def test_the_demo_schedules_an_event_to_watch_and_reruns_keep_it(app):
     event = events[0]
     assert len(events) == 1 and f"event {event.id} " in line and f"event {event.id} " in again
     assert event.status == "scheduled" and event.start_ms % QUARTER == 0
-    assert at + 5 * 60_000 <= event.start_ms < at + 5 * 60_000 + QUARTER
-    assert event.end_ms - event.start_ms == 60 * 60_000
-    assert len(rows) == 4 and all(r.baseline_kw > 10.0 for r in rows)  # kW: a real building
-    mean_kw = sum(r.baseline_kw for r in rows) / 4
+    # the window itself is pinned by test_the_event_stays_within_one_local_day
+    assert (event.start_ms, event.end_ms) == demo_dr.event_window(at, ROME)
+    quarters = (event.end_ms - event.start_ms) // QUARTER
+    assert len(rows) == quarters and all(r.baseline_kw > 10.0 for r in rows)  # kW: a building
+    mean_kw = sum(r.baseline_kw for r in rows) / quarters
     assert event.target_reduction_kw == pytest.approx(0.05 * mean_kw, abs=1e-3)  # 5 %
     assert event.baseline_method == "caiso_10in10"
     assert sorted(r.kind for r in resources) == ["curtailable_load", "hvac"]

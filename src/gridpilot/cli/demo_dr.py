@@ -12,6 +12,9 @@ and dr services, as the API does.
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gridpilot.analytics.cbl import NotEnoughDays
@@ -52,6 +55,24 @@ async def _resources(session: AsyncSession, site_id: int) -> list[str]:
     return [d.name for d in wanted]
 
 
+def event_window(now_ms: int, zone: ZoneInfo) -> tuple[int, int]:
+    """``[start, end)`` [epoch ms] of the demo event: the first quarter hour at least
+    ``LEAD_MIN`` minutes ahead, ``DURATION_MIN`` long, within one local day of the site (an event
+    may not cross local midnight): cut at midnight, or after it when less than half would be left.
+    """
+    start = -(-(now_ms + LEAD_MIN * 60_000) // QUARTER_MS) * QUARTER_MS
+    end = start + DURATION_MIN * 60_000
+    local_start = from_ms(start).astimezone(zone)
+    next_day = (local_start + dt.timedelta(days=1)).date()
+    midnight = dt.datetime.combine(next_day, dt.time(), tzinfo=zone)
+    midnight_ms = int(midnight.timestamp() * 1000)
+    if end <= midnight_ms:
+        return start, end
+    if (midnight_ms - start) * 2 >= DURATION_MIN * 60_000:
+        return start, midnight_ms
+    return midnight_ms, midnight_ms + DURATION_MIN * 60_000
+
+
 async def prepare(sessions: async_sessionmaker[AsyncSession], now_ms: int) -> str:
     """Resources and an event on the demo's office building; a line for the demo's panel."""
     async with sessions() as session, session.begin():
@@ -73,9 +94,9 @@ async def prepare(sessions: async_sessionmaker[AsyncSession], now_ms: int) -> st
         if open_events:
             event = open_events[0]
         else:
-            start = -(-(now_ms + LEAD_MIN * 60_000) // QUARTER_MS) * QUARTER_MS
+            start, end = event_window(now_ms, ZoneInfo(site.timezone))
             new = dr.NewEvent(
-                site_id=site.id, start_ms=start, end_ms=start + DURATION_MIN * 60_000,
+                site_id=site.id, start_ms=start, end_ms=end,
                 method=METHOD, target_reduction_pct=TARGET_PCT,
                 external_id=EXTERNAL_PREFIX + from_ms(start).strftime("%Y-%m-%dT%H:%MZ"),
                 created_by="gridpilot demo",
