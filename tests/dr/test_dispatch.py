@@ -4,6 +4,9 @@ command, a manual command winning, the under-target alert, and the stepped resto
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import pytest
 from tests.dr.dispatch_data import (
     AHU,
@@ -21,7 +24,7 @@ from tests.dr.dispatch_data import (
     dr_site,
     live_steps,
 )
-from tests.dr.dr_data import QUARTER, iso_utc, local_ms
+from tests.dr.dr_data import QUARTER, ZONE, iso_utc, local_ms
 from tests.dr.test_webhook import notification, post, site_with_history, utility
 
 from gridpilot.core.timestamps import now_ms
@@ -201,8 +204,11 @@ async def test_a_notified_event_already_started_is_dispatched_in_the_same_step(a
     assert made.status_code == 201, made.text
     util = await utility(client, admin, [site])
     start = now_ms() - now_ms() % QUARTER
+    local = dt.datetime.fromtimestamp(start / 1000, ZoneInfo(ZONE))
+    midnight = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(), local.tzinfo)
+    end = min(start + 4 * QUARTER, int(midnight.timestamp() * 1000))  # one local day at most
     body = {**notification([site]), "event_start": iso_utc(start),
-            "event_end": iso_utc(start + 4 * QUARTER)}  # fmt: skip
+            "event_end": iso_utc(end)}  # fmt: skip
     assert (await post(client, util["secret"], body)).status_code == 202
     await DrRuntime(app.state.settings, app.state.sessions, app.state.bus).step()
     (event,) = (await client.get("/api/v1/dr-events", headers=admin)).json()
