@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from gridpilot.alerts.lifecycle import event_payload
 from gridpilot.control.events import publish_command_changes
 from gridpilot.core.bus import EventBus
-from gridpilot.core.events import DrEventChanged
+from gridpilot.core.events import ALERT_RAISED, DrEventChanged
 from gridpilot.core.settings import Settings
 from gridpilot.core.tasks import cancel_and_wait
 from gridpilot.core.timestamps import now_ms as clock_ms
@@ -103,7 +103,7 @@ class DrRuntime:
                 continue
             await publish_command_changes(self.bus, out.commands)
             for payload in raised:
-                await self.bus.publish("alert.raised", payload)
+                await self.bus.publish(ALERT_RAISED.name, payload)
 
     async def process_notifications(self, now_ms: int) -> list[DrEventChanged]:
         """Turn pending utility notifications into events (``webhook.process_delivery``),
