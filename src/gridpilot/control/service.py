@@ -158,24 +158,27 @@ async def create_command(
         updated_ms=now_ms,
     )
     try:
+        # the command and its first transition in one savepoint: on SQLite, where pysqlite opens
+        # no transaction before a SAVEPOINT, its RELEASE commits, so both must be inside it (else
+        # the simulator could claim the command before its "queued" transition exists)
         async with session.begin_nested():
             session.add(command)
+            await session.flush()
+            session.add(
+                CommandTransition(
+                    command_id=command.id,
+                    state=QUEUED,
+                    previous=None,
+                    ts_ms=now_ms,
+                    actor=command.created_by,
+                )
+            )
             await session.flush()
     except IntegrityError:  # the same key arrived concurrently: answer with that command
         existing = await _existing(session, asset.id, idempotency_key)
         if existing is None:
             raise
         return _same_request(existing, kind, params), None
-    session.add(
-        CommandTransition(
-            command_id=command.id,
-            state=QUEUED,
-            previous=None,
-            ts_ms=now_ms,
-            actor=command.created_by,
-        )
-    )
-    await session.flush()
     change = CommandChange(command.id, asset.id, asset.site_id, kind, QUEUED, None, now_ms, None)
     return command, change
 
