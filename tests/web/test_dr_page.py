@@ -166,7 +166,7 @@ async def test_an_operator_creates_and_cancels_a_test_event(server, page):
     await page.get_by_test_id("dr-new-target").fill("-3")
     await page.get_by_test_id("dr-new-save").click()  # refused, with the reason beside the field
     field = page.locator(".q-field", has=page.get_by_test_id("dr-new-target"))
-    await expect(field).to_contain_text("greater than")
+    await expect(field).to_contain_text("greater than", timeout=15_000)  # a busy CI machine
     await page.get_by_test_id("dr-new-target").fill("12")
     start = _within_a_local_day(30 * 60_000, 60 * 60_000)  # the form rounds up to the quarter
     await page.get_by_test_id("dr-new-starts").fill(str((start - now_ms()) // 60_000))
