@@ -36,6 +36,7 @@ FUZZ_ADMIN_ID = 900_001
 #: every other operation, with POST /users to give them users to change.
 SELF_REVOKING = (
     "PATCH /api/v1/users/{user_id}", "DELETE /api/v1/users/{user_id}", "PATCH /api/v1/users/me",
+    "DELETE /api/v1/users/{user_id}/mfa",  # turning a user's TOTP off ends their sessions
 )  # fmt: skip
 
 
