@@ -99,9 +99,8 @@ async def _energy_card(user: Principal, community_id: int, substations: list[str
     with ui.card().classes("w-full"):
         with ui.row().classes("w-full items-center justify-between"):
             ui.label("Shared energy per hour, per primary substation").classes("text-subtitle1")
-            choice = ui.toggle(
-                {"24h": "Last 24 h", "today": "Today", "month": "This month"}, value="today"
-            )
+            periods = {"24h": "Last 24 h", "today": "Today", "month": "This month"}
+            choice = ui.toggle(periods, value="today")
             choice.props("dense data-testid=energy-period")
         note = ui.label("").classes("text-caption text-grey-7").props("data-testid=energy-note")
         charts = {}
@@ -127,7 +126,8 @@ async def _energy_card(user: Principal, community_id: int, substations: list[str
                 f"{group.substation}: shared {energy(group.shared_kwh)} of "
                 f"{energy(group.injected_kwh)} injected, coverage {share(group.coverage)}"
             )
-        note.set_text("Each bar is an hour [kWh]. " + " · ".join(parts))
+        # the period leads the note, so a reader (and a test) knows which data it describes
+        note.set_text(f"{periods[choice.value]}: each bar is an hour [kWh]. " + " · ".join(parts))
 
     choice.on_value_change(redraw)
     await redraw()

@@ -1,0 +1,24 @@
+"""Real-time peak shaving settings and log (flex, #23).
+
+Revision ID: 0024
+Revises: 0023
+Create Date: 2026-12-05
+
+Reserved: the number is taken so that several people adding domains keep the chain linear; the
+upgrade is filled in by the change that builds the tables.
+"""
+
+from __future__ import annotations
+
+revision = "0024"
+down_revision = "0023"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
