@@ -52,6 +52,7 @@ from fleet_data import (
     send_bodies,
 )
 from fleet_measure import (
+    NO_ANSWER,
     Timings,
     closed_loop,
     dashboard_login,
@@ -344,7 +345,9 @@ async def measure_fleet(
     sites = args.size.sites + 1
     paths, how = await fleet_pages(server.base_url, server.headers, sites)
     if not paths:
-        report.add(f"{label}: fleet summary, {sites:,} sites", "not measured", how, "< 300 ms")
+        timed_out = how.startswith(NO_ANSWER)
+        figure, met = ("no answer", "MISSED") if timed_out else ("not measured", "")
+        report.add(f"{label}: fleet summary, {sites:,} sites", figure, how, "< 300 ms", met)
         return
     summary = await measured(
         server,

@@ -128,12 +128,24 @@ async def sequential(
     return timings
 
 
-async def fleet_pages(base_url: str, headers: dict[str, str], sites: int) -> tuple[list[str], str]:
+#: How ``fleet_pages`` says that the first page did not answer in time.
+NO_ANSWER = "no answer"
+
+
+async def fleet_pages(
+    base_url: str, headers: dict[str, str], sites: int, timeout_s: float = 300
+) -> tuple[list[str], str]:
     """The paths that list every site of ``/api/v1/fleet/summary`` (largest accepted page), or
-    ([], why) when the route is missing or refuses every page size."""
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=300) as http:
+    ([], why) when the route is missing, refuses every page size or does not answer within
+    ``timeout_s`` (why then starts with ``NO_ANSWER``)."""
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeout_s) as http:
         for limit in (sites, 1000, 500, 200, 100, 50):
-            answer = await http.get("/api/v1/fleet/summary", params={"limit": limit, "offset": 0})
+            try:
+                answer = await http.get(
+                    "/api/v1/fleet/summary", params={"limit": limit, "offset": 0}
+                )
+            except httpx.TransportError as exc:  # too slow (or gone): recorded, the run goes on
+                return [], f"{NO_ANSWER} within {timeout_s:.0f} s (limit={limit}): {exc!r}"
             if answer.status_code == 404 and "fleet" not in answer.text.lower():
                 return [], f"not yet: /api/v1/fleet/summary answers 404 ({answer.text[:80]})"
             if answer.status_code == 200:
@@ -227,7 +239,12 @@ async def overview_page(base_url: str, cookies: httpx.Cookies, runs: int) -> Tim
         started = time.perf_counter()
         for n in range(runs + 1):
             t0 = time.perf_counter()
-            answer = await http.get("/")
+            try:
+                answer = await http.get("/")
+            except httpx.TransportError as exc:  # a timeout is an error of this sample
+                if n:
+                    timings.add(0, f"{type(exc).__name__} after {http.timeout.read} s".encode(), 0)
+                continue
             seconds = time.perf_counter() - t0
             ok = answer.status_code == 200 and "power-chart" in answer.text
             status = answer.status_code if answer.status_code != 200 or ok else 299
