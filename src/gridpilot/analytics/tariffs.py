@@ -8,8 +8,10 @@ is priced as a Sunday, unless some period lists ``holiday``: then only those per
 On top: a demand charge [currency/kW] per local calendar month on that month's billing peak
 (max demand-interval average power), and fixed charges per local day and per local month; both
 are prorated by the share of the day/month the period covers. ``export_rate_per_kwh`` (optional,
-a Decimal) is what exported energy earns [currency/kWh]: it prices nothing here (the cost KPIs
-price a site's consumption); it is the agreed figure, shown with the tariff.
+a Decimal) is what exported energy earns [currency/kWh]; ``export_periods`` (optional, like
+``periods``) make it time-of-use, ``export_rate_per_kwh`` then pricing the intervals no export
+period matches. Neither enters ``cost`` (a site's consumption): the grid revenue prices them
+(``analytics.grid_revenue``).
 
 Tariffs are versioned: ``versions`` are ``(valid_from_ms, Tariff)`` and every interval is priced
 with the version valid at its start, so a new version never changes past costs.
@@ -50,6 +52,7 @@ _KEYS = {
     "fixed_charge_per_day",
     "fixed_charge_per_month",
     "export_rate_per_kwh",
+    "export_periods",
     "name",
 }
 _PERIOD_KEYS = {"name", "rate_per_kwh", "days", "start", "end"}
@@ -82,6 +85,7 @@ class Tariff:
     country: str | None = None
     subdivision: str | None = None
     export_rate_per_kwh: Decimal | None = None  # what exported energy earns; None: not agreed
+    export_periods: tuple[TouPeriod, ...] = ()  # time-of-use export rates [currency/kWh]
 
     @property
     def names_holidays(self) -> bool:
@@ -138,19 +142,13 @@ def _days(value: Any, what: str) -> frozenset[str]:
     return frozenset(days)
 
 
-def parse_tariff(definition: Mapping[str, Any]) -> Tariff:
-    """A ``Tariff`` from its JSON definition; ``ValidationFailed`` says what is wrong."""
-    if not isinstance(definition, Mapping):
-        raise ValidationFailed("a tariff must be a JSON object")
-    unknown = set(definition) - _KEYS
-    if unknown:
-        raise ValidationFailed(f"unknown tariff fields: {', '.join(sorted(map(str, unknown)))}")
-    raw_periods = definition.get("periods", [])
+def _periods(raw_periods: Any, key: str) -> tuple[TouPeriod, ...]:
+    """The time-of-use periods of ``key`` (``periods`` or ``export_periods``)."""
     if not isinstance(raw_periods, list) or len(raw_periods) > 100:
-        raise ValidationFailed("tariff periods must be a list of at most 100 periods")
+        raise ValidationFailed(f"tariff {key} must be a list of at most 100 periods")
     periods = []
     for i, raw in enumerate(raw_periods):
-        what = f"periods[{i}]"
+        what = f"{key}[{i}]"
         if not isinstance(raw, Mapping) or set(raw) - _PERIOD_KEYS or "rate_per_kwh" not in raw:
             raise ValidationFailed(
                 f"tariff {what} must be an object with rate_per_kwh and optional name, days, "
@@ -168,6 +166,17 @@ def parse_tariff(definition: Mapping[str, Any]) -> Tariff:
                 end_min=_clock_min(raw.get("end", "24:00"), f"{what}.end"),
             )
         )
+    return tuple(periods)
+
+
+def parse_tariff(definition: Mapping[str, Any]) -> Tariff:
+    """A ``Tariff`` from its JSON definition; ``ValidationFailed`` says what is wrong."""
+    if not isinstance(definition, Mapping):
+        raise ValidationFailed("a tariff must be a JSON object")
+    unknown = set(definition) - _KEYS
+    if unknown:
+        raise ValidationFailed(f"unknown tariff fields: {', '.join(sorted(map(str, unknown)))}")
+    periods = _periods(definition.get("periods", []), "periods")
     default = definition.get("default_rate_per_kwh")
     if default is None and not periods:
         raise ValidationFailed("a tariff needs periods or a default_rate_per_kwh")
@@ -196,6 +205,7 @@ def parse_tariff(definition: Mapping[str, Any]) -> Tariff:
         country=country.upper() if country else None,
         subdivision=subdivision,
         export_rate_per_kwh=_export_rate(definition.get("export_rate_per_kwh")),
+        export_periods=_periods(definition.get("export_periods", []), "export_periods"),
     )
     if tariff.country:
         holiday_dates(tariff.country, tariff.subdivision, 2026)  # unknown country: 422 now
