@@ -11,28 +11,12 @@ import numpy as np
 import pandas as pd
 
 from gridpilot.web.fleet_view import PowerHistory
+from gridpilot.web.palette import COLOURS as COLOURS
+from gridpilot.web.palette import CONTRACT, GREY, GRID_LINE
+from gridpilot.web.palette import LABELS as LABELS
 
-#: Colours of the balance terms, after Home Assistant's energy dashboard.
-COLOURS = {
-    "consumption": "#e53935",
-    "generation": "#ff9800",
-    "import": "#488fc2",
-    "export": "#8353d1",
-    "discharge": "#4db6ac",
-    "charge": "#f06292",
-}
-LABELS = {
-    "consumption": "Consumption",
-    "generation": "Generation",
-    "import": "Grid import",
-    "export": "Grid export",
-    "discharge": "Battery discharge",
-    "charge": "Battery charge",
-}
 #: Drawn below the axis (flows out of the site).
 NEGATIVE = ("export", "charge")
-GREY = "#8c8c8c"
-CONTRACT = "#546e7a"  # blue grey: apart from the flows' colours
 
 
 def points(series: pd.Series) -> list[list[float | None]]:
@@ -102,7 +86,7 @@ def time_chart(
             "type": "value",
             "name": unit,
             "axisLabel": {":formatter": "(v) => v.toLocaleString()"},
-            "splitLine": {"lineStyle": {"color": "rgba(140,140,140,0.25)"}},
+            "splitLine": {"lineStyle": {"color": GRID_LINE}},
         },
         "series": [
             {"name": name, "type": kind, "showSymbol": False, "data": data}

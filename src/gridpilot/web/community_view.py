@@ -20,10 +20,11 @@ from gridpilot.community.settlement_routes import settlement_out
 from gridpilot.community.settlement_schemas import SettlementOut
 from gridpilot.community.statement_pdf import statement_pdf
 from gridpilot.community.statements import render_csv
-from gridpilot.web.charts import COLOURS, time_chart
+from gridpilot.web.charts import time_chart
+from gridpilot.web.palette import COLOURS
 
 ROME = ZoneInfo("Europe/Rome")
-SHARED_COLOUR = "#43a047"  # green: energy used inside the community
+SHARED_COLOUR = COLOURS["shared"]  # green: energy used inside the community
 CENT = Decimal("0.01")
 
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from gridpilot.dr.models import DrEvent, DrEventInterval
 from gridpilot.flex.schemas import ResourceOut
+from gridpilot.web import palette
 from gridpilot.web.charts import time_chart
 from gridpilot.web.numbers import UNKNOWN, energy, local_clock, local_datetime, power
 
@@ -24,7 +25,11 @@ STATUS: dict[str, tuple[str, str, str]] = {
     "cancelled": ("grey-7", "block", "Cancelled"),
 }
 #: Chart colours: the baseline grey, the target green, the metered load as consumption (red).
-CHART_COLOURS = {"Baseline": "#8c8c8c", "Target load": "#43a047", "Actual": "#e53935"}
+CHART_COLOURS = {
+    "Baseline": palette.BASELINE,
+    "Target load": palette.TARGET,
+    "Actual": palette.colour("consumption"),
+}
 #: A command's state -> Quasar colour.
 COMMAND_COLOURS = {
     "pending": "grey-7",

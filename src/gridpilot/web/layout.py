@@ -13,6 +13,7 @@ from nicegui import ui
 from gridpilot.auth.permissions import Permission, Principal
 from gridpilot.core import events as catalogue
 from gridpilot.core.timestamps import now_ms
+from gridpilot.web import palette
 from gridpilot.web.context import current
 from gridpilot.web.session import log_out, principal
 from gridpilot.web.toasts import ToastGate
@@ -83,6 +84,7 @@ def toast_new_alerts(user: Principal) -> None:
 def frame(user: Principal, title: str) -> Iterator[None]:
     """Header with navigation and the page body (a responsive column) inside."""
     ui.page_title(f"{title} · gridpilot")
+    ui.add_css(palette.css())  # the flows' colours as CSS variables; the dark header
     toast_new_alerts(user)
     links = [(label, target) for label, target, need in NAV if need is None or user.has(need)]
     # below 1024 px the links move into a drawer behind a menu button (one header row on a phone)

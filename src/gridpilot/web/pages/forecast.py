@@ -16,13 +16,14 @@ from gridpilot.core.timestamps import now_ms
 from gridpilot.insights.forecasts.schemas import ForecastOut
 from gridpilot.insights.forecasts.service import get_forecast
 from gridpilot.insights.forecasts.site import load_history
+from gridpilot.web import palette
 from gridpilot.web.charts import points
 from gridpilot.web.context import current
 from gridpilot.web.layout import frame, require_login
 
 QUARTER_MS = 15 * 60_000
-#: Line and band colours (RGB) of each quantity.
-COLOURS = {"consumption": (25, 118, 210), "generation": (46, 125, 50)}
+#: Line and band colours (RGB) of each quantity: the flows' colours (``web.palette``).
+COLOURS = {name: palette.rgb(name) for name in ("consumption", "generation")}
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def band_chart(quantities: list[Quantity]) -> dict[str, Any]:
             legend += [f"{quantity.name} forecast", f"{quantity.name} 80 %"]
             legend += [f"{quantity.name} 95 %"]
         measured = f"{quantity.name} measured"
-        colour = "rgb({},{},{})".format(*(c // 2 for c in rgb))
+        colour = "rgb({},{},{})".format(*rgb)  # solid; the forecast is dashed
         series.append(_line(measured, quantity.measured, itemStyle={"color": colour}))
         legend.append(measured)
     return {
