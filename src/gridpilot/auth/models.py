@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gridpilot.db.base import Base, Timestamped, UtcDateTime
+from gridpilot.db.encrypted import EncryptedString
 
 
 class User(Timestamped, Base):
@@ -31,7 +32,7 @@ class User(Timestamped, Base):
     #: Where password-reset e-mails go (migration 0021); not unique, may be missing.
     email: Mapped[str | None] = mapped_column(String(254), index=True)
     #: TOTP secret (base32), set at enrolment; ``mfa_enabled`` once a first code confirmed it.
-    totp_secret: Mapped[str | None] = mapped_column(String(200))
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedString(200))  # sealed at rest
     mfa_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     #: The last TOTP time step accepted: a code of that step or an earlier one is refused (replay).
     totp_last_step: Mapped[int | None] = mapped_column(Integer)

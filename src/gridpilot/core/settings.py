@@ -79,6 +79,16 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = Field(
         default=None, description="HS256 key; generated into data_dir when unset (development)."
     )
+    secrets_keys: SecretStr | None = Field(
+        default=None,
+        description="Keys encrypting stored secrets (AES-256-GCM): base64 of 32 bytes, "
+        "comma-separated, the first encrypts, the others only decrypt (rotation).",
+    )
+    secrets_key_file: Path | None = Field(
+        default=None,
+        description="A file of such keys, one per line (first encrypts); default in "
+        "development: data_dir/secrets.key, created on first use. Production needs one of both.",
+    )
     jwt_issuer: str = "gridpilot"
     jwt_audience: str = "gridpilot-api"
     access_token_ttl_s: int = Field(default=3600, gt=0)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from gridpilot.core import crypto
 from gridpilot.core.datadir import private_file
 from gridpilot.core.settings import Settings
 
@@ -41,9 +42,13 @@ def _drop_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) ->
 def make_engine(settings: Settings, **kwargs: Any) -> AsyncEngine:
     """An async engine for ``settings``; the SQLite file is created owner-only if needed.
 
-    SQL parameters are left out of its errors (``hide_parameters``), so a logged database error
+    It also loads the keys that seal stored secrets (``core/crypto.py``). SQL parameters are
+    left out of its errors (``hide_parameters``), so a logged database error
     never shows the values of a statement (password and token hashes, readings).
     """
+    if settings.mode == "production":
+        crypto.load_keyring(settings)  # a missing or malformed key stops the start, not a write
+    crypto.use(settings)  # the keys of the columns' secrets at rest, loaded at first use
     url = settings.resolved_database_url
     kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):

@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gridpilot.db.base import Base, Timestamped, UtcDateTime
+from gridpilot.db.encrypted import EncryptedString
 
 
 class DrUtility(Timestamped, Base):
@@ -41,7 +42,7 @@ class DrUtility(Timestamped, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     #: Standard Webhooks secret (``whsec_`` + base64); answered only when created or rotated.
-    secret: Mapped[str] = mapped_column(String(200))
+    secret: Mapped[str] = mapped_column(EncryptedString(200))  # sealed at rest
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     #: Baseline method of the events it notifies (a CBL preset or ``forecast``).
     baseline_method: Mapped[str] = mapped_column(String(40))
