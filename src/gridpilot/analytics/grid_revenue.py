@@ -154,3 +154,30 @@ def _notes(lines: list[RateLine], unpriced_kwh: float, agreed: bool) -> list[str
     if unpriced_kwh > 0:
         return [f"{unpriced_kwh:.3f} kWh exported when no export price applied: counted as 0"]
     return []
+
+
+def total_revenue(parts: Sequence[GridRevenue]) -> GridRevenue | None:
+    """The sum of several sites' revenues (amounts are cents already, so the sum is exact);
+    None when they are in different currencies (no exchange rate here)."""
+    currencies = {p.currency for p in parts if p.priced}
+    if len(currencies) > 1:
+        return None
+    kwh = [p.export_kwh for p in parts]
+    return GridRevenue(
+        amount=sum((p.amount for p in parts), ZERO),
+        currency=currencies.pop() if currencies else "EUR",
+        export_kwh=sum(kwh, ZERO),
+        priced_kwh=sum((p.priced_kwh for p in parts), ZERO),
+        unpriced_kwh=sum((p.unpriced_kwh for p in parts), ZERO),
+        coverage=sum(p.coverage for p in parts) / len(parts) if parts else 0.0,
+        notes=_total_notes(parts),
+    )
+
+
+def _total_notes(parts: Sequence[GridRevenue]) -> list[str]:
+    unpriced = sum(1 for p in parts if not p.priced)
+    if parts and unpriced == len(parts):
+        return [NO_EXPORT_PRICE]
+    if unpriced:
+        return [f"{unpriced} of {len(parts)} sites have no export price: they count 0"]
+    return []

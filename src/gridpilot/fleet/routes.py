@@ -8,6 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from gridpilot.analytics.community.money import ZERO
+from gridpilot.analytics.grid_revenue import GridRevenue, total_revenue
 from gridpilot.analytics.site_balance import TERMS
 from gridpilot.auth.dependencies import Reader
 from gridpilot.balance.dependencies import CacheDep
@@ -21,6 +23,7 @@ from gridpilot.fleet.schemas import (
     FleetSite,
     FleetSummaryOut,
     FleetTotals,
+    GridRevenueOut,
     PowerNow,
     SiteNow,
     SiteToday,
@@ -35,7 +38,11 @@ series; readings older than 5 min, or than two of the asset's expected intervals
 are left out), its energy since local midnight (kWh, the site energy balance of
 docs/site-energy.md, with coverage), asset status counts and open alerts;
 `totals` sum every matching site, the page is `limit`/`offset` of the matching sites ordered
-by name. Today's energy is computed once a minute per set of sites and shared (at most 60 s
+by name. `today.grid_revenue` is what the site's export since local midnight earned: export
+kWh x its tariff's export price per 15-min interval (`export_rate_per_kwh` or time-of-use
+`export_periods`, the version valid then), a Decimal string rounded half up to the cent; no
+export price: amount 0 with `priced: false` and a note. Today's energy is computed once a
+minute per set of sites and shared (at most 60 s
 old); the current balance is live. `group` keeps a site and all sites below it (`parent_id`);
 `search`, `country` and `kind` narrow further."""
 
@@ -79,10 +86,27 @@ def _site(entry: SiteSummary) -> FleetSite:
             flagged_intervals=today.flagged_intervals,
             self_consumption=_r(today.self_consumption, 4),
             self_sufficiency=_r(today.self_sufficiency, 4),
+            grid_revenue=_revenue(entry.revenue),
             **{f"{t}_kwh": round(today.kwh[t], 3) for t in TERMS},
         ),
         status=StatusCounts(**entry.status),
         alerts=_alerts(entry.alerts),
+    )
+
+
+def _revenue(revenue: GridRevenue | None) -> GridRevenueOut:
+    if revenue is None:  # sites in different currencies: no sum without an exchange rate
+        return GridRevenueOut(
+            amount=ZERO, currency=None, export_kwh=ZERO, unpriced_kwh=ZERO, priced=False,
+            notes=["the sites are priced in different currencies: see each site's figure"],
+        )  # fmt: skip
+    return GridRevenueOut(
+        amount=revenue.amount,
+        currency=revenue.currency,
+        export_kwh=revenue.export_kwh,
+        unpriced_kwh=revenue.unpriced_kwh,
+        priced=revenue.priced,
+        notes=revenue.notes,
     )
 
 
@@ -111,6 +135,7 @@ def _totals(every: list[SiteSummary]) -> FleetTotals:
         now=PowerNow(**now),
         sites_reporting=sum(1 for e in every if e.now.newest_ms is not None),
         today=EnergyToday(**{f"{t}_kwh": round(v, 3) for t, v in kwh.items()}),
+        grid_revenue_today=_revenue(total_revenue([e.revenue for e in every if e.revenue])),
         self_sufficiency=_share(kwh["consumption"] - kwh["import"], kwh["consumption"]),
         self_consumption=_share(kwh["generation"] - kwh["export"], kwh["generation"]),
         status=status,

@@ -3,6 +3,8 @@ contract utilisation in percent (as ``/sites/{id}/current``), times ISO-8601."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from pydantic import BaseModel, Field
 
 
@@ -36,12 +38,25 @@ class EnergyToday(BaseModel):
     discharge_kwh: float
 
 
+class GridRevenueOut(BaseModel):
+    """What exported energy earned: export kWh x the tariff's export price per interval,
+    rounded half up to the cent once (docs/kpis.md)."""
+
+    amount: Decimal = Field(description='Decimal string in `currency`, e.g. "1.40"')
+    currency: str | None = Field(description="ISO 4217; None when the sites mix currencies")
+    export_kwh: Decimal = Field(description="Energy exported with a known value [kWh]")
+    unpriced_kwh: Decimal = Field(description="Exported when no export price applied [kWh]")
+    priced: bool = Field(description="False: no export price agreed (the amount is 0)")
+    notes: list[str]
+
+
 class SiteToday(EnergyToday):
     start: str = Field(description="The site's local midnight, with its UTC offset")
     coverage: float = Field(description="Share of the day's intervals with every term known")
     flagged_intervals: int
     self_consumption: float | None
     self_sufficiency: float | None
+    grid_revenue: GridRevenueOut
 
 
 class StatusCounts(BaseModel):
@@ -82,6 +97,7 @@ class FleetTotals(BaseModel):
     now: PowerNow = Field(description="Sums over the sites where the term is known")
     sites_reporting: int = Field(description="Sites with a fresh power reading")
     today: EnergyToday
+    grid_revenue_today: GridRevenueOut = Field(description="Summed over the sites")
     self_sufficiency: float | None
     self_consumption: float | None
     status: StatusCounts

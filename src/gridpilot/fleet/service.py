@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.alerts.lifecycle import open_alert_counts
+from gridpilot.analytics.grid_revenue import GridRevenue
 from gridpilot.assets.models import Site
 from gridpilot.assets.service import list_sites
 from gridpilot.assets.summary import AssetFact, SiteAssets, asset_facts, per_site
@@ -25,6 +26,7 @@ from gridpilot.balance.service import SiteBalance, site_balances
 from gridpilot.control.status import StatusPolicy, read_statuses
 from gridpilot.core.timestamps import local_midnight_ms
 from gridpilot.fleet.today import SiteToday, today_of
+from gridpilot.insights.kpis.revenue import export_series, pricing_versions_by_site, site_revenue
 
 #: Assets per status statement (SQLite allows 32,766 bound parameters).
 STATUS_CHUNK = 5_000
@@ -53,6 +55,8 @@ class SiteSummary:
     today: SiteToday
     status: dict[str, int] = field(default_factory=dict)
     alerts: dict[str, int] = field(default_factory=dict)
+    #: What today's export earned (its tariffs' export price, ``insights.kpis.revenue``).
+    revenue: GridRevenue | None = None
 
 
 @dataclass
@@ -131,6 +135,7 @@ async def fleet_summary(
     today, balances = await _today(session, sites, now_ms, max_gap_s, history_ms, recent)
     statuses = await _status_counts(session, facts, tracked, policy, now_ms)
     alerts = await open_alert_counts(session=session, principal=principal, site_ids=ids)
+    revenue = await revenue_today(session, sites, balances, today, now_ms)
     every = [
         SiteSummary(
             site=s,
@@ -139,6 +144,7 @@ async def fleet_summary(
             today=today[s.id],
             status=statuses.get(s.id, {}),
             alerts=alerts.get(s.id, {}),
+            revenue=revenue.get(s.id),
         )
         for s in sites
     ]
@@ -179,6 +185,25 @@ async def _today(
         for site_id, midnight in midnights.items()
     }
     return today, balances
+
+
+async def revenue_today(
+    session: AsyncSession,
+    sites: Sequence[Site],
+    balances: dict[int, SiteBalance],
+    today: dict[int, SiteToday],
+    now_ms: int,
+) -> dict[int, GridRevenue]:
+    """Each site's grid revenue since its local midnight: the export of its balance priced
+    with its tariffs' export price (one tariff query for all the sites)."""
+    versions = await pricing_versions_by_site(session=session, sites=sites)
+    return {
+        s.id: site_revenue(
+            s, versions[s.id], export_series(balances[s.id], today[s.id].start_ms, now_ms)
+        )
+        for s in sites
+        if s.id in balances
+    }
 
 
 async def _status_counts(

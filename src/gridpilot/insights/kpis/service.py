@@ -23,6 +23,7 @@ from gridpilot.assets.catalogue import GENERATION_ROLES, LOAD_ROLES
 from gridpilot.assets.models import Site
 from gridpilot.assets.service import get_asset, get_site
 from gridpilot.auth.permissions import Principal
+from gridpilot.balance.service import SiteBalance, site_balances
 from gridpilot.core.errors import ValidationFailed
 from gridpilot.core.timestamps import iso
 from gridpilot.insights.data import AssetInfo, site_assets
@@ -38,6 +39,7 @@ from gridpilot.insights.kpis.inputs import (
     production_counts,
     summed,
 )
+from gridpilot.insights.kpis.revenue import balance_revenue
 from gridpilot.insights.kpis.site import (
     BALANCE_INTERVALS,
     SiteSeries,
@@ -303,16 +305,10 @@ async def compute_kpis(
         cap = min(mean_coverage(load), mean_coverage(gen))
         result["self_consumption"] = _figure_json(consumption, coverage_cap=cap)
         result["self_sufficiency"] = _figure_json(sufficiency, coverage_cap=cap)
-    if whole_site:  # the whole site's balance
-        result.update(
-            await balance_kpis(
-                session=session,
-                site_id=scope["id"],
-                start_ms=start_ms,
-                end_ms=end_ms,
-                found=site_part.balance if site_part is not None else None,
-            )
-        )
+    if whole_site:  # the whole site's balance and what its export earned
+        found = site_part.balance if site_part is not None else None
+        site = next(iter(sites.values()))
+        result.update(await _whole_site(session, site, start_ms, end_ms, found))
     return {
         "scope": scope,
         "start": iso(period.start_ms),
@@ -330,6 +326,23 @@ async def compute_kpis(
         ],
         "kpis": result,
     }
+
+
+async def _whole_site(
+    session: AsyncSession, site: Site, start_ms: int, end_ms: int, found: SiteBalance | None
+) -> dict[str, Any]:
+    """``balance`` (and the shares from it) and ``grid_revenue`` of the whole site."""
+    if found is None:
+        found = (
+            await site_balances(
+                session=session, site_ids=[site.id], start_ms=start_ms, end_ms=end_ms
+            )
+        )[site.id]
+    out = await balance_kpis(
+        session=session, site_id=site.id, start_ms=start_ms, end_ms=end_ms, found=found
+    )
+    out["grid_revenue"] = await balance_revenue(session=session, site=site, balance=found)
+    return out
 
 
 def _counted(asset: AssetInfo, single: bool) -> str | None:

@@ -115,13 +115,13 @@ async def pricing_versions(*, session: AsyncSession, site: Site) -> list[tuple[i
         .order_by(TariffVersion.valid_from_ms)
     )
     rows = (await session.scalars(query)).all()
-    versions = [(row.valid_from_ms, _with_country(row.definition, site)) for row in rows]
+    versions = [(row.valid_from_ms, with_country(row.definition, site)) for row in rows]
     if site.tariff and (not rows or rows[0].valid_from_ms > 0):
-        versions.insert(0, (0, _with_country(site.tariff, site)))
+        versions.insert(0, (0, with_country(site.tariff, site)))
     return versions
 
 
-def _with_country(definition: Mapping[str, Any], site: Site) -> Tariff:
+def with_country(definition: Mapping[str, Any], site: Site) -> Tariff:
     """The tariff; without a ``country`` field, holidays are the site's time zone's country."""
     tariff = parse_tariff(definition)
     if "country" in definition:
