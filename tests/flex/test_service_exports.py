@@ -12,6 +12,7 @@ def test_public_surface_is_pinned():
         "MAX_RESOURCES_PER_SITE",
         "create_resource",
         "delete_resource",
+        "flex_savings",
         "get_latest_schedule",
         "get_resource",
         "list_resources",

@@ -6,15 +6,17 @@ and schedules answer 404. See ``docs/flexibility.md`` (API).
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Path, Request, Response
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 
 from gridpilot.auth.dependencies import Configurer, Reader
 from gridpilot.core.dependencies import SettingsDep
 from gridpilot.core.timestamps import now_ms
 from gridpilot.db.dependencies import SessionDep
 from gridpilot.flex import service
+from gridpilot.flex.savings_schemas import FlexSavingsOut
 from gridpilot.flex.schedule_schemas import ScheduleOut, ScheduleRequest
 from gridpilot.flex.schemas import ResourceCreate, ResourceOut, ResourceUpdate
 from gridpilot.insights.forecasts.weather import WeatherSource
@@ -180,3 +182,51 @@ async def plan_schedule(
 )
 async def latest_schedule(site_id: SiteId, principal: Reader, session: SessionDep) -> ScheduleOut:
     return await service.get_latest_schedule(session=session, site_id=site_id, principal=principal)
+
+
+SAVINGS_DESCRIPTION = """
+What the site's operation cost per local day or month (the site's time zone, DST included)
+against (a) the same demand without the batteries and (b) the rule-based self-consumption
+controller on it. Computed from **re-priced actuals**: the site balance's measured 15-minute
+grid import and export and battery charge and discharge, priced by the tariff valid in each
+interval, demand charge on the rise of each controller's monthly peak, battery wear at the
+resources' cycle cost, stored energy left over valued at the period's cheapest refill. With
+the MPC dispatching the batteries this is the optimised operation; shifted loads stay where
+they ran. Money: EUR decimal strings rounded half-even to the cent; savings are differences of
+the rounded figures and `total` the sum of the periods. Periods run up to now
+(`measured_intervals` of `intervals` were measured). See `docs/flexibility.md` (Savings).
+"""
+
+
+@router.get(
+    "/sites/{site_id}/flex-savings",
+    summary="Savings of the site's flexible operation per day or month",
+    description=SAVINGS_DESCRIPTION,
+    responses={
+        404: {"description": "No such site in your scope"},
+        409: {"description": "The site has no tariff to price its operation"},
+        422: {"description": "A bad period, start or count"},
+    },
+)
+async def flex_savings(
+    site_id: SiteId,
+    principal: Reader,
+    session: SessionDep,
+    period: Annotated[
+        Literal["day", "month"], Query(description="Local days or calendar months")
+    ] = "day",
+    start: Annotated[
+        date | None,
+        Query(
+            description="First local day (YYYY-MM-DD; for months, any day of the first "
+            "month); default today / this month"
+        ),
+    ] = None,
+    count: Annotated[
+        int, Query(ge=1, le=31, description="How many periods: up to 31 days or 12 months")
+    ] = 1,
+) -> FlexSavingsOut:
+    return await service.flex_savings(
+        session=session, site_id=site_id, principal=principal, period=period, start=start,
+        count=count, now_ms=now_ms(),
+    )  # fmt: skip

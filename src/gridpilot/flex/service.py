@@ -19,12 +19,14 @@ from gridpilot.flex.resources import (
     update_resource,
     validated_params,
 )
+from gridpilot.flex.savings import flex_savings
 from gridpilot.flex.schedules import get_latest_schedule, plan_schedule
 
 __all__ = [
     "MAX_RESOURCES_PER_SITE",
     "create_resource",
     "delete_resource",
+    "flex_savings",
     "get_latest_schedule",
     "get_resource",
     "list_resources",
