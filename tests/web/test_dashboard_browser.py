@@ -209,7 +209,7 @@ async def test_overview_shows_kpis_and_a_chart_with_data(server, page):
     )
     await _log_in(page, dashboard.url, "admin")
     await expect(page.get_by_test_id("kpi-sites-value")).to_have_text("2")
-    await expect(page.get_by_test_id("kpi-installed-value")).to_have_text("60 kW")
+    await expect(page.get_by_test_id("kpi-capacity-value")).to_have_text("0.06 MW")  # 60 kW
     energy = page.get_by_test_id("kpi-energy-value")
     await expect(energy).to_contain_text("kWh")
     assert await energy.inner_text() != "0.0 kWh"

@@ -89,7 +89,8 @@ async def test_the_overview_of_a_1000_asset_fleet_opens_fast_with_the_fleet_tota
     await expect(page.get_by_test_id("kpi-sites-value")).to_have_text(f"{SITES:,}")
     await expect(page.get_by_test_id("kpi-assets-value")).to_have_text(f"{SITES * PER_SITE:,}")
     installed = SITES * (PV_KW + PROSUMER_KW)  # the prosumers' PV counts
-    await expect(page.get_by_test_id("kpi-installed-value")).to_have_text(f"{installed:,.0f} kW")
+    shown_mw = f"{installed / 1000:,.2f} MW"
+    await expect(page.get_by_test_id("kpi-capacity-value")).to_have_text(shown_mw)
     assert totals["installed_generation_kw"] == installed
     assert totals["now"]["consumption_kw"] is not None
     for term in ("consumption", "generation", "import", "export"):

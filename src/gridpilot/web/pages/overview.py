@@ -9,6 +9,7 @@ from __future__ import annotations
 from nicegui import ui
 
 from gridpilot.web.charts import balance_chart
+from gridpilot.web.fleet_strip import SeedFigures, seed_figures, seed_strip
 from gridpilot.web.fleet_view import (
     FleetTotals,
     current_totals,
@@ -24,18 +25,17 @@ from gridpilot.web.numbers import UNKNOWN, energy, number, power, share
 from gridpilot.web.site_map import site_map
 
 
-def _kpis(totals: FleetTotals) -> None:
+def _kpis(totals: FleetTotals, seed: SeedFigures) -> None:
     today = totals.today_kwh
     status = totals.status
-    with ui.row().classes("w-full gap-3"):
-        kpi_card("Sites", f"{totals.sites:,}", "sites")
+    with ui.row().classes("w-full gap-3").props("data-testid=kpi-strip"):
+        seed_strip(seed)  # the fleet seed's four: sites, capacity, carbon saved, grid revenue
         kpi_card(
             "Assets",
             f"{totals.assets:,}",
             "assets",
             f"{status.get('online', 0):,} online · {status.get('offline', 0):,} offline",
         )
-        kpi_card("Installed generation", number(totals.installed_kw, "kW", 0), "installed")
         kpi_card("Consumption today", energy(today["consumption"]), "energy", "each site's day")
         kpi_card("Generation today", energy(today["generation"]), "generation")
         kpi_card("Self-sufficiency today", share(totals.self_sufficiency), "selfsufficiency")
@@ -51,9 +51,6 @@ def _kpis(totals: FleetTotals) -> None:
                 f"{name}: {power(imported)} of {power(contract)}",
             )
         kpi_card("Carbon today", number(totals.carbon_kg, "kg CO2", 0), "carbon", "grid import")
-        kpi_card(
-            "Carbon avoided today", number(totals.avoided_kg, "kg CO2", 0), "avoided", "generation"
-        )
         kpi_card("Cost today", "per site", "cost", "tariffs differ: on each site's page")
         kpi_card(
             "Open alerts",
@@ -86,7 +83,7 @@ def register() -> None:
         history = recent(fleet, 24)
         parts.clear()
         with parts:
-            _kpis(fleet_totals(fleet.every))
+            _kpis(fleet_totals(fleet.every), seed_figures(fleet.every))
             labels = now_panel(now_totals(e.now for e in fleet.every), now_terms(history.present))
         chart.options.clear()
         chart.options.update(balance_chart(history))
