@@ -44,6 +44,7 @@ from gridpilot.dr.routes import router as dr_router
 from gridpilot.dr.routes import seed_router as dr_seed_router
 from gridpilot.fleet.routes import router as fleet_router
 from gridpilot.flex.routes import router as flex_router
+from gridpilot.groups.routes import router as groups_router
 from gridpilot.ingest.rejects_routes import router as ingest_rejects_router
 from gridpilot.insights.anomalies.routes import router as anomalies_router
 from gridpilot.insights.balance.routes import router as balance_router
@@ -54,6 +55,7 @@ from gridpilot.live.bus import make_bus, start_bus
 from gridpilot.live.routes import router as live_router
 from gridpilot.openadr.routes import router as openadr_router
 from gridpilot.reports.routes import router as reports_router
+from gridpilot.scheduling.routes import router as command_schedules_router
 from gridpilot.sim.routes import router as simulator_router
 from gridpilot.telemetry.query_routes import router as telemetry_query_router
 from gridpilot.telemetry.routes import router as telemetry_router
@@ -86,6 +88,8 @@ OPENAPI_TAGS = [
     {"name": "voice", "description": "Voice queries (OVOS contract) and the seed's sample routes."},
     {"name": "openadr", "description": "OpenADR 2.0b: VTN connections (VEN) and the fleet VTN."},
     {"name": "reports", "description": "Scheduled and on-demand PDF and CSV reports."},
+    {"name": "groups", "description": "Device groups, static or dynamic (fleet-operations.md)."},
+    {"name": "command-schedules", "description": "One-off and recurring (cron) device commands."},
 ]
 
 
@@ -114,6 +118,8 @@ def build_api_router() -> APIRouter:
     api.include_router(voice_router)
     api.include_router(openadr_router)
     api.include_router(reports_router)
+    api.include_router(groups_router)
+    api.include_router(command_schedules_router)
     return api
 
 
@@ -218,6 +224,11 @@ async def start_runtime(app: FastAPI) -> None:
 
     app.state.reports = await start_reports(app)
     app.state.runtimes.append(app.state.reports)
+    # scheduled commands: queue each due occurrence's commands (docs/fleet-operations.md)
+    from gridpilot.scheduling.tasks import start_schedules
+
+    app.state.command_schedules = await start_schedules(app)
+    app.state.runtimes.append(app.state.command_schedules)
     # voice queries: the answer cache, the parser built in the background (docs/voice.md)
     from gridpilot.voice.tasks import start_voice
 

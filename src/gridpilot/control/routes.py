@@ -36,6 +36,7 @@ from gridpilot.core.errors import NotFound, RateLimited, ValidationFailed
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import now_ms
 from gridpilot.db.dependencies import SessionDep
+from gridpilot.groups import service as groups_service
 
 router = APIRouter()
 
@@ -166,8 +167,10 @@ async def send_command(
     tags=["control"],
     status_code=201,
     summary="Send one command to a group of devices",
-    description="The command for every asset of `asset_ids`, or of `site_id` (optionally only "
-    "`asset_kinds`). One idempotency key covers the group (generated when absent). Per asset the "
+    description="The command for every asset of `asset_ids`, of `site_id` (optionally only "
+    "`asset_kinds`), or of the device group `group_id` (its members now; 403 "
+    "`group_out_of_scope` when the group reaches sites you may not see). One idempotency key "
+    "covers them all (generated when absent). Per asset the "
     "command is queued, returned again (known key) or rejected with a reason (rate limit, "
     "unsuitable asset). **201** all queued or known; **200** all known; **207** some rejected; "
     "**422**/**429** all rejected. Assets you may not see: 404.\n\n" + COMMAND_DESCRIPTION,
@@ -184,7 +187,13 @@ async def send_bulk_command(
 ) -> JSONResponse:
     validate_params(data.kind, data.params)
     service.command_ttl_s(data.ttl_s, settings)
-    if data.site_id is not None:
+    if data.group_id is not None:
+        assets = await groups_service.target_assets(
+            session=session, principal=principal, group_id=data.group_id
+        )
+        if not assets:
+            raise ValidationFailed(f"group {data.group_id} has no members")
+    elif data.site_id is not None:
         await assets_service.get_site(session=session, site_id=data.site_id, principal=principal)
         assets = await assets_service.list_assets(
             session=session,

@@ -36,16 +36,20 @@ class CommandIn(BaseModel):
 
 
 class BulkCommandIn(CommandIn):
-    """A command for a group: ``asset_ids``, or every asset of ``site_id`` (of ``asset_kinds``)."""
+    """A command for many devices: ``asset_ids``, every asset of ``site_id`` (of
+    ``asset_kinds``), or every member of the device group ``group_id``."""
 
     asset_ids: list[int] | None = Field(default=None, min_length=1, max_length=1000)
     site_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     asset_kinds: list[str] | None = Field(default=None, min_length=1, max_length=50)
+    group_id: int | None = Field(
+        default=None, ge=1, le=2**31 - 1, description="A device group (/api/v1/groups)"
+    )
 
     @model_validator(mode="after")
     def _one_target(self) -> BulkCommandIn:
-        if (self.asset_ids is None) == (self.site_id is None):
-            raise ValueError("give either asset_ids or site_id")
+        if [self.asset_ids, self.site_id, self.group_id].count(None) != 2:
+            raise ValueError("give one of asset_ids, site_id or group_id")
         if self.asset_kinds is not None and self.site_id is None:
             raise ValueError("asset_kinds filters the assets of site_id")
         if self.asset_ids is not None:

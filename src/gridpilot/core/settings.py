@@ -373,6 +373,14 @@ class Settings(BaseSettings):
         gt=0,
         description="Days a report run and its files are kept.",
     )
+    # scheduled commands (docs/fleet-operations.md)
+    command_schedules_interval_s: float = Field(
+        default=1.0,
+        ge=0,
+        le=60,
+        description="Seconds between checks for scheduled commands due (how late a command may "
+        "be queued after its time, at most); 0 = no scheduler in this process.",
+    )
 
     # backups (docs/operations.md)
     backup_dir: Path | None = Field(

@@ -16,6 +16,8 @@ MODEL_MODULES = (
     "gridpilot.telemetry.models",
     "gridpilot.alerts.models",
     "gridpilot.control.models",
+    "gridpilot.groups.models",
+    "gridpilot.scheduling.models",
     "gridpilot.insights.baselines.models",
     "gridpilot.insights.anomalies.models",
     "gridpilot.insights.forecasts.models",

@@ -1,0 +1,1 @@
+"""Device groups have no background work: membership is evaluated at every read."""
