@@ -214,6 +214,11 @@ async def start_runtime(app: FastAPI) -> None:
 
     app.state.flex = await start_flex(app)
     app.state.runtimes.append(app.state.flex)
+    # real-time peak shaving: battery set points from live grid-import readings (bus)
+    from gridpilot.flex.shaving_runtime import start_peak_shaving
+
+    app.state.peak_shaving = await start_peak_shaving(app)
+    app.state.runtimes.append(app.state.peak_shaving)
     # OpenADR 2.0b: VEN connections under leases, the fleet VTN if enabled (docs/openadr.md)
     from gridpilot.openadr.tasks import start_openadr
 

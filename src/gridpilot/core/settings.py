@@ -360,6 +360,39 @@ class Settings(BaseSettings):
         description="Seconds between re-plans and dispatch of the sites whose flexible "
         "resources are auto-dispatched (MPC); 0 = no loop.",
     )
+    # real-time peak shaving (docs/flexibility.md, "Real-time peak shaving")
+    peak_shaving_enabled: bool = Field(
+        default=True,
+        description="Run the peak-shaving controller of the sites that have one in this "
+        "process (false: never; another process sharing the database may still run them).",
+    )
+    peak_shaving_lease_s: float = Field(
+        default=15.0,
+        gt=0,
+        le=3600,
+        description="Lease a process holds on a site's controller [s], renewed every third of "
+        "it (settings changes are picked up then); another process takes over after it lapses.",
+    )
+    peak_shaving_min_interval_s: float = Field(
+        default=10.0,
+        ge=0,
+        le=3600,
+        description="Least time between two commands of a site's controller [s], except to "
+        "discharge more while the import is over the threshold.",
+    )
+    peak_shaving_hold_s: int = Field(
+        default=120,
+        ge=10,
+        le=86_400,
+        description="Duration of each charge/discharge command [s]; re-sent while still wanted "
+        "when half of it is gone, so a stopped controller releases the battery within it.",
+    )
+    peak_shaving_max_age_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="A meter reading older than this [s] is not acted on.",
+    )
 
     # reports (docs/reports.md)
     reports_interval_s: float = Field(

@@ -6,8 +6,10 @@ planned power, an EV charger ``charge``; each command lasts until the end of the
 (``duration_s``), so an idle step needs no command. The idempotency key is the resource and
 the step's start, so re-planning within one quarter hour never sends a second command for it.
 A manual command wins until it expires: while a command not sent by gridpilot's flexibility
-is open (queued, sent, acknowledged) and not expired, or succeeded with a ``duration_s`` still
-running, the asset is left alone. The control service acknowledges, expires and publishes.
+(the MPC or peak shaving) is open (queued, sent, acknowledged) and not expired, or succeeded
+with a ``duration_s`` still running, the asset is left alone. A battery under enabled peak
+shaving is not dispatched here: the peak-shaving runtime follows the schedule's step for it
+(``shaving_runtime.py``). The control service acknowledges, expires and publishes.
 """
 
 from __future__ import annotations
@@ -26,9 +28,16 @@ from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import to_ms
 from gridpilot.flex.schedule_schemas import ScheduleOut
 from gridpilot.flex.schemas import BatteryParams, EVChargerParams, ResourceOut
+from gridpilot.flex.shaving_store import shaved_resources
 
 #: The principal the MPC loop plans and sends commands as.
 FLEX = Principal(subject="system:flex", name="gridpilot flexibility", role=Role.ADMINISTRATOR)
+#: The principal the peak-shaving runtime sends commands as.
+SHAVING = Principal(
+    subject="system:peak-shaving", name="gridpilot peak shaving", role=Role.ADMINISTRATOR
+)
+#: Senders whose commands are gridpilot's own, not manual.
+AUTOMATIC = frozenset({FLEX.subject, SHAVING.subject})
 #: Below this the plan is idle for a resource [kW].
 IDLE_KW = 0.01
 
@@ -51,7 +60,7 @@ async def manual_override(*, session: AsyncSession, asset_id: int, now_ms: int) 
         session=session, asset_id=asset_id, states=[*OPEN_STATES, SUCCEEDED], limit=50
     )
     for command in commands:
-        if command.created_by == FLEX.subject:
+        if command.created_by in AUTOMATIC:
             continue
         if command.state in OPEN_STATES and command.expires_ms > now_ms:
             return command.id
@@ -95,8 +104,12 @@ async def dispatch_first_step(
     step_end = step_start + schedule.step_s * 1000
     done: list[Dispatched] = []
     changes: list[CommandChange] = []
+    shaved = await shaved_resources(session=session, site_id=schedule.site_id)
     for r in resources:
         if not (r.auto_dispatch and r.enabled and r.asset_id is not None):
+            continue
+        if r.id in shaved:
+            done.append(Dispatched(r.name, r.asset_id, skipped="dispatched by peak shaving"))
             continue
         override = await manual_override(session=session, asset_id=r.asset_id, now_ms=now_ms)
         if override is not None:

@@ -1,6 +1,8 @@
 """Tables of the flex domain: a site's flexible resources and its stored schedules.
 
-Migration: ``db/migrations/versions/0013_flex.py``. A resource's kind-specific figures live in
+Migrations: ``db/migrations/versions/0013_flex.py``, ``0024_peak_shaving.py`` (real-time peak
+shaving: one settings row per site, with the lease of the process that runs it, and the log of
+its actions). A resource's kind-specific figures live in
 ``params`` (JSON, validated by the kind's schema in ``schemas.py`` before they are stored). A
 schedule keeps its per-step series columnar in ``series`` (one list per quantity, one value per
 step) and its money as Decimal strings.
@@ -14,6 +16,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -83,3 +86,58 @@ class FlexSchedule(Base):
     notes: Mapped[list[str]] = mapped_column(JSON, default=list)
     series: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     solve_time_ms: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PeakShavingConfig(Timestamped, Base):
+    """A site's real-time peak shaving: keep the import measured by ``meter_asset_id``'s
+    ``meter_metric`` [kW, positive = import] at or under ``threshold_kw`` with the battery
+    resource ``resource_id``. ``lease_owner``/``lease_until_ms``: the process that runs it (a
+    compare-and-set lease); ``discharge_blocked``: the SOC hysteresis latch, kept across
+    processes."""
+
+    __tablename__ = "peak_shaving_configs"
+
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    resource_id: Mapped[int] = mapped_column(
+        ForeignKey("flex_resources.id", ondelete="CASCADE"), index=True
+    )
+    meter_asset_id: Mapped[int] = mapped_column(
+        ForeignKey("assets.id", ondelete="CASCADE"), index=True
+    )
+    meter_metric: Mapped[str] = mapped_column(String(100))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    threshold_kw: Mapped[float] = mapped_column(Float)
+    recharge_below_kw: Mapped[float | None] = mapped_column(Float)
+    soc_min_pct: Mapped[float | None] = mapped_column(Float)
+    soc_hysteresis_pct: Mapped[float] = mapped_column(Float)
+    deadband_kw: Mapped[float] = mapped_column(Float)
+    updated_by: Mapped[str] = mapped_column(String(200))
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_until_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    discharge_blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PeakShavingAction(Base):
+    """What the peak-shaving controller did at ``ts_ms``: the import and battery power it
+    measured [kW], the set point it chose [kW, positive = discharge], the schedule's base (if
+    any), why (``reason``), and the command it sent (or why none: ``detail``)."""
+
+    __tablename__ = "peak_shaving_actions"
+    __table_args__ = (
+        Index("ix_peak_shaving_actions_site_ts", "site_id", "ts_ms"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    ts_ms: Mapped[int] = mapped_column(BigInteger)
+    grid_import_kw: Mapped[float | None] = mapped_column(Float)
+    battery_power_kw: Mapped[float | None] = mapped_column(Float)
+    soc_pct: Mapped[float | None] = mapped_column(Float)
+    setpoint_kw: Mapped[float | None] = mapped_column(Float)
+    base_kw: Mapped[float | None] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(String(30))
+    command_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str] = mapped_column(String(500), default="")

@@ -19,6 +19,7 @@ from gridpilot.flex import service
 from gridpilot.flex.savings_schemas import FlexSavingsOut
 from gridpilot.flex.schedule_schemas import ScheduleOut, ScheduleRequest
 from gridpilot.flex.schemas import ResourceCreate, ResourceOut, ResourceUpdate
+from gridpilot.flex.shaving_routes import router as shaving_router
 from gridpilot.insights.forecasts.weather import WeatherSource
 
 router = APIRouter(tags=["flexibility"])
@@ -230,3 +231,6 @@ async def flex_savings(
         session=session, site_id=site_id, principal=principal, period=period, start=start,
         count=count, now_ms=now_ms(),
     )  # fmt: skip
+
+
+router.include_router(shaving_router)  # real-time peak shaving, under the same prefix

@@ -21,17 +21,27 @@ from gridpilot.flex.resources import (
 )
 from gridpilot.flex.savings import flex_savings
 from gridpilot.flex.schedules import get_latest_schedule, plan_schedule
+from gridpilot.flex.shaving import (
+    delete_peak_shaving,
+    get_peak_shaving,
+    put_peak_shaving,
+)
+from gridpilot.flex.shaving import list_actions as list_shaving_actions
 
 __all__ = [
     "MAX_RESOURCES_PER_SITE",
     "create_resource",
+    "delete_peak_shaving",
     "delete_resource",
     "flex_savings",
     "get_latest_schedule",
+    "get_peak_shaving",
     "get_resource",
     "list_resources",
+    "list_shaving_actions",
     "measured_soc_pct",
     "plan_schedule",
+    "put_peak_shaving",
     "resource_out",
     "update_resource",
     "validated_params",

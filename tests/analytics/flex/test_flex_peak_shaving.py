@@ -72,3 +72,29 @@ def test_settings_that_cannot_work_are_refused():
         PeakShavingSettings(100.0, 50.0, 30.0, recharge_below_kw=120.0)
     with pytest.raises(ValidationFailed, match="soc_min_pct < soc_max_pct"):
         PeakShavingSettings(100.0, 50.0, 30.0, soc_min_pct=90, soc_max_pct=80)
+
+
+def test_beside_a_schedule_the_plan_is_followed_while_it_keeps_the_import_under():
+    # the plan discharges 30 kW; the site draws 120 - 0 (battery idle now): import 90 with the
+    # plan, under 100: follow it
+    point = setpoint(120.0, battery_kw=0.0, base_kw=30.0)
+    assert (point.battery_power_kw, point.reason) == (30.0, "schedule")
+    # the plan charges 10 kW at a 85 kW demand: 95 kW import, fine
+    assert setpoint(85.0, base_kw=-10.0).battery_power_kw == -10.0
+    # no recharge beyond the plan: an idle plan under the threshold stays idle
+    assert setpoint(60.0, base_kw=0.0).reason == "schedule"
+
+
+def test_beside_a_schedule_shaving_adds_only_what_the_threshold_needs():
+    # demand 130 (meter 110 + battery giving 20 as planned): the plan's 20 leaves 110: 30 needed
+    point = setpoint(110.0, battery_kw=20.0, base_kw=20.0)
+    assert (point.battery_power_kw, point.reason) == (pytest.approx(30.0), "shave")
+    # the plan charges 30 kW at a 90 kW demand: only 10 kW of charge fits under 100
+    point = setpoint(120.0, battery_kw=-30.0, base_kw=-30.0)
+    assert (point.battery_power_kw, point.reason) == (pytest.approx(-10.0), "limit_charge")
+    # capped at the battery's 50 kW
+    assert setpoint(200.0, base_kw=10.0).battery_power_kw == pytest.approx(50.0)
+    # SOC latched low: no shaving discharge, a planned charge is stopped, not reversed
+    low = PeakShavingState(discharge_blocked=True)
+    point = setpoint(120.0, soc=12.0, state=low, base_kw=-5.0)
+    assert (point.battery_power_kw, point.reason) == (0.0, "soc_low")
