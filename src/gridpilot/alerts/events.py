@@ -1,7 +1,7 @@
 """Events the alerts domain publishes, after the transaction committed.
 
 ``alert.raised`` | ``alert.acknowledged`` | ``alert.resolved``: ``lifecycle.event_payload``
-(``alert_id, rule_id, asset_id, site_id, severity, state, title, message, value, ts``);
+(``alert_id, rule_id, asset_id, site_id, kind, severity, state, title, message, value, ts``);
 ``alert_rule.changed``: ``{"rule_id", "action": created|updated|deleted}`` (evaluators reload).
 """
 

@@ -34,6 +34,7 @@ def event_payload(alert: Alert) -> dict[str, Any]:
         "rule_id": alert.rule_id,
         "asset_id": alert.asset_id,
         "site_id": alert.site_id,
+        "kind": alert.kind,
         "severity": alert.severity,
         "state": alert.state,
         "title": alert.title,

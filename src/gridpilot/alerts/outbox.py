@@ -2,7 +2,9 @@
 
 A state change of an alert adds one row per matching channel (enabled, ``min_severity`` met,
 the event among the channel's ``events``, same site or a global channel) in the alert's own
-transaction, so a notification is never lost and never sent for a change that rolled back.
+transaction, so a notification is never lost and never sent for a change that rolled back. The
+preferences of the people behind a channel may split that row, hold it until their quiet hours
+end or record it as ``suppressed`` (``preference_service.plan``).
 ``notify.Notifier`` claims due rows (an optimistic lease, safe across processes), delivers them
 and settles each: ``delivered``, retried later with exponential backoff, or ``failed``.
 """
@@ -16,6 +18,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridpilot.alerts import preference_service
 from gridpilot.alerts.models import Alert, NotificationChannel, NotificationDelivery
 from gridpilot.alerts.schemas import SEVERITY_RANK
 from gridpilot.core.timestamps import from_ms, now_ms
@@ -57,7 +60,8 @@ def notification_body(alert: Alert, event: str) -> dict[str, Any]:
 async def enqueue(
     *, session: AsyncSession, alert: Alert, event: str, channel_ids: list[int]
 ) -> int:
-    """Queue the alert's ``event`` for each matching channel of ``channel_ids``; how many."""
+    """Queue the alert's ``event`` for each matching channel of ``channel_ids``; how many rows
+    will be sent (now or after quiet hours; ``suppressed`` rows are not counted)."""
     if not channel_ids:
         return 0
     channels = (
@@ -76,8 +80,18 @@ async def enqueue(
             continue
         if channel.site_id is not None and channel.site_id != alert.site_id:
             continue
-        session.add(delivery_for(channel.id, alert.id, f"alert.{event}", body))
-        queued += 1
+        now = now_ms()
+        for part in await preference_service.plan(
+            session=session, channel=channel, alert=alert, now_ms=now
+        ):
+            row = delivery_for(channel.id, alert.id, f"alert.{event}", body)
+            row.recipients, row.note = part.recipients, part.note
+            if part.verdict.action == "hold" and part.verdict.until_ms is not None:
+                row.next_attempt_ms = part.verdict.until_ms
+            elif part.verdict.action == "drop":
+                row.state = "suppressed"
+            queued += part.verdict.action != "drop"
+            session.add(row)
     await session.flush()
     return queued
 
@@ -156,7 +170,7 @@ async def settle(
 
 
 async def prune(*, session: AsyncSession, older_than_ms: int) -> None:
-    """Delete settled (delivered/failed/cancelled) rows created before ``older_than_ms``."""
+    """Delete settled rows (delivered, failed, cancelled, suppressed) older than the bound."""
     await session.execute(
         delete(NotificationDelivery).where(
             NotificationDelivery.state != "pending",

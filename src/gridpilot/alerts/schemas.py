@@ -221,6 +221,12 @@ class DeliveryOut(BaseModel):
     last_error: str | None
     created_at: datetime
     delivered_at: datetime | None
+    recipients: list[str] | None = Field(
+        default=None, description="E-mail: this delivery's recipients when preferences split them"
+    )
+    note: str | None = Field(
+        default=None, description="Why it is held (quiet hours) or suppressed (whose preferences)"
+    )
 
 
 class AuditOut(BaseModel):

@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI
 from gridpilot import __version__
 from gridpilot.alerts import mailer
 from gridpilot.alerts.channel_routes import router as alert_channels_router
+from gridpilot.alerts.preference_routes import router as notification_preferences_router
 from gridpilot.alerts.routes import router as alerts_router
 from gridpilot.api.body_guard import BodyGuardMiddleware
 from gridpilot.api.docs_ui import install_docs
@@ -106,6 +107,7 @@ def build_api_router() -> APIRouter:
     api.include_router(alerts_router)
     api.include_router(fleet_router)
     api.include_router(alert_channels_router)
+    api.include_router(notification_preferences_router)
     api.include_router(forecasts_router)
     api.include_router(baselines_router)
     api.include_router(anomalies_router)

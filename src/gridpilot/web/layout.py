@@ -16,7 +16,7 @@ from gridpilot.core.timestamps import now_ms
 from gridpilot.web import palette
 from gridpilot.web.context import current
 from gridpilot.web.session import log_out, principal
-from gridpilot.web.toasts import ToastGate
+from gridpilot.web.toasts import ToastGate, wanted
 
 #: (label, path, permission needed or None)
 NAV: list[tuple[str, str, Permission | None]] = [
@@ -67,7 +67,7 @@ def toast_new_alerts(user: Principal) -> None:
     gate = ToastGate()
 
     async def on_raised(_topic: str, payload: dict[str, Any]) -> None:
-        if not user.can_see_site(int(payload.get("site_id") or 0)):
+        if not await wanted(user, payload, now_ms()):
             return
         text = gate.admit(payload, now_ms())
         if text is None:

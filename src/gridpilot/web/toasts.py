@@ -1,11 +1,16 @@
-"""Which new alerts pop a toast on an open page: none for a flapping alert, and at most a few
-per burst (a batch that raises 50 alerts gives three toasts and one pointer to the Alerts page,
-not 50)."""
+"""Which new alerts pop a toast on an open page: only those of the user's sites that their
+in-app notification preferences let through (docs/notifications.md), none for a flapping alert,
+and at most a few per burst (a batch that raises 50 alerts gives three toasts and one pointer to
+the Alerts page, not 50)."""
 
 from __future__ import annotations
 
 from collections import deque
 from typing import Any
+
+from gridpilot.alerts import preference_service
+from gridpilot.auth.permissions import Principal
+from gridpilot.web.context import current
 
 #: Toasts a page shows per ``WINDOW_MS`` [ms]; then one pointer to the Alerts page, then quiet
 #: until the window has passed.
@@ -36,3 +41,16 @@ class ToastGate:
             return None
         self.pointed = True
         return MORE
+
+
+async def wanted(user: Principal, payload: dict[str, Any], now_ms: int) -> bool:
+    """Whether ``user`` wants a toast for ``payload`` (an ``alert.raised`` event): a site they
+    can see, and their in-app preferences (severity, kind, site) let it through."""
+    if not user.can_see_site(int(payload.get("site_id") or 0)):
+        return False
+    if user.user_id is None:
+        return True
+    async with current().session() as session:
+        return await preference_service.in_app_wanted(
+            session=session, user_id=user.user_id, payload=payload, now_ms=now_ms
+        )

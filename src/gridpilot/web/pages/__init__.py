@@ -25,6 +25,7 @@ PAGES = (
     "rules",
     "tariffs",
     "channels",
+    "notifications",
 )
 
 _registered: list[bool] = []

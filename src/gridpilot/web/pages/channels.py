@@ -79,6 +79,10 @@ def delivery_text(row: NotificationDelivery, timezone: str) -> str:
     parts = [row.event, when, tries]
     if row.last_error:
         parts.append(row.last_error)
+    if row.recipients:
+        parts.append("to " + ", ".join(row.recipients))
+    if row.note:
+        parts.append(row.note)
     return " · ".join(parts)
 
 

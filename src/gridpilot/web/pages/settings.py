@@ -33,6 +33,13 @@ SECTIONS: list[tuple[str, str, str, str, Permission | None]] = [
         Permission.CONFIGURE,
     ),
     (
+        "My notifications",
+        "Which alerts reach you by e-mail, webhook and in-app, and your quiet hours",
+        "/settings/notifications",
+        "notifications_active",
+        None,
+    ),
+    (
         "Tariffs",
         "Each site's versioned tariff: time-of-use prices, charges, export price",
         "/settings/tariffs",
