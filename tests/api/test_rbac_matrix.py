@@ -125,6 +125,10 @@ REQUIRED: dict[tuple[str, str], Permission | None] = {
     ("DELETE", "/api/v1/sites/{site_id}/flex-resources/{resource_id}"): P.CONFIGURE,
     ("GET", "/api/v1/sites/{site_id}/schedule"): P.READ,
     ("POST", "/api/v1/sites/{site_id}/schedule"): P.CONFIGURE,
+    ("GET", "/api/v1/sites/{site_id}/peak-shaving"): P.READ,
+    ("PUT", "/api/v1/sites/{site_id}/peak-shaving"): P.CONFIGURE,
+    ("DELETE", "/api/v1/sites/{site_id}/peak-shaving"): P.CONFIGURE,
+    ("GET", "/api/v1/sites/{site_id}/peak-shaving/actions"): P.READ,
     # demand response (docs/demand-response.md; the utility webhook is signed, see PUBLIC)
     ("POST", "/api/dr-events"): P.CONFIGURE,
     ("GET", "/api/v1/dr-events"): P.READ,
