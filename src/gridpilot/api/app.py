@@ -169,6 +169,7 @@ async def start_runtime(app: FastAPI) -> None:
     app.state.balance = CurrentBalanceCache(app.state.sessions, refresh_ms).start(app.state.bus)
     app.state.runtimes.append(app.state.balance)
     app.state.recent_balances = RecentBalances(app.state.sessions)
+    app.state.runtimes.append(app.state.recent_balances)  # its background refreshes
     if settings.mqtt_url and settings.mqtt_ingest_in_serve:  # MQTT ingest (docs/mqtt.md)
         from gridpilot.ingest.mqtt_runtime import start_mqtt_ingest
 

@@ -4,13 +4,18 @@ and one balance statement over a thousand sites' day takes seconds.
 
 An entry is keyed by the sorted site ids (the same user sees the same sites) and the power hold;
 it is reused while younger than ``ttl_ms`` (default 60 s) and while it reaches back far enough.
-Concurrent requests for an expired entry wait for one computation (single flight). At most
+An entry older than ``ttl_ms`` but younger than ``max_stale_ms`` (default 5 min) is still
+served at once while the next one is computed in the background (one task per set): a thousand
+sites' day takes seconds, and no page view should wait for it once the set has been computed.
+Requests without a usable entry wait for one computation (single flight). At most
 ``max_entries`` sets are kept (least recently used dropped), so memory stays bounded.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,11 +27,14 @@ from gridpilot.telemetry.rollups import STEPS_MS, floor_to
 
 #: How long a computed recent balance is served [ms].
 DEFAULT_TTL_MS = 60_000
+#: How old an entry may still be served while its successor is computed [ms].
+DEFAULT_MAX_STALE_MS = 300_000
 #: How far back every entry reaches at least [ms]: the overview's 24 h chart.
 MIN_HISTORY_MS = 24 * 3_600_000
 QUARTER_MS = STEPS_MS["15m"]
 
 Key = tuple[tuple[int, ...], int]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -44,12 +52,15 @@ class RecentBalances:
         sessions: async_sessionmaker[AsyncSession],
         ttl_ms: int = DEFAULT_TTL_MS,
         max_entries: int = 64,
+        max_stale_ms: int = DEFAULT_MAX_STALE_MS,
     ) -> None:
         self._sessions = sessions
         self.ttl_ms = ttl_ms
+        self.max_stale_ms = max(max_stale_ms, ttl_ms)
         self.max_entries = max_entries
         self._entries: OrderedDict[Key, _Entry] = OrderedDict()
         self._locks: dict[Key, asyncio.Lock] = {}
+        self._refreshing: dict[Key, asyncio.Task[None]] = {}
         self.computations = 0  # for tests and metrics
 
     async def get(
@@ -58,23 +69,53 @@ class RecentBalances:
         """The balance of ``site_ids`` from at most ``start_ms`` up to (at most ``ttl_ms``
         before) ``now_ms``, on 15-min intervals."""
         key: Key = (tuple(sorted(set(site_ids))), max_gap_s)
-        entry = self._fresh(key, start_ms, now_ms)
+        entry = self._fresh(key, start_ms, now_ms, self.max_stale_ms)
+        if entry is not None and now_ms - entry.computed_ms >= self.ttl_ms:
+            self._refresh_later(key, start_ms, now_ms)  # served stale meanwhile
         if entry is None:
-            lock = self._locks.setdefault(key, asyncio.Lock())
-            async with lock:
-                entry = self._fresh(key, start_ms, now_ms)
+            async with self._locks.setdefault(key, asyncio.Lock()):
+                entry = self._fresh(key, start_ms, now_ms, self.ttl_ms)
                 if entry is None:
                     entry = await self._compute(key, start_ms, now_ms)
         return {site_id: entry.balances[site_id] for site_id in site_ids}
 
-    def _fresh(self, key: Key, start_ms: int, now_ms: int) -> _Entry | None:
+    def _fresh(self, key: Key, start_ms: int, now_ms: int, max_age_ms: int) -> _Entry | None:
         entry = self._entries.get(key)
-        if entry is None or now_ms - entry.computed_ms >= self.ttl_ms:
+        if entry is None or now_ms - entry.computed_ms >= max_age_ms:
             return None
         if entry.start_ms > start_ms:
             return None
         self._entries.move_to_end(key)
         return entry
+
+    def _refresh_later(self, key: Key, start_ms: int, now_ms: int) -> None:
+        """Compute ``key`` again in a task of its own, unless one is running."""
+        if key in self._refreshing:
+            return
+
+        async def refresh() -> None:
+            try:
+                async with self._locks.setdefault(key, asyncio.Lock()):
+                    if self._fresh(key, start_ms, now_ms, self.ttl_ms) is None:
+                        await self._compute(key, start_ms, now_ms)
+            except Exception:  # the stale entry stays; the next request tries again
+                log.exception("refreshing the recent balance of %d sites failed", len(key[0]))
+            finally:
+                self._refreshing.pop(key, None)
+
+        self._refreshing[key] = asyncio.create_task(refresh())
+
+    async def settle(self) -> None:
+        """Wait for the background computations running now (tests, shutdown)."""
+        while self._refreshing:
+            await asyncio.gather(*self._refreshing.values(), return_exceptions=True)
+
+    async def stop(self) -> None:
+        """Cancel the background computations (a runtime of ``api.app``)."""
+        for task in list(self._refreshing.values()):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def _compute(self, key: Key, start_ms: int, now_ms: int) -> _Entry:
         start = floor_to(min(start_ms, now_ms - MIN_HISTORY_MS), QUARTER_MS)

@@ -97,6 +97,9 @@ async def site_balances(
     for site_id in site_ids:
         grids[make_grid(start_ms, end_ms, interval, zones.get(site_id, "UTC"))].append(site_id)
     roles = await node_terms(session, site_ids)
+    nodes_of: dict[int, list[Node]] = defaultdict(list)
+    for node in roles:
+        nodes_of[node[0]].append(node)
     result: dict[int, SiteBalance] = {}
     for grid, ids in grids.items():
         params = {
@@ -111,7 +114,7 @@ async def site_balances(
         measured, reported = _measured(rows, roles, grid)
         parts = await remainders(session, grid, params) if with_remainders else {}
         for site_id in ids:
-            nodes = [node for node in roles if node[0] == site_id]
+            nodes = nodes_of[site_id]
             result[site_id] = _solve_site(site_id, grid, nodes, roles, measured, reported)
             if parts.get(site_id):
                 result[site_id] = _with(result[site_id], parts[site_id])
