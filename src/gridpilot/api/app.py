@@ -40,6 +40,7 @@ from gridpilot.core.metrics import Metrics
 from gridpilot.core.secrets import with_secrets
 from gridpilot.core.settings import Settings
 from gridpilot.db.engine import make_engine, make_sessionmaker
+from gridpilot.db.query_timing import time_queries
 from gridpilot.db.migrate import upgrade
 from gridpilot.dr.routes import router as dr_router
 from gridpilot.dr.routes import seed_router as dr_seed_router
@@ -320,7 +321,8 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
     app.state.engine = make_engine(settings)
     app.state.sessions = make_sessionmaker(app.state.engine)
     app.state.bus = bus or make_bus(settings)
-    app.state.metrics = Metrics()
+    app.state.metrics = Metrics(data_dir=settings.data_dir)
+    time_queries(app.state.engine, app.state.metrics.db_query_seconds)
     install_error_handlers(app)
     install_openapi(app)  # the document's error answers; 400/404/405 in the error body
     app.include_router(health_router)
