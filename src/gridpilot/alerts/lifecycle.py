@@ -219,6 +219,7 @@ class AlertFilter:
     rule_id: int | None = None
     since: datetime | None = None
     until: datetime | None = None
+    site_ids: list[int] | None = None  # any of these sites (one statement for many)
 
 
 async def list_alerts(
@@ -236,6 +237,8 @@ async def list_alerts(
         query = query.where(Alert.severity.in_(where.severities))
     if where.site_id is not None:
         query = query.where(Alert.site_id == where.site_id)
+    if where.site_ids is not None:
+        query = query.where(Alert.site_id.in_(where.site_ids))
     if where.asset_id is not None:
         query = query.where(Alert.asset_id == where.asset_id)
     if where.rule_id is not None:

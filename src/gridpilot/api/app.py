@@ -46,6 +46,7 @@ from gridpilot.dr.routes import router as dr_router
 from gridpilot.dr.routes import seed_router as dr_seed_router
 from gridpilot.fleet.routes import router as fleet_router
 from gridpilot.flex.routes import router as flex_router
+from gridpilot.gql.routes import router as graphql_router
 from gridpilot.groups.routes import router as groups_router
 from gridpilot.ingest.rejects_routes import router as ingest_rejects_router
 from gridpilot.insights.anomalies.routes import router as anomalies_router
@@ -107,6 +108,7 @@ def build_api_router() -> APIRouter:
     api.include_router(control_router)
     api.include_router(alerts_router)
     api.include_router(fleet_router)
+    api.include_router(graphql_router)
     api.include_router(alert_channels_router)
     api.include_router(notification_preferences_router)
     api.include_router(forecasts_router)

@@ -64,6 +64,14 @@ def version() -> None:
     typer.echo(__version__)
 
 
+@app.command("graphql-schema")
+def graphql_schema() -> None:
+    """Print the GraphQL schema (SDL) of POST /api/v1/graphql (docs/graphql.md)."""
+    from gridpilot.gql.schema import sdl
+
+    typer.echo(sdl(), nl=False)
+
+
 @app.command()
 def migrate(revision: str = typer.Option("head", help="Alembic revision to migrate to.")) -> None:
     """Create or upgrade the database schema (GRIDPILOT_DATABASE_URL)."""

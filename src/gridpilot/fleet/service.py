@@ -187,6 +187,20 @@ async def _today(
     return today, balances
 
 
+async def today_figures(
+    *,
+    session: AsyncSession,
+    sites: Sequence[Site],
+    now_ms: int,
+    max_gap_s: int = 900,
+    recent: RecentBalances | None = None,
+) -> tuple[dict[int, SiteToday], dict[int, GridRevenue]]:
+    """Today's energy and grid revenue of ``sites`` (scope checked by the caller), as the
+    fleet summary computes them: one balance statement (or ``recent``'s copy) for all."""
+    today, balances = await _today(session, sites, now_ms, max_gap_s, 0, recent)
+    return today, await revenue_today(session, sites, balances, today, now_ms)
+
+
 async def revenue_today(
     session: AsyncSession,
     sites: Sequence[Site],

@@ -1,0 +1,90 @@
+"""``POST /api/v1/graphql``: a GraphQL query over JSON, authenticated and authorised as REST
+(Bearer JWT or ``X-API-Key``, READ permission, site scope per field). No GraphiQL, no GET, no
+subscriptions: a query is a POST with ``{"query", "variables", "operationName"}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from gridpilot.auth.dependencies import Reader
+from gridpilot.balance.dependencies import CacheDep
+from gridpilot.core.dependencies import SettingsDep
+from gridpilot.core.timestamps import now_ms
+from gridpilot.db.dependencies import SessionDep
+from gridpilot.gql import limits
+from gridpilot.gql.context import Context
+from gridpilot.gql.schema import build_schema
+
+router = APIRouter(tags=["graphql"])
+
+DESCRIPTION = f"""One GraphQL query for sites, assets, latest values, series, today's KPIs
+(energy, self-consumption, carbon saved, grid revenue), the current balance and alerts
+(schema and examples: docs/graphql.md; `gridpilot graphql-schema` prints the SDL). Same
+credentials and permission as REST; each site-scoped field checks the caller's sites, so a
+site outside them is a `not_found` error (top level) or null / left out (nested), never its
+data. Refused before executing, with HTTP 400 and `errors[].extensions.code`: deeper than
+{limits.MAX_DEPTH} levels (`graphql_validation`), an estimated cost over {limits.MAX_COST:,}
+(`query_too_costly`), more than {limits.MAX_TOKENS:,} tokens or {limits.MAX_ALIASES} aliases,
+a syntax or schema error. Errors while executing answer 200 with `data` for what succeeded
+and `errors[].extensions.code` (`not_found`, `validation_failed`, `too_large`...)."""
+
+
+class GraphQLRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    query: str = Field(max_length=100_000, description="The GraphQL document")
+    variables: dict[str, Any] | None = None
+    operation_name: str | None = Field(default=None, alias="operationName", max_length=200)
+
+
+class GraphQLResponse(BaseModel):
+    data: dict[str, Any] | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+def _schema(request: Request) -> Any:
+    schema = getattr(request.app.state, "graphql_schema", None)
+    if schema is None:
+        schema = request.app.state.graphql_schema = build_schema()
+    return schema
+
+
+@router.post(
+    "/graphql",
+    summary="Run a GraphQL query (sites, assets, series, KPIs, balance, alerts)",
+    description=DESCRIPTION,
+    response_model=GraphQLResponse,
+    responses={400: {"model": GraphQLResponse, "description": "Refused before executing"}},
+)
+async def graphql(
+    body: GraphQLRequest,
+    request: Request,
+    principal: Reader,
+    session: SessionDep,
+    settings: SettingsDep,
+    cache: CacheDep,
+) -> JSONResponse:
+    context = Context(
+        principal=principal,
+        session=session,
+        settings=settings,
+        now_ms=now_ms(),
+        cache=cache,
+        recent=getattr(request.app.state, "recent_balances", None),
+    )
+    result = await _schema(request).execute(
+        body.query,
+        variable_values=body.variables,
+        context_value=context,
+        operation_name=body.operation_name,
+    )
+    errors = [e.formatted for e in result.errors or []]
+    refused = bool(errors) and result.data is None and all("path" not in e for e in errors)
+    answer: dict[str, Any] = {"data": result.data}
+    if errors:
+        answer["errors"] = errors
+    return JSONResponse(answer, status_code=400 if refused else 200)
