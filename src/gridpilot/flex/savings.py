@@ -10,7 +10,8 @@ compared in ``analytics.flex.actuals.reprice`` (its docstring has the model). Th
 battery resources make one equivalent battery for the rule-based reference (capacities and
 powers summed, the rest weighted by capacity). Each local month is read once (the balance
 answers at most 31 days at 15 minutes), from its first day, so the demand charge of a day is
-the rise of the month's peak that day.
+the rise of the month's peak that day. Nothing before the site's first tariff version is
+priced: those intervals count as not measured.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from gridpilot.flex.resources import list_resources
 from gridpilot.flex.savings_schemas import FlexSavingsOut, SavingsPeriodOut
 from gridpilot.flex.schedules import _site
 from gridpilot.flex.schemas import BatteryParams, ResourceOut
+from gridpilot.insights.kpis.tariffs import pricing_versions
 
 Period = Literal["day", "month"]
 #: The most periods one answer holds.
@@ -150,14 +152,18 @@ async def flex_savings(
     battery = equivalent_battery(resources)
     stop = min(edges[-1], -(-now_ms // QUARTER_MS) * QUARTER_MS)
     costs = [PeriodCost(0.0, 0.0, 0.0, 0, 0) for _ in edges[:-1]]
-    lo = month_start_ms(edges[0], site.timezone)
+    versions = await pricing_versions(session=session, site=site)
+    if not versions:
+        raise Conflict(f"site {site_id} has no tariff to price its operation with",
+                       details={"missing": ["tariff"]})  # fmt: skip
+    priced_from = -(-versions[0][0] // QUARTER_MS) * QUARTER_MS  # nothing is priced before
+    lo = max(month_start_ms(edges[0], site.timezone), priced_from)
     while lo < stop:
         hi = min(stop, period_edges("month", datetime.fromtimestamp(lo / 1000, zone).date(), 1,
                                     site.timezone)[1])  # fmt: skip
         found = await _month(session, site, edges, lo, hi, battery)
-        if found is None:
-            raise Conflict(f"site {site_id} has no tariff to price its operation with",
-                           details={"missing": ["tariff"]})  # fmt: skip
+        if found is None:  # cannot happen from the first version on; kept for safety
+            raise Conflict(f"site {site_id} has no tariff over {iso(lo)}..{iso(hi)}")
         costs = [_plus(a, b) for a, b in zip(costs, found, strict=True)]
         lo = hi
     labels = [iso_label(e, site.timezone, period) for e in edges[:-1]]

@@ -5,7 +5,7 @@ The figures are those of ``GET /api/v1/kpis`` (same service); periods are the si
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,8 +14,10 @@ from nicegui import ui
 from gridpilot.assets.service import list_sites
 from gridpilot.core.errors import GridpilotError
 from gridpilot.core.timestamps import now_ms
+from gridpilot.flex import service as flex
 from gridpilot.insights.kpis.service import compute_kpis
 from gridpilot.web.context import current
+from gridpilot.web.flex_view import savings_bars
 from gridpilot.web.layout import frame, require_login
 from gridpilot.web.numbers import share, spaced_percent
 
@@ -39,6 +41,14 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+NOTHING_MEASURED = (
+    "Nothing measured in the period: the grid import and export (or the battery) did not "
+    "report, so there is no operation to price."
+)
+#: Money KPIs and their labels.
+MONEY = {"cost": "Cost", "grid_revenue": "Grid revenue"}
+
+
 def period_ms(choice: str, timezone: str, at_ms: int) -> tuple[int, int]:
     """``[start, end)`` in epoch ms of a named period in the site's local time."""
     zone = ZoneInfo(timezone)
@@ -60,8 +70,8 @@ def show_value(key: str, figure: dict[str, Any]) -> str:
     value = figure.get("value")
     if value is None:
         return "no data"
-    if key == "cost":
-        return f"{value:,.2f} {figure.get('unit') or ''}".strip()
+    if key in ("cost", "grid_revenue"):  # grid revenue: a Decimal string
+        return f"{float(value):,.2f} {figure.get('unit') or ''}".strip()
     pattern = LABELS.get(key, (key, "{:,.2f}"))[1]
     return spaced_percent(pattern.format(value))
 
@@ -70,7 +80,7 @@ def _cards(result: dict[str, Any]) -> None:
     figures = result["kpis"]
     with ui.row().classes("w-full gap-3"):
         for key, figure in figures.items():
-            label = "Cost" if key == "cost" else LABELS.get(key, (key, ""))[0]
+            label = MONEY.get(key) or LABELS.get(key, (key, ""))[0]
             with ui.card().classes("min-w-[10rem] grow").props(f"data-testid=kpi-{key}"):
                 ui.label(label).classes("text-caption text-grey-7")
                 ui.label(show_value(key, figure)).classes("text-h6")
@@ -112,6 +122,57 @@ def _cost(figure: dict[str, Any]) -> None:
                 ],
             }
         ).classes("w-full h-64")
+
+
+def savings_days(start_ms: int, end_ms: int, timezone: str) -> tuple[date, int]:
+    """The first local day and the number of local days (at most 31) of ``[start, end)``."""
+    zone = ZoneInfo(timezone)
+    first = datetime.fromtimestamp(start_ms / 1000, zone).date()
+    last = datetime.fromtimestamp((max(start_ms, end_ms - 1)) / 1000, zone).date()
+    return first, min(31, (last - first).days + 1)
+
+
+async def _flex_savings(user: Any, site_id: int, timezone: str, start: int, end: int) -> None:
+    """The flexibility savings of the period, per local day, for a site with flex resources
+    (``GET /api/v1/sites/{id}/flex-savings``: the measured operation re-priced)."""
+    at = now_ms()
+    first, days = savings_days(start, end, timezone)
+    try:
+        async with current().session() as session:
+            if not await flex.list_resources(session=session, site_id=site_id, principal=user):
+                return
+            found = await flex.flex_savings(
+                session=session, site_id=site_id, principal=user, period="day", start=first,
+                count=days, now_ms=at,
+            )  # fmt: skip
+    except GridpilotError as error:
+        with ui.card().classes("w-full").props("data-testid=flex-savings"):
+            ui.label("Flexibility savings").classes("text-subtitle1")
+            ui.label(str(error)).classes("text-caption")
+        return
+    total = found.total
+    with ui.card().classes("w-full").props("data-testid=flex-savings"):
+        ui.label("Flexibility savings").classes("text-subtitle1")
+        if total.measured_intervals == 0:
+            ui.label(NOTHING_MEASURED).classes("text-caption")
+            return
+        with ui.row().classes("gap-x-6 gap-y-1"):
+            ui.label(f"Cost as operated: {total.optimised_eur} EUR")
+            ui.label(f"Saved vs no battery: {total.saving_vs_no_battery_eur} EUR").props(
+                "data-testid=flex-saving-no-battery"
+            )
+            ui.label(f"Saved vs rule-based: {total.saving_vs_rule_based_eur} EUR").props(
+                "data-testid=flex-saving-rule-based"
+            )
+        batteries = ", ".join(found.batteries) or "no battery"
+        ui.label(
+            f"The measured operation re-priced by the tariff (batteries: {batteries}); "
+            f"{total.measured_intervals} of {total.intervals} quarter hours measured"
+        ).classes("text-caption text-grey-7")
+        if days > 1:
+            ui.echart(savings_bars(found)).classes("w-full h-56").props(
+                "data-testid=flex-savings-chart"
+            )
 
 
 def register() -> None:
@@ -160,3 +221,4 @@ def register() -> None:
             _cards(result)
             if "cost" in result["kpis"]:
                 _cost(result["kpis"]["cost"])
+            await _flex_savings(user, chosen.id, chosen.timezone, start, end)

@@ -17,6 +17,7 @@ from gridpilot.balance.current import CurrentBalance
 from gridpilot.core import events as catalogue
 from gridpilot.core.errors import GridpilotError, NotFound
 from gridpilot.core.timestamps import iso, local_midnight_ms, now_ms, to_ms
+from gridpilot.flex import service as flex
 from gridpilot.insights.kpis.service import compute_kpis
 from gridpilot.telemetry.service import last_seen
 from gridpilot.web.charts import balance_chart, energy_bars
@@ -31,6 +32,13 @@ from gridpilot.web.fleet_view import (
     sum_balances,
 )
 from gridpilot.web.fleet_view import site_today as load_today
+from gridpilot.web.flex_view import (
+    no_plan_text,
+    power_chart,
+    savings_today,
+    soc_price_chart,
+    status_line,
+)
 from gridpilot.web.layout import frame, kpi_card, require_login
 from gridpilot.web.now_panel import NOW_REFRESH_S, now_panel, now_terms, show_now
 from gridpilot.web.numbers import energy, local_clock, number, power, share
@@ -166,6 +174,39 @@ def _history_card(site: Site) -> Callable[[], Awaitable[None]]:
     return redraw
 
 
+async def _schedule_card(user: Principal, site: Site) -> None:
+    """The latest stored schedule of a site with flexible resources: a status line (when
+    planned, how, what it saves, what was saved today) and its two charts."""
+    async with current().session() as session:
+        if not await flex.list_resources(session=session, site_id=site.id, principal=user):
+            return
+        try:
+            plan = await flex.get_latest_schedule(session=session, site_id=site.id, principal=user)
+        except NotFound:
+            plan = None
+        try:
+            today = await flex.flex_savings(
+                session=session, site_id=site.id, principal=user, period="day", now_ms=now_ms()
+            )
+            saved: str | None = savings_today(today)
+        except GridpilotError:
+            saved = None
+    with ui.card().classes("w-full").props("data-testid=schedule-card"):
+        ui.label("Flexibility schedule").classes("text-subtitle1")
+        if plan is None:
+            ui.label(no_plan_text(site.id)).classes("text-caption")
+            return
+        ui.label(status_line(plan, site.timezone, saved)).classes("text-caption").props(
+            "data-testid=schedule-status"
+        )
+        ui.echart(power_chart(plan, site.timezone)).classes("w-full h-72").props(
+            "data-testid=schedule-power"
+        )
+        ui.echart(soc_price_chart(plan, site.timezone)).classes("w-full h-60").props(
+            "data-testid=schedule-soc"
+        )
+
+
 def register() -> None:
     @ui.page("/sites/{site_id}")
     async def site_page(site_id: int) -> None:
@@ -203,6 +244,7 @@ async def _show_site(
         labels = now_panel(now_totals([now]), now_terms(_storage(assets)))
         cost = await _today_cards(site)
         redraw = _history_card(site)
+        await _schedule_card(user, site)
         table = ui.table(
             columns=ASSET_COLUMNS, rows=asset_rows(assets, now, seen, status), row_key="id"
         )
