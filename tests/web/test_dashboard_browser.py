@@ -267,7 +267,7 @@ async def test_site_page_lists_assets_and_exports_csv(server, page):
     lines = content.strip().splitlines()
     assert lines[0] == "ts,consumption_kw,generation_kw,import_kw,export_kw"
     assert any(",400.000,50.000,350.000," in line for line in lines[1:])
-    await expect(page.get_by_test_id("kpi-cost-value")).to_contain_text("EUR")
+    await expect(page.get_by_test_id("kpi-cost-value")).to_contain_text("€")
     await _shot(page, "site")
 
 

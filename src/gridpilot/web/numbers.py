@@ -76,3 +76,18 @@ def local_datetime(ms: int, timezone: str) -> str:
     short = moment.strftime("%Z")
     zone = short if short and not short.startswith(("+", "-")) else timezone
     return moment.strftime("%Y-%m-%d %H:%M ") + zone
+
+
+#: Currency signs written before the amount (others follow it as a code: ``12.30 CHF``).
+CURRENCY_SIGNS = {"EUR": "€", "USD": "$", "GBP": "£"}
+
+
+def money(value: float | None, currency: str) -> str:
+    """``€1,234.56`` (two decimals; a code after the amount for other currencies)."""
+    if not _known(value):
+        return UNKNOWN
+    amount = f"{abs(value or 0.0):,.2f}"
+    sign = "-" if (value or 0.0) < 0 else ""
+    if currency in CURRENCY_SIGNS:
+        return f"{sign}{CURRENCY_SIGNS[currency]}{amount}"
+    return f"{sign}{amount} {currency}".strip()

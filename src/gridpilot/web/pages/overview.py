@@ -19,6 +19,7 @@ from gridpilot.web.fleet_view import (
     recent,
     sum_balances,
 )
+from gridpilot.web.flow_view import fleet_flow
 from gridpilot.web.layout import frame, kpi_card, require_login
 from gridpilot.web.now_panel import NOW_REFRESH_S, now_panel, now_terms, show_now
 from gridpilot.web.numbers import UNKNOWN, energy, number, power, share
@@ -85,6 +86,7 @@ def register() -> None:
         with parts:
             _kpis(fleet_totals(fleet.every), seed_figures(fleet.every))
             labels = now_panel(now_totals(e.now for e in fleet.every), now_terms(history.present))
+            fleet_flow(fleet)
         chart.options.clear()
         chart.options.update(balance_chart(history))
         chart.update()

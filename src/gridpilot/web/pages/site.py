@@ -41,12 +41,12 @@ from gridpilot.web.flex_view import (
 )
 from gridpilot.web.layout import frame, kpi_card, require_login
 from gridpilot.web.now_panel import NOW_REFRESH_S, now_panel, now_terms, show_now
-from gridpilot.web.numbers import energy, local_clock, number, power, share
+from gridpilot.web.numbers import energy, local_clock, money, power, share
+from gridpilot.web.site_cards import month_cards, period_section
+from gridpilot.web.time_range import Period
 
 #: The CSV's columns, in the order of the charts' legend.
 CSV_TERMS = ("consumption", "generation", "import", "export", "discharge", "charge")
-#: Time-range choices: label -> span in hours.
-RANGES = {"24 hours": 24, "7 days": 24 * 7, "30 days": 24 * 30}
 ASSET_COLUMNS: list[dict[str, Any]] = [
     {"align": "left", "name": "status", "label": "Status", "field": "status"},
     {"align": "left", "name": "name", "label": "Asset", "field": "name", "sortable": True},
@@ -128,7 +128,7 @@ async def _cost_today(user: Principal, site: Site) -> str:
     figure = kpis["kpis"].get("cost", {})
     if figure.get("value") is None:
         return "no tariff"
-    return number(float(figure["value"]), str(figure["unit"]), 2)
+    return money(float(figure["value"]), str(figure["unit"]))
 
 
 def _header(site: Site) -> None:
@@ -138,34 +138,32 @@ def _header(site: Site) -> None:
     ui.label(" · ".join(parts)).classes("text-caption text-grey-7").props("data-testid=site-info")
 
 
-def _history_card(site: Site) -> Callable[[], Awaitable[None]]:
-    """The balance chart, the energy bars and the CSV export; returns the redraw."""
+def _history_card(site: Site) -> Callable[[Period], Awaitable[None]]:
+    """The balance chart, the energy bars and the CSV export; returns the redraw of a period
+    (the global time range)."""
     shown: dict[str, PowerHistory] = {}
-    with ui.card().classes("w-full"):
+    with ui.card().classes("grow basis-[32rem] min-w-0"):
         with ui.row().classes("w-full items-center gap-4"):
             ui.label("Energy balance").classes("text-subtitle1")
-            span = ui.select(list(RANGES), value="24 hours", label="Range").props(
-                "dense data-testid=range"
-            )
             export = ui.button("CSV", icon="download").props("flat data-testid=csv-export")
         chart = ui.echart(balance_chart(sum_balances([]))).classes("w-full h-80")
         chart.props("data-testid=history-chart")
-        ui.label("Energy per hour (24 hours) or per day").classes("text-subtitle2")
+        per = ui.label("Energy per hour").classes("text-subtitle2")
         bars = ui.echart(energy_bars(sum_balances([]))).classes("w-full h-56")
         bars.props("data-testid=energy-bars")
 
-    async def redraw() -> None:
-        history = await power_history([site.id], hours=RANGES[span.value])
+    async def redraw(period: Period) -> None:
+        history = await power_history([site.id], span=(period.start_ms, period.end_ms))
         shown["data"] = history
         chart.options.clear()
         chart.options.update(balance_chart(history, site.contract_demand_kw))
         chart.update()
         bars.options.clear()
-        bucket = "1h" if RANGES[span.value] <= 24 else "1D"
+        bucket = "1h" if period.hours <= 48 else "1D"
+        per.set_text("Energy per hour" if bucket == "1h" else "Energy per local day")
         bars.options.update(energy_bars(energy_per(history, site.timezone, bucket)))
         bars.update()
 
-    span.on_value_change(redraw)
     export.on_click(
         lambda: ui.download.content(
             history_csv(shown["data"]), f"site-{site.id}-balance.csv", "text/csv"
@@ -243,8 +241,8 @@ async def _show_site(
         _header(site)
         labels = now_panel(now_totals([now]), now_terms(_storage(assets)))
         cost = await _today_cards(site)
-        redraw = _history_card(site)
-        await _schedule_card(user, site)
+        fill_month = month_cards(user, site, bool(_storage(assets)) or _generates(assets))
+        redraw = period_section(site, assets, _history_card)
         table = ui.table(
             columns=ASSET_COLUMNS, rows=asset_rows(assets, now, seen, status), row_key="id"
         )
@@ -269,9 +267,14 @@ async def _show_site(
 
     await redraw()
     ui.timer(0.1, fill_cost, once=True)
+    ui.timer(0.2, fill_month, once=True)
     ui.timer(NOW_REFRESH_S, refresh)
     unsubscribe = current().bus.subscribe(catalogue.ASSET_STATUS.name, on_status)
     ui.context.client.on_delete(unsubscribe)
+
+
+def _generates(assets: list[Asset]) -> bool:
+    return any(a.role in ("producer", "prosumer") for a in assets)
 
 
 def _storage(assets: list[Asset]) -> set[str]:
