@@ -243,6 +243,7 @@ async def _show_site(
         cost = await _today_cards(site)
         fill_month = month_cards(user, site, bool(_storage(assets)) or _generates(assets))
         redraw = period_section(site, assets, _history_card)
+        await _schedule_card(user, site)
         table = ui.table(
             columns=ASSET_COLUMNS, rows=asset_rows(assets, now, seen, status), row_key="id"
         )
