@@ -20,6 +20,8 @@ from gridpilot.web.context import current
 from gridpilot.web.flex_view import savings_bars
 from gridpilot.web.layout import frame, require_login
 from gridpilot.web.numbers import share, spaced_percent
+from gridpilot.web.time_range import CHOICES, Choice, period_of, range_picker
+from gridpilot.web.time_range import chosen as chosen_range
 
 PERIODS = ["Today", "Yesterday", "Last 7 days", "This month"]
 
@@ -177,7 +179,7 @@ async def _flex_savings(user: Any, site_id: int, timezone: str, start: int, end:
 
 def register() -> None:
     @ui.page("/kpis")
-    async def kpis_page(site: int | None = None, period: str = "Today") -> None:
+    async def kpis_page(site: int | None = None, period: str | None = None) -> None:
         user = await require_login("/kpis")
         if user is None:
             return
@@ -188,20 +190,18 @@ def register() -> None:
                 ui.label("No sites yet.")
                 return
             chosen = next((s for s in sites if s.id == site), sites[0])
+            # the global time range (a ``period`` in the address, as older links have, wins)
+            choice = Choice(period) if period in CHOICES else chosen_range()
             with ui.row().classes("items-end gap-4"):
                 ui.select(
                     {s.id: s.name for s in sites},
                     value=chosen.id,
                     label="Site",
-                    on_change=lambda e: ui.navigate.to(f"/kpis?site={e.value}&period={period}"),
+                    on_change=lambda e: ui.navigate.to(f"/kpis?site={e.value}"),
                 ).classes("w-56")
-                ui.select(
-                    PERIODS,
-                    value=period if period in PERIODS else "Today",
-                    label="Period",
-                    on_change=lambda e: ui.navigate.to(f"/kpis?site={chosen.id}&period={e.value}"),
-                ).classes("w-40").props("data-testid=kpi-period")
-            start, end = period_ms(period, chosen.timezone, now_ms())
+                range_picker(lambda: ui.navigate.to(f"/kpis?site={chosen.id}"), choice)
+            span = period_of(choice, chosen.timezone, now_ms())
+            start, end = span.start_ms, span.end_ms
             try:
                 async with current().session() as session:
                     result = await compute_kpis(
@@ -214,7 +214,7 @@ def register() -> None:
             except GridpilotError as error:
                 ui.label(str(error)).classes("text-negative")
                 return
-            ui.label(f"{result['start']} to {result['end']}").classes("text-caption")
+            ui.label(span.text).classes("text-caption").props("data-testid=kpi-span")
             if not result["kpis"]:
                 ui.label("No load or generation assets at this site.")
                 return
