@@ -4,7 +4,8 @@ Runs in the API process when ``GRIDPILOT_MQTT_URL`` is set (``start_command_link
 ``command.updated`` (a new queued command) and ``asset.status`` (a device came online) and polls
 every ``command_check_interval_s`` (commands queued by other processes). For each queued,
 unexpired command of an online asset it first claims the command (queued -> sent, a
-compare-and-set, so of several API processes exactly one sends it), then publishes
+compare-and-set over the page of up to 200, so of several API processes exactly one sends each
+command), then publishes (concurrently, the page at once)
 ``{"command_id", "idempotency_key", "kind", "params", "issued_ms", "expires_ms"}`` to
 ``{prefix}{base}/commands`` and waits for the broker's PUBACK. When publishing fails the command
 goes back to queued. A process that dies between claim and publish leaves the command ``sent``;
@@ -30,12 +31,8 @@ import aiomqtt
 from aiomqtt import MqttError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gridpilot.control import service
-from gridpilot.control.events import (
-    CommandChange,
-    publish_command_changes,
-)
-from gridpilot.control.models import Command
+from gridpilot.control import bulk, service
+from gridpilot.control.events import publish_command_changes
 from gridpilot.control.topics import command_message, command_topic
 from gridpilot.control.wakeup import CommandWakeup
 from gridpilot.core.bus import EventBus
@@ -130,39 +127,41 @@ class CommandLink:
             await self.wakeup.wait(interval)
 
     async def send_pending(self, client: aiomqtt.Client) -> int:
-        """Claim and publish the sendable commands; how many were published."""
+        """Claim the sendable commands (one compare-and-set for the page) and publish them
+        concurrently; how many were published. A failed publish puts its command back to
+        queued and raises once the others are done."""
         async with self.sessions() as session:
             pending = await service.sendable(
                 session=session, now_ms=now_ms(), except_assets=self.served_locally()
             )
-        published = 0
-        for command, attributes in pending:
-            change = await self._claim(command)
-            if change is None:
-                continue  # another process sent it, or it expired meanwhile
-            # announced before publishing, so "sent" never follows the device's ack
-            await publish_command_changes(self.bus, [change])
-            topic = command_topic(
-                self.settings.mqtt_topic_prefix, command.site_id, command.asset_id, attributes
-            )
-            try:
-                await client.publish(topic, command_message(command), qos=1)
-            except MqttError as exc:
-                await self._unclaim(command.id, f"publish failed: {exc}")
-                raise
-            published += 1
-        return published
-
-    async def _claim(self, command: Command) -> CommandChange | None:
+        if not pending:
+            return 0
         async with self.sessions() as session, session.begin():
-            return await service.transition(
-                session=session,
-                command_id=command.id,
-                to=service.SENT,
-                at_ms=now_ms(),
-                actor=ACTOR,
-                condition=Command.expires_ms > now_ms(),
+            changes = await bulk.claim_sent(
+                session=session, command_ids=[c.id for c, _ in pending], at_ms=now_ms(), actor=ACTOR
             )
+        # announced before publishing, so "sent" never follows the device's ack
+        await publish_command_changes(self.bus, changes)
+        claimed = {change.command_id for change in changes}  # others: sent by another process
+        batch = [(command, attrs) for command, attrs in pending if command.id in claimed]
+        prefix = self.settings.mqtt_topic_prefix
+        results = await asyncio.gather(
+            *(
+                client.publish(
+                    command_topic(prefix, command.site_id, command.asset_id, attributes),
+                    command_message(command),
+                    qos=1,
+                )
+                for command, attributes in batch
+            ),
+            return_exceptions=True,
+        )
+        failed = [(c, r) for (c, _), r in zip(batch, results, strict=True) if r is not None]
+        for command, exc in failed:
+            await self._unclaim(command.id, f"publish failed: {exc}")
+        if failed:
+            raise failed[0][1] if isinstance(failed[0][1], Exception) else MqttError("publish")
+        return len(batch)
 
     async def _unclaim(self, command_id: int, detail: str) -> None:
         """sent -> queued after a failed publish (sent again once the link reconnects)."""

@@ -22,11 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gridpilot.analytics import cron as cron_maths
 from gridpilot.assets.models import Asset
 from gridpilot.auth.permissions import Principal, Role
+from gridpilot.control import bulk
 from gridpilot.control import service as control
 from gridpilot.control.events import CommandChange
 from gridpilot.control.kinds import validate_params
 from gridpilot.control.models import Command
-from gridpilot.core.errors import NotFound, RateLimited, ValidationFailed
+from gridpilot.core.errors import NotFound, ValidationFailed
 from gridpilot.core.settings import Settings
 from gridpilot.groups import service as groups_service
 from gridpilot.groups.models import DeviceGroup
@@ -127,11 +128,10 @@ async def execute(
     settings: Settings,
     now_ms: int,
 ) -> list[CommandChange]:
-    """Queue the run's command for every target now (each in its savepoint: one refusal
-    does not stop the others); the changes to publish after the commit."""
+    """Queue the run's command for every target now (a refused device does not stop the
+    others: its code and reason are recorded); the changes to publish after the commit."""
     principal = system_principal(schedule)
     assets = await _targets(session, schedule)
-    changes: list[CommandChange] = []
     run.targets = len(assets)
     try:
         params = validate_params(schedule.kind, schedule.params)
@@ -140,30 +140,30 @@ async def execute(
         run.status, run.error, run.finished_ms = "failed", exc.message[:2000], now_ms
         await session.flush()
         return []
-    for asset in assets:
-        item = CommandScheduleRunItem(run_id=run.id, asset_id=asset.id, site_id=asset.site_id)
-        try:
-            async with session.begin_nested():
-                command, change = await control.create_command(
-                    session=session,
-                    asset=asset,
-                    principal=principal,
-                    kind=schedule.kind,
-                    params=params,
-                    ttl_s=ttl_s,
-                    idempotency_key=run.idempotency_key,
-                    now_ms=now_ms,
-                    rate_limit_per_min=settings.command_rate_limit_per_min,
-                )
-        except (ValidationFailed, RateLimited) as exc:
-            item.error, item.message = exc.code, exc.message[:500]
-            run.rejected += 1
-        else:
-            item.command_id = command.id
-            run.queued += 1
-            if change is not None:
-                changes.append(change)
-        session.add(item)
+    answers, changes = await bulk.queue_many(
+        session=session,
+        assets=assets,
+        principal=principal,
+        kind=schedule.kind,
+        params=params,
+        ttl_s=ttl_s,
+        idempotency_key=run.idempotency_key,
+        now_ms=now_ms,
+        rate_limit_per_min=settings.command_rate_limit_per_min,
+    )
+    session.add_all(
+        CommandScheduleRunItem(
+            run_id=run.id,
+            asset_id=a.asset.id,
+            site_id=a.asset.site_id,
+            command_id=a.command.id if a.command is not None else None,
+            error=a.error,
+            message=a.message[:500] if a.message else None,
+        )
+        for a in answers
+    )
+    run.queued = sum(1 for a in answers if a.command is not None)
+    run.rejected = len(answers) - run.queued
     run.status = "done" if assets else "failed"
     run.error = None if assets else "no target: the asset or every group member is gone"
     run.finished_ms = now_ms
