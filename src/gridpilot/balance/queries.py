@@ -46,6 +46,7 @@ from sqlalchemy import TextClause, bindparam, text
 from gridpilot.assets.catalogue import ENERGY_TERMS, POWER_TERMS
 from gridpilot.balance.grid import Grid
 from gridpilot.telemetry.rollups import bucket_sql
+from gridpilot.telemetry.segments_sql import least_sql, segment_ctes
 from gridpilot.telemetry.series_energy import HOLD_INTERVALS, STORED_STEPS, cap_sql
 
 MS_PER_HOUR = 3_600_000
@@ -76,10 +77,6 @@ COUNTED = (
 )
 
 __all__ = ["HOLD_INTERVALS", "balance_sql", "latest_power_sql", "meters_sql"]
-
-
-def _least(a: str, b: str) -> str:
-    return f"CASE WHEN {a} < {b} THEN {a} ELSE {b} END"
 
 
 #: Term codes: a term's place in the sorted term names, so that the heavy part of the
@@ -117,7 +114,7 @@ def _cut_sql(level_ms: int) -> str:
     if level_ms not in STORED_STEPS:
         return "CAST(:lo AS BIGINT)"
     now = bucket_sql("CAST(:now AS BIGINT)", level_ms)
-    upto = _least("s1.r_last", now)
+    upto = least_sql("s1.r_last", now)
     usable = "s1.r_last IS NOT NULL AND s1.st_cap IS NOT NULL"
     usable += " AND (s1.is_reg = 1 OR s1.st_cap = s1.cap)"
     return f"CASE WHEN {usable} AND {upto} > :lo THEN {upto} ELSE CAST(:lo AS BIGINT) END"
@@ -185,43 +182,17 @@ BY_SERIES = "(SELECT * FROM s ORDER BY asset_id, metric_id) s"
 
 
 def _rolled() -> str:
-    """Segments from the rollup buckets before each series' split, with the bucket before the
-    period (the step into the first one)."""
-    entry = "CASE WHEN vfirst - prev_last > 0 THEN vfirst - prev_last ELSE 0 END"
-    nxt = (
-        "COALESCE(next_first_ts, (SELECT MIN(y.ts) FROM readings y WHERE y.asset_id = rb.asset_id"
-        " AND y.metric_id = rb.metric_id AND y.ts > rb.last_ts))"
+    """Segments ``rseg`` from the rollup buckets before each series' split, with the bucket
+    before the period (the step into the first one); holds stop at ``:now``."""
+    return segment_ctes(
+        name="rseg",
+        series=f"{S_SERIES}, s.cut, s.cap",
+        source=f"FROM {BY_SERIES} JOIN rollups r ON r.asset_id = s.asset_id"
+        " AND r.metric_id = s.metric_id"
+        " WHERE r.step_ms = :level AND r.bucket_ms >= s.r_from AND r.bucket_ms < s.split",
+        keys=SEG,
+        now=":now",
     )
-    hold = _least(_least("cap", "COALESCE(upto, :now) - last_ts"), ":now - last_ts")
-    inside = _least("last_ts - first_ts", "(cnt - 1) * cap")
-    return f"""
-    rb AS (
-      SELECT {S_SERIES}, s.cut, s.cap, r."count" AS cnt, r."sum" AS vsum,
-             r."first" AS vfirst, r."last" AS vlast, r.first_ts, r.last_ts, r.energy_delta,
-             LAG(r."last") OVER w AS prev_last, LAG(r.last_ts) OVER w AS prev_last_ts,
-             LEAD(r.first_ts) OVER w AS next_first_ts
-      FROM {BY_SERIES} JOIN rollups r ON r.asset_id = s.asset_id AND r.metric_id = s.metric_id
-      WHERE r.step_ms = :level AND r.bucket_ms >= s.r_from AND r.bucket_ms < s.split
-      WINDOW w AS (PARTITION BY r.asset_id, r.metric_id ORDER BY r.bucket_ms)
-    ),
-    rbn AS (SELECT rb.*, {nxt} AS upto FROM rb WHERE is_reg = 0),
-    rbh AS (SELECT rbn.*, {hold} AS hold FROM rbn),
-    rseg AS (
-      SELECT {SEG}, first_ts AS a,
-             CASE WHEN last_ts > first_ts THEN last_ts ELSE first_ts + 1 END AS b,
-             energy_delta - CASE WHEN prev_last IS NULL THEN 0 ELSE {entry} END AS kwh
-      FROM rb WHERE is_reg = 1 AND (cnt > 1 OR (prev_last IS NULL AND energy_delta > 0))
-      UNION ALL
-      SELECT {SEG}, prev_last_ts, first_ts, {entry}
-      FROM rb WHERE is_reg = 1 AND prev_last IS NOT NULL
-      UNION ALL
-      SELECT {SEG}, first_ts, last_ts,
-             (vsum - vlast) / (cnt - 1) * ({inside}) / {MS_PER_HOUR}.0
-      FROM rb WHERE is_reg = 0 AND cnt > 1 AND last_ts > first_ts
-      UNION ALL
-      SELECT {SEG}, last_ts, last_ts + hold, vlast * hold / {MS_PER_HOUR}.0
-      FROM rbh WHERE hold > 0
-    )"""
 
 
 def _raw() -> str:
@@ -229,7 +200,7 @@ def _raw() -> str:
     first step) and the first one at or after the end (the step across the end is always read
     here, even when the rollups cover the whole period)."""
     step = "CASE WHEN value - prev_value > 0 THEN value - prev_value ELSE 0 END"
-    hold = _least(_least("cap", "COALESCE(next_ts, :now) - ts"), ":now - ts")
+    hold = least_sql(least_sql("cap", "COALESCE(next_ts, :now) - ts"), ":now - ts")
     return f"""
     pts AS (
       SELECT {S_SERIES}, s.cut, s.split, s.cap, x.ts, x.value,
@@ -255,7 +226,7 @@ def _spread(grid: Grid) -> str:
     b0, b1 = grid.bucket_sql("c"), grid.bucket_sql("(b - 1)")
     width = grid.width_sql("bucket")
     overlap = (
-        f"({_least('b', f'bucket + {width}')}) - (CASE WHEN c > bucket THEN c ELSE bucket END)"
+        f"({least_sql('b', f'bucket + {width}')}) - (CASE WHEN c > bucket THEN c ELSE bucket END)"
     )
     return f"""
     seg0 AS (

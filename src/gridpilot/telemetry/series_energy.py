@@ -37,12 +37,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.assets.catalogue import ENERGY_TERMS, POWER_TERMS
 from gridpilot.telemetry.rollups import STEPS_MS, bucket_sql, values_cte
+from gridpilot.telemetry.segments_sql import least_sql, segment_ctes
 
 #: The rollup levels whose energy is stored [ms].
 STORED_STEPS = (STEPS_MS["15m"], STEPS_MS["1h"])
 #: How many expected reporting intervals a power reading may stand for.
 HOLD_INTERVALS = 2
-MS_PER_HOUR = 3_600_000
 #: Metric keys read as cumulative registers [kWh] and as power [kW] by the balance.
 REGISTER_KEYS = frozenset(k for metrics in ENERGY_TERMS.values() for k in metrics)
 POWER_KEYS = frozenset(k for metrics in POWER_TERMS.values() for k in metrics)
@@ -74,23 +74,19 @@ class EnergyWindow:
     cap_ms: int
 
 
-def _least(a: str, b: str) -> str:
-    return f"CASE WHEN {a} < {b} THEN {a} ELSE {b} END"
-
-
 def _segments_sql(step: int) -> str:
-    """CTEs ``rb`` .. ``seg``: the segments ``(a, b, kwh)`` of the rollups of each window's
-    series, from the last bucket before ``lo`` to the first bucket at or after ``hi``."""
-    entry = "CASE WHEN vfirst - prev_last > 0 THEN vfirst - prev_last ELSE 0 END"
-    nxt = (
-        "COALESCE(next_first_ts, (SELECT MIN(y.ts) FROM readings y WHERE y.asset_id = rb.asset_id"
-        " AND y.metric_id = rb.metric_id AND y.ts > rb.last_ts))"
+    """CTEs ``bounds`` .. ``seg``: the segments ``(asset_id, metric_id, lo, hi, a, b, kwh)`` of
+    the rollups of each window's series, from the last bucket before ``lo`` to the first bucket
+    at or after ``hi`` (``telemetry/segments_sql.py``)."""
+    mine = f"r.asset_id = w.asset_id AND r.metric_id = w.metric_id AND r.step_ms = {step}"
+    rolled = segment_ctes(
+        name="seg",
+        series="w.asset_id, w.metric_id, w.lo, w.hi, w.is_reg, w.cap",
+        source=f"FROM bounds w JOIN rollups r ON {mine}"
+        " WHERE r.bucket_ms >= w.r_from AND r.bucket_ms <= w.r_to",
+        keys="asset_id, metric_id, lo, hi",
+        now=None,
     )
-    hold = _least("cap", "COALESCE(upto - last_ts, cap)")
-    inside = _least("last_ts - first_ts", "(cnt - 1) * cap")
-    w = "asset_id, metric_id, lo, hi"
-    mine = "r.asset_id = w.asset_id AND r.metric_id = w.metric_id AND r.step_ms = {step}"
-    mine = mine.format(step=step)
     return f"""
     bounds AS (
       SELECT w.*,
@@ -99,40 +95,16 @@ def _segments_sql(step: int) -> str:
         COALESCE((SELECT MIN(r.bucket_ms) FROM rollups r WHERE {mine} AND r.bucket_ms >= w.hi),
                  w.hi) AS r_to
       FROM work w
-    ),
-    rb AS (
-      SELECT w.asset_id, w.metric_id, w.lo, w.hi, w.is_reg, w.cap, r."count" AS cnt,
-             r."sum" AS vsum, r."first" AS vfirst, r."last" AS vlast, r.first_ts, r.last_ts,
-             r.energy_delta, LAG(r."last") OVER o AS prev_last,
-             LAG(r.last_ts) OVER o AS prev_last_ts, LEAD(r.first_ts) OVER o AS next_first_ts
-      FROM bounds w JOIN rollups r ON {mine}
-      WHERE r.bucket_ms >= w.r_from AND r.bucket_ms <= w.r_to
-      WINDOW o AS (PARTITION BY r.asset_id, r.metric_id ORDER BY r.bucket_ms)
-    ),
-    rbn AS (SELECT rb.*, {nxt} AS upto FROM rb WHERE is_reg = 0),
-    rbh AS (SELECT rbn.*, {hold} AS hold FROM rbn),
-    seg AS (
-      SELECT {w}, first_ts AS a,
-             CASE WHEN last_ts > first_ts THEN last_ts ELSE first_ts + 1 END AS b,
-             energy_delta - CASE WHEN prev_last IS NULL THEN 0 ELSE {entry} END AS kwh
-      FROM rb WHERE is_reg = 1 AND (cnt > 1 OR (prev_last IS NULL AND energy_delta > 0))
-      UNION ALL
-      SELECT {w}, prev_last_ts, first_ts, {entry}
-      FROM rb WHERE is_reg = 1 AND prev_last IS NOT NULL
-      UNION ALL
-      SELECT {w}, first_ts, last_ts, (vsum - vlast) / (cnt - 1) * ({inside}) / {MS_PER_HOUR}.0
-      FROM rb WHERE is_reg = 0 AND cnt > 1 AND last_ts > first_ts
-      UNION ALL
-      SELECT {w}, last_ts, last_ts + hold, vlast * hold / {MS_PER_HOUR}.0
-      FROM rbh WHERE hold > 0
-    )"""
+    ),{rolled}"""
 
 
 def _insert_sql(step: int, work: str) -> str:
     """``INSERT`` of the energy per bucket of ``[lo, hi)`` of each window (verb first: SQLite
     opens the session's transaction only before a statement starting with it)."""
     b0, b1 = bucket_sql("a", step), bucket_sql("(b - 1)", step)
-    overlap = f"({_least('b', f'bucket + {step}')}) - (CASE WHEN a > bucket THEN a ELSE bucket END)"
+    overlap = (
+        f"({least_sql('b', f'bucket + {step}')}) - (CASE WHEN a > bucket THEN a ELSE bucket END)"
+    )
     w = "asset_id, metric_id, lo, hi"
     return f"""
     INSERT INTO balance_energy (asset_id, metric_id, step_ms, bucket_ms, kwh)
