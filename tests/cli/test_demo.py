@@ -83,6 +83,15 @@ def test_demo_seeds_serves_simulates_and_reuses_data(tmp_path: Path):
             f"{base_url}/api/v1/communities/{community['id']}/settlements", headers=headers
         ).json()
         assert len(settlements) == 1 and "community member (own view)" in banner
+        # flexibility: the portfolio's battery under the MPC, with a first schedule
+        sites = httpx.get(f"{base_url}/api/v1/sites", headers=headers).json()
+        solar = next(s["id"] for s in sites if s["name"] == "Sim solar park (Ravenna)")
+        flex = httpx.get(f"{base_url}/api/v1/sites/{solar}/flex-resources", headers=headers)
+        battery = next(r for r in flex.json() if r["kind"] == "battery")
+        assert battery["auto_dispatch"] and battery["params"]["capacity_kwh"] == 1000.0
+        plan = httpx.get(f"{base_url}/api/v1/sites/{solar}/schedule", headers=headers).json()
+        assert plan["status"] == "optimal" and plan["horizon_steps"] == 96, plan
+        assert "Sim solar park (Ravenna): optimal" in banner
         compressor = next(a for a in assets if a["kind"] == "compressor")
         series = httpx.get(
             f"{base_url}/api/v1/assets/{compressor['id']}/series",

@@ -4,7 +4,9 @@ Creates (or reuses) the database, an administrator (password printed only when c
 sites and assets of the factory, office building, renewable portfolio and energy community
 scenarios, backfills ``--days`` of history at a ``--step`` (continuing where a previous run
 stopped), creates the energy community in the community domain with a member user (``member``,
-password printed only when created) and settles a month (``sim.community_seed``), then
+password printed only when created) and settles a month (``sim.community_seed``), puts the
+portfolio's battery and the office's EV chargers under the flex MPC with a first schedule
+(``cli.demo_flex``), then
 serves the API with the live simulation running in-process (``GRIDPILOT_SIM_AUTOSTART=all``).
 """
 
@@ -100,8 +102,8 @@ async def seed(
     progress: Progress | None = None,
 ) -> tuple[str | None, int, int, tuple[str, str | None], str]:
     """Create the demo data; returns (new admin password or None, readings written, assets,
-    (community line, new member password or None), demand-response line)."""
-    from gridpilot.cli import demo_dr
+    (community line, new member password or None), demand-response and flexibility lines)."""
+    from gridpilot.cli import demo_dr, demo_flex
     from gridpilot.cli.offline import offline_writer
     from gridpilot.core.datadir import secure_data_dir
     from gridpilot.core.timestamps import now_ms
@@ -134,7 +136,8 @@ async def seed(
             raise RuntimeError(f"demo data rejected ({report.rejected}): {report.reasons[:1]}")
         community = await seed_community(offline.sessions, assets, days)
         dr_line = await demo_dr.prepare(offline.sessions, now_ms())  # resources, an event
-    return password, report.stored, len(assets), community, dr_line
+        flex_line = await demo_flex.prepare(offline.sessions, now_ms(), settings)
+    return password, report.stored, len(assets), community, f"{dr_line}\n{flex_line}"
 
 
 def demo(

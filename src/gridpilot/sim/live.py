@@ -181,8 +181,10 @@ class LiveSimulator:
     def command(self, asset_id: int, kind: str, params: dict[str, Any]) -> str:
         """Apply a device command; ValidationFailed for one the device cannot follow."""
         live = self.find(asset_id)
-        if kind in ("charge", "discharge") and live.asset.spec.model.kind != "battery":
-            raise ValidationFailed(f"{live.asset.spec.model.kind} cannot {kind}: not a battery")
+        model = live.asset.spec.model.kind
+        follows = model == "battery" or (kind == "charge" and model == "ev_charger")
+        if kind in ("charge", "discharge") and not follows:
+            raise ValidationFailed(f"{model} cannot {kind}: not a battery")
         at_ms = max(self.sim_now_ms(), live.next_ms)
         return apply_command(live.ctx.overrides, kind, params, at_ms)
 

@@ -55,7 +55,12 @@ class Anomaly:
 class Overrides:
     """State set by device commands (live mode): stopped, a power limit, a setpoint, and a
     forced storage power (``charge`` > 0 / ``discharge`` < 0, kW) with the SOC it stops at
-    (``target_soc_pct`` / ``min_soc_pct``) and its end (``duration_s`` after it arrived)."""
+    (``target_soc_pct`` / ``min_soc_pct``) and its end (``duration_s`` after it arrived).
+
+    ``remote``: a timed ``charge``/``discharge`` (an EMS set point: the flex MPC sends one per
+    step) puts a battery or EV charger under remote control; between set points it holds
+    0 kW instead of its own pattern (a battery's time shift, an EV charger's random sessions),
+    as a device in an EMS's remote mode does, until ``power_kw: null`` hands it back."""
 
     running: bool = True
     power_limit_kw: float | None = None
@@ -63,6 +68,7 @@ class Overrides:
     forced_kw: float | None = None
     forced_soc_pct: float | None = None
     forced_until_ms: int | None = None
+    remote: bool = False
 
 
 #: The device commands a simulated device follows (``control.kinds``).
@@ -103,6 +109,7 @@ def apply_command(
         power = params.get("power_kw")
         if power is None:
             overrides.forced_kw = None
+            overrides.remote = False
             return "back to the schedule"
         if not isinstance(power, int | float) or power <= 0:
             raise ValidationFailed(f"{kind} needs params.power_kw > 0 (kW) or null")
@@ -115,6 +122,7 @@ def apply_command(
             if isinstance(duration_s, int | float) and at_ms is not None
             else None
         )
+        overrides.remote = overrides.forced_until_ms is not None
         return f"{kind} at {float(power):g} kW"
     if kind == "setpoint":
         value = next((params[k] for k in SETPOINT_PARAMS if params.get(k) is not None), None)

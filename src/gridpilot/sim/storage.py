@@ -49,6 +49,8 @@ class Battery:
         request = np.where((hour >= 10) & (hour < 15), charge_kw, 0.0)
         request = np.where((hour >= 18) & (hour < 22), -discharge_kw, request)
         o = ctx.overrides
+        if o.remote:  # under an EMS: idle between its set points
+            request = np.zeros(len(t_ms))
         forced = np.zeros(len(t_ms), dtype=bool)
         if o.forced_kw is not None:  # a charge/discharge command, until its duration ends
             forced = t_ms < o.forced_until_ms if o.forced_until_ms is not None else ~forced
@@ -127,7 +129,12 @@ class EvCharger:
         power = np.where(
             charging, self.rated_kw * noise.jitter(ctx.seed, ctx.asset_key, t_ms, 0.02), 0.0
         )
-        power = apply_overrides(np.clip(power, 0.0, self.rated_kw), ctx.overrides)
+        o = ctx.overrides
+        if o.remote:  # smart charging: the EMS's set point while it lasts, else nothing
+            until = o.forced_until_ms if o.forced_until_ms is not None else 0
+            forced = (t_ms < until) & (o.forced_kw is not None)
+            power = np.where(forced, min(max(o.forced_kw or 0.0, 0.0), self.rated_kw), 0.0)
+        power = apply_overrides(np.clip(power, 0.0, self.rated_kw), o)
         return {
             "power_kw": power,
             "operating_state": (power > 0).astype(np.float64),
