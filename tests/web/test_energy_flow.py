@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from gridpilot.analytics.site_balance import TERMS, solve_balance
+from gridpilot.web.charts import mark_lone, plain
 from gridpilot.web.energy_flow import flows_of, split
 from gridpilot.web.flow_view import flow_svg, source_of
 from gridpilot.web.numbers import money
@@ -126,3 +127,13 @@ def test_month_cards_write_the_kpis_with_units() -> None:
     assert texts["month-cost"][0] == "no tariff"
     assert texts["month-peak"][1] == "highest 15-min average"
     assert money(-3.456, "CHF") == "-3.46 CHF"
+
+
+def test_a_point_without_known_neighbours_is_marked_as_a_dot() -> None:
+    data = [[0, 1.0], [1, 2.0], [2, None], [9, 3.0], [10, None], [11, 4.0]]
+    marked = mark_lone(data)
+    dot = {"symbol": "circle", "symbolSize": 7}
+    assert marked == [[0, 1.0], [1, 2.0], [2, None], {"value": [9, 3.0], **dot}, [10, None],
+                      {"value": [11, 4.0], **dot}]  # fmt: skip
+    assert plain(marked) == data
+    assert mark_lone([[5, 1.0]]) == [{"value": [5, 1.0], **dot}]  # the first live reading

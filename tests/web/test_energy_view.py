@@ -13,7 +13,7 @@ import pytest
 from tests.web.dashboard_server import Dashboard, dashboard_server
 from tests.web.settings_browser import api, dark, log_in, no_sideways_scroll, shot, watched_page
 
-from gridpilot.core.timestamps import iso
+from gridpilot.core.timestamps import iso, now_ms
 from gridpilot.web.numbers import energy
 
 pytest.importorskip("playwright")
@@ -167,3 +167,34 @@ async def test_the_overview_draws_the_fleets_flows(server, page):
     await expect(flow.get_by_test_id("flow-node-solar")).to_have_count(1)
     await expect(flow.get_by_test_id("flow-node-battery")).to_have_count(1)
     await shot(page, "energy-flow-overview")
+
+
+async def test_a_phone_lists_sites_as_cards_without_sideways_scrolling(server, phone):
+    dashboard, ids = server
+    await log_in(phone, dashboard.url, "admin", "/sites")
+    card = phone.get_by_test_id(f"site-card-{ids['shop']}")
+    await expect(card.get_by_role("link", name="Flow shop")).to_be_visible()
+    await expect(card).to_contain_text("Consumption today")
+    await expect(card).to_contain_text("Open alerts")
+    await no_sideways_scroll(phone)
+    await shot(phone, "sites-phone")
+    await card.get_by_role("link", name="Flow shop").click()
+    await expect(phone).to_have_url(f"{dashboard.url}/sites/{ids['shop']}")
+
+
+async def test_a_lone_live_reading_after_a_gap_is_drawn_as_a_dot(server, page):
+    dashboard, ids = server
+    await log_in(page, dashboard.url, "admin", f"/assets/{ids['till']}")
+    chart = page.get_by_test_id("live-chart")
+    await expect(chart.locator("canvas")).to_have_count(1)
+    reading = {"asset": ids["till"], "metric": "power_kw", "ts": now_ms(), "value": 4.2}
+    assert api(dashboard).post("/telemetry", json={"readings": [reading]}).status_code == 200
+    last = """() => {
+        const el = document.querySelector('[data-testid=live-chart]');
+        const data = getElement(el).chart.getOption().series[0].data;
+        return data[data.length - 1];
+    }"""
+    await page.wait_for_function(f"({last})()?.value?.[1] === 4.2")
+    point = await page.evaluate(last)
+    assert point == {"value": [reading["ts"], 4.2], "symbol": "circle", "symbolSize": 7}
+    await shot(page, "asset-lone-point")

@@ -153,3 +153,35 @@ def energy_bars(history: PowerHistory) -> dict[str, Any]:
             bars["stack"] = "flows"
         options["series"].append(bars)
     return options
+
+
+#: How a point without a known neighbour is drawn: a dot (a line needs two points).
+LONE = {"symbol": "circle", "symbolSize": 7}
+
+
+def plain(data: list[Any]) -> list[list[Any]]:
+    """``data`` with marked points (``mark_lone``) back as ``[ts, value]``."""
+    return [p["value"] if isinstance(p, dict) else p for p in data]
+
+
+def mark_lone(data: list[list[Any]]) -> list[Any]:
+    """``data`` with each known point whose neighbours are unknown or missing as
+    ``{"value": point, **LONE}``: ECharts then draws it as a dot on a line without symbols
+    (``lone_visible``), so a first live reading after a gap shows at once."""
+
+    def known(i: int) -> bool:
+        return 0 <= i < len(data) and data[i][1] is not None
+
+    return [
+        {"value": p, **LONE} if known(i) and not known(i - 1) and not known(i + 1) else p
+        for i, p in enumerate(data)
+    ]
+
+
+def lone_visible(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` of a line chart whose lone points show as dots: symbols on but none drawn
+    except where a point carries its own (``mark_lone``)."""
+    for series in options["series"]:
+        if series.get("type") == "line":
+            series |= {"showSymbol": True, "symbol": "none", "data": mark_lone(series["data"])}
+    return options

@@ -23,7 +23,15 @@ from gridpilot.core.errors import GridpilotError, NotFound
 from gridpilot.core.timestamps import now_ms
 from gridpilot.insights.data import load_series
 from gridpilot.telemetry.service import latest_values
-from gridpilot.web.charts import break_gaps, points, time_chart, usual_gap_ms
+from gridpilot.web.charts import (
+    break_gaps,
+    lone_visible,
+    mark_lone,
+    plain,
+    points,
+    time_chart,
+    usual_gap_ms,
+)
 from gridpilot.web.context import current
 from gridpilot.web.figures import since_label, statuses
 from gridpilot.web.layout import frame, require_login
@@ -171,7 +179,10 @@ def register() -> None:
             with ui.card().classes("w-full"):
                 ui.label("Live power").classes("text-subtitle1")
                 recent = await _recent_power(user, asset)
-                live = ui.echart(time_chart({"Active power": recent})).classes("w-full h-56")
+                options = lone_visible(time_chart({"Active power": recent}))
+                # at least the last hour on the axis (one point alone would span days)
+                options["xAxis"][":min"] = "(v) => Math.min(v.min, v.max - 3600000)"
+                live = ui.echart(options).classes("w-full h-56")
                 gap_ms = usual_gap_ms([p for p in recent if p[1] is not None], _gap_ms(asset))
                 live.props("data-testid=live-chart")
             history = ui.table(
@@ -207,10 +218,10 @@ def register() -> None:
                         )
                 power = entry.get("latest", {}).get("power_kw")
                 if power is not None:
-                    data = live.options["series"][0]["data"]
+                    data = plain(live.options["series"][0]["data"])
                     point = [int(power["ts"]), float(power["value"])]
-                    data[:] = data[:-1] + break_gaps([*data[-1:], point], gap_ms)
-                    del data[:-600]
+                    data = data[:-1] + break_gaps([*data[-1:], point], gap_ms)
+                    live.options["series"][0]["data"] = mark_lone(data[-600:])  # a lone one: a dot
                     live.update()
 
         bus = current().bus

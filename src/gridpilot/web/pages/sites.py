@@ -63,6 +63,24 @@ def site_row(entry: SiteSummary) -> dict[str, Any]:
 LINK_CELL = """<q-td :props="props">
   <a :href="'/sites/' + props.row.id" class="text-primary">{{ props.value }}</a>
 </q-td>"""
+#: On a phone each site is a card of its figures (Quasar's grid mode) instead of a table row
+#: wider than the screen.
+CARD_ITEM = """<div class="q-pa-xs col-12" :data-testid="'site-card-' + props.row.id">
+  <q-card flat bordered>
+    <q-card-section class="q-pb-none">
+      <a :href="'/sites/' + props.row.id" class="text-primary text-subtitle2">
+        {{ props.row.name }}</a>
+    </q-card-section>
+    <q-list dense>
+      <q-item v-for="col in props.cols.filter(c => c.name !== 'name')" :key="col.name">
+        <q-item-section><q-item-label caption>{{ col.label }}</q-item-label></q-item-section>
+        <q-item-section side><q-item-label>{{ col.value }}</q-item-label></q-item-section>
+      </q-item>
+    </q-list>
+  </q-card>
+</div>"""
+#: Below this width [px] the list shows cards.
+PHONE_PX = 600
 
 
 def register() -> None:
@@ -90,6 +108,8 @@ def register() -> None:
                 .props("data-testid=site-table")
             )
             table.add_slot("body-cell-name", LINK_CELL)
+            table.add_slot("item", CARD_ITEM)
+            table.props(f':grid="window.innerWidth < {PHONE_PX}"')
             table.on("rowClick", lambda e: ui.navigate.to(f"/sites/{e.args[1]['id']}"))
             pages = ui.pagination(1, 1, direction_links=True).props("data-testid=site-pages")
 
