@@ -37,4 +37,5 @@ def register() -> None:
         return
     for name in PAGES:
         import_module(f"gridpilot.web.pages.{name}").register()
+    import_module("gridpilot.web.pwa").register()  # manifest, service worker, offline banner
     _registered.append(True)
