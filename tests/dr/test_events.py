@@ -234,3 +234,29 @@ async def test_the_forecast_baseline_comes_from_the_stored_forecast(app, client,
     detail = (await client.get(f"{EVENTS}/{answer.json()['event_id']}", headers=admin)).json()
     assert detail["baseline_method"] == "forecast"
     assert detail["baseline"]["parameters"]["issued_at"].startswith("2026-11-25T07:00")
+
+
+async def test_an_evening_event_across_midnight_is_baselined_day_by_day(app, client, admin):
+    start, end = local_ms("2026-11-25 23:00"), local_ms("2026-11-26 01:00")
+    site, meter = await make_site(client, admin, "Night shift")
+    ts = quarters(local_ms("2026-11-25 00:00") - 44 * 86_400_000, end)
+    await store_power(app, meter, ts, profile(ts))
+    answer = await client.post(SEED, json=body(site, start, end), headers=admin)
+    assert answer.status_code == 201, answer.text
+    points = answer.json()["baseline_load"]
+    assert [p["timestamp"] for p in points] == [iso_utc(int(t)) for t in quarters(start, end)]
+    # Wednesday's part (23:00-24:00, slots 92-95): the 10 weekdays before the 25th; Thursday's
+    # (00:00-01:00, slots 0-3): the 10 before the 26th but the 25th, the event's own day (read
+    # up to the event's start: incomplete). One CAISO ratio for the event, from 19:00-22:00 on
+    # the 25th (slots 76-87), on both parts.
+    wednesday = [24, 23, 20, 19, 18, 17, 16, 13, 12, 11]
+    thursday = wednesday
+    level = {d: np.mean([level_kw(dt.date(2026, 11, x)) for x in days]) for d, days in
+             (("wed", wednesday), ("thu", thursday))}  # fmt: skip
+    window = np.arange(76, 88)
+    actual = level_kw(dt.date(2026, 11, 25)) + shape_kw(window)
+    ratio = np.clip(actual.mean() / (level["wed"] + shape_kw(window)).mean(), 0.8, 1.2)
+    expected = ratio * np.concatenate(
+        [level["wed"] + shape_kw(np.arange(92, 96)), level["thu"] + shape_kw(np.arange(0, 4))]
+    )
+    assert np.allclose([p["baseline_kw"] for p in points], expected, atol=1e-5)

@@ -57,8 +57,9 @@ async def _resources(session: AsyncSession, site_id: int) -> list[str]:
 
 def event_window(now_ms: int, zone: ZoneInfo) -> tuple[int, int]:
     """``[start, end)`` [epoch ms] of the demo event: the first quarter hour at least
-    ``LEAD_MIN`` minutes ahead, ``DURATION_MIN`` long, within one local day of the site (an event
-    may not cross local midnight): cut at midnight, or after it when less than half would be left.
+    ``LEAD_MIN`` minutes ahead, ``DURATION_MIN`` long, within one local day of the site: cut at
+    midnight, or after it when less than half would be left. DR accepts events across midnight
+    (baselined day by day); the demo keeps one day so its event page shows one baseline day.
     """
     start = -(-(now_ms + LEAD_MIN * 60_000) // QUARTER_MS) * QUARTER_MS
     end = start + DURATION_MIN * 60_000

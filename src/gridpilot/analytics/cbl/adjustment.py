@@ -74,10 +74,20 @@ def adjust(
             return base, info | {"note": "the baseline is zero over the window"}
         raw = actual / modelled
         applied = raw if spec.cap is None else float(np.clip(raw, 1 - spec.cap, 1 + spec.cap))
-        adjusted = base * applied
     else:
         raw = actual - modelled
         limit = None if spec.cap is None else spec.cap * abs(modelled)
         applied = raw if limit is None else float(np.clip(raw, -limit, limit))
-        adjusted = np.maximum(0.0, base + applied)
+    adjusted = apply_adjustment(spec, base, applied)
     return adjusted, info | {"raw": raw, "applied": applied, "capped": applied != raw}
+
+
+def apply_adjustment(
+    spec: Adjustment, baseline_kw: np.ndarray, applied: float | None
+) -> np.ndarray:
+    """``baseline_kw`` with an adjustment already worked out (a factor for ``ratio``, kW for
+    ``additive``; None: unchanged), e.g. the event's first day's on the days after midnight."""
+    base = np.asarray(baseline_kw, dtype="float64")
+    if applied is None or spec.kind == NONE:
+        return base
+    return base * applied if spec.kind == RATIO else np.maximum(0.0, base + applied)

@@ -33,7 +33,9 @@ def forecast_baseline(
     ``forecast_kw``: forecast mean load per interval (UTC index, ``step_minutes``) covering the
     event. ``issued_at``: when the forecast was made; must be before ``event_start``.
     """
-    event = event_window(event_start, event_end, step_minutes=step_minutes, timezone=timezone)
+    event = event_window(
+        event_start, event_end, step_minutes=step_minutes, timezone=timezone, within_one_day=False
+    )  # a forecast covers any interval: an event across midnight needs no cut
     issued = None if issued_at is None else pd.Timestamp(issued_at)
     if issued is not None:
         if issued.tzinfo is None:

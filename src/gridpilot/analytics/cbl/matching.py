@@ -30,8 +30,15 @@ from gridpilot.analytics.cbl.days import (
     holidays_between,
     window_means,
 )
+from gridpilot.analytics.cbl.midnight import join_days
 from gridpilot.analytics.cbl.presets import ALL, CblMethod, PoolRule, preset
-from gridpilot.analytics.cbl.result import CblResult, EventWindow, event_window, window_before
+from gridpilot.analytics.cbl.result import (
+    CblResult,
+    EventWindow,
+    event_window,
+    local_day_parts,
+    window_before,
+)
 
 
 def select_days(days: list[dt.date], usage_kw: np.ndarray, rule: PoolRule) -> list[dt.date]:
@@ -135,11 +142,18 @@ def customer_baseline(
     """
     chosen = preset(method) if isinstance(method, str) else method
     profiles = day_profiles(consumption_kw, timezone=timezone)
-    event = event_window(
-        event_start, event_end, step_minutes=profiles.step_minutes, timezone=timezone
-    )
+    step = profiles.step_minutes
+    windows = [
+        event_window(a, b, step_minutes=step, timezone=timezone)
+        for a, b in local_day_parts(event_start, event_end, step_minutes=step, timezone=timezone)
+    ]  # one per local day: an event across midnight is baselined day by day (``midnight``)
     if holidays is None:
-        holidays = holidays_between(holiday_country, profiles.first_day, event.day)
-    return baseline_from_profiles(
-        profiles, event, chosen, excluded=excluded_dates, holidays=holidays
-    )
+        holidays = holidays_between(holiday_country, profiles.first_day, windows[-1].day)
+    parts = [
+        (
+            w.day,
+            baseline_from_profiles(profiles, w, chosen, excluded=excluded_dates, holidays=holidays),
+        )
+        for w in windows
+    ]
+    return parts[0][1] if len(parts) == 1 else join_days(chosen.adjustment, parts)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -37,9 +38,11 @@ def event_window(
     *,
     step_minutes: int,
     timezone: str,
+    within_one_day: bool = True,
 ) -> EventWindow:
-    """The ``step_minutes`` intervals of [``start``, ``end``); the event must lie within one local
-    day and start on an interval boundary."""
+    """The ``step_minutes`` intervals of [``start``, ``end``), starting on an interval boundary;
+    within one local day unless ``within_one_day`` is false (``day`` is then the first one;
+    day matching cuts longer events with ``local_day_parts``)."""
     start_utc, end_utc = _utc(start), _utc(end)
     step = pd.Timedelta(minutes=step_minutes)
     if end_utc <= start_utc:
@@ -49,11 +52,32 @@ def event_window(
     index = pd.date_range(start_utc, end_utc, freq=step, inclusive="left")
     wall = local_wall_ns(index, timezone)
     days = np.unique(wall // NS_PER_DAY)
-    if len(days) != 1:
+    if within_one_day and len(days) != 1:
         raise ValidationFailed("the event must lie within one local day")
     slots = (wall % NS_PER_DAY) // (step_minutes * NS_PER_MIN)
-    day = EPOCH + dt.timedelta(days=int(days[0]))
+    day = EPOCH + dt.timedelta(days=int(days.min()))
     return EventWindow(index, day, slots.astype("int64"), step_minutes, timezone)
+
+
+def local_day_parts(
+    start: pd.Timestamp | dt.datetime | str,
+    end: pd.Timestamp | dt.datetime | str,
+    *,
+    step_minutes: int,
+    timezone: str,
+) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+    """[``start``, ``end``) cut at each local midnight it crosses: (start, end) in UTC of each
+    part, every part within one local day (an evening event from 23:00 to 01:00 gives two)."""
+    start_utc, end_utc = _utc(start), _utc(end)
+    step = pd.Timedelta(minutes=step_minutes)
+    index = pd.date_range(start_utc, end_utc, freq=step, inclusive="left")
+    if len(index) == 0:
+        return [(start_utc, end_utc)]
+    days = local_wall_ns(index, timezone) // NS_PER_DAY
+    cuts = [0, *(np.flatnonzero(np.diff(days)) + 1).tolist(), len(index)]
+    return [
+        (index[a], index[b - 1] + step if b < len(index) else end_utc) for a, b in pairwise(cuts)
+    ]
 
 
 def window_before(event: EventWindow, start_h: float, end_h: float) -> EventWindow | None:
