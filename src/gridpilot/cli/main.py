@@ -15,6 +15,7 @@ from gridpilot import __version__
 from gridpilot.cli import audit as audit_cli
 from gridpilot.cli import backup as backup_cli
 from gridpilot.cli import demo, forecast, importer, keys, simulate, users
+from gridpilot.cli import flex as flex_cli
 from gridpilot.cli import ingest as ingest_cli
 from gridpilot.cli import secrets as secrets_cli
 from gridpilot.core.datadir import private_umask
@@ -29,6 +30,7 @@ app = typer.Typer(
 app.add_typer(users.app, name="user", help="Create and manage users.")
 app.add_typer(keys.app, name="apikey", help="Create, list and revoke service API keys.")
 app.add_typer(audit_cli.app, name="audit", help="The security audit trail.")
+app.add_typer(flex_cli.app, name="flex", help="Flexible resources and schedules of a site.")
 app.add_typer(secrets_cli.app, name="secrets", help="Secrets stored encrypted: status, rotation.")
 app.command("import", help="Bulk-import readings from a CSV file.")(importer.import_csv)
 app.command("demo")(demo.demo)
