@@ -28,6 +28,7 @@ NAV: list[tuple[str, str, Permission | None]] = [
     ("DR", "/dr", None),
     ("Alerts", "/alerts", None),
     ("Reports", "/reports", None),
+    ("Schedules", "/schedules", None),
     ("Community", "/community", None),
     ("Settings", "/settings", None),
     ("Admin", "/admin", Permission.USERS_MANAGE),

@@ -17,6 +17,7 @@ PAGES = (
     "dr",
     "alerts",
     "reports",
+    "schedules",
     "community",
     "admin",
     "settings",

@@ -1,0 +1,136 @@
+"""The schedules calendar in Debian's headless Chromium against `gridpilot serve`: the next
+occurrences per local day at the site's local time (a daily 02:30 in Rome, a one-off in
+Lisbon), light, dark and a 390 px phone, no console error or CSP violation; a viewer of the
+Lisbon site sees only Lisbon's schedule. Screenshots land in ``test-output/screenshots/``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.web.dashboard_server import PASSWORD, Dashboard, dashboard_server
+
+pytest.importorskip("playwright")
+from playwright.async_api import Browser, Page, expect
+
+SCREENSHOTS = Path("test-output/screenshots")
+
+
+def _seed(server: Dashboard) -> dict[str, object]:
+    server.add_user("admin", "administrator")
+    api = httpx.Client(base_url=f"{server.url}/api/v1", headers=server.token("admin"), timeout=60)
+    rome = api.post("/sites", json={"name": "Roma", "timezone": "Europe/Rome"}).json()
+    lisbon = api.post("/sites", json={"name": "Lisboa", "timezone": "Europe/Lisbon"}).json()
+    ids = []
+    for site in (rome, lisbon):
+        made = api.post(
+            "/assets",
+            json={
+                "site_id": site["id"],
+                "name": "BESS",
+                "kind": "battery",
+                "rated_capacity_kw": 50,
+            },
+        )
+        assert made.status_code == 201, made.text
+        ids.append(made.json()["id"])
+    daily = api.post("/command-schedules", json={
+        "name": "Night charge", "asset_id": ids[0], "kind": "charge",
+        "params": {"power_kw": 20}, "cron": "30 2 * * *"})  # fmt: skip
+    assert daily.status_code == 201, daily.text
+    at = (datetime.now(UTC) + timedelta(days=2)).replace(hour=9, minute=15, second=0, microsecond=0)
+    once = api.post("/command-schedules", json={
+        "name": "Firmware window", "asset_id": ids[1], "kind": "stop",
+        "run_at": at.isoformat()})  # fmt: skip
+    assert once.status_code == 201, once.text
+    server.add_user("lisbon", "viewer", sites=str(lisbon["id"]))
+    upcoming = api.get("/command-schedules/upcoming", params={"days": 7}).json()
+    return {"daily": daily.json(), "once": once.json(), "upcoming": upcoming}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Dashboard, dict]]:
+    with dashboard_server(tmp_path_factory.mktemp("schedules-dashboard")) as dashboard:
+        yield dashboard, _seed(dashboard)
+
+
+async def _open(browser: Browser, width: int, height: int) -> tuple[Page, list[str]]:
+    context = await browser.new_context(viewport={"width": width, "height": height})
+    page = await context.new_page()
+    problems: list[str] = []
+    page.on(
+        "console",
+        lambda m: (
+            problems.append(m.text)
+            if m.type == "error" or "Content Security Policy" in m.text
+            else None
+        ),
+    )
+    return page, problems
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    opened, problems = await _open(browser, 1280, 900)
+    yield opened
+    await opened.context.close()
+    assert not problems, f"console errors: {problems}"
+
+
+async def _log_in(page: Page, url: str, username: str) -> None:
+    await page.goto(f"{url}/login?redirect_to=/schedules")
+    await page.get_by_test_id("username").fill(username)
+    await page.get_by_test_id("password").fill(PASSWORD)
+    await page.get_by_test_id("login").click()
+    await expect(page).to_have_url(f"{url}/schedules")
+
+
+async def _shot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+async def test_the_calendar_shows_each_occurrence_at_local_time(server, page):
+    dashboard, seeded = server
+    await _log_in(page, dashboard.url, "admin")
+    daily = [u for u in seeded["upcoming"] if u["schedule_id"] == seeded["daily"]["id"]]
+    assert len(daily) == 7  # one a day for 7 days
+    for item in daily:
+        at_ms = int(datetime.fromisoformat(item["at"]).timestamp() * 1000)
+        row = page.get_by_test_id(f"occurrence-{item['schedule_id']}-{at_ms}")
+        await expect(row).to_contain_text(re.compile(r"02:30 CES?T"))
+        await expect(row).to_contain_text("Night charge")
+        day = item["local"][:10]
+        await expect(page.get_by_test_id(f"calendar-{day}")).to_contain_text("Night charge")
+    once = seeded["once"]
+    local = datetime.fromisoformat(once["next_run_local"])
+    await expect(page.get_by_test_id(f"calendar-{local.date().isoformat()}")).to_contain_text(
+        f"{local:%H:%M} WE"  # Lisbon: WET or WEST
+    )
+    await expect(page.get_by_test_id("schedule-table")).to_contain_text("cron 30 2 * * *")
+    await _shot(page, "schedules")
+    await page.get_by_test_id("dark-toggle").click()
+    await expect(page.locator("body.body--dark")).to_have_count(1)
+    await _shot(page, "schedules-dark")
+    await page.get_by_test_id("dark-toggle").click()
+
+
+async def test_a_phone_and_another_sites_viewer(server, browser, page):
+    dashboard, _ = server
+    phone, problems = await _open(browser, 390, 844)
+    try:
+        await _log_in(phone, dashboard.url, "admin")
+        await expect(phone.get_by_test_id("schedule-table")).to_be_visible()
+        overflow = await phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"the page is {overflow} px wider than the phone"
+        await _shot(phone, "schedules-phone")
+    finally:
+        await phone.context.close()
+    assert not problems, f"console errors: {problems}"
+    await _log_in(page, dashboard.url, "lisbon")
+    await expect(page.get_by_test_id("schedule-table")).to_contain_text("Firmware window")
+    await expect(page.get_by_text("Night charge")).to_have_count(0)
