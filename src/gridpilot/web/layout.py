@@ -114,10 +114,13 @@ def frame(user: Principal, title: str) -> Iterator[None]:
         yield
 
 
-def kpi_card(label: str, value: str, mark: str, hint: str = "") -> ui.label:
-    """One figure of a KPI strip; returns the value's label."""
+def kpi_card(label: str, value: str, mark: str, hint: str = "", flow: str = "") -> ui.label:
+    """One figure of a KPI strip; returns the value's label. ``flow``: the energy flow it
+    shows (``web.palette``), marked by its colour beside the label."""
     with ui.card().classes("min-w-[9rem] grow basis-36").props(f"data-testid=kpi-{mark}"):
-        ui.label(label).classes("text-caption text-grey-7")
+        title = ui.label(label).classes("text-caption text-grey-7")
+        if flow:
+            title.classes("gp-accent").style(f"border-color: var(--gp-{flow})")
         shown = ui.label(value).classes("text-h6").props(f"data-testid=kpi-{mark}-value")
         if hint:
             ui.label(hint).classes("text-caption text-grey-6")

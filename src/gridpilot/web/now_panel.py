@@ -34,7 +34,9 @@ def now_panel(first: NowTotals, terms: tuple[str, ...]) -> dict[str, ui.label]:
         with ui.row().classes("w-full gap-x-8 gap-y-2"):
             for term in terms:
                 with ui.column().classes("gap-0 min-w-[8rem]"):
-                    ui.label(LABELS[term]).classes("text-caption text-grey-7")
+                    ui.label(LABELS[term]).classes("text-caption text-grey-7 gp-accent").style(
+                        f"border-color: var(--gp-{term})"
+                    )
                     labels[term] = ui.label().classes("text-h6").props(f"data-testid=now-{term}")
     show_now(labels, first)
     return labels

@@ -72,7 +72,8 @@ LABELS: dict[str, str] = {key: flow.label for key, flow in FLOWS.items()}
 
 def css() -> str:
     """The page CSS: one ``--gp-<key>`` variable per flow (dark values under ``.body--dark``),
-    ``.gp-<key>`` text colour classes, and the dark header."""
+    ``.gp-<key>`` text colour classes, the dark header, and ``.gp-accent`` (a label marked by
+    its flow's colour on the left: set ``border-color``)."""
     light = "; ".join(f"--gp-{k}: {f.light}" for k, f in FLOWS.items())
     dark = "; ".join(f"--gp-{k}: {f.dark}" for k, f in FLOWS.items())
     text = "\n".join(f".gp-{k} {{ color: var(--gp-{k}); }}" for k in FLOWS)
@@ -80,4 +81,5 @@ def css() -> str:
         f":root {{ {light}; }}\n.body--dark {{ {dark}; }}\n{text}\n"
         f".body--dark .q-header {{ background: {HEADER_DARK} !important; "
         "border-bottom: 1px solid rgba(255,255,255,0.12); }\n"
+        ".gp-accent { border-left: 3px solid; padding-left: 6px; }\n"
     )

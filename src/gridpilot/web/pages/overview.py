@@ -37,8 +37,14 @@ def _kpis(totals: FleetTotals, seed: SeedFigures) -> None:
             "assets",
             f"{status.get('online', 0):,} online · {status.get('offline', 0):,} offline",
         )
-        kpi_card("Consumption today", energy(today["consumption"]), "energy", "each site's day")
-        kpi_card("Generation today", energy(today["generation"]), "generation")
+        kpi_card(
+            "Consumption today",
+            energy(today["consumption"]),
+            "energy",
+            "each site's day",
+            flow="consumption",
+        )
+        kpi_card("Generation today", energy(today["generation"]), "generation", flow="generation")
         kpi_card("Self-sufficiency today", share(totals.self_sufficiency), "selfsufficiency")
         worst = totals.worst_contract
         if worst is None:

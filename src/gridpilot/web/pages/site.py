@@ -98,10 +98,10 @@ async def _today_cards(site: Site) -> ui.label:
     today = await load_today(site)
     kwh = today.kwh
     with ui.row().classes("w-full gap-3"):
-        kpi_card("Consumption today", energy(kwh["consumption"]), "energy")
-        kpi_card("Generation today", energy(kwh["generation"]), "generation")
-        kpi_card("Grid import today", energy(kwh["import"]), "import")
-        kpi_card("Grid export today", energy(kwh["export"]), "export")
+        kpi_card("Consumption today", energy(kwh["consumption"]), "energy", flow="consumption")
+        kpi_card("Generation today", energy(kwh["generation"]), "generation", flow="generation")
+        kpi_card("Grid import today", energy(kwh["import"]), "import", flow="import")
+        kpi_card("Grid export today", energy(kwh["export"]), "export", flow="export")
         kpi_card(
             "Self-sufficiency today",
             share(today.self_sufficiency),
