@@ -42,9 +42,10 @@ by name. `today.grid_revenue` is what the site's export since local midnight ear
 kWh x its tariff's export price per 15-min interval (`export_rate_per_kwh` or time-of-use
 `export_periods`, the version valid then), a Decimal string rounded half up to the cent; no
 export price: amount 0 with `priced: false` and a note. Today's energy is computed once a
-minute per set of sites and shared (at most 60 s
-old); the current balance is live. `group` keeps a site and all sites below it (`parent_id`);
-`search`, `country` and `kind` narrow further."""
+minute per set of sites and shared (at most 60 s old; while the next is computed in the
+background the previous one is served, up to 5 min old); the current balance is live.
+`group` keeps a site and all sites below it (`parent_id`); `search`, `country` and `kind`
+narrow further."""
 
 
 def _tracked(request: Request) -> Callable[[int], int | None]:
