@@ -39,6 +39,7 @@ from gridpilot.flex.resources import list_resources
 from gridpilot.flex.schedule_schemas import ScheduleOut, ScheduleRequest
 from gridpilot.flex.schemas import BatteryParams, ResourceOut
 from gridpilot.flex.series import schedule_out, series_of
+from gridpilot.flex.shiftable import without_shiftable
 from gridpilot.insights.data import SYSTEM
 from gridpilot.insights.forecasts.weather import WeatherSource
 
@@ -86,6 +87,10 @@ async def _site_data(
             f"site {site.id} cannot be planned, missing {', '.join(reasons)} ({listed})",
             details={"missing": sorted(reasons), "reasons": reasons},
         )
+    load, removed, notes = await without_shiftable(
+        session=session, resources=resources, load_kw=forecasts["consumption"], horizon=horizon,
+        now_ms=now_ms, settings=settings, weather=weather,
+    )  # fmt: skip
     incumbent = 0.0
     if prices.demand_charge_eur_per_kw > 0:
         incumbent = await incumbent_peak_kw(session=session, site=site, until_ms=horizon.start_ms)
@@ -98,7 +103,7 @@ async def _site_data(
     data = SiteData(
         timezone=site.timezone,
         horizon=horizon,
-        load_kw=forecasts["consumption"],
+        load_kw=load,
         pv_kw=forecasts["generation"],
         import_price_eur_per_kwh=prices.import_eur_per_kwh,
         export_price_eur_per_kwh=request.export_price_eur_per_kwh,
@@ -114,6 +119,8 @@ async def _site_data(
         "incumbent_peak_kw": round(incumbent, 4),
         "contract_demand_kw": site.contract_demand_kw,
         "export_price_eur_per_kwh": request.export_price_eur_per_kwh,
+        "shiftable_removed_kw_mean": removed,
+        "shiftable_notes": notes,
     }
     return data, inputs
 
@@ -159,6 +166,7 @@ async def plan_schedule(
     data, inputs = await _site_data(
         session, site, resources, request, now_ms=now_ms, settings=settings, weather=weather
     )
+    extra_notes = inputs.pop("shiftable_notes")
     built = build_problem(resources, data)
     plan, report = await asyncio.to_thread(_solve, built.problem)
     inputs = {**inputs, "export_limit_kw": built.export_limit_kw, "batteries": built.soc}
@@ -185,7 +193,7 @@ async def plan_schedule(
         conflicts=_conflicts(plan, built),
         message=plan.message[:4000],
         inputs=inputs,
-        notes=built.notes,
+        notes=[*built.notes, *extra_notes],
         series=series_of(built, plan),
         solve_time_ms=round(plan.solve_time_s * 1000),
     )
