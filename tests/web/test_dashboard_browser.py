@@ -255,6 +255,8 @@ async def test_site_page_lists_assets_and_exports_csv(server, page):
     table = page.get_by_test_id("asset-table")
     await expect(table).to_contain_text("Main meter")
     await expect(table).to_contain_text("Roof PV")
+    # the balance is drawn after the page answers, with the energy flow of the same range
+    await expect(page.get_by_test_id("energy-flow-period")).to_contain_text("Last 24 hours")
     history = await _chart_points(page, "history-chart")
     assert len(history["Consumption"]) >= 20
     energy = await _chart_points(page, "energy-bars")  # kWh per hour: 400 kW x 1 h

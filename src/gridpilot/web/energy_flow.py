@@ -97,9 +97,12 @@ def flows_of(balances: Sequence[Balance]) -> Flows:
     )
 
 
-async def site_flows(sites: Iterable[Site], spans: dict[int, tuple[int, int]]) -> Flows:
-    """The flows of ``sites`` (scope checked by the caller), each over its own ``[start, end)``
-    in ``spans`` (its local period): one balance statement per distinct span."""
+async def load_balances(
+    sites: Iterable[Site], spans: dict[int, tuple[int, int]]
+) -> list[SiteBalance]:
+    """The balances of ``sites`` (scope checked by the caller), each over its own ``[start,
+    end)`` in ``spans`` (its local period), as ``GET /sites/{id}/balance`` solves them: one
+    balance statement per distinct span."""
     by_span: dict[tuple[int, int], list[int]] = {}
     for site in sites:
         by_span.setdefault(spans[site.id], []).append(site.id)
@@ -115,7 +118,12 @@ async def site_flows(sites: Iterable[Site], spans: dict[int, tuple[int, int]]) -
                 max_gap_s=context.settings.energy_max_gap_s,
             )
             found += answer.values()
-    return flows_of([b.balance for b in found])
+    return found
+
+
+async def site_flows(sites: Iterable[Site], spans: dict[int, tuple[int, int]]) -> Flows:
+    """The flows of ``sites`` over their ``spans`` (``load_balances``)."""
+    return flows_of([b.balance for b in await load_balances(sites, spans)])
 
 
 def since(site: SiteBalance, start_ms: int) -> Balance:

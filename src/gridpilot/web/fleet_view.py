@@ -205,25 +205,21 @@ class PowerHistory:
         return self.kw[term] * (self.step_ms / HOUR_MS)
 
 
-async def power_history(
-    site_ids: Sequence[int], *, hours: int = 24, span: tuple[int, int] | None = None
-) -> PowerHistory:
-    """The summed balance of ``site_ids`` over the last ``hours``, or over ``span`` (``[start,
-    end)`` ms) when given (scope checked by the caller): one balance statement for all the
-    sites, 15-min intervals up to 7 days. The interval still running is left out (its average
-    so far would read as a drop)."""
+async def power_history(site_ids: Sequence[int], *, hours: int) -> PowerHistory:
+    """The summed balance of ``site_ids`` over the last ``hours`` (scope checked by the
+    caller): one balance statement for all the sites, 15-min intervals up to 7 days. The
+    interval still running is left out (its average so far would read as a drop)."""
     end = now_ms()
-    start, stop = span if span is not None else (end - hours * HOUR_MS, end)
     context = current()
     async with context.session() as session:
         found = await site_balances(
             session=session,
             site_ids=list(site_ids),
-            start_ms=start,
-            end_ms=stop,
+            start_ms=end - hours * HOUR_MS,
+            end_ms=end,
             max_gap_s=context.settings.energy_max_gap_s,
         )
-    return complete_part(sum_balances(list(found.values())), min(end, stop))
+    return complete_part(sum_balances(list(found.values())), end)
 
 
 def complete_part(history: PowerHistory, end_ms: int) -> PowerHistory:

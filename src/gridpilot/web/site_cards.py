@@ -13,11 +13,12 @@ from nicegui import ui
 
 from gridpilot.assets.models import Asset, Site
 from gridpilot.auth.permissions import Principal
+from gridpilot.balance.service import SiteBalance
 from gridpilot.core.errors import GridpilotError
 from gridpilot.core.timestamps import now_ms
 from gridpilot.insights.kpis.service import compute_kpis
 from gridpilot.web.context import current
-from gridpilot.web.energy_flow import site_flows
+from gridpilot.web.energy_flow import flows_of, load_balances
 from gridpilot.web.flow_view import flow_card, source_of
 from gridpilot.web.numbers import UNKNOWN, energy, money, number, power, share
 from gridpilot.web.time_range import Choice, Period, chosen, period_of, range_picker
@@ -117,16 +118,17 @@ def month_cards(user: Principal, site: Site, generates: bool) -> Callable[[], Aw
 def period_section(
     site: Site,
     assets: Sequence[Asset],
-    history: Callable[[Site], Callable[[Period], Awaitable[None]]],
+    history: Callable[[Site], Callable[[Period, list[SiteBalance]], None]],
 ) -> Callable[[], Awaitable[None]]:
     """The global time-range picker above the energy-flow card and the card ``history``
-    draws, side by side on a wide screen; returns the redraw of both for the chosen range."""
+    draws, side by side on a wide screen; returns the redraw of both for the chosen range
+    (one balance statement for both)."""
 
     async def redraw() -> None:
         period = period_of(chosen(), site.timezone, now_ms())
-        spans = {site.id: (period.start_ms, period.end_ms)}
-        show_flow(await site_flows([site], spans), period.text)
-        await draw_history(period)
+        found = await load_balances([site], {site.id: (period.start_ms, period.end_ms)})
+        show_flow(flows_of([b.balance for b in found]), period.text)
+        draw_history(period, found)
 
     range_picker(redraw)
     producers = [(a.kind, a.role) for a in assets if a.role in ("producer", "prosumer")]

@@ -5,7 +5,7 @@ energy per interval and a CSV of it, today's cost, and the assets with their pow
 from __future__ import annotations
 
 import io
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from nicegui import ui
@@ -14,6 +14,7 @@ from gridpilot.assets.models import Asset, Site
 from gridpilot.assets.service import get_site, list_assets
 from gridpilot.auth.permissions import Principal
 from gridpilot.balance.current import CurrentBalance
+from gridpilot.balance.service import SiteBalance
 from gridpilot.core import events as catalogue
 from gridpilot.core.errors import GridpilotError, NotFound
 from gridpilot.core.timestamps import iso, local_midnight_ms, now_ms, to_ms
@@ -26,9 +27,9 @@ from gridpilot.web.figures import since_label, statuses
 from gridpilot.web.fleet_view import (
     PowerHistory,
     balances_now,
+    complete_part,
     energy_per,
     now_totals,
-    power_history,
     sum_balances,
 )
 from gridpilot.web.fleet_view import site_today as load_today
@@ -138,7 +139,7 @@ def _header(site: Site) -> None:
     ui.label(" · ".join(parts)).classes("text-caption text-grey-7").props("data-testid=site-info")
 
 
-def _history_card(site: Site) -> Callable[[Period], Awaitable[None]]:
+def _history_card(site: Site) -> Callable[[Period, list[SiteBalance]], None]:
     """The balance chart, the energy bars and the CSV export; returns the redraw of a period
     (the global time range)."""
     shown: dict[str, PowerHistory] = {}
@@ -152,8 +153,9 @@ def _history_card(site: Site) -> Callable[[Period], Awaitable[None]]:
         bars = ui.echart(energy_bars(sum_balances([]))).classes("w-full h-56")
         bars.props("data-testid=energy-bars")
 
-    async def redraw(period: Period) -> None:
-        history = await power_history([site.id], span=(period.start_ms, period.end_ms))
+    def redraw(period: Period, balances: list[SiteBalance]) -> None:
+        # complete intervals only: the running one's average so far would read as a drop
+        history = complete_part(sum_balances(balances), min(now_ms(), period.end_ms))
         shown["data"] = history
         chart.options.clear()
         chart.options.update(balance_chart(history, site.contract_demand_kw))
@@ -266,7 +268,7 @@ async def _show_site(
         if payload.get("asset_id") in visible:
             status[int(payload["asset_id"])] = str(payload.get("status"))
 
-    await redraw()
+    ui.timer(0.01, redraw, once=True)  # the page answers first; the balance follows
     ui.timer(0.1, fill_cost, once=True)
     ui.timer(0.2, fill_month, once=True)
     ui.timer(NOW_REFRESH_S, refresh)
