@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from gridpilot.core.periodic import Periodic
-from gridpilot.db.schedules import ScheduledRun, claim_run, run_claimer
+from gridpilot.db.schedules import ScheduledRun, claim_run, claimed_periodic, run_claimer
 
 T0 = 1_800_000_000_000  # epoch ms
 INTERVAL_S = 900.0
@@ -48,3 +48,20 @@ async def test_periodic_jobs_of_two_processes_run_once_per_round(sessions):
     assert await second.run_round() is False
     assert await first.run_round() is False
     assert runs == ["first"] and (first.runs, second.runs) == (1, 0)
+
+
+async def test_a_claimed_periodic_claims_under_its_claim_name(sessions):
+    runs: list[str] = []
+
+    async def job() -> None:
+        runs.append("ran")
+
+    first = claimed_periodic(sessions, "log-retention", 86_400, job, claim_name="log_retention")
+    second = claimed_periodic(sessions, "log-retention", 86_400, job, claim_name="log_retention")
+    other = claimed_periodic(sessions, "log-retention", 86_400, job)  # claimed as its name
+    assert (first.first_delay_s, first.interval_s) == (86_400, 86_400)
+    assert [await p.run_round() for p in (first, second, other)] == [True, False, True]
+    assert runs == ["ran", "ran"]
+    async with sessions() as session:
+        names = set((await session.execute(select(ScheduledRun.name))).scalars())
+    assert names == {"log_retention", "log-retention"}

@@ -27,7 +27,7 @@ from gridpilot.core.errors import GridpilotError
 from gridpilot.core.logging import request_id_var, user_id_var
 from gridpilot.core.periodic import Periodic
 from gridpilot.db.base import utcnow
-from gridpilot.db.schedules import run_claimer
+from gridpilot.db.schedules import claimed_periodic
 
 #: The client address of the request being served (None: the CLI or a background job).
 client_var: ContextVar[str | None] = ContextVar("audit_client", default=None)
@@ -228,7 +228,7 @@ async def prune_trail(sessions: async_sessionmaker[AsyncSession], *, days: int) 
 
 
 def start_retention(app: Any) -> Periodic:
-    """The daily retention job of the trail (one process of several runs it: ``run_claimer``);
+    """The daily retention job of the trail (one process of several runs it: ``claimed_periodic``);
     a runtime of the app (stopped with it)."""
     sessions = app.state.sessions
     days = app.state.settings.audit_retention_days
@@ -236,9 +236,9 @@ def start_retention(app: Any) -> Periodic:
     async def job() -> None:
         await prune_trail(sessions, days=days)
 
-    retention = Periodic(
-        "audit-retention", RETENTION_INTERVAL_S, job, first_delay_s=60.0,
-        claim=run_claimer(sessions, "audit_retention", RETENTION_INTERVAL_S),
+    retention = claimed_periodic(
+        sessions, "audit-retention", RETENTION_INTERVAL_S, job, first_delay_s=60.0,
+        claim_name="audit_retention",
     )  # fmt: skip
     retention.start()
     return retention

@@ -13,7 +13,7 @@ from gridpilot.backup import service
 from gridpilot.backup.manifest import BackupError
 from gridpilot.core.periodic import Periodic
 from gridpilot.core.settings import Settings
-from gridpilot.db.schedules import run_claimer
+from gridpilot.db.schedules import claimed_periodic
 
 log = logging.getLogger(__name__)
 JOB = "backup"
@@ -36,11 +36,6 @@ async def scheduled_backup(settings: Settings) -> None:
 async def start_backups(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> Periodic:
     """The started backup job (off when ``backup_interval_s`` is 0)."""
     interval = settings.backup_interval_s
-    job = Periodic(
-        JOB,
-        interval,
-        lambda: scheduled_backup(settings),
-        claim=run_claimer(sessions, JOB, interval),
-    )
+    job = claimed_periodic(sessions, JOB, interval, lambda: scheduled_backup(settings))
     job.start()
     return job

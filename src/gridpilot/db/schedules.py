@@ -5,6 +5,7 @@ Before a run, a job claims it in ``scheduled_runs``: a compare-and-set that succ
 no process started the job in the last ``CLAIM_FRACTION`` of its interval. The first process to
 get there runs it; the others skip that round. When that process dies, another one takes over
 within one interval. Works the same on SQLite and PostgreSQL; no lock is held while the job runs.
+A domain's job is one ``claimed_periodic(...)``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import BigInteger, String, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
+from gridpilot.core.periodic import Periodic
 from gridpilot.core.timestamps import now_ms
 from gridpilot.db.base import Base
 from gridpilot.db.inserts import dialect_insert
@@ -72,3 +74,20 @@ def run_claimer(
             return await claim_run(session, name, interval_s, at_ms=now_ms(), owner=owner)
 
     return claim
+
+
+def claimed_periodic(
+    sessions: async_sessionmaker[AsyncSession],
+    name: str,
+    interval_s: float,
+    job: Callable[[], Awaitable[object]],
+    *,
+    first_delay_s: float | None = None,
+    claim_name: str | None = None,
+) -> Periodic:
+    """A ``core.periodic.Periodic`` (not started) running ``job`` every ``interval_s`` [s] in
+    one process of several: each round is claimed as ``claim_name`` (default ``name``, the
+    key in ``scheduled_runs``). ``first_delay_s``: the first round's delay [s] (default: one
+    interval); an interval of 0 is off."""
+    claim = run_claimer(sessions, claim_name or name, interval_s)
+    return Periodic(name, interval_s, job, first_delay_s=first_delay_s, claim=claim)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gridpilot.core.periodic import Periodic
-from gridpilot.db.schedules import run_claimer
+from gridpilot.db.schedules import claimed_periodic
 from gridpilot.voice.cache import AnswerCache
 from gridpilot.voice.registry import parser
 from gridpilot.voice.service import prune_interactions
@@ -52,9 +52,9 @@ async def start_voice(app: Any) -> VoiceRuntime:
     async def job() -> None:
         await prune_log(sessions, now=dt.datetime.now(dt.UTC))
 
-    retention = Periodic(
-        "voice-log-retention", RETENTION_INTERVAL_S, job, first_delay_s=60.0,
-        claim=run_claimer(sessions, "voice_log_retention", RETENTION_INTERVAL_S),
+    retention = claimed_periodic(
+        sessions, "voice-log-retention", RETENTION_INTERVAL_S, job, first_delay_s=60.0,
+        claim_name="voice_log_retention",
     )  # fmt: skip
     retention.start()
     return VoiceRuntime(cache, asyncio.create_task(asyncio.to_thread(parser)), retention)

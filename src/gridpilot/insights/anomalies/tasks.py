@@ -14,10 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from gridpilot.assets.service import asset_refs
 from gridpilot.core.bus import EventBus
 from gridpilot.core.errors import GridpilotError
-from gridpilot.core.periodic import Periodic
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import MS_PER_DAY, now_ms
-from gridpilot.db.schedules import run_claimer
+from gridpilot.db.schedules import claimed_periodic
 from gridpilot.insights.anomalies import service
 from gridpilot.insights.anomalies.events import anomaly_event, publish_anomalies
 from gridpilot.insights.data import SYSTEM
@@ -59,11 +58,8 @@ class AnomalyRuntime:
         self.sessions = sessions
         self.bus = bus
         interval = settings.anomaly_scan_interval_s
-        self.job = Periodic(
-            "anomaly-scan",
-            interval,
-            lambda: scan_all(sessions, bus),
-            claim=run_claimer(sessions, "anomaly-scan", interval),
+        self.job = claimed_periodic(
+            sessions, "anomaly-scan", interval, lambda: scan_all(sessions, bus)
         )
 
     def start(self) -> None:

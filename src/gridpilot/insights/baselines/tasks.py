@@ -13,10 +13,9 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gridpilot.core.errors import GridpilotError
-from gridpilot.core.periodic import Periodic
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import MS_PER_DAY, now_ms
-from gridpilot.db.schedules import run_claimer
+from gridpilot.db.schedules import claimed_periodic
 from gridpilot.insights.baselines import service
 from gridpilot.insights.baselines.models import Baseline
 
@@ -54,12 +53,7 @@ class BaselineRuntime:
     def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
         interval = settings.baseline_refit_check_s
-        self.job = Periodic(
-            "baseline-refit",
-            interval,
-            self.check,
-            claim=run_claimer(sessions, "baseline-refit", interval),
-        )
+        self.job = claimed_periodic(sessions, "baseline-refit", interval, self.check)
 
     async def check(self) -> int:
         count = await refit_due(self.sessions)

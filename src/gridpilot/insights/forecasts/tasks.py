@@ -22,10 +22,9 @@ from gridpilot.assets.service import list_sites
 from gridpilot.core import events as catalogue
 from gridpilot.core.bus import EventBus
 from gridpilot.core.errors import NotFound, ValidationFailed
-from gridpilot.core.periodic import Periodic
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import MS_PER_DAY, now_ms
-from gridpilot.db.schedules import run_claimer
+from gridpilot.db.schedules import claimed_periodic
 from gridpilot.insights.data import SYSTEM
 from gridpilot.insights.forecasts import service
 from gridpilot.insights.forecasts.site import BASIC, forecast_site
@@ -57,13 +56,10 @@ class ForecastRuntime:
         self.bus = bus
         self.weather = weather
         interval = settings.forecast_interval_s
-        self.job = Periodic(
-            "forecasts",
-            interval,
-            self.run_once,
+        self.job = claimed_periodic(
+            sessions, "forecasts", interval, self.run_once,
             first_delay_s=min(interval, _FIRST_RUN_DELAY_S),
-            claim=run_claimer(sessions, "forecasts", interval),
-        )
+        )  # fmt: skip
 
     def start(self) -> None:
         self.job.start()
