@@ -20,10 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from gridpilot.control.events import CommandChange, publish_command_changes
 from gridpilot.core.bus import EventBus
 from gridpilot.core.errors import GridpilotError
-from gridpilot.core.periodic import Periodic
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import now_ms
-from gridpilot.db.schedules import run_claimer
+from gridpilot.db.schedules import claimed_periodic
 from gridpilot.flex.dispatch import FLEX, Dispatched, dispatch_first_step
 from gridpilot.flex.resources import auto_dispatch_sites, list_resources
 from gridpilot.flex.schedule_schemas import ScheduleRequest
@@ -62,13 +61,10 @@ class FlexRuntime:
         self.bus = bus
         self.weather = weather
         interval = settings.flex_mpc_interval_s
-        self.job = Periodic(
-            "flex-mpc",
-            interval,
-            self.run_once,
+        self.job = claimed_periodic(
+            sessions, "flex-mpc", interval, self.run_once,
             first_delay_s=min(interval, _FIRST_RUN_DELAY_S),
-            claim=run_claimer(sessions, "flex-mpc", interval),
-        )
+        )  # fmt: skip
 
     def start(self) -> None:
         self.job.start()
