@@ -4,6 +4,8 @@ test)."""
 
 from __future__ import annotations
 
+import logging
+
 import strawberry
 from strawberry.extensions import (
     AddValidationRules,
@@ -11,13 +13,17 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     QueryDepthLimiter,
 )
+from strawberry.types import ExecutionContext
 
+from graphql import GraphQLError
 from gridpilot.alerts.lifecycle import AlertFilter, list_alerts
 from gridpilot.assets.service import get_asset, get_site, list_sites
 from gridpilot.auth.permissions import Permission
-from gridpilot.core.errors import NotFound, ValidationFailed
+from gridpilot.core.errors import GridpilotError, NotFound, ValidationFailed
 from gridpilot.gql import limits
 from gridpilot.gql.types import Alert, Asset, Ctx, Site
+
+log = logging.getLogger(__name__)
 
 
 def _ids(ids: list[int] | None, limit: int) -> None:
@@ -100,9 +106,24 @@ class Query:
         return [Alert.of(a) for a in rows]
 
 
+class Schema(strawberry.Schema):
+    """Strawberry's schema, logging a refused or failed query at INFO with its code (the
+    caller gets the error; a stack trace only for the unexpected ones)."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        for error in errors:
+            original = error.original_error
+            if original is not None and not isinstance(original, GridpilotError | GraphQLError):
+                log.error("graphql: %s", error.message, exc_info=original)
+            else:
+                log.info("graphql refused: %s", error.message)
+
+
 def build_schema() -> strawberry.Schema:
     """The schema with its depth, cost, token and alias limits and coded errors."""
-    return strawberry.Schema(
+    return Schema(
         query=Query,
         extensions=[
             lambda: QueryDepthLimiter(max_depth=limits.MAX_DEPTH),
