@@ -181,9 +181,19 @@ async def test_deadband_rate_limit_and_keep_alive(app, client, auth_headers):
         c["params"]["power_kw"] for c in reversed(await commands(client, admin, site.battery))
     ]
     assert powers == [20.0, 45.0, 5.0, 5.0]
-    # a reading stamped before the last command is not acted on (the battery had not moved)
-    await publish(runtime.bus, stored(site, clock.ms - 5_000, grid_kw=150.0))
+    # a reading stamped before the last command (sent at sent_ms on a reading of sent_ms - 200)
+    # is not acted on: the battery had not moved yet
+    sent_ms = clock.ms
+    await publish(runtime.bus, stored(site, sent_ms - 100, grid_kw=150.0))
     assert await runtime.run_pending() == []
+    # ... unless the interval has passed and it is newer than the reading last acted on: a
+    # meter whose clock is behind ours is still followed (demand 150 + 5: 55, capped at 50)
+    clock.advance(11)
+    await runtime.refresh()
+    (skewed,) = await runtime.run_pending()
+    assert skewed[1].status == "sent"
+    last = (await commands(client, admin, site.battery))[0]
+    assert last["params"]["power_kw"] == 50.0
 
 
 async def test_a_manual_command_wins_until_it_expires(app, client, auth_headers):

@@ -16,7 +16,8 @@ measured power) by at least the site's ``deadband_kw``; at most one command per
 ``GRIDPILOT_PEAK_SHAVING_MIN_INTERVAL_S``, except to discharge more while the import is over
 the threshold; a set point still wanted is re-sent when half of its ``duration_s``
 (``GRIDPILOT_PEAK_SHAVING_HOLD_S``) is gone. A reading stamped before our last command is not
-acted on (the battery had not moved yet: acting on it would overshoot); until a battery
+acted on (the battery had not moved yet: acting on it would overshoot), unless the interval
+has passed and it is newer than the one last acted on (a meter clock behind ours); until a battery
 reading stamped after that command arrives, the commanded power stands for the measured one.
 Meter readings older than ``GRIDPILOT_PEAK_SHAVING_MAX_AGE_S`` are ignored. An unknown SOC is
 taken as inside the band (the commands carry ``min_soc_pct``/``target_soc_pct``, which the
@@ -95,6 +96,7 @@ class _Site:
     base: Base | None = None
     last_kw: float | None = None  # our set point in force [kW, + discharge]; None: unknown
     last_ms: int = 0  # when we sent it
+    acted_ts: int = 0  # the meter reading it was decided on
     retry_ms: int = 0  # no new attempt before (after a manual override or a refusal)
     timer: asyncio.TimerHandle | None = None
 
@@ -287,6 +289,15 @@ class PeakShavingRuntime:
 
     # ---- one decision ----------------------------------------------------------------
 
+    def _after_command(self, st: _Site, grid_ts: int, now: int) -> bool:
+        """Whether a meter reading may show our last command's effect: stamped after it was
+        sent; or, once the interval has passed (a meter clock behind ours), newer than the
+        reading that command was decided on."""
+        if grid_ts >= st.last_ms:
+            return True
+        waited = now - st.last_ms >= self.settings.peak_shaving_min_interval_s * 1000
+        return waited and grid_ts > st.acted_ts
+
     def _battery_kw(self, st: _Site, now: int) -> float:
         """The battery's power [kW, + discharge]: measured after our last command, else what
         we commanded, else the last measurement, else 0."""
@@ -326,8 +337,9 @@ class PeakShavingRuntime:
         if st is None or st.lease_until_ms - LEASE_MARGIN_MS <= now or st.grid is None:
             return None
         grid_ts, grid_kw = st.grid
-        too_old = now - grid_ts > self.settings.peak_shaving_max_age_s * 1000
-        if too_old or grid_ts < st.last_ms:  # stale, or taken before our last command
+        if now - grid_ts > self.settings.peak_shaving_max_age_s * 1000 or not self._after_command(
+            st, grid_ts, now
+        ):
             return None
         if now < st.retry_ms:
             self._mark_later(st, st.retry_ms)
@@ -364,15 +376,15 @@ class PeakShavingRuntime:
                 session=session, control=c, decision=decision, owner=self.owner,
                 settings=self.settings,
             )  # fmt: skip
-        self._after(st, outcome, target, now)
+        self._after(st, outcome, target, now, grid_ts)
         if outcome.change is not None:
             await publish_command_changes(self.bus, [outcome.change])
         return outcome
 
-    def _after(self, st: _Site, outcome: Outcome, target: float, now: int) -> None:
+    def _after(self, st: _Site, outcome: Outcome, target: float, now: int, grid_ts: int) -> None:
         self.outcomes = [*self.outcomes[-99:], (st.control.site_id, outcome)]
         if outcome.status == "sent" and outcome.command_id is not None:
-            st.last_kw, st.last_ms, st.retry_ms = target, now, 0
+            st.last_kw, st.last_ms, st.acted_ts, st.retry_ms = target, now, grid_ts, 0
             self._ours[outcome.command_id] = st.control.site_id
             while len(self._ours) > 1000:
                 self._ours.pop(next(iter(self._ours)))
