@@ -201,7 +201,8 @@ async def one(args: argparse.Namespace, sqlite: bool) -> None:
                 await upgrade(engine)
                 _, n = await build(engine, settings, args.size, int(time.time() * 1000))
                 print(f"== {label}: {n:,} readings, built in {time.perf_counter() - t0:.0f} s")
-            await service_figures(sessions, settings, args.runs, args.timeout)
+            if not args.http_only:
+                await service_figures(sessions, settings, args.runs, args.timeout)
             if args.explain and not sqlite:
                 print(await explain(sessions, Path(tempfile.gettempdir()) / "fleet_summary.plan"))
         finally:
@@ -221,6 +222,7 @@ def main() -> None:
     parser.add_argument("--sqlite", action="store_true", help="SQLite too")
     parser.add_argument("--skip-pg", action="store_true")
     parser.add_argument("--no-http", action="store_true", help="the service call only")
+    parser.add_argument("--http-only", action="store_true", help="the route only")
     parser.add_argument("--explain", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
     parser.add_argument("--database", help="measure this kept PostgreSQL database again")

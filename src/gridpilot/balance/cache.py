@@ -8,12 +8,16 @@ Redis, so every process sees every batch and all agree. A site is read again fro
 when its copy is older than ``ttl_ms`` (``GRIDPILOT_BALANCE_REFRESH_S``, default 10 s, the
 facility seed's refresh), which covers a missed event or a batch stored by a process on another
 bus; ``asset.changed`` and ``metric.changed`` drop the copies, since roles, parents and sites
-decide the terms.
+decide the terms. A copy older than ``ttl_ms`` but younger than ``STALE_FACTOR`` x ``ttl_ms`` is
+still answered from (it follows the bus meanwhile) while it is read again in the background:
+re-reading a thousand sites takes seconds, and no request should wait for that safety net.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +41,10 @@ DEFAULT_TTL_MS = 10_000
 #: How long a solved balance is served while no reading of its site arrived [ms]: many clients
 #: polling a site of 1,000 meters share one solution per second.
 SOLVED_MS = 1_000
+#: A copy up to this many ``ttl_ms`` old is answered from while it is re-read in the background.
+STALE_FACTOR = 3
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -62,15 +70,20 @@ class CurrentBalanceCache:
         self._lock = asyncio.Lock()
         self.loads = 0  # reloads from the database, for tests and metrics
         self._unsubscribe: list[Callable[[], None]] = []
+        self._reloading: asyncio.Task[None] | None = None
 
     async def balances(
         self, site_ids: Sequence[int], *, now_ms: int, max_age_ms: int
     ) -> dict[int, CurrentBalance]:
         """The current balance of each site of ``site_ids`` (scope checked by the caller)."""
         expired = [s for s in site_ids if self._expired(s, now_ms)]
-        if expired:
+        missing = [s for s in expired if self._expired(s, now_ms, STALE_FACTOR)]
+        if len(missing) < len(expired):
+            too_old = set(missing)
+            self._reload_later([s for s in expired if s not in too_old], now_ms)
+        if missing:
             async with self._lock:  # one reload at a time; others wait and then find it fresh
-                again = [s for s in expired if self._expired(s, now_ms)]
+                again = [s for s in missing if self._expired(s, now_ms)]
                 if again:
                     await self._load(again, now_ms)
         solved: dict[int, CurrentBalance] = {}
@@ -106,9 +119,30 @@ class CurrentBalanceCache:
         """Solutions kept (at most one per site asked for)."""
         return len(self._solved)
 
-    def _expired(self, site_id: int, now_ms: int) -> bool:
+    def _expired(self, site_id: int, now_ms: int, ttls: int = 1) -> bool:
         copy = self._sites.get(site_id)
-        return copy is None or now_ms - copy.loaded_ms >= self.ttl_ms
+        return copy is None or now_ms - copy.loaded_ms >= self.ttl_ms * ttls
+
+    def _reload_later(self, site_ids: list[int], now_ms: int) -> None:
+        """Read ``site_ids`` again in a task of its own, unless a reload is running."""
+        if self._reloading is not None and not self._reloading.done():
+            return
+
+        async def reload() -> None:
+            try:
+                async with self._lock:
+                    again = [s for s in site_ids if self._expired(s, now_ms)]
+                    if again:
+                        await self._load(again, now_ms)
+            except Exception:  # the copies stay; the next request tries again
+                log.exception("re-reading the current balance of %d sites failed", len(site_ids))
+
+        self._reloading = asyncio.create_task(reload())
+
+    async def settle(self) -> None:
+        """Wait for a background reload running now (tests)."""
+        if self._reloading is not None:
+            await asyncio.gather(self._reloading, return_exceptions=True)
 
     async def _load(self, site_ids: list[int], now_ms: int) -> None:
         async with self._sessions() as session:
@@ -159,3 +193,7 @@ class CurrentBalanceCache:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe = []
+        if self._reloading is not None:
+            self._reloading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reloading
