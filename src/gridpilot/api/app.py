@@ -40,10 +40,11 @@ from gridpilot.core.metrics import Metrics
 from gridpilot.core.secrets import with_secrets
 from gridpilot.core.settings import Settings
 from gridpilot.db.engine import make_engine, make_sessionmaker
-from gridpilot.db.query_timing import time_queries
 from gridpilot.db.migrate import upgrade
+from gridpilot.db.query_timing import time_queries
 from gridpilot.dr.routes import router as dr_router
 from gridpilot.dr.routes import seed_router as dr_seed_router
+from gridpilot.firmware.routes import router as firmware_router
 from gridpilot.fleet.routes import router as fleet_router
 from gridpilot.flex.routes import router as flex_router
 from gridpilot.gql.routes import router as graphql_router
@@ -93,6 +94,7 @@ OPENAPI_TAGS = [
     {"name": "reports", "description": "Scheduled and on-demand PDF and CSV reports."},
     {"name": "groups", "description": "Device groups, static or dynamic (fleet-operations.md)."},
     {"name": "command-schedules", "description": "One-off and recurring (cron) device commands."},
+    {"name": "firmware", "description": "Firmware images and staged roll-outs (firmware.md)."},
     {"name": "graphql", "description": "One query, REST's credentials and scope (graphql.md)."},
 ]
 
@@ -126,6 +128,7 @@ def build_api_router() -> APIRouter:
     api.include_router(reports_router)
     api.include_router(groups_router)
     api.include_router(command_schedules_router)
+    api.include_router(firmware_router)
     return api
 
 

@@ -18,6 +18,7 @@ MODEL_MODULES = (
     "gridpilot.control.models",
     "gridpilot.groups.models",
     "gridpilot.scheduling.models",
+    "gridpilot.firmware.models",
     "gridpilot.insights.baselines.models",
     "gridpilot.insights.anomalies.models",
     "gridpilot.insights.forecasts.models",

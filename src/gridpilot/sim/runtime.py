@@ -2,7 +2,8 @@
 
 ``SimulatorRuntime`` is built by the app's lifespan (idle unless ``GRIDPILOT_SIM_AUTOSTART``
 names scenarios), writes through the app's telemetry runtime (in-process ingest) and, while
-running, follows the device commands sent to its assets (``sim.commands``).
+running, follows the device commands sent to its assets (``sim.commands``) and takes part in
+firmware roll-outs (``sim.firmware``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from gridpilot.core.bus import EventBus
 from gridpilot.core.errors import Conflict
 from gridpilot.sim.commands import LocalCommandLink
+from gridpilot.sim.firmware import FirmwareParticipant
 from gridpilot.sim.live import LiveSimulator
 from gridpilot.sim.provision import provision
 from gridpilot.sim.schemas import (
@@ -45,6 +47,7 @@ class SimulatorRuntime:
         self.command_check_interval_s = command_check_interval_s
         self.simulator: LiveSimulator | None = None
         self.commands: LocalCommandLink | None = None
+        self.firmware: FirmwareParticipant | None = None
         self.sink: IngestSink | None = None
         self.scenarios: list[str] = []
         self.seed = 42
@@ -80,9 +83,14 @@ class SimulatorRuntime:
                 self.sessions, self.bus, self.simulator, self.command_check_interval_s
             )
             self.commands.start()
+            self.firmware = FirmwareParticipant(self.sessions, self.served_asset_ids, request.seed)
+            self.firmware.start()
             return self.status()
 
     async def stop(self) -> None:
+        if self.firmware is not None:
+            await self.firmware.stop()
+            self.firmware = None
         if self.commands is not None:
             await self.commands.stop()
             self.commands = None

@@ -1,0 +1,1 @@
+"""Firmware images and staged roll-outs to devices (docs/firmware.md)."""
