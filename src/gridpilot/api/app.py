@@ -58,6 +58,7 @@ from gridpilot.insights.kpis.routes import router as kpis_router
 from gridpilot.live.bus import make_bus, start_bus
 from gridpilot.live.routes import router as live_router
 from gridpilot.openadr.routes import router as openadr_router
+from gridpilot.privacy.routes import router as privacy_router
 from gridpilot.reports.routes import router as reports_router
 from gridpilot.scheduling.routes import router as command_schedules_router
 from gridpilot.sim.routes import router as simulator_router
@@ -126,6 +127,7 @@ def build_api_router() -> APIRouter:
     api.include_router(voice_router)
     api.include_router(openadr_router)
     api.include_router(reports_router)
+    api.include_router(privacy_router)
     api.include_router(groups_router)
     api.include_router(command_schedules_router)
     api.include_router(firmware_router)

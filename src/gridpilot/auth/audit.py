@@ -48,6 +48,8 @@ ACTIONS: dict[str, str] = {
     "user.password_change": "own password changed",
     "user.password_reset_request": "password reset asked for by e-mail",
     "user.password_reset": "password reset with an e-mailed token",
+    "privacy.export": "a user's personal data exported (GDPR art. 15/20)",
+    "privacy.erase": "a user erased by pseudonymisation (GDPR art. 17)",
     "mfa.enrol": "TOTP secret issued (not yet active)",
     "mfa.confirm": "TOTP confirmed by a first code: second factor on",
     "mfa.disable": "second factor turned off (own code or an administrator)",

@@ -17,6 +17,7 @@ from gridpilot.cli import backup as backup_cli
 from gridpilot.cli import demo, forecast, importer, keys, simulate, users
 from gridpilot.cli import flex as flex_cli
 from gridpilot.cli import ingest as ingest_cli
+from gridpilot.cli import privacy as privacy_cli
 from gridpilot.cli import secrets as secrets_cli
 from gridpilot.core.datadir import private_umask
 from gridpilot.core.settings import Settings
@@ -27,6 +28,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+users.app.command("export-data")(privacy_cli.export_data)
+users.app.command("erase")(privacy_cli.erase)
 app.add_typer(users.app, name="user", help="Create and manage users.")
 app.add_typer(keys.app, name="apikey", help="Create, list and revoke service API keys.")
 app.add_typer(audit_cli.app, name="audit", help="The security audit trail.")
