@@ -236,3 +236,25 @@ def test_the_documented_schema_is_the_schema():
     page = (Path(__file__).parents[2] / "docs" / "graphql.md").read_text()
     block = page.rsplit("```graphql\n", 1)[1].split("```", 1)[0]  # the last block
     assert block == sdl(), "docs/graphql.md: paste the output of `gridpilot graphql-schema`"
+
+
+async def test_api_keys_work_and_a_device_key_gets_no_site_figures(client, admin, sessions):
+    from gridpilot.auth.service import create_api_key
+
+    fleet = await build_fleet(client, admin)
+    async with sessions() as session, session.begin():
+        _, service = await create_api_key(session=session, name="bridge")
+        _, device = await create_api_key(
+            session=session, name="pv", asset_id=fleet["pv"], site_id=fleet["a"], role="service"
+        )
+    query = "{ sites { id balance { importKw } today { importKwh } assets { id } } }"
+    body = await gql(client, {"X-API-Key": service}, query)
+    assert {s["id"] for s in body["data"]["sites"]} == {fleet["a"], fleet["b"], fleet["c"]}
+    alpha = next(s for s in body["data"]["sites"] if s["id"] == fleet["a"])
+    assert alpha["balance"]["importKw"] == 12
+    body = await gql(client, {"X-API-Key": device}, query)
+    assert body["data"]["sites"] == [
+        {"id": fleet["a"], "balance": None, "today": None, "assets": [{"id": fleet["pv"]}]}
+    ]
+    wrong = await client.post(URL, json={"query": query}, headers={"X-API-Key": "gpk_1_nope"})
+    assert wrong.status_code == 401
