@@ -135,6 +135,7 @@ async def test_quiet_hours_hold_warnings_and_let_critical_through(env, person, s
         return inbox.messages
 
     [(_, recipients, content)] = await eventually(received)
+    assert recipients == ["ann@example.com"]  # critical: through the quiet hours at once
     assert "CRITICAL" in message_from_bytes(content, policy=policy.default)["Subject"]
     held_again = await deliveries(sessions, mail["id"])
     assert held_again[0].state == "pending" and held_again[0].attempts == 0
@@ -182,7 +183,9 @@ async def test_a_viewer_cannot_choose_sites_they_cannot_see(env, person):
 async def test_bad_bodies_admin_view_and_reset(env, person):
     ann_id, ann = await person("ann")
     bad = await env.client.put(
-        URL, json={"quiet_hours": {"start": "25:00", "end": "07:00", "time_zone": "UTC"}}, headers=ann
+        URL,
+        json={"quiet_hours": {"start": "25:00", "end": "07:00", "time_zone": "UTC"}},
+        headers=ann,
     )
     assert bad.status_code == 422 and bad.json()["error"] == "validation_failed"
     await env.client.put(URL, json={"in_app": {"enabled": False}}, headers=ann)
@@ -190,7 +193,9 @@ async def test_bad_bodies_admin_view_and_reset(env, person):
     seen = await env.client.get(path, headers=env.admin)
     assert seen.status_code == 200 and seen.json()["in_app"]["enabled"] is False
     assert (await env.client.get(path, headers=env.operator)).status_code == 403
-    unknown = await env.client.get("/api/v1/users/999999/notification-preferences", headers=env.admin)
+    unknown = await env.client.get(
+        "/api/v1/users/999999/notification-preferences", headers=env.admin
+    )
     assert unknown.status_code == 404
     assert (await env.client.delete(URL, headers=ann)).status_code == 204
     assert (await env.client.get(path, headers=env.admin)).json()["customized"] is False
