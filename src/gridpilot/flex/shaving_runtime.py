@@ -41,9 +41,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -65,6 +62,7 @@ from gridpilot.flex.shaving_store import (
     SiteControl,
     drop_leases,
     latest_base,
+    process_owner,
     save_latch,
     take_leases,
 )
@@ -75,11 +73,6 @@ log = logging.getLogger(__name__)
 LEASE_MARGIN_MS = 1_000
 #: Old actions are deleted at most this often [ms].
 PRUNE_EVERY_MS = 3_600_000
-
-
-def process_owner() -> str:
-    """A lease owner unique to this process: host, pid and a random part."""
-    return f"{socket.gethostname()[:120]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
@@ -126,7 +119,6 @@ class PeakShavingRuntime:
         self._tasks: list[asyncio.Task[None]] = []
         self._unsubscribe: list[Callable[[], None]] = []
         self._pruned_ms = 0
-        self.outcomes: list[tuple[int, Outcome]] = []  # (site, outcome), the last 100
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -382,7 +374,6 @@ class PeakShavingRuntime:
         return outcome
 
     def _after(self, st: _Site, outcome: Outcome, target: float, now: int, grid_ts: int) -> None:
-        self.outcomes = [*self.outcomes[-99:], (st.control.site_id, outcome)]
         if outcome.status == "sent" and outcome.command_id is not None:
             st.last_kw, st.last_ms, st.acted_ts, st.retry_ms = target, now, grid_ts, 0
             self._ours[outcome.command_id] = st.control.site_id

@@ -13,6 +13,9 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -23,6 +26,11 @@ from gridpilot.core.errors import ValidationFailed
 from gridpilot.flex.models import FlexResource, FlexSchedule, PeakShavingAction, PeakShavingConfig
 from gridpilot.flex.resources import resource_out
 from gridpilot.flex.schemas import BatteryParams
+
+
+def process_owner() -> str:
+    """A lease owner unique to this process: host, pid and a random part."""
+    return f"{socket.gethostname()[:120]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 @dataclass(frozen=True)
@@ -93,7 +101,11 @@ async def take_leases(
     *, session: AsyncSession, owner: str, now_ms: int, ttl_ms: int
 ) -> list[SiteControl]:
     """Renew this owner's leases and take the lapsed ones; the controllers it now holds (a
-    site whose battery resource is disabled or unlinked is held but left out)."""
+    site whose battery resource is disabled or unlinked is held but left out). Nothing is
+    written while no site has peak shaving enabled (no write lock on SQLite every round)."""
+    enabled = select(PeakShavingConfig.site_id).where(PeakShavingConfig.enabled.is_(True))
+    if await session.scalar(enabled.limit(1)) is None:
+        return []
     await session.execute(
         update(PeakShavingConfig)
         .where(
