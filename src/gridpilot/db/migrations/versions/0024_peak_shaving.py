@@ -22,7 +22,7 @@ branch_labels = None
 depends_on = None
 
 
-def _fk(column: str, target: str, table: str) -> sa.Column:  # type: ignore[type-arg]
+def _fk(column: str, target: str, table: str) -> sa.Column:
     return sa.Column(
         column,
         sa.Integer(),
