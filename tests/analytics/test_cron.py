@@ -61,6 +61,17 @@ def test_next_after_is_strictly_after_and_latest_until_is_the_last_missed():
     )
 
 
+def test_the_latest_missed_occurrence_across_the_spring_change():
+    # down from 28 March 01:30 UTC to 29 March 05:00 UTC: the latest missed is 03:00 +02:00
+    assert latest_until("30 2 * * *", ROME, utc(2026, 3, 28, 1, 30), utc(2026, 3, 29, 5)) == utc(
+        2026, 3, 29, 1
+    )
+    # a year of every-minute occurrences missed: the latest, at once
+    assert latest_until("* * * * *", "UTC", utc(2026, 1, 1), utc(2027, 1, 1, 0, 0, 30)) == utc(
+        2027, 1, 1
+    )
+
+
 @pytest.mark.parametrize(
     "expression",
     ["61 * * * *", "* * *", "* * * * * *", "a b c d e", "*/0 * * * *", "0 25 * * *", "0 0 30 2 *"],

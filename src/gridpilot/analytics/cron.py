@@ -21,9 +21,6 @@ from zoneinfo import ZoneInfo
 
 from cronsim import CronSim, CronSimError
 
-#: Most occurrences walked to find the latest one before a time (a year of every-minute runs).
-MAX_WALK = 600_000
-
 
 class CronInvalid(ValueError):
     """The expression is not a valid 5-field cron expression (the message says which field)."""
@@ -73,10 +70,11 @@ def between(expression: str, timezone: str, start_ms: int, end_ms: int, limit: i
 
 def latest_until(expression: str, timezone: str, from_ms: int, until_ms: int) -> int:
     """The latest occurrence in ``[from_ms, until_ms]`` [epoch ms], ``from_ms`` being one (the
-    first missed): what a catch-up runs. Walks at most ``MAX_WALK`` occurrences."""
-    latest = from_ms
-    for count, at_ms in enumerate(_after(expression, timezone, from_ms)):
-        if at_ms > until_ms or count >= MAX_WALK:
-            break
-        latest = at_ms
-    return latest
+    first missed): what a catch-up runs. Found by iterating backwards from ``until_ms`` (one
+    step whatever the length of the downtime)."""
+    start = datetime.fromtimestamp(until_ms / 1000 + 1, tz=ZoneInfo(timezone))
+    for local in CronSim(expression, start, reverse=True):
+        at_ms = int(local.timestamp() * 1000)
+        if at_ms <= until_ms:
+            return max(at_ms, from_ms)
+    return from_ms
