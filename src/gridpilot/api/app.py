@@ -26,6 +26,7 @@ from gridpilot.api.security_headers import SecurityHeadersMiddleware
 from gridpilot.assets.routes import router as assets_router
 from gridpilot.auth import audit
 from gridpilot.auth.login_guard import login_guard
+from gridpilot.auth.registration_routes import router as registration_router
 from gridpilot.auth.routes import router as auth_router
 from gridpilot.balance.cache import CurrentBalanceCache
 from gridpilot.balance.recent import RecentBalances
@@ -103,6 +104,7 @@ OPENAPI_TAGS = [
 def build_api_router() -> APIRouter:
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(auth_router)
+    api.include_router(registration_router)
     api.include_router(assets_router)
     api.include_router(telemetry_router)
     api.include_router(telemetry_query_router)

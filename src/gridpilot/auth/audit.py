@@ -43,6 +43,7 @@ ACTIONS: dict[str, str] = {
     "auth.client_login": "API key client-credentials grant",
     "auth.refresh_reuse": "a spent refresh token presented again (its family revoked)",
     "user.create": "user created",
+    "user.register": "an account created by its owner (self-registration)",
     "user.update": "user's role, sites, disabled flag, e-mail or password changed by an admin",
     "user.delete": "user deleted",
     "user.password_change": "own password changed",

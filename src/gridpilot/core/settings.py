@@ -123,6 +123,11 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(
         default=365, gt=0, description="Days the security audit trail keeps its events."
     )
+    self_registration: bool = Field(
+        default=False,
+        description="Let anyone create an account with POST /api/v1/auth/register: a viewer "
+        "with no site until an administrator grants some (docs/security.md).",
+    )
     mfa_required_roles: str = Field(
         default="",
         description="Comma-separated roles that must log in with a second factor (TOTP), e.g. "
