@@ -1,4 +1,7 @@
-"""Sites, assets and the metric catalogue: the only module that touches their tables.
+"""The assets domain's facade, and the assets themselves: the only code that touches the
+tables of sites, assets and metrics is here and in ``sites.py``, ``metrics.py`` and ``refs.py``,
+which other domains reach through this module (``__all__``, pinned by
+``tests/assets/test_service_exports.py``).
 
 Scope: a principal limited to some sites gets ``NotFound`` for every other site's site and assets
 (their existence is not disclosed); a device key sees only its own asset. Creating a site needs
@@ -9,7 +12,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -17,231 +19,74 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.assets.catalogue import (
     ASSET_KINDS,
-    BUILTIN_METRICS,
-    METRIC_KEY_PATTERN,
     SOURCE_ID_PATTERN,
     SOURCE_TYPE_KINDS,
     source_type_of,
 )
 from gridpilot.assets.metering import check_parent_meter, check_sub_meters
-from gridpilot.assets.models import Asset, Metric, Site
-from gridpilot.assets.schemas import (
-    AssetCreate,
-    AssetFields,
-    AssetUpdate,
-    MetricCreate,
-    SiteCreate,
-    SiteUpdate,
+from gridpilot.assets.metrics import (
+    MetricRef,
+    create_metric,
+    ensure_builtin_metrics,
+    find_metric_ref,
+    list_metrics,
+    metric_refs,
+)
+from gridpilot.assets.models import Asset
+from gridpilot.assets.refs import (
+    AssetRef,
+    AssetSummary,
+    asset_refs,
+    asset_summaries,
+    find_asset_by_device_id,
+    find_asset_ref,
+)
+from gridpilot.assets.schemas import AssetCreate, AssetFields, AssetUpdate
+from gridpilot.assets.sites import (
+    create_site,
+    delete_site,
+    get_site,
+    list_sites,
+    site_contracts,
+    sites_by_id,
+    update_site,
 )
 from gridpilot.auth.permissions import Principal
-from gridpilot.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from gridpilot.core.units import capacity_to_kw, normalise_unit
-from gridpilot.db.inserts import dialect_insert
+from gridpilot.core.errors import Conflict, NotFound, ValidationFailed
+from gridpilot.core.units import capacity_to_kw
+
+__all__ = [
+    "WIA_ATTRIBUTES",
+    "AssetRef",
+    "AssetSummary",
+    "MetricRef",
+    "asset_refs",
+    "asset_summaries",
+    "can_see_asset",
+    "create_asset",
+    "create_metric",
+    "create_site",
+    "delete_asset",
+    "delete_site",
+    "ensure_builtin_metrics",
+    "find_asset_by_device_id",
+    "find_asset_ref",
+    "find_metric_ref",
+    "get_asset",
+    "get_asset_by_source_id",
+    "get_site",
+    "list_assets",
+    "list_metrics",
+    "list_sites",
+    "metric_refs",
+    "site_contracts",
+    "sites_by_id",
+    "update_asset",
+    "update_site",
+]
 
 #: Key of ``Asset.attributes`` reserved for the WIA surface (kept when attributes are replaced).
 WIA_ATTRIBUTES = "wia"
-
-
-@dataclass(frozen=True)
-class AssetRef:
-    """What ingestion needs to know about an asset, cheap to cache."""
-
-    id: int
-    site_id: int
-    source_id: str | None
-    role: str | None = None
-    rated_capacity_kw: float | None = None
-    plausibility: str = "reject"
-
-
-#: The columns of an ``AssetRef``, in its order.
-_REF_COLUMNS = (
-    Asset.id,
-    Asset.site_id,
-    Asset.source_id,
-    Asset.role,
-    Asset.rated_capacity_kw,
-    Asset.plausibility,
-)
-
-
-@dataclass(frozen=True)
-class MetricRef:
-    id: int
-    key: str
-    unit: str
-    kind: str
-    min_value: float | None
-    max_value: float | None
-
-
-# --- metric catalogue --------------------------------------------------------------------------
-
-
-async def ensure_builtin_metrics(*, session: AsyncSession) -> None:
-    """Insert the built-in metric catalogue entries that are missing (idempotent).
-
-    Safe when several processes start at once: a key another process inserted meanwhile is
-    skipped (``ON CONFLICT DO NOTHING``), not an error.
-    """
-    existing = set((await session.scalars(select(Metric.key))).all())
-    missing = [
-        {
-            "key": spec.key,
-            "unit": spec.unit,
-            "kind": spec.kind,
-            "description": spec.description,
-            "min_value": spec.min_value,
-            "max_value": spec.max_value,
-            "builtin": True,
-        }
-        for spec in BUILTIN_METRICS
-        if spec.key not in existing
-    ]
-    if not missing:
-        return
-    await session.execute(
-        dialect_insert(session)(Metric)
-        .values(missing)
-        .on_conflict_do_nothing(index_elements=["key"])
-    )
-
-
-async def asset_refs(*, session: AsyncSession) -> list[AssetRef]:
-    """Every asset's id, site, WIA sourceId and plausibility inputs (for ingestion's cache)."""
-    rows = await session.execute(select(*_REF_COLUMNS))
-    return [AssetRef(*row) for row in rows]
-
-
-async def metric_refs(*, session: AsyncSession) -> list[MetricRef]:
-    """Every catalogue metric (built-in and user-defined)."""
-    rows = await session.scalars(select(Metric))
-    return [_metric_ref(m) for m in rows.all()]
-
-
-def _metric_ref(m: Metric) -> MetricRef:
-    return MetricRef(m.id, m.key, m.unit, m.kind, m.min_value, m.max_value)
-
-
-async def find_metric_ref(*, session: AsyncSession, key: str) -> MetricRef | None:
-    """The catalogue entry ``key``, or None."""
-    if not re.fullmatch(METRIC_KEY_PATTERN, key):
-        return None
-    metric = await session.scalar(select(Metric).where(Metric.key == key))
-    return _metric_ref(metric) if metric is not None else None
-
-
-async def list_metrics(*, session: AsyncSession) -> list[Metric]:
-    """The whole catalogue, built-ins first, then by key."""
-    rows = await session.scalars(select(Metric).order_by(Metric.builtin.desc(), Metric.key))
-    return list(rows.all())
-
-
-async def create_metric(*, session: AsyncSession, data: MetricCreate) -> Metric:
-    """Add a user-defined metric; ``Conflict`` when the key exists."""
-    if await session.scalar(select(Metric.id).where(Metric.key == data.key)) is not None:
-        raise Conflict(f"metric {data.key!r} already exists")
-    metric = Metric(
-        key=data.key,
-        unit=normalise_unit(data.unit),
-        kind=data.kind,
-        description=data.description,
-        min_value=data.min_value,
-        max_value=data.max_value,
-        builtin=False,
-    )
-    session.add(metric)
-    await session.flush()
-    return metric
-
-
-# --- sites -------------------------------------------------------------------------------------
-
-
-async def list_sites(
-    *, session: AsyncSession, principal: Principal, limit: int = 1000, offset: int = 0
-) -> list[Site]:
-    """Sites the principal may see, by id."""
-    query = select(Site).order_by(Site.id).limit(limit).offset(offset)
-    if principal.site_ids is not None:
-        query = query.where(Site.id.in_(principal.site_ids))
-    return list((await session.scalars(query)).all())
-
-
-async def get_site(*, session: AsyncSession, site_id: int, principal: Principal) -> Site:
-    """The site ``site_id``; ``NotFound`` when missing or out of the principal's scope."""
-    site = await session.get(Site, site_id) if principal.can_see_site(site_id) else None
-    if site is None:
-        raise NotFound(f"site {site_id} not found")
-    return site
-
-
-async def _check_site_name_free(session: AsyncSession, name: str, site_id: int | None) -> None:
-    existing = await session.scalar(select(Site.id).where(Site.name == name))
-    if existing is not None and existing != site_id:
-        raise Conflict(f"a site named {name!r} already exists")
-
-
-async def _check_parent(
-    session: AsyncSession, parent_id: int, site_id: int | None, principal: Principal
-) -> None:
-    """The parent must be visible and must not be the site itself or one of its descendants."""
-    seen: set[int] = set()
-    current: int | None = parent_id
-    while current is not None and current not in seen:
-        if current == site_id:
-            raise ValidationFailed("parent_id would make the site its own ancestor")
-        seen.add(current)
-        parent = await get_site(session=session, site_id=current, principal=principal)
-        current = parent.parent_id
-
-
-async def create_site(*, session: AsyncSession, principal: Principal, data: SiteCreate) -> Site:
-    """A new site. Only principals not limited to some sites may create sites."""
-    if principal.site_ids is not None:
-        raise PermissionDenied("a user limited to some sites cannot create sites")
-    await _check_site_name_free(session, data.name, None)
-    if data.parent_id is not None:
-        await _check_parent(session, data.parent_id, None, principal)
-    site = Site(**data.model_dump())
-    session.add(site)
-    await session.flush()
-    return site
-
-
-async def update_site(
-    *, session: AsyncSession, site_id: int, principal: Principal, changes: SiteUpdate
-) -> Site:
-    """Apply the fields sent in ``changes`` (PATCH semantics)."""
-    site = await get_site(session=session, site_id=site_id, principal=principal)
-    values = changes.model_dump(exclude_unset=True)
-    if "name" in values:
-        await _check_site_name_free(session, values["name"], site.id)
-    if values.get("parent_id") is not None:
-        await _check_parent(session, values["parent_id"], site.id, principal)
-    for field, value in values.items():
-        setattr(site, field, value)
-    await session.flush()
-    return site
-
-
-async def delete_site(*, session: AsyncSession, site_id: int, principal: Principal) -> list[int]:
-    """Delete the site and (by cascade) its assets and their keys; returns the deleted asset ids.
-
-    Child sites are kept (their ``parent_id`` becomes null).
-    """
-    site = await get_site(session=session, site_id=site_id, principal=principal)
-    asset_ids = list(
-        (await session.scalars(select(Asset.id).where(Asset.site_id == site.id))).all()
-    )
-    await session.execute(delete(Asset).where(Asset.site_id == site.id))
-    await session.execute(delete(Site).where(Site.id == site.id))
-    session.expunge(site)
-    await session.flush()
-    return asset_ids
-
-
-# --- assets ------------------------------------------------------------------------------------
 
 
 def can_see_asset(principal: Principal, asset_id: int, site_id: int) -> bool:
@@ -305,63 +150,6 @@ async def get_asset_by_source_id(
     if asset is None or not _can_see_asset(principal, asset):
         raise NotFound(f"source {source_id} not found")
     return asset
-
-
-async def find_asset_ref(*, session: AsyncSession, ref: int | str) -> AssetRef | None:
-    """An asset by numeric id (int or digit string) or by WIA sourceId; None when unknown."""
-    if isinstance(ref, int) or (ref.isascii() and ref.isdigit()):
-        if not 0 < int(ref) < 2**31:
-            return None
-        query = select(*_REF_COLUMNS).where(Asset.id == int(ref))
-    elif re.fullmatch(SOURCE_ID_PATTERN, ref):
-        query = select(*_REF_COLUMNS).where(Asset.source_id == ref)
-    else:
-        return None
-    row = (await session.execute(query)).first()
-    return AssetRef(*row) if row else None
-
-
-async def find_asset_by_device_id(*, session: AsyncSession, device_id: str) -> AssetRef | None:
-    """The one asset whose ``attributes["device_id"]`` is ``device_id``; None when no asset or
-    several assets claim it (ambiguous)."""
-    query = (
-        select(*_REF_COLUMNS)
-        .where(Asset.attributes["device_id"].as_string() == device_id)
-        .order_by(Asset.id)
-        .limit(2)
-    )
-    rows = (await session.execute(query)).all()
-    if len(rows) != 1:
-        return None
-    return AssetRef(*rows[0])
-
-
-@dataclass(frozen=True)
-class AssetSummary:
-    """An asset as rule evaluation sees it (expected interval in s)."""
-
-    id: int
-    site_id: int
-    name: str
-    kind: str
-    role: str
-    expected_interval_s: float | None
-
-
-async def asset_summaries(*, session: AsyncSession) -> list[AssetSummary]:
-    """Every asset, by id (no scope check: for background jobs)."""
-    rows = await session.execute(
-        select(
-            Asset.id, Asset.site_id, Asset.name, Asset.kind, Asset.role, Asset.expected_interval_s
-        ).order_by(Asset.id)
-    )
-    return [AssetSummary(*row) for row in rows]
-
-
-async def site_contracts(*, session: AsyncSession) -> list[tuple[int, str, float | None]]:
-    """(id, name, contract demand [kW]) of every site (no scope check: for background jobs)."""
-    rows = await session.execute(select(Site.id, Site.name, Site.contract_demand_kw))
-    return [(row.id, row.name, row.contract_demand_kw) for row in rows]
 
 
 def _check_source_kind(source_id: str | None, kind: str) -> None:
@@ -472,11 +260,3 @@ async def delete_asset(*, session: AsyncSession, asset_id: int, principal: Princ
     await session.execute(delete(Asset).where(Asset.id == asset.id))
     session.expunge(asset)
     await session.flush()
-
-
-async def sites_by_id(*, session: AsyncSession, site_ids: Sequence[int]) -> dict[int, Site]:
-    """Sites by id (no scope check: for callers that already checked their assets' scope)."""
-    if not site_ids:
-        return {}
-    rows = await session.scalars(select(Site).where(Site.id.in_(set(site_ids))))
-    return {site.id: site for site in rows.all()}
