@@ -1,6 +1,7 @@
 """The peak-shaving runtime on both back ends: readings on the bus -> the set point as a
 battery command -> the device's acknowledgement; SOC hysteresis across cycles; deadband, rate
-limit and keep-alive; a manual command wins; two runtimes never both command a site."""
+limit and keep-alive; a manual command wins; two runtimes never both command a site; the MPC
+leaves a shaved battery to peak shaving and takes it back when shaving is turned off."""
 
 from __future__ import annotations
 
@@ -8,12 +9,22 @@ import asyncio
 
 import pytest
 from sqlalchemy import update
-from tests.flex.shaving_data import BatteryDevice, enable, publish, shaving_site, stored
+from tests.flex.shaving_data import (
+    BatteryDevice,
+    ShavingSite,
+    enable,
+    publish,
+    shaving_site,
+    stored,
+)
+from tests.flex.test_mpc_dispatch import auto_site
+from tests.insights.kpis.kpi_test_data import make_asset
 
 from gridpilot.auth.permissions import Role
 from gridpilot.core.timestamps import now_ms
 from gridpilot.flex.models import PeakShavingConfig
 from gridpilot.flex.shaving_runtime import PeakShavingRuntime
+from gridpilot.flex.tasks import FlexRuntime
 
 
 @pytest.fixture
@@ -257,3 +268,29 @@ async def test_two_runtimes_never_both_command_a_site(app, client, auth_headers)
     assert powers == [20.0, 40.0]
     await one.stop()
     await two.stop()
+
+
+async def test_the_mpc_leaves_a_shaved_battery_alone_and_takes_it_back(
+    app, client, sessions, auth_headers
+):
+    admin = await auth_headers(Role.ADMINISTRATOR)
+    now = now_ms()
+    site_id, battery = await auto_site(client, sessions, admin, now)
+    meter = await make_asset(client, admin, site_id, "Main meter", "grid_connection")
+    resources = await client.get(f"/api/v1/sites/{site_id}/flex-resources", headers=admin)
+    site = ShavingSite(site_id, meter, battery, resources.json()[0]["id"])
+    await enable(client, admin, site)
+    clock = Clock()
+    runtime = runtime_of(app, clock)
+    await runtime.refresh()
+    assert (await cycle(runtime, clock, site, 1, grid_kw=120.0, battery_kw=0.0)).status == "sent"
+    mpc = FlexRuntime(app.state.settings, sessions, app.state.bus)
+    (planned,) = await mpc.run_once(at_ms=now)
+    assert [d.skipped for d in planned.dispatched] == ["dispatched by peak shaving"]
+    # shaving off: the MPC dispatches again at once; shaving's running command is not "manual"
+    await enable(client, admin, site, enabled=False)
+    (back,) = await mpc.run_once(at_ms=now)
+    (sent,) = back.dispatched
+    assert sent.skipped is None and sent.command_id is not None
+    creators = [c["created_by"] for c in await commands(client, admin, battery)]
+    assert creators == ["system:flex", "system:peak-shaving"]
