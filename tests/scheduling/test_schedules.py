@@ -202,6 +202,11 @@ async def test_enable_disable_and_upcoming(app, client, sessions, auth_headers):
     listed = upcoming.json()
     assert len(listed) == 2 and all("T12:00:00+0" in u["local"] for u in listed)
     assert listed[0]["at"] == made["next_run"]
+    for bad in ({"from": "yesterday"}, {"from": "99999-01-01"}, {"days": 32}):
+        refused = await client.get(
+            "/api/v1/command-schedules/upcoming", params=bad, headers=fleet.admin
+        )
+        assert refused.status_code == 422, (bad, refused.text)
 
 
 async def test_a_one_off_runs_once(app, client, sessions, auth_headers):

@@ -15,6 +15,8 @@ from pydantic import BaseModel, Field, model_validator
 from gridpilot.assets.schemas import DbId, Kind
 from gridpilot.core.bodies import Strict
 
+#: Most static members in one body (a JSON body holds at most 10,000 values, 413 above).
+MAX_MEMBERS = 5000
 Text = Annotated[str, Field(min_length=1, max_length=200)]
 Tag = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:/\-]+$")]
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"\S")]
@@ -57,7 +59,7 @@ class GroupCreate(Strict):
     description: str | None = Field(default=None, max_length=2000)
     kind: Literal["static", "dynamic"]
     asset_ids: list[DbId] | None = Field(
-        default=None, max_length=10_000, description="Static groups: the members"
+        default=None, max_length=MAX_MEMBERS, description="Static groups: the members"
     )
     filter: GroupFilter | None = Field(default=None, description="Dynamic groups: the criteria")
 
@@ -77,7 +79,7 @@ class GroupUpdate(Strict):
 
     name: Name | None = None
     description: str | None = Field(default=None, max_length=2000)
-    asset_ids: list[DbId] | None = Field(default=None, max_length=10_000)
+    asset_ids: list[DbId] | None = Field(default=None, max_length=MAX_MEMBERS)
     filter: GroupFilter | None = None
 
     @model_validator(mode="after")

@@ -18,7 +18,7 @@ from gridpilot.auth.dependencies import Reader, require
 from gridpilot.auth.permissions import Permission, Principal
 from gridpilot.core.dependencies import SettingsDep
 from gridpilot.core.errors import ValidationFailed
-from gridpilot.core.timestamps import from_ms, now_ms
+from gridpilot.core.timestamps import MAX_MS, from_ms, now_ms, to_ms
 from gridpilot.db.dependencies import SessionDep
 from gridpilot.scheduling import runs, service
 from gridpilot.scheduling.models import CommandSchedule, CommandScheduleRun
@@ -132,17 +132,22 @@ async def create_schedule(
     summary="Next occurrences of the schedules you may see",
     description="Every occurrence of the enabled schedules in `[from, to)` (at most 31 days), "
     "with its local time in the schedule's zone: the calendar view.",
-    responses={422: {"description": "`validation_failed`: to before from, or over 31 days"}},
+    responses={
+        422: {"description": "`validation_failed`: `from` is not a time, or `days` is not 1..31"}
+    },
 )
 async def list_upcoming(
     principal: Reader,
     session: SessionDep,
-    start: Annotated[datetime | None, Query(alias="from", description="Default: now")] = None,
+    start: Annotated[
+        str | None,
+        Query(alias="from", max_length=40, description="ISO-8601 or epoch ms; default: now"),
+    ] = None,
     days: Annotated[int, Query(ge=1, le=31, description="Days from `from`")] = 7,
 ) -> list[UpcomingOut]:
-    if start is not None and start.tzinfo is None:
-        raise ValidationFailed("from needs a UTC offset")
-    begin = int(start.timestamp() * 1000) if start is not None else now_ms()
+    begin = to_ms(start) if start else now_ms()
+    if not 0 <= begin <= MAX_MS:
+        raise ValidationFailed("from must lie between 1970 and 9999")
     found = await service.list_schedules(session=session, principal=principal, limit=10_000)
     items = service.upcoming(found, begin, begin + days * 86_400_000)
     return [
