@@ -61,6 +61,15 @@ ACTIONS: dict[str, str] = {
     "alert_channel.create": "notification channel (e-mail, webhook) created",
     "alert_channel.update": "notification channel changed",
     "alert_channel.delete": "notification channel deleted",
+    "site.create": "site created (API)",
+    "site.update": "site changed (API; detail.fields)",
+    "site.delete": "site deleted with its assets and readings (API)",
+    "asset.create": "asset created (API)",
+    "asset.update": "asset changed (API; detail.fields)",
+    "asset.delete": "asset deleted with its keys and readings (API)",
+    "alert_rule.create": "alert rule created (API)",
+    "alert_rule.update": "alert rule changed (API; detail.fields)",
+    "alert_rule.delete": "alert rule deleted (API)",
 }
 
 #: The only keys ``detail`` may carry (anything else is dropped: no secret can slip in).
