@@ -300,7 +300,8 @@ async def test_kpi_page_shows_figures_and_the_cost_breakdown(server, page):
     await _log_in(page, dashboard.url, "admin")
     await expect(page.get_by_test_id("kpi-sites-value")).to_be_visible()
     await page.goto(f"{dashboard.url}/kpis?site={ids['plant']}&period=Last 7 days")
-    await expect(page.get_by_test_id("kpi-energy_kwh")).to_contain_text("kWh")
+    # the figures follow the page (computed after it answered)
+    await expect(page.get_by_test_id("kpi-energy_kwh")).to_contain_text("kWh", timeout=20_000)
     await expect(page.get_by_test_id("kpi-peak_demand_kw")).to_contain_text("kW")
     breakdown = page.get_by_test_id("cost-breakdown")
     await expect(breakdown).to_contain_text("Energy cost")
@@ -374,6 +375,8 @@ async def test_forecast_page_shows_the_day_ahead_with_bands(server, page):
     await _log_in(page, dashboard.url, "admin")
     await expect(page.get_by_test_id("kpi-sites-value")).to_be_visible()
     await page.goto(f"{dashboard.url}/forecast?site={ids['plant']}")
+    # the forecasts follow the page (made on demand, after it answered)
+    await expect(page.get_by_test_id("forecast-chart")).to_be_visible(timeout=30_000)
     lines = await _chart_points(page, "forecast-chart")
     forecast = lines["consumption forecast"]
     assert len(forecast) >= 96  # a day at 15 minutes

@@ -115,7 +115,7 @@ async def test_the_schedule_and_savings_on_a_phone(server, phone):
     await shot(phone, "flex-schedule-phone")
     await phone.goto(f"{dashboard.url}/kpis?site={site}&period=Last 7 days")
     card = phone.get_by_test_id("flex-savings")
-    await expect(card).to_contain_text("Saved vs no battery")
+    await expect(card).to_contain_text("Saved vs no battery", timeout=20_000)  # after the page
     await expect(card).to_contain_text("EUR")
     await expect(card).to_contain_text("quarter hours measured")
     # an idle battery saves nothing: the operation cost what no battery would have

@@ -62,17 +62,19 @@ def _midnight(day: date, zone: ZoneInfo) -> int:
 
 
 def period_of(choice: Choice, timezone: str, at_ms: int) -> Period:
-    """The period of ``choice`` in ``timezone`` as of ``at_ms``: the last hours up to
-    ``at_ms``, or days from local midnight to local midnight (23 or 25 h at DST changes); a
-    range still running ends at ``at_ms``; weeks start on Monday."""
+    """The period of ``choice`` in ``timezone`` as of ``at_ms``: the last 24 hours up to
+    ``at_ms``, or days from local midnight to local midnight (23 or 25 h at DST changes; the
+    last 7 days are seven local days, today's included); a range still running ends at
+    ``at_ms``; weeks start on Monday."""
     zone = ZoneInfo(timezone)
     today = datetime.fromtimestamp(at_ms / 1000, zone).date()
     name = choice.name if choice.name in CHOICES else DEFAULT
-    if name in ("Last 24 hours", "Last 7 days"):
-        hours = 24 if name == "Last 24 hours" else 24 * 7
-        start = at_ms - hours * 3_600_000
+    if name == "Last 24 hours":
+        start = at_ms - 24 * 3_600_000
         return Period(start, at_ms, f"{name}, {_span_text(start, at_ms, timezone)}")
-    if name == "Yesterday":
+    if name == "Last 7 days":  # seven local days, today's included
+        first, after = today - timedelta(days=6), today + timedelta(days=1)
+    elif name == "Yesterday":
         first, after = today - timedelta(days=1), today
     elif name == "This week":
         first, after = today - timedelta(days=today.weekday()), today + timedelta(days=1)

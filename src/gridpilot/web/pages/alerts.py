@@ -125,7 +125,7 @@ def register() -> None:
 
             states.on_value_change(refresh)
             severities.on_value_change(refresh)
-            await refresh()
+            ui.timer(0.01, refresh, once=True)  # the page answers first; the alerts follow
 
         async def on_alert(_topic: str, payload: dict[str, Any]) -> None:
             if user.can_see_site(int(payload.get("site_id") or 0)):

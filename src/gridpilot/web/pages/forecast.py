@@ -175,21 +175,30 @@ def register() -> None:
                 label="Site",
                 on_change=lambda e: ui.navigate.to(f"/forecast?site={e.value}"),
             ).classes("w-56")
-            try:
-                quantities, problems = await _quantities(chosen.id, user)
-            except GridpilotError as error:
-                problems, quantities = {"site": error.message}, []
-            if not any(q.forecast for q in quantities):
-                text = "; ".join(f"{k}: {v}" for k, v in problems.items()) or "nothing to show"
-                ui.label(f"No forecast: {text}").classes("text-negative").props(
-                    "data-testid=forecast-problem"
-                )
-                return
-            with ui.column().classes("gap-1"):
-                for quantity in quantities:
-                    ui.label(_summary(quantity, problems.get(quantity.name))).props(
-                        f"data-testid=forecast-{quantity.name}"
-                    )
-            ui.echart(band_chart(quantities)).classes("w-full h-96").props(
-                "data-testid=forecast-chart"
+            body = ui.column().classes("w-full gap-4").props("data-testid=forecast-body")
+            with body:
+                ui.spinner(size="lg")
+        # the page answers first: forecasts made on demand take a while
+        ui.timer(0.01, lambda: _fill(body, chosen.id, user), once=True)
+
+
+async def _fill(body: ui.column, site_id: int, user: Any) -> None:
+    """The forecasts' summaries and chart of a site, into ``body``."""
+    try:
+        quantities, problems = await _quantities(site_id, user)
+    except GridpilotError as error:
+        problems, quantities = {"site": error.message}, []
+    body.clear()
+    with body:
+        if not any(q.forecast for q in quantities):
+            text = "; ".join(f"{k}: {v}" for k, v in problems.items()) or "nothing to show"
+            ui.label(f"No forecast: {text}").classes("text-negative").props(
+                "data-testid=forecast-problem"
             )
+            return
+        with ui.column().classes("gap-1"):
+            for quantity in quantities:
+                ui.label(_summary(quantity, problems.get(quantity.name))).props(
+                    f"data-testid=forecast-{quantity.name}"
+                )
+        ui.echart(band_chart(quantities)).classes("w-full h-96").props("data-testid=forecast-chart")

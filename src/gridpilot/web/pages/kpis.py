@@ -201,7 +201,14 @@ def register() -> None:
                 ).classes("w-56")
                 range_picker(lambda: ui.navigate.to(f"/kpis?site={chosen.id}"), choice)
             span = period_of(choice, chosen.timezone, now_ms())
+            body = ui.column().classes("w-full gap-4").props("data-testid=kpi-body")
+            with body:
+                ui.spinner(size="lg")
+
+        async def fill() -> None:
+            """The figures, after the page has answered (``compute_kpis`` takes a while)."""
             start, end = span.start_ms, span.end_ms
+            body.clear()
             try:
                 async with current().session() as session:
                     result = await compute_kpis(
@@ -212,13 +219,17 @@ def register() -> None:
                         site_id=chosen.id,
                     )
             except GridpilotError as error:
-                ui.label(str(error)).classes("text-negative")
+                with body:
+                    ui.label(str(error)).classes("text-negative")
                 return
-            ui.label(span.text).classes("text-caption").props("data-testid=kpi-span")
-            if not result["kpis"]:
-                ui.label("No load or generation assets at this site.")
-                return
-            _cards(result)
-            if "cost" in result["kpis"]:
-                _cost(result["kpis"]["cost"])
-            await _flex_savings(user, chosen.id, chosen.timezone, start, end)
+            with body:
+                ui.label(span.text).classes("text-caption").props("data-testid=kpi-span")
+                if not result["kpis"]:
+                    ui.label("No load or generation assets at this site.")
+                    return
+                _cards(result)
+                if "cost" in result["kpis"]:
+                    _cost(result["kpis"]["cost"])
+                await _flex_savings(user, chosen.id, chosen.timezone, start, end)
+
+        ui.timer(0.01, fill, once=True)
