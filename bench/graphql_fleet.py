@@ -1,6 +1,6 @@
 """GraphQL benchmark (issue #22): 100 sites' current balance and today's KPIs in one query.
 
-    flock /tmp/gridpilot-bench.lock .venv/bin/python bench/graphql.py [--sites 100] [--runs 30]
+    flock /tmp/gridpilot-bench.lock .venv/bin/python bench/graphql_fleet.py [--runs 30]
 
 Target: "a GraphQL query for 100 sites' current balance and today's KPIs answers in < 300 ms".
 A fleet of ``--sites`` sites of ``--assets-per-site`` assets (``bench/fleet_data.py``; plus its

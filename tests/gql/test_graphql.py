@@ -159,6 +159,21 @@ async def test_over_deep_and_over_costly_queries_are_refused_before_executing(cl
     assert error["extensions"]["cost"] == 1 + 1000 * (1 + 20 * 10)  # by the documented weights
     fine = "{ sites(limit: 100) { balance { importKw } today { importKwh } } }"
     assert "errors" not in await gql(client, admin, fine)  # 1 + 100 x (1 + 3) = 401
+    # sizes given through variables count by their values
+    by_ids = (
+        "query($ids: [Int!]) { sites(ids: $ids) { balance { importKw } "
+        "today { gridRevenue { amount } } } }"
+    )
+    body = await gql(client, admin, by_ids, {"ids": list(range(1, 1001))}, status=400)
+    assert body["errors"][0]["extensions"]["cost"] == 1 + 1000 * (1 + 3 + 1)  # over 5,000
+    body = await gql(client, admin, by_ids, {"ids": [999_999]})  # cost 6: runs, not found
+    assert body["errors"][0]["extensions"]["code"] == "not_found"
+    by_limit = (
+        'query($n: Int) { sites(limit: $n) { assets { series(metric: "power_kw") { unit } } } }'
+    )
+    body = await gql(client, admin, by_limit, {"n": 2})  # 1 + 2 x (1 + 20 x 10) = 403
+    assert "errors" not in body
+    await gql(client, admin, by_limit, {"n": 30}, status=400)  # 6,031
 
 
 async def test_no_credentials_is_401_and_bad_input_is_never_a_500(client, admin):

@@ -5,8 +5,8 @@
   field costs its weight (``WEIGHTS``, default 1; scalar fields 0), times the number of parents
   it is asked for: a list field multiplies everything below it by its size, the ``ids`` it is
   given, else its ``limit`` argument, else its default size (``LIST_SIZES``); a size given by
-  a variable counts at its maximum (``MAX_LIST``). Example: 100 sites' ``balance`` and
-  ``today`` cost 1 + 100 x (1 + 3) = 401.
+  a variable counts by the variable's value, an unknown one at ``MAX_LIST``. Example: 100
+  sites' ``balance`` and ``today`` cost 1 + 100 x (1 + 3) = 401.
 - **Tokens and aliases**: at most ``MAX_TOKENS`` tokens and ``MAX_ALIASES`` aliases.
 - **Errors**: a ``GridpilotError`` becomes a GraphQL error with ``extensions.code`` (e.g.
   ``not_found``, ``validation_failed``); any other exception is masked ("internal error",
@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from graphql import (
@@ -29,6 +30,8 @@ from graphql import (
     SelectionSetNode,
     ValidationContext,
     ValidationRule,
+    ValueNode,
+    VariableNode,
 )
 from strawberry.extensions import MaskErrors
 
@@ -46,16 +49,34 @@ WEIGHTS = {"today": 3, "latest": 2, "series": 10, "points": 0}
 LIST_SIZES = {"sites": 100, "assets": 20, "alerts": 100, "latest": 10}
 
 
+#: The variables of the query being validated (set by ``gql.routes`` around the execution).
+VARIABLES: ContextVar[dict[str, Any] | None] = ContextVar("graphql_variables", default=None)
+
+
+def _given(value: ValueNode) -> Any:
+    """A literal argument's value, a variable's value, or None when neither is known."""
+    if isinstance(value, VariableNode):
+        return (VARIABLES.get() or {}).get(value.name.value)
+    if isinstance(value, ListValueNode):
+        return list(value.values)
+    if isinstance(value, IntValueNode):
+        return int(value.value)
+    return None
+
+
 def _size(node: FieldNode) -> int:
     name = node.name.value
     if name not in LIST_SIZES:
         return 1
     for argument in node.arguments or ():
-        value = argument.value
-        if argument.name.value == "ids":
-            return len(value.values) if isinstance(value, ListValueNode) else MAX_LIST
-        if argument.name.value == "limit":
-            return min(int(value.value), MAX_LIST) if isinstance(value, IntValueNode) else MAX_LIST
+        if argument.name.value not in ("ids", "limit"):
+            continue
+        given = _given(argument.value)
+        if isinstance(given, list):
+            return min(len(given), MAX_LIST)
+        if isinstance(given, int) and not isinstance(given, bool):
+            return max(0, min(given, MAX_LIST))
+        return MAX_LIST  # unknown: counted at the most
     return LIST_SIZES[name]
 
 

@@ -76,12 +76,16 @@ async def graphql(
         cache=cache,
         recent=getattr(request.app.state, "recent_balances", None),
     )
-    result = await _schema(request).execute(
-        body.query,
-        variable_values=body.variables,
-        context_value=context,
-        operation_name=body.operation_name,
-    )
+    token = limits.VARIABLES.set(body.variables or {})  # the cost limit reads sizes there
+    try:
+        result = await _schema(request).execute(
+            body.query,
+            variable_values=body.variables,
+            context_value=context,
+            operation_name=body.operation_name,
+        )
+    finally:
+        limits.VARIABLES.reset(token)
     errors = [e.formatted for e in result.errors or []]
     refused = bool(errors) and result.data is None and all("path" not in e for e in errors)
     answer: dict[str, Any] = {"data": result.data}
