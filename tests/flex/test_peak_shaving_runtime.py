@@ -108,6 +108,7 @@ async def test_a_reading_over_the_threshold_becomes_an_acknowledged_discharge(
     (action,) = await actions(client, admin, site.site_id)
     assert (action["reason"], action["setpoint_kw"], action["grid_import_kw"]) == ("shave", 20, 120)
     assert action["command_id"] == command["id"] and action["soc_pct"] == 50.0
+    assert action["detail"] == "discharge power_kw=20.0, min_soc_pct=10.0, duration_s=120"
     # stopping released the lease: another process may take the site at once
     released = await client.get(f"/api/v1/sites/{site.site_id}/peak-shaving", headers=admin)
     assert released.json()["running_in"] is None

@@ -101,5 +101,5 @@ async def send_setpoint(
     except GridpilotError as exc:  # a rate limit, a battery that cannot take it
         await log("refused", None, exc.message)
         return Outcome("refused", detail=exc.message)
-    await log(d.reason, command.id, f"{kind} {params}")
+    await log(d.reason, command.id, f"{kind} " + ", ".join(f"{k}={v}" for k, v in params.items()))
     return Outcome("sent", command.id, change=change)
