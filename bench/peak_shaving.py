@@ -37,8 +37,8 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-# bench/ last on the path, after the packages (a script's own directory comes first, and
-# bench/graphql.py would shadow the graphql package the app imports)
+# bench/ last on the path, after the packages: a script's own directory comes first, and a
+# bench module named like a package the app imports (bench/graphql.py once) would shadow it
 sys.path.remove(str(Path(__file__).resolve().parent))
 sys.path.append(str(Path(__file__).resolve().parent))
 from gridpilot.api.app import create_app
