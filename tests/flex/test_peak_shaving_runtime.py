@@ -89,7 +89,7 @@ async def test_a_reading_over_the_threshold_becomes_an_acknowledged_discharge(
         posted = await client.post("/api/v1/telemetry", json={"readings": readings}, headers=admin)
         assert posted.status_code == 200, posted.text
         found: list[dict] = []
-        for _ in range(250):
+        for _ in range(500):
             found = await commands(client, admin, site.battery)
             if found:
                 break

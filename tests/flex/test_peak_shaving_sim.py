@@ -69,7 +69,7 @@ class Plant:
             "/api/v1/telemetry", json={"readings": readings}, headers=self.headers
         )
         assert posted.status_code == 200, posted.text
-        for _ in range(500):  # the writer publishes just after it answered
+        for _ in range(2000):  # the writer publishes just after it answered
             held = runtime.sites[self.site.site_id].grid
             if held is not None and held[0] == ts:
                 break
