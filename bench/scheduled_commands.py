@@ -51,7 +51,8 @@ class Devices:
         self.ready = asyncio.Event()
 
     async def run(self) -> None:
-        async with aiomqtt.Client("127.0.0.1", 1883, identifier=f"devs-{uuid.uuid4().hex[:8]}") as c:
+        name = f"devs-{uuid.uuid4().hex[:8]}"
+        async with aiomqtt.Client("127.0.0.1", 1883, identifier=name) as c:
             await c.subscribe(f"{self.prefix}gridpilot/+/+/commands", qos=1)
             self.ready.set()
             async for message in c.messages:
@@ -124,8 +125,9 @@ async def scheduled(http: httpx.Client, devices: Devices, group_id: int, n: int)
         return
     detail = http.get(f"/api/v1/command-schedules/{sid}/runs/{runs[0]['id']}").json()
     outcomes = detail["outcomes"]
-    print(f"scheduled: one-off to the group, {n} devices, run {detail['status']}, "
-          f"queued {detail['queued']}, rejected {detail['rejected']}, states {detail['states']}")  # fmt: skip
+    counts = f"queued {detail['queued']}, rejected {detail['rejected']}"
+    print(f"scheduled: one-off to the group, {n} devices, run {detail['status']}, {counts}, "
+          f"states {detail['states']}")  # fmt: skip
     spread("sent", [o["sent_ms"] / 1000 - at for o in outcomes if o["sent_ms"]], n)
     ids = {o["command_id"] for o in outcomes if o["command_id"]}
     spread("on MQTT", [devices.arrived[i] - at for i in ids if i in devices.arrived], n)
