@@ -25,7 +25,6 @@ from gridpilot.assets.schemas import (
     check_kind,
     check_role,
 )
-from gridpilot.auth import audit
 from gridpilot.auth import service as auth_service
 from gridpilot.auth.dependencies import Configurer, Reader, api_key_cache
 from gridpilot.auth.permissions import Role
@@ -60,7 +59,6 @@ async def list_sites(
 @router.post("/sites", tags=["sites"], status_code=201, summary="Create a site")
 async def create_site(data: SiteCreate, principal: Configurer, session: SessionDep) -> SiteOut:
     site = await service.create_site(session=session, principal=principal, data=data)
-    await audit.record(session, action="site.create", target=f"site:{site.id}")
     return SiteOut.model_validate(site)
 
 
@@ -77,8 +75,6 @@ async def update_site(
     site = await service.update_site(
         session=session, site_id=site_id, principal=principal, changes=changes
     )
-    fields = {"fields": sorted(changes.model_fields_set)}
-    await audit.record(session, action="site.update", target=f"site:{site_id}", detail=fields)
     return SiteOut.model_validate(site)
 
 
@@ -96,7 +92,6 @@ async def delete_site(
     background: BackgroundTasks,
 ) -> Response:
     asset_ids = await service.delete_site(session=session, site_id=site_id, principal=principal)
-    await audit.record(session, action="site.delete", target=f"site:{site_id}")
     background.add_task(publish_assets_changed, bus, asset_ids, "deleted")
     return Response(status_code=204)
 
@@ -140,7 +135,6 @@ async def create_asset(
     background: BackgroundTasks,
 ) -> AssetOut:
     asset = await service.create_asset(session=session, principal=principal, data=data)
-    await audit.record(session, action="asset.create", target=f"asset:{asset.id}")
     background.add_task(publish_assets_changed, bus, [asset.id], "created")
     return AssetOut.of(asset)
 
@@ -163,8 +157,6 @@ async def update_asset(
     asset = await service.update_asset(
         session=session, asset_id=asset_id, principal=principal, changes=changes
     )
-    fields = {"fields": sorted(changes.model_fields_set)}
-    await audit.record(session, action="asset.update", target=f"asset:{asset_id}", detail=fields)
     background.add_task(publish_assets_changed, bus, [asset.id], "updated")
     return AssetOut.of(asset)
 
@@ -183,7 +175,6 @@ async def delete_asset(
     background: BackgroundTasks,
 ) -> Response:
     await service.delete_asset(session=session, asset_id=asset_id, principal=principal)
-    await audit.record(session, action="asset.delete", target=f"asset:{asset_id}")
     background.add_task(publish_assets_changed, bus, [asset_id], "deleted")
     return Response(status_code=204)
 

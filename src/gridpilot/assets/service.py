@@ -51,6 +51,7 @@ from gridpilot.assets.sites import (
     sites_by_id,
     update_site,
 )
+from gridpilot.auth import audit
 from gridpilot.auth.permissions import Principal
 from gridpilot.core.errors import Conflict, NotFound, ValidationFailed
 from gridpilot.core.units import capacity_to_kw
@@ -227,6 +228,8 @@ async def create_asset(*, session: AsyncSession, principal: Principal, data: Ass
     await check_parent_meter(session=session, asset=asset, parent_id=data.parent_asset_id)
     asset.parent_asset_id = data.parent_asset_id
     await session.flush()
+    target = f"asset:{asset.id}"
+    await audit.record_change(session, principal, action="asset.create", target=target)
     return asset
 
 
@@ -251,6 +254,10 @@ async def update_asset(
     _check_source_kind(asset.source_id, asset.kind)
     await _check_unique(session, asset)
     await session.flush()
+    target = f"asset:{asset.id}"
+    await audit.record_change(
+        session, principal, action="asset.update", target=target, fields=fields
+    )
     return asset
 
 
@@ -260,3 +267,4 @@ async def delete_asset(*, session: AsyncSession, asset_id: int, principal: Princ
     await session.execute(delete(Asset).where(Asset.id == asset.id))
     session.expunge(asset)
     await session.flush()
+    await audit.record_change(session, principal, action="asset.delete", target=f"asset:{asset_id}")

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.assets.models import Asset, Site
 from gridpilot.assets.schemas import SiteCreate, SiteUpdate
+from gridpilot.auth import audit
 from gridpilot.auth.permissions import Principal
 from gridpilot.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
@@ -62,6 +63,7 @@ async def create_site(*, session: AsyncSession, principal: Principal, data: Site
     site = Site(**data.model_dump())
     session.add(site)
     await session.flush()
+    await audit.record_change(session, principal, action="site.create", target=f"site:{site.id}")
     return site
 
 
@@ -78,6 +80,10 @@ async def update_site(
     for field, value in values.items():
         setattr(site, field, value)
     await session.flush()
+    target = f"site:{site.id}"
+    await audit.record_change(
+        session, principal, action="site.update", target=target, fields=values
+    )
     return site
 
 
@@ -94,6 +100,7 @@ async def delete_site(*, session: AsyncSession, site_id: int, principal: Princip
     await session.execute(delete(Site).where(Site.id == site.id))
     session.expunge(site)
     await session.flush()
+    await audit.record_change(session, principal, action="site.delete", target=f"site:{site_id}")
     return asset_ids
 
 

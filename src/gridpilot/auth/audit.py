@@ -13,7 +13,7 @@ docs/security.md lists them). The client address comes from the request
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -61,15 +61,12 @@ ACTIONS: dict[str, str] = {
     "alert_channel.create": "notification channel (e-mail, webhook) created",
     "alert_channel.update": "notification channel changed",
     "alert_channel.delete": "notification channel deleted",
-    "site.create": "site created (API)",
-    "site.update": "site changed (API; detail.fields)",
-    "site.delete": "site deleted with its assets and readings (API)",
-    "asset.create": "asset created (API)",
-    "asset.update": "asset changed (API; detail.fields)",
-    "asset.delete": "asset deleted with its keys and readings (API)",
-    "alert_rule.create": "alert rule created (API)",
-    "alert_rule.update": "alert rule changed (API; detail.fields)",
-    "alert_rule.delete": "alert rule deleted (API)",
+    "site.create": "site created (API or dashboard)",
+    "site.update": "site changed (detail.fields)",
+    "site.delete": "site deleted with its assets and readings",
+    "asset.create": "asset created (API or dashboard)",
+    "asset.update": "asset changed (detail.fields)",
+    "asset.delete": "asset deleted with its keys and readings",
 }
 
 #: The only keys ``detail`` may carry (anything else is dropped: no secret can slip in).
@@ -130,6 +127,22 @@ async def record(
     request without one, ``cli`` outside a request."""
     session.add(AuditEvent(**_row(action, outcome, actor, target, detail, client)))
     await session.flush()
+
+
+async def record_change(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    action: str,
+    target: str,
+    fields: Iterable[str] | None = None,
+) -> None:
+    """A configuration change by a person or a key (API or dashboard alike: services call it);
+    gridpilot's own ``system:*`` principals (simulator, demo, DR, flex) are not recorded."""
+    if principal.subject.startswith("system:"):
+        return
+    detail = None if fields is None else {"fields": sorted(fields)}
+    await record(session, action=action, actor=principal, target=target, detail=detail)
 
 
 async def record_failure(
