@@ -29,8 +29,8 @@ PATHS = {
 }
 CSS = """
 .gp-flow { width: 100%; max-width: 32rem; height: auto; color: inherit; }
-.gp-flow text { font-size: 12px; fill: currentColor; }
-.gp-flow .gp-node-label { font-size: 13px; font-weight: 500; }
+.gp-flow text { font-size: 13px; fill: currentColor; }
+.gp-flow .gp-node-label { font-size: 14px; font-weight: 500; }
 .gp-flow .gp-icon { font-family: 'Material Icons'; font-size: 22px; }
 .gp-flow .gp-line { fill: none; stroke-width: 2; }
 .gp-flow .gp-moving { stroke-dasharray: 5 5; animation: gp-dash 1s linear infinite; }
@@ -60,7 +60,9 @@ def _line(key: str, kwh: float) -> str:
     )
 
 
-#: Where each node's name goes: (dx, dy, anchor) from its centre.
+#: Where each node's name goes: (dx, dy, anchor) from its centre; without a battery the grid's
+#: and the home's go below them (a narrower drawing: larger on a phone).
+BELOW = (0, R + 20, "middle")
 NAMES = {
     "solar": (0, -R - 8, "middle"),
     "battery": (0, R + 18, "middle"),
@@ -69,10 +71,12 @@ NAMES = {
 }
 
 
-def _node(name: str, label: str, icon: str, colour: str, figures: list[tuple[str, str]]) -> str:
+def _node(
+    name: str, label: str, icon: str, colour: str, figures: list[tuple[str, str]], below: bool
+) -> str:
     """A circle with its icon and figures (each ``(testid, text)``), its name outside."""
     x, y = CENTRES[name]
-    dx, dy, anchor = NAMES[name]
+    dx, dy, anchor = BELOW if below else NAMES[name]
     rows = [
         f'<text x="{x}" y="{y + 6 + 14 * i}" text-anchor="middle" data-testid="flow-{mark}">'
         f"{escape(text)}</text>"
@@ -116,8 +120,9 @@ def _home_ring(flows: Flows) -> str:
 
 def _view_box(nodes: set[str]) -> str:
     top = -16 if "solar" in nodes else 110
-    bottom = 340 if "battery" in nodes else 210
-    return f"0 {top} 480 {bottom - top}"
+    if "battery" in nodes:
+        return f"0 {top} 480 {340 - top}"
+    return f"44 {top} 392 {232 - top}"  # the names below grid and home
 
 
 #: Generating asset kinds by the name and icon of the generation node.
@@ -153,21 +158,22 @@ def flow_svg(flows: Flows, source: tuple[str, str] = GENERATION) -> str:
         for key, (src, dst) in ((k, k.split("_")) for k in PATHS)
         if src in nodes and dst in nodes
     ]
+    low = "battery" not in nodes
     parts = [
         _node("grid", "Grid", "electrical_services", "var(--gp-import)",
               [("grid-import", f"\u2192 {energy(kwh['import'])}"),
-               ("grid-export", f"\u2190 {energy(kwh['export'])}")]),
+               ("grid-export", f"\u2190 {energy(kwh['export'])}")], low),
         _node("home", "Home", "home", "rgba(140,140,140,0.35)",
-              [("home-consumption", energy(kwh["consumption"]))]),
+              [("home-consumption", energy(kwh["consumption"]))], low),
     ]  # fmt: skip
     if "solar" in nodes:
         parts.append(_node("solar", source[0], source[1], "var(--gp-generation)",
-                           [("solar-generation", energy(kwh["generation"]))]))  # fmt: skip
+                           [("solar-generation", energy(kwh["generation"]))], False))  # fmt: skip
     if "battery" in nodes:
         into, out = energy(kwh["charge"]), energy(kwh["discharge"])
         parts.append(_node("battery", "Battery", "battery_charging_full", "var(--gp-discharge)",
                            [("battery-charge", f"\u2193 {into}"),
-                            ("battery-discharge", f"\u2191 {out}")]))  # fmt: skip
+                            ("battery-discharge", f"\u2191 {out}")], False))  # fmt: skip
     return (
         f'<svg class="gp-flow" viewBox="{_view_box(nodes)}" role="img" '
         f'aria-label="Energy flow" data-testid="flow-svg"><defs>{arrows}</defs>'
