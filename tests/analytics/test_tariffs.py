@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gridpilot.analytics.tariffs import cost, parse_tariff, rates_per_kwh
+from gridpilot.analytics.tariff_cost import cost
+from gridpilot.analytics.tariffs import parse_tariff, rates_per_kwh
 from gridpilot.core.errors import ValidationFailed
 
 QUARTER_MS = 15 * 60_000

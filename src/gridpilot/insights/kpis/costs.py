@@ -1,5 +1,5 @@
 """Cost and carbon of a load per site, each with its own tariff, time zone and emission factor,
-added up (maths in ``analytics.tariffs`` and ``analytics.kpis``; docs/kpis.md)."""
+added up (maths in ``analytics.tariff_cost`` and ``analytics.kpis``; docs/kpis.md)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.analytics import kpis
-from gridpilot.analytics.tariffs import CostBreakdown, cost
+from gridpilot.analytics.tariff_cost import CostBreakdown, cost
 from gridpilot.assets.models import Site
 from gridpilot.core.errors import GridpilotError
 from gridpilot.insights.data import site_assets
