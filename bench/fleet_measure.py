@@ -287,7 +287,8 @@ async def explain(database_url: str, site_id: int, now_ms: int, days: int) -> di
     ``/current`` for one site, rendered by the served gridpilot's own query builders."""
     import asyncpg
 
-    from gridpilot.balance.queries import balance_sql, latest_power_sql
+    from gridpilot.balance.latest_sql import latest_power_sql
+    from gridpilot.balance.queries import balance_sql
     from gridpilot.balance.service import balance_step
     from gridpilot.telemetry.rollups import floor_to
 

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.analytics.site_balance import TERMS, FloatArray, solve_balance
 from gridpilot.assets.catalogue import POWER_TERMS
-from gridpilot.balance.queries import latest_power_sql
+from gridpilot.balance.latest_sql import latest_power_sql
 from gridpilot.balance.service import EXPORT_SOURCES, Node, combine, node_terms
 from gridpilot.core.timestamps import iso
 

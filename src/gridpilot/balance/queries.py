@@ -52,21 +52,6 @@ from gridpilot.telemetry.series_energy import HOLD_INTERVALS, STORED_STEPS, cap_
 MS_PER_HOUR = 3_600_000
 
 
-def _mapping_rows() -> list[str]:
-    """``(role, key, positive term, negative term, kind, priority)`` rows of the catalogue, as
-    SQL; the priority is the metric's place in its role's list (0 first)."""
-    rows = [
-        f"('{role}', '{key}', '{term}', NULL, 'register', {prio})"
-        for role, metrics in ENERGY_TERMS.items()
-        for prio, (key, term) in enumerate(metrics.items())
-    ]
-    for role, metrics in POWER_TERMS.items():
-        for prio, (key, (positive, negative)) in enumerate(metrics.items()):
-            neg = f"'{negative}'" if negative else "NULL"
-            rows.append(f"('{role}', '{key}', '{positive}', {neg}, 'power', {prio})")
-    return rows
-
-
 #: The assets the balance counts: never a child together with its same-role parent (the parent
 #: counts it), and never a consumer under a main meter: the main meter's import and export
 #: already hold it, so the site's consumption is derived from the exchange and the sub-meters
@@ -76,7 +61,7 @@ COUNTED = (
     " AND NOT (parent.role = 'grid_connection' AND a.role = 'consumer')))"
 )
 
-__all__ = ["HOLD_INTERVALS", "balance_sql", "latest_power_sql", "meters_sql"]
+__all__ = ["COUNTED", "HOLD_INTERVALS", "balance_sql", "meters_sql"]
 
 
 #: Term codes: a term's place in the sorted term names, so that the heavy part of the
@@ -368,36 +353,3 @@ def meters_sql(grid: Grid) -> TextClause:
     ORDER BY site_id, asset_id, term, bucket
     """
     return _statement(grid, True, tail)
-
-
-@lru_cache(maxsize=1)
-def latest_power_sql() -> TextClause:
-    """Rows ``(site_id, node, asset_id, name, role, term_pos, term_neg, ts [ms], value [kW],
-    priority)``:
-    the newest reading at or before ``:now`` of every power series of the sites ``:site_ids``
-    (one index seek per series; ``ts`` NULL for a series that never reported)."""
-    mapping = ", ".join(r for r in _mapping_rows() if "'power', " in r)
-    sql = f"""
-    WITH terms(role, mkey, term_pos, term_neg, kind, prio) AS (VALUES {mapping}),
-    s AS (
-      SELECT a.id AS asset_id, a.site_id, a.name, a.role, a.expected_interval_s,
-             CASE WHEN a.role = 'prosumer' THEN a.id ELSE 0 END AS node,
-             m.id AS metric_id, t.term_pos, t.term_neg, t.prio
-      FROM assets a
-      JOIN terms t ON t.role = a.role
-      JOIN metrics m ON m.key = t.mkey
-      LEFT JOIN assets parent ON parent.id = a.parent_asset_id
-      WHERE a.site_id IN :site_ids AND {COUNTED}
-    ),
-    newest AS (
-      SELECT s.*, (SELECT MAX(x.ts) FROM readings x WHERE x.asset_id = s.asset_id
-                   AND x.metric_id = s.metric_id AND x.ts <= :now) AS ts
-      FROM s
-    )
-    SELECT n.site_id, n.node, n.asset_id, n.name, n.role, n.term_pos, n.term_neg, n.ts, r.value,
-           n.prio, n.expected_interval_s
-    FROM newest n
-    LEFT JOIN readings r ON r.asset_id = n.asset_id AND r.metric_id = n.metric_id AND r.ts = n.ts
-    ORDER BY n.site_id, n.asset_id, n.prio
-    """
-    return text(sql).bindparams(bindparam("site_ids", expanding=True))
