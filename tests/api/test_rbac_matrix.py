@@ -36,6 +36,9 @@ REQUIRED: dict[tuple[str, str], Permission | None] = {
     ("POST", "/api/v1/users/me/mfa/confirm"): ANY,
     ("POST", "/api/v1/users/me/mfa/disable"): ANY,
     ("DELETE", "/api/v1/users/{user_id}/mfa"): P.USERS_MANAGE,
+    # GDPR (privacy/): another user's data needs an administrator (one's own: tests/privacy)
+    ("GET", "/api/v1/users/{user_id}/personal-data"): P.SYSTEM_ADMIN,
+    ("POST", "/api/v1/users/{user_id}/erase"): P.SYSTEM_ADMIN,
     # sites, assets, metrics
     ("GET", "/api/v1/sites"): P.READ,
     ("POST", "/api/v1/sites"): P.CONFIGURE,
@@ -233,6 +236,7 @@ PUBLIC = {
     ("POST", "/api/v1/auth/mfa/enrol/confirm"),
     ("POST", "/api/v1/auth/password-reset"),  # anyone; the token in the e-mail authenticates
     ("POST", "/api/v1/auth/password-reset/confirm"),
+    ("POST", "/api/v1/auth/register"),  # self-registration, when allowed (off: 403 for anyone)
     ("POST", "/webhooks/utility/dr-notification"),
 }
 
