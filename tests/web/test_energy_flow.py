@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from gridpilot.analytics.site_balance import TERMS, solve_balance
-from gridpilot.web.charts import mark_lone, plain
+from gridpilot.web.charts import mark_lone, on_site_clock, plain
 from gridpilot.web.energy_flow import flows_of, split
 from gridpilot.web.flow_view import flow_svg, source_of
 from gridpilot.web.numbers import money
@@ -138,3 +138,13 @@ def test_a_point_without_known_neighbours_is_marked_as_a_dot() -> None:
                       {"value": [11, 4.0], **dot}]  # fmt: skip
     assert plain(marked) == data
     assert mark_lone([[5, 1.0]]) == [{"value": [5, 1.0], **dot}]  # the first live reading
+
+
+def test_site_charts_are_drawn_on_the_sites_wall_clock() -> None:
+    before, after = _ms("2026-03-29T00:30:00+01:00"), _ms("2026-03-29T03:30:00+02:00")
+    options = {"series": [{"data": [[before, 1.0], {"value": [after, 2.0]}]}]}
+    moved = on_site_clock(options, "Europe/Rome")
+    assert moved["useUTC"] is True
+    # read as UTC, the moved times are Rome's wall clock: 00:30 and 03:30 across the change
+    assert moved["series"][0]["data"][0][0] == _ms("2026-03-29T00:30:00+00:00")
+    assert moved["series"][0]["data"][1]["value"][0] == _ms("2026-03-29T03:30:00+00:00")

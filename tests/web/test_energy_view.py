@@ -116,6 +116,13 @@ async def test_yesterdays_flows_are_the_hand_computed_and_the_apis(server, page)
     for mark, text in shown.items():
         await expect(flow.get_by_test_id(f"flow-{mark}")).to_have_text(text)
     await expect(flow.get_by_test_id("flow-grid_battery")).to_have_count(0)  # nothing flowed
+    # the balance chart of the same range on the site's clock: its first point at 00:00 Rome
+    first = await page.evaluate(
+        """() => getElement(document.querySelector('[data-testid=history-chart]'))
+            .chart.getOption().series.find((s) => s.name === 'Consumption').data[0]"""
+    )
+    offset = datetime.fromtimestamp(start / 1000, ROME).utcoffset()
+    assert first == [start + int(offset.total_seconds() * 1000), 2.0]
     await expect(flow.get_by_test_id("energy-flow-notes")).to_have_text(
         "self-consumption 62 % · self-sufficiency 88 %"  # 1 - 18/48, 1 - 6/48
     )

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -184,4 +186,23 @@ def lone_visible(options: dict[str, Any]) -> dict[str, Any]:
     for series in options["series"]:
         if series.get("type") == "line":
             series |= {"showSymbol": True, "symbol": "none", "data": mark_lone(series["data"])}
+    return options
+
+
+def on_site_clock(options: dict[str, Any], timezone: str) -> dict[str, Any]:
+    """``options`` drawn on the site's wall clock whatever the browser's zone: each point's
+    time moved by ``timezone``'s UTC offset at that moment, and ECharts' ``useUTC`` on (as
+    the DR and flexibility charts do), so the axis reads as the site's times written on the
+    page."""
+    zone = ZoneInfo(timezone)
+
+    def moved(ms: int) -> int:
+        offset = datetime.fromtimestamp(ms / 1000, zone).utcoffset()
+        return ms + int(offset.total_seconds() * 1000) if offset else ms
+
+    for series in options["series"]:
+        for point in series["data"]:
+            pair = point["value"] if isinstance(point, dict) else point
+            pair[0] = moved(int(pair[0]))
+    options["useUTC"] = True
     return options

@@ -21,7 +21,7 @@ from gridpilot.core.timestamps import iso, local_midnight_ms, now_ms, to_ms
 from gridpilot.flex import service as flex
 from gridpilot.insights.kpis.service import compute_kpis
 from gridpilot.telemetry.service import last_seen
-from gridpilot.web.charts import balance_chart, energy_bars
+from gridpilot.web.charts import balance_chart, energy_bars, on_site_clock
 from gridpilot.web.context import current
 from gridpilot.web.figures import since_label, statuses
 from gridpilot.web.fleet_view import (
@@ -158,12 +158,16 @@ def _history_card(site: Site) -> Callable[[Period, list[SiteBalance]], None]:
         history = complete_part(sum_balances(balances), min(now_ms(), period.end_ms))
         shown["data"] = history
         chart.options.clear()
-        chart.options.update(balance_chart(history, site.contract_demand_kw))
+        chart.options.update(
+            on_site_clock(balance_chart(history, site.contract_demand_kw), site.timezone)
+        )
         chart.update()
         bars.options.clear()
         bucket = "1h" if period.hours <= 48 else "1D"
         per.set_text("Energy per hour" if bucket == "1h" else "Energy per local day")
-        bars.options.update(energy_bars(energy_per(history, site.timezone, bucket)))
+        bars.options.update(
+            on_site_clock(energy_bars(energy_per(history, site.timezone, bucket)), site.timezone)
+        )
         bars.update()
 
     export.on_click(
