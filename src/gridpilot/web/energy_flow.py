@@ -121,11 +121,6 @@ async def load_balances(
     return found
 
 
-async def site_flows(sites: Iterable[Site], spans: dict[int, tuple[int, int]]) -> Flows:
-    """The flows of ``sites`` over their ``spans`` (``load_balances``)."""
-    return flows_of([b.balance for b in await load_balances(sites, spans)])
-
-
 def since(site: SiteBalance, start_ms: int) -> Balance:
     """The intervals of ``site``'s balance that end after ``start_ms``."""
     first = max(0, (start_ms - site.start_ms) // site.step_ms) if site.step_ms else 0
