@@ -47,7 +47,12 @@ class RolloutCreate(Strict):
 
     name: Name
     image_id: DbId
-    asset_ids: list[DbId] | None = Field(default=None, min_length=1, max_length=10_000)
+    asset_ids: list[DbId] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=5_000,
+        description="At most 5,000 (a JSON body holds 10,000 values)",
+    )
     group_id: DbId | None = None
     canary_pct: float = Field(default=10.0, gt=0, le=100, description="Canary wave [% of devices]")
     wave_size: int = Field(default=50, ge=1, le=10_000, description="Devices per later wave")
