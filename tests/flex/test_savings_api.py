@@ -99,7 +99,8 @@ async def test_month_and_bad_input(client, auth_headers):
     assert months.json()["total"]["saving_vs_no_battery_eur"] == "5.78"
 
     for params in ({"count": 0}, {"period": "month", "count": 13}, {"period": "week"},
-                   {"start": "yesterday"}):  # fmt: skip
+                   {"start": "yesterday"}, {"start": "9999-12-01", "period": "month",
+                   "count": 12}, {"start": "0001-01-01"}):  # fmt: skip
         bad = await client.get(url, params=params, headers=admin)
         assert bad.status_code == 422, (params, bad.text)
         assert bad.json()["error"] == "validation_failed", bad.text

@@ -39,6 +39,8 @@ from gridpilot.flex.schemas import BatteryParams, ResourceOut
 from gridpilot.insights.kpis.tariffs import pricing_versions
 
 Period = Literal["day", "month"]
+#: The first days a period may start on (beyond them there is nothing to price).
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
 #: The most periods one answer holds.
 MAX_COUNT = {"day": 31, "month": 12}
 
@@ -142,6 +144,8 @@ async def flex_savings(
     """``count`` local days or months from ``start`` (default: today or this month) up to now."""
     if not 1 <= count <= MAX_COUNT[period]:
         raise ValidationFailed(f"count must be 1 to {MAX_COUNT[period]} for period={period}")
+    if start is not None and not EARLIEST <= start <= LATEST:
+        raise ValidationFailed(f"start must lie between {EARLIEST} and {LATEST}")
     site = await _site(session, site_id, principal)
     zone = ZoneInfo(site.timezone)
     first = start or datetime.fromtimestamp(now_ms / 1000, zone).date()
