@@ -27,7 +27,6 @@ from gridpilot.alerts.schemas import (
     RuleUpdate,
     Severity,
 )
-from gridpilot.auth import audit as security_audit
 from gridpilot.auth.dependencies import Configurer, Reader, require
 from gridpilot.auth.permissions import Permission, Principal
 from gridpilot.core import events as catalogue
@@ -99,7 +98,6 @@ async def create_rule(
     background: BackgroundTasks,
 ) -> RuleOut:
     rule = await service.create_rule(session=session, principal=principal, data=data)
-    await security_audit.record(session, action="alert_rule.create", target=f"alert_rule:{rule.id}")
     background.add_task(publish_all, request.app, [rule_event(rule.id, "created")])
     return RuleOut.model_validate(rule)
 
@@ -126,9 +124,6 @@ async def update_rule(
     rule, resolved = await service.update_rule(
         session=session, rule_id=rule_id, principal=principal, changes=changes
     )
-    fields = {"fields": sorted(changes.model_fields_set)}
-    target = f"alert_rule:{rule_id}"
-    await security_audit.record(session, action="alert_rule.update", target=target, detail=fields)
     events = [
         rule_event(rule.id, "updated"),
         *alert_events(catalogue.ALERT_RESOLVED.name, resolved),
@@ -150,7 +145,6 @@ async def delete_rule(
     background: BackgroundTasks,
 ) -> Response:
     resolved = await service.delete_rule(session=session, rule_id=rule_id, principal=principal)
-    await security_audit.record(session, action="alert_rule.delete", target=f"alert_rule:{rule_id}")
     events = [
         rule_event(rule_id, "deleted"),
         *alert_events(catalogue.ALERT_RESOLVED.name, resolved),
