@@ -213,7 +213,7 @@ REQUIRED: dict[tuple[str, str], Permission | None] = {
     ("GET", "/api/v1/groups/{group_id}/members"): P.READ,
     ("GET", "/api/v1/command-schedules"): P.READ,
     ("POST", "/api/v1/command-schedules"): P.COMMANDS_SEND,
-    ("GET", "/api/v1/command-schedules/upcoming"): P.READ,
+    ("GET", "/api/v1/command-occurrences"): P.READ,
     ("GET", "/api/v1/command-schedules/{schedule_id}"): P.READ,
     ("PATCH", "/api/v1/command-schedules/{schedule_id}"): P.COMMANDS_SEND,
     ("DELETE", "/api/v1/command-schedules/{schedule_id}"): P.COMMANDS_SEND,

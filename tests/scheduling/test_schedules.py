@@ -194,7 +194,7 @@ async def test_enable_disable_and_upcoming(app, client, sessions, auth_headers):
     )
     assert on.json()["next_run"] == made["next_run"]
     upcoming = await client.get(
-        "/api/v1/command-schedules/upcoming",
+        "/api/v1/command-occurrences",
         params={"from": on.json()["next_run"], "days": 2},
         headers=fleet.admin,
     )
@@ -204,7 +204,7 @@ async def test_enable_disable_and_upcoming(app, client, sessions, auth_headers):
     assert listed[0]["at"] == made["next_run"]
     for bad in ({"from": "yesterday"}, {"from": "99999-01-01"}, {"days": 32}):
         refused = await client.get(
-            "/api/v1/command-schedules/upcoming", params=bad, headers=fleet.admin
+            "/api/v1/command-occurrences", params=bad, headers=fleet.admin
         )
         assert refused.status_code == 422, (bad, refused.text)
 

@@ -48,7 +48,7 @@ def _seed(server: Dashboard) -> dict[str, object]:
         "run_at": at.isoformat()})  # fmt: skip
     assert once.status_code == 201, once.text
     server.add_user("lisbon", "viewer", sites=str(lisbon["id"]))
-    upcoming = api.get("/command-schedules/upcoming", params={"days": 7}).json()
+    upcoming = api.get("/command-occurrences", params={"days": 7}).json()
     return {"daily": daily.json(), "once": once.json(), "upcoming": upcoming}
 
 

@@ -1,5 +1,5 @@
-"""``/api/v1/command-schedules``: scheduled commands (CRUD), upcoming occurrences, runs and
-their per-device outcomes.
+"""``/api/v1/command-schedules`` (CRUD, runs and their per-device outcomes) and
+``/api/v1/command-occurrences`` (the next occurrences: the calendar).
 
 Reads need READ; creating, changing and deleting need COMMANDS_SEND and, for a group target,
 every site the group reaches (403 ``group_out_of_scope``). A schedule whose target the caller
@@ -32,7 +32,8 @@ from gridpilot.scheduling.schemas import (
     UpcomingOut,
 )
 
-router = APIRouter(prefix="/command-schedules", tags=["command-schedules"])
+router = APIRouter(tags=["command-schedules"])
+BASE = "/command-schedules"
 
 Sender = Annotated[Principal, Depends(require(Permission.COMMANDS_SEND))]
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -101,7 +102,7 @@ def run_out(run: CommandScheduleRun, found: list[runs.Outcome]) -> dict[str, Any
     }
 
 
-@router.get("", summary="Command schedules you may see", description=TIMING_TEXT)
+@router.get(BASE, summary="Command schedules you may see", description=TIMING_TEXT)
 async def list_schedules(
     principal: Reader, session: SessionDep, limit: Limit = 100, offset: Offset = 0
 ) -> list[ScheduleOut]:
@@ -112,7 +113,7 @@ async def list_schedules(
 
 
 @router.post(
-    "",
+    BASE,
     status_code=201,
     summary="Schedule a command to an asset or a device group",
     description=TIMING_TEXT + "\n\nThe command (kind, params, TTL) is checked now as when sent.",
@@ -128,10 +129,10 @@ async def create_schedule(
 
 
 @router.get(
-    "/upcoming",
+    "/command-occurrences",
     summary="Next occurrences of the schedules you may see",
-    description="Every occurrence of the enabled schedules in `[from, to)` (at most 31 days), "
-    "with its local time in the schedule's zone: the calendar view.",
+    description="Every occurrence of the enabled command schedules in `[from, from + days)` "
+    "(at most 31 days), with its local time in the schedule's zone: the calendar view.",
     responses={
         422: {"description": "`validation_failed`: `from` is not a time, or `days` is not 1..31"}
     },
@@ -162,7 +163,7 @@ async def list_upcoming(
     ]
 
 
-@router.get("/{schedule_id}", summary="A command schedule", responses=NOT_FOUND)
+@router.get(BASE + "/{schedule_id}", summary="A command schedule", responses=NOT_FOUND)
 async def get_schedule(schedule_id: Id, principal: Reader, session: SessionDep) -> ScheduleOut:
     schedule = await service.get_schedule(
         session=session, principal=principal, schedule_id=schedule_id
@@ -171,7 +172,7 @@ async def get_schedule(schedule_id: Id, principal: Reader, session: SessionDep) 
 
 
 @router.patch(
-    "/{schedule_id}",
+    BASE + "/{schedule_id}",
     summary="Change, enable or disable a command schedule",
     description="Only the fields sent change. `enabled: false` stops it; `enabled: true` "
     "resumes it from the next occurrence after now (what it missed while disabled is not run).",
@@ -196,7 +197,7 @@ async def update_schedule(
 
 
 @router.delete(
-    "/{schedule_id}",
+    BASE + "/{schedule_id}",
     status_code=204,
     summary="Delete a command schedule and its run history",
     description="The commands it queued stay in their assets' command history.",
@@ -208,7 +209,7 @@ async def delete_schedule(schedule_id: Id, principal: Sender, session: SessionDe
 
 
 @router.get(
-    "/{schedule_id}/runs",
+    BASE + "/{schedule_id}/runs",
     summary="Runs of a command schedule, newest first",
     description="Each occurrence handled: on time, caught up or skipped, with its commands "
     "counted per current state (devices on sites you may not see are left out).",
@@ -228,7 +229,7 @@ async def list_runs(
 
 
 @router.get(
-    "/{schedule_id}/runs/{run_id}",
+    BASE + "/{schedule_id}/runs/{run_id}",
     summary="A run with the outcome of each device",
     description="Per device: its command id and current state (queued, sent, acknowledged, "
     "succeeded, failed, expired), or why it was refused (`error` code).",
