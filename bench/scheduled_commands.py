@@ -104,7 +104,10 @@ async def bulk_baseline(http: httpx.Client, devices: Devices, group_id: int, n: 
     t0 = time.time()
     sent = http.post("/api/v1/commands", json={"kind": "stop", "group_id": group_id}, timeout=300)
     answer_s = time.time() - t0
-    sent.raise_for_status()
+    if sent.status_code >= 300:  # printed, not raised: the scheduled path is measured anyway
+        print(f"baseline: POST /api/v1/commands group_id answered {sent.status_code} after "
+              f"{answer_s:.2f} s: {sent.text[:200]}")  # fmt: skip
+        return
     ids = {c["id"] for c in sent.json()["commands"]}
     await devices.wait_for(ids, 60)
     print(f"baseline: POST /api/v1/commands group_id, {n} devices (answer {answer_s:.2f} s)")
