@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gridpilot.db.base import Base, Timestamped, UtcDateTime
+from gridpilot.db.encrypted import EncryptedString
 
 
 class AlertRule(Timestamped, Base):
@@ -111,7 +112,7 @@ class NotificationChannel(Timestamped, Base):
     min_severity: Mapped[str] = mapped_column(String(10))
     events: Mapped[list[str]] = mapped_column(JSON, default=list)
     url: Mapped[str | None] = mapped_column(String(2000))
-    secret: Mapped[str | None] = mapped_column(String(200))
+    secret: Mapped[str | None] = mapped_column(EncryptedString(200))  # sealed at rest
     recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_by: Mapped[str | None] = mapped_column(String(200))
 
