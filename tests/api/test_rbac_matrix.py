@@ -219,6 +219,28 @@ REQUIRED: dict[tuple[str, str], Permission | None] = {
     ("DELETE", "/api/v1/command-schedules/{schedule_id}"): P.COMMANDS_SEND,
     ("GET", "/api/v1/command-schedules/{schedule_id}/runs"): P.READ,
     ("GET", "/api/v1/command-schedules/{schedule_id}/runs/{run_id}"): P.READ,
+    # GraphQL (docs/graphql.md): REST's READ; scope per field is tested in tests/gql
+    ("POST", "/api/v1/graphql"): P.READ,
+    # notification preferences (docs/notifications.md): one's own, and an administrator's view
+    ("GET", "/api/v1/me/notification-preferences"): P.READ,
+    ("PUT", "/api/v1/me/notification-preferences"): P.READ,
+    ("DELETE", "/api/v1/me/notification-preferences"): P.READ,
+    ("GET", "/api/v1/users/{user_id}/notification-preferences"): P.USERS_MANAGE,
+    # flexibility savings (docs/flexibility.md)
+    ("GET", "/api/v1/sites/{site_id}/flex-savings"): P.READ,
+    # firmware roll-outs (docs/firmware.md); devices report with their key (TELEMETRY_WRITE)
+    ("POST", "/api/v1/firmware/images"): P.CONFIGURE,
+    ("GET", "/api/v1/firmware/images"): P.READ,
+    ("GET", "/api/v1/firmware/images/{image_id}"): P.READ,
+    ("POST", "/api/v1/firmware/rollouts"): P.CONFIGURE,
+    ("GET", "/api/v1/firmware/rollouts"): P.READ,
+    ("GET", "/api/v1/firmware/rollouts/{rollout_id}"): P.READ,
+    ("GET", "/api/v1/firmware/rollouts/{rollout_id}/devices"): P.READ,
+    ("POST", "/api/v1/firmware/rollouts/{rollout_id}/devices/{asset_id}/report"): (
+        P.TELEMETRY_WRITE
+    ),
+    ("POST", "/api/v1/firmware/rollouts/{rollout_id}/pause"): P.CONFIGURE,
+    ("POST", "/api/v1/firmware/rollouts/{rollout_id}/resume"): P.CONFIGURE,
     # voice queries and the industrial seed's sample routes (docs/voice.md)
     ("POST", "/api/v1/voice/query"): P.READ,
     ("POST", "/api/v1/voice/utterance"): P.READ,

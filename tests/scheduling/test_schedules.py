@@ -203,9 +203,7 @@ async def test_enable_disable_and_upcoming(app, client, sessions, auth_headers):
     assert len(listed) == 2 and all("T12:00:00+0" in u["local"] for u in listed)
     assert listed[0]["at"] == made["next_run"]
     for bad in ({"from": "yesterday"}, {"from": "99999-01-01"}, {"days": 32}):
-        refused = await client.get(
-            "/api/v1/command-occurrences", params=bad, headers=fleet.admin
-        )
+        refused = await client.get("/api/v1/command-occurrences", params=bad, headers=fleet.admin)
         assert refused.status_code == 422, (bad, refused.text)
 
 

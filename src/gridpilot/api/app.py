@@ -96,8 +96,8 @@ OPENAPI_TAGS = [
     {"name": "reports", "description": "Scheduled and on-demand PDF and CSV reports."},
     {"name": "groups", "description": "Device groups, static or dynamic (fleet-operations.md)."},
     {"name": "command-schedules", "description": "One-off and recurring (cron) device commands."},
-    {"name": "firmware", "description": "Firmware images and staged roll-outs (firmware.md)."},
     {"name": "graphql", "description": "One query, REST's credentials and scope (graphql.md)."},
+    {"name": "firmware", "description": "Firmware images and staged roll-outs (firmware.md)."},
 ]
 
 

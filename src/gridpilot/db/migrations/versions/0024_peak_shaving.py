@@ -26,9 +26,7 @@ def _fk(column: str, target: str, table: str) -> sa.Column:
     return sa.Column(
         column,
         sa.Integer(),
-        sa.ForeignKey(
-            f"{target}.id", name=f"fk_{table}_{column}_{target}", ondelete="CASCADE"
-        ),
+        sa.ForeignKey(f"{target}.id", name=f"fk_{table}_{column}_{target}", ondelete="CASCADE"),
         nullable=False,
     )
 
