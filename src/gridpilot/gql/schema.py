@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -15,7 +16,6 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext
 
-from graphql import GraphQLError
 from gridpilot.alerts.lifecycle import AlertFilter, list_alerts
 from gridpilot.assets.service import get_asset, get_site, list_sites
 from gridpilot.auth.permissions import Permission
