@@ -66,3 +66,20 @@ class Periodic:
         except Exception:
             log.exception("scheduled job %s failed", self.name)
         return True
+
+
+async def run_each_due(
+    due: list[int], run_one: Callable[[int], Awaitable[int | None]], what: str
+) -> list[int]:
+    """``run_one`` for each due id in turn; a failing one is logged (``what`` names it) and the
+    next runs. Returns the run ids made (``run_one`` answers None for one another process took)."""
+    made: list[int] = []
+    for item in due:
+        try:
+            run_id = await run_one(item)
+        except Exception:
+            log.exception("%s %d failed", what, item)
+            continue
+        if run_id is not None:
+            made.append(run_id)
+    return made

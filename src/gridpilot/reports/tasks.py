@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from gridpilot.core.periodic import Periodic
+from gridpilot.core.periodic import Periodic, run_each_due
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import now_ms as clock_ms
 from gridpilot.reports import delivery, service
@@ -45,15 +45,7 @@ class ReportsRuntime:
         now = clock_ms() if now_ms is None else now_ms
         async with self.sessions() as session:
             due = await service.due_definitions(session=session, now_ms=now)
-        made: list[int] = []
-        for definition_id in due:
-            try:
-                run_id = await self.run_due(definition_id, now)
-            except Exception:
-                log.exception("scheduled report %d failed", definition_id)
-                continue
-            if run_id is not None:
-                made.append(run_id)
+        made = await run_each_due(due, lambda i: self.run_due(i, now), "scheduled report")
         async with self.sessions() as session, session.begin():
             await service.prune(
                 session=session, now_ms=now, retention_days=self.settings.reports_retention_days

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gridpilot.control.events import publish_command_changes
 from gridpilot.core.bus import EventBus
-from gridpilot.core.periodic import Periodic
+from gridpilot.core.periodic import Periodic, run_each_due
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import now_ms as clock_ms
 from gridpilot.scheduling import runs
@@ -49,15 +49,7 @@ class ScheduleRuntime:
         now = clock_ms() if now_ms is None else now_ms
         async with self.sessions() as session:
             due = await runs.due_schedules(session=session, now_ms=now)
-        made: list[int] = []
-        for schedule_id in due:
-            try:
-                run_id = await self.run_due(schedule_id, now)
-            except Exception:
-                log.exception("command schedule %d failed", schedule_id)
-                continue
-            if run_id is not None:
-                made.append(run_id)
+        made = await run_each_due(due, lambda i: self.run_due(i, now), "command schedule")
         if due:
             async with self.sessions() as session, session.begin():
                 await runs.interrupt_stale(session=session, now_ms=now)
