@@ -6,8 +6,9 @@ scenarios, backfills ``--days`` of history at a ``--step`` (continuing where a p
 stopped), creates the energy community in the community domain with a member user (``member``,
 password printed only when created) and settles a month (``sim.community_seed``), puts the
 portfolio's battery and the office's EV chargers under the flex MPC with a first schedule
-(``cli.demo_flex``), then
-serves the API with the live simulation running in-process (``GRIDPILOT_SIM_AUTOSTART=all``).
+(``cli.demo_flex``), starts a firmware roll-out to the community's gateways
+(``cli.demo_firmware``), then serves the API with the live simulation running in-process
+(``GRIDPILOT_SIM_AUTOSTART=all``).
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ async def seed(
 ) -> tuple[str | None, int, int, tuple[str, str | None], str]:
     """Create the demo data; returns (new admin password or None, readings written, assets,
     (community line, new member password or None), demand-response and flexibility lines)."""
-    from gridpilot.cli import demo_dr, demo_flex
+    from gridpilot.cli import demo_dr, demo_firmware, demo_flex
     from gridpilot.cli.offline import offline_writer
     from gridpilot.core.datadir import secure_data_dir
     from gridpilot.core.timestamps import now_ms
@@ -137,7 +138,9 @@ async def seed(
         community = await seed_community(offline.sessions, assets, days)
         dr_line = await demo_dr.prepare(offline.sessions, now_ms())  # resources, an event
         flex_line = await demo_flex.prepare(offline.sessions, now_ms(), settings)
-    return password, report.stored, len(assets), community, f"{dr_line}\n{flex_line}"
+        firmware_line = await demo_firmware.prepare(offline.sessions)  # an image, a roll-out
+    lines = f"{dr_line}\n{flex_line}\n{firmware_line}"
+    return password, report.stored, len(assets), community, lines
 
 
 def demo(

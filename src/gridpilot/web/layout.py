@@ -29,6 +29,7 @@ NAV: list[tuple[str, str, Permission | None]] = [
     ("Alerts", "/alerts", None),
     ("Reports", "/reports", None),
     ("Schedules", "/schedules", None),
+    ("Firmware", "/firmware", None),
     ("Community", "/community", None),
     ("Settings", "/settings", None),
     ("Admin", "/admin", Permission.USERS_MANAGE),

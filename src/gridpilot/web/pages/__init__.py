@@ -18,6 +18,7 @@ PAGES = (
     "alerts",
     "reports",
     "schedules",
+    "firmware",
     "community",
     "admin",
     "settings",
