@@ -26,6 +26,7 @@ PAGES = (
     "asset_settings",
     "rules",
     "tariffs",
+    "flex_settings",
     "channels",
     "notifications",
 )

@@ -46,6 +46,13 @@ SECTIONS: list[tuple[str, str, str, str, Permission | None]] = [
         "euro",
         None,
     ),
+    (
+        "Flexible resources",
+        "Each site's batteries, EV chargers and flexible loads for the day-ahead schedule",
+        "/settings/flex",
+        "battery_charging_full",
+        None,
+    ),
 ]
 
 
