@@ -71,6 +71,11 @@ async def test_an_operator_adds_edits_and_deletes_a_battery(server, page):
     await expect(page.get_by_test_id("empty-note")).to_contain_text("Settings plant has no")
 
     await page.get_by_test_id("add-flex").click()
+    await _choose(page, "flex-kind", "Deferrable load")  # the kind's own parameters
+    await expect(_field(page, "param-window_start")).to_contain_text("HH:MM, site time")
+    await expect(page.get_by_test_id("param-capacity_kwh")).to_have_count(0)
+    await _choose(page, "flex-kind", "Battery")
+    await expect(page.get_by_test_id("param-window_start")).to_have_count(0)
     await page.get_by_test_id("flex-name").fill("BESS")
     await _choose(page, "flex-asset_id", "Plant battery (battery)")
     await page.get_by_test_id("param-capacity_kwh").fill("200")

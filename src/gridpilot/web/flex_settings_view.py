@@ -49,7 +49,7 @@ def param_specs(kind: str) -> list[tuple[str, str, str, Any]]:
     for name, prop in schema.get("properties", {}).items():
         if name in NOT_EDITED:
             continue
-        types = [t for t in [prop.get("type")] + [o.get("type") for o in prop.get("anyOf", [])]]
+        types = [prop.get("type"), *(o.get("type") for o in prop.get("anyOf", []))]
         kind_of = next(t for t in types if t not in (None, "null"))
         text = str(prop.get("description") or name.replace("_", " ").capitalize())
         head, _, rest = text.partition("; ")
