@@ -111,14 +111,16 @@ def test_demo_seeds_serves_simulates_and_reuses_data(tmp_path: Path):
             time.sleep(0.5)
         assert status["running"] and status["stored"] > 0 and status["rejected"] == 0, status
         # firmware: the gateways' roll-out, moved on by the simulated devices
-        assert "firmware: roll-out 'Energy gateways 3.2.0' to 20 devices in 4 waves" in banner
-        moved: list = []
-        while time.monotonic() < deadline + 20 and not moved:
+        assert "firmware: roll-out 'Edge gateways 3.2.0' to 36 devices in 5 waves" in banner
+        rollout: dict = {}
+        while time.monotonic() < deadline + 30 and rollout.get("state") != "paused":
             rollouts = httpx.get(f"{base_url}/api/v1/firmware/rollouts", headers=headers).json()
-            (rollout,) = [r for r in rollouts if r["name"] == "Energy gateways 3.2.0"]
-            moved = [w for w in rollout["waves"] if set(w["states"]) - {"pending", "offered"}]
+            (rollout,) = [r for r in rollouts if r["name"] == "Edge gateways 3.2.0"]
             time.sleep(0.5)
-        assert [w["devices"] for w in rollout["waves"]] == [2, 6, 6, 6] and moved, rollout
+        assert [w["devices"] for w in rollout["waves"]] == [4, 8, 8, 8, 8], rollout
+        # seed 42 fails 2 of wave 1's 8 devices: 25 % > 20 % pauses it, for the page to show
+        assert rollout["waves"][0]["states"] == {"verified": 4}, rollout
+        assert rollout["paused_reason"] == "wave 1: 25 % failed (threshold 20 %)", rollout
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -134,7 +136,7 @@ def test_demo_seeds_serves_simulates_and_reuses_data(tmp_path: Path):
     assert "exists" in again.stdout and "password:" not in again.stdout
     assert f"{len(assets)} simulated assets" in again.stdout
     assert "energy community: 20 members, 20 PODs" in again.stdout
-    assert "firmware: roll-out 'Energy gateways 3.2.0' to 20 devices" in again.stdout
+    assert "firmware: roll-out 'Edge gateways 3.2.0' to 36 devices" in again.stdout
 
 
 def test_demo_no_serve_seeds_quietly_and_names_no_url(tmp_path: Path):

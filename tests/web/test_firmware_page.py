@@ -129,7 +129,7 @@ async def test_an_operator_sees_the_waves_and_resumes_then_pauses(server, page):
     await _expect_waves_as_api(page, api, rid)
     await expect(card.get_by_test_id("rollout-waves")).to_contain_text("33.3 % of 20 %")
     await expect(page.get_by_test_id("image-sha")).to_have_text(f"{SHA[:12]}\u2026")
-    await expect(page.get_by_test_id("firmware-images")).to_contain_text("ev_charger")
+    await expect(page.get_by_test_id("firmware-images")).to_contain_text("ev charger (every model)")
     await _shot(page, "firmware")
     await page.get_by_test_id("dark-toggle").click()
     await expect(page.locator("body.body--dark")).to_have_count(1)
@@ -155,6 +155,8 @@ async def test_the_detail_follows_reports_at_local_time(server, page):
     await expect(page.get_by_test_id(f"device-{ids[3]}")).to_contain_text("flash write error")
     await expect(page.get_by_test_id(f"device-{ids[0]}")).to_contain_text("runs 1.4.2")
     await expect(page.get_by_test_id(f"device-{ids[0]}")).to_contain_text("verified")
+    pending = page.get_by_test_id(f"device-{ids[7]}").get_by_test_id("device-reported")
+    await expect(pending).to_have_text("not offered yet")
     reported = page.get_by_test_id(f"device-{ids[0]}").get_by_test_id("device-reported")
     await expect(reported).to_have_text(re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d CES?T$"))
     # a report through the API reaches the open page by its refresh

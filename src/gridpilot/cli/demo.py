@@ -6,7 +6,7 @@ scenarios, backfills ``--days`` of history at a ``--step`` (continuing where a p
 stopped), creates the energy community in the community domain with a member user (``member``,
 password printed only when created) and settles a month (``sim.community_seed``), puts the
 portfolio's battery and the office's EV chargers under the flex MPC with a first schedule
-(``cli.demo_flex``), starts a firmware roll-out to the community's gateways
+(``cli.demo_flex``), starts a firmware roll-out to the assets' gateways
 (``cli.demo_firmware``), then serves the API with the live simulation running in-process
 (``GRIDPILOT_SIM_AUTOSTART=all``).
 """

@@ -116,7 +116,7 @@ def _images(images: list[FirmwareImage]) -> None:
             row = ui.row().classes("w-full items-baseline gap-x-3 gap-y-0")
             with row.props(f"data-testid=image-{image.id}"):
                 ui.label(image.version).classes("font-mono text-weight-medium")
-                fits = ", ".join(image.kinds)
+                fits = ", ".join(k.replace("_", " ") for k in image.kinds)
                 fits += f" ({', '.join(image.models)})" if image.models else " (every model)"
                 ui.label(fits).classes("text-body2")
                 sha = ui.label(view.short_sha(image.sha256)).classes("font-mono select-all")
@@ -183,7 +183,8 @@ def _devices(devices: list[FirmwareRolloutDevice], names: dict[int, str], zones:
                 with ui.row().classes("no-wrap items-baseline gap-2"):
                     ui.label(view.wave_name(d.wave)).classes("text-caption text-grey-7 w-14")
                     ms = int(d.updated_at.timestamp() * 1000)
-                    ui.label(view.reported(ms, zones.get(d.site_id, "UTC"))).classes(
+                    when = view.reported(ms, zones.get(d.site_id, "UTC"))
+                    ui.label("not offered yet" if d.state == "pending" else when).classes(
                         "font-mono text-body2 w-48"
                     ).props("data-testid=device-reported")
                 if d.reported_version:
