@@ -50,6 +50,7 @@ async def test_threshold_breach_raises_exactly_one_alert_and_resolves(env, bus_e
         "rule_id",
         "asset_id",
         "site_id",
+        "kind",
         "severity",
         "state",
         "title",
@@ -58,7 +59,7 @@ async def test_threshold_breach_raises_exactly_one_alert_and_resolves(env, bus_e
         "flapping",
         "ts",
     }
-    assert raised[0]["flapping"] is False
+    assert raised[0]["flapping"] is False and raised[0]["kind"] == "threshold"
 
     await env.ingest(asset_id, 150.0)  # a new breach is a new alert
     assert [a["state"] for a in await env.alerts(rule_id=rule["id"])] == ["active", "resolved"]

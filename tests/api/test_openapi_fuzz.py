@@ -40,6 +40,12 @@ SELF_REVOKING = (
 )  # fmt: skip
 
 
+@pytest.fixture
+def settings_overrides(settings_overrides):
+    """Self-registration on, so the fuzzer reaches POST /auth/register past its 403 (off)."""
+    return {**settings_overrides, "self_registration": True}
+
+
 async def fuzz_admin_headers(app) -> dict[str, str]:
     async with app.state.sessions() as session, session.begin():
         session.add(

@@ -75,14 +75,20 @@ def test_bands_and_charges_in_words():
     assert view.charge_lines(definition)[-1] == ("Export earns", "0.105 EUR/kWh")
 
 
-def _delivery(state: str, attempts: int, error: str | None = None) -> Any:
-    return SimpleNamespace(
-        id=1,
-        state=state,
-        attempts=attempts,
-        last_error=error,
-        event="alert.test",
-        created_at=datetime(2026, 7, 1, 10, 0, tzinfo=UTC),
+def _delivery(state: str, attempts: int, error: str | None = None, **extra: Any) -> Any:
+    return (
+        SimpleNamespace(
+            id=1,
+            state=state,
+            attempts=attempts,
+            last_error=error,
+            event="alert.test",
+            created_at=datetime(2026, 7, 1, 10, 0, tzinfo=UTC),
+            recipients=None,
+            note=None,
+        )
+        if not extra
+        else SimpleNamespace(**{**vars(_delivery(state, attempts, error)), **extra})
     )
 
 
@@ -96,3 +102,7 @@ def test_a_test_sends_outcome_waits_for_the_first_attempt():
     assert outcome(None) is not None
     text = delivery_text(_delivery("pending", 2, "timeout"), "Europe/Rome")
     assert text == "alert.test · 2026-07-01 12:00 CEST · 2 attempts · timeout"
+    held = _delivery("pending", 0, recipients=["ann@example.org"], note="held: quiet hours")
+    assert delivery_text(held, "Europe/Rome") == (
+        "alert.test · 2026-07-01 12:00 CEST · 0 attempts · to ann@example.org · held: quiet hours"
+    )

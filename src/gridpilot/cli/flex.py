@@ -15,10 +15,11 @@ from zoneinfo import ZoneInfo
 
 import typer
 from pydantic import TypeAdapter, ValidationError
+from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridpilot.cli.users import err, out, run_in_transaction
+from gridpilot.cli.users import err, run_in_transaction
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import now_ms, to_ms
 from gridpilot.flex import service
@@ -28,6 +29,9 @@ from gridpilot.flex.schemas import ResourceCreate, ResourceOut
 app = typer.Typer(no_args_is_help=True)
 KINDS = "battery, ev_charger, deferrable_load, curtailable_load, hvac, pv_curtailment"
 SITE = typer.Argument(..., help="The site's id.", min=1)
+
+#: Wide enough for the schedule's nine columns whatever the terminal says (CI has 80).
+out = Console(width=160)
 
 
 def _summary(r: ResourceOut) -> str:

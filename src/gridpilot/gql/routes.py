@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 
 from gridpilot.auth.dependencies import Reader
 from gridpilot.balance.dependencies import CacheDep
@@ -36,7 +37,9 @@ and `errors[].extensions.code` (`not_found`, `validation_failed`, `too_large`...
 class GraphQLRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    query: str = Field(max_length=100_000, description="The GraphQL document")
+    query: str = Field(
+        min_length=1, max_length=100_000, description="The GraphQL document (not empty)"
+    )
     variables: dict[str, Any] | None = None
     operation_name: str | None = Field(default=None, alias="operationName", max_length=200)
 
@@ -82,8 +85,12 @@ async def graphql(
             body.query,
             variable_values=body.variables,
             context_value=context,
-            operation_name=body.operation_name,
+            operation_name=body.operation_name or None,  # "" names no operation
         )
+    except CannotGetOperationTypeError:  # strawberry raises instead of answering an error
+        message = f"the document has no operation named {body.operation_name!r}"
+        error = {"message": message, "extensions": {"code": "unknown_operation"}}
+        return JSONResponse({"data": None, "errors": [error]}, status_code=400)
     finally:
         limits.VARIABLES.reset(token)
     errors = [e.formatted for e in result.errors or []]
