@@ -5,9 +5,11 @@ every file the Compose stack mounts from the repository exists."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
+import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
@@ -82,3 +84,18 @@ def test_the_compose_stack_has_the_topology_and_its_mounted_files():
     example = (DEPLOY / "compose" / ".env.example").read_text()
     needed = set(re.findall(r"\$\{([A-Z_]+)\}", (DEPLOY / "compose" / "compose.yaml").read_text()))
     assert needed <= set(re.findall(r"^([A-Z_]+)=", example, re.M)), needed
+
+
+def _compose_errors(document: dict) -> list[str]:
+    """Errors of ``document`` against the Compose specification's JSON schema (vendored:
+    docker/compose 1.29.2 ``compose/config/compose_spec.json``, Apache-2.0)."""
+    schema = json.loads((Path(__file__).with_name("compose_spec.json")).read_text())
+    validator = jsonschema.Draft7Validator(schema)
+    return [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(document)]
+
+
+def test_the_compose_file_follows_the_compose_specification():
+    stack = yaml.safe_load((DEPLOY / "compose" / "compose.yaml").read_text())
+    assert _compose_errors(stack) == []
+    broken = {**stack, "services": {**stack["services"], "api-1": {"restart": 3, "ports": {}}}}
+    assert _compose_errors(broken)  # the schema catches what we would get wrong
