@@ -49,7 +49,7 @@ def _exercise(api: httpx.Client) -> list[str]:
     totp = api.post("/users/me/mfa").json()["secret"]
     return [
         PASSWORD, tokens["access_token"], tokens["refresh_token"], refreshed["access_token"],
-        refreshed["refresh_token"], key, key.rsplit("_", 1)[1], HOOK_SECRET, utility, totp,
+        refreshed["refresh_token"], key, key.split("_", 2)[2], HOOK_SECRET, utility, totp,
     ]  # fmt: skip
 
 
