@@ -37,13 +37,22 @@ async def watched_page(browser: Browser, width: int = 1280) -> AsyncIterator[Pag
     assert not problems, f"console errors or CSP violations: {problems}"
 
 
+async def fonts_in(page: Page) -> None:
+    """Every web font of the page loaded. Until then a font swap (the icon font replacing the
+    icons' names, Roboto replacing the fallback) moves buttons: on a busy machine a click landed
+    beside the button it was aimed at, between Playwright's hit test and the click."""
+    await page.wait_for_function("document.fonts.status === 'loaded'")
+
+
 async def log_in(page: Page, url: str, username: str, then: str) -> None:
     await page.goto(f"{url}/login?redirect_to={then}")
     await expect(page.get_by_test_id("username")).to_be_visible()
+    await fonts_in(page)
     await page.get_by_test_id("username").fill(username)
     await page.get_by_test_id("password").fill(PASSWORD)
     await page.get_by_test_id("login").click()
     await expect(page).to_have_url(f"{url}{then}")
+    await fonts_in(page)
 
 
 async def shot(page: Page, name: str) -> None:
@@ -61,15 +70,18 @@ async def dark(page: Page) -> None:
     await page.get_by_test_id("dark-toggle").click()
     await page.reload()
     await expect(page.locator("body.body--dark")).to_have_count(1)
+    await fonts_in(page)
 
 
 async def settled(page: Page) -> None:
-    """No Quasar transition still running: a dialog fading in, an expansion sliding open (its
-    wrapper has an inline height until it is done)."""
+    """No Quasar transition still running: a dialog fading in, an expansion sliding open or shut
+    (Quasar's slide transition gives the content itself an inline height and ``overflow-y:
+    hidden`` until it is done; a field focused meanwhile scrolls that clipped content, which
+    moves the buttons under it)."""
     await expect(page.locator("[class*='-enter-active']")).to_have_count(0)
     await page.wait_for_function(
         "[...document.querySelectorAll('.q-expansion-item__content')]"
-        ".every(e => !e.parentElement.style.height)"
+        ".every(e => !e.style.height && !e.style.overflowY)"
     )
 
 

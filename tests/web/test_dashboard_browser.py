@@ -17,6 +17,7 @@ import httpx
 import pytest
 from tests.control.conftest import BROKER_HOST, BROKER_PORT, broker_available
 from tests.web.dashboard_server import PASSWORD, Dashboard, dashboard_server
+from tests.web.settings_browser import fonts_in
 
 from gridpilot.core.timestamps import now_ms
 
@@ -155,11 +156,16 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
 
 
 async def _log_in(page: Page, url: str, username: str, password: str = PASSWORD) -> None:
+    """Log in from the overview's address; with the right password, wait for the overview."""
     await page.goto(f"{url}/")
     await expect(page.get_by_test_id("username")).to_be_visible()
+    await fonts_in(page)
     await page.get_by_test_id("username").fill(username)
     await page.get_by_test_id("password").fill(password)
     await page.get_by_test_id("login").click()
+    if password == PASSWORD:
+        await expect(page).to_have_url(f"{url}/")
+        await fonts_in(page)
 
 
 async def _chart_points(page: Page, test_id: str) -> dict[str, list[list[float]]]:

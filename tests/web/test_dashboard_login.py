@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from tests.web.dashboard_server import PASSWORD, Dashboard, dashboard_server
+from tests.web.settings_browser import fonts_in
 
 pytest.importorskip("playwright")
 from playwright.async_api import Browser, Page, expect
@@ -48,6 +49,7 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
 async def _log_in(page: Page, url: str, username: str, password: str = PASSWORD) -> None:
     await page.goto(f"{url}/login")
     await expect(page.get_by_test_id("username")).to_be_visible()
+    await fonts_in(page)
     await page.get_by_test_id("username").fill(username)
     await page.get_by_test_id("password").fill(password)
     await page.get_by_test_id("login").click()

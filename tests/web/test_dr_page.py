@@ -17,6 +17,7 @@ from tests.web.settings_browser import (
     dark,
     log_in,
     no_sideways_scroll,
+    settled,
     shot,
     watched_page,
 )
@@ -163,6 +164,10 @@ async def test_an_operator_creates_and_cancels_a_test_event(server, page):
     dashboard, ids = server
     await log_in(page, dashboard.url, "operator", "/dr")
     await page.get_by_test_id("dr-create").click()
+    # the form slides open: a field focused meanwhile scrolls the clipping wrapper, which moved
+    # the button between the mouse's press and release on a busy machine (no click at all)
+    await expect(page.get_by_test_id("dr-new-target")).to_be_visible()
+    await settled(page)
     await page.get_by_test_id("dr-new-target").fill("-3")
     await page.get_by_test_id("dr-new-save").click()  # refused, with the reason beside the field
     field = page.locator(".q-field", has=page.get_by_test_id("dr-new-target"))

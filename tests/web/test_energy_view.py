@@ -148,8 +148,8 @@ async def test_dark_header_and_the_flows_in_the_palettes_colours(server, page):
     await _pick(page, "Yesterday")
     line = page.get_by_test_id("flow-solar_home-line")
     await expect(line).to_have_attribute("class", "gp-line gp-moving")
-    colour = await line.evaluate("e => getComputedStyle(e).stroke")
-    assert colour == "rgb(255, 152, 0)"  # generation orange, as in the charts
+    # generation orange, as in the charts
+    await expect(line).to_have_css("stroke", "rgb(255, 152, 0)")
     await shot(page, "energy-flow-site-dark")
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.web.dashboard_server import PASSWORD, Dashboard, dashboard_server
+from tests.web.dashboard_server import Dashboard, dashboard_server
+from tests.web.settings_browser import log_in
 
 pytest.importorskip("playwright")
 from playwright.async_api import Browser, Page, expect
@@ -89,11 +90,7 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
 
 
 async def _log_in(page: Page, url: str, username: str, path: str = "/firmware") -> None:
-    await page.goto(f"{url}/login?redirect_to={path}")
-    await page.get_by_test_id("username").fill(username)
-    await page.get_by_test_id("password").fill(PASSWORD)
-    await page.get_by_test_id("login").click()
-    await expect(page).to_have_url(f"{url}{path}")
+    await log_in(page, url, username, path)
 
 
 async def _shot(page: Page, name: str) -> None:

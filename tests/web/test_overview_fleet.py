@@ -12,6 +12,7 @@ import httpx
 import pytest
 from tests.web.dashboard_server import PASSWORD, Dashboard, dashboard_server
 from tests.web.fleet_seed import PROSUMER_KW, PV_KW, readings_at, seed_fleet
+from tests.web.settings_browser import fonts_in
 from tests.web.test_dashboard_browser import _shot
 
 from gridpilot.core.settings import Settings
@@ -64,6 +65,8 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
 
 async def _log_in(page: Page, url: str) -> None:
     await page.goto(f"{url}/login")
+    await expect(page.get_by_test_id("username")).to_be_visible()
+    await fonts_in(page)
     await page.get_by_test_id("username").fill("admin")
     await page.get_by_test_id("password").fill(PASSWORD)
     await page.get_by_test_id("login").click()

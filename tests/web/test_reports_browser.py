@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from tests.web.dashboard_server import PASSWORD, Dashboard, dashboard_server
+from tests.web.dashboard_server import Dashboard, dashboard_server
+from tests.web.settings_browser import log_in
 
 from gridpilot.core.timestamps import now_ms
 
@@ -93,11 +94,7 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
 
 
 async def _log_in(page: Page, url: str, username: str) -> None:
-    await page.goto(f"{url}/login?redirect_to=/reports")
-    await page.get_by_test_id("username").fill(username)
-    await page.get_by_test_id("password").fill(PASSWORD)
-    await page.get_by_test_id("login").click()
-    await expect(page).to_have_url(f"{url}/reports")
+    await log_in(page, url, username, "/reports")
 
 
 async def _shot(page: Page, name: str) -> None:
