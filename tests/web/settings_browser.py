@@ -51,7 +51,7 @@ async def log_in(page: Page, url: str, username: str, then: str) -> None:
     await page.get_by_test_id("username").fill(username)
     await page.get_by_test_id("password").fill(PASSWORD)
     await page.get_by_test_id("login").click()
-    await expect(page).to_have_url(f"{url}{then}")
+    await expect(page).to_have_url(f"{url}{then}", timeout=30_000)  # a busy CI machine
     await fonts_in(page)
 
 

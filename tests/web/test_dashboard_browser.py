@@ -164,7 +164,7 @@ async def _log_in(page: Page, url: str, username: str, password: str = PASSWORD)
     await page.get_by_test_id("password").fill(password)
     await page.get_by_test_id("login").click()
     if password == PASSWORD:
-        await expect(page).to_have_url(f"{url}/")
+        await expect(page).to_have_url(f"{url}/", timeout=30_000)  # a busy CI machine
         await fonts_in(page)
 
 
