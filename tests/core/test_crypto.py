@@ -74,3 +74,21 @@ def test_development_creates_a_private_key_file_production_needs_a_key(tmp_path)
     missing = Settings(data_dir=tmp_path, secrets_key_file=tmp_path / "nope.key")
     with pytest.raises(ConfigurationError, match=r"nope\.key"):
         crypto.load_keyring(missing)
+
+
+def test_many_engines_from_one_key_source_read_it_once_and_the_last_source_encrypts(
+    tmp_path, monkeypatch
+):
+    reads: list[object] = []
+    real = crypto.load_keyring
+    monkeypatch.setattr(crypto, "load_keyring", lambda s: reads.append(s) or real(s))
+    first = Settings(data_dir=tmp_path / "a")
+    other = Settings(data_dir=tmp_path / "b", secrets_keys=base64.b64encode(KEY_B).decode())
+    for _ in range(50):
+        crypto.use(first)
+    crypto.use(other)
+    crypto.use(first)  # the last one used encrypts
+    ring = crypto.active()
+    assert len(reads) == 2
+    assert ring.keys[0] == real(first).keys[0]
+    assert KEY_B in ring.keys  # still readable

@@ -163,9 +163,18 @@ _ACTIVE = Keyring()
 _PENDING: list[Settings] = []
 
 
+def _source(settings: Settings) -> tuple[str | None, Path | None]:
+    """Where ``settings`` take their keys from: the variable's value or the key file."""
+    variable = settings.secrets_keys.get_secret_value() if settings.secrets_keys else None
+    return variable, None if variable and variable.strip() else key_file(settings)
+
+
 def use(settings: Settings) -> None:
     """Take the keys of ``settings`` at the first secret read or written (so an engine that
-    never touches a secret creates no key file); they become the encrypting keys."""
+    never touches a secret creates no key file); they become the encrypting keys. A source
+    already waiting is read once (a test process makes hundreds of engines from one file)."""
+    source = _source(settings)
+    _PENDING[:] = [s for s in _PENDING if _source(s) != source]
     _PENDING.append(settings)
 
 
