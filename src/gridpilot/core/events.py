@@ -132,6 +132,29 @@ class DrEventChanged(TypedDict):
     changed_ms: int
 
 
+class FirmwareRolloutUpdated(TypedDict):
+    rollout_id: int
+    image_id: int
+    version: str  # the image's
+    state: str  # running | paused | completed
+    previous: str | None  # None when the roll-out just started
+    current_wave: int  # 0: the canary
+    paused_reason: str | None
+    changed_ms: int  # epoch ms
+
+
+class FirmwareDeviceUpdated(TypedDict):
+    rollout_id: int
+    asset_id: int
+    site_id: int
+    wave: int
+    state: str  # downloading | installed | verified | failed
+    previous: str  # offered | downloading | installed
+    reported_version: str | None
+    error: str | None
+    changed_ms: int  # epoch ms
+
+
 READINGS_STORED = Topic(
     "readings.stored",
     ReadingsStored,
@@ -142,7 +165,10 @@ READINGS_STORED = Topic(
 ASSET_CHANGED = Topic(
     "asset.changed",
     AssetChanged,
-    ("assets/events.py (assets routes, wia routes, sim/provision.py)",),
+    (
+        "assets/events.py (assets routes, wia routes, sim/provision.py)",
+        "firmware/events.py (a verified device's firmware_version)",
+    ),
     (
         "telemetry/tasks.py",
         "balance/cache.py",
@@ -222,6 +248,20 @@ DR_EVENT_UPDATED = Topic(
     ("live/hub.py",),
     "A demand-response event was created or changed status.",
 )
+FIRMWARE_ROLLOUT_UPDATED = Topic(
+    "firmware_rollout.updated",
+    FirmwareRolloutUpdated,
+    ("firmware/events.py (firmware routes, sim/firmware.py)",),
+    ("none in-process yet: integrations on the Redis bus (GRIDPILOT_REDIS_URL)",),
+    "A firmware roll-out started, paused, resumed, offered its next wave or completed.",
+)
+FIRMWARE_DEVICE_UPDATED = Topic(
+    "firmware_device.updated",
+    FirmwareDeviceUpdated,
+    ("firmware/events.py (firmware routes, sim/firmware.py)",),
+    ("none in-process yet: integrations on the Redis bus (GRIDPILOT_REDIS_URL)",),
+    "A device of a firmware roll-out reported a step: downloading, verified or failed.",
+)
 
 CATALOGUE: dict[str, Topic] = {
     t.name: t
@@ -238,6 +278,8 @@ CATALOGUE: dict[str, Topic] = {
         ANOMALY_DETECTED,
         FORECAST_STORED,
         DR_EVENT_UPDATED,
+        FIRMWARE_ROLLOUT_UPDATED,
+        FIRMWARE_DEVICE_UPDATED,
     )
 }
 
