@@ -49,6 +49,10 @@ async def record(client, admin, name, value, valid_from="2024-01-01", **extra):
 
 @pytest.fixture
 async def cer(client, admin, person):
+    return await settlement_community(client, admin, person)
+
+
+async def settlement_community(client, admin, person) -> dict:
     """Substation AC001, zone NORD, Lombardia (PV bonus north +10 EUR/MWh).
 
     Hours T, T+1, T+2 [kWh]: Ann's 500 kW PV injects 400 | 0 | 0 and withdraws 0 | 10 | 30;

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Amount = Annotated[Decimal, Field(ge=0, le=10**6, max_digits=16, decimal_places=6)]
 Day = Annotated[date, Field(ge=date(2000, 1, 1), le=date(9999, 1, 1))]
@@ -156,3 +156,52 @@ class MonthReconciliation(BaseModel):
     paid_eur: Decimal | None = Field(description="What the GSE statement says was paid")
     difference_eur: Decimal | None = Field(description="paid - estimated")
     difference_pct: Decimal | None = Field(description="Of the estimate, to 0.01 %")
+
+
+class AdjustmentIn(BaseModel):
+    """A manual ledger line (``POST /api/economic/transactions``): an ``ADJUSTMENT`` appended to
+    the ledger; existing lines, and the closed months they come from, never change. The other
+    types are written only by closing a settlement."""
+
+    model_config = ConfigDict(extra="forbid")
+    community_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    transaction_type: Literal["ADJUSTMENT"] = "ADJUSTMENT"
+    member_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = Field(
+        default=None, description="The member concerned; null for a community line"
+    )
+    amount_eur: Annotated[Decimal, Field(ge=-(10**9), le=10**9, max_digits=12, decimal_places=2)]
+    description: Annotated[str, Field(min_length=1, max_length=500)]
+    period_start: Day | None = None
+    period_end: Day | None = None
+
+    @model_validator(mode="after")
+    def _period(self) -> AdjustmentIn:
+        if (self.period_start is None) != (self.period_end is None):
+            raise ValueError("give both period_start and period_end, or neither")
+        if self.period_start and self.period_end and self.period_end < self.period_start:
+            raise ValueError("period_end is before period_start")
+        return self
+
+
+class DistributeIn(SettlementRun):
+    """The month to settle and close (``POST /api/economic/distribute``)."""
+
+    community_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+class StatementLinks(BaseModel):
+    """A member's statement of a settled month, as links (``GET /api/economic/reports``)."""
+
+    member_id: int
+    member_name: str
+    total_eur: Decimal
+    csv_url: str
+    pdf_url: str
+
+
+class Report(BaseModel):
+    settlement_id: int
+    year: int
+    month: int
+    status: str
+    statements: list[StatementLinks]

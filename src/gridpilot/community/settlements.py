@@ -223,6 +223,33 @@ async def run_settlement(
     return settlement, created
 
 
+async def preview_settlement(
+    *, session: AsyncSession, principal: Principal, community_id: int, year: int, month: int
+) -> tuple[Settlement, Access]:
+    """A month's figures as a run would store them, computed without writing (any role may
+    read; ``id`` 0 when no draft is stored yet). A closed month answers as stored."""
+    access = await community_access(session, principal, community_id)
+    existing = await session.scalar(
+        select(Settlement).where(
+            Settlement.community_id == community_id,
+            Settlement.year == year,
+            Settlement.month == month,
+        )
+    )
+    if existing is not None and existing.status == "closed":
+        return existing, access
+    figures, used, extra = await _compute(session, access, year, month)
+    plant_ids = {p.pod_code: p.id for p in await community_plants(session, community_id)}
+    preview = Settlement(
+        id=existing.id if existing is not None else 0, community_id=community_id, year=year,
+        month=month, status="draft", computed_at=utcnow(), closed_at=None, parameters=used,
+        parameters_as_of=extra["as_of"], statute=extra["statute"],
+        incentive_eur=figures.incentive_eur, valorisation_eur=figures.valorisation_eur,
+        gse_estimate_eur=figures.gse_estimate_eur, result=_result(figures, plant_ids),
+    )  # fmt: skip
+    return preview, access
+
+
 async def get_settlement(
     *, session: AsyncSession, principal: Principal, community_id: int, settlement_id: int
 ) -> tuple[Settlement, Access]:
