@@ -28,6 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from gridpilot.alerts import targets
 from gridpilot.alerts.checks import Watch
 from gridpilot.alerts.lifecycle import event_payload, raise_alert, resolve_open
 from gridpilot.alerts.models import Alert, AlertRule
@@ -185,6 +186,7 @@ class AlertRuntime:
             rules = (await session.scalars(select(AlertRule).where(AlertRule.enabled))).all()
             assets = await asset_summaries(session=session)
             sites = await site_contracts(session=session)
+            members = await targets.members(session, rules)  # dynamic groups: as of now
             watch = self.watch
             watch.rules = [
                 RuleView(
@@ -195,7 +197,8 @@ class AlertRuntime:
                     r.site_id,
                     r.asset_id,
                     r.asset_kind,
-                    dict(r.params),
+                    r.kind_params,
+                    members.get(r.group_id) if r.group_id is not None else None,
                 )
                 for r in rules
             ]

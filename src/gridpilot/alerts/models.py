@@ -27,12 +27,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 from gridpilot.db.base import Base, Timestamped, UtcDateTime
 from gridpilot.db.encrypted import EncryptedString
 
+#: The key of ``AlertRule.params`` that holds a rule's device group (no column of its own).
+GROUP_KEY = "group_id"
+
 
 class AlertRule(Timestamped, Base):
     """A condition watched for every asset (or site) in its scope.
 
     Scope: ``asset_id`` (one asset), else ``site_id`` and/or ``asset_kind`` (all matching
-    assets); all three empty means every asset. ``params`` depend on ``kind`` (see schemas).
+    assets); all three empty means every asset. ``params`` depend on ``kind`` (see schemas),
+    plus ``group_id`` when the rule covers the members of a device group (``targets``).
     """
 
     __tablename__ = "alert_rules"
@@ -55,6 +59,17 @@ class AlertRule(Timestamped, Base):
     builtin: Mapped[str | None] = mapped_column(String(40), unique=True)
     description: Mapped[str | None] = mapped_column(String(2000))
     created_by: Mapped[str | None] = mapped_column(String(200))
+
+    @property
+    def group_id(self) -> int | None:
+        """The device group the rule covers (kept in ``params`` under ``GROUP_KEY``)."""
+        value = (self.params or {}).get(GROUP_KEY)
+        return value if isinstance(value, int) else None
+
+    @property
+    def kind_params(self) -> dict[str, Any]:
+        """``params`` of the rule's kind, without the group target."""
+        return {k: v for k, v in (self.params or {}).items() if k != GROUP_KEY}
 
 
 class Alert(Base):

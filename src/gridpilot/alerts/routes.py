@@ -78,9 +78,12 @@ RULE_DESCRIPTION = f"""
 {rules_description()}
 
 Scope: `asset_id` (one asset), else `site_id` and/or `asset_kind`; neither means every site
-(only for users not limited to some sites). Site kinds (`contract_demand`, `forecast_contract`,
-`balance_check`) raise one alert per site with `asset_id` null. `channel_ids`: notification
-channels of the rule.
+(only for users not limited to some sites). `group_id`: every current member of a device group
+(a dynamic group's members as they are at each evaluation), optionally narrowed by `site_id`
+and `asset_kind`; not with `asset_id`, nor for site kinds (422 `rule_group_site_kind`); 404 for
+a group you do not see, 403 `group_out_of_scope` when it reaches sites you may not see. Site
+kinds (`contract_demand`, `forecast_contract`, `balance_check`) raise one alert per site with
+`asset_id` null. `channel_ids`: notification channels of the rule.
 """
 
 

@@ -12,7 +12,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from gridpilot.alerts.kinds import KIND_NAMES, KINDS
 from gridpilot.alerts.kinds import validated_params as validated_params
@@ -54,6 +54,9 @@ class RuleFields(Strict):
     site_id: DbId | None = Field(default=None, description="Scope: every asset of this site")
     asset_id: DbId | None = Field(default=None, description="Scope: this asset only")
     asset_kind: Kind | None = Field(default=None, description="Scope: assets of this kind")
+    group_id: DbId | None = Field(
+        default=None, description="Scope: every current member of this device group"
+    )
     channel_ids: list[DbId] = Field(default_factory=list, max_length=50)
     description: str | None = Field(default=None, max_length=2000)
 
@@ -74,6 +77,7 @@ class RuleUpdate(Strict):
     site_id: DbId | None = None
     asset_id: DbId | None = None
     asset_kind: Kind | None = None
+    group_id: DbId | None = Field(default=None, description="null: no longer on a group")
     channel_ids: list[DbId] | None = Field(default=None, max_length=50)
     description: str | None = Field(default=None, max_length=2000)
     params: dict[str, Any] | None = None
@@ -91,7 +95,8 @@ class RuleOut(BaseModel):
     site_id: int | None
     asset_id: int | None
     asset_kind: str | None
-    params: dict[str, Any]
+    group_id: int | None = Field(description="The device group whose members the rule covers")
+    params: dict[str, Any] = Field(validation_alias=AliasChoices("kind_params", "params"))
     channel_ids: list[int]
     builtin: str | None = Field(description="Built-in default rule (can be disabled, not deleted)")
     description: str | None

@@ -2,7 +2,9 @@
 
 Scope: a rule on an asset takes the asset's site; a rule on a site (optionally one asset kind)
 covers the site's assets; a rule without site or asset (global) covers every site and can only
-be made or seen by principals not limited to some sites. Disabling or deleting a rule resolves
+be made or seen by principals not limited to some sites. A rule on a device group
+(``group_id``, see ``targets``) covers its current members, optionally narrowed by ``site_id``
+and ``asset_kind``. Disabling or deleting a rule resolves
 its open alerts (returned, so the edge can publish ``alert.resolved`` after the commit).
 """
 
@@ -10,9 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridpilot.alerts import targets
 from gridpilot.alerts.audit import record
 from gridpilot.alerts.kinds import KINDS, validated_params
 from gridpilot.alerts.lifecycle import resolve_rule_alerts
@@ -47,7 +50,9 @@ def can_see_rule(principal: Principal, rule: AlertRule) -> bool:
 
 async def get_rule(*, session: AsyncSession, rule_id: int, principal: Principal) -> AlertRule:
     rule = await session.get(AlertRule, rule_id)
-    if rule is None or not can_see_rule(principal, rule):
+    if rule is None or not (
+        can_see_rule(principal, rule) or await targets.visible(session, principal, rule)
+    ):
         raise NotFound(f"alert rule {rule_id} not found")
     return rule
 
@@ -63,7 +68,13 @@ async def list_rules(
 ) -> list[AlertRule]:
     query = select(AlertRule)
     if principal.site_ids is not None:
-        query = query.where(AlertRule.site_id.in_(sorted(principal.site_ids)))
+        unsited = (
+            await session.scalars(select(AlertRule).where(AlertRule.site_id.is_(None)))
+        ).all()
+        groups = [r.id for r in unsited if await targets.visible(session, principal, r)]
+        query = query.where(
+            or_(AlertRule.site_id.in_(sorted(principal.site_ids)), AlertRule.id.in_(groups))
+        )
     if site_id is not None:
         query = query.where(AlertRule.site_id == site_id)
     if kind is not None:
@@ -79,8 +90,12 @@ async def _resolve_scope(
     site_id: int | None,
     asset_id: int | None,
     asset_kind: str | None,
+    group_id: int | None = None,
 ) -> int | None:
-    """The rule's site id after checking the scope fields against each other and the caller."""
+    """The rule's site id after checking the scope fields against each other and the caller
+    (the group itself is checked by ``targets.check_group``)."""
+    if asset_id is not None and group_id is not None:
+        raise ValidationFailed("asset_id cannot be combined with group_id: give one target")
     if asset_id is not None:
         if asset_kind is not None:
             raise ValidationFailed("asset_kind cannot be combined with asset_id")
@@ -91,7 +106,7 @@ async def _resolve_scope(
     if site_id is not None:
         await assets.get_site(session=session, site_id=site_id, principal=principal)
         return site_id
-    if principal.site_ids is not None:
+    if principal.site_ids is not None and group_id is None:
         raise PermissionDenied("a user limited to some sites must scope a rule to one of them")
     return None
 
@@ -130,7 +145,7 @@ async def _check_channels(
 
 
 #: Fields whose change makes the open alerts of a rule stale (they are resolved).
-_CONDITION = ("metric", "site_id", "asset_id", "asset_kind", "params")
+_CONDITION = ("metric", "site_id", "asset_id", "asset_kind", "group_id", "params")
 
 
 def _snapshot(rule: AlertRule) -> dict[str, Any]:
@@ -143,7 +158,8 @@ def _snapshot(rule: AlertRule) -> dict[str, Any]:
         "site_id": rule.site_id,
         "asset_id": rule.asset_id,
         "asset_kind": rule.asset_kind,
-        "params": rule.params,
+        "group_id": rule.group_id,
+        "params": rule.kind_params,
         "channel_ids": rule.channel_ids,
     }
 
@@ -152,8 +168,15 @@ async def create_rule(
     *, session: AsyncSession, principal: Principal, data: RuleCreate
 ) -> AlertRule:
     site_id = await _resolve_scope(
-        session, principal, site_id=data.site_id, asset_id=data.asset_id, asset_kind=data.asset_kind
+        session,
+        principal,
+        site_id=data.site_id,
+        asset_id=data.asset_id,
+        asset_kind=data.asset_kind,
+        group_id=data.group_id,
     )
+    if data.group_id is not None:
+        await targets.check_group(session, principal, kind=data.kind, group_id=data.group_id)
     rule = AlertRule(
         name=data.name,
         kind=data.kind,
@@ -163,7 +186,7 @@ async def create_rule(
         site_id=site_id,
         asset_id=data.asset_id,
         asset_kind=data.asset_kind,
-        params=validated_params(data.kind, data.params),
+        params=targets.with_group(validated_params(data.kind, data.params), data.group_id),
         channel_ids=await _check_channels(session, principal, data.channel_ids, site_id),
         description=data.description,
         created_by=principal.name,
@@ -181,6 +204,26 @@ async def create_rule(
     return rule
 
 
+async def _update_target(
+    session: AsyncSession, principal: Principal, rule: AlertRule, changes: RuleUpdate
+) -> None:
+    """Apply the changes of scope (site, asset, kind, group) and of params to ``rule``."""
+    fields = changes.model_fields_set
+    group_id = changes.group_id if "group_id" in fields else rule.group_id
+    if fields & {"site_id", "asset_id", "asset_kind", "group_id"}:
+        scope = {k: getattr(rule, k) for k in ("site_id", "asset_id", "asset_kind")}
+        scope.update({k: getattr(changes, k) for k in fields & scope.keys()})
+        if "asset_id" in fields and "site_id" not in fields:
+            scope["site_id"] = None  # moving to another asset moves to its site
+        rule.site_id = await _resolve_scope(session, principal, **scope, group_id=group_id)
+        rule.asset_id, rule.asset_kind = scope["asset_id"], scope["asset_kind"]
+    if "group_id" in fields and group_id is not None:
+        await targets.check_group(session, principal, kind=rule.kind, group_id=group_id)
+    if fields & {"params", "group_id"}:
+        kind_params = (changes.params or {}) if "params" in fields else rule.kind_params
+        rule.params = targets.with_group(validated_params(rule.kind, kind_params), group_id)
+
+
 async def update_rule(
     *, session: AsyncSession, rule_id: int, principal: Principal, changes: RuleUpdate
 ) -> tuple[AlertRule, list[Alert]]:
@@ -191,17 +234,9 @@ async def update_rule(
         if name in fields and getattr(changes, name) is None:
             raise ValidationFailed(f"{name} cannot be null")
     before = _snapshot(rule)
-    if fields & {"site_id", "asset_id", "asset_kind"}:
-        scope = {k: getattr(rule, k) for k in ("site_id", "asset_id", "asset_kind")}
-        scope.update({k: getattr(changes, k) for k in fields & scope.keys()})
-        if "asset_id" in fields and "site_id" not in fields:
-            scope["site_id"] = None  # moving to another asset moves to its site
-        rule.site_id = await _resolve_scope(session, principal, **scope)
-        rule.asset_id, rule.asset_kind = scope["asset_id"], scope["asset_kind"]
+    await _update_target(session, principal, rule, changes)
     if "metric" in fields:
         rule.metric = await _check_metric(session, rule.kind, changes.metric)
-    if "params" in fields:
-        rule.params = validated_params(rule.kind, changes.params or {})
     if "channel_ids" in fields:
         rule.channel_ids = await _check_channels(
             session, principal, changes.channel_ids or [], rule.site_id

@@ -77,8 +77,12 @@ class RuleView:
     asset_id: int | None
     asset_kind: str | None
     params: dict[str, Any]
+    #: A group rule: the group's members when the rules were loaded (None: no group).
+    members: frozenset[int] | None = None
 
     def covers(self, asset: AssetView) -> bool:
+        if self.members is not None and asset.id not in self.members:
+            return False
         if self.asset_id is not None:
             return self.asset_id == asset.id
         if self.site_id is not None and self.site_id != asset.site_id:

@@ -158,6 +158,26 @@ async def check_full_scope(
         )
 
 
+async def sees_whole_group(*, session: AsyncSession, principal: Principal, group_id: int) -> bool:
+    """Whether the group exists and every site it reaches is one the principal sees (what
+    acting on it needs): rules on a group are shown only to such principals."""
+    group = await session.get(DeviceGroup, group_id)
+    return group is not None and sees_all(principal, (await _scopes(session, [group]))[group.id])
+
+
+async def member_ids(
+    *, session: AsyncSession, group_ids: Sequence[int]
+) -> dict[int, frozenset[int]]:
+    """Every current member of each group, by group id (a deleted group has none)."""
+    found = (await session.scalars(select(DeviceGroup).where(DeviceGroup.id.in_(group_ids)))).all()
+    members = {g: frozenset[int]() for g in group_ids}
+    for group in found:
+        members[group.id] = frozenset(
+            a.id for a in await member_assets(session=session, group=group)
+        )
+    return members
+
+
 async def target_assets(
     *, session: AsyncSession, principal: Principal, group_id: int
 ) -> list[Asset]:
