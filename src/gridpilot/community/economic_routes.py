@@ -31,17 +31,17 @@ Year = Annotated[int, Query(ge=2024, le=2100)]
 Month = Annotated[int, Query(ge=1, le=12)]
 
 
-def _error(description: str) -> dict[str, Any]:
+def error_answer(description: str) -> dict[str, Any]:
     return {
         "description": description,
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     }
 
 
-NOT_FOUND = {404: _error("No such community (or not one the caller may see), or month")}
-FORBIDDEN = {403: _error("Only the community's admins (with configure) may do this")}
-CONFLICT = {409: _error("The month is already closed: a closed month never changes")}
-INVALID = {422: _error("Invalid body, or the month has not ended yet")}
+NOT_FOUND = {404: error_answer("No such community (or not one the caller may see), or month")}
+FORBIDDEN = {403: error_answer("Only the community's admins (with configure) may do this")}
+CONFLICT = {409: error_answer("The month is already closed: a closed month never changes")}
+INVALID = {422: error_answer("Invalid body, or the month has not ended yet")}
 
 
 def both(method: Callable[..., Any], path: str, **kwargs: Any) -> Callable[[Any], Any]:

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gridpilot.community import economic_routes, energy_routes, seed_routes, settlement_routes
+from gridpilot.community import (
+    economic_routes,
+    energy_routes,
+    measurement_routes,
+    seed_routes,
+    settlement_routes,
+)
 
 router = APIRouter(tags=["community"])
 router.include_router(energy_routes.router)
@@ -16,3 +22,4 @@ seed_router.include_router(seed_routes.seed_router)
 seed_router.include_router(energy_routes.seed_router)
 seed_router.include_router(settlement_routes.seed_router)
 seed_router.include_router(economic_routes.seed_router)
+seed_router.include_router(measurement_routes.seed_router)
