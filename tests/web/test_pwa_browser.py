@@ -20,6 +20,7 @@ from tests.web.settings_browser import (
     log_in,
     no_sideways_scroll,
     seed,
+    settled,
     shot,
     watched_page,
 )
@@ -112,11 +113,16 @@ async def _pick(page: Page, test_id: str, options: list[str]) -> None:
     field = page.get_by_test_id(test_id)
     await field.click()
     menu = page.locator(".q-menu")
+    await expect(menu.get_by_role("option").first).to_be_visible()
+    await settled(page)  # the menu scales in: a click meanwhile can land beside its option
     for item in await menu.get_by_role("option").all():
         name = (await item.inner_text()).strip()
         selected = await item.get_attribute("aria-selected") == "true"
         if selected != (name in options):
             await item.click()
+            # the server's answer flips it: the next read must not see the old state
+            wanted = "false" if selected else "true"
+            await expect(item).to_have_attribute("aria-selected", wanted)
     await page.keyboard.press("Escape")
 
 
