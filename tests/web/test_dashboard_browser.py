@@ -20,6 +20,8 @@ from tests.web.dashboard_server import PASSWORD, Dashboard, dashboard_server
 from tests.web.settings_browser import fonts_in
 
 from gridpilot.core.timestamps import now_ms
+from gridpilot.web.numbers import local_datetime
+from gridpilot.web.palette import colour
 
 pytest.importorskip("playwright")
 from playwright.async_api import Browser, Page, expect
@@ -268,6 +270,11 @@ async def test_site_page_lists_assets_and_exports_csv(server, page):
     energy = await _chart_points(page, "energy-bars")  # kWh per hour: 400 kW x 1 h
     assert {value for _, value in energy["Consumption"][1:-1]} == {400.0}
     await expect(table).to_contain_text("online")  # data within 3 expected intervals
+    meter, solar = (table.locator("tbody tr", has_text=n) for n in ("Main meter", "Roof PV"))
+    await expect(meter.locator("td").nth(4)).to_have_text("\u2013")  # no rating: a dash
+    await expect(solar.locator("td").nth(4)).to_have_text("60.0 kW")  # with its unit
+    await expect(solar.locator("td").nth(2)).to_have_text("solar pv")  # no raw key
+    await expect(page.get_by_test_id("now-reason")).to_be_hidden()  # the plant reports
     async with page.expect_download() as download_info:
         await page.get_by_test_id("csv-export").click()
     download = await download_info.value
@@ -286,6 +293,49 @@ async def test_a_viewer_limited_to_another_site_does_not_see_the_plant(server, p
     await expect(page.get_by_test_id("kpi-energy-value")).to_have_text("0.0 kWh")
     await page.goto(f"{dashboard.url}/sites/{ids['plant']}")
     await expect(page.get_by_text(f"There is no site {ids['plant']} you may see.")).to_be_visible()
+
+
+async def test_now_says_why_a_silent_site_shows_dashes(server, page):
+    dashboard, ids = server
+    last = _press_history(ids["press"])[-1]["ts"]  # two days ago: nothing fresh
+    await _log_in(page, dashboard.url, "viewer")  # the press's site only
+    reason = page.get_by_test_id("now-reason")
+    said = f"No reading in the last 5 min (the last at {local_datetime(last, 'UTC')})"
+    await expect(reason).to_have_text(said)
+    await expect(page.get_by_test_id("now-consumption")).to_have_text("\u2013")
+    await page.goto(f"{dashboard.url}/sites/{ids['other']}")
+    await expect(reason).to_have_text(said)
+    press = page.get_by_test_id("asset-table").locator("tbody tr", has_text="Press")
+    await expect(press.locator("td").nth(5)).to_have_text("\u2013")  # no power "now" 2 d old
+    await expect(press.locator("td").nth(6)).to_have_text("2 d ago")
+    await _shot(page, "site-silent")
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await expect(reason).to_be_visible()
+    await _shot(page, "site-silent-phone")
+
+
+async def test_the_live_chart_draws_the_colour_of_the_assets_flow(server, page):
+    dashboard, ids = server
+    await _log_in(page, dashboard.url, "viewer-all")
+    for asset, flow in (("meter", "consumption"), ("solar", "generation")):
+        await page.goto(f"{dashboard.url}/assets/{ids[asset]}")
+        await expect(page.get_by_test_id("live-chart").locator("canvas")).to_have_count(1)
+        drawn = await page.evaluate(
+            """() => getElement(document.querySelector('[data-testid="live-chart"]'))
+                .chart.getOption().series[0].color""",
+        )
+        assert drawn == colour(flow), (asset, drawn)
+    await page.get_by_test_id("dark-toggle").click()
+    await page.reload()
+    await expect(page.locator("body.body--dark")).to_have_count(1)
+    await expect(page.get_by_test_id("live-chart").locator("canvas")).to_have_count(1)
+    drawn = await page.evaluate(
+        """() => getElement(document.querySelector('[data-testid="live-chart"]'))
+            .chart.getOption().series[0].color""",
+    )
+    assert drawn == colour("generation", dark=True)
+    await fonts_in(page)
+    await _shot(page, "asset-live-dark")
 
 
 async def test_dark_mode_is_remembered_and_logout_ends_the_session(server, page):

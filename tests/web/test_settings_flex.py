@@ -83,9 +83,10 @@ async def test_an_operator_adds_edits_and_deletes_a_battery(server, page):
     await page.get_by_test_id("param-discharge_max_kw").fill("80")
     await page.get_by_test_id("param-soc_min_pct").fill("95")  # above the 90 % ceiling
     await page.get_by_test_id("flex-save").click()
-    await expect(_field(page, "param-soc_min_pct")).to_contain_text(
-        "soc_min_pct must not exceed soc_max_pct"
+    await expect(_field(page, "param-soc_min_pct")).to_contain_text(  # the labels, not keys
+        "Lowest state of charge allowed [%] must not exceed highest state of charge allowed [%]"
     )
+    await expect(_field(page, "param-soc_min_pct")).not_to_contain_text("soc_")
     await expect(_field(page, "param-soc_min_pct")).not_to_contain_text("params")
     await expect(_field(page, "param-capacity_kwh")).not_to_contain_text("must")
     await settled(page)

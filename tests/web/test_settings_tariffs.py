@@ -96,7 +96,7 @@ async def test_an_operator_sees_todays_tariff_and_adds_a_version(server, page):
     await page.get_by_test_id("tariff-valid_from").fill(yesterday.isoformat())
     await page.get_by_test_id("tariff-save").click()  # closed periods stay: refused, beside it
     field = page.locator(".q-field", has=page.get_by_test_id("tariff-valid_from"))
-    await expect(field).to_contain_text("valid_from lies in the past")
+    await expect(field).to_contain_text("Valid from lies in the past")  # its label
     await field.scroll_into_view_if_needed()
     await shot(page, "settings-tariff-refused")
     assert len(_versions(dashboard, plant)) == 1

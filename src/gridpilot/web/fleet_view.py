@@ -20,7 +20,7 @@ from gridpilot.auth.permissions import Principal
 from gridpilot.balance.current import CurrentBalance, current_balances
 from gridpilot.balance.service import SiteBalance, site_balances
 from gridpilot.control.tasks import status_policy
-from gridpilot.core.timestamps import local_midnight_ms, now_ms
+from gridpilot.core.timestamps import local_midnight_ms, now_ms, to_ms
 from gridpilot.fleet.service import (
     CURRENT_MAX_AGE_MS,
     FleetFilter,
@@ -78,25 +78,29 @@ def recent(fleet: FleetSummary, hours: int) -> PowerHistory:
 @dataclass(frozen=True)
 class NowTotals:
     """The fleet's current balance: each term's sum over the sites where it is known [kW]
-    (None where no site knows it) and how many sites have a fresh power reading."""
+    (None where no site knows it), how many sites have a fresh power reading, and the newest
+    power reading of any of their assets, fresh or not [epoch ms] (None: never one)."""
 
     power_kw: dict[str, float | None]
     reporting: int
     sites: int
+    last_ms: int | None = None
 
 
 def now_totals(balances: Iterable[CurrentBalance]) -> NowTotals:
     """Sum current balances per term (unknown sites left out, as the fleet summary's totals)."""
     sums: dict[str, float | None] = dict.fromkeys(TERMS)
-    reporting = sites = 0
-    for balance in balances:
-        sites += 1
+    reporting = 0
+    listed = list(balances)
+    for balance in listed:
         reporting += balance.newest_ms is not None
         for term in TERMS:
             value = balance.power_kw[term]
             if value is not None:
                 sums[term] = (sums[term] or 0.0) + value
-    return NowTotals(sums, reporting, sites)
+    stamps = [] if reporting else [a["ts"] for b in listed for a in b.assets if a.get("ts")]
+    last = max((to_ms(ts) for ts in stamps), default=None)  # only when all are silent
+    return NowTotals(sums, reporting, len(listed), last)
 
 
 async def balances_now(site_ids: Sequence[int]) -> dict[int, CurrentBalance]:

@@ -8,6 +8,7 @@ itself, exactly as for the API, so a button a viewer never sees is refused anywa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
@@ -50,6 +51,34 @@ def problems(error: Exception) -> list[tuple[str, str]]:
     return [("", str(error))]
 
 
+def short_label(label: str) -> str:
+    """A field's label as a refusal names it: without its trailing hint in parentheses
+    (``Window starts (HH:MM, site time)``: ``Window starts``)."""
+    return re.sub(r"\s*\([^()]*\)$", "", label).strip() or label
+
+
+def labelled(text: str, labels: Mapping[str, str]) -> str:
+    """``text`` with each field name in it written as its label (``soc_min_pct must not exceed
+    soc_max_pct``: ``Lowest state of charge allowed [%] must not exceed highest ...``); only
+    names of the ``snake_case`` kind are replaced (a plain word like ``name`` is English)."""
+    names = sorted((n for n in labels if "_" in n), key=len, reverse=True)
+    if not names:
+        return text
+
+    def label(match: re.Match[str]) -> str:
+        said = short_label(labels[match.group(0)])
+        lower = match.start() > 0 and len(said) > 1 and said[1].islower()
+        return said[0].lower() + said[1:] if lower else said
+
+    return re.sub(r"\b(" + "|".join(map(re.escape, names)) + r")\b", label, text)
+
+
+def field_labels(fields: Mapping[str, ValidationElement]) -> dict[str, str]:
+    """Each field's label as the form shows it (fields without one left out)."""
+    found = {name: element.props.get("label") for name, element in fields.items()}
+    return {name: str(text) for name, text in found.items() if text}
+
+
 class Form:
     """Input elements by field name and a line for problems that belong to no field."""
 
@@ -67,7 +96,7 @@ class Form:
 
     def show(self, error: Exception) -> None:
         """Each reason beside its field (``params.threshold`` beside ``threshold`` or
-        ``params``), the rest in the form's line."""
+        ``params``), the rest in the form's line; field names written as their labels."""
         self.clear()
         rest: list[str] = []
         for field, reason in problems(error):
@@ -75,9 +104,22 @@ class Form:
             if element is None:
                 rest.append(f"{field}: {reason}" if field else reason)
             else:
-                element.error = f"{element.error}; {reason}" if element.error else reason
-        if rest:
-            self.message.set_text("; ".join(dict.fromkeys(rest)))
+                self.beside(element, reason)
+        self.rest(rest)
+
+    def say(self, text: str) -> str:
+        """``text`` with the form's field names written as their labels."""
+        return labelled(text, field_labels(self.fields))
+
+    def beside(self, element: ValidationElement, reason: str) -> None:
+        """Add ``reason`` to the error shown under ``element``."""
+        said = self.say(reason)
+        element.error = f"{element.error}; {said}" if element.error else said
+
+    def rest(self, reasons: list[str]) -> None:
+        """The reasons that belong to no field, in the form's line (hidden when none)."""
+        if reasons:
+            self.message.set_text("; ".join(dict.fromkeys(self.say(r) for r in reasons)))
             self.message.set_visibility(True)
 
     def _element(self, field: str) -> ValidationElement | None:

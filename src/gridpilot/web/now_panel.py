@@ -1,15 +1,19 @@
 """The "Now" panel of the overview and the site page: the current balance [kW] of some sites,
-refreshed every ``NOW_REFRESH_S`` from the in-memory cache (``web.fleet_view.current_totals``)."""
+refreshed every ``NOW_REFRESH_S`` from the in-memory cache (``web.fleet_view.current_totals``);
+where no site has a fresh reading, why its figures are dashes (when the last one came)."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from html import escape
+from typing import Any
 
 from nicegui import ui
 
+from gridpilot.fleet.service import CURRENT_MAX_AGE_MS
 from gridpilot.web.charts import LABELS
 from gridpilot.web.fleet_view import NowTotals
-from gridpilot.web.numbers import power
+from gridpilot.web.numbers import local_datetime, power
 
 #: How often "Now" is refreshed [s].
 NOW_REFRESH_S = 5.0
@@ -22,9 +26,28 @@ def now_terms(present: Collection[str]) -> tuple[str, ...]:
     return BASE_TERMS + tuple(t for t in ("discharge", "charge") if t in present)
 
 
-def now_panel(first: NowTotals, terms: tuple[str, ...]) -> dict[str, ui.label]:
-    """A card with each term's power now; returns the labels by term (and ``reporting``)."""
-    labels: dict[str, ui.label] = {}
+def silence(totals: NowTotals, timezone: str) -> tuple[str, str]:
+    """Why the panel shows dashes: no site with a fresh power reading, and when the last
+    reading came in ``timezone`` (``""`` when none ever came); ``("", "")`` when one has."""
+    if totals.reporting or not totals.sites:
+        return "", ""
+    if totals.last_ms is None:
+        return "Never reported: no power reading yet", ""
+    minutes = CURRENT_MAX_AGE_MS // 60_000
+    return f"No reading in the last {minutes} min", local_datetime(totals.last_ms, timezone)
+
+
+def _reason_html(why: str, when: str) -> str:
+    """The reason, its time kept on one line (a phone would break the date at a hyphen)."""
+    if not when:
+        return escape(why)
+    return f'{escape(why)} <span class="whitespace-nowrap">(the last at {escape(when)})</span>'
+
+
+def now_panel(first: NowTotals, terms: tuple[str, ...], timezone: str) -> dict[str, Any]:
+    """A card with each term's power now and, where it has none, why (times in
+    ``timezone``); returns the labels by term (and ``reporting``, ``reason``)."""
+    labels: dict[str, Any] = {}
     with ui.card().classes("w-full").props("data-testid=now"):
         with ui.row().classes("w-full items-baseline justify-between"):
             ui.label("Now").classes("text-subtitle1")
@@ -38,15 +61,20 @@ def now_panel(first: NowTotals, terms: tuple[str, ...]) -> dict[str, ui.label]:
                         f"border-color: var(--gp-{term})"
                     )
                     labels[term] = ui.label().classes("text-h6").props(f"data-testid=now-{term}")
-    show_now(labels, first)
+        labels["reason"] = ui.html("", sanitize=False).classes("text-body2 text-grey-7")
+        labels["reason"].props("data-testid=now-reason")
+    show_now(labels, first, timezone)
     return labels
 
 
-def show_now(labels: dict[str, ui.label], totals: NowTotals) -> None:
-    """Write ``totals`` into the panel's labels."""
+def show_now(labels: dict[str, Any], totals: NowTotals, timezone: str) -> None:
+    """Write ``totals`` into the panel's labels (times in ``timezone``)."""
     for term, label in labels.items():
-        if term != "reporting":
+        if term not in ("reporting", "reason"):
             label.set_text(power(totals.power_kw[term]))
+    why, when = silence(totals, timezone)
+    labels["reason"].set_content(_reason_html(why, when))
+    labels["reason"].set_visibility(bool(why))
     sites = "site" if totals.sites == 1 else "sites"
     labels["reporting"].set_text(
         f"{totals.reporting:,} of {totals.sites:,} {sites} reporting · "

@@ -68,6 +68,20 @@ def rgb(key: str) -> tuple[int, int, int]:
 COLOURS: dict[str, str] = {key: flow.light for key, flow in FLOWS.items()}
 #: The label of each flow.
 LABELS: dict[str, str] = {key: flow.label for key, flow in FLOWS.items()}
+#: The flow an asset's power feeds in its site's balance, by the asset's role (PV and wind
+#: alike are generation, as in the site's charts; a battery's colour is its discharge).
+ROLE_FLOWS = {
+    "consumer": "consumption",
+    "producer": "generation",
+    "prosumer": "generation",
+    "storage": "discharge",
+    "grid_connection": "import",
+}
+
+
+def asset_colour(role: str, dark: bool = False) -> str:
+    """The colour of an asset's power (``#rrggbb``): its role's flow (consumption otherwise)."""
+    return colour(ROLE_FLOWS.get(role, "consumption"), dark)
 
 
 def css() -> str:

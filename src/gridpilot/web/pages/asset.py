@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nicegui import app as gui
 from nicegui import ui
 
 from gridpilot.assets.models import Asset
@@ -36,6 +37,7 @@ from gridpilot.web.context import current
 from gridpilot.web.figures import since_label, statuses
 from gridpilot.web.layout import frame, require_login
 from gridpilot.web.numbers import local_datetime, measured
+from gridpilot.web.palette import asset_colour
 
 #: The parameter each command kind asks for in the form: (name, label) or None.
 PARAM_FIELD: dict[str, tuple[str, str] | None] = {
@@ -180,6 +182,9 @@ def register() -> None:
                 ui.label("Live power").classes("text-subtitle1")
                 recent = await _recent_power(user, asset)
                 options = lone_visible(time_chart({"Active power": recent}))
+                # the colour of the asset's flow, as in the site's charts
+                dark = bool(gui.storage.user.get("dark", False))
+                options["series"][0]["color"] = asset_colour(asset.role, dark)
                 # at least the last hour on the axis (one point alone would span days)
                 options["xAxis"][":min"] = "(v) => Math.min(v.min, v.max - 3600000)"
                 live = ui.echart(options).classes("w-full h-56")

@@ -51,7 +51,7 @@ class ChannelForm(Form):
             super().show(error)
             return
         self.clear()
-        self.fields[field].error = message
+        self.beside(self.fields[field], message)
 
 
 def channel_caption(channel: NotificationChannel, sites: dict[int, str]) -> str:

@@ -49,10 +49,8 @@ class FlexForm(Form):
                     rest.append(text)
                     continue
                 element, reason = self.fields[name], re.sub(r"^\w+ params: ", "", reason)
-            element.error = f"{element.error}; {reason}" if element.error else reason
-        if rest:
-            self.message.set_text("; ".join(dict.fromkeys(rest)))
-            self.message.set_visibility(True)
+            self.beside(element, reason)
+        self.rest(rest)
 
     def _named(self, text: str) -> str | None:
         if " named " in text:

@@ -88,10 +88,14 @@ def register() -> None:
         await ui.context.client.connected()
         fleet = await load_fleet(user, history_hours=24)
         history = recent(fleet, 24)
+        zones = {e.site.timezone for e in fleet.every}
+        zone = zones.pop() if len(zones) == 1 else "UTC"  # the sites' zone when they share one
         parts.clear()
         with parts:
             _kpis(fleet_totals(fleet.every), seed_figures(fleet.every))
-            labels = now_panel(now_totals(e.now for e in fleet.every), now_terms(history.present))
+            labels = now_panel(
+                now_totals(e.now for e in fleet.every), now_terms(history.present), zone
+            )
             fleet_flow(fleet)
         chart.options.clear()
         chart.options.update(balance_chart(history))
@@ -101,6 +105,6 @@ def register() -> None:
         site_ids = [e.site.id for e in fleet.every]
 
         async def refresh() -> None:
-            show_now(labels, await current_totals(site_ids))
+            show_now(labels, await current_totals(site_ids), zone)
 
         ui.timer(NOW_REFRESH_S, refresh)

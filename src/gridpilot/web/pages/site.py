@@ -53,8 +53,8 @@ ASSET_COLUMNS: list[dict[str, Any]] = [
     {"align": "left", "name": "name", "label": "Asset", "field": "name", "sortable": True},
     {"align": "left", "name": "kind", "label": "Kind", "field": "kind", "sortable": True},
     {"align": "left", "name": "role", "label": "Role", "field": "role"},
-    {"name": "rated_kw", "label": "Rated kW", "field": "rated_kw"},
-    {"name": "power_kw", "label": "Power kW", "field": "power_kw"},
+    {"name": "rated_kw", "label": "Rated", "field": "rated_kw"},
+    {"name": "power_kw", "label": "Power now", "field": "power_kw"},
     {"align": "left", "name": "last_seen", "label": "Last seen", "field": "last_seen"},
 ]
 
@@ -62,21 +62,22 @@ ASSET_COLUMNS: list[dict[str, Any]] = [
 def asset_rows(
     assets: list[Asset], now: CurrentBalance, seen: dict[int, int | None], status: dict[int, str]
 ) -> list[dict[str, Any]]:
-    """The asset table: power now from the current balance's listing (no query per asset)."""
+    """The asset table: power now from the current balance's listing (no query per asset);
+    powers with their unit, the dash where unknown (no rating, no fresh reading)."""
     listed = {entry["asset_id"]: entry for entry in now.assets}
     rows = []
     for a in assets:
         entry = listed.get(a.id, {})
-        value = entry.get("power_kw")
+        value = None if entry.get("stale", True) else entry.get("power_kw")  # not "now" if old
         rows.append(
             {
                 "id": a.id,
                 "status": status.get(a.id, "unknown"),
                 "name": a.name,
-                "kind": a.kind,
-                "role": a.role,
-                "rated_kw": a.rated_capacity_kw,
-                "power_kw": None if value is None else round(float(value), 2),
+                "kind": a.kind.replace("_", " "),
+                "role": a.role.replace("_", " "),
+                "rated_kw": power(a.rated_capacity_kw),
+                "power_kw": power(None if value is None else float(value)),
                 "last_seen": since_label(seen.get(a.id)),
             }
         )
@@ -245,7 +246,7 @@ async def _show_site(
     now = (await balances_now([site.id]))[site.id]
     with frame(user, site.name):
         _header(site)
-        labels = now_panel(now_totals([now]), now_terms(_storage(assets)))
+        labels = now_panel(now_totals([now]), now_terms(_storage(assets)), site.timezone)
         cost = await _today_cards(site)
         fill_month = month_cards(user, site, bool(_storage(assets)) or _generates(assets))
         redraw = period_section(site, assets, _history_card)
@@ -261,7 +262,7 @@ async def _show_site(
 
     async def refresh() -> None:
         fresh = (await balances_now([site_id]))[site_id]
-        show_now(labels, now_totals([fresh]))
+        show_now(labels, now_totals([fresh]), site.timezone)
         for entry in fresh.assets:
             if entry["ts"] is not None:
                 seen[entry["asset_id"]] = to_ms(entry["ts"])

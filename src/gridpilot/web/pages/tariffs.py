@@ -65,7 +65,7 @@ class TariffForm(Form):
             super().show(error)
             return
         self.clear()
-        self.fields[field].error = message.removeprefix("tariff ")
+        self.beside(self.fields[field], message.removeprefix("tariff "))
 
 
 class PeriodRows:

@@ -1,0 +1,27 @@
+"""Why the "Now" panel shows dashes: no fresh reading since when (site time), or never one."""
+
+from __future__ import annotations
+
+from gridpilot.web.fleet_view import NowTotals
+from gridpilot.web.now_panel import silence
+
+#: 2026-07-01T12:00:00Z
+JULY = 1_782_907_200_000
+UNKNOWN = {"consumption": None, "import": None}
+
+
+def test_a_site_that_went_quiet_says_when_it_last_reported_in_its_time():
+    quiet = NowTotals(UNKNOWN, reporting=0, sites=1, last_ms=JULY)
+    assert silence(quiet, "Europe/Rome") == (
+        "No reading in the last 5 min",
+        "2026-07-01 14:00 CEST",
+    )
+
+
+def test_a_site_without_any_reading_says_it_never_reported():
+    assert silence(NowTotals(UNKNOWN, 0, 1, None), "UTC")[0].startswith("Never reported")
+
+
+def test_no_reason_while_a_site_reports_or_when_there_is_no_site():
+    assert silence(NowTotals({"consumption": 400.0}, 1, 1, JULY), "UTC") == ("", "")
+    assert silence(NowTotals({}, 0, 0, None), "UTC") == ("", "")
