@@ -2,18 +2,20 @@
 
 Operators (CONFIGURE) register images and steer roll-outs; viewers read roll-outs whose every
 device is on their sites (another's answer 404); a device key (or any principal with
-``telemetry:write``) reports its own asset's progress.
+``telemetry:write``) reports its own asset's progress. The changes are published on the bus
+(``firmware.events``) once the transaction committed.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.auth.dependencies import Configurer, Reader, TelemetryWriter
 from gridpilot.db.dependencies import SessionDep
-from gridpilot.firmware import service
+from gridpilot.firmware import events, service
 from gridpilot.firmware.schemas import (
     DeviceOut,
     DeviceReport,
@@ -28,6 +30,11 @@ router = APIRouter(prefix="/firmware", tags=["firmware"])
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size")]
 Offset = Annotated[int, Query(ge=0, le=10**9, description="Items to skip")]
+
+
+def _announce(request: Request, background: BackgroundTasks, session: AsyncSession) -> None:
+    """Publish the session's firmware events once the answer is sent (after the commit)."""
+    background.add_task(events.publish, request.app.state.bus, events.take(session))
 
 
 @router.post(
@@ -65,9 +72,14 @@ async def get_image(image_id: Id, principal: Reader, session: SessionDep) -> Ima
     "roll-out. 422 `firmware_not_compatible` when a device's kind or model does not fit.",
 )
 async def start_rollout(
-    data: RolloutCreate, principal: Configurer, session: SessionDep
+    data: RolloutCreate,
+    principal: Configurer,
+    session: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
 ) -> RolloutOut:
     rollout = await service.start_rollout(session=session, principal=principal, data=data)
+    _announce(request, background, session)
     return await service.view(session=session, rollout=rollout)
 
 
@@ -114,10 +126,13 @@ async def report(
     data: DeviceReport,
     principal: TelemetryWriter,
     session: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
 ) -> DeviceOut:
     device = await service.report(
         session=session, principal=principal, rollout_id=rollout_id, asset_id=asset_id, data=data
     )
+    _announce(request, background, session)
     return DeviceOut.model_validate(device)
 
 
@@ -127,8 +142,15 @@ async def report(
     description="No further wave is offered; devices already offered may still report. 409 "
     "unless running.",
 )
-async def pause(rollout_id: Id, principal: Configurer, session: SessionDep) -> RolloutOut:
+async def pause(
+    rollout_id: Id,
+    principal: Configurer,
+    session: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
+) -> RolloutOut:
     rollout = await service.pause(session=session, principal=principal, rollout_id=rollout_id)
+    _announce(request, background, session)
     return await service.view(session=session, rollout=rollout)
 
 
@@ -138,6 +160,13 @@ async def pause(rollout_id: Id, principal: Configurer, session: SessionDep) -> R
     description="The current wave's failures so far are accepted (only further ones pause it "
     "again); a finished wave offers the next. 409 unless paused.",
 )
-async def resume(rollout_id: Id, principal: Configurer, session: SessionDep) -> RolloutOut:
+async def resume(
+    rollout_id: Id,
+    principal: Configurer,
+    session: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
+) -> RolloutOut:
     rollout = await service.resume(session=session, principal=principal, rollout_id=rollout_id)
+    _announce(request, background, session)
     return await service.view(session=session, rollout=rollout)

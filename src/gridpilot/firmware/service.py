@@ -7,6 +7,10 @@ when it is the image's, else failed) or ``failed``. After each report: a wave fa
 ``max_failure_pct`` pauses the roll-out (``paused_reason`` says which and how much); a finished
 wave of a running roll-out offers the next; the last one completes it. ``resume`` goes on from
 where it paused (failed devices stay failed; a finished wave is not judged again).
+
+A verified device's asset gets the image's version as ``attributes.firmware_version`` (what
+dynamic groups filter on). Every change is noted for the bus (``events``: the edge publishes
+them after the commit).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from gridpilot.assets.models import Asset
 from gridpilot.auth.permissions import Permission, Principal
 from gridpilot.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from gridpilot.db.base import utcnow
-from gridpilot.firmware import waves
+from gridpilot.firmware import events, waves
 from gridpilot.firmware.models import FirmwareImage, FirmwareRollout, FirmwareRolloutDevice
 from gridpilot.firmware.schemas import DeviceReport, ImageCreate, RolloutCreate, RolloutOut, WaveOut
 from gridpilot.groups import service as groups
@@ -131,6 +135,7 @@ async def start_rollout(
             )
         )
     await session.flush()
+    events.rollout_changed(session, rollout, image.version, None)
     return rollout
 
 
@@ -198,6 +203,23 @@ async def _settle(session: AsyncSession, rollout: FirmwareRollout) -> None:
     await session.flush()
 
 
+async def _settle_noted(session: AsyncSession, rollout: FirmwareRollout, previous: str) -> None:
+    """``_settle``, noting the roll-out's change (state or wave) for the bus."""
+    wave = rollout.current_wave
+    await _settle(session, rollout)
+    if (rollout.state, rollout.current_wave) != (previous, wave):
+        image = await get_image(session=session, image_id=rollout.image_id)
+        events.rollout_changed(session, rollout, image.version, previous)
+
+
+async def _installed(session: AsyncSession, asset_id: int, version: str) -> None:
+    """A verified device runs ``version``: its asset's ``attributes.firmware_version``."""
+    asset = await session.get(Asset, asset_id)
+    if asset is not None and (asset.attributes or {}).get("firmware_version") != version:
+        asset.attributes = {**(asset.attributes or {}), "firmware_version": version}
+        events.asset_changed(session, asset_id)
+
+
 async def report(
     *,
     session: AsyncSession,
@@ -231,11 +253,15 @@ async def report(
     error = data.error
     if data.state == waves.INSTALLED:
         state, error = waves.verdict(data.version, image.version)
+    previous = device.state
     device.state, device.error = state, error
     device.reported_version = data.version or device.reported_version
     device.updated_at = utcnow()
+    if state == waves.VERIFIED:
+        await _installed(session, asset_id, image.version)
     await session.flush()
-    await _settle(session, rollout)
+    events.device_changed(session, device, previous)
+    await _settle_noted(session, rollout, rollout.state)
     return device
 
 
@@ -246,6 +272,8 @@ async def pause(*, session: AsyncSession, principal: Principal, rollout_id: int)
         raise Conflict(f"roll-out {rollout_id} is {rollout.state}, not running")
     rollout.state, rollout.paused_reason = PAUSED, f"paused by {principal.name}"
     await session.flush()
+    image = await get_image(session=session, image_id=rollout.image_id)
+    events.rollout_changed(session, rollout, image.version, RUNNING)
     return rollout
 
 
@@ -262,6 +290,8 @@ async def resume(
     rollout.state, rollout.paused_reason = RUNNING, None
     rollout.accepted_failures = sum(s == waves.FAILED for s in current)
     await _settle(session, rollout)
+    image = await get_image(session=session, image_id=rollout.image_id)
+    events.rollout_changed(session, rollout, image.version, PAUSED)
     return rollout
 
 

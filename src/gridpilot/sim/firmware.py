@@ -4,7 +4,7 @@ While the simulator runs, every ``interval_s`` each of its assets offered an ima
 moves one step, as a real device would report it: offered -> downloading -> installed with the
 image's version (verified), or failed. Which devices fail is decided by the simulator's seed, the
 roll-out and the asset (``fails``): the same run fails the same devices, about ``FAIL_SHARE`` of
-them.
+them. Each step's events (``firmware.events``) are published on ``bus`` after its commit.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from collections.abc import Callable, Collection
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from gridpilot.core.bus import EventBus
 from gridpilot.core.errors import GridpilotError
+from gridpilot.firmware import events
 from gridpilot.firmware import service as firmware
 from gridpilot.firmware.schemas import DeviceReport
 from gridpilot.sim.provision import SIMULATOR
@@ -43,8 +45,10 @@ class FirmwareParticipant:
         seed: int,
         share: float = FAIL_SHARE,
         interval_s: float = 2.0,
+        bus: EventBus | None = None,
     ) -> None:
         self.sessions, self.served, self.seed = sessions, served, seed
+        self.bus = bus
         self.share, self.interval_s = share, interval_s
         self._task: asyncio.Task[None] | None = None
 
@@ -89,6 +93,8 @@ class FirmwareParticipant:
                         asset_id=asset_id,
                         data=report,
                     )
+                if self.bus is not None:
+                    await events.publish(self.bus, events.take(session))
                 moved += 1
             except GridpilotError as error:  # moved on meanwhile (another process, a pause)
                 log.info("simulated device %d in roll-out %d: %s", asset_id, rollout_id, error)

@@ -83,7 +83,9 @@ class SimulatorRuntime:
                 self.sessions, self.bus, self.simulator, self.command_check_interval_s
             )
             self.commands.start()
-            self.firmware = FirmwareParticipant(self.sessions, self.served_asset_ids, request.seed)
+            self.firmware = FirmwareParticipant(
+                self.sessions, self.served_asset_ids, request.seed, bus=self.bus
+            )
             self.firmware.start()
             return self.status()
 
