@@ -132,6 +132,11 @@ class DrEventChanged(TypedDict):
     changed_ms: int
 
 
+class GroupChanged(TypedDict):
+    group_id: int
+    action: str  # created | updated | deleted
+
+
 class FirmwareRolloutUpdated(TypedDict):
     rollout_id: int
     image_id: int
@@ -248,6 +253,13 @@ DR_EVENT_UPDATED = Topic(
     ("live/hub.py",),
     "A demand-response event was created or changed status.",
 )
+GROUP_CHANGED = Topic(
+    "group.changed",
+    GroupChanged,
+    ("groups/events.py (groups routes)",),
+    ("alerts/evaluator.py",),
+    "A device group was created, changed or deleted: rules on groups reload their members.",
+)
 FIRMWARE_ROLLOUT_UPDATED = Topic(
     "firmware_rollout.updated",
     FirmwareRolloutUpdated,
@@ -278,6 +290,7 @@ CATALOGUE: dict[str, Topic] = {
         ANOMALY_DETECTED,
         FORECAST_STORED,
         DR_EVENT_UPDATED,
+        GROUP_CHANGED,
         FIRMWARE_ROLLOUT_UPDATED,
         FIRMWARE_DEVICE_UPDATED,
     )
