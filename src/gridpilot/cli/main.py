@@ -2,50 +2,78 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
 from gridpilot import __version__
-from gridpilot.cli import audit as audit_cli
-from gridpilot.cli import backup as backup_cli
-from gridpilot.cli import demo, forecast, importer, keys, simulate, users
-from gridpilot.cli import flex as flex_cli
-from gridpilot.cli import ingest as ingest_cli
-from gridpilot.cli import privacy as privacy_cli
-from gridpilot.cli import secrets as secrets_cli
-from gridpilot.core.datadir import private_umask
-from gridpilot.core.settings import Settings
+from gridpilot.cli.lazy import Lazy, LazyGroup
+
+if TYPE_CHECKING:
+    from gridpilot.core.settings import Settings
+
+# Every subcommand not defined below, imported only when it runs (docs/architecture.md). Add a
+# command here: name -> Lazy("module:function" or "module:typer_app", its line of --help).
+COMMANDS = {
+    "import": Lazy("gridpilot.cli.importer:import_csv", "Bulk-import readings from a CSV file."),
+    "demo": Lazy(
+        "gridpilot.cli.demo:demo",
+        "Simulated factory, building, portfolio and community with history; then serve the API.",
+        docstring=True,
+    ),
+    "ingest": Lazy(
+        "gridpilot.cli.ingest:ingest",
+        "Run the MQTT ingest worker (scale out: start several with different --client-id).",
+        docstring=True,
+    ),
+    "simulate": Lazy(
+        "gridpilot.cli.simulate:simulate",
+        "Simulate a factory, an office building, a PV/wind/battery portfolio or a community.",
+        docstring=True,
+    ),
+    "backup": Lazy(
+        "gridpilot.cli.backup:backup",
+        "Back the database up while gridpilot runs: a consistent copy plus a manifest.",
+        docstring=True,
+    ),
+    "restore": Lazy(
+        "gridpilot.cli.backup:restore",
+        "Restore a backup into the configured database. Stop gridpilot first.",
+        docstring=True,
+    ),
+    "forecast": Lazy(
+        "gridpilot.cli.forecast:forecast", "Forecast a CSV time series with 80 %/95 % intervals."
+    ),
+}
+GROUPS = {
+    "user": Lazy("gridpilot.cli.user_group:app", "Create and manage users."),
+    "apikey": Lazy("gridpilot.cli.keys:app", "Create, list and revoke service API keys."),
+    "audit": Lazy("gridpilot.cli.audit:app", "The security audit trail."),
+    "flex": Lazy("gridpilot.cli.flex:app", "Flexible resources and schedules of a site."),
+    "secrets": Lazy("gridpilot.cli.secrets:app", "Secrets stored encrypted: status, rotation."),
+    "mqtt-auth": Lazy(
+        "gridpilot.cli.ingest:mqtt_auth", "Mosquitto password/ACL files from device keys."
+    ),
+}
+
+
+class GridpilotGroup(LazyGroup):
+    """The ``gridpilot`` group: :data:`COMMANDS` and :data:`GROUPS` load on first use."""
+
+    lazy_commands = COMMANDS
+    lazy_groups = GROUPS
+
 
 app = typer.Typer(
     name="gridpilot",
     help="gridpilot: an open-source Energy Management System.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
-)
-users.app.command("export-data")(privacy_cli.export_data)
-users.app.command("erase")(privacy_cli.erase)
-app.add_typer(users.app, name="user", help="Create and manage users.")
-app.add_typer(keys.app, name="apikey", help="Create, list and revoke service API keys.")
-app.add_typer(audit_cli.app, name="audit", help="The security audit trail.")
-app.add_typer(flex_cli.app, name="flex", help="Flexible resources and schedules of a site.")
-app.add_typer(secrets_cli.app, name="secrets", help="Secrets stored encrypted: status, rotation.")
-app.command("import", help="Bulk-import readings from a CSV file.")(importer.import_csv)
-app.command("demo")(demo.demo)
-app.command("ingest")(ingest_cli.ingest)
-app.add_typer(
-    ingest_cli.mqtt_auth, name="mqtt-auth", help="Mosquitto password/ACL files from device keys."
-)
-app.command("simulate")(simulate.simulate)
-app.command("backup")(backup_cli.backup)
-app.command("restore")(backup_cli.restore)
-app.command("forecast", help="Forecast a CSV time series with 80 %/95 % intervals.")(
-    forecast.forecast
+    cls=GridpilotGroup,
 )
 console = Console(stderr=True)
 
@@ -80,6 +108,9 @@ def graphql_schema() -> None:
 @app.command()
 def migrate(revision: str = typer.Option("head", help="Alembic revision to migrate to.")) -> None:
     """Create or upgrade the database schema (GRIDPILOT_DATABASE_URL)."""
+    import asyncio
+
+    from gridpilot.core.settings import Settings
     from gridpilot.db.engine import make_engine
     from gridpilot.db.migrate import current_revision, upgrade
 
@@ -119,7 +150,9 @@ def serve(
     (docs/tls.md)."""
     import uvicorn
 
+    from gridpilot.core.datadir import private_umask
     from gridpilot.core.logging import configure_logging, logging_config
+    from gridpilot.core.settings import Settings
 
     if (tls_cert is None) != (tls_key is None):
         raise typer.BadParameter("--tls-cert and --tls-key go together")
