@@ -101,3 +101,24 @@ async def test_a_member_who_leaves_keeps_the_record_with_its_date(client, admin)
     assert left.status_code == 200 and left.json()["data"]["left_on"] == "2099-01-01"
     again = await client.delete(f"/api/cer/{cer}/members/{bob}", headers=admin)
     assert again.status_code == 404
+
+
+async def test_the_seed_paths_answer_at_the_seeds_spelling_with_a_final_slash(client, admin):
+    body = {"name": "CER slash", "code": "SLASH", "primary_substations": ["AC001"],
+            "market_zone": "NORD", "region": "Lombardia"}  # fmt: skip
+    made = await client.post("/api/cer/", json=body, headers=admin)
+    assert made.status_code == 201, made.text
+    cer = made.json()["data"]["id"]
+    ann = await add_member(client, admin, cer, "Ann")
+    plant = await make_plant(client, admin, cer, ann, "IT001E00000077")
+    for path, params in (
+        ("/api/cer/", {}), (f"/api/cer/{cer}/", {}), (f"/api/cer/{cer}/members/", {}),
+        ("/api/plants/", {}), (f"/api/plants/{plant}/", {}),
+        ("/api/energy/aggregations/", {"community": cer}),
+        ("/api/economic/transactions/", {"community": cer}),
+    ):  # fmt: skip
+        answer = await client.get(path, params=params, headers=admin)
+        assert answer.status_code == 200, (path, answer.text)
+        assert answer.json()["success"] is True
+    assert (await client.delete(f"/api/plants/{plant}/", headers=admin)).status_code == 204
+    assert (await client.get(f"/api/plants/{plant}", headers=admin)).status_code == 404

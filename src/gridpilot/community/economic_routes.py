@@ -6,14 +6,14 @@ Each path also answers with the seed's trailing slash."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from gridpilot.auth.dependencies import Configurer, Reader
 from gridpilot.community import ledger, settlements
 from gridpilot.community.schemas import Envelope
+from gridpilot.community.seed_paths import both, error_answer
 from gridpilot.community.settlement_routes import settlement_out
 from gridpilot.community.settlement_schemas import (
     AdjustmentIn,
@@ -31,27 +31,10 @@ Year = Annotated[int, Query(ge=2024, le=2100)]
 Month = Annotated[int, Query(ge=1, le=12)]
 
 
-def error_answer(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
-
-
 NOT_FOUND = {404: error_answer("No such community (or not one the caller may see), or month")}
 FORBIDDEN = {403: error_answer("Only the community's admins (with configure) may do this")}
 CONFLICT = {409: error_answer("The month is already closed: a closed month never changes")}
 INVALID = {422: error_answer("Invalid body, or the month has not ended yet")}
-
-
-def both(method: Callable[..., Any], path: str, **kwargs: Any) -> Callable[[Any], Any]:
-    """Register a route at ``path`` and, hidden from the schema, at ``path + "/"``."""
-
-    def register(endpoint: Any) -> Any:
-        method(path + "/", include_in_schema=False, **kwargs)(endpoint)
-        return method(path, **kwargs)(endpoint)
-
-    return register
 
 
 @both(

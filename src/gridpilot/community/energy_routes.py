@@ -22,6 +22,7 @@ from gridpilot.community.schemas import (
     SharedHour,
     SubstationEnergy,
 )
+from gridpilot.community.seed_paths import both
 from gridpilot.core.timestamps import from_ms, parse_period
 from gridpilot.db.dependencies import SessionDep
 
@@ -79,7 +80,8 @@ async def shared_energy_of(
     )
 
 
-@seed_router.get(
+@both(
+    seed_router.get,
     "/api/energy/aggregations",
     summary="Hourly shared energy per primary substation of a community",
     responses=NOT_FOUND,

@@ -12,7 +12,6 @@ from fastapi import APIRouter, Path, Query, Request
 
 from gridpilot.auth.dependencies import Reader
 from gridpilot.community import measurements
-from gridpilot.community.economic_routes import both, error_answer
 from gridpilot.community.measurement_schemas import (
     MeasurementIn,
     MeasurementOut,
@@ -21,6 +20,7 @@ from gridpilot.community.measurement_schemas import (
 )
 from gridpilot.community.plants import get_plant
 from gridpilot.community.schemas import Envelope, Meta
+from gridpilot.community.seed_paths import both, error_answer
 from gridpilot.core.dependencies import SettingsDep
 from gridpilot.core.timestamps import now_ms
 from gridpilot.db.dependencies import SessionDep

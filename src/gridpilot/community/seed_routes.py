@@ -22,6 +22,7 @@ from gridpilot.community.schemas import (
     PlantIn,
     PlantOut,
 )
+from gridpilot.community.seed_paths import both
 from gridpilot.db.dependencies import SessionDep
 
 seed_router = APIRouter(tags=["community"])
@@ -35,7 +36,7 @@ def _meta(page: int, per_page: int, total: int) -> Meta:
     return Meta(page=page, per_page=per_page, total=total)
 
 
-@seed_router.get("/api/cer", summary="List the energy communities you may see")
+@both(seed_router.get, "/api/cer", summary="List the energy communities you may see")
 async def list_cer(
     principal: Reader, session: SessionDep, page: Page = 1, per_page: PerPage = 20
 ) -> Envelope[list[CommunityOut]]:
@@ -45,8 +46,11 @@ async def list_cer(
     return Envelope(data=items, meta=_meta(page, per_page, total))
 
 
-@seed_router.post(
-    "/api/cer", status_code=201, summary="Create a community (gridpilot administrators)"
+@both(
+    seed_router.post,
+    "/api/cer",
+    status_code=201,
+    summary="Create a community (gridpilot administrators)",
 )
 async def create_cer(
     data: CommunityIn, principal: Configurer, session: SessionDep
@@ -55,13 +59,13 @@ async def create_cer(
     return Envelope(data=await service.describe(session, access))
 
 
-@seed_router.get("/api/cer/{cer_id}", summary="A community with its aggregates")
+@both(seed_router.get, "/api/cer/{cer_id}", summary="A community with its aggregates")
 async def get_cer(cer_id: Id, principal: Reader, session: SessionDep) -> Envelope[CommunityOut]:
     access = await service.get_community(session=session, principal=principal, community_id=cer_id)
     return Envelope(data=await service.describe(session, access))
 
 
-@seed_router.put("/api/cer/{cer_id}", summary="Replace a community's fields (its admins)")
+@both(seed_router.put, "/api/cer/{cer_id}", summary="Replace a community's fields (its admins)")
 async def update_cer(
     cer_id: Id, data: CommunityIn, principal: Configurer, session: SessionDep
 ) -> Envelope[CommunityOut]:
@@ -71,7 +75,8 @@ async def update_cer(
     return Envelope(data=await service.describe(session, access))
 
 
-@seed_router.delete(
+@both(
+    seed_router.delete,
     "/api/cer/{cer_id}",
     status_code=204,
     summary="Delete a community without closed settlements (gridpilot administrators)",
@@ -81,7 +86,8 @@ async def delete_cer(cer_id: Id, principal: Configurer, session: SessionDep) -> 
     return Response(status_code=204)
 
 
-@seed_router.get(
+@both(
+    seed_router.get,
     "/api/cer/{cer_id}/members",
     summary="Members: all for community admins, yourself for members and viewers",
 )
@@ -100,8 +106,11 @@ async def list_cer_members(
     return Envelope(data=items, meta=_meta(page, per_page, total))
 
 
-@seed_router.post(
-    "/api/cer/{cer_id}/members", status_code=201, summary="Add a new or existing member"
+@both(
+    seed_router.post,
+    "/api/cer/{cer_id}/members",
+    status_code=201,
+    summary="Add a new or existing member",
 )
 async def add_cer_member(
     cer_id: Id, data: MemberIn, principal: Configurer, session: SessionDep
@@ -112,7 +121,8 @@ async def add_cer_member(
     return Envelope(data=member)
 
 
-@seed_router.delete(
+@both(
+    seed_router.delete,
     "/api/cer/{cer_id}/members/{member_id}",
     summary="End a membership (kept, with its leave date)",
 )
@@ -132,7 +142,7 @@ async def remove_cer_member(
     return Envelope(data=member)
 
 
-@seed_router.get("/api/plants", summary="Plants (PODs) you may see")
+@both(seed_router.get, "/api/plants", summary="Plants (PODs) you may see")
 async def list_plants(
     principal: Reader,
     session: SessionDep,
@@ -148,7 +158,7 @@ async def list_plants(
     return Envelope(data=data, meta=_meta(page, per_page, total))
 
 
-@seed_router.post("/api/plants", status_code=201, summary="Register a plant / POD")
+@both(seed_router.post, "/api/plants", status_code=201, summary="Register a plant / POD")
 async def create_plant(
     data: PlantIn, principal: Configurer, session: SessionDep
 ) -> Envelope[PlantOut]:
@@ -156,13 +166,13 @@ async def create_plant(
     return Envelope(data=PlantOut.model_validate(plant))
 
 
-@seed_router.get("/api/plants/{plant_id}", summary="A plant / POD")
+@both(seed_router.get, "/api/plants/{plant_id}", summary="A plant / POD")
 async def get_plant(plant_id: Id, principal: Reader, session: SessionDep) -> Envelope[PlantOut]:
     plant = await plants.get_plant(session=session, principal=principal, plant_id=plant_id)
     return Envelope(data=PlantOut.model_validate(plant))
 
 
-@seed_router.put("/api/plants/{plant_id}", summary="Replace a plant's fields")
+@both(seed_router.put, "/api/plants/{plant_id}", summary="Replace a plant's fields")
 async def update_plant(
     plant_id: Id, data: PlantIn, principal: Configurer, session: SessionDep
 ) -> Envelope[PlantOut]:
@@ -172,7 +182,7 @@ async def update_plant(
     return Envelope(data=PlantOut.model_validate(plant))
 
 
-@seed_router.delete("/api/plants/{plant_id}", status_code=204, summary="Delete a plant")
+@both(seed_router.delete, "/api/plants/{plant_id}", status_code=204, summary="Delete a plant")
 async def delete_plant(plant_id: Id, principal: Configurer, session: SessionDep) -> Response:
     await plants.delete_plant(session=session, principal=principal, plant_id=plant_id)
     return Response(status_code=204)

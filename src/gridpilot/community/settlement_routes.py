@@ -13,6 +13,7 @@ from gridpilot.community import parameter_store, prices, settlements
 from gridpilot.community.access import Access
 from gridpilot.community.models import Settlement
 from gridpilot.community.schemas import NOT_FOUND, Envelope, Meta
+from gridpilot.community.seed_paths import both
 from gridpilot.community.settlement_schemas import (
     GseStatementIn,
     MemberPart,
@@ -227,7 +228,8 @@ async def gse_reconciliation(
     ]  # fmt: skip
 
 
-@seed_router.get(
+@both(
+    seed_router.get,
     "/api/economic/transactions",
     summary="A community's ledger (members: their own lines and the community's)",
     responses=NOT_FOUND,
