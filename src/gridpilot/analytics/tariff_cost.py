@@ -60,7 +60,10 @@ def _period_lengths_ms(local: pd.DatetimeIndex, freq: str) -> tuple[np.ndarray, 
     flags = np.zeros(len(starts), dtype=bool)
     lo = starts.tz_localize(tz, ambiguous=flags, nonexistent="shift_forward")
     hi = pd.DatetimeIndex(ends).tz_localize(tz, ambiguous=flags, nonexistent="shift_forward")
-    labels = [s.strftime("%Y-%m-%d" if freq == "D" else "%Y-%m") for s in starts]
+    days, where = np.unique(np.asarray(starts.asi8), return_inverse=True)  # few days or months
+    fmt = "%Y-%m-%d" if freq == "D" else "%Y-%m"
+    names = [pd.Timestamp(day).strftime(fmt) for day in days]
+    labels = [names[i] for i in where.ravel()]
     return _to_ms(hi) - _to_ms(lo), labels
 
 

@@ -13,6 +13,7 @@ from gridpilot.balance.current import DEFAULT_MAX_AGE_MS, load_current_inputs
 from gridpilot.core.timestamps import to_ms
 from gridpilot.insights.kpis.current import current_demand
 from gridpilot.insights.kpis.service import compute_kpis
+from gridpilot.telemetry.energy_batch import energies
 from gridpilot.telemetry.service import energy
 from gridpilot.voice.scope import (
     Answer,
@@ -31,8 +32,11 @@ from gridpilot.voice.speech import amount, listing, money, period, say
 LISTED = 3
 
 
-async def _kpis(ctx: Context, scope: Scope, start_ms: int, end_ms: int) -> dict[str, Any]:
-    """The KPI service's figures of the asset or site over ``[start_ms, end_ms)``."""
+async def _kpis(
+    ctx: Context, scope: Scope, start_ms: int, end_ms: int, figure: str
+) -> dict[str, Any]:
+    """The KPI service's ``figure`` (and what it computed with it) of the asset or site over
+    ``[start_ms, end_ms)``: the same figure as ``GET /api/v1/kpis``, without the others' work."""
     found = await compute_kpis(
         session=ctx.session,
         principal=ctx.principal,
@@ -41,6 +45,7 @@ async def _kpis(ctx: Context, scope: Scope, start_ms: int, end_ms: int) -> dict[
         max_gap_s=ctx.settings.energy_max_gap_s,
         asset_id=scope.id if scope.kind == "asset" else None,
         site_id=scope.id if scope.kind == "site" else None,
+        figures=(figure,),
     )
     return dict(found["kpis"])
 
@@ -55,7 +60,7 @@ async def _energy_kwh(ctx: Context, scope: Scope, start_ms: int, end_ms: int) ->
             max_gap_s=ctx.settings.energy_max_gap_s,
         )
         return result.energy_kwh
-    figure = (await _kpis(ctx, scope, start_ms, end_ms)).get("energy_kwh") or {}
+    figure = (await _kpis(ctx, scope, start_ms, end_ms, "energy_kwh")).get("energy_kwh") or {}
     return figure.get("value")
 
 
@@ -134,14 +139,17 @@ async def machines_above_power(ctx: Context, slots: dict[str, Any]) -> Answer:
 
 
 async def top_consumers(ctx: Context, slots: dict[str, Any]) -> Answer:
-    """The visible consumers using the most energy [kWh] over the period (default today)."""
+    """The visible consumers using the most energy [kWh] over the period (default today), each
+    by ``telemetry.energy`` (as ``GET /api/v1/kpis?asset=``), all in a few statements."""
     key = slots.get("timeframe") or "today"
     assets = [a for a in await assets_of(ctx) if a.role in LOAD_ROLES]
     zone = assets[0].timezone if assets else "UTC"
     start, end = window(key, zone, ctx.now_ms)
+    found = await energies(session=ctx.session, asset_ids=[a.id for a in assets], start_ms=start,
+                           end_ms=end, max_gap_s=ctx.settings.energy_max_gap_s)  # fmt: skip
     used = []
     for asset in assets:
-        value = await _energy_kwh(ctx, asset, start, end)
+        value = found[asset.id].energy_kwh
         if value is not None and value > 0:
             used.append((value, asset.name))
     used.sort(key=lambda p: (-p[0], p[1]))
@@ -161,7 +169,7 @@ async def peak_demand(ctx: Context, slots: dict[str, Any]) -> Answer:
     key = slots.get("timeframe") or "this_month"
     start, end = window(key, scope.timezone, ctx.now_ms)
     span, when = interval_text(start, end, scope.timezone), period(key, ctx.lang)
-    figure = (await _kpis(ctx, scope, start, end)).get("peak_demand_kw") or {}
+    figure = (await _kpis(ctx, scope, start, end, "peak_demand_kw")).get("peak_demand_kw") or {}
     value = figure.get("value")
     if value is None:
         text = say("peak_none", ctx.lang, name=scope.name, period=when)
@@ -178,7 +186,7 @@ async def energy_cost(ctx: Context, slots: dict[str, Any]) -> Answer:
     key = slots.get("timeframe") or "this_month"
     start, end = window(key, scope.timezone, ctx.now_ms)
     span, when = interval_text(start, end, scope.timezone), period(key, ctx.lang)
-    cost = (await _kpis(ctx, scope, start, end)).get("cost") or {}
+    cost = (await _kpis(ctx, scope, start, end, "cost")).get("cost") or {}
     if cost.get("value") is None:
         notes = cost.get("notes") or ["no energy data"]
         text = say("cost_none", ctx.lang, name=scope.name, period=when, reason=notes[0])
@@ -195,7 +203,7 @@ async def co2_emissions(ctx: Context, slots: dict[str, Any]) -> Answer:
     key = slots.get("timeframe") or "this_month"
     start, end = window(key, scope.timezone, ctx.now_ms)
     span, when = interval_text(start, end, scope.timezone), period(key, ctx.lang)
-    carbon = (await _kpis(ctx, scope, start, end)).get("carbon_kg") or {}
+    carbon = (await _kpis(ctx, scope, start, end, "carbon_kg")).get("carbon_kg") or {}
     value = carbon.get("value")
     if value is None:
         text = say("co2_none", ctx.lang, name=scope.name, period=when)

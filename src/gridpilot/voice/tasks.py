@@ -1,11 +1,13 @@
-"""The voice runtime: the answer cache of the process, the parser built in the background at
-start-up (about 1.2 s of CPU: the first voice query does not wait for it), and the daily
-retention of the interaction log (``LOG_RETENTION_DAYS``, one process of several)."""
+"""The voice runtime: the answer cache of the process, the parser built and the correlation's
+regression library imported in the background at start-up (about 1.2 s and 0.5-4 s of CPU: the
+first voice query, or the first correlation, does not wait for them), and the daily retention
+of the interaction log (``LOG_RETENTION_DAYS``, one process of several)."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from importlib import import_module
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -42,8 +44,15 @@ class VoiceRuntime:
         await self.cache.close()
 
 
+def warm_up() -> None:
+    """Build the parser, then import what ``analytics.baseline.fit_baseline`` imports on its
+    first call (statsmodels' OLS, with scipy)."""
+    parser()
+    import_module("statsmodels.regression.linear_model")
+
+
 async def start_voice(app: Any) -> VoiceRuntime:
-    """Make the cache (``app.state.voice_cache``), build the parser in a thread, start the
+    """Make the cache (``app.state.voice_cache``), warm up in a thread (``warm_up``), start the
     retention job."""
     sessions = app.state.sessions
     cache = AnswerCache(app.state.settings.redis_url)
@@ -57,4 +66,4 @@ async def start_voice(app: Any) -> VoiceRuntime:
         claim_name="voice_log_retention",
     )  # fmt: skip
     retention.start()
-    return VoiceRuntime(cache, asyncio.create_task(asyncio.to_thread(parser)), retention)
+    return VoiceRuntime(cache, asyncio.create_task(asyncio.to_thread(warm_up)), retention)

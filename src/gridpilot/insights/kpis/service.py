@@ -11,7 +11,7 @@ come from the producers' own series. Costs and carbon are per site and added up.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import pandas as pd
@@ -51,6 +51,20 @@ from gridpilot.telemetry.service import energy
 
 #: At most this many intervals per asset in one KPI query (a year and a month at 15 min).
 MAX_INTERVALS = 40_000
+#: The KPIs that need the generation assets' series.
+GENERATION_FIGURES = frozenset(
+    ["generation_kwh", "capacity_factor", "specific_yield_kwh_per_kwp", "performance_ratio",
+     "availability", "self_consumption", "self_sufficiency"]
+)  # fmt: skip
+#: The KPIs of a whole site's balance and what its export earned (``_whole_site``).
+WHOLE_SITE_FIGURES = frozenset(["balance", "self_consumption", "self_sufficiency", "grid_revenue"])
+#: Whether a KPI is asked for (``compute_kpis``'s ``figures``).
+Wanted = Callable[..., bool]
+
+
+def wanted(figures: Collection[str] | None) -> Wanted:
+    """``want(*names)``: True when ``figures`` is None (every KPI) or holds one of ``names``."""
+    return lambda *names: figures is None or any(n in figures for n in names)
 
 
 def align_period(start_ms: int, end_ms: int, interval_ms: int) -> Period:
@@ -194,14 +208,15 @@ async def _asset_load(
     sites: dict[int, Site],
     period: Period,
     max_gap_s: float,
+    want: Wanted = wanted(None),
 ) -> dict[str, Any]:
     """Load KPIs summed over the load assets' own series (an asset, a group, a device key)."""
     cap = mean_coverage(load)
     energy_kwh = summed([p.energy_kwh for p in load])
     demand_kw = summed([p.power_kw for p in load])
-    result: dict[str, Any] = {
-        "energy_kwh": await _energy_figure(session, load_assets, period, max_gap_s)
-    }
+    result: dict[str, Any] = {}
+    if want("energy_kwh"):
+        result["energy_kwh"] = await _energy_figure(session, load_assets, period, max_gap_s)
     peak = kpis.peak_demand(demand_kw)
     result["peak_demand_kw"] = _figure_json(peak, coverage_cap=cap)
     result["load_factor"] = _figure_json(kpis.load_factor(demand_kw), coverage_cap=cap)
@@ -209,7 +224,8 @@ async def _asset_load(
     if counts:
         sec = kpis.specific_energy_consumption(energy_kwh, summed(counts))
         result["sec_kwh_per_unit"] = _figure_json(sec, coverage_cap=cap)
-    result.update(await cost_and_carbon(session, load, sites, period))
+    if want("cost", "carbon_kg"):
+        result.update(await cost_and_carbon(session, load, sites, period))
     return result
 
 
@@ -219,6 +235,7 @@ async def _site_load(
     assets: Sequence[AssetInfo],
     sites: dict[int, Site],
     period: Period,
+    want: Wanted = wanted(None),
 ) -> dict[str, Any]:
     """A whole site's load KPIs from its balance: consumption for energy, peak, load factor
     and SEC; grid import for cost, carbon, peak import and contract utilisation."""
@@ -229,11 +246,14 @@ async def _site_load(
     peak = kpis.peak_demand(consumption.power_kw)
     result["peak_demand_kw"] = _figure_json(peak)
     result["load_factor"] = _figure_json(kpis.load_factor(consumption.power_kw))
-    counts = await production_counts(session=session, assets=assets, period=period)
+    counts = None
+    if want("sec_kwh_per_unit"):
+        counts = await production_counts(session=session, assets=assets, period=period)
     if counts is not None:
         sec = kpis.specific_energy_consumption(consumption.energy_kwh, counts)
         result["sec_kwh_per_unit"] = _figure_json(sec)
-    result.update(await cost_and_carbon(session, [imported], sites, period))
+    if want("cost", "carbon_kg"):
+        result.update(await cost_and_carbon(session, [imported], sites, period))
     peak_import = kpis.peak_demand(imported.power_kw)
     result["peak_import_kw"] = _figure_json(peak_import)
     contract = sites[part.balance.site_id].contract_demand_kw
@@ -254,8 +274,15 @@ async def compute_kpis(
     asset_id: int | None = None,
     site_id: int | None = None,
     asset_ids: Sequence[int] | None = None,
+    figures: Collection[str] | None = None,
 ) -> dict[str, Any]:
-    """Every applicable KPI of the scope over ``[start_ms, end_ms)`` with its coverage."""
+    """Every applicable KPI of the scope over ``[start_ms, end_ms)`` with its coverage.
+
+    ``figures``: the KPIs the caller needs (None: all). Those are computed exactly as without
+    it; the others may be left out, and the work only they need (production counts, the
+    generation assets' series, cost and carbon, the balance's shares and revenue) is skipped.
+    """
+    want = wanted(figures)
     scope, assets, sites = await resolve_scope(
         session=session,
         principal=principal,
@@ -268,7 +295,7 @@ async def compute_kpis(
     whole_site = scope["type"] == "site" and principal.asset_ids is None
     by_balance = whole_site and period.interval_ms in BALANCE_INTERVALS
     load_assets = [a for a in assets if (single and a.role != "producer") or a.role in LOAD_ROLES]
-    gen_assets = [a for a in assets if a.role in GENERATION_ROLES]
+    gen_assets = [a for a in assets if a.role in GENERATION_ROLES and want(*GENERATION_FIGURES)]
     gen = [
         await asset_series(session=session, asset=a, period=period, production=False)
         for a in gen_assets
@@ -280,11 +307,15 @@ async def compute_kpis(
         site_part = await site_series(
             session=session, site=next(iter(sites.values())), period=period, max_gap_s=max_gap_s
         )
-        result.update(await _site_load(session, site_part, assets, sites, period))
+        result.update(await _site_load(session, site_part, assets, sites, period, want))
     else:
-        load = [await asset_series(session=session, asset=a, period=period) for a in load_assets]
+        counted = want("sec_kwh_per_unit")
+        load = [
+            await asset_series(session=session, asset=a, period=period, production=counted)
+            for a in load_assets
+        ]
     if load:
-        result.update(await _asset_load(session, load, load_assets, sites, period, max_gap_s))
+        result.update(await _asset_load(session, load, load_assets, sites, period, max_gap_s, want))
         if scope["type"] == "site":
             contract = next(iter(sites.values())).contract_demand_kw
             if contract:
@@ -305,7 +336,7 @@ async def compute_kpis(
         cap = min(mean_coverage(load), mean_coverage(gen))
         result["self_consumption"] = _figure_json(consumption, coverage_cap=cap)
         result["self_sufficiency"] = _figure_json(sufficiency, coverage_cap=cap)
-    if whole_site:  # the whole site's balance and what its export earned
+    if whole_site and want(*WHOLE_SITE_FIGURES):  # the site's balance, what its export earned
         found = site_part.balance if site_part is not None else None
         site = next(iter(sites.values()))
         result.update(await _whole_site(session, site, start_ms, end_ms, found))
