@@ -63,6 +63,7 @@ _SUBSCRIPTIONS = {
     catalogue.ANOMALY_DETECTED.name: "anomaly",
     catalogue.FORECAST_STORED.name: "forecast",
     catalogue.ASSET_CHANGED.name: "reload",
+    catalogue.GROUP_CHANGED.name: "reload",  # rules on a group: its new members
     RULE_CHANGED: "reload",
 }
 #: Power readings older than this [ms] are left out of the balance of site checks (as before

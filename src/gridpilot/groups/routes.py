@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, Response
 
 from gridpilot.auth.dependencies import Configurer, Reader
 from gridpilot.db.dependencies import SessionDep
 from gridpilot.groups import service
+from gridpilot.groups.events import publish_group_changed
 from gridpilot.groups.schemas import GroupCreate, GroupOut, GroupUpdate, MemberOut, MembersOut
 
 router = APIRouter(prefix="/groups", tags=["groups"])
@@ -74,8 +75,15 @@ async def list_groups(
     "group without `site_ids` reaches every site, so only a user of every site may create it.",
     responses=REFUSED,
 )
-async def create_group(data: GroupCreate, principal: Configurer, session: SessionDep) -> GroupOut:
+async def create_group(
+    data: GroupCreate,
+    principal: Configurer,
+    session: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
+) -> GroupOut:
     group = await service.create_group(session=session, principal=principal, data=data)
+    background.add_task(publish_group_changed, request.app, group.id, "created")
     return group_out(await service.view(session=session, principal=principal, group=group))
 
 
@@ -93,11 +101,17 @@ async def get_group(group_id: Id, principal: Reader, session: SessionDep) -> Gro
     responses=REFUSED,
 )
 async def update_group(
-    group_id: Id, data: GroupUpdate, principal: Configurer, session: SessionDep
+    group_id: Id,
+    data: GroupUpdate,
+    principal: Configurer,
+    session: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
 ) -> GroupOut:
     group = await service.update_group(
         session=session, principal=principal, group_id=group_id, data=data
     )
+    background.add_task(publish_group_changed, request.app, group.id, "updated")
     return group_out(await service.view(session=session, principal=principal, group=group))
 
 
@@ -108,8 +122,15 @@ async def update_group(
     description="Refused (409 `group_in_use`) while a command schedule targets the group.",
     responses=REFUSED,
 )
-async def delete_group(group_id: Id, principal: Configurer, session: SessionDep) -> Response:
+async def delete_group(
+    group_id: Id,
+    principal: Configurer,
+    session: SessionDep,
+    request: Request,
+    background: BackgroundTasks,
+) -> Response:
     await service.delete_group(session=session, principal=principal, group_id=group_id)
+    background.add_task(publish_group_changed, request.app, group_id, "deleted")
     return Response(status_code=204)
 
 
