@@ -167,13 +167,28 @@ async def test_a_consumer_on_a_phone_sees_grid_and_home_only(server, phone):
 
 
 async def test_the_overview_draws_the_fleets_flows(server, page):
-    dashboard, _ids = server
+    dashboard, ids = server
     await log_in(page, dashboard.url, "admin", "/")
     flow = page.get_by_test_id("energy-flow")
     await expect(flow.get_by_test_id("energy-flow-period")).to_contain_text("Last 24 hours")
     await expect(flow.get_by_test_id("flow-node-solar")).to_have_count(1)
     await expect(flow.get_by_test_id("flow-node-battery")).to_have_count(1)
     await shot(page, "energy-flow-overview")
+    # the global time range: yesterday of both sites (house 48 kWh + shop 3 kW x 24 h)
+    await _pick(page, "Yesterday")
+    await expect(flow.get_by_test_id("energy-flow-period")).to_contain_text("Yesterday, ")
+    await expect(flow.get_by_test_id("flow-home-consumption")).to_have_text("120.0 kWh")
+    await expect(flow.get_by_test_id("flow-grid-import")).to_have_text("\u2192 78.0 kWh")
+    await expect(page.get_by_test_id("power-title")).to_contain_text("Power, Yesterday, ")
+    start, _end = ids["yesterday"]
+    first = await page.evaluate(
+        """() => getElement(document.querySelector('[data-testid=power-chart]'))
+            .chart.getOption().series.find((s) => s.name === 'Consumption').data[0]"""
+    )
+    assert first == [start, 5.0]  # the fleet's 00:00 in Rome: 2 + 3 kW
+    await page.reload()  # the choice is kept
+    await expect(flow.get_by_test_id("flow-home-consumption")).to_have_text("120.0 kWh")
+    await shot(page, "energy-flow-overview-yesterday")
 
 
 async def test_a_phone_lists_sites_as_cards_without_sideways_scrolling(server, phone):

@@ -216,15 +216,22 @@ def flow_card(source: tuple[str, str] = GENERATION) -> Callable[[Flows, str], No
     return show
 
 
-def fleet_flow(fleet: FleetSummary, hours: int = 24) -> None:
-    """The energy-flow card of a fleet summary's sites over the last ``hours`` (from the
-    summary's own balances, loaded with ``history_hours`` >= ``hours``: no further query)."""
+def fleet_flows(fleet: FleetSummary, hours: int = 24) -> tuple[Flows, str]:
+    """The flows of a fleet summary's sites over the last ``hours`` (from the summary's own
+    balances, loaded with ``history_hours`` >= ``hours``: no further query) and their text."""
     start = fleet.now_ms - hours * 3_600_000
     flows = flows_of([since(b, start) for b in fleet.balances.values()])
-    with ui.row().classes("w-full"):
-        show = flow_card()
     zone = fleet.every[0].site.timezone if fleet.every else "UTC"
     some = next(iter(fleet.balances.values()), None)
     if some is not None and some.step_ms and start > some.start_ms:
         start -= (start - some.start_ms) % some.step_ms  # the first interval's start
-    show(flows, f"Last {hours} hours, all sites, since {local_clock(start, zone)}")
+    return flows, f"Last {hours} hours, all sites, since {local_clock(start, zone)}"
+
+
+def fleet_flow(fleet: FleetSummary, hours: int = 24) -> Callable[[Flows, str], None]:
+    """The energy-flow card of a fleet summary's sites over the last ``hours``; returns its
+    ``show(flows, period_text)`` (another range drawn later)."""
+    with ui.row().classes("w-full"):
+        show = flow_card()
+    show(*fleet_flows(fleet, hours))
+    return show

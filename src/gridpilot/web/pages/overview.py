@@ -6,12 +6,18 @@ in, so no fleet size reaches NiceGUI's response_timeout."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from nicegui import ui
 
+from gridpilot.core.timestamps import now_ms
+from gridpilot.fleet.service import FleetSummary
 from gridpilot.web.charts import balance_chart
+from gridpilot.web.energy_flow import Flows, flows_of, load_balances
 from gridpilot.web.fleet_strip import SeedFigures, seed_figures, seed_strip
 from gridpilot.web.fleet_view import (
     FleetTotals,
+    complete_part,
     current_totals,
     fleet_totals,
     load_fleet,
@@ -19,11 +25,14 @@ from gridpilot.web.fleet_view import (
     recent,
     sum_balances,
 )
-from gridpilot.web.flow_view import fleet_flow
+from gridpilot.web.flow_view import fleet_flow, fleet_flows
 from gridpilot.web.layout import frame, kpi_card, require_login
 from gridpilot.web.now_panel import NOW_REFRESH_S, now_panel, now_terms, show_now
 from gridpilot.web.numbers import UNKNOWN, energy, number, power, share
 from gridpilot.web.site_map import site_map
+from gridpilot.web.time_range import DEFAULT, chosen, period_of, range_picker
+
+TITLE = "Power, last 24 hours (15-min averages, all sites)"
 
 
 def _kpis(totals: FleetTotals, seed: SeedFigures) -> None:
@@ -67,6 +76,39 @@ def _kpis(totals: FleetTotals, seed: SeedFigures) -> None:
         )
 
 
+def _range_drawer(
+    fleet: FleetSummary,
+    zone: str,
+    title: ui.label,
+    chart: ui.echart,
+    show_flow: Callable[[Flows, str], None],
+) -> Callable[[], Awaitable[None]]:
+    """The redraw of the chart and the energy flow for the global time range: the last 24 h
+    from the fleet summary itself (no query), another range from one balance statement over
+    every site, its days those of ``zone`` (the sites' zone when they share one, else UTC)."""
+
+    async def redraw() -> None:
+        choice = chosen()
+        if choice.name == DEFAULT:
+            history, (flows, text) = recent(fleet, 24), fleet_flows(fleet, 24)
+            title.set_text(TITLE)
+        else:
+            period = period_of(choice, zone, now_ms())
+            span = (period.start_ms, period.end_ms)
+            found = await load_balances([e.site for e in fleet.every], {
+                e.site.id: span for e in fleet.every
+            })  # fmt: skip
+            history = complete_part(sum_balances(found), min(now_ms(), period.end_ms))
+            flows, text = flows_of([b.balance for b in found]), f"{period.text}, all sites"
+            title.set_text(f"Power, {period.text} (all sites)")
+        chart.options.clear()
+        chart.options.update(balance_chart(history))
+        chart.update()
+        show_flow(flows, text)
+
+    return redraw
+
+
 def register() -> None:
     @ui.page("/")
     async def overview_page() -> None:
@@ -78,9 +120,7 @@ def register() -> None:
             with parts:
                 ui.spinner(size="lg").props("data-testid=overview-loading")
             with ui.card().classes("w-full"):
-                ui.label("Power, last 24 hours (15-min averages, all sites)").classes(
-                    "text-subtitle1"
-                )
+                title = ui.label(TITLE).classes("text-subtitle1").props("data-testid=power-title")
                 chart = ui.echart(balance_chart(sum_balances([]))).classes("w-full h-80")
                 chart.props("data-testid=power-chart")
             below = ui.column().classes("w-full")
@@ -96,13 +136,22 @@ def register() -> None:
             labels = now_panel(
                 now_totals(e.now for e in fleet.every), now_terms(history.present), zone
             )
-            fleet_flow(fleet)
-        chart.options.clear()
-        chart.options.update(balance_chart(history))
-        chart.update()
+            holder = ui.column().classes("w-full gap-2")
         with below:
             site_map(fleet.every)
         site_ids = [e.site.id for e in fleet.every]
+        with holder:
+            picker = ui.row().classes("w-full")
+            show_flow = fleet_flow(fleet)
+        redraw = _range_drawer(fleet, zone, title, chart, show_flow)
+        with picker:
+            range_picker(redraw)
+        if chosen().name == DEFAULT:  # the flow card shows it already
+            chart.options.clear()
+            chart.options.update(balance_chart(history))
+            chart.update()
+        else:
+            await redraw()
 
         async def refresh() -> None:
             show_now(labels, await current_totals(site_ids), zone)
