@@ -8,7 +8,7 @@ from tests.insights.baselines.plant_data import baseline_body, make_plant
 from tests.telemetry.query_test_data import DAY, T0, insert_readings, metric_id
 
 from gridpilot.auth.permissions import Role
-from gridpilot.core.timestamps import iso
+from gridpilot.core.timestamps import iso, now_ms
 from gridpilot.telemetry.rollups import refresh_pending
 
 QUARTER = 900_000
@@ -40,7 +40,7 @@ async def test_zscore_scan_flags_the_spike_day_and_publishes_once(
     response = await client.post(url, params=params, headers=plant.admin)
     assert response.status_code == 200, response.text
     scan = response.json()
-    assert set(scan["skipped"]) == {"isolation_forest", "trend"}  # no such metrics here
+    assert set(scan["skipped"]) == {"isolation_forest", "level_shift", "trend"}  # no such metrics
     spike = [a for a in scan["stored"] if a["ts"] == iso(T0 + 66 * DAY)]
     assert len(spike) == 1 and spike[0]["severity"] == "critical", scan["stored"]
     assert spike[0]["method"] == "zscore" and spike[0]["metric"] == "energy_kwh"
@@ -172,3 +172,46 @@ async def test_scheduled_scan_stores_and_publishes_new_findings(
     assert await scan_all(sessions, app.state.bus, end_ms=T0 + 10 * DAY) == 0  # nothing new
     listed = await client.get("/api/v1/anomalies", params={"asset": asset_id}, headers=admin)
     assert len(listed.json()) == stored
+
+
+async def test_partial_first_and_current_hours_are_not_scored(app, client, sessions, auth_headers):
+    """Readings every 15 min from 45 min into an hour until now: the first hour (one reading)
+    and the unfinished current hour read 0 kW, like the fault in a complete hour; only the
+    complete hour is flagged."""
+    admin = await auth_headers(Role.ADMINISTRATOR)
+    site = await client.post(
+        "/api/v1/sites", json={"name": "Now", "timezone": "UTC"}, headers=admin
+    )
+    asset = await client.post(
+        "/api/v1/assets",
+        json={"site_id": site.json()["id"], "name": "Pump", "kind": "pump"},
+        headers=admin,
+    )
+    asset_id = asset.json()["id"]
+    hour = 3_600_000
+    current = now_ms() // hour * hour
+    first = current - 4 * DAY
+    stamps = np.arange(first + 3 * QUARTER, now_ms() + 1, QUARTER)
+    rng = np.random.default_rng(4)
+    cycle = np.sin(stamps / DAY * 2 * np.pi)
+    power = 100 + 20 * cycle + rng.normal(0, 1, len(stamps))
+    flow = 500 + 100 * cycle + rng.normal(0, 5, len(stamps))
+    fault = current - 2 * DAY  # a complete hour
+    power[(stamps < first + hour) | (stamps >= current) | (stamps == fault)] = 0.0
+    ids = [await metric_id(sessions, key) for key in ("power_kw", "flow_m3h")]
+    rows = [
+        (asset_id, metric, int(ts), float(value))
+        for metric, values in zip(ids, (power, flow), strict=True)
+        for ts, value in zip(stamps, values, strict=True)
+    ]
+    await insert_readings(sessions, rows)
+    await refresh_pending(sessions=sessions, settings=app.state.settings)
+    response = await client.post(
+        f"/api/v1/assets/{asset_id}/anomalies/scan",
+        params={"start": first, "end": current + hour, "methods": ["level_shift"]},
+        headers=admin,
+    )
+    assert response.status_code == 200, response.text
+    flagged = {a["ts"] for a in response.json()["stored"] if a["metric"] == "power_kw"}
+    assert iso(fault) in flagged, flagged
+    assert iso(first) not in flagged and iso(current) not in flagged, flagged

@@ -25,6 +25,7 @@ router = APIRouter(tags=["anomalies"])
 AssetId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 OptionalId = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
 SCAN_DEFAULT_SPAN_MS = 7 * MS_PER_DAY
+Method = Literal["zscore", "isolation_forest", "level_shift", "trend"]
 
 
 def anomaly_out(row: Anomaly) -> AnomalyOut:
@@ -54,10 +55,13 @@ def _bounded(value: str | None) -> int | None:
     "/assets/{asset_id}/anomalies/scan",
     summary="Scan an asset for anomalies",
     description="Runs the residual z-score against the asset's newest baseline (warning at "
-    "2 sigma, critical at 3), an Isolation Forest over its instantaneous metrics and a "
-    "Mann-Kendall trend test (default: falling pressure_bar, a compressed-air leak) over "
+    "2 sigma, critical at 3), an Isolation Forest over its instantaneous metrics, a level-shift "
+    "test on each of them (a fault held for hours) and a Mann-Kendall trend test (default: "
+    "falling pressure_bar, a compressed-air leak) over "
     "[start, end) (default: the last 7 days) at `step_s` buckets. New findings are stored and "
-    "published as `anomaly.detected`; detectors that cannot run are listed in `skipped`.",
+    "published as `anomaly.detected`; partial buckets (under 80 % of the usual samples, or "
+    "the unfinished current one) are not scored; detectors that cannot run are listed in "
+    "`skipped`.",
 )
 async def scan_asset(
     asset_id: AssetId,
@@ -68,7 +72,7 @@ async def scan_asset(
     start: str | None = None,
     end: str | None = None,
     step_s: Annotated[int, Query(ge=60, le=7 * 86_400, description="Bucket [s]")] = 3600,
-    methods: Annotated[list[Literal["zscore", "isolation_forest", "trend"]] | None, Query()] = None,
+    methods: Annotated[list[Method] | None, Query()] = None,
     contamination: Annotated[float, Query(gt=0, lt=0.5)] = 0.01,
     trend_metric: Annotated[str, Query(pattern=r"^[a-z][a-z0-9_]{1,63}$")] = "pressure_bar",
     trend_direction: Literal["decreasing", "increasing", "both"] = "decreasing",
@@ -116,7 +120,7 @@ async def list_anomalies(
     site: OptionalId = None,
     since: str | None = None,
     until: str | None = None,
-    method: Literal["zscore", "isolation_forest", "trend"] | None = None,
+    method: Method | None = None,
     severity: Literal["warning", "critical"] | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,

@@ -1,13 +1,16 @@
 """Anomaly scans of one asset over a window, and the stored results.
 
-A scan runs three detectors (``gridpilot.analytics.anomaly``/``anomaly_trend``):
+A scan runs four detectors (``gridpilot.analytics.anomaly``/``anomaly_shift``/``anomaly_trend``):
 
 - ``zscore``: residuals of the asset's newest baseline over the window (needs a baseline);
 - ``isolation_forest``: over every instantaneous metric with data on at least half the window's
   buckets (needs two such metrics);
+- ``level_shift``: the smoothed profile residual of each of those metrics (needs 3 days);
 - ``trend``: Mann-Kendall on ``trend_metric`` (default ``pressure_bar``: a compressed-air leak
   shows as falling pressure), when the asset has it.
 
+Partial buckets are never scored (``anomaly_coverage``): a bucket with under 80 % of the window's
+usual sample count, or not yet over at ``now`` (the current hour), is left out of every detector.
 A detector that cannot run says why in ``skipped``. Findings already stored (same asset, metric,
 method and timestamp) are not stored or published again. Services flush; the caller commits and
 then publishes ``anomaly.detected`` (``events``).
@@ -25,18 +28,21 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.analytics.anomaly import Finding, isolation_findings, residual_zscores
+from gridpilot.analytics.anomaly_coverage import bucket_coverage, complete
+from gridpilot.analytics.anomaly_shift import shift_findings
 from gridpilot.analytics.anomaly_trend import MAX_POINTS, mann_kendall, trend_severity
 from gridpilot.assets.models import Asset
 from gridpilot.assets.service import get_asset, metric_refs
 from gridpilot.auth.permissions import Principal
 from gridpilot.core.errors import NotFound, TooLarge, ValidationFailed
+from gridpilot.core.timestamps import MS_PER_DAY, now_ms
 from gridpilot.insights.anomalies.models import Anomaly
 from gridpilot.insights.baselines import service as baselines
-from gridpilot.insights.baselines.frame import ENERGY
+from gridpilot.insights.baselines.frame import ENERGY, base_step_ms
 from gridpilot.insights.baselines.models import Baseline
 from gridpilot.insights.data import load_series
 
-METHODS = ("zscore", "isolation_forest", "trend")
+METHODS = ("zscore", "isolation_forest", "level_shift", "trend")
 MAX_SCAN_BUCKETS = 20_000
 MIN_COVERAGE = 0.5
 #: Default smallest trend worth reporting: this share of the metric's median level.
@@ -51,6 +57,8 @@ class ScanOptions:
     trend_metric: str = "pressure_bar"
     trend_direction: str = "decreasing"
     trend_min_change: float | None = None
+    #: Time partial buckets are judged against [epoch ms]; None: the current time.
+    now_ms: int | None = None
 
 
 @dataclass
@@ -73,8 +81,21 @@ async def _newest_baseline(session: AsyncSession, asset_id: int) -> Baseline | N
     )
 
 
+async def _coverage(
+    session: AsyncSession, asset: Asset, metric: str, buckets: pd.DatetimeIndex, step_ms: int,
+    end_ms: int, now: int,
+) -> pd.Series:  # fmt: skip
+    """Coverage of ``buckets`` by ``metric``'s samples (``anomaly_coverage.bucket_coverage``)."""
+    counts = await load_series(
+        session=session, asset_id=asset.id, metric=metric, start_ms=_ms(buckets[0]),
+        end_ms=end_ms, step_ms=min(step_ms, MS_PER_DAY), agg="count",
+    )  # fmt: skip
+    step = pd.Timedelta(milliseconds=step_ms)
+    return bucket_coverage(counts, buckets, step, pd.Timestamp(now, unit="ms", tz="UTC"))
+
+
 async def _zscore(
-    session: AsyncSession, asset: Asset, start_ms: int, end_ms: int
+    session: AsyncSession, asset: Asset, start_ms: int, end_ms: int, now: int
 ) -> tuple[str, list[Finding]]:
     baseline = await _newest_baseline(session, asset.id)
     if baseline is None:
@@ -83,18 +104,27 @@ async def _zscore(
     evaluation = await baselines.evaluate(
         session=session, baseline=baseline, version=version, start_ms=start_ms, end_ms=end_ms
     )
-    _, findings = residual_zscores(
-        evaluation.frame[ENERGY], evaluation.predicted, evaluation.fit.rmse
-    )
+    actual = evaluation.frame[ENERGY]
+    if len(actual):
+        counted = ENERGY if baseline.energy_metric == ENERGY else "power_kw"
+        step_ms = 7 * MS_PER_DAY if baseline.granularity == "week" else 0
+        step_ms = step_ms or base_step_ms(baseline.granularity)
+        buckets = pd.DatetimeIndex(actual.index)
+        coverage = await _coverage(session, asset, counted, buckets, step_ms, end_ms, now)
+        actual = complete(actual, coverage)
+    _, findings = residual_zscores(actual, evaluation.predicted, evaluation.fit.rmse)
     for finding in findings:
         finding.detail.update(baseline_id=baseline.id, version=version.version)
     return baseline.energy_metric, findings
 
 
 async def _features(
-    session: AsyncSession, asset: Asset, start_ms: int, end_ms: int, step_ms: int
+    session: AsyncSession, asset: Asset, start_ms: int, end_ms: int, step_ms: int, now: int
 ) -> pd.DataFrame:
-    """Every instantaneous metric with data on at least half of the window's buckets."""
+    """Every instantaneous metric with data on at least half of the window's buckets.
+
+    Partial buckets of a metric are NaN (so the row is not scored by the Isolation Forest).
+    """
     columns = {}
     for ref in await metric_refs(session=session):
         if ref.kind != "instantaneous":
@@ -104,7 +134,9 @@ async def _features(
             end_ms=end_ms, step_ms=step_ms,
         )  # fmt: skip
         if values.notna().mean() >= MIN_COVERAGE:
-            columns[ref.key] = values
+            buckets = pd.DatetimeIndex(values.index)
+            coverage = await _coverage(session, asset, ref.key, buckets, step_ms, end_ms, now)
+            columns[ref.key] = complete(values, coverage)
     return pd.DataFrame(columns)
 
 
@@ -135,13 +167,22 @@ def _trend(series: pd.Series, options: ScanOptions) -> list[Finding]:
 
 async def _run(
     method: str, session: AsyncSession, asset: Asset, start_ms: int, end_ms: int,
-    options: ScanOptions,
+    options: ScanOptions, cache: dict[str, pd.DataFrame],
 ) -> list[tuple[str, Finding]]:  # fmt: skip
+    now = options.now_ms if options.now_ms is not None else now_ms()
     if method == "zscore":
-        metric, findings = await _zscore(session, asset, start_ms, end_ms)
+        metric, findings = await _zscore(session, asset, start_ms, end_ms, now)
         return [(metric, f) for f in findings]
-    if method == "isolation_forest":
-        features = await _features(session, asset, start_ms, end_ms, options.step_ms)
+    if method in ("isolation_forest", "level_shift"):
+        if "features" not in cache:
+            cache["features"] = await _features(
+                session, asset, start_ms, end_ms, options.step_ms, now
+            )
+        features = cache["features"]
+        if method == "level_shift":
+            if features.empty:
+                raise ValidationFailed("no instantaneous metric with data in the window")
+            return [(f.detail["metric"], f) for f in shift_findings(features)]
         if features.shape[1] < 2:
             raise ValidationFailed("fewer than two metrics with data in the window")
         found = isolation_findings(features, contamination=options.contamination)
@@ -152,7 +193,11 @@ async def _run(
     )  # fmt: skip
     if series.notna().mean() < MIN_COVERAGE:
         raise ValidationFailed(f"no {options.trend_metric} data on half the window")
-    return [(options.trend_metric, f) for f in _trend(series, options)]
+    buckets = pd.DatetimeIndex(series.index)
+    coverage = await _coverage(
+        session, asset, options.trend_metric, buckets, options.step_ms, end_ms, now
+    )
+    return [(options.trend_metric, f) for f in _trend(complete(series, coverage), options)]
 
 
 async def scan_asset(
@@ -175,9 +220,10 @@ async def scan_asset(
     if unknown:
         raise ValidationFailed(f"unknown methods: {', '.join(sorted(unknown))}")
     result = ScanResult()
+    cache: dict[str, pd.DataFrame] = {}
     for method in options.methods:
         try:
-            found = await _run(method, session, asset, start_ms, end_ms, options)
+            found = await _run(method, session, asset, start_ms, end_ms, options, cache)
         except (ValidationFailed, NotFound) as exc:
             result.skipped[method] = exc.message
             continue
