@@ -45,6 +45,7 @@ from gridpilot.insights.data import load_series
 METHODS = ("zscore", "isolation_forest", "level_shift", "trend")
 MAX_SCAN_BUCKETS = 20_000
 MIN_COVERAGE = 0.5
+HOUR_MS = 3_600_000
 #: Default smallest trend worth reporting: this share of the metric's median level.
 TREND_MIN_CHANGE_SHARE = 0.02
 
@@ -85,10 +86,18 @@ async def _coverage(
     session: AsyncSession, asset: Asset, metric: str, buckets: pd.DatetimeIndex, step_ms: int,
     end_ms: int, now: int,
 ) -> pd.Series:  # fmt: skip
-    """Coverage of ``buckets`` by ``metric``'s samples (``anomaly_coverage.bucket_coverage``)."""
+    """Coverage of ``buckets`` by ``metric``'s samples (``anomaly_coverage.bucket_coverage``).
+
+    Samples are counted per hour (per bucket when buckets are shorter, or when hours would be
+    too many), so a local-time day or week bucket gets its own hours.
+    """
+    start_ms = _ms(buckets[0])
+    count_step = min(step_ms, HOUR_MS)
+    if (end_ms - start_ms) / count_step > MAX_SCAN_BUCKETS:
+        count_step = step_ms
     counts = await load_series(
-        session=session, asset_id=asset.id, metric=metric, start_ms=_ms(buckets[0]),
-        end_ms=end_ms, step_ms=min(step_ms, MS_PER_DAY), agg="count",
+        session=session, asset_id=asset.id, metric=metric, start_ms=start_ms, end_ms=end_ms,
+        step_ms=count_step, agg="count",
     )  # fmt: skip
     step = pd.Timedelta(milliseconds=step_ms)
     return bucket_coverage(counts, buckets, step, pd.Timestamp(now, unit="ms", tz="UTC"))
