@@ -117,9 +117,9 @@ async def sites_of(ctx: Context) -> list[Scope]:
     return [Scope("site", s.id, s.name, s.id, s.timezone) for s in sites]
 
 
-async def assets_of(ctx: Context) -> list[Scope]:
-    """The assets the caller may see."""
-    zones = {s.id: s.timezone for s in await sites_of(ctx)}
+async def assets_of(ctx: Context, sites: list[Scope] | None = None) -> list[Scope]:
+    """The assets the caller may see (``sites``: the caller's sites when already read)."""
+    zones = {s.id: s.timezone for s in (sites if sites is not None else await sites_of(ctx))}
     assets = await list_assets(session=ctx.session, principal=ctx.principal, limit=10_000)
     return [
         Scope("asset", a.id, a.name, a.site_id, zones.get(a.site_id, "UTC"), a.role)
@@ -148,9 +148,10 @@ async def resolve(ctx: Context, spoken: str | None, *, sites_only: bool = False)
     key = spoken_key(spoken or "", ctx.lang)
     if not key or key in SITE_WORDS or (key.split()[0] in SITE_WORDS and len(key.split()) == 1):
         return await default_site(ctx)
-    candidates = await sites_of(ctx) if ctx.principal.asset_ids is None else []
+    sites = await sites_of(ctx)
+    candidates = list(sites) if ctx.principal.asset_ids is None else []
     if not sites_only:
-        candidates += await assets_of(ctx)
+        candidates += await assets_of(ctx, sites)
     scored: list[tuple[float, Scope]] = []
     for scope in candidates:
         name = spoken_key(scope.name, ctx.lang)
