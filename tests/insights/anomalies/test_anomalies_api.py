@@ -4,6 +4,7 @@ the leak trend test on stored telemetry; results stored once, published, listed 
 from __future__ import annotations
 
 import numpy as np
+from sqlalchemy import text
 from tests.insights.baselines.plant_data import baseline_body, make_plant
 from tests.telemetry.query_test_data import DAY, T0, insert_readings, metric_id
 
@@ -12,6 +13,7 @@ from gridpilot.core.timestamps import iso, now_ms
 from gridpilot.telemetry.rollups import refresh_pending
 
 QUARTER = 900_000
+HOUR_MS = 3_600_000
 
 
 async def test_zscore_scan_flags_the_spike_day_and_publishes_once(
@@ -215,3 +217,44 @@ async def test_partial_first_and_current_hours_are_not_scored(app, client, sessi
     flagged = {a["ts"] for a in response.json()["stored"] if a["metric"] == "power_kw"}
     assert iso(fault) in flagged, flagged
     assert iso(first) not in flagged and iso(current) not in flagged, flagged
+
+
+async def test_zscore_scan_leaves_a_partial_last_day_alone(app, client, sessions, auth_headers):
+    """The day after the plant's data holds 4 of its 24 hourly readings (energy and production
+    a sixth of a day's): its daily z would be far below -3; it is not scored."""
+    plant = await make_plant(app, client, sessions, auth_headers, days=75)
+    body = baseline_body(plant, end=T0 + 60 * DAY)
+    assert (
+        await client.post("/api/v1/baselines", json=body, headers=plant.admin)
+    ).status_code == 201
+    keys = ("energy_kwh", "production_count", "temperature_c")
+    e_id, p_id, t_id = [await metric_id(sessions, key) for key in keys]
+    last = T0 + 74 * DAY + 23 * HOUR_MS + HOUR_MS // 2
+    async with sessions() as session:
+        values = {
+            m: float(
+                await session.scalar(
+                    text("SELECT value FROM readings WHERE metric_id = :m AND ts = :t"),
+                    {"m": m, "t": last},
+                )
+            )
+            for m in (e_id, p_id, t_id)
+        }
+    rows = []
+    for h in range(4):
+        ts = T0 + 75 * DAY + h * HOUR_MS + HOUR_MS // 2
+        rows += [
+            (plant.machine_id, e_id, ts, values[e_id] + 20.0 * (h + 1)),
+            (plant.machine_id, p_id, ts, values[p_id] + 5.0 * (h + 1)),
+            (plant.weather_id, t_id, ts, values[t_id]),
+        ]
+    await insert_readings(sessions, rows)
+    await refresh_pending(sessions=sessions, settings=app.state.settings)
+    response = await client.post(
+        f"/api/v1/assets/{plant.machine_id}/anomalies/scan",
+        params={"start": T0 + 60 * DAY, "end": T0 + 76 * DAY, "methods": ["zscore"]},
+        headers=plant.admin,
+    )
+    assert response.status_code == 200, response.text
+    stamps = {a["ts"] for a in response.json()["stored"]}
+    assert iso(T0 + 75 * DAY) not in stamps, response.json()["stored"]
