@@ -18,7 +18,7 @@ from gridpilot.assets.models import Asset
 from gridpilot.assets.service import list_sites
 from gridpilot.auth.permissions import Permission, Principal
 from gridpilot.core.errors import NotFound
-from gridpilot.firmware import service
+from gridpilot.firmware import events, service
 from gridpilot.firmware.models import FirmwareImage, FirmwareRolloutDevice
 from gridpilot.firmware.schemas import RolloutOut
 from gridpilot.web import firmware_view as view
@@ -126,12 +126,19 @@ def _images(images: list[FirmwareImage]) -> None:
 
 
 async def _steer(rollout_id: int, verb: str) -> bool:
-    async def do(session: AsyncSession, fresh: Principal) -> object:
+    """Pause or resume; the roll-out's events go on the bus once committed, as from the API."""
+
+    async def do(session: AsyncSession, fresh: Principal) -> list[events.Event]:
         call = service.pause if verb == "pause" else service.resume
-        return await call(session=session, principal=fresh, rollout_id=rollout_id)
+        await call(session=session, principal=fresh, rollout_id=rollout_id)
+        return events.take(session)
 
     done = "Roll-out paused" if verb == "pause" else "Roll-out resumed"
-    return await act(do, need=Permission.CONFIGURE, done=done) is not None
+    noted = await act(do, need=Permission.CONFIGURE, done=done)
+    if noted is None:
+        return False
+    await events.publish(current().bus, noted)
+    return True
 
 
 async def _list_page(user: Principal) -> None:
