@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from pydantic import TypeAdapter
 
 from gridpilot.alerts.lifecycle import open_alerts_of_asset
 from gridpilot.assets.events import publish_assets_changed
@@ -31,7 +32,7 @@ from gridpilot.wia.schemas import (
     Alert,
     EnergySource,
     EnergySourceIn,
-    ProductionData,
+    ProductionDataOut,
     ProductionResult,
     SourceStatus,
     SourceType,
@@ -186,7 +187,15 @@ async def submit_production(
     return JSONResponse(answer.model_dump(), status_code=status)
 
 
-@router.get("/{source_id}/production", summary="Get production data")
+#: Serialises the production history as FastAPI would, without validating it again.
+PRODUCTION_LIST = TypeAdapter(list[ProductionDataOut])
+
+
+@router.get(
+    "/{source_id}/production",
+    summary="Get production data",
+    response_model=list[ProductionDataOut],
+)
 async def get_production(
     source_id: str,
     principal: Reader,
@@ -199,15 +208,19 @@ async def get_production(
         str | None, Query(description="ISO-8601 or epoch ms, exclusive; default now")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Newest objects returned")] = 100,
-) -> list[ProductionData]:
+) -> Response:
     """The newest `limit` Production Data objects in `[start, end)`, **newest first**, rebuilt
-    from the stored readings (one object per reading time). `cumulative.today`/`thisMonth` are
-    computed in the site's timezone up to each object's time."""
+    from the stored readings (one object per reading time). Before the source's oldest raw
+    reading (raw readings are kept `GRIDPILOT_RETENTION_RAW_DAYS`), one object per bucket of the
+    finest rollup that holds the time (`resolution` 1m/15m/1h/1d: bucket averages, the last
+    register value as `lifetime`, `timestamp` the bucket start). `cumulative.today`/`thisMonth`
+    are computed in the site's timezone up to each object's time; `recomputed` lists the figures
+    recomputed on read (values a device sent in them are not kept)."""
     start_ms, end_ms = parse_period(start, end)
     asset, site = await service.get_source_asset(
         session=session, source_id=source_id, principal=principal
     )
-    return await history.production_history(
+    objects = await history.production_history(
         session=session,
         asset=asset,
         site=site,
@@ -217,6 +230,7 @@ async def get_production(
         max_points=settings.max_series_points,
         max_gap_s=settings.energy_max_gap_s,
     )
+    return Response(PRODUCTION_LIST.dump_json(objects), media_type="application/json")
 
 
 @router.get("/{source_id}/status", summary="Get operational status")

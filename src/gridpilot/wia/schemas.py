@@ -12,7 +12,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from gridpilot.assets.schemas import (
     DbId,
@@ -24,6 +32,32 @@ from gridpilot.assets.schemas import (
 
 SourceType = Literal["SOLAR-PV", "WIND-ON", "HYDRO", "GEO", "BIO", "TIDAL"]
 SourceIdText = Annotated[str, Field(max_length=40), AfterValidator(check_source_id)]
+
+
+_DATETIME = TypeAdapter(datetime)
+
+
+def _date_part(value: object) -> object:
+    """An ISO 8601 date-time (the seed's ``installDate`` type) gives the date it names, in its
+    own offset (``2021-06-15T23:30:00-05:00`` -> 2021-06-15); a plain date passes."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, str) and len(value.strip()) > 10:
+        try:
+            return _DATETIME.validate_python(value.strip()).date()
+        except ValidationError:
+            raise ValueError(
+                "installDate must be an ISO 8601 date (2021-06-15) or date-time "
+                "(2021-06-15T08:00:00Z)"
+            ) from None
+    return value
+
+
+InstallDate = Annotated[
+    date,
+    BeforeValidator(_date_part),
+    Field(description="ISO 8601 date or date-time; the date part is kept"),
+]
 
 
 class WiaModel(Strict):
@@ -71,7 +105,7 @@ class EnergySourceIn(WiaModel):
     name: str = Field(min_length=1, max_length=150, pattern=r"\S")
     ratedCapacity: RatedCapacity
     location: Location | None = None
-    installDate: date | None = None
+    installDate: InstallDate | None = None
     operator: str | None = Field(default=None, max_length=200)
     metadata: SourceMetadata | None = None
     siteId: DbId | None = Field(
@@ -155,6 +189,33 @@ class ProductionData(WiaModel):
     production: Production | None = None
     efficiency: Efficiency | None = None
     environmentalConditions: EnvironmentalConditions | None = None
+
+
+#: Figures of a production object recomputed from the stored readings when it is read (the values
+#: a device sends in them are not stored).
+RECOMPUTED_FIELDS = (
+    "production.cumulative.today",
+    "production.cumulative.thisMonth",
+    "efficiency.average24h",
+)
+
+
+#: Where an answered production object comes from: raw readings or a rollup level.
+Resolution = Literal["raw", "1m", "15m", "1h", "1d"]
+
+
+class ProductionDataOut(ProductionData):
+    """A Production Data object as answered, with two extensions saying what it is made of."""
+
+    resolution: Resolution = Field(
+        description="raw: stored readings at this time; otherwise the rollup bucket of that step "
+        "starting at this time (raw readings past retention): values are the bucket's averages, "
+        "cumulative.lifetime its last register value"
+    )
+    recomputed: list[str] = Field(
+        description="Figures recomputed on read from the stored readings (device-sent values of "
+        "these fields are not kept)"
+    )
 
 
 class ProductionRejection(BaseModel):
