@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 
-from gridpilot.auth.dependencies import Reader
+from gridpilot.auth.dependencies import Reader, TelemetryWriter
 from gridpilot.community import measurements
 from gridpilot.community.measurement_schemas import (
     MeasurementIn,
@@ -102,7 +102,7 @@ async def energy_measurements(
     responses=WRITE_ANSWERS,
 )
 async def add_plant_measurement(
-    plant_id: PlantId, data: MeasurementIn, principal: Reader, session: SessionDep,
+    plant_id: PlantId, data: MeasurementIn, principal: TelemetryWriter, session: SessionDep,
     runtime: RuntimeDep,
 ) -> Envelope[MeasurementStored]:  # fmt: skip
     """Needs gridpilot's telemetry write permission. A metric refused (unknown, implausible)
@@ -121,7 +121,7 @@ async def add_plant_measurement(
     responses=WRITE_ANSWERS,
 )
 async def add_energy_measurement(
-    data: PlantMeasurementIn, principal: Reader, session: SessionDep, runtime: RuntimeDep
+    data: PlantMeasurementIn, principal: TelemetryWriter, session: SessionDep, runtime: RuntimeDep
 ) -> Envelope[MeasurementStored]:
     body = MeasurementIn(timestamp=data.timestamp, measurements=data.measurements)
     stored = await measurements.store(
