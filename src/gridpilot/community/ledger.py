@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.auth.permissions import Principal
 from gridpilot.community.access import community_access
-from gridpilot.community.models import Member, Membership, Settlement, Transaction
+from gridpilot.community.models import Member, Membership, Transaction
 from gridpilot.community.settlement_schemas import AdjustmentIn, Report, StatementLinks
+from gridpilot.community.settlements import stored_settlement
 from gridpilot.core.errors import NotFound, ValidationFailed
 
 CENT = Decimal("0.01")
@@ -57,13 +58,7 @@ async def month_report(
     """The stored settlement of a month and the statements the caller may read (admins: every
     member's; others: their own); 404 when the month has not been settled."""
     access = await community_access(session, principal, community_id)
-    settlement = await session.scalar(
-        select(Settlement).where(
-            Settlement.community_id == community_id,
-            Settlement.year == year,
-            Settlement.month == month,
-        )
-    )
+    settlement = await stored_settlement(session, community_id, year, month)
     if settlement is None:
         raise NotFound(f"{year:04d}-{month:02d} has not been settled")
     parts = [m for m in settlement.result["members"] if access.sees_member(m["member_id"])]

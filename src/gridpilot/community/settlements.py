@@ -187,19 +187,26 @@ def _result(figures: Figures, plant_ids: dict[str, int]) -> dict[str, Any]:
     }
 
 
-async def run_settlement(
-    *, session: AsyncSession, principal: Principal, community_id: int, year: int, month: int
-) -> tuple[Settlement, bool]:
-    """Compute (or recompute a draft of) a month; ``(settlement, created)``. A closed month
-    is returned as stored, never recomputed."""
-    access = await community_access(session, principal, community_id, manage=True)
-    existing = await session.scalar(
+async def stored_settlement(
+    session: AsyncSession, community_id: int, year: int, month: int
+) -> Settlement | None:
+    """The community's stored settlement of a month (draft or closed), if any."""
+    return await session.scalar(
         select(Settlement).where(
             Settlement.community_id == community_id,
             Settlement.year == year,
             Settlement.month == month,
         )
     )
+
+
+async def run_settlement(
+    *, session: AsyncSession, principal: Principal, community_id: int, year: int, month: int
+) -> tuple[Settlement, bool]:
+    """Compute (or recompute a draft of) a month; ``(settlement, created)``. A closed month
+    is returned as stored, never recomputed."""
+    access = await community_access(session, principal, community_id, manage=True)
+    existing = await stored_settlement(session, community_id, year, month)
     if existing is not None and existing.status == "closed":
         return existing, False
     figures, used, extra = await _compute(session, access, year, month)
@@ -229,13 +236,7 @@ async def preview_settlement(
     """A month's figures as a run would store them, computed without writing (any role may
     read; ``id`` 0 when no draft is stored yet). A closed month answers as stored."""
     access = await community_access(session, principal, community_id)
-    existing = await session.scalar(
-        select(Settlement).where(
-            Settlement.community_id == community_id,
-            Settlement.year == year,
-            Settlement.month == month,
-        )
-    )
+    existing = await stored_settlement(session, community_id, year, month)
     if existing is not None and existing.status == "closed":
         return existing, access
     figures, used, extra = await _compute(session, access, year, month)

@@ -26,13 +26,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.assets.service import find_metric_ref
 from gridpilot.core.errors import ValidationFailed
-from gridpilot.telemetry.energy import coverage, register_energy
+from gridpilot.telemetry.energy import register_energy
 from gridpilot.telemetry.energy_queries import (
     ENERGY_ROLLUP_STEP,
     PAGE_ROWS,
     REGISTER_METRIC,
     EnergyResult,
+    Segment,
     energy,
+    register_result,
 )
 from gridpilot.telemetry.rollups import floor_to
 
@@ -63,8 +65,6 @@ _EDGES = text(
     + _EDGE.format(part=1, lo="b", hi="end")
     + " ORDER BY 1, 2, 3"
 ).bindparams(bindparam("ids", expanding=True))
-
-Fold = tuple[float, int | None, int | None, int]
 
 
 async def energies(
@@ -119,29 +119,12 @@ async def _registers(
             first_rolled = before if before is not None else first_rolled
         segments = [first, (float(total or 0.0), first_rolled, last_rolled, 0)]
         segments.append(_fold(tail, b, end_ms))
-        result = _result(segments, start_ms, end_ms)
+        result = register_result(segments, start_ms, end_ms)
         if result is not None:
             out[asset_id] = result
     return out
 
 
-def _fold(readings: list[tuple[int, float]], lo: int, hi: int) -> Fold:
+def _fold(readings: list[tuple[int, float]], lo: int, hi: int) -> Segment:
     fold = register_energy(readings, lo, hi)
     return fold.energy_kwh, fold.first_ts, fold.last_ts, fold.resets
-
-
-def _result(segments: list[Fold], start_ms: int, end_ms: int) -> EnergyResult | None:
-    """``energy_queries._register``'s result from its three segments (None: no reading)."""
-    firsts = [s[1] for s in segments if s[1] is not None]
-    lasts = [s[2] for s in segments if s[2] is not None]
-    if not lasts:
-        return None
-    covered = max(0, min(end_ms, int(lasts[-1])) - max(start_ms, int(firsts[0])))
-    return EnergyResult(
-        energy_kwh=sum(s[0] for s in segments),
-        method="register",
-        coverage=coverage(covered, start_ms, end_ms),
-        start_ms=start_ms,
-        end_ms=end_ms,
-        resets=sum(s[3] for s in segments),
-    )

@@ -44,6 +44,10 @@ class EnergyResult:
     resets: int = 0
 
 
+#: A register's part over one stretch: (energy [kWh], first ts, last ts [epoch ms], resets).
+Segment = tuple[float, int | None, int | None, int]
+
+
 async def _pages(
     session: AsyncSession, ids: dict[str, int], lo: int, hi: int, *, with_next: bool
 ) -> AsyncIterator[list[tuple[int, float]]]:
@@ -109,7 +113,7 @@ async def _register(
     pending = await pending_start(session, ids["asset_id"], ids["metric_id"])
     if pending is not None:
         b = min(b, floor_to(pending, step))
-    segments: list[tuple[float, int | None, int | None, int]] = []
+    segments: list[Segment] = []
     if a >= b:
         energy, first, last, resets = await _fold_raw(session, ids, start_ms, end_ms)
         segments.append((energy, first, last, resets))
@@ -135,6 +139,12 @@ async def _register(
         segments.append((float(row[0] or 0.0), first_rolled, row[2], 0))
         energy, first, last, resets = await _fold_raw(session, ids, b, end_ms)
         segments.append((energy, first, last, resets))
+    return register_result(segments, start_ms, end_ms)
+
+
+def register_result(segments: list[Segment], start_ms: int, end_ms: int) -> EnergyResult | None:
+    """A register's energy over ``[start_ms, end_ms)`` from its segments in time order (raw
+    before the rollups, the rollups, raw after them); None when none holds a reading."""
     firsts = [s[1] for s in segments if s[1] is not None]
     lasts = [s[2] for s in segments if s[2] is not None]
     if not lasts:
