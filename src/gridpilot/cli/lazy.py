@@ -19,7 +19,11 @@ from typing import Any, ClassVar
 
 import typer
 import typer.main
-from typer import _click as click  # Typer vendors click: its groups take these classes
+
+try:  # a Typer that vendors click (0.28 does): its groups take these classes
+    from typer import _click as click
+except ImportError:  # pragma: no cover - an older Typer builds on click itself
+    import click  # type: ignore[no-redef]
 from typer.core import TyperCommand, TyperGroup
 
 
