@@ -98,6 +98,27 @@ async def _write(
         span[0], span[1] = min(span[0], ts), max(span[1], ts)
 
 
+async def _statuses(engine: AsyncEngine, pending: dict[tuple[int, int], list[int]]) -> None:
+    """Each asset's stored status as the ingest's status tracker would have persisted it:
+    online since its first reading, last seen at its newest."""
+    seen: dict[int, list[int]] = {}
+    for (asset, _metric), (first, last) in pending.items():
+        span = seen.setdefault(asset, [first, last])
+        span[0], span[1] = min(span[0], first), max(span[1], last)
+    async with engine.begin() as conn:
+        sites = dict((await conn.execute(text("SELECT id, site_id FROM assets"))).all())
+        await conn.execute(
+            text(
+                "INSERT INTO asset_status (asset_id, site_id, status, reason, last_seen_ms,"
+                " changed_ms) VALUES (:a, :s, 'online', 'data', :last, :first)"
+            ),
+            [
+                {"a": a, "s": sites[a], "last": last, "first": first}
+                for a, (first, last) in seen.items()
+            ],
+        )
+
+
 async def build(
     engine: AsyncEngine, settings: Settings, size: FleetSize, now_ms: int, live_minutes: int = 30
 ) -> tuple[list[SiteSpec], int]:
@@ -128,6 +149,7 @@ async def build(
             ),
             [{"a": a, "m": m, "s": s, "e": e} for (a, m), (s, e) in pending.items()],
         )
+    await _statuses(engine, pending)
     t0 = time.perf_counter()
     await refresh_pending(sessions=sessions, settings=settings)
     print(f"  rollups and stored energy refreshed in {time.perf_counter() - t0:.0f} s", flush=True)

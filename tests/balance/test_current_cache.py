@@ -139,6 +139,12 @@ async def test_clients_polling_share_one_solution_until_a_reading_arrives(client
     await settle(app)
     after = (await cache.balances([site], now_ms=at + 600, max_age_ms=300_000))[site]
     assert after is not first and after.power_kw["consumption"] == 6
+    # kept while nothing changes, however long: no reading arrived and none turned stale
+    held = (await cache.balances([site], now_ms=at + 299_000, max_age_ms=300_000))[site]
+    assert held is after
+    # solved again once the reading is older than 5 min: the figure is no longer current
+    later = (await cache.balances([site], now_ms=at + 300_000, max_age_ms=300_000))[site]
+    assert later is not after and later.power_kw["consumption"] != 6
     for seconds in range(1, 50):  # clients asking odd max ages never grow the memory
         await cache.balances([site], now_ms=at + 700, max_age_ms=seconds * 1_000)
     assert cache.solved_count == 1  # one solution per site, not per max age

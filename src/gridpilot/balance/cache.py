@@ -38,9 +38,6 @@ from gridpilot.core.timestamps import now_ms
 
 #: How long a site's copy is trusted without a reload [ms].
 DEFAULT_TTL_MS = 10_000
-#: How long a solved balance is served while no reading of its site arrived [ms]: many clients
-#: polling a site of 1,000 meters share one solution per second.
-SOLVED_MS = 1_000
 #: A copy up to this many ``ttl_ms`` old is answered from while it is re-read in the background.
 STALE_FACTOR = 3
 
@@ -64,7 +61,8 @@ class CurrentBalanceCache:
         self._sites: dict[int, _SiteCopy] = {}
         self._by_series: dict[tuple[int, str], PowerSeries] = {}
         # one entry per site, whatever max ages clients ask for (bounded memory): the site's
-        # version, when solved [ms], the max age [ms], the balance
+        # version, when solved [ms], the max age [ms], the balance; it is served while no
+        # reading of the site arrives and no reading's freshness changes (``valid_until_ms``)
         self._solved: dict[int, tuple[int, int, int, CurrentBalance]] = {}
         self._changes = 0  # a counter of changes: a site's version is the last one it saw
         self._lock = asyncio.Lock()
@@ -89,15 +87,9 @@ class CurrentBalanceCache:
         solved: dict[int, CurrentBalance] = {}
         todo = []
         for site_id in site_ids:
-            memo = self._solved.get(site_id)
-            version = self._sites[site_id].version
-            if (
-                memo is not None
-                and memo[0] == version
-                and memo[2] == max_age_ms
-                and 0 <= now_ms - memo[1] < SOLVED_MS
-            ):
-                solved[site_id] = memo[3]
+            memo = self._held(site_id, now_ms, max_age_ms)
+            if memo is not None:
+                solved[site_id] = memo
             else:
                 todo.append(site_id)
         if todo:
@@ -113,6 +105,17 @@ class CurrentBalanceCache:
                 self._solved[site_id] = (self._sites[site_id].version, now_ms, max_age_ms, balance)
             solved.update(fresh)
         return {site_id: solved[site_id] for site_id in site_ids}
+
+    def _held(self, site_id: int, now_ms: int, max_age_ms: int) -> CurrentBalance | None:
+        """The site's kept solution if it still holds at ``now_ms``: no reading of the site
+        arrived since and no reading's freshness changed (``valid_until_ms``)."""
+        memo = self._solved.get(site_id)
+        if memo is None or memo[0] != self._sites[site_id].version or memo[2] != max_age_ms:
+            return None
+        until = memo[3].valid_until_ms
+        if memo[1] <= now_ms and (until is None or now_ms < until):
+            return memo[3]
+        return None
 
     @property
     def solved_count(self) -> int:
@@ -148,17 +151,23 @@ class CurrentBalanceCache:
         async with self._sessions() as session:
             inputs = await load_current_inputs(session=session, site_ids=site_ids, now_ms=now_ms)
         self.loads += 1
-        for site_id in site_ids:
+        fresh = {site_id: _SiteCopy([], {}, now_ms) for site_id in site_ids}
+        for node, possible in inputs.terms.items():
+            fresh[node[0]].terms[node] = possible
+        for row in inputs.series:
+            fresh[row.site_id].series.append(row)
+        for site_id, copy in fresh.items():
             old = self._sites.pop(site_id, None)
             for row in old.series if old else []:
                 self._by_series.pop((row.asset_id, row.metric), None)
-            self._changes += 1
-            self._sites[site_id] = _SiteCopy([], {}, now_ms, self._changes)
-        for node, possible in inputs.terms.items():
-            self._sites[node[0]].terms[node] = possible
-        for row in inputs.series:
-            self._sites[row.site_id].series.append(row)
-            self._by_series[(row.asset_id, row.metric)] = row
+            if old is not None and old.series == copy.series and old.terms == copy.terms:
+                copy.version = old.version  # nothing changed: its solution still holds
+            else:
+                self._changes += 1
+                copy.version = self._changes
+            self._sites[site_id] = copy
+            for row in copy.series:
+                self._by_series[(row.asset_id, row.metric)] = row
 
     async def on_stored(self, _topic: str, payload: dict[str, Any]) -> None:
         """Take the newest reading of every known series from a ``readings.stored`` batch

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -52,6 +52,9 @@ class CurrentBalance:
     #: Connection points (prosumer asset id, 0: the rest of the site) with assets but no fresh
     #: power reading, left out of the figures unless every point is (as ``site_balances``).
     without_data: tuple[int, ...] = ()
+    #: The first instant [ms] at which the same readings give another answer (a fresh reading
+    #: turns stale, a reading stamped later than the solve starts to count); None: never.
+    valid_until_ms: int | None = None
 
 
 @dataclass
@@ -77,8 +80,22 @@ class PowerSeries:
         of the asset's expected reporting intervals when those are longer (a 15-min meter)."""
         if self.ts is None:
             return False
-        limit = max(max_age_ms, 2_000 * (self.expected_interval_s or 0.0))
-        return now_ms - self.ts <= limit
+        return now_ms - self.ts <= self.limit_ms(max_age_ms)
+
+    def limit_ms(self, max_age_ms: int) -> float:
+        """The age [ms] up to which the newest reading counts (see ``fresh``)."""
+        return max(max_age_ms, 2_000 * (self.expected_interval_s or 0.0))
+
+    def changes_at(self, now_ms: int, max_age_ms: int) -> float | None:
+        """When this series' part of an answer solved at ``now_ms`` changes by itself [ms]:
+        a reading stamped after ``now_ms`` starts to count, a fresh one turns stale."""
+        if self.ts is None:
+            return None
+        if self.ts > now_ms:
+            return float(self.ts)
+        if self.fresh(now_ms, max_age_ms):
+            return self.ts + self.limit_ms(max_age_ms) + 1
+        return None
 
 
 @dataclass(frozen=True)
@@ -132,9 +149,13 @@ def solve_current(
     tally: dict[tuple[Node, str], _Term] = defaultdict(_Term)
     listed: dict[int, list[dict[str, Any]]] = defaultdict(list)
     newest: dict[int, int] = {}
+    until: dict[int, float] = {}
     by_asset: dict[int, list[PowerSeries]] = defaultdict(list)
     for row in sorted(inputs.series, key=lambda r: (r.asset_id, r.prio)):
         by_asset[row.asset_id].append(row)
+        change = row.changes_at(now_ms, max_age_ms)
+        if change is not None:
+            until[row.site_id] = min(until.get(row.site_id, change), change)
     for series in by_asset.values():
         reported = [r for r in series if r.ts is not None and r.ts <= now_ms]
         shown = reported[0] if reported else series[0]
@@ -153,8 +174,14 @@ def solve_current(
                     entry.fresh_kw += _share(term, row.term_pos, row.value)
             if fresh:
                 newest[row.site_id] = max(newest.get(row.site_id, row.ts), row.ts)
+    nodes: dict[int, list[tuple[Node, set[str]]]] = defaultdict(list)
+    for node, possible in inputs.terms.items():
+        nodes[node[0]].append((node, possible))
     return {
-        site_id: _site(site_id, inputs.terms, tally, listed[site_id], newest.get(site_id))
+        site_id: replace(
+            _site(site_id, nodes[site_id], tally, listed[site_id], newest.get(site_id)),
+            valid_until_ms=int(until[site_id]) if site_id in until else None,
+        )
         for site_id in site_ids
     }
 
@@ -183,16 +210,15 @@ def _share(term: str, positive: str, value: float) -> float:
 
 def _site(
     site_id: int,
-    terms: dict[Node, set[str]],
+    nodes: list[tuple[Node, set[str]]],
     tally: dict[tuple[Node, str], _Term],
     assets: list[dict[str, Any]],
     newest_ms: int | None,
 ) -> CurrentBalance:
+    """The balance of one site from its connection points' tallies."""
     parts, silent = [], []
     fresh_share: dict[str, list[int]] = {t: [0, 0] for t in TERMS}
-    for node, possible in terms.items():
-        if node[0] != site_id:
-            continue
+    for node, possible in nodes:
         measured: dict[str, FloatArray | None] = {}
         fresh = False
         for term in TERMS:

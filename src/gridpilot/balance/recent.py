@@ -9,6 +9,10 @@ served at once while the next one is computed in the background (one task per se
 sites' day takes seconds, and no page view should wait for it once the set has been computed.
 Requests without a usable entry wait for one computation (single flight). At most
 ``max_entries`` sets are kept (least recently used dropped), so memory stays bounded.
+
+Figures derived from a served balance (a site's part since local midnight, its revenue) are
+kept beside it (``derived``/``keep``), one per key: they are computed once per computed
+balance instead of on every page view.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -62,6 +67,8 @@ class RecentBalances:
         self._locks: dict[Key, asyncio.Lock] = {}
         self._refreshing: dict[Key, asyncio.Task[None]] = {}
         self.computations = 0  # for tests and metrics
+        # key -> (the balance it was derived from, the caller's stamp, the value)
+        self._derived: dict[Hashable, tuple[SiteBalance, Hashable, Any]] = {}
 
     async def get(
         self, site_ids: Sequence[int], *, start_ms: int, now_ms: int, max_gap_s: int
@@ -78,6 +85,18 @@ class RecentBalances:
                 if entry is None:
                     entry = await self._compute(key, start_ms, now_ms)
         return {site_id: entry.balances[site_id] for site_id in site_ids}
+
+    def derived(self, key: Hashable, source: SiteBalance, stamp: Hashable) -> Any | None:
+        """The value kept under ``key`` if it was derived from this very ``source`` (a balance
+        this object served) with an equal ``stamp`` (the caller's other inputs); else None."""
+        held = self._derived.get(key)
+        if held is not None and held[0] is source and held[1] == stamp:
+            return held[2]
+        return None
+
+    def keep(self, key: Hashable, source: SiteBalance, stamp: Hashable, value: Any) -> None:
+        """Keep ``value``, derived from ``source`` and ``stamp``, under ``key`` (one per key)."""
+        self._derived[key] = (source, stamp, value)
 
     def _fresh(self, key: Key, start_ms: int, now_ms: int, max_age_ms: int) -> _Entry | None:
         entry = self._entries.get(key)

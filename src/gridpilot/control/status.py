@@ -15,7 +15,20 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Float, Row, bindparam, case, func, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Row,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.assets.models import Asset
@@ -198,15 +211,48 @@ async def _insert_first(
     return set((await session.execute(statement)).scalars())
 
 
+def _window_sql(policy: StatusPolicy) -> ColumnElement[float]:
+    """``policy.window_ms`` of each asset, as SQL over ``assets`` [ms]."""
+    interval = func.coalesce(Asset.expected_interval_s, policy.default_interval_s)
+    window = interval * (policy.factor * 1000)
+    floor_ms = literal(float(policy.min_stale_s) * 1000.0, Float)
+    return case((window < floor_ms, floor_ms), else_=window)
+
+
+async def surely_online(
+    *, session: AsyncSession, site_ids: Sequence[int], policy: StatusPolicy, now_ms: int
+) -> set[int]:
+    """The assets of ``site_ids`` whose stored last-seen alone makes them online, by a margin
+    of a second (no Last Will standing): ``effective_status`` says online for each of them
+    whatever else is known, so a fleet's counts compute the exact status only of the rest."""
+    if not site_ids:
+        return set()
+    last_will = and_(
+        AssetStatus.status == OFFLINE,
+        AssetStatus.reason == LWT,
+        AssetStatus.last_seen_ms <= AssetStatus.changed_ms,
+    )
+    query = (
+        select(AssetStatus.asset_id)
+        .join(Asset, Asset.id == AssetStatus.asset_id)
+        .where(
+            Asset.site_id.in_(list(site_ids)),
+            AssetStatus.last_seen_ms.is_not(None),
+            AssetStatus.last_seen_ms <= now_ms,
+            AssetStatus.last_seen_ms >= now_ms - _window_sql(policy) + 1_000,
+            not_(last_will),
+        )
+    )
+    connection = await session.connection()
+    return set((await connection.execute(query)).scalars())
+
+
 async def stale_candidates(
     *, session: AsyncSession, now_ms: int, policy: StatusPolicy, limit: int = 10_000
 ) -> list[Row]:
     """Online assets whose stored last-seen is older than their window:
     (asset_id, site_id, last_seen_ms, window_ms)."""
-    interval = func.coalesce(Asset.expected_interval_s, policy.default_interval_s)
-    window = interval * (policy.factor * 1000)
-    floor_ms = literal(float(policy.min_stale_s) * 1000.0, Float)
-    window = case((window < floor_ms, floor_ms), else_=window)
+    window = _window_sql(policy)
     query = (
         select(AssetStatus.asset_id, AssetStatus.site_id, AssetStatus.last_seen_ms, window)
         .join(Asset, Asset.id == AssetStatus.asset_id)
@@ -254,6 +300,16 @@ async def stored_statuses(*, session: AsyncSession, asset_ids: Sequence[int]) ->
     return {row.asset_id: row for row in await session.execute(query)}
 
 
+def last_will_stands(stored: Row | None, tracked_last_seen_ms: int | None) -> bool:
+    """Whether the device's Last Will (stored offline, ``lwt``) still decides its status:
+    nothing of its own (stored or tracked last-seen) arrived since. Stored readings do not
+    lift it (``effective_status``)."""
+    if stored is None or stored.status != OFFLINE or stored.reason != LWT:
+        return False
+    own = _newest(stored.last_seen_ms, tracked_last_seen_ms)
+    return own is None or own <= stored.changed_ms
+
+
 def effective_status(
     *,
     asset_id: int,
@@ -281,8 +337,7 @@ def effective_status(
             asset_id, site_id, status, reason, seen, changed_ms, interval_s, window / 1000, now_ms
         )
 
-    lwt = stored is not None and stored.status == OFFLINE and stored.reason == LWT
-    if lwt and stored is not None and (own is None or own <= stored.changed_ms):
+    if stored is not None and last_will_stands(stored, tracked_last_seen_ms):
         return view(OFFLINE, LWT, stored.changed_ms)
     if seen is None:
         return view(UNKNOWN, None, None)

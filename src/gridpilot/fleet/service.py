@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,10 +24,24 @@ from gridpilot.balance.cache import CurrentBalanceCache
 from gridpilot.balance.current import DEFAULT_MAX_AGE_MS, CurrentBalance, current_balances
 from gridpilot.balance.recent import RecentBalances
 from gridpilot.balance.service import SiteBalance, site_balances
-from gridpilot.control.status import StatusPolicy, read_statuses
+from gridpilot.control.status import (
+    ONLINE,
+    StatusPolicy,
+    StatusView,
+    effective_status,
+    last_will_stands,
+    stored_statuses,
+    surely_online,
+)
 from gridpilot.core.timestamps import local_midnight_ms
 from gridpilot.fleet.today import SiteToday, today_of
-from gridpilot.insights.kpis.revenue import export_series, pricing_versions_by_site, site_revenue
+from gridpilot.insights.kpis.revenue import (
+    export_series,
+    pricing_versions_by_site,
+    site_revenue,
+    tariff_stamps,
+)
+from gridpilot.telemetry.queries import last_seen as data_last_seen
 
 #: Assets per status statement (SQLite allows 32,766 bound parameters).
 STATUS_CHUNK = 5_000
@@ -133,9 +148,9 @@ async def fleet_summary(
             session=session, site_ids=ids, now_ms=now_ms, max_age_ms=CURRENT_MAX_AGE_MS
         )
     today, balances = await _today(session, sites, now_ms, max_gap_s, history_ms, recent)
-    statuses = await _status_counts(session, facts, tracked, policy, now_ms)
+    statuses = await status_counts(session, facts, tracked, policy, now_ms)
     alerts = await open_alert_counts(session=session, principal=principal, site_ids=ids)
-    revenue = await revenue_today(session, sites, balances, today, now_ms)
+    revenue = await revenue_today(session, sites, balances, today, now_ms, recent)
     every = [
         SiteSummary(
             site=s,
@@ -180,10 +195,15 @@ async def _today(
             now_ms=now_ms,
             max_gap_s=max_gap_s,
         )
-    today = {
-        site_id: today_of(balances[site_id], midnight, now_ms)
-        for site_id, midnight in midnights.items()
-    }
+    today = {}
+    for site_id, midnight in midnights.items():
+        balance = balances[site_id]
+        kept = recent.derived(("today", site_id), balance, midnight) if recent else None
+        if kept is None:
+            kept = today_of(balance, midnight, now_ms)
+            if recent is not None:
+                recent.keep(("today", site_id), balance, midnight, kept)
+        today[site_id] = kept
     return today, balances
 
 
@@ -198,7 +218,7 @@ async def today_figures(
     """Today's energy and grid revenue of ``sites`` (scope checked by the caller), as the
     fleet summary computes them: one balance statement (or ``recent``'s copy) for all."""
     today, balances = await _today(session, sites, now_ms, max_gap_s, 0, recent)
-    return today, await revenue_today(session, sites, balances, today, now_ms)
+    return today, await revenue_today(session, sites, balances, today, now_ms, recent)
 
 
 async def revenue_today(
@@ -207,38 +227,94 @@ async def revenue_today(
     balances: dict[int, SiteBalance],
     today: dict[int, SiteToday],
     now_ms: int,
+    recent: RecentBalances | None = None,
 ) -> dict[int, GridRevenue]:
     """Each site's grid revenue since its local midnight: the export of its balance priced
-    with its tariffs' export price (one tariff query for all the sites)."""
-    versions = await pricing_versions_by_site(session=session, sites=sites)
-    return {
-        s.id: site_revenue(
+    with its tariffs' export price (one tariff query for all the sites). With ``recent`` a
+    figure is kept beside the shared balance it comes from and computed again only when that
+    balance, the site's midnight or its tariff versions change."""
+    stamps = await tariff_stamps(session=session, sites=sites)
+    found: dict[int, GridRevenue] = {}
+    todo = []
+    for s in sites:
+        if s.id not in balances:
+            continue
+        stamp = (today[s.id].start_ms, stamps[s.id])
+        kept = recent.derived(("revenue", s.id), balances[s.id], stamp) if recent else None
+        if kept is None:
+            todo.append(s)
+        else:
+            found[s.id] = kept
+    versions = await pricing_versions_by_site(session=session, sites=todo)
+    for s in todo:
+        found[s.id] = site_revenue(
             s, versions[s.id], export_series(balances[s.id], today[s.id].start_ms, now_ms)
         )
-        for s in sites
-        if s.id in balances
-    }
+        if recent is not None:
+            stamp = (today[s.id].start_ms, stamps[s.id])
+            recent.keep(("revenue", s.id), balances[s.id], stamp, found[s.id])
+    return found
 
 
-async def _status_counts(
+async def status_counts(
     session: AsyncSession,
     facts: Sequence[AssetFact],
     tracked: Callable[[int], int | None],
     policy: StatusPolicy,
     now_ms: int,
 ) -> dict[int, dict[str, int]]:
-    """online/offline/unknown counts per site."""
-    assets = [(f.asset_id, f.site_id, f.expected_interval_s) for f in facts]
+    """online/offline/unknown counts per site: ``effective_status`` of each asset, computed
+    only for those that their stored last-seen does not already make online
+    (``surely_online``), and from their newest stored reading only where their stored and
+    tracked last-seen do not (newer evidence can only keep an online asset online)."""
+    assets = {f.asset_id: (f.site_id, f.expected_interval_s) for f in facts}
+    site_ids = sorted({f.site_id for f in facts})
+    online: set[int] = set()
+    for i in range(0, len(site_ids), STATUS_CHUNK):
+        chunk = site_ids[i : i + STATUS_CHUNK]
+        online |= await surely_online(session=session, site_ids=chunk, policy=policy, now_ms=now_ms)
+    rest = [a for a in assets if a not in online]
+    found: dict[int, StatusView] = {}
+    for i in range(0, len(rest), STATUS_CHUNK):
+        chunk = rest[i : i + STATUS_CHUNK]
+        stored = await stored_statuses(session=session, asset_ids=chunk)
+        found |= _statuses(assets, chunk, stored, tracked, policy, now_ms, {})
+        unsure = [  # a standing Last Will ignores stored data; online stays online
+            a
+            for a in chunk
+            if found[a].status != ONLINE and not last_will_stands(stored.get(a), tracked(a))
+        ]
+        if unsure:
+            data = await data_last_seen(session=session, asset_ids=unsure)
+            found |= _statuses(assets, unsure, stored, tracked, policy, now_ms, data)
     counts: dict[int, dict[str, int]] = {}
-    for i in range(0, len(assets), STATUS_CHUNK):
-        views = await read_statuses(
-            session=session,
-            assets=assets[i : i + STATUS_CHUNK],
-            tracked=tracked,
+    for asset_id, (site_id, _) in assets.items():
+        state = ONLINE if asset_id in online else found[asset_id].status
+        site = counts.setdefault(site_id, {})
+        site[state] = site.get(state, 0) + 1
+    return counts
+
+
+def _statuses(
+    assets: dict[int, tuple[int, float | None]],
+    asset_ids: Sequence[int],
+    stored: dict[int, Any],
+    tracked: Callable[[int], int | None],
+    policy: StatusPolicy,
+    now_ms: int,
+    data: dict[int, int | None],
+) -> dict[int, StatusView]:
+    """``effective_status`` of ``asset_ids`` from what is known of them."""
+    return {
+        a: effective_status(
+            asset_id=a,
+            site_id=assets[a][0],
+            stored=stored.get(a),
+            tracked_last_seen_ms=tracked(a),
+            data_last_seen_ms=data.get(a),
+            expected_interval_s=assets[a][1],
             policy=policy,
             now_ms=now_ms,
         )
-        for view in views:
-            site = counts.setdefault(view.site_id, {})
-            site[view.status] = site.get(view.status, 0) + 1
-    return counts
+        for a in asset_ids
+    }

@@ -7,6 +7,7 @@ Set-based: the tariff versions of any number of sites come from one query
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -53,6 +54,24 @@ async def pricing_versions_by_site(
             continue
         found[site.id] = versions
     return found
+
+
+async def tariff_stamps(*, session: AsyncSession, sites: Sequence[Site]) -> dict[int, str]:
+    """What each site's pricing depends on, cheaply (versions are append-only): its plain
+    tariff, country, time zone and the ids of its tariff versions; equal stamps, equal
+    pricing (``pricing_versions_by_site`` and ``site_revenue``)."""
+    ids: dict[int, list[int]] = {s.id: [] for s in sites}
+    if ids:
+        query = (
+            select(TariffVersion.site_id, TariffVersion.id)
+            .where(TariffVersion.site_id.in_(list(ids)))
+            .order_by(TariffVersion.site_id, TariffVersion.id)
+        )
+        for site_id, version_id in (await session.execute(query)).all():
+            ids[site_id].append(version_id)
+    return {
+        s.id: json.dumps([s.tariff, s.country, s.timezone, ids[s.id]], default=str) for s in sites
+    }
 
 
 def export_series(
