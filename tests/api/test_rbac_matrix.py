@@ -185,6 +185,9 @@ REQUIRED: dict[tuple[str, str], Permission | None] = {
     ("GET", "/api/energy/measurements"): P.READ,
     ("POST", "/api/energy/measurements"): P.TELEMETRY_WRITE,
     ("GET", "/api/energy/predictions"): P.READ,
+    ("PATCH", "/api/economic/transactions/{transaction_id}"): P.CONFIGURE,
+    ("GET", "/api/economic/transactions/{transaction_id}/history"): P.READ,
+    ("GET", "/api/v1/communities/{community_id}/years/{year}"): P.READ,
     ("GET", "/api/v1/communities/{community_id}/shared-energy"): P.READ,
     ("GET", "/api/v1/community-parameters"): P.READ,
     ("POST", "/api/v1/community-parameters"): P.CONFIGURE,
@@ -268,6 +271,10 @@ PUBLIC = {
     ("POST", "/api/v1/auth/password-reset"),  # anyone; the token in the e-mail authenticates
     ("POST", "/api/v1/auth/password-reset/confirm"),
     ("POST", "/api/v1/auth/register"),  # self-registration, when allowed (off: 403 for anyone)
+    ("POST", "/api/auth/login"),  # the CER seed's aliases of the token endpoint and register
+    ("POST", "/api/auth/refresh"),
+    ("POST", "/api/auth/register"),
+    ("POST", "/api/auth/logout"),  # the refresh token in the body authenticates
     ("POST", "/webhooks/utility/dr-notification"),
 }
 

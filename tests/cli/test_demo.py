@@ -83,6 +83,14 @@ def test_demo_seeds_serves_simulates_and_reuses_data(tmp_path: Path):
             f"{base_url}/api/v1/communities/{community['id']}/settlements", headers=headers
         ).json()
         assert len(settlements) == 1 and "community member (own view)" in banner
+        # a finished settlement whatever --days: the last complete month, closed, its ledger
+        assert settlements[0]["status"] == "closed", settlements[0]["status"]
+        ledger = httpx.get(
+            f"{base_url}/api/economic/transactions",
+            params={"community": community["id"]},
+            headers=headers,
+        ).json()
+        assert {t["status"] for t in ledger["data"]} == {"PENDING"} and ledger["meta"]["total"]
         # flexibility: the portfolio's battery under the MPC, with a first schedule
         sites = httpx.get(f"{base_url}/api/v1/sites", headers=headers).json()
         solar = next(s["id"] for s in sites if s["name"] == "Sim solar park (Ravenna)")

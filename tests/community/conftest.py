@@ -13,7 +13,8 @@ from gridpilot.auth.permissions import Role
 from gridpilot.auth.tokens import encode_access_token
 
 TABLES = (
-    "community_transactions", "community_settlements", "community_plants",
+    "community_transaction_events", "community_transactions", "community_settlements",
+    "community_plants",
     "community_memberships", "community_members", "communities", "community_parameters",
     "community_zonal_prices",
 )  # fmt: skip

@@ -127,6 +127,18 @@ async def revoke_family(*, session: AsyncSession, family_id: str) -> None:
     await session.flush()
 
 
+async def revoke_refresh_token(*, session: AsyncSession, raw: str) -> bool:
+    """Log out: revoke the family of the refresh token ``raw`` (its login's every token);
+    False when no such usable token exists (RFC 7009 2.2: not an error for the caller)."""
+    row = await session.scalar(
+        select(RefreshToken).where(RefreshToken.token_hash == sha256_hex(raw))
+    )
+    if row is None or row.revoked_at is not None:
+        return False
+    await revoke_family(session=session, family_id=row.family_id)
+    return True
+
+
 async def revoke_user_refresh_tokens(*, session: AsyncSession, user_id: int) -> None:
     """End every refresh-token session of a user (password change, disabling, role change)."""
     await session.execute(

@@ -17,6 +17,7 @@ import asyncio
 import os
 import secrets
 import time
+from datetime import UTC, datetime, timedelta
 
 import typer
 from rich.console import Console
@@ -71,20 +72,17 @@ async def _ensure_member_user(
 
 
 async def seed_community(
-    sessions: async_sessionmaker[AsyncSession], assets: list, days: float
+    sessions: async_sessionmaker[AsyncSession], assets: list, history_start: datetime
 ) -> tuple[str, str | None]:
     """The energy community of the simulated scenario; (panel line, member password or None)."""
-    from datetime import UTC, datetime, timedelta
-
     from gridpilot.sim.community_seed import VIEW_MEMBER, community_assets
     from gridpilot.sim.community_seed import seed_community as seed_domain
 
     mine = community_assets(assets)
     viewer = next(a for a in mine if a.spec.name == VIEW_MEMBER)
     user_id, password = await _ensure_member_user(sessions, viewer.site_id)
-    now = datetime.now(UTC)
     summary = await seed_domain(
-        sessions, assets, history_start=now - timedelta(days=days), now=now,
+        sessions, assets, history_start=history_start, now=datetime.now(UTC),
         member_user_id=user_id,
     )  # fmt: skip
     line = (
@@ -109,16 +107,24 @@ async def seed(
     from gridpilot.core.datadir import secure_data_dir
     from gridpilot.core.timestamps import now_ms
     from gridpilot.sim.backfill import backfill
+    from gridpilot.sim.community_seed import backfill_settled_month, demo_settings
     from gridpilot.sim.provision import provision
 
     secure_data_dir(settings.data_dir)  # 0700: the database (and later the secrets) live there
+    began = datetime.now(UTC)
     # no server runtimes while seeding: no alert evaluator judging history as "offline", no
-    # background job to cancel mid-query at the end
-    async with offline_writer(settings.model_copy(update={"auto_migrate": True})) as offline:
+    # background job to cancel mid-query at the end; a raw retention that takes the community's
+    # last complete month (its closed settlement)
+    seeding = demo_settings(settings.model_copy(update={"auto_migrate": True}), began)
+    async with offline_writer(seeding) as offline:
         password = await _ensure_admin(offline.sessions)
         assets = await provision(
             sessions=offline.sessions, bus=offline.bus, scenarios=list(SCENARIO_NAMES)
         )
+        community_start = await backfill_settled_month(
+            assets, runtime=offline.telemetry, now=began,
+            history_start=began - timedelta(days=days), seed=seed_value,
+        )  # fmt: skip
         task = progress.add_task("history", total=None) if progress else None
 
         def on_progress(done: int, total: int) -> None:
@@ -135,7 +141,7 @@ async def seed(
         )
         if report.rejected:
             raise RuntimeError(f"demo data rejected ({report.rejected}): {report.reasons[:1]}")
-        community = await seed_community(offline.sessions, assets, days)
+        community = await seed_community(offline.sessions, assets, community_start)
         dr_line = await demo_dr.prepare(offline.sessions, now_ms())  # resources, an event
         flex_line = await demo_flex.prepare(offline.sessions, now_ms(), settings)
         firmware_line = await demo_firmware.prepare(offline.sessions)  # an image, a roll-out

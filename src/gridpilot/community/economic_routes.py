@@ -46,7 +46,7 @@ INVALID = {422: error_answer("Invalid body, or the month has not ended yet")}
 async def benefits(
     principal: Reader, session: SessionDep, community: CommunityId, year: Year, month: Month
 ) -> Envelope[SettlementOut]:
-    """Members and viewers see the totals and their own lines; ``id`` is 0 before a first run."""
+    """Members and viewers see the totals and their own lines; ``id`` is null before a first run."""
     preview, access = await settlements.preview_settlement(
         session=session, principal=principal, community_id=community, year=year, month=month
     )

@@ -232,3 +232,29 @@ class Transaction(Base):
     payment_reference: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class TransactionEvent(Base):
+    """One status change of a ledger line (migration 0027): who moved it from what to what,
+    with the payment's method and reference. Append-only: the line's history and audit."""
+
+    __tablename__ = "community_transaction_events"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(
+        ForeignKey(
+            "community_transactions.id",
+            ondelete="CASCADE",
+            name="fk_community_transaction_events_transaction",  # the convention's is > 63
+        ),
+        index=True,
+    )
+    from_status: Mapped[str] = mapped_column(String(10))
+    to_status: Mapped[str] = mapped_column(String(10))
+    payment_method: Mapped[str | None] = mapped_column(String(50))
+    payment_reference: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(String(500))
+    actor: Mapped[str] = mapped_column(String(200))
+    actor_name: Mapped[str | None] = mapped_column(String(150))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -99,7 +99,9 @@ class SubstationPart(BaseModel):
 class SettlementOut(BaseModel):
     """A month's settlement. Members and viewers see the totals and their own lines."""
 
-    id: int
+    id: int | None = Field(
+        description="The stored settlement's id; null in a preview of a month never run"
+    )
     community_id: int
     year: int
     month: int
@@ -137,6 +139,8 @@ class TransactionOut(BaseModel):
     period_start: date | None
     period_end: date | None
     status: str = Field(description="PENDING, PROCESSED or FAILED")
+    payment_method: str | None = None
+    payment_reference: str | None = None
     created_at: datetime
     processed_at: datetime | None
 

@@ -234,7 +234,7 @@ async def preview_settlement(
     *, session: AsyncSession, principal: Principal, community_id: int, year: int, month: int
 ) -> tuple[Settlement, Access]:
     """A month's figures as a run would store them, computed without writing (any role may
-    read; ``id`` 0 when no draft is stored yet). A closed month answers as stored."""
+    read; ``id`` None when no draft is stored yet). A closed month answers as stored."""
     access = await community_access(session, principal, community_id)
     existing = await stored_settlement(session, community_id, year, month)
     if existing is not None and existing.status == "closed":
@@ -242,7 +242,7 @@ async def preview_settlement(
     figures, used, extra = await _compute(session, access, year, month)
     plant_ids = {p.pod_code: p.id for p in await community_plants(session, community_id)}
     preview = Settlement(
-        id=existing.id if existing is not None else 0, community_id=community_id, year=year,
+        id=existing.id if existing is not None else None, community_id=community_id, year=year,
         month=month, status="draft", computed_at=utcnow(), closed_at=None, parameters=used,
         parameters_as_of=extra["as_of"], statute=extra["statute"],
         incentive_eur=figures.incentive_eur, valorisation_eur=figures.valorisation_eur,

@@ -8,6 +8,12 @@ gridpilot ships none), hourly zonal prices for the demo period as GME CSV throug
 and a settlement: the last complete month, closed, when the history covers all of it; else the
 current month as a draft. Idempotent: a rerun finds what exists by code, name and POD, and a
 closed month stays as it is.
+
+So that the demo shows a finished settlement whatever its ``--days``, ``backfill_settled_month``
+gives the community's assets (only them) an hourly history from the first day of the last
+complete month up to where the demo's own history starts; ``demo_settings`` raises the raw
+retention of the seeding run to accept those readings (the server's retention later keeps
+only their rollups; the closed month is stored and never recomputed).
 """
 
 from __future__ import annotations
@@ -21,12 +27,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gridpilot.community import parameter_store, plants, prices, service, settlements
 from gridpilot.community.schemas import CommunityIn, DistributionRule, MemberIn, PlantIn
+from gridpilot.core.settings import Settings
 from gridpilot.db.engine import transaction
+from gridpilot.sim.backfill import backfill
 from gridpilot.sim.provision import SIMULATOR, SimAsset
 from gridpilot.sim.scenarios import COMMUNITY_PREFIX, SUBSTATIONS
 from gridpilot.sim.zonal_prices import gme_csv
+from gridpilot.telemetry.tasks import TelemetryRuntime
 
 ROME = ZoneInfo("Europe/Rome")
+HOUR_MS = 3_600_000
 CODE = "CER-BARI-SIM"
 ZONE = "SUD"  # Bari, Puglia: GME zone Sud
 #: ARERA's unit valorisation [EUR/MWh]: an example value, labelled so (docs/community.md).
@@ -86,6 +96,48 @@ def settlement_month(now: datetime, history_start: datetime) -> tuple[int, int, 
 
 def community_assets(assets: list[SimAsset]) -> list[SimAsset]:
     return [a for a in assets if a.scenario == "community"]
+
+
+def last_month_start(now: datetime) -> datetime:
+    """Midnight (Europe/Rome) of the first day of the last complete month."""
+    first_this = now.astimezone(ROME).date().replace(day=1)
+    last = (first_this - timedelta(days=1)).replace(day=1)
+    return datetime(last.year, last.month, 1, tzinfo=ROME)
+
+
+def demo_settings(settings: Settings, now: datetime) -> Settings:
+    """``settings`` with a raw retention long enough to store the last complete month."""
+    needed = (now - last_month_start(now)).days + 2
+    days = settings.retention_raw_days
+    if days is not None and days < needed:
+        return settings.model_copy(update={"retention_raw_days": needed})
+    return settings
+
+
+async def backfill_settled_month(
+    assets: list[SimAsset],
+    *,
+    runtime: TelemetryRuntime,
+    now: datetime,
+    history_start: datetime,
+    seed: int = 42,
+) -> datetime:
+    """Hourly history of the community's assets from the first day of the last complete month
+    up to ``history_start`` (the demo's own history goes on from there); returns the start of
+    the community's history. Nothing to do when the history already reaches back that far, or
+    on a rerun (each asset resumes after its last reading)."""
+    start = last_month_start(now)
+    mine = community_assets(assets)
+    if history_start <= start or not mine:
+        return min(history_start, start)
+    end_ms = int(history_start.timestamp() * 1000)
+    span_ms = end_ms - int(start.timestamp() * 1000)
+    report = await backfill(
+        mine, runtime=runtime, seed=seed, span_ms=span_ms, step_ms=HOUR_MS, end_ms=end_ms
+    )
+    if report.rejected:
+        raise RuntimeError(f"community history rejected ({report.rejected}): {report.reasons[:1]}")
+    return start
 
 
 async def _community(session: AsyncSession) -> int:

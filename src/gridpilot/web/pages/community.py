@@ -3,7 +3,9 @@
 The list shows each community; with one, it opens at once. A community's page: its figures,
 members with their role and PODs, hourly shared energy per primary substation (today or this
 month), the month's settlement (incentive, valorisation, GSE estimate, fees, reserve) and its
-distribution per member, with each member's statement as CSV or PDF. Everything is read with
+distribution per member, with each member's statement as CSV or PDF; for the community's
+admins (with configure) running a month and closing a draft; the ledger (admins move a line's
+status); the year summed from its closed months (``web.community_ledger``). Everything is read with
 the user's own principal through the community services, so a member sees their own PODs,
 lines and statements and the community's aggregates, never another member's figures.
 """
@@ -17,6 +19,7 @@ from nicegui import ui
 from gridpilot.auth.permissions import Principal
 from gridpilot.community.settlement_schemas import SettlementOut
 from gridpilot.core.errors import GridpilotError, NotFound
+from gridpilot.web.community_ledger import ledger_card, settlement_actions, year_card
 from gridpilot.web.community_view import (
     CommunityPage,
     communities,
@@ -189,20 +192,23 @@ def _distribution(user: Principal, page: CommunityPage, s: SettlementOut) -> Non
     table = ui.table(columns=PART_COLUMNS, rows=rows, row_key="id", pagination=25)
     table.classes("w-full")
     table.props("flat dense data-testid=distribution-table")
-    cid = page.community.id
+    cid, sid = page.community.id, s.id
+    if sid is None:  # a preview: no stored settlement, no statement
+        return
     table.add_slot("body-cell-statement", STATEMENT_CELL)
     table.on(
         "statement",
-        lambda e: _download(user, cid, s.id, int(e.args["id"]), str(e.args["fmt"])),
+        lambda e: _download(user, cid, sid, int(e.args["id"]), str(e.args["fmt"])),
     )
 
 
 def _settlement(user: Principal, page: CommunityPage) -> None:
     with ui.card().classes("w-full").props("data-testid=settlement-card"):
-        if not page.settlements:
+        latest = page.settlements[0] if page.settlements else None
+        settlement_actions(user, page, latest)
+        if latest is None:
             ui.label("No settlement yet: a community admin runs one per month.")
             return
-        latest = page.settlements[0]
         _totals(latest)
         _distribution(user, page, latest)
 
@@ -213,6 +219,8 @@ async def _show(user: Principal, page: CommunityPage) -> None:
         _members(page)
         await _energy_card(user, page.community.id, page.community.primary_substations)
         _settlement(user, page)
+        await year_card(user, page)
+        await ledger_card(user, page)
 
 
 def register() -> None:
