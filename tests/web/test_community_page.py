@@ -143,3 +143,55 @@ async def test_the_community_page_fits_a_phone(server, phone):
     await expect(phone.get_by_test_id("kpi-gse-value")).to_be_visible()
     await no_sideways_scroll(phone)
     await shot(phone, "community-phone")
+
+
+async def test_admin_sees_the_closed_month_the_year_and_pays_a_ledger_line(server, page):
+    dashboard, seeded = server
+    cer, settlement = seeded["community"], seeded["settlement"]
+    assert settlement["status"] == "closed"  # the demo closes its last complete month
+    api = httpx.Client(base_url=dashboard.url, headers=dashboard.token("admin"), timeout=30)
+    await log_in(page, dashboard.url, "admin", f"/community/{cer['id']}")
+    await expect(page.get_by_test_id("settlement-title")).to_contain_text(": closed")
+    await expect(page.get_by_test_id("settlement-run")).to_be_visible()
+    year = api.get(f"/api/v1/communities/{cer['id']}/years/{settlement['year']}").json()
+    assert year["gse_estimate_eur"] == settlement["gse_estimate_eur"]
+    await expect(page.get_by_test_id("kpi-year-gse-value")).to_have_text(
+        euros(Decimal(year["gse_estimate_eur"]))
+    )
+    await expect(page.get_by_test_id("year-table").locator("tbody tr")).to_have_count(
+        min(len(year["members"]), 25)
+    )
+    ledger = api.get("/api/economic/transactions", params={"community": cer["id"],
+                                                            "per_page": 100}).json()  # fmt: skip
+    rows = page.get_by_test_id("ledger-table").locator("tbody tr")
+    await expect(rows).to_have_count(min(ledger["meta"]["total"], 25))
+    line = next(
+        t for t in ledger["data"]
+        if t["transaction_type"] == "BENEFIT_DISTRIBUTION" and t["status"] == "PENDING"
+    )  # fmt: skip
+    await page.get_by_test_id(f"ledger-processed-{line['id']}").click()
+    await page.get_by_test_id("ledger-reference").fill("TRN-DEMO-1")
+    await page.get_by_test_id("ledger-save").click()
+    await expect(page.get_by_test_id("ledger-table")).to_contain_text("TRN-DEMO-1")
+    history = api.get(f"/api/economic/transactions/{line['id']}/history").json()["data"]
+    assert [(e["to_status"], e["payment_reference"]) for e in history] == [
+        ("PROCESSED", "TRN-DEMO-1")
+    ]
+    await expect(page.get_by_test_id(f"ledger-processed-{line['id']}")).to_have_count(0)
+    await shot(page, "community-admin-ledger")
+
+
+async def test_a_member_sees_their_ledger_lines_and_no_actions(server, page):
+    dashboard, seeded = server
+    cer = seeded["community"]
+    mine = httpx.get(
+        f"{dashboard.url}/api/economic/transactions",
+        params={"community": cer["id"], "per_page": 100},
+        headers=dashboard.token("member"),
+    ).json()
+    await log_in(page, dashboard.url, "member", f"/community/{cer['id']}")
+    rows = page.get_by_test_id("ledger-table").locator("tbody tr")
+    await expect(rows).to_have_count(mine["meta"]["total"])
+    await expect(page.get_by_test_id("year-table").locator("tbody tr")).to_have_count(1)
+    await expect(page.get_by_test_id("settlement-run")).to_have_count(0)
+    await expect(page.get_by_role("button", name="Paid")).to_have_count(0)
