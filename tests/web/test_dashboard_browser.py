@@ -10,6 +10,7 @@ import itertools
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiomqtt
@@ -238,7 +239,9 @@ async def test_overview_shows_kpis_and_a_chart_with_data(server, page):
     generation = dict(lines["Generation"][:-1])
     assert set(generation.values()) <= {0.0, 50.0}, generation
     assert list(generation.values())[-8:] == [50.0] * 8  # the PV's last two hours
-    imported = dict(lines["Grid import"][:-1])  # derived: consumption - generation
+    # no battery: the grid's part of consumption is all the import, derived as
+    # consumption - generation, stacked on the generation's part
+    imported = dict(lines["Grid \u2192 home"][:-1])
     assert all(imported[ts] == 400.0 - generation[ts] for ts in imported), imported
     await expect(page.get_by_test_id("site-map")).to_be_visible()
     await expect(page.locator(".leaflet-interactive")).to_have_count(1)  # one located site
@@ -410,7 +413,7 @@ async def test_an_operator_sends_a_command_and_watches_it_succeed(server, page):
         await page.get_by_test_id("send-command").click()
         history = page.get_by_test_id("command-history")
         await expect(history).to_contain_text("set power limit")
-        await expect(history).to_contain_text("limit_kw=150")
+        await expect(history).to_contain_text("Limit 150 kW")  # the form's words
         await expect(history).to_contain_text("operator")  # who sent it, by name
         await expect(history).not_to_contain_text("user:")
         await expect(history).to_contain_text(" UTC")  # the site's zone (the plant is on UTC)
@@ -459,14 +462,33 @@ async def test_an_operator_fits_a_baseline_with_production_as_driver(server, pag
     await page.get_by_test_id("baseline-name").fill("Press energy")
     await page.get_by_test_id("baseline-asset").click()
     await page.get_by_role("option", name=f"Press (#{ids['press']})").click()
+    # the temperature list offers the press's site only (not the plant's meter or PV)
+    await page.get_by_test_id("baseline-weather").click()
+    options = page.locator(".q-menu .q-item")
+    await expect(options).to_have_count(1)
+    await expect(options).to_have_text(f"Press (#{ids['press']})")
+    await page.keyboard.press("Escape")
+    # operating hours take their threshold
+    threshold = page.get_by_test_id("driver-threshold")
+    await expect(threshold).to_be_hidden()
+    await page.get_by_test_id("driver-operating_hours").click()
+    await expect(threshold).to_be_visible()
+    await page.get_by_test_id("driver-operating_hours").click()
     await page.get_by_test_id("driver-production_count").click()
-    await page.get_by_test_id("fit-baseline").click()
+    await page.get_by_test_id("fit-baseline").click()  # the default period: the last 2 weeks
     coefficients = page.get_by_test_id("coefficients")
-    await expect(coefficients).to_contain_text("production_count", timeout=30_000)
+    await expect(coefficients).to_contain_text("Production", timeout=30_000)  # by name
+    await expect(coefficients).not_to_contain_text("production_count")
     r2 = float((await page.get_by_test_id("fit-r2").inner_text()).split()[1])
     assert r2 > 0.8
+    fit_end = (await page.get_by_test_id("fit-period").inner_text()).split("\u2013")[-1]
+    fit_end_ms = int(
+        datetime.strptime(fit_end.strip(), "%Y-%m-%d UTC").replace(tzinfo=UTC).timestamp() * 1000
+    )
+    await expect(page.get_by_test_id("report-period")).to_contain_text("after the fit period")
     report = await _chart_points(page, "report-chart")
-    assert len(report["actual"]) >= 20  # the days with data in the last 30
+    assert len(report["actual"]) >= 1  # the press reported until two days ago
+    assert min(ts for ts, _ in report["actual"]) >= fit_end_ms  # no overlap with the fit
     assert len(report["CUSUM"]) == len(report["actual"])
     await _shot(page, "baseline")
 

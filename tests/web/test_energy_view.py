@@ -14,6 +14,7 @@ from tests.web.dashboard_server import Dashboard, dashboard_server
 from tests.web.settings_browser import api, dark, log_in, no_sideways_scroll, shot, watched_page
 
 from gridpilot.core.timestamps import iso, now_ms
+from gridpilot.web.charts import wall_ms
 from gridpilot.web.numbers import energy
 
 pytest.importorskip("playwright")
@@ -185,7 +186,8 @@ async def test_the_overview_draws_the_fleets_flows(server, page):
         """() => getElement(document.querySelector('[data-testid=power-chart]'))
             .chart.getOption().series.find((s) => s.name === 'Consumption').data[0]"""
     )
-    assert first == [start, 5.0]  # the fleet's 00:00 in Rome: 2 + 3 kW
+    # the fleet's 00:00 in Rome (2 + 3 kW), drawn on Rome's wall clock (a UTC axis)
+    assert first == [wall_ms(start, "Europe/Rome"), 5.0]
     await page.reload()  # the choice is kept
     await expect(flow.get_by_test_id("flow-home-consumption")).to_have_text("120.0 kWh")
     await shot(page, "energy-flow-overview-yesterday")
@@ -218,5 +220,6 @@ async def test_a_lone_live_reading_after_a_gap_is_drawn_as_a_dot(server, page):
     }"""
     await page.wait_for_function(f"({last})()?.value?.[1] === 4.2")
     point = await page.evaluate(last)
-    assert point == {"value": [reading["ts"], 4.2], "symbol": "circle", "symbolSize": 7}
+    drawn = wall_ms(reading["ts"], "Europe/Rome")  # the site's wall clock
+    assert point == {"value": [drawn, 4.2], "symbol": "circle", "symbolSize": 7}
     await shot(page, "asset-lone-point")

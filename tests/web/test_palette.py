@@ -21,12 +21,15 @@ def _history() -> PowerHistory:
 def test_balance_charts_draw_each_flow_in_its_palette_colour() -> None:
     for options in (balance_chart(_history(), 5.0), energy_bars(_history())):
         drawn = {s["name"]: s["color"] for s in options["series"]}
-        assert drawn["Grid import"] == "#488fc2"
+        assert drawn["Grid \u2192 home"] == "#488fc2"
         assert drawn["Grid export"] == "#8353d1"
-        assert drawn["Generation"] == "#ff9800"
+        assert drawn["Generation \u2192 home"] == "#ff9800"
         assert drawn["Consumption"] == "#e53935"
-        assert drawn["Battery discharge"] == "#4db6ac"
+        assert drawn["Battery \u2192 home"] == "#4db6ac"
         assert drawn["Battery charge"] == "#f06292"
+    lines = {s["name"]: s["color"] for s in balance_chart(_history(), 5.0)["series"]}
+    assert lines["Generation"] == "#ff9800"
+    assert lines["Grid import"] == "#488fc2"
 
 
 def test_other_charts_take_the_flow_colours() -> None:

@@ -137,6 +137,26 @@ async def test_an_email_channel_refuses_a_bad_address_and_its_test_says_why_it_f
     )
     await expect(page.get_by_test_id("delivery-log")).to_contain_text("CET")  # the site's zone
     await page.get_by_role("button", name="Close").click()
+    # edited from the page: a refused address beside its field, then saved as PATCH saves it
+    await page.get_by_test_id(f"channel-{made['id']}-edit").click()
+    await expect(page.get_by_test_id("channel-name")).to_have_value("Plant e-mail")
+    kind = page.get_by_test_id("channel-kind")
+    await expect(page.locator(".q-field--disabled", has=kind)).to_have_count(1)  # as PATCH
+    await page.get_by_test_id("channel-recipients").fill("not-an-address, ops@example.org")
+    await page.get_by_test_id("channel-save").click()
+    field = page.locator(".q-field", has=page.get_by_test_id("channel-recipients"))
+    await expect(field).to_contain_text("'not-an-address' is not an e-mail address")
+    await page.get_by_test_id("channel-recipients").fill("night@example.org")
+    await page.get_by_test_id("channel-name").fill("Plant night shift")
+    await page.get_by_test_id("channel-enabled").click()  # off
+    await page.get_by_test_id("channel-save").click()
+    row = page.get_by_test_id(f"channel-{made['id']}")
+    await expect(row).to_contain_text("Plant night shift")
+    await expect(row).to_contain_text("night@example.org")
+    edited = api(dashboard).get(f"/notification-channels/{made['id']}").json()
+    assert edited["name"] == "Plant night shift"
+    assert edited["recipients"] == ["night@example.org"] and edited["enabled"] is False
+    assert edited["site_id"] == ids["plant"]
     await page.get_by_test_id(f"channel-{made['id']}-delete").click()
     await page.get_by_test_id("confirm-yes").click()
     await expect(page.get_by_test_id(f"channel-{made['id']}")).to_have_count(0)

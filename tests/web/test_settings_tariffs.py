@@ -96,10 +96,23 @@ async def test_an_operator_sees_todays_tariff_and_adds_a_version(server, page):
     await page.get_by_test_id("tariff-valid_from").fill(yesterday.isoformat())
     await page.get_by_test_id("tariff-save").click()  # closed periods stay: refused, beside it
     field = page.locator(".q-field", has=page.get_by_test_id("tariff-valid_from"))
-    await expect(field).to_contain_text("Valid from lies in the past")  # its label
+    await expect(field).to_contain_text("This date lies in the past")  # the form's words
+    await expect(field).to_contain_text("tick \u201cCorrect a closed period\u201d")
+    said = await field.inner_text()
+    assert not any(api_word in said for api_word in ("backdate", "true", "valid_from")), said
     await field.scroll_into_view_if_needed()
     await shot(page, "settings-tariff-refused")
     assert len(_versions(dashboard, plant)) == 1
+    await page.get_by_test_id("tariff-correct-past").click()  # on purpose: accepted
+    await page.get_by_test_id("tariff-save").click()
+    await expect(page.get_by_test_id(f"tariff-history-{plant}")).to_contain_text("All versions (3)")
+    corrected = _versions(dashboard, plant)
+    assert len(corrected) == 2
+    assert datetime.fromisoformat(corrected[-1]["valid_from"]).timestamp() * 1000 == (
+        _rome_midnight_ms(yesterday)
+    )
+
+    await page.get_by_test_id(f"new-version-{plant}").click()
 
     tomorrow = datetime.now(ROME).date() + timedelta(days=1)
     await page.get_by_test_id("tariff-valid_from").fill(tomorrow.isoformat())
@@ -113,10 +126,10 @@ async def test_an_operator_sees_todays_tariff_and_adds_a_version(server, page):
     await page.get_by_test_id("tariff-name").fill("MV 2027")
     await page.get_by_test_id("tariff-export_rate_per_kwh").fill("0.125")
     await page.get_by_test_id("tariff-save").click()
-    await expect(page.get_by_test_id(f"tariff-history-{plant}")).to_contain_text("All versions (3)")
+    await expect(page.get_by_test_id(f"tariff-history-{plant}")).to_contain_text("All versions (4)")
 
     versions = _versions(dashboard, plant)
-    assert len(versions) == 2
+    assert len(versions) == 3
     added = versions[-1]["definition"]
     assert datetime.fromisoformat(versions[-1]["valid_from"]).timestamp() * 1000 == (
         _rome_midnight_ms(tomorrow)
@@ -128,7 +141,7 @@ async def test_an_operator_sees_todays_tariff_and_adds_a_version(server, page):
     assert [p["rate_per_kwh"] for p in added["periods"][1:]] == [0.226, 0.226, 0.189]
     assert added["demand_charge_per_kw_month"] == 3.2
     await page.get_by_test_id(f"tariff-history-{plant}").click()
-    await expect(page.get_by_test_id(f"tariff-version-{plant}-2")).to_be_visible()
+    await expect(page.get_by_test_id(f"tariff-version-{plant}-3")).to_be_visible()
     await expect(page.get_by_test_id(f"tariff-history-{plant}")).to_contain_text("upcoming")
     await expect(page.get_by_test_id(f"tariff-history-{plant}")).to_contain_text("by operator")
     await settled(page)

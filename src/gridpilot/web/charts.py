@@ -12,7 +12,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from gridpilot.core.timestamps import now_ms
+from gridpilot.web.energy_flow import split
 from gridpilot.web.fleet_view import PowerHistory
+from gridpilot.web.numbers import zone_name
 from gridpilot.web.palette import COLOURS as COLOURS
 from gridpilot.web.palette import CONTRACT, GREY, GRID_LINE
 from gridpilot.web.palette import LABELS as LABELS
@@ -105,10 +108,77 @@ def _shown(history: PowerHistory) -> list[str]:
     return ["consumption", *generation, "import", "export", *storage]
 
 
+#: Where consumption comes from, bottom to top of the stack: (link, flow colour, label).
+HOME_PARTS = (
+    ("solar_home", "generation", "Generation \u2192 home"),
+    ("battery_home", "discharge", "Battery \u2192 home"),
+    ("grid_home", "import", "Grid \u2192 home"),
+)
+
+
+def home_parts(history: PowerHistory) -> dict[str, np.ndarray]:
+    """Each source's share of consumption per interval (``HOME_PARTS``, as the energy flow
+    splits them: export and charge come first from generation), in ``history``'s unit; they
+    add up to consumption wherever the balance holds. An interval where consumption or a term
+    the site has is unknown is NaN in every part (a gap in the whole stack, not a step to
+    zero); a term the site lacks (no battery) counts 0."""
+    known = ~np.isnan(history.kw["consumption"])
+    terms = {}
+    for t in ("generation", "discharge", "charge", "export", "import"):
+        values = np.clip(history.kw[t], 0.0, None)
+        if t not in history.present:
+            values = np.nan_to_num(values)  # the site has none of it
+        terms[t] = np.where(known, values, np.nan)
+    return split(terms)
+
+
+def _parts(history: PowerHistory) -> list[tuple[str, str, str]]:
+    """The stacked parts the site has: (link, flow, label)."""
+    has = {"solar_home": "generation", "battery_home": "discharge", "grid_home": "import"}
+    return [p for p in HOME_PARTS if has[p[0]] in history.present or p[0] == "grid_home"]
+
+
+def _stacked(history: PowerHistory, kind: str) -> list[dict[str, Any]]:
+    """The supply side stacked above the axis (sources of consumption, adding up to it) and
+    export and charge stacked below it, every series on the same ``stamps_ms`` (ECharts
+    stacks by index: gaps are None in each series at the same places)."""
+    parts = home_parts(history)
+    out: list[dict[str, Any]] = []
+    for link, flow, label in _parts(history):
+        out.append(
+            {"name": label, "type": kind, "stack": "home", "color": COLOURS[flow],
+             "data": pairs(history.stamps_ms, parts[link])}
+        )  # fmt: skip
+    for term in ("export", "charge"):
+        if term in history.present or term == "export":
+            values = np.where(np.isnan(history.kw["consumption"]), np.nan, history.kw[term])
+            out.append(
+                {"name": LABELS[term], "type": kind, "stack": "out", "color": COLOURS[term],
+                 "data": pairs(history.stamps_ms, values, -1.0)}
+            )  # fmt: skip
+    if kind == "line":
+        for series in out:
+            series |= {"showSymbol": False, "areaStyle": {"opacity": 0.45},
+                       "lineStyle": {"width": 0.5}}  # fmt: skip
+    return out
+
+
+def _line(history: PowerHistory, term: str, **style: Any) -> dict[str, Any]:
+    return {
+        "name": LABELS[term],
+        "type": "line",
+        "showSymbol": False,
+        "color": COLOURS[term],
+        "lineStyle": {"width": 2} | style,
+        "data": pairs(history.stamps_ms, history.kw[term]),
+    }
+
+
 def balance_chart(history: PowerHistory, contract_kw: float | None = None) -> dict[str, Any]:
-    """Average power per interval [kW]: consumption and generation as lines, grid import and
-    battery discharge as areas above the axis, export and charge below it; the contract
-    demand [kW] as a dashed line when given."""
+    """Average power per interval [kW]: consumption as a line on top of its sources stacked
+    as areas (generation, battery and grid to home: they add up to it), export and battery
+    charge stacked below the axis; generation's total as a dashed line, grid import's total
+    as a line where a battery also charges from the grid; the contract demand [kW] dashed."""
     options = time_chart({}, unit="kW")
     if contract_kw and history.stamps_ms:
         span = [history.stamps_ms[0], history.stamps_ms[-1] + history.step_ms]
@@ -122,38 +192,22 @@ def balance_chart(history: PowerHistory, contract_kw: float | None = None) -> di
                 "data": [[ts, contract_kw] for ts in span],
             }
         )
-    for term in _shown(history):
-        sign = -1.0 if term in NEGATIVE else 1.0
-        line: dict[str, Any] = {
-            "name": LABELS[term],
-            "type": "line",
-            "showSymbol": False,
-            "color": COLOURS[term],
-            "data": pairs(history.stamps_ms, history.kw[term], sign),
-        }
-        if term not in ("consumption", "generation"):
-            line |= {"areaStyle": {"opacity": 0.3}, "lineStyle": {"width": 1}}
-        else:
-            line["lineStyle"] = {"width": 2}
-        options["series"].append(line)
+    options["series"] += _stacked(history, "line")
+    options["series"].append(_line(history, "consumption"))
+    if "generation" in history.present:
+        options["series"].append(_line(history, "generation", width=1.5, type="dashed"))
+    if "charge" in history.present:
+        options["series"].append(_line(history, "import", width=1.5))
     return options
 
 
 def energy_bars(history: PowerHistory) -> dict[str, Any]:
     """Energy per bucket [kWh] (``history.kw`` holds kWh: ``fleet_view.energy_per``):
-    consumption and generation side by side, grid import above and export below the axis."""
+    consumption's sources stacked above the axis (their top is consumption, also drawn as a
+    line), export and charge below it."""
     options = time_chart({}, unit="kWh", kind="bar")
-    for term in _shown(history):
-        sign = -1.0 if term in NEGATIVE else 1.0
-        bars: dict[str, Any] = {
-            "name": LABELS[term],
-            "type": "bar",
-            "color": COLOURS[term],
-            "data": pairs(history.stamps_ms, history.kw[term], sign),
-        }
-        if term not in ("consumption", "generation"):
-            bars["stack"] = "flows"
-        options["series"].append(bars)
+    options["series"] += _stacked(history, "bar")
+    options["series"].append(_line(history, "consumption", width=1.5))
     return options
 
 
@@ -189,20 +243,33 @@ def lone_visible(options: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
+def wall_ms(ms: int, timezone: str) -> int:
+    """``ms`` moved by ``timezone``'s UTC offset at that moment: drawn with ECharts' ``useUTC``
+    it reads as the zone's wall clock (``on_site_clock``; a live point added later)."""
+    offset = datetime.fromtimestamp(ms / 1000, ZoneInfo(timezone)).utcoffset()
+    return ms + int(offset.total_seconds() * 1000) if offset else ms
+
+
 def on_site_clock(options: dict[str, Any], timezone: str) -> dict[str, Any]:
     """``options`` drawn on the site's wall clock whatever the browser's zone: each point's
     time moved by ``timezone``'s UTC offset at that moment, and ECharts' ``useUTC`` on (as
-    the DR and flexibility charts do), so the axis reads as the site's times written on the
-    page."""
-    zone = ZoneInfo(timezone)
-
-    def moved(ms: int) -> int:
-        offset = datetime.fromtimestamp(ms / 1000, zone).utcoffset()
-        return ms + int(offset.total_seconds() * 1000) if offset else ms
-
-    for series in options["series"]:
-        for point in series["data"]:
-            pair = point["value"] if isinstance(point, dict) else point
-            pair[0] = moved(int(pair[0]))
+    the DR and flexibility charts do), so the axis and the tooltips read as the site's times
+    written on the page; the time axis is named with the zone (``CET (Europe/Rome)``)."""
+    pairs_ = [
+        p["value"] if isinstance(p, dict) else p for s in options["series"] for p in s["data"]
+    ]
+    named = zone_name(timezone, int(pairs_[-1][0]) if pairs_ else now_ms())
+    for pair in pairs_:
+        pair[0] = wall_ms(int(pair[0]), timezone)
     options["useUTC"] = True
+    axis = options.get("xAxis")
+    if isinstance(axis, dict) and axis.get("type") == "time":
+        axis |= {
+            "name": named,
+            "nameLocation": "middle",
+            "nameGap": 24,
+            "nameTextStyle": {"color": GREY, "fontSize": 11},
+        }
+        if "grid" in options:
+            options["grid"]["bottom"] = 24  # room for the zone's name below the times
     return options

@@ -37,6 +37,18 @@ CSS = """
 .gp-flow .gp-idle { stroke: rgba(140,140,140,0.35); stroke-width: 1; }
 @keyframes gp-dash { to { stroke-dashoffset: -10; } }
 @media (prefers-reduced-motion: reduce) { .gp-flow .gp-moving { animation: none; } }
+.gp-flow .gp-node-label { paint-order: stroke; stroke: #fff; stroke-width: 4px;
+  stroke-linejoin: round; }
+.body--dark .gp-flow .gp-node-label { stroke: #1d1d1d; }
+@media (max-width: 599px) {
+  /* a phone: the drawing with a battery loses its side margins (the grid's and the home's
+     names take their icons' place inside the circles), so its text reads at 390 px */
+  .gp-flow.gp-battery { width: 126%; max-width: none; margin: 0 -13%; }
+  .gp-flow.gp-battery .gp-icon-grid, .gp-flow.gp-battery .gp-icon-home { display: none; }
+  .gp-flow.gp-battery .gp-name-grid { text-anchor: middle; transform: translate(48px, -17px); }
+  .gp-flow.gp-battery .gp-name-home { text-anchor: middle; transform: translate(-48px, -17px); }
+  .gp-flow.gp-battery .gp-node-label { font-size: 14px; }
+}
 """
 
 
@@ -86,10 +98,11 @@ def _node(
         f'<g data-testid="flow-node-{name}">'
         f'<circle cx="{x}" cy="{y}" r="{R}" fill="none" style="stroke: {colour}" '
         'stroke-width="2.5"/>'
-        f'<text class="gp-icon" x="{x}" y="{y - 10}" text-anchor="middle" '
+        f'<text class="gp-icon gp-icon-{name}" x="{x}" y="{y - 10}" text-anchor="middle" '
         f'style="fill: {colour}">{icon}</text>'
         + "".join(rows)
-        + f'<text class="gp-node-label" x="{x + dx}" y="{y + dy}" text-anchor="{anchor}">'
+        + f'<text class="gp-node-label gp-name-{name}" x="{x + dx}" y="{y + dy}" '
+        f'text-anchor="{anchor}">'
         f"{escape(label)}</text></g>"
     )
 
@@ -175,7 +188,8 @@ def flow_svg(flows: Flows, source: tuple[str, str] = GENERATION) -> str:
                            [("battery-charge", f"\u2193 {into}"),
                             ("battery-discharge", f"\u2191 {out}")], False))  # fmt: skip
     return (
-        f'<svg class="gp-flow" viewBox="{_view_box(nodes)}" role="img" '
+        f'<svg class="gp-flow{" gp-battery" if "battery" in nodes else ""}" '
+        f'viewBox="{_view_box(nodes)}" role="img" '
         f'aria-label="Energy flow" data-testid="flow-svg"><defs>{arrows}</defs>'
         + "".join(lines)
         + _home_ring(flows)
@@ -204,7 +218,7 @@ def flow_card(source: tuple[str, str] = GENERATION) -> Callable[[Flows, str], No
             ui.label("Energy flow").classes("text-subtitle1")
             period = ui.label().classes("text-caption text-grey-7")
             period.props("data-testid=energy-flow-period")
-        drawing = ui.html("", sanitize=False).classes("w-full flex justify-center")
+        drawing = ui.html("", sanitize=False).classes("w-full flex justify-center overflow-hidden")
         notes = ui.label().classes("text-caption text-grey-7")
         notes.props("data-testid=energy-flow-notes")
 
@@ -221,7 +235,8 @@ def fleet_flows(fleet: FleetSummary, hours: int = 24) -> tuple[Flows, str]:
     balances, loaded with ``history_hours`` >= ``hours``: no further query) and their text."""
     start = fleet.now_ms - hours * 3_600_000
     flows = flows_of([since(b, start) for b in fleet.balances.values()])
-    zone = fleet.every[0].site.timezone if fleet.every else "UTC"
+    zones = {e.site.timezone for e in fleet.every}
+    zone = zones.pop() if len(zones) == 1 else "UTC"  # the sites' zone when they share one
     some = next(iter(fleet.balances.values()), None)
     if some is not None and some.step_ms and start > some.start_ms:
         start -= (start - some.start_ms) % some.step_ms  # the first interval's start

@@ -69,6 +69,14 @@ def local_clock(ms: int, timezone: str) -> str:
     return moment.strftime("%H:%M ") + (short if short == timezone else f"{short} ({timezone})")
 
 
+def zone_name(timezone: str, ms: int) -> str:
+    """``CET (Europe/Rome)``: a zone's abbreviation at ``ms`` and its name (``UTC`` alone)."""
+    short = datetime.fromtimestamp(ms / 1000, ZoneInfo(timezone)).strftime("%Z")
+    if not short or short.startswith(("+", "-")) or short == timezone:
+        return timezone
+    return f"{short} ({timezone})"
+
+
 def local_datetime(ms: int, timezone: str) -> str:
     """``2026-12-04 14:05 CET``: the date and wall-clock time at ``ms`` in ``timezone`` (the
     site's zone; the zone's abbreviation, or its name where it has none)."""

@@ -28,10 +28,12 @@ from gridpilot.web.charts import (
     break_gaps,
     lone_visible,
     mark_lone,
+    on_site_clock,
     plain,
     points,
     time_chart,
     usual_gap_ms,
+    wall_ms,
 )
 from gridpilot.web.context import current
 from gridpilot.web.figures import since_label, statuses
@@ -49,7 +51,26 @@ PARAM_FIELD: dict[str, tuple[str, str] | None] = {
     "stop": None,
 }
 HISTORY = 20
+#: The command table's columns: (field, heading).
+COMMAND_COLUMNS = (
+    ("id", "#"),
+    ("kind", "Command"),
+    ("params", "Parameters"),
+    ("state", "State"),
+    ("created", "Sent"),
+    ("by", "By"),
+)
 MINUTE_MS = 60_000
+
+
+def param_text(kind: str, key: str, value: Any) -> str:
+    """A command's parameter as the form names it: ``Limit 150 kW`` (not ``limit_kw=150``)."""
+    field = PARAM_FIELD.get(kind)
+    label = field[1] if field and field[0] == key else key.replace("_", " ").capitalize()
+    name, _, unit = label.partition(" [")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = f"{value:,.10g}"  # 150.0: 150
+    return f"{name} {value} {unit.rstrip(']')}" if unit else f"{name} {value}"
 
 
 def _command_rows(
@@ -60,7 +81,7 @@ def _command_rows(
         {
             "id": c.id,
             "kind": c.kind.replace("_", " "),
-            "params": ", ".join(f"{k}={v}" for k, v in (c.params or {}).items()),
+            "params": ", ".join(param_text(c.kind, k, v) for k, v in (c.params or {}).items()),
             "state": c.state,
             "created": local_datetime(c.created_ms, timezone),
             "by": names.get(c.created_by, c.created_by),
@@ -69,13 +90,19 @@ def _command_rows(
     ]
 
 
-async def _history(asset: Asset) -> list[dict[str, Any]]:
+async def _history(asset: Asset, timezone: str) -> list[dict[str, Any]]:
     async with current().session() as session:
         commands = await control.list_commands(session=session, asset_id=asset.id, limit=HISTORY)
         names = await subject_names(session=session, subjects={c.created_by for c in commands})
+    return _command_rows(commands, timezone, names)
+
+
+async def _zone(asset: Asset) -> str:
+    """The asset's site's time zone (UTC when the site cannot be read)."""
+    async with current().session() as session:
         sites = await sites_by_id(session=session, site_ids=[asset.site_id])
     site = sites.get(asset.site_id)
-    return _command_rows(commands, site.timezone if site else "UTC", names)
+    return site.timezone if site else "UTC"
 
 
 def _gap_ms(asset: Asset) -> int:
@@ -164,6 +191,7 @@ def register() -> None:
                 ui.label(f"There is no asset {asset_id} you may see.")
             return
         state = (await statuses([asset]))[asset.id]
+        zone = await _zone(asset)
         with frame(user, asset.name):
             with ui.row().classes("items-center gap-4"):
                 color = {"online": "positive", "offline": "negative"}.get(state.status, "grey")
@@ -181,7 +209,8 @@ def register() -> None:
             with ui.card().classes("w-full"):
                 ui.label("Live power").classes("text-subtitle1")
                 recent = await _recent_power(user, asset)
-                options = lone_visible(time_chart({"Active power": recent}))
+                # on the site's wall clock, as the command times below (whatever the browser's)
+                options = on_site_clock(lone_visible(time_chart({"Active power": recent})), zone)
                 # the colour of the asset's flow, as in the site's charts
                 dark = bool(gui.storage.user.get("dark", False))
                 options["series"][0]["color"] = asset_colour(asset.role, dark)
@@ -192,17 +221,17 @@ def register() -> None:
                 live.props("data-testid=live-chart")
             history = ui.table(
                 columns=[
-                    {"name": n, "label": n.capitalize(), "field": n, "align": "left"}
-                    for n in ("id", "kind", "params", "state", "created", "by")
+                    {"name": n, "label": label, "field": n, "align": "left"}
+                    for n, label in COMMAND_COLUMNS
                 ],
-                rows=await _history(asset),
+                rows=await _history(asset, zone),
                 row_key="id",
                 title="Commands",
             ).classes("w-full")
             history.props("data-testid=command-history")
 
             async def reload_history() -> None:
-                history.rows[:] = await _history(asset)
+                history.rows[:] = await _history(asset, zone)
                 history.update()
 
             if user.has(Permission.COMMANDS_SEND):
@@ -224,7 +253,7 @@ def register() -> None:
                 power = entry.get("latest", {}).get("power_kw")
                 if power is not None:
                     data = plain(live.options["series"][0]["data"])
-                    point = [int(power["ts"]), float(power["value"])]
+                    point = [wall_ms(int(power["ts"]), zone), float(power["value"])]
                     data = data[:-1] + break_gaps([*data[-1:], point], gap_ms)
                     live.options["series"][0]["data"] = mark_lone(data[-600:])  # a lone one: a dot
                     live.update()

@@ -1,6 +1,7 @@
 """``/settings/channels`` (configure, as ``/api/v1/notification-channels``): list, create (e-mail,
-webhook) and delete notification channels, send a test through the notifier and watch its
-outcome, and read each channel's delivery log (state, attempts, last error, local time).
+webhook), edit (name, target, severity, events, on/off) and delete notification channels, send
+a test through the notifier and watch its outcome, and read each channel's delivery log (state,
+attempts, last error, local time).
 
 The form builds the API's own ``ChannelCreate`` and calls ``create_channel`` with the server's
 SSRF guard, so a webhook URL the API refuses is refused here with the same reason, beside it.
@@ -18,7 +19,7 @@ from gridpilot.alerts import channels as channel_service
 from gridpilot.alerts import outbox, webhook_target
 from gridpilot.alerts.events import publish_all
 from gridpilot.alerts.models import NotificationChannel, NotificationDelivery
-from gridpilot.alerts.schemas import ChannelCreate
+from gridpilot.alerts.schemas import ChannelCreate, ChannelUpdate
 from gridpilot.assets import service as assets
 from gridpilot.auth import audit
 from gridpilot.auth.permissions import Permission, Principal
@@ -163,21 +164,41 @@ async def _send_test(channel: NotificationChannel, timezone: str) -> None:
         await log_dialog(queued[1], channel, timezone, test_id=queued[0])
 
 
-def channel_dialog(sites: dict[int, str], done: Any) -> None:
+def channel_dialog(
+    sites: dict[int, str], done: Any, channel: NotificationChannel | None = None
+) -> None:
+    """A new channel, or ``channel`` edited (its kind and site fixed, as the API's PATCH)."""
     dialog, card = dialog_card(36)
     with card:
-        ui.label("New notification channel").classes("text-h6")
+        title = "New notification channel" if channel is None else f"Edit {channel.name}"
+        ui.label(title).classes("text-h6")
         fields: dict[str, Any] = {
-            "name": ui.input("Name"),
-            "kind": ui.select({"email": "e-mail", "webhook": "webhook"}, value="email"),
-            "recipients": ui.input("Recipients").props("hint='e-mail addresses, comma separated'"),
-            "url": ui.input("Webhook URL").props("hint='https://..., checked before it is saved'"),
-            "min_severity": ui.select(["info", "warning", "critical"], value="warning"),
-            "events": ui.select(
-                ["raised", "acknowledged", "resolved"], value=["raised", "resolved"], multiple=True
+            "name": ui.input("Name", value=channel.name if channel else ""),
+            "kind": ui.select(
+                {"email": "e-mail", "webhook": "webhook"},
+                value=channel.kind if channel else "email",
             ),
-            "site_id": ui.select(sites, value=None),
+            "recipients": ui.input(
+                "Recipients", value=", ".join(channel.recipients) if channel else ""
+            ).props("hint='e-mail addresses, comma separated'"),
+            "url": ui.input("Webhook URL", value=(channel.url or "") if channel else "").props(
+                "hint='https://..., checked before it is saved'"
+            ),
+            "min_severity": ui.select(
+                ["info", "warning", "critical"],
+                value=channel.min_severity if channel else "warning",
+            ),
+            "events": ui.select(
+                ["raised", "acknowledged", "resolved"],
+                value=list(channel.events) if channel else ["raised", "resolved"],
+                multiple=True,
+            ),
+            "site_id": ui.select(sites, value=channel.site_id if channel else None),
         }
+        if channel is not None:
+            fields["kind"].disable()
+            fields["site_id"].disable()
+            fields["enabled"] = ui.switch("Sends notifications", value=channel.enabled)
         fields["kind"].props("label=Kind")
         fields["min_severity"].props("label='Send from severity'")
         fields["events"].props("label=Events use-chips")
@@ -202,6 +223,9 @@ def channel_dialog(sites: dict[int, str], done: Any) -> None:
 
         async def save() -> None:
             data = body()
+            if channel is not None:
+                await _save_changes(channel, data, form, dialog, done)
+                return
 
             async def action(session: AsyncSession, user: Principal) -> tuple[str, str | None]:
                 made = await channel_service.create_channel(
@@ -231,6 +255,30 @@ def channel_dialog(sites: dict[int, str], done: Any) -> None:
             ui.button("Cancel", on_click=dialog.close).props("flat")
             ui.button("Save", on_click=save).props("unelevated data-testid=channel-save")
     dialog.open()
+
+
+async def _save_changes(
+    channel: NotificationChannel, data: dict[str, Any], form: Form, dialog: ui.dialog, done: Any
+) -> None:
+    """``channel`` changed as ``PATCH .../notification-channels/{id}`` does (the service
+    checks the target with the SSRF guard and records the change in the audit logs)."""
+    editable = {"name", "enabled", "min_severity", "events", "url", "recipients"}
+
+    async def action(session: AsyncSession, user: Principal) -> NotificationChannel:
+        changes = ChannelUpdate.model_validate({k: v for k, v in data.items() if k in editable})
+        return await channel_service.update_channel(
+            session=session,
+            channel_id=channel.id,
+            principal=user,
+            changes=changes,
+            guard=webhook_target.Guard.from_settings(current().settings),
+        )
+
+    saved = await act(action, need=Permission.CONFIGURE, form=form)
+    if saved is not None:
+        dialog.close()
+        ui.notify(f"Channel {saved.name} saved", type="positive")
+        await done()
 
 
 def _show_secret(secret: str) -> None:
@@ -294,6 +342,7 @@ async def _channel_list(user: Principal, holder: ui.column) -> None:
             actions: list[Action] = [
                 ("send", "Send a test", partial(_send_test, channel, zone)),
                 ("history", "Delivery log", partial(log_dialog, user, channel, zone)),
+                ("edit", "Edit", partial(channel_dialog, sites, refresh, channel)),
                 ("delete", "Delete", partial(_ask_delete, channel, refresh)),
             ]
             item_row(

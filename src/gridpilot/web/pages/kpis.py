@@ -20,6 +20,7 @@ from gridpilot.web.context import current
 from gridpilot.web.flex_view import savings_bars
 from gridpilot.web.layout import frame, require_login
 from gridpilot.web.numbers import share, spaced_percent
+from gridpilot.web.palette import CONTRACT, GREY, GRID_LINE, colour
 from gridpilot.web.time_range import CHOICES, Choice, period_of, range_picker
 from gridpilot.web.time_range import chosen as chosen_range
 
@@ -33,6 +34,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "sec_kwh_per_unit": ("SEC", "{:,.3f} kWh/unit"),
     "carbon_kg": ("Carbon", "{:,.1f} kg CO2"),
     "contract_utilization_pct": ("Contract utilisation (peak import)", "{:.0f} %"),
+    "peak_import_kw": ("Peak grid import", "{:,.1f} kW"),
     "generation_kwh": ("Generation", "{:,.1f} kWh"),
     "capacity_factor": ("Capacity factor", "{:.1%}"),
     "specific_yield_kwh_per_kwp": ("Specific yield", "{:,.2f} kWh/kWp"),
@@ -82,7 +84,9 @@ def _cards(result: dict[str, Any]) -> None:
     figures = result["kpis"]
     with ui.row().classes("w-full gap-3"):
         for key, figure in figures.items():
-            label = MONEY.get(key) or LABELS.get(key, (key, ""))[0]
+            if "value" not in figure:  # a container (the balance's totals), not a figure
+                continue
+            label = MONEY.get(key) or LABELS.get(key, (key.replace("_", " ").capitalize(), ""))[0]
             with ui.card().classes("min-w-[10rem] grow").props(f"data-testid=kpi-{key}"):
                 ui.label(label).classes("text-caption text-grey-7")
                 ui.label(show_value(key, figure)).classes("text-h6")
@@ -106,18 +110,28 @@ def _cost(figure: dict[str, Any]) -> None:
             {
                 "animation": False,
                 "tooltip": {"trigger": "axis"},
-                "legend": {"top": 0},
+                "textStyle": {"color": GREY},
+                "legend": {"top": 0, "textStyle": {"color": GREY}},
                 "xAxis": {"type": "category", "data": list(periods)},
-                "yAxis": [{"type": "value", "name": unit}, {"type": "value", "name": "kWh"}],
+                "yAxis": [
+                    {
+                        "type": "value",
+                        "name": unit,
+                        "splitLine": {"lineStyle": {"color": GRID_LINE}},
+                    },
+                    {"type": "value", "name": "kWh", "splitLine": {"show": False}},
+                ],
                 "series": [
                     {
-                        "name": f"cost [{unit}]",
+                        "name": f"Cost [{unit}]",
                         "type": "bar",
+                        "color": CONTRACT,
                         "data": [round(p["cost"], 2) for p in periods.values()],
                     },
                     {
-                        "name": "energy [kWh]",
+                        "name": "Energy [kWh]",
                         "type": "bar",
+                        "color": colour("consumption"),
                         "yAxisIndex": 1,
                         "data": [round(p["energy_kwh"], 1) for p in periods.values()],
                     },

@@ -12,11 +12,12 @@ from nicegui import ui
 
 from gridpilot.core.timestamps import now_ms
 from gridpilot.fleet.service import FleetSummary
-from gridpilot.web.charts import balance_chart
+from gridpilot.web.charts import balance_chart, on_site_clock
 from gridpilot.web.energy_flow import Flows, flows_of, load_balances
 from gridpilot.web.fleet_strip import SeedFigures, seed_figures, seed_strip
 from gridpilot.web.fleet_view import (
     FleetTotals,
+    PowerHistory,
     complete_part,
     current_totals,
     fleet_totals,
@@ -28,11 +29,19 @@ from gridpilot.web.fleet_view import (
 from gridpilot.web.flow_view import fleet_flow, fleet_flows
 from gridpilot.web.layout import frame, kpi_card, require_login
 from gridpilot.web.now_panel import NOW_REFRESH_S, now_panel, now_terms, show_now
-from gridpilot.web.numbers import UNKNOWN, energy, number, power, share
+from gridpilot.web.numbers import UNKNOWN, energy, number, power, share, zone_name
 from gridpilot.web.site_map import site_map
 from gridpilot.web.time_range import DEFAULT, chosen, period_of, range_picker
 
-TITLE = "Power, last 24 hours (15-min averages, all sites)"
+TITLE = "Power, last 24 hours (15-min averages, all sites, {zone})"
+
+
+def _draw(chart: ui.echart, history: PowerHistory, zone: str) -> None:
+    """The fleet's balance chart on ``zone``'s wall clock (axis and tooltips read as the
+    title's zone, whatever the browser's)."""
+    chart.options.clear()
+    chart.options.update(on_site_clock(balance_chart(history), zone))
+    chart.update()
 
 
 def _kpis(totals: FleetTotals, seed: SeedFigures) -> None:
@@ -91,7 +100,7 @@ def _range_drawer(
         choice = chosen()
         if choice.name == DEFAULT:
             history, (flows, text) = recent(fleet, 24), fleet_flows(fleet, 24)
-            title.set_text(TITLE)
+            title.set_text(TITLE.format(zone=zone_name(zone, fleet.now_ms)))
         else:
             period = period_of(choice, zone, now_ms())
             span = (period.start_ms, period.end_ms)
@@ -101,9 +110,7 @@ def _range_drawer(
             history = complete_part(sum_balances(found), min(now_ms(), period.end_ms))
             flows, text = flows_of([b.balance for b in found]), f"{period.text}, all sites"
             title.set_text(f"Power, {period.text} (all sites)")
-        chart.options.clear()
-        chart.options.update(balance_chart(history))
-        chart.update()
+        _draw(chart, history, zone)
         show_flow(flows, text)
 
     return redraw
@@ -120,7 +127,11 @@ def register() -> None:
             with parts:
                 ui.spinner(size="lg").props("data-testid=overview-loading")
             with ui.card().classes("w-full"):
-                title = ui.label(TITLE).classes("text-subtitle1").props("data-testid=power-title")
+                title = (
+                    ui.label(TITLE.format(zone="…"))
+                    .classes("text-subtitle1")
+                    .props("data-testid=power-title")
+                )
                 chart = ui.echart(balance_chart(sum_balances([]))).classes("w-full h-80")
                 chart.props("data-testid=power-chart")
             below = ui.column().classes("w-full")
@@ -147,9 +158,8 @@ def register() -> None:
         with picker:
             range_picker(redraw)
         if chosen().name == DEFAULT:  # the flow card shows it already
-            chart.options.clear()
-            chart.options.update(balance_chart(history))
-            chart.update()
+            title.set_text(TITLE.format(zone=zone_name(zone, fleet.now_ms)))
+            _draw(chart, history, zone)
         else:
             await redraw()
 

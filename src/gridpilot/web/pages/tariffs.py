@@ -3,8 +3,9 @@ applies now, its time-of-use bands, charges and export price, the versions befor
 and (configure) a new version from a local date.
 
 The form builds the API's own body (``TariffCreate``) and calls ``create_tariff`` as the route
-does: a start in the past or not after the newest version (which would rewrite closed periods) is
-refused by the service, and its reason is shown beside the field it concerns.
+does: a start in the past (unless "Correct a closed period" is ticked, the API's ``backdate``) or
+not after the newest version is refused by the service, and its reason is shown beside the field
+it concerns in the form's words (no API field or value names).
 """
 
 from __future__ import annotations
@@ -48,6 +49,17 @@ NUMBERS = (
     ("export_rate_per_kwh", "Export earns [{c}/kWh] (empty: not agreed)"),
 )
 _PERIOD = re.compile(r"periods\[(\d+)\]\.(\w+)")
+#: The checkbox that lets a version start in the past (the API's ``backdate``).
+CORRECT_PAST = "Correct a closed period (changes costs already reported)"
+#: The service's refusals in the form's words (no API field or value in them).
+SAID = (
+    (
+        "lies in the past",
+        f"This date lies in the past: saving it would change costs already reported. "
+        f"To correct them on purpose, tick \u201c{CORRECT_PAST.split(' (')[0]}\u201d.",
+    ),
+    ("append-only", "A new version must start after the newest version of this site."),
+)
 
 
 class TariffForm(Form):
@@ -55,6 +67,11 @@ class TariffForm(Form):
 
     def show(self, error: Exception) -> None:
         message = str(error)
+        for known, said in SAID:
+            if known in message:
+                self.clear()
+                self.beside(self.fields["valid_from"], said)
+                return
         found = _PERIOD.search(message)
         names = [f"periods.{found.group(1)}.{found.group(2)}"] if found else []
         names += [n for n in self.fields if "." not in n and re.search(rf"\b{n}\b", message)]
@@ -153,6 +170,7 @@ def version_dialog(site: Site, base: dict[str, Any], done: Any) -> None:
             "name": ui.input("Name", value=base.get("name", "")),
             "currency": ui.input("Currency", value=currency),
         }
+        past = ui.checkbox(CORRECT_PAST).props("dense data-testid=tariff-correct-past")
         form = TariffForm(fields, "tariff")
         section("Time-of-use bands", "The first band matching a local day and time sets the price.")
         periods = PeriodRows(list(base.get("periods") or []), currency, form)
@@ -182,7 +200,7 @@ def version_dialog(site: Site, base: dict[str, Any], done: Any) -> None:
                 form.clear()
                 fields["valid_from"].error = "choose the local date the version starts on"
                 return
-            body = {"valid_from": start, "definition": definition()}
+            body = {"valid_from": start, "definition": definition(), "backdate": past.value}
 
             async def action(session: AsyncSession, user: Principal) -> TariffVersion:
                 data = TariffCreate.model_validate(body)
