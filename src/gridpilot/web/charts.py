@@ -126,8 +126,8 @@ def home_parts(history: PowerHistory) -> dict[str, np.ndarray]:
     terms = {}
     for t in ("generation", "discharge", "charge", "export", "import"):
         values = np.clip(history.kw[t], 0.0, None)
-        if t not in history.present:
-            values = np.nan_to_num(values)  # the site has none of it
+        if t not in history.present and t not in ("import", "export"):
+            values = np.nan_to_num(values)  # the site has none of it (the grid: always)
         terms[t] = np.where(known, values, np.nan)
     return split(terms)
 

@@ -194,7 +194,7 @@ async def _create_form(user: Principal, on_created: Any) -> None:
             granularity = ui.select(GRANULARITY, value="day", label="Granularity").classes("w-32")
             start = ui.input("Fit from (UTC day)", value=str(today - timedelta(FIT_FROM_DAYS)))
             end = ui.input("Fit until (UTC day)", value=str(today - timedelta(FIT_UNTIL_DAYS)))
-            weather = ui.select({}, label="Temperature from (the site's assets)", clearable=True)
+            weather = ui.select({}, label="Temperature from (same site)", clearable=True)
             weather.classes("w-72").props("data-testid=baseline-weather")
 
         def same_site() -> None:  # the weather asset comes from the chosen asset's site

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +18,10 @@ from gridpilot.insights.forecasts.schemas import ForecastOut
 from gridpilot.insights.forecasts.service import get_forecast
 from gridpilot.insights.forecasts.site import load_history
 from gridpilot.web import palette
-from gridpilot.web.charts import points
+from gridpilot.web.charts import on_site_clock, points
 from gridpilot.web.context import current
 from gridpilot.web.layout import frame, require_login
+from gridpilot.web.numbers import local_datetime
 
 QUARTER_MS = 15 * 60_000
 #: Line and band colours (RGB) of each quantity: the flows' colours (``web.palette``).
@@ -110,13 +112,15 @@ METHODS = {
 }
 
 
-def _summary(quantity: Quantity, problem: str | None) -> str:
+def _summary(quantity: Quantity, problem: str | None, timezone: str = "UTC") -> str:
+    """One line per quantity: its peak and when (the site's time), or why there is none."""
     forecast = quantity.forecast
     if forecast is None:
-        return f"No {quantity.name} forecast: {problem}"
+        return f"No {quantity.name} forecast: {said(problem or 'not made')}"
     peak = max(forecast.points, key=lambda p: p.yhat)
-    text = f"{quantity.name.capitalize()}: peak {peak.yhat:,.0f} kW at {peak.ts} (95 % up to "
-    text += f"{peak.hi95:,.0f}), issued {forecast.issued_at} ({forecast.source}), "
+    at, issued = (local_datetime(_ms(t), timezone) for t in (peak.ts, forecast.issued_at))
+    text = f"{quantity.name.capitalize()}: peak {peak.yhat:,.0f} kW at {at} (95 % up to "
+    text += f"{peak.hi95:,.0f}), issued {issued} ({forecast.source}), "
     text += METHODS.get(forecast.method, forecast.method)
     if forecast.capacity_kw is not None:
         text += f", capacity {forecast.capacity_kw:,.0f} kW"
@@ -155,6 +159,24 @@ async def _quantities(site_id: int, user: Any) -> tuple[list[Quantity], dict[str
     return found, problems
 
 
+_TOO_LITTLE = re.compile(
+    r"too little history: (\d+) observed points at a (\d+) s step, at least (\d+) are needed"
+)
+
+
+def said(problem: str) -> str:
+    """A forecast's refusal in a user's words: history in hours, not points and seconds."""
+
+    def hours(match: re.Match[str]) -> str:
+        have, step_s, need = (int(g) for g in match.groups())
+        return (
+            f"too little history: {have * step_s / 3600:,.0f} h measured, "
+            f"{need * step_s / 3600:,.0f} h needed"
+        )
+
+    return _TOO_LITTLE.sub(hours, problem)
+
+
 def register() -> None:
     @ui.page("/forecast")
     async def forecast_page(site: int | None = None) -> None:
@@ -179,11 +201,12 @@ def register() -> None:
             with body:
                 ui.spinner(size="lg")
         # the page answers first: forecasts made on demand take a while
-        ui.timer(0.01, lambda: _fill(body, chosen.id, user), once=True)
+        ui.timer(0.01, lambda: _fill(body, chosen.id, user, chosen.timezone), once=True)
 
 
-async def _fill(body: ui.column, site_id: int, user: Any) -> None:
-    """The forecasts' summaries and chart of a site, into ``body``."""
+async def _fill(body: ui.column, site_id: int, user: Any, timezone: str) -> None:
+    """The forecasts' summaries and chart of a site, into ``body`` (the chart on the site's
+    wall clock, whatever the browser's zone)."""
     try:
         quantities, problems = await _quantities(site_id, user)
     except GridpilotError as error:
@@ -191,14 +214,20 @@ async def _fill(body: ui.column, site_id: int, user: Any) -> None:
     body.clear()
     with body:
         if not any(q.forecast for q in quantities):
-            text = "; ".join(f"{k}: {v}" for k, v in problems.items()) or "nothing to show"
-            ui.label(f"No forecast: {text}").classes("text-negative").props(
+            text = "; ".join(f"{k}: {said(v)}" for k, v in problems.items()) or "nothing to show"
+            ui.label(f"No forecast yet: {text}").classes("text-body2").props(
                 "data-testid=forecast-problem"
             )
+            if any(q.measured for q in quantities):  # what was measured, all the same
+                ui.echart(on_site_clock(band_chart(quantities), timezone)).classes(
+                    "w-full h-96"
+                ).props("data-testid=forecast-chart")
             return
         with ui.column().classes("gap-1"):
             for quantity in quantities:
-                ui.label(_summary(quantity, problems.get(quantity.name))).props(
+                ui.label(_summary(quantity, problems.get(quantity.name), timezone)).props(
                     f"data-testid=forecast-{quantity.name}"
                 )
-        ui.echart(band_chart(quantities)).classes("w-full h-96").props("data-testid=forecast-chart")
+        ui.echart(on_site_clock(band_chart(quantities), timezone)).classes("w-full h-96").props(
+            "data-testid=forecast-chart"
+        )

@@ -250,7 +250,7 @@ async def _show_site(
         cost = await _today_cards(site)
         fill_month = month_cards(user, site, bool(_storage(assets)) or _generates(assets))
         redraw = period_section(site, assets, _history_card)
-        await _schedule_card(user, site)
+        schedule = ui.column().classes("w-full")  # drawn after the page answered
         table = ui.table(
             columns=ASSET_COLUMNS, rows=asset_rows(assets, now, seen, status), row_key="id"
         )
@@ -276,6 +276,12 @@ async def _show_site(
     ui.timer(0.01, redraw, once=True)  # the page answers first; the balance follows
     ui.timer(0.1, fill_cost, once=True)
     ui.timer(0.2, fill_month, once=True)
+
+    async def fill_schedule() -> None:
+        with schedule:
+            await _schedule_card(user, site)
+
+    ui.timer(0.3, fill_schedule, once=True)
     ui.timer(NOW_REFRESH_S, refresh)
     unsubscribe = current().bus.subscribe(catalogue.ASSET_STATUS.name, on_status)
     ui.context.client.on_delete(unsubscribe)
