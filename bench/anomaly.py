@@ -10,6 +10,9 @@ fault on ``power_kw`` (or none), placed on day 3:
     stuck     the value frozen for 24 h (the daily cycle goes on without it)
     dropout   the value reads 0 for 6 h
     drift     a ramp from 0 to +5 sigma over 48 h
+    idle_weekend       no fault; the asset idles on Saturday and Sunday (a factory closed at
+                       weekends: 3 kW, 10 m3/h, 7.5 bar, a tenth of the noise): a clean week
+    idle_weekend_step  the step above in such a week
 
 Detectors: Isolation Forest before the calibration (``calibrated=False``: raw features, floor
 0.6 and the 1 % quantile), after it (profile residuals, robust z of the scores >= 5), the
@@ -37,7 +40,18 @@ from gridpilot.analytics.anomaly_shift import shift_findings
 HOURS = 7 * 24
 SIGMA = 1.5
 FAULT_START = 3 * 24 + 8
-FAULTS = ("clean", "spike", "step", "stuck", "dropout", "drift")
+FAULTS = (
+    "clean",
+    "spike",
+    "step",
+    "stuck",
+    "dropout",
+    "drift",
+    "idle_weekend",
+    "idle_weekend_step",
+)
+#: Windows without a fault: their flags are false positives.
+CLEAN = ("clean", "idle_weekend")
 
 
 def ar1(rng: np.random.Generator, n: int, sd: float, phi: float = 0.3) -> np.ndarray:
@@ -59,6 +73,13 @@ def window(fault: str, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
     flow = 100 + 400 * load + ar1(rng, HOURS, 10.0)
     pressure = 7.2 - 0.3 * load + ar1(rng, HOURS, 0.03)
     truth = np.zeros(HOURS, dtype=bool)
+    if fault.startswith("idle_weekend"):
+        weekend = hours >= 5 * 24  # the window starts on a Monday
+        idle = weekend.sum()
+        power[weekend] = 3.0 + ar1(rng, idle, SIGMA / 10)
+        flow[weekend] = 10.0 + ar1(rng, idle, 1.0)
+        pressure[weekend] = 7.5 + ar1(rng, idle, 0.003)
+        fault = fault.removeprefix("idle_weekend").removeprefix("_") or "clean"
     at = FAULT_START
     if fault == "spike":
         for k in (at, at + 30, at + 61):
@@ -106,7 +127,7 @@ def run(seeds: int) -> dict[str, Any]:
     for name, per_fault in totals.items():
         report[name] = {}
         for fault, (flagged, hits, faulty, events) in per_fault.items():
-            if fault == "clean":
+            if fault in CLEAN:
                 report[name][fault] = {"flags_per_clean_week": round(flagged / seeds, 3)}
                 continue
             report[name][fault] = {
@@ -124,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     report = {"seeds": args.seeds, "hours_per_window": HOURS, "detectors": run(args.seeds)}
     json.dump(report, sys.stdout, indent=2)
     print()
-    clean = report["detectors"]["new_union"]["clean"]["flags_per_clean_week"]
+    union = report["detectors"]["new_union"]
+    clean = max(union[name]["flags_per_clean_week"] for name in CLEAN)
     return 0 if clean < 1.0 else 1
 
 

@@ -47,6 +47,9 @@ MAD_TO_SIGMA = 1.4826
 #: Shortest window whose daily profile is removed first (fewer days: too few samples per slot).
 PROFILE_MIN_DAYS = 3
 WEEKLY_PROFILE_DAYS = 14
+#: Saturday (``day_of_week``) and the weekend's shift that makes a window's profile per day type.
+WEEKEND_FIRST_DAY = 5
+WEEKEND_SHIFT_SIGMA = 3.0
 IF_MIN_ROWS = 32
 IF_MAX_SAMPLES = 256
 
@@ -104,14 +107,53 @@ def residual_zscores(
 
 
 def profile_residual(series: pd.Series) -> pd.Series:
-    """``series`` minus its median per time of day (and weekday, over 14 days or more)."""
+    """``series`` minus its median per time of day: per weekday too over 14 days or more;
+    under 14 days per day type (weekday or weekend) when the weekends' level differs
+    (``weekend_differs``)."""
     clean = series.dropna()
     index = pd.DatetimeIndex(clean.index)
-    keys = [index.hour * 60 + index.minute]
+    keys: list[Any] = [index.hour * 60 + index.minute]
     if len(index) and index[-1] - index[0] >= pd.Timedelta(days=WEEKLY_PROFILE_DAYS):
         keys.append(index.day_of_week)
-    profile = clean.groupby(keys).transform("median")
-    return (clean - profile).reindex(series.index)
+    residual = clean - clean.groupby(keys).transform("median")
+    if len(keys) == 1 and weekend_differs(residual):
+        keys.append(index.day_of_week >= WEEKEND_FIRST_DAY)
+        residual = clean - clean.groupby(keys).transform("median")
+    return residual.reindex(series.index)
+
+
+def day_types(series: pd.Series) -> np.ndarray | None:
+    """Per bucket of ``series``, True on weekends, when ``profile_residual`` profiles it per day
+    type (under 14 days, weekends differing); else None. Such groups also differ in noise (an idle
+    asset is quiet), so a scale taken over both would be too small for the weekdays."""
+    clean = series.dropna()
+    index = pd.DatetimeIndex(clean.index)
+    if len(index) < 2 or index[-1] - index[0] >= pd.Timedelta(days=WEEKLY_PROFILE_DAYS):
+        return None
+    residual = clean - clean.groupby(index.hour * 60 + index.minute).transform("median")
+    if not weekend_differs(residual):
+        return None
+    return np.asarray(pd.DatetimeIndex(series.index).day_of_week >= WEEKEND_FIRST_DAY)
+
+
+def weekend_differs(residual: pd.Series) -> bool:
+    """True when the weekend's median residual (after a time-of-day profile) lies more than
+    ``WEEKEND_SHIFT_SIGMA`` robust sigmas (1.4826 MAD of the weekdays) from the weekdays' one:
+    an asset idle at weekends (a closed factory), not noise. Needs a whole day of each type."""
+    index = pd.DatetimeIndex(residual.index)
+    weekend = np.asarray(index.day_of_week >= WEEKEND_FIRST_DAY)
+    if len(index) < 2:
+        return False
+    step = pd.Series(index).diff().median()
+    per_day = max(1, round(pd.Timedelta(days=1) / step))
+    if weekend.sum() < per_day or (~weekend).sum() < per_day:
+        return False
+    values = residual.to_numpy(dtype="float64")
+    weekdays = values[~weekend]
+    centre = float(np.median(weekdays))
+    spread = MAD_TO_SIGMA * float(np.median(np.abs(weekdays - centre)))
+    shift = abs(float(np.median(values[weekend])) - centre)
+    return shift > WEEKEND_SHIFT_SIGMA * spread if spread > 0 else shift > 0
 
 
 def spans_days(index: pd.Index, days: int) -> bool:

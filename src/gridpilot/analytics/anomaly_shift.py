@@ -5,14 +5,16 @@ for the Isolation Forest (a cluster of many rows is not isolated early) and is w
 point by point; averaged over a few hours it is not. Per metric:
 
     profile(t) = median of the values at the same time of day (same weekday and time of day
-                 when the window covers 14 days or more)
+                 when the window covers 14 days or more; same day type, weekday or weekend,
+                 under 14 days when the weekends' level differs: an asset idle at weekends)
     r(t)       = x(t) - profile(t)                          [metric unit]
     m(t)       = centred rolling mean of r over ``window``: 12 h (a shift), and the bucket
                  itself (a spike of one bucket, which a 12-h mean dilutes)
     z(t)       = (m(t) - median(m)) / (1.4826 * MAD(m))     [-]
 
 The scale is taken from the smoothed series itself (MAD: a fault on up to about a third of the
-window does not inflate it), so autocorrelated noise does not make ``z`` too large. ``|z| >=
+window does not inflate it), so autocorrelated noise does not make ``z`` too large; with a
+profile per day type, per day type (an idle weekend is quieter than a working day). ``|z| >=
 SHIFT_WARNING_Z`` (4.5) is a warning, ``>= SHIFT_CRITICAL_Z`` (6.5) critical; the one-bucket
 z counts at ``SPIKE_WARNING_Z`` (5). Calibration (``bench/anomaly.py``, 20 seeds, hourly data,
 7-day windows, three metrics with a daily cycle and AR(1) noise): 0.3 flags per clean window
@@ -26,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from gridpilot.analytics.anomaly import Finding, profile_residual, spans_days
+from gridpilot.analytics.anomaly import Finding, day_types, profile_residual, spans_days
 from gridpilot.core.errors import ValidationFailed
 
 SHIFT_WARNING_Z = 4.5
@@ -49,12 +51,27 @@ def shift_zscores(series: pd.Series, *, window: pd.Timedelta = SHIFT_WINDOW) -> 
     step = pd.Series(index).diff().median()
     width = max(1, round(window / step))
     residual = profile_residual(series)
-    smooth = residual.rolling(width, center=True, min_periods=width // 2 + 1).mean()
-    centre = float(smooth.median())
-    spread = MAD_TO_SIGMA * float((smooth - centre).abs().median())
-    if not np.isfinite(spread) or spread <= 0:
-        spread = float("inf")  # a constant series has no shift
-    return ((smooth - centre) / spread).where(series.notna()).rename("z")
+    groups = day_types(series)
+    # with day types, averaged within each run of one type: a weekday's residuals (their own
+    # noise) never spill into a quiet weekend's mean
+    runs = (
+        np.zeros(len(series), dtype=int)
+        if groups is None
+        else np.cumsum(groups != np.roll(groups, 1))
+    )
+    smooth = residual.groupby(runs).transform(
+        lambda part: part.rolling(width, center=True, min_periods=width // 2 + 1).mean()
+    )
+    z = pd.Series(np.nan, index=series.index, dtype="float64")
+    for mask in [None] if groups is None else [groups, ~groups]:
+        part = smooth if mask is None else smooth[mask]
+        centre = float(part.median())
+        spread = MAD_TO_SIGMA * float((part - centre).abs().median())
+        if not np.isfinite(spread) or spread <= 0:
+            spread = float("inf")  # a constant series has no shift
+        scaled = (part - centre) / spread
+        z = scaled if mask is None else z.where(~mask, scaled.reindex(z.index))
+    return z.where(series.notna()).rename("z")
 
 
 def shift_findings(features: pd.DataFrame) -> list[Finding]:
