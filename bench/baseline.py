@@ -325,13 +325,109 @@ def hvac_zscore(days: int, seed: int) -> dict[str, Any]:
     return result
 
 
+def savings_data(seed: int, reduction: float = 0.10) -> tuple[pd.DataFrame, float]:
+    """Two years of daily energy of a building: 365 baseline days, then 365 days in which the
+    energy is cut by ``reduction`` (the designed savings). Energy = 300 + 9 HDD(15.5) +
+    7 CDD(20) [kWh/day] + N(0, 12) noise (AR(1), phi 0.4); temperature a yearly sine, 12 +- 10
+    degC, with N(0, 3) weather noise. Returns the frame and the designed savings [kWh]."""
+    rng = np.random.default_rng(seed)
+    n = 730
+    index = pd.date_range("2025-01-01", periods=n, freq="D", tz="UTC")
+    day = np.arange(n)
+    temperature = 12 - 10 * np.cos(2 * np.pi * (day - 15) / 365) + rng.normal(0, 3, n)
+    hdd, cdd = np.clip(15.5 - temperature, 0, None), np.clip(temperature - 20, 0, None)
+    noise = np.zeros(n)
+    shocks = rng.normal(0, 12 * np.sqrt(1 - 0.4**2), n)
+    for k in range(1, n):
+        noise[k] = 0.4 * noise[k - 1] + shocks[k]
+    counterfactual = 300 + 9 * hdd + 7 * cdd + noise
+    energy = counterfactual.copy()
+    energy[365:] *= 1 - reduction
+    designed = float((counterfactual[365:] - energy[365:]).sum())
+    frame = pd.DataFrame(
+        {"energy_kwh": energy, "hdd": hdd, "cdd": cdd, "temperature_c": temperature}, index=index
+    )
+    return frame, designed
+
+
+def savings_vs_eemeter(seeds: int, eemeter_python: str) -> dict[str, Any]:
+    """Savings on synthetic data with a known designed reduction: gridpilot's baseline (OLS on
+    HDD/CDD, G14 uncertainty) beside eemeter's CalTRACK daily model, the same data, same run."""
+    import subprocess
+    from pathlib import Path
+
+    from gridpilot.analytics.baseline_report import report
+
+    peer = Path(__file__).with_name("eemeter_peer.py")
+    rows = []
+    for seed in range(seeds):
+        frame, designed = savings_data(seed)
+        base, after = frame.iloc[:365], frame.iloc[365:]
+        fit = fit_baseline(base, energy="energy_kwh", drivers=["hdd", "cdd"], granularity="day")
+        ours = report(fit, after)
+        bands = {u["confidence"]: u for u in ours.savings_uncertainty}
+        row: dict[str, Any] = {
+            "seed": seed,
+            "designed_kwh": round(designed, 1),
+            "gridpilot_kwh": round(ours.savings_kwh, 1),
+            "gridpilot_u68_kwh": round(bands[0.68]["uncertainty_kwh"], 1),
+            "gridpilot_u90_kwh": round(bands[0.9]["uncertainty_kwh"], 1),
+            "gridpilot_fsu68": round(bands[0.68]["fraction"], 3),
+            "designed_within_90": abs(ours.savings_kwh - designed) <= bands[0.9]["uncertainty_kwh"],
+        }
+        payload = {
+            "dates": [d.strftime("%Y-%m-%d") for d in frame.index],
+            "temperature_c": frame["temperature_c"].round(3).tolist(),
+            "observed_kwh": frame["energy_kwh"].round(4).tolist(),
+            "split": 365,
+        }
+        done = subprocess.run(
+            [eemeter_python, str(peer)], input=json.dumps(payload), capture_output=True,
+            text=True, timeout=600, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            row["eemeter"] = f"failed: {done.stderr.strip().splitlines()[-1:]}"
+        else:
+            peer_out = json.loads(done.stdout)
+            row["eemeter_kwh"] = round(peer_out["savings_kwh"], 1)
+            row["eemeter_model_uncertainty_kwh"] = peer_out["model_uncertainty_kwh"]
+            row["eemeter_version"] = peer_out["eemeter_version"]
+        rows.append(row)
+    errors = [abs(r["gridpilot_kwh"] - r["designed_kwh"]) / r["designed_kwh"] for r in rows]
+    peer_errors = [
+        abs(r["eemeter_kwh"] - r["designed_kwh"]) / r["designed_kwh"]
+        for r in rows
+        if "eemeter_kwh" in r
+    ]
+    return {
+        "rows": rows,
+        "gridpilot_mean_abs_error_pct": round(100 * float(np.mean(errors)), 2),
+        "eemeter_mean_abs_error_pct": (
+            round(100 * float(np.mean(peer_errors)), 2) if peer_errors else None
+        ),
+        "designed_within_gridpilot_90pct": sum(r["designed_within_90"] for r in rows),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short simulations, few repeats")
     parser.add_argument("--days", type=int, default=28, help="simulated days (default 28)")
     parser.add_argument("--repeats", type=int, default=10, help="timed fits (default 10)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--eemeter-python",
+        default="/tmp/eemeter-venv/bin/python",
+        help="an interpreter with eemeter installed (default /tmp/eemeter-venv/bin/python)",
+    )
+    parser.add_argument("--savings-seeds", type=int, default=10, help="savings cases (default 10)")
+    parser.add_argument("--savings-only", action="store_true", help="only the eemeter comparison")
     args = parser.parse_args(argv)
+    if args.savings_only:
+        found = savings_vs_eemeter(args.savings_seeds, args.eemeter_python)
+        json.dump({"savings_vs_eemeter": found}, sys.stdout, indent=2, default=str)
+        print()
+        return 0
     days = 14 if args.quick else args.days
     repeats = 3 if args.quick else args.repeats
     report: dict[str, Any] = {"fit_time": fit_time(repeats)}
@@ -346,6 +442,7 @@ def main(argv: list[str] | None = None) -> int:
             "compressor_leak": compressor_detectors(days, args.seed),
             "hvac_fouling_zscore": hvac_zscore(days, args.seed),
         }
+    report["savings_vs_eemeter"] = savings_vs_eemeter(args.savings_seeds, args.eemeter_python)
     json.dump(report, sys.stdout, indent=2, default=str)
     print()
     met = report["fit_time"]["meets_target"] and report["api_fit_time"]["meets_target"]

@@ -82,6 +82,9 @@ class BaselineFit:
     mean_energy: float  # ybar [kWh per period]
     dropped: int  # rows dropped for a missing value
     verdicts: list[Verdict] = field(default_factory=list)
+    #: Lag-1 autocorrelation of the residuals in time order (ASHRAE G14 Annex B's rho; 0 for
+    #: versions fitted before it was kept).
+    residual_rho: float = 0.0
 
     @property
     def valid(self) -> bool:
@@ -227,9 +230,20 @@ def fit_baseline(
         rmse=float(np.sqrt(np.sum((y - predicted) ** 2) / (n - p))),
         mean_energy=float(np.mean(y)),
         dropped=dropped,
+        residual_rho=lag1_autocorrelation(y - predicted),
     )
     possible = len(frame) if possible_observations is None else possible_observations
     return replace(fit, verdicts=verdicts(fit, possible))
+
+
+def lag1_autocorrelation(residuals: np.ndarray) -> float:
+    """rho = sum(e_t e_t-1) / sum(e_t^2) of residuals in time order (ASHRAE G14 Annex B)."""
+    if len(residuals) < 3:
+        return 0.0
+    denominator = float(np.sum(residuals**2))
+    if denominator <= 0:
+        return 0.0
+    return float(np.sum(residuals[1:] * residuals[:-1]) / denominator)
 
 
 def _finite(value: float) -> float:

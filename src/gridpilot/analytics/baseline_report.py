@@ -14,17 +14,27 @@ Over the whole reporting period:
                    1.0 = as the baseline, < 1 improvement)                                  [-]
     SEC          = sum(actual) / sum(production) when a production driver exists      [kWh/unit]
 
-Only periods where the actual energy and every driver are known take part.
+Only periods where the actual energy and every driver are known take part. Every savings
+figure carries its ASHRAE Guideline 14 uncertainty at 68 % and 90 % confidence
+(``savings_uncertainty``: Annex B fractional savings uncertainty, with the baseline residuals'
+lag-1 autocorrelation; G14 asks for a fractional uncertainty under 50 % at 68 %).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from gridpilot.analytics.baseline import BaselineFit, cv_rmse_pct, nmbe_pct
+from gridpilot.analytics.savings_uncertainty import savings_uncertainty
+
+#: Confidence levels reported with every savings figure (ASHRAE G14: 68 %, and 90 %).
+SAVINGS_CONFIDENCES = (0.68, 0.90)
+#: G14's limit on the fractional savings uncertainty at 68 % confidence.
+G14_MAX_FRACTION = 0.5
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,7 @@ class BaselineReport:
     cv_rmse_pct: float | None
     nmbe_pct: float | None
     rows: list[ReportRow]
+    savings_uncertainty: list[dict[str, Any]] = field(default_factory=list)
 
 
 def cusum(deviation: pd.Series) -> pd.Series:
@@ -102,7 +113,49 @@ def report(
                 actual.index, actual, predicted, deviation, running, strict=True
             )
         ],
+        savings_uncertainty=uncertainty_figures(
+            fit, total_predicted - total_actual, total_predicted, n
+        ),
     )
+
+
+def uncertainty_figures(
+    fit: BaselineFit, savings_kwh: float, predicted_kwh: float, m_reporting: int
+) -> list[dict[str, Any]]:
+    """The savings' uncertainty at each of ``SAVINGS_CONFIDENCES`` (empty when undefined)."""
+    rho = min(max(fit.residual_rho, 0.0), 0.99)  # negative rho would claim more than n points
+    out = []
+    for confidence in SAVINGS_CONFIDENCES:
+        found = savings_uncertainty(
+            savings_kwh=savings_kwh,
+            predicted_kwh=predicted_kwh,
+            cv_rmse_pct=fit.cv_rmse_pct,
+            n_baseline=fit.n,
+            n_params=fit.p,
+            m_reporting=m_reporting,
+            confidence=confidence,
+            rho=rho,
+        )
+        if found is None:
+            continue
+        out.append(
+            {
+                "confidence": confidence,
+                "uncertainty_kwh": found.uncertainty_kwh,
+                "fraction": found.fraction,
+                "savings_low_kwh": savings_kwh - found.uncertainty_kwh,
+                "savings_high_kwh": savings_kwh + found.uncertainty_kwh,
+                "t_value": found.t_value,
+                "effective_n": found.effective_n,
+                "rho": rho,
+                "meets_g14": (
+                    None
+                    if confidence != 0.68 or found.fraction is None
+                    else found.fraction < G14_MAX_FRACTION
+                ),
+            }
+        )
+    return out
 
 
 def _fit_statistics(

@@ -88,6 +88,14 @@ async def test_refit_adds_versions_and_report_shows_savings(app, client, session
         data["rows"][0]["actual"] - data["rows"][0]["predicted"]
     )
     assert data["sec_kwh_per_unit"] > 0
+    # ASHRAE G14 uncertainty of the savings at 68 % and 90 %, the 90 % interval the wider
+    found = {u["confidence"]: u for u in data["savings_uncertainty"]}
+    assert sorted(found) == [0.68, 0.9]
+    assert 0 < found[0.68]["uncertainty_kwh"] < found[0.9]["uncertainty_kwh"]
+    assert found[0.68]["fraction"] == pytest.approx(
+        found[0.68]["uncertainty_kwh"] / data["savings_kwh"]
+    )
+    assert found[0.9]["savings_low_kwh"] < data["savings_kwh"] < found[0.9]["savings_high_kwh"]
 
 
 async def test_weekly_refit_task_refits_due_baselines(app, client, sessions, plant):

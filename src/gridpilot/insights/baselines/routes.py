@@ -22,6 +22,7 @@ from gridpilot.insights.baselines.schemas import (
     RefitRequest,
     ReportOut,
     ReportRowOut,
+    SavingsUncertaintyOut,
     VerdictOut,
     VersionOut,
 )
@@ -207,6 +208,7 @@ async def baseline_report(
         sec_kwh_per_unit=result.sec_kwh_per_unit,
         cv_rmse_pct=result.cv_rmse_pct,
         nmbe_pct=result.nmbe_pct,
+        savings_uncertainty=[SavingsUncertaintyOut(**u) for u in result.savings_uncertainty],
         rows=[
             ReportRowOut(
                 ts=iso(round(row.ts.timestamp() * 1000)),

@@ -176,6 +176,18 @@ class ReportRowOut(BaseModel):
     cusum: float
 
 
+class SavingsUncertaintyOut(BaseModel):
+    confidence: float
+    uncertainty_kwh: float = Field(description="half-width of the interval around the savings")
+    fraction: float | None = Field(description="fractional savings uncertainty (of savings_kwh)")
+    savings_low_kwh: float
+    savings_high_kwh: float
+    t_value: float
+    effective_n: float = Field(description="baseline points corrected for autocorrelation")
+    rho: float = Field(description="lag-1 autocorrelation of the baseline residuals")
+    meets_g14: bool | None = Field(description="at 68 %: fraction < 50 % (ASHRAE G14)")
+
+
 class ReportOut(BaseModel):
     baseline_id: int
     version: int
@@ -193,4 +205,9 @@ class ReportOut(BaseModel):
     sec_kwh_per_unit: float | None
     cv_rmse_pct: float | None
     nmbe_pct: float | None
+    savings_uncertainty: list[SavingsUncertaintyOut] = Field(
+        default_factory=list,
+        description="ASHRAE Guideline 14 (Annex B) uncertainty of savings_kwh at 68 % and 90 % "
+        "confidence; empty when undefined",
+    )
     rows: list[ReportRowOut]
