@@ -16,12 +16,24 @@ def hourly(values) -> pd.Series:
     return pd.Series(values, index=index, dtype="float64")
 
 
-def test_capacity_factor_over_covered_hours():
+def test_capacity_factor_over_calendar_hours_counts_missing_data_as_zero():
     energy = hourly([50.0, 100.0, np.nan, 0.0])  # kWh per hour of a 100 kW plant
     figure = gen.capacity_factor(energy, 100.0, HOUR_MS)
-    assert figure.value == pytest.approx(150.0 / (100.0 * 3))
+    assert figure.value == pytest.approx(150.0 / (100.0 * 4))  # the silent hour counts as 0
     assert figure.coverage == 0.75
+    assert figure.detail["basis"] == "calendar"
+    assert figure.detail["hours_without_data"] == pytest.approx(1.0)
+    assert figure.detail["missing_counted_as_zero"] is True
     assert gen.capacity_factor(energy, None, HOUR_MS).value is None
+
+
+def test_a_pv_logger_silent_at_night_does_not_double_the_capacity_factor():
+    # a 10 kWp plant over one day: 5 kW for the 12 daylight hours, nothing logged at night
+    day = [np.nan] * 6 + [5.0] * 12 + [np.nan] * 6
+    figure = gen.capacity_factor(hourly(day), 10.0, HOUR_MS)
+    assert figure.value == pytest.approx(60.0 / (10.0 * 24))  # 0.25, not 0.5
+    assert figure.coverage == pytest.approx(0.5)
+    assert figure.detail["hours_with_data"] == pytest.approx(12.0)
 
 
 def test_specific_yield_is_energy_per_kwp():

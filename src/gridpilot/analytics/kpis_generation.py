@@ -21,17 +21,29 @@ PV_AVAILABILITY_THRESHOLD_WM2 = 50.0
 
 
 def capacity_factor(energy_kwh: pd.Series, rated_kw: float | None, interval_ms: int) -> Figure:
-    """Capacity factor [1] = E / (P_rated x T) over the intervals with data.
+    """Capacity factor [1] = E / (P_rated x T) over calendar time (IEC 61724-1 style).
 
-    ``T`` is the covered time (intervals with data x interval length [h]), so a gap neither
-    lowers nor raises the figure; ``coverage`` says how much of the period it rests on.
+    ``T`` is the whole period (every interval x interval length [h]): an interval without data
+    counts as **zero production**, not as time left out (a PV logger silent at night would
+    otherwise double the figure). ``detail`` says so: ``basis: "calendar"``,
+    ``hours_without_data`` (the time counted as zero [h]) beside ``hours`` and
+    ``hours_with_data``; ``coverage`` is the share of intervals with data.
     """
     present = present_mask(energy_kwh)
     if not rated_kw or rated_kw <= 0 or not present.any():
         return Figure(None, "1", coverage(energy_kwh))
-    hours = present.sum() * interval_ms / MS_PER_HOUR
+    interval_h = interval_ms / MS_PER_HOUR
+    hours = len(present) * interval_h
     energy = float(energy_kwh.to_numpy()[present].sum())
-    detail = {"energy_kwh": energy, "rated_kw": rated_kw, "hours": float(hours)}
+    detail = {
+        "energy_kwh": energy,
+        "rated_kw": rated_kw,
+        "hours": float(hours),
+        "hours_with_data": float(present.sum() * interval_h),
+        "hours_without_data": float((~present).sum() * interval_h),
+        "basis": "calendar",
+        "missing_counted_as_zero": bool((~present).any()),
+    }
     return Figure(energy / (rated_kw * hours), "1", coverage(energy_kwh), detail)
 
 

@@ -205,3 +205,22 @@ def quantity(value: float, key: str) -> str:
         text = text.rstrip("0").rstrip(".")
     sign = UNIT_SIGNS.get(unit, unit)
     return f"{text} {sign}" if sign else text
+
+
+#: Where an asset keeps its meter's interval convention (``Asset.attributes``; no column).
+INTERVAL_CONVENTION_KEY = "interval_convention"
+#: ``ending``: a reading closes the interval that ends at its time (the utility convention, the
+#: default): a register step and an interval's average power stamped 10:15 belong to 10:00-10:15.
+#: ``beginning``: a reading opens the interval that starts at its time (10:15-10:30).
+INTERVAL_CONVENTIONS = ("ending", "beginning")
+DEFAULT_INTERVAL_CONVENTION = "ending"
+
+
+def interval_convention(attributes: dict[str, object] | None) -> str:
+    """The asset's interval convention from its ``attributes`` (default ``ending``)."""
+    value = (attributes or {}).get(INTERVAL_CONVENTION_KEY)
+    return (
+        value
+        if isinstance(value, str) and value in INTERVAL_CONVENTIONS
+        else (DEFAULT_INTERVAL_CONVENTION)
+    )

@@ -19,8 +19,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from gridpilot.assets.catalogue import (
     ASSET_KINDS,
     ASSET_ROLES,
+    INTERVAL_CONVENTION_KEY,
+    INTERVAL_CONVENTIONS,
     METRIC_KEY_PATTERN,
     SOURCE_ID_PATTERN,
+    interval_convention,
 )
 from gridpilot.core.bodies import Strict
 from gridpilot.core.units import capacity_to_kw
@@ -93,6 +96,7 @@ NonNegativeKw = Annotated[float, Field(ge=0, le=1e12, description="kW")]
 RatedKw = Annotated[float, Field(ge=0, le=MAX_CAPACITY_KW, description="kW")]
 #: ``catalogue.PLAUSIBILITY_MODES``: what an implausible power reading of the asset does.
 PlausibilityMode = Literal["reject", "flag", "off"]
+IntervalConvention = Literal["ending", "beginning"]
 ShortText = Annotated[str, Field(max_length=200)]
 
 
@@ -198,6 +202,12 @@ class AssetFields(Strict):
         default=None, gt=0, le=31 * 86400, description="Expected seconds between readings"
     )
     attributes: dict[str, Any] | None = None
+    interval_convention: IntervalConvention | None = Field(
+        default=None,
+        description="'ending' (default, the utility convention): a reading closes the interval "
+        "ending at its time; 'beginning': it opens the interval starting at its time. Kept in "
+        "attributes.interval_convention; KPIs (time-of-use cost, peak times) use it",
+    )
     parent_asset_id: DbId | None = Field(
         default=None,
         description="The meter this asset is a sub-meter of (same site, same role): the site "
@@ -214,6 +224,12 @@ class AssetFields(Strict):
     def _one_capacity(self) -> AssetFields:
         if self.rated_capacity is not None and self.rated_capacity_kw is not None:
             raise ValueError("give rated_capacity_kw or rated_capacity, not both")
+        value = (self.attributes or {}).get(INTERVAL_CONVENTION_KEY)
+        if value is not None and value not in INTERVAL_CONVENTIONS:
+            raise ValueError(
+                f"attributes.{INTERVAL_CONVENTION_KEY} must be one of "
+                f"{', '.join(INTERVAL_CONVENTIONS)}"
+            )
         return self
 
 
@@ -251,6 +267,9 @@ class AssetOut(BaseModel):
     operator: str | None
     expected_interval_s: float | None
     attributes: dict[str, Any]
+    interval_convention: str = Field(
+        default="ending", description="ending (a reading closes its interval) or beginning"
+    )
     parent_asset_id: int | None = None
     plausibility: str = Field(
         default="reject", description="What an implausible power reading does: reject, flag, off"
@@ -278,6 +297,7 @@ class AssetOut(BaseModel):
             operator=asset.operator,
             expected_interval_s=asset.expected_interval_s,
             attributes=dict(asset.attributes or {}),
+            interval_convention=interval_convention(asset.attributes),
             parent_asset_id=asset.parent_asset_id,
             plausibility=asset.plausibility,
             created_at=asset.created_at,

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.assets.catalogue import (
     ASSET_KINDS,
+    INTERVAL_CONVENTION_KEY,
     SOURCE_ID_PATTERN,
     SOURCE_TYPE_KINDS,
     source_type_of,
@@ -206,6 +207,10 @@ def _apply_fields(asset: Asset, data: AssetFields, fields: set[str]) -> None:
         if kept is not None and WIA_ATTRIBUTES not in attributes:
             attributes[WIA_ATTRIBUTES] = kept
         asset.attributes = attributes
+    if data.interval_convention is not None:  # kept in attributes (no column)
+        merged = dict(asset.attributes or {})
+        merged[INTERVAL_CONVENTION_KEY] = data.interval_convention
+        asset.attributes = merged
 
 
 async def create_asset(*, session: AsyncSession, principal: Principal, data: AssetCreate) -> Asset:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridpilot.assets.catalogue import DEFAULT_INTERVAL_CONVENTION, interval_convention
 from gridpilot.assets.service import find_metric_ref, get_site, list_assets
 from gridpilot.auth.permissions import Principal, Role
 from gridpilot.core.errors import NotFound, ValidationFailed
@@ -33,6 +34,8 @@ class AssetInfo:
     kind: str
     role: str
     rated_capacity_kw: float | None
+    #: ``ending`` or ``beginning`` (``assets.catalogue.INTERVAL_CONVENTIONS``).
+    interval_convention: str = DEFAULT_INTERVAL_CONVENTION
 
 
 def grid(start_ms: int, end_ms: int, step_ms: int) -> pd.DatetimeIndex:
@@ -55,13 +58,15 @@ async def load_series(
     step_ms: int,
     agg: str = "avg",
     principal: Principal | None = None,
+    ending: bool = False,
 ) -> pd.Series:
     """One asset's ``metric`` aggregated per ``step_ms`` bucket over ``[start_ms, end_ms)``.
 
     ``start_ms`` is floored to the step (epoch-aligned, UTC). Values are floats in the metric's
     canonical unit (``power_kw`` in kW, ``delta`` of ``energy_kwh`` in kWh per bucket); buckets
     without data are NaN. Raises ``NotFound`` for an unknown metric or an asset the principal
-    cannot see, ``ValidationFailed`` for a bad period or aggregate.
+    cannot see, ``ValidationFailed`` for a bad period or aggregate. ``ending``: buckets of
+    interval-ending data, ``(b, b + step]`` (``telemetry.queries.series``).
     """
     start_ms -= start_ms % step_ms
     index = grid(start_ms, end_ms, step_ms)
@@ -78,6 +83,7 @@ async def load_series(
         agg=agg,
         max_points=len(index) + 1,
         principal=principal,
+        ending=ending,
     )
     values = pd.Series(np.nan, index=index, dtype="float64", name=metric)
     if result.points:
@@ -103,7 +109,15 @@ async def site_assets(
     await get_site(session=session, site_id=site_id, principal=viewer)
     assets = await list_assets(session=session, principal=viewer, site_id=site_id, limit=100_000)
     return [
-        AssetInfo(a.id, a.site_id, a.name, a.kind, a.role, a.rated_capacity_kw)
+        AssetInfo(
+            a.id,
+            a.site_id,
+            a.name,
+            a.kind,
+            a.role,
+            a.rated_capacity_kw,
+            interval_convention(a.attributes),
+        )
         for a in assets
         if roles is None or a.role in roles
     ]

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gridpilot.assets.service import find_metric_ref
 from gridpilot.core.errors import ValidationFailed
 from gridpilot.telemetry.energy import register_energy
+from gridpilot.telemetry.energy_edges import edge_shifts, ending_assets, rolled_resets
 from gridpilot.telemetry.energy_queries import (
     ENERGY_ROLLUP_STEP,
     PAGE_ROWS,
@@ -35,6 +36,7 @@ from gridpilot.telemetry.energy_queries import (
     Segment,
     energy,
     register_result,
+    shifted,
 )
 from gridpilot.telemetry.rollups import floor_to
 
@@ -108,6 +110,7 @@ async def _registers(
     edges: dict[tuple[int, int], list[tuple[int, float]]] = defaultdict(list)
     for part, asset_id, ts, value in await session.execute(_EDGES, params):
         edges[(int(part), int(asset_id))].append((int(ts), float(value)))
+    resets = await rolled_resets(session, metric.id, batch, a, b, step)
     out: dict[int, EnergyResult] = {}
     for asset_id in batch:
         head, tail = edges.get((0, asset_id), []), edges.get((1, asset_id), [])
@@ -117,12 +120,17 @@ async def _registers(
         total, first_rolled, last_rolled, before = rolled.get(asset_id, (None,) * 4)
         if first_rolled is not None and first[1] is None:
             first_rolled = before if before is not None else first_rolled
-        segments = [first, (float(total or 0.0), first_rolled, last_rolled, 0)]
+        segments = [
+            first,
+            (float(total or 0.0), first_rolled, last_rolled, resets.get(asset_id, 0)),
+        ]
         segments.append(_fold(tail, b, end_ms))
         result = register_result(segments, start_ms, end_ms)
         if result is not None:
             out[asset_id] = result
-    return out
+    ending = await ending_assets(session, list(out))
+    shifts = await edge_shifts(session, metric.id, sorted(ending), start_ms, end_ms)
+    return {i: shifted(r, shifts.get(i)) if i in ending else r for i, r in out.items()}
 
 
 def _fold(readings: list[tuple[int, float]], lo: int, hi: int) -> Segment:

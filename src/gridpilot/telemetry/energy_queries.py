@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gridpilot.assets.service import find_metric_ref
 from gridpilot.core.errors import ValidationFailed
 from gridpilot.telemetry.energy import coverage, power_integral, register_energy
+from gridpilot.telemetry.energy_edges import edge_shifts, ending_assets, rolled_resets
 from gridpilot.telemetry.rollups import STEPS_MS, floor_to, pending_start
 
 _SERIES = "asset_id = :asset_id AND metric_id = :metric_id"
@@ -136,7 +137,10 @@ async def _register(
                 {**ids, "ts": first_rolled},
             )
             first_rolled = before if before is not None else first_rolled
-        segments.append((float(row[0] or 0.0), first_rolled, row[2], 0))
+        rolled = await rolled_resets(session, ids["metric_id"], [ids["asset_id"]], a, b, step)
+        segments.append(
+            (float(row[0] or 0.0), first_rolled, row[2], rolled.get(ids["asset_id"], 0))
+        )
         energy, first, last, resets = await _fold_raw(session, ids, b, end_ms)
         segments.append((energy, first, last, resets))
     return register_result(segments, start_ms, end_ms)
@@ -158,6 +162,14 @@ def register_result(segments: list[Segment], start_ms: int, end_ms: int) -> Ener
         end_ms=end_ms,
         resets=sum(s[3] for s in segments),
     )
+
+
+def shifted(result: EnergyResult, shift: tuple[float, int] | None) -> EnergyResult:
+    """``result`` moved to interval-ending edges by ``shift`` (energy [kWh], resets)."""
+    if shift is None:
+        return result
+    energy = (result.energy_kwh or 0.0) + shift[0]
+    return replace(result, energy_kwh=energy, resets=result.resets + shift[1])
 
 
 async def _power(
@@ -186,8 +198,10 @@ async def energy(
 
     The ``energy_kwh`` register is used when the period holds any of its readings (sum of
     positive deltas, including the step from the last reading before ``start``; a drop is a
-    reset and adds nothing); otherwise the trapezoidal integral of ``power_kw`` not bridging gaps
-    longer than ``max_gap_s``; otherwise ``method="none"``. See ``telemetry.energy``.
+    reset and adds nothing; for an interval-ending asset, the default, the steps whose later
+    reading lies in ``(start, end]``: ``energy_edges``); otherwise the trapezoidal integral of
+    ``power_kw`` not bridging gaps longer than ``max_gap_s``; otherwise ``method="none"``.
+    See ``telemetry.energy``.
     """
     if end_ms <= start_ms:
         raise ValidationFailed("end must be after start")
@@ -198,6 +212,9 @@ async def energy(
         ids = {"asset_id": asset_id, "metric_id": metric.id}
         if key == REGISTER_METRIC:
             result = await _register(session, ids, start_ms, end_ms)
+            if result is not None and await ending_assets(session, [asset_id]):
+                shifts = await edge_shifts(session, metric.id, [asset_id], start_ms, end_ms)
+                result = shifted(result, shifts.get(asset_id))
         else:
             result = await _power(session, ids, start_ms, end_ms, max_gap_s)
         if result is not None:

@@ -168,6 +168,7 @@ async def series(
     agg: str,
     max_points: int,
     principal: Principal | None = None,
+    ending: bool = False,
 ) -> Series:
     """Points of one series in ``[start_ms, end_ms)``, in one statement (one snapshot).
 
@@ -183,8 +184,17 @@ async def series(
     statement. Raises ``ValidationFailed`` for a bad agg/period, ``TooLarge`` when more than
     ``max_points`` points could come back (for buckets: the number of buckets in the period,
     whatever the data).
+
+    ``ending`` (buckets only; ``avg``, ``sum``, ``count``, ``delta``): interval-ending buckets
+    ``(b, b + step]``, a reading exactly on an edge counted in the interval it closes (the
+    asset's interval convention, ``assets.catalogue.INTERVAL_CONVENTIONS``); ``ts`` is still
+    the bucket start.
     """
     problem = _series_problem(start_ms, end_ms, step_ms, agg, max_points)
+    if problem is None and ending and (step_ms is None or agg not in series_sql.ENDING_AGG):
+        problem = ValidationFailed(
+            f"interval-ending buckets take agg {', '.join(series_sql.ENDING_AGG)} and a step"
+        )
     if problem is not None:
         await require_asset(session=session, asset_id=asset_id, principal=principal)
         raise problem
@@ -195,7 +205,12 @@ async def series(
         return Series(asset_id, metric_id, start_ms, end_ms, None, agg, "raw", points)
     params["lo"] = floor_to(start_ms, step_ms)
     level = choose_level(step_ms)
-    if level is None:
+    if ending:
+        params["hi_c"] = -(-end_ms // step_ms) * step_ms
+        params["hi_next"] = params["hi_c"] + 1
+        statement = series_sql.ending_buckets(level, step_ms, agg, with_site)
+        source = "raw" if level is None else LEVEL_BY_STEP[level]
+    elif level is None:
         statement = series_sql.raw_buckets(step_ms, agg, with_site)
         source = "raw"
     else:

@@ -124,3 +124,83 @@ def raw_count() -> TextClause:
 def asset_site() -> TextClause:
     """The asset's site id (no row: no such asset)."""
     return text("SELECT site_id FROM assets WHERE id = :asset_id")
+
+
+#: Aggregates of interval-ending buckets (from each part's count ``n``, sum ``s``, steps ``d``).
+ENDING_AGG = {
+    "avg": "SUM(s) / SUM(n)",
+    "sum": "SUM(s)",
+    "count": "SUM(n)",
+    "delta": "SUM(d)",
+}
+
+
+@lru_cache(maxsize=_CACHED_SHAPES)
+def ending_buckets(level_ms: int | None, step_ms: int, agg: str, with_site: bool) -> TextClause:
+    """Interval-ending buckets ``(b, b + step]`` for ``b`` in ``[:lo, :hi)``: a reading exactly
+    on an edge belongs to the interval it closes. ``:hi_c`` is ``:hi`` rounded up to the step,
+    ``:hi_next`` = ``:hi_c`` + 1.
+
+    From the rollups of ``level_ms`` (None: raw only) before the series' pending start, raw
+    readings after it, as ``merged_buckets``. A level row whose first reading lies on its start
+    (``first_ts = bucket_ms``) gives that reading, with its step from the previous row's last
+    value, to the bucket before; the rest of the row stays (a level bucket's other readings lie
+    strictly inside it, so never on an edge of a coarser step). Raw readings go to the bucket of
+    ``ts - 1``.
+    """
+    step = int(step_ms)
+    if level_ms is None:
+        split = ":lo"
+        rolled = ""
+    else:
+        level = int(level_ms)
+        pending = bucket_sql("start_ms", step)
+        split = "(SELECT at FROM split)"
+        rolled = f"""
+    split AS (
+      SELECT COALESCE((
+        SELECT CASE WHEN {pending} < :lo THEN :lo WHEN {pending} > :hi_c THEN :hi_next
+               ELSE {pending} END
+        FROM rollup_pending WHERE {SERIES}), :hi_next) AS at
+    ),
+    lv AS (
+      SELECT bucket_ms, "count" AS n, "sum" AS s, energy_delta AS d, "first" AS f, first_ts,
+             LAG("last") OVER (ORDER BY bucket_ms) AS prev_last
+      FROM rollups WHERE {SERIES} AND step_ms = {level} AND bucket_ms <= :hi_c
+       AND bucket_ms < {split} AND bucket_ms >= COALESCE((SELECT MAX(bucket_ms) FROM rollups
+         WHERE {SERIES} AND step_ms = {level} AND bucket_ms < :lo), :lo)
+    ),
+    edged AS (
+      SELECT bucket_ms, n, s, d, f, CASE WHEN first_ts = bucket_ms THEN 1 ELSE 0 END AS e,
+             CASE WHEN first_ts = bucket_ms AND prev_last IS NOT NULL AND f > prev_last
+                  THEN f - prev_last ELSE 0 END AS ed
+      FROM lv WHERE bucket_ms >= :lo
+    ),"""
+    rolled_parts = (
+        ""
+        if level_ms is None
+        else f"""
+      SELECT {bucket_sql("bucket_ms", step)} AS bucket, n - e AS n, s - e * f AS s, d - ed AS d
+      FROM edged
+      UNION ALL
+      SELECT {bucket_sql("(bucket_ms - 1)", step)}, e, f, ed FROM edged WHERE e = 1
+      UNION ALL"""
+    )
+    sql = f"""
+    WITH {rolled}
+    pts AS (
+      SELECT ts, value, value - LAG(value) OVER (ORDER BY ts) AS step FROM readings
+      WHERE {SERIES} AND ts <= :hi_c AND {split} <= :hi_c AND ts >= COALESCE(
+        (SELECT MAX(ts) FROM readings WHERE {SERIES} AND ts < {split}), {split})
+    ),
+    parts AS ({rolled_parts}
+      SELECT {bucket_sql("(ts - 1)", step)} AS bucket, 1 AS n, value AS s,
+             CASE WHEN step > 0 THEN step ELSE 0 END AS d
+      FROM pts WHERE ts >= {split}
+    )
+    SELECT bucket, {ENDING_AGG[agg]} AS value FROM parts
+    WHERE bucket >= :lo AND bucket < :hi GROUP BY bucket HAVING SUM(n) > 0
+    {_HEADER if with_site else ""}
+    ORDER BY 1
+    """
+    return text(sql)

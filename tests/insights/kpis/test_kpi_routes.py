@@ -54,15 +54,18 @@ async def test_register_energy_and_tou_cost_over_a_dst_day_with_reset_and_gap(cl
     assert figures["energy_kwh"]["value"] == pytest.approx(98.0)
     assert figures["energy_kwh"]["methods"] == ["register"]
     cost = figures["cost"]
-    # night 00:00-07:00 local = 8 clock hours on this day = quarters 0..31: 31 kWh (quarter 0
-    # has no earlier reading); the day band the other 67 kWh (the gap's 5 kWh land in quarter 84)
-    assert cost["by_period"]["night"]["energy_kwh"] == pytest.approx(31.0)
-    assert cost["by_period"]["default"]["energy_kwh"] == pytest.approx(67.0)
-    assert cost["energy_cost"] == pytest.approx(31 * 0.10 + 67 * 0.20)
+    # interval-ending (the default): reading k closes quarter k - 1. Night 00:00-07:00 local =
+    # 8 clock hours on this day = quarters 0..31, closed by readings 1..32: 32 kWh (reading 0
+    # closes the quarter before the day); the day band the other 66 kWh (the gap's 5 kWh,
+    # reading 84, land in quarter 83)
+    assert cost["by_period"]["night"]["energy_kwh"] == pytest.approx(32.0)
+    assert cost["by_period"]["default"]["energy_kwh"] == pytest.approx(66.0)
+    assert cost["energy_cost"] == pytest.approx(32 * 0.10 + 66 * 0.20)
     assert cost["fixed_cost"] == pytest.approx(2.5)  # one whole 25-hour local day
-    assert cost["value"] == pytest.approx(16.5 + 2.5)
+    assert cost["value"] == pytest.approx(16.4 + 2.5)
     assert cost["unit"] == "EUR"
-    assert cost["coverage"] == pytest.approx(96 / 100)  # four quarters without data
+    # quarters 79..82 (readings 80..83 missing) and 99 (no reading closes it) without data
+    assert cost["coverage"] == pytest.approx(95 / 100)
     # demand from the register: 1 kWh per quarter = 4 kW; the quarter after the gap (5 kWh)
     # spans the gap and is no demand figure
     assert figures["peak_demand_kw"]["value"] == pytest.approx(4.0)
@@ -89,13 +92,13 @@ async def test_versioned_tariff_does_not_rewrite_past_costs(client, rome_meter):
 async def test_a_deliberate_backdated_version_prices_from_its_start(client, rome_meter):
     site_id, meter, admin = rome_meter
     await add_tariff(client, admin, site_id, DST_START, {"default_rate_per_kwh": 0.1})
-    # from quarter 60: quarters 60..99 hold 40 kWh (the gap's 5 kWh in quarter 84); 0..59 hold
-    # 58 kWh (quarter 0 has no earlier reading, quarter 50 is the reset)
+    # interval-ending: from quarter 60, quarters 60..98 are closed by readings 61..99: 39 kWh
+    # (the gap's 5 kWh in quarter 83); 0..59 by readings 1..60: 59 kWh (reading 50 is the reset)
     switch = DST_START + 60 * QUARTER
     second = await add_tariff(client, admin, site_id, switch, {"default_rate_per_kwh": 0.3})
     assert second.status_code == 201, second.text
     cost = (await kpis(client, admin, asset=meter, start=DST_START, end=DST_END))["cost"]
-    assert cost["value"] == pytest.approx(58 * 0.1 + 40 * 0.3)
+    assert cost["value"] == pytest.approx(59 * 0.1 + 39 * 0.3)
 
 
 async def test_site_kpis_with_generation(app, client, sessions, auth_headers):
@@ -141,8 +144,12 @@ async def test_site_kpis_with_generation(app, client, sessions, auth_headers):
     assert figures["cost"]["demand_cost"] == pytest.approx(10.0 * 10.0 * 2 / (31 * 24))
     # the balance's generation: mean power of each quarter hour x 0.25 h
     assert figures["generation_kwh"]["value"] == pytest.approx(8.0)
-    assert figures["capacity_factor"]["value"] == pytest.approx(8.0 / (10.0 * 2.0))
-    assert figures["specific_yield_kwh_per_kwp"]["value"] == pytest.approx(0.8)
+    # the producer's own series, interval-ending: the 8 kW reading at 60 min closes the quarter
+    # 45-60 min (8/15 kW on average there): 8 + 8/15 x 0.25 kWh over 2 calendar hours
+    pv_kwh = 8.0 + 8.0 / 15.0 * 0.25
+    assert figures["capacity_factor"]["value"] == pytest.approx(pv_kwh / (10.0 * 2.0))
+    assert figures["capacity_factor"]["basis"] == "calendar"
+    assert figures["specific_yield_kwh_per_kwp"]["value"] == pytest.approx(pv_kwh / 10.0)
     assert figures["performance_ratio"]["value"] == pytest.approx(0.8)
     assert figures["availability"]["value"] == pytest.approx(1.0)
     assert figures["availability"]["basis"] == ["resource"]

@@ -52,9 +52,15 @@ class Period:
 
 
 async def _series(
-    session: AsyncSession, asset_id: int, metric: str, period: Period, agg: str
+    session: AsyncSession,
+    asset_id: int,
+    metric: str,
+    period: Period,
+    agg: str,
+    ending: bool = False,
 ) -> pd.Series | None:
-    """The asset's ``metric`` per interval, or None when the catalogue has no such metric."""
+    """The asset's ``metric`` per interval, or None when the catalogue has no such metric.
+    ``ending``: interval-ending data, a reading on an edge counted in the interval it closes."""
     if await find_metric_ref(session=session, key=metric) is None:
         return None
     return await load_series(
@@ -65,6 +71,7 @@ async def _series(
         end_ms=period.end_ms,
         step_ms=period.interval_ms,
         agg=agg,
+        ending=ending,
     )
 
 
@@ -75,9 +82,11 @@ def _has_data(values: pd.Series | None) -> bool:
 async def asset_series(
     *, session: AsyncSession, asset: AssetInfo, period: Period, production: bool = True
 ) -> AssetSeries:
-    """Energy, demand and (optionally) production per interval of one asset."""
-    register = await _series(session, asset.id, "energy_kwh", period, "delta")
-    power = await _series(session, asset.id, "power_kw", period, "avg")
+    """Energy, demand and (optionally) production per interval of one asset, each reading in
+    the interval its ``interval_convention`` gives it (``ending``: the one it closes)."""
+    ending = asset.interval_convention == "ending"
+    register = await _series(session, asset.id, "energy_kwh", period, "delta", ending)
+    power = await _series(session, asset.id, "power_kw", period, "avg", ending)
     index = pd.DatetimeIndex(
         pd.to_datetime(
             np.arange(period.start_ms, period.end_ms, period.interval_ms), unit="ms", utc=True
@@ -97,7 +106,7 @@ async def asset_series(
         energy, demand, method = empty, empty, "none"
     counts = None
     if production:
-        counts = await _series(session, asset.id, "production_count", period, "delta")
+        counts = await _series(session, asset.id, "production_count", period, "delta", ending)
         counts = counts if _has_data(counts) else None
     return AssetSeries(asset, energy, demand, counts, method)
 
@@ -119,7 +128,8 @@ async def first_available(
     """Mean per interval of ``metric`` over the ``assets`` that have it (None: none has)."""
     found = []
     for asset in assets:
-        values = await _series(session, asset.id, metric, period, "avg")
+        ending = asset.interval_convention == "ending"
+        values = await _series(session, asset.id, metric, period, "avg", ending)
         if values is None:
             return None  # not in the catalogue at all
         if _has_data(values):

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.analytics import kpis, kpis_generation
 from gridpilot.analytics.kpis import Figure
-from gridpilot.assets.catalogue import GENERATION_ROLES, LOAD_ROLES
+from gridpilot.assets.catalogue import GENERATION_ROLES, LOAD_ROLES, interval_convention
 from gridpilot.assets.models import Site
 from gridpilot.assets.service import get_asset, get_site
 from gridpilot.auth.permissions import Principal
@@ -83,7 +83,13 @@ def align_period(start_ms: int, end_ms: int, interval_ms: int) -> Period:
 
 def _info(asset: Any) -> AssetInfo:
     return AssetInfo(
-        asset.id, asset.site_id, asset.name, asset.kind, asset.role, asset.rated_capacity_kw
+        asset.id,
+        asset.site_id,
+        asset.name,
+        asset.kind,
+        asset.role,
+        asset.rated_capacity_kw,
+        interval_convention(asset.attributes),
     )
 
 
