@@ -12,9 +12,20 @@ unmeasured warm-up:
 * ``POST /api/v1/reports/{id}/run`` with the same period: the site energy report built, its PDF
   and CSV rendered and stored, answered with the run (its ``duration_ms``: the server's time).
 
+With ``--register`` each machine also sends its ``energy_kwh`` register (the running sum of its
+quarter-hour energy), as metered machines do: asset energy then comes from the register, which
+``telemetry.energy_batch.energies`` reads for every asset in a few statements (the top consumers
+table); from power alone each asset's energy is a power integral, asked asset by asset.
+
 Wall times are the client's (request sent to answer read). Target: the report in < 10 s.
 
-    flock /tmp/gridpilot-bench.lock .venv/bin/python bench/reports.py [--skip-sqlite]
+``--consumers N``: then, called directly on the same database (the server idle), the report's
+top-consumers step both ways, alternated ``N`` times: the previous per-asset loop
+(``telemetry.service.energy`` of each consumer, one after the other) and the batch the report
+uses now (``telemetry.energy_batch.energies``); median wall time and statements of each.
+
+    flock /tmp/gridpilot-bench.lock .venv/bin/python bench/reports.py [--skip-sqlite] [--register]
+        [--consumers 15]
 """
 
 from __future__ import annotations
@@ -90,12 +101,21 @@ def setup(http: httpx.Client, assets: int) -> tuple[int, list[int], int]:
     return site, ids, report
 
 
-def ingest(http: httpx.Client, ids: list[int], start: int, end: int) -> int:
+def ingest(http: httpx.Client, ids: list[int], start: int, end: int, register: bool) -> int:
+    stamps = range(start - 900_000, end + 900_000, 900_000)
     readings = [
         {"asset": a, "metric": "power_kw", "ts": ts, "value": power_kw(a, ts)}
-        for ts in range(start - 900_000, end + 900_000, 900_000)
+        for ts in stamps
         for a in ids
     ]
+    if register:
+        total = dict.fromkeys(ids, 1000.0)
+        for ts in stamps:
+            for a in ids:
+                readings.append(
+                    {"asset": a, "metric": "energy_kwh", "ts": ts, "value": round(total[a], 4)}
+                )
+                total[a] += power_kw(a, ts) / 4
     stored = 0
     for i in range(0, len(readings), 1000):
         body = orjson.dumps({"readings": readings[i : i + 1000]})
@@ -120,6 +140,69 @@ async def wait_rollups(server: ServerProcess, url: str | None) -> None:
     raise RuntimeError("the rollups did not catch up")
 
 
+async def consumers_ab(
+    url: str | None, data_dir: str, ids: list[int], start: int, end: int, rounds: int
+) -> str:
+    """The top consumers' energies asset by asset (before) and batched (now), alternated."""
+    from sqlalchemy import event
+
+    from gridpilot.core.settings import Settings
+    from gridpilot.db.engine import make_engine, make_sessionmaker
+    from gridpilot.telemetry.energy_batch import energies
+    from gridpilot.telemetry.service import energy
+
+    settings = Settings(database_url=url, data_dir=data_dir)
+    engine = make_engine(settings)
+    gap = settings.energy_max_gap_s
+
+    async def loop(session) -> dict[int, float | None]:
+        found = {}
+        for asset in ids:
+            result = await energy(
+                session=session, asset_id=asset, start_ms=start, end_ms=end, max_gap_s=gap
+            )
+            found[asset] = result.energy_kwh
+        return found
+
+    async def batch(session) -> dict[int, float | None]:
+        found = await energies(
+            session=session, asset_ids=ids, start_ms=start, end_ms=end, max_gap_s=gap
+        )
+        return {a: r.energy_kwh for a, r in found.items()}
+
+    times: dict[str, list[float]] = {"loop": [], "batch": []}
+    counts: dict[str, int] = {}
+    results = {}
+    try:
+        async with make_sessionmaker(engine)() as session:
+            for way in (loop, batch):  # warm-up: caches, the plans
+                results[way.__name__] = await way(session)
+            for _ in range(rounds):
+                for way in (loop, batch):
+                    statements: list[str] = []
+                    connection = (await session.connection()).sync_connection
+                    listener = lambda *a, s=statements: s.append(a[2])  # noqa: E731
+                    event.listen(connection, "before_cursor_execute", listener)
+                    clock = time.perf_counter()
+                    await way(session)
+                    times[way.__name__].append(time.perf_counter() - clock)
+                    event.remove(connection, "before_cursor_execute", listener)
+                    counts[way.__name__] = len(statements)
+    finally:
+        await engine.dispose()
+    same = all(
+        (a is None and b is None)
+        or (a is not None and b is not None and abs(a - b) <= 1e-9 * abs(a))
+        for a, b in zip(results["loop"].values(), results["batch"].values(), strict=True)
+    )
+    return (
+        f"  top consumers ({len(ids)} assets, {rounds} alternated rounds): per asset "
+        f"median {1000 * statistics.median(times['loop']):.0f} ms, {counts['loop']} statements; "
+        f"energies() median {1000 * statistics.median(times['batch']):.0f} ms, "
+        f"{counts['batch']} statements; same energies: {same}"
+    )
+
+
 def timed(call) -> tuple[float, httpx.Response]:
     clock = time.perf_counter()
     answer = call()
@@ -130,7 +213,7 @@ def measure(server: ServerProcess, url: str | None, args: argparse.Namespace, la
     start, end = period(args.days)
     with httpx.Client(base_url=server.base_url, headers=server.headers, timeout=300) as http:
         site, ids, report = setup(http, args.assets)
-        stored = ingest(http, ids, start, end)
+        stored = ingest(http, ids, start, end, args.register)
         asyncio.run(wait_rollups(server, url))
         kpi_params = {"site": site, "start": start, "end": end, "interval": "15m"}
         kpis = lambda: http.get("/api/v1/kpis", params=kpi_params)  # noqa: E731
@@ -149,14 +232,20 @@ def measure(server: ServerProcess, url: str | None, args: argparse.Namespace, la
             server_ms.append(body["duration_ms"])
         sizes = {f["format"]: f["size_bytes"] for f in body["files"]}
         energy = kpis().json()["kpis"]["energy_kwh"]["value"]
+    phase = ""
+    if args.consumers:
+        phase = "\n" + asyncio.run(
+            consumers_ab(url, server.env["GRIDPILOT_DATA_DIR"], ids, start, end, args.consumers)
+        )
     print(
-        f"{label}: {args.assets} assets x {args.days} days x 96 = {stored:,} readings stored; "
+        f"{label}: {args.assets} assets x {args.days} days x 96"
+        f"{' x 2 (power, register)' if args.register else ''} = {stored:,} readings stored; "
         f"consumption {energy:,.1f} kWh; load {os.getloadavg()[0]:.2f}\n"
         f"  GET /kpis             median {statistics.median(kpi_s):6.2f} s "
         f"[{min(kpi_s):.2f}-{max(kpi_s):.2f}]\n"
         f"  POST /reports/.../run median {statistics.median(report_s):6.2f} s "
         f"[{min(report_s):.2f}-{max(report_s):.2f}], server {statistics.median(server_ms)} ms; "
-        f"PDF {sizes.get('pdf', 0):,} B, CSV {sizes.get('csv', 0):,} B"
+        f"PDF {sizes.get('pdf', 0):,} B, CSV {sizes.get('csv', 0):,} B{phase}"
     )
 
 
@@ -174,6 +263,12 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument(
+        "--register", action="store_true", help="machines also send their energy_kwh register"
+    )
+    parser.add_argument(
+        "--consumers", type=int, default=0, help="rounds of the top consumers' A/B (0: none)"
+    )
     args = parser.parse_args()
     os.environ["GRIDPILOT_RETENTION_RAW_DAYS"] = str(args.days + 10)  # the data go back --days
     print(f"{datetime.now().astimezone():%Y-%m-%d %H:%M %Z}, load {os.getloadavg()}")

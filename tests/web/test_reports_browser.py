@@ -1,6 +1,7 @@
 """The reports page in Debian's headless Chromium against `gridpilot serve`: create a monthly
-report, preview it, run it now, download its PDF; dark and phone screenshots; a viewer of
-another site sees none of it. Screenshots land in ``test-output/screenshots/``."""
+report, preview it, run it now, download its PDF; a report of a device group; dark and phone
+screenshots; a viewer of another site sees none of it. Screenshots land in
+``test-output/screenshots/``."""
 
 from __future__ import annotations
 
@@ -67,6 +68,8 @@ def _seed(server: Dashboard) -> dict[str, object]:
         stored = api.post("/telemetry", json={"readings": readings[i : i + 1000]})
         assert stored.status_code == 200, stored.text[:300]
     server.add_user("outsider", "viewer", sites=str(other["id"]))
+    group = api.post("/groups", json={"name": "Lines", "kind": "static", "asset_ids": [line["id"]]})
+    assert group.status_code == 201, group.text
     return {"site": site["id"], "month_kwh": _previous_month_kwh(readings)}
 
 
@@ -151,3 +154,23 @@ async def test_the_page_fits_a_phone_and_hides_other_sites(server, browser, page
     await expect(page.get_by_text("No reports yet.")).to_be_visible()
     await expect(page.get_by_test_id("report-form")).to_have_count(0)
     await expect(page.locator("[data-testid^=run-row-]")).to_have_count(0)
+
+
+async def test_a_report_of_a_device_group(server, page):
+    """The form offers the groups whose every site the user sees; the preview totals them."""
+    dashboard, seeded = server
+    await _log_in(page, dashboard.url, "admin")
+    await page.get_by_test_id("report-name").fill("Lines monthly")
+    await page.get_by_test_id("report-target").click()
+    await page.get_by_role("option", name="Device group", exact=True).click()
+    await expect(page.get_by_test_id("report-site")).to_be_hidden()
+    await page.get_by_test_id("report-group").click()
+    await page.get_by_role("option", name="Lines", exact=True).click()
+    await page.get_by_test_id("report-create").click()
+    title = page.get_by_test_id("preview-title")
+    await expect(title).to_contain_text("group Lines (1 site)", timeout=20_000)
+    energy = page.get_by_test_id("kpi-preview-energy_kwh-value")
+    await expect(energy).to_have_text(f"{seeded['month_kwh']:,.1f} kWh", timeout=20_000)
+    await expect(page.get_by_test_id("preview-table-sites")).to_contain_text("Roma Società")
+    await expect(page.get_by_test_id("preview-table-members")).to_contain_text("Line 1")
+    await _shot(page, "reports-group")

@@ -75,7 +75,8 @@ class Section:
 
 @dataclass
 class Document:
-    """A whole report: what, where, when, and its sections."""
+    """A whole report: what, where, when, and its sections. ``site_name`` is the name of what
+    the report is of, ``target`` what that is (``site``, ``group`` or ``community``)."""
 
     kind: str
     title: str
@@ -86,6 +87,15 @@ class Document:
     generated_ms: int
     sections: list[Section] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    target: str = "site"
+
+    def table(self, key: str) -> Table:
+        """The table ``key`` of any section (``KeyError`` when missing)."""
+        for section in self.sections:
+            for item in section.items:
+                if isinstance(item, Table) and item.key == key:
+                    return item
+        raise KeyError(key)
 
     def figure(self, key: str) -> Figure:
         """The figure ``key`` of any section (``KeyError`` when missing)."""

@@ -272,7 +272,12 @@ def render_pdf(document: Document) -> bytes:
     zone = document.timezone
     pdf.font(16, bold=True)
     pdf.doc.cell(0, 9, pdf.text(document.title), new_x="LMARGIN", new_y="NEXT")
-    pdf.line(f"{document.site_name} · {zone}", size=10)
+    what = (
+        document.site_name
+        if document.target == "site"
+        else (f"{document.target.capitalize()} {document.site_name}")
+    )
+    pdf.line(f"{what} · {zone}", size=10)
     pdf.line(
         f"{local_text(document.start_ms, zone)} to {local_text(document.end_ms, zone)}"
         f" · generated {local_text(document.generated_ms, zone)}",

@@ -12,10 +12,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from gridpilot.core.errors import ValidationFailed
+
 #: Wait after a period's end before reporting it [ms] (readings arriving late).
 SETTLE_MS = 15 * 60_000
 SCHEDULES = ("none", "daily", "weekly", "monthly")
 MS_PER_HOUR = 3_600_000
+
+
+class PeriodInvalid(ValidationFailed):
+    """A period a report cannot cover (end before start, too long, not what the kind needs)."""
+
+    code = "report_period_invalid"
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,14 @@
 
 Layout, one block after another, separated by an empty line:
 
-- the header: ``report``, ``site``, ``timezone``, ``start``, ``end``, ``generated`` (ISO-8601
+- the header: ``report``, ``site`` (``group``, ``community``: what the report is of),
+  ``timezone``, ``start``, ``end``, ``generated`` (ISO-8601
   with the site's UTC offset);
 - the figures: ``section,key,label,value,unit`` (values to their displayed precision, no
   thousands separators, "." as decimal mark);
 - each table: a ``# table,<key>,<title>`` line, its column header (``label [unit]``), its rows
-  (times ISO-8601 with offset).
+  (times ISO-8601 with offset);
+- the notes, one ``# note,<text>`` line each.
 Charts are not repeated: their data are tables of the same document.
 """
 
@@ -29,7 +31,7 @@ def render_csv(document: Document) -> bytes:
     writer.writerows(
         [
             ["report", document.title],
-            ["site", document.site_name],
+            [document.target, document.site_name],
             ["timezone", zone],
             ["start", local_iso(document.start_ms, zone)],
             ["end", local_iso(document.end_ms, zone)],
@@ -56,6 +58,8 @@ def render_csv(document: Document) -> bytes:
                     for c, v in zip(table.columns, row, strict=True)
                 ]
             )
+    if document.notes:
+        writer.writerow([])
     for note in document.notes:
         writer.writerow(["# note", note])
     return ("\ufeff" + out.getvalue()).encode("utf-8")

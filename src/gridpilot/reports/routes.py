@@ -1,7 +1,9 @@
 """``/api/v1/reports``: report kinds, definitions (CRUD), runs now, runs listed, files downloaded.
 
-Reads need READ, changes and runs CONFIGURE. Definitions, runs and files of a site outside the
-caller's scope answer 404 (their existence is not disclosed). See docs/reports.md.
+Reads need READ, changes and runs CONFIGURE. A report is of a site, a device group or an energy
+community: definitions, runs and files the caller may not see answer 404 (their existence is not
+disclosed); a group of which it sees only some sites answers 403 ``group_out_of_scope``. See
+docs/reports.md.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.auth.dependencies import Configurer, Reader
 from gridpilot.core.dependencies import SettingsDep
@@ -35,10 +38,11 @@ Offset = Annotated[int, Query(ge=0, le=10**9, description="Items to skip")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "Not found or not in scope"}}
 REFUSED: dict[int | str, dict[str, Any]] = {
     **NOT_FOUND,
-    403: {"description": "Role may not configure"},
+    403: {"description": "Role may not configure, or part of a group (group_out_of_scope)"},
     422: {
         "description": "Invalid (codes: unknown_report_kind, recipient_not_allowed, "
-        "recipient_without_email, report_period_invalid, baseline_not_on_site, ...)"
+        "recipient_without_email, report_period_invalid, baseline_not_on_site, "
+        "report_target_unsupported, report_timezone_required, dr_event_not_on_site, ...)"
     },
 }
 
@@ -47,6 +51,9 @@ def definition_out(definition: ReportDefinition) -> DefinitionOut:
     return DefinitionOut(
         id=definition.id,
         site_id=definition.site_id,
+        group_id=definition.group_id,
+        community_id=definition.community_id,
+        timezone=definition.timezone,
         name=definition.name,
         kind=definition.kind,
         params=definition.params,
@@ -61,11 +68,14 @@ def definition_out(definition: ReportDefinition) -> DefinitionOut:
     )
 
 
-def run_out(run: ReportRun, files: list[Any]) -> RunOut:
+def run_out(run: ReportRun, files: list[Any], site_ids: list[int]) -> RunOut:
     return RunOut(
         id=run.id,
         definition_id=run.definition_id,
         site_id=run.site_id,
+        group_id=run.group_id,
+        community_id=run.community_id,
+        site_ids=site_ids,
         kind=run.kind,
         start=iso(run.start_ms),
         end=iso(run.end_ms),
@@ -114,15 +124,22 @@ async def list_runs(
         limit=limit,
         offset=offset,
     )
-    files = await service.run_files(session=session, run_ids=[r.id for r in runs])
-    return [run_out(r, files[r.id]) for r in runs]
+    ids = [r.id for r in runs]
+    files = await service.run_files(session=session, run_ids=ids)
+    sites = await service.run_site_ids(session=session, run_ids=ids)
+    return [run_out(r, files[r.id], sites[r.id]) for r in runs]
 
 
 @router.get("/runs/{run_id:int}", summary="A report run with its files", responses=NOT_FOUND)
 async def get_run(run_id: Id, principal: Reader, session: SessionDep) -> RunOut:
     run = await service.get_run(session=session, principal=principal, run_id=run_id)
+    return await _run_out(session, run)
+
+
+async def _run_out(session: AsyncSession, run: ReportRun) -> RunOut:
     files = await service.run_files(session=session, run_ids=[run.id])
-    return run_out(run, files[run.id])
+    sites = await service.run_site_ids(session=session, run_ids=[run.id])
+    return run_out(run, files[run.id], sites[run.id])
 
 
 @router.get(
@@ -158,15 +175,33 @@ async def get_file(
     )
 
 
-@router.get("", summary="Report definitions of the sites you see")
+@router.get("", summary="Report definitions you may see")
 async def list_definitions(
-    principal: Reader, session: SessionDep, site_id: OptionalId = None
+    principal: Reader,
+    session: SessionDep,
+    site_id: OptionalId = None,
+    group_id: OptionalId = None,
+    community_id: OptionalId = None,
 ) -> list[DefinitionOut]:
-    found = await service.list_definitions(session=session, principal=principal, site_id=site_id)
+    found = await service.list_definitions(
+        session=session,
+        principal=principal,
+        site_id=site_id,
+        group_id=group_id,
+        community_id=community_id,
+    )
     return [definition_out(d) for d in found]
 
 
-@router.post("", status_code=201, summary="Create a report definition", responses=REFUSED)
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a report definition",
+    description="Of exactly one of `site_id`, `group_id` (a device group: you must see every "
+    "site of its members; `timezone` of its periods, default the one zone of those sites) or "
+    "`community_id` (an energy community you administer); 422 otherwise.",
+    responses=REFUSED,
+)
 async def create_definition(
     data: DefinitionCreate, principal: Configurer, session: SessionDep
 ) -> DefinitionOut:
@@ -232,5 +267,4 @@ async def run_definition(
             session=session, principal=principal, definition_id=report_id
         )
         await delivery.deliver(session=session, settings=settings, definition=definition, run=run)
-    files = await service.run_files(session=session, run_ids=[run.id])
-    return run_out(run, files[run.id])
+    return await _run_out(session, run)

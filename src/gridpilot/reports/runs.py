@@ -10,26 +10,22 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, and_, delete, exists, false, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridpilot.assets.models import Site
-from gridpilot.assets.service import get_site
 from gridpilot.auth.permissions import Principal
-from gridpilot.core.errors import GridpilotError, NotFound, ValidationFailed
+from gridpilot.core.errors import GridpilotError, NotFound
 from gridpilot.core.settings import Settings
-from gridpilot.reports import periods
-from gridpilot.reports.access import check_scope
-from gridpilot.reports.kinds import BuildContext, get_kind
-from gridpilot.reports.models import ReportDefinition, ReportFile, ReportRun
+from gridpilot.groups.service import GroupOutOfScope
+from gridpilot.reports import periods, targets
+from gridpilot.reports.kinds import BuildContext, PeriodQuery, get_kind
+from gridpilot.reports.models import ReportDefinition, ReportFile, ReportRun, ReportRunSite
+from gridpilot.reports.periods import PeriodInvalid
+from gridpilot.reports.targets import Target
 
 #: Longest period of one run [days] (the KPI service's limit at 15 min is 416 days).
 MAX_PERIOD_DAYS = 400
-
-
-class PeriodInvalid(ValidationFailed):
-    code = "report_period_invalid"
 
 
 def default_period(definition: ReportDefinition, timezone: str, now_ms: int) -> periods.Period:
@@ -37,6 +33,33 @@ def default_period(definition: ReportDefinition, timezone: str, now_ms: int) -> 
     if definition.schedule == "none":
         return periods.last_days(30, timezone, now_ms)
     return periods.latest_due(definition.schedule, timezone, now_ms)
+
+
+async def choose_period(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    definition: ReportDefinition,
+    target: Target,
+    now_ms: int,
+    start_ms: int | None,
+    end_ms: int | None,
+) -> periods.Period:
+    """The period of a run now or a preview: the kind's own (a DR event's window, a calendar
+    month), else the one asked, completed by ``default_period``; checked."""
+    kind = get_kind(definition.kind)
+    chosen = None
+    if kind.period is not None:
+        query = PeriodQuery(session, principal, target, now_ms, start_ms, end_ms)
+        chosen = await kind.period(query, kind.parse(definition.params))
+    if chosen is None:
+        fallback = default_period(definition, target.timezone, now_ms)
+        chosen = periods.Period(
+            fallback.start_ms if start_ms is None else start_ms,
+            fallback.end_ms if end_ms is None else end_ms,
+        )
+    check_period(chosen.start_ms, chosen.end_ms)
+    return chosen
 
 
 def check_period(start_ms: int, end_ms: int) -> None:
@@ -55,25 +78,29 @@ async def execute(
     settings: Settings,
 ) -> ReportRun:
     """Build the run's document and store its files; a builder's refusal fails the run
-    (``status`` ``failed`` with the reason), it is not raised."""
+    (``status`` ``failed`` with the reason), it is not raised. A group's run records the sites
+    it read (``report_run_sites``)."""
     clock = time.perf_counter()
     kind = get_kind(definition.kind)
-    site = await get_site(session=session, site_id=definition.site_id, principal=principal)
-    context = BuildContext(
-        session=session,
-        principal=principal,
-        site=site,
-        start_ms=run.start_ms,
-        end_ms=run.end_ms,
-        now_ms=int(time.time() * 1000),
-        settings=settings,
-    )
     try:
+        target = await targets.resolve(session=session, principal=principal, definition=definition)
+        if target.kind == targets.GROUP:
+            session.add_all(ReportRunSite(run_id=run.id, site_id=s.id) for s in target.sites)
+            await session.flush()
+        context = BuildContext(
+            session=session,
+            principal=principal,
+            target=target,
+            start_ms=run.start_ms,
+            end_ms=run.end_ms,
+            now_ms=int(time.time() * 1000),
+            settings=settings,
+        )
         document = await kind.build(context, kind.parse(definition.params))
     except GridpilotError as exc:
         run.status, run.error = "failed", exc.message[:2000]
     else:
-        stem = file_stem(definition, site, run)
+        stem = file_stem(definition, target, run)
         for fmt in definition.formats:
             renderer = kind.renderers[fmt]
             content = renderer.render(document)
@@ -95,12 +122,13 @@ async def execute(
     return run
 
 
-def file_stem(definition: ReportDefinition, site: Site, run: ReportRun) -> str:
-    """``<kind>-<site>-<local start date>-<run id>``, ASCII letters, digits and dashes only."""
+def file_stem(definition: ReportDefinition, target: Target, run: ReportRun) -> str:
+    """``<kind>-<target name>-<local start date>-<run id>``, ASCII letters, digits and dashes
+    only."""
     from gridpilot.reports.document import local_iso
 
-    day = local_iso(run.start_ms, site.timezone)[:10]
-    name = re.sub(r"[^A-Za-z0-9]+", "-", site.name).strip("-").lower()[:40] or "site"
+    day = local_iso(run.start_ms, target.timezone)[:10]
+    name = re.sub(r"[^A-Za-z0-9]+", "-", target.name).strip("-").lower()[:40] or target.kind
     return f"{definition.kind.replace('_', '-')}-{name}-{day}-run{run.id}"
 
 
@@ -116,6 +144,8 @@ def new_run(
     return ReportRun(
         definition_id=definition.id,
         site_id=definition.site_id,
+        group_id=definition.group_id,
+        community_id=definition.community_id,
         kind=definition.kind,
         start_ms=start_ms,
         end_ms=end_ms,
@@ -137,12 +167,12 @@ async def list_runs(
     limit: int = 100,
     offset: int = 0,
 ) -> list[ReportRun]:
-    """Runs of the sites the principal sees, newest first."""
+    """Runs the principal may read, newest first: of its sites; of groups whose every site it
+    read is one of the principal's; of the community reports it sees."""
     if principal.asset_ids is not None:
         return []
     query = select(ReportRun).order_by(ReportRun.created_ms.desc(), ReportRun.id.desc())
-    if principal.site_ids is not None:
-        query = query.where(ReportRun.site_id.in_(sorted(principal.site_ids)))
+    query = query.where(await _readable(session, principal))
     if definition_id is not None:
         query = query.where(ReportRun.definition_id == definition_id)
     if site_id is not None:
@@ -150,12 +180,74 @@ async def list_runs(
     return list((await session.scalars(query.limit(limit).offset(offset))).all())
 
 
+async def _readable(session: AsyncSession, principal: Principal) -> ColumnElement[bool]:
+    """SQL condition: a run the principal may read (see ``list_runs``)."""
+    scope = sorted(principal.site_ids) if principal.site_ids is not None else None
+    if scope is None:
+        site_runs: ColumnElement[bool] = ReportRun.site_id.is_not(None)
+        group_runs: ColumnElement[bool] = ReportRun.group_id.is_not(None)
+    else:
+        site_runs = ReportRun.site_id.in_(scope)
+        mine = ReportRunSite.run_id == ReportRun.id
+        group_runs = and_(
+            ReportRun.group_id.is_not(None),
+            exists().where(mine, ReportRunSite.site_id.in_(scope)),
+            ~exists().where(mine, ReportRunSite.site_id.not_in(scope)),
+        )
+    community = await session.scalars(
+        select(ReportDefinition).where(ReportDefinition.community_id.is_not(None))
+    )
+    seen = [
+        d.id
+        for d in community.all()
+        if await targets.may_see(session=session, principal=principal, definition=d)
+    ]
+    community_runs = ReportRun.definition_id.in_(seen) if seen else false()
+    return or_(site_runs, group_runs, community_runs)
+
+
 async def get_run(*, session: AsyncSession, principal: Principal, run_id: int) -> ReportRun:
+    """The run: ``NotFound`` unless the principal may read it; ``GroupOutOfScope`` (403) for a
+    group's run that read sites of which it sees only some."""
     run = await session.get(ReportRun, run_id)
-    if run is None:
+    if run is None or principal.asset_ids is not None:
         raise NotFound("report run not found")
-    check_scope(principal, run.site_id)
+    if run.site_id is not None:
+        if not principal.can_see_site(run.site_id):
+            raise NotFound("report run not found")
+    elif run.group_id is not None:
+        read = await session.scalars(
+            select(ReportRunSite.site_id).where(ReportRunSite.run_id == run.id)
+        )
+        visible = targets.run_sites_visible(principal, list(read.all()))
+        if visible is None:
+            raise NotFound("report run not found")
+        if not visible:
+            raise GroupOutOfScope(
+                f"run {run.id} holds data of sites you may not see: only a user of all of "
+                "them may read it"
+            )
+    else:
+        definition = await session.get(ReportDefinition, run.definition_id)
+        if definition is None or not await targets.may_see(
+            session=session, principal=principal, definition=definition
+        ):
+            raise NotFound("report run not found")
     return run
+
+
+async def run_site_ids(*, session: AsyncSession, run_ids: Sequence[int]) -> dict[int, list[int]]:
+    """Per run id, the sites a group's run read (by id; [] for other runs)."""
+    found: dict[int, list[int]] = {i: [] for i in run_ids}
+    if run_ids:
+        rows = await session.execute(
+            select(ReportRunSite.run_id, ReportRunSite.site_id)
+            .where(ReportRunSite.run_id.in_(list(run_ids)))
+            .order_by(ReportRunSite.run_id, ReportRunSite.site_id)
+        )
+        for run_id, site_id in rows:
+            found[run_id].append(site_id)
+    return found
 
 
 async def run_files(*, session: AsyncSession, run_ids: Sequence[int]) -> dict[int, list[Any]]:
@@ -181,7 +273,7 @@ async def run_files(*, session: AsyncSession, run_ids: Sequence[int]) -> dict[in
 async def get_file(
     *, session: AsyncSession, principal: Principal, run_id: int, fmt: str
 ) -> ReportFile:
-    """A run's file: ``NotFound`` unless the principal sees the run's site."""
+    """A run's file: ``NotFound`` unless the principal may read the run (``get_run``)."""
     run = await get_run(session=session, principal=principal, run_id=run_id)
     found = await session.scalar(
         select(ReportFile).where(ReportFile.run_id == run.id, ReportFile.format == fmt)
@@ -201,10 +293,9 @@ async def claim_due(
     definition = await session.get(ReportDefinition, definition_id)
     if definition is None or definition.next_run_ms is None or definition.next_run_ms > now_ms:
         return None
-    site = await session.get(Site, definition.site_id)
-    assert site is not None
+    zone = await targets.zone_of(session=session, definition=definition)
     due = definition.next_run_ms
-    upcoming = periods.next_due_ms(definition.schedule, site.timezone, now_ms)
+    upcoming = periods.next_due_ms(definition.schedule, zone, now_ms)
     moved = await session.execute(
         update(ReportDefinition)
         .where(ReportDefinition.id == definition_id, ReportDefinition.next_run_ms == due)
@@ -213,7 +304,7 @@ async def claim_due(
     )
     if moved.rowcount != 1:  # type: ignore[attr-defined]
         return None
-    period = periods.latest_due(definition.schedule, site.timezone, now_ms)
+    period = periods.latest_due(definition.schedule, zone, now_ms)
     run = new_run(
         definition,
         period.start_ms,
@@ -247,6 +338,7 @@ async def prune(*, session: AsyncSession, now_ms: int, retention_days: float) ->
     cutoff = now_ms - int(retention_days * 86_400_000)
     old = select(ReportRun.id).where(ReportRun.created_ms < cutoff)
     await session.execute(delete(ReportFile).where(ReportFile.run_id.in_(old)))
+    await session.execute(delete(ReportRunSite).where(ReportRunSite.run_id.in_(old)))
     gone = await session.execute(delete(ReportRun).where(ReportRun.created_ms < cutoff))
     await session.execute(
         update(ReportRun)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Format = Literal["pdf", "csv"]
 Schedule = Literal["none", "daily", "weekly", "monthly"]
@@ -25,26 +25,51 @@ class DefinitionFields(BaseModel):
     formats: list[Format] = Field(default_factory=_both, min_length=1, max_length=2)
     schedule: Schedule = Field(
         default="none",
-        description="daily, weekly (ISO weeks) or monthly periods in the site's time zone; "
+        description="daily, weekly (ISO weeks) or monthly periods in the target's time zone; "
         "each run covers the period just ended (none: on demand only)",
     )
     recipients: list[int] = Field(
         default_factory=list,
         max_length=50,
-        description="User ids the files are e-mailed to: users allowed to see the site whose "
-        "username is their e-mail address",
+        description="User ids the files are e-mailed to: users allowed to see the report "
+        "whose username is their e-mail address",
     )
     enabled: bool = True
 
 
+DbId = Field(default=None, ge=1, le=2**31 - 1)
+Zone = Field(
+    default=None,
+    min_length=1,
+    max_length=64,
+    description="Group reports: the IANA zone of the periods (default: the one zone of the "
+    "members' sites)",
+)
+
+
 class DefinitionCreate(DefinitionFields):
-    site_id: int = Field(ge=1, le=2**31 - 1)
+    """A report of exactly one target: ``site_id``, ``group_id`` (a device group: every site
+    of its members, which you must all see) or ``community_id`` (an energy community)."""
+
+    site_id: int | None = DbId
+    group_id: int | None = DbId
+    community_id: int | None = DbId
+    timezone: str | None = Zone
     name: str = Name
     kind: str = Field(min_length=1, max_length=40, description="A kind of GET /reports/kinds")
 
+    @model_validator(mode="after")
+    def _one_target(self) -> DefinitionCreate:
+        given = [self.site_id, self.group_id, self.community_id]
+        if sum(x is not None for x in given) != 1:
+            raise ValueError("give exactly one of site_id, group_id or community_id")
+        if self.timezone is not None and self.group_id is None:
+            raise ValueError("timezone is for group reports (a site's or community's is its own)")
+        return self
+
 
 class DefinitionUpdate(BaseModel):
-    """Fields to change (the site and the kind of a definition stay)."""
+    """Fields to change (the target and the kind of a definition stay)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -54,11 +79,15 @@ class DefinitionUpdate(BaseModel):
     schedule: Schedule | None = None
     recipients: list[int] | None = Field(default=None, max_length=50)
     enabled: bool | None = None
+    timezone: str | None = Zone
 
 
 class DefinitionOut(BaseModel):
     id: int
-    site_id: int
+    site_id: int | None
+    group_id: int | None
+    community_id: int | None
+    timezone: str | None = Field(description="The zone of a group's or community's periods")
     name: str
     kind: str
     params: dict[str, Any]
@@ -95,7 +124,10 @@ class FileOut(BaseModel):
 class RunOut(BaseModel):
     id: int
     definition_id: int
-    site_id: int
+    site_id: int | None
+    group_id: int | None
+    community_id: int | None
+    site_ids: list[int] = Field(description="The sites whose data a group's run read")
     kind: str
     start: str
     end: str
@@ -116,4 +148,6 @@ class KindOut(BaseModel):
     title: str
     description: str
     formats: list[str]
+    targets: list[str] = Field(description="What it reports on: site, group, community")
+    schedules: list[str]
     params_schema: dict[str, Any]

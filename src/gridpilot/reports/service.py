@@ -1,14 +1,14 @@
 """Report definitions (CRUD), runs (now, or due by the schedule), their files, and retention.
 
-Scope: a definition, its runs and files belong to their site: a principal that cannot see the
-site gets ``NotFound``; device keys (limited to assets) see no reports. Recipients are users
-allowed to see the site (checked when saved, and again when a run is delivered). Services
+Scope (``targets``): a definition, its runs and files belong to their target, a site, a device
+group or an energy community. A principal that cannot see it gets ``NotFound``; part of a group
+is 403 ``group_out_of_scope``; device keys (limited to assets) see no reports. Recipients are
+users allowed to see the report (checked when saved, and again when a run is delivered). Services
 flush; the caller commits (``tasks`` commits the scheduler's steps itself).
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -16,22 +16,23 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridpilot.assets.models import Site
-from gridpilot.assets.service import get_site
-from gridpilot.auth.models import User
 from gridpilot.auth.permissions import Permission, Principal
-from gridpilot.auth.service import site_ids_of
-from gridpilot.core.errors import NotFound, ValidationFailed
+from gridpilot.core.errors import GridpilotError, NotFound, ValidationFailed
 from gridpilot.core.settings import Settings
-from gridpilot.reports import periods
-from gridpilot.reports.access import check_scope, system_principal
+from gridpilot.reports import periods, targets
 from gridpilot.reports.document import Document
 from gridpilot.reports.kinds import BuildContext, get_kind, load
-from gridpilot.reports.models import ReportDefinition, ReportFile, ReportRun
+from gridpilot.reports.models import ReportDefinition, ReportFile, ReportRun, ReportRunSite
+from gridpilot.reports.periods import PeriodInvalid
+from gridpilot.reports.recipients import (
+    RecipientNotAllowed,
+    RecipientWithoutEmail,
+    check_recipients,
+)
 from gridpilot.reports.runs import (
     MAX_PERIOD_DAYS,
-    PeriodInvalid,
     check_period,
+    choose_period,
     claim_due,
     default_period,
     due_definitions,
@@ -42,18 +43,24 @@ from gridpilot.reports.runs import (
     new_run,
     prune,
     run_files,
+    run_site_ids,
 )
 from gridpilot.reports.schemas import DefinitionCreate, DefinitionUpdate
+from gridpilot.reports.targets import Target, system_principal
 
 __all__ = [
     "MAX_PERIOD_DAYS",
     "PeriodInvalid",
     "RecipientNotAllowed",
     "RecipientWithoutEmail",
+    "Target",
+    "check_period",
     "check_recipients",
     "claim_due",
     "create_definition",
+    "default_period",
     "delete_definition",
+    "describe_targets",
     "due_definitions",
     "execute",
     "get_definition",
@@ -66,71 +73,60 @@ __all__ = [
     "prune",
     "run_files",
     "run_now",
+    "run_site_ids",
     "system_principal",
+    "target_of",
     "update_definition",
 ]
-EMAIL = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
-
-
-class RecipientNotAllowed(ValidationFailed):
-    code = "recipient_not_allowed"
-
-
-class RecipientWithoutEmail(ValidationFailed):
-    code = "recipient_without_email"
-
-
-async def check_recipients(
-    *, session: AsyncSession, site_id: int, user_ids: Sequence[int]
-) -> dict[int, str]:
-    """Each recipient's e-mail address; ``RecipientNotAllowed`` for a user that is missing,
-    disabled or not allowed to see the site, ``RecipientWithoutEmail`` when the username is
-    not an e-mail address (gridpilot users have no other address)."""
-    ids = list(dict.fromkeys(user_ids))
-    users = list(await session.scalars(select(User).where(User.id.in_(ids)))) if ids else []
-    sites = await site_ids_of(session=session, users=users)
-    found = {u.id: u for u in users}
-    addresses: dict[int, str] = {}
-    for user_id in ids:
-        user = found.get(user_id)
-        allowed = user is not None and not user.disabled
-        if allowed and user is not None:
-            scope = sites[user.id]
-            allowed = scope is None or site_id in scope
-        if not allowed or user is None:
-            raise RecipientNotAllowed(f"user {user_id} may not receive reports of this site")
-        if not EMAIL.fullmatch(user.username):
-            raise RecipientWithoutEmail(
-                f"user {user_id} has no e-mail address (the username must be one)"
-            )
-        addresses[user_id] = user.username
-    return addresses
 
 
 async def _check_fields(
-    session: AsyncSession, principal: Principal, site: Site, definition: ReportDefinition
+    session: AsyncSession, principal: Principal, target: Target, definition: ReportDefinition
 ) -> None:
     kind = get_kind(definition.kind)
     params = kind.parse(definition.params)
+    kind.check_target(target.kind, definition.schedule, params)
     definition.params = params.model_dump(mode="json")
-    await kind.check(session, principal, site, params)
-    await check_recipients(session=session, site_id=site.id, user_ids=definition.recipients)
+    await kind.check(session, principal, target, params)
+    await check_recipients(session=session, definition=definition, user_ids=definition.recipients)
     definition.next_run_ms = (
-        periods.next_due_ms(definition.schedule, site.timezone, int(time.time() * 1000))
+        periods.next_due_ms(definition.schedule, target.timezone, int(time.time() * 1000))
         if definition.enabled
         else None
     )
 
 
+async def _target(
+    session: AsyncSession, principal: Principal, definition: ReportDefinition, *, stored: bool
+) -> Target:
+    """The definition's target for a change (CONFIGURE, and a community's admin)."""
+    return await targets.resolve(
+        session=session, principal=principal, definition=definition, manage=True, stored=stored
+    )
+
+
+async def _for_change(
+    session: AsyncSession, principal: Principal, definition_id: int
+) -> tuple[ReportDefinition, Target]:
+    """A stored definition and its target, for a change or a run."""
+    principal.require(Permission.CONFIGURE)
+    definition = await session.get(ReportDefinition, definition_id)
+    if definition is None:
+        raise NotFound("report not found")
+    return definition, await _target(session, principal, definition, stored=True)
+
+
 async def create_definition(
     *, session: AsyncSession, principal: Principal, data: DefinitionCreate
 ) -> ReportDefinition:
-    """A new definition (needs CONFIGURE and the site in scope)."""
+    """A new definition (needs CONFIGURE and its target in scope: the site, every site of the
+    group's members, the community as its admin)."""
     principal.require(Permission.CONFIGURE)
-    check_scope(principal, data.site_id)
-    site = await get_site(session=session, site_id=data.site_id, principal=principal)
     definition = ReportDefinition(
-        site_id=site.id,
+        site_id=data.site_id,
+        group_id=data.group_id,
+        community_id=data.community_id,
+        timezone=targets.check_zone(data.timezone) if data.timezone is not None else None,
         name=data.name,
         kind=data.kind,
         params=data.params,
@@ -140,7 +136,11 @@ async def create_definition(
         enabled=data.enabled,
         created_by=principal.subject,
     )
-    await _check_fields(session, principal, site, definition)
+    get_kind(data.kind)  # unknown_report_kind before the target's checks
+    target = await _target(session, principal, definition, stored=False)
+    if target.kind != targets.SITE:
+        definition.timezone = target.timezone
+    await _check_fields(session, principal, target, definition)
     session.add(definition)
     await session.flush()
     return definition
@@ -149,42 +149,95 @@ async def create_definition(
 async def get_definition(
     *, session: AsyncSession, principal: Principal, definition_id: int
 ) -> ReportDefinition:
+    """The definition, if the principal may read it (``targets.resolve``)."""
     definition = await session.get(ReportDefinition, definition_id)
     if definition is None:
         raise NotFound("report not found")
-    check_scope(principal, definition.site_id)
+    await targets.resolve(session=session, principal=principal, definition=definition)
     return definition
 
 
+async def target_of(
+    *, session: AsyncSession, principal: Principal, definition: ReportDefinition
+) -> Target:
+    """The definition's target as the principal sees it."""
+    return await targets.resolve(session=session, principal=principal, definition=definition)
+
+
+async def describe_targets(
+    *, session: AsyncSession, principal: Principal, definitions: Sequence[ReportDefinition]
+) -> dict[int, Target]:
+    """Per definition id, its target as the principal sees it (those it may not see left
+    out): names and zones for listings."""
+    found: dict[int, Target] = {}
+    for definition in definitions:
+        try:
+            found[definition.id] = await target_of(
+                session=session, principal=principal, definition=definition
+            )
+        except GridpilotError:
+            continue
+    return found
+
+
 async def list_definitions(
-    *, session: AsyncSession, principal: Principal, site_id: int | None = None
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    site_id: int | None = None,
+    group_id: int | None = None,
+    community_id: int | None = None,
 ) -> list[ReportDefinition]:
-    """Definitions of the sites the principal sees, by id."""
+    """Definitions the principal may read, by id (of its sites; of the groups whose every
+    site it sees; of the communities it administers, or naming it as the member)."""
     if principal.asset_ids is not None:
         return []
     query = select(ReportDefinition).order_by(ReportDefinition.id)
-    if principal.site_ids is not None:
-        query = query.where(ReportDefinition.site_id.in_(sorted(principal.site_ids)))
-    if site_id is not None:
-        query = query.where(ReportDefinition.site_id == site_id)
-    return list((await session.scalars(query)).all())
+    for column, value in (
+        (ReportDefinition.site_id, site_id),
+        (ReportDefinition.group_id, group_id),
+        (ReportDefinition.community_id, community_id),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    found = []
+    scoped: dict[tuple[str, int], bool] = {}
+    for definition in (await session.scalars(query)).all():
+        if definition.site_id is not None:
+            if principal.can_see_site(definition.site_id):
+                found.append(definition)
+            continue
+        key = targets.kind_of(definition)
+        if definition.community_id is not None:  # a member's own report: not per community
+            key = (key[0], definition.id)
+        if key not in scoped:
+            scoped[key] = await targets.may_see(
+                session=session, principal=principal, definition=definition
+            )
+        if scoped[key]:
+            found.append(definition)
+    return found
 
 
 async def update_definition(
     *, session: AsyncSession, principal: Principal, definition_id: int, data: DefinitionUpdate
 ) -> ReportDefinition:
-    principal.require(Permission.CONFIGURE)
-    definition = await get_definition(
-        session=session, principal=principal, definition_id=definition_id
-    )
-    for name in data.model_fields_set:
+    definition, target = await _for_change(session, principal, definition_id)
+    if data.timezone is not None:
+        if definition.group_id is None:
+            raise ValidationFailed(
+                "timezone is for group reports (a site's or community's is its own)"
+            )
+        definition.timezone = targets.check_zone(data.timezone)
+    for name in data.model_fields_set - {"timezone"}:
         value = getattr(data, name)
         if value is not None:
             setattr(
                 definition, name, list(dict.fromkeys(value)) if isinstance(value, list) else value
             )
-    site = await get_site(session=session, site_id=definition.site_id, principal=principal)
-    await _check_fields(session, principal, site, definition)
+    if data.timezone is not None:
+        target = await _target(session, principal, definition, stored=True)
+    await _check_fields(session, principal, target, definition)
     await session.flush()
     return definition
 
@@ -193,12 +246,10 @@ async def delete_definition(
     *, session: AsyncSession, principal: Principal, definition_id: int
 ) -> None:
     """Delete a definition with its runs and files."""
-    principal.require(Permission.CONFIGURE)
-    definition = await get_definition(
-        session=session, principal=principal, definition_id=definition_id
-    )
+    definition, _ = await _for_change(session, principal, definition_id)
     runs = select(ReportRun.id).where(ReportRun.definition_id == definition.id)
     await session.execute(delete(ReportFile).where(ReportFile.run_id.in_(runs)))
+    await session.execute(delete(ReportRunSite).where(ReportRunSite.run_id.in_(runs)))
     await session.execute(delete(ReportRun).where(ReportRun.definition_id == definition.id))
     await session.delete(definition)
     await session.flush()
@@ -212,6 +263,8 @@ def kinds() -> list[dict[str, Any]]:
             "title": k.title,
             "description": k.description,
             "formats": sorted(k.renderers),
+            "targets": sorted(k.targets),
+            "schedules": [s for s in periods.SCHEDULES if s in k.schedules],
             "params_schema": k.params.model_json_schema(),
         }
         for k in load().values()
@@ -227,19 +280,15 @@ async def run_now(
     start_ms: int | None,
     end_ms: int | None,
 ) -> ReportRun:
-    """Run a definition now over the given period (default: ``default_period``)."""
-    principal.require(Permission.CONFIGURE)
-    definition = await get_definition(
-        session=session, principal=principal, definition_id=definition_id
-    )
-    site = await get_site(session=session, site_id=definition.site_id, principal=principal)
+    """Run a definition now over the given period (default: the kind's own, else
+    ``default_period``)."""
+    definition, target = await _for_change(session, principal, definition_id)
     now = int(time.time() * 1000)
-    if start_ms is None or end_ms is None:
-        period = default_period(definition, site.timezone, now)
-        start_ms = period.start_ms if start_ms is None else start_ms
-        end_ms = period.end_ms if end_ms is None else end_ms
-    check_period(start_ms, end_ms)
-    run = new_run(definition, start_ms, end_ms, "manual", principal.subject, now)
+    period = await choose_period(
+        session=session, principal=principal, definition=definition, target=target,
+        now_ms=now, start_ms=start_ms, end_ms=end_ms,
+    )  # fmt: skip
+    run = new_run(definition, period.start_ms, period.end_ms, "manual", principal.subject, now)
     session.add(run)
     await session.flush()
     return await execute(
@@ -256,24 +305,25 @@ async def preview(
     start_ms: int | None = None,
     end_ms: int | None = None,
 ) -> Document:
-    """The definition's document over the period (default: ``default_period``), built with
-    the caller's rights and neither stored nor sent (the dashboard's preview)."""
-    definition = await get_definition(
-        session=session, principal=principal, definition_id=definition_id
-    )
-    site = await get_site(session=session, site_id=definition.site_id, principal=principal)
+    """The definition's document over the period (default: the kind's own, else
+    ``default_period``), built with the caller's rights and neither stored nor sent (the
+    dashboard's preview)."""
+    definition = await session.get(ReportDefinition, definition_id)
+    if definition is None:
+        raise NotFound("report not found")
+    target = await target_of(session=session, principal=principal, definition=definition)
     now = int(time.time() * 1000)
-    period = default_period(definition, site.timezone, now)
-    start_ms = period.start_ms if start_ms is None else start_ms
-    end_ms = period.end_ms if end_ms is None else end_ms
-    check_period(start_ms, end_ms)
+    period = await choose_period(
+        session=session, principal=principal, definition=definition, target=target,
+        now_ms=now, start_ms=start_ms, end_ms=end_ms,
+    )  # fmt: skip
     kind = get_kind(definition.kind)
     context = BuildContext(
         session=session,
         principal=principal,
-        site=site,
-        start_ms=start_ms,
-        end_ms=end_ms,
+        target=target,
+        start_ms=period.start_ms,
+        end_ms=period.end_ms,
         now_ms=now,
         settings=settings,
     )

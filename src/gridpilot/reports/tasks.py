@@ -63,7 +63,7 @@ class ReportsRuntime:
             run_id = claimed[1].id
         async with self.sessions() as session, session.begin():
             definition, run = await self._load(session, definition_id, run_id)
-            principal = service.system_principal(definition.site_id)
+            principal = service.system_principal(definition)
             await service.execute(
                 session=session,
                 principal=principal,

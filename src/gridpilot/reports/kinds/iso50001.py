@@ -17,13 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.analytics.baseline import BaselineFit
 from gridpilot.analytics.savings_uncertainty import savings_uncertainty
-from gridpilot.assets.models import Site
 from gridpilot.auth.permissions import Principal
 from gridpilot.core.errors import ValidationFailed
 from gridpilot.core.timestamps import iso
 from gridpilot.insights.baselines import service as baselines
 from gridpilot.reports.document import Chart, Column, Document, Figure, Section, Table
 from gridpilot.reports.kinds import BuildContext, ReportKind, register
+from gridpilot.reports.targets import Target
 
 
 class Iso50001Params(BaseModel):
@@ -42,12 +42,12 @@ class BaselineNotOnSite(ValidationFailed):
     code = "baseline_not_on_site"
 
 
-async def check(session: AsyncSession, principal: Principal, site: Site, params: Any) -> None:
-    """The baseline exists, is visible to ``principal`` and belongs to ``site``."""
+async def check(session: AsyncSession, principal: Principal, target: Target, params: Any) -> None:
+    """The baseline exists, is visible to ``principal`` and belongs to the target site."""
     baseline = await baselines.get_baseline(
         session=session, baseline_id=params.baseline_id, principal=principal
     )
-    if baseline.site_id != site.id:
+    if baseline.site_id != target.site.id:
         raise BaselineNotOnSite(f"baseline {baseline.id} belongs to another site")
     await baselines.get_version(session=session, baseline=baseline, version=params.version)
 
@@ -81,7 +81,7 @@ def _uncertainty(result: Any, fit: BaselineFit, confidence: float) -> list[Figur
 
 async def build(ctx: BuildContext, params: Iso50001Params) -> Document:
     """The report's document over ``[ctx.start_ms, ctx.end_ms)``."""
-    await check(ctx.session, ctx.principal, ctx.site, params)
+    await check(ctx.session, ctx.principal, ctx.target, params)
     baseline = await baselines.get_baseline(
         session=ctx.session, baseline_id=params.baseline_id, principal=ctx.principal
     )
