@@ -55,11 +55,20 @@ _ROLLED = text(
     f" {ENERGY_ROLLUP_STEP} AND asset_id IN :ids AND bucket_ms >= :a AND bucket_ms < :b"
     " GROUP BY asset_id) g"
 ).bindparams(bindparam("ids", expanding=True))
+#: The newest reading before ``lo`` of each asset: a column of it, one index probe (its own
+#: statement part, so the range below keeps constant bounds and PostgreSQL prunes partitions).
+_LAST_BEFORE = (
+    "(SELECT x.{col} FROM readings x WHERE x.asset_id = e.id AND x.metric_id = :metric"
+    " AND x.ts < :{lo} ORDER BY x.ts DESC LIMIT 1)"
+)
 _EDGE = (
-    "SELECT {part} AS part, r.asset_id, r.ts, r.value FROM assets e JOIN readings r"
-    " ON r.asset_id = e.id AND r.metric_id = :metric"
-    " AND r.ts >= COALESCE(" + _BEFORE.format(a="e.id", lo=":{lo}") + ", :{lo}) AND r.ts < :{hi}"
-    " WHERE e.id IN :ids"
+    "SELECT {part} AS part, r.asset_id, r.ts, r.value FROM readings r"
+    " WHERE r.metric_id = :metric AND r.asset_id IN :ids AND r.ts >= :{lo} AND r.ts < :{hi}"
+    " UNION ALL SELECT {part}, e.id, "
+    + _LAST_BEFORE.format(col="ts", lo="{lo}")
+    + ", "
+    + _LAST_BEFORE.format(col="value", lo="{lo}")
+    + " FROM assets e WHERE e.id IN :ids"
 )
 _EDGES = text(
     _EDGE.format(part=0, lo="start", hi="a")
@@ -109,7 +118,8 @@ async def _registers(
     rolled = {int(r[0]): tuple(r[1:]) for r in await session.execute(_ROLLED, params)}
     edges: dict[tuple[int, int], list[tuple[int, float]]] = defaultdict(list)
     for part, asset_id, ts, value in await session.execute(_EDGES, params):
-        edges[(int(part), int(asset_id))].append((int(ts), float(value)))
+        if ts is not None:  # an asset with no reading before the edge
+            edges[(int(part), int(asset_id))].append((int(ts), float(value)))
     resets = await rolled_resets(session, metric.id, batch, a, b, step)
     out: dict[int, EnergyResult] = {}
     for asset_id in batch:
