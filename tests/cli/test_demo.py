@@ -100,6 +100,12 @@ def test_demo_seeds_serves_simulates_and_reuses_data(tmp_path: Path):
         plan = httpx.get(f"{base_url}/api/v1/sites/{solar}/schedule", headers=headers).json()
         assert plan["status"] == "optimal" and plan["horizon_steps"] == 96, plan
         assert "Sim solar park (Ravenna): optimal" in banner
+        # the community's batteries too: the office has two behind its POD, each its own asset
+        office = next(s["id"] for s in sites if s["name"] == "CER Bari: Office 3")
+        flex = httpx.get(f"{base_url}/api/v1/sites/{office}/flex-resources", headers=headers)
+        batteries = {r["name"]: r for r in flex.json() if r["kind"] == "battery"}
+        assert sorted(batteries) == ["Office 3 battery A", "Office 3 battery B"], flex.text
+        assert all(r["auto_dispatch"] and r["asset_id"] for r in batteries.values())
         compressor = next(a for a in assets if a["kind"] == "compressor")
         series = httpx.get(
             f"{base_url}/api/v1/assets/{compressor['id']}/series",
@@ -119,13 +125,13 @@ def test_demo_seeds_serves_simulates_and_reuses_data(tmp_path: Path):
             time.sleep(0.5)
         assert status["running"] and status["stored"] > 0 and status["rejected"] == 0, status
         # firmware: the gateways' roll-out, moved on by the simulated devices
-        assert "firmware: roll-out 'Edge gateways 3.2.0' to 36 devices in 5 waves" in banner
+        assert "firmware: roll-out 'Edge gateways 3.2.0' to 40 devices in 6 waves" in banner
         rollout: dict = {}
         while time.monotonic() < deadline + 30 and rollout.get("state") != "paused":
             rollouts = httpx.get(f"{base_url}/api/v1/firmware/rollouts", headers=headers).json()
             (rollout,) = [r for r in rollouts if r["name"] == "Edge gateways 3.2.0"]
             time.sleep(0.5)
-        assert [w["devices"] for w in rollout["waves"]] == [4, 8, 8, 8, 8], rollout
+        assert [w["devices"] for w in rollout["waves"]] == [4, 8, 8, 8, 8, 4], rollout
         # seed 42 fails 2 of wave 1's 8 devices: 25 % > 20 % pauses it, for the page to show
         assert rollout["waves"][0]["states"] == {"verified": 4}, rollout
         assert rollout["paused_reason"] == "wave 1: 25 % failed (threshold 20 %)", rollout
@@ -144,7 +150,7 @@ def test_demo_seeds_serves_simulates_and_reuses_data(tmp_path: Path):
     assert "exists" in again.stdout and "password:" not in again.stdout
     assert f"{len(assets)} simulated assets" in again.stdout
     assert "energy community: 20 members, 20 PODs" in again.stdout
-    assert "firmware: roll-out 'Edge gateways 3.2.0' to 36 devices" in again.stdout
+    assert "firmware: roll-out 'Edge gateways 3.2.0' to 40 devices" in again.stdout
 
 
 def test_demo_no_serve_seeds_quietly_and_names_no_url(tmp_path: Path):

@@ -199,3 +199,26 @@ async def test_viewer_reads_and_other_sites_user_gets_404(client, auth_headers):
     operator = await auth_headers(Role.OPERATOR, sites=[site_id])
     patch = await client.patch(url(site_id, rid), json={"name": "Renamed"}, headers=operator)
     assert patch.status_code == 200 and patch.json()["name"] == "Renamed"
+
+
+async def test_overlapping_ev_sessions_are_refused(client, auth_headers):
+    """A charger charges one car at a time: the schedule gives each session up to the
+    charger's power, so two at once could draw twice that."""
+    admin = await auth_headers(Role.ADMINISTRATOR)
+    site_id = await make_site(client, admin, "Car park")
+
+    def charger(*spans: tuple[str, str]) -> dict:
+        sessions = [{"arrival": a, "departure": d, "energy_kwh": 10} for a, d in spans]
+        return {"kind": "ev_charger", "name": "Wallbox",
+                "params": {"power_max_kw": 11, "sessions": sessions}}  # fmt: skip
+
+    late = ("2026-12-05T16:00:00Z", "2026-12-06T08:00:00Z")
+    early = ("2026-12-05T06:00:00Z", "2026-12-05T16:30:00Z")
+    clash = await client.post(url(site_id), json=charger(late, early), headers=admin)
+    assert clash.status_code == 422, clash.text
+    assert clash.json()["message"] == (
+        "EV charger 'Wallbox': sessions 1 and 2 overlap: a charger charges one car at a time"
+    )
+    back_to_back = ("2026-12-05T06:00:00Z", "2026-12-05T16:00:00Z")
+    made = await client.post(url(site_id), json=charger(late, back_to_back), headers=admin)
+    assert made.status_code == 201, made.text

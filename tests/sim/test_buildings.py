@@ -42,7 +42,9 @@ def test_curtailable_loads_obey_commands():
 
 def test_community_has_members_with_pod_codes_and_some_pv():
     sites = community()
-    assert all(len(site.assets) == 1 for site in sites)  # one POD per site
+    # one POD per site; a few have batteries behind it, driven by the POD's model
+    assert all(sum(a.part_of is None for a in site.assets) == 1 for site in sites)
+    assert all(a.part_of[0] == site.assets[0].device_id for site in sites for a in site.assets[1:])
     assets = [site.assets[0] for site in sites]
     assert 10 <= len(assets) <= 30
     pods = [a.attributes["pod_code"] for a in assets]

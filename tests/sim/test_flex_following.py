@@ -94,3 +94,78 @@ async def test_the_live_simulator_acknowledges_an_ev_charge_and_refuses_a_discha
                                                              "min_soc_pct": 10.0,
                                                              "duration_s": 900}))  # fmt: skip
     assert done[-1]["state"] == "succeeded" and simulator.live[2].ctx.overrides.remote
+
+
+def test_a_power_set_point_of_0_kw_holds_the_battery_idle():
+    """Peak shaving's ``setpoint`` ``power_kw: 0`` (idle) is a set point, not "none": it ends
+    a running discharge at once and keeps the battery at 0 kW, pattern included, until the
+    next command."""
+    context = ctx("battery")
+    context.state["soc_pct"] = 50.0
+    shave = {"power_kw": 100.0, "min_soc_pct": 10.0, "duration_s": 3600}
+    apply_command(context.overrides, "discharge", shave, TEN_LOCAL)
+    _, out = run(Battery(), TEN_LOCAL, 0.25 / 24, context)
+    assert np.all(out["power_kw"] == pytest.approx(-100.0))
+    soc = float(out["soc_pct"][-1])
+    detail = apply_command(context.overrides, "setpoint", {"power_kw": 0.0}, TEN_LOCAL)
+    assert detail == "power set point 0 kW"
+    _, out = run(Battery(), TEN_LOCAL + HOUR // 4, 2 / 24, context)  # 10:15-12:15: pattern hours
+    assert np.all(out["power_kw"] == 0.0)
+    assert np.all(out["soc_pct"] == soc)
+    apply_command(context.overrides, "charge", {"power_kw": 50.0, "duration_s": 900},
+                  TEN_LOCAL + 3 * HOUR)  # fmt: skip
+    _, out = run(Battery(), TEN_LOCAL + 3 * HOUR, 0.5 / 24, context)
+    assert np.all(out["power_kw"][:15] == pytest.approx(50.0))  # the next command wins
+    assert np.all(out["power_kw"][15:] == 0.0)
+
+
+def test_a_power_set_point_holds_the_battery_at_that_power_in_its_own_sign():
+    context = ctx("battery")
+    context.state["soc_pct"] = 50.0
+    assert apply_command(context.overrides, "setpoint", {"power_kw": -40}) == (
+        "power set point -40 kW"
+    )
+    _, out = run(Battery(), TEN_LOCAL, 1 / 24, context)  # < 0: discharging, as its power_kw
+    assert np.all(out["power_kw"] == pytest.approx(-40.0))
+    assert out["soc_pct"][-1] == pytest.approx(50.0 - 40 / ETA / 10, abs=1e-9)
+
+
+def test_a_discharge_to_0_percent_stops_at_the_battery_floor_not_beyond():
+    """``min_soc_pct: 0`` is a minimum like any other (the battery's own 10 % floor holds)."""
+    context = ctx("battery")
+    context.state["soc_pct"] = 10.5
+    cmd = {"power_kw": 100.0, "min_soc_pct": 0.0, "duration_s": 3600}
+    apply_command(context.overrides, "discharge", cmd, TEN_LOCAL)
+    _, out = run(Battery(), TEN_LOCAL, 1 / 24, context)
+    assert out["soc_pct"].min() == pytest.approx(10.0)
+    context.state["soc_pct"] = 80.0
+    cmd = {"power_kw": 100.0, "target_soc_pct": 0.0, "duration_s": 3600}
+    apply_command(context.overrides, "charge", cmd, TEN_LOCAL)  # a target of 0 %: no charging
+    _, out = run(Battery(), TEN_LOCAL, 1 / 24, context)
+    assert np.all(out["power_kw"] == 0.0)
+
+
+def test_an_ev_charger_follows_a_power_set_point_of_0_kw():
+    charger = EvCharger(22.0)
+    context = ctx("ev")
+    _, free = run(charger, JUNE_MONDAY, 1.0, context)
+    assert free["power_kw"].max() > 0
+    apply_command(context.overrides, "setpoint", {"power_kw": 0}, JUNE_MONDAY)
+    _, out = run(charger, JUNE_MONDAY, 1.0, context)
+    assert np.all(out["power_kw"] == 0.0)  # its own sessions wait too
+    context = ctx("ev")
+    apply_command(context.overrides, "charge", {"power_kw": 7.5}, JUNE_MONDAY)  # no duration
+    _, out = run(charger, JUNE_MONDAY, 1.0, context)
+    assert np.all(out["power_kw"] == 7.5)
+
+
+async def test_the_live_simulator_applies_a_0_kw_set_point_to_a_battery():
+    solar = portfolio()[0]
+    simulator = LiveSimulator([SimAsset(2, 2, "portfolio", solar, solar.assets[1], "b")],
+                              sink=None)  # type: ignore[arg-type]  # fmt: skip
+    await simulator.prime(None)
+    message = json.dumps({"command_id": 7, "kind": "setpoint", "params": {"power_kw": 0.0}})
+    done = simulator.acknowledge(2, message.encode())
+    assert done[-1]["state"] == "succeeded" and done[-1]["detail"] == "power set point 0 kW"
+    held = simulator.live[2].ctx.overrides
+    assert (held.forced_kw, held.forced_until_ms, held.remote) == (0.0, None, True)

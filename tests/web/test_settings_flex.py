@@ -194,3 +194,85 @@ async def test_viewers_read_resources_without_controls(server, page, browser):
         await shot(phone, "settings-flex-phone-dark")
     for resource_id in (ev_id, oven_id):
         assert http.delete(f"/sites/{plant}/flex-resources/{resource_id}").status_code == 204
+
+
+async def test_an_operator_adds_edits_and_deletes_ev_sessions(server, page):
+    """An EV charger's charging sessions in the form: times in the site's zone (Rome), stored
+    as instants; refusals beside the field they concern, in words."""
+    dashboard, ids = server
+    plant = ids["plant"]
+    await log_in(page, dashboard.url, "operator", f"/settings/flex?site={plant}")
+    await page.get_by_test_id("add-flex").click()
+    await settled(page)
+    await _choose(page, "flex-kind", "EV charger")
+    await expect(page.get_by_test_id("session-add")).to_be_visible()
+    await page.get_by_test_id("flex-name").fill("Wallbox")
+    await page.get_by_test_id("param-power_min_kw").fill("1.4")
+    await page.get_by_test_id("param-power_max_kw").fill("11")
+    await page.get_by_test_id("session-add").click()
+    await settled(page)
+    await page.get_by_test_id("session-0-label").fill("Van")
+    await page.get_by_test_id("session-0-arrival").fill("2026-12-05T17:00")
+    await page.get_by_test_id("session-0-departure").fill("2026-12-05T07:00")  # before it came
+    await page.get_by_test_id("flex-save").click()
+    await expect(_field(page, "session-0-departure")).to_contain_text(
+        "departure must be after arrival"
+    )
+    await expect(_field(page, "session-0-energy_kwh")).to_contain_text("needed")
+    await page.get_by_test_id("session-0-arrival").fill("2027-03-28T02:30")  # clocks go forward
+    await page.get_by_test_id("session-0-energy_kwh").fill("30")
+    await page.get_by_test_id("flex-save").click()
+    await expect(_field(page, "session-0-arrival")).to_contain_text(
+        "02:30 on 2027-03-28 does not exist in Europe/Rome"
+    )
+    await settled(page)
+    await shot(page, "settings-flex-ev-refused")
+    assert _resources(dashboard, plant) == []
+
+    await page.get_by_test_id("session-0-arrival").fill("2026-12-05T07:00")
+    await page.get_by_test_id("session-0-departure").fill("2026-12-05T17:00")
+    await page.get_by_test_id("flex-save").click()
+    await expect(page.get_by_test_id("flex-save")).to_have_count(0)
+    (stored,) = _resources(dashboard, plant)
+    assert stored["params"]["power_min_kw"] == 1.4 and stored["params"]["power_max_kw"] == 11
+    # 07:00 and 17:00 in Rome (CET, UTC+1) on 5 December
+    assert stored["params"]["sessions"] == [{
+        "label": "Van", "arrival": "2026-12-05T06:00:00Z", "departure": "2026-12-05T16:00:00Z",
+        "energy_kwh": 30.0,
+    }]  # fmt: skip
+    row = page.get_by_test_id(f"flex-{stored['id']}")
+    await expect(row).to_contain_text("1.4 kW to 11.0 kW, 30.0 kWh by 17:00 Dec 5")
+
+    await page.get_by_test_id(f"flex-{stored['id']}-edit").click()
+    await settled(page)
+    await expect(page.get_by_test_id("session-0-arrival")).to_have_value("2026-12-05T07:00")
+    await page.get_by_test_id("session-add").click()
+    await settled(page)
+    await page.get_by_test_id("session-1-arrival").fill("2026-12-05T16:00")  # the van is there
+    await page.get_by_test_id("session-1-departure").fill("2026-12-06T08:00")
+    await page.get_by_test_id("session-1-energy_kwh").fill("12.5")
+    await page.get_by_test_id("flex-save").click()
+    await expect(page.get_by_test_id("sessions-error")).to_have_text(
+        "sessions 1 and 2 overlap: a charger charges one car at a time"
+    )
+    await page.get_by_test_id("session-1-arrival").fill("2026-12-05T18:30")
+    await settled(page)
+    await shot(page, "settings-flex-ev-sessions")
+    await page.get_by_test_id("flex-save").click()
+    await expect(row).to_contain_text("30.0 kWh by 17:00 Dec 5, 12.5 kWh by 08:00 Dec 6")
+    (edited,) = _resources(dashboard, plant)
+    assert [(s["arrival"], s["energy_kwh"]) for s in edited["params"]["sessions"]] == [
+        ("2026-12-05T06:00:00Z", 30.0),
+        ("2026-12-05T17:30:00Z", 12.5),
+    ]
+
+    await page.get_by_test_id(f"flex-{stored['id']}-edit").click()
+    await settled(page)
+    await page.get_by_test_id("session-0-delete").click()
+    await expect(page.get_by_test_id("session-0")).to_have_count(0)
+    await expect(page.get_by_test_id("session-1")).to_contain_text("Session 1")  # renumbered
+    await page.get_by_test_id("flex-save").click()
+    await expect(row).not_to_contain_text("30.0 kWh")
+    (left,) = _resources(dashboard, plant)
+    assert left["params"]["sessions"] == [edited["params"]["sessions"][1]]
+    assert api(dashboard).delete(f"/sites/{plant}/flex-resources/{stored['id']}").status_code == 204

@@ -108,7 +108,7 @@ async def seed(
     from gridpilot.core.timestamps import now_ms
     from gridpilot.sim.backfill import backfill
     from gridpilot.sim.community_seed import backfill_settled_month, demo_settings
-    from gridpilot.sim.provision import provision
+    from gridpilot.sim.provision import provision, with_parts
 
     secure_data_dir(settings.data_dir)  # 0700: the database (and later the secrets) live there
     began = datetime.now(UTC)
@@ -146,7 +146,7 @@ async def seed(
         flex_line = await demo_flex.prepare(offline.sessions, now_ms(), settings)
         firmware_line = await demo_firmware.prepare(offline.sessions)  # an image, a roll-out
     lines = f"{dr_line}\n{flex_line}\n{firmware_line}"
-    return password, report.stored, len(assets), community, lines
+    return password, report.stored, len(with_parts(assets)), community, lines
 
 
 def demo(

@@ -76,8 +76,8 @@ async def run_live(
         if devices is not None:
             await devices.connect(simulator)
         console.print(
-            f"[green]simulating {len(assets)} assets ({', '.join(scenarios)}) via {via}, "
-            f"speed x{speed:g}; Ctrl-C stops[/]"
+            f"[green]simulating {len(simulator.devices())} assets ({', '.join(scenarios)}) "
+            f"via {via}, speed x{speed:g}; Ctrl-C stops[/]"
         )
         if duration_s is not None:
             loop.call_later(duration_s, stop.set)

@@ -31,6 +31,7 @@ from gridpilot.flex.schemas import (
     ResourceOut,
     ResourceParams,
     ResourceUpdate,
+    overlapping_sessions,
 )
 from gridpilot.flex.windows import window_minutes
 from gridpilot.insights.data import SYSTEM
@@ -43,6 +44,8 @@ ASSET_KINDS: dict[str, frozenset[str]] = {
     "ev_charger": frozenset({"ev_charger"}),
     "pv_curtailment": frozenset({"solar_pv", "inverter"}),
 }
+#: Kinds whose linked asset gets the schedule's commands: one resource per asset.
+COMMANDED_KINDS = frozenset({"battery", "ev_charger"})
 
 
 def resource_out(row: FlexResource) -> ResourceOut:
@@ -79,6 +82,9 @@ def check_with_core(name: str, params: ResourceParams) -> None:
             wear_cost_eur_per_kwh=params.cycle_cost_eur_per_kwh / 2,
         )
     elif isinstance(params, EVChargerParams):
+        clash = overlapping_sessions([(s.arrival, s.departure) for s in params.sessions])
+        if clash:
+            raise ValidationFailed(f"EV charger {name!r}: {clash}")
         for i, session in enumerate(params.sessions):
             EVSession(
                 f"{name} session {i + 1}",
@@ -142,6 +148,26 @@ async def _check_asset(
         )
 
 
+async def _check_asset_free(
+    session: AsyncSession, kind: str, asset_id: int, resource_id: int | None
+) -> None:
+    """One battery or EV charger resource per device: each gets its own commands (two
+    resources on one asset would send it two set points for the same step)."""
+    if kind not in COMMANDED_KINDS:
+        return
+    query = select(FlexResource.id, FlexResource.name).where(
+        FlexResource.asset_id == asset_id, FlexResource.kind == kind
+    )
+    for other_id, other_name in (await session.execute(query)).all():
+        if other_id != resource_id:
+            raise Conflict(
+                f"asset {asset_id} already carries the {kind.replace('_', ' ')} resource "
+                f"{other_name!r} (id {other_id}): each device is one resource, with its own "
+                "commands",
+                details={"field": "asset_id", "resource_id": other_id},
+            )
+
+
 async def _check_name_free(
     session: AsyncSession, site_id: int, name: str, resource_id: int | None
 ) -> None:
@@ -163,6 +189,7 @@ async def create_resource(
     params = validated_params(data.kind, data.name, data.params.model_dump())
     if data.asset_id is not None:
         await _check_asset(session, data.kind, site_id, data.asset_id, principal)
+        await _check_asset_free(session, data.kind, data.asset_id, None)
     await _check_name_free(session, site_id, data.name, None)
     count = await session.scalar(
         select(func.count()).select_from(FlexResource).where(FlexResource.site_id == site_id)
@@ -246,6 +273,7 @@ async def update_resource(
     if "asset_id" in fields:
         if data.asset_id is not None:
             await _check_asset(session, row.kind, site_id, data.asset_id, principal)
+            await _check_asset_free(session, row.kind, data.asset_id, row.id)
         row.asset_id = data.asset_id
     row.name = name
     if data.enabled is not None:

@@ -6,12 +6,13 @@ happened differs by the forecast error, a manual override, peak shaving), the MP
 new one every 15 minutes and keeps them 7 days, so a month could not be answered. The site
 balance's 15-minute grid import and export and battery charge and discharge (kept a year at
 15 minutes) are priced by the tariff valid in each interval (``inputs.import_prices``) and
-compared in ``analytics.flex.actuals.reprice`` (its docstring has the model). The enabled
-battery resources make one equivalent battery for the rule-based reference (capacities and
-powers summed, the rest weighted by capacity). Each local month is read once (the balance
-answers at most 31 days at 15 minutes), from its first day, so the demand charge of a day is
-the rise of the month's peak that day. Nothing before the site's first tariff version is
-priced: those intervals count as not measured.
+compared in ``analytics.flex.actuals.reprice`` (its docstring has the model). The rule-based
+reference runs each enabled battery resource in turn, with its own figures; the measured
+operation's wear and stored energy use the batteries as one (capacities and powers summed,
+the rest weighted by capacity: the balance measures their sum). Each local month is read
+once (the balance answers at most 31 days at 15 minutes), from its first day, so the demand
+charge of a day is the rise of the month's peak that day. Nothing before the site's first
+tariff version is priced: those intervals count as not measured.
 """
 
 from __future__ import annotations
@@ -43,6 +44,26 @@ Period = Literal["day", "month"]
 EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
 #: The most periods one answer holds.
 MAX_COUNT = {"day": 31, "month": 12}
+
+
+def site_batteries(resources: list[ResourceOut]) -> list[Battery]:
+    """Each enabled battery as the rule-based controller runs it (from its configured start)."""
+    return [
+        Battery(
+            r.name,
+            capacity_kwh=p.capacity_kwh,
+            charge_max_kw=p.charge_max_kw,
+            discharge_max_kw=p.discharge_max_kw,
+            soc_start_frac=p.soc_start_pct / 100,
+            soc_min_frac=p.soc_min_pct / 100,
+            soc_max_frac=p.soc_max_pct / 100,
+            charge_efficiency=p.charge_efficiency,
+            discharge_efficiency=p.discharge_efficiency,
+            wear_cost_eur_per_kwh=p.cycle_cost_eur_per_kwh / 2,
+        )
+        for r in resources
+        if isinstance(p := r.params, BatteryParams) and r.enabled
+    ]
 
 
 def equivalent_battery(resources: list[ResourceOut]) -> Battery | None:
@@ -84,8 +105,9 @@ def period_edges(period: Period, first: date, count: int, timezone: str) -> list
 
 
 async def _month(
-    session: AsyncSession, site: Site, edges: list[int], lo: int, hi: int, battery: Battery | None
-) -> list[PeriodCost] | None:
+    session: AsyncSession, site: Site, edges: list[int], lo: int, hi: int,
+    batteries: tuple[Battery | None, list[Battery]],
+) -> list[PeriodCost] | None:  # fmt: skip
     """The periods' costs from one local month's intervals ``[lo, hi)`` (None: no tariff)."""
     found = (
         await site_balances(
@@ -109,8 +131,10 @@ async def _month(
         discharge_kwh=np.asarray(values["discharge"], dtype=float),
         price_eur_per_kwh=prices.import_eur_per_kwh,
     )
-    return reprice(measured, battery, period_of=which, periods=len(edges) - 1,
-                   demand_charge_eur_per_kw=prices.demand_charge_eur_per_kw)  # fmt: skip
+    equivalent, each = batteries
+    return reprice(measured, equivalent, period_of=which, periods=len(edges) - 1,
+                   demand_charge_eur_per_kw=prices.demand_charge_eur_per_kw,
+                   rule_batteries=each)  # fmt: skip
 
 
 def _out(label: str, start: int, end: int, costs: PeriodCost) -> SavingsPeriodOut:
@@ -153,7 +177,7 @@ async def flex_savings(
         first = first.replace(day=1)
     edges = period_edges(period, first, count, site.timezone)
     resources = await list_resources(session=session, site_id=site_id, enabled_only=True)
-    battery = equivalent_battery(resources)
+    batteries = equivalent_battery(resources), site_batteries(resources)
     stop = min(edges[-1], -(-now_ms // QUARTER_MS) * QUARTER_MS)
     costs = [PeriodCost(0.0, 0.0, 0.0, 0, 0) for _ in edges[:-1]]
     versions = await pricing_versions(session=session, site=site)
@@ -165,7 +189,7 @@ async def flex_savings(
     while lo < stop:
         hi = min(stop, period_edges("month", datetime.fromtimestamp(lo / 1000, zone).date(), 1,
                                     site.timezone)[1])  # fmt: skip
-        found = await _month(session, site, edges, lo, hi, battery)
+        found = await _month(session, site, edges, lo, hi, batteries)
         if found is None:  # cannot happen from the first version on; kept for safety
             raise Conflict(f"site {site_id} has no tariff over {iso(lo)}..{iso(hi)}")
         costs = [_plus(a, b) for a, b in zip(costs, found, strict=True)]

@@ -10,6 +10,7 @@ the figures are also checked against what the optimiser's resources need
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import pairwise
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import AwareDatetime, ConfigDict, Field, model_validator
@@ -88,9 +89,22 @@ class EVSessionIn(StrictBody):
         return self
 
 
+def overlapping_sessions(spans: list[tuple[datetime, datetime]]) -> str | None:
+    """Why two of one charger's sessions (arrival, departure) cannot both be, numbered as
+    given: a charger charges one car at a time (the schedule gives each session up to the
+    charger's power, so two at once could draw twice that)."""
+    ordered = sorted((a, d, i + 1) for i, (a, d) in enumerate(spans))
+    for (_, end, first), (start, _, second) in pairwise(ordered):
+        if start < end:
+            a, b = sorted((first, second))
+            return f"sessions {a} and {b} overlap: a charger charges one car at a time"
+    return None
+
+
 class EVChargerParams(StrictBody):
     """An EV charger and its sessions. While charging, the power lies in [min, max] (a positive
-    minimum: an IEC 61851 charger cannot go below 6 A)."""
+    minimum: an IEC 61851 charger cannot go below 6 A). Sessions may not overlap (checked on
+    input: ``resources.check_with_core``)."""
 
     power_min_kw: Kw = Field(default=0.0, description="Smallest power while charging [kW]")
     power_max_kw: float = Field(gt=0, le=1e4, description="Largest charging power [kW]")

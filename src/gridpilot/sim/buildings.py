@@ -14,9 +14,10 @@ from numpy.typing import NDArray
 
 from gridpilot.sim import dr_response, noise
 from gridpilot.sim.clock import LocalTime
-from gridpilot.sim.model import ENERGY_REGISTER, SimContext, apply_overrides
+from gridpilot.sim.model import ENERGY_REGISTER, SimContext, apply_overrides, part_metric
 from gridpilot.sim.noise import Array
 from gridpilot.sim.solar import PvPlant, solar_elevation_deg
+from gridpilot.sim.storage import STORAGE_REGISTERS, Battery
 
 #: The office's usual room setpoint [degC] and the HVAC's saving per kelvin away from it.
 USUAL_SETPOINT_C, SAVING_PER_K = 22.0, 0.06
@@ -133,6 +134,15 @@ class CommunityMember:
     opening hours (closed on Sunday). ``power_kw`` is the net power at the POD (+ import,
     - export); ``power_consumed_kw``/``power_produced_kw`` and the CER electrical quantities:
     voltage (230 V +-3 %, injection raises it), current, frequency (50 Hz +- 0.05), power factor.
+
+    ``batteries``: home batteries behind the POD, each its own asset (kind battery, role
+    storage) driven by this model (``SimContext.part``): a battery follows its own asset's
+    commands (the flex MPC's set points) and its charging and discharging are in the POD's net
+    power, as a meter behind which the battery sits measures them; its ``power_kw``,
+    ``soc_pct`` and registers come out as ``<name>:<metric>`` for the runner to store under
+    the battery's asset. ``power_consumed_kw`` stays the household's own load, so the site
+    balance's identity (import - export + generation + discharge - charge = consumption)
+    holds for each member.
     """
 
     latitude: float
@@ -144,8 +154,17 @@ class CommunityMember:
     kind: str = "household"
     interval_s: float = 60.0
     counters: tuple[str, ...] = ()
-    registers: tuple[tuple[str, str, float], ...] = MEMBER_REGISTERS
     anomaly_kinds: tuple[str, ...] = ()
+    batteries: tuple[tuple[str, Battery], ...] = ()
+
+    @property
+    def registers(self) -> tuple[tuple[str, str, float], ...]:
+        parts = tuple(
+            (part_metric(name, register), part_metric(name, source), sign)
+            for name, _ in self.batteries
+            for register, source, sign in STORAGE_REGISTERS
+        )
+        return MEMBER_REGISTERS + parts
 
     def _consumption(self, t_ms: NDArray[np.int64], ctx: SimContext) -> Array:
         local = ctx.local(t_ms)
@@ -172,7 +191,13 @@ class CommunityMember:
         if self.pv_kw > 0:
             pv = PvPlant(self.latitude, self.longitude, self.pv_kw, self.pv_kw * 0.9)
             produced = pv.simulate(t_ms, ctx)["power_kw"]
-        net = consumed - produced
+        storage = np.zeros(len(t_ms))
+        parts: dict[str, Array] = {}
+        for name, battery in self.batteries:
+            out = battery.simulate(t_ms, ctx.part(name))
+            storage = storage + out["power_kw"]
+            parts.update({part_metric(name, k): v for k, v in out.items()})
+        net = consumed - produced + storage
         voltage = 230.0 * (1.0 - 0.004 * net / max(self.peak_kw, 1.0)) + 1.5 * noise.smooth(
             ctx.seed, ctx.asset_key + "/v", t_ms, 600_000
         )
@@ -190,4 +215,5 @@ class CommunityMember:
             "current_a": current,
             "frequency_hz": frequency,
             "power_factor": factor,
+            **parts,
         }

@@ -100,14 +100,15 @@ class Hvac:
         cop = 4.0 - 1.5 * np.clip((outdoor - 10.0) / 25.0, 0.0, 1.0)
         cop = cop * (1.0 - 0.15 * ctx.anomaly_level("fouling", t_ms))
         setpoint = ctx.overrides.setpoint
-        saving = 1.0 - 0.03 * (min(max(setpoint, 7.0), 12.0) - 7.0) if setpoint else 1.0
+        # 0 degC is a set point too (clipped to 7-12 like any other), not "none"
+        saving = 1.0 if setpoint is None else 1.0 - 0.03 * (min(max(setpoint, 7.0), 12.0) - 7.0)
         power = (self.base_kw + thermal / cop * saving) * noise.jitter(
             ctx.seed, ctx.asset_key, t_ms
         )
         power = apply_overrides(np.clip(power, self.base_kw, self.rated_kw), ctx.overrides)
         design_kw = (self.rated_kw - self.base_kw) * 3.25
         cooling = np.clip((power - self.base_kw) * cop / design_kw, 0.0, 1.0)
-        supply = np.full_like(power, setpoint) if setpoint else 8.0 - cooling
+        supply = 8.0 - cooling if setpoint is None else np.full_like(power, setpoint)
         supply = np.clip(supply + 0.1 * noise.normal(ctx.seed, ctx.asset_key + "/s", t_ms), 7, 12)
         delta_k = 1.0 + 6.0 * cooling + 0.08 * np.maximum(outdoor - 15.0, 0.0)
         ret = supply + delta_k + 0.05 * noise.normal(ctx.seed, ctx.asset_key + "/r", t_ms)

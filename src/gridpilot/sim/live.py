@@ -23,11 +23,11 @@ from numpy.typing import NDArray
 
 from gridpilot.core.errors import NotFound, ValidationFailed
 from gridpilot.core.timestamps import MS_PER_DAY, now_ms
-from gridpilot.sim.backfill import context_for
+from gridpilot.sim.backfill import attach_part, context_for
 from gridpilot.sim.generate import Accumulator, after, generate, output_step_ms
-from gridpilot.sim.model import Anomaly, SimContext, apply_command
+from gridpilot.sim.model import Anomaly, SimContext, apply_command, split_parts
 from gridpilot.sim.noise import Array
-from gridpilot.sim.provision import SimAsset
+from gridpilot.sim.provision import SimAsset, with_parts
 from gridpilot.sim.resume import Resume, resume_all
 from gridpilot.telemetry.tasks import TelemetryRuntime
 
@@ -54,6 +54,8 @@ class LiveAsset:
     accumulator: Accumulator = field(default_factory=Accumulator)
     sent: int = 0
     stored_until_ms: int | None = None  # samples at or before are stored already
+    #: The asset whose model drives this one (a part: never generated on its own).
+    driver: int | None = None
 
 
 class LiveSimulator:
@@ -80,10 +82,17 @@ class LiveSimulator:
         self._anchor_wall = 0.0
         self.errors = 0
 
+    def devices(self) -> list[SimAsset]:
+        """Every simulated asset: the driven ones and their parts."""
+        return with_parts(self.assets)
+
     async def prime(self, runtime: TelemetryRuntime | None) -> None:
-        """Continue each asset from its stored data (if ``runtime``) or start at the present."""
+        """Continue each asset from its stored data (if ``runtime``) or start at the present;
+        a part (a member's battery) continues its own SOC, registers and commands inside its
+        driver's model."""
         now = now_ms()
-        resumes = await resume_all(runtime.sessions, self.assets) if runtime is not None else {}
+        devices = self.devices()
+        resumes = await resume_all(runtime.sessions, devices) if runtime is not None else {}
         for asset in self.assets:
             step = output_step_ms(asset.spec.model, self.step_ms)
             resume = resumes.get(asset.asset_id) or Resume()
@@ -94,6 +103,13 @@ class LiveSimulator:
             self.live[asset.asset_id] = LiveAsset(
                 asset, ctx, step, start, resume.accumulator, stored_until_ms=resume.keep_after_ms
             )
+            for name, part in asset.parts:
+                held = resumes.get(part.asset_id) or Resume()
+                part_ctx = attach_part(ctx, resume.accumulator, name, held)
+                self.live[part.asset_id] = LiveAsset(
+                    part, part_ctx, step, start, stored_until_ms=held.keep_after_ms,
+                    driver=asset.asset_id,
+                )  # fmt: skip
         self.set_speed(
             self.speed, start_ms=min((a.next_ms for a in self.live.values()), default=now)
         )
@@ -122,6 +138,8 @@ class LiveSimulator:
             await asyncio.sleep(0)
             if stop is not None and stop.is_set():
                 break
+            if live.driver is not None:
+                continue  # generated with its driver
             end = (sim_now // live.step_ms + 1) * live.step_ms  # the sample at/before now too
             if end <= live.next_ms:
                 continue
@@ -134,14 +152,25 @@ class LiveSimulator:
                 step_ms=live.step_ms,
                 accumulator=live.accumulator,
             )
-            ts, values = after(ts, values, live.stored_until_ms)
-            live.stored_until_ms = None
-            if len(ts):
-                await self.sink.send(live.asset, ts, values)
-                live.sent += len(ts)
-                sent += len(ts)
-            live.next_ms = end
+            own, parts = split_parts(values)
+            for target, part_values in [(live, own), *self._parts(live, parts)]:
+                kept_ts, kept = after(ts, part_values, target.stored_until_ms)
+                target.stored_until_ms = None
+                if len(kept_ts) and kept:
+                    await self.sink.send(target.asset, kept_ts, kept)
+                    target.sent += len(kept_ts)
+                    sent += len(kept_ts)
+                target.next_ms = end
         return sent
+
+    def _parts(
+        self, live: LiveAsset, values: dict[str, dict[str, Array]]
+    ) -> list[tuple[LiveAsset, dict[str, Array]]]:
+        return [
+            (self.live[part.asset_id], values.get(name, {}))
+            for name, part in live.asset.parts
+            if part.asset_id in self.live
+        ]
 
     async def run(self, stop: asyncio.Event) -> None:
         """Tick until ``stop`` is set; a failing tick is logged and retried."""

@@ -60,7 +60,10 @@ class Overrides:
     ``remote``: a timed ``charge``/``discharge`` (an EMS set point: the flex MPC sends one per
     step) puts a battery or EV charger under remote control; between set points it holds
     0 kW instead of its own pattern (a battery's time shift, an EV charger's random sessions),
-    as a device in an EMS's remote mode does, until ``power_kw: null`` hands it back."""
+    as a device in an EMS's remote mode does, until ``power_kw: null`` hands it back. A
+    ``setpoint`` with ``power_kw`` (peak shaving sends ``0`` to hold a battery idle) is a forced
+    power without an end, in the device's own sign (> 0 charging, < 0 discharging): 0 kW is a
+    set point like any other, not "no set point"."""
 
     running: bool = True
     power_limit_kw: float | None = None
@@ -125,10 +128,18 @@ def apply_command(
         overrides.remote = overrides.forced_until_ms is not None
         return f"{kind} at {float(power):g} kW"
     if kind == "setpoint":
-        value = next((params[k] for k in SETPOINT_PARAMS if params.get(k) is not None), None)
+        key, value = next(
+            ((k, params[k]) for k in SETPOINT_PARAMS if params.get(k) is not None), (None, None)
+        )
         if value is not None and not isinstance(value, int | float):
             raise ValidationFailed("setpoint needs a numeric params.value (or null to clear)")
         overrides.setpoint = float(value) if value is not None else None
+        if key == "power_kw" and value is not None:  # a storage device's power, 0 included:
+            overrides.forced_kw = float(value)  # held until the next command
+            overrides.forced_soc_pct = None
+            overrides.forced_until_ms = None
+            overrides.remote = True
+            return f"power set point {float(value):g} kW"
         return f"setpoint {value}"
     raise ValidationFailed(f"unknown command kind {kind!r}; known: {', '.join(COMMAND_KINDS)}")
 
@@ -145,6 +156,20 @@ class SimContext:
     overrides: Overrides = field(default_factory=Overrides)
     random_anomalies: bool = True
     state: dict[str, float] = field(default_factory=dict)  # carried across chunks (battery SOC)
+    #: The contexts of the devices this one drives (``part``): their commands and state.
+    parts: dict[str, SimContext] = field(default_factory=dict)
+
+    def part(self, name: str) -> SimContext:
+        """The context of part ``name`` (a home battery behind a member's meter): its own
+        overrides (the part asset's commands) and state (its SOC), made on first use."""
+        found = self.parts.get(name)
+        if found is None:
+            found = SimContext(
+                seed=self.seed, timezone=self.timezone, weather_model=self.weather_model,
+                asset_key=f"{self.asset_key}/{name}", random_anomalies=False,
+            )  # fmt: skip
+            self.parts[name] = found
+        return found
 
     def local(self, t_ms: NDArray[np.int64]) -> LocalTime:
         return LocalTime.of(t_ms, self.timezone)
@@ -178,6 +203,28 @@ def daily_anomalies(seed: int, asset_key: str, kind: str, t_ms: NDArray[np.int64
         hold = int(2 * noise.uniform(seed, stream + "/hold", day)[0] * MS_PER_HOUR)
         result.append(Anomaly(kind, start, duration, 1.0, hold))
     return result
+
+
+#: Between a part's name and its metric in a driving model's output (``battery:soc_pct``).
+PART_SEPARATOR = ":"
+
+
+def part_metric(part: str, metric: str) -> str:
+    return f"{part}{PART_SEPARATOR}{metric}"
+
+
+def split_parts(values: dict[str, Array]) -> tuple[dict[str, Array], dict[str, dict[str, Array]]]:
+    """A driving model's output as its own metrics and each part's (``battery:power_kw`` is
+    part ``battery``'s ``power_kw``)."""
+    own: dict[str, Array] = {}
+    parts: dict[str, dict[str, Array]] = {}
+    for key, array in values.items():
+        part, sep, metric = key.partition(PART_SEPARATOR)
+        if sep:
+            parts.setdefault(part, {})[metric] = array
+        else:
+            own[key] = array
+    return own, parts
 
 
 class DeviceModel(Protocol):

@@ -2,7 +2,8 @@
 seeds' topics, commands with acknowledgements (docs/control.md).
 
 * fleet devices publish (QoS 1) each metric on ``{base}/telemetry/{metric}`` as ``{"ts", "value"}``;
-* CER devices publish the seed's device message on ``{base}/measurements``;
+* CER devices publish the seed's device message on ``{base}/measurements`` (a battery behind a
+  CER member's POD is a fleet device: its SOC is not in the CER message);
 * status: retained ``online`` on connect, Last Will ``offline`` (retained) on ``{base}/status``;
 * commands on ``{base}/commands`` (QoS 1) are acknowledged on ``{base}/commands/ack``:
   ``acknowledged``, then ``succeeded`` or ``failed`` (unknown kind, bad parameters, expired).
@@ -65,7 +66,7 @@ def messages(
     rounded = {k: np.round(v, 4).tolist() for k, v in values.items()}
     result = []
     for i, stamp in enumerate(ts.tolist()):
-        if asset.site.topics == CER:
+        if asset.topics == CER:
             sample = {k: v[i] for k, v in rounded.items()}
             result.append(
                 (f"{base}/measurements", json.dumps(cer_message(asset, stamp, sample)).encode())
@@ -105,7 +106,7 @@ class MqttDevices:
     async def connect(self, simulator: LiveSimulator) -> None:
         """Connect every device, publish its birth and subscribe to its commands."""
         self.simulator = simulator
-        for asset in simulator.assets:
+        for asset in simulator.devices():
             client = await self._stack.enter_async_context(self._client(asset))
             base = self.prefix + asset.base_topic
             await client.publish(f"{base}/status", b"online", qos=1, retain=True)
@@ -122,7 +123,7 @@ class MqttDevices:
             with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
                 await task
         if graceful and self.simulator is not None:
-            for asset in self.simulator.assets:
+            for asset in self.simulator.devices():
                 client = self.clients.get(asset.asset_id)
                 if client is not None:
                     with contextlib.suppress(aiomqtt.MqttError):

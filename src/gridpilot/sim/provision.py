@@ -8,7 +8,7 @@ bound ``SimAsset`` records the runners drive.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -108,7 +108,9 @@ EXTRA_METRICS = (
 
 @dataclass(frozen=True)
 class SimAsset:
-    """A provisioned asset bound to its model."""
+    """A provisioned asset bound to its model; ``parts`` are the assets its model drives
+    (a community member's batteries: name in the model, asset), which the runners store
+    and command under their own asset ids but never drive on their own."""
 
     asset_id: int
     site_id: int
@@ -116,10 +118,35 @@ class SimAsset:
     site: SiteSpec
     spec: AssetSpec
     base_topic: str
+    parts: tuple[tuple[str, SimAsset], ...] = ()
 
     @property
     def key(self) -> str:
         return self.spec.device_id
+
+    @property
+    def topics(self) -> str:
+        """The MQTT topic family it publishes on (``scenarios.FLEET`` or ``CER``)."""
+        return self.spec.topics or self.site.topics
+
+
+def with_parts(assets: list[SimAsset]) -> list[SimAsset]:
+    """Every asset, the parts after their driver (what has readings and takes commands)."""
+    return [x for a in assets for x in (a, *(part for _, part in a.parts))]
+
+
+def _attach_parts(assets: list[SimAsset]) -> list[SimAsset]:
+    """The driven assets, each carrying the parts its model drives (``AssetSpec.part_of``)."""
+    parts: dict[tuple[int, str], list[tuple[str, SimAsset]]] = {}
+    for a in assets:
+        if a.spec.part_of is not None:
+            host, name = a.spec.part_of
+            parts.setdefault((a.site_id, host), []).append((name, a))
+    return [
+        replace(a, parts=tuple(parts.get((a.site_id, a.key), ())))
+        for a in assets
+        if a.spec.part_of is None
+    ]
 
 
 async def ensure_metrics(*, session: AsyncSession) -> list[tuple[int, str]]:
@@ -158,7 +185,7 @@ def _missing(asset: Any, wanted: dict[str, Any]) -> dict[str, Any]:
 async def _ensure_asset(
     session: AsyncSession, site: SiteSpec, site_id: int, spec: AssetSpec, existing: dict
 ) -> tuple[int, str, str]:
-    base = mqtt_base_topic(site, site_id, spec.device_id)
+    base = mqtt_base_topic(site, site_id, spec.device_id, spec.topics)
     attributes = {
         "device_id": spec.device_id,
         "mqtt_base_topic": base,
@@ -224,7 +251,9 @@ async def _ensure_site(session: AsyncSession, site: SiteSpec, row: Any | None) -
 async def provision(
     *, sessions: async_sessionmaker[AsyncSession], bus: EventBus | None, scenarios: list[str]
 ) -> list[SimAsset]:
-    """Ensure the sites and assets of ``scenarios`` exist; publish change events after commit."""
+    """Ensure the sites and assets of ``scenarios`` exist; publish change events after commit.
+    Returns the driven assets, each with its parts (``SimAsset.parts``; ``with_parts`` lists
+    them all)."""
     result: list[SimAsset] = []
     changed: dict[str, list[int]] = {"created": [], "updated": []}
     async with transaction(sessions) as session:
@@ -254,4 +283,4 @@ async def provision(
                 await publish_assets_changed(bus, ids, action)
         for metric_id, key in new_metrics:
             await publish_metric_changed(bus, metric_id, key, "created")
-    return result
+    return _attach_parts(result)

@@ -56,8 +56,9 @@ class Battery:
             forced = t_ms < o.forced_until_ms if o.forced_until_ms is not None else ~forced
             request = np.where(forced, np.clip(o.forced_kw, -self.rated_kw, self.rated_kw), request)
         request = apply_overrides(request, o)
-        top = min(self.soc_max_pct, o.forced_soc_pct or 100.0)  # a charge's target SOC
-        bottom = max(self.soc_min_pct, o.forced_soc_pct or 0.0)  # a discharge's minimum SOC
+        target = o.forced_soc_pct  # a charge's target SOC, a discharge's minimum (0 % included)
+        top = min(self.soc_max_pct, 100.0 if target is None else target)
+        bottom = max(self.soc_min_pct, 0.0 if target is None else target)
         eta = np.sqrt(self.efficiency)
         dt_h = self.interval_s / 3600.0
         soc = ctx.state.get("soc_pct", 50.0)
@@ -130,10 +131,16 @@ class EvCharger:
             charging, self.rated_kw * noise.jitter(ctx.seed, ctx.asset_key, t_ms, 0.02), 0.0
         )
         o = ctx.overrides
-        if o.remote:  # smart charging: the EMS's set point while it lasts, else nothing
-            until = o.forced_until_ms if o.forced_until_ms is not None else 0
-            forced = (t_ms < until) & (o.forced_kw is not None)
-            power = np.where(forced, min(max(o.forced_kw or 0.0, 0.0), self.rated_kw), 0.0)
+        if o.remote or o.forced_kw is not None:
+            # smart charging: the EMS's set point while it lasts (a set point without a
+            # duration, 0 kW included, until the next command), then nothing under remote
+            # control, else the charger's own sessions again
+            until = o.forced_until_ms
+            forced = (t_ms < until) if until is not None else np.ones(len(t_ms), dtype=bool)
+            forced &= o.forced_kw is not None
+            after = 0.0 if o.remote else power
+            set_kw = min(max(o.forced_kw or 0.0, 0.0), self.rated_kw)
+            power = np.where(forced, set_kw, after)
         power = apply_overrides(np.clip(power, 0.0, self.rated_kw), o)
         return {
             "power_kw": power,

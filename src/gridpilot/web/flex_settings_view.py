@@ -37,7 +37,7 @@ LABELS = {
     "kw_per_degc": "Load change per °C of offset [kW]",
     "max_offset_degc": "Largest setpoint offset [°C]",
 }
-#: Parameters the form does not edit (EV sessions come from the API, CLI or the demo).
+#: Parameters not drawn as plain inputs (EV sessions have their own editor).
 NOT_EDITED = frozenset({"sessions"})
 
 

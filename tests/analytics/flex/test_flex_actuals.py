@@ -68,3 +68,20 @@ def test_without_a_battery_resource_both_references_remove_the_measured_battery(
     assert cost.no_battery_eur == pytest.approx(1.00)
     assert cost.rule_based_eur == pytest.approx(1.00)
     assert cost.actual_eur == pytest.approx(0.40)
+
+
+def test_the_rule_based_controller_runs_each_battery_in_turn():
+    """The measured flows are the site's total (priced with the batteries as one); the
+    rule-based reference runs each battery with its own figures, the second on what the
+    first left."""
+    second = Battery("b2", capacity_kwh=10, charge_max_kw=20, discharge_max_kw=20,
+                     soc_start_frac=0.05, soc_min_frac=0.0, soc_max_frac=1.0,
+                     charge_efficiency=1.0, discharge_efficiency=1.0,
+                     wear_cost_eur_per_kwh=0.01)  # fmt: skip
+    [cost] = reprice(_day(), BATTERY, period_of=np.array([0, 0, 0]), periods=1,
+                     rule_batteries=[BATTERY, second])  # fmt: skip
+    assert cost.actual_eur == pytest.approx(0.40)  # as with one battery
+    assert cost.no_battery_eur == pytest.approx(1.00)
+    # the first spends its 1 kWh, the second its 0.5 kWh (0.005 EUR of wear) in the first
+    # quarter: 0.5 kWh x 0.10 + 2 kWh x 0.40, and the 1.5 kWh they took refilled at 0.10
+    assert cost.rule_based_eur == pytest.approx(0.05 + 0.80 + 0.005 + 0.15)

@@ -9,7 +9,13 @@ Per interval (kWh, NaN when unknown): grid ``import``/``export`` and battery ``c
   dispatches the batteries), plus battery wear on the measured throughput;
 - **no battery**: ``max(net, 0)`` imported, ``max(-net, 0)`` exported, no wear;
 - **rule-based**: the self-consumption controller (``rule_based.self_consumption``) run
-  on ``net`` from the start of the data, with wear on its throughput.
+  on ``net`` from the start of the data, with wear on its throughput; with several batteries
+  each in turn on what the ones before left (as ``rule_based.rule_based_flows`` does), each
+  with its own band, powers, efficiencies and wear.
+
+The measured charge and discharge are the site's totals (the balance does not tell batteries
+apart), so the actual operation's wear and stored energy use one equivalent ``battery``
+(``flex.savings.equivalent_battery``: capacities summed, the rest weighted by capacity).
 
 Deferrable loads and EVs are in the measured demand as they ran: shifting them is not
 undone here (the unshifted profile was never measured). Each period is charged
@@ -28,6 +34,7 @@ the "maximise self-consumption" mode of home batteries (see ``rule_based.py``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,7 +70,27 @@ class PeriodCost:
     measured: int
 
 
-def _flows(m: Measured, battery: Battery | None) -> dict[str, tuple[np.ndarray, ...]]:
+def _rule_based(
+    net: np.ndarray, step_h: float, batteries: Sequence[Battery]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The self-consumption controller's net [kWh], wear [EUR] and stored-energy change [kWh]
+    per interval, each battery in turn on what the ones before it left."""
+    wear = np.zeros_like(net)
+    stored = np.zeros_like(net)
+    for battery in batteries:
+        plan = self_consumption(battery, net / step_h, step_h)
+        charge, discharge = plan.charge_kw * step_h, plan.discharge_kw * step_h
+        net = net + charge - discharge
+        wear = wear + battery.wear_cost_eur_per_kwh * (charge + discharge)
+        stored = stored + (
+            battery.charge_efficiency * charge - discharge / battery.discharge_efficiency
+        )
+    return net, wear, stored
+
+
+def _flows(
+    m: Measured, battery: Battery | None, rule: Sequence[Battery]
+) -> dict[str, tuple[np.ndarray, ...]]:
     """Import, export, wear and stored-energy change [kWh] per interval of each controller."""
     known = np.isfinite(m.import_kwh) & np.isfinite(m.export_kwh)
     charge = np.where(known, np.nan_to_num(m.charge_kwh), 0.0)
@@ -81,19 +108,12 @@ def _flows(m: Measured, battery: Battery | None) -> dict[str, tuple[np.ndarray, 
             "rule_based": rb,
         }
     eta_c, eta_d = battery.charge_efficiency, battery.discharge_efficiency
-    plan = self_consumption(battery, net / m.step_h, m.step_h)
-    rb_charge, rb_discharge = plan.charge_kw * m.step_h, plan.discharge_kw * m.step_h
-    rb_net = net + rb_charge - rb_discharge
+    rb_net, rb_wear, rb_stored = _rule_based(net, m.step_h, rule or [battery])
     wear = battery.wear_cost_eur_per_kwh
     return {
         "actual": (imp, exp, wear * (charge + discharge), eta_c * charge - discharge / eta_d),
         "no_battery": (np.maximum(net, 0), np.maximum(-net, 0), zero, zero),
-        "rule_based": (
-            np.maximum(rb_net, 0),
-            np.maximum(-rb_net, 0),
-            wear * (rb_charge + rb_discharge),
-            eta_c * rb_charge - rb_discharge / eta_d,
-        ),
+        "rule_based": (np.maximum(rb_net, 0), np.maximum(-rb_net, 0), rb_wear, rb_stored),
     }
 
 
@@ -104,9 +124,13 @@ def reprice(
     period_of: np.ndarray,
     periods: int,
     demand_charge_eur_per_kw: float = 0.0,
+    rule_batteries: Sequence[Battery] = (),
 ) -> list[PeriodCost]:
     """The cost [EUR] of each controller in each of ``periods`` periods; ``period_of[i]`` is
-    the period of interval i (-1: before the first, counted only for the running peak)."""
+    the period of interval i (-1: before the first, counted only for the running peak).
+    ``battery`` is the site's batteries as one (the measured flows are their sum);
+    ``rule_batteries`` the batteries the rule-based controller runs, each in turn (default:
+    ``battery``)."""
     known = np.isfinite(m.import_kwh) & np.isfinite(m.export_kwh)
     inside = period_of >= 0
     where = np.where(inside, period_of, 0)
@@ -117,7 +141,7 @@ def reprice(
     np.minimum.at(cheapest, where[inside & known], m.price_eur_per_kwh[inside & known])
     refill = np.where(np.isfinite(cheapest), cheapest, 0.0) / eta_c + wear_rate
     totals = {}
-    for name, (imp, exp, wear, stored) in _flows(m, battery).items():
+    for name, (imp, exp, wear, stored) in _flows(m, battery, rule_batteries).items():
         energy = m.price_eur_per_kwh * imp - m.export_price_eur_per_kwh * exp + wear
         peak_kw = np.maximum.accumulate(np.concatenate([[0.0], imp / m.step_h]))
         demand = demand_charge_eur_per_kw * np.diff(peak_kw)

@@ -1,7 +1,8 @@
 """``/settings/flex?site={id}``: a site's flexible resources (as
 ``/api/v1/sites/{id}/flex-resources``): list with kind, linked asset, key figures and
 auto-dispatch; add (a kind chooser; the parameters drawn from the kind's params model), edit,
-delete (asks first). Any role reads; configure edits.
+delete (asks first); an EV charger's charging sessions added, edited and deleted in the same
+form, their times in the site's zone. Any role reads; configure edits.
 
 The form builds the API's own bodies (``ResourceCreate``/``ResourceUpdate``) and calls the
 services the routes call with the logged-in principal, so a figure the API refuses is refused
@@ -24,6 +25,7 @@ from gridpilot.flex import service as flex
 from gridpilot.flex.resources import ASSET_KINDS
 from gridpilot.flex.schemas import ResourceCreate, ResourceOut, ResourceUpdate
 from gridpilot.web.context import current
+from gridpilot.web.ev_sessions_form import SessionsEditor
 from gridpilot.web.flex_settings_view import KIND_ICONS, KIND_NAMES, caption, param_specs
 from gridpilot.web.forms import Form, act, blank, confirm, dialog_card, problems, section
 from gridpilot.web.layout import frame, require_login
@@ -80,10 +82,14 @@ def _param_value(kind_of: str, value: Any) -> Any:
 
 
 class ResourceForm:
-    """The resource's inputs in a dialog; the parameters re-drawn when the kind changes."""
+    """The resource's inputs in a dialog; the parameters re-drawn when the kind changes; an EV
+    charger's sessions in their own editor (``web.ev_sessions_form``)."""
 
-    def __init__(self, resource: ResourceOut | None, site_assets: list[Asset]) -> None:
-        self.resource, self.site_assets = resource, site_assets
+    def __init__(
+        self, resource: ResourceOut | None, site_assets: list[Asset], timezone: str
+    ) -> None:
+        self.resource, self.site_assets, self.timezone = resource, site_assets, timezone
+        self.sessions: SessionsEditor | None = None
         kind = resource.kind if resource else "battery"
         self.fields: dict[str, Any] = {
             "kind": ui.select(KIND_NAMES, value=kind, label="Kind"),
@@ -134,26 +140,30 @@ class ResourceForm:
                     element = ui.number(label, value=value)
                 element.classes("w-full").props(f"data-testid=param-{name}")
                 self.params[name] = (kind_of, element)
+            self.sessions = None
             if kind == "ev_charger":
-                count = len(values.get("sessions") or [])
-                ui.label(
-                    f"Charging sessions ({count}) are kept as they are; they are added through "
-                    "the API (arrival, departure, kWh needed)."
-                ).classes("text-caption text-grey-7")
+                self.sessions = SessionsEditor(list(values.get("sessions") or []), self.timezone)
         self.form.fields = {**self.fields, **{n: e for n, (_k, e) in self.params.items()}}
 
     def params_body(self, keep_empty: bool) -> dict[str, Any]:
         values = {n: _param_value(k, e.value) for n, (k, e) in self.params.items()}
         return values if keep_empty else {n: v for n, v in values.items() if v is not None}
 
-    def body(self) -> dict[str, Any]:
-        """The API's body: ``ResourceCreate`` for a new resource, else ``ResourceUpdate``."""
+    def body(self) -> dict[str, Any] | None:
+        """The API's body: ``ResourceCreate`` for a new resource, else ``ResourceUpdate``;
+        None when a charging session was refused (its reasons are shown beside it)."""
+        params = self.params_body(keep_empty=self.resource is not None)
+        if self.sessions is not None:
+            sessions = self.sessions.body()
+            if sessions is None:
+                return None
+            params["sessions"] = sessions
         values = {
             "name": (self.fields["name"].value or "").strip(),
             "asset_id": blank(self.fields["asset_id"].value),
             "enabled": bool(self.enabled.value),
             "auto_dispatch": bool(self.auto.value),
-            "params": self.params_body(keep_empty=self.resource is not None),
+            "params": params,
         }
         return values if self.resource else {"kind": self.fields["kind"].value, **values}
 
@@ -167,10 +177,13 @@ def resource_dialog(
             f"New flexible resource of {site.name}" if resource is None else f"Edit {resource.name}"
         )
         ui.label(title).classes("text-h6")
-        form = ResourceForm(resource, site_assets)
+        form = ResourceForm(resource, site_assets, site.timezone)
 
         async def save() -> None:
+            form.form.clear()
             body = form.body()
+            if body is None:
+                return
 
             async def action(session: AsyncSession, user: Principal) -> ResourceOut:
                 if resource is None:
