@@ -10,6 +10,8 @@ from gridpilot.analytics.dr_dispatch import (
     Held,
     battery,
     curtailable,
+    deferral,
+    dimming,
     ev_charger,
     hvac,
     plan_reduction,
@@ -85,6 +87,42 @@ def test_rebound_makes_a_load_dearer() -> None:
         [50.0],
     )  # fmt: skip
     assert plan.reduction_kw == {"a": [0.0], "b": [50.0]}
+
+
+def test_dimming_gives_part_where_a_switched_load_gives_all() -> None:
+    """Lighting dimmed up to 20 kW at 0.40 EUR/kWh, a chiller switched off whole (30 kW, 0.35),
+    an HVAC offset (5 kW/degC up to 2 degC, 3 EUR/(degC h): 0.60 EUR/kWh), for 1 h.
+    Target 15 kW: the lighting dims by exactly 15 kW (6.00 EUR; switched off it would give all
+    20: 8.00, the chiller 30 x 0.35 = 10.50). Target 25 kW: the chiller whole (10.50) beats
+    lighting 20 + HVAC 5 (8.00 + 3.00 = 11.00)."""
+    resources = [
+        dimming("lights", dim_kw=20, cost_eur_per_kwh=0.4),
+        curtailable("chiller", shed_kw=30, cost_eur_per_kwh=0.35),
+        hvac("ahu", kw_per_degc=5, max_offset_degc=2, discomfort_eur_per_degc_h=3),
+    ]
+    plan = plan_reduction(resources, [15.0] * 4)
+    assert plan.reduction_kw == {"lights": [15.0] * 4, "chiller": [0.0] * 4, "ahu": [0.0] * 4}
+    assert plan.cost_eur == Decimal("6.00")
+    plan = plan_reduction(resources, [25.0] * 4)
+    assert plan.reduction_kw == {"lights": [0.0] * 4, "chiller": [30.0] * 4, "ahu": [0.0] * 4}
+    assert plan.cost_eur == Decimal("10.50")
+    capped = dimming("lights", dim_kw=20, cost_eur_per_kwh=0.4, max_duration_min=30)
+    plan = plan_reduction([capped], [10.0] * 4)  # dimmed for 30 min at most: 2 of 4 intervals
+    assert sorted(plan.reduction_kw["lights"]) == [0.0, 0.0, 10.0, 10.0]
+
+
+def test_deferral_holds_back_only_what_can_be_made_up() -> None:
+    """A press drawing 40 kW may be capped to a pause, but only 5 kWh can be made up before its
+    window closes: 5 kWh from it (0.10 EUR/kWh), the other 35 kWh of the hour from the HVAC
+    (20 kW/degC, 4 EUR/(degC h): 0.20): 5 x 0.10 + 35 x 0.20 = 7.50 EUR. Its energy comes
+    back after the release (rebound 100 %)."""
+    press = deferral("press", defer_kw=40, deferrable_kwh=5, cost_eur_per_kwh=0.1)
+    assert press.rebound_frac == 1.0 and not press.on_off
+    ahu = hvac("ahu", kw_per_degc=20, max_offset_degc=2, discomfort_eur_per_degc_h=4)
+    plan = plan_reduction([press, ahu], [40.0] * 4)
+    assert sum(plan.reduction_kw["press"]) * 0.25 == pytest.approx(5.0)
+    assert plan.total_kw() == pytest.approx([40.0] * 4)
+    assert plan.cost_eur == Decimal("7.50")
 
 
 def test_bad_input_is_refused() -> None:

@@ -1,6 +1,6 @@
-"""The demand response benchmark's code does not rot: its synthetic sites, placebo days and the
-per-site accuracy rows (no timing or accuracy figure is asserted), and one tiny run of the whole
-script (marked slow)."""
+"""The demand response benchmarks' code does not rot: the CBL bench's synthetic sites, placebo
+days and the per-site accuracy rows (no timing or accuracy figure is asserted), one tiny run of
+the whole script, and one dispatched event of ``bench/dr_counterfactual.py`` (both marked slow)."""
 
 from __future__ import annotations
 
@@ -72,3 +72,16 @@ def test_quick_run_of_the_whole_script(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     for text in ("1. CBL time", "2. Placebo days", "caiso_10in10", "weather_regression"):
         assert text in done.stdout, done.stdout
+
+
+@pytest.mark.slow
+def test_one_dispatched_event_against_the_truth(tmp_path):
+    """``bench/dr_counterfactual.py``: one event, 10 days of history, SQLite."""
+    done = subprocess.run(
+        [sys.executable, str(BENCH / "dr_counterfactual.py"), "--events", "1",
+         "--history-days", "10"],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "SQLite: 1 events 14:00-16:00 (Rome), target 20 kW" in done.stdout, done.stdout
+    assert "| 2026-09-21 | " in done.stdout and "within +-10 %" in done.stdout

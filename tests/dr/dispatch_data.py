@@ -103,7 +103,52 @@ async def ack(app, asset_id: int, command_id: int, *states: str, detail: str | N
             )  # fmt: skip
 
 
+async def ack_queued(app, client, headers, event: int) -> None:
+    """The devices acknowledge every command of the event's dispatch still queued."""
+    for step in (await detail(client, headers, event))["dispatch"]["steps"]:
+        if step["command_id"] is not None and step["state"] == "queued":
+            await ack(app, step["asset_id"], step["command_id"], "acknowledged", "succeeded")
+
+
 async def alerts_of(app, site: int) -> list[Alert]:
     async with app.state.sessions() as session:
         query = select(Alert).where(Alert.site_id == site).order_by(Alert.id)
         return list((await session.scalars(query)).all())
+
+
+PRESS = {
+    "kind": "deferrable_load",
+    "name": "Press",
+    "params": {"energy_kwh": 800, "power_max_kw": 200, "window_start": "06:00",
+               "window_end": "22:00"},
+}  # fmt: skip
+ASSET_KIND["Press"] = "injection_molding"
+
+
+async def flex_schedule(app, site: int, start_ms: int, steps: int, batteries: dict) -> None:
+    """A stored flex schedule of ``steps`` quarters from ``start_ms``: ``batteries`` name ->
+    (charge kW, discharge kW) in every step (the flex domain's table, as its MPC stores it)."""
+    from gridpilot.flex.models import FlexSchedule
+
+    zero = [0.0] * steps
+    costs = ("energy_eur", "demand_charge_eur", "wear_eur", "shed_eur", "total_eur")
+    money = dict.fromkeys(costs, "0.00")
+    saved = ("optimised_eur", "no_battery_eur", "rule_based_eur", "saving_vs_no_battery_eur",
+             "saving_vs_rule_based_eur")  # fmt: skip
+    savings = dict.fromkeys(saved, "0.00")
+    series: dict[str, object] = {
+        key: zero for key in ("load_kw", "pv_kw", "pv_curtailed_kw", "import_kw", "export_kw",
+                              "price_eur_per_kwh", "export_price_eur_per_kwh")
+    }  # fmt: skip
+    series["batteries"] = {
+        name: {"charge_kw": [c] * steps, "discharge_kw": [d] * steps, "soc_pct": [50.0] * steps}
+        for name, (c, d) in batteries.items()
+    }
+    series |= {"deferrable_kw": {}, "ev_kw": {}, "shed_kw": {}, "max_balance_residual_w": 0.0}
+    async with app.state.sessions() as session, session.begin():
+        session.add(FlexSchedule(
+            site_id=site, created_ms=start_ms, created_by="system:flex", start_ms=start_ms,
+            step_s=900, horizon=steps, status="optimal", solver_status="optimal",
+            objective_eur="0.00", cost=money, savings=savings, conflicts=[], message="",
+            inputs={}, notes=[], series=series, solve_time_ms=1,
+        ))  # fmt: skip

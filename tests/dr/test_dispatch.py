@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 from tests.dr.dispatch_data import (
     AHU,
@@ -14,17 +15,20 @@ from tests.dr.dispatch_data import (
     CHILLER,
     END,
     EV,
+    PRESS,
     SEC,
     START,
     ack,
+    ack_queued,
     add_resources,
     alerts_of,
     create_event,
     detail,
     dr_site,
+    flex_schedule,
     live_steps,
 )
-from tests.dr.dr_data import QUARTER, ZONE, iso_utc, local_ms
+from tests.dr.dr_data import QUARTER, ZONE, iso_utc, local_ms, profile, quarters, store_power
 from tests.dr.test_webhook import notification, post, site_with_history, utility
 
 from gridpilot.core.timestamps import now_ms
@@ -57,41 +61,52 @@ async def test_plan_commands_under_target_alert_and_stepped_restore(app, client,
     assert plan["cost_eur"] == "12.00"
     # the hour before 14:00 on the 25th: level 125 kW + shape 13.00..13.75 kW
     assert plan["pre_event_kw"] == pytest.approx(138.375)
-    assert live_steps(found) == [
+    # the battery: one discharge per interval, each to the interval's end + 60 s (the next
+    # one overlaps it), the last to the event's end; never a stop
+    assert live_steps(found)[:2] == [
         ("shed", "BESS", 40.0, "discharge",
-         {"power_kw": 40.0, "min_soc_pct": 10.0, "duration_s": 7170}, "queued"),
+         {"power_kw": 40.0, "min_soc_pct": 10.0, "duration_s": 930}, "queued"),
         ("shed", "AHU", 20.0, "setpoint", {"temperature_c": 24.0}, "queued"),
     ]  # fmt: skip
+    battery = [s for s in live_steps(found) if s[1] == "BESS"]
+    assert [(s[4]["duration_s"], s[5]) for s in battery] == [
+        (930, "queued"),
+        *[(960, "pending")] * 6,
+        (900, "pending"),
+    ]
     commands = (await client.get(f"/api/v1/assets/{ids['AHU']['asset_id']}/commands",
                                  headers=admin)).json()  # fmt: skip
     assert [(c["kind"], c["params"], c["created_by"]) for c in commands] == [
         ("setpoint", {"temperature_c": 24.0}, "system:dr")
     ]
-    for step in plan["steps"]:
-        await ack(app, step["asset_id"], step["command_id"], "acknowledged", "succeeded")
+    await ack_queued(app, client, admin, event)
 
     await runtime.step(START + 16 * MIN)  # the first quarter is metered: no reduction
+    await ack_queued(app, client, admin, event)  # the battery's discharge for 14:15
     (alert,) = [a for a in await alerts_of(app, site) if a.kind == "dr_under_target"]
     assert alert.severity == "warning" and "14:00 (Europe/Rome)" in alert.message
     assert "target 60.0 kW" in alert.message
     assert [p["alert_id"] for p in raised] == [alert.id]
     await runtime.step(START + 31 * MIN)  # once per event
+    await ack_queued(app, client, admin, event)
     assert len([a for a in await alerts_of(app, site) if a.kind == "dr_under_target"]) == 1
 
     await runtime.step(END + 30 * SEC)
     found = await detail(client, admin, event)
     assert found["dispatch"]["status"] == "restoring"
     restore = [s for s in found["dispatch"]["steps"] if s["phase"] == "restore"]
-    # 16:00: the battery's discharge simply ends, the AHU goes back 1 degC; 16:15: the rest
+    # the battery's last discharge went out at 14:31 for 14:30-14:45 (this test steps the loop
+    # only then) and ran out long before the end: nothing to release. 16:00: the AHU goes back
+    # 1 degC; 16:15: the rest
     assert [
         (s["start"][11:16], s["resource"], s["reduction_kw"], s["command_params"], s["state"])
         for s in restore
     ] == [
-        ("15:00", "BESS", 0.0, {}, "skipped"),
         ("15:00", "AHU", 10.0, {"temperature_c": 23.0}, "queued"),
         ("15:15", "AHU", 0.0, {"temperature_c": 22.0}, "pending"),
     ]  # fmt: skip (UTC: Rome is UTC+1 in November)
-    ahu_restore = restore[1]
+    assert not [s for s in found["dispatch"]["steps"] if s["command_kind"] in ("stop", "start")]
+    ahu_restore = restore[0]
     await ack(app, ahu_restore["asset_id"], ahu_restore["command_id"], "succeeded")
     await runtime.step(END + 15 * MIN + 30 * SEC)
     found = await detail(client, admin, event)
@@ -119,7 +134,8 @@ async def test_a_failed_then_an_unacknowledged_command_fall_back(app, client, ad
 
     await runtime.step(START)
     steps = (await detail(client, admin, event))["dispatch"]["steps"]
-    bess, ahu = steps
+    bess, ahu = steps[:2]
+    assert (bess["resource"], ahu["resource"]) == ("BESS", "AHU")
     await ack(app, bess["asset_id"], bess["command_id"], "acknowledged", "succeeded")
     await ack(app, ahu["asset_id"], ahu["command_id"], "failed", detail="BMS timeout")
 
@@ -128,14 +144,16 @@ async def test_a_failed_then_an_unacknowledged_command_fall_back(app, client, ad
     plan = found["dispatch"]
     assert plan["revision"] == 1 and plan["excluded_resource_ids"] == [ids["AHU"]["id"]]
     assert plan["cost_eur"] == "34.50"  # 17.25 EUR/h over the 2 h still planned
-    assert live_steps(found) == [
+    assert live_steps(found)[:4] == [
         ("shed", "BESS", 40.0, "discharge",
-         {"power_kw": 40.0, "min_soc_pct": 10.0, "duration_s": 7200}, "succeeded"),
+         {"power_kw": 40.0, "min_soc_pct": 10.0, "duration_s": 960}, "succeeded"),
         ("shed", "AHU", 20.0, "setpoint", {"temperature_c": 24.0}, "failed"),
         ("shed", "BESS", 30.0, "discharge",
-         {"power_kw": 30.0, "min_soc_pct": 10.0, "duration_s": 7140}, "queued"),
+         {"power_kw": 30.0, "min_soc_pct": 10.0, "duration_s": 900}, "queued"),
         ("shed", "Chiller", 30.0, "stop", {}, "queued"),
     ]  # fmt: skip
+    later = live_steps(found)[4:]  # the battery's next intervals, at 30 kW, sent when due
+    assert {(s[1], s[2], s[5]) for s in later} == {("BESS", 30.0, "pending")} and len(later) == 7
     (manual,) = [a for a in await alerts_of(app, site) if a.kind == "dr_manual_intervention"]
     assert manual.severity == "critical" and manual.asset_id == ids["AHU"]["asset_id"]
     assert f"command {ahu['command_id']}" in manual.message and "BMS timeout" in manual.message
@@ -148,12 +166,13 @@ async def test_a_failed_then_an_unacknowledged_command_fall_back(app, client, ad
     plan = found["dispatch"]
     assert plan["revision"] == 2 and plan["shortfall_kw"] == 4.0
     states = [(s["resource"], s["revision"], s["reduction_kw"], s["command_params"], s["state"])
-              for s in plan["steps"] if s["revision"] >= 1]  # fmt: skip
+              for s in plan["steps"]
+              if s["revision"] >= 1 and s["state"] not in ("superseded", "pending")]  # fmt: skip
     assert states == [
-        ("BESS", 1, 30.0, {"power_kw": 30.0, "min_soc_pct": 10.0, "duration_s": 7140},
+        ("BESS", 1, 30.0, {"power_kw": 30.0, "min_soc_pct": 10.0, "duration_s": 900},
          "succeeded"),
         ("Chiller", 1, 30.0, {}, "timed_out"),
-        ("BESS", 2, 40.0, {"power_kw": 40.0, "min_soc_pct": 10.0, "duration_s": 7079},
+        ("BESS", 2, 40.0, {"power_kw": 40.0, "min_soc_pct": 10.0, "duration_s": 839},
          "queued"),
         ("EV", 2, 16.0, {"limit_kw": 6.0}, "queued"),
     ]  # fmt: skip
@@ -214,6 +233,54 @@ async def test_a_notified_event_already_started_is_dispatched_in_the_same_step(a
     (event,) = (await client.get("/api/v1/dr-events", headers=admin)).json()
     found = await detail(client, admin, event["id"])
     assert found["status"] == "active" and found["source"] == "utility_webhook"
-    (step,) = found["dispatch"]["steps"]
+    step, *later = found["dispatch"]["steps"]  # one discharge per interval, the first queued
     assert step["command_kind"] == "discharge" and step["state"] == "queued"
     assert step["command_params"]["power_kw"] == round(found["target_reduction_kw"], 3)
+    assert {s["state"] for s in later} <= {"pending"} and len(later) == (end - start) // QUARTER - 1
+
+
+async def test_a_deferred_press_is_paid_back_and_a_battery_goes_back_to_its_schedule(
+    app, client, admin
+):
+    """The press draws 120 kW (its reading at 13:55), its window runs to 22:00: capped, 0.10
+    EUR/kWh. The battery (0.05 EUR/kWh of wear) belongs to the flex schedule (auto_dispatch),
+    which charges it at 20 kW from 16:00. Target 80 kW: battery 40 + press 40 (a 80 kW limit).
+    The battery discharges one interval at a time (no stop, ever); at the end it is handed the
+    schedule's charge, and the press is released to 120 + 40 = 160 kW (its make-up at about
+    the rate it was held) and, 8 intervals later, to its 200 kW."""
+    site, meter = await dr_site(app, client, admin, "Dispatch D")
+    bess = {**BESS, "auto_dispatch": True}
+    ids = await add_resources(client, admin, site, meter, bess, PRESS)
+    await store_power(app, ids["Press"]["asset_id"], np.array([START - 5 * MIN]), np.array([120.0]))
+    await flex_schedule(app, site, END - 4 * QUARTER, 16, {"BESS": (20.0, 0.0)})
+    event = await create_event(client, admin, site, 80.0)
+    during = quarters(START, END + QUARTER)  # the meter sees the press and the battery obey
+    await store_power(app, meter, during, profile(during) - 90.0)
+    runtime = DrRuntime(app.state.settings, app.state.sessions, app.state.bus)
+    await runtime.step(START)
+    found = await detail(client, admin, event)
+    assert found["dispatch"]["planned_kw"] == 80.0 and found["dispatch"]["cost_eur"] == "12.00"
+    assert live_steps(found)[:2] == [
+        ("shed", "BESS", 40.0, "discharge",
+         {"power_kw": 40.0, "min_soc_pct": 10.0, "duration_s": 960}, "queued"),
+        ("shed", "Press", 40.0, "set_power_limit", {"limit_kw": 80.0}, "queued"),
+    ]  # fmt: skip
+    for minute in range(0, 120, 15):  # the loop's steps through the event, devices obeying
+        await runtime.step(START + minute * MIN + 10 * SEC)
+        await ack_queued(app, client, admin, event)
+    await runtime.step(END + 10 * SEC)
+    found = await detail(client, admin, event)
+    assert found["dispatch"]["revision"] == 0  # the target was met: no re-plan
+    sent = [s for s in found["dispatch"]["steps"] if s["command_id"] is not None]
+    assert [s["command_params"]["power_kw"] for s in sent if s["resource"] == "BESS"
+            and s["phase"] == "shed"] == [40.0] * 8  # fmt: skip
+    assert not [s for s in found["dispatch"]["steps"] if s["command_kind"] in ("stop", "start")]
+    restore = [(s["resource"], s["start"][11:16], s["command_kind"], s["command_params"])
+               for s in found["dispatch"]["steps"] if s["phase"] == "restore"]  # fmt: skip
+    handed = {"power_kw": 20.0, "target_soc_pct": 90.0, "duration_s": 900}
+    assert ("BESS", "15:00", "charge", handed) in restore  # the schedule's step from 16:00
+    # 16:00: 85.6 kW of headroom under the pre-event 138.4 kW; the battery first (no rebound),
+    # then 22.8 kW of the press (its make-up doubles what it takes); the rest at the last step
+    press = [(r[1], r[3]["limit_kw"]) for r in restore if r[0] == "Press"]
+    assert press == [("15:00", 102.788), ("16:45", 160.0), ("18:45", 200.0)]
+    assert "released at the last restore step: Press" in found["dispatch"]["notes"]

@@ -75,6 +75,7 @@ async def test_forecast_queries_refused_with_a_code(app, client, admin):
         ({"start_time": iso(now - HOUR)}, "forecast_start_out_of_range"),
         ({"start_time": iso(now + 25 * HOUR)}, "forecast_start_out_of_range"),
         ({"start_time": "yesterday"}, "validation_failed"),
+        ({"granularity": "1hour", "horizon": "48h"}, "validation_failed"),
     ]
     for params, code in cases:
         answer = await client.get(url(site), params=params, headers=admin)
@@ -85,6 +86,11 @@ async def test_forecast_queries_refused_with_a_code(app, client, admin):
     assert answer.status_code == 422 and answer.json()["error"] == "granularity_unavailable"
     answer = await client.get(url(hourly_site), params={"granularity": "1hour"}, headers=admin)
     assert answer.status_code == 200 and answer.json()[0]["predicted_load_kw"] == 100.0
+    unknown = await client.get(url(site), params={"horizon": "48h"}, headers=admin)
+    assert unknown.json()["details"] == [
+        {"loc": ["query", "horizon"], "msg": "unknown query parameter; known: granularity, "
+         "start_time"}
+    ]  # fmt: skip
     assert (await client.get(url(999_999), headers=admin)).status_code == 404
 
 

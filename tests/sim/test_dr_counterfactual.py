@@ -2,8 +2,9 @@
 
 The simulator is deterministic from its seed, so the office building run without the event is
 the truth (the counterfactual). On each of ten June weekdays an event 14:00-16:00 (Rome) gets
-the commands dispatch sends for the demo's resources (``cli/demo_dr.py``): the HVAC setpoint
-+2 K (24 degC) and the lighting stopped, released at the end. The measured reduction is the
+fixed commands held by hand: the HVAC setpoint +2 K (24 degC) and the lighting switched off,
+released at the end (events dispatched by the DR loop, with the lighting dimmed and re-plans,
+are measured the same way by ``bench/dr_counterfactual.py``). The measured reduction is the
 CAISO 10-in-10 baseline (from the history before, and the event morning) minus the metered
 consumption, as the dr domain measures it; the true one is the run without commands minus
 the same consumption."""

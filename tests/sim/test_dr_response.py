@@ -92,6 +92,17 @@ def test_defer_caps_then_pays_back_within_the_rating():
     assert back.tolist() == pytest.approx([14.0, 14.0, 12.0, 10.0]) and owed == 0.0
 
 
+def test_defer_makes_up_under_a_raised_cap_and_a_cap_above_the_rating_lifts_it():
+    """Owed 1.5 kWh, cap 12 kW, 30-min samples: 10 + 2 (owed 0.5), 10 + 1 (owed 0), 16 capped
+    to 12 (owed 2), 10 + 2 (owed 1). DR's restore raises a deferred load's cap to its draw + the
+    reduction it held, so the make-up runs at about that rate, not at the whole rating."""
+    power = np.array([10.0, 10.0, 16.0, 10.0])
+    out, owed = defer(power, limit_kw=12.0, rated_kw=20.0, deferred_kwh=1.5, dt_h=0.5)
+    assert out.tolist() == pytest.approx([12.0, 11.0, 12.0, 12.0]) and owed == pytest.approx(1.0)
+    out, owed = defer(np.full(2, 10.0), limit_kw=25.0, rated_kw=20.0, deferred_kwh=4.0, dt_h=0.5)
+    assert out.tolist() == pytest.approx([18.0, 10.0]) and owed == 0.0  # the rating bounds it
+
+
 def test_molding_machine_under_a_limit_makes_up_the_energy_later():
     model = InjectionMolding()
     context = ctx("molding")

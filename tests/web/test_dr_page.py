@@ -160,6 +160,57 @@ async def test_the_page_lists_events_and_the_chart_shows_baseline_actual_and_tar
     await shot(page, "dr-event-dark")
 
 
+def _live_window(now: int) -> tuple[int, int]:
+    """Two quarters before the current one to two after, within its local day; in a day's
+    first quarter the last hour of the day before (over, but active while it waits for its
+    readings: an hour at most)."""
+    current = now - now % QUARTER
+    local = datetime.fromtimestamp(current / 1000, ROME)
+    midnight = datetime.combine(local.date(), datetime.min.time(), ROME)
+    first = int(midnight.timestamp() * 1000)
+    start, end = max(first, current - 2 * QUARTER), min(first + DAY, current + 2 * QUARTER)
+    return (current - 4 * QUARTER, current) if start == current else (start, end)
+
+
+async def _actual_points(page: Page, at_least: int, timeout_s: float = 30.0) -> int:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        points = dict(await _plotted(page))["Actual"]
+        if points >= at_least or time.monotonic() > deadline:
+            return int(points)
+        await page.wait_for_timeout(250)
+
+
+async def test_the_event_page_follows_its_measured_intervals_without_reloading(server, page):
+    """An active event whose intervals have no readings yet: its page shows the baseline and
+    no actual. The readings arrive; the server's DR loop measures the intervals and publishes
+    them (``dr_event.performance``), and the open page draws them and updates its figures from
+    that message: no reload, no timer (a marker set in the page survives)."""
+    dashboard, _ = server
+    http = api(dashboard)
+    site = http.post("/sites", json={"name": "DR live office", "timezone": "Europe/Rome"}).json()
+    meter = http.post("/assets", json={"site_id": site["id"], "name": "Live meter",
+                                       "kind": "meter", "role": "consumer"}).json()  # fmt: skip
+    start, end = _live_window(now_ms())
+    _history(dashboard, meter["id"], start)
+    event = _event(dashboard, site["id"], start, end, 20.0)
+    await log_in(page, dashboard.url, "viewer", f"/dr/{event}")
+    await expect(page.get_by_test_id("status-active")).to_be_visible(timeout=20_000)
+    assert dict(await _plotted(page))["Actual"] == 0
+    await expect(page.get_by_test_id("kpi-dr-mean-value")).to_have_text("\u2013")
+    await page.evaluate("window.__kept = 42")
+    ended = min(end, now_ms() // QUARTER * QUARTER)
+    readings = [{"asset": meter["id"], "metric": "power_kw", "ts": int(t), "value": 50.0}
+                for t in range(start, ended + 1, QUARTER)]  # fmt: skip
+    assert http.post("/telemetry", json={"readings": readings}).status_code == 200
+    assert await _actual_points(page, 1) >= 1
+    await expect(page.get_by_test_id("kpi-dr-mean-value")).not_to_have_text("\u2013")
+    await expect(page.get_by_test_id("kpi-dr-performance-value")).to_contain_text("%")
+    await expect(page.get_by_test_id("kpi-dr-performance")).to_contain_text("so far")
+    assert await page.evaluate("window.__kept") == 42  # updated in place
+    await shot(page, "dr-event-live")
+
+
 async def test_an_operator_creates_and_cancels_a_test_event(server, page):
     dashboard, ids = server
     await log_in(page, dashboard.url, "operator", "/dr")

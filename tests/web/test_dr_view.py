@@ -57,6 +57,22 @@ def test_energy_reduced_and_the_chart_steps_on_the_sites_clock():
     assert all(s["step"] == "end" for s in options["series"])
 
 
+def test_measured_intervals_from_a_performance_message_update_the_shown_rows():
+    """The page keeps ``Interval`` copies and writes a ``dr_event.performance`` message's
+    intervals into them (no database read); an interval it does not show is ignored."""
+    rows = view.intervals_of([_row(0, 100.0, 70.0), _row(1, 100.0, None), _row(2, 100.0, None)])
+    message = {"event_id": 1, "intervals": [
+        {"ts_ms": T0 + Q, "baseline_kw": 100.0, "target_kw": 80.0, "metered_kw": 85.0,
+         "reduction_kw": 15.0},
+        {"ts_ms": T0 + 9 * Q, "metered_kw": 1.0, "reduction_kw": 99.0},
+    ]}  # fmt: skip
+    assert view.apply_measured(rows, message) is True
+    assert [(r.metered_kw, r.reduction_kw) for r in rows] == [(70.0, 30.0), (85.0, 15.0),
+                                                               (None, None)]  # fmt: skip
+    assert view.interval_stats(rows)["mean"] == "22.5 kW"
+    assert view.apply_measured(rows, message) is False  # the same again: nothing to redraw
+
+
 def test_resource_lines_have_units():
     stamp = datetime(2026, 12, 4, tzinfo=UTC)
     hvac = ResourceOut.model_validate({

@@ -15,7 +15,11 @@ reduction ``r[i, t]`` [kW] below what the site would otherwise draw:
 
 ``c_i`` is the resource's cost or discomfort per kWh of reduction (EUR/kWh) plus its rebound
 (``rebound_frac`` x ``rebound_eur_per_kwh``: the energy consumed again later). A target the
-resources cannot meet is not infeasible: the shortfall says by how much, per interval.
+resources cannot meet is not infeasible: the shortfall says by how much, per interval. The
+kinds are constructors of ``Shed``: ``curtailable`` (on/off), ``dimming`` (lighting: any part,
+duration cap), ``deferral`` (a deferrable load: any part, energy cap = what it can make up
+later, rebound 100 % without its price: the energy is moved, not bought twice), ``hvac``,
+``battery`` (energy cap above the SOC floor) and ``ev_charger`` (availability per interval).
 
 **Restore** (``restore_plan``). After the end, the reductions still held are released step by
 step so that the site's projected demand
@@ -120,6 +124,33 @@ def hvac(
         name, kw_per_degc * max_offset_degc, cost, max_duration_min=max_duration_min,
         rebound_frac=frac,
     )  # fmt: skip
+
+
+def dimming(
+    name: str,
+    *,
+    dim_kw: float,
+    cost_eur_per_kwh: float,
+    max_duration_min: float | None = None,
+    rebound_pct: float = 0.0,
+    rebound_eur_per_kwh: float = REBOUND_EUR_PER_KWH,
+) -> Shed:
+    """Lighting dimmed by any amount up to ``dim_kw`` [kW] (continuous, where a load switched
+    off gives all or nothing), for at most ``max_duration_min``; ``cost_eur_per_kwh`` is the
+    discomfort of a kWh of light not given."""
+    frac = rebound_pct / 100
+    return Shed(
+        name, dim_kw, cost_eur_per_kwh + frac * rebound_eur_per_kwh,
+        max_duration_min=max_duration_min, rebound_frac=frac,
+    )  # fmt: skip
+
+
+def deferral(name: str, *, defer_kw: float, deferrable_kwh: float, cost_eur_per_kwh: float) -> Shed:
+    """A deferrable load held up to ``defer_kw`` [kW] below what it draws. The energy held back
+    is made up after the release (``rebound_frac`` 1: shifted, not lost), so at most
+    ``deferrable_kwh`` [kWh], what it can make up before its window closes, and its cost is
+    that of the shift alone (``cost_eur_per_kwh``), not of energy bought twice."""
+    return Shed(name, defer_kw, cost_eur_per_kwh, energy_kwh=deferrable_kwh, rebound_frac=1.0)
 
 
 def battery(

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from gridpilot.core.bus import EventBus
 from gridpilot.core.settings import Settings
+from gridpilot.core.validation_report import error_entry, invalid_request
 
 
 async def get_settings(request: Request) -> Settings:
@@ -22,3 +23,17 @@ async def get_bus(request: Request) -> EventBus:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 BusDep = Annotated[EventBus, Depends(get_bus)]
+
+
+def refuse_unknown_query(request: Request, *names: str) -> None:
+    """422 for query parameters other than ``names``, each unknown one in ``details`` as
+    ``{"loc": ["query", name], "msg": ...}``: for routes where a parameter ignored silently
+    would answer something other than what was asked (a ``start_time`` that a forecast route
+    does not take). Called first in the route's body, so credentials are checked before."""
+    unknown = sorted({key for key in request.query_params if key not in names})
+    if unknown:
+        listed = ", ".join(sorted(names)) or "none"
+        raise invalid_request([
+            error_entry(("query", key[:64]), f"unknown query parameter; known: {listed}")
+            for key in unknown[:20]
+        ], len(unknown))  # fmt: skip

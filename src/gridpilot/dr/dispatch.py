@@ -11,10 +11,13 @@ event and step of the DR loop:
   is re-planned without that resource (the next resources take over); a resource on which a
   manual command is in force is left alone (the manual command wins) and re-planned around;
 - **under target**: once a measured interval's reduction is below the target (x ``pass_pct``)
-  during the event, an alert (once per event);
+  during the event, an alert (once per event), and the rest of the event is re-planned for the
+  target plus what the plan's resources did not give (``dispatch_shortfall``): the resources
+  still free take over;
 - **restore**: after the end (or when the event is cancelled or opted out) the reductions still
   held are released step by step (``analytics.dr_dispatch.restore_plan``) so the projected site
-  demand stays at or below its level in the hour before the event.
+  demand stays at or below its level in the hour before the event, and batteries go back to
+  their flex schedule (``dispatch_restore``).
 
 Commands are sent as ``system:dr`` with the idempotency key ``dr-<step id>`` (a retried tick
 never sends twice). Every function flushes; the DR loop commits and then publishes the
@@ -23,7 +26,6 @@ returned command changes and alerts.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from sqlalchemy import exists, select
@@ -39,19 +41,16 @@ from gridpilot.core.errors import GridpilotError
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import MS_PER_HOUR
 from gridpilot.dr import dispatch_checks as checks
+from gridpilot.dr import dispatch_shortfall as shortfall
 from gridpilot.dr.baseline import consumption_kw
 from gridpilot.dr.dispatch_checks import steps_of
-from gridpilot.dr.dispatch_plan import Candidate, StepSpec, candidate, restore_steps, shed_steps
+from gridpilot.dr.dispatch_plan import StepSpec, shed_steps
+from gridpilot.dr.dispatch_resources import candidates
+from gridpilot.dr.dispatch_restore import plan_restore
 from gridpilot.dr.dispatch_schemas import DispatchOut, dispatch_out
 from gridpilot.dr.models import DrDispatchPlan, DrDispatchStep, DrEvent
 from gridpilot.dr.service import SYSTEM, intervals
 from gridpilot.flex import service as flex
-from gridpilot.flex.schemas import HvacParams
-
-#: How far an HVAC setpoint goes back per restore step [degC].
-RESTORE_DEGC_PER_STEP = 1.0
-#: Release steps after the end at most (the last releases whatever is still held).
-RESTORE_STEPS = 8
 
 
 @dataclass
@@ -81,38 +80,6 @@ async def plan_of(*, session: AsyncSession, event_id: int) -> DrDispatchPlan | N
     return (await session.scalars(query)).first()
 
 
-async def candidates(
-    session: AsyncSession, event: DrEvent, starts_ms: list[int], exclude: set[int], now_ms: int
-) -> tuple[list[Candidate], list[str]]:
-    """The site's enabled resources the plan may use, and notes on those it may not."""
-    notes: list[str] = []
-    out: list[Candidate] = []
-    for r in await flex.list_resources(session=session, site_id=event.site_id, enabled_only=True):
-        if r.id in exclude:
-            continue
-        if r.asset_id is None:
-            notes.append(f"{r.name}: no linked asset to command")
-            continue
-        manual = await checks.manual_command(session=session, asset_id=r.asset_id, now_ms=now_ms)
-        if manual is not None:
-            notes.append(f"{r.name}: manual command {manual} is in force: it wins")
-            continue
-        asset = await get_asset(session=session, asset_id=r.asset_id, principal=SYSTEM)
-        soc = None
-        if r.kind == "battery":
-            found = await flex.measured_soc_pct(session=session, asset_id=r.asset_id, now_ms=now_ms)
-            soc = None if found is None else found[0]
-        c = candidate(
-            r, starts_ms=starts_ms, step_ms=event.step_ms, soc_pct=soc,
-            attributes=dict(asset.attributes or {}),
-        )  # fmt: skip
-        if c is None:
-            notes.append(f"{r.name}: a {r.kind} resource is not dispatched for demand response")
-            continue
-        out.append(c)
-    return out, notes
-
-
 async def _plan_from(
     session: AsyncSession, event: DrEvent, plan: DrDispatchPlan, now_ms: int
 ) -> list[StepSpec]:
@@ -121,9 +88,12 @@ async def _plan_from(
     starts = list(range(first, event.end_ms, event.step_ms))
     if not starts:
         return []
-    found, notes = await candidates(session, event, starts, set(plan.excluded), now_ms)
+    steps = await steps_of(session=session, plan_id=plan.id) if plan.id is not None else []
+    found, notes = await candidates(
+        session, event, starts, exclude=set(plan.excluded), now_ms=now_ms, steps=steps
+    )
     result = dd.plan_reduction(
-        [c.shed for c in found], [event.target_reduction_kw] * len(starts),
+        [c.shed for c in found], [event.target_reduction_kw + plan.boost_kw] * len(starts),
         step_min=event.step_ms / 60_000,
     )  # fmt: skip
     total = result.total_kw()
@@ -132,7 +102,8 @@ async def _plan_from(
     plan.shortfall_kw = round(max(result.shortfall_kw), 3)
     plan.cost_eur = str(result.cost_eur)
     if plan.shortfall_kw > 0:
-        notes.append(f"the resources fall short of the target by up to {plan.shortfall_kw:g} kW")
+        asked = f"the target + {plan.boost_kw:g} kW" if plan.boost_kw else "the target"
+        notes.append(f"the resources fall short of {asked} by up to {plan.shortfall_kw:g} kW")
     plan.notes = [*plan.notes, *(f"rev {plan.revision}: {n}" for n in notes)]
     if not found:
         plan.status = "no_resources"
@@ -175,7 +146,7 @@ async def _start(session: AsyncSession, event: DrEvent, now_ms: int) -> DrDispat
     plan = DrDispatchPlan(
         event_id=event.id, status="active", revision=0, solver_status="", planned_kw=0.0,
         shortfall_kw=0.0, cost_eur="0.00", excluded=[], notes=[], under_target_alerted=False,
-        pre_event_kw=None, created_ms=now_ms, updated_ms=now_ms,
+        boost_kw=0.0, checked_ms=None, pre_event_kw=None, created_ms=now_ms, updated_ms=now_ms,
     )  # fmt: skip
     try:
         async with session.begin_nested():
@@ -190,7 +161,8 @@ async def _start(session: AsyncSession, event: DrEvent, now_ms: int) -> DrDispat
 
 
 async def _replan(session: AsyncSession, event: DrEvent, plan: DrDispatchPlan, now_ms: int) -> None:
-    """The rest of the event without the excluded resources (the fallback)."""
+    """The rest of the event without the excluded resources (the fallback) and for the target
+    plus the plan's boost (a measured shortfall)."""
     for step in await steps_of(session=session, plan_id=plan.id):
         if step.state == "pending":
             step.state, step.detail = "superseded", f"re-planned at revision {plan.revision + 1}"
@@ -249,12 +221,14 @@ async def _shed(
     session: AsyncSession, event: DrEvent, plan: DrDispatchPlan, now_ms: int,
     settings: Settings, out: Outcome,
 ) -> None:  # fmt: skip
-    """During the event: fallback for failed commands, send what is due, re-plan around
-    resources that could not take their command (bounded by the number of resources)."""
+    """During the event: fallback for failed commands, re-plan on a measured shortfall, send
+    what is due, re-plan around resources that could not take their command (bounded by the
+    number of resources), and the under-target alert."""
     failed = await checks.check_sent(session=session, plan=plan, now_ms=now_ms)
     out.alerts += await checks.alert_failed(session=session, event=event, steps=failed)
     if _exclude(plan, failed):
         await _replan(session, event, plan, now_ms)
+    await _on_shortfall(session, event, plan, now_ms)
     for _ in range(flex.MAX_RESOURCES_PER_SITE + 1):
         lost = await _send_due(session, plan, now_ms, settings, out)
         out.alerts += await checks.alert_failed(
@@ -266,66 +240,36 @@ async def _shed(
     out.alerts += await checks.under_target(session=session, event=event, plan=plan)
 
 
-def _held(steps: list[DrDispatchStep], at_ms: int, step_ms: int) -> dict[int, tuple[float, int]]:
-    """Per resource the reduction in force at ``at_ms`` [kW] and for how many intervals it
-    shed during the event (from the shed steps whose command went out)."""
-    live = [
-        s for s in steps
-        if s.phase == "shed" and s.command_id is not None and s.state in checks.HELD
-        and s.start_ms < at_ms and s.resource_id is not None
-    ]  # fmt: skip
-    kw_now: dict[int, float] = {}
-    first: dict[int, int] = {}  # the first start with a reduction: the shed's length
-    for s in live:  # by start: the last one in force wins
-        assert s.resource_id is not None
-        kw_now[s.resource_id] = s.reduction_kw if s.end_ms >= at_ms else 0.0
-        if s.reduction_kw > dd.EPS_KW:
-            first.setdefault(s.resource_id, s.start_ms)
-    held = {
-        rid: (kw, math.ceil((at_ms - first.get(rid, at_ms)) / step_ms))
-        for rid, kw in kw_now.items()
-    }
-    return held
-
-
-def _held_of(c: Candidate, kw: float, intervals_held: int) -> dd.Held:
-    """A held reduction as the restore sees it (an HVAC offset ramps back a degree a step)."""
-    params = c.resource.params
-    step_kw = params.kw_per_degc * RESTORE_DEGC_PER_STEP if isinstance(params, HvacParams) else None
-    return dd.Held(
-        c.shed.name, kw, c.shed.rebound_frac, max(1, intervals_held), c.shed.on_off, step_kw
-    )
+async def _on_shortfall(
+    session: AsyncSession, event: DrEvent, plan: DrDispatchPlan, now_ms: int
+) -> None:
+    """Re-plan for the target plus what the resources did not give in the newest measured
+    interval, when there are resources left to add (``dispatch_shortfall``)."""
+    steps = await steps_of(session=session, plan_id=plan.id)
+    found = await shortfall.check(session=session, event=event, plan=plan, steps=steps)
+    if found is None or found.boost_kw <= plan.boost_kw + dd.EPS_KW:
+        return
+    measured = await shortfall.describe(session=session, event=event, found=found)
+    if plan.shortfall_kw > dd.EPS_KW:  # every resource is in use already: said once
+        if not any(n.endswith("no resource left to add") for n in plan.notes):
+            plan.notes = [*plan.notes, f"rev {plan.revision}: {measured}; no resource left to add"]
+        return
+    plan.boost_kw = found.boost_kw
+    target = event.target_reduction_kw + found.boost_kw
+    plan.notes = [
+        *plan.notes,
+        f"rev {plan.revision + 1}: {measured}: re-planned for {target:.1f} kW "
+        f"(target + {found.boost_kw:.1f})",
+    ]
+    await _replan(session, event, plan, now_ms)
 
 
 async def _restore(
     session: AsyncSession, event: DrEvent, plan: DrDispatchPlan, now_ms: int
 ) -> None:
-    """Supersede what is left of the shed and plan the stepped release."""
-    from_ms = min(event.end_ms, now_ms)
+    """Supersede what is left of the shed and store the stepped release."""
     steps = await steps_of(session=session, plan_id=plan.id)
-    for step in steps:
-        if step.state == "pending" and step.phase == "shed":
-            step.state, step.detail = "superseded", "the event ended (or was cancelled)"
-    found, _ = await candidates(session, event, [from_ms], set(), now_ms)
-    by_id = {c.resource.id: c for c in found}
-    held = [
-        _held_of(by_id[rid], kw, n)
-        for rid, (kw, n) in _held(steps, from_ms, event.step_ms).items()
-        if rid in by_id and kw > dd.EPS_KW
-    ]
-    plan.status = "restoring" if held else "done"
-    if not held:
-        return
-    rows = await intervals(session=session, event_id=event.id)
-    after = rows[-1].baseline_kw if rows else 0.0
-    ceiling = plan.pre_event_kw if plan.pre_event_kw is not None else after
-    specs, result = restore_steps(
-        {c.shed.name: c for c in found}, held, baseline_kw=[after] * RESTORE_STEPS,
-        pre_event_kw=ceiling, from_ms=from_ms, step_ms=event.step_ms,
-    )  # fmt: skip
-    if result.forced:
-        plan.notes = [*plan.notes, f"released at the last restore step: {', '.join(result.forced)}"]
-    _store(session, plan, specs)
+    _store(session, plan, await plan_restore(session, event, plan, steps, now_ms))
     await session.flush()
 
 

@@ -42,10 +42,15 @@ class DispatchOut(BaseModel):
     """How the event is dispatched: the plan and every command."""
 
     status: Literal["active", "restoring", "done", "no_resources"]
-    revision: int = Field(description="Re-plans so far (a fallback after a failed command)")
+    revision: int = Field(
+        description="Re-plans so far (a fallback after a failed command, or a measured shortfall)"
+    )
     solver_status: str
     planned_kw: float = Field(description="Mean planned reduction over the event [kW]")
     shortfall_kw: float = Field(description="Largest part of the target not covered [kW]")
+    boost_kw: float = Field(
+        description="Planned on top of the target since a measured interval fell short [kW]"
+    )
     cost_eur: Decimal = Field(description="Cost/discomfort of the plan [EUR], 2 decimals")
     pre_event_kw: float | None = Field(
         description="Site demand before the event [kW]: the restore stays at or below it"
@@ -64,7 +69,7 @@ class DrEventDetail(DrEventOut):
 def dispatch_out(plan: DrDispatchPlan, steps: list[DrDispatchStep]) -> DispatchOut:
     return DispatchOut(
         status=plan.status, revision=plan.revision, solver_status=plan.solver_status,
-        planned_kw=plan.planned_kw, shortfall_kw=plan.shortfall_kw,
+        planned_kw=plan.planned_kw, shortfall_kw=plan.shortfall_kw, boost_kw=plan.boost_kw,
         cost_eur=Decimal(plan.cost_eur), pre_event_kw=plan.pre_event_kw,
         excluded_resource_ids=list(plan.excluded), notes=list(plan.notes),
         steps=[

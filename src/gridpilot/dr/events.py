@@ -1,5 +1,7 @@
-"""``dr_event.updated`` on the bus: an event was created or changed status (published after
-the commit; the live WebSocket streams it as ``dr_event`` to clients that may see the site)."""
+"""The DR events on the bus, published after the commit: ``dr_event.updated`` (an event was
+created or changed status; streamed on the live WebSocket as ``dr_event``) and
+``dr_event.performance`` (intervals of an event were measured: ``dr_performance``), both to
+clients that may see the site."""
 
 from __future__ import annotations
 
@@ -30,3 +32,8 @@ def changed(event: DrEvent, previous: str | None, at_ms: int) -> catalogue.DrEve
 async def publish(bus: EventBus, changes: Iterable[catalogue.DrEventChanged]) -> None:
     for payload in changes:
         await bus.publish(catalogue.DR_EVENT_UPDATED.name, dict(payload))
+
+
+async def publish_performance(bus: EventBus, payload: catalogue.DrEventPerformance | None) -> None:
+    if payload is not None:
+        await bus.publish(catalogue.DR_EVENT_PERFORMANCE.name, dict(payload))

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from gridpilot.auth.dependencies import Reader
 from gridpilot.balance.dependencies import CacheDep
-from gridpilot.core.dependencies import SettingsDep
+from gridpilot.core.dependencies import SettingsDep, refuse_unknown_query
 from gridpilot.core.timestamps import now_ms
 from gridpilot.db.dependencies import SessionDep
 from gridpilot.dr import facilities
@@ -69,7 +69,8 @@ async def facility_current(
     "`1hour` averages whole hours. 422 `granularity_unsupported` (not 15min or 1hour), "
     "`granularity_unavailable` (15min from hourly data), `forecast_start_out_of_range` "
     "(start_time before the current 15-min interval or 24 h or more ahead), "
-    "`validation_failed` (start_time unreadable, or too little history to forecast).",
+    "`validation_failed` (start_time unreadable, too little history to forecast, or a query "
+    "parameter other than start_time and granularity: `details` names it).",
     responses={**ERRORS, 422: {"description": "A refused query (see the codes above)"}},
 )
 async def facility_forecast(
@@ -86,6 +87,7 @@ async def facility_forecast(
         str, Query(max_length=20, description="15min (default) or 1hour")
     ] = "15min",
 ) -> list[FacilityForecastPoint]:
+    refuse_unknown_query(request, "start_time", "granularity")
     runtime = getattr(request.app.state, "forecasts", None)
     points = await facilities.facility_forecast(
         session=session, principal=principal, settings=settings, facility_id=facility_id,

@@ -6,7 +6,9 @@
 - at its start an event becomes active; a day-matching baseline made before its day-of
   adjustment window had readings (an event announced ahead) is recomputed with them then;
 - after each 15-min interval ends, its metered consumption (the site balance's ``consumption``,
-  as for the baseline) and the achieved reduction ``baseline - metered`` [kW] are stored;
+  as for the baseline) and the achieved reduction ``baseline - metered`` [kW] are stored, and
+  the intervals just measured are published with the reduction so far (``dr_event.performance``,
+  streamed on the live WebSocket as ``dr_performance``: the DR page follows an event from it);
 - once the event has ended and every interval has a metered value, or ``SETTLE_MS`` after the
   end with what there is, every interval is measured once more (late readings count) and the
   event is judged (``analytics.cbl.event_performance``): achieved reduction = mean of the
@@ -21,13 +23,14 @@ events exactly one makes (and publishes) each transition.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import pandas as pd
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.analytics.cbl import event_performance
-from gridpilot.core.events import DrEventChanged
+from gridpilot.core.events import DrEventChanged, DrEventPerformance
 from gridpilot.core.timestamps import MS_PER_MIN
 from gridpilot.dr.baseline import consumption_kw
 from gridpilot.dr.events import changed
@@ -66,26 +69,60 @@ async def measure(
     rows: list[DrEventInterval],
     upto_ms: int,
     again: bool = False,
-) -> None:
+) -> list[DrEventInterval]:
     """Store metered consumption and reduction [kW] of the intervals ended by ``upto_ms`` (not
-    yet measured, or all of them with ``again``)."""
+    yet measured, or all of them with ``again``); the intervals that got a value."""
     todo = [
         r for r in rows if r.ts_ms + event.step_ms <= upto_ms and (again or r.metered_kw is None)
     ]
     if not todo:
-        return
+        return []
     metered = await consumption_kw(
         session=session, site_id=event.site_id, start_ms=todo[0].ts_ms,
         end_ms=todo[-1].ts_ms + event.step_ms, now_ms=upto_ms,
     )  # fmt: skip
     by_ms = dict(zip(pd.DatetimeIndex(metered.index).as_unit("ms").asi8, metered, strict=True))
+    done = []
     for row in todo:
         value = by_ms.get(row.ts_ms)
         if value is None or not math.isfinite(value):
             continue
         row.metered_kw = round(float(value), 6)
         row.reduction_kw = round(row.baseline_kw - float(value), 6)
+        done.append(row)
     await session.flush()
+    return done
+
+
+def performance(
+    event: DrEvent, rows: list[DrEventInterval], measured: list[DrEventInterval], at_ms: int
+) -> DrEventPerformance:
+    """The ``dr_event.performance`` payload: the intervals just ``measured`` and the mean
+    reduction of every interval measured so far (as ``judge`` will count it)."""
+    known = [r.reduction_kw for r in rows if r.reduction_kw is not None]
+    mean = sum(known) / len(known) if known else 0.0
+    target = event.target_reduction_kw
+    return {
+        "event_id": event.id, "site_id": event.site_id, "status": event.status,
+        "target_reduction_kw": target,
+        "intervals": [
+            {"ts_ms": r.ts_ms, "baseline_kw": r.baseline_kw, "target_kw": r.target_kw,
+             "metered_kw": float(r.metered_kw or 0.0), "reduction_kw": float(r.reduction_kw or 0.0)}
+            for r in measured
+        ],
+        "achieved_reduction_kw": round(mean, 6),
+        "performance_pct": round(100 * mean / target, 3) if target > 0 else 0.0,
+        "measured_intervals": len(known), "total_intervals": len(rows), "measured_ms": at_ms,
+    }  # fmt: skip
+
+
+@dataclass
+class Progress:
+    """What one ``advance`` changed, to publish once the caller has committed: status
+    transitions and the intervals measured."""
+
+    changes: list[DrEventChanged] = field(default_factory=list)
+    performance: DrEventPerformance | None = None
 
 
 def judge(event: DrEvent, rows: list[DrEventInterval]) -> tuple[str, str]:
@@ -113,29 +150,31 @@ def judge(event: DrEvent, rows: list[DrEventInterval]) -> tuple[str, str]:
     return "failed", reason + f", {event.pass_pct:g} % needed"
 
 
-async def advance(*, session: AsyncSession, event_id: int, now_ms: int) -> list[DrEventChanged]:
-    """Bring one event up to ``now_ms``: start it, measure its ended intervals, end it. The
-    changes to publish once the caller has committed."""
+async def advance(*, session: AsyncSession, event_id: int, now_ms: int) -> Progress:
+    """Bring one event up to ``now_ms``: start it, measure its ended intervals, end it. What
+    to publish once the caller has committed."""
     event = await session.get(DrEvent, event_id)
+    out = Progress()
     if event is None or event.status not in OPEN or event.start_ms > now_ms:
-        return []
-    changes: list[DrEventChanged] = []
+        return out
     if event.status == "scheduled":
         if not await _move(session, event, "scheduled", "active", now_ms):
-            return []
-        changes.append(changed(event, "scheduled", now_ms))
+            return out
+        out.changes.append(changed(event, "scheduled", now_ms))
         await refresh_baseline(session=session, event=event, now_ms=now_ms)
     rows = await intervals(session=session, event_id=event.id)
     upto = min(now_ms, event.end_ms)
-    await measure(session=session, event=event, rows=rows, upto_ms=upto)
+    measured = await measure(session=session, event=event, rows=rows, upto_ms=upto)
+    if measured:
+        out.performance = performance(event, rows, measured, now_ms)
     if now_ms < event.end_ms:
-        return changes
+        return out
     if any(r.metered_kw is None for r in rows) and now_ms < event.end_ms + SETTLE_MS:
-        return changes
+        return out
     await measure(session=session, event=event, rows=rows, upto_ms=upto, again=True)
     status, reason = judge(event, rows)
     event.status_reason = reason
     if await _move(session, event, "active", status, now_ms):
         await session.flush()
-        changes.append(changed(event, "active", now_ms))
-    return changes
+        out.changes.append(changed(event, "active", now_ms))
+    return out

@@ -144,8 +144,11 @@ class DrDispatchPlan(Base):
 
     ``status``: ``active`` (shedding), ``restoring`` (releasing after the end), ``done``, or
     ``no_resources`` (nothing to dispatch). ``revision`` counts the re-plans (a fallback after
-    a failed command); ``excluded`` the resource ids left out since. ``cost_eur``: Decimal
-    text. ``pre_event_kw``: the site's demand before the event, the ceiling of the restore.
+    a failed command, or a measured shortfall); ``excluded`` the resource ids left out since.
+    ``cost_eur``: Decimal text. ``pre_event_kw``: the site's demand before the event, the
+    ceiling of the restore. ``boost_kw`` (migration 0029): what the plan asks for on top of
+    the target since a measured interval fell short; ``checked_ms``: the start of the newest
+    interval checked for a shortfall.
     """
 
     __tablename__ = "dr_dispatch_plans"
@@ -164,6 +167,8 @@ class DrDispatchPlan(Base):
     excluded: Mapped[list[int]] = mapped_column(JSON, default=list)
     notes: Mapped[list[str]] = mapped_column(JSON, default=list)
     under_target_alerted: Mapped[bool] = mapped_column(Boolean, default=False)
+    boost_kw: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    checked_ms: Mapped[int | None] = mapped_column(BigInteger)
     created_ms: Mapped[int] = mapped_column(BigInteger)
     updated_ms: Mapped[int] = mapped_column(BigInteger)
 

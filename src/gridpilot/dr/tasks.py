@@ -1,6 +1,7 @@
 """The DR loop: every ``dr_interval_s`` (30 s), or at once when woken (a utility notification
 was accepted), one ``step``: turn pending utility notifications into events, then bring every
-started open event up to now (``lifecycle.advance``: start, measure, end), then dispatch
+started open event up to now (``lifecycle.advance``: start, measure, end; the status changes
+and the intervals measured are published), then dispatch
 (``dispatch.tick``: plan and send at the start, fall back, alert, restore after the end).
 
 Each event and each notification is handled in its own transaction; the bus events are
@@ -75,14 +76,15 @@ class DrRuntime:
         for event_id in due:
             try:
                 async with self.sessions() as session, session.begin():
-                    changes = await lifecycle.advance(
+                    progress = await lifecycle.advance(
                         session=session, event_id=event_id, now_ms=now
                     )
             except Exception:
                 log.exception("DR event %d could not be advanced", event_id)
                 continue
-            await events.publish(self.bus, changes)
-            published += changes
+            await events.publish(self.bus, progress.changes)
+            await events.publish_performance(self.bus, progress.performance)
+            published += progress.changes
         await self.dispatch(now)
         return published
 

@@ -12,8 +12,9 @@
   ``1 + s * theta`` until the room has cooled down again: the **rebound**, decaying with the
   same ``tau`` (energy ``s * P * theta0 * tau``).
 - **Power limit of a deferrable machine.** The energy a cap keeps from a machine is owed
-  (``deferred_kwh``) and paid back after the cap is lifted, within the machine's headroom
-  (rated power - what it draws anyway): production is shifted, not lost.
+  (``deferred_kwh``) and made up whenever it draws less than the cap allows (within the
+  machine's rating once the cap is lifted or raised to it): production is shifted, not lost,
+  and a cap raised step by step (DR's restore) also paces the make-up.
 """
 
 from __future__ import annotations
@@ -74,19 +75,21 @@ def defer(
     dt_h: float,
 ) -> tuple[Array, float]:
     """Power under a cap (``limit_kw``; None: no cap) with the energy kept from the machine
-    owed and paid back within ``rated_kw`` once there is no cap; ``(power, still owed [kWh])``."""
+    owed and made up whenever it draws less than it may: below ``min(rated_kw, limit_kw)``
+    (a cap at or above the rating lifts it); ``(power, still owed [kWh])``. A sample above
+    the cap adds to the debt, a sample below it pays as much back as the room allows."""
     power = np.asarray(power_kw, dtype=np.float64)
-    if limit_kw is not None:
-        capped = np.minimum(power, max(limit_kw, 0.0))
-        return capped, deferred_kwh + float((power - capped).sum()) * dt_h
-    if deferred_kwh <= 0:
+    ceiling = rated_kw if limit_kw is None else min(rated_kw, max(limit_kw, 0.0))
+    if deferred_kwh <= 1e-9 and bool(np.all(power <= ceiling)):
         return power, 0.0
     out = power.copy()
-    owed = deferred_kwh
+    owed = max(deferred_kwh, 0.0)
     for i, p in enumerate(power.tolist()):
-        if owed <= 1e-9:
-            break
-        extra = min(max(rated_kw - p, 0.0), owed / dt_h)
-        out[i] = p + extra
-        owed -= extra * dt_h
-    return out, max(owed, 0.0) if not math.isclose(owed, 0.0, abs_tol=1e-9) else 0.0
+        if p > ceiling:
+            owed += (p - ceiling) * dt_h
+            out[i] = ceiling
+        elif owed > 1e-9:
+            extra = min(ceiling - p, owed / dt_h)
+            out[i] = p + extra
+            owed -= extra * dt_h
+    return out, owed if not math.isclose(owed, 0.0, abs_tol=1e-9) else 0.0

@@ -11,7 +11,7 @@ from gridpilot.assets.models import Site
 from gridpilot.auth.permissions import Permission, Principal
 from gridpilot.dr import service
 from gridpilot.dr.dispatch_schemas import DispatchOut
-from gridpilot.dr.models import DrEvent, DrEventInterval
+from gridpilot.dr.models import DrEvent
 from gridpilot.web import dr_view as view
 from gridpilot.web.forms import section
 from gridpilot.web.layout import kpi_card
@@ -41,9 +41,13 @@ def _summary(event: DrEvent, site: Site | None, zone: str) -> None:
         ui.label(event.status_reason).classes("text-body2").props("data-testid=dr-reason")
 
 
-def _figures(event: DrEvent, rows: Sequence[DrEventInterval]) -> None:
+def _figures(event: DrEvent, rows: Sequence[view.Interval]) -> None:
     stats = view.interval_stats(rows)
     pct = event.performance_pct
+    known = [r.reduction_kw for r in rows if r.reduction_kw is not None]
+    so_far = pct is None and bool(known) and event.target_reduction_kw > 0
+    if so_far:  # while it runs: the measured intervals' mean against the target
+        pct = 100 * sum(known) / len(known) / event.target_reduction_kw
     with ui.row().classes("w-full gap-3"):
         kpi_card("Target reduction", power(event.target_reduction_kw), "dr-target",
                  f"below the baseline, {view.interval_stats(rows)['measured'].split()[-1]} "
@@ -55,7 +59,7 @@ def _figures(event: DrEvent, rows: Sequence[DrEventInterval]) -> None:
             "Performance",
             UNKNOWN if pct is None else f"{pct:,.0f} %",
             "dr-performance",
-            f"of the target; pass at {event.pass_pct:g} %",
+            f"of the target{' so far' if so_far else ''}; pass at {event.pass_pct:g} %",
         )
 
 
@@ -98,7 +102,7 @@ def _dispatch(plan: DispatchOut | None, zone: str, status: str) -> None:
 def event_head(
     user: Principal,
     event: DrEvent,
-    rows: Sequence[DrEventInterval],
+    rows: Sequence[view.Interval],
     site: Site | None,
     cancel: Callable[[], Awaitable[None]],
 ) -> None:

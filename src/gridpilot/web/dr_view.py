@@ -45,6 +45,39 @@ COMMAND_COLOURS = {
 QUARTER_H = 0.25
 
 
+@dataclass
+class Interval:
+    """An event's interval as the page shows it (from the service's rows, then kept up to date
+    from ``dr_event.performance`` without reading the database again)."""
+
+    ts_ms: int
+    baseline_kw: float
+    target_kw: float
+    metered_kw: float | None
+    reduction_kw: float | None
+
+
+def intervals_of(rows: Sequence[DrEventInterval]) -> list[Interval]:
+    return [Interval(r.ts_ms, r.baseline_kw, r.target_kw, r.metered_kw, r.reduction_kw)
+            for r in rows]  # fmt: skip
+
+
+def apply_measured(rows: list[Interval], payload: dict[str, Any]) -> bool:
+    """Copy the intervals of a ``dr_event.performance`` payload into ``rows``; whether any
+    value changed."""
+    by_ms = {r.ts_ms: r for r in rows}
+    changed = False
+    for measured in payload.get("intervals") or ():
+        row = by_ms.get(measured.get("ts_ms"))
+        if row is None:
+            continue
+        values = (measured.get("metered_kw"), measured.get("reduction_kw"))
+        if (row.metered_kw, row.reduction_kw) != values:
+            row.metered_kw, row.reduction_kw = values
+            changed = True
+    return changed
+
+
 @dataclass(frozen=True)
 class Grouped:
     active: list[DrEvent]
@@ -81,13 +114,13 @@ def performance(event: DrEvent) -> str:
     return f"{power(event.achieved_reduction_kw)} of {target} ({pct})"
 
 
-def reduced_kwh(rows: Sequence[DrEventInterval]) -> float | None:
+def reduced_kwh(rows: Sequence[Interval | DrEventInterval]) -> float | None:
     """Energy reduced so far [kWh]: the measured intervals' reductions x 15 min."""
     known = [r.reduction_kw for r in rows if r.reduction_kw is not None]
     return sum(known) * QUARTER_H if known else None
 
 
-def interval_stats(rows: Sequence[DrEventInterval]) -> dict[str, str]:
+def interval_stats(rows: Sequence[Interval | DrEventInterval]) -> dict[str, str]:
     """The figures above the chart: energy reduced, intervals measured, mean reduction."""
     known = [r.reduction_kw for r in rows if r.reduction_kw is not None]
     return {
@@ -104,7 +137,7 @@ def wall_ms(ms: int, zone: str) -> int:
     return ms + int(offset.total_seconds() * 1000) if offset else ms
 
 
-def event_chart(rows: Sequence[DrEventInterval], zone: str = "UTC") -> dict[str, Any]:
+def event_chart(rows: Sequence[Interval | DrEventInterval], zone: str = "UTC") -> dict[str, Any]:
     """Baseline, target load and actual (metered) per 15-min interval [kW], as steps: each
     value holds over its interval; actual is missing until the interval has been measured.
     The time axis is the site's local time (``wall_ms``)."""

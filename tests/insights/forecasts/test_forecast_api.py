@@ -163,3 +163,30 @@ async def test_hourly_meters_are_forecast_hourly_with_csv_weather(
     body = answer.json()
     assert body["step_s"] == 3600 and len(body["points"]) == 24
     assert body["regressors"] == ["temperature_c"]
+
+
+async def test_unknown_query_parameters_are_refused_naming_them(client, auth_headers):
+    """The site and asset forecasts take ``horizon`` (and the site's ``quantity``): a
+    ``start_time`` or ``granularity`` (the facility route's parameters) is a 422 naming it,
+    not a forecast from now answered as if it were asked; credentials are checked first."""
+    site, asset, admin = await site_with_asset(client, auth_headers, "Strict query site")
+    path = f"/api/v1/sites/{site['id']}/forecast"
+    answer = await client.get(
+        path, params={"start_time": "2026-12-05T10:00:00Z", "granularity": "1hour"},
+        headers=admin,
+    )  # fmt: skip
+    assert answer.status_code == 422, answer.text
+    body = answer.json()
+    assert body["error"] == "validation_failed" and "start_time" in body["message"]
+    known = "unknown query parameter; known: horizon, quantity"
+    assert body["details"] == [
+        {"loc": ["query", "granularity"], "msg": known},
+        {"loc": ["query", "start_time"], "msg": known},
+    ]
+    answer = await client.get(f"/api/v1/assets/{asset['id']}/forecast",
+                              params={"quantity": "net"}, headers=admin)  # fmt: skip
+    assert answer.status_code == 422
+    assert answer.json()["details"] == [
+        {"loc": ["query", "quantity"], "msg": "unknown query parameter; known: horizon"}
+    ]
+    assert (await client.get(path, params={"start_time": "x"})).status_code == 401

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Request
 
 from gridpilot.auth.dependencies import Reader
-from gridpilot.core.dependencies import SettingsDep
+from gridpilot.core.dependencies import SettingsDep, refuse_unknown_query
 from gridpilot.core.timestamps import now_ms
 from gridpilot.db.dependencies import SessionDep
 from gridpilot.insights.forecasts import service
@@ -54,7 +54,9 @@ def _weather(request: Request) -> WeatherSource | None:
         "bands combined as independent errors, its terms in `components`. Served from the "
         "15-minute job's stored forecast when fresh, else computed. 422 when the site has too "
         "little history of the quantity or a generator's attributes make no sense (a power "
-        "curve whose speeds do not increase)."
+        "curve whose speeds do not increase), and for a query parameter other than `horizon` "
+        "and `quantity` (`details` names it: this route takes no `start_time` or "
+        "`granularity`; `GET /api/facilities/{id}/forecast` does)."
     ),
 )
 async def site_forecast(
@@ -66,6 +68,7 @@ async def site_forecast(
     horizon: Horizon = "24h",
     quantity: Quantity = "consumption",
 ) -> ForecastOut:
+    refuse_unknown_query(request, "horizon", "quantity")
     return await service.get_forecast(
         session=session,
         principal=principal,
@@ -86,7 +89,8 @@ async def site_forecast(
         "null) from the interval holding now (see the site forecast): from physics for a PV "
         "or wind producer with a rated capacity (within [0, rated], 0 at night for PV); 0 for "
         "storage, which follows its plan (the site's flex schedule), with a `note`. 422 when "
-        "the asset has too little history or nonsensical attributes."
+        "the asset has too little history or nonsensical attributes, and for a query "
+        "parameter other than `horizon` (`details` names it)."
     ),
 )
 async def asset_forecast(
@@ -97,6 +101,7 @@ async def asset_forecast(
     settings: SettingsDep,
     horizon: Horizon = "24h",
 ) -> ForecastOut:
+    refuse_unknown_query(request, "horizon")
     return await service.get_forecast(
         session=session,
         principal=principal,

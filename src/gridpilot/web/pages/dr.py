@@ -1,7 +1,9 @@
 """``/dr``: demand-response events (active, upcoming, past) and each site's flexible resources;
 operators create a test event. ``/dr/{id}``: one event's baseline vs actual vs target per
-interval, its performance and its dispatch, live while it runs (``dr_event.updated``, and every
-``LIVE_REFRESH_S`` for the intervals measured in between); operators cancel it.
+interval, its performance and its dispatch, live while it runs: both pages follow the bus, not
+a timer: ``dr_event.updated`` (created, status changed: read again), ``dr_event.performance``
+(intervals measured: the chart and figures are updated from the message itself) and, on the
+event's page, ``command.updated`` of its site (the dispatch's command states: read again).
 
 Everything goes through the services the API calls (``dr.service``, ``dr.dispatch``,
 ``flex.service``); creating and cancelling run with the user's rights read again
@@ -33,8 +35,6 @@ from gridpilot.web.dr_detail import event_dispatch, event_head, status_badge
 from gridpilot.web.forms import Form, act, confirm, section
 from gridpilot.web.layout import frame, require_login
 
-#: How often an open page reloads the events while one is scheduled or active [s].
-LIVE_REFRESH_S = 15.0
 #: Sites whose flexible resources are listed (the first ones the user may see).
 RESOURCE_SITES = 50
 QUARTER_MS = 900_000
@@ -158,6 +158,13 @@ async def _resources(user: Principal, sites: dict[int, Site]) -> None:
         ui.label("No site has flexible resources (API: /api/v1/sites/{id}/flex/resources).")
 
 
+def _follow(topics: dict[str, Any]) -> None:
+    """Subscribe the handlers to their bus topics for as long as the page is open."""
+    bus = current().bus
+    for unsubscribe in [bus.subscribe(topic, handler) for topic, handler in topics.items()]:
+        ui.context.client.on_delete(unsubscribe)
+
+
 async def _list_page(user: Principal) -> None:
     _, sites = await _load(user, None)
     choices: dict[int, str] = {0: "All sites", **{s.id: s.name for s in sites.values()}}
@@ -169,12 +176,7 @@ async def _list_page(user: Principal) -> None:
     async def refresh() -> None:
         found, known = await _load(user, int(chosen.value) or None)
         _groups(listing, found, known)
-        if any(e.status in service.OPEN for e in found):
-            timer.activate()
-        else:
-            timer.deactivate()
 
-    timer = ui.timer(LIVE_REFRESH_S, refresh, active=False)
     chosen.on_value_change(refresh)
     if user.has(Permission.CONFIGURE):
         with form_slot:
@@ -187,8 +189,8 @@ async def _list_page(user: Principal) -> None:
         if user.can_see_site(int(payload.get("site_id") or 0)):
             await refresh()
 
-    unsubscribe = current().bus.subscribe(catalogue.DR_EVENT_UPDATED.name, on_event)
-    ui.context.client.on_delete(unsubscribe)
+    _follow({catalogue.DR_EVENT_UPDATED.name: on_event,
+             catalogue.DR_EVENT_PERFORMANCE.name: on_event})  # fmt: skip
 
 
 async def _detail_page(user: Principal, event_id: int) -> None:
@@ -198,22 +200,11 @@ async def _detail_page(user: Principal, event_id: int) -> None:
         section("Baseline, target and actual", hint)
     charts: list[ui.echart] = []  # made with the first data, then updated in place
     tail = ui.column().classes("w-full gap-2")
+    shown: dict[str, Any] = {}  # event, rows, site: what the page shows now
 
-    async def refresh() -> None:
-        try:
-            async with current().session() as session:
-                event = await service.get_event(session=session, principal=user,
-                                                event_id=event_id)  # fmt: skip
-                rows = await service.intervals(session=session, event_id=event.id)
-                plan = await dispatch.dispatch_of(session=session, event_id=event.id)
-                sites = {s.id: s for s in await list_sites(session=session, principal=user)}
-        except NotFound:
-            middle.set_visibility(False)
-            head.clear()
-            with head:
-                ui.label(f"No DR event {event_id} you may see.").props("data-testid=dr-missing")
-            return
-        site = sites.get(event.site_id)
+    def render() -> None:
+        """Head and chart from what the page holds (no database)."""
+        event, rows, site = shown["event"], shown["rows"], shown["site"]
         options = view.event_chart(rows, site.timezone if site else "UTC")
         head.clear()
         with head:
@@ -226,10 +217,30 @@ async def _detail_page(user: Principal, event_id: int) -> None:
             with middle:
                 chart = ui.echart(options).classes("w-full h-72")
                 charts.append(chart.props("data-testid=dr-chart"))
+
+    async def dispatch_part() -> None:
+        async with current().session() as session:
+            plan = await dispatch.dispatch_of(session=session, event_id=event_id)
         tail.clear()
         with tail:
-            event_dispatch(plan, site, event.status)
-        timer.active = event.status in service.OPEN
+            event_dispatch(plan, shown["site"], shown["event"].status)
+
+    async def refresh() -> None:
+        try:
+            async with current().session() as session:
+                event = await service.get_event(session=session, principal=user,
+                                                event_id=event_id)  # fmt: skip
+                rows = await service.intervals(session=session, event_id=event.id)
+                sites = {s.id: s for s in await list_sites(session=session, principal=user)}
+        except NotFound:
+            middle.set_visibility(False)
+            head.clear()
+            with head:
+                ui.label(f"No DR event {event_id} you may see.").props("data-testid=dr-missing")
+            return
+        shown.update(event=event, rows=view.intervals_of(rows), site=sites.get(event.site_id))
+        render()
+        await dispatch_part()
 
     async def cancel() -> None:
         async def do(session: AsyncSession, fresh: Principal) -> tuple[DrEvent, str]:
@@ -249,15 +260,25 @@ async def _detail_page(user: Principal, event_id: int) -> None:
         confirm("Cancel this event?", "Dispatch stops and the site's commands are restored.",
                 go, "Cancel event")  # fmt: skip
 
-    timer = ui.timer(LIVE_REFRESH_S, refresh, active=False)
     await refresh()
 
     async def on_event(_topic: str, payload: dict[str, Any]) -> None:
         if int(payload.get("event_id") or 0) == event_id:
             await refresh()
 
-    unsubscribe = current().bus.subscribe(catalogue.DR_EVENT_UPDATED.name, on_event)
-    ui.context.client.on_delete(unsubscribe)
+    async def on_measured(_topic: str, payload: dict[str, Any]) -> None:
+        mine = int(payload.get("event_id") or 0) == event_id and "rows" in shown
+        if mine and view.apply_measured(shown["rows"], payload):
+            render()
+
+    async def on_command(_topic: str, payload: dict[str, Any]) -> None:
+        event = shown.get("event")
+        if event is not None and payload.get("site_id") == event.site_id:
+            await dispatch_part()
+
+    _follow({catalogue.DR_EVENT_UPDATED.name: on_event,
+             catalogue.DR_EVENT_PERFORMANCE.name: on_measured,
+             catalogue.COMMAND_UPDATED.name: on_command})  # fmt: skip
 
 
 def register() -> None:
