@@ -228,3 +228,37 @@ async def test_resubscribing_forgets_what_the_new_subscription_does_not_cover():
     client.resubscribe(Subscription(sites=frozenset({20})))
     assert queued_assets(client) == {2}
     assert client._next_message() is None
+
+
+async def test_an_event_over_several_sites_needs_all_of_them():
+    """A firmware roll-out's event (``site_ids``) reaches a principal of every one of its sites
+    (never a device key); a ``sites`` filter keeps it when one of its sites is listed, also
+    after resubscribing."""
+    both = {"rollout_id": 4, "site_ids": [1, 2], "state": "paused"}
+    one = {"rollout_id": 5, "site_ids": [1], "state": "running"}
+    firmware = frozenset({"firmware_rollouts"})
+
+    def queued(principal: Principal, **subscription: Any) -> list[int]:
+        client = make_client(principal, Subscription(events=firmware, **subscription))
+        for payload in (both, one):
+            client.offer("firmware_rollouts", "firmware_rollout.updated", payload)
+        return [m["rollout_id"] for _, m in client._events]
+
+    admin = Principal(subject="user:1", name="admin", role=Role.ADMINISTRATOR)
+    site_1 = Principal(subject="user:2", name="v", role=Role.VIEWER, site_ids=frozenset({1}))
+    sites_12 = Principal(subject="user:3", name="w", role=Role.VIEWER, site_ids=frozenset({1, 2}))
+    device = Principal(
+        subject="key:1", name="d", role=Role.SERVICE, site_ids=frozenset({1}),
+        asset_ids=frozenset({7}),
+    )  # fmt: skip
+    assert queued(admin) == [4, 5]
+    assert queued(site_1) == [5]  # not the roll-out that reaches site 2 too
+    assert queued(sites_12) == [4, 5]
+    assert queued(device) == []
+    assert queued(admin, sites=frozenset({2})) == [4]
+    assert queued(admin, assets=frozenset({7})) == []  # a roll-out is no asset's event
+    client = make_client(admin, Subscription(events=firmware))
+    for payload in (both, one):
+        client.offer("firmware_rollouts", "firmware_rollout.updated", payload)
+    client.resubscribe(Subscription(sites=frozenset({2}), events=firmware))
+    assert [m["rollout_id"] for _, m in client._events] == [4]

@@ -1,8 +1,10 @@
 """The firmware page in Debian's headless Chromium against `gridpilot serve`: an image and a
 roll-out to 8 EV chargers made through the API, devices reporting through the report API until
 a failure burst in wave 1 pauses it. The page's counts per wave equal the API's devices; an
-operator resumes and pauses from the page and the API follows; the detail lists each device's
-state and last report at the site's local time; a viewer sees no button. Light, dark and a
+operator resumes and pauses from the page and the API follows, each change heard by a WebSocket
+client of ``/api/v1/live``; a resume through the API reaches the open page by its event; the
+detail follows a device's report (by its event: the safety reload is 30 s away) and lists each
+device's state and last report at the site's local time; a viewer sees no button. Light, dark and a
 390 px phone, no console error or CSP violation. Screenshots in ``test-output/screenshots/``."""
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.live.wsclient import authenticated, bearer, recv_until, subscribe
 from tests.web.dashboard_server import Dashboard, dashboard_server
 from tests.web.settings_browser import log_in
 
@@ -57,7 +60,7 @@ def _seed(server: Dashboard) -> dict:
     report(ids[3], state="failed", error="flash write error")  # 1 of 3 = 33 % > 20 %
     shown = api.get(f"/firmware/rollouts/{rid}").json()
     assert shown["state"] == "paused", shown
-    return {"id": rid, "ids": ids, "api": api}
+    return {"id": rid, "ids": ids, "api": api, "site": site["id"]}
 
 
 @pytest.fixture(scope="module")
@@ -133,13 +136,27 @@ async def test_an_operator_sees_the_waves_and_resumes_then_pauses(server, page):
     await _shot(page, "firmware-dark")
     await page.get_by_test_id("dark-toggle").click()
 
+    # a WebSocket client of the live API hears the page's resume and pause, as from the API
+    live = await authenticated(dashboard.url, bearer(dashboard.token("admin")))
+    assert (await subscribe(live, events=["firmware_rollouts"]))["type"] == "subscribed"
     await card.get_by_test_id("rollout-resume").click()
     await expect(card.get_by_test_id("state-running")).to_be_visible()
     assert api.get(f"/firmware/rollouts/{rid}").json()["state"] == "running"
+    heard = (await recv_until(live, lambda m: m["type"] == "firmware_rollout"))[-1]
+    assert (heard["rollout_id"], heard["previous"], heard["state"]) == (rid, "paused", "running")
     await card.get_by_test_id("rollout-pause").click()
     await expect(card.get_by_test_id("rollout-reason")).to_have_text("Paused: paused by operator")
     shown = api.get(f"/firmware/rollouts/{rid}").json()
     assert (shown["state"], shown["paused_reason"]) == ("paused", "paused by operator")
+    heard = (await recv_until(live, lambda m: m["type"] == "firmware_rollout"))[-1]
+    assert (heard["previous"], heard["state"]) == ("running", "paused")
+    assert (heard["paused_reason"], heard["site_ids"]) == ("paused by operator", [seeded["site"]])
+    # another operator resumes through the API: the open page follows the event, then pauses
+    assert api.post(f"/firmware/rollouts/{rid}/resume").status_code == 200
+    await expect(card.get_by_test_id("state-running")).to_be_visible(timeout=5_000)
+    await card.get_by_test_id("rollout-pause").click()
+    await expect(card.get_by_test_id("state-paused")).to_be_visible()
+    await live.close()
 
 
 async def test_the_detail_follows_reports_at_local_time(server, page):

@@ -193,6 +193,7 @@ async def create_rule(
     )
     session.add(rule)
     await session.flush()
+    await targets.require_group(session, rule)  # after the write: a concurrent group delete
     await record(
         session=session,
         principal=principal,
@@ -245,6 +246,8 @@ async def update_rule(
         if name in fields:
             setattr(rule, name, getattr(changes, name))
     await session.flush()
+    if fields & {"enabled", "group_id"}:
+        await targets.require_group(session, rule)  # its group deleted: 409, not a dead rule
     after = _snapshot(rule)
     resolved: list[Alert] = []
     if not rule.enabled:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, FastAPI
 from gridpilot import __version__
 from gridpilot.alerts import mailer
 from gridpilot.alerts.channel_routes import router as alert_channels_router
+from gridpilot.alerts.group_use import AlertRuleUsers
 from gridpilot.alerts.preference_routes import router as notification_preferences_router
 from gridpilot.alerts.routes import router as alerts_router
 from gridpilot.api.body_guard import BodyGuardMiddleware
@@ -60,7 +61,9 @@ from gridpilot.live.bus import make_bus, start_bus
 from gridpilot.live.routes import router as live_router
 from gridpilot.openadr.routes import router as openadr_router
 from gridpilot.privacy.routes import router as privacy_router
+from gridpilot.reports.group_use import ReportUsers
 from gridpilot.reports.routes import router as reports_router
+from gridpilot.scheduling.group_use import ScheduleUsers
 from gridpilot.scheduling.routes import router as command_schedules_router
 from gridpilot.sim.routes import router as simulator_router
 from gridpilot.telemetry.query_routes import router as telemetry_query_router
@@ -331,6 +334,7 @@ def create_app(settings: Settings | None = None, *, bus: EventBus | None = None)
     app.state.engine = make_engine(settings)
     app.state.sessions = make_sessionmaker(app.state.engine)
     app.state.bus = bus or make_bus(settings)
+    app.state.group_users = (AlertRuleUsers(), ScheduleUsers(), ReportUsers())  # groups/usage.py
     app.state.metrics = Metrics(data_dir=settings.data_dir)
     time_queries(app.state.engine, app.state.metrics.db_query_seconds)
     install_error_handlers(app)

@@ -12,19 +12,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.assets.models import Asset
+from gridpilot.assets.service import can_see_asset
 from gridpilot.auth.permissions import Principal
 from gridpilot.control.events import CommandChange
 from gridpilot.control.kinds import unsuitable_reason
 from gridpilot.control.models import Command, CommandTransition
 from gridpilot.control.service import QUEUED, SENT
-from gridpilot.core.errors import Conflict, RateLimited, ValidationFailed
+from gridpilot.core.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from gridpilot.core.timestamps import MS_PER_MIN
+
+COMMANDS = cast(Table, Command.__table__)
+TRANSITIONS = cast(Table, CommandTransition.__table__)
+#: The columns a planned command sets (the others are NULL until it moves on).
+_FIELDS = [
+    COMMANDS.c[name]
+    for name in (
+        "asset_id", "site_id", "kind", "params", "idempotency_key", "state", "created_by",
+        "created_ms", "expires_ms", "updated_ms",
+    )
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,93 @@ def _refusal(
     return None
 
 
+async def plan_many(
+    *,
+    session: AsyncSession,
+    assets: Sequence[Asset],
+    principal: Principal,
+    kind: str,
+    params: dict[str, Any],
+    ttl_s: int,
+    idempotency_key: str,
+    now_ms: int,
+    rate_limit_per_min: int,
+) -> list[Queued]:
+    """What queuing the command (``params`` validated for ``kind``) for every asset would do,
+    in asset order, from two reads (known keys, rate counts) and nothing written: the new
+    commands are built, not added (``insert_planned`` writes them)."""
+    ids = [a.id for a in assets]
+    known = await _known(session, ids, idempotency_key)
+    recent = await _recent(session, ids, now_ms)
+    answers: list[Queued] = []
+    for asset in assets:
+        found = known.get(asset.id)
+        if found is not None:
+            same = found.kind == kind and found.params == params
+            answers.append(
+                Queued(asset, found, False)
+                if same
+                else Queued(asset, None, False, Conflict.code, _conflict(found))
+            )
+            continue
+        refused = _refusal(asset, kind, params, recent.get(asset.id, 0), rate_limit_per_min)
+        if refused is not None:
+            answers.append(refused)
+            continue
+        command = Command(
+            asset_id=asset.id, site_id=asset.site_id, kind=kind, params=params,
+            idempotency_key=idempotency_key, state=QUEUED, created_by=principal.subject[:200],
+            created_ms=now_ms, expires_ms=now_ms + ttl_s * 1000, updated_ms=now_ms,
+        )  # fmt: skip
+        answers.append(Queued(asset, command, True))
+    return answers
+
+
+def _conflict(found: Command) -> str:
+    return (
+        f"idempotency key {found.idempotency_key!r} was used for a different command "
+        f"({found.id}: {found.kind}) of asset {found.asset_id}"
+    )
+
+
+async def insert_planned(
+    *, session: AsyncSession, answers: Sequence[Queued], now_ms: int
+) -> list[CommandChange]:
+    """Write the new commands of ``answers`` and their ``queued`` rows; the changes to publish
+    after the commit. Two Core INSERTs whatever the number of devices (the ORM's unit of work
+    inserts one row per statement on SQLite, where it cannot match RETURNING rows to objects):
+    the commands' ids come back with their asset, unique in a plan (one command per asset),
+    and are set on the planned objects. A concurrent insert of the same key raises
+    ``IntegrityError`` and nothing is written (plan again: the other request's commands are
+    then known).
+
+    One savepoint whose first statement is the insert: on SQLite it is the write transaction
+    (pysqlite opens none before it, and its RELEASE commits), so the write lock is taken at once,
+    waiting ``busy_timeout`` for another writer, where a transaction that read first fails at
+    once ("database is locked") when another connection committed since its read."""
+    fresh = [a.command for a in answers if a.created and a.command is not None]
+    if not fresh:
+        return []
+    rows = [{c.key: getattr(command, c.key) for c in _FIELDS} for command in fresh]
+    async with session.begin_nested():
+        made = await session.execute(insert(COMMANDS).returning(Command.id, Command.asset_id), rows)
+        ids = {int(asset_id): int(command_id) for command_id, asset_id in made}
+        for command in fresh:
+            command.id = ids[command.asset_id]
+        await session.execute(
+            insert(TRANSITIONS),
+            [
+                {"command_id": c.id, "state": QUEUED, "previous": None, "ts_ms": now_ms,
+                 "actor": c.created_by, "detail": None}
+                for c in fresh
+            ],
+        )  # fmt: skip
+    return [
+        CommandChange(c.id, c.asset_id, c.site_id, c.kind, QUEUED, None, now_ms, None)
+        for c in fresh
+    ]
+
+
 async def queue_many(
     *,
     session: AsyncSession,
@@ -79,49 +178,29 @@ async def queue_many(
     now_ms: int,
     rate_limit_per_min: int,
 ) -> tuple[list[Queued], list[CommandChange]]:
-    """Queue the command (``params`` validated for ``kind``) for every asset, in asset order;
-    the changes to publish after the commit. One savepoint: a concurrent insert of the same key
-    raises ``IntegrityError`` and nothing is queued (the caller may retry one by one)."""
-    ids = [a.id for a in assets]
-    known = await _known(session, ids, idempotency_key)
-    recent = await _recent(session, ids, now_ms)
-    answers: list[Queued] = []
-    fresh: list[Command] = []
-    for asset in assets:
-        found = known.get(asset.id)
-        if found is not None:
-            same = found.kind == kind and found.params == params
-            answers.append(
-                Queued(asset, found, False)
-                if same
-                else Queued(asset, None, False, Conflict.code, "idempotency key used before")
-            )
-            continue
-        refused = _refusal(asset, kind, params, recent.get(asset.id, 0), rate_limit_per_min)
-        if refused is not None:
-            answers.append(refused)
-            continue
-        command = Command(
-            asset_id=asset.id, site_id=asset.site_id, kind=kind, params=params,
-            idempotency_key=idempotency_key, state=QUEUED, created_by=principal.subject[:200],
-            created_ms=now_ms, expires_ms=now_ms + ttl_s * 1000, updated_ms=now_ms,
-        )  # fmt: skip
-        fresh.append(command)
-        answers.append(Queued(asset, command, True))
-    async with session.begin_nested():  # commands and their "queued" rows together (SQLite)
-        session.add_all(fresh)
-        await session.flush()
-        session.add_all(
-            CommandTransition(
-                command_id=c.id, state=QUEUED, previous=None, ts_ms=now_ms, actor=c.created_by
-            )
-            for c in fresh
-        )
-        await session.flush()
-    changes = [
-        CommandChange(c.id, c.asset_id, c.site_id, kind, QUEUED, None, now_ms, None) for c in fresh
-    ]
-    return answers, changes
+    """``plan_many`` then ``insert_planned``: every asset's answer (a key used before for
+    another command is a refusal, ``conflict``) and the changes to publish after the commit."""
+    answers = await plan_many(
+        session=session, assets=assets, principal=principal, kind=kind, params=params,
+        ttl_s=ttl_s, idempotency_key=idempotency_key, now_ms=now_ms,
+        rate_limit_per_min=rate_limit_per_min,
+    )  # fmt: skip
+    return answers, await insert_planned(session=session, answers=answers, now_ms=now_ms)
+
+
+async def visible_assets(
+    *, session: AsyncSession, principal: Principal, asset_ids: Sequence[int]
+) -> list[Asset]:
+    """The assets of ``asset_ids`` in that order, read in one statement; ``NotFound`` for the
+    first one missing or out of the principal's scope (as ``GET /assets/{id}`` answers)."""
+    found = {
+        a.id: a for a in await session.scalars(select(Asset).where(Asset.id.in_(list(asset_ids))))
+    }
+    for asset_id in asset_ids:
+        asset = found.get(asset_id)
+        if asset is None or not can_see_asset(principal, asset.id, asset.site_id):
+            raise NotFound(f"asset {asset_id} not found")
+    return [found[i] for i in asset_ids]
 
 
 async def claim_sent(

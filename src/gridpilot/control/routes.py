@@ -11,12 +11,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 
 from gridpilot.assets import service as assets_service
 from gridpilot.assets.models import Asset
 from gridpilot.auth.dependencies import Reader, require
 from gridpilot.auth.permissions import Permission, Principal
-from gridpilot.control import service, status
+from gridpilot.control import bulk, service, status
 from gridpilot.control.events import CommandChange, publish_command_changes
 from gridpilot.control.kinds import validate_params
 from gridpilot.control.schemas import (
@@ -32,7 +33,7 @@ from gridpilot.control.schemas import (
 )
 from gridpilot.control.tasks import ControlRuntime, status_policy
 from gridpilot.core.dependencies import BusDep, SettingsDep
-from gridpilot.core.errors import NotFound, RateLimited, ValidationFailed
+from gridpilot.core.errors import Conflict, NotFound, RateLimited, ValidationFailed
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import now_ms
 from gridpilot.db.dependencies import SessionDep
@@ -162,18 +163,52 @@ async def send_command(
     return JSONResponse(out.model_dump(mode="json"), status_code=201 if change else 200)
 
 
+BULK_DESCRIPTION = """The command for every asset of `asset_ids`, of `site_id` (optionally
+only `asset_kinds`), or of the device group `group_id` (its members now; 403
+`group_out_of_scope` when the group reaches sites you may not see). One idempotency key covers
+them all (generated when absent). Per asset the command is queued, returned again (known key)
+or rejected with a reason (rate limit, unsuitable asset). **201** all queued or known; **200**
+all known; **207** some rejected; **422**/**429** all rejected; **409** `conflict` when the key
+was used before for another command of one of the assets (nothing is queued). Assets you may
+not see: 404. All the commands are queued in one transaction (two multi-row inserts), whatever
+the number of devices.
+
+"""
+
+
+async def _bulk_targets(
+    session: SessionDep, principal: Principal, data: BulkCommandIn
+) -> list[Asset]:
+    if data.group_id is not None:
+        assets = await groups_service.target_assets(
+            session=session, principal=principal, group_id=data.group_id
+        )
+        if not assets:
+            raise ValidationFailed(f"group {data.group_id} has no members")
+        return assets
+    if data.site_id is not None:
+        await assets_service.get_site(session=session, site_id=data.site_id, principal=principal)
+        assets = await assets_service.list_assets(
+            session=session,
+            principal=principal,
+            site_id=data.site_id,
+            kinds=data.asset_kinds,
+            limit=100_000,
+        )
+        if not assets:
+            raise ValidationFailed(f"site {data.site_id} has no matching assets")
+        return assets
+    return await bulk.visible_assets(
+        session=session, principal=principal, asset_ids=data.asset_ids or []
+    )
+
+
 @router.post(
     "/commands",
     tags=["control"],
     status_code=201,
     summary="Send one command to a group of devices",
-    description="The command for every asset of `asset_ids`, of `site_id` (optionally only "
-    "`asset_kinds`), or of the device group `group_id` (its members now; 403 "
-    "`group_out_of_scope` when the group reaches sites you may not see). One idempotency key "
-    "covers them all (generated when absent). Per asset the "
-    "command is queued, returned again (known key) or rejected with a reason (rate limit, "
-    "unsuitable asset). **201** all queued or known; **200** all known; **207** some rejected; "
-    "**422**/**429** all rejected. Assets you may not see: 404.\n\n" + COMMAND_DESCRIPTION,
+    description=BULK_DESCRIPTION + COMMAND_DESCRIPTION,
     response_model=BulkResult,
     responses={207: {"model": BulkResult}, 422: {"model": BulkResult}},
 )
@@ -185,44 +220,32 @@ async def send_bulk_command(
     bus: BusDep,
     background: BackgroundTasks,
 ) -> JSONResponse:
-    validate_params(data.kind, data.params)
-    service.command_ttl_s(data.ttl_s, settings)
-    if data.group_id is not None:
-        assets = await groups_service.target_assets(
-            session=session, principal=principal, group_id=data.group_id
-        )
-        if not assets:
-            raise ValidationFailed(f"group {data.group_id} has no members")
-    elif data.site_id is not None:
-        await assets_service.get_site(session=session, site_id=data.site_id, principal=principal)
-        assets = await assets_service.list_assets(
-            session=session,
-            principal=principal,
-            site_id=data.site_id,
-            kinds=data.asset_kinds,
-            limit=1000,
-        )
-        if not assets:
-            raise ValidationFailed(f"site {data.site_id} has no matching assets")
-    else:
-        assets = [
-            await assets_service.get_asset(session=session, asset_id=a, principal=principal)
-            for a in data.asset_ids or []
-        ]
+    params = validate_params(data.kind, data.params)
+    ttl_s = service.command_ttl_s(data.ttl_s, settings)
+    assets = await _bulk_targets(session, principal, data)
     key = data.idempotency_key or service.new_idempotency_key()
-    commands: list[CommandOut] = []
-    changes: list[CommandChange] = []
-    rejected: list[BulkRejection] = []
-    for asset in assets:
+    for attempt in range(2):  # a concurrent request with the same key: plan again, once
+        now = now_ms()
+        answers = await bulk.plan_many(
+            session=session, assets=assets, principal=principal, kind=data.kind, params=params,
+            ttl_s=ttl_s, idempotency_key=key, now_ms=now,
+            rate_limit_per_min=settings.command_rate_limit_per_min,
+        )  # fmt: skip
+        conflict = next((a for a in answers if a.error == Conflict.code), None)
+        if conflict is not None:  # before anything is written
+            raise Conflict(conflict.message or "idempotency key used before")
         try:
-            async with session.begin_nested():
-                out, change = await _queue(session, asset, principal, data, key, settings)
-        except (ValidationFailed, RateLimited) as exc:
-            rejected.append(BulkRejection(asset_id=asset.id, error=exc.code, message=exc.message))
-            continue
-        commands.append(out)
-        if change is not None:
-            changes.append(change)
+            changes = await bulk.insert_planned(session=session, answers=answers, now_ms=now)
+            break
+        except IntegrityError:
+            if attempt:
+                raise
+    commands = [CommandOut.of(a.command) for a in answers if a.command is not None]
+    rejected = [
+        BulkRejection(asset_id=a.asset.id, error=a.error, message=a.message or a.error)
+        for a in answers
+        if a.command is None and a.error is not None
+    ]
     if changes:
         background.add_task(publish_command_changes, bus, changes)
     result = BulkResult(

@@ -132,6 +132,27 @@ class DrEventChanged(TypedDict):
     changed_ms: int
 
 
+class DrIntervalMeasured(TypedDict):
+    ts_ms: int  # start of the 15-min interval, epoch ms
+    baseline_kw: float
+    target_kw: float  # the load to stay at or below: baseline - target reduction
+    metered_kw: float
+    reduction_kw: float  # baseline - metered
+
+
+class DrEventPerformance(TypedDict):
+    event_id: int
+    site_id: int
+    status: str  # the event's status when measured (active while it runs)
+    target_reduction_kw: float
+    intervals: list[DrIntervalMeasured]  # the intervals measured in this step of the DR loop
+    achieved_reduction_kw: float  # mean reduction of every interval measured so far
+    performance_pct: float  # 100 x achieved / target
+    measured_intervals: int
+    total_intervals: int
+    measured_ms: int
+
+
 class GroupChanged(TypedDict):
     group_id: int
     action: str  # created | updated | deleted
@@ -139,6 +160,7 @@ class GroupChanged(TypedDict):
 
 class FirmwareRolloutUpdated(TypedDict):
     rollout_id: int
+    site_ids: list[int]  # the sites of its devices (a principal of all of them sees it)
     image_id: int
     version: str  # the image's
     state: str  # running | paused | completed
@@ -253,6 +275,14 @@ DR_EVENT_UPDATED = Topic(
     ("live/hub.py",),
     "A demand-response event was created or changed status.",
 )
+DR_EVENT_PERFORMANCE = Topic(
+    "dr_event.performance",
+    DrEventPerformance,
+    ("dr/events.py (dr/tasks.py, after dr/lifecycle.py measured intervals)",),
+    ("live/hub.py", "web/pages/dr.py"),
+    "A demand-response event's intervals were measured: achieved reduction per interval and so "
+    "far.",
+)
 GROUP_CHANGED = Topic(
     "group.changed",
     GroupChanged,
@@ -263,15 +293,15 @@ GROUP_CHANGED = Topic(
 FIRMWARE_ROLLOUT_UPDATED = Topic(
     "firmware_rollout.updated",
     FirmwareRolloutUpdated,
-    ("firmware/events.py (firmware routes, sim/firmware.py)",),
-    ("none in-process yet: integrations on the Redis bus (GRIDPILOT_REDIS_URL)",),
+    ("firmware/events.py (firmware routes, sim/firmware.py, web/pages/firmware.py)",),
+    ("live/hub.py", "web/pages/firmware.py"),
     "A firmware roll-out started, paused, resumed, offered its next wave or completed.",
 )
 FIRMWARE_DEVICE_UPDATED = Topic(
     "firmware_device.updated",
     FirmwareDeviceUpdated,
     ("firmware/events.py (firmware routes, sim/firmware.py)",),
-    ("none in-process yet: integrations on the Redis bus (GRIDPILOT_REDIS_URL)",),
+    ("live/hub.py", "web/pages/firmware.py"),
     "A device of a firmware roll-out reported a step: downloading, verified or failed.",
 )
 
@@ -290,6 +320,7 @@ CATALOGUE: dict[str, Topic] = {
         ANOMALY_DETECTED,
         FORECAST_STORED,
         DR_EVENT_UPDATED,
+        DR_EVENT_PERFORMANCE,
         GROUP_CHANGED,
         FIRMWARE_ROLLOUT_UPDATED,
         FIRMWARE_DEVICE_UPDATED,

@@ -3,8 +3,12 @@
 The service notes each change in the session (``noted``: ``session.info``); the edge (routes,
 the simulator's devices) takes them with ``take`` and publishes them once it committed:
 
-- ``firmware_rollout.updated``: a roll-out started, paused, resumed, offered a wave, completed;
+- ``firmware_rollout.updated``: a roll-out started, paused, resumed, offered a wave, completed
+  (with ``site_ids``, the sites of its devices);
 - ``firmware_device.updated``: a device reported downloading, verified or failed;
+
+Both are streamed on ``WS /api/v1/live`` (kinds ``firmware_rollouts``, ``firmware_devices``)
+and followed by the ``/firmware`` pages.
 - ``asset.changed`` (updated): a verified device's ``attributes.firmware_version`` changed.
 """
 
@@ -12,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.core import events as catalogue
@@ -34,11 +39,18 @@ def take(session: AsyncSession) -> list[Event]:
     return list(session.info.pop(_KEY, []))
 
 
-def rollout_changed(
+async def rollout_changed(
     session: AsyncSession, rollout: FirmwareRollout, version: str, previous: str | None
 ) -> None:
+    """Note the roll-out's change with ``site_ids``, the sites of its devices: who sees the
+    roll-out (a principal of every one of them) may see the event (``live/client.py``)."""
+    query = select(FirmwareRolloutDevice.site_id).where(
+        FirmwareRolloutDevice.rollout_id == rollout.id
+    )
+    sites = sorted({int(s) for s in await session.scalars(query.distinct())})
     payload: catalogue.FirmwareRolloutUpdated = {
         "rollout_id": rollout.id,
+        "site_ids": sites,
         "image_id": rollout.image_id,
         "version": version,
         "state": rollout.state,

@@ -135,7 +135,7 @@ async def start_rollout(
             )
         )
     await session.flush()
-    events.rollout_changed(session, rollout, image.version, None)
+    await events.rollout_changed(session, rollout, image.version, None)
     return rollout
 
 
@@ -209,7 +209,7 @@ async def _settle_noted(session: AsyncSession, rollout: FirmwareRollout, previou
     await _settle(session, rollout)
     if (rollout.state, rollout.current_wave) != (previous, wave):
         image = await get_image(session=session, image_id=rollout.image_id)
-        events.rollout_changed(session, rollout, image.version, previous)
+        await events.rollout_changed(session, rollout, image.version, previous)
 
 
 async def _installed(session: AsyncSession, asset_id: int, version: str) -> None:
@@ -273,7 +273,7 @@ async def pause(*, session: AsyncSession, principal: Principal, rollout_id: int)
     rollout.state, rollout.paused_reason = PAUSED, f"paused by {principal.name}"
     await session.flush()
     image = await get_image(session=session, image_id=rollout.image_id)
-    events.rollout_changed(session, rollout, image.version, RUNNING)
+    await events.rollout_changed(session, rollout, image.version, RUNNING)
     return rollout
 
 
@@ -291,7 +291,7 @@ async def resume(
     rollout.accepted_failures = sum(s == waves.FAILED for s in current)
     await _settle(session, rollout)
     image = await get_image(session=session, image_id=rollout.image_id)
-    events.rollout_changed(session, rollout, image.version, PAUSED)
+    await events.rollout_changed(session, rollout, image.version, PAUSED)
     return rollout
 
 

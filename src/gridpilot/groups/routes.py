@@ -14,7 +14,7 @@ from fastapi import APIRouter, BackgroundTasks, Path, Query, Request, Response
 from gridpilot.auth.dependencies import Configurer, Reader
 from gridpilot.db.dependencies import SessionDep
 from gridpilot.groups import service
-from gridpilot.groups.events import publish_group_changed
+from gridpilot.groups.events import group_users, publish_group_changed
 from gridpilot.groups.schemas import GroupCreate, GroupOut, GroupUpdate, MemberOut, MembersOut
 
 router = APIRouter(prefix="/groups", tags=["groups"])
@@ -29,7 +29,10 @@ REFUSED: dict[int | str, dict[str, Any]] = {
         "description": "Role may not configure, or `group_out_of_scope`: the group reaches "
         "sites you may not see"
     },
-    409: {"description": "`group_name_taken`, or `group_in_use` (a command schedule targets it)"},
+    409: {
+        "description": "`group_name_taken`, or `group_in_use` (alert rules or command schedules "
+        "target it; they are named in the message and in `details`)"
+    },
     422: {
         "description": "Invalid (codes: `group_filter_empty`, `group_kind_mismatch`, "
         "`validation_failed`)"
@@ -119,7 +122,15 @@ async def update_group(
     "/{group_id}",
     status_code=204,
     summary="Delete a device group",
-    description="Refused (409 `group_in_use`) while a command schedule targets the group.",
+    description="Refused with 409 `group_in_use` while alert rules or command schedules target "
+    "the group: the message names each of them (kind, name, id), `details` lists them "
+    "(`kind`, `id`, `name`, `enabled`, `releasable`: whether `force` may release it; while one "
+    "is not, `force` is refused too). With `force=true` they are disabled first and the group "
+    "is deleted: a rule keeps the dead group id and cannot be enabled again until it gets "
+    "another target (409 `rule_group_deleted`); a schedule loses its target and keeps its runs "
+    "(409 `schedule_target_deleted` on enabling it). Forcing needs the rights to change them "
+    "(`configure` for rules, `commands:send` for schedules). Firmware roll-outs are not "
+    "affected: their devices were listed when they started.",
     responses=REFUSED,
 )
 async def delete_group(
@@ -128,9 +139,18 @@ async def delete_group(
     session: SessionDep,
     request: Request,
     background: BackgroundTasks,
+    force: Annotated[
+        bool, Query(description="Disable the rules and schedules on the group, then delete it")
+    ] = False,
 ) -> Response:
-    await service.delete_group(session=session, principal=principal, group_id=group_id)
-    background.add_task(publish_group_changed, request.app, group_id, "deleted")
+    released = await service.delete_group(
+        session=session,
+        principal=principal,
+        group_id=group_id,
+        users=group_users(request.app),
+        force=force,
+    )
+    background.add_task(publish_group_changed, request.app, group_id, "deleted", released)
     return Response(status_code=204)
 
 

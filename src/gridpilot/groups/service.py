@@ -18,13 +18,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.assets.models import Asset
 from gridpilot.auth.permissions import Principal
 from gridpilot.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from gridpilot.groups import usage
 from gridpilot.groups.models import DeviceGroup, DeviceGroupMember
 from gridpilot.groups.schemas import GroupCreate, GroupFilter, GroupUpdate
 
@@ -48,8 +49,7 @@ class GroupNameTaken(Conflict):
     code = "group_name_taken"
 
 
-class GroupInUse(Conflict):
-    code = "group_in_use"
+GroupInUse = usage.GroupInUse
 
 
 @dataclass(frozen=True)
@@ -156,6 +156,15 @@ async def check_full_scope(
             f"group {group.id} reaches sites you may not see: only a user of all its sites may "
             "change it or act on it"
         )
+
+
+async def group_exists(*, session: AsyncSession, group_id: int, share_lock: bool = False) -> bool:
+    """Whether the group exists; ``share_lock`` reads its row ``FOR SHARE`` (PostgreSQL), so a
+    delete in progress is waited for, and a later one waits for this transaction."""
+    query = select(DeviceGroup.id).where(DeviceGroup.id == group_id)
+    return (
+        await session.scalar(query.with_for_update(read=True) if share_lock else query) is not None
+    )
 
 
 async def sees_whole_group(*, session: AsyncSession, principal: Principal, group_id: int) -> bool:
@@ -292,15 +301,41 @@ async def update_group(
     return group
 
 
-async def delete_group(*, session: AsyncSession, principal: Principal, group_id: int) -> None:
-    """Delete the group; ``GroupInUse`` (409) while a command schedule targets it."""
+async def delete_group(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    group_id: int,
+    users: Sequence[usage.GroupUsers] = (),
+    force: bool = False,
+) -> list[usage.Event]:
+    """Delete the group. While something targets it (``users``: alert rules, command schedules)
+    the answer is ``GroupInUse`` (409) naming them; with ``force`` they are released first
+    (disabled, see ``usage``). The events of those changes, to publish after the commit.
+
+    The users are looked for after a write to the group's row (it changes nothing): on SQLite
+    the write lock is then held, on PostgreSQL the row is locked, so a rule or schedule made on
+    the group meanwhile is either among them or waits and then finds the group gone."""
     group = await get_group(session=session, principal=principal, group_id=group_id)
     await check_full_scope(session=session, principal=principal, group=group)
+    await session.execute(
+        update(DeviceGroup).where(DeviceGroup.id == group_id).values(name=DeviceGroup.name)
+    )
+    events: list[usage.Event] = []
+    uses = await usage.uses_of(session=session, users=users, group_id=group_id)
+    if uses and (not force or not all(u.releasable for u in uses)):
+        raise usage.refusal(group.id, group.name, uses)
+    if uses:
+        events = await usage.release_all(
+            session=session, principal=principal, users=users, group_id=group_id
+        )
     try:
         async with session.begin_nested():
             await session.delete(group)
             await session.flush()
-    except IntegrityError:
+    except IntegrityError:  # a row whose foreign key is RESTRICT still names it
         raise GroupInUse(
-            f"group {group_id} is the target of command schedules: delete them first"
+            f"group {group.name!r} (#{group_id}) is still the target of a command schedule or "
+            "report (made meanwhile, or of a domain that did not name it): delete that first"
         ) from None
+    return events

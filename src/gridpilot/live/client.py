@@ -28,7 +28,7 @@ import orjson
 
 from gridpilot.auth.permissions import Principal
 from gridpilot.core.metrics import Metrics
-from gridpilot.live.protocol import EVENT_KINDS, Subscription, visible
+from gridpilot.live.protocol import EVENT_KINDS, Subscription, visible, visible_sites
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +77,12 @@ class LiveClient:
         if kind == "readings":
             self._offer_readings(payload, subscription)
             return
-        site_id, asset_id = payload.get("site_id"), payload.get("asset_id")
-        if not visible(self.principal, site_id, asset_id):
+        if "site_ids" in payload:  # over several sites (a firmware roll-out)
+            if not visible_sites(self.principal, payload["site_ids"]):
+                return
+        elif not visible(self.principal, payload.get("site_id"), payload.get("asset_id")):
             return
-        if not subscription.matches(site_id, asset_id):
+        if not subscription.matches_event(payload):
             return
         if "metric" in payload and not subscription.wants_metric(payload["metric"]):
             return
@@ -158,8 +160,7 @@ class LiveClient:
         self._events = deque(
             (kind, message)
             for kind, message in self._events
-            if kind in subscription.events
-            and subscription.matches(message.get("site_id"), message.get("asset_id"))
+            if kind in subscription.events and subscription.matches_event(message)
         )
 
     def request_close(self, code: int, reason: str) -> None:

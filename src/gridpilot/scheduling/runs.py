@@ -114,6 +114,8 @@ async def _targets(session: AsyncSession, schedule: CommandSchedule) -> list[Ass
     if schedule.asset_id is not None:
         asset = await session.get(Asset, schedule.asset_id)
         return [asset] if asset is not None else []
+    if schedule.group_id is None:  # detached: its group was deleted
+        return []
     group = await session.get(DeviceGroup, schedule.group_id)
     if group is None:
         return []

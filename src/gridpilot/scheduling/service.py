@@ -4,6 +4,11 @@ Access follows the target: an asset schedule is seen by whoever sees the asset; 
 schedule by whoever sees the group (``groups.service``). Creating or changing one needs
 COMMANDS_SEND and, for a group, every site it reaches (``group_out_of_scope``). The runs and
 their outcomes are in ``runs``; the runtime in ``tasks``.
+
+A group deleted with ``force`` leaves its schedules *detached* (``group_use.py``): disabled,
+with neither ``asset_id`` nor ``group_id``, their runs kept. The sites they reached are not
+known any more, so only a principal of every site sees one, and it cannot be enabled again
+(409 ``schedule_target_deleted``): it can be read and deleted.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.analytics import cron as cron_maths
@@ -19,7 +24,7 @@ from gridpilot.assets import service as assets_service
 from gridpilot.auth.permissions import Permission, Principal
 from gridpilot.control.kinds import validate_params
 from gridpilot.control.service import command_ttl_s
-from gridpilot.core.errors import NotFound, ValidationFailed
+from gridpilot.core.errors import Conflict, NotFound, ValidationFailed
 from gridpilot.core.settings import Settings
 from gridpilot.groups import service as groups_service
 from gridpilot.scheduling.models import CommandSchedule
@@ -45,6 +50,15 @@ class RunAtPast(ValidationFailed):
     code = "schedule_in_past"
 
 
+class TargetDeleted(Conflict):
+    code = "schedule_target_deleted"
+
+
+def detached(schedule: CommandSchedule) -> bool:
+    """Its group was deleted (with force): no target left."""
+    return schedule.asset_id is None and schedule.group_id is None
+
+
 def check_cron(expression: str) -> str:
     try:
         return cron_maths.check_cron(expression)
@@ -59,7 +73,10 @@ async def check_target(
     it commands (COMMANDS_SEND, and every site of a group)."""
     if act:
         principal.require(Permission.COMMANDS_SEND)
-    if schedule.asset_id is not None:
+    if detached(schedule):
+        if principal.site_ids is not None or principal.asset_ids is not None:
+            raise NotFound(f"command schedule {schedule.id} not found")
+    elif schedule.asset_id is not None:
         await assets_service.get_asset(
             session=session, asset_id=schedule.asset_id, principal=principal
         )
@@ -209,6 +226,11 @@ async def update_schedule(
     for field in ("timezone", "missed_policy", "grace_s", "enabled"):
         if getattr(data, field) is not None:
             setattr(schedule, field, getattr(data, field))
+    if schedule.enabled and detached(schedule):
+        raise TargetDeleted(
+            f"the device group of command schedule {schedule.id} was deleted: it keeps its "
+            "history but cannot run again; schedule the command to another target"
+        )
     schedule.next_run_ms = _next_due(schedule, now_ms)
     await session.flush()
     return schedule
@@ -220,6 +242,25 @@ async def delete_schedule(*, session: AsyncSession, principal: Principal, schedu
     await check_target(session=session, principal=principal, schedule=schedule, act=True)
     await session.delete(schedule)
     await session.flush()
+
+
+async def schedules_on_group(*, session: AsyncSession, group_id: int) -> list[CommandSchedule]:
+    """Every schedule (enabled or not) whose target is the group, by id."""
+    query = select(CommandSchedule).where(CommandSchedule.group_id == group_id)
+    return list((await session.scalars(query.order_by(CommandSchedule.id))).all())
+
+
+async def detach_group(*, session: AsyncSession, group_id: int) -> int:
+    """Disable the group's schedules and cut them from it (the group is being deleted); how
+    many. A claim in progress (``runs.claim_due``) compares ``next_run_ms``: one of the two
+    writes wins, and a run that already started finds no group and queues nothing."""
+    done = await session.execute(
+        update(CommandSchedule)
+        .where(CommandSchedule.group_id == group_id)
+        .values(enabled=False, next_run_ms=None, group_id=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(done.rowcount)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

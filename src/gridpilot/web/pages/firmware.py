@@ -1,14 +1,19 @@
 """``/firmware``: firmware images and staged roll-outs (docs/firmware.md). Each roll-out shows
 its state, paused reason and its waves' devices per state with the failure rate against the
 threshold; ``/firmware/{id}`` lists each device's state and last report at its site's local
-time. Both reload every ``LIVE_REFRESH_S`` while a roll-out runs or is paused. Operators pause
-and resume through ``firmware.service`` with their rights read again (``web/forms.py::act``);
-viewers only read.
+time. Both follow the bus (``firmware_rollout.updated``, ``firmware_device.updated``): an event
+of a roll-out shown reloads the page within ``RELOAD_AFTER_S`` (a burst of device reports is one
+reload, by the page's timer, never in the publisher's task), and a slow ``SAFETY_REFRESH_S``
+timer covers events lost while the Redis bus reconnects. Operators pause and resume through
+``firmware.service`` with their rights read again (``web/forms.py::act``), and the change is
+published like the API's; viewers only read.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from nicegui import ui
 from sqlalchemy import select
@@ -17,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gridpilot.assets.models import Asset
 from gridpilot.assets.service import list_sites
 from gridpilot.auth.permissions import Permission, Principal
+from gridpilot.core import events as catalogue
 from gridpilot.core.errors import NotFound
 from gridpilot.firmware import events, service
 from gridpilot.firmware.models import FirmwareImage, FirmwareRolloutDevice
@@ -26,8 +32,12 @@ from gridpilot.web.context import current
 from gridpilot.web.forms import act, section
 from gridpilot.web.layout import frame, require_login
 
-#: How often an open page reloads while a roll-out is running or paused [s].
-LIVE_REFRESH_S = 3.0
+#: How often [s] an open page looks for firmware events to show (the reports arriving
+#: meanwhile are in one reload; nothing is read without an event).
+RELOAD_AFTER_S = 0.3
+#: How often an open page reloads anyway while a roll-out is running or paused [s].
+SAFETY_REFRESH_S = 30.0
+FIRMWARE_TOPICS = (catalogue.FIRMWARE_ROLLOUT_UPDATED.name, catalogue.FIRMWARE_DEVICE_UPDATED.name)
 WAVE_COLUMNS = [
     {"name": "wave", "label": "Wave", "field": "wave", "align": "left"},
     {"name": "devices", "label": "Devices", "field": "devices"},
@@ -36,6 +46,7 @@ WAVE_COLUMNS = [
     {"name": "failure", "label": "Failed / threshold", "field": "failure"},
 ]
 Steer = Callable[[int, str], Awaitable[None]]
+Refresh = Callable[[], Awaitable[None]]
 
 
 def _state_badge(state: str) -> None:
@@ -125,6 +136,65 @@ def _images(images: list[FirmwareImage]) -> None:
                     ui.label(image.notes).classes("text-caption text-grey-7")
 
 
+class _Live:
+    """An open firmware page kept up to date.
+
+    Redraws run one after the other (each reads the database, then draws, before the next
+    starts: a redraw that read before a change never draws after one that read it). A bus
+    event the page ``shows`` reloads it within ``RELOAD_AFTER_S``, one reload for any number
+    of events meanwhile, and none when every event says what is drawn already (the page's own
+    pause or resume is redrawn at once: a second redraw would replace the buttons under the
+    user's pointer for nothing).
+    """
+
+    def __init__(self, redraw: Refresh, shows: Callable[[dict[str, Any]], bool]) -> None:
+        self._redraw, self._shows = redraw, shows
+        self._lock = asyncio.Lock()
+        self._pending: list[dict[str, Any]] = []
+        #: What is drawn: roll-out id -> (state, current wave, paused reason) ...
+        self.rollouts: dict[int, tuple[str, int, str | None]] = {}
+        #: ... and (roll-out id, asset id) -> state of the devices drawn one by one.
+        self.devices: dict[tuple[int, int], str] = {}
+
+    def drew(self, rollout: RolloutOut) -> None:
+        self.rollouts[rollout.id] = (rollout.state, rollout.current_wave, rollout.paused_reason)
+
+    async def refresh(self) -> None:
+        async with self._lock:
+            await self._redraw()
+
+    def _drawn(self, payload: dict[str, Any]) -> bool:
+        rollout_id, asset_id = payload.get("rollout_id"), payload.get("asset_id")
+        if not isinstance(rollout_id, int):
+            return False
+        if isinstance(asset_id, int):  # a device's step
+            return self.devices.get((rollout_id, asset_id)) == payload.get("state")
+        said = (payload.get("state"), payload.get("current_wave"), payload.get("paused_reason"))
+        return self.rollouts.get(rollout_id) == said
+
+    def follow(self) -> None:
+        """Listen to the firmware events for as long as the page is open. The bus handler only
+        notes the event; the page's own timer reloads (a redraw from another task would make
+        buttons without the page's request, whose clicks then fail)."""
+
+        async def on_event(_topic: str, payload: dict[str, Any]) -> None:
+            if self._shows(payload):
+                self._pending.append(payload)
+
+        async def reload() -> None:
+            if not self._pending:
+                return
+            async with self._lock:
+                taken, self._pending = self._pending, []
+                if not all(self._drawn(p) for p in taken):
+                    await self._redraw()
+
+        ui.timer(RELOAD_AFTER_S, reload)
+        bus = current().bus
+        for unsubscribe in [bus.subscribe(topic, on_event) for topic in FIRMWARE_TOPICS]:
+            ui.context.client.on_delete(unsubscribe)
+
+
 async def _steer(rollout_id: int, verb: str) -> bool:
     """Pause or resume; the roll-out's events go on the bus once committed, as from the API."""
 
@@ -149,7 +219,7 @@ async def _list_page(user: Principal) -> None:
     listing = ui.column().classes("w-full gap-3").props("data-testid=firmware-rollouts")
     images_slot = ui.column().classes("w-full gap-1")
 
-    async def refresh() -> None:
+    async def redraw() -> None:
         async with current().session() as session:
             found = await service.list_rollouts(session=session, principal=user, limit=50, offset=0)
             shown = [await service.view(session=session, rollout=r) for r in found]
@@ -164,14 +234,26 @@ async def _list_page(user: Principal) -> None:
         images_slot.clear()
         with images_slot:
             _images(images)
+        live.rollouts.clear()
+        for rollout in shown:
+            live.drew(rollout)
         timer.active = any(r.state in ("running", "paused") for r in shown)
 
     async def steer(rollout_id: int, verb: str) -> None:
         if await _steer(rollout_id, verb):
-            await refresh()
+            await live.refresh()
 
-    timer = ui.timer(LIVE_REFRESH_S, refresh, active=False)
-    await refresh()
+    def shows(payload: dict[str, Any]) -> bool:
+        """A roll-out listed, or a new one the user may see (a principal of all its sites)."""
+        if payload.get("rollout_id") in live.rollouts:
+            return True
+        sites = payload.get("site_ids")
+        return isinstance(sites, list) and all(user.can_see_site(s) for s in sites)
+
+    live = _Live(redraw, shows)
+    timer = ui.timer(SAFETY_REFRESH_S, live.refresh, active=False)
+    await live.refresh()
+    live.follow()
 
 
 def _devices(devices: list[FirmwareRolloutDevice], names: dict[int, str], zones: dict) -> None:
@@ -203,7 +285,7 @@ def _devices(devices: list[FirmwareRolloutDevice], names: dict[int, str], zones:
 async def _detail_page(user: Principal, rollout_id: int) -> None:
     body = ui.column().classes("w-full gap-3").props("data-testid=rollout-detail")
 
-    async def refresh() -> None:
+    async def redraw() -> None:
         try:
             async with current().session() as session:
                 rollout = await service.get_rollout(
@@ -228,14 +310,18 @@ async def _detail_page(user: Principal, rollout_id: int) -> None:
         with body:
             _rollout_card(user, shown, steer, link=False)
             _devices(devices, names, zones)
+        live.drew(shown)
+        live.devices = {(rollout_id, d.asset_id): d.state for d in devices}
         timer.active = shown.state in ("running", "paused")
 
     async def steer(_rollout_id: int, verb: str) -> None:
         if await _steer(rollout_id, verb):
-            await refresh()
+            await live.refresh()
 
-    timer = ui.timer(LIVE_REFRESH_S, refresh, active=False)
-    await refresh()
+    live = _Live(redraw, lambda payload: payload.get("rollout_id") == rollout_id)
+    timer = ui.timer(SAFETY_REFRESH_S, live.refresh, active=False)
+    await live.refresh()
+    live.follow()
 
 
 def register() -> None:
