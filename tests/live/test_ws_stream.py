@@ -59,6 +59,8 @@ async def test_reading_message_format(server, http, auth_headers):
             "commands",
             "dr_events",
             "dr_performance",
+            "firmware_devices",
+            "firmware_rollouts",
             "forecasts",
             "readings",
             "status",

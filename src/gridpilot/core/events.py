@@ -160,6 +160,7 @@ class GroupChanged(TypedDict):
 
 class FirmwareRolloutUpdated(TypedDict):
     rollout_id: int
+    site_ids: list[int]  # the sites of its devices (a principal of all of them sees it)
     image_id: int
     version: str  # the image's
     state: str  # running | paused | completed
@@ -292,15 +293,15 @@ GROUP_CHANGED = Topic(
 FIRMWARE_ROLLOUT_UPDATED = Topic(
     "firmware_rollout.updated",
     FirmwareRolloutUpdated,
-    ("firmware/events.py (firmware routes, sim/firmware.py)",),
-    ("none in-process yet: integrations on the Redis bus (GRIDPILOT_REDIS_URL)",),
+    ("firmware/events.py (firmware routes, sim/firmware.py, web/pages/firmware.py)",),
+    ("live/hub.py", "web/pages/firmware.py"),
     "A firmware roll-out started, paused, resumed, offered its next wave or completed.",
 )
 FIRMWARE_DEVICE_UPDATED = Topic(
     "firmware_device.updated",
     FirmwareDeviceUpdated,
     ("firmware/events.py (firmware routes, sim/firmware.py)",),
-    ("none in-process yet: integrations on the Redis bus (GRIDPILOT_REDIS_URL)",),
+    ("live/hub.py", "web/pages/firmware.py"),
     "A device of a firmware roll-out reported a step: downloading, verified or failed.",
 )
 

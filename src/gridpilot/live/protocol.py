@@ -2,8 +2,8 @@
 
 Client messages are JSON objects with a ``type``: ``auth``, ``subscribe``, ``ping``. Server
 messages: data (``readings``, ``status``, ``alert``, ``command``, ``anomaly``, ``forecast``,
-``dr_event``, ``dr_performance``) and control (``ready``, ``subscribed``, ``error``, ``pong``,
-``dropped``). See docs/live.md.
+``dr_event``, ``dr_performance``, ``firmware_rollout``, ``firmware_device``) and control
+(``ready``, ``subscribed``, ``error``, ``pong``, ``dropped``). See docs/live.md.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ EVENT_KINDS: dict[str, tuple[str, str]] = {
     "forecasts": ("forecast.stored", "forecast"),
     "dr_events": ("dr_event.updated", "dr_event"),
     "dr_performance": ("dr_event.performance", "dr_performance"),
+    "firmware_rollouts": ("firmware_rollout.updated", "firmware_rollout"),
+    "firmware_devices": ("firmware_device.updated", "firmware_device"),
 }
 MAX_FILTER_ITEMS = 1000
 MAX_METRIC_KEY_LENGTH = 64
@@ -57,6 +59,17 @@ def visible(principal: Principal, site_id: object, asset_id: object) -> bool:
     return True
 
 
+def visible_sites(principal: Principal, site_ids: object) -> bool:
+    """Whether ``principal`` may see an event over several sites (``site_ids``: a firmware
+    roll-out's): only a principal of every one of them, as the REST answer (device keys never).
+    """
+    if principal.asset_ids is not None or not isinstance(site_ids, list):
+        return False
+    if principal.site_ids is None:
+        return True
+    return bool(site_ids) and all(s in principal.site_ids for s in site_ids)
+
+
 @dataclass(frozen=True)
 class Subscription:
     """What a client asked for. ``None`` filters mean "everything in scope".
@@ -77,6 +90,19 @@ class Subscription:
         return (self.sites is not None and site_id in self.sites) or (
             self.assets is not None and asset_id in self.assets
         )
+
+    def matches_any(self, site_ids: list[object]) -> bool:
+        """An event over several sites matches when one of them is subscribed (or all are)."""
+        if self.sites is None and self.assets is None:
+            return True
+        return self.sites is not None and any(s in self.sites for s in site_ids)
+
+    def matches_event(self, message: dict[str, Any]) -> bool:
+        """``matches`` for an event's payload (``site_ids``: ``matches_any``)."""
+        site_ids = message.get("site_ids")
+        if isinstance(site_ids, list):
+            return self.matches_any(site_ids)
+        return self.matches(message.get("site_id"), message.get("asset_id"))
 
     def wants_metric(self, metric: object) -> bool:
         return self.metrics is None or metric in self.metrics
