@@ -35,7 +35,7 @@ class ReportUsers:
 
     async def find(self, *, session: AsyncSession, group_id: int) -> list[GroupUse]:
         found = await reports_on_group(session, group_id)
-        return [GroupUse(KIND, d.id, d.name, d.enabled) for d in found]
+        return [GroupUse(KIND, d.id, d.name, d.enabled, releasable=False) for d in found]
 
     async def release(
         self, *, session: AsyncSession, principal: Principal, group_id: int
@@ -46,5 +46,7 @@ class ReportUsers:
         raise GroupInUse(
             f"group #{group_id} is the target of {named}: reports are not released by a forced "
             "delete (their runs are read by the group's sites); delete them first",
-            details=[GroupUse(KIND, d.id, d.name, d.enabled).as_detail() for d in found],
+            details=[
+                GroupUse(KIND, d.id, d.name, d.enabled, releasable=False).as_detail() for d in found
+            ],
         )
