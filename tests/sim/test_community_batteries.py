@@ -247,8 +247,8 @@ async def test_the_mpc_dispatches_each_battery_of_a_member_and_the_simulator_fol
     assert done.site_id == site and done.status == "optimal", done
     sent = {d.resource: d for d in done.dispatched}
     assert set(sent) == {"Office 3 battery A", "Office 3 battery B"}
-    assert {d.kind for d in sent.values()} == {"discharge"}, sent
-    # the quarter holding now costs 0.50: the two batteries cover the 8 kW between them
+    # the quarter holding now costs 0.50: the two batteries cover the 8 kW between them (how
+    # they split it is the solver's choice: either may take all of it, an LP tie)
     assert sum(d.power_kw for d in sent.values()) == pytest.approx(8.0, abs=1e-3)
     schedule = (await client.get(f"/api/v1/sites/{site}/schedule", headers=admin)).json()
     planned = schedule["steps"][0]["batteries"]
