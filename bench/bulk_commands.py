@@ -36,25 +36,10 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
+from battery_fleet import battery_group, provision
 from harness import PgServer, fresh_pg_database, gridpilot_server
 
-SITES = 10
 _COUNT = re.compile(r'^gridpilot_db_query_seconds_count\{statement="(\w+)"\} ([0-9.e+]+)$', re.M)
-
-
-def provision(http: httpx.Client, devices: int) -> list[int]:
-    assets: list[int] = []
-    per_site = -(-devices // SITES)
-    for s in range(SITES):
-        site = http.post("/api/v1/sites", json={"name": f"Fleet {s}", "timezone": "Europe/Rome"})
-        site.raise_for_status()
-        for i in range(min(per_site, devices - len(assets))):
-            made = http.post("/api/v1/assets", json={
-                "site_id": site.json()["id"], "name": f"BESS {i}", "kind": "battery",
-                "rated_capacity_kw": 50, "expected_interval_s": 3600})  # fmt: skip
-            made.raise_for_status()
-            assets.append(int(made.json()["id"]))
-    return assets
 
 
 async def statements(http: httpx.AsyncClient) -> Counter[str]:
@@ -95,11 +80,9 @@ def report(label: str, case: str, results: list[tuple[float, int, str]], per_req
 async def measure(server, n: int, runs: int, label: str) -> None:  # type: ignore[no-untyped-def]
     sync = httpx.Client(base_url=server.base_url, headers=server.headers, timeout=120)
     assets = provision(sync, n)
-    group = sync.post("/api/v1/groups", json={
-        "name": "all batteries", "kind": "dynamic", "filter": {"kinds": ["battery"]}})  # fmt: skip
-    group.raise_for_status()
+    group_id = battery_group(sync)
     sync.close()
-    by_group = {"kind": "stop", "group_id": group.json()["id"]}
+    by_group = {"kind": "stop", "group_id": group_id}
     by_ids = {"kind": "stop", "asset_ids": assets}
     async with httpx.AsyncClient(
         base_url=server.base_url, headers=server.headers, timeout=300

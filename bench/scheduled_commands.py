@@ -37,9 +37,8 @@ import aiomqtt
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
+from battery_fleet import battery_group, provision
 from harness import PgServer, fresh_pg_database, gridpilot_server
-
-SITES = 10
 
 
 class Devices:
@@ -67,21 +66,6 @@ class Devices:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline and not ids <= self.arrived.keys():
             await asyncio.sleep(0.05)
-
-
-def provision(http: httpx.Client, devices: int) -> list[int]:
-    assets: list[int] = []
-    per_site = -(-devices // SITES)
-    for s in range(SITES):
-        site = http.post("/api/v1/sites", json={"name": f"Fleet {s}", "timezone": "Europe/Rome"})
-        site.raise_for_status()
-        for i in range(min(per_site, devices - len(assets))):
-            made = http.post("/api/v1/assets", json={
-                "site_id": site.json()["id"], "name": f"BESS {i}", "kind": "battery",
-                "rated_capacity_kw": 50, "expected_interval_s": 3600})  # fmt: skip
-            made.raise_for_status()
-            assets.append(int(made.json()["id"]))
-    return assets
 
 
 def keep_online(http: httpx.Client, assets: list[int]) -> None:
@@ -142,17 +126,15 @@ async def measure(server, n: int, prefix: str) -> None:  # type: ignore[no-untyp
     http = httpx.Client(base_url=server.base_url, headers=server.headers, timeout=60)
     clock = time.perf_counter()
     assets = provision(http, n)
-    group = http.post("/api/v1/groups", json={
-        "name": "all batteries", "kind": "dynamic", "filter": {"kinds": ["battery"]}})  # fmt: skip
-    group.raise_for_status()
+    group_id = battery_group(http)
     print(f"provisioned {len(assets)} batteries in {time.perf_counter() - clock:.1f} s")
     devices = Devices(prefix)
     listener = asyncio.create_task(devices.run())
     await devices.ready.wait()
     keep_online(http, assets)
     await asyncio.sleep(2.0)  # the status tracker marks them online
-    await bulk_baseline(http, devices, group.json()["id"], n)
-    await scheduled(http, devices, group.json()["id"], n)
+    await bulk_baseline(http, devices, group_id, n)
+    await scheduled(http, devices, group_id, n)
     print(f"load average (1, 5, 15 min): {os.getloadavg()}")
     listener.cancel()
     with contextlib.suppress(asyncio.CancelledError):

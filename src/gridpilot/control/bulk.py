@@ -40,6 +40,19 @@ _FIELDS = [
 
 
 @dataclass(frozen=True)
+class BulkOrder:
+    """One command for many devices: what each gets (``params`` validated for ``kind``), who
+    asks, for how long [s], under which idempotency key and rate limit [commands/min/asset]."""
+
+    principal: Principal
+    kind: str
+    params: dict[str, Any]
+    ttl_s: int
+    idempotency_key: str
+    rate_limit_per_min: int
+
+
+@dataclass(frozen=True)
 class Queued:
     """One asset's answer: its command (new or found by the key), or a refusal."""
 
@@ -80,22 +93,14 @@ def _refusal(
 
 
 async def plan_many(
-    *,
-    session: AsyncSession,
-    assets: Sequence[Asset],
-    principal: Principal,
-    kind: str,
-    params: dict[str, Any],
-    ttl_s: int,
-    idempotency_key: str,
-    now_ms: int,
-    rate_limit_per_min: int,
+    *, session: AsyncSession, assets: Sequence[Asset], order: BulkOrder, now_ms: int
 ) -> list[Queued]:
-    """What queuing the command (``params`` validated for ``kind``) for every asset would do,
-    in asset order, from two reads (known keys, rate counts) and nothing written: the new
-    commands are built, not added (``insert_planned`` writes them)."""
+    """What queuing ``order`` for every asset would do, in asset order, from two reads (known
+    keys, rate counts) and nothing written: the new commands are built, not added
+    (``insert_planned`` writes them)."""
     ids = [a.id for a in assets]
-    known = await _known(session, ids, idempotency_key)
+    kind, params = order.kind, order.params
+    known = await _known(session, ids, order.idempotency_key)
     recent = await _recent(session, ids, now_ms)
     answers: list[Queued] = []
     for asset in assets:
@@ -108,14 +113,15 @@ async def plan_many(
                 else Queued(asset, None, False, Conflict.code, _conflict(found))
             )
             continue
-        refused = _refusal(asset, kind, params, recent.get(asset.id, 0), rate_limit_per_min)
+        refused = _refusal(asset, kind, params, recent.get(asset.id, 0), order.rate_limit_per_min)
         if refused is not None:
             answers.append(refused)
             continue
         command = Command(
             asset_id=asset.id, site_id=asset.site_id, kind=kind, params=params,
-            idempotency_key=idempotency_key, state=QUEUED, created_by=principal.subject[:200],
-            created_ms=now_ms, expires_ms=now_ms + ttl_s * 1000, updated_ms=now_ms,
+            idempotency_key=order.idempotency_key, state=QUEUED,
+            created_by=order.principal.subject[:200], created_ms=now_ms,
+            expires_ms=now_ms + order.ttl_s * 1000, updated_ms=now_ms,
         )  # fmt: skip
         answers.append(Queued(asset, command, True))
     return answers
@@ -167,24 +173,11 @@ async def insert_planned(
 
 
 async def queue_many(
-    *,
-    session: AsyncSession,
-    assets: Sequence[Asset],
-    principal: Principal,
-    kind: str,
-    params: dict[str, Any],
-    ttl_s: int,
-    idempotency_key: str,
-    now_ms: int,
-    rate_limit_per_min: int,
+    *, session: AsyncSession, assets: Sequence[Asset], order: BulkOrder, now_ms: int
 ) -> tuple[list[Queued], list[CommandChange]]:
     """``plan_many`` then ``insert_planned``: every asset's answer (a key used before for
     another command is a refusal, ``conflict``) and the changes to publish after the commit."""
-    answers = await plan_many(
-        session=session, assets=assets, principal=principal, kind=kind, params=params,
-        ttl_s=ttl_s, idempotency_key=idempotency_key, now_ms=now_ms,
-        rate_limit_per_min=rate_limit_per_min,
-    )  # fmt: skip
+    answers = await plan_many(session=session, assets=assets, order=order, now_ms=now_ms)
     return answers, await insert_planned(session=session, answers=answers, now_ms=now_ms)
 
 

@@ -223,14 +223,14 @@ async def send_bulk_command(
     params = validate_params(data.kind, data.params)
     ttl_s = service.command_ttl_s(data.ttl_s, settings)
     assets = await _bulk_targets(session, principal, data)
-    key = data.idempotency_key or service.new_idempotency_key()
+    order = bulk.BulkOrder(
+        principal=principal, kind=data.kind, params=params, ttl_s=ttl_s,
+        idempotency_key=data.idempotency_key or service.new_idempotency_key(),
+        rate_limit_per_min=settings.command_rate_limit_per_min,
+    )  # fmt: skip
     for attempt in range(2):  # a concurrent request with the same key: plan again, once
         now = now_ms()
-        answers = await bulk.plan_many(
-            session=session, assets=assets, principal=principal, kind=data.kind, params=params,
-            ttl_s=ttl_s, idempotency_key=key, now_ms=now,
-            rate_limit_per_min=settings.command_rate_limit_per_min,
-        )  # fmt: skip
+        answers = await bulk.plan_many(session=session, assets=assets, order=order, now_ms=now)
         conflict = next((a for a in answers if a.error == Conflict.code), None)
         if conflict is not None:  # before anything is written
             raise Conflict(conflict.message or "idempotency key used before")

@@ -12,7 +12,7 @@ The status a reader sees (``effective_status``) is a pure function of the facts:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import (
@@ -349,19 +349,18 @@ def effective_status(
     return view(OFFLINE, STALE, seen + window)
 
 
-async def read_statuses(
+def statuses_of(
+    assets: Iterable[tuple[int, int, float | None]],
     *,
-    session: AsyncSession,
-    assets: Sequence[tuple[int, int, float | None]],
+    stored: Mapping[int, Row],
+    data: Mapping[int, int | None],
     tracked: Callable[[int], int | None],
     policy: StatusPolicy,
     now_ms: int,
 ) -> list[StatusView]:
-    """Statuses of ``assets`` (id, site id, expected interval [s]); ``tracked``: this process's
-    unsaved last-seen per asset id."""
-    ids = [a[0] for a in assets]
-    stored = await stored_statuses(session=session, asset_ids=ids)
-    data = await data_last_seen(session=session, asset_ids=ids)
+    """``effective_status`` of ``assets`` (id, site id, expected interval [s]) from what is
+    known of them: ``stored`` status rows and newest stored reading [ms] per asset id (an
+    asset absent from ``data`` has none read), ``tracked`` this process's unsaved last-seen."""
     return [
         effective_status(
             asset_id=asset_id,
@@ -375,3 +374,21 @@ async def read_statuses(
         )
         for asset_id, site_id, interval in assets
     ]
+
+
+async def read_statuses(
+    *,
+    session: AsyncSession,
+    assets: Sequence[tuple[int, int, float | None]],
+    tracked: Callable[[int], int | None],
+    policy: StatusPolicy,
+    now_ms: int,
+) -> list[StatusView]:
+    """Statuses of ``assets`` (id, site id, expected interval [s]); ``tracked``: this process's
+    unsaved last-seen per asset id."""
+    ids = [a[0] for a in assets]
+    stored = await stored_statuses(session=session, asset_ids=ids)
+    data = await data_last_seen(session=session, asset_ids=ids)
+    return statuses_of(
+        assets, stored=stored, data=data, tracked=tracked, policy=policy, now_ms=now_ms
+    )

@@ -28,8 +28,8 @@ from gridpilot.control.status import (
     ONLINE,
     StatusPolicy,
     StatusView,
-    effective_status,
     last_will_stands,
+    statuses_of,
     stored_statuses,
     surely_online,
 )
@@ -304,17 +304,10 @@ def _statuses(
     now_ms: int,
     data: dict[int, int | None],
 ) -> dict[int, StatusView]:
-    """``effective_status`` of ``asset_ids`` from what is known of them."""
-    return {
-        a: effective_status(
-            asset_id=a,
-            site_id=assets[a][0],
-            stored=stored.get(a),
-            tracked_last_seen_ms=tracked(a),
-            data_last_seen_ms=data.get(a),
-            expected_interval_s=assets[a][1],
-            policy=policy,
-            now_ms=now_ms,
-        )
-        for a in asset_ids
-    }
+    """``effective_status`` of ``asset_ids`` by id (``statuses_of``; ``assets``: site id and
+    expected interval [s] per asset id)."""
+    views = statuses_of(
+        ((a, *assets[a]) for a in asset_ids),
+        stored=stored, data=data, tracked=tracked, policy=policy, now_ms=now_ms,
+    )  # fmt: skip
+    return {v.asset_id: v for v in views}

@@ -142,16 +142,16 @@ async def execute(
         run.status, run.error, run.finished_ms = "failed", exc.message[:2000], now_ms
         await session.flush()
         return []
-    answers, changes = await bulk.queue_many(
-        session=session,
-        assets=assets,
+    order = bulk.BulkOrder(
         principal=principal,
         kind=schedule.kind,
         params=params,
         ttl_s=ttl_s,
         idempotency_key=run.idempotency_key,
-        now_ms=now_ms,
         rate_limit_per_min=settings.command_rate_limit_per_min,
+    )
+    answers, changes = await bulk.queue_many(
+        session=session, assets=assets, order=order, now_ms=now_ms
     )
     session.add_all(
         CommandScheduleRunItem(
