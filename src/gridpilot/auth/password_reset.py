@@ -29,10 +29,13 @@ from gridpilot.auth.models import PasswordResetToken, User
 from gridpilot.auth.service import revoke_sessions, set_password
 from gridpilot.auth.tokens import new_opaque_token, sha256_hex
 from gridpilot.core.errors import ValidationFailed
+from gridpilot.core.runtime import Slot
 from gridpilot.core.settings import Settings
 from gridpilot.db.base import utcnow
 
 SendEmail = Callable[[Settings, EmailMessage], Awaitable[str | None]]
+#: How the app sends e-mail (``api/app.py`` sets the alerts mailer; ``core/runtime.py``).
+SEND_EMAIL: Slot[SendEmail] = Slot("send_email")
 
 
 class InvalidResetToken(ValidationFailed):

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from gridpilot.backup import service
 from gridpilot.backup.manifest import BackupError
 from gridpilot.core.periodic import Periodic
+from gridpilot.core.runtime import Slot
 from gridpilot.core.settings import Settings
 from gridpilot.db.schedules import claimed_periodic
 
@@ -39,3 +40,7 @@ async def start_backups(settings: Settings, sessions: async_sessionmaker[AsyncSe
     job = claimed_periodic(sessions, JOB, interval, lambda: scheduled_backup(settings))
     job.start()
     return job
+
+
+#: The app's scheduled backup job (``core/runtime.py``).
+BACKUPS: Slot[Periodic] = Slot("backups")

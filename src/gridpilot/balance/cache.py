@@ -34,6 +34,7 @@ from gridpilot.balance.current import (
 from gridpilot.balance.service import Node
 from gridpilot.core import events as catalogue
 from gridpilot.core.bus import EventBus
+from gridpilot.core.runtime import Slot
 from gridpilot.core.timestamps import now_ms
 
 #: How long a site's copy is trusted without a reload [ms].
@@ -206,3 +207,7 @@ class CurrentBalanceCache:
             self._reloading.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reloading
+
+
+#: The app's current balance of every site (``core/runtime.py``).
+BALANCE: Slot[CurrentBalanceCache] = Slot("balance")

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gridpilot.balance.service import SiteBalance, site_balances
+from gridpilot.core.runtime import Slot
 from gridpilot.telemetry.rollups import STEPS_MS, floor_to
 
 #: How long a computed recent balance is served [ms].
@@ -156,3 +157,7 @@ class RecentBalances:
             old, _ = self._entries.popitem(last=False)
             self._locks.pop(old, None)
         return entry
+
+
+#: The app's shared recent balances (``core/runtime.py``).
+RECENT_BALANCES: Slot[RecentBalances] = Slot("recent_balances")

@@ -22,6 +22,7 @@ from gridpilot.control.status import StatusPolicy
 from gridpilot.control.tracker import StatusTracker
 from gridpilot.core import events as catalogue
 from gridpilot.core.bus import EventBus
+from gridpilot.core.runtime import Slot
 from gridpilot.core.settings import Settings
 from gridpilot.core.tasks import finish_then_cancel
 from gridpilot.core.timestamps import now_ms
@@ -109,3 +110,7 @@ async def start_control(
     runtime = ControlRuntime(settings, sessions, bus)
     await runtime.start()
     return runtime
+
+
+#: The app's status tracker, staleness and expiry loops (``core/runtime.py``).
+CONTROL: Slot[ControlRuntime] = Slot("control")

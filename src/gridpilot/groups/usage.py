@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.auth.permissions import Permission, Principal
 from gridpilot.core.errors import Conflict
+from gridpilot.core.runtime import Slot
 
 #: A bus event to publish after the commit: (topic, payload).
 Event = tuple[str, dict[str, Any]]
@@ -121,3 +122,8 @@ async def release_all(
     for user in holding:
         events.extend(await user.release(session=session, principal=principal, group_id=group_id))
     return events
+
+
+#: Every domain whose objects target groups, provided by the domains above and set in
+#: ``api/app.py::create_app`` (``core/runtime.py``).
+GROUP_USERS: Slot[Sequence[GroupUsers]] = Slot("group_users")

@@ -37,6 +37,7 @@ from gridpilot.control.topics import command_message, command_topic
 from gridpilot.control.wakeup import CommandWakeup
 from gridpilot.core.bus import EventBus
 from gridpilot.core.mqtt import MqttEndpoint
+from gridpilot.core.runtime import Slot
 from gridpilot.core.settings import Settings
 from gridpilot.core.tasks import cancel_and_wait
 from gridpilot.core.timestamps import now_ms
@@ -192,3 +193,7 @@ async def start_command_link(
     link = CommandLink(settings, sessions, bus, served_locally)
     await link.start()
     return link
+
+
+#: The command link of the app (``core/runtime.py``), with ``GRIDPILOT_MQTT_URL``.
+COMMAND_LINK: Slot[CommandLink] = Slot("command_link")

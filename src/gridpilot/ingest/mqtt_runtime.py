@@ -11,6 +11,7 @@ from gridpilot.assets.schemas import MetricCreate
 from gridpilot.assets.service import create_metric, find_metric_ref
 from gridpilot.core.bus import EventBus
 from gridpilot.core.errors import Conflict
+from gridpilot.core.runtime import Slot
 from gridpilot.core.settings import Settings
 from gridpilot.ingest.decoders import CER_EXTRA_METRICS
 from gridpilot.ingest.mqtt_worker import MqttIngestWorker
@@ -57,3 +58,7 @@ async def start_mqtt_ingest(
     )
     worker.start()
     return worker
+
+
+#: The MQTT ingest worker of ``gridpilot serve`` (``core/runtime.py``), when one runs.
+MQTT_INGEST: Slot[MqttIngestWorker] = Slot("mqtt_ingest")

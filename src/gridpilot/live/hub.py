@@ -21,6 +21,7 @@ from gridpilot.auth.permissions import Principal
 from gridpilot.core.bus import EventBus
 from gridpilot.core.errors import NotFound
 from gridpilot.core.metrics import Metrics
+from gridpilot.core.runtime import Slot
 from gridpilot.live.client import LiveClient
 from gridpilot.live.protocol import EVENT_KINDS, Subscription, kind_of
 
@@ -118,3 +119,7 @@ async def start_live(app: FastAPI) -> LiveHub:
     hub = LiveHub(app.state.bus, app.state.metrics, app.state.sessions, asset_sites)
     await hub.start()
     return hub
+
+
+#: The app's hub (``core/runtime.py``), served at ``WS /api/v1/live``.
+LIVE: Slot[LiveHub] = Slot("live")

@@ -13,6 +13,7 @@ import socket
 import uuid
 from typing import Any
 
+from gridpilot.core.runtime import Slot
 from gridpilot.openadr.ven import VenRuntime
 from gridpilot.openadr.vtn import VtnRuntime
 
@@ -74,3 +75,7 @@ async def start_openadr(app: Any) -> OpenAdrRuntime:
     runtime = OpenAdrRuntime(app)
     runtime.start()
     return runtime
+
+
+#: The app's OpenADR loop (``core/runtime.py``).
+OPENADR: Slot[OpenAdrRuntime] = Slot("openadr")

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from gridpilot.control.events import publish_command_changes
 from gridpilot.core.bus import EventBus
 from gridpilot.core.periodic import Periodic, run_each_due
+from gridpilot.core.runtime import Slot
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import now_ms as clock_ms
 from gridpilot.scheduling import runs
@@ -84,3 +85,7 @@ async def start_schedules(app: Any) -> ScheduleRuntime:
     runtime = ScheduleRuntime(app.state.settings, app.state.sessions, app.state.bus)
     runtime.start()
     return runtime
+
+
+#: The app's command scheduler (``core/runtime.py``).
+COMMAND_SCHEDULES: Slot[ScheduleRuntime] = Slot("command_schedules")

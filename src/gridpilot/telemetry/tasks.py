@@ -21,6 +21,7 @@ from gridpilot.auth.permissions import Principal
 from gridpilot.core import events as catalogue
 from gridpilot.core.bus import EventBus
 from gridpilot.core.metrics import Metrics
+from gridpilot.core.runtime import Slot
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import now_ms
 from gridpilot.telemetry.lookups import Lookups
@@ -254,3 +255,7 @@ class TelemetryRuntime:
             except Exception:
                 log.exception("retention failed")
             await asyncio.sleep(interval)
+
+
+#: This process's telemetry runtime on the app's runtime (``core/runtime.py``).
+TELEMETRY: Slot[TelemetryRuntime] = Slot("telemetry")

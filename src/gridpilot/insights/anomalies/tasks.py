@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from gridpilot.assets.service import asset_refs
 from gridpilot.core.bus import EventBus
 from gridpilot.core.errors import GridpilotError
+from gridpilot.core.runtime import Slot
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import MS_PER_DAY, now_ms
 from gridpilot.db.schedules import claimed_periodic
@@ -75,3 +76,7 @@ async def start_anomalies(
     runtime = AnomalyRuntime(settings, sessions, bus)
     runtime.start()
     return runtime
+
+
+#: The app's scheduled anomaly scans (``core/runtime.py``).
+ANOMALIES: Slot[AnomalyRuntime] = Slot("anomalies")

@@ -13,6 +13,7 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gridpilot.core.errors import GridpilotError
+from gridpilot.core.runtime import Slot
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import MS_PER_DAY, now_ms
 from gridpilot.db.schedules import claimed_periodic
@@ -74,3 +75,7 @@ async def start_baselines(
     runtime = BaselineRuntime(settings, sessions)
     runtime.start()
     return runtime
+
+
+#: The app's baseline refits (``core/runtime.py``).
+BASELINES: Slot[BaselineRuntime] = Slot("baselines")
