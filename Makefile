@@ -30,7 +30,7 @@ lint: install
 # PYTEST_WORKERS=0 runs in one process.
 PYTEST_WORKERS ?= 2
 test: lint test-ovos
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=25
 
 # the OVOS skill (integrations/ovos-skill-gridpilot) in its own venv: ovos-workshop pins
 # rich<14, which gridpilot's venv does not accept. Built once (the stamp follows the skill's
