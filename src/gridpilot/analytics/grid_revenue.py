@@ -97,6 +97,13 @@ def _export_prices(
     return prices, names
 
 
+def export_rates_per_kwh(index: pd.DatetimeIndex, tariff: Tariff, timezone: str) -> np.ndarray:
+    """Each interval's export price [currency/kWh] as a float (what an optimiser needs), read
+    as ``grid_revenue`` reads it; 0.0 where the tariff agrees no export price."""
+    prices, _ = _export_prices(index, tariff, timezone)
+    return np.asarray([0.0 if p is None else float(p) for p in prices], dtype=np.float64)
+
+
 def grid_revenue(
     export_kwh: pd.Series, *, versions: Sequence[tuple[int, Tariff]], timezone: str
 ) -> GridRevenue:

@@ -183,8 +183,10 @@ def plan(
     site_id: int = SITE,
     horizon_h: int = typer.Option(24, "--horizon-h", min=24, max=48, help="Hours ahead."),
     step_min: int = typer.Option(15, "--step-min", help="Step length: 15, 30 or 60 minutes."),
-    export_price: float = typer.Option(
-        0.0, "--export-price", help="What exported energy earns [EUR/kWh]."
+    export_price: float | None = typer.Option(
+        None,
+        "--export-price",
+        help="A flat price of exported energy [EUR/kWh] overriding the tariff's export prices.",
     ),
     steps: int = STEPS,
 ) -> None:

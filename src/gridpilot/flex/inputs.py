@@ -8,7 +8,10 @@ now for the whole horizon (a 48 h plan always needs a computed one: the job stor
 ``generation`` its PV (and other generation). Each is averaged onto the plan's steps, weighted
 by overlap, so an hourly forecast serves a 15-minute plan and the reverse. Prices are the
 site's versioned time-of-use tariff (``insights.kpis``), each step priced at its start in the
-site's local time by the version valid then. The incumbent peak is the highest 15-minute mean
+site's local time by the version valid then: the import price from its ``periods`` /
+``default_rate_per_kwh``, the export price from its ``export_periods`` /
+``export_rate_per_kwh`` as the grid revenue reads them (``analytics.grid_revenue``; 0 where
+the version agrees none). The incumbent peak is the highest 15-minute mean
 grid import of the current local calendar month so far (``balance.site_balances``).
 """
 
@@ -24,6 +27,7 @@ import pandas as pd
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.analytics.forecast import Forecast
+from gridpilot.analytics.grid_revenue import export_rates_per_kwh
 from gridpilot.analytics.tariffs import rates_per_kwh
 from gridpilot.assets.models import Site
 from gridpilot.balance.service import site_balances
@@ -61,8 +65,13 @@ class Horizon:
 
 @dataclass
 class Prices:
+    """Per step: import and export price [EUR/kWh]; the demand charge [EUR/kW-month] of the
+    version valid at the start; whether any version used agrees an export price."""
+
     import_eur_per_kwh: np.ndarray
+    export_eur_per_kwh: np.ndarray
     demand_charge_eur_per_kw: float
+    export_agreed: bool = False
     tariff_valid_from: list[str] = field(default_factory=list)
 
 
@@ -132,9 +141,9 @@ async def forecasts_on_steps(
     return values, sources, missing
 
 
-async def import_prices(*, session: AsyncSession, site: Site, horizon: Horizon) -> Prices | None:
-    """The import price [EUR/kWh] of each step and the demand charge [EUR/kW-month] of the
-    version valid at the start; None when the site has no tariff covering the horizon."""
+async def tariff_prices(*, session: AsyncSession, site: Site, horizon: Horizon) -> Prices | None:
+    """The import and export price [EUR/kWh] of each step and the demand charge [EUR/kW-month]
+    of the version valid at the start; None when the site has no tariff covering the horizon."""
     versions = await pricing_versions(session=session, site=site)
     if not versions:
         return None
@@ -149,13 +158,18 @@ async def import_prices(*, session: AsyncSession, site: Site, horizon: Horizon) 
         )
     index = pd.DatetimeIndex(pd.to_datetime(starts, unit="ms", utc=True))
     prices = np.zeros(horizon.steps)
+    exports = np.zeros(horizon.steps)
+    agreed = False
     for w in sorted(set(which.tolist())):
         mask = which == w
-        rates, _ = rates_per_kwh(index[mask], versions[w][1], site.timezone)
+        tariff = versions[w][1]
+        rates, _ = rates_per_kwh(index[mask], tariff, site.timezone)
         prices[mask] = rates
+        exports[mask] = export_rates_per_kwh(index[mask], tariff, site.timezone)
+        agreed |= tariff.export_rate_per_kwh is not None or bool(tariff.export_periods)
     first = versions[int(which[0])][1]
     used = [iso(versions[w][0]) for w in sorted(set(which.tolist()))]
-    return Prices(prices, first.demand_charge_per_kw_month, used)
+    return Prices(prices, exports, first.demand_charge_per_kw_month, agreed, used)
 
 
 def month_start_ms(ts_ms: int, timezone: str) -> int:

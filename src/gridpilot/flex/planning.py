@@ -46,7 +46,7 @@ class SiteData:
     load_kw: np.ndarray
     pv_kw: np.ndarray
     import_price_eur_per_kwh: np.ndarray
-    export_price_eur_per_kwh: float
+    export_price_eur_per_kwh: np.ndarray
     demand_charge_eur_per_kw: float
     incumbent_peak_kw: float
     contract_demand_kw: float | None
@@ -198,7 +198,7 @@ def build_problem(resources: list[ResourceOut], data: SiteData) -> Problem:
         load_kw=data.load_kw,
         pv_kw=data.pv_kw,
         import_price_eur_per_kwh=data.import_price_eur_per_kwh,
-        export_price_eur_per_kwh=np.full(data.horizon.steps, data.export_price_eur_per_kwh),
+        export_price_eur_per_kwh=data.export_price_eur_per_kwh,
         batteries=batteries,
         ev_sessions=evs,
         deferrable_loads=loads,

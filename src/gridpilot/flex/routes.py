@@ -145,7 +145,9 @@ def _weather(request: Request) -> WeatherSource | None:
     summary="Plan the site's flexible resources now (day-ahead schedule)",
     description="Plans the enabled resources from the quarter hour holding now over "
     "`horizon_h` (24-48 h) in `step_min` steps on HiGHS: least energy cost (the site's "
-    "time-of-use tariff, `export_price_eur_per_kwh` for exports), demand charge above the "
+    "versioned tariff in force at each step: import prices, and export prices from its "
+    "`export_periods` / `export_rate_per_kwh`, or a flat `export_price_eur_per_kwh` given in "
+    "the body overriding them), demand charge above the "
     "month's incumbent peak and battery wear, within the contract demand and the export limit, "
     "from the site's consumption and generation forecasts. The schedule is stored and "
     "answered with its savings against no battery and a rule-based controller. When no plan "

@@ -5,7 +5,7 @@ Why measured flows and not the stored schedules: a schedule is a plan on forecas
 happened differs by the forecast error, a manual override, peak shaving), the MPC stores a
 new one every 15 minutes and keeps them 7 days, so a month could not be answered. The site
 balance's 15-minute grid import and export and battery charge and discharge (kept a year at
-15 minutes) are priced by the tariff valid in each interval (``inputs.import_prices``) and
+15 minutes) are priced by the tariff valid in each interval (``inputs.tariff_prices``) and
 compared in ``analytics.flex.actuals.reprice`` (its docstring has the model). The rule-based
 reference runs each enabled battery resource in turn, with its own figures; the measured
 operation's wear and stored energy use the batteries as one (capacities and powers summed,
@@ -32,7 +32,7 @@ from gridpilot.auth.permissions import Principal
 from gridpilot.balance.service import site_balances
 from gridpilot.core.errors import Conflict, ValidationFailed
 from gridpilot.core.timestamps import MS_PER_HOUR, iso
-from gridpilot.flex.inputs import QUARTER_MS, Horizon, import_prices, month_start_ms
+from gridpilot.flex.inputs import QUARTER_MS, Horizon, month_start_ms, tariff_prices
 from gridpilot.flex.resources import list_resources
 from gridpilot.flex.savings_schemas import FlexSavingsOut, SavingsPeriodOut
 from gridpilot.flex.schedules import _site
@@ -117,7 +117,7 @@ async def _month(
     values = found.balance.values
     steps = len(values["import"])
     horizon = Horizon(found.start_ms, found.step_ms, steps)
-    prices = await import_prices(session=session, site=site, horizon=horizon)
+    prices = await tariff_prices(session=session, site=site, horizon=horizon)
     if prices is None:
         return None
     starts = horizon.step_starts_ms
@@ -130,6 +130,7 @@ async def _month(
         charge_kwh=np.asarray(values["charge"], dtype=float),
         discharge_kwh=np.asarray(values["discharge"], dtype=float),
         price_eur_per_kwh=prices.import_eur_per_kwh,
+        export_price_eur_per_kwh=prices.export_eur_per_kwh,
     )
     equivalent, each = batteries
     return reprice(measured, equivalent, period_of=which, periods=len(edges) - 1,

@@ -16,13 +16,18 @@ Money = str  # EUR, a decimal string such as "12.34"
 
 
 class ScheduleRequest(StrictBody):
-    """What to plan: the horizon from the quarter hour holding now, the step, and the price
-    exported energy earns (the tariff has import prices only)."""
+    """What to plan: the horizon from the quarter hour holding now, the step, and optionally a
+    flat export price overriding the tariff's."""
 
     horizon_h: int = Field(default=24, ge=24, le=48, description="Hours ahead, 24 to 48")
     step_min: Literal[15, 30, 60] = Field(default=15, description="Step length [min]")
-    export_price_eur_per_kwh: float = Field(
-        default=0.0, ge=-10, le=10, description="Price of exported energy [EUR/kWh]"
+    export_price_eur_per_kwh: float | None = Field(
+        default=None,
+        ge=-10,
+        le=10,
+        description="A flat price of exported energy [EUR/kWh] overriding the tariff's; "
+        "absent or null: each step earns the export price of the tariff version in force "
+        "then (`export_periods`, else `export_rate_per_kwh`, else 0)",
     )
 
 

@@ -15,6 +15,7 @@ import asyncio
 import math
 from typing import Any
 
+import numpy as np
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,10 +29,11 @@ from gridpilot.core.timestamps import MS_PER_DAY
 from gridpilot.flex.inputs import (
     QUARTER_MS,
     Horizon,
+    Prices,
     forecasts_on_steps,
-    import_prices,
     incumbent_peak_kw,
     measured_soc_pct,
+    tariff_prices,
 )
 from gridpilot.flex.models import FlexSchedule
 from gridpilot.flex.planning import Problem, SiteData, build_problem
@@ -56,6 +58,21 @@ async def _site(session: AsyncSession, site_id: int, principal: Principal | None
     return site
 
 
+def _export_prices(request: ScheduleRequest, prices: Prices) -> tuple[np.ndarray, dict[str, Any]]:
+    """The export price [EUR/kWh] of each step: the request's flat price when it gives one,
+    else the tariff's (0 where no version agrees one), and where it came from."""
+    flat = request.export_price_eur_per_kwh
+    if flat is not None:
+        return np.full(prices.export_eur_per_kwh.shape, flat), {
+            "source": "request",
+            "eur_per_kwh": flat,
+        }
+    if not prices.export_agreed:
+        note = "the tariff agrees no export price: exported energy earns 0"
+        return prices.export_eur_per_kwh, {"source": "tariff", "note": note}
+    return prices.export_eur_per_kwh, {"source": "tariff"}
+
+
 async def _site_data(
     session: AsyncSession,
     site: Site,
@@ -75,7 +92,7 @@ async def _site_data(
         weather=weather,
     )  # fmt: skip
     reasons = {f"{q} forecast": why for q, why in missing.items()}
-    prices = await import_prices(session=session, site=site, horizon=horizon)
+    prices = await tariff_prices(session=session, site=site, horizon=horizon)
     if prices is None:
         reasons["tariff"] = (
             "the site has no tariff valid over the horizon: add one under "
@@ -100,13 +117,14 @@ async def _site_data(
             found = await measured_soc_pct(session=session, asset_id=r.asset_id, now_ms=now_ms)
             if found is not None:
                 soc[r.id] = found
+    exports, export_source = _export_prices(request, prices)
     data = SiteData(
         timezone=site.timezone,
         horizon=horizon,
         load_kw=load,
         pv_kw=forecasts["generation"],
         import_price_eur_per_kwh=prices.import_eur_per_kwh,
-        export_price_eur_per_kwh=request.export_price_eur_per_kwh,
+        export_price_eur_per_kwh=exports,
         demand_charge_eur_per_kw=prices.demand_charge_eur_per_kw,
         incumbent_peak_kw=incumbent,
         contract_demand_kw=site.contract_demand_kw,
@@ -118,7 +136,7 @@ async def _site_data(
         "demand_charge_eur_per_kw_month": prices.demand_charge_eur_per_kw,
         "incumbent_peak_kw": round(incumbent, 4),
         "contract_demand_kw": site.contract_demand_kw,
-        "export_price_eur_per_kwh": request.export_price_eur_per_kwh,
+        "export_price": export_source,
         "shiftable_removed_kw_mean": removed,
         "shiftable_notes": notes,
     }

@@ -47,7 +47,8 @@ CONTROLLERS = ("actual", "no_battery", "rule_based")
 
 @dataclass(frozen=True, eq=False)
 class Measured:
-    """Measured flows per interval [kWh] of ``step_h`` hours and the prices [EUR/kWh]."""
+    """Measured flows per interval [kWh] of ``step_h`` hours and the prices [EUR/kWh] (the
+    export price flat or per interval)."""
 
     step_h: float
     import_kwh: np.ndarray
@@ -55,7 +56,7 @@ class Measured:
     charge_kwh: np.ndarray
     discharge_kwh: np.ndarray
     price_eur_per_kwh: np.ndarray
-    export_price_eur_per_kwh: float = 0.0
+    export_price_eur_per_kwh: float | np.ndarray = 0.0
 
 
 @dataclass(frozen=True)
