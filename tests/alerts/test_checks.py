@@ -77,6 +77,7 @@ def test_rate_per_min():
 
 def test_stale_limit_uses_the_expected_interval():
     watch = Watch(assets={1: METER, 2: PUMP}, last_seen={1: 0, 2: 0})
+    watch.arrival_lag_ms = {1: 0, 2: 0}  # both were live
     watch.rules = [rule("stale")]
     # the meter expects data every 60 s (limit 180 s), the pump has the default 300 s (900 s)
     [meter] = watch.on_tick(181_000)
@@ -86,6 +87,7 @@ def test_stale_limit_uses_the_expected_interval():
 
 def test_stale_limit_of_an_asset_without_interval_follows_the_status_default():
     watch = Watch(assets={2: PUMP}, last_seen={2: 0}, default_interval_s=20)
+    watch.arrival_lag_ms = {2: 0}  # it was live
     watch.rules = [rule("stale")]  # factor 3: 60 s
     assert watch.on_tick(59_000) == []
     [pump] = watch.on_tick(61_000)
@@ -142,8 +144,9 @@ COMPRESSOR = AssetView(
 
 
 def test_a_one_second_device_is_not_offline_before_the_floor():
-    watch = Watch(assets={3: COMPRESSOR}, last_seen={3: 0}, min_stale_s=60)
+    watch = Watch(assets={3: COMPRESSOR}, min_stale_s=60)
     watch.rules = [rule("stale")]  # factor 3 x 1 s = 3 s, raised to 60 s
+    watch.on_readings(readings(COMPRESSOR, 0, power_kw=1.0), 0)  # live data, which stops
     assert watch.on_tick(3_001) == []
     assert watch.on_tick(59_000) == []
     [raised] = watch.on_tick(61_000)
@@ -173,3 +176,26 @@ def test_a_device_that_was_online_and_went_stale_is_still_reported():
     went = {"asset_id": 1, "status": "offline", "previous": "online", "reason": "stale"}
     [raised] = watch.on_status(went, 1_000)
     assert isinstance(raised, Raise) and "reported offline" in raised.message
+
+
+def test_a_silence_that_began_before_the_process_started_raises_only_through_its_status():
+    day = 86_400_000  # a demo seeded yesterday, served today without its simulator
+    watch = Watch(assets={1: METER, 3: COMPRESSOR}, last_seen={1: 0, 3: 0}, min_stale_s=60)
+    watch.rules = [rule("stale", params={"use_status": False}), rule("stale", rule_id=8)]
+    assert watch.on_tick(day) == []  # nothing arrived since the start: history, not an outage
+    went = {"asset_id": 1, "status": "offline", "previous": "online", "reason": "stale"}
+    raised = watch.on_status(went, day)  # it was live when the server stopped, and went quiet
+    assert {(r.rule_id, r.asset_id) for r in raised} == {(7, 1), (8, 1)}
+    assert {r.asset_id for r in watch.on_tick(day)} == {1}  # by its age too; not the compressor
+
+
+def test_a_source_stopped_on_purpose_is_not_expected_to_report():
+    watch = Watch(assets={3: COMPRESSOR}, min_stale_s=60)
+    watch.rules = [rule("stale")]
+    watch.on_readings(readings(COMPRESSOR, 0, power_kw=1.0), 0)  # the simulator feeds it
+    stopped = {"asset_id": 3, "status": "offline", "previous": "online", "reason": "stopped"}
+    assert watch.on_status(stopped, 1_000) == []
+    assert watch.on_tick(3_600_000) == []  # an hour of silence: no outage
+    watch.on_readings(readings(COMPRESSOR, 3_600_000, power_kw=1.0), 3_600_000)  # started again
+    [raised] = watch.on_tick(3_661_000)  # and fell silent without being stopped
+    assert isinstance(raised, Raise) and raised.asset_id == 3

@@ -111,11 +111,16 @@ class Watch(State):
         asset = self.assets.get(payload.get("asset_id"))  # type: ignore[arg-type]
         if asset is None:
             return []
-        first_seen_old = payload.get("previous") is None and payload.get("reason") == "stale"
-        if payload.get("status") == "offline" and not first_seen_old:
+        reason, offline = payload.get("reason"), payload.get("status") == "offline"
+        first_seen_old = payload.get("previous") is None and reason == "stale"
+        if offline and not first_seen_old and reason != "stopped":
             self.offline_reported.add(asset.id)
         else:
             self.offline_reported.discard(asset.id)
+        if offline and reason == "stopped":  # stopped on purpose: not expected to report
+            self.arrival_lag_ms.pop(asset.id, None)
+        elif offline and payload.get("previous") == "online":  # it was live, and went quiet
+            self.arrival_lag_ms[asset.id] = 0
         seen = payload.get("last_seen_ms")
         if isinstance(seen, int) and payload.get("status") == "online":
             self.last_seen[asset.id] = max(self.last_seen.get(asset.id, seen), seen)

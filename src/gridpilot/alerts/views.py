@@ -140,7 +140,8 @@ class State:
     #: Shortest ``factor`` x interval staleness limit [s] (GRIDPILOT_STATUS_MIN_STALE_S).
     min_stale_s: float = 0.0
     #: How old each asset's newest reading already was when its last batch arrived [ms]: a
-    #: backfill or an import writes data that is stale on arrival.
+    #: backfill or an import writes data that is stale on arrival. Absent: no data arrived
+    #: since this process started, or its source was stopped on purpose (``stopped``).
     arrival_lag_ms: dict[int, int] = field(default_factory=dict)
 
     def step(

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Collection
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from gridpilot.control.stopped import sources_stopped
 from gridpilot.core.bus import EventBus
 from gridpilot.core.errors import Conflict
 from gridpilot.sim.commands import LocalCommandLink
@@ -31,6 +33,8 @@ from gridpilot.sim.schemas import (
 )
 from gridpilot.sim.sinks import IngestSink
 from gridpilot.telemetry.tasks import TelemetryRuntime
+
+log = logging.getLogger(__name__)
 
 
 class SimulatorRuntime:
@@ -97,10 +101,22 @@ class SimulatorRuntime:
             await self.commands.stop()
             self.commands = None
         self._stop.set()
+        fed = self.running
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         self._task = None
+        if fed and self.simulator is not None:
+            await self._announce_stopped(self.simulator)
+
+    async def _announce_stopped(self, simulator: LiveSimulator) -> None:
+        """Its assets' data stops on purpose: offline ``stopped``, no outage
+        (``control.stopped``), so no "offline" alert for a simulator stopped."""
+        sources = {live.asset.asset_id: live.asset.site_id for live in simulator.live.values()}
+        try:
+            await sources_stopped(self.sessions, self.bus, sources)
+        except Exception:  # stopping goes on: their silence then reads as an outage
+            log.exception("the simulated assets' stop was not recorded")
 
     def configure(self, config: SimulatorConfig) -> SimulatorStatus:
         simulator = self._require()

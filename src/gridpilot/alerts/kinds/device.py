@@ -57,10 +57,14 @@ def _limit_ms(state: State, rule: RuleView, asset: AssetView) -> float:
 
 
 def _history_only(state: State, rule: RuleView, asset: AssetView) -> bool:
-    """Whether the asset's newest data was already too old when it arrived (a backfill, an
-    import, a simulator catching up): that is history being written, not a device going
-    quiet, so it raises nothing until live data has arrived (and stopped)."""
-    return state.arrival_lag_ms.get(asset.id, 0) > _limit_ms(state, rule, asset)
+    """Whether the asset is not expected to report: its newest data was already too old when
+    it arrived (a backfill, an import, a simulator catching up: history being written, not a
+    device going quiet), none arrived since this process started (a silence that began
+    before: its status says whether it was an outage, ``asset.status`` from ``control``), or
+    its source was stopped on purpose (status ``stopped``). It raises nothing by its age
+    until live data has arrived (and stopped)."""
+    lag = state.arrival_lag_ms.get(asset.id)
+    return lag is None or lag > _limit_ms(state, rule, asset)
 
 
 def _stale_now(state: State, rule: RuleView, asset: AssetView, now: int) -> bool:
