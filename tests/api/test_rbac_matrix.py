@@ -60,6 +60,8 @@ REQUIRED: dict[tuple[str, str], Permission | None] = {
     ("GET", "/api/v1/ingest/rejects"): P.INGEST_ADMIN,
     ("GET", "/api/v1/assets/{asset_id}/series"): P.READ,
     ("GET", "/api/v1/assets/{asset_id}/latest"): P.READ,
+    ("GET", "/api/v1/assets/{asset_id}/production"): P.READ,
+    ("POST", "/api/v1/assets/{asset_id}/production"): P.TELEMETRY_WRITE,
     ("GET", "/api/v1/assets/{asset_id}/energy"): P.READ,
     # forecasts
     ("GET", "/api/v1/sites/{site_id}/forecast"): P.READ,

@@ -197,3 +197,34 @@ def test_hvac_return_water_is_warmer_than_supply_by_a_load_driven_difference():
     assert (
         out["return_temp_c"][weekday_shift].mean() > out["return_temp_c"][sunday_night].mean() + 1
     )
+
+
+def test_machines_count_operating_hours_while_on_and_report_their_mode():
+    """Operating hours: an hour per hour switched on, none while stopped; a stopped conveyor's
+    mode is off, a running one's production or idle by its speed."""
+    model, context = Conveyor(), ctx("conveyor")
+    accumulator = Accumulator()
+    _, running = generate(
+        model, context, JUNE_MONDAY, JUNE_MONDAY + 2 * MS_PER_HOUR, step_ms=MS_PER_HOUR,
+        accumulator=accumulator,
+    )  # fmt: skip
+    assert "_on" not in running  # feeds the register only
+    assert accumulator.values["operating_hours"] == pytest.approx(2.0)
+    assert set(running["operating_mode"]) <= {1.0, 2.0}
+    context.overrides.running = False
+    _, stopped = generate(
+        model, context, JUNE_MONDAY + 2 * MS_PER_HOUR, JUNE_MONDAY + 3 * MS_PER_HOUR,
+        step_ms=MS_PER_HOUR, accumulator=accumulator,
+    )  # fmt: skip
+    assert accumulator.values["operating_hours"] == pytest.approx(2.0)
+    assert stopped["operating_mode"].tolist() == [0.0] and stopped["throughput_uph"][0] == 0
+
+
+def test_molding_reports_its_recipe_and_wet_material_costs_heating_energy():
+    _, out = run(InjectionMolding("PC"), JUNE_MONDAY, 2)
+    assert set(out["recipe"]) == {2.0}  # PC is the third of MATERIALS
+    moisture = out["material_moisture_pct"]
+    assert 0.02 <= moisture.min() < 0.15 < 0.25 < moisture.max() <= 0.6
+    heating = out["operating_state"] == 1  # samples starting in a cycle's heating phase
+    wet, dry = heating & (moisture > 0.25), heating & (moisture < 0.15)
+    assert out["power_kw"][wet].mean() > 1.1 * out["power_kw"][dry].mean()

@@ -60,5 +60,5 @@ def test_output_step_is_a_multiple_of_the_native_interval_and_readings_are_dicts
         accumulator=Accumulator(),
     )
     rows = list(readings(5, t, values))
-    assert len(rows) == 3 * 4
+    assert len(rows) == 3 * 5  # energy, operating hours, power, pressure, flow (not _on)
     assert rows[0] == {"asset": 5, "metric": "energy_kwh", "ts": JUNE_MONDAY, "value": 0.0}

@@ -73,7 +73,28 @@ BUILTIN_METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("efficiency_pct", "%", "instantaneous", "Conversion efficiency", 0, 100),
     MetricSpec("speed_rpm", "rpm", "instantaneous", "Rotational speed", -1e5, 1e5),
     MetricSpec("operating_state", "1", "state", "Operating state code (0 = off)", None, None),
+    # production data of the industrial seed (production_data, machine_status, baseline drivers)
+    MetricSpec("throughput_uph", "units/h", "instantaneous", "Throughput (units per hour)", 0, 1e9),
+    MetricSpec("operating_mode", "1", "state", "Operating mode code (OPERATING_MODES)", 0, 4),
+    MetricSpec("recipe", "1", "state", "Recipe or material code (the asset's recipes)", 0, 1e6),
+    MetricSpec("material_moisture_pct", "%", "instantaneous", "Material moisture content", 0, 100),
+    MetricSpec("operating_hours", "h", "cumulative", "Total operating hours (register)", 0, 1e7),
 )
+
+#: A machine's operating mode as stored (the ``operating_mode`` reading is the index): off
+#: (switched off or stopped), idle (on, not producing), production, setup (changeover,
+#: cleaning), maintenance. Operating hours count every mode but ``off``.
+OPERATING_MODES: tuple[str, ...] = ("off", "idle", "production", "setup", "maintenance")
+#: Where an asset keeps its recipes or materials (``Asset.attributes``: a list of names); a
+#: ``recipe`` reading is the index of the recipe in force in that list.
+RECIPES_KEY = "recipes"
+
+
+def recipes_of(attributes: dict[str, object] | None) -> list[str]:
+    """The asset's recipe (or material) names from its ``attributes``, in code order."""
+    value = (attributes or {}).get(RECIPES_KEY)
+    return [str(v) for v in value] if isinstance(value, list) else []
+
 
 #: What an asset does with energy; ``grid_connection`` is a meter at the site's connection point
 #: (import and export), ``prosumer`` a member's own connection point with its generation behind it.

@@ -20,6 +20,7 @@ from gridpilot.auth.permissions import Permission, Principal
 from gridpilot.control import bulk, service, status
 from gridpilot.control.events import CommandChange, publish_command_changes
 from gridpilot.control.kinds import validate_params
+from gridpilot.control.machine_status import alert_levels_of, machine_facts
 from gridpilot.control.schemas import (
     AssetStatusOut,
     BulkCommandIn,
@@ -57,7 +58,10 @@ def _tracked(request: Request) -> Callable[[int], int | None]:
 STATUS_DESCRIPTION = """`online` / `offline` / `unknown` with the newest sign of life
 (`last_seen_ms`). Offline when the device's MQTT Last Will said so and nothing arrived since
 (`reason: lwt`), or when nothing arrived for `stale_after_s` = factor x the asset's
-`expected_interval_s` (`stale`). Online after fresh data (`data`) or a birth message (`birth`)."""
+`expected_interval_s` (`stale`). Online after fresh data (`data`) or a birth message (`birth`).
+A machine's status also carries its total operating hours (`operating_hours_total` [h], the
+newest reading of its `operating_hours` register) and its current `alert_level` (`normal`,
+`warning`, `critical`: the highest severity among its open alerts)."""
 
 
 @router.get(
@@ -77,7 +81,10 @@ async def asset_status(
         policy=status_policy(settings),
         now_ms=now_ms(),
     )
-    return AssetStatusOut.of(views[0])
+    facts = await machine_facts(
+        session=session, asset_ids=[asset.id], levels=alert_levels_of(request.app)
+    )
+    return AssetStatusOut.of(views[0], facts[asset.id])
 
 
 @router.get(
@@ -101,7 +108,11 @@ async def site_status(
         now_ms=now_ms(),
     )
     counts = {s: sum(1 for v in views if v.status == s) for s in ("online", "offline", "unknown")}
-    return SiteStatusOut(site_id=site_id, assets=[AssetStatusOut.of(v) for v in views], **counts)
+    facts = await machine_facts(
+        session=session, asset_ids=[a.id for a in assets], levels=alert_levels_of(request.app)
+    )
+    outs = [AssetStatusOut.of(v, facts[v.asset_id]) for v in views]
+    return SiteStatusOut(site_id=site_id, assets=outs, **counts)
 
 
 # --- commands ----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from gridpilot.control.machine_status import MachineFacts
 from gridpilot.control.status import StatusView
 from gridpilot.core.timestamps import from_ms
 
@@ -120,10 +121,27 @@ class AssetStatusOut(BaseModel):
     expected_interval_s: float
     stale_after_s: float = Field(description="Offline when nothing is seen for this long")
     checked_ms: int
+    operating_hours_total: float | None = Field(
+        default=None,
+        description="Total operating hours [h]: the newest reading of the asset's "
+        "operating_hours register (None when it reports none)",
+    )
+    operating_hours_ms: int | None = Field(
+        default=None, description="When operating_hours_total was reported"
+    )
+    alert_level: Literal["normal", "warning", "critical"] | None = Field(
+        default=None,
+        description="The highest severity among the asset's open (active or acknowledged) "
+        "alerts; normal without one (an info alert included)",
+    )
 
     @classmethod
-    def of(cls, view: StatusView) -> AssetStatusOut:
+    def of(cls, view: StatusView, facts: MachineFacts | None = None) -> AssetStatusOut:
+        facts = facts or MachineFacts()
         return cls(
+            operating_hours_total=facts.operating_hours_total,
+            operating_hours_ms=facts.operating_hours_ms,
+            alert_level=facts.alert_level,
             asset_id=view.asset_id,
             site_id=view.site_id,
             status=view.status,

@@ -3,6 +3,13 @@
 Production follows the shift plan (``clock.production_intensity``); every machine's energy is
 an idle part plus a part proportional to production, so an ISO 50001 regression of daily energy
 on daily production recovers the coefficients exposed here (``kwh_per_unit``).
+
+The industrial seed's production data and machine status: every machine counts its
+``operating_hours`` (a register of the hours it was on, ``ON_REGISTER``); the production
+machines report ``throughput_uph`` [units/h] and ``operating_mode`` (the index in
+``assets.catalogue.OPERATING_MODES``); the molding machines also their ``recipe`` (the index of
+their material in ``MATERIALS``, the asset's ``attributes.recipes``) and the material's
+``material_moisture_pct``, which costs heating energy (``MOISTURE_HEAT_PER_PCT``).
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
+from gridpilot.assets.catalogue import OPERATING_MODES
 from gridpilot.sim import noise
 from gridpilot.sim.clock import production_intensity
 from gridpilot.sim.dr_response import DEFERRED_KEY, defer
@@ -21,6 +29,25 @@ from gridpilot.sim.noise import Array
 
 def _idx(t_ms: NDArray[np.int64], period_ms: int) -> NDArray[np.int64]:
     return np.asarray(t_ms // period_ms, dtype=np.int64)
+
+
+#: The hours a machine is on (``generate`` integrates ``_on``, 1 while on, into hours).
+ON_REGISTER: tuple[tuple[str, str, float], ...] = (("operating_hours", "_on", 1.0),)
+MACHINE_REGISTERS = ENERGY_REGISTER + ON_REGISTER
+OFF, IDLE, PRODUCTION = (float(OPERATING_MODES.index(m)) for m in ("off", "idle", "production"))
+
+
+def on_array(t_ms: NDArray[np.int64], ctx: SimContext) -> Array:
+    """1 while the machine is on (not stopped by a command), else 0."""
+    return np.full(len(t_ms), 1.0 if ctx.overrides.running else 0.0)
+
+
+def operating_mode(producing: NDArray[np.bool_], ctx: SimContext) -> Array:
+    """``OPERATING_MODES`` index: production where ``producing``, idle otherwise, off when
+    stopped."""
+    if not ctx.overrides.running:
+        return np.full(len(producing), OFF)
+    return np.where(producing, PRODUCTION, IDLE)
 
 
 @dataclass(frozen=True)
@@ -38,7 +65,7 @@ class Compressor:
     kind: str = "compressor"
     interval_s: float = 1.0
     counters: tuple[str, ...] = ()
-    registers: tuple[tuple[str, str, float], ...] = ENERGY_REGISTER
+    registers: tuple[tuple[str, str, float], ...] = MACHINE_REGISTERS
     anomaly_kinds: tuple[str, ...] = ("leak",)
 
     def simulate(self, t_ms: NDArray[np.int64], ctx: SimContext) -> dict[str, Array]:
@@ -61,7 +88,10 @@ class Compressor:
         )
         if not ctx.overrides.running:
             flow = np.zeros_like(flow)
-        return {"power_kw": power, "pressure_bar": pressure, "flow_m3h": flow}
+        return {
+            "power_kw": power, "pressure_bar": pressure, "flow_m3h": flow,
+            "_on": on_array(t_ms, ctx),
+        }  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -85,7 +115,7 @@ class Hvac:
     kind: str = "hvac"
     interval_s: float = 10.0
     counters: tuple[str, ...] = ()
-    registers: tuple[tuple[str, str, float], ...] = ENERGY_REGISTER
+    registers: tuple[tuple[str, str, float], ...] = MACHINE_REGISTERS
     anomaly_kinds: tuple[str, ...] = ("fouling",)
 
     def simulate(self, t_ms: NDArray[np.int64], ctx: SimContext) -> dict[str, Array]:
@@ -119,6 +149,7 @@ class Hvac:
             "return_temp_c": ret,
             "cop": np.clip(cop, 2.0, 4.0),
             "outdoor_temperature_c": outdoor,
+            "_on": on_array(t_ms, ctx),
         }
 
 
@@ -136,7 +167,7 @@ class Conveyor:
     kind: str = "motor"
     interval_s: float = 10.0
     counters: tuple[str, ...] = ("production_count",)
-    registers: tuple[tuple[str, str, float], ...] = ENERGY_REGISTER
+    registers: tuple[tuple[str, str, float], ...] = MACHINE_REGISTERS
     anomaly_kinds: tuple[str, ...] = ("overload",)
 
     @property
@@ -157,8 +188,15 @@ class Conveyor:
         moving = (self.rated_kw - self.idle_kw) * speed / 100.0 * load * overload
         power = (self.idle_kw + moving) * noise.jitter(ctx.seed, ctx.asset_key, t_ms)
         power = apply_overrides(np.clip(power, self.idle_kw, self.rated_kw), ctx.overrides)
-        units = self.units_per_hour_at_full * speed / 100.0 * self.interval_s / 3600.0
-        return {"power_kw": power, "speed_pct": speed, "production_count": units}
+        throughput = self.units_per_hour_at_full * speed / 100.0
+        return {
+            "power_kw": power,
+            "speed_pct": speed,
+            "production_count": throughput * self.interval_s / 3600.0,
+            "throughput_uph": throughput,
+            "operating_mode": operating_mode(speed > 1.0, ctx),
+            "_on": on_array(t_ms, ctx),
+        }
 
 
 @dataclass(frozen=True)
@@ -177,7 +215,7 @@ class HydraulicPump:
     kind: str = "pump"
     interval_s: float = 30.0
     counters: tuple[str, ...] = ("cycle_count",)
-    registers: tuple[tuple[str, str, float], ...] = ENERGY_REGISTER
+    registers: tuple[tuple[str, str, float], ...] = MACHINE_REGISTERS
     anomaly_kinds: tuple[str, ...] = ("pressure_drop",)
 
     def simulate(self, t_ms: NDArray[np.int64], ctx: SimContext) -> dict[str, Array]:
@@ -202,16 +240,32 @@ class HydraulicPump:
             "power_kw": power,
             "pressure_bar": pressure,
             "cycle_count": (active & first_sample).astype(np.float64),
+            "throughput_uph": np.where(active, 3600.0 / self.cycle_s, 0.0),  # batches/h
+            "operating_mode": operating_mode(active, ctx),
+            "_on": on_array(t_ms, ctx),
         }
 
 
 #: Material -> (cycle time [s], heating power [kW]); heavier, hotter polymers cycle slower.
+#: The order is the ``recipe`` code (the molding machines' ``attributes.recipes``).
 MATERIALS: dict[str, tuple[float, float]] = {
     "PP": (60.0, 140.0),
     "ABS": (90.0, 160.0),
     "PC": (120.0, 185.0),
     "PA66": (180.0, 190.0),
 }
+#: Material moisture [%]: its mean (the heating power of ``MATERIALS`` holds there), spread
+#: (one standard deviation, a smooth process over ``MOISTURE_PERIOD_MS``) and bounds.
+MOISTURE_MEAN_PCT, MOISTURE_SD_PCT, MOISTURE_RANGE_PCT = 0.2, 0.08, (0.02, 0.6)
+MOISTURE_PERIOD_MS = 4 * 3_600_000
+#: Extra heating power per % of moisture above the mean (drying the melt) [fraction per %].
+MOISTURE_HEAT_PER_PCT = 1.0
+
+
+def material_moisture(t_ms: NDArray[np.int64], ctx: SimContext) -> Array:
+    """The material's moisture content [%] (a smooth random process per machine)."""
+    wave = noise.smooth(ctx.seed, ctx.asset_key + "/moisture", t_ms, MOISTURE_PERIOD_MS)
+    return np.clip(MOISTURE_MEAN_PCT + MOISTURE_SD_PCT * wave, *MOISTURE_RANGE_PCT)
 
 
 @dataclass(frozen=True)
@@ -219,9 +273,11 @@ class InjectionMolding:
     """Injection molding machine, 30 s (mean power over the interval), 25-200 kW.
 
     Cycles heating (35 %) -> injection (15 %, 195 kW) -> cooling (50 %, 40 kW); cycle time and
-    heating power depend on the material (``MATERIALS``). A cycle runs with a probability equal
-    to the production intensity and makes ``cavities`` parts; otherwise the barrel heaters hold
-    temperature at 25 kW. ``operating_state``: 0 idle, 1 heating, 2 injection, 3 cooling.
+    heating power depend on the material (``MATERIALS``) and its moisture (heating power x
+    (1 + ``MOISTURE_HEAT_PER_PCT`` x (moisture - mean)), so the mean keeps ``kwh_per_unit``).
+    A cycle runs with a probability equal to the production intensity and makes ``cavities``
+    parts; otherwise the barrel heaters hold temperature at 25 kW. ``operating_state``: 0 idle,
+    1 heating, 2 injection, 3 cooling.
     Anomaly ``heater_fault``: heating power up to +25 %. Deferrable: a ``set_power_limit``
     caps it and the energy held back is made up after the limit is lifted
     (``sim.dr_response.defer``).
@@ -234,7 +290,7 @@ class InjectionMolding:
     kind: str = "injection_molding"
     interval_s: float = 30.0
     counters: tuple[str, ...] = ("production_count",)
-    registers: tuple[tuple[str, str, float], ...] = ENERGY_REGISTER
+    registers: tuple[tuple[str, str, float], ...] = MACHINE_REGISTERS
     anomaly_kinds: tuple[str, ...] = ("heater_fault",)
 
     @property
@@ -263,7 +319,8 @@ class InjectionMolding:
         phase = (fine - cycle * period) / period
         power = self._phase_power(phase)
         fault = ctx.anomaly_level("heater_fault", fine)
-        power = np.where(phase < 0.35, power * (1.0 + 0.25 * fault), power)
+        wet = MOISTURE_HEAT_PER_PCT * (material_moisture(fine, ctx) - MOISTURE_MEAN_PCT)
+        power = np.where(phase < 0.35, power * (1.0 + 0.25 * fault + wet), power)
         power = np.where(active, power, self.idle_kw).reshape(len(t_ms), len(sub)).mean(axis=1)
         power = np.clip(power * noise.jitter(ctx.seed, ctx.asset_key, t_ms), self.idle_kw,
                         self.rated_kw)  # fmt: skip
@@ -280,4 +337,9 @@ class InjectionMolding:
             "power_kw": power,
             "production_count": starts.astype(np.float64) * self.cavities,
             "operating_state": state.astype(np.float64),
+            "throughput_uph": np.where(first, self.cavities * 3600.0 / self.cycle_s, 0.0),
+            "operating_mode": operating_mode(first, ctx),
+            "recipe": np.full(len(t_ms), float(list(MATERIALS).index(self.material))),
+            "material_moisture_pct": material_moisture(t_ms, ctx),
+            "_on": on_array(t_ms, ctx),
         }

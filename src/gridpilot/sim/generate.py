@@ -18,7 +18,9 @@ from gridpilot.sim.model import DeviceModel, SimContext
 from gridpilot.sim.noise import Array
 
 #: Metrics reported at the bucket start instead of the bucket mean when downsampling.
-SAMPLED_METRICS = frozenset({"operating_state"})
+SAMPLED_METRICS = frozenset({"operating_state", "operating_mode", "recipe"})
+#: A model's outputs starting with this feed registers only (``_on``), never readings.
+INTERNAL_PREFIX = "_"
 #: Decimal places kept in readings.
 DECIMALS = 4
 
@@ -75,7 +77,7 @@ def generate(
         values = cumulative[::factor]
         result[key] = np.floor(values + 1e-6) if key in model.counters else values
     for key, values in out.items():
-        if key in increments:
+        if key in increments or key.startswith(INTERNAL_PREFIX):
             continue
         if factor == 1 or key in SAMPLED_METRICS:
             result[key] = values[::factor]

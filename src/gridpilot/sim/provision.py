@@ -197,6 +197,8 @@ async def _ensure_asset(
         changes = _missing(asset, _descriptive(spec))
         if (asset.attributes or {}).get("mqtt_base_topic") != base:
             changes["attributes"] = attributes
+        elif any(key not in (asset.attributes or {}) for key in spec.attributes):
+            changes["attributes"] = {**attributes, **(asset.attributes or {})}  # e.g. recipes
         if changes:
             await assets_service.update_asset(
                 session=session,

@@ -12,9 +12,17 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
+from gridpilot.assets.catalogue import RECIPES_KEY
 from gridpilot.sim import noise
 from gridpilot.sim.buildings import BuildingHvac, CommunityMember, Lighting, PlugLoads
-from gridpilot.sim.factory import Compressor, Conveyor, Hvac, HydraulicPump, InjectionMolding
+from gridpilot.sim.factory import (
+    MATERIALS,
+    Compressor,
+    Conveyor,
+    Hvac,
+    HydraulicPump,
+    InjectionMolding,
+)
 from gridpilot.sim.model import DeviceModel
 from gridpilot.sim.solar import PvPlant
 from gridpilot.sim.storage import Battery, EvCharger
@@ -125,14 +133,14 @@ def factory() -> list[SiteSpec]:
             "factory-imm-1",
             InjectionMolding("PP"),
             200,
-            attributes={"material": "PP"},
+            attributes={"material": "PP", RECIPES_KEY: list(MATERIALS)},
         ),
         AssetSpec(
             "Injection molding 2 (PC)",
             "factory-imm-2",
             InjectionMolding("PC"),
             200,
-            attributes={"material": "PC"},
+            attributes={"material": "PC", RECIPES_KEY: list(MATERIALS)},
         ),
     )
     return [

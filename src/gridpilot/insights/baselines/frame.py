@@ -102,7 +102,7 @@ async def driver_column(
         )
         return per_bucket, "sum"
     temperature = await _load(session, target, asset, metric, step, start_ms, end_ms, "avg")
-    if kind == "temperature":
+    if kind in ("temperature", "moisture"):  # a mean per period (degC, %)
         return temperature, "mean"
     balance = float(spec["balance_point_c"])
     if granularity == "hour":

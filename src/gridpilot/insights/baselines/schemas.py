@@ -12,7 +12,7 @@ from gridpilot.core.bodies import Strict
 from gridpilot.core.timestamps import MAX_MS, to_ms
 
 Granularity = Literal["hour", "day", "week", "month"]
-DriverKind = Literal["metric", "temperature", "hdd", "cdd", "operating_hours"]
+DriverKind = Literal["metric", "temperature", "hdd", "cdd", "operating_hours", "moisture"]
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 ColumnName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
 MetricKey = Annotated[str, Field(pattern=METRIC_KEY_PATTERN)]
@@ -23,6 +23,7 @@ DEFAULT_METRIC = {
     "hdd": "temperature_c",
     "cdd": "temperature_c",
     "operating_hours": "power_kw",
+    "moisture": "material_moisture_pct",
 }
 #: Balance points [degC] when none is given (EU heating base; common cooling base).
 DEFAULT_BALANCE_POINT = {"hdd": 15.5, "cdd": 18.0}
@@ -36,7 +37,9 @@ class DriverSpec(Strict):
     - ``temperature``: mean temperature [degC]; ``hdd``/``cdd``: degree-days [K*day] of the
       temperature against ``balance_point_c``;
     - ``operating_hours``: hours per period in which ``metric`` (default ``power_kw``) exceeded
-      ``threshold`` (default 0).
+      ``threshold`` (default 0);
+    - ``moisture``: mean material moisture content [%] (``material_moisture_pct``, the
+      industrial seed's driver: wetter material costs drying and heating energy).
 
     ``asset_id`` is where the metric is read (default: the baseline's asset; for a site
     baseline, ``metric`` drivers default to the sum over the site's assets and the others need

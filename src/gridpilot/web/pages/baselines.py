@@ -35,6 +35,7 @@ DRIVERS: dict[str, dict[str, Any]] = {
     "Heating degree-days": {"kind": "hdd"},
     "Cooling degree-days": {"kind": "cdd"},
     "Operating hours": {"kind": "operating_hours"},
+    "Material moisture": {"kind": "moisture"},
 }
 WEATHER_KINDS = ("temperature", "hdd", "cdd")
 #: The default fit period: from this many days ago to ``FIT_UNTIL_DAYS`` ago (UTC days), so
@@ -48,6 +49,7 @@ TERM_NAMES = {
     "hdd": "Heating degree-days",
     "cdd": "Cooling degree-days",
     "operating_hours": "Operating hours",
+    "moisture": "Material moisture",
 }
 GRANULARITY = {"hour": "Hourly", "day": "Daily", "week": "Weekly", "month": "Monthly"}
 
