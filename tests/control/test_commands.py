@@ -84,6 +84,8 @@ async def test_a_command_is_queued_once_per_idempotency_key(client, operator, ba
         ({"kind": "setpoint", "params": {"soc_pct": 50, "power_kw": 3}}, "exactly one"),
         ({"kind": "setpoint", "params": {"soc_pct": 150}}, "soc_pct"),
         ({"kind": "charge", "params": {"power_kw": 0}}, "power_kw"),
+        ({"kind": "charge", "params": {}}, "power_kw"),
+        ({"kind": "discharge", "params": {"power_kw": None, "duration_s": 60}}, "hand back"),
         ({"kind": "stop", "ttl_s": 10**7}, "ttl_s"),
         ({"kind": "stop", "idempotency_key": "has space"}, "idempotency_key"),
     ],
@@ -92,6 +94,15 @@ async def test_bad_commands_get_a_clear_422(client, operator, battery, body, fra
     response = await client.post(url(battery["id"]), json=body, headers=operator)
     assert response.status_code == 422, response.text
     assert fragment in response.text
+
+
+async def test_a_null_power_hands_a_storage_device_back(client, operator, battery):
+    """``power_kw: null`` alone ends the EMS's set point (the device's own operation again)."""
+    for kind in ("charge", "discharge"):
+        response = await send(client, operator, battery["id"], kind=kind,
+                              params={"power_kw": None})  # fmt: skip
+        assert response.status_code == 201, response.text
+        assert response.json()["params"] == {"power_kw": None}
 
 
 async def test_charge_needs_a_storage_asset(client, operator, battery):

@@ -49,7 +49,7 @@ def test_battery_follows_dispatched_set_points_and_idles_between_them():
     assert out["soc_pct"][-1] == pytest.approx(soc[-1] + 200 * ETA * 0.25 / 10, abs=1e-9)
 
     assert apply_command(context.overrides, "charge", {"power_kw": None}) == (
-        "back to the schedule"
+        "back to its own operation"
     )
     _, out = run(Battery(), TEN_LOCAL + 2 * HOUR, 1 / 24, context)
     assert out["power_kw"][0] == pytest.approx(800 / 5 / ETA)  # its own pattern again

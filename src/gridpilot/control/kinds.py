@@ -8,8 +8,13 @@
 | | ``humidity_pct``, ``pressure_bar``, ``flow_m3h`` |
 | ``charge`` | ``power_kw`` (> 0), optional ``target_soc_pct``, ``duration_s`` |
 | ``discharge`` | ``power_kw`` (> 0), optional ``min_soc_pct``, ``duration_s`` |
+| ``charge`` / ``discharge`` | ``power_kw: null`` alone: the hand-back (below) |
 
 ``charge``/``discharge`` need a storage asset (role ``storage`` or kind battery/ev_charger).
+A timed set point puts a storage device under the EMS's remote control (idle between set
+points); ``power_kw: null`` ends it and hands the device back to its own operation (its
+default or self-consumption mode): what demand response sends a battery that no flexibility
+schedule runs when an event ends.
 """
 
 from __future__ import annotations
@@ -54,16 +59,29 @@ class Setpoint(_Params):
         return self
 
 
-class Charge(_Params):
-    power_kw: float = Field(gt=0, le=MAX_POWER_KW, description="Charging power [kW]")
+class _Storage(_Params):
+    duration_s: int | None = Field(default=None, gt=0, le=MAX_DURATION_S)
+
+    @model_validator(mode="after")
+    def _hand_back_alone(self) -> _Storage:
+        given = [k for k, v in self.model_dump().items() if v is not None]
+        if getattr(self, "power_kw", None) is None and given:
+            raise ValueError(f"power_kw null (hand back) takes no other params: {', '.join(given)}")
+        return self
+
+
+class Charge(_Storage):
+    power_kw: float | None = Field(
+        gt=0, le=MAX_POWER_KW, description="Charging power [kW]; null: hand back"
+    )
     target_soc_pct: float | None = Field(default=None, ge=0, le=100)
-    duration_s: int | None = Field(default=None, gt=0, le=MAX_DURATION_S)
 
 
-class Discharge(_Params):
-    power_kw: float = Field(gt=0, le=MAX_POWER_KW, description="Discharging power [kW]")
+class Discharge(_Storage):
+    power_kw: float | None = Field(
+        gt=0, le=MAX_POWER_KW, description="Discharging power [kW]; null: hand back"
+    )
     min_soc_pct: float | None = Field(default=None, ge=0, le=100)
-    duration_s: int | None = Field(default=None, gt=0, le=MAX_DURATION_S)
 
 
 PARAMS: dict[str, type[_Params]] = {
@@ -91,6 +109,8 @@ def validate_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
             for e in exc.errors()
         ]
         raise ValidationFailed(f"invalid params for {kind!r}", details=problems) from None
+    if isinstance(parsed, Charge | Discharge) and parsed.power_kw is None:
+        return {"power_kw": None}  # the hand-back, kept explicit in the stored command
     return parsed.model_dump(exclude_none=True)
 
 

@@ -8,14 +8,19 @@ never stops a battery (a ``stop`` outlives the event: the device stays stopped u
 starts it), its discharges last one interval each, and at its release it gets the command of
 the schedule's step holding that moment (``dispatch_plan.handback``: the planned charge or
 discharge to the step's end), so the schedule's plan resumes at once instead of at the MPC's
-next round. A battery without ``auto_dispatch``, or whose schedule is idle or does not reach
-the release, gets nothing: its last discharge runs out and it goes back to its own mode.
+next round; a schedule idle then sends nothing (the MPC holds the battery idle too). A battery
+without ``auto_dispatch``, or whose schedule does not reach the release, is handed back to its
+own operation (``HAND_BACK``: ``discharge`` with ``power_kw: null``, which ends the remote
+control the event's timed discharges put it under: its default or self-consumption mode),
+instead of idling once its last discharge runs out.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +39,9 @@ from gridpilot.flex.schemas import HvacParams
 RESTORE_DEGC_PER_STEP = 1.0
 #: Release steps after the end at most (the last releases whatever is still held).
 RESTORE_STEPS = 8
+#: The command handing a battery back to its own operation (``control.kinds``: a storage
+#: set point with ``power_kw: null`` ends the EMS's remote control).
+HAND_BACK: tuple[str, dict[str, Any]] = ("discharge", {"power_kw": None})
 
 
 def held(steps: list[DrDispatchStep], at_ms: int, step_ms: int) -> dict[int, tuple[float, int]]:
@@ -73,19 +81,35 @@ async def _schedule(session: AsyncSession, site_id: int) -> ScheduleOut | None:
         return None
 
 
+def _covers(schedule: ScheduleOut | None, at_ms: int) -> bool:
+    """Whether ``schedule`` has a step holding ``at_ms``."""
+    if schedule is None or not schedule.steps:
+        return False
+    start = int(dt.datetime.fromisoformat(schedule.start).timestamp() * 1000)
+    end = int(dt.datetime.fromisoformat(schedule.end).timestamp() * 1000)
+    return start <= at_ms < end
+
+
 async def _handbacks(
     session: AsyncSession, event: DrEvent, specs: list[StepSpec]
 ) -> list[StepSpec]:
-    """Each battery's release step with its flex schedule's command (``handback``)."""
+    """Each battery's release step with its command: the flex schedule's step (``handback``;
+    an idle step sends nothing: the battery stays idle as the schedule has it) when the MPC
+    runs the battery and its schedule reaches the release, else ``HAND_BACK``."""
     owned = [s for s in specs if s.candidate.mode == "battery" and s.command is None]
-    owned = [s for s in owned if s.candidate.resource.auto_dispatch]
-    schedule = await _schedule(session, event.site_id) if owned else None
-    if schedule is None:
+    if not owned:
         return specs
+    auto = any(s.candidate.resource.auto_dispatch for s in owned)
+    schedule = await _schedule(session, event.site_id) if auto else None
     out = []
     for s in specs:
         if s in owned:
-            command = handback(schedule, s.candidate, s.start_ms)
+            scheduled = s.candidate.resource.auto_dispatch and _covers(schedule, s.start_ms)
+            if scheduled:
+                assert schedule is not None
+                command = handback(schedule, s.candidate, s.start_ms)
+            else:
+                command = HAND_BACK
             s = dataclasses.replace(s, command=command) if command is not None else s
         out.append(s)
     return out

@@ -110,10 +110,10 @@ def apply_command(
         return f"power limited to {float(value):g} kW"
     if kind in ("charge", "discharge"):
         power = params.get("power_kw")
-        if power is None:
-            overrides.forced_kw = None
+        if power is None:  # the EMS hands the device back to its own operation
+            overrides.forced_kw = overrides.forced_soc_pct = overrides.forced_until_ms = None
             overrides.remote = False
-            return "back to the schedule"
+            return "back to its own operation"
         if not isinstance(power, int | float) or power <= 0:
             raise ValidationFailed(f"{kind} needs params.power_kw > 0 (kW) or null")
         overrides.forced_kw = float(power) if kind == "charge" else -float(power)
