@@ -116,6 +116,7 @@ def settings(database_url: str, data_root: Path, settings_overrides: dict[str, o
         "api_rate_limit_per_min": 0,  # tests flood from one address; tests/api/test_ratelimit.py
         "web_enabled": False,  # NiceGUI is process-global: browser tests run their own server
         "gc_tuning": False,  # gc.freeze would keep every test's app alive
+        "warm_up_routes": False,  # each app would prepare its ~400 routes in a thread
     }
     values.update(settings_overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -170,6 +170,12 @@ class Settings(
         description="After start-up, freeze the heap for the garbage collector and collect the "
         "young generation less often (faster ingest); off for processes that build many apps.",
     )
+    warm_up_routes: bool = Field(
+        default=True,
+        description="At start-up, prepare every API route for its first request (FastAPI does "
+        "it on a router's first request: the first voice question of a process waited 0.9-1.8 "
+        "s); off for processes that build many apps.",
+    )
 
     # telemetry
     max_batch_readings: int = Field(default=50_000, gt=0)
