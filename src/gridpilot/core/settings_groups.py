@@ -120,6 +120,13 @@ class AnalyticsSettings(BaseModel):
         description="CSV of weather (ts, temperature_c, irradiance_wm2, optional site_id) "
         "used as forecast regressors; unset: no weather.",
     )
+    forecast_weather_url: str | None = Field(
+        default=None,
+        description="An Open-Meteo style weather-forecast API (e.g. "
+        "https://api.open-meteo.com/v1/forecast) asked for hourly temperature and irradiance "
+        "at each located site, retried with exponential backoff (3 attempts); the CSV wins "
+        "when both are set; unset: no provider.",
+    )
 
     # baselines and anomalies (docs/baselines.md)
     baseline_refit_check_s: float = Field(

@@ -207,7 +207,9 @@ async def generator_forecast(
     if isinstance(generator, PvGenerator):
         frame = None
         if weather is not None and location is not None:
-            frame = weather.frame(location, start, end_ms + horizon * step_ms)
+            frame = await asyncio.to_thread(
+                weather.frame, location, start, end_ms + horizon * step_ms
+            )  # a provider answers over the network
         array = generator.array
         return await asyncio.to_thread(pv_forecast, array, power, index, step_ms, frame)
     speed = await load_series(

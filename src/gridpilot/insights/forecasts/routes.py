@@ -19,8 +19,11 @@ router = APIRouter(tags=["forecasts"])
 SiteId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 AssetId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Horizon = Annotated[
-    Literal["1h", "24h"],
-    Query(description="1h: the next hour; 24h: day-ahead (96 points at 15 min)"),
+    Literal["1h", "24h", "7d"],
+    Query(
+        description="1h: the next hour; 24h: day-ahead (96 points at 15 min); 7d: week-ahead "
+        "(672 points at 15 min, computed on request)"
+    ),
 ]
 Quantity = Annotated[
     Literal["consumption", "generation", "net"],
@@ -52,7 +55,11 @@ def _weather(request: Request) -> WeatherSource | None:
         "index persisted from its own power, wind = its own wind speed persisted through its "
         "power curve; else statistically (`note` says why). net = consumption - generation, "
         "bands combined as independent errors, its terms in `components`. Served from the "
-        "15-minute job's stored forecast when fresh, else computed. 422 when the site has too "
+        "15-minute job's stored forecast when fresh, else computed. Weather regressors "
+        "(`regressors`) come from the site's own outdoor-temperature and irradiance sensors "
+        "over the history, the horizon from the weather-forecast adapter (else persisted from "
+        "the sensors' last 7 days; `note` says which), or from the adapter alone when the site "
+        "measures no weather. 422 when the site has too "
         "little history of the quantity or a generator's attributes make no sense (a power "
         "curve whose speeds do not increase), and for a query parameter other than `horizon` "
         "and `quantity` (`details` names it: this route takes no `start_time` or "

@@ -35,6 +35,7 @@ from gridpilot.insights.forecasts.generation import (
     physical_generator,
 )
 from gridpilot.insights.forecasts.schemas import ForecastOut, ForecastPoint
+from gridpilot.insights.forecasts.sensor_weather import regressors
 from gridpilot.insights.forecasts.site import (
     BASIC,
     QUANTITIES,
@@ -54,7 +55,7 @@ from gridpilot.insights.forecasts.weather import SiteLocation, WeatherSource
 
 STEP_MS = 15 * 60_000
 #: Horizons the API offers, in ms.
-HORIZONS = {"1h": MS_PER_HOUR, "24h": MS_PER_DAY}
+HORIZONS = {"1h": MS_PER_HOUR, "24h": MS_PER_DAY, "7d": 7 * MS_PER_DAY}
 #: ``regressors`` of a storage forecast taken from the flex schedule.
 SCHEDULE_INPUT = "flex_schedule"
 SCHEDULE_NOTE = (
@@ -135,10 +136,28 @@ async def compute_forecast(
 ) -> Forecast:
     """Fit an asset's power on its recent history and forecast ``horizon_ms`` from the interval
     holding now: physically for a generator with a physical model (``generation.py``), 0 for
-    storage (``STORAGE_NOTE``).
+    storage (``STORAGE_NOTE``); weather regressors from the site's sensors
+    (``sensor_weather.py``) or the adapter.
 
     Raises ``ValidationFailed`` when the history is too short.
     """
+    found = await forecast_with_note(
+        session=session, target=target, horizon_ms=horizon_ms, now_ms=now_ms,
+        settings=settings, weather=weather,
+    )  # fmt: skip
+    return found[0]
+
+
+async def forecast_with_note(
+    *,
+    session: AsyncSession,
+    target: Target,
+    horizon_ms: int,
+    now_ms: int,
+    settings: Settings,
+    weather: WeatherSource | None = None,
+) -> tuple[Forecast, str | None]:
+    """``compute_forecast`` and where its weather came from (``Regressors.note``)."""
     step = STEP_MS
     end = now_ms - now_ms % step
     if target.role == "storage" and target.asset_id is not None:
@@ -147,15 +166,16 @@ async def compute_forecast(
             session=session, site_id=target.site_id, asset_id=target.asset_id, index=index
         )
         if planned is None:
-            return zero_forecast(index, step)
+            return zero_forecast(index, step), None
         kw = np.nan_to_num(planned, nan=0.0)
-        return Forecast(index, kw, kw, kw, kw, kw, step, (), (SCHEDULE_INPUT,), 0)
+        return Forecast(index, kw, kw, kw, kw, kw, step, (), (SCHEDULE_INPUT,), 0), None
     if target.physical is not None:
-        return await generator_forecast(
+        physical = await generator_forecast(
             session=session, generator=target.physical, end_ms=end,
             horizon=max(1, -(-horizon_ms // step)), step_ms=step, weather=weather,
             location=target.location,
         )  # fmt: skip
+        return physical, None
     start = end - settings.forecast_history_days * MS_PER_DAY
     series = await _load(session, target, start, end, step)
     native = native_step_ms(series, step)
@@ -164,19 +184,21 @@ async def compute_forecast(
         start = end - settings.forecast_history_days * MS_PER_DAY
         series = await _load(session, target, start, end, step)
     horizon = max(1, -(-horizon_ms // step))
-    frame = None
-    if weather is not None:
-        frame = weather.frame(target.location, start, end + horizon * step)
+    found = await regressors(
+        session=session, site_id=target.site_id, location=target.location, start_ms=start,
+        end_ms=end, horizon_end_ms=end + horizon * step, step_ms=step, weather=weather,
+    )  # fmt: skip
     zone = None if target.generator else target.timezone  # as in ``site.forecast_site``
-    return await asyncio.to_thread(
+    forecast = await asyncio.to_thread(
         forecast_series,
         series,
         horizon=horizon,
         step_ms=step,
         timezone=zone,
         country=holiday_country(zone),
-        weather=frame,
+        weather=found.frame,
     )
+    return forecast, found.note() if forecast.regressors else None
 
 
 def method_of(forecast: Forecast) -> str:
@@ -206,8 +228,8 @@ def _out(
     source: str,
     capacity_kw: float | None = None,
     components: dict[str, Forecast] | None = None,
+    note: str | None = None,
 ) -> ForecastOut:
-    note = None
     if target.role == "storage":
         note = SCHEDULE_NOTE if SCHEDULE_INPUT in forecast.regressors else STORAGE_NOTE
     if note is None and quantity == "generation" and method_of(forecast) == "statistical":
@@ -257,7 +279,7 @@ async def _asset_forecast(
     served = None if stored is None else window(forecast_of(stored), now_ms, horizon_ms)
     if stored is not None and served is not None:
         return _out(target, served, quantity=None, issued_ms=stored.issued_ms, source="stored")
-    forecast = await compute_forecast(
+    forecast, note = await forecast_with_note(
         session=session,
         target=target,
         horizon_ms=horizon_ms,
@@ -265,7 +287,7 @@ async def _asset_forecast(
         settings=settings,
         weather=weather,
     )
-    return _out(target, forecast, quantity=None, issued_ms=now_ms, source="computed")
+    return _out(target, forecast, quantity=None, issued_ms=now_ms, source="computed", note=note)
 
 
 async def _stored_site(
@@ -308,6 +330,7 @@ async def _site_forecast(
     stored = await _stored_site(
         session, target, basics, fresh_after_ms=fresh_after, now_ms=now_ms, horizon_ms=horizon_ms
     )
+    weather_note = None
     if stored is not None:
         forecasts, issued, source = stored[0], stored[1], "stored"
     else:
@@ -320,6 +343,7 @@ async def _site_forecast(
             if basic in made.errors:
                 raise made.errors[basic]
         forecasts, issued, source = made.forecasts, now_ms, "computed"
+        weather_note = made.weather_note
     if quantity == "net":
         forecast = net_forecast(forecasts["consumption"], forecasts["generation"])
     else:
@@ -330,6 +354,7 @@ async def _site_forecast(
     return _out(
         target, forecast, quantity=quantity, issued_ms=issued, source=source,
         capacity_kw=capacity, components=forecasts if quantity == "net" else None,
+        note=weather_note if forecast.regressors else None,
     )  # fmt: skip
 
 

@@ -48,6 +48,7 @@ from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import MS_PER_DAY, MS_PER_HOUR
 from gridpilot.insights.data import SYSTEM, grid
 from gridpilot.insights.forecasts.generation import physical_site_generation
+from gridpilot.insights.forecasts.sensor_weather import regressors
 from gridpilot.insights.forecasts.weather import SiteLocation, WeatherSource
 
 Quantity = Literal["consumption", "generation", "net"]
@@ -94,6 +95,8 @@ class SiteForecasts:
     forecasts: dict[str, Forecast] = field(default_factory=dict)
     errors: dict[str, ValidationFailed] = field(default_factory=dict)
     fleet: GenerationFleet | None = None
+    #: Where the weather regressors came from (``sensor_weather.Regressors.note``).
+    weather_note: str | None = None
 
 
 async def _balance_kw(
@@ -241,10 +244,13 @@ async def forecast_site(
     step = history.step_ms
     end = int(history.consumption.index[-1].value // 1_000_000) + step
     horizon = max(1, -(-horizon_ms // step))
-    frame = None
-    if weather is not None:
-        frame = weather.frame(location, end - len(history.consumption) * step, end + horizon * step)
-    result = SiteForecasts()
+    found = await regressors(
+        session=session, site_id=site_id, location=location,
+        start_ms=end - len(history.consumption) * step, end_ms=end,
+        horizon_end_ms=end + horizon * step, step_ms=step, weather=weather,
+    )  # fmt: skip
+    frame = found.frame
+    result = SiteForecasts(weather_note=found.note())
     for quantity in quantities:
         series: pd.Series = getattr(history, quantity)
         if quantity in history.absent:

@@ -1,10 +1,12 @@
-"""Weather for forecasts, behind an adapter (no network).
+"""Weather for forecasts, behind an adapter (the weather-forecast interface).
 
 A ``WeatherSource`` returns a frame of regressors (``temperature_c`` [degC],
 ``irradiance_wm2`` [W/m2]) indexed by UTC time for a site and a period that covers the history
 and the horizon. Implementations: ``CsvWeatherSource`` (a file, e.g. exported from a weather
 service's forecast; setting ``forecast_weather_csv``) and ``CallableWeatherSource`` (wraps a
-function of time, e.g. the simulator's weather model, built by a higher layer).
+function of time, e.g. the simulator's weather model, built by a higher layer);
+``weather_provider.ProviderWeatherSource`` asks a forecast API over HTTP (setting
+``forecast_weather_url``). A site's own sensors come first (``sensor_weather.py``).
 """
 
 from __future__ import annotations
@@ -109,7 +111,12 @@ class CallableWeatherSource:
 
 
 def make_weather_source(settings: Settings) -> WeatherSource | None:
-    """The configured source: the CSV file of ``forecast_weather_csv``, else none."""
+    """The configured source: the CSV file of ``forecast_weather_csv``, else the provider of
+    ``forecast_weather_url`` (``weather_provider.py``), else none."""
     if settings.forecast_weather_csv is not None:
         return CsvWeatherSource(Path(settings.forecast_weather_csv))
+    if settings.forecast_weather_url:
+        from gridpilot.insights.forecasts.weather_provider import ProviderWeatherSource
+
+        return ProviderWeatherSource(settings.forecast_weather_url)
     return None
