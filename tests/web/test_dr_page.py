@@ -211,6 +211,39 @@ async def test_the_event_page_follows_its_measured_intervals_without_reloading(s
     await shot(page, "dr-event-live")
 
 
+async def test_the_cancel_button_works_after_a_live_update(server, page):
+    """The operator's page of an active event gets its measured intervals from the bus (the
+    figures change in place); then the cancel button, made once by the page, still answers:
+    the event is cancelled (checked through the API) and the page shows it without reloading
+    (its cancel button hidden, the chart still drawn)."""
+    dashboard, _ = server
+    http = api(dashboard)
+    site = http.post("/sites", json={"name": "DR live cancel", "timezone": "Europe/Rome"}).json()
+    meter = http.post("/assets", json={"site_id": site["id"], "name": "Cancel meter",
+                                       "kind": "meter", "role": "consumer"}).json()  # fmt: skip
+    start, end = _live_window(now_ms())
+    _history(dashboard, meter["id"], start)
+    event = _event(dashboard, site["id"], start, end, 20.0)
+    await log_in(page, dashboard.url, "operator", f"/dr/{event}")
+    await expect(page.get_by_test_id("status-active")).to_be_visible(timeout=20_000)
+    await expect(page.get_by_test_id("kpi-dr-mean-value")).to_have_text("\u2013")
+    await page.evaluate("window.__kept = 7")
+    ended = min(end, now_ms() // QUARTER * QUARTER)
+    readings = [{"asset": meter["id"], "metric": "power_kw", "ts": int(t), "value": 50.0}
+                for t in range(start, ended + 1, QUARTER)]  # fmt: skip
+    assert http.post("/telemetry", json={"readings": readings}).status_code == 200
+    assert await _actual_points(page, 1) >= 1
+    await expect(page.get_by_test_id("kpi-dr-mean-value")).not_to_have_text("\u2013")
+    await settled(page)
+    await page.get_by_test_id("dr-cancel").click()
+    await page.get_by_test_id("confirm-yes").click()
+    await expect(page.get_by_test_id("status-cancelled")).to_be_visible(timeout=15_000)
+    assert _status(dashboard, event) == "cancelled"
+    await expect(page.get_by_test_id("dr-cancel")).to_be_hidden()
+    assert dict(await _plotted(page))["Actual"] >= 1
+    assert await page.evaluate("window.__kept") == 7  # no reload
+
+
 async def test_an_operator_creates_and_cancels_a_test_event(server, page):
     dashboard, ids = server
     await log_in(page, dashboard.url, "operator", "/dr")

@@ -1,9 +1,15 @@
 """``/dr``: demand-response events (active, upcoming, past) and each site's flexible resources;
 operators create a test event. ``/dr/{id}``: one event's baseline vs actual vs target per
 interval, its performance and its dispatch, live while it runs: both pages follow the bus, not
-a timer: ``dr_event.updated`` (created, status changed: read again), ``dr_event.performance``
-(intervals measured: the chart and figures are updated from the message itself) and, on the
-event's page, ``command.updated`` of its site (the dispatch's command states: read again).
+a reload timer: ``dr_event.updated`` (created, status changed: read again),
+``dr_event.performance`` (intervals measured: the chart and figures are updated from the message
+itself) and, on the event's page, ``command.updated`` of its site (the dispatch's command
+states: read again).
+
+As on the firmware page, a bus handler only notes what arrived (``_Pending``); the page's own
+``ui.timer`` applies it within ``APPLY_AFTER_S``, so nothing is drawn from the publisher's task
+(elements made there, outside the page's request, do not answer clicks). The event's page
+updates its elements in place (``web/dr_detail.py``): its cancel button is made once.
 
 Everything goes through the services the API calls (``dr.service``, ``dr.dispatch``,
 ``flex.service``); creating and cancelling run with the user's rights read again
@@ -31,7 +37,7 @@ from gridpilot.dr.schemas import DrEventCreate
 from gridpilot.flex import service as flex
 from gridpilot.web import dr_view as view
 from gridpilot.web.context import current
-from gridpilot.web.dr_detail import event_dispatch, event_head, status_badge
+from gridpilot.web.dr_detail import EventDispatch, EventHead, status_badge
 from gridpilot.web.forms import Form, act, confirm, section
 from gridpilot.web.layout import frame, require_login
 
@@ -158,8 +164,28 @@ async def _resources(user: Principal, sites: dict[int, Site]) -> None:
         ui.label("No site has flexible resources (API: /api/v1/sites/{id}/flex/resources).")
 
 
-def _follow(topics: dict[str, Any]) -> None:
-    """Subscribe the handlers to their bus topics for as long as the page is open."""
+#: How often [s] an open page applies the bus events noted meanwhile (nothing runs without one).
+APPLY_AFTER_S = 0.3
+
+
+class _Pending:
+    """What the bus said since the page last looked: handlers note, the page's timer applies."""
+
+    def __init__(self) -> None:
+        self.reload = False  # read the event (and list) again
+        self.dispatch = False  # read the dispatch again
+        self.measured: list[dict[str, Any]] = []  # dr_event.performance payloads
+
+    def take(self) -> tuple[bool, bool, list[dict[str, Any]]]:
+        taken = (self.reload, self.dispatch, self.measured)
+        self.reload, self.dispatch, self.measured = False, False, []
+        return taken
+
+
+def _follow(topics: dict[str, Any], apply: Any) -> None:
+    """Subscribe the handlers (which only note) for as long as the page is open, and apply what
+    they noted from the page's own timer."""
+    ui.timer(APPLY_AFTER_S, apply)
     bus = current().bus
     for unsubscribe in [bus.subscribe(topic, handler) for topic, handler in topics.items()]:
         ui.context.client.on_delete(unsubscribe)
@@ -172,6 +198,7 @@ async def _list_page(user: Principal) -> None:
     chosen.props("data-testid=dr-site")
     form_slot = ui.column().classes("w-full")
     listing = ui.column().classes("w-full gap-4").props("data-testid=dr-events")
+    pending = _Pending()
 
     async def refresh() -> None:
         found, known = await _load(user, int(chosen.value) or None)
@@ -187,60 +214,20 @@ async def _list_page(user: Principal) -> None:
 
     async def on_event(_topic: str, payload: dict[str, Any]) -> None:
         if user.can_see_site(int(payload.get("site_id") or 0)):
+            pending.reload = True
+
+    async def apply() -> None:
+        if pending.take()[0]:
             await refresh()
 
     _follow({catalogue.DR_EVENT_UPDATED.name: on_event,
-             catalogue.DR_EVENT_PERFORMANCE.name: on_event})  # fmt: skip
+             catalogue.DR_EVENT_PERFORMANCE.name: on_event}, apply)  # fmt: skip
 
 
 async def _detail_page(user: Principal, event_id: int) -> None:
-    head = ui.column().classes("w-full gap-4").props("data-testid=dr-detail")
-    with ui.column().classes("w-full gap-1") as middle:
-        hint = "Average power per 15 min [kW] of the site's consumption, in the site's time"
-        section("Baseline, target and actual", hint)
-    charts: list[ui.echart] = []  # made with the first data, then updated in place
-    tail = ui.column().classes("w-full gap-2")
     shown: dict[str, Any] = {}  # event, rows, site: what the page shows now
-
-    def render() -> None:
-        """Head and chart from what the page holds (no database)."""
-        event, rows, site = shown["event"], shown["rows"], shown["site"]
-        options = view.event_chart(rows, site.timezone if site else "UTC")
-        head.clear()
-        with head:
-            event_head(user, event, rows, site, cancel)
-        if charts:
-            charts[0].options.clear()
-            charts[0].options.update(options)
-            charts[0].update()
-        else:
-            with middle:
-                chart = ui.echart(options).classes("w-full h-72")
-                charts.append(chart.props("data-testid=dr-chart"))
-
-    async def dispatch_part() -> None:
-        async with current().session() as session:
-            plan = await dispatch.dispatch_of(session=session, event_id=event_id)
-        tail.clear()
-        with tail:
-            event_dispatch(plan, shown["site"], shown["event"].status)
-
-    async def refresh() -> None:
-        try:
-            async with current().session() as session:
-                event = await service.get_event(session=session, principal=user,
-                                                event_id=event_id)  # fmt: skip
-                rows = await service.intervals(session=session, event_id=event.id)
-                sites = {s.id: s for s in await list_sites(session=session, principal=user)}
-        except NotFound:
-            middle.set_visibility(False)
-            head.clear()
-            with head:
-                ui.label(f"No DR event {event_id} you may see.").props("data-testid=dr-missing")
-            return
-        shown.update(event=event, rows=view.intervals_of(rows), site=sites.get(event.site_id))
-        render()
-        await dispatch_part()
+    missing = ui.label(f"No DR event {event_id} you may see.").props("data-testid=dr-missing")
+    missing.set_visibility(False)
 
     async def cancel() -> None:
         async def do(session: AsyncSession, fresh: Principal) -> tuple[DrEvent, str]:
@@ -260,25 +247,72 @@ async def _detail_page(user: Principal, event_id: int) -> None:
         confirm("Cancel this event?", "Dispatch stops and the site's commands are restored.",
                 go, "Cancel event")  # fmt: skip
 
+    with ui.column().classes("w-full gap-4").props("data-testid=dr-detail") as body:
+        head = EventHead(user, cancel)
+        hint = "Average power per 15 min [kW] of the site's consumption, in the site's time"
+        section("Baseline, target and actual", hint)
+        chart = ui.echart(view.event_chart([], "UTC")).classes("w-full h-72")
+        chart.props("data-testid=dr-chart")
+        with ui.column().classes("w-full gap-2"):
+            tail = EventDispatch()
+
+    def render() -> None:
+        """Head and chart from what the page holds (no database), in place."""
+        event, rows, site = shown["event"], shown["rows"], shown["site"]
+        head.show(event, rows, site)
+        chart.options.clear()
+        chart.options.update(view.event_chart(rows, site.timezone if site else "UTC"))
+        chart.update()
+
+    async def dispatch_part() -> None:
+        async with current().session() as session:
+            plan = await dispatch.dispatch_of(session=session, event_id=event_id)
+        tail.show(plan, shown["site"], shown["event"].status)
+
+    async def refresh() -> None:
+        try:
+            async with current().session() as session:
+                event = await service.get_event(session=session, principal=user,
+                                                event_id=event_id)  # fmt: skip
+                rows = await service.intervals(session=session, event_id=event.id)
+                sites = {s.id: s for s in await list_sites(session=session, principal=user)}
+        except NotFound:
+            body.set_visibility(False)
+            missing.set_visibility(True)
+            return
+        shown.update(event=event, rows=view.intervals_of(rows), site=sites.get(event.site_id))
+        render()
+        await dispatch_part()
+
     await refresh()
+    pending = _Pending()
 
     async def on_event(_topic: str, payload: dict[str, Any]) -> None:
         if int(payload.get("event_id") or 0) == event_id:
-            await refresh()
+            pending.reload = True
 
     async def on_measured(_topic: str, payload: dict[str, Any]) -> None:
-        mine = int(payload.get("event_id") or 0) == event_id and "rows" in shown
-        if mine and view.apply_measured(shown["rows"], payload):
-            render()
+        if int(payload.get("event_id") or 0) == event_id:
+            pending.measured.append(payload)
 
     async def on_command(_topic: str, payload: dict[str, Any]) -> None:
         event = shown.get("event")
         if event is not None and payload.get("site_id") == event.site_id:
+            pending.dispatch = True
+
+    async def apply() -> None:
+        reload, again, measured = pending.take()
+        if reload:
+            await refresh()  # reads the intervals and the dispatch too
+            return
+        if "rows" in shown and any([view.apply_measured(shown["rows"], p) for p in measured]):
+            render()
+        if again and "event" in shown:
             await dispatch_part()
 
     _follow({catalogue.DR_EVENT_UPDATED.name: on_event,
              catalogue.DR_EVENT_PERFORMANCE.name: on_measured,
-             catalogue.COMMAND_UPDATED.name: on_command})  # fmt: skip
+             catalogue.COMMAND_UPDATED.name: on_command}, apply)  # fmt: skip
 
 
 def register() -> None:
