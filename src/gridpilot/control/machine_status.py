@@ -4,8 +4,8 @@ its total operating hours and its current alert level.
 Operating hours are the newest reading of its ``operating_hours`` register [h] (the device's
 own count; None when it reports none). The alert level (``normal``, ``warning``, ``critical``:
 the highest severity among its open alerts, ``info`` counting as normal) comes from the
-alerts domain, a sibling, through the reader the app registers in ``app.state.alert_levels``
-(``alerts/levels.py::asset_alert_levels``, wired in ``api/app.py``); None without one.
+alerts domain, a sibling, through the reader the app puts in the runtime's ``ALERT_LEVELS``
+slot (``alerts/levels.py::asset_alert_levels``, wired in ``api/app.py``); None without one.
 """
 
 from __future__ import annotations
@@ -17,11 +17,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.assets.metrics import find_metric_ref
+from gridpilot.core.runtime import Slot
 from gridpilot.telemetry.latest_batch import latest_of_metric
 
 #: ``(session, asset ids) -> {asset id: level}`` for the assets with an open alert.
 AlertLevels = Callable[[AsyncSession, Sequence[int]], Awaitable[dict[int, str]]]
-ALERT_LEVELS = ("normal", "warning", "critical")
+LEVELS = ("normal", "warning", "critical")
+#: Where the app keeps its alert-level reader (``core/runtime.py``).
+ALERT_LEVELS: Slot[AlertLevels] = Slot("alert_levels")
 HOURS_METRIC = "operating_hours"
 
 
@@ -36,7 +39,8 @@ class MachineFacts:
 
 def alert_levels_of(app: Any) -> AlertLevels | None:
     """The alert-level reader the app was built with (None: alert levels are not known)."""
-    return getattr(app.state, "alert_levels", None)
+    runtime = getattr(app.state, "runtime", None)
+    return None if runtime is None else runtime.get(ALERT_LEVELS)
 
 
 async def machine_facts(
