@@ -28,19 +28,19 @@ def test_two_quantities_get_their_own_lines_and_bands() -> None:
         ]
     )
     by_name = {s["name"]: s for s in chart["series"]}
-    assert by_name["consumption forecast"]["data"] == [[1_796_385_600_000, 40.0]]
-    assert by_name["generation forecast"]["data"] == [[1_796_385_600_000, 20.0]]
+    assert by_name["Consumption forecast"]["data"] == [[1_796_385_600_000, 40.0]]
+    assert by_name["Generation forecast"]["data"] == [[1_796_385_600_000, 20.0]]
     # a band is a hidden low line plus the width stacked on it, per quantity
-    assert by_name["generation 95 low"]["data"][0][1] == 16.0
-    assert by_name["generation 95 %"]["data"][0][1] == 10.0
-    assert by_name["generation 95 %"]["stack"] == "generation 95"
-    assert by_name["consumption 80 %"]["stack"] == "consumption 80"
-    assert by_name["consumption 80 %"]["data"][0][1] == 5.0
-    assert by_name["consumption measured"]["data"] == measured
+    assert by_name["Generation 95 low"]["data"][0][1] == 16.0
+    assert by_name["Generation 95 %"]["data"][0][1] == 10.0
+    assert by_name["Generation 95 %"]["stack"] == "Generation 95"
+    assert by_name["Consumption 80 %"]["stack"] == "Consumption 80"
+    assert by_name["Consumption 80 %"]["data"][0][1] == 5.0
+    assert by_name["Consumption measured"]["data"] == measured
     assert chart["yAxis"]["min"] == 0
 
 
 def test_a_quantity_without_forecast_shows_its_measurements_only() -> None:
     chart = band_chart([Quantity("generation", [[0, 1.0]], None)])
-    assert [s["name"] for s in chart["series"]] == ["generation measured"]
-    assert chart["legend"]["data"] == ["generation measured"]
+    assert [s["name"] for s in chart["series"]] == ["Generation measured"]
+    assert chart["legend"]["data"] == ["Generation measured"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gridpilot.web.fleet_view import NowTotals
-from gridpilot.web.now_panel import silence
+from gridpilot.web.now_panel import now_text, silence
 
 #: 2026-07-01T12:00:00Z
 JULY = 1_782_907_200_000
@@ -25,3 +25,10 @@ def test_a_site_without_any_reading_says_it_never_reported():
 def test_no_reason_while_a_site_reports_or_when_there_is_no_site():
     assert silence(NowTotals({"consumption": 400.0}, 1, 1, JULY), "UTC") == ("", "")
     assert silence(NowTotals({}, 0, 0, None), "UTC") == ("", "")
+
+
+def test_no_figure_is_shown_as_measured_while_no_site_reports():
+    quiet = NowTotals({"consumption": 0.0, "generation": 0.0}, reporting=0, sites=24)
+    assert now_text(quiet, "consumption") == now_text(quiet, "generation") == "\u2013"
+    live = NowTotals({"consumption": 0.0, "generation": None}, reporting=1, sites=24)
+    assert (now_text(live, "consumption"), now_text(live, "generation")) == ("0.0 kW", "\u2013")

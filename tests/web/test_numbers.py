@@ -38,3 +38,14 @@ def test_every_percentage_is_written_with_a_space():
     assert show_value("self_sufficiency", {"value": 0.454}) == "45 %"
     assert show_value("capacity_factor", {"value": 0.1234}) == "12.3 %"
     assert show_value("contract_utilization_pct", {"value": 70.0}) == "70 %"
+
+
+def test_kpi_cards_write_energy_power_money_and_carbon_as_every_page_does():
+    from gridpilot.web.pages.kpis import show_value
+
+    assert show_value("energy_kwh", {"value": 7959.94}) == "7,960 kWh"
+    assert show_value("energy_kwh", {"value": 34_610.0}) == "34.61 MWh"
+    assert show_value("peak_demand_kw", {"value": 417.61}) == "417.6 kW"
+    assert show_value("cost", {"value": 1796.241, "unit": "EUR"}) == "\u20ac1,796.24"
+    assert show_value("grid_revenue", {"value": "12.50", "unit": "CHF"}) == "12.50 CHF"
+    assert show_value("carbon_kg", {"value": 3582.04}) == "3,582 kg CO\u2082"

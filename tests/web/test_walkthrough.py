@@ -131,3 +131,22 @@ async def test_the_phone_energy_flow_is_legible_and_the_dark_header_dark(server,
 async def test_every_page_in_light_dark_and_on_a_phone(server, browser):
     problems = await walk(browser, server.url, "admin", PASSWORD)
     assert not problems, problems
+
+
+async def test_a_chart_of_eight_series_has_its_whole_legend_below_the_plot(server, browser):
+    page = await _logged_in(browser, server.url, width=390)  # a phone: the narrowest case
+    try:
+        await page.goto(f"{server.url}/sites/3")  # the solar park: eight series with a battery
+        legend = page.get_by_test_id("history-legend")
+        await expect(legend.locator("button")).to_have_count(8, timeout=30_000)
+        chart = await page.get_by_test_id("history-chart").bounding_box()
+        chips = [await c.bounding_box() for c in await legend.locator("button").all()]
+        assert all(c and c["y"] >= chart["y"] + chart["height"] for c in chips)  # not over it
+        assert all(c and c["x"] >= 0 and c["x"] + c["width"] <= 390 for c in chips)  # no scroll
+        shown = """() => getElement(document.querySelector('[data-testid="history-chart"]'))
+                     .chart.getOption().legend[0]"""
+        assert (await page.evaluate(shown))["show"] is False  # ECharts' own: hidden
+        await legend.get_by_text("Grid export").click()  # a chip hides its series
+        await page.wait_for_function(f"({shown})().selected['Grid export'] === false")
+    finally:
+        await page.context.close()

@@ -13,7 +13,7 @@ from nicegui import ui
 from gridpilot.fleet.service import CURRENT_MAX_AGE_MS
 from gridpilot.web.charts import LABELS
 from gridpilot.web.fleet_view import NowTotals
-from gridpilot.web.numbers import local_datetime, power
+from gridpilot.web.numbers import UNKNOWN, local_datetime, power
 
 #: How often "Now" is refreshed [s].
 NOW_REFRESH_S = 5.0
@@ -67,11 +67,19 @@ def now_panel(first: NowTotals, terms: tuple[str, ...], timezone: str) -> dict[s
     return labels
 
 
+def now_text(totals: NowTotals, term: str) -> str:
+    """``term``'s power now; a dash while no site reports (a figure derived from stale or
+    no readings, ``0.0 kW``, would read as measured)."""
+    if totals.sites and not totals.reporting:
+        return UNKNOWN
+    return power(totals.power_kw.get(term))
+
+
 def show_now(labels: dict[str, Any], totals: NowTotals, timezone: str) -> None:
     """Write ``totals`` into the panel's labels (times in ``timezone``)."""
     for term, label in labels.items():
         if term not in ("reporting", "reason"):
-            label.set_text(power(totals.power_kw[term]))
+            label.set_text(now_text(totals, term))
     why, when = silence(totals, timezone)
     labels["reason"].set_content(_reason_html(why, when))
     labels["reason"].set_visibility(bool(why))

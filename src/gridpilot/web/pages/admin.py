@@ -114,7 +114,7 @@ async def _users_tab(actor: Principal, site_names: dict[int, str]) -> None:
         rows=await _users_rows(actor),
         row_key="id",
     ).classes("w-full")
-    table.props("data-testid=users-table")
+    table.props('data-testid=users-table :grid="window.innerWidth < 600"')  # cards on a phone
 
 
 async def _keys_list(actor: Principal, refresh: Callable[[], Awaitable[None]]) -> None:

@@ -228,7 +228,9 @@ def register() -> None:
                 row_key="id",
                 title="Commands",
             ).classes("w-full")
-            history.props("data-testid=command-history")
+            history.props(
+                'data-testid=command-history no-data-label="No commands sent to this asset yet"'
+            )
 
             async def reload_history() -> None:
                 history.rows[:] = await _history(asset, zone)

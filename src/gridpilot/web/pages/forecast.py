@@ -18,7 +18,7 @@ from gridpilot.insights.forecasts.schemas import ForecastOut
 from gridpilot.insights.forecasts.service import get_forecast
 from gridpilot.insights.forecasts.site import load_history
 from gridpilot.web import palette
-from gridpilot.web.charts import on_site_clock, points
+from gridpilot.web.charts import on_site_clock, points, time_chart
 from gridpilot.web.context import current
 from gridpilot.web.layout import frame, require_login
 from gridpilot.web.numbers import local_datetime
@@ -84,23 +84,19 @@ def band_chart(quantities: list[Quantity]) -> dict[str, Any]:
     legend: list[str] = []
     for quantity in quantities:
         rgb = COLOURS[quantity.name]
+        name = quantity.name.capitalize()  # as the legend reads: "Consumption forecast"
         if quantity.forecast is not None:
-            series += _bands(quantity.name, quantity.forecast, rgb)
-            legend += [f"{quantity.name} forecast", f"{quantity.name} 80 %"]
-            legend += [f"{quantity.name} 95 %"]
-        measured = f"{quantity.name} measured"
+            series += _bands(name, quantity.forecast, rgb)
+            legend += [f"{name} forecast", f"{name} 80 %", f"{name} 95 %"]
+        measured = f"{name} measured"
         colour = "rgb({},{},{})".format(*rgb)  # solid; the forecast is dashed
         series.append(_line(measured, quantity.measured, itemStyle={"color": colour}))
         legend.append(measured)
-    return {
-        "animation": False,
-        "tooltip": {"trigger": "axis"},
-        "legend": {"top": 0, "data": legend},
-        "grid": {"left": 50, "right": 20, "top": 60, "bottom": 40},
-        "xAxis": {"type": "time"},
-        "yAxis": {"type": "value", "name": "kW", "min": 0},
-        "series": series,
-    }
+    options = time_chart({}, unit="kW")  # the other charts' axes, grid lines and tooltips
+    options["legend"] |= {"data": legend}
+    options["yAxis"]["min"] = 0
+    options["series"] = series
+    return options
 
 
 #: How each forecast method reads in a summary line.

@@ -19,7 +19,7 @@ from gridpilot.insights.kpis.service import compute_kpis
 from gridpilot.web.context import current
 from gridpilot.web.flex_view import savings_bars
 from gridpilot.web.layout import frame, require_login
-from gridpilot.web.numbers import share, spaced_percent
+from gridpilot.web.numbers import energy, money, power, share, spaced_percent
 from gridpilot.web.palette import CONTRACT, GREY, GRID_LINE, colour
 from gridpilot.web.time_range import CHOICES, Choice, period_of, range_picker
 from gridpilot.web.time_range import chosen as chosen_range
@@ -31,8 +31,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "energy_kwh": ("Energy", "{:,.1f} kWh"),
     "peak_demand_kw": ("Peak demand", "{:,.1f} kW"),
     "load_factor": ("Load factor", "{:.0%}"),
-    "sec_kwh_per_unit": ("SEC", "{:,.3f} kWh/unit"),
-    "carbon_kg": ("Carbon", "{:,.1f} kg CO2"),
+    "sec_kwh_per_unit": ("Energy per unit produced", "{:,.3f} kWh/unit"),
+    "carbon_kg": ("Carbon", "{:,.0f} kg CO\u2082"),
     "contract_utilization_pct": ("Contract utilisation (peak import)", "{:.0f} %"),
     "peak_import_kw": ("Peak grid import", "{:,.1f} kW"),
     "generation_kwh": ("Generation", "{:,.1f} kWh"),
@@ -49,6 +49,11 @@ NOTHING_MEASURED = (
     "Nothing measured in the period: the grid import and export (or the battery) did not "
     "report, so there is no operation to price."
 )
+#: Energies [kWh] and powers [kW] written as every page writes them (MWh, MW when large).
+SCALED = {
+    "energy_kwh": energy, "generation_kwh": energy, "peak_demand_kw": power,
+    "peak_import_kw": power,
+}  # fmt: skip
 #: Money KPIs and their labels.
 MONEY = {"cost": "Cost", "grid_revenue": "Grid revenue"}
 
@@ -75,7 +80,9 @@ def show_value(key: str, figure: dict[str, Any]) -> str:
     if value is None:
         return "no data"
     if key in ("cost", "grid_revenue"):  # grid revenue: a Decimal string
-        return f"{float(value):,.2f} {figure.get('unit') or ''}".strip()
+        return money(float(value), figure.get("unit") or "")
+    if key in SCALED:  # kWh to MWh and kW to MW as on every other page
+        return SCALED[key](float(value))
     pattern = LABELS.get(key, (key, "{:,.2f}"))[1]
     return spaced_percent(pattern.format(value))
 
@@ -104,7 +111,7 @@ def _cost(figure: dict[str, Any]) -> None:
         with ui.row().classes("gap-6"):
             for part in ("energy_cost", "demand_cost", "fixed_cost"):
                 name = part.replace("_", " ").capitalize()
-                ui.label(f"{name}: {figure.get(part, 0):,.2f} {unit}")
+                ui.label(f"{name}: {money(figure.get(part, 0), unit)}")
         periods = figure.get("by_period", {})
         ui.echart(
             {

@@ -12,6 +12,7 @@ from nicegui import ui
 
 from gridpilot.core.timestamps import now_ms
 from gridpilot.fleet.service import FleetSummary
+from gridpilot.web.chart_legend import ChartLegend, without_legend
 from gridpilot.web.charts import balance_chart, on_site_clock
 from gridpilot.web.energy_flow import Flows, flows_of, load_balances
 from gridpilot.web.fleet_strip import SeedFigures, seed_figures, seed_strip
@@ -36,11 +37,12 @@ from gridpilot.web.time_range import DEFAULT, chosen, period_of, range_picker
 TITLE = "Power, last 24 hours (15-min averages, all sites, {zone})"
 
 
-def _draw(chart: ui.echart, history: PowerHistory, zone: str) -> None:
+def _draw(chart: ui.echart, legend: ChartLegend, history: PowerHistory, zone: str) -> None:
     """The fleet's balance chart on ``zone``'s wall clock (axis and tooltips read as the
-    title's zone, whatever the browser's)."""
+    title's zone, whatever the browser's), its legend below it."""
     chart.options.clear()
     chart.options.update(on_site_clock(balance_chart(history), zone))
+    legend.show(chart.options)
     chart.update()
 
 
@@ -90,6 +92,7 @@ def _range_drawer(
     zone: str,
     title: ui.label,
     chart: ui.echart,
+    legend: ChartLegend,
     show_flow: Callable[[Flows, str], None],
 ) -> Callable[[], Awaitable[None]]:
     """The redraw of the chart and the energy flow for the global time range: the last 24 h
@@ -110,7 +113,7 @@ def _range_drawer(
             history = complete_part(sum_balances(found), min(now_ms(), period.end_ms))
             flows, text = flows_of([b.balance for b in found]), f"{period.text}, all sites"
             title.set_text(f"Power, {period.text} (all sites)")
-        _draw(chart, history, zone)
+        _draw(chart, legend, history, zone)
         show_flow(flows, text)
 
     return redraw
@@ -132,8 +135,9 @@ def register() -> None:
                     .classes("text-subtitle1")
                     .props("data-testid=power-title")
                 )
-                chart = ui.echart(balance_chart(sum_balances([]))).classes("w-full h-80")
-                chart.props("data-testid=power-chart")
+                empty = without_legend(balance_chart(sum_balances([])))
+                chart = ui.echart(empty).classes("w-full h-72").props("data-testid=power-chart")
+                legend = ChartLegend(chart, "power-legend")
             below = ui.column().classes("w-full")
         # the page answers at once; the figures follow (a large fleet never hits the timeout)
         await ui.context.client.connected()
@@ -154,12 +158,12 @@ def register() -> None:
         with holder:
             picker = ui.row().classes("w-full")
             show_flow = fleet_flow(fleet)
-        redraw = _range_drawer(fleet, zone, title, chart, show_flow)
+        redraw = _range_drawer(fleet, zone, title, chart, legend, show_flow)
         with picker:
             range_picker(redraw)
         if chosen().name == DEFAULT:  # the flow card shows it already
             title.set_text(TITLE.format(zone=zone_name(zone, fleet.now_ms)))
-            _draw(chart, history, zone)
+            _draw(chart, legend, history, zone)
         else:
             await redraw()
 

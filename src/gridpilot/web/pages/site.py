@@ -21,6 +21,7 @@ from gridpilot.core.timestamps import iso, local_midnight_ms, now_ms, to_ms
 from gridpilot.flex import service as flex
 from gridpilot.insights.kpis.service import compute_kpis
 from gridpilot.telemetry.service import last_seen
+from gridpilot.web.chart_legend import ChartLegend, without_legend
 from gridpilot.web.charts import balance_chart, energy_bars, on_site_clock
 from gridpilot.web.context import current
 from gridpilot.web.figures import since_label, statuses
@@ -57,6 +58,31 @@ ASSET_COLUMNS: list[dict[str, Any]] = [
     {"name": "power_kw", "label": "Power now", "field": "power_kw"},
     {"align": "left", "name": "last_seen", "label": "Last seen", "field": "last_seen"},
 ]
+
+#: The status in colour (online green, offline red, else grey), as on the asset page.
+STATUS_CELL = """<q-td :props="props">
+  <q-badge :color="{online: 'positive', offline: 'negative'}[props.value] || 'grey'"
+           :label="props.value" />
+</q-td>"""
+#: On a phone (below 600 px) each asset is a card of its figures, its name a link, instead
+#: of a table whose columns run off the screen.
+ASSET_CARD = """<div class="q-pa-xs col-12" :data-testid="'asset-card-' + props.row.id">
+  <q-card flat bordered>
+    <q-card-section class="q-pb-none row items-center justify-between">
+      <a :href="'/assets/' + props.row.id" class="text-primary text-subtitle2">
+        {{ props.row.name }}</a>
+      <q-badge :color="{online: 'positive', offline: 'negative'}[props.row.status] || 'grey'"
+               :label="props.row.status" />
+    </q-card-section>
+    <q-list dense>
+      <q-item v-for="col in props.cols.filter(c => !['name', 'status'].includes(c.name))"
+              :key="col.name">
+        <q-item-section><q-item-label caption>{{ col.label }}</q-item-label></q-item-section>
+        <q-item-section side><q-item-label>{{ col.value }}</q-item-label></q-item-section>
+      </q-item>
+    </q-list>
+  </q-card>
+</div>"""
 
 
 def asset_rows(
@@ -148,11 +174,13 @@ def _history_card(site: Site) -> Callable[[Period, list[SiteBalance]], None]:
         with ui.row().classes("w-full items-center gap-4"):
             ui.label("Energy balance").classes("text-subtitle1")
             export = ui.button("CSV", icon="download").props("flat data-testid=csv-export")
-        chart = ui.echart(balance_chart(sum_balances([]))).classes("w-full h-80")
+        chart = ui.echart(without_legend(balance_chart(sum_balances([])))).classes("w-full h-72")
         chart.props("data-testid=history-chart")
-        per = ui.label("Energy per hour").classes("text-subtitle2")
-        bars = ui.echart(energy_bars(sum_balances([]))).classes("w-full h-56")
+        legend = ChartLegend(chart, "history-legend")
+        per = ui.label("Energy per hour").classes("text-subtitle2 q-mt-sm")
+        bars = ui.echart(without_legend(energy_bars(sum_balances([])))).classes("w-full h-52")
         bars.props("data-testid=energy-bars")
+        bars_legend = ChartLegend(bars, "bars-legend")
 
     def redraw(period: Period, balances: list[SiteBalance]) -> None:
         # complete intervals only: the running one's average so far would read as a drop
@@ -162,6 +190,7 @@ def _history_card(site: Site) -> Callable[[Period, list[SiteBalance]], None]:
         chart.options.update(
             on_site_clock(balance_chart(history, site.contract_demand_kw), site.timezone)
         )
+        legend.show(chart.options)
         chart.update()
         bars.options.clear()
         bucket = "1h" if period.hours <= 48 else "1D"
@@ -169,6 +198,7 @@ def _history_card(site: Site) -> Callable[[Period, list[SiteBalance]], None]:
         bars.options.update(
             on_site_clock(energy_bars(energy_per(history, site.timezone, bucket)), site.timezone)
         )
+        bars_legend.show(bars.options)
         bars.update()
 
     export.on_click(
@@ -204,12 +234,13 @@ async def _schedule_card(user: Principal, site: Site) -> None:
         ui.label(status_line(plan, site.timezone, saved)).classes("text-caption").props(
             "data-testid=schedule-status"
         )
-        ui.echart(power_chart(plan, site.timezone)).classes("w-full h-72").props(
-            "data-testid=schedule-power"
-        )
-        ui.echart(soc_price_chart(plan, site.timezone)).classes("w-full h-60").props(
-            "data-testid=schedule-soc"
-        )
+        for options, size, name in (
+            (power_chart(plan, site.timezone), "h-64", "power"),
+            (soc_price_chart(plan, site.timezone), "h-52", "soc"),
+        ):
+            chart = ui.echart(without_legend(options)).classes(f"w-full {size}")
+            chart.props(f"data-testid=schedule-{name}")
+            ChartLegend(chart, f"schedule-{name}-legend").show(options)
 
 
 def register() -> None:
@@ -255,6 +286,9 @@ async def _show_site(
             columns=ASSET_COLUMNS, rows=asset_rows(assets, now, seen, status), row_key="id"
         )
         table.classes("w-full").props("data-testid=asset-table")
+        table.add_slot("body-cell-status", STATUS_CELL)
+        table.add_slot("item", ASSET_CARD)
+        table.props(':grid="window.innerWidth < 600"')
         table.on("rowClick", lambda e: ui.navigate.to(f"/assets/{e.args[1]['id']}"))
 
     async def fill_cost() -> None:
