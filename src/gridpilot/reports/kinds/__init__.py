@@ -139,6 +139,7 @@ MODULES = (
     "gridpilot.reports.kinds.iso50001",
     "gridpilot.reports.kinds.dr_event",
     "gridpilot.reports.kinds.community_statement",
+    "gridpilot.reports.kinds.community_year",
 )
 
 

@@ -33,6 +33,8 @@ from gridpilot.web.layout import frame, kpi_card, require_login
 from gridpilot.web.numbers import UNKNOWN
 
 SCHEDULES = {"none": "On demand", "daily": "Daily", "weekly": "Weekly", "monthly": "Monthly"}
+#: Kinds of a community's statements (a member may be named); the yearly one is on demand only.
+COMMUNITY_KINDS = ("community_statement", "community_year")
 TARGETS = {"site": "Site", "group": "Device group", "community": "Community"}
 STATUS_COLOR = {"done": "positive", "failed": "negative", "running": "warning"}
 
@@ -106,7 +108,7 @@ async def _create_form(user: Principal, sites: dict[int, Site]) -> None:
             event.bind_visibility_from(kind, "value", value="dr_event")
             member = ui.number("Member id (blank: every member)", format="%d").classes("w-56")
             member.props("data-testid=report-member")
-            member.bind_visibility_from(kind, "value", value="community_statement")
+            member.bind_visibility_from(kind, "value", backward=lambda k: k in COMMUNITY_KINDS)
             pdf = ui.checkbox("PDF", value=True)
             csv = ui.checkbox("CSV", value=True)
 
@@ -115,6 +117,9 @@ async def _create_form(user: Principal, sites: dict[int, Site]) -> None:
             kind.set_options(options, value=next(iter(options), None))
 
         target.on_value_change(on_target)
+        kind.on_value_change(
+            lambda: schedule.set_value("none") if kind.value == "community_year" else None
+        )
 
         async def create() -> None:
             params: dict[str, Any] = {}
@@ -122,7 +127,7 @@ async def _create_form(user: Principal, sites: dict[int, Site]) -> None:
                 params["baseline_id"] = baseline.value
             if kind.value == "dr_event" and _number(event.value) is not None:
                 params["event_id"] = _number(event.value)
-            if kind.value == "community_statement" and _number(member.value) is not None:
+            if kind.value in COMMUNITY_KINDS and _number(member.value) is not None:
                 params["member_id"] = _number(member.value)
             formats = [f for f, box in (("pdf", pdf), ("csv", csv)) if box.value]
             chosen = {
