@@ -104,6 +104,48 @@ def _demand_charges(
     return demand_cost, peaks
 
 
+def _energy_cost(
+    index: pd.DatetimeIndex,
+    which: np.ndarray,
+    versions: Sequence[tuple[int, Tariff]],
+    timezone: str,
+    values: np.ndarray,
+    present: np.ndarray,
+) -> tuple[np.ndarray, dict[str, dict[str, float]]]:
+    """Each interval's energy cost (E_i x rate_i of its tariff version ``which``; 0 where not
+    ``present``) and per time-of-use period name its energy [kWh] and cost."""
+    rates = np.zeros(len(index))
+    names = np.full(len(index), "", dtype=object)
+    for position, (_, tariff) in enumerate(versions):
+        mask = which == position
+        if mask.any():
+            rates[mask], names[mask] = rates_per_kwh(index[mask], tariff, timezone)
+    priced = np.where(present, values, 0.0) * rates
+    by_period: dict[str, dict[str, float]] = {}
+    for name in sorted(set(names[present])):
+        mask = present & (names == name)
+        by_period[str(name)] = {
+            "energy_kwh": float(values[mask].sum()),
+            "cost": float(priced[mask].sum()),
+        }
+    return priced, by_period
+
+
+def _fixed_cost(
+    local: pd.DatetimeIndex,
+    which: np.ndarray,
+    versions: Sequence[tuple[int, Tariff]],
+    interval_ms: int,
+    month_ms: np.ndarray,
+) -> float:
+    """Fixed charges accrued per interval: per_day x interval/day length + per_month x
+    interval/month length [ms/ms], of each interval's tariff version ``which``."""
+    day_ms, _ = _period_lengths_ms(local, "D")
+    per_day = np.array([versions[w][1].fixed_charge_per_day if w >= 0 else 0.0 for w in which])
+    per_month = np.array([versions[w][1].fixed_charge_per_month if w >= 0 else 0.0 for w in which])
+    return float((per_day * interval_ms / day_ms + per_month * interval_ms / month_ms).sum())
+
+
 def cost(
     energy_kwh: pd.Series,
     *,
@@ -147,25 +189,9 @@ def cost(
     which = _version_of(index, [v for v, _ in versions])
     values = energy_kwh.to_numpy(dtype="float64")
     present = ~np.isnan(values) & (which >= 0)
-    rates = np.zeros(len(index))
-    names = np.full(len(index), "", dtype=object)
-    for position, (_, tariff) in enumerate(versions):
-        mask = which == position
-        if mask.any():
-            rates[mask], names[mask] = rates_per_kwh(index[mask], tariff, timezone)
-    priced = np.where(present, values, 0.0) * rates
-    by_period: dict[str, dict[str, float]] = {}
-    for name in sorted(set(names[present])):
-        mask = present & (names == name)
-        by_period[str(name)] = {
-            "energy_kwh": float(values[mask].sum()),
-            "cost": float(priced[mask].sum()),
-        }
-    day_ms, _ = _period_lengths_ms(local, "D")
+    priced, by_period = _energy_cost(index, which, versions, timezone, values, present)
     month_ms, months = _period_lengths_ms(local, "M")
-    per_day = np.array([versions[w][1].fixed_charge_per_day if w >= 0 else 0.0 for w in which])
-    per_month = np.array([versions[w][1].fixed_charge_per_month if w >= 0 else 0.0 for w in which])
-    fixed = float((per_day * interval_ms / day_ms + per_month * interval_ms / month_ms).sum())
+    fixed = _fixed_cost(local, which, versions, interval_ms, month_ms)
     demand = None if demand_kw is None else demand_kw.reindex(index).to_numpy(dtype="float64")
     demand_cost, peaks = _demand_charges(demand, months, month_ms, which, versions, interval_ms)
     return CostBreakdown(
