@@ -2,6 +2,7 @@
 target: within +-10 %).
 
     flock /tmp/gridpilot-bench.lock .venv/bin/python bench/dr_counterfactual.py [--events 10] [--pg]
+        [--methods caiso_10in10,nyiso_high5of10,...]
 
 A gridpilot app in this process on a fresh database (the embedded SQLite default; PostgreSQL
 as well with ``--pg``), its DR loop stepped in its own (past) time. The site is the simulator's
@@ -13,7 +14,9 @@ the lighting, 20 kW at 0.50 EUR/kWh: dimmed, its asset being of kind ``lighting`
 history from the same models, then on ``--events`` weekdays 8 days apart (from 21 September, every
 weekday in turn) an event 14:00-16:00 (Rome)
 with a target of ``--target-kw``, made through ``POST /api/dr-events`` with the CAISO 10-in-10
-baseline (from the site's own history and the event morning, earlier events excluded), dispatched
+baseline (or each of ``--methods`` in turn, a fresh database each, so the per-event error of
+the presets is compared in one run; from the site's own history and the event morning, earlier
+events excluded), dispatched
 (plan, commands, re-plans on a measured shortfall, restore) and measured by the DR loop as in
 operation. The truth: the same devices from the same state at 13:00 without any command, the
 counterfactual. Per event: the measured mean reduction (the event's ``achieved_reduction_kw``)
@@ -119,8 +122,9 @@ async def post(http: httpx.AsyncClient, headers: dict[str, str], path: str, body
 
 
 async def run(
-    app: Any, days: list[dt.date], target_kw: float, history_days: int = 42
-) -> list[dict[str, Any]]:
+    app: Any, days: list[dt.date], target_kw: float, history_days: int = 42,
+    method: str = "caiso_10in10",
+) -> list[dict[str, Any]]:  # fmt: skip
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
         admin = await admin_headers(app)
@@ -154,7 +158,7 @@ async def run(
             truth = sim.truth(start, end)
             event = (await post(http, admin, "/api/dr-events", {
                 "facility_id": site, "event_start": iso_utc(start), "event_end": iso_utc(end),
-                "target_reduction_kw": target_kw, "baseline_method": "caiso_10in10",
+                "target_reduction_kw": target_kw, "baseline_method": method,
             }))["event_id"]  # fmt: skip
             began = time.perf_counter()
             times = [*range(start - HOUR, end, STEP_MS), *range(end, end + 2 * HOUR, QUARTER_MS)]
@@ -179,9 +183,9 @@ async def run(
         return rows
 
 
-def report(label: str, rows: list[dict[str, Any]], target_kw: float) -> None:
-    print(f"\n{label}: {len(rows)} events 14:00-16:00 (Rome), target {target_kw:g} kW, CAISO "
-          "10-in-10")  # fmt: skip
+def report(label: str, rows: list[dict[str, Any]], target_kw: float) -> str:
+    """Print the events' table and figures; the summary line."""
+    print(f"\n{label}: {len(rows)} events 14:00-16:00 (Rome), target {target_kw:g} kW")
     print("| day | status | measured kW | true kW | error | revisions (boost) | baseline kW |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
@@ -192,24 +196,31 @@ def report(label: str, rows: list[dict[str, Any]], target_kw: float) -> None:
     within = sum(abs(e) <= 10 for e in errors)
     pooled = 100 * (sum(r["measured_kw"] for r in rows) / sum(r["true_kw"] for r in rows) - 1)
     true = [r["true_kw"] for r in rows]
-    print(f"mean error {statistics.mean(errors):+.1f} %, mean |error| "
-          f"{statistics.mean(abs(e) for e in errors):.1f} %, pooled {pooled:+.1f} %, "
-          f"{within} of {len(rows)} within +-10 %; true reduction "
-          f"{min(true):.1f}-{max(true):.1f} kW")  # fmt: skip
+    summary = (f"mean error {statistics.mean(errors):+.1f} %, mean |error| "
+               f"{statistics.mean(abs(e) for e in errors):.1f} %, pooled {pooled:+.1f} %, "
+               f"{within} of {len(rows)} within +-10 %; true reduction "
+               f"{min(true):.1f}-{max(true):.1f} kW")  # fmt: skip
+    print(summary)
+    return summary
 
 
 async def main_async(args: argparse.Namespace) -> None:
     days = event_days(args.events)
-    with tempfile.TemporaryDirectory(prefix="gridpilot-dr-cf-") as tmp:
-        url = f"sqlite:///{Path(tmp, 'bench.db').as_posix()}"
-        async with app_on(url, Path(tmp)) as app:
-            rows = await run(app, days, args.target_kw, args.history_days)
-            report("SQLite", rows, args.target_kw)
-        if args.pg:
-            pg = PgServer()
-            async with fresh_pg_database(pg) as name, app_on(pg.url(name), Path(tmp)) as app:
-                rows = await run(app, days, args.target_kw, args.history_days)
-                report("PostgreSQL", rows, args.target_kw)
+    summaries = []
+    for method in args.methods.split(","):
+        with tempfile.TemporaryDirectory(prefix="gridpilot-dr-cf-") as tmp:
+            url = f"sqlite:///{Path(tmp, 'bench.db').as_posix()}"
+            async with app_on(url, Path(tmp)) as app:
+                rows = await run(app, days, args.target_kw, args.history_days, method)
+                summaries.append(f"SQLite {method}: " + report(f"SQLite {method}", rows,
+                                                               args.target_kw))  # fmt: skip
+            if args.pg:
+                pg = PgServer()
+                async with fresh_pg_database(pg) as name, app_on(pg.url(name), Path(tmp)) as app:
+                    rows = await run(app, days, args.target_kw, args.history_days, method)
+                    summaries.append(f"PostgreSQL {method}: " + report(
+                        f"PostgreSQL {method}", rows, args.target_kw))  # fmt: skip
+    print("\n" + "\n".join(summaries))
 
 
 def main() -> int:
@@ -218,6 +229,8 @@ def main() -> int:
     parser.add_argument("--target-kw", type=float, default=20.0)
     parser.add_argument("--history-days", type=int, default=42, help="before the first event")
     parser.add_argument("--pg", action="store_true", help="PostgreSQL too")
+    parser.add_argument("--methods", default="caiso_10in10",
+                        help="baseline methods, comma-separated, each run in turn")  # fmt: skip
     asyncio.run(main_async(parser.parse_args()))
     return 0
 

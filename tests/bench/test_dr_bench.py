@@ -83,5 +83,7 @@ def test_one_dispatched_event_against_the_truth(tmp_path):
         capture_output=True, text=True, timeout=600, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "SQLite: 1 events 14:00-16:00 (Rome), target 20 kW" in done.stdout, done.stdout
+    assert "SQLite caiso_10in10: 1 events 14:00-16:00 (Rome), target 20 kW" in done.stdout, (
+        done.stdout
+    )
     assert "| 2026-09-21 | " in done.stdout and "within +-10 %" in done.stdout
