@@ -201,17 +201,7 @@ def fit_baseline(
     y = rows[energy].to_numpy()
     result = OLS(y, design).fit()
     predicted = np.asarray(result.fittedvalues)
-    names = [INTERCEPT, *drivers]
-    coefficients = [
-        Coefficient(
-            name=name,
-            estimate=float(result.params[i]),
-            std_error=float(result.bse[i]),
-            t_value=_finite(result.tvalues[i]),
-            p_value=_finite(result.pvalues[i]),
-        )
-        for i, name in enumerate(names)
-    ]
+    coefficients = _coefficients(result, [INTERCEPT, *drivers])
     cv = cv_rmse_pct(y, predicted, p)
     nmbe = nmbe_pct(y, predicted, p)
     r2 = _finite(result.rsquared) if drivers else 0.0  # NaN when the energy is constant
@@ -234,6 +224,21 @@ def fit_baseline(
     )
     possible = len(frame) if possible_observations is None else possible_observations
     return replace(fit, verdicts=verdicts(fit, possible))
+
+
+def _coefficients(result: Any, names: list[str]) -> list[Coefficient]:
+    """The fitted OLS ``result``'s estimate, standard error, t and p value per parameter, in
+    ``names`` order (the intercept first)."""
+    return [
+        Coefficient(
+            name=name,
+            estimate=float(result.params[i]),
+            std_error=float(result.bse[i]),
+            t_value=_finite(result.tvalues[i]),
+            p_value=_finite(result.pvalues[i]),
+        )
+        for i, name in enumerate(names)
+    ]
 
 
 def lag1_autocorrelation(residuals: np.ndarray) -> float:
