@@ -163,6 +163,10 @@ async def test_a_consumer_on_a_phone_sees_grid_and_home_only(server, phone):
     await expect(flow.get_by_test_id("flow-node-solar")).to_have_count(0)
     await expect(flow.get_by_test_id("flow-node-battery")).to_have_count(0)
     await expect(phone.get_by_test_id("kpi-month-share")).to_contain_text("Carbon this month")
+    # nor figures that could only read 0 (today's generation, export, self-sufficiency; now)
+    for absent in ("kpi-generation", "kpi-export", "kpi-selfsufficiency", "now-generation"):
+        await expect(phone.get_by_test_id(absent)).to_have_count(0)
+    await expect(phone.get_by_test_id("kpi-import")).to_have_count(1)
     await no_sideways_scroll(phone)
     await shot(phone, "energy-flow-site-phone")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gridpilot.web.fleet_view import NowTotals
-from gridpilot.web.now_panel import now_text, silence
+from gridpilot.web.now_panel import now_terms, now_text, silence
 
 #: 2026-07-01T12:00:00Z
 JULY = 1_782_907_200_000
@@ -32,3 +32,9 @@ def test_no_figure_is_shown_as_measured_while_no_site_reports():
     assert now_text(quiet, "consumption") == now_text(quiet, "generation") == "\u2013"
     live = NowTotals({"consumption": 0.0, "generation": None}, reporting=1, sites=24)
     assert (now_text(live, "consumption"), now_text(live, "generation")) == ("0.0 kW", "\u2013")
+
+
+def test_a_consumer_shows_no_generation_or_export_that_can_only_be_zero():
+    assert now_terms(set(), generates=False) == ("consumption", "import")
+    assert now_terms({"charge", "discharge"}, generates=False)[-2:] == ("discharge", "charge")
+    assert now_terms(set()) == ("consumption", "generation", "import", "export")

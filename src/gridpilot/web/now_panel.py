@@ -21,9 +21,14 @@ NOW_REFRESH_S = 5.0
 BASE_TERMS = ("consumption", "generation", "import", "export")
 
 
-def now_terms(present: Collection[str]) -> tuple[str, ...]:
-    """The terms to show for sites whose balance has the terms ``present``."""
-    return BASE_TERMS + tuple(t for t in ("discharge", "charge") if t in present)
+def now_terms(present: Collection[str], generates: bool = True) -> tuple[str, ...]:
+    """The terms to show for sites whose balance has the terms ``present``; a consumer only
+    (no generation, no storage: ``generates`` False) shows consumption and grid import, no
+    generation or export that can only be 0."""
+    storage = tuple(t for t in ("discharge", "charge") if t in present)
+    if not generates and not storage:
+        return ("consumption", "import")
+    return BASE_TERMS + storage
 
 
 def silence(totals: NowTotals, timezone: str) -> tuple[str, str]:

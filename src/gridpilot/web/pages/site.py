@@ -121,21 +121,26 @@ def history_csv(history: PowerHistory) -> bytes:
     return out.getvalue().encode()
 
 
-async def _today_cards(site: Site) -> ui.label:
-    """Today's energy in the site's local day; returns the cost figure's label (filled later)."""
+async def _today_cards(site: Site, generates: bool) -> ui.label:
+    """Today's energy in the site's local day (generation, export and self-sufficiency only
+    where the site generates or stores: a consumer's would only ever read 0); returns the cost
+    figure's label (filled later)."""
     today = await load_today(site)
     kwh = today.kwh
+    known = f"{share(today.coverage)} of the day known"
     with ui.row().classes("w-full gap-3"):
-        kpi_card("Consumption today", energy(kwh["consumption"]), "energy", flow="consumption")
-        kpi_card("Generation today", energy(kwh["generation"]), "generation", flow="generation")
-        kpi_card("Grid import today", energy(kwh["import"]), "import", flow="import")
-        kpi_card("Grid export today", energy(kwh["export"]), "export", flow="export")
+        coverage = "" if generates else known  # else under self-sufficiency
         kpi_card(
-            "Self-sufficiency today",
-            share(today.self_sufficiency),
-            "selfsufficiency",
-            f"{share(today.coverage)} of the day known",
+            "Consumption today", energy(kwh["consumption"]), "energy", coverage, flow="consumption"
         )
+        if generates:
+            kpi_card("Generation today", energy(kwh["generation"]), "generation", flow="generation")
+        kpi_card("Grid import today", energy(kwh["import"]), "import", flow="import")
+        if generates:
+            kpi_card("Grid export today", energy(kwh["export"]), "export", flow="export")
+            kpi_card(
+                "Self-sufficiency today", share(today.self_sufficiency), "selfsufficiency", known
+            )
         return kpi_card("Cost today", "computing…", "cost", "the site's tariff")
 
 
@@ -277,8 +282,9 @@ async def _show_site(
     now = (await balances_now([site.id]))[site.id]
     with frame(user, site.name):
         _header(site)
-        labels = now_panel(now_totals([now]), now_terms(_storage(assets)), site.timezone)
-        cost = await _today_cards(site)
+        makes = _generates(assets) or bool(_storage(assets))
+        labels = now_panel(now_totals([now]), now_terms(_storage(assets), makes), site.timezone)
+        cost = await _today_cards(site, makes)
         fill_month = month_cards(user, site, bool(_storage(assets)) or _generates(assets))
         redraw = period_section(site, assets, _history_card)
         schedule = ui.column().classes("w-full")  # drawn after the page answered
