@@ -1,7 +1,9 @@
 """The schedules calendar in Debian's headless Chromium against `gridpilot serve`: the next
 occurrences per local day at the site's local time (a daily 02:30 in Rome, a one-off in
 Lisbon), light, dark and a 390 px phone, no console error or CSP violation; a viewer of the
-Lisbon site sees only Lisbon's schedule. Screenshots land in ``test-output/screenshots/``."""
+Lisbon site sees only Lisbon's schedule; each schedule's runs with their devices' outcome, and
+an operator disables and enables a schedule with its switch. Screenshots land in
+``test-output/screenshots/``."""
 
 from __future__ import annotations
 
@@ -48,9 +50,14 @@ def _seed(server: Dashboard) -> dict[str, object]:
         "name": "Firmware window", "asset_id": ids[1], "kind": "stop",
         "run_at": at.isoformat()})  # fmt: skip
     assert once.status_code == 201, once.text
+    soon = (datetime.now(UTC) + timedelta(seconds=3)).isoformat()
+    ran = api.post("/command-schedules", json={
+        "name": "Quick stop", "asset_id": ids[0], "kind": "stop", "run_at": soon})  # fmt: skip
+    assert ran.status_code == 201, ran.text
     server.add_user("lisbon", "viewer", sites=str(lisbon["id"]))
+    server.add_user("operator", "operator")
     upcoming = api.get("/command-occurrences", params={"days": 7}).json()
-    return {"daily": daily.json(), "once": once.json(), "upcoming": upcoming}
+    return {"daily": daily.json(), "once": once.json(), "ran": ran.json(), "upcoming": upcoming}
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +138,56 @@ async def test_a_phone_and_another_sites_viewer(server, browser, page):
     await _log_in(page, dashboard.url, "lisbon")
     await expect(page.get_by_test_id("schedule-table")).to_contain_text("Firmware window")
     await expect(page.get_by_text("Night charge")).to_have_count(0)
+
+
+def _runs_of(dashboard: Dashboard, schedule_id: int) -> list[dict]:
+    api = httpx.Client(base_url=f"{dashboard.url}/api/v1", headers=dashboard.token("admin"))
+    return api.get(f"/command-schedules/{schedule_id}/runs").json()
+
+
+async def test_runs_with_their_outcome_and_the_operators_switch(server, browser, page):
+    dashboard, seeded = server
+    ran = seeded["ran"]
+    for _ in range(60):  # the one-off was due 3 s after the seed; the scheduler checks every 1 s
+        if _runs_of(dashboard, ran["id"]):
+            break
+        await page.wait_for_timeout(500)
+    assert len(_runs_of(dashboard, ran["id"])) == 1
+    await _log_in(page, dashboard.url, "operator")
+    runs = page.get_by_test_id(f"schedule-runs-{ran['id']}")
+    await expect(runs).to_contain_text("Quick stop")
+    await expect(runs).to_contain_text("on time")
+    await expect(runs).to_contain_text(re.compile(r"1 device: 1 \w+"))
+    await expect(runs).to_contain_text(re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d CES?T"))
+    daily = seeded["daily"]
+    await expect(page.get_by_test_id(f"schedule-runs-{daily['id']}")).to_contain_text("No run yet.")
+    switch = page.get_by_test_id(f"schedule-enabled-{daily['id']}")
+    await expect(switch).to_have_attribute("aria-checked", "true")
+    api = httpx.Client(base_url=f"{dashboard.url}/api/v1", headers=dashboard.token("admin"))
+
+    async def stored_after_click(enabled: bool) -> dict:
+        await switch.click()  # the page saves, says so and reloads
+        for _ in range(40):
+            stored = api.get(f"/command-schedules/{daily['id']}").json()
+            if stored["enabled"] is enabled:
+                return stored
+            await page.wait_for_timeout(250)
+        raise AssertionError(f"the switch did not set enabled={enabled}")
+
+    stored = await stored_after_click(False)
+    assert stored["next_run"] is None
+    switch = page.get_by_test_id(f"schedule-enabled-{daily['id']}")  # the page reloaded
+    await expect(switch).to_have_attribute("aria-checked", "false")
+    stored = await stored_after_click(True)
+    assert stored["next_run"] == daily["next_run"]  # from its next time on, nothing caught up
+    await expect(switch).to_have_attribute("aria-checked", "true")
+    await _shot(page, "schedules-runs")
+    viewer, problems = await _open(browser, 1280, 900)  # a viewer: runs, no switch
+    try:
+        await _log_in(viewer, dashboard.url, "lisbon")
+        await expect(viewer.get_by_test_id("schedule-table")).to_be_visible()
+        await expect(viewer.get_by_text("No run yet.")).to_have_count(1)
+        await expect(viewer.locator("[data-testid^=schedule-enabled-]")).to_have_count(0)
+    finally:
+        await viewer.context.close()
+    assert not problems, f"console errors: {problems}"

@@ -3,9 +3,11 @@
 
 The next occurrences of the schedules the user may see, per local day, each in its schedule's
 time zone (the site's), then the schedules themselves, read through the same services as
-``/api/v1/command-schedules``. Then the device groups: operators delete one there; a group that
-alert rules or schedules use is refused in words, naming them, with the choice to disable them
-and delete it anyway (``groups.service.delete_group``, as ``DELETE /api/v1/groups/{id}``).
+``/api/v1/command-schedules``, each schedule's latest runs with its devices' outcomes and, for
+operators, its switch (``web/schedule_runs.py``). Then the device groups: operators delete one
+there; a group that alert rules or schedules use is refused in words, naming them, with the
+choice to disable them and delete it anyway (``groups.service.delete_group``, as
+``DELETE /api/v1/groups/{id}``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from gridpilot.scheduling.models import CommandSchedule
 from gridpilot.web.context import current
 from gridpilot.web.forms import confirm, dialog_card, fresh_rights, section
 from gridpilot.web.layout import frame, require_login
+from gridpilot.web.schedule_runs import schedule_runs
 
 #: Days the calendar shows from now.
 DAYS = 7
@@ -244,14 +247,16 @@ def register() -> None:
             intro = f"Scheduled commands of the next {DAYS} days, at each site's local time."
             ui.label(intro).classes("text-body2 opacity-80")
             _calendar(items, labels)
-            if schedules:
-                _table(schedules, labels)
-            else:
-                ui.label("No scheduled commands.").props("data-testid=schedules-empty")
-            groups_slot = ui.column().classes("w-full gap-1")
 
             async def after() -> None:  # the schedules may have changed too: reload the page
                 ui.navigate.reload()
+
+            if schedules:
+                _table(schedules, labels)
+                await schedule_runs(user, schedules, labels, after)
+            else:
+                ui.label("No scheduled commands.").props("data-testid=schedules-empty")
+            groups_slot = ui.column().classes("w-full gap-1")
 
             async with current().session() as session:
                 found = await groups_service.list_groups(
