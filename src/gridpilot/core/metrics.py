@@ -46,6 +46,12 @@ class Metrics:
         if self.data_dir is not None:
             r.register(DiskCollector(self.data_dir))
         r.register(MemoryLimitCollector())
+        self._add_requests(r)
+        self._add_ingest(r)
+        self._add_live(r)
+
+    def _add_requests(self, r: CollectorRegistry) -> None:
+        """Database statement and HTTP request times [s]."""
         self.db_query_seconds = Histogram(
             "gridpilot_db_query_seconds",
             "Database statement time by kind (select, insert, update, delete, other)",
@@ -60,6 +66,9 @@ class Metrics:
             buckets=LATENCY_BUCKETS_S,
             registry=r,
         )
+
+    def _add_ingest(self, r: CollectorRegistry) -> None:
+        """Readings stored, rejected and flagged per channel; the batched writer."""
         self.readings_ingested_total = Counter(
             "gridpilot_readings_ingested_total", "Readings stored", ["channel"], registry=r
         )
@@ -87,7 +96,9 @@ class Metrics:
             buckets=(1, 10, 100, 500, 1000, 2500, 5000, 10000, 25000, 50000),
             registry=r,
         )
-        # live (WebSocket streams)
+
+    def _add_live(self, r: CollectorRegistry) -> None:
+        """The WebSocket streams of ``/api/v1/live``."""
         self.live_clients = Gauge(
             "gridpilot_live_clients", "Connected WebSocket clients of /api/v1/live", registry=r
         )
