@@ -43,8 +43,9 @@ from functools import lru_cache
 
 from sqlalchemy import TextClause, bindparam, text
 
-from gridpilot.assets.catalogue import ENERGY_TERMS, POWER_TERMS
+from gridpilot.balance import stored_sql
 from gridpilot.balance.grid import Grid
+from gridpilot.balance.terms_sql import CODES, RANK, best_sql, by_code, coded_rows, term_name_sql
 from gridpilot.telemetry.rollups import bucket_sql
 from gridpilot.telemetry.segments_sql import least_sql, segment_ctes
 from gridpilot.telemetry.series_energy import HOLD_INTERVALS, STORED_STEPS, cap_sql
@@ -62,32 +63,6 @@ COUNTED = (
 )
 
 __all__ = ["COUNTED", "HOLD_INTERVALS", "balance_sql", "meters_sql"]
-
-
-#: Term codes: a term's place in the sorted term names, so that the heavy part of the
-#: statement sorts and groups integers and an order by code is the order by name.
-TERM_NAMES: tuple[str, ...] = tuple(
-    sorted(
-        {t for m in ENERGY_TERMS.values() for t in m.values()}
-        | {t for m in POWER_TERMS.values() for pair in m.values() for t in pair if t}
-    )
-)
-
-
-def _coded_rows() -> list[str]:
-    """``(role, key, positive term code, negative term code, is register, priority)`` rows of
-    the catalogue, as SQL (codes: ``TERM_NAMES``)."""
-    code = {name: i for i, name in enumerate(TERM_NAMES)}
-    rows = [
-        f"('{role}', '{key}', {code[term]}, NULL, 1, {prio})"
-        for role, metrics in ENERGY_TERMS.items()
-        for prio, (key, term) in enumerate(metrics.items())
-    ]
-    for role, metrics in POWER_TERMS.items():
-        for prio, (key, (positive, negative)) in enumerate(metrics.items()):
-            neg = str(code[negative]) if negative else "NULL"
-            rows.append(f"('{role}', '{key}', {code[positive]}, {neg}, 0, {prio})")
-    return rows
 
 
 def _cut_sql(level_ms: int) -> str:
@@ -109,7 +84,7 @@ def _series_ctes(level_ms: int, per_asset: bool) -> str:
     """``s``: one row per (asset, mapped metric) with its split (rollups before, raw from it),
     its power hold ``cap`` [ms], its ``cut`` (stored energy before it, ``_cut_sql``) and the
     bounds of the rollups and raw readings to read."""
-    mapping = ", ".join(_coded_rows())
+    mapping = ", ".join(coded_rows())
     pending = bucket_sql("p.start_ms", level_ms)
     if per_asset:  # parents and their children, for the unmetered remainder
         counted = "(a.parent_asset_id IS NOT NULL OR EXISTS (SELECT 1 FROM assets c"
@@ -204,15 +179,17 @@ def _raw() -> str:
     )"""
 
 
-def _spread(grid: Grid) -> str:
+def _spread(grid: Grid, stored: bool) -> str:
     """Each segment's energy over the intervals it overlaps from its series' ``cut`` on, pro
     rata of the time: one row per (segment, interval), walked by a recursive CTE only for
-    segments across an interval edge; then the stored energy before ``cut`` (``_stored``)."""
+    segments across an interval edge; then, if ``stored``, the stored energy before ``cut``
+    (``_stored``)."""
     b0, b1 = grid.bucket_sql("c"), grid.bucket_sql("(b - 1)")
     width = grid.width_sql("bucket")
     overlap = (
         f"({least_sql('b', f'bucket + {width}')}) - (CASE WHEN c > bucket THEN c ELSE bucket END)"
     )
+    before = _stored(grid) if stored else ""
     return f"""
     seg0 AS (
       SELECT g.*, CASE WHEN g.a > g.cut THEN g.a ELSE g.cut END AS c
@@ -232,7 +209,7 @@ def _spread(grid: Grid) -> str:
         AS kwh
       FROM seg WHERE b0 = b1
       UNION ALL
-      SELECT {SERIES}, bucket, kwh * ({overlap}) / (b - a) FROM walk{_stored(grid)}
+      SELECT {SERIES}, bucket, kwh * ({overlap}) / (b - a) FROM walk{before}
     )"""
 
 
@@ -250,22 +227,6 @@ def _stored(grid: Grid) -> str:
       WHERE e.step_ms = :level AND e.bucket_ms >= :lo AND e.bucket_ms < s.cut"""
 
 
-#: A series' rank for a term: registers before power, then the catalogue's order.
-RANK = "((1 - is_reg) * 1000 + prio)"
-CODES = range(len(TERM_NAMES))
-
-
-def _by_code(column: str, prefix: str) -> str:
-    """SQL picking the column ``<prefix><code>`` for the term code in ``column``."""
-    return f"CASE {column} " + " ".join(f"WHEN {c} THEN {prefix}{c}" for c in CODES) + " END"
-
-
-def term_name_sql(column: str) -> str:
-    """SQL for the name of the term code in ``column``."""
-    whens = " ".join(f"WHEN {c} THEN '{name}'" for c, name in enumerate(TERM_NAMES))
-    return f"CASE {column} {whens} END"
-
-
 def _chosen() -> str:
     """Per asset, term and interval: the energy of the one series that counts for the term.
 
@@ -274,10 +235,7 @@ def _chosen() -> str:
     (no second sort) finds, per term code, the lowest ``RANK`` of its series with data in the
     period (``best<code>``): registers before power, then the catalogue's order. ``nth`` = 1
     marks one row per asset, from which ``period`` counts the assets of each term."""
-    best = ", ".join(
-        f"MIN(CASE WHEN term_pos = {c} OR term_neg = {c} THEN {RANK} END) OVER a AS best{c}"
-        for c in CODES
-    )
+    best = best_sql("a")
     counts = ", ".join(f"SUM(CASE WHEN best{c} IS NULL THEN 0 ELSE 1 END) AS n{c}" for c in CODES)
     return f"""
     e AS (
@@ -289,28 +247,32 @@ def _chosen() -> str:
     chosen AS (
       SELECT site_id, node, asset_id, term_pos AS term, bucket,
              CASE WHEN is_reg = 1 OR kwh > 0 THEN kwh ELSE 0 END AS kwh
-      FROM e WHERE {RANK} = {_by_code("term_pos", "best")}
+      FROM e WHERE {RANK} = {by_code("term_pos", "best")}
       UNION ALL
       SELECT site_id, node, asset_id, term_neg, bucket, CASE WHEN kwh < 0 THEN -kwh ELSE 0 END
-      FROM e WHERE is_reg = 0 AND term_neg IS NOT NULL AND {RANK} = {_by_code("term_neg", "best")}
+      FROM e WHERE is_reg = 0 AND term_neg IS NOT NULL AND {RANK} = {by_code("term_neg", "best")}
     ),
     period AS (SELECT site_id, node, {counts} FROM e WHERE nth = 1 GROUP BY site_id, node)"""
 
 
-def _statement(grid: Grid, per_asset: bool, tail: str) -> TextClause:
+def _statement(grid: Grid, per_asset: bool, tail: str, fast_tail: str, fast: bool) -> TextClause:
+    """The statement on ``grid``: with ``fast`` on a grid of a stored level the stored rows are
+    read apart (``stored_sql``) and ``fast_tail`` follows, else ``tail``."""
+    fast = fast and stored_sql.applies(grid)
+    chosen = stored_sql.chosen_ctes(SERIES) if fast else _chosen()
     sql = f"""
     WITH RECURSIVE {_series_ctes(grid.level_ms, per_asset)},
     {_rolled()},
     {_raw()},
-    {_spread(grid)},
-    {_chosen()}
-    {tail}
+    {_spread(grid, stored=not fast)},
+    {chosen}
+    {fast_tail if fast else tail}
     """
     return text(sql).bindparams(bindparam("site_ids", expanding=True))
 
 
 @lru_cache(maxsize=32)
-def balance_sql(grid: Grid) -> TextClause:
+def balance_sql(grid: Grid, *, fast: bool = True, arrays: bool = False) -> TextClause:
     """Rows ``(site_id, node, term, bucket [ms], energy [kWh], assets reporting in the bucket,
     assets reporting the term in the period)`` on ``grid`` for the sites ``:site_ids``.
 
@@ -319,6 +281,11 @@ def balance_sql(grid: Grid) -> TextClause:
     The period's counts (one row per site, point and term) reach the rows by a window in the
     output's own order, not by a join: estimated at one row each, the two sides were joined by a
     nested loop (rows x points: 1,000 sites took longer than 300 s, bench/fleet_summary.py).
+    ``fast`` (default): on a grid of a stored level, the stored rows are read apart
+    (``balance/stored_sql.py``); False: the general statement (the same rows). ``arrays``
+    (PostgreSQL, on a grid where the stored path applies): rows of arrays per counting series
+    instead (``stored_sql.arrays_tail``, read by ``balance/rows.py::from_arrays``): 720 times
+    fewer rows for a month at 1 h.
     """
     codes = " UNION ALL ".join(f"SELECT {c} AS code" for c in CODES)
     tail = f""",
@@ -327,7 +294,7 @@ def balance_sql(grid: Grid) -> TextClause:
              CAST(NULL AS BIGINT) AS assets
       FROM chosen GROUP BY site_id, node, term, bucket
       UNION ALL
-      SELECT p.site_id, p.node, c.code, NULL, NULL, NULL, {_by_code("c.code", "p.n")}
+      SELECT p.site_id, p.node, c.code, NULL, NULL, NULL, {by_code("c.code", "p.n")}
       FROM period p CROSS JOIN ({codes}) c
     ),
     counted AS (
@@ -341,15 +308,23 @@ def balance_sql(grid: Grid) -> TextClause:
     FROM counted k WHERE k.bucket IS NOT NULL
     ORDER BY k.site_id, k.node, k.term, k.bucket
     """
-    return _statement(grid, False, tail)
+    fast_tail = f"""
+    SELECT site_id, node, {term_name_sql("term")} AS term, bucket, SUM(kwh) AS kwh,
+           COUNT(*) AS reporting, MAX(in_period) AS assets
+    FROM chosen GROUP BY site_id, node, term, bucket
+    ORDER BY site_id, node, term, bucket
+    """
+    if arrays:
+        fast_tail = stored_sql.arrays_tail()
+    return _statement(grid, False, tail, fast_tail, fast)
 
 
 @lru_cache(maxsize=32)
-def meters_sql(grid: Grid) -> TextClause:
+def meters_sql(grid: Grid, *, fast: bool = True) -> TextClause:
     """Rows ``(site_id, asset_id, term, bucket [ms], energy [kWh])`` of every parent meter and
-    sub-meter of the sites ``:site_ids`` (parameters as ``balance_sql``)."""
+    sub-meter of the sites ``:site_ids`` (parameters and ``fast`` as ``balance_sql``)."""
     tail = f"""
     SELECT site_id, asset_id, {term_name_sql("term")} AS term, bucket, kwh FROM chosen
     ORDER BY site_id, asset_id, term, bucket
     """
-    return _statement(grid, True, tail)
+    return _statement(grid, True, tail, tail, fast)

@@ -13,8 +13,9 @@ instead), unless no point of the site has data (see docs/site-energy.md).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
@@ -24,8 +25,10 @@ from gridpilot.analytics.site_balance import TERMS, Balance, FloatArray, Source,
 from gridpilot.assets.catalogue import ENERGY_TERMS, POWER_TERMS
 from gridpilot.assets.models import Asset, Site
 from gridpilot.balance import grid as grids
+from gridpilot.balance import stored_sql
 from gridpilot.balance.grid import Grid, make_grid
 from gridpilot.balance.queries import balance_sql
+from gridpilot.balance.rows import from_arrays, from_rows
 from gridpilot.balance.submeters import Remainder, remainders
 from gridpilot.core.timestamps import now_ms as clock_ms
 from gridpilot.telemetry.rollups import STEPS_MS
@@ -110,8 +113,7 @@ async def site_balances(
             "now": clock_ms() if now_ms is None else now_ms,
             "max_gap": max_gap_s * 1000,
         }
-        rows = (await session.execute(balance_sql(grid), params)).all()
-        measured, reported = _measured(rows, roles, grid)
+        measured, reported = _measured(await read_energy(session, grid, params), roles, grid)
         parts = await remainders(session, grid, params) if with_remainders else {}
         for site_id in ids:
             nodes = nodes_of[site_id]
@@ -178,8 +180,19 @@ async def node_terms(session: AsyncSession, site_ids: Sequence[int]) -> dict[Nod
     return dict(nodes)
 
 
+async def read_energy(
+    session: AsyncSession, grid: Grid, params: dict[str, Any]
+) -> dict[tuple[Node, str], FloatArray]:
+    """Each point's terms per interval [kWh] on ``grid`` (NaN where not measured): one
+    statement; on PostgreSQL, where the stored path applies, as one row of arrays per point
+    and term (``balance_sql(..., arrays=True)``)."""
+    arrays = session.get_bind().dialect.name == "postgresql" and stored_sql.applies(grid)
+    rows = (await session.execute(balance_sql(grid, arrays=arrays), params)).all()
+    return from_arrays(rows, grid) if arrays else from_rows(rows, grid)
+
+
 def _measured(
-    rows: Iterable[tuple[int, int, str, int, float, int, int]],
+    energy: dict[tuple[Node, str], FloatArray],
     roles: dict[Node, set[str]],
     grid: Grid,
 ) -> tuple[dict[Node, dict[str, FloatArray | None]], set[Node]]:
@@ -187,14 +200,6 @@ def _measured(
     asset that reported the term in the period reported it), None for absent terms; and the
     points with any data in the period."""
     n = grid.n
-    energy: dict[tuple[Node, str], FloatArray] = {}
-    for site_id, node_id, term, bucket, kwh, reporting, assets in rows:
-        key = ((int(site_id), int(node_id)), str(term))
-        if key not in energy:
-            energy[key] = np.full(n, np.nan)
-        i = grid.index(int(bucket))
-        if i is not None and int(reporting) == int(assets):
-            energy[key][i] = float(kwh)
     reported = {node for node, _ in energy}
     measured: dict[Node, dict[str, FloatArray | None]] = {}
     for node, terms in roles.items():
@@ -213,6 +218,8 @@ def combine(parts: Sequence[Balance], n: int) -> Balance:
     derived where any point's was derived, absent where all are absent."""
     if not parts:
         return solve_balance({}, intervals=n)
+    if len(parts) == 1:
+        return parts[0]  # what the sums below give for one point
     values = {t: np.sum([p.values[t] for p in parts], axis=0) for t in TERMS}
     sources = {}
     for term in TERMS:

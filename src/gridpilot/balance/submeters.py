@@ -23,6 +23,7 @@ from gridpilot.analytics.site_balance import FloatArray, unmetered_remainder
 from gridpilot.assets.models import Asset
 from gridpilot.balance.grid import Grid
 from gridpilot.balance.queries import meters_sql
+from gridpilot.balance.rows import runs
 
 #: Sign of each term in an asset's flow (load convention: + drawn from the connection point).
 DRAW: dict[str, float] = {
@@ -49,11 +50,10 @@ def flows(rows: Any, grid: Grid) -> dict[int, FloatArray]:
     """Each asset's flow per interval from ``meters_sql`` rows: NaN where a term the asset
     reported in the period is missing."""
     terms: dict[int, dict[str, FloatArray]] = defaultdict(dict)
-    for _site_id, asset_id, term, bucket, kwh in rows:
-        series = terms[int(asset_id)].setdefault(str(term), np.full(grid.n, np.nan))
-        i = grid.index(int(bucket))
-        if i is not None:
-            series[i] = float(kwh)
+    for (_site_id, asset_id, term), index, (kwh,) in runs(rows, grid, 1):
+        series = terms[asset_id].setdefault(term, np.full(grid.n, np.nan))
+        ok = index >= 0
+        series[index[ok]] = kwh[ok]
     out: dict[int, FloatArray] = {}
     for asset_id, by_term in terms.items():
         out[asset_id] = np.sum([DRAW[t] * v for t, v in by_term.items()], axis=0)
