@@ -19,9 +19,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gridpilot.core.errors import ValidationFailed
-from gridpilot.core.timestamps import MS_PER_DAY, describe_ms, to_ms
+from gridpilot.core.timestamps import MS_PER_DAY, to_ms
 from gridpilot.core.units import conversion
 from gridpilot.telemetry.plausibility import POWER_UNIT, Plausibility
+from gridpilot.telemetry.rejection_reasons import shown as shown
+from gridpilot.telemetry.rejection_reasons import time_reason, value_reason
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +32,8 @@ RowKey = tuple[int, int, int]
 Rows = dict[RowKey, float]
 
 _INF = math.inf
-_SECONDS_CUTOFF = 10_000_000_000  # same rule as core.timestamps.to_ms
+_SECONDS_CUTOFF = _CUT = 10_000_000_000  # same rule as core.timestamps.to_ms
 _FLOAT_MAX = sys.float_info.max
-_UNSEEN: Any = object()
 _fromisoformat = datetime.fromisoformat
 _isfinite = math.isfinite
 
@@ -148,41 +149,6 @@ def parse_ts(value: Any) -> int:
     return to_ms(value)
 
 
-def shown(value: object, limit: int = 40) -> str:
-    """A short ``repr`` of a sent value for a rejection reason (never raises)."""
-    if isinstance(value, str):  # clipped after escaping: a NUL is 4 characters of repr
-        text = repr(value[: limit + 1])
-        return text if len(value) <= limit and len(text) <= limit + 2 else text[:limit] + "..."
-    if isinstance(value, int) and not -(10**limit) < value < 10**limit:
-        return "a huge integer" if value > 0 else "a huge negative integer"
-    if value is None or isinstance(value, int | float):
-        return repr(value)
-    return f"a {type(value).__name__}"
-
-
-def _value_reason(value: object) -> str:
-    if value is None:
-        return "value is missing"
-    if isinstance(value, bool):
-        return "value must be a number, not a boolean"
-    if isinstance(value, int):
-        return "value is too large for a number (beyond 1.8e308)"
-    if isinstance(value, float):
-        return f"value {value!r} is not a finite number"
-    if isinstance(value, str):
-        return f"value must be a number, got str {shown(value)}"
-    return f"value must be a number, got {type(value).__name__}"
-
-
-def _time_reason(ts: int, newest: int, limits: Limits) -> str:
-    """Why a timestamp outside ``[oldest, newest]`` is refused (formats any value)."""
-    if ts > newest:
-        return f"timestamp {describe_ms(ts)} is more than {limits.max_future_s} s in the future"
-    if ts < 0:
-        return f"timestamp {describe_ms(ts)} is before 1970"
-    return f"older than raw retention ({limits.raw_retention_days} days)"
-
-
 class _Bounds(dict[object, tuple[int, str, float, float] | None]):
     """Metric key -> (metric id, unit, lo, hi) for the assets of one ``Plausibility``: the fast
     path's bounds, the metric's range narrowed to what is plausible for those assets (finite,
@@ -197,8 +163,8 @@ class _Bounds(dict[object, tuple[int, str, float, float] | None]):
         self.metrics = metrics
         self.plausible = plausible
 
-    def of(self, key: object) -> tuple[int, str, float, float] | None:
-        """The bounds of ``key``, computed once per batch."""
+    def __missing__(self, key: object) -> tuple[int, str, float, float] | None:
+        """The bounds of ``key``, computed once per batch (on its first ``[key]``)."""
         metric = self.metrics.get(key)
         if metric is None:
             self[key] = None
@@ -207,6 +173,161 @@ class _Bounds(dict[object, tuple[int, str, float, float] | None]):
         if self.plausible is not None and metric.unit == POWER_UNIT:
             lo, hi = self.plausible.bounds(metric.key, lo, hi)
         found = self[key] = (metric.id, metric.unit, lo, hi)
+        return found
+
+
+class _Checks:
+    """The full checks of one batch, for the readings that miss the fast path of
+    ``validate_readings``: the same result, and the reason of a refusal. Per batch it keeps the
+    ``can_write`` answers, parsed ISO timestamps and the fast path's bounds per ``Plausibility``
+    (assets of one ``Plausibility`` share them)."""
+
+    __slots__ = (
+        "allowed",
+        "assets",
+        "can_write",
+        "flagged",
+        "limits",
+        "metrics",
+        "newest",
+        "oldest_bound",
+        "shared",
+        "ts_cache",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        assets: Mapping[object, AssetTarget],
+        metrics: Mapping[object, MetricTarget],
+        can_write: Callable[[AssetTarget], str | None] | None,
+        limits: Limits,
+        flagged: list[Rejection] | None,
+    ) -> None:
+        self.assets, self.metrics, self.can_write = assets, metrics, can_write
+        self.limits, self.flagged = limits, flagged
+        self.allowed: dict[int, str | None] = {}
+        self.ts_cache: dict[object, int] = {}
+        self.newest = limits.newest_ms
+        oldest = limits.oldest_ms
+        self.oldest_bound = 0 if oldest is None else max(0, oldest)
+        self.shared: dict[Plausibility | None, _Bounds] = {}
+
+    def denial(self, asset: AssetTarget) -> str | None:
+        """``can_write(asset)``, asked once per asset and batch."""
+        if self.can_write is None:
+            return None
+        denial = self.allowed.get(asset.id, "")
+        if denial == "":
+            denial = self.allowed[asset.id] = self.can_write(asset)
+        return denial
+
+    def writable(self, ref: object) -> tuple[int, _Bounds] | None:
+        """The fast path's (asset id, bounds) of a reference, or None: unknown, not writable."""
+        asset = self.assets.get(ref) if ref.__class__ is not bool else None
+        if asset is None or self.denial(asset) is not None:
+            return None
+        found = self.shared.get(asset.plausibility)
+        if found is None:
+            found = self.shared[asset.plausibility] = _Bounds(self.metrics, asset.plausibility)
+        return asset.id, found
+
+    def check(self, index: int, item: Any) -> Rejection | tuple[RowKey, float]:
+        """The row of one reading, or why it is refused (checks in the documented order:
+        asset, right to write, metric, value and unit, range, timestamp, plausibility)."""
+        if item.__class__ is not dict and not isinstance(item, Mapping):
+            undecodable = isinstance(item, Undecodable)
+            return Rejection(index, item.reason if undecodable else "reading must be a JSON object")
+        target = self._target(item)
+        if isinstance(target, str):
+            return Rejection(index, target)
+        asset, metric = target
+        value = self._value(item, metric)
+        if isinstance(value, str):
+            return Rejection(index, value)
+        ts = self._ts(item)
+        if isinstance(ts, str):
+            return Rejection(index, ts)
+        plausible = asset.plausibility
+        if plausible is not None and metric.unit == POWER_UNIT:
+            breach = plausible.breach(metric.key, value)
+            if breach is not None:
+                warning = Rejection(index, breach[1], breach[0])
+                if not plausible.flag:
+                    return warning
+                if self.flagged is not None:
+                    self.flagged.append(warning)
+        return (asset.id, metric.id, ts), value
+
+    def _target(self, item: Mapping[str, Any]) -> tuple[AssetTarget, MetricTarget] | str:
+        ref = item.get("asset")
+        asset = self.assets.get(ref) if ref.__class__ is not bool else None
+        if asset is None:
+            return "asset is missing" if ref is None else f"unknown asset {shown(ref)}"
+        denial = self.denial(asset)
+        if denial is not None:
+            return f"unknown asset {shown(ref)}" if denial is HIDDEN else denial
+        key = item.get("metric")
+        metric = self.metrics.get(key)
+        if metric is None:
+            return "metric is missing" if key is None else f"unknown metric {shown(key)}"
+        return asset, metric
+
+    @staticmethod
+    def _value(item: Mapping[str, Any], metric: MetricTarget) -> float | str:
+        """The value in the metric's unit within its range, or a reason."""
+        sent = item.get("value")
+        if type(sent) is float:
+            if not _isfinite(sent):
+                return value_reason(sent)
+            value = sent
+        elif type(sent) is int and -_FLOAT_MAX <= sent <= _FLOAT_MAX:
+            value = float(sent)
+        else:
+            return value_reason(sent)
+        unit = item.get("unit")
+        if unit is not None and unit != metric.unit:
+            conv: Any = metric.conversion_for(unit)
+            if isinstance(conv, str):
+                return conv
+            factor, offset = conv
+            value = value * factor + offset
+            if not _isfinite(value):  # overflowed: an unbounded metric would store inf
+                return f"value is not a finite number in {metric.unit} after conversion"
+        if not metric.min_value <= value <= metric.max_value:
+            return (
+                f"value {value:g} {metric.unit} is outside the plausible range of "
+                f"{metric.key} [{metric.min_value:g}, {metric.max_value:g}]"
+            )
+        return value
+
+    def _ts(self, item: Mapping[str, Any]) -> int | str:
+        """The timestamp [epoch ms] within the limits, or a reason."""
+        raw_ts = item.get("ts")
+        ts = self.ts_cache.get(raw_ts) if raw_ts.__class__ is str else None
+        if ts is None:
+            if raw_ts is None:
+                return "timestamp (ts) is missing"
+            ts = parse_ts(raw_ts)
+            if raw_ts.__class__ is str and len(self.ts_cache) < 4096:
+                self.ts_cache[raw_ts] = ts
+        if not self.oldest_bound <= ts <= self.newest:
+            limits = self.limits
+            return time_reason(ts, self.newest, limits.max_future_s, limits.raw_retention_days)
+        return ts
+
+
+class _FastAssets(dict[object, tuple[int, _Bounds] | None]):
+    """Asset reference -> (writable asset id, its bounds), or None (unknown, not writable):
+    ``_Checks.writable``, asked once per reference and batch (on its first ``[ref]``)."""
+
+    __slots__ = ("checks",)
+
+    def __init__(self, checks: _Checks) -> None:
+        super().__init__()
+        self.checks = checks
+
+    def __missing__(self, ref: object) -> tuple[int, _Bounds] | None:
+        found = self[ref] = self.checks.writable(ref)
         return found
 
 
@@ -228,50 +349,22 @@ def validate_readings(
     for the function when everything is writable).
     ``accepted`` counts valid readings, duplicates included (the last duplicate wins in ``rows``).
     Implausible readings of assets in ``flag`` mode are stored and appended to ``flagged``.
+    The fast path (inline: per asset reference and metric key, what a fine reading needs) or
+    else ``_Checks.check`` (the same result, and the reason of a refusal).
     """
+    checks = _Checks(assets, metrics, can_write, limits, flagged)
     rows: Rows = {}
     rejected: list[Rejection] = []
-    allowed: dict[int, str | None] = {}
-    ts_cache: dict[object, int] = {}
-    newest = limits.newest_ms
-    oldest = limits.oldest_ms
-    oldest_bound = 0 if oldest is None else max(0, oldest)
     accepted = 0
-    # Fast path: per distinct asset reference and metric key, what a reading needs when
-    # everything about it is fine (a plausible value included). A reading that does not take
-    # it (anything unusual) goes through the full checks below, which give the same result and
-    # the rejection reason.
-    fast_assets: dict[object, tuple[int, _Bounds] | None] = {}  # ref -> writable id, bounds
-    shared: dict[Plausibility | None, _Bounds] = {}  # assets of one Plausibility share bounds
-
-    def writable(ref: object) -> tuple[int, _Bounds] | None:
-        asset = assets.get(ref) if ref.__class__ is not bool else None
-        if asset is None:
-            return None
-        if can_write is not None:
-            denial = allowed.get(asset.id, "")
-            if denial == "":
-                denial = allowed[asset.id] = can_write(asset)
-            if denial is not None:
-                return None
-        found = shared.get(asset.plausibility)
-        if found is None:
-            found = shared[asset.plausibility] = _Bounds(metrics, asset.plausibility)
-        return asset.id, found
-
+    ts_cache, newest, oldest_bound = checks.ts_cache, checks.newest, checks.oldest_bound
+    fast_assets = _FastAssets(checks)
     for index, item in enumerate(items, index_offset):
         try:
             if item.__class__ is dict:
                 ref = item.get("asset")
-                known = fast_assets.get(ref, _UNSEEN) if ref.__class__ is not bool else None
-                if known is _UNSEEN:
-                    known = fast_assets[ref] = writable(ref)
+                known = fast_assets[ref] if ref.__class__ is not bool else None
                 if known is not None:
-                    asset_id, known_bounds = known
-                    key = item.get("metric")
-                    bounds = known_bounds.get(key, _UNSEEN)
-                    if bounds is _UNSEEN:
-                        bounds = known_bounds.of(key)
+                    bounds = known[1][item.get("metric")]
                     value: Any = item.get("value")
                     raw_ts: Any = item.get("ts")
                     unit = item.get("unit")
@@ -280,110 +373,31 @@ def validate_readings(
                         and (value.__class__ is float or value.__class__ is int)
                         and (unit is None or unit == bounds[1])
                     ):
-                        ts: int | None
-                        if raw_ts.__class__ is int:
-                            ts = (
-                                raw_ts
-                                if raw_ts >= _SECONDS_CUTOFF or raw_ts <= -_SECONDS_CUTOFF
-                                else raw_ts * 1000
-                            )
+                        if raw_ts.__class__ is int:  # epoch s below the cutoff
+                            ts = raw_ts * 1000 if -_CUT < raw_ts < _CUT else raw_ts
                         else:
                             ts = ts_cache.get(raw_ts, -1) if raw_ts.__class__ is str else -1
                         if bounds[2] <= value <= bounds[3] and oldest_bound <= ts <= newest:
                             # finite bounds: an int within them converts without overflow
-                            rows[(asset_id, bounds[0], ts)] = float(value)
+                            rows[(known[0], bounds[0], ts)] = float(value)
                             accepted += 1
                             continue
-            if item.__class__ is not dict and not isinstance(item, Mapping):
-                reason = (
-                    item.reason
-                    if isinstance(item, Undecodable)
-                    else "reading must be a JSON object"
-                )
-                rejected.append(Rejection(index, reason))
-                continue
-            ref = item.get("asset")
-            asset = assets.get(ref) if ref.__class__ is not bool else None
-            if asset is None:
-                reason = "asset is missing" if ref is None else f"unknown asset {shown(ref)}"
-                rejected.append(Rejection(index, reason))
-                continue
-            if can_write is not None:
-                denial = allowed.get(asset.id, "")
-                if denial == "":
-                    denial = allowed[asset.id] = can_write(asset)
-                if denial is not None:
-                    if denial is HIDDEN:
-                        denial = f"unknown asset {shown(ref)}"
-                    rejected.append(Rejection(index, denial))
-                    continue
-            key = item.get("metric")
-            metric = metrics.get(key)
-            if metric is None:
-                reason = "metric is missing" if key is None else f"unknown metric {shown(key)}"
-                rejected.append(Rejection(index, reason))
-                continue
-            value = item.get("value")
-            cls = value.__class__
-            if cls is float:
-                if not _isfinite(value):
-                    rejected.append(Rejection(index, _value_reason(value)))
-                    continue
-            elif cls is int and -_FLOAT_MAX <= value <= _FLOAT_MAX:
-                value = float(value)
+            found = checks.check(index, item)
+            if isinstance(found, Rejection):
+                rejected.append(found)
             else:
-                rejected.append(Rejection(index, _value_reason(value)))
-                continue
-            unit = item.get("unit")
-            if unit is not None and unit != metric.unit:
-                conv: Any = metric.conversion_for(unit)
-                if conv.__class__ is str:
-                    rejected.append(Rejection(index, conv))
-                    continue
-                factor, offset = conv
-                value = value * factor + offset
-                if not _isfinite(value):  # overflowed: an unbounded metric would store inf
-                    reason = f"value is not a finite number in {metric.unit} after conversion"
-                    rejected.append(Rejection(index, reason))
-                    continue
-            if not metric.min_value <= value <= metric.max_value:
-                rejected.append(
-                    Rejection(
-                        index,
-                        f"value {value:g} {metric.unit} is outside the plausible range of "
-                        f"{metric.key} [{metric.min_value:g}, {metric.max_value:g}]",
-                    )
-                )
-                continue
-            raw_ts = item.get("ts")
-            ts = ts_cache.get(raw_ts) if raw_ts.__class__ is str else None
-            if ts is None:
-                if raw_ts is None:
-                    rejected.append(Rejection(index, "timestamp (ts) is missing"))
-                    continue
-                ts = parse_ts(raw_ts)
-                if raw_ts.__class__ is str and len(ts_cache) < 4096:
-                    ts_cache[raw_ts] = ts
-            if not oldest_bound <= ts <= newest:
-                rejected.append(Rejection(index, _time_reason(ts, newest, limits)))
-                continue
-            plausible = asset.plausibility
-            if plausible is not None and metric.unit == POWER_UNIT:
-                breach = plausible.breach(metric.key, value)
-                if breach is not None:
-                    warning = Rejection(index, breach[1], breach[0])
-                    if not plausible.flag:
-                        rejected.append(warning)
-                        continue
-                    if flagged is not None:
-                        flagged.append(warning)
-            rows[(asset.id, metric.id, ts)] = value
-            accepted += 1
-        except ValidationFailed as exc:
-            rejected.append(Rejection(index, exc.message))
-        except (TypeError, ValueError, OverflowError) as exc:  # e.g. an unhashable reference
-            rejected.append(Rejection(index, f"malformed reading: {str(exc)[:100]}"))
+                rows[found[0]] = found[1]
+                accepted += 1
         except Exception as exc:  # a bug must cost one reading, not the batch
-            log.warning("validating reading %d failed", index, exc_info=True)
-            rejected.append(Rejection(index, f"{INTERNAL_ERROR} ({type(exc).__name__})"))
+            rejected.append(_failed(index, exc))
     return rows, accepted, rejected
+
+
+def _failed(index: int, exc: Exception) -> Rejection:
+    """The rejection of a reading whose validation raised ``exc`` (a bug is logged)."""
+    if isinstance(exc, ValidationFailed):
+        return Rejection(index, exc.message)
+    if isinstance(exc, TypeError | ValueError | OverflowError):  # e.g. an unhashable reference
+        return Rejection(index, f"malformed reading: {str(exc)[:100]}")
+    log.warning("validating reading %d failed", index, exc_info=exc)
+    return Rejection(index, f"{INTERNAL_ERROR} ({type(exc).__name__})")
