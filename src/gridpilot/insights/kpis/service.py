@@ -19,12 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.analytics import kpis, kpis_generation
 from gridpilot.analytics.kpis import Figure
-from gridpilot.assets.catalogue import GENERATION_ROLES, LOAD_ROLES, interval_convention
+from gridpilot.assets.catalogue import GENERATION_ROLES, LOAD_ROLES
 from gridpilot.assets.models import Site
-from gridpilot.assets.service import get_asset, get_site
 from gridpilot.auth.permissions import Principal
 from gridpilot.balance.service import SiteBalance, site_balances
-from gridpilot.core.errors import ValidationFailed
 from gridpilot.core.timestamps import iso
 from gridpilot.insights.data import AssetInfo, site_assets
 from gridpilot.insights.kpis.balance import balance_kpis
@@ -40,6 +38,8 @@ from gridpilot.insights.kpis.inputs import (
     summed,
 )
 from gridpilot.insights.kpis.revenue import balance_revenue
+from gridpilot.insights.kpis.scope import MAX_INTERVALS as MAX_INTERVALS
+from gridpilot.insights.kpis.scope import align_period, resolve_scope
 from gridpilot.insights.kpis.site import (
     BALANCE_INTERVALS,
     SiteSeries,
@@ -50,7 +50,6 @@ from gridpilot.insights.kpis.site import (
 from gridpilot.telemetry.service import energy
 
 #: At most this many intervals per asset in one KPI query (a year and a month at 15 min).
-MAX_INTERVALS = 40_000
 #: The KPIs that need the generation assets' series.
 GENERATION_FIGURES = frozenset(
     ["generation_kwh", "capacity_factor", "specific_yield_kwh_per_kwp", "performance_ratio",
@@ -65,61 +64,6 @@ Wanted = Callable[..., bool]
 def wanted(figures: Collection[str] | None) -> Wanted:
     """``want(*names)``: True when ``figures`` is None (every KPI) or holds one of ``names``."""
     return lambda *names: figures is None or any(n in figures for n in names)
-
-
-def align_period(start_ms: int, end_ms: int, interval_ms: int) -> Period:
-    """The period widened to whole intervals (``ValidationFailed`` when too many)."""
-    if interval_ms < 60_000 or interval_ms > 86_400_000:
-        raise ValidationFailed("the demand interval must lie between 1 minute and 1 day")
-    start = start_ms - start_ms % interval_ms
-    end = -(-end_ms // interval_ms) * interval_ms
-    if (end - start) // interval_ms > MAX_INTERVALS:
-        raise ValidationFailed(
-            f"the period holds more than {MAX_INTERVALS} intervals of {interval_ms // 60_000} "
-            "min: shorten it or use a longer interval"
-        )
-    return Period(start, end, interval_ms)
-
-
-def _info(asset: Any) -> AssetInfo:
-    return AssetInfo(
-        asset.id,
-        asset.site_id,
-        asset.name,
-        asset.kind,
-        asset.role,
-        asset.rated_capacity_kw,
-        interval_convention(asset.attributes),
-    )
-
-
-async def resolve_scope(
-    *,
-    session: AsyncSession,
-    principal: Principal,
-    asset_id: int | None,
-    site_id: int | None,
-    asset_ids: Sequence[int] | None,
-) -> tuple[dict[str, Any], list[AssetInfo], dict[int, Site]]:
-    """(scope description, assets, their sites); ``NotFound`` for anything out of scope."""
-    chosen = [x is not None for x in (asset_id, site_id, asset_ids)]
-    if sum(chosen) != 1:
-        raise ValidationFailed("give exactly one of asset, site or assets")
-    if site_id is not None:
-        site = await get_site(session=session, site_id=site_id, principal=principal)
-        assets = await site_assets(session=session, site_id=site_id, principal=principal)
-        return {"type": "site", "id": site_id}, assets, {site.id: site}
-    ids = [asset_id] if asset_id is not None else list(dict.fromkeys(asset_ids or []))
-    if not ids or len(ids) > 200:
-        raise ValidationFailed("assets must list 1 to 200 asset ids")
-    assets = [_info(await get_asset(session=session, asset_id=i, principal=principal)) for i in ids]
-    sites = {
-        a.site_id: await get_site(session=session, site_id=a.site_id, principal=principal)
-        for a in assets
-    }
-    if asset_id is not None:
-        return {"type": "asset", "id": asset_id}, assets, sites
-    return {"type": "group", "ids": ids}, assets, sites
 
 
 def _figure_json(figure: Figure, *, coverage_cap: float | None = None) -> dict[str, Any]:
@@ -302,10 +246,7 @@ async def compute_kpis(
     by_balance = whole_site and period.interval_ms in BALANCE_INTERVALS
     load_assets = [a for a in assets if (single and a.role != "producer") or a.role in LOAD_ROLES]
     gen_assets = [a for a in assets if a.role in GENERATION_ROLES and want(*GENERATION_FIGURES)]
-    gen = [
-        await asset_series(session=session, asset=a, period=period, production=False)
-        for a in gen_assets
-    ]
+    gen = await _series(session, gen_assets, period, production=False)
     result: dict[str, Any] = {}
     site_part = None
     load: list[AssetSeries] = []
@@ -315,37 +256,30 @@ async def compute_kpis(
         )
         result.update(await _site_load(session, site_part, assets, sites, period, want))
     else:
-        counted = want("sec_kwh_per_unit")
-        load = [
-            await asset_series(session=session, asset=a, period=period, production=counted)
-            for a in load_assets
-        ]
+        load = await _series(session, load_assets, period, production=want("sec_kwh_per_unit"))
     if load:
         result.update(await _asset_load(session, load, load_assets, sites, period, max_gap_s, want))
         if scope["type"] == "site":
-            contract = next(iter(sites.values())).contract_demand_kw
-            if contract:
-                peak = kpis.peak_demand(summed([p.power_kw for p in load]))
-                share = contract_utilization(peak, contract)
-                result["contract_utilization_pct"] = _figure_json(
-                    share, coverage_cap=mean_coverage(load)
-                )
+            result.update(_contract_share(load, next(iter(sites.values()))))
     if gen:
         result["generation_kwh"] = await _energy_figure(session, gen_assets, period, max_gap_s)
         result.update(await _generation_kpis(session, gen, sites, period))
     if site_part is not None and (gen or (site_part.generation.energy_kwh > 0).any()):
         result["generation_kwh"] = energy_figure(site_part.generation)  # prosumers' too
     if load and gen:
-        consumption, sufficiency = kpis.self_consumption(
-            summed([p.energy_kwh for p in load]), summed([p.energy_kwh for p in gen])
-        )
-        cap = min(mean_coverage(load), mean_coverage(gen))
-        result["self_consumption"] = _figure_json(consumption, coverage_cap=cap)
-        result["self_sufficiency"] = _figure_json(sufficiency, coverage_cap=cap)
+        result.update(_self_consumption(load, gen))
     if whole_site and want(*WHOLE_SITE_FIGURES):  # the site's balance, what its export earned
         found = site_part.balance if site_part is not None else None
         site = next(iter(sites.values()))
         result.update(await _whole_site(session, site, start_ms, end_ms, found))
+    return _answer(scope, period, assets, single, result)
+
+
+def _answer(
+    scope: dict[str, Any], period: Period, assets: list[AssetInfo], single: bool, result: dict
+) -> dict[str, Any]:
+    """``compute_kpis``'s answer: the scope, the aligned period, the assets and how each was
+    counted, and the figures."""
     return {
         "scope": scope,
         "start": iso(period.start_ms),
@@ -362,6 +296,37 @@ async def compute_kpis(
             for a in assets
         ],
         "kpis": result,
+    }
+
+
+async def _series(
+    session: AsyncSession, assets: list[AssetInfo], period: Period, *, production: bool
+) -> list[AssetSeries]:
+    """Each asset's interval series over ``period`` (with production counts if ``production``)."""
+    return [
+        await asset_series(session=session, asset=a, period=period, production=production)
+        for a in assets
+    ]
+
+
+def _contract_share(load: list[AssetSeries], site: Site) -> dict[str, Any]:
+    """``contract_utilization_pct`` of a site's summed load meters (none without a contract)."""
+    if not site.contract_demand_kw:
+        return {}
+    peak = kpis.peak_demand(summed([p.power_kw for p in load]))
+    share = contract_utilization(peak, site.contract_demand_kw)
+    return {"contract_utilization_pct": _figure_json(share, coverage_cap=mean_coverage(load))}
+
+
+def _self_consumption(load: list[AssetSeries], gen: list[AssetSeries]) -> dict[str, Any]:
+    """Self-consumption and -sufficiency of the load and generation meters' energy."""
+    consumption, sufficiency = kpis.self_consumption(
+        summed([p.energy_kwh for p in load]), summed([p.energy_kwh for p in gen])
+    )
+    cap = min(mean_coverage(load), mean_coverage(gen))
+    return {
+        "self_consumption": _figure_json(consumption, coverage_cap=cap),
+        "self_sufficiency": _figure_json(sufficiency, coverage_cap=cap),
     }
 
 
