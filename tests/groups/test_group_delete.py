@@ -18,6 +18,7 @@ from gridpilot.alerts.targets import RuleGroupDeleted
 from gridpilot.auth.permissions import Permission, Principal, Role
 from gridpilot.core import events as catalogue
 from gridpilot.groups import service as groups
+from gridpilot.groups.events import group_users
 from gridpilot.groups.usage import GroupInUse, GroupUse
 from gridpilot.scheduling.models import CommandSchedule
 from gridpilot.scheduling.tasks import ScheduleRuntime
@@ -189,7 +190,7 @@ async def test_a_rule_made_while_the_group_is_deleted_is_refused(
 
     async with sessions() as deleting, deleting.begin():
         await groups.delete_group(session=deleting, principal=admin, group_id=group["id"],
-                                  users=app.state.group_users)  # fmt: skip
+                                  users=group_users(app))  # fmt: skip
         racing = asyncio.create_task(make_rule())
         await asyncio.sleep(0.5)
         assert not racing.done()  # waiting for the delete's transaction
@@ -224,7 +225,7 @@ async def test_a_user_force_may_not_release_keeps_the_group(app, sessions, clien
         async with sessions() as session, session.begin():
             await groups.delete_group(
                 session=session, principal=admin, group_id=made["group"]["id"],
-                users=(*app.state.group_users, kept), force=True,
+                users=(*group_users(app), kept), force=True,
             )  # fmt: skip
     assert "report 'Monthly' (#7)" in refused.value.message
     assert refused.value.message.endswith("force=true does not release reports")
