@@ -85,3 +85,20 @@ def test_the_rule_based_controller_runs_each_battery_in_turn():
     # the first spends its 1 kWh, the second its 0.5 kWh (0.005 EUR of wear) in the first
     # quarter: 0.5 kWh x 0.10 + 2 kWh x 0.40, and the 1.5 kWh they took refilled at 0.10
     assert cost.rule_based_eur == pytest.approx(0.05 + 0.80 + 0.005 + 0.15)
+
+
+def test_exports_earn_each_interval_its_own_export_price():
+    """The tariff's export price per interval (``flex.savings`` passes the tariff's): 1 kWh
+    imported at 0.30, then 3 kWh exported in the interval paying 0.60."""
+    measured = Measured(
+        step_h=0.25,
+        import_kwh=np.array([1.0, 0.0]),
+        export_kwh=np.array([0.0, 3.0]),
+        charge_kwh=np.zeros(2),
+        discharge_kwh=np.zeros(2),
+        price_eur_per_kwh=np.array([0.30, 0.30]),
+        export_price_eur_per_kwh=np.array([0.05, 0.60]),
+    )
+    [cost] = reprice(measured, None, period_of=np.array([0, 0]), periods=1)
+    assert cost.actual_eur == pytest.approx(0.30 - 3 * 0.60)
+    assert cost.no_battery_eur == pytest.approx(0.30 - 3 * 0.60)
