@@ -183,16 +183,8 @@ class _Checks:
     (assets of one ``Plausibility`` share them)."""
 
     __slots__ = (
-        "allowed",
-        "assets",
-        "can_write",
-        "flagged",
-        "limits",
-        "metrics",
-        "newest",
-        "oldest_bound",
-        "shared",
-        "ts_cache",
+        "allowed", "assets", "can_write", "flagged", "limits", "metrics", "newest",
+        "oldest_bound", "shared", "ts_cache",
     )  # fmt: skip
 
     def __init__(
