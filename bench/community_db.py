@@ -17,11 +17,14 @@ caller), after one untimed warm-up of the shared energy:
 * **run**: ``settlements.run_settlement`` (POD energy from the site balances, prices,
   parameters, ``settle_month``, stored);
 * **close**: ``close_settlement`` (immutable, ledger lines written);
-* **statements**: every member's statement as CSV and as PDF (``member_statement``,
-  ``render_csv``, ``statement_pdf``), each read as the API reads it.
+* **statements**: every member's statement as CSV and as PDF: read for all members at once
+  (``statement_batch.member_statements``, as the community statements report reads them; the
+  read counts in the CSV time), then ``render_csv`` and ``statement_pdf`` per member;
+  ``--one-by-one`` also times reading them one member at a time as ``GET
+  .../statements/{member}.csv`` does (how this bench read them before).
 
     flock /tmp/gridpilot-bench.lock .venv/bin/python bench/community_db.py [--pods 1000]
-        [--no-pg] [--no-sqlite]
+        [--no-pg] [--no-sqlite] [--one-by-one]
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from gridpilot.assets.service import ensure_builtin_metrics
 from gridpilot.community import parameter_store, plants, prices, service, settlements
 from gridpilot.community.energy_routes import shared_energy_of
 from gridpilot.community.schemas import CommunityIn, DistributionRule, MemberIn, PlantIn
+from gridpilot.community.statement_batch import member_statements
 from gridpilot.community.statement_pdf import statement_pdf
 from gridpilot.community.statements import render_csv
 from gridpilot.core.settings import Settings
@@ -208,7 +212,25 @@ async def _community(
     return cid
 
 
-async def measure(engine: AsyncEngine, pods: int, year: int, month: int, seed: int) -> dict:
+async def _one_by_one(sessions: async_sessionmaker, cid: int, closed: Any) -> float:
+    """The statements read one member at a time as ``GET .../statements/{member}.csv`` does
+    (before: how the bench read them) [s]."""
+    began = time.perf_counter()
+    async with sessions() as session:
+        for part in closed.result["members"]:
+            await settlements.member_statement(
+                session=session,
+                principal=SIMULATOR,
+                community_id=cid,
+                settlement_id=closed.id,
+                member_id=int(part["member_id"]),
+            )
+    return round(time.perf_counter() - began, 2)
+
+
+async def measure(
+    engine: AsyncEngine, pods: int, year: int, month: int, seed: int, one_by_one: bool = False
+) -> dict:
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     built = await build(engine, pods, year, month, seed)
     cid = built["community_id"]
@@ -250,25 +272,26 @@ async def measure(engine: AsyncEngine, pods: int, year: int, month: int, seed: i
             session=session, principal=SIMULATOR, community_id=cid, settlement_id=settlement.id
         )
     out["close_s"] = round(time.perf_counter() - began, 2)
-    members = [int(m["member_id"]) for m in closed.result["members"]]
     csv_s, pdf_s, size = 0.0, 0.0, 0
+    began = time.perf_counter()
     async with sessions() as session:
-        for member_id in members:
-            began = time.perf_counter()
-            rows, title, _ = await settlements.member_statement(
-                session=session,
-                principal=SIMULATOR,
-                community_id=cid,
-                settlement_id=closed.id,
-                member_id=member_id,
-            )
-            size += len(render_csv(rows))
-            csv_s += time.perf_counter() - began
-            began = time.perf_counter()
-            size += len(statement_pdf(rows, title))
-            pdf_s += time.perf_counter() - began
+        statements = await member_statements(
+            session=session, principal=SIMULATOR, community_id=cid, settlement_id=closed.id
+        )
+    read_s = time.perf_counter() - began
+    for statement in statements:
+        began = time.perf_counter()
+        size += len(render_csv(statement.rows))
+        csv_s += time.perf_counter() - began
+        began = time.perf_counter()
+        size += len(statement_pdf(statement.rows, statement.title))
+        pdf_s += time.perf_counter() - began
+    if one_by_one:
+        out["statements_one_by_one_read_s"] = await _one_by_one(sessions, cid, closed)
+    csv_s += read_s
     out.update(
-        statements=len(members),
+        statements=len(statements),
+        statements_read_s=round(read_s, 2),
         statements_csv_s=round(csv_s, 2),
         statements_pdf_s=round(pdf_s, 2),
         statement_bytes=size,
@@ -313,7 +336,9 @@ async def run(args: argparse.Namespace) -> dict:
     backends += [("sqlite", sqlite_engine)] if not args.no_sqlite else []
     for label, make in backends:
         async with make() as engine:
-            results[label] = await measure(engine, args.pods, year, month, args.seed)
+            results[label] = await measure(
+                engine, args.pods, year, month, args.seed, args.one_by_one
+            )
         print(json.dumps({label: results[label]}, indent=2), flush=True)
     return results
 
@@ -324,6 +349,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=18)
     parser.add_argument("--no-pg", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument(
+        "--one-by-one",
+        action="store_true",
+        help="also time reading the statements one member at a time (as before)",
+    )
     args = parser.parse_args(argv)
     asyncio.run(run(args))
     return 0

@@ -94,8 +94,8 @@ async def pod_energy(
         inclusive="left",
     )
     codes = [p.pod_code for p in plants]
-    injected = pd.DataFrame(np.nan, index=hours, columns=codes)
-    withdrawn = pd.DataFrame(np.nan, index=hours, columns=codes)
+    injected = np.full((len(hours), len(codes)), np.nan)
+    withdrawn = np.full((len(hours), len(codes)), np.nan)
     site_ids = sorted({p.site_id for p in plants if p.site_id is not None})
     balances = (
         await site_balances(
@@ -104,15 +104,30 @@ async def pod_energy(
         if site_ids
         else {}
     )
-    for plant in plants:
+    rows_of: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
+    for column, plant in enumerate(plants):
         site = balances.get(plant.site_id) if plant.site_id is not None else None
         if site is None:
             continue
-        index = pd.to_datetime(list(site.edges[:-1]), unit="ms", utc=True)
+        if site.edges not in rows_of:  # the hours of the site's intervals, once per grid
+            rows_of[site.edges] = _hour_rows(site.edges[:-1], start_ms, len(hours))
+        rows, found = rows_of[site.edges]
         values = site.balance.values
-        injected[plant.pod_code] = pd.Series(values["export"], index=index).reindex(hours)
-        withdrawn[plant.pod_code] = pd.Series(values["import"], index=index).reindex(hours)
-    return PodEnergy(injected, withdrawn)
+        injected[rows, column] = values["export"][found]
+        withdrawn[rows, column] = values["import"][found]
+    return PodEnergy(
+        pd.DataFrame(injected, index=hours, columns=codes),
+        pd.DataFrame(withdrawn, index=hours, columns=codes),
+    )
+
+
+def _hour_rows(starts: Sequence[int], start_ms: int, hours: int) -> tuple[np.ndarray, np.ndarray]:
+    """Of the intervals starting at ``starts`` [ms], the hour each is (rows of the frames from
+    ``start_ms``) and which of them are one of the ``hours`` hours (the rest is left out)."""
+    offset = np.asarray(starts, dtype=np.int64) - start_ms
+    row = offset // HOUR_MS
+    found = (offset % HOUR_MS == 0) & (row >= 0) & (row < hours)
+    return row[found], found
 
 
 async def community_plants(session: AsyncSession, community_id: int) -> list[Plant]:

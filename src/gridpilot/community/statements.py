@@ -29,9 +29,32 @@ Row = tuple[str, str, object, str]
 def statement_rows(settlement: Settlement, member_id: int, member_name: str) -> list[Row]:
     """The statement of ``member_id`` as rows (``NotFound`` if it has no part in it)."""
     part = _member_part(settlement, member_id)
+    plants = [p for p in settlement.result["plants"] if p["member_id"] == member_id]
+    return _rows(settlement, part, plants, member_name)
+
+
+def statements_rows(settlement: Settlement, names: dict[int, str]) -> dict[int, list[Row]]:
+    """The statements of the members ``names`` (id -> name) from one pass over the settlement
+    (``NotFound`` for a member without a part in it)."""
+    parts = {int(p["member_id"]): p for p in settlement.result["members"]}
+    plants: dict[int, list[dict[str, Any]]] = {}
+    for plant in settlement.result["plants"]:
+        plants.setdefault(int(plant["member_id"]), []).append(plant)
+    out = {}
+    for member_id, name in names.items():
+        if member_id not in parts:
+            raise NotFound(f"member {member_id} has no part in settlement {settlement.id}")
+        out[member_id] = _rows(settlement, dict(parts[member_id]), plants.get(member_id, []), name)
+    return out
+
+
+def _rows(
+    settlement: Settlement, part: dict[str, Any], plants: list[dict[str, Any]], name: str
+) -> list[Row]:
+    member_id = part["member_id"]
     period = f"{settlement.year:04d}-{settlement.month:02d}"
     rows: list[Row] = [
-        ("statement", "member", member_name, ""),
+        ("statement", "member", name, ""),
         ("statement", "member_id", member_id, ""),
         ("statement", "period", period, "Europe/Rome month"),
         ("statement", "settlement_id", settlement.id, ""),
@@ -39,9 +62,7 @@ def statement_rows(settlement: Settlement, member_id: int, member_name: str) -> 
         ("energy", "consumption_in_sharing_hours", part["consumption_kwh"], "kWh"),
         ("energy", "shared_by_own_plants", part["produced_shared_kwh"], "kWh"),
     ]
-    for plant in settlement.result["plants"]:
-        if plant["member_id"] != member_id:
-            continue
+    for plant in plants:
         pod = plant["pod_code"]
         rows += [
             (f"plant {pod}", "injected", plant["injected_kwh"], "kWh"),

@@ -2,7 +2,8 @@
 through the report engine, PDF and CSV, scheduled monthly or on demand.
 
 Built from the community's **stored** settlement of the month (``settlements.stored_settlement``)
-and the very rows of the API's statement (``settlements.member_statement``, behind
+and the very rows of the API's statement (``statement_batch.member_statements``, for every
+member at once, the rows of ``settlements.member_statement`` behind
 ``GET /api/v1/communities/{id}/settlements/{sid}/statements/{member}.csv``), so every amount is the
 API's ``Decimal`` to the cent, and a closed month's statement never changes. The period is one
 calendar month of the Italian calendar (Europe/Rome); a month without a stored settlement is a
@@ -29,6 +30,7 @@ from gridpilot.auth.permissions import Principal
 from gridpilot.community import service as community
 from gridpilot.community import settlements
 from gridpilot.community.models import Settlement
+from gridpilot.community.statement_batch import member_statements
 from gridpilot.core.errors import NotFound, ValidationFailed
 from gridpilot.reports import periods
 from gridpilot.reports.document import Column, Document, Figure, Item, Section, Table
@@ -189,13 +191,13 @@ async def build(ctx: BuildContext, params: StatementParams) -> Document:
         if not parts:
             raise NotFound(f"member {params.member_id} has no part in the settlement of {label}")
     sections, names = [], {}
-    for part in parts:
-        rows, _, _ = await settlements.member_statement(
-            session=ctx.session, principal=ctx.principal, community_id=ctx.target.id,
-            settlement_id=settlement.id, member_id=part["member_id"],
-        )  # fmt: skip
-        names[part["member_id"]] = str(_values(rows)[("statement", "member")])
-        sections.append(_member_section(part["member_id"], rows))
+    statements = await member_statements(
+        session=ctx.session, principal=ctx.principal, community_id=ctx.target.id,
+        settlement_id=settlement.id, member_ids=[p["member_id"] for p in parts],
+    )  # fmt: skip
+    for statement in statements:  # the settlement read once for every member
+        names[statement.member_id] = str(_values(statement.rows)[("statement", "member")])
+        sections.append(_member_section(statement.member_id, statement.rows))
     if params.member_id is None:
         sections.append(_community_section(settlement, parts, names))
     notes = [
