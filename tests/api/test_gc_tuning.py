@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from gridpilot.api.app import GC_YOUNG_THRESHOLD, tune_gc
+from gridpilot.api.lifespan import GC_YOUNG_THRESHOLD, tune_gc
 
 
 def test_tune_gc_freezes_the_start_up_heap_and_collects_young_objects_less_often():
