@@ -15,11 +15,13 @@ from gridpilot.core.errors import NotFound
 from gridpilot.sim.provision import SIMULATOR
 
 
-async def test_statements_read_at_once_equal_the_one_member_statements(client, admin, person, app):
+async def test_statements_read_at_once_equal_the_one_member_statements(
+    client, admin, person, sessions
+):
     cer = await settlement_community(client, admin, person)
     _, body = await settle(client, admin, cer["id"])
     members = cer["members"]
-    async with app.state.sessions() as session:
+    async with sessions() as session:
         batch = await member_statements(
             session=session, principal=SIMULATOR, community_id=cer["id"], settlement_id=body["id"]
         )
@@ -37,13 +39,13 @@ async def test_statements_read_at_once_equal_the_one_member_statements(client, a
         assert ("plant IT001E00000001", "incentive", "36.00", "EUR") in ann.rows
 
 
-async def test_a_member_sees_only_their_own_statement(client, admin, person, app):
+async def test_a_member_sees_only_their_own_statement(client, admin, person, sessions):
     cer = await settlement_community(client, admin, person)
     _, body = await settle(client, admin, cer["id"])
     members = cer["members"]
-    bob_user = await _user_of(app, members["bob"])
+    bob_user = await _user_of(sessions, members["bob"])
     bob = Principal(subject=f"user:{bob_user}", name="bob", role=Role.VIEWER, user_id=bob_user)
-    async with app.state.sessions() as session:
+    async with sessions() as session:
         own = await member_statements(
             session=session,
             principal=bob,
@@ -63,10 +65,10 @@ async def test_a_member_sees_only_their_own_statement(client, admin, person, app
                 )
 
 
-async def _user_of(app, member_id: int) -> int:
+async def _user_of(sessions, member_id: int) -> int:
     from gridpilot.community.models import Member
 
-    async with app.state.sessions() as session:
+    async with sessions() as session:
         member = await session.get(Member, member_id)
         assert member is not None and member.user_id is not None
         return int(member.user_id)
