@@ -124,6 +124,14 @@ async def password_grant(
         detail={"via": via},
         client=client,
     )
+    _require_no_second_factor(config, user, mfa_roles)
+    return await _user_grant(session, config, user, requested, refresh_ttl_s)
+
+
+def _require_no_second_factor(config: TokenConfig, user: User, mfa_roles: frozenset[str]) -> None:
+    """401 ``mfa_required`` with an ``mfa_token`` for a user with a second factor, 401
+    ``mfa_enrolment_required`` for a user of ``mfa_roles`` without one (the login audited
+    before stays: ``keep_changes``)."""
     if user.mfa_enabled:
         raise OAuthError(
             "mfa_required",
@@ -141,7 +149,6 @@ async def password_grant(
             keep_changes=True,
             extra={"mfa_token": encode_mfa_token(config, user)},
         )
-    return await _user_grant(session, config, user, requested, refresh_ttl_s)
 
 
 async def mfa_otp_grant(

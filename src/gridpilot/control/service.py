@@ -158,22 +158,7 @@ async def create_command(
         updated_ms=now_ms,
     )
     try:
-        # the command and its first transition in one savepoint: on SQLite, where pysqlite opens
-        # no transaction before a SAVEPOINT, its RELEASE commits, so both must be inside it (else
-        # the simulator could claim the command before its "queued" transition exists)
-        async with session.begin_nested():
-            session.add(command)
-            await session.flush()
-            session.add(
-                CommandTransition(
-                    command_id=command.id,
-                    state=QUEUED,
-                    previous=None,
-                    ts_ms=now_ms,
-                    actor=command.created_by,
-                )
-            )
-            await session.flush()
+        await _insert(session, command, now_ms)
     except IntegrityError:  # the same key arrived concurrently: answer with that command
         existing = await _existing(session, asset.id, idempotency_key)
         if existing is None:
@@ -181,6 +166,25 @@ async def create_command(
         return _same_request(existing, kind, params), None
     change = CommandChange(command.id, asset.id, asset.site_id, kind, QUEUED, None, now_ms, None)
     return command, change
+
+
+async def _insert(session: AsyncSession, command: Command, now_ms: int) -> None:
+    """Add ``command`` and its ``queued`` transition in one savepoint: on SQLite, where pysqlite
+    opens no transaction before a SAVEPOINT, its RELEASE commits, so both must be inside it
+    (else the simulator could claim the command before its "queued" transition exists)."""
+    async with session.begin_nested():
+        session.add(command)
+        await session.flush()
+        session.add(
+            CommandTransition(
+                command_id=command.id,
+                state=QUEUED,
+                previous=None,
+                ts_ms=now_ms,
+                actor=command.created_by,
+            )
+        )
+        await session.flush()
 
 
 def command_ttl_s(requested_s: int | None, settings: Settings) -> int:
