@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 import balance_sql_reference as reference
 from balance_sql_data import DAY_MS, Q_MS, BigSite, build
-from gridpilot.balance import queries, service, submeters
+from gridpilot.balance import queries, service, stored_sql, submeters
 from gridpilot.balance.grid import make_grid
 from gridpilot.core.settings import Settings
 from gridpilot.db.engine import make_engine
@@ -48,13 +48,18 @@ TOLERANCE_KWH = 1e-9
 @contextlib.contextmanager
 def statements(which: str) -> Iterator[None]:
     """Serve ``site_balances`` with the current (``new``) or the original (``ref``) builders."""
-    module = queries if which == "new" else reference
-    saved = service.balance_sql, submeters.meters_sql
-    service.balance_sql, submeters.meters_sql = module.balance_sql, module.meters_sql  # type: ignore[assignment]
+    if which == "new":
+        yield
+        return
+    saved = service.balance_sql, submeters.meters_sql, stored_sql.applies
+    # the original builders take the grid only and answer rows (never the stored path's arrays)
+    service.balance_sql = lambda grid, **_: reference.balance_sql(grid)  # type: ignore[assignment]
+    submeters.meters_sql = lambda grid, **_: reference.meters_sql(grid)  # type: ignore[assignment]
+    stored_sql.applies = lambda grid: False  # type: ignore[assignment]
     try:
         yield
     finally:
-        service.balance_sql, submeters.meters_sql = saved
+        service.balance_sql, submeters.meters_sql, stored_sql.applies = saved
 
 
 def params(site: BigSite, days: int) -> tuple[Any, dict[str, Any]]:

@@ -149,10 +149,10 @@ def register(kind: ReportKind) -> ReportKind:
 
 
 def load() -> dict[str, ReportKind]:
-    """Every registered kind (imports the kind modules once)."""
-    if not KINDS:
-        for name in MODULES:
-            import_module(name)
+    """Every registered kind (imports every kind module: one imported on its own before, e.g.
+    by a test, must not hide the others)."""
+    for name in MODULES:
+        import_module(name)
     return KINDS
 
 
