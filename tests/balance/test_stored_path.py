@@ -21,6 +21,7 @@ from gridpilot.balance.grid import Grid, make_grid
 from gridpilot.balance.queries import balance_sql, meters_sql
 from gridpilot.balance.rows import from_rows
 from gridpilot.balance.service import _measured, node_terms, read_energy
+from gridpilot.balance.submeters import flows, flows_of_arrays
 from gridpilot.core.timestamps import now_ms
 from gridpilot.telemetry.rollups import refresh_pending
 
@@ -156,3 +157,31 @@ async def test_the_arrays_equal_the_former_row_loop(client, admin, app, sessions
         np.testing.assert_allclose(read[(node, term)], array, rtol=0, atol=TOLERANCE_KWH)
         found[term] += int(np.count_nonzero(~np.isnan(array)))
     assert found["import"] > 0 and found["export"] > 0 and found["generation"] > 0
+
+
+async def test_the_meters_arrays_give_the_flows_of_the_rows(client, admin, app, sessions):
+    """PostgreSQL reads the sub-meters' rows as arrays per asset and term (``meters_sql(...,
+    arrays=True)``): the same flows as from the rows."""
+    site, rolled, pending = await _fleet(client, admin)
+    for start in range(0, len(rolled), 2000):
+        await ingest(client, admin, rolled[start : start + 2000])
+    await refresh_pending(sessions=sessions, settings=app.state.settings)
+    await ingest(client, admin, pending)
+    async with sessions() as session:
+        if session.get_bind().dialect.name != "postgresql":
+            pytest.skip("arrays are read on PostgreSQL only")
+        for grid in _grids():
+            values = {
+                "site_ids": [site],
+                "lo": grid.lo,
+                "hi": grid.hi,
+                "level": grid.level_ms,
+                "now": MID,
+                "max_gap": 900_000,
+            }
+            rows = (await session.execute(meters_sql(grid), values)).all()
+            arrays = (await session.execute(meters_sql(grid, arrays=True), values)).all()
+            expected, found = flows(rows, grid), flows_of_arrays(arrays, grid)
+            assert found.keys() == expected.keys() and len(expected) == 2
+            for asset_id, flow in expected.items():
+                np.testing.assert_array_equal(found[asset_id], flow)

@@ -320,11 +320,13 @@ def balance_sql(grid: Grid, *, fast: bool = True, arrays: bool = False) -> TextC
 
 
 @lru_cache(maxsize=32)
-def meters_sql(grid: Grid, *, fast: bool = True) -> TextClause:
+def meters_sql(grid: Grid, *, fast: bool = True, arrays: bool = False) -> TextClause:
     """Rows ``(site_id, asset_id, term, bucket [ms], energy [kWh])`` of every parent meter and
-    sub-meter of the sites ``:site_ids`` (parameters and ``fast`` as ``balance_sql``)."""
+    sub-meter of the sites ``:site_ids`` (parameters, ``fast`` and ``arrays`` as
+    ``balance_sql``; with arrays: ``(site_id, node, term, asset_id, buckets, energies)``)."""
     tail = f"""
     SELECT site_id, asset_id, {term_name_sql("term")} AS term, bucket, kwh FROM chosen
     ORDER BY site_id, asset_id, term, bucket
     """
-    return _statement(grid, True, tail, tail, fast)
+    fast_tail = stored_sql.arrays_tail() if arrays else tail
+    return _statement(grid, True, tail, fast_tail, fast)

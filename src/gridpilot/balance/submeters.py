@@ -21,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.analytics.site_balance import FloatArray, unmetered_remainder
 from gridpilot.assets.models import Asset
+from gridpilot.balance import stored_sql
 from gridpilot.balance.grid import Grid
 from gridpilot.balance.queries import meters_sql
-from gridpilot.balance.rows import runs
+from gridpilot.balance.rows import intervals, runs
 
 #: Sign of each term in an asset's flow (load convention: + drawn from the connection point).
 DRAW: dict[str, float] = {
@@ -54,10 +55,26 @@ def flows(rows: Any, grid: Grid) -> dict[int, FloatArray]:
         series = terms[asset_id].setdefault(term, np.full(grid.n, np.nan))
         ok = index >= 0
         series[index[ok]] = kwh[ok]
-    out: dict[int, FloatArray] = {}
-    for asset_id, by_term in terms.items():
-        out[asset_id] = np.sum([DRAW[t] * v for t, v in by_term.items()], axis=0)
-    return out
+    return _drawn(terms)
+
+
+def flows_of_arrays(rows: Any, grid: Grid) -> dict[int, FloatArray]:
+    """The same from the rows of ``meters_sql(..., arrays=True)`` (PostgreSQL)."""
+    terms: dict[int, dict[str, FloatArray]] = defaultdict(dict)
+    for _site_id, _node, term, asset_id, buckets, kwh in rows:
+        series = terms[int(asset_id)].setdefault(str(term), np.full(grid.n, np.nan))
+        index = intervals(grid, np.asarray(buckets, dtype=np.int64))
+        ok = index >= 0
+        series[index[ok]] = np.asarray(kwh, dtype=np.float64)[ok]
+    return _drawn(terms)
+
+
+def _drawn(terms: dict[int, dict[str, FloatArray]]) -> dict[int, FloatArray]:
+    """Each asset's flow: its terms signed by ``DRAW``, summed in the terms' name order."""
+    return {
+        asset_id: np.sum([DRAW[t] * by_term[t] for t in sorted(by_term)], axis=0)
+        for asset_id, by_term in terms.items()
+    }
 
 
 def remainder_of(
@@ -90,7 +107,9 @@ async def remainders(
             children[int(parent_id)].append(int(asset_id))
     if not children:
         return {}
-    flow = flows((await session.execute(meters_sql(grid), dict(params))).all(), grid)
+    arrays = session.get_bind().dialect.name == "postgresql" and stored_sql.applies(grid)
+    rows = (await session.execute(meters_sql(grid, arrays=arrays), dict(params))).all()
+    flow = flows_of_arrays(rows, grid) if arrays else flows(rows, grid)
     out: dict[int, list[Remainder]] = defaultdict(list)
     for parent_id in sorted(children):
         if parent_id not in role:
