@@ -103,20 +103,9 @@ async def record_transition(
         if current is None:
             if None not in from_states:
                 return UNKNOWN, None
-            values = {
-                "asset_id": asset_id,
-                "site_id": site_id,
-                "status": status,
-                "reason": reason,
-                "last_seen_ms": last_seen_ms,
-                "changed_ms": at_ms,
-            }
-            insert = dialect_insert(session)(AssetStatus).values(values)
-            result = await session.execute(insert.on_conflict_do_nothing())
-            if result.rowcount == 1:  # type: ignore[attr-defined]
-                return status, StatusChange(
-                    asset_id, site_id, status, None, reason, last_seen_ms, at_ms
-                )
+            first = StatusChange(asset_id, site_id, status, None, reason, last_seen_ms, at_ms)
+            if await insert_first(session=session, changes=[first], at_ms=at_ms):
+                return status, first
             continue
         seen = _newest(current.last_seen_ms, last_seen_ms)
         # readings taken before a Last Will (stored late) do not bring the device back
