@@ -30,6 +30,7 @@ async def _restart_alerts(app) -> AlertRuntime:
 async def test_data_stored_before_the_server_started_raises_no_offline_alert(env, app, client):
     site_id, asset_id = await env.site("Seeded site")
     rule = await env.rule(name="Offline", kind="stale", site_id=site_id, params={"max_age_s": 1})
+    await app.state.alerts.idle()  # the rule's reload applied before the stop
     await app.state.alerts.stop()  # the demo's seeding: no evaluator watches its data
     body = [{"asset": asset_id, "metric": "power_kw", "ts": now_ms(), "value": 3.0}]
     stored = await client.post("/api/v1/telemetry", json=body, headers=env.admin)

@@ -8,10 +8,12 @@ from tests.reports.test_groups import define_group, fleet  # noqa: F401  (fixtur
 
 async def test_a_group_with_reports_is_not_deleted_even_by_force(app, client, fleet):  # noqa: F811
     """``ReportUsers`` (``groups/usage.py``) names the reports; force does not release them."""
+    from gridpilot.core.runtime import runtime_of
     from gridpilot.groups.events import group_users
+    from gridpilot.groups.usage import GROUP_USERS
     from gridpilot.reports.group_use import ReportUsers
 
-    app.state.group_users = (*group_users(app), ReportUsers())
+    runtime_of(app).put(GROUP_USERS, (*group_users(app), ReportUsers()))
     report = (await define_group(client, fleet["admin"], fleet["group"])).json()
     path = f"/api/v1/groups/{fleet['group']}"
     for params in ({}, {"force": "true"}):

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from gridpilot import __version__
+from gridpilot.core.runtime import runtime_of
 
 router = APIRouter(tags=["operations"])
 
@@ -21,7 +22,7 @@ router = APIRouter(tags=["operations"])
 async def health(request: Request) -> JSONResponse:
     started = time.perf_counter()
     try:
-        async with request.app.state.engine.connect() as connection:
+        async with runtime_of(request.app).engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
         database = {"status": "ok", "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
         status_code = 200
@@ -33,7 +34,7 @@ async def health(request: Request) -> JSONResponse:
             "status": "ok" if status_code == 200 else "degraded",
             "version": __version__,
             "database": database,
-            "backend": request.app.state.engine.dialect.name,
+            "backend": runtime_of(request.app).engine.dialect.name,
         },
         status_code=status_code,
     )

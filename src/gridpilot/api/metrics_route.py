@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gridpilot.auth.dependencies import Reader
+from gridpilot.core.runtime import runtime_of
 
 router = APIRouter(tags=["operations"])
 
@@ -21,5 +22,5 @@ router = APIRouter(tags=["operations"])
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}},
 )
 async def metrics(request: Request, principal: Reader) -> Response:
-    registry = request.app.state.metrics.registry
+    registry = runtime_of(request.app).metrics.registry
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -26,6 +26,7 @@ from gridpilot.auth.permissions import Principal
 from gridpilot.core.errors import GridpilotError
 from gridpilot.core.logging import request_id_var, user_id_var
 from gridpilot.core.periodic import Periodic
+from gridpilot.core.runtime import runtime_of
 from gridpilot.db.base import utcnow
 from gridpilot.db.schedules import claimed_periodic
 
@@ -255,8 +256,8 @@ async def prune_trail(sessions: async_sessionmaker[AsyncSession], *, days: int) 
 def start_retention(app: Any) -> Periodic:
     """The daily retention job of the trail (one process of several runs it: ``claimed_periodic``);
     a runtime of the app (stopped with it)."""
-    sessions = app.state.sessions
-    days = app.state.settings.audit_retention_days
+    sessions = runtime_of(app).sessions
+    days = runtime_of(app).settings.audit_retention_days
 
     async def job() -> None:
         await prune_trail(sessions, days=days)

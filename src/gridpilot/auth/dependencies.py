@@ -24,6 +24,7 @@ from gridpilot.auth.revocation import check_not_revoked
 from gridpilot.auth.tokens import TokenConfig, decode_access_token
 from gridpilot.core.errors import AuthenticationFailed
 from gridpilot.core.logging import user_id_var
+from gridpilot.core.runtime import Slot, runtime_of
 from gridpilot.core.secrets import jwt_secret
 from gridpilot.core.settings import Settings
 
@@ -43,12 +44,13 @@ oauth2_scheme = OAuth2(
 )
 
 
+#: The app's verified API keys (``core/runtime.py``).
+API_KEY_CACHE: Slot[ApiKeyCache] = Slot("api_key_cache")
+
+
 def api_key_cache(app: FastAPI) -> ApiKeyCache:
     """The app's cache of verified API keys (made on first use; see ``auth.api_keys``)."""
-    cache: ApiKeyCache | None = getattr(app.state, "api_key_cache", None)
-    if cache is None:
-        cache = app.state.api_key_cache = ApiKeyCache()
-    return cache
+    return runtime_of(app).get_or_make(API_KEY_CACHE, ApiKeyCache)
 
 
 class AccessTokenCache:
@@ -79,12 +81,13 @@ class AccessTokenCache:
         self._entries[token] = (expires_at, principal)
 
 
+#: The app's verified access tokens (``core/runtime.py``).
+ACCESS_TOKEN_CACHE: Slot[AccessTokenCache] = Slot("access_token_cache")
+
+
 def access_token_cache(app: FastAPI) -> AccessTokenCache:
     """The app's cache of verified access tokens (made on first use)."""
-    cache: AccessTokenCache | None = getattr(app.state, "access_token_cache", None)
-    if cache is None:
-        cache = app.state.access_token_cache = AccessTokenCache()
-    return cache
+    return runtime_of(app).get_or_make(ACCESS_TOKEN_CACHE, AccessTokenCache)
 
 
 def token_config(settings: Settings) -> TokenConfig:
@@ -136,7 +139,7 @@ async def get_principal(
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
-    settings: Settings = request.app.state.settings
+    settings: Settings = runtime_of(request.app).settings
     if bearer is not None and bearer.credentials:
         tokens = access_token_cache(request.app)
         known = tokens.get(bearer.credentials)
@@ -153,7 +156,7 @@ async def get_principal(
         if cached_key is not None:
             principal = cached_key
         else:
-            async with request.app.state.sessions() as session, session.begin():
+            async with runtime_of(request.app).sessions() as session, session.begin():
                 principal = await principal_for_api_key(session, api_key, cache=cache)
     else:
         raise AuthenticationFailed("not authenticated: send a Bearer token or an X-API-Key")

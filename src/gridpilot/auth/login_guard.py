@@ -1,4 +1,4 @@
-"""The limits of one app's password checks and ``/auth`` requests (``app.state.login_guard``).
+"""The limits of one app's password checks and ``/auth`` requests (``LOGIN_GUARD``).
 
 With ``GRIDPILOT_REDIS_URL`` the per-client limits and the lock-outs of unknown usernames are
 shared by every process through Redis (``core.limits``); without it each process counts alone.
@@ -13,6 +13,7 @@ from typing import Any
 
 from gridpilot.auth.passwords import HashGate
 from gridpilot.core.limits import Limiter, Limits, Lockout
+from gridpilot.core.runtime import Slot, runtime_of
 from gridpilot.core.settings import Settings
 
 
@@ -50,12 +51,14 @@ class LoginGuard:
         await self.limits.stop()
 
 
+#: The app's password-check limits and lock-outs (``core/runtime.py``).
+LOGIN_GUARD: Slot[LoginGuard] = Slot("login_guard")
+
+
 def login_guard(app: Any) -> LoginGuard:
     """The guard of ``app`` (a FastAPI app), made from its settings on first use."""
-    guard: LoginGuard | None = getattr(app.state, "login_guard", None)
-    if guard is None:
-        guard = app.state.login_guard = LoginGuard.from_settings(app.state.settings)
-    return guard
+    runtime = runtime_of(app)
+    return runtime.get_or_make(LOGIN_GUARD, lambda: LoginGuard.from_settings(runtime.settings))
 
 
 def client_address(request: Any) -> str:

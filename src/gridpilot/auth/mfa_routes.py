@@ -18,6 +18,7 @@ from gridpilot.auth.models import User
 from gridpilot.auth.permissions import Permission, Principal
 from gridpilot.auth.revocation import rights_cache
 from gridpilot.core.errors import AuthenticationFailed, PermissionDenied
+from gridpilot.core.runtime import runtime_of
 from gridpilot.db.dependencies import SessionDep
 
 router = APIRouter(prefix="/users", tags=["auth"])
@@ -97,7 +98,9 @@ class EnrolmentConfirm(EnrolmentStart):
 
 
 async def _token_user(request: Request, session: AsyncSession, mfa_token: str) -> User:
-    user_id, version = mfa.decode_mfa_token(token_config(request.app.state.settings), mfa_token)
+    user_id, version = mfa.decode_mfa_token(
+        token_config(runtime_of(request.app).settings), mfa_token
+    )
     user = await session.get(User, user_id)
     if user is None or user.disabled or user.token_version != version:
         raise AuthenticationFailed("invalid MFA token: log in again")

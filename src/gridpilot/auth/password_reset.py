@@ -10,7 +10,7 @@ request voids the user's earlier tokens.
 the user's sessions, clears a lock-out and spends the token; a wrong, used or expired token is
 422 ``invalid_token``.
 
-Sending goes through ``app.state.send_email`` (the API layer sets it to the alerts mailer: auth
+Sending goes through the runtime's ``SEND_EMAIL`` (the API layer sets it to the alerts mailer: auth
 sits below alerts and does not import it).
 """
 

@@ -16,6 +16,7 @@ from gridpilot.auth.permissions import Role
 from gridpilot.auth.routes import limit_auth_rate
 from gridpilot.auth.schemas import USERNAME_PATTERN, EmailAddress, password_field
 from gridpilot.core.errors import PermissionDenied
+from gridpilot.core.runtime import runtime_of
 from gridpilot.db.dependencies import SessionDep
 
 router = APIRouter(prefix="/auth", tags=["auth"], dependencies=[Depends(limit_auth_rate)])
@@ -48,7 +49,7 @@ class Registered(BaseModel):
                409: {"description": "username taken"}},
 )  # fmt: skip
 async def register(body: Registration, request: Request, session: SessionDep) -> Registered:
-    if not request.app.state.settings.self_registration:
+    if not runtime_of(request.app).settings.self_registration:
         raise PermissionDenied("self-registration is off: ask an administrator for an account")
     user = await service.create_user(
         session=session, username=body.username, password=body.password, role=Role.VIEWER,

@@ -14,6 +14,7 @@ from gridpilot.auth import audit, password_reset
 from gridpilot.auth.login_guard import client_address, login_guard
 from gridpilot.auth.revocation import rights_cache
 from gridpilot.auth.schemas import password_field
+from gridpilot.core.runtime import runtime_of
 from gridpilot.core.settings import Settings
 from gridpilot.db.dependencies import SessionDep
 
@@ -43,8 +44,8 @@ class ResetConfirm(BaseModel):
 
 
 async def _send(request: Request, mails: list[password_reset.ResetMail]) -> None:
-    settings: Settings = request.app.state.settings
-    send: password_reset.SendEmail | None = getattr(request.app.state, "send_email", None)
+    settings: Settings = runtime_of(request.app).settings
+    send: password_reset.SendEmail | None = runtime_of(request.app).get(password_reset.SEND_EMAIL)
     for mail in mails:
         problem = (
             await send(settings, password_reset.compose(settings, mail))
@@ -67,7 +68,7 @@ async def ask_for_reset(
 ) -> ResetAccepted:
     """An enabled user whose username or e-mail is ``login`` and who has an e-mail address gets
     a single-use token by e-mail, valid 30 minutes. The answer is the same for everyone."""
-    settings: Settings = request.app.state.settings
+    settings: Settings = runtime_of(request.app).settings
     mails = await password_reset.request_reset(
         session=session, login=body.login, ttl_s=settings.password_reset_ttl_s
     )

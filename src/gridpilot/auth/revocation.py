@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from gridpilot.auth.models import ApiKey, User
 from gridpilot.auth.permissions import Principal
 from gridpilot.core.errors import AuthenticationFailed
+from gridpilot.core.runtime import Slot, runtime_of
 
 #: A user or key no longer allowed in: disabled, deleted or revoked.
 GONE = -1
@@ -99,14 +100,16 @@ async def _read_state(sessions: async_sessionmaker[AsyncSession], name: str) -> 
         return GONE if gone else 0
 
 
+#: The app's user and key states (``core/runtime.py``).
+RIGHTS_CACHE: Slot[RightsCache] = Slot("rights_cache")
+
+
 def rights_cache(app: FastAPI) -> RightsCache:
     """The app's cache of user and key states (made on first use)."""
-    cache: RightsCache | None = getattr(app.state, "rights_cache", None)
-    if cache is None:
-        cache = app.state.rights_cache = RightsCache(app.state.settings.auth_recheck_s)
-    return cache
+    runtime = runtime_of(app)
+    return runtime.get_or_make(RIGHTS_CACHE, lambda: RightsCache(runtime.settings.auth_recheck_s))
 
 
 async def check_not_revoked(app: FastAPI, principal: Principal) -> None:
     """``AuthenticationFailed`` when the access token behind ``principal`` was revoked."""
-    await rights_cache(app).check(app.state.sessions, principal)
+    await rights_cache(app).check(runtime_of(app).sessions, principal)

@@ -32,6 +32,7 @@ from gridpilot.auth.oauth import OAuthError, basic_credentials, invalid_client
 from gridpilot.auth.reset_routes import router as reset_router
 from gridpilot.auth.schemas import OAuthErrorBody, TokenResponse
 from gridpilot.auth.user_routes import router as user_router
+from gridpilot.core.runtime import runtime_of
 from gridpilot.core.settings import Settings
 from gridpilot.db.dependencies import SessionDep
 
@@ -137,7 +138,7 @@ def _client_credentials(request: Request, fields: dict[str, str]) -> tuple[str, 
 
 
 async def _grant(request: Request, session: SessionDep) -> TokenGrant:
-    settings: Settings = request.app.state.settings
+    settings: Settings = runtime_of(request.app).settings
     config = token_config(settings)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":

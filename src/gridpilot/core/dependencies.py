@@ -1,4 +1,4 @@
-"""Request-level accessors for what ``create_app`` put on ``app.state``."""
+"""Request-level accessors for the app's runtime (``core/runtime.py``)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,18 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from gridpilot.core.bus import EventBus
+from gridpilot.core.runtime import runtime_of
 from gridpilot.core.settings import Settings
 from gridpilot.core.validation_report import error_entry, invalid_request
 
 
 async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
+    settings: Settings = runtime_of(request.app).settings
     return settings
 
 
 async def get_bus(request: Request) -> EventBus:
-    bus: EventBus = request.app.state.bus
+    bus: EventBus = runtime_of(request.app).bus
     return bus
 
 

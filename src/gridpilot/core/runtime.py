@@ -2,7 +2,7 @@
 in one object instead of loose ``app.state`` attributes.
 
 ``AppRuntime`` holds the foundation as typed fields (settings, engine, session factory, bus,
-metrics) and the runtimes started in ``api/app.py::start_runtime`` (stopped in reverse). What a
+metrics) and the runtimes started in ``api/lifespan.py::start_runtime`` (stopped in reverse). What a
 package above adds (its background runtime, a per-app cache) sits in a ``Slot`` that the owning
 package declares beside its class, so the runtime's fields stay typed without ``core`` importing
 the layers above it::
@@ -52,7 +52,7 @@ class AppRuntime:
     sessions: async_sessionmaker[AsyncSession]
     bus: EventBus
     metrics: Metrics
-    #: Started in this order by ``api/app.py::start_runtime``, stopped in reverse.
+    #: Started in this order by ``api/lifespan.py::start_runtime``, stopped in reverse.
     runtimes: list[Stoppable] = field(default_factory=list)
     _values: dict[str, Any] = field(default_factory=dict, repr=False)
 

@@ -12,9 +12,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from gridpilot.core.runtime import runtime_of
+
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
+    sessions: async_sessionmaker[AsyncSession] = runtime_of(request.app).sessions
     async with sessions() as session:
         try:
             yield session

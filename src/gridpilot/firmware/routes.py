@@ -14,6 +14,7 @@ from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.auth.dependencies import Configurer, Reader, TelemetryWriter
+from gridpilot.core.runtime import runtime_of
 from gridpilot.db.dependencies import SessionDep
 from gridpilot.firmware import events, service
 from gridpilot.firmware.schemas import (
@@ -34,7 +35,7 @@ Offset = Annotated[int, Query(ge=0, le=10**9, description="Items to skip")]
 
 def _announce(request: Request, background: BackgroundTasks, session: AsyncSession) -> None:
     """Publish the session's firmware events once the answer is sent (after the commit)."""
-    background.add_task(events.publish, request.app.state.bus, events.take(session))
+    background.add_task(events.publish, runtime_of(request.app).bus, events.take(session))
 
 
 @router.post(

@@ -13,8 +13,10 @@ from gridpilot.analytics.grid_revenue import GridRevenue, total_revenue
 from gridpilot.analytics.site_balance import TERMS
 from gridpilot.auth.dependencies import Reader
 from gridpilot.balance.dependencies import CacheDep
-from gridpilot.control.tasks import ControlRuntime, status_policy
+from gridpilot.balance.recent import RECENT_BALANCES
+from gridpilot.control.tasks import CONTROL, ControlRuntime, status_policy
 from gridpilot.core.dependencies import SettingsDep
+from gridpilot.core.runtime import runtime_of
 from gridpilot.core.timestamps import iso, iso_local, now_ms
 from gridpilot.db.dependencies import SessionDep
 from gridpilot.fleet.schemas import (
@@ -49,7 +51,7 @@ narrow further."""
 
 
 def _tracked(request: Request) -> Callable[[int], int | None]:
-    runtime: ControlRuntime | None = getattr(request.app.state, "control", None)
+    runtime: ControlRuntime | None = runtime_of(request.app).get(CONTROL)
     return runtime.tracker.last_seen if runtime is not None else (lambda _asset_id: None)
 
 
@@ -187,7 +189,7 @@ async def get_fleet_summary(
         policy=status_policy(settings),
         cache=cache,
         max_gap_s=settings.energy_max_gap_s,
-        recent=getattr(request.app.state, "recent_balances", None),
+        recent=runtime_of(request.app).get(RECENT_BALANCES),
     )
     body = FleetSummaryOut(
         generated_at=iso(at),

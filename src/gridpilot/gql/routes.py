@@ -13,7 +13,9 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError
 
 from gridpilot.auth.dependencies import Reader
 from gridpilot.balance.dependencies import CacheDep
+from gridpilot.balance.recent import RECENT_BALANCES
 from gridpilot.core.dependencies import SettingsDep
+from gridpilot.core.runtime import Slot, runtime_of
 from gridpilot.core.timestamps import now_ms
 from gridpilot.db.dependencies import SessionDep
 from gridpilot.gql import limits
@@ -49,11 +51,12 @@ class GraphQLResponse(BaseModel):
     errors: list[dict[str, Any]] | None = None
 
 
+#: The app's GraphQL schema, built on first use (``core/runtime.py``).
+GRAPHQL_SCHEMA: Slot[Any] = Slot("graphql_schema")
+
+
 def _schema(request: Request) -> Any:
-    schema = getattr(request.app.state, "graphql_schema", None)
-    if schema is None:
-        schema = request.app.state.graphql_schema = build_schema()
-    return schema
+    return runtime_of(request.app).get_or_make(GRAPHQL_SCHEMA, build_schema)
 
 
 @router.post(
@@ -77,7 +80,7 @@ async def graphql(
         settings=settings,
         now_ms=now_ms(),
         cache=cache,
-        recent=getattr(request.app.state, "recent_balances", None),
+        recent=runtime_of(request.app).get(RECENT_BALANCES),
     )
     token = limits.VARIABLES.set(body.variables or {})  # the cost limit reads sizes there
     try:

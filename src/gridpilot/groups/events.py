@@ -3,7 +3,7 @@ routes after the commit: alert evaluators reload the members of rules on groups.
 read live otherwise, so a dynamic group follows ``asset.changed`` by construction.
 
 ``group_users(app)``: what may target a group (``usage.GroupUsers``), as the app was built
-with them (``app.state.group_users``; none when absent).
+with them (the runtime's ``usage.GROUP_USERS``; none when absent).
 """
 
 from __future__ import annotations
@@ -12,11 +12,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from gridpilot.core import events as catalogue
-from gridpilot.groups.usage import Event, GroupUsers
+from gridpilot.core.runtime import runtime_of
+from gridpilot.groups.usage import GROUP_USERS, Event, GroupUsers
 
 
 def group_users(app: Any) -> tuple[GroupUsers, ...]:
-    return tuple(getattr(app.state, "group_users", ()))
+    found = runtime_of(app).get(GROUP_USERS)
+    return tuple(found) if found is not None else ()
 
 
 async def publish_group_changed(
@@ -25,6 +27,6 @@ async def publish_group_changed(
     """Publish ``before`` (the changes a forced delete made to the group's users), then
     ``group.changed``."""
     for topic, body in before:
-        await app.state.bus.publish(topic, body)
+        await runtime_of(app).bus.publish(topic, body)
     payload: catalogue.GroupChanged = {"group_id": group_id, "action": action}
-    await app.state.bus.publish(catalogue.GROUP_CHANGED.name, dict(payload))
+    await runtime_of(app).bus.publish(catalogue.GROUP_CHANGED.name, dict(payload))

@@ -3,7 +3,7 @@
 Alert rules and command schedules target a group by id, and they live in domains above this one
 (``alerts``, ``scheduling``): each provides a ``GroupUsers`` (``alerts/group_use.py``,
 ``scheduling/group_use.py``), and the app hands them all to the group routes and pages
-(``app.state.group_users``, built in ``api/app.py``). Deleting a group that something uses
+(the runtime's ``GROUP_USERS``, built in ``api/app.py``). Deleting a group that something uses
 
 - is refused (409 ``group_in_use``) with every user named (kind, id, name) in the message and
   in ``details``;

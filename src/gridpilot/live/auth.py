@@ -14,6 +14,7 @@ from gridpilot.auth.permissions import Principal
 from gridpilot.auth.revocation import check_not_revoked
 from gridpilot.auth.tokens import decode_access_token
 from gridpilot.core.errors import AuthenticationFailed
+from gridpilot.core.runtime import runtime_of
 
 MAX_CREDENTIAL_LENGTH = 4096
 
@@ -33,10 +34,10 @@ async def authenticate(app: FastAPI, credential: object) -> tuple[Principal, flo
         cache = api_key_cache(app)
         principal = cache.get(credential)
         if principal is None:
-            async with app.state.sessions() as session, session.begin():
+            async with runtime_of(app).sessions() as session, session.begin():
                 principal = await principal_for_api_key(session, credential, cache=cache)
         return principal, None
-    claims = decode_access_token(token_config(app.state.settings), credential)
+    claims = decode_access_token(token_config(runtime_of(app).settings), credential)
     principal = principal_from_claims(claims)
     await check_not_revoked(app, principal)
     return principal, float(claims["exp"])

@@ -21,9 +21,10 @@ from gridpilot.auth.permissions import Principal
 from gridpilot.core.bus import EventBus
 from gridpilot.core.errors import NotFound
 from gridpilot.core.metrics import Metrics
-from gridpilot.core.runtime import Slot
+from gridpilot.core.runtime import Slot, runtime_of
 from gridpilot.live.client import LiveClient
 from gridpilot.live.protocol import EVENT_KINDS, Subscription, kind_of
+from gridpilot.telemetry.tasks import TELEMETRY
 
 log = logging.getLogger(__name__)
 
@@ -109,14 +110,15 @@ class LiveHub:
 
 
 async def start_live(app: FastAPI) -> LiveHub:
-    """The app's hub, subscribed to the bus (``app.state.live``)."""
-    telemetry = getattr(app.state, "telemetry", None)
+    """The app's hub, subscribed to the bus (``LIVE``)."""
+    runtime = runtime_of(app)
+    telemetry = runtime.get(TELEMETRY)
 
     def asset_sites(asset_id: int) -> int | None:
         target = telemetry.lookups.assets.get(asset_id) if telemetry is not None else None
         return target.site_id if target is not None else None
 
-    hub = LiveHub(app.state.bus, app.state.metrics, app.state.sessions, asset_sites)
+    hub = LiveHub(runtime.bus, runtime.metrics, runtime.sessions, asset_sites)
     await hub.start()
     return hub
 

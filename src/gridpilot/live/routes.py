@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, WebSocket
 
+from gridpilot.core.runtime import runtime_of
+from gridpilot.live.hub import LIVE
 from gridpilot.live.session import serve_live
 
 router = APIRouter(tags=["live"])
@@ -16,4 +18,4 @@ async def live_stream(websocket: WebSocket) -> None:
     Authenticate with ``Sec-WebSocket-Protocol: bearer, <JWT or API key>`` or a first message
     ``{"type": "auth", "token": ...}``; then send ``{"type": "subscribe", ...}``.
     """
-    await serve_live(websocket, websocket.app.state.live)
+    await serve_live(websocket, runtime_of(websocket.app).require(LIVE))

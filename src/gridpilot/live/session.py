@@ -19,6 +19,7 @@ from fastapi import WebSocket
 
 from gridpilot.auth.permissions import Permission
 from gridpilot.core.errors import AuthenticationFailed, BadRequest, GridpilotError, Unavailable
+from gridpilot.core.runtime import runtime_of
 from gridpilot.core.settings import Settings
 from gridpilot.live.auth import authenticate
 from gridpilot.live.client import LiveClient
@@ -92,7 +93,7 @@ async def _first_auth_message(websocket: WebSocket, timeout_s: float) -> object:
 
 async def serve_live(websocket: WebSocket, hub: LiveHub) -> None:
     """Handle one connection until it closes."""
-    settings: Settings = websocket.app.state.settings
+    settings: Settings = runtime_of(websocket.app).settings
     offered = [p.strip() for p in websocket.scope.get("subprotocols", [])]
     credential: object = None
     subprotocol = None

@@ -13,7 +13,7 @@ import socket
 import uuid
 from typing import Any
 
-from gridpilot.core.runtime import Slot
+from gridpilot.core.runtime import Slot, runtime_of
 from gridpilot.openadr.ven import VenRuntime
 from gridpilot.openadr.vtn import VtnRuntime
 
@@ -27,14 +27,17 @@ def process_owner() -> str:
 
 class OpenAdrRuntime:
     def __init__(self, app: Any) -> None:
-        settings = app.state.settings
+        settings = runtime_of(app).settings
         self.interval_s = float(settings.openadr_ven_interval_s)
         owner = process_owner()
         self.ven = VenRuntime(
-            app.state.sessions, app.state.bus, interval_s=self.interval_s or 10, owner=owner
+            runtime_of(app).sessions,
+            runtime_of(app).bus,
+            interval_s=self.interval_s or 10,
+            owner=owner,
         )
         self.vtn = (
-            VtnRuntime(settings, app.state.sessions, owner=owner)
+            VtnRuntime(settings, runtime_of(app).sessions, owner=owner)
             if settings.openadr_vtn_enabled
             else None
         )
@@ -71,7 +74,7 @@ class OpenAdrRuntime:
 
 
 async def start_openadr(app: Any) -> OpenAdrRuntime:
-    """Build and start the OpenADR loop of ``app`` (``app.state.openadr``)."""
+    """Build and start the OpenADR loop of ``app`` (``OPENADR``)."""
     runtime = OpenAdrRuntime(app)
     runtime.start()
     return runtime

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from gridpilot.control.events import publish_command_changes
 from gridpilot.core.bus import EventBus
 from gridpilot.core.periodic import Periodic, run_each_due
-from gridpilot.core.runtime import Slot
+from gridpilot.core.runtime import Slot, runtime_of
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import now_ms as clock_ms
 from gridpilot.scheduling import runs
@@ -81,8 +81,10 @@ class ScheduleRuntime:
 
 
 async def start_schedules(app: Any) -> ScheduleRuntime:
-    """Build and start the command scheduler of ``app`` (``app.state.command_schedules``)."""
-    runtime = ScheduleRuntime(app.state.settings, app.state.sessions, app.state.bus)
+    """Build and start the command scheduler of ``app`` (``COMMAND_SCHEDULES``)."""
+    runtime = ScheduleRuntime(
+        runtime_of(app).settings, runtime_of(app).sessions, runtime_of(app).bus
+    )
     runtime.start()
     return runtime
 

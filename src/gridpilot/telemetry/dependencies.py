@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from gridpilot.core.errors import Unavailable
-from gridpilot.telemetry.tasks import TelemetryRuntime
+from gridpilot.core.runtime import runtime_of
+from gridpilot.telemetry.tasks import TELEMETRY, TelemetryRuntime
 
 
 async def get_runtime(request: Request) -> TelemetryRuntime:
@@ -16,7 +17,7 @@ async def get_runtime(request: Request) -> TelemetryRuntime:
     ``async`` although it awaits nothing: FastAPI runs a plain ``def`` dependency in its
     thread pool, a thread hand-off per request on the ingest hot path.
     """
-    runtime: TelemetryRuntime | None = getattr(request.app.state, "telemetry", None)
+    runtime: TelemetryRuntime | None = runtime_of(request.app).get(TELEMETRY)
     if runtime is None:
         raise Unavailable("telemetry is not running")
     return runtime

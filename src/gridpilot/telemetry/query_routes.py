@@ -22,10 +22,12 @@ from gridpilot.assets.catalogue import METRIC_KEY_PATTERN
 from gridpilot.assets.service import get_asset, metric_refs
 from gridpilot.auth.dependencies import Reader
 from gridpilot.core.errors import ValidationFailed
+from gridpilot.core.runtime import runtime_of
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import MS_PER_DAY, iso, parse_period
 from gridpilot.db.dependencies import SessionDep
 from gridpilot.telemetry.queries import energy, latest_values, require_asset, series
+from gridpilot.telemetry.tasks import TELEMETRY
 
 router = APIRouter(tags=["telemetry"])
 
@@ -67,7 +69,7 @@ async def metric_unit(
 ) -> tuple[int, str, str] | None:
     """``(id, key, unit)`` of catalogue metric ``key`` (None: unknown), from the telemetry
     runtime's lookup cache (evicted on ``metric.changed``), else from the database."""
-    runtime = getattr(app.state, "telemetry", None)
+    runtime = runtime_of(app).get(TELEMETRY)
     target = runtime.lookups.metrics.get(key) if runtime is not None else None
     if target is not None:
         return int(target.id), str(target.key), str(target.unit)
@@ -113,8 +115,8 @@ async def get_series(
     any other error.
     """
     app = request.app
-    settings: Settings = app.state.settings
-    async with read_connection(app.state.engine) as connection:
+    settings: Settings = runtime_of(app).settings
+    async with read_connection(runtime_of(app).engine) as connection:
         try:
             ref = await metric_unit(app, connection, metric)
             if ref is None:
@@ -179,7 +181,7 @@ async def get_energy(
     """``{"energy_kwh", "method", "coverage", "start", "end"}``: register deltas (reset-aware)
     when the asset has an ``energy_kwh`` register, else the power integral; ``coverage`` is the
     fraction of the period the figure accounts for."""
-    settings: Settings = request.app.state.settings
+    settings: Settings = runtime_of(request.app).settings
     await get_asset(session=session, asset_id=asset_id, principal=principal)
     start_ms, end_ms = parse_period(start, end)
     result = await energy(

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.core.bus import EventBus
 from gridpilot.core.errors import Unavailable
+from gridpilot.core.runtime import runtime_of
 from gridpilot.core.settings import Settings
 from gridpilot.web.tokens import TokenStore
 
@@ -23,16 +24,16 @@ class WebContext:
 
     @property
     def settings(self) -> Settings:
-        return self.app.state.settings
+        return runtime_of(self.app).settings
 
     @property
     def bus(self) -> EventBus:
-        return self.app.state.bus
+        return runtime_of(self.app).bus
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A read/write session in one transaction, committed on success."""
-        async with self.app.state.sessions() as session, session.begin():
+        async with runtime_of(self.app).sessions() as session, session.begin():
             yield session
 
 

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 from gridpilot.assets.models import Asset
 from gridpilot.control.status import StatusView, read_statuses
-from gridpilot.control.tasks import status_policy
+from gridpilot.control.tasks import CONTROL, status_policy
+from gridpilot.core.runtime import runtime_of
 from gridpilot.core.timestamps import now_ms
 from gridpilot.web.context import current
 
@@ -29,7 +30,7 @@ def since_label(ts_ms: int | None, now: int | None = None) -> str:
 async def statuses(assets: Sequence[Asset]) -> dict[int, StatusView]:
     """Online/offline/unknown of ``assets`` as ``GET /assets/{id}/status`` reports it."""
     context = current()
-    runtime = getattr(context.app.state, "control", None)
+    runtime = runtime_of(context.app).get(CONTROL)
     async with context.session() as session:
         views = await read_statuses(
             session=session,

@@ -17,9 +17,12 @@ import pandas as pd
 from gridpilot.analytics.site_balance import TERMS
 from gridpilot.assets.models import Site
 from gridpilot.auth.permissions import Principal
+from gridpilot.balance.cache import BALANCE
 from gridpilot.balance.current import CurrentBalance, current_balances
+from gridpilot.balance.recent import RECENT_BALANCES
 from gridpilot.balance.service import SiteBalance, site_balances
-from gridpilot.control.tasks import status_policy
+from gridpilot.control.tasks import CONTROL, status_policy
+from gridpilot.core.runtime import runtime_of
 from gridpilot.core.timestamps import local_midnight_ms, now_ms, to_ms
 from gridpilot.fleet.service import (
     CURRENT_MAX_AGE_MS,
@@ -46,7 +49,7 @@ async def load_fleet(
     figures in ``every``, ``limit`` of them from ``offset`` in ``page``; its ``balances`` cover
     the last ``history_hours`` too (``recent``)."""
     context = current()
-    runtime = getattr(context.app.state, "control", None)
+    runtime = runtime_of(context.app).get(CONTROL)
     async with context.session() as session:
         return await fleet_summary(
             session=session,
@@ -57,10 +60,10 @@ async def load_fleet(
             now_ms=now_ms(),
             tracked=runtime.tracker.last_seen if runtime else (lambda _asset_id: None),
             policy=status_policy(context.settings),
-            cache=getattr(context.app.state, "balance", None),
+            cache=runtime_of(context.app).get(BALANCE),
             max_gap_s=context.settings.energy_max_gap_s,
             history_ms=history_hours * HOUR_MS,
-            recent=getattr(context.app.state, "recent_balances", None),
+            recent=runtime_of(context.app).get(RECENT_BALANCES),
         )
 
 
@@ -106,7 +109,7 @@ def now_totals(balances: Iterable[CurrentBalance]) -> NowTotals:
 async def balances_now(site_ids: Sequence[int]) -> dict[int, CurrentBalance]:
     """Each site's current balance, from the cache (the database without one)."""
     context = current()
-    cache = getattr(context.app.state, "balance", None)
+    cache = runtime_of(context.app).get(BALANCE)
     at = now_ms()
     if cache is not None:
         return await cache.balances(site_ids, now_ms=at, max_age_ms=CURRENT_MAX_AGE_MS)

@@ -34,6 +34,7 @@ from gridpilot.auth.refresh_tokens import revoke_family
 from gridpilot.auth.revocation import check_not_revoked
 from gridpilot.auth.tokens import decode_access_token, sha256_hex
 from gridpilot.core.errors import AuthenticationFailed, RateLimited
+from gridpilot.core.runtime import runtime_of
 from gridpilot.web.context import current
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ async def _grant_session() -> AsyncIterator[AsyncSession]:
     """A session for a grant, committed on success and on errors that keep their changes
     (``OAuthError.keep_changes``: the audit row of a log-in that asks for its second factor, a
     revoked refresh-token family), as the token endpoint does."""
-    async with current().app.state.sessions() as session:
+    async with runtime_of(current().app).sessions() as session:
         try:
             yield session
         except OAuthError as exc:

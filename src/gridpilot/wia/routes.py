@@ -17,10 +17,11 @@ from gridpilot.alerts.lifecycle import open_alerts_of_asset
 from gridpilot.assets.events import publish_assets_changed
 from gridpilot.auth.dependencies import Configurer, Reader, TelemetryWriter
 from gridpilot.control import status as control_status
-from gridpilot.control.tasks import status_policy
+from gridpilot.control.tasks import CONTROL, status_policy
 from gridpilot.core.body_limits import bulk_body
 from gridpilot.core.dependencies import BusDep, SettingsDep
 from gridpilot.core.errors import ValidationFailed
+from gridpilot.core.runtime import runtime_of
 from gridpilot.core.timestamps import from_ms, now_ms, parse_period
 from gridpilot.db.dependencies import SessionDep
 from gridpilot.telemetry.dependencies import RuntimeDep
@@ -244,7 +245,7 @@ async def get_status(
     asset, _ = await service.get_source_asset(
         session=session, source_id=source_id, principal=principal
     )
-    control = getattr(request.app.state, "control", None)
+    control = runtime_of(request.app).get(CONTROL)
     [view] = await control_status.read_statuses(
         session=session,
         assets=[(asset.id, asset.site_id, asset.expected_interval_s)],

@@ -14,6 +14,7 @@ from gridpilot.auth.dependencies import Reader
 from gridpilot.balance.service import SiteBalance, site_balances
 from gridpilot.balance.submeters import Remainder
 from gridpilot.core.errors import NotFound
+from gridpilot.core.runtime import runtime_of
 from gridpilot.core.timestamps import iso, parse_period
 from gridpilot.db.dependencies import SessionDep
 from gridpilot.insights.balance.schemas import (
@@ -126,7 +127,7 @@ async def get_balance(
         start_ms=start_ms,
         end_ms=end_ms,
         interval=interval,
-        max_gap_s=request.app.state.settings.energy_max_gap_s,
+        max_gap_s=runtime_of(request.app).settings.energy_max_gap_s,
         with_remainders=True,
     )
     return _out(balances[site_id])

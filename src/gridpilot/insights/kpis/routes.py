@@ -13,6 +13,7 @@ from fastapi import APIRouter, Path, Query, Request
 from gridpilot.auth.dependencies import Configurer, Reader
 from gridpilot.balance.dependencies import CacheDep
 from gridpilot.core.errors import ValidationFailed
+from gridpilot.core.runtime import runtime_of
 from gridpilot.core.timestamps import iso, parse_period, to_ms
 from gridpilot.db.dependencies import SessionDep
 from gridpilot.insights.kpis import tariffs
@@ -73,7 +74,7 @@ async def get_kpis(
         start_ms=start_ms,
         end_ms=end_ms,
         interval_ms=step_ms,
-        max_gap_s=request.app.state.settings.energy_max_gap_s,
+        max_gap_s=runtime_of(request.app).settings.energy_max_gap_s,
         asset_id=asset,
         site_id=site,
         asset_ids=ids,
