@@ -208,7 +208,9 @@ async def test_no_credentials_is_401_and_bad_input_is_never_a_500(client, admin)
 
 async def test_statements_do_not_grow_with_the_number_of_sites(client, admin, app):
     """Balance, today and alerts of 2 sites and of 6 sites take the same number of SQL
-    statements (set-based loads, no statement per site)."""
+    statements (set-based loads, no statement per site). The engine's listener also sees the
+    app's background work (balance refreshes, alert ticks), which only adds statements: each
+    count is the fewest of three runs."""
     query = (
         "{ sites { balance { importKw } today { importKwh gridRevenue { amount } } "
         "alerts { id } assets { id } } }"
@@ -228,18 +230,21 @@ async def test_statements_do_not_grow_with_the_number_of_sites(client, admin, ap
                 headers=admin,
             )
         await gql(client, admin, query)  # caches filled once (metric catalogue, lookups)
-        statements: list[str] = []
+        runs = []
+        for _ in range(3):
+            statements: list[str] = []
 
-        def count(*args, statements=statements) -> None:
-            statements.append(args[2])
+            def count(*args, statements=statements) -> None:
+                statements.append(args[2])
 
-        event.listen(engine, "before_cursor_execute", count)
-        try:
-            body = await gql(client, admin, query)
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
-        assert "errors" not in body and len(body["data"]["sites"]) == n
-        counts.append(len(statements))
+            event.listen(engine, "before_cursor_execute", count)
+            try:
+                body = await gql(client, admin, query)
+            finally:
+                event.remove(engine, "before_cursor_execute", count)
+            assert "errors" not in body and len(body["data"]["sites"]) == n
+            runs.append(len(statements))
+        counts.append(min(runs))
     assert counts[0] == counts[1], counts
 
 
