@@ -124,7 +124,7 @@ def test_month_cards_write_the_kpis_with_units() -> None:
     assert texts["month-share"] == ("25 %", "self-consumption 90 %")
     del figures["generation_kwh"], figures["cost"]["value"]
     texts = month_texts(figures, None)
-    assert texts["month-share"] == ("7,870 kg CO2", "carbon of the grid import")
+    assert texts["month-share"] == ("7,870 kg CO₂", "carbon of the grid import")
     assert texts["month-cost"][0] == "no tariff"
     assert texts["month-peak"][1] == "highest 15-min average"
     assert money(-3.456, "CHF") == "-3.46 CHF"

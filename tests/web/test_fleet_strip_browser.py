@@ -114,7 +114,7 @@ async def test_the_strip_shows_the_seed_figures_with_how_they_are_computed(deskt
     await expect(page.get_by_test_id("kpi-sites-value")).to_have_text("2")
     await expect(page.get_by_test_id("kpi-capacity-value")).to_have_text("2.50 MW")  # 2,500 kW
     # 40 kWh x 0.5 + 40 kWh x 0.4 kg CO2/kWh
-    await expect(page.get_by_test_id("kpi-carbon-saved-value")).to_have_text("36 kg CO2")
+    await expect(page.get_by_test_id("kpi-carbon-saved-value")).to_have_text("36 kg CO₂")
     await expect(page.get_by_test_id("kpi-revenue-value")).to_have_text("€1.20")  # 15 x 0.08
     await expect(page.get_by_test_id("kpi-revenue")).to_contain_text(
         "1 of 2 sites without export price"

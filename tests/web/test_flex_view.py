@@ -62,10 +62,10 @@ def test_charts_on_the_sites_clock_with_units():
 
 
 def test_status_line_in_the_sites_time():
-    line = view.status_line(_plan(), "Europe/Rome", "saved today 1.50 EUR vs no battery")
+    line = view.status_line(_plan(), "Europe/Rome", "saved today €1.50 vs no battery")
     assert line.split(" \u00b7 ") == [
         "Planned 2026-12-04 14:05 CET", "optimal", "0.25 h from 14:00",
-        "plan saves 2.00 EUR vs no battery", "saved today 1.50 EUR vs no battery",
+        "plan saves €2.00 vs no battery", "saved today €1.50 vs no battery",
     ]  # fmt: skip
 
 

@@ -81,7 +81,7 @@ def seed_strip(figures: SeedFigures) -> None:
     _card("Capacity", f"{figures.capacity_mw:,.2f} MW", "capacity", "installed generation")
     _card(
         "Carbon saved today",
-        f"{figures.carbon_saved_kg:,.0f} kg CO2",
+        f"{figures.carbon_saved_kg:,.0f} kg CO₂",
         "carbon-saved",
         "generation x grid factor",
     )

@@ -18,7 +18,7 @@ from gridpilot.flex.savings_schemas import FlexSavingsOut
 from gridpilot.flex.schedule_schemas import ScheduleOut
 from gridpilot.web.charts import time_chart
 from gridpilot.web.dr_view import wall_ms
-from gridpilot.web.numbers import local_datetime
+from gridpilot.web.numbers import local_datetime, money
 from gridpilot.web.palette import CONTRACT, GREY, colour
 
 SOC_COLOURS = ("#26a69a", "#7e57c2", "#5c6bc0", "#8d6e63")
@@ -113,8 +113,13 @@ def _start_soc(plan: ScheduleOut, name: str, otherwise: float) -> float:
     return float(start) if isinstance(start, int | float) else otherwise
 
 
+def _eur(amount: Any) -> str:
+    """``€5.78``: a money amount [EUR] as the other pages write it (display only)."""
+    return money(float(amount), "EUR")
+
+
 def status_line(plan: ScheduleOut, zone: str, saving: str | None = None) -> str:
-    """``Planned 2026-12-04 14:05 CET · optimal · 24 h from 14:00 · saved today 5.78 EUR``."""
+    """``Planned 2026-12-04 14:05 CET · optimal · 24 h from 14:00 · saved today €5.78 ...``."""
     method = plan.status if plan.status == "fallback" else f"optimal ({plan.solver_status})"
     if plan.solver_status == "optimal" and plan.status == "optimal":
         method = "optimal"
@@ -124,7 +129,7 @@ def status_line(plan: ScheduleOut, zone: str, saving: str | None = None) -> str:
         f"Planned {local_datetime(to_ms(plan.created_at), zone)}",
         method,
         f"{hours:g} h from {start}",
-        f"plan saves {plan.savings.saving_vs_no_battery_eur} EUR vs no battery",
+        f"plan saves {_eur(plan.savings.saving_vs_no_battery_eur)} vs no battery",
     ]
     if saving is not None:
         parts.append(saving)
@@ -132,13 +137,13 @@ def status_line(plan: ScheduleOut, zone: str, saving: str | None = None) -> str:
 
 
 def savings_today(found: FlexSavingsOut) -> str:
-    """``saved today 5.78 EUR vs no battery, 6.19 EUR vs rule-based`` (measured so far)."""
+    """``saved today €5.78 vs no battery, €6.19 vs rule-based`` (measured so far)."""
     p = found.total
     if p.measured_intervals == 0:
         return "nothing measured today yet"
     return (
-        f"saved today {p.saving_vs_no_battery_eur} EUR vs no battery, "
-        f"{p.saving_vs_rule_based_eur} EUR vs rule-based"
+        f"saved today {_eur(p.saving_vs_no_battery_eur)} vs no battery, "
+        f"{_eur(p.saving_vs_rule_based_eur)} vs rule-based"
     )
 
 

@@ -77,7 +77,7 @@ def month_texts(figures: dict[str, Any], contract_kw: float | None) -> dict[str,
         texts["month-share"] = (share(sufficiency), f"self-consumption {share(consumed)}")
     else:  # a consumer only: its carbon instead
         texts["month-share"] = (
-            number(_value(figures, "carbon_kg"), "kg CO2", 0),
+            number(_value(figures, "carbon_kg"), "kg CO₂", 0),
             "carbon of the grid import",
         )
     return texts

@@ -77,7 +77,7 @@ def _kpis(totals: FleetTotals, seed: SeedFigures) -> None:
                 "peak",
                 f"{name}: {power(imported)} of {power(contract)}",
             )
-        kpi_card("Carbon today", number(totals.carbon_kg, "kg CO2", 0), "carbon", "grid import")
+        kpi_card("Carbon today", number(totals.carbon_kg, "kg CO₂", 0), "carbon", "grid import")
         kpi_card("Cost today", "per site", "cost", "tariffs differ: on each site's page")
         kpi_card(
             "Open alerts",
