@@ -53,6 +53,19 @@ class ProductionIn(BaseModel):
     records: list[ProductionRecordIn] = Field(min_length=1, max_length=MAX_RECORDS)
 
 
+class ProductionRejection(BaseModel):
+    index: int = Field(description="The record's position in `records`")
+    field: str = Field(description="The record's field whose reading was refused")
+    reason: str
+
+
+class ProductionStored(BaseModel):
+    """The answer of POST /assets/{id}/production (200, 207 and 422 alike)."""
+
+    stored: int = Field(description="Readings stored")
+    rejected: list[ProductionRejection]
+
+
 class ProductionIntervalOut(BaseModel):
     ts: str = Field(description="Start of the interval, ISO-8601 UTC")
     production_count: float | None = Field(description="Units made in the interval")
@@ -127,6 +140,12 @@ async def get_production(
         "Answer `{stored, rejected: [{index, field, reason}]}` (index: the record): 200 all "
         "stored, 207 some, 422 none."
     ),
+    response_model=None,
+    responses={
+        200: {"model": ProductionStored, "description": "Every reading stored."},
+        207: {"model": ProductionStored, "description": "Some readings stored, some rejected."},
+        422: {"model": ProductionStored, "description": "Every reading rejected."},
+    },
 )
 async def post_production(
     asset_id: AssetId,

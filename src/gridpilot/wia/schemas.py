@@ -236,9 +236,12 @@ class SourceStatus(BaseModel):
     expectedIntervalSeconds: float
     staleAfterSeconds: float = Field(description="Offline when no reading for this long")
     checkedAt: datetime
-    statusReason: Literal["lwt", "stale", "data", "birth"] | None = Field(
+    statusReason: Literal["lwt", "stale", "data", "birth", "stopped"] | None = Field(
         default=None,
-        description="Why: MQTT Last Will, no data for too long, fresh data, birth message",
+        description=(
+            "Why: MQTT Last Will, no data for too long, fresh data, birth message, or its "
+            "source stopped on purpose (the simulator)"
+        ),
     )
     statusChangedAt: datetime | None = Field(
         default=None, description="When the status last changed (UTC)"
