@@ -62,6 +62,7 @@ class SimSite:
         sessions = self.app.state.sessions
         power = await metric_id(sessions, "power_kw")
         energy = await metric_id(sessions, "energy_kwh")
+        outdoor = await metric_id(sessions, "outdoor_temperature_c")
         rows = []
         for sim in self.assets.values():
             ts, values = generate(sim.model, sim.ctx, self.now_ms, until_ms, step_ms=step_ms,
@@ -70,6 +71,10 @@ class SimSite:
                      for t, v in zip(ts, values["power_kw"], strict=True)]  # fmt: skip
             rows += [(sim.asset_id, energy, int(t), float(v))
                      for t, v in zip(ts, values["energy_kwh"], strict=True)]  # fmt: skip
+            # the HVAC's outdoor sensor (the weather-regression baseline reads it)
+            outside = values.get("outdoor_temperature_c", ())
+            rows += [(sim.asset_id, outdoor, int(t), float(v))
+                     for t, v in zip(ts, outside, strict=True)]  # fmt: skip
             # the register at the chunk's end, so the interval just ended is metered now
             rows.append((sim.asset_id, energy, until_ms, sim.accumulator.values["energy_kwh"]))
         await insert_readings(sessions, rows)

@@ -10,6 +10,9 @@ days of the site's earlier events excluded.
 ``forecast``: the newest stored day-ahead consumption forecast of the site
 (``insights.forecasts``), which must have been issued before the event starts
 (``analytics.cbl.forecast_baseline``).
+
+``weather_regression``: the site's load regressed on its own measured outdoor temperature,
+settled ex post (``dr.weather_baseline``).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from gridpilot.assets.models import Site
 from gridpilot.balance.service import site_balances
 from gridpilot.core.errors import ValidationFailed
 from gridpilot.core.timestamps import MS_PER_DAY, MS_PER_HOUR, MS_PER_MIN
+from gridpilot.dr.weather_baseline import WEATHER, history_start_ms, weather_event_baseline
 from gridpilot.insights.forecasts.storage import forecast_of, latest_stored
 
 STEP_MS = 15 * MS_PER_MIN
@@ -44,7 +48,7 @@ STEP_MS = 15 * MS_PER_MIN
 #: weekend days), the load-point adjustment capped at +-20 % (docs/demand-response.md).
 DEFAULT_METHOD = "caiso_10in10"
 FORECAST = "forecast"
-METHODS: tuple[str, ...] = (*sorted(PRESETS), FORECAST)
+METHODS: tuple[str, ...] = (*sorted(PRESETS), FORECAST, WEATHER)
 #: How long a balance call reads (a 15-min balance spans at most 31 days).
 READ_CHUNK_MS = 28 * MS_PER_DAY
 #: A stored forecast used as a baseline was issued at most this long before the event.
@@ -139,6 +143,36 @@ async def day_matching_baseline(
         raise _not_enough(exc, chosen, event_day, holidays) from None
 
 
+async def weather_regression_baseline(
+    *,
+    session: AsyncSession,
+    site: Site,
+    start_ms: int,
+    end_ms: int,
+    excluded: Collection[dt.date],
+    now_ms: int | None = None,
+) -> CblResult:
+    """The ``weather_regression`` baseline of an event of ``site`` (``dr.weather_baseline``)
+    from its consumption over the look-back."""
+    history = await consumption_kw(
+        session=session, site_id=site.id, start_ms=history_start_ms(start_ms), end_ms=start_ms,
+        now_ms=now_ms,
+    )  # fmt: skip
+    if history.notna().sum() < 2:
+        raise NotEnoughDays(
+            f"not enough history for the {WEATHER} baseline: no metered consumption before "
+            "the event",
+            details={"method": WEATHER, "found": 0},
+        )
+    zone = site.timezone
+    event_day = pd.Timestamp(start_ms, unit="ms", tz="UTC").tz_convert(zone).date()
+    first_day = history.index[0].tz_convert(zone).date()
+    return await weather_event_baseline(
+        session=session, site=site, history_kw=history, start_ms=start_ms, end_ms=end_ms,
+        excluded=excluded, holidays=holidays_between(site_country(site), first_day, event_day),
+    )  # fmt: skip
+
+
 async def stored_forecast_baseline(
     *, session: AsyncSession, site: Site, start_ms: int, end_ms: int
 ) -> CblResult:
@@ -186,6 +220,11 @@ async def event_baseline(
         return await stored_forecast_baseline(
             session=session, site=site, start_ms=start_ms, end_ms=end_ms
         )
+    if method == WEATHER:
+        return await weather_regression_baseline(
+            session=session, site=site, start_ms=start_ms, end_ms=end_ms, excluded=excluded,
+            now_ms=now_ms,
+        )  # fmt: skip
     return await day_matching_baseline(
         session=session, site=site, start_ms=start_ms, end_ms=end_ms, method=method,
         excluded=excluded, now_ms=now_ms,

@@ -171,6 +171,9 @@ async def advance(*, session: AsyncSession, event_id: int, now_ms: int) -> Progr
         return out
     if any(r.metered_kw is None for r in rows) and now_ms < event.end_ms + SETTLE_MS:
         return out
+    # a baseline still provisional (a weather regression before its temperatures were
+    # measured) is settled now, and every interval measured against it
+    await refresh_baseline(session=session, event=event, now_ms=now_ms)
     await measure(session=session, event=event, rows=rows, upto_ms=upto, again=True)
     status, reason = judge(event, rows)
     event.status_reason = reason

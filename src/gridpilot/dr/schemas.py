@@ -22,7 +22,13 @@ Status = Literal["scheduled", "active", "completed", "failed", "cancelled"]
 Source = Literal["manual", "utility_webhook", "openadr"]
 SignalKind = Literal["kw_target", "level", "price"]
 Method = Literal[
-    "caiso_10in10", "nyiso_high5of10", "pjm_high4of5", "pge_10in10", "pge_high5of10", "forecast"
+    "caiso_10in10",
+    "nyiso_high5of10",
+    "pjm_high4of5",
+    "pge_10in10",
+    "pge_high5of10",
+    "forecast",
+    "weather_regression",
 ]
 Time = Annotated[datetime | int, Field(description="ISO-8601 (UTC without offset) or epoch ms")]
 ExternalId = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")]
@@ -54,8 +60,9 @@ class DrEventCreate(Strict):
     target_reduction_kw: Kw = Field(description="Reduction asked for [kW], against the baseline")
     baseline_method: Method = Field(
         default="caiso_10in10",
-        description="Customer baseline method: a CBL preset or `forecast` (the stored day-ahead "
-        "consumption forecast); see docs/demand-response.md",
+        description="Customer baseline method: a CBL preset, `forecast` (the stored day-ahead "
+        "consumption forecast) or `weather_regression` (the load on the site's own measured "
+        "outdoor temperature, settled once the event has ended); see docs/demand-response.md",
     )
     signal: Signal = Field(default_factory=Signal)
     opt_out: StrictBool = Field(default=False, description="Recorded and measured, never judged")

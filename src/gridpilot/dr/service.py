@@ -149,8 +149,9 @@ def _unapplied(adjustment: dict[str, object]) -> bool:
 
 
 async def refresh_baseline(*, session: AsyncSession, event: DrEvent, now_ms: int) -> bool:
-    """Recompute a day-matching baseline made before its adjustment window had readings (an
-    event announced ahead), now that the window has passed; whether it changed. The target
+    """Recompute a baseline made before its inputs were measured (a day-matching adjustment
+    window, a weather regression's event temperatures: an event announced ahead), now that
+    they are; whether it changed. The target
     reduction stays as announced; the intervals' baseline and target load follow."""
     if not _unapplied((event.baseline or {}).get("adjustment", {})):
         return False
