@@ -1,7 +1,8 @@
 """Create (or find) a scenario's sites, assets and extra metrics through the assets service.
 
 Idempotent: sites are found by name, assets by (site, name), metrics by key; a rerun reuses
-them, and fills in what an older version did not set (a site's tariff, a source's sourceId,
+them (an asset the demo has renamed is found by a former name and its device id, and renamed),
+and fills in what an older version did not set (a site's tariff, a source's sourceId,
 install date, operator and metadata) without overwriting what a user changed. Returns the
 bound ``SimAsset`` records the runners drive.
 """
@@ -182,6 +183,15 @@ def _missing(asset: Any, wanted: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in wanted.items() if stored[k] is None}
 
 
+def _former(spec: AssetSpec, existing: dict) -> Any | None:
+    """The site's asset that an older demo named differently (same device id), if any."""
+    for name in spec.formerly:
+        asset = existing.get(name)
+        if asset is not None and (asset.attributes or {}).get("device_id") == spec.device_id:
+            return asset
+    return None
+
+
 async def _ensure_asset(
     session: AsyncSession, site: SiteSpec, site_id: int, spec: AssetSpec, existing: dict
 ) -> tuple[int, str, str]:
@@ -192,9 +202,11 @@ async def _ensure_asset(
         "simulated": True,
         **spec.attributes,
     }
-    asset = existing.get(spec.name)
+    asset = existing.get(spec.name) or _former(spec, existing)
     if asset is not None:
         changes = _missing(asset, _descriptive(spec))
+        if asset.name != spec.name:
+            changes["name"] = spec.name
         if (asset.attributes or {}).get("mqtt_base_topic") != base:
             changes["attributes"] = attributes
         elif any(key not in (asset.attributes or {}) for key in spec.attributes):

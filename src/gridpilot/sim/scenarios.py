@@ -51,6 +51,9 @@ class AssetSpec:
     part_of: tuple[str, str] | None = None
     #: The MQTT topic family when not the site's (a battery at a CER member: fleet topics).
     topics: str | None = None
+    #: Names the demo gave this asset before (``provision`` renames such an asset, found by its
+    #: device id, instead of creating a second one).
+    formerly: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,8 @@ def factory() -> list[SiteSpec]:
     lat, lon = 44.494, 11.343
     assets = (
         AssetSpec("Compressor 1", "factory-compressor-1", Compressor(), 75),
-        AssetSpec("HVAC", "factory-hvac", Hvac(), 150),
+        # "HVAC 1": the industrial seed's samples name it hvac-1 (it was "HVAC")
+        AssetSpec("HVAC 1", "factory-hvac", Hvac(), 150, formerly=("HVAC",)),
         AssetSpec("Conveyor line 1", "factory-conveyor-1", Conveyor(), 30),
         AssetSpec("Hydraulic pump", "factory-pump-1", HydraulicPump(), 50),
         AssetSpec(
