@@ -157,6 +157,8 @@ async def test_a_failed_then_an_unacknowledged_command_fall_back(app, client, ad
     (manual,) = [a for a in await alerts_of(app, site) if a.kind == "dr_manual_intervention"]
     assert manual.severity == "critical" and manual.asset_id == ids["AHU"]["asset_id"]
     assert f"command {ahu['command_id']}" in manual.message and "BMS timeout" in manual.message
+    assert "(set-point 24 °C) to AHU" in manual.message  # words and units, no dict
+    assert "failed: BMS timeout" in manual.message and "{" not in manual.message
     assert manual.detail["command_id"] == ahu["command_id"]
     new_bess = next(s for s in plan["steps"] if s["revision"] == 1 and s["resource"] == "BESS")
     await ack(app, new_bess["asset_id"], new_bess["command_id"], "succeeded")
@@ -177,7 +179,8 @@ async def test_a_failed_then_an_unacknowledged_command_fall_back(app, client, ad
         ("EV", 2, 16.0, {"limit_kw": 6.0}, "queued"),
     ]  # fmt: skip
     manual = [a for a in await alerts_of(app, site) if a.kind == "dr_manual_intervention"]
-    assert len(manual) == 2 and "not acknowledged within 60 s" in manual[1].message
+    assert len(manual) == 2 and "(stop) to Chiller" in manual[1].message
+    assert "timed out after 60 s without an acknowledgement" in manual[1].message
     assert manual[1].asset_id == ids["Chiller"]["asset_id"]
 
 

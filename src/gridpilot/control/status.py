@@ -5,6 +5,8 @@ when several processes see the same evidence only one of them records (and annou
 
 The status a reader sees (``effective_status``) is a pure function of the facts:
 - the device's Last Will said ``offline`` and nothing was seen since: **offline** (``lwt``);
+- its source was stopped on purpose (``control.stopped``) and no reading or sign of life newer
+  than the stop arrived since: **offline** (``stopped``), even while the last data is fresh;
 - nothing ever seen: **unknown**;
 - newest sign of life (reading time, birth message) at most ``factor x interval`` old: **online**;
 - older: **offline** (``stale``).
@@ -40,8 +42,11 @@ from gridpilot.telemetry.queries import last_seen as data_last_seen
 ONLINE = "online"
 OFFLINE = "offline"
 UNKNOWN = "unknown"
-#: Reasons: Last Will, no data for too long, fresh data, birth message.
-LWT, STALE, DATA, BIRTH = "lwt", "stale", "data", "birth"
+#: Reasons: Last Will, no data for too long, fresh data, birth message, source stopped on
+#: purpose (``control.stopped``).
+LWT, STALE, DATA, BIRTH, STOPPED = "lwt", "stale", "data", "birth", "stopped"
+#: Offline reasons that only data taken after them lifts (not the last data being fresh).
+STANDING = (LWT, STOPPED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +113,10 @@ async def record_transition(
                 return status, first
             continue
         seen = _newest(current.last_seen_ms, last_seen_ms)
-        # readings taken before a Last Will (stored late) do not bring the device back
+        # readings taken before a Last Will or a stop (stored late) do not bring it back
         before_will = (
             reason == DATA
-            and current.reason == LWT
+            and current.reason in STANDING
             and (last_seen_ms is None or last_seen_ms <= current.changed_ms)
         )
         if current.status == status or current.status not in from_states or before_will:
@@ -299,6 +304,14 @@ def last_will_stands(stored: Row | None, tracked_last_seen_ms: int | None) -> bo
     return own is None or own <= stored.changed_ms
 
 
+def stop_stands(stored: Row | None, seen_ms: int | None) -> bool:
+    """Whether a stop on purpose (stored offline, ``stopped``) still decides the status: no
+    sign of life or reading taken after the stop (``seen_ms``, the newest of both)."""
+    if stored is None or stored.status != OFFLINE or stored.reason != STOPPED:
+        return False
+    return seen_ms is None or seen_ms <= stored.changed_ms
+
+
 def effective_status(
     *,
     asset_id: int,
@@ -328,6 +341,8 @@ def effective_status(
 
     if stored is not None and last_will_stands(stored, tracked_last_seen_ms):
         return view(OFFLINE, LWT, stored.changed_ms)
+    if stop_stands(stored, seen):
+        return view(OFFLINE, STOPPED, stored.changed_ms)  # type: ignore[union-attr]
     if seen is None:
         return view(UNKNOWN, None, None)
     status = ONLINE if now_ms - seen <= window else OFFLINE

@@ -28,6 +28,7 @@ from gridpilot.control.service import (
     list_commands,
 )
 from gridpilot.core.timestamps import from_ms
+from gridpilot.dr.command_text import command_text, outcome_text
 from gridpilot.dr.models import DrDispatchPlan, DrDispatchStep, DrEvent
 from gridpilot.dr.service import SYSTEM, intervals
 
@@ -86,7 +87,7 @@ async def check_sent(
             step.sent_ms is not None and now_ms - step.sent_ms >= ack_timeout_s * 1000
         ):
             step.state = "timed_out"
-            step.detail = f"not acknowledged within {ack_timeout_s} s"
+            step.detail = f"timed out after {ack_timeout_s} s without an acknowledgement"
             failed.append(step)
     await session.flush()
     return failed
@@ -99,18 +100,19 @@ async def alert_failed(
     raised: list[Alert] = []
     for step in steps:
         what = f"command {step.command_id}" if step.command_id else "a command"
+        command = command_text(step.command_kind, step.command_params)
+        outcome = outcome_text(step.state, step.detail)
         alert = await raise_system_alert(
             session=session, kind="dr_manual_intervention", subject=f"dr-step:{step.id}",
             site_id=event.site_id, asset_id=step.asset_id, severity="critical",
             title=f"DR event {event.id}: manual intervention on {step.resource_name}",
             message=(
-                f"{what} ({step.command_kind} {step.command_params}) to {step.resource_name} "
-                f"for demand-response event {event.id}: {step.state}, {step.detail}. Carry it "
-                "out by hand or check the device; the dispatch moved to the next resources."
+                f"{what} ({command}) to {step.resource_name} for demand-response event "
+                f"{event.id}: {outcome}. Carry it out by hand or check the device; the dispatch "
+                "moved to the next resources."
                 if step.phase == "shed" else
-                f"{what} ({step.command_kind} {step.command_params}) releasing "
-                f"{step.resource_name} after event {event.id}: {step.state}, {step.detail}. "
-                "Restore the device by hand."
+                f"{what} ({command}) releasing {step.resource_name} after event {event.id}: "
+                f"{outcome}. Restore the device by hand."
             ),
             detail={
                 "event_id": event.id, "step_id": step.id, "command_id": step.command_id,
