@@ -72,9 +72,10 @@ class SimSite:
             rows += [(sim.asset_id, energy, int(t), float(v))
                      for t, v in zip(ts, values["energy_kwh"], strict=True)]  # fmt: skip
             # the HVAC's outdoor sensor (the weather-regression baseline reads it)
-            outside = values.get("outdoor_temperature_c", ())
-            rows += [(sim.asset_id, outdoor, int(t), float(v))
-                     for t, v in zip(ts, outside, strict=True)]  # fmt: skip
+            outside = values.get("outdoor_temperature_c")
+            if outside is not None:
+                rows += [(sim.asset_id, outdoor, int(t), float(v))
+                         for t, v in zip(ts, outside, strict=True)]  # fmt: skip
             # the register at the chunk's end, so the interval just ended is metered now
             rows.append((sim.asset_id, energy, until_ms, sim.accumulator.values["energy_kwh"]))
         await insert_readings(sessions, rows)
