@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import numpy as np
 import pandas as pd
 from tests.insights.kpis.kpi_test_data import add_tariff, make_asset, make_site
@@ -32,6 +34,15 @@ BATTERY = {
 }
 
 
+def zone_where_it_is(hour: int) -> str:
+    """A fixed-offset time zone whose local time now is ``hour``:xx (``Etc/GMT-N`` is UTC+N),
+    so a test meets the same local hours whenever it runs."""
+    offset = (hour - datetime.now(UTC).hour) % 24
+    if offset > 14:
+        offset -= 24
+    return f"Etc/GMT{-offset:+d}"
+
+
 def flat_forecast(start_ms: int, points: int, kw: float) -> Forecast:
     index = pd.DatetimeIndex(
         pd.to_datetime(start_ms + QUARTER_MS * np.arange(points), unit="ms", utc=True)
@@ -59,9 +70,14 @@ async def store_forecasts(
             )
 
 
-async def plan_site(client, sessions, headers, name, *, contract_kw=None, load_kw=30.0) -> int:
-    """A UTC site with the tariff and forecasts (flat ``load_kw``, no PV), no resources."""
-    fields = {} if contract_kw is None else {"contract_demand_kw": contract_kw}
+async def plan_site(
+    client, sessions, headers, name, *, contract_kw=None, load_kw=30.0, timezone="UTC"
+) -> int:
+    """A site (UTC unless told) with the tariff and forecasts (flat ``load_kw``, no PV), no
+    resources."""
+    fields = {"timezone": timezone}
+    if contract_kw is not None:
+        fields["contract_demand_kw"] = contract_kw
     site_id = await make_site(client, headers, name, **fields)
     added = await add_tariff(client, headers, site_id, now_ms() - MS_PER_DAY, TARIFF)
     assert added.status_code == 201, added.text

@@ -5,9 +5,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
-from tests.flex.schedule_data import QUARTER_MS, TARIFF, add_battery, plan_site, store_forecasts
+from tests.flex.schedule_data import (
+    QUARTER_MS,
+    TARIFF,
+    add_battery,
+    plan_site,
+    store_forecasts,
+    zone_where_it_is,
+)
 from tests.insights.kpis.kpi_test_data import add_tariff, make_asset, make_site
 
 from gridpilot.auth.permissions import Role
@@ -167,37 +175,80 @@ async def test_schedule_roles_and_scope(client, sessions, auth_headers):
     assert (await client.post(url(site_id), headers=outsider)).status_code == 404
 
 
-async def test_deferrable_load_runs_in_one_cheap_block(client, sessions, auth_headers):
-    admin = await auth_headers(Role.ADMINISTRATOR)
-    site_id = await plan_site(client, sessions, admin, "Pumping")
-    pump = {
+def pump_body(name: str, energy_kwh: float, power_kw: float) -> dict:
+    """A one-block load of ``energy_kwh`` at ``power_kw`` in a 06:00-12:00 local window."""
+    return {
         "kind": "deferrable_load",
-        "name": "Pump",
+        "name": name,
         "params": {
-            "energy_kwh": 4,
-            "power_min_kw": 4,
-            "power_max_kw": 4,
+            "energy_kwh": energy_kwh,
+            "power_min_kw": power_kw,
+            "power_max_kw": power_kw,
             "window_start": "06:00",
             "window_end": "12:00",
             "interruptible": False,
         },
     }
+
+
+def local_time(step: dict, zone: str) -> datetime:
+    return datetime.fromisoformat(step["ts"]).astimezone(ZoneInfo(zone))
+
+
+# the site's local time when planning: 13:xx, the 48 h hold two whole 06:00-12:00 windows;
+# 07:xx, today's is under way (not planned), tomorrow's whole, the day after's cut at 07:xx
+# with room for the pump's four quarters (at 08:xx, if the hour turns meanwhile, too)
+@pytest.mark.parametrize("hour", [13, 7])
+async def test_deferrable_load_runs_in_one_cheap_block(client, sessions, auth_headers, hour):
+    admin = await auth_headers(Role.ADMINISTRATOR)
+    zone = zone_where_it_is(hour)
+    site_id = await plan_site(client, sessions, admin, "Pumping", load_kw=1.0, timezone=zone)
+    pump = pump_body("Pump", 4, 4)
     created = await client.post(f"/api/v1/sites/{site_id}/flex-resources", json=pump, headers=admin)
     assert created.status_code == 201, created.text
     plan = (await client.post(url(site_id), json={"horizon_h": 48}, headers=admin)).json()
     assert plan["status"] == "optimal", plan["message"]
     power = [s["deferrable_kw"]["Pump"] for s in plan["steps"]]
     running = [t for t, kw in enumerate(power) if kw > 1e-6]
-    # 48 h hold one or two whole 06:00-12:00 windows; each gets 4 kWh in one block of four
-    # quarters at 4 kW, all before 08:00, when energy costs 0.10 instead of 0.40 EUR/kWh
-    assert running and len(running) % 4 == 0
-    for block in range(0, len(running), 4):
-        steps = running[block : block + 4]
-        assert steps == list(range(steps[0], steps[0] + 4))
-        for t in steps:
+    # each of the two windows gets 4 kWh in one block of four quarters at 4 kW, before 08:00,
+    # when energy costs 0.10 instead of 0.40 EUR/kWh (site local time)
+    assert len(running) == 8
+    for block in (running[:4], running[4:]):
+        assert block == list(range(block[0], block[0] + 4))
+        for t in block:
             assert power[t] == pytest.approx(4.0)
-            assert plan["steps"][t]["ts"][11:13] in ("06", "07")
+            assert local_time(plan["steps"][t], zone).hour in (6, 7)
+    days = [local_time(plan["steps"][t], zone).date() for t in (running[0], running[4])]
+    assert (days[1] - days[0]).days == 1  # one block in each window
     check_invariants_without_battery(plan["steps"])
+
+
+async def test_a_run_that_does_not_fit_before_the_horizon_ends_waits(
+    client, sessions, auth_headers
+):
+    # local 07:xx: the 48 h end at 07:xx two days on, 4 to 7 quarters into that day's window
+    # (8 to 11 if the hour turns meanwhile); the heater needs 16 (4 kWh at 1 kW)
+    admin = await auth_headers(Role.ADMINISTRATOR)
+    zone = zone_where_it_is(7)
+    site_id = await plan_site(client, sessions, admin, "Heating", load_kw=1.0, timezone=zone)
+    heater = pump_body("Heater", 4, 1)
+    created = await client.post(
+        f"/api/v1/sites/{site_id}/flex-resources", json=heater, headers=admin
+    )
+    assert created.status_code == 201, created.text
+    plan = (await client.post(url(site_id), json={"horizon_h": 48}, headers=admin)).json()
+    assert plan["status"] == "optimal", plan["message"]
+    steps = plan["steps"]
+    running = [t for t, s in enumerate(steps) if s["deferrable_kw"]["Heater"] > 1e-6]
+    # tomorrow's window only: 16 quarters in one block from 06:00 (8 at 0.10, 8 at 0.40 EUR/kWh;
+    # any later start has fewer cheap ones)
+    assert running == list(range(running[0], running[0] + 16))
+    first, start = local_time(steps[running[0]], zone), local_time(steps[0], zone)
+    assert (first.date() - start.date()).days == 1 and first.strftime("%H:%M") == "06:00"
+    assert all(steps[t]["deferrable_kw"]["Heater"] == pytest.approx(1.0) for t in running)
+    waiting = [n for n in plan["notes"] if "left to a later plan" in n]
+    assert len(waiting) == 1 and "'Heater'" in waiting[0]
+    assert any("under way" in n for n in plan["notes"])  # today's window
 
 
 def check_invariants_without_battery(steps: list[dict]) -> None:

@@ -5,7 +5,9 @@ Names inside the problem are internal (``battery:<id>``, ``ev:<id>:<session>``,
 them back to the resource's name for the stored schedule (a load's days and an EV's sessions
 add up under their resource's name). What the optimiser does not model is left out with a
 note: HVAC setpoint offsets, curtailable loads with a duration cap (``dr`` dispatches those
-for events), window occurrences already under way, EV sessions shorter than one step.
+for events), window occurrences already under way, EV sessions shorter than one step, and a
+one-block load whose window the horizon cuts before its run fits (a later plan takes it:
+``FlexProblem.deferrable_energy_kwh``).
 """
 
 from __future__ import annotations
@@ -211,4 +213,16 @@ def build_problem(resources: list[ResourceOut], data: SiteData) -> Problem:
         demand_charge_eur_per_kw=data.demand_charge_eur_per_kw,
         incumbent_peak_kw=data.incumbent_peak_kw,
     )
+    notes.extend(_left_to_later(problem, label, data.horizon))
     return Problem(problem, label, capacity, soc, notes, export_limit)
+
+
+def _left_to_later(problem: FlexProblem, label: dict[str, str], horizon: Horizon) -> list[str]:
+    """Notes for the one-block loads whose run does not fit before the horizon ends."""
+    return [
+        f"deferrable load {label[load.name]!r}: its window from "
+        f"{iso(horizon.start_ms + load.window_start_step * horizon.step_ms)} ends after the "
+        "horizon and its run does not fit before; left to a later plan"
+        for load in problem.deferrable_loads
+        if problem.left_to_later(load)
+    ]

@@ -7,7 +7,14 @@ block or has a minimum run time (``start_t >= on_t - on_{t-1}``; one block: ``su
 minimum run of m steps: ``on_t >= sum_{k=t-m+1..t} start_k``), the usual unit-commitment
 formulation (Rajan and Takriti, "Minimum up/down polytopes of the unit commitment problem",
 IBM RC23628, 2005). Energy is an equality: ``sum_t p_t * step_h = energy due``, with a
-non-negative shortfall column in the elastic model used to diagnose infeasibility.
+non-negative shortfall column in the elastic model used to diagnose infeasibility; an
+interruptible load whose window the horizon cuts takes a range instead
+(``FlexProblem.deferrable_energy_kwh``). A one-block load whose window the horizon cuts must
+end its run inside the horizon (its whole energy is due there), so it starts no later than
+``min_run_steps`` before the end. A run is a run at positive power: a load with runs (one
+block or a minimum run) and no minimum power draws at least its energy spread over its whole
+window while on (``energy / window``: any run that fits the window can still carry it), so a
+block never hides a step at 0 kW that would split it in two.
 """
 
 from __future__ import annotations
@@ -44,9 +51,13 @@ def _on_off(
     return on
 
 
-def _starts(lp: LpBuilder, on: IntArray, load: DeferrableLoad, steps: int) -> None:
-    """Start binaries for a one-block load and/or a minimum run time."""
-    start = lp.add_columns(steps, upper=1.0, integer=True)
+def _starts(lp: LpBuilder, on: IntArray, load: DeferrableLoad, steps: int, ends: bool) -> None:
+    """Start binaries for a one-block load and/or a minimum run time; ``ends``: every run
+    ends inside the horizon, so none starts in its last ``min_run_steps - 1`` steps."""
+    upper = np.ones(steps)
+    if ends:
+        upper[max(0, steps - load.min_run_steps + 1) :] = 0.0
+    start = lp.add_columns(steps, upper=upper, integer=True)
     previous = np.concatenate(([on[0]], on[:-1]))
     previous_coeff = np.concatenate(([0.0], np.ones(steps - 1)))
     lp.add_rows([(start, 1.0), (on, -1.0), (previous, previous_coeff)], lower=0.0, upper=np.inf)
@@ -71,14 +82,17 @@ def _energy_row(
     step_h: float,
     energy_kwh: float,
     elastic: bool,
+    most_kwh: float | None = None,
 ) -> IntArray | None:
-    """``sum p * step_h (+ shortfall) = energy``; returns the shortfall column if elastic."""
+    """``energy <= sum p * step_h (+ shortfall) <= most`` (``most`` None: equal to
+    ``energy``); returns the shortfall column if elastic."""
     cols, coeffs = power, np.full(power.size, step_h)
     shortfall = None
     if elastic:
         shortfall = lp.add_columns(1, cost=SHORTFALL_PENALTY_EUR_PER_KWH)
         cols, coeffs = np.concatenate((cols, shortfall)), np.concatenate((coeffs, [1.0]))
-    lp.add_sum_row(cols, coeffs, lower=energy_kwh, upper=energy_kwh)
+    upper = energy_kwh if most_kwh is None else most_kwh
+    lp.add_sum_row(cols, coeffs, lower=energy_kwh, upper=upper)
     return shortfall
 
 
@@ -100,9 +114,14 @@ def add_deferrable(
     """A deferrable load's power columns [kW] and, if elastic, its shortfall column [kWh]."""
     steps, window = problem.steps, problem.window(load)
     power = lp.add_columns(steps, upper=_window_upper(steps, window, load.power_max_kw))
+    least, most = problem.deferrable_energy_kwh(load)
     if load.needs_binaries:
-        on = _on_off(lp, power, window, steps, load.power_min_kw, load.power_max_kw)
-        if not load.interruptible or load.min_run_steps > 1:
-            _starts(lp, on, load, steps)
-    due = problem.deferrable_energy_due_kwh(load)
-    return power, _energy_row(lp, power, problem.step_h, due, elastic)
+        runs = not load.interruptible or load.min_run_steps > 1
+        floor = load.power_min_kw
+        if runs and floor == 0 and len(window):
+            floor = min(load.power_max_kw, most / (len(window) * problem.step_h))
+        on = _on_off(lp, power, window, steps, floor, load.power_max_kw)
+        if runs:
+            ends = not load.interruptible and problem.cut_by_horizon(load)
+            _starts(lp, on, load, steps, ends)
+    return power, _energy_row(lp, power, problem.step_h, least, elastic, most)

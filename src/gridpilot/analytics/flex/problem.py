@@ -9,6 +9,7 @@ never spends energy to beat it (the floor of the demand charge).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -111,8 +112,38 @@ class FlexProblem:
         after_steps = max(0, ev.departure_step - self.steps)
         return max(0.0, ev.energy_kwh - ev.power_max_kw * self.step_h * after_steps)
 
+    def cut_by_horizon(self, load: DeferrableLoad) -> bool:
+        """Whether the load's window ends after the horizon."""
+        return load.window_end_step is not None and load.window_end_step > self.steps
+
+    def run_fits(self, load: DeferrableLoad) -> bool:
+        """Whether a one-block load's whole run fits in its window's steps inside the horizon:
+        at least ``min_run_steps`` and as many steps as its energy needs at full power."""
+        needed = math.ceil(load.energy_kwh / (load.power_max_kw * self.step_h) - 1e-9)
+        return max(needed, load.min_run_steps) <= len(self.window(load))
+
+    def deferrable_energy_kwh(self, load: DeferrableLoad) -> tuple[float, float]:
+        """The least and most energy [kWh] the load takes inside the horizon.
+
+        A window inside the horizon: all of it. A window cut by the horizon's end: a load that
+        runs in one block takes its whole energy when its run fits in the window's part inside
+        the horizon, else nothing (a later plan, seeing more of the window, takes it): never a
+        run cut in two or a prorated energy. An interruptible load takes at least what could not
+        run after the horizon at full power (like an EV) and at most all of it.
+        """
+        if not self.cut_by_horizon(load):
+            return load.energy_kwh, load.energy_kwh
+        if not load.interruptible:
+            energy = load.energy_kwh if self.run_fits(load) else 0.0
+            return energy, energy
+        after_steps = (load.window_end_step or self.steps) - self.steps
+        after_kwh = load.power_max_kw * self.step_h * after_steps
+        return max(0.0, load.energy_kwh - after_kwh), load.energy_kwh
+
+    def left_to_later(self, load: DeferrableLoad) -> bool:
+        """A one-block load with energy to take whose run does not fit before the horizon ends."""
+        return self.deferrable_energy_kwh(load)[1] == 0 < load.energy_kwh
+
     def deferrable_energy_due_kwh(self, load: DeferrableLoad) -> float:
-        """Like ``ev_energy_due_kwh`` for a deferrable load whose window ends past the horizon."""
-        end = self.steps if load.window_end_step is None else load.window_end_step
-        after_steps = max(0, end - self.steps)
-        return max(0.0, load.energy_kwh - load.power_max_kw * self.step_h * after_steps)
+        """The least energy [kWh] the load must take inside the horizon."""
+        return self.deferrable_energy_kwh(load)[0]
