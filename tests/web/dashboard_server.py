@@ -72,7 +72,7 @@ def dashboard_server(data_dir: Path, **settings: str) -> Iterator[Dashboard]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a loaded 2-core machine took 70 s
         while True:
             try:
                 if httpx.get(f"{url}/health", timeout=2).status_code == 200:
