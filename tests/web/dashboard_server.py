@@ -42,6 +42,7 @@ class Dashboard:
         answer = httpx.post(
             f"{self.url}/api/v1/auth/token",
             data={"grant_type": "password", "username": name, "password": PASSWORD},
+            timeout=60,  # hashing the password took over httpx's 5 s default at load 18
         )
         answer.raise_for_status()
         return {"Authorization": f"Bearer {answer.json()['access_token']}"}

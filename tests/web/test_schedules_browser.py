@@ -141,7 +141,9 @@ async def test_a_phone_and_another_sites_viewer(server, browser, page):
 
 
 def _runs_of(dashboard: Dashboard, schedule_id: int) -> list[dict]:
-    api = httpx.Client(base_url=f"{dashboard.url}/api/v1", headers=dashboard.token("admin"))
+    api = httpx.Client(
+        base_url=f"{dashboard.url}/api/v1", headers=dashboard.token("admin"), timeout=60
+    )
     return api.get(f"/command-schedules/{schedule_id}/runs").json()
 
 
@@ -163,7 +165,9 @@ async def test_runs_with_their_outcome_and_the_operators_switch(server, browser,
     await expect(page.get_by_test_id(f"schedule-runs-{daily['id']}")).to_contain_text("No run yet.")
     switch = page.get_by_test_id(f"schedule-enabled-{daily['id']}")
     await expect(switch).to_have_attribute("aria-checked", "true")
-    api = httpx.Client(base_url=f"{dashboard.url}/api/v1", headers=dashboard.token("admin"))
+    api = httpx.Client(
+        base_url=f"{dashboard.url}/api/v1", headers=dashboard.token("admin"), timeout=60
+    )
 
     async def stored_after_click(enabled: bool) -> dict:
         await switch.click()  # the page saves, says so and reloads
