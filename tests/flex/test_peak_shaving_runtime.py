@@ -290,6 +290,8 @@ async def test_the_mpc_leaves_a_shaved_battery_alone_and_takes_it_back(
     assert [d.skipped for d in planned.dispatched] == ["dispatched by peak shaving"]
     # shaving off: the MPC dispatches again at once; shaving's running command is not "manual"
     await enable(client, admin, site, enabled=False)
+    clock.advance(5)
+    assert await runtime.refresh() == []  # auto-dispatched: no hand-back, the MPC has it
     (back,) = await mpc.run_once(at_ms=now)
     (sent,) = back.dispatched
     assert sent.skipped is None and sent.command_id is not None

@@ -34,7 +34,8 @@ controller runs as OpenEMS's: shave above the threshold, recharge below the rech
 **Several processes**: each site's controller runs in the process holding its lease
 (``shaving_store.take_leases``, compare-and-set); the lease is checked again in the command's
 transaction, so two processes never both command a site. The SOC latch is stored with the
-lease, so a process taking over keeps it.
+lease, so a process taking over keeps it. **A battery let go of for good** (settings disabled
+or deleted, another battery) is handed back to its own operation (``release_battery``).
 """
 
 from __future__ import annotations
@@ -51,12 +52,13 @@ from gridpilot.analytics.flex import PeakShavingState, peak_shaving_setpoint
 from gridpilot.control.events import publish_command_changes
 from gridpilot.core import events as catalogue
 from gridpilot.core.bus import EventBus
+from gridpilot.core.runtime import Slot, runtime_of
 from gridpilot.core.settings import Settings
 from gridpilot.core.tasks import cancel_and_wait, finish_then_cancel
 from gridpilot.core.timestamps import now_ms
 from gridpilot.flex.dispatch import IDLE_KW
 from gridpilot.flex.shaving import prune_actions
-from gridpilot.flex.shaving_commands import Decision, Outcome, send_setpoint
+from gridpilot.flex.shaving_commands import Decision, Outcome, release_batteries, send_setpoint
 from gridpilot.flex.shaving_store import (
     Base,
     SiteControl,
@@ -106,11 +108,8 @@ class PeakShavingRuntime:
         owner: str | None = None,
         clock: Callable[[], int] = now_ms,
     ) -> None:
-        self.settings = settings
-        self.sessions = sessions
-        self.bus = bus
+        self.settings, self.sessions, self.bus, self.clock = settings, sessions, bus, clock
         self.owner = owner or process_owner()
-        self.clock = clock
         self.sites: dict[int, _Site] = {}
         self._watch: dict[int, list[tuple[int, str]]] = {}  # asset -> [(site, "grid"|"battery")]
         self._ours: dict[int, int] = {}  # our recent command ids -> site
@@ -181,10 +180,13 @@ class PeakShavingRuntime:
                 st = _Site(c, PeakShavingState(c.discharge_blocked), now + ttl_ms)
             st.control, st.lease_until_ms = c, now + ttl_ms
             held[c.site_id] = st
-        for site_id, gone in self.sites.items():
-            if site_id not in held and gone.timer is not None:
-                gone.timer.cancel()
-        self.sites = held
+        let_go = [st for sid, st in self.sites.items() if held.get(sid) is not st]
+        for st in let_go:
+            if st.timer is not None:
+                st.timer.cancel()
+        self.sites = held  # a battery let go of for good goes back to its own operation
+        gone = [st.control for st in let_go]
+        await release_batteries(self.sessions, self.bus, gone, self.owner, now, self.settings)
         self._watch = {}
         for st in held.values():
             c = st.control
@@ -386,11 +388,14 @@ class PeakShavingRuntime:
             self._mark_later(st, st.retry_ms)
 
 
+PEAK_SHAVING: Slot[PeakShavingRuntime] = Slot("peak_shaving")
+
+
 async def start_peak_shaving(app: Any) -> PeakShavingRuntime:
-    """Build the runtime of ``app`` (``app.state.peak_shaving``); started unless
+    """Build the runtime of ``app`` (its ``PEAK_SHAVING`` slot); started unless
     ``GRIDPILOT_PEAK_SHAVING_ENABLED`` is false."""
-    settings: Settings = app.state.settings
-    runtime = PeakShavingRuntime(settings, app.state.sessions, app.state.bus)
-    if settings.peak_shaving_enabled:
+    shared = runtime_of(app)
+    runtime = PeakShavingRuntime(shared.settings, shared.sessions, shared.bus)
+    if shared.settings.peak_shaving_enabled:
         runtime.start()
     return runtime

@@ -9,6 +9,8 @@
   newest stored schedule [kW, positive = discharge].
 - **The SOC latch** (``save_latch``), so a process taking over keeps the hysteresis.
 - **Actions** (``record_action``): the controller's log.
+- **Release** (``controlled_elsewhere``): whether a battery this process let go of is another
+  process's now (then it is not handed back).
 """
 
 from __future__ import annotations
@@ -148,6 +150,24 @@ async def holds_lease(*, session: AsyncSession, site_id: int, owner: str, now_ms
             PeakShavingConfig.lease_owner == owner,
             PeakShavingConfig.lease_until_ms > now_ms,
         )
+    )
+    return found is not None
+
+
+async def controlled_elsewhere(
+    *, session: AsyncSession, battery_asset_id: int, owner: str, now_ms: int
+) -> bool:
+    """Whether another process runs enabled peak shaving with this battery (a live lease)."""
+    found = await session.scalar(
+        select(PeakShavingConfig.site_id)
+        .join(FlexResource, FlexResource.id == PeakShavingConfig.resource_id)
+        .where(
+            FlexResource.asset_id == battery_asset_id,
+            PeakShavingConfig.enabled.is_(True),
+            PeakShavingConfig.lease_owner != owner,
+            PeakShavingConfig.lease_until_ms > now_ms,
+        )
+        .limit(1)
     )
     return found is not None
 
