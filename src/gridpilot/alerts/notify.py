@@ -18,7 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from gridpilot.alerts import mailer, outbox, webhook
 from gridpilot.alerts.models import NotificationChannel, NotificationDelivery
 from gridpilot.core.settings import Settings
-from gridpilot.core.tasks import cancel_and_wait
+from gridpilot.core.tasks import (
+    cancel_all,
+    cancel_and_wait,
+    finish_then_cancel,
+    reraise_if_stopping,
+)
 from gridpilot.core.timestamps import MS_PER_DAY, now_ms
 
 log = logging.getLogger(__name__)
@@ -49,13 +54,11 @@ class Notifier:
         self._wake.set()
 
     async def stop(self) -> None:
+        """Stop the loop (a claim in progress ends first), then the deliveries in flight
+        (bounded: ``core.tasks.cancel_and_wait``)."""
         task, self._task = self._task, None
         await cancel_and_wait(task)
-        for task in list(self._in_flight):
-            task.cancel()
-        for task in list(self._in_flight):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_all(list(self._in_flight))
 
     async def _loop(self) -> None:
         last_prune = 0
@@ -64,15 +67,18 @@ class Notifier:
                 await asyncio.wait_for(self._wake.wait(), self.settings.notify_poll_interval_s)
             self._wake.clear()
             try:
-                await self.dispatch_due()
+                await finish_then_cancel(self.dispatch_due())
                 if now_ms() - last_prune > MS_PER_DAY // 24:
                     last_prune = now_ms()
-                    async with self.sessions() as session, session.begin():
-                        await outbox.prune(
-                            session=session, older_than_ms=now_ms() - _KEEP_DAYS * MS_PER_DAY
-                        )
+                    await finish_then_cancel(self._prune())
             except Exception:
+                reraise_if_stopping()
                 log.exception("notification dispatch failed")
+
+    async def _prune(self) -> None:
+        """Drop settled deliveries older than ``_KEEP_DAYS``."""
+        async with self.sessions() as session, session.begin():
+            await outbox.prune(session=session, older_than_ms=now_ms() - _KEEP_DAYS * MS_PER_DAY)
 
     async def dispatch_due(self) -> int:
         """Claim the due deliveries and start sending them; returns how many were claimed."""

@@ -24,7 +24,7 @@ from gridpilot.core import events as catalogue
 from gridpilot.core.bus import EventBus
 from gridpilot.core.runtime import Slot
 from gridpilot.core.settings import Settings
-from gridpilot.core.tasks import finish_then_cancel
+from gridpilot.core.tasks import cancel_all, finish_then_cancel, reraise_if_stopping
 from gridpilot.core.timestamps import now_ms
 
 log = logging.getLogger(__name__)
@@ -71,12 +71,8 @@ class ControlRuntime:
             ]
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+        tasks, self._tasks = self._tasks, []
+        await cancel_all(tasks)  # a job in progress ends first (bounded)
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe = []
@@ -101,6 +97,7 @@ class ControlRuntime:
             try:
                 await finish_then_cancel(job())
             except Exception:
+                reraise_if_stopping()
                 log.exception("control job %s failed", getattr(job, "__name__", job))
 
 

@@ -22,7 +22,7 @@ from gridpilot.assets.service import asset_summaries
 from gridpilot.control import status
 from gridpilot.control.events import StatusChange, publish_status_changes
 from gridpilot.core.bus import EventBus
-from gridpilot.core.tasks import finish_then_cancel
+from gridpilot.core.tasks import finish_then_cancel, reraise_if_stopping
 from gridpilot.core.timestamps import now_ms
 from gridpilot.telemetry.queries import last_seen as data_last_seen
 
@@ -124,6 +124,7 @@ class StatusTracker:
             try:
                 await finish_then_cancel(self.process_pending())
             except Exception:
+                reraise_if_stopping()
                 log.exception("recording asset status failed; retrying")
                 self._wake.set()
                 await asyncio.sleep(1.0)

@@ -1,8 +1,10 @@
 """A background job run every N seconds in one task of this process, until ``stop()``.
 
 A failing run is logged and the next one still happens: a scheduled job never dies of one bad
-run. An interval of 0 (or less) means the job is off. With a ``claim`` (``db.schedules``), a
-round runs only when the claim succeeds: one process of several runs it.
+run. A run in progress when ``stop()`` is called ends first (``core/tasks.py``: at most
+``STOP_GRACE_S``, then it is cancelled). An interval of 0 (or less) means the job is off. With
+a ``claim`` (``db.schedules``), a round runs only when the claim succeeds: one process of
+several runs it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from gridpilot.core.tasks import cancel_and_wait
+from gridpilot.core.tasks import cancel_and_wait, finish_then_cancel, reraise_if_stopping
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +64,9 @@ class Periodic:
                 log.debug("scheduled job %s: another process runs this round", self.name)
                 return False
             self.runs += 1
-            await self.job()
+            await finish_then_cancel(self.job())
         except Exception:
+            reraise_if_stopping()
             log.exception("scheduled job %s failed", self.name)
         return True
 
@@ -78,6 +81,7 @@ async def run_each_due(
         try:
             run_id = await run_one(item)
         except Exception:
+            reraise_if_stopping()
             log.exception("%s %d failed", what, item)
             continue
         if run_id is not None:

@@ -14,6 +14,7 @@ import uuid
 from typing import Any
 
 from gridpilot.core.runtime import Slot, runtime_of
+from gridpilot.core.tasks import cancel_and_wait, finish_then_cancel, reraise_if_stopping
 from gridpilot.openadr.ven import VenRuntime
 from gridpilot.openadr.vtn import VtnRuntime
 
@@ -52,8 +53,9 @@ class OpenAdrRuntime:
             if part is None:
                 continue
             try:
-                await part.tick()
+                await finish_then_cancel(part.tick())
             except Exception:
+                reraise_if_stopping()
                 log.exception("OpenADR %s step failed", type(part).__name__)
 
     async def _loop(self) -> None:
@@ -63,10 +65,7 @@ class OpenAdrRuntime:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         for part in (self.ven, self.vtn):
             if part is not None:
                 with contextlib.suppress(Exception):

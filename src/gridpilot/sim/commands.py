@@ -30,7 +30,7 @@ from gridpilot.control.models import Command
 from gridpilot.control.topics import command_message
 from gridpilot.control.wakeup import CommandWakeup
 from gridpilot.core.bus import EventBus
-from gridpilot.core.tasks import cancel_and_wait
+from gridpilot.core.tasks import cancel_and_wait, finish_then_cancel, reraise_if_stopping
 from gridpilot.core.timestamps import now_ms
 from gridpilot.sim.live import LiveSimulator
 
@@ -70,8 +70,9 @@ class LocalCommandLink:
         while True:
             self.wakeup.event.clear()
             try:
-                await self.deliver_pending()
+                await finish_then_cancel(self.deliver_pending())
             except Exception:
+                reraise_if_stopping()
                 log.exception("simulator commands: delivery failed")
             await self.wakeup.wait(self.interval_s)
 

@@ -10,7 +10,6 @@ them. Each step's events (``firmware.events``) are published on ``bus`` after it
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Callable, Collection
@@ -19,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gridpilot.core.bus import EventBus
 from gridpilot.core.errors import GridpilotError
+from gridpilot.core.tasks import cancel_and_wait, finish_then_cancel, reraise_if_stopping
 from gridpilot.firmware import events
 from gridpilot.firmware import service as firmware
 from gridpilot.firmware.schemas import DeviceReport
@@ -57,17 +57,15 @@ class FirmwareParticipant:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.interval_s)
             try:
-                await self.step()
+                await finish_then_cancel(self.step())
             except Exception:
+                reraise_if_stopping()
                 log.exception("simulated firmware updates failed")
 
     def _next(self, rollout_id: int, asset_id: int, state: str, version: str) -> DeviceReport:

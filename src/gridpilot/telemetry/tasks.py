@@ -9,7 +9,6 @@ process: the lookup caches of assets and metrics, the ``ReadingWriter``, the rol
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -23,6 +22,7 @@ from gridpilot.core.bus import EventBus
 from gridpilot.core.metrics import Metrics
 from gridpilot.core.runtime import Slot
 from gridpilot.core.settings import Settings
+from gridpilot.core.tasks import cancel_all, finish_then_cancel, reraise_if_stopping
 from gridpilot.core.timestamps import now_ms
 from gridpilot.telemetry.lookups import Lookups
 from gridpilot.telemetry.retention import RetentionReport, apply_retention, delete_asset_telemetry
@@ -134,12 +134,8 @@ class TelemetryRuntime:
 
     async def stop(self) -> None:
         """Stop the loops, then write everything queued and stop the writer."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+        tasks, self._tasks = self._tasks, []
+        await cancel_all(tasks)  # a refresh in progress ends first (bounded)
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe = []
@@ -242,8 +238,9 @@ class TelemetryRuntime:
         while True:
             await asyncio.sleep(self.settings.rollup_interval_s)
             try:
-                await self.refresh_rollups()
+                await finish_then_cancel(self.refresh_rollups())
             except Exception:
+                reraise_if_stopping()
                 log.exception("rollup refresh failed")
 
     async def _retention_loop(self) -> None:
@@ -251,8 +248,9 @@ class TelemetryRuntime:
         await asyncio.sleep(min(interval, _FIRST_RETENTION_DELAY_S))
         while True:
             try:
-                await self.apply_retention()
+                await finish_then_cancel(self.apply_retention())
             except Exception:
+                reraise_if_stopping()
                 log.exception("retention failed")
             await asyncio.sleep(interval)
 
