@@ -46,9 +46,11 @@ from gridpilot.assets.schemas import AssetCreate, SiteCreate
 from gridpilot.assets.service import create_asset, create_site
 from gridpilot.auth.permissions import Principal, Role
 from gridpilot.core import events as catalogue
+from gridpilot.core.runtime import runtime_of
 from gridpilot.core.settings import Settings
 from gridpilot.flex.schemas import ResourceCreate
 from gridpilot.flex.service import create_resource, put_peak_shaving
+from gridpilot.flex.shaving_runtime import PEAK_SHAVING
 from gridpilot.flex.shaving_schemas import PeakShavingIn
 from gridpilot.telemetry.service import ingest
 from harness import PgServer, fresh_pg_database
@@ -91,7 +93,7 @@ async def provision(app: Any) -> tuple[int, int, int]:
 
 async def measure(app: Any, readings: int, gap_s: float) -> dict[str, list[float]]:
     site_id, meter, battery = await provision(app)
-    runtime = app.state.peak_shaving
+    runtime = runtime_of(app).require(PEAK_SHAVING)
     for _ in range(500):  # the first lease round
         if site_id in runtime.sites:
             break

@@ -26,9 +26,12 @@ from gridpilot.api.app import create_app
 from gridpilot.auth.dependencies import token_config
 from gridpilot.auth.tokens import encode_access_token
 from gridpilot.cli.demo import seed
+from gridpilot.core.runtime import runtime_of
 from gridpilot.core.settings import Settings
+from gridpilot.insights.forecasts.tasks import FORECASTS
 from gridpilot.voice.cache import AnswerCache
 from gridpilot.voice.registry import parser
+from gridpilot.voice.tasks import VOICE_CACHE
 
 SECRET = "bench-secret-" + "x" * 40
 
@@ -72,7 +75,8 @@ async def run(days: float, rounds: int) -> None:
     headers = {"Authorization": f"Bearer {token}"}
     async with app.router.lifespan_context(app):
         began = time.perf_counter()
-        await app.state.forecasts.run_once()  # what the 15-min forecast job keeps stored
+        forecasts = runtime_of(app).require(FORECASTS)
+        await forecasts.run_once()  # what the 15-min forecast job keeps stored
         print(f"forecast job (every site): {time.perf_counter() - began:.1f} s")
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://b") as http:
@@ -86,7 +90,7 @@ async def run(days: float, rounds: int) -> None:
             asset = next((a for a in consumers if a["name"] == "Compressor 1"), consumers[0])
             asked = questions(site["name"], asset["name"])
             for label, cache in (("cache off", AnswerCache(ttl_s=0)), ("cache on", AnswerCache())):
-                app.state.voice_cache = cache
+                runtime_of(app).put(VOICE_CACHE, cache)
                 times: dict[str, list[float]] = {}
                 for _ in range(rounds):
                     for intent, text in asked:

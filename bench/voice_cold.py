@@ -31,7 +31,9 @@ from gridpilot.api.app import create_app
 from gridpilot.auth.dependencies import token_config
 from gridpilot.auth.tokens import encode_access_token
 from gridpilot.cli.demo import seed
+from gridpilot.core.runtime import runtime_of
 from gridpilot.core.settings import Settings
+from gridpilot.voice.tasks import VOICE
 
 SECRET = "bench-secret-" + "x" * 40
 QUESTIONS = (
@@ -57,7 +59,7 @@ async def probe(root: Path, warm: bool) -> dict[str, object]:
     headers = {"Authorization": f"Bearer {token}"}
     async with app.router.lifespan_context(app):
         began = time.perf_counter()
-        await app.state.voice.warm_up
+        await runtime_of(app).require(VOICE).warm_up
         warm_up_ms = (time.perf_counter() - began) * 1000
         times = []
         transport = httpx.ASGITransport(app=app)

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
+from gridpilot.alerts.evaluator import ALERTS, AlertRuntime
 from gridpilot.auth.permissions import Role
+from gridpilot.core.runtime import runtime_of
 from gridpilot.core.timestamps import now_ms
 
 WAIT_S = 20.0
@@ -28,6 +30,11 @@ def settings_overrides() -> dict[str, object]:
         "webhook_allow_private": True,  # the test receivers listen on 127.0.0.1
         "rollup_interval_s": 3600.0,
     }
+
+
+def alerts_of(app: Any) -> AlertRuntime:
+    """The app's alerts runtime (its ``ALERTS`` slot)."""
+    return runtime_of(app).require(ALERTS)
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], timeout_s: float = WAIT_S) -> Any:
@@ -90,7 +97,7 @@ class Env:
             await asyncio.wait_for(stored, WAIT_S)
         finally:
             unsubscribe()
-        await self.app.state.alerts.idle()  # the alerts handler ran before ours: it is queued
+        await alerts_of(self.app).idle()  # the alerts handler ran before ours: it is queued
         return ts
 
     async def ingest_all(
@@ -118,7 +125,7 @@ class Env:
             await asyncio.wait_for(stored, WAIT_S)
         finally:
             unsubscribe()
-        await self.app.state.alerts.idle()
+        await alerts_of(self.app).idle()
         return ts
 
     async def alerts(self, headers: dict[str, str] | None = None, **params: Any) -> list[dict]:

@@ -4,6 +4,7 @@ the evaluator reload (its periodic reload is an hour away here)."""
 from __future__ import annotations
 
 import pytest
+from tests.alerts.conftest import alerts_of
 
 
 @pytest.fixture
@@ -39,6 +40,6 @@ async def test_a_member_added_to_a_static_group_is_covered_at_once(env, client):
         f"/api/v1/groups/{group_id}", json={"asset_ids": [first, second_id]}, headers=env.admin
     )
     assert grown.status_code == 200, grown.text
-    await env.app.state.alerts.idle()
+    await alerts_of(env.app).idle()
     await env.ingest(second_id, 60.0)
     assert [a["asset_id"] for a in await env.alerts(rule_id=rule["id"])] == [second_id]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.alerts.conftest import alerts_of
+
 from gridpilot.auth.permissions import Role
 
 
@@ -51,7 +53,7 @@ async def test_rule_on_dynamic_group_covers_members_and_later_joiners(env, clien
         f"/api/v1/assets/{other}", json={"attributes": {"tags": ["pilot"]}}, headers=env.admin
     )
     assert joined.status_code == 200, joined.text
-    await env.app.state.alerts.idle()  # asset.changed: the evaluator reloads the members
+    await alerts_of(env.app).idle()  # asset.changed: the evaluator reloads the members
     await env.ingest(other, 60.0)
     raised = {a["asset_id"] for a in await env.alerts(rule_id=rule["id"])}
     assert raised == {member, other}
@@ -70,7 +72,7 @@ async def test_rule_on_static_group_and_taken_off_it(env, client):
     moved = await client.patch(url, json={"group_id": None}, headers=env.operator)
     assert moved.status_code == 200, moved.text
     assert moved.json()["group_id"] is None and moved.json()["params"]["threshold"] == 10.0
-    await env.app.state.alerts.idle()
+    await alerts_of(env.app).idle()
     await env.ingest_all({first: 55.0, second: 55.0})
     open_alerts = await env.alerts(rule_id=rule["id"], state="open")
     assert sorted(a["asset_id"] for a in open_alerts) == sorted([first, second])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.alerts.conftest import eventually
+from tests.alerts.conftest import alerts_of, eventually
 
 from gridpilot.auth.permissions import Role
 
@@ -114,11 +114,11 @@ async def test_device_reported_offline_raises_the_stale_rule(env, app):
         "changed_ms": 0,
     }
     await app.state.bus.publish("asset.status", payload)
-    await app.state.alerts.idle()
+    await alerts_of(app).idle()
     [alert] = await env.alerts(rule_id=rule["id"])
     assert alert["state"] == "active" and "reported offline" in alert["message"]
     await app.state.bus.publish("asset.status", {**payload, "status": "online"})
-    await app.state.alerts.idle()
+    await alerts_of(app).idle()
     assert (await env.alerts(rule_id=rule["id"]))[0]["state"] == "resolved"
 
 
@@ -294,9 +294,9 @@ async def test_a_burst_of_status_events_is_evaluated_in_order(env, app, bus_even
     }
     for state in ("offline", "online", "offline"):  # no wait in between: one burst
         await app.state.bus.publish("asset.status", {**payload, "status": state})
-    await app.state.alerts.idle()
+    await alerts_of(app).idle()
     alerts = await env.alerts(rule_id=rule["id"])
     assert sorted(a["state"] for a in alerts) == ["active", "resolved"]
     topics = [t for t, p in bus_events if t.startswith("alert.") and p["rule_id"] == rule["id"]]
     assert topics == ["alert.raised", "alert.resolved", "alert.raised"]
-    assert (rule["id"], f"asset:{asset_id}") in app.state.alerts.watch.open
+    assert (rule["id"], f"asset:{asset_id}") in alerts_of(app).watch.open

@@ -10,7 +10,7 @@ import time
 from email import message_from_bytes, policy
 
 import pytest
-from tests.alerts.conftest import WAIT_S, Request, eventually
+from tests.alerts.conftest import WAIT_S, Request, alerts_of, eventually
 
 from gridpilot.alerts.webhook import sign
 
@@ -194,7 +194,7 @@ async def test_min_severity_and_events_filter_notifications(env, receivers, app)
     await env.ingest(asset_id, 1.0)  # resolved: not among the channel's events
     [request] = await receiver.wait_for(1)
     assert request.json()["data"]["asset_id"] == asset_id
-    await app.state.alerts.notifier.dispatch_due()
+    await alerts_of(app).notifier.dispatch_due()
     rows = await env.client.get(
         f"/api/v1/notification-channels/{critical_only['id']}/deliveries", headers=env.operator
     )
@@ -223,7 +223,7 @@ async def test_flapping_alerts_stop_notifying(env, receivers, app):
     assert len(alerts) == raises
     assert [a["flapping"] for a in reversed(alerts)] == [False] * (raises - 1) + [True]
     await receiver.wait_for(raises - 1)
-    await app.state.alerts.notifier.dispatch_due()
+    await alerts_of(app).notifier.dispatch_due()
     rows = await env.client.get(
         f"/api/v1/notification-channels/{hook['id']}/deliveries", headers=env.operator
     )

@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
-from tests.alerts.conftest import eventually
+from tests.alerts.conftest import alerts_of, eventually
 
-from gridpilot.alerts.evaluator import AlertRuntime
+from gridpilot.alerts.evaluator import ALERTS, AlertRuntime
+from gridpilot.balance.cache import BALANCE
 from gridpilot.control import status
+from gridpilot.core.runtime import runtime_of
 from gridpilot.core.timestamps import now_ms
 
 SIM = "/api/v1/simulator"
@@ -18,20 +20,21 @@ SIM = "/api/v1/simulator"
 
 async def _restart_alerts(app) -> AlertRuntime:
     """A new alerts runtime, as after a server restart (its memory is gone)."""
-    old = app.state.alerts
+    shared = runtime_of(app)
+    old = shared.require(ALERTS)
     await old.stop()
-    fresh = AlertRuntime(app.state.settings, app.state.sessions, app.state.bus, app.state.balance)
+    fresh = AlertRuntime(shared.settings, shared.sessions, shared.bus, shared.get(BALANCE))
     await fresh.start()
-    app.state.alerts = fresh
-    app.state.runtimes[app.state.runtimes.index(old)] = fresh
+    shared.put(ALERTS, fresh)
+    shared.runtimes[shared.runtimes.index(old)] = fresh
     return fresh
 
 
 async def test_data_stored_before_the_server_started_raises_no_offline_alert(env, app, client):
     site_id, asset_id = await env.site("Seeded site")
     rule = await env.rule(name="Offline", kind="stale", site_id=site_id, params={"max_age_s": 1})
-    await app.state.alerts.idle()  # the rule's reload applied before the stop
-    await app.state.alerts.stop()  # the demo's seeding: no evaluator watches its data
+    await alerts_of(app).idle()  # the rule's reload applied before the stop
+    await alerts_of(app).stop()  # the demo's seeding: no evaluator watches its data
     body = [{"asset": asset_id, "metric": "power_kw", "ts": now_ms(), "value": 3.0}]
     stored = await client.post("/api/v1/telemetry", json=body, headers=env.admin)
     assert stored.json() == {"stored": 1, "rejected": []}, stored.text

@@ -3,6 +3,8 @@ assets a few times, not once per change; assets created in the burst are still k
 
 from __future__ import annotations
 
+from tests.alerts.conftest import alerts_of
+
 from gridpilot.assets.events import publish_assets_changed
 from gridpilot.auth.permissions import Role
 
@@ -15,7 +17,7 @@ async def test_a_burst_of_changes_coalesces_into_few_reloads(app, client, auth_h
     for n in range(40):
         body = {"site_id": site, "name": f"meter {n}", "kind": "meter"}
         ids.append((await client.post("/api/v1/assets", json=body, headers=admin)).json()["id"])
-    runtime = app.state.alerts
+    runtime = alerts_of(app)
     await runtime.idle()
     before = runtime.reloads
     await publish_assets_changed(app.state.bus, ids, "created")  # 40 events at once

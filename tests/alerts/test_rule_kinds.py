@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.alerts.conftest import eventually
+from tests.alerts.conftest import alerts_of, eventually
 
 from gridpilot.core.timestamps import now_ms
 
@@ -68,10 +68,10 @@ async def test_anomaly_events_raise_and_quiet_down(env, app):
         "detail": {},
     }
     await app.state.bus.publish("anomaly.detected", event)
-    await app.state.alerts.idle()
+    await alerts_of(app).idle()
     assert await env.alerts(rule_id=rule["id"]) == []  # below min_score
     await app.state.bus.publish("anomaly.detected", {**event, "score": 3.5, "severity": "critical"})
-    await app.state.alerts.idle()
+    await alerts_of(app).idle()
     [alert] = await env.alerts(rule_id=rule["id"])
     assert alert["state"] == "active" and alert["detail"]["method"] == "zscore"
 
@@ -97,9 +97,9 @@ async def test_forecast_over_contract_demand(env, app):
         "peak": peak,
     }
     await app.state.bus.publish("forecast.stored", event)
-    await app.state.alerts.idle()
+    await alerts_of(app).idle()
     [alert] = await env.alerts(rule_id=rule["id"])
     assert alert["state"] == "active" and alert["value"] == 110.0 and alert["asset_id"] is None
     await app.state.bus.publish("forecast.stored", {**event, "peak": {**peak, "hi80": 95.0}})
-    await app.state.alerts.idle()
+    await alerts_of(app).idle()
     assert (await env.alerts(rule_id=rule["id"]))[0]["state"] == "resolved"

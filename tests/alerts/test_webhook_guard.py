@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Sequence
 
 import pytest
-from tests.alerts.conftest import eventually
+from tests.alerts.conftest import alerts_of, eventually
 
 from gridpilot.alerts import webhook, webhook_target
 from gridpilot.alerts.models import NotificationChannel
@@ -192,7 +192,7 @@ async def test_stored_channel_whose_name_resolves_privately_at_send_time(
             secret=webhook.new_secret(), recipients=[],
         )  # fmt: skip
         session.add(channel)
-    notifier = app.state.alerts.notifier
+    notifier = alerts_of(app).notifier
     names = resolver({"rebind.invalid": ["127.0.0.1"]})
     notifier.guard = Guard(extra_ports=frozenset({port}), resolve=names)
 

@@ -19,6 +19,8 @@ from tests.conftest import PG_HOST, PG_PORT, PG_USER, _pg_admin
 
 from gridpilot.backup import service, tasks
 from gridpilot.backup.manifest import MANIFEST_SUFFIX, BackupError, Manifest, sha256_of
+from gridpilot.backup.tasks import BACKUPS
+from gridpilot.core.runtime import runtime_of
 from gridpilot.core.settings import Settings
 from gridpilot.db.migrate import head_revision
 from gridpilot.telemetry.partitions import ensure_partitions
@@ -219,5 +221,6 @@ async def test_the_scheduled_round_backs_up_and_prunes(app, settings, tmp_path):
     (made,) = service.backups_in(tmp_path)
     assert made != old and not old.exists()
     assert Manifest.for_backup(made).sha256 == sha256_of(made)
-    job = app.state.backups  # started with the app: daily, the first round a day after start
+    # started with the app: daily, the first round a day after start
+    job = runtime_of(app).require(BACKUPS)
     assert job.running and job.interval_s == 86_400 and job.first_delay_s == 86_400

@@ -16,7 +16,9 @@ import pandas as pd
 from tests.dr.dr_data import DAY, ZONE, iso_utc, local_ms, make_site, profile, quarters, store_power
 
 from gridpilot.auth.permissions import Role
+from gridpilot.core.runtime import runtime_of
 from gridpilot.core.timestamps import now_ms
+from gridpilot.dr.tasks import DR
 
 HOOK = "/webhooks/utility/dr-notification"
 UTILITIES = "/api/v1/dr-utilities"
@@ -77,13 +79,13 @@ async def test_a_signed_notification_makes_one_event_per_facility_once(app, clie
     answer = await post(client, util["secret"], notification(sites, pct=10.0))
     assert answer.status_code == 202, answer.text
     assert answer.json()["status"] == "accepted" and answer.json()["facility_ids"] == sites
-    made = await app.state.dr.step()
+    made = await runtime_of(app).require(DR).step()
     assert sorted(c["site_id"] for c in made) == sites
     assert all(c["status"] == "scheduled" and c["previous"] is None for c in made)
     # delivered again (a new webhook-id, the same event_id): accepted, no new event
     again = await post(client, util["secret"], notification(sites, pct=10.0))
     assert again.status_code == 202, again.text
-    assert await app.state.dr.step() == []
+    assert await runtime_of(app).require(DR).step() == []
     listed = (await client.get(EVENTS, headers=admin)).json()
     assert len(listed) == 2 and {e["site_id"] for e in listed} == set(sites)
     for event in listed:
@@ -169,7 +171,7 @@ async def test_a_facility_without_history_is_reported_on_the_delivery(app, clien
     site, _ = await make_site(client, admin, "New plant")
     util = await utility(client, admin, [site])
     assert (await post(client, util["secret"], notification([site]))).status_code == 202
-    assert await app.state.dr.step() == []
+    assert await runtime_of(app).require(DR).step() == []
     [delivery] = (await client.get(f"{UTILITIES}/{util['id']}/deliveries", headers=admin)).json()
     assert delivery["state"] == "failed" and delivery["event_ids"] == []
     reason = delivery["errors"][str(site)]

@@ -10,8 +10,9 @@ from tests.flex.schedule_data import BATTERY, store_forecasts
 from tests.insights.kpis.kpi_test_data import add_tariff, make_asset, make_site
 
 from gridpilot.auth.permissions import Role
+from gridpilot.core.runtime import runtime_of
 from gridpilot.core.timestamps import MS_PER_DAY, now_ms
-from gridpilot.flex.tasks import FlexRuntime
+from gridpilot.flex.tasks import FLEX_RUNTIME, FlexRuntime
 
 QUARTER_MS = 15 * 60_000
 
@@ -49,7 +50,8 @@ async def test_round_plans_and_dispatches_the_current_step(app, client, sessions
     admin = await auth_headers(Role.ADMINISTRATOR)
     now = now_ms()
     site_id, asset = await auto_site(client, sessions, admin, now)
-    assert app.state.flex.job.running  # the app runs the loop; the test runs a round itself
+    # the app runs the loop; the test runs a round itself
+    assert runtime_of(app).require(FLEX_RUNTIME).job.running
     runtime = FlexRuntime(app.state.settings, sessions, app.state.bus)
     (done,) = await runtime.run_once(at_ms=now)
     assert done.site_id == site_id and done.status == "optimal", done

@@ -16,7 +16,9 @@ from fastapi import APIRouter, Depends, FastAPI
 from tests.voice.voice_data import plants
 
 from gridpilot.api.app import create_app
+from gridpilot.core.runtime import runtime_of
 from gridpilot.core.settings import Settings
+from gridpilot.voice.tasks import VOICE
 
 UTTERANCE = "/api/v1/voice/utterance"
 
@@ -47,7 +49,7 @@ async def started(settings: Settings, probe: Probe) -> AsyncIterator[FastAPI]:
 
     app.include_router(router, prefix="/api/v1")
     async with app.router.lifespan_context(app):
-        await app.state.voice.warm_up
+        await runtime_of(app).require(VOICE).warm_up
         yield app
 
 

@@ -8,7 +8,7 @@ going offline at once) are evaluated together and their decisions applied in one
 Every ``alerts_eval_interval_s`` a tick reloads rules, assets and sites and runs the time-based
 checks (stale data, anomaly quiet period). Site checks (contract demand, balance check) of the
 sites a readings batch touched get those sites' current balance from the balance cache
-(``app.state.balance``, kept up to date from the same ``readings.stored``). When the queue is
+(its ``BALANCE`` slot, kept up to date from the same ``readings.stored``). When the queue is
 full, ``readings.stored`` payloads are conflated (newest value per asset and metric) instead of
 dropped.
 
@@ -19,7 +19,6 @@ alerts keeps one alert per rule and subject.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
@@ -44,10 +43,13 @@ from gridpilot.alerts.views import (
     subject_of,
 )
 from gridpilot.assets.service import asset_summaries, site_contracts
+from gridpilot.balance.cache import BALANCE
 from gridpilot.balance.current import DEFAULT_MAX_AGE_MS, CurrentBalance, current_balances
 from gridpilot.core import events as catalogue
 from gridpilot.core.bus import EventBus
+from gridpilot.core.runtime import Slot, runtime_of
 from gridpilot.core.settings import Settings
+from gridpilot.core.tasks import cancel_all, finish_then_cancel, reraise_if_stopping
 from gridpilot.core.timestamps import now_ms
 from gridpilot.telemetry.queries import last_seen
 
@@ -126,15 +128,13 @@ class AlertRuntime:
         self.notifier.start()
 
     async def stop(self) -> None:
+        """Unsubscribe, then stop the worker and the tick: an evaluation in progress ends first
+        (its transaction is not cut), bounded by ``core.tasks.STOP_GRACE_S``."""
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe = []
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+        tasks, self._tasks = self._tasks, []
+        await cancel_all(tasks)
         await self.notifier.stop()
 
     async def idle(self) -> None:
@@ -234,15 +234,20 @@ class AlertRuntime:
             while batch[-1][0] in _BATCHED and len(batch) < _MAX_BATCH and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
             try:
-                await self.evaluate_all(batch)
-                if self._overflow:
-                    merged, self._overflow = list(self._overflow.values()), {}
-                    await self.evaluate("readings", {"assets": merged})
+                await finish_then_cancel(self._evaluate_batch(batch))
             except Exception:
+                reraise_if_stopping()
                 log.exception("alert evaluation of %s failed", ", ".join(k for k, _ in batch))
             finally:
                 for _ in batch:
                     self.queue.task_done()
+
+    async def _evaluate_batch(self, batch: list[tuple[str, dict[str, Any]]]) -> None:
+        """One unit of the worker: ``batch``, then the readings conflated meanwhile."""
+        await self.evaluate_all(batch)
+        if self._overflow:
+            merged, self._overflow = list(self._overflow.values()), {}
+            await self.evaluate("readings", {"assets": merged})
 
     async def evaluate(self, kind: str, payload: dict[str, Any]) -> None:
         """Evaluate one event (``readings``, ``status``, ``anomaly``, ``forecast``, ``tick``,
@@ -371,13 +376,13 @@ class AlertRuntime:
             self.enqueue("tick", {})
 
 
+ALERTS: Slot[AlertRuntime] = Slot("alerts")
+
+
 async def start_alerts(app: Any) -> AlertRuntime:
-    """Start the alerts runtime of ``app`` (see ``api.app.start_runtime``)."""
-    runtime = AlertRuntime(
-        app.state.settings,
-        app.state.sessions,
-        app.state.bus,
-        balance=getattr(app.state, "balance", None),  # started before (api.app.start_runtime)
-    )
+    """Start the alerts runtime of ``app`` (its ``ALERTS`` slot; ``api/lifespan.py``)."""
+    shared = runtime_of(app)
+    balance = shared.get(BALANCE)  # started before (api/lifespan.py::start_runtime)
+    runtime = AlertRuntime(shared.settings, shared.sessions, shared.bus, balance=balance)
     await runtime.start()
     return runtime

@@ -11,10 +11,10 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from gridpilot.alerts.evaluator import RULE_CHANGED
+from gridpilot.alerts.evaluator import ALERTS, RULE_CHANGED
 from gridpilot.alerts.lifecycle import event_payload
 from gridpilot.alerts.models import Alert
-from gridpilot.core.bus import EventBus
+from gridpilot.core.runtime import runtime_of
 
 
 def alert_events(topic: str, alerts: list[Alert]) -> list[tuple[str, dict[str, Any]]]:
@@ -27,9 +27,9 @@ def rule_event(rule_id: int, action: str) -> tuple[str, dict[str, Any]]:
 
 async def publish_all(app: FastAPI, events: list[tuple[str, dict[str, Any]]]) -> None:
     """Publish ``events`` and wake the notifier (queued notifications go out at once)."""
-    bus: EventBus = app.state.bus
+    shared = runtime_of(app)
     for topic, payload in events:
-        await bus.publish(topic, payload)
-    runtime = getattr(app.state, "alerts", None)
+        await shared.bus.publish(topic, payload)
+    runtime = shared.get(ALERTS)
     if runtime is not None:
         runtime.notifier.wake()

@@ -5,9 +5,9 @@ starts and stops: each domain's runtime, in an order where a runtime's inputs st
 ``AppRuntime.runtimes``; ``stop_runtime`` stops them in reverse, so the telemetry writer (started
 early) drains what the others wrote.
 
-Transition: the names in ``app.state`` that modules not moved to ``runtime_of(app)`` yet still
-read (``LEGACY_STATE``: the foundation, and the runtimes of alerts, forecasts, DR, flex, peak
-shaving, reports, voice, the simulator) are copied there as they are set; see
+The code reads the runtime through ``runtime_of(app)`` and the slots only. The foundation
+(settings, engine, sessions, bus, metrics, runtimes) and the few runtimes named in
+``TEST_STATE`` are also put on ``app.state``, where tests still read them; see
 docs/architecture.md section 7.
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Collection
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from fastapi import FastAPI
 
@@ -33,37 +33,15 @@ from gridpilot.db.migrate import upgrade
 from gridpilot.db.query_timing import time_queries
 from gridpilot.live.bus import start_bus
 
-if TYPE_CHECKING:  # imported when they start (start-up time of the CLI)
-    from gridpilot.alerts.evaluator import AlertRuntime
-    from gridpilot.dr.tasks import DrRuntime
-    from gridpilot.flex.shaving_runtime import PeakShavingRuntime
-    from gridpilot.flex.tasks import FlexRuntime
-    from gridpilot.insights.forecasts.tasks import ForecastRuntime
-    from gridpilot.reports.tasks import ReportsRuntime
-    from gridpilot.sim.runtime import SimulatorRuntime
-    from gridpilot.voice.tasks import VoiceRuntime
-
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-#: Slots of the runtimes whose packages still read ``app.state`` (their slot moves beside
-#: their runtime class when they move to ``runtime_of``).
-ALERTS: Slot[AlertRuntime] = Slot("alerts")
-FORECASTS: Slot[ForecastRuntime] = Slot("forecasts")
-DR: Slot[DrRuntime] = Slot("dr")
-FLEX: Slot[FlexRuntime] = Slot("flex")
-PEAK_SHAVING: Slot[PeakShavingRuntime] = Slot("peak_shaving")
-REPORTS: Slot[ReportsRuntime] = Slot("reports")
-VOICE: Slot[VoiceRuntime] = Slot("voice")
-SIMULATOR: Slot[SimulatorRuntime] = Slot("simulator")
-
-#: ``app.state`` names still read outside ``runtime_of`` (by modules not moved yet, and tests).
-LEGACY_STATE = frozenset({
-    "settings", "engine", "sessions", "bus", "metrics", "runtimes", "telemetry", "live",
-    "balance", "recent_balances", "mqtt_ingest", "control", "command_link", "alerts",
-    "forecasts", "baselines", "anomalies", "dr", "flex", "peak_shaving", "openadr", "reports",
-    "command_schedules", "voice", "simulator", "backups",
-})  # fmt: skip
+#: The foundation's names on ``app.state`` (``build_runtime``), read by tests.
+FOUNDATION = ("settings", "engine", "sessions", "bus", "metrics", "runtimes")
+#: Runtimes also put on ``app.state`` as they start, for the tests that read them there (the
+#: code reads their slots): telemetry 24 reads, MQTT ingest 5, control 5, balance 4, command
+#: link 3.
+TEST_STATE = frozenset({"telemetry", "mqtt_ingest", "control", "balance", "command_link"})
 
 
 def build_runtime(app: FastAPI, settings: Settings, bus: EventBus) -> AppRuntime:
@@ -74,15 +52,15 @@ def build_runtime(app: FastAPI, settings: Settings, bus: EventBus) -> AppRuntime
     time_queries(engine, metrics.db_query_seconds)
     runtime = AppRuntime(settings, engine, make_sessionmaker(engine), bus, metrics)
     app.state.runtime = runtime
-    for name in ("settings", "engine", "sessions", "bus", "metrics", "runtimes"):
+    for name in FOUNDATION:
         setattr(app.state, name, getattr(runtime, name))
     return runtime
 
 
 def _started(app: FastAPI, slot: Slot[T], value: T) -> T:
-    """``AppRuntime.started`` and, for ``LEGACY_STATE`` names, the same on ``app.state``."""
+    """``AppRuntime.started`` and, for ``TEST_STATE`` names, the same on ``app.state``."""
     runtime_of(app).started(slot, value)
-    if slot.name in LEGACY_STATE:
+    if slot.name in TEST_STATE:
         setattr(app.state, slot.name, value)
     return value
 
@@ -134,6 +112,7 @@ async def _start_data(app: FastAPI, runtime: AppRuntime) -> None:
 async def _start_control(app: FastAPI, runtime: AppRuntime) -> None:
     """Status tracking, staleness, command expiry; the command link over MQTT."""
     from gridpilot.control.tasks import CONTROL, start_control
+    from gridpilot.sim.runtime import SIMULATOR
 
     settings, sessions, bus = runtime.settings, runtime.sessions, runtime.bus
     _started(app, CONTROL, await start_control(settings, sessions, bus))
@@ -151,20 +130,20 @@ async def _start_control(app: FastAPI, runtime: AppRuntime) -> None:
 
 async def _start_domains(app: FastAPI, runtime: AppRuntime) -> None:
     """Alerts, insights, the wave-2 domains, the simulator and backups, each in its slot."""
-    from gridpilot.alerts.evaluator import start_alerts
+    from gridpilot.alerts.evaluator import ALERTS, start_alerts
     from gridpilot.backup.tasks import BACKUPS, start_backups
-    from gridpilot.dr.tasks import start_dr
-    from gridpilot.flex.shaving_runtime import start_peak_shaving
-    from gridpilot.flex.tasks import start_flex
+    from gridpilot.dr.tasks import DR, start_dr
+    from gridpilot.flex.shaving_runtime import PEAK_SHAVING, start_peak_shaving
+    from gridpilot.flex.tasks import FLEX_RUNTIME, start_flex
     from gridpilot.insights.anomalies.tasks import ANOMALIES, start_anomalies
     from gridpilot.insights.baselines.tasks import BASELINES, start_baselines
-    from gridpilot.insights.forecasts.tasks import start_forecasts
+    from gridpilot.insights.forecasts.tasks import FORECASTS, start_forecasts
     from gridpilot.openadr.tasks import OPENADR, start_openadr
-    from gridpilot.reports.tasks import start_reports
+    from gridpilot.reports.tasks import REPORTS, start_reports
     from gridpilot.scheduling.tasks import COMMAND_SCHEDULES, start_schedules
-    from gridpilot.sim.runtime import start_simulator
+    from gridpilot.sim.runtime import SIMULATOR, start_simulator
     from gridpilot.telemetry.tasks import TELEMETRY
-    from gridpilot.voice.tasks import start_voice
+    from gridpilot.voice.tasks import VOICE, start_voice
 
     settings, sessions, bus = runtime.settings, runtime.sessions, runtime.bus
     _started(app, ALERTS, await start_alerts(app))  # rules on bus events; notifications
@@ -172,7 +151,7 @@ async def _start_domains(app: FastAPI, runtime: AppRuntime) -> None:
     _started(app, BASELINES, await start_baselines(settings, sessions))  # weekly refits
     _started(app, ANOMALIES, await start_anomalies(settings, sessions, bus))
     _started(app, DR, await start_dr(app))  # event status, metered reduction, utilities
-    _started(app, FLEX, await start_flex(app))  # MPC re-planning and dispatch, 15 min
+    _started(app, FLEX_RUNTIME, await start_flex(app))  # MPC re-planning and dispatch, 15 min
     _started(app, PEAK_SHAVING, await start_peak_shaving(app))  # set points from readings
     _started(app, OPENADR, await start_openadr(app))  # VEN connections, the fleet VTN
     _started(app, REPORTS, await start_reports(app))  # due runs, e-mail, prune

@@ -22,10 +22,12 @@ from gridpilot.community.plants import get_plant
 from gridpilot.community.schemas import Envelope, Meta
 from gridpilot.community.seed_paths import both, error_answer
 from gridpilot.core.dependencies import SettingsDep
+from gridpilot.core.runtime import runtime_of
 from gridpilot.core.timestamps import now_ms
 from gridpilot.db.dependencies import SessionDep
 from gridpilot.insights.forecasts import service as forecasts
 from gridpilot.insights.forecasts.schemas import ForecastOut
+from gridpilot.insights.forecasts.tasks import weather_of
 from gridpilot.telemetry.dependencies import RuntimeDep
 
 seed_router = APIRouter(tags=["community"])
@@ -57,7 +59,7 @@ async def _read(
 ) -> Envelope[list[MeasurementOut]]:  # fmt: skip
     rows = await measurements.read(
         session=session, principal=principal, plant_id=plant_id, metric=metric, start=start,
-        end=end, max_points=request.app.state.settings.max_series_points,
+        end=end, max_points=runtime_of(request.app).settings.max_series_points,
     )  # fmt: skip
     return Envelope(
         data=rows[(page - 1) * per_page : page * per_page],
@@ -150,10 +152,9 @@ async def predictions(
 ) -> Envelope[ForecastOut]:  # fmt: skip
     """The forecast service of ``GET /api/v1/sites/{id}/forecast`` for the plant's site."""
     found = await get_plant(session=session, principal=principal, plant_id=plant)
-    runtime = getattr(request.app.state, "forecasts", None)
     forecast = await forecasts.get_forecast(
         session=session, principal=principal, settings=settings, horizon=horizon,
         now_ms=now_ms(), site_id=found.site_id, quantity=quantity,
-        weather=getattr(runtime, "weather", None),
+        weather=weather_of(request.app),
     )  # fmt: skip
     return Envelope(data=forecast)

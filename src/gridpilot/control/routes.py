@@ -32,9 +32,10 @@ from gridpilot.control.schemas import (
     SiteStatusOut,
     TransitionOut,
 )
-from gridpilot.control.tasks import ControlRuntime, status_policy
+from gridpilot.control.tasks import CONTROL, status_policy
 from gridpilot.core.dependencies import BusDep, SettingsDep
 from gridpilot.core.errors import Conflict, NotFound, RateLimited, ValidationFailed
+from gridpilot.core.runtime import runtime_of
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import now_ms
 from gridpilot.db.dependencies import SessionDep
@@ -49,7 +50,7 @@ Offset = Annotated[int, Query(ge=0, le=10**9, description="Items to skip")]
 
 
 def _tracked(request: Request) -> Callable[[int], int | None]:
-    runtime: ControlRuntime | None = getattr(request.app.state, "control", None)
+    runtime = runtime_of(request.app).get(CONTROL)
     return runtime.tracker.last_seen if runtime is not None else (lambda _asset_id: None)
 
 

@@ -10,7 +10,8 @@ the layers above it::
     TELEMETRY: Slot[TelemetryRuntime] = Slot("telemetry")      # telemetry/tasks.py
     runtime_of(app).get(TELEMETRY)                               # TelemetryRuntime | None
 
-``runtime_of(app)`` is the one attribute on ``app.state`` (``app.state.runtime``).
+``runtime_of(app)`` (``app.state.runtime``) is the one attribute of ``app.state`` the code reads;
+``api/lifespan.py`` also puts the foundation and a few runtimes there for the tests.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from gridpilot.core.dependencies import SettingsDep, refuse_unknown_query
 from gridpilot.core.timestamps import now_ms
 from gridpilot.db.dependencies import SessionDep
 from gridpilot.dr import facilities
+from gridpilot.insights.forecasts.tasks import weather_of
 
 facility_router = APIRouter(tags=["demand response"])
 
@@ -88,10 +89,9 @@ async def facility_forecast(
     ] = "15min",
 ) -> list[FacilityForecastPoint]:
     refuse_unknown_query(request, "start_time", "granularity")
-    runtime = getattr(request.app.state, "forecasts", None)
     points = await facilities.facility_forecast(
         session=session, principal=principal, settings=settings, facility_id=facility_id,
         start_time=start_time, granularity=granularity, now_ms=now_ms(),
-        weather=getattr(runtime, "weather", None),
+        weather=weather_of(request.app),
     )  # fmt: skip
     return [FacilityForecastPoint(**p) for p in points]

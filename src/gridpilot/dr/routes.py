@@ -13,6 +13,7 @@ from fastapi import APIRouter, Path, Query, Request
 
 from gridpilot.auth.dependencies import Configurer, Reader
 from gridpilot.core.errors import ValidationFailed
+from gridpilot.core.runtime import runtime_of
 from gridpilot.core.timestamps import MAX_MS, from_ms, now_ms, to_ms
 from gridpilot.db.dependencies import SessionDep
 from gridpilot.dr import dispatch, events, service
@@ -103,7 +104,7 @@ async def create_event(
     )  # fmt: skip
     if created:
         await session.commit()  # published only once stored
-        await events.publish(request.app.state.bus, [events.changed(event, None, now_ms())])
+        await events.publish(runtime_of(request.app).bus, [events.changed(event, None, now_ms())])
     return answer
 
 
@@ -175,7 +176,7 @@ async def cancel_event(
         actor=principal.subject, at_ms=at,
     )  # fmt: skip
     await session.commit()
-    await events.publish(request.app.state.bus, [events.changed(event, previous, at)])
+    await events.publish(runtime_of(request.app).bus, [events.changed(event, previous, at)])
     return event_out(event)
 
 

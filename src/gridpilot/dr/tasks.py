@@ -23,8 +23,9 @@ from gridpilot.alerts.lifecycle import event_payload
 from gridpilot.control.events import publish_command_changes
 from gridpilot.core.bus import EventBus
 from gridpilot.core.events import ALERT_RAISED, DrEventChanged
+from gridpilot.core.runtime import Slot, runtime_of
 from gridpilot.core.settings import Settings
-from gridpilot.core.tasks import cancel_and_wait
+from gridpilot.core.tasks import cancel_and_wait, finish_then_cancel, reraise_if_stopping
 from gridpilot.core.timestamps import now_ms as clock_ms
 from gridpilot.dr import dispatch, events, lifecycle, utilities, webhook
 
@@ -59,8 +60,9 @@ class DrRuntime:
     async def _loop(self) -> None:
         while True:
             try:
-                await self.step()
+                await finish_then_cancel(self.step())
             except Exception:
+                reraise_if_stopping()
                 log.exception("DR step failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.interval_s)
@@ -134,8 +136,12 @@ class DrRuntime:
         return published
 
 
+DR: Slot[DrRuntime] = Slot("dr")
+
+
 async def start_dr(app: Any) -> DrRuntime:
-    """Build and start the DR loop of ``app`` (``app.state.dr``)."""
-    runtime = DrRuntime(app.state.settings, app.state.sessions, app.state.bus)
+    """Build and start the DR loop of ``app`` (its ``DR`` slot)."""
+    shared = runtime_of(app)
+    runtime = DrRuntime(shared.settings, shared.sessions, shared.bus)
     runtime.start()
     return runtime

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from gridpilot.auth.dependencies import Administrator
+from gridpilot.core.runtime import runtime_of
 from gridpilot.core.timestamps import from_ms, now_ms
 from gridpilot.db.dependencies import SessionDep
 from gridpilot.dr import utilities, webhook
@@ -22,6 +23,7 @@ from gridpilot.dr.schemas import (
     UtilityOut,
     UtilityUpdate,
 )
+from gridpilot.dr.tasks import DR
 
 utility_router = APIRouter(tags=["demand response"])
 webhook_router = APIRouter(tags=["demand response"])
@@ -101,7 +103,7 @@ async def utility_notification(
         payload=notification.model_dump(mode="json"), at_ms=received,
     )  # fmt: skip
     await session.commit()
-    runtime = getattr(request.app.state, "dr", None)
+    runtime = runtime_of(request.app).get(DR)
     if runtime is not None:
         runtime.wake()
     return NotificationAccepted(

@@ -20,6 +20,7 @@ from gridpilot.flex.savings_schemas import FlexSavingsOut
 from gridpilot.flex.schedule_schemas import ScheduleOut, ScheduleRequest
 from gridpilot.flex.schemas import ResourceCreate, ResourceOut, ResourceUpdate
 from gridpilot.flex.shaving_routes import router as shaving_router
+from gridpilot.insights.forecasts.tasks import weather_of
 from gridpilot.insights.forecasts.weather import WeatherSource
 
 router = APIRouter(tags=["flexibility"])
@@ -136,8 +137,7 @@ SCHEDULE = "/sites/{site_id}/schedule"
 
 def _weather(request: Request) -> WeatherSource | None:
     """The forecast job's weather source, when one is configured."""
-    runtime = getattr(request.app.state, "forecasts", None)
-    return getattr(runtime, "weather", None)
+    return weather_of(request.app)
 
 
 @router.post(

@@ -4,7 +4,7 @@ The site's consumption forecast is learnt from its measured consumption, which a
 what its EV chargers and deferrable loads drew in the past; planned on top of it, they would be
 counted twice (once in the forecast at their usual hours, once where the plan puts them). For
 each enabled EV charger or deferrable load linked to an asset, that asset's own power forecast
-(``insights.forecasts.service.compute_forecast``: fitted on its history, as ``GET
+(``insights.forecasts.asset.compute_forecast``: fitted on its history, as ``GET
 /api/v1/assets/{id}/forecast`` computes it) is averaged onto the plan's steps and subtracted
 from the site's, clipped at 0 kW. An asset whose forecast cannot be made (too little history)
 is left in, with a note. Resources without an asset cannot be told apart in the measured
@@ -24,7 +24,8 @@ from gridpilot.core.timestamps import MS_PER_HOUR
 from gridpilot.flex.inputs import Horizon, on_steps
 from gridpilot.flex.schemas import ResourceOut
 from gridpilot.insights.data import SYSTEM
-from gridpilot.insights.forecasts.service import compute_forecast, resolve_target
+from gridpilot.insights.forecasts.asset import compute_forecast
+from gridpilot.insights.forecasts.target import resolve_target
 from gridpilot.insights.forecasts.weather import WeatherSource
 
 SHIFTABLE = ("ev_charger", "deferrable_load")

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from gridpilot.control.events import CommandChange, publish_command_changes
 from gridpilot.core.bus import EventBus
 from gridpilot.core.errors import GridpilotError
+from gridpilot.core.runtime import Slot, runtime_of
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import now_ms
 from gridpilot.db.schedules import claimed_periodic
@@ -27,6 +28,7 @@ from gridpilot.flex.dispatch import FLEX, Dispatched, dispatch_first_step
 from gridpilot.flex.resources import auto_dispatch_sites, list_resources
 from gridpilot.flex.schedule_schemas import ScheduleRequest
 from gridpilot.flex.schedules import plan_schedule
+from gridpilot.insights.forecasts.tasks import weather_of
 from gridpilot.insights.forecasts.weather import WeatherSource, make_weather_source
 
 log = logging.getLogger(__name__)
@@ -110,12 +112,14 @@ class FlexRuntime:
         return changes
 
 
+FLEX_RUNTIME: Slot[FlexRuntime] = Slot("flex")
+
+
 async def start_flex(app: Any) -> FlexRuntime:
-    """Build and start the MPC loop of ``app`` (``app.state.flex``); the weather source is
-    the forecast job's when it runs, else the settings'."""
-    settings: Settings = app.state.settings
-    forecasts = getattr(app.state, "forecasts", None)
-    weather = getattr(forecasts, "weather", None) or make_weather_source(settings)
-    runtime = FlexRuntime(settings, app.state.sessions, app.state.bus, weather)
+    """Build and start the MPC loop of ``app`` (its ``FLEX_RUNTIME`` slot); the weather source
+    is the forecast job's when it runs, else the settings'."""
+    shared = runtime_of(app)
+    weather = weather_of(app) or make_weather_source(shared.settings)
+    runtime = FlexRuntime(shared.settings, shared.sessions, shared.bus, weather)
     runtime.start()
     return runtime

@@ -8,7 +8,8 @@ RESTRICT (migration 0026); this provider names the reports in the 409, and a for
 refused with them named too (nothing is changed: the refusal rolls the request back). Delete the
 reports first (``DELETE /api/v1/reports/{id}``).
 
-Registered in ``app.state.group_users`` beside the alert rules and command schedules.
+Registered in the ``GROUP_USERS`` slot (``groups/usage.py``) beside the alert rules and
+command schedules.
 """
 
 from __future__ import annotations

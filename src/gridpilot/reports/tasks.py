@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gridpilot.core.periodic import Periodic, run_each_due
+from gridpilot.core.runtime import Slot, runtime_of
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import now_ms as clock_ms
 from gridpilot.reports import delivery, service
@@ -90,8 +91,12 @@ class ReportsRuntime:
         return definition, run
 
 
+REPORTS: Slot[ReportsRuntime] = Slot("reports")
+
+
 async def start_reports(app: Any) -> ReportsRuntime:
-    """Build and start the reports scheduler of ``app`` (``app.state.reports``)."""
-    runtime = ReportsRuntime(app.state.settings, app.state.sessions)
+    """Build and start the reports scheduler of ``app`` (its ``REPORTS`` slot)."""
+    shared = runtime_of(app)
+    runtime = ReportsRuntime(shared.settings, shared.sessions)
     runtime.start()
     return runtime

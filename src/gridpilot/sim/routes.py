@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Request
 
 from gridpilot.auth.dependencies import Administrator
 from gridpilot.core.errors import Unavailable
-from gridpilot.sim.runtime import SimulatorRuntime
+from gridpilot.core.runtime import runtime_of
+from gridpilot.sim.runtime import SIMULATOR, SimulatorRuntime
 from gridpilot.sim.schemas import (
     AnomalyInject,
     AnomalyOut,
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/simulator", tags=["simulator"])
 
 
 async def get_simulator(request: Request) -> SimulatorRuntime:
-    simulator: SimulatorRuntime | None = getattr(request.app.state, "simulator", None)
+    simulator = runtime_of(request.app).get(SIMULATOR)
     if simulator is None:
         raise Unavailable("the simulator is not available in this process")
     return simulator

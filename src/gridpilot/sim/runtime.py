@@ -9,7 +9,6 @@ firmware roll-outs (``sim.firmware``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Collection
 
@@ -18,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from gridpilot.control.stopped import sources_stopped
 from gridpilot.core.bus import EventBus
 from gridpilot.core.errors import Conflict
+from gridpilot.core.runtime import Slot
+from gridpilot.core.tasks import STOP_GRACE_S, cancel_and_wait, finish_then_cancel
 from gridpilot.sim.commands import LocalCommandLink
 from gridpilot.sim.firmware import FirmwareParticipant
 from gridpilot.sim.live import LiveSimulator
@@ -94,6 +95,8 @@ class SimulatorRuntime:
             return self.status()
 
     async def stop(self) -> None:
+        """Stop following commands and firmware, let the tick in progress end at its next asset
+        (at most ``STOP_GRACE_S``, then it is cancelled) and record the assets' stop."""
         if self.firmware is not None:
             await self.firmware.stop()
             self.firmware = None
@@ -102,12 +105,12 @@ class SimulatorRuntime:
             self.commands = None
         self._stop.set()
         fed = self.running
-        if self._task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        self._task = None
+        task, self._task = self._task, None
+        if task is not None:
+            await asyncio.wait({task}, timeout=STOP_GRACE_S)
+            await cancel_and_wait(task)
         if fed and self.simulator is not None:
-            await self._announce_stopped(self.simulator)
+            await finish_then_cancel(self._announce_stopped(self.simulator))
 
     async def _announce_stopped(self, simulator: LiveSimulator) -> None:
         """Its assets' data stops on purpose: offline ``stopped``, no outage
@@ -194,6 +197,9 @@ class SimulatorRuntime:
             errors=sim.errors if sim else 0,
             assets=assets,
         )
+
+
+SIMULATOR: Slot[SimulatorRuntime] = Slot("simulator")
 
 
 async def start_simulator(

@@ -10,7 +10,9 @@ from fastapi import APIRouter, Path, Query, Request
 
 from gridpilot.auth.dependencies import Reader
 from gridpilot.balance.dependencies import CacheDep
+from gridpilot.core.runtime import runtime_of
 from gridpilot.db.dependencies import SessionDep
+from gridpilot.insights.forecasts.tasks import weather_of
 from gridpilot.voice.cache import AnswerCache
 from gridpilot.voice.schemas import UtteranceAnswer, VoiceAnswer, VoiceQuery, VoiceUtterance
 from gridpilot.voice.service import (
@@ -21,6 +23,7 @@ from gridpilot.voice.service import (
     machine_energy,
     machines_over,
 )
+from gridpilot.voice.tasks import VOICE_CACHE
 
 router = APIRouter(tags=["voice"])
 
@@ -29,15 +32,12 @@ Name = Annotated[str, Path(min_length=1, max_length=200, examples=["compressor-1
 
 def _cache(request: Request) -> AnswerCache:
     """The app's answer cache (``voice.tasks``; made here when the runtime is not started)."""
-    found = getattr(request.app.state, "voice_cache", None)
-    if found is None:
-        found = AnswerCache(request.app.state.settings.redis_url)
-        request.app.state.voice_cache = found
-    return found
+    shared = runtime_of(request.app)
+    return shared.get_or_make(VOICE_CACHE, lambda: AnswerCache(shared.settings.redis_url))
 
 
 def _weather(request: Request) -> Any:
-    return getattr(getattr(request.app.state, "forecasts", None), "weather", None)
+    return weather_of(request.app)
 
 
 def _data(outcome: Outcome) -> dict[str, Any]:
@@ -59,7 +59,7 @@ async def post_query(
     body: VoiceQuery, request: Request, principal: Reader, session: SessionDep, cache: CacheDep
 ) -> dict[str, Any]:
     outcome = await answer_query(
-        session=session, principal=principal, settings=request.app.state.settings,
+        session=session, principal=principal, settings=runtime_of(request.app).settings,
         intent=body.intent, entities=dict(body.entities), lang=body.lang, cache=_cache(request),
         balance_cache=cache, weather=_weather(request),
     )  # fmt: skip
@@ -81,7 +81,7 @@ async def post_utterance(
     cache: CacheDep,
 ) -> dict[str, Any]:  # fmt: skip
     outcome = await answer_utterance(
-        session=session, principal=principal, settings=request.app.state.settings,
+        session=session, principal=principal, settings=runtime_of(request.app).settings,
         utterance=body.utterance, lang=body.lang, cache=_cache(request), balance_cache=cache,
         weather=_weather(request),
     )  # fmt: skip
@@ -109,7 +109,7 @@ async def get_machine_energy(
     duration: Annotated[str, Query(max_length=10, pattern=r"^[0-9]{1,4}[mhd]$")] = "1h",
 ) -> dict[str, Any]:  # fmt: skip
     return await machine_energy(
-        session=session, principal=principal, settings=request.app.state.settings, slug=slug,
+        session=session, principal=principal, settings=runtime_of(request.app).settings, slug=slug,
         duration=duration,
     )  # fmt: skip
 
@@ -127,7 +127,7 @@ async def get_machines(
     min_power: Annotated[float, Query(ge=0, le=1e9, description="kW")] = 0.0,
 ) -> dict[str, Any]:  # fmt: skip
     return await machines_over(
-        session=session, principal=principal, settings=request.app.state.settings,
+        session=session, principal=principal, settings=runtime_of(request.app).settings,
         min_power_kw=min_power,
     )  # fmt: skip
 
@@ -150,6 +150,6 @@ async def get_correlation(
     days: Annotated[int, Query(ge=7, le=366)] = 30,
 ) -> dict[str, Any]:  # fmt: skip
     return await machine_correlation(
-        session=session, principal=principal, settings=request.app.state.settings,
+        session=session, principal=principal, settings=runtime_of(request.app).settings,
         machine=machine, driver=driver, days=days,
     )  # fmt: skip

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gridpilot.core.periodic import Periodic
+from gridpilot.core.runtime import Slot, runtime_of
 from gridpilot.core.warm_up import prepare_routes
 from gridpilot.db.schedules import claimed_periodic
 from gridpilot.voice.cache import AnswerCache
@@ -56,13 +57,18 @@ def warm_up(app: Any = None) -> None:
     import_module("statsmodels.regression.linear_model")
 
 
+VOICE: Slot[VoiceRuntime] = Slot("voice")
+#: The answer cache of the voice routes (made by ``start_voice``, or by the first question).
+VOICE_CACHE: Slot[AnswerCache] = Slot("voice_cache")
+
+
 async def start_voice(app: Any) -> VoiceRuntime:
-    """Make the cache (``app.state.voice_cache``), warm up in a thread (``warm_up``; the routes
+    """Make the cache (its ``VOICE_CACHE`` slot), warm up in a thread (``warm_up``; the routes
     when ``warm_up_routes`` is on), start the retention job."""
-    sessions = app.state.sessions
-    routes = app if app.state.settings.warm_up_routes else None
-    cache = AnswerCache(app.state.settings.redis_url)
-    app.state.voice_cache = cache
+    shared = runtime_of(app)
+    sessions = shared.sessions
+    routes = app if shared.settings.warm_up_routes else None
+    cache = shared.put(VOICE_CACHE, AnswerCache(shared.settings.redis_url))
 
     async def job() -> None:
         await prune_log(sessions, now=dt.datetime.now(dt.UTC))

@@ -11,9 +11,11 @@ from tests.telemetry.query_test_data import insert_readings, metric_id, site_wit
 
 from gridpilot.auth.permissions import Principal, Role
 from gridpilot.core.errors import NotFound
+from gridpilot.core.runtime import runtime_of
 from gridpilot.core.timestamps import iso, now_ms
 from gridpilot.insights.data import SYSTEM
 from gridpilot.insights.forecasts import service
+from gridpilot.insights.forecasts.tasks import FORECASTS
 from gridpilot.insights.forecasts.weather import CsvWeatherSource
 from gridpilot.telemetry.rollups import refresh_pending
 
@@ -87,7 +89,7 @@ async def test_job_stores_publishes_and_the_api_serves_the_stored_forecast(
 
     unsubscribe = app.state.bus.subscribe("forecast.stored", collect)
     try:
-        events = await app.state.forecasts.run_once()
+        events = await runtime_of(app).require(FORECASTS).run_once()
     finally:
         unsubscribe()
     assert [e["site_id"] for e in received] == [site["id"]] == [e["site_id"] for e in events]
@@ -157,7 +159,7 @@ async def test_hourly_meters_are_forecast_hourly_with_csv_weather(
     weather["temperature_c"] += [i % 24 / 2 for i in range(len(weather))]
     path = tmp_path / "weather.csv"
     weather.to_csv(path, index=False)
-    app.state.forecasts.weather = CsvWeatherSource(path)
+    runtime_of(app).require(FORECASTS).weather = CsvWeatherSource(path)
     answer = await client.get(f"/api/v1/assets/{asset['id']}/forecast", headers=admin)
     assert answer.status_code == 200, answer.text
     body = answer.json()

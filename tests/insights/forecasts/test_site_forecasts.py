@@ -18,9 +18,11 @@ from gridpilot.analytics.forecast import forecast_series
 from gridpilot.analytics.forecast_bounds import NIGHT_TOLERANCE_SHARE, solar_night
 from gridpilot.assets.catalogue import LOAD_ROLES
 from gridpilot.auth.permissions import Role
+from gridpilot.core.runtime import runtime_of
 from gridpilot.core.timestamps import now_ms
 from gridpilot.insights.data import SYSTEM, load_site_series
 from gridpilot.insights.forecasts import service
+from gridpilot.insights.forecasts.tasks import FORECASTS
 from gridpilot.telemetry.rollups import refresh_pending
 
 QUARTER = 15 * 60_000
@@ -274,7 +276,7 @@ async def test_a_consumer_site_forecasts_what_the_load_forecast_gave(
 async def test_the_job_stores_both_and_serves_the_net(app, client, sessions, auth_headers):
     admin = await auth_headers(Role.ADMINISTRATOR)
     site = await pv_site(app, client, sessions, admin)
-    events = await app.state.forecasts.run_once()
+    events = await runtime_of(app).require(FORECASTS).run_once()
     assert [e["site_id"] for e in events] == [site]
     event = events[0]
     assert event["quantity"] == "net" and event["metric"] == "power_kw"

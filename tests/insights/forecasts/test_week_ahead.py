@@ -12,7 +12,9 @@ import pandas as pd
 import pytest
 from tests.telemetry.query_test_data import insert_readings, metric_id, site_with_asset
 
+from gridpilot.core.runtime import runtime_of
 from gridpilot.core.timestamps import now_ms
+from gridpilot.insights.forecasts.tasks import FORECASTS
 from gridpilot.insights.forecasts.weather import CsvWeatherSource
 from gridpilot.telemetry.rollups import refresh_pending
 
@@ -94,7 +96,9 @@ async def test_the_weather_forecast_file_gives_the_horizon(app, client, hvac_sit
     _site, asset, admin, current = hvac_site
     url = f"/api/v1/assets/{asset['id']}/forecast"
     persisted = (await client.get(url, params={"horizon": "7d"}, headers=admin)).json()
-    app.state.forecasts.weather = CsvWeatherSource(heat_wave_file(tmp_path / "w.csv", current))
+    runtime_of(app).require(FORECASTS).weather = CsvWeatherSource(
+        heat_wave_file(tmp_path / "w.csv", current)
+    )
     forecast = (await client.get(url, params={"horizon": "7d"}, headers=admin)).json()
     assert forecast["regressors"] == ["temperature_c"]
     assert "from the weather forecast" in forecast["note"]

@@ -12,6 +12,7 @@ from gridpilot.core.timestamps import now_ms
 from gridpilot.db.dependencies import SessionDep
 from gridpilot.insights.forecasts import service
 from gridpilot.insights.forecasts.schemas import ForecastOut
+from gridpilot.insights.forecasts.tasks import weather_of
 from gridpilot.insights.forecasts.weather import WeatherSource
 
 router = APIRouter(tags=["forecasts"])
@@ -37,8 +38,7 @@ Quantity = Annotated[
 
 
 def _weather(request: Request) -> WeatherSource | None:
-    runtime = getattr(request.app.state, "forecasts", None)
-    return getattr(runtime, "weather", None)
+    return weather_of(request.app)
 
 
 @router.get(

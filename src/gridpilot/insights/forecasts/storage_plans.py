@@ -3,7 +3,7 @@
 Storage is not forecast from its history: a battery follows its plan. The domain that plans
 (``flex``, a layer above ``insights``) registers a provider here when it is imported
 (``register_storage_plan``); ``planned_storage_kw`` asks the providers in turn. Without one, or
-without a plan for the asset, a storage forecast is 0 (``service.STORAGE_NOTE``).
+without a plan for the asset, a storage forecast is 0 (``answer.STORAGE_NOTE``).
 """
 
 from __future__ import annotations

@@ -22,11 +22,13 @@ from gridpilot.assets.service import list_sites
 from gridpilot.core import events as catalogue
 from gridpilot.core.bus import EventBus
 from gridpilot.core.errors import NotFound, ValidationFailed
+from gridpilot.core.runtime import Slot, runtime_of
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import MS_PER_DAY, now_ms
 from gridpilot.db.schedules import claimed_periodic
 from gridpilot.insights.data import SYSTEM
-from gridpilot.insights.forecasts import service
+from gridpilot.insights.forecasts.answer import peak_of
+from gridpilot.insights.forecasts.service import HORIZONS
 from gridpilot.insights.forecasts.site import BASIC, forecast_site
 from gridpilot.insights.forecasts.storage import (
     METRIC,
@@ -34,6 +36,7 @@ from gridpilot.insights.forecasts.storage import (
     store_forecast,
     window,
 )
+from gridpilot.insights.forecasts.target import site_target
 from gridpilot.insights.forecasts.weather import WeatherSource, make_weather_source
 
 log = logging.getLogger(__name__)
@@ -94,9 +97,9 @@ class ForecastRuntime:
     async def _forecast_site(self, site_id: int, issued_ms: int) -> dict[str, Any]:
         # day-ahead plus the freshness window, so the stored forecast still covers a full day
         # for a request made until it is no longer fresh
-        horizon_ms = service.HORIZONS["24h"] + self.settings.forecast_fresh_s * 1000
+        horizon_ms = HORIZONS["24h"] + self.settings.forecast_fresh_s * 1000
         async with self.sessions() as session:  # read and compute outside a write transaction
-            target = await service.site_target(session=session, site_id=site_id)
+            target = await site_target(session=session, site_id=site_id)
             made = await forecast_site(
                 session=session, site_id=site_id, timezone=target.timezone,
                 location=target.location, quantities=BASIC, horizon_ms=horizon_ms,
@@ -123,7 +126,7 @@ def event_of(site_id: int, issued_ms: int, forecasts: dict[str, Forecast]) -> di
         forecast = net_forecast(forecasts["consumption"], forecasts["generation"])
     else:
         quantity, forecast = next(iter(forecasts.items()))
-    day_ahead = window(forecast, issued_ms, service.HORIZONS["24h"]) or forecast
+    day_ahead = window(forecast, issued_ms, HORIZONS["24h"]) or forecast
     return {
         "site_id": site_id,
         "asset_id": None,
@@ -132,15 +135,23 @@ def event_of(site_id: int, issued_ms: int, forecasts: dict[str, Forecast]) -> di
         "issued_ms": issued_ms,
         "step_ms": forecast.step_ms,
         "horizon": len(forecast.index),
-        "peak": service.peak_of(day_ahead),
+        "peak": peak_of(day_ahead),
     }
+
+
+FORECASTS: Slot[ForecastRuntime] = Slot("forecasts")
+
+
+def weather_of(app: Any) -> WeatherSource | None:
+    """The weather source of ``app``'s forecast job (None before it starts, or without one)."""
+    runtime = runtime_of(app).get(FORECASTS)
+    return runtime.weather if runtime is not None else None
 
 
 async def start_forecasts(app: Any) -> ForecastRuntime:
     """Build and start the forecast job of ``app`` (weather from the settings' source)."""
-    settings: Settings = app.state.settings
-    runtime = ForecastRuntime(
-        settings, app.state.sessions, app.state.bus, make_weather_source(settings)
-    )
+    shared = runtime_of(app)
+    settings = shared.settings
+    runtime = ForecastRuntime(settings, shared.sessions, shared.bus, make_weather_source(settings))
     runtime.start()
     return runtime

@@ -17,6 +17,7 @@ from gridpilot.core.timestamps import now_ms
 from gridpilot.insights.forecasts.schemas import ForecastOut
 from gridpilot.insights.forecasts.service import get_forecast
 from gridpilot.insights.forecasts.site import load_history
+from gridpilot.insights.forecasts.tasks import weather_of
 from gridpilot.web import palette
 from gridpilot.web.charts import on_site_clock, points, time_chart
 from gridpilot.web.context import current
@@ -128,7 +129,7 @@ def _summary(quantity: Quantity, problem: str | None, timezone: str = "UTC") -> 
 async def _quantities(site_id: int, user: Any) -> tuple[list[Quantity], dict[str, str]]:
     """Both quantities' forecasts and the last two days of the site's balance [kW]."""
     context = current()
-    runtime = getattr(context.app.state, "forecasts", None)
+    weather = weather_of(context.app)
     now = now_ms()
     end = now - now % QUARTER_MS  # complete intervals: a partial one would read low
     found: list[Quantity] = []
@@ -140,7 +141,7 @@ async def _quantities(site_id: int, user: Any) -> tuple[list[Quantity], dict[str
                 forecasts[name] = await get_forecast(
                     session=session, principal=user, settings=context.settings,
                     horizon="24h", now_ms=now, site_id=site_id, quantity=name,
-                    weather=getattr(runtime, "weather", None),
+                    weather=weather,
                 )  # fmt: skip
             except GridpilotError as error:
                 forecasts[name], problems[name] = None, error.message
