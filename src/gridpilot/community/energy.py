@@ -27,9 +27,12 @@ from gridpilot.analytics.community.shared_energy import (
     shared_energy,
     to_hourly,
 )
-from gridpilot.balance.service import site_balances
+from gridpilot.analytics.site_balance import Source
+from gridpilot.balance.service import SiteBalance, site_balances
 from gridpilot.community.models import Community, Plant
+from gridpilot.community.pod_hours import StoredHours, stored_hours
 from gridpilot.core.errors import ValidationFailed
+from gridpilot.core.timestamps import now_ms as clock_ms
 
 HOUR_MS = 3_600_000
 #: The longest period an hourly aggregation covers [ms] (a leap year).
@@ -86,7 +89,9 @@ async def pod_energy(
     session: AsyncSession, plants: Sequence[Plant], start_ms: int, end_ms: int
 ) -> PodEnergy:
     """Hourly injected/withdrawn energy of each plant's POD from its site's balance
-    (``[start_ms, end_ms)``, whole UTC hours)."""
+    (``[start_ms, end_ms)``, whole UTC hours): one-meter POD sites from their stored hours
+    (``pod_hours``) up to ``tail`` and solved from there on, the others solved for the whole
+    period; the same figures."""
     hours = pd.date_range(
         pd.Timestamp(start_ms, unit="ms", tz="UTC"),
         pd.Timestamp(end_ms, unit="ms", tz="UTC"),
@@ -97,16 +102,16 @@ async def pod_energy(
     injected = np.full((len(hours), len(codes)), np.nan)
     withdrawn = np.full((len(hours), len(codes)), np.nan)
     site_ids = sorted({p.site_id for p in plants if p.site_id is not None})
-    balances = (
-        await site_balances(
-            session=session, site_ids=site_ids, start_ms=start_ms, end_ms=end_ms, interval="1h"
-        )
-        if site_ids
-        else {}
-    )
+    now = clock_ms()
+    stored = await stored_hours(session, site_ids, start_ms, end_ms, now)
+    rest = [s for s in site_ids if s not in stored.sites]
+    balances = await _balances(session, rest, start_ms, end_ms, now)
+    balances.update(await _balances(session, sorted(stored.sites), stored.tail, end_ms, now))
     rows_of: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
     for column, plant in enumerate(plants):
         site = balances.get(plant.site_id) if plant.site_id is not None else None
+        if plant.site_id in stored.sites:
+            _fill_stored(stored, plant.site_id, column, injected, withdrawn, site)
         if site is None:
             continue
         if site.edges not in rows_of:  # the hours of the site's intervals, once per grid
@@ -115,10 +120,44 @@ async def pod_energy(
         values = site.balance.values
         injected[rows, column] = values["export"][found]
         withdrawn[rows, column] = values["import"][found]
+        if plant.site_id in stored.export_rows:  # metered in the period: unknown, not absent
+            absent = site.balance.sources["export"][found] == Source.ABSENT.value
+            injected[rows[absent], column] = np.nan
     return PodEnergy(
         pd.DataFrame(injected, index=hours, columns=codes),
         pd.DataFrame(withdrawn, index=hours, columns=codes),
     )
+
+
+async def _balances(
+    session: AsyncSession, site_ids: list[int], start_ms: int, end_ms: int, now_ms: int
+) -> dict[int, SiteBalance]:
+    if not site_ids or end_ms <= start_ms:
+        return {}
+    return await site_balances(
+        session=session, site_ids=site_ids, start_ms=start_ms, end_ms=end_ms, interval="1h",
+        now_ms=now_ms,
+    )  # fmt: skip
+
+
+def _fill_stored(
+    stored: StoredHours,
+    site_id: int,
+    column: int,
+    injected: np.ndarray,
+    withdrawn: np.ndarray,
+    tail: SiteBalance | None,
+) -> None:
+    """The stored hours of a one-meter site into the frames' first rows; its export is absent
+    (0) there when neither the stored hours nor the tail's balance have it."""
+    n = (stored.tail - stored.lo) // HOUR_MS
+    withdrawn[:n, column] = stored.imported[site_id]
+    metered = site_id in stored.export_rows or (
+        tail is not None and bool((tail.balance.sources["export"] != Source.ABSENT.value).any())
+    )
+    injected[:n, column] = stored.exported[site_id] if metered else 0.0
+    if metered:
+        stored.export_rows.add(site_id)
 
 
 def _hour_rows(starts: Sequence[int], start_ms: int, hours: int) -> tuple[np.ndarray, np.ndarray]:

@@ -4,10 +4,12 @@ it: it is an aggregate."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import numpy as np
 from fastapi import APIRouter, Path, Query
+from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.auth.dependencies import Reader
@@ -32,23 +34,35 @@ seed_router = APIRouter(tags=["community"])
 When = Annotated[str | None, Query(max_length=40, description="ISO-8601 or epoch ms")]
 
 
-def _kwh(x: float) -> float | None:
-    return None if np.isnan(x) else round(float(x), 6)
+#: The hours validated in one call (a year is 8,760 per substation: one model each was 0.8 s).
+HOURS = TypeAdapter(list[SharedHour])
 
 
-def _substation(figures: Figures, j: int) -> SubstationEnergy:
+def _rounded(values: np.ndarray, keep: np.ndarray) -> list[float | None]:
+    """``round(x, 6)`` of each value where ``keep`` and not NaN, else None."""
+    return [
+        round(x, 6) if k and x == x else None
+        for x, k in zip(values.tolist(), keep.tolist(), strict=True)
+    ]
+
+
+def _substation(figures: Figures, j: int, hours: list[datetime]) -> SubstationEnergy:
+    """One substation's figures; ``hours``: the UTC hour starts as datetimes."""
     shared = figures.shared
     name = shared.groups[j]
     complete = ~np.isnan(shared.shared_kwh[:, j])
-    rows = [
-        SharedHour(
-            hour=hour.to_pydatetime(),
-            injected_kwh=_kwh(shared.injected_kwh[i, j]) if complete[i] else None,
-            withdrawn_kwh=_kwh(shared.withdrawn_kwh[i, j]) if complete[i] else None,
-            shared_kwh=_kwh(shared.shared_kwh[i, j]),
-        )
-        for i, hour in enumerate(shared.hours)
-    ]
+    every = np.ones(len(hours), dtype=bool)
+    columns = (
+        _rounded(shared.injected_kwh[:, j], complete),
+        _rounded(shared.withdrawn_kwh[:, j], complete),
+        _rounded(shared.shared_kwh[:, j], every),
+    )
+    rows = HOURS.validate_python(
+        [
+            {"hour": hour, "injected_kwh": i, "withdrawn_kwh": w, "shared_kwh": e}
+            for hour, i, w, e in zip(hours, *columns, strict=True)
+        ]
+    )
     return SubstationEnergy(
         substation=name,
         pods=figures.pods_per_substation.get(name, 0),
@@ -72,11 +86,12 @@ async def shared_energy_of(
     access = await community_access(session, principal, community_id)
     start_ms, end_ms = parse_period(start, end)
     figures = await aggregate(session, access.community, start_ms, end_ms)
+    hours = list(figures.shared.hours.to_pydatetime())
     return Aggregation(
         community_id=community_id,
         start=from_ms(figures.start_ms),
         end=from_ms(figures.end_ms),
-        substations=[_substation(figures, j) for j in range(len(figures.shared.groups))],
+        substations=[_substation(figures, j, hours) for j in range(len(figures.shared.groups))],
     )
 
 
