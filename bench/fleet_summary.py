@@ -16,7 +16,9 @@ a migrated database (``fleet_summary_data.py``): ``--days`` of 15-min history an
 - ``GET /api/v1/fleet/summary`` of every site (pages of 1,000) from a real ``gridpilot serve``,
   the fleet live (every asset's stored last-seen stamped now first, ``--offline`` not):
   the first request (computes the recent balance) and ``--runs`` more (answered within the
-  recent balance's 60 s).
+  recent balance's 60 s);
+- ``--balance 7 1``: then ``GET /api/v1/sites/{big}/balance`` of the big site (its sub-meters'
+  remainder included, as ``bench/fleet.py`` (c)) over each number of days up to now.
 
 Wall-clock milliseconds with the 1-min load; no timing is asserted anywhere.
 """
@@ -37,6 +39,7 @@ import httpx
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+import harness
 from fleet_data import FleetSize
 from fleet_summary_data import build
 from gridpilot.alerts.lifecycle import open_alert_counts
@@ -49,7 +52,7 @@ from gridpilot.balance.queries import balance_sql
 from gridpilot.balance.service import site_balances
 from gridpilot.control.tasks import status_policy
 from gridpilot.core.settings import Settings
-from gridpilot.core.timestamps import local_midnight_ms
+from gridpilot.core.timestamps import iso, local_midnight_ms
 from gridpilot.db.engine import make_engine
 from gridpilot.db.migrate import upgrade
 from gridpilot.fleet import service as fleet
@@ -156,7 +159,12 @@ async def stamp_statuses(database_url: str) -> None:
 
 
 async def http_figures(
-    database_url: str, sites: int, runs: int, timeout_s: float, live: bool
+    database_url: str,
+    sites: int,
+    runs: int,
+    timeout_s: float,
+    live: bool,
+    balance_days: list[float] | None = None,
 ) -> None:
     """``GET /api/v1/fleet/summary`` of every site from a real server: first, then ``runs``."""
     if live:
@@ -180,7 +188,42 @@ async def http_figures(
                     print(f"    HTTP first (computes today) {ms:8,.0f} ms  (load {load()})")
                 else:
                     out.append(ms)
-        print(f"    HTTP next {runs} ({len(pages)} pages each) {summary(out)}", flush=True)
+            print(f"    HTTP next {runs} ({len(pages)} pages each) {summary(out)}", flush=True)
+            if balance_days:
+                await balance_figures(http, balance_days, runs, timeout_s)
+
+
+async def balance_figures(
+    http: httpx.AsyncClient, days: list[float], runs: int, timeout_s: float
+) -> None:
+    """``GET /api/v1/sites/{big}/balance`` (the big site: the first one built, a main meter and
+    its sub-meters, with their unmetered remainder) over the last ``days`` up to now."""
+    listed = (await http.get("/api/v1/sites", params={"limit": 1000})).json()
+    items = listed["items"] if isinstance(listed, dict) else listed
+    big = min(int(site["id"]) for site in items)
+    now = int(time.time() * 1000)
+    for span in days:
+        start = floor_to(now - int(span * DAY_MS), STEPS_MS["15m"])
+        query = {"start": iso(start), "end": iso(now)}
+        out: list[float] = []
+        size = 0
+        for i in range(runs + 1):
+            t0 = time.perf_counter()
+            try:
+                answer = await http.get(f"/api/v1/sites/{big}/balance", params=query)
+            except httpx.TimeoutException:
+                print(f"    /balance {span:g} d: no answer within {timeout_s:.0f} s", flush=True)
+                break
+            answer.raise_for_status()
+            size = len(answer.content)
+            if i:
+                out.append((time.perf_counter() - t0) * 1000)
+        meters = len(answer.json()["sub_meters"]) if out else 0
+        print(
+            f"    HTTP /balance of the big site, {span:g} d ({meters} parent meters, "
+            f"{size / 1024:,.0f} KiB) {summary(out)}",
+            flush=True,
+        )
 
 
 @contextlib.asynccontextmanager
@@ -224,7 +267,14 @@ async def one(args: argparse.Namespace, sqlite: bool) -> None:
         finally:
             await engine.dispose()
         if not args.no_http:
-            await http_figures(url, args.size.sites + 1, args.runs, args.timeout, not args.offline)
+            await http_figures(
+                url,
+                args.size.sites + 1,
+                args.runs,
+                args.timeout,
+                not args.offline,
+                args.balance,
+            )
 
 
 def main() -> None:
@@ -243,9 +293,20 @@ def main() -> None:
     parser.add_argument(
         "--offline", action="store_true", help="leave the stored statuses as built (HTTP part)"
     )
+    parser.add_argument(
+        "--balance",
+        type=float,
+        nargs="*",
+        default=[],
+        help="also GET the big site's /balance over these days (e.g. --balance 7 1)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
     parser.add_argument("--database", help="measure this kept PostgreSQL database again")
+    parser.add_argument(
+        "--startup-timeout", type=float, default=60.0, help="wait this long for /health [s]"
+    )
     args = parser.parse_args()
+    harness.wait_healthy.__defaults__ = (args.startup_timeout,)  # a fleet of 11,001 starts slowly
     args.size = FleetSize(args.sites, args.assets_per_site, args.big_site_meters, args.days)
     print(f"fleet summary bench, load {load()}, {args.size}", flush=True)
     if not args.skip_pg:
