@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from gridpilot.assets.models import Asset
 from gridpilot.control.status import StatusView, read_statuses
 from gridpilot.control.tasks import CONTROL, status_policy
@@ -29,14 +31,19 @@ def since_label(ts_ms: int | None, now: int | None = None) -> str:
 
 async def statuses(assets: Sequence[Asset]) -> dict[int, StatusView]:
     """Online/offline/unknown of ``assets`` as ``GET /assets/{id}/status`` reports it."""
+    async with current().session() as session:
+        return await statuses_in(session, assets)
+
+
+async def statuses_in(session: AsyncSession, assets: Sequence[Asset]) -> dict[int, StatusView]:
+    """``statuses`` in the caller's session."""
     context = current()
     runtime = runtime_of(context.app).get(CONTROL)
-    async with context.session() as session:
-        views = await read_statuses(
-            session=session,
-            assets=[(a.id, a.site_id, a.expected_interval_s) for a in assets],
-            tracked=runtime.tracker.last_seen if runtime else (lambda _a: None),
-            policy=status_policy(context.settings),
-            now_ms=now_ms(),
-        )
+    views = await read_statuses(
+        session=session,
+        assets=[(a.id, a.site_id, a.expected_interval_s) for a in assets],
+        tracked=runtime.tracker.last_seen if runtime else (lambda _a: None),
+        policy=status_policy(context.settings),
+        now_ms=now_ms(),
+    )
     return {view.asset_id: view for view in views}

@@ -82,9 +82,24 @@ def toast_new_alerts(user: Principal) -> None:
     client.on_delete(unsubscribe)
 
 
+async def painted() -> None:
+    """Answer the page's request now with what is built so far (the frame); what the page
+    builds after this follows over the websocket once the browser connected. Called before a
+    page reads the database, so no slow query reaches NiceGUI's response_timeout (3 s: a 500
+    page) and the user sees the frame at once (NiceGUI: ``await client.connected()``)."""
+    await ui.context.client.connected()
+
+
+def retitle(heading: ui.label, title: str) -> None:
+    """The page's heading and browser title once the page knows them (after ``painted``)."""
+    heading.set_text(title)
+    ui.page_title(f"{title} · gridpilot")
+
+
 @contextmanager
-def frame(user: Principal, title: str) -> Iterator[None]:
-    """Header with navigation and the page body (a responsive column) inside."""
+def frame(user: Principal, title: str) -> Iterator[ui.label]:
+    """Header with navigation and the page body (a responsive column) inside; yields the
+    page's heading (``retitle`` changes it)."""
     ui.page_title(f"{title} · gridpilot")
     ui.add_css(palette.css())  # the flows' colours as CSS variables; the dark header
     toast_new_alerts(user)
@@ -111,8 +126,8 @@ def frame(user: Principal, title: str) -> Iterator[None]:
                 "Log out"
             ).props("data-testid=logout")
     with ui.column().classes("w-full q-pa-md gap-4"):
-        ui.label(title).classes("text-h5")
-        yield
+        heading = ui.label(title).classes("text-h5").props("data-testid=page-title")
+        yield heading
 
 
 def kpi_card(label: str, value: str, mark: str, hint: str = "", flow: str = "") -> ui.label:

@@ -1,6 +1,9 @@
 """The map of sites, clustered on the server by zoom level (no plug-in, no CDN, no tiles unless
 configured): sites within ``CELL_PX`` screen pixels of each other at the map's zoom share one
-marker labelled with their count; a single site's marker names it and its consumption now."""
+marker labelled with their count (its tooltip names them); a single site's marker carries a
+small permanent label with its name when at most ``LABELLED`` sites stand alone, and names it
+with its consumption now on hover or tap. The view fits every site with ``PAD_PX`` around, so
+no marker or label is cut at an edge."""
 
 from __future__ import annotations
 
@@ -19,8 +22,19 @@ from gridpilot.web.numbers import power
 
 #: Side of a clustering cell [screen px]; Leaflet's world is 256 px wide at zoom 0.
 CELL_PX = 80
+#: The cell when few sites are shown: only markers that would overlap share one.
+NEAR_PX = 24
 LAYER_ID = "gp-sites"
 MAX_ZOOM = 18
+#: At most this many lone sites in view get a permanent name label (more would overlap).
+LABELLED = 12
+#: Room around the sites when the view is fitted to them [px]: a cluster's radius (20) and
+#: its label, or a lone site's name label, stay inside the map.
+PAD_PX = 48
+#: Room right of the sites for a name label [px].
+LABEL_PX = 140
+#: Names listed in a cluster's tooltip, at most.
+CLUSTER_NAMES = 5
 
 
 @dataclass(frozen=True)
@@ -29,6 +43,7 @@ class Pin:
     label: str
     lat: float
     lon: float
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -48,6 +63,7 @@ def pins_of(every: Sequence[SiteSummary]) -> list[Pin]:
             f"{e.site.name}: {power(e.now.power_kw['consumption'])}",
             float(e.site.latitude),
             float(e.site.longitude),
+            e.site.name,
         )
         for e in every
         if e.site.latitude is not None and e.site.longitude is not None
@@ -62,25 +78,61 @@ def _pixel(lat: float, lon: float, zoom: float) -> tuple[float, float]:
     return (lon + 180) / 360 * scale, y * scale
 
 
-def cluster(pins: Sequence[Pin], zoom: float) -> list[Cluster]:
-    """The pins grouped by grid cell of ``CELL_PX`` at ``zoom`` (one cluster per pin beyond
-    the deepest zoom)."""
+def cell_px(pins: Sequence[Pin]) -> int:
+    """The clustering cell: ``CELL_PX``, or only markers that would overlap (``NEAR_PX``)
+    when there are few enough sites to name each."""
+    return NEAR_PX if len(pins) <= LABELLED else CELL_PX
+
+
+def cluster(pins: Sequence[Pin], zoom: float, cell: int = CELL_PX) -> list[Cluster]:
+    """The pins grouped by grid cell of ``cell`` px at ``zoom`` (one cluster per pin beyond
+    the deepest zoom); clusters of neighbouring cells closer than half a cell are merged (a
+    group of sites across a cell's edge is one marker, not two on top of each other)."""
     cells: dict[tuple[int, int], list[Pin]] = {}
     for pin in pins:
         x, y = _pixel(pin.lat, pin.lon, zoom)
-        key = (pin.site_id, 0) if zoom >= MAX_ZOOM else (int(x // CELL_PX), int(y // CELL_PX))
+        key = (pin.site_id, 0) if zoom >= MAX_ZOOM else (int(x // cell), int(y // cell))
         cells.setdefault(key, []).append(pin)
+    groups = sorted(cells.values(), key=len, reverse=True)
+    if zoom < MAX_ZOOM:
+        groups = _merged(groups, zoom, cell / 2)
     return [
         Cluster(
             sum(p.lat for p in group) / len(group),
             sum(p.lon for p in group) / len(group),
             tuple(group),
         )
-        for group in cells.values()
+        for group in groups
     ]
 
 
+def _merged(groups: list[list[Pin]], zoom: float, within_px: float) -> list[list[Pin]]:
+    """Groups whose centres lie within ``within_px`` at ``zoom`` joined (largest first)."""
+    kept: list[tuple[float, float, list[Pin]]] = []
+    for group in groups:
+        x, y = _pixel(
+            sum(p.lat for p in group) / len(group), sum(p.lon for p in group) / len(group), zoom
+        )
+        for kx, ky, pins in kept:
+            if math.hypot(kx - x, ky - y) < within_px:
+                pins.extend(group)
+                break
+        else:
+            kept.append((x, y, list(group)))
+    return [pins for _x, _y, pins in kept]
+
+
+def _cluster_names(pins: Sequence[Pin]) -> str:
+    """``A, B, C and 4 more``: a cluster's tooltip."""
+    names = sorted(p.name for p in pins)
+    shown = ", ".join(names[:CLUSTER_NAMES])
+    more = len(names) - CLUSTER_NAMES
+    return f"{shown} and {more:,} more" if more > 0 else shown
+
+
 def _markers(clusters: Sequence[Cluster], zoom: float) -> list[dict[str, Any]]:
+    """The markers' data for ``_LAYER_JS``; ``named``: lone sites wear a permanent name."""
+    lone = sum(1 for c in clusters if len(c.pins) == 1)
     return [
         {
             "lat": c.lat,
@@ -88,6 +140,8 @@ def _markers(clusters: Sequence[Cluster], zoom: float) -> list[dict[str, Any]]:
             "n": len(c.pins),
             "r": 8 if len(c.pins) == 1 else min(20, 10 + 2 * math.log2(len(c.pins))),
             "label": c.pins[0].label if len(c.pins) == 1 else f"{len(c.pins):,}",
+            "name": c.pins[0].name if len(c.pins) == 1 else _cluster_names(c.pins),
+            "named": lone <= LABELLED,
             "site": c.pins[0].site_id,
             "zoom": min(MAX_ZOOM, int(zoom) + 2),
         }
@@ -108,10 +162,27 @@ _LAYER_JS = """(() => {
     const m = L.circleMarker([c.lat, c.lon], {radius: c.r, color: "#1565c0", weight: 1,
       fillColor: many ? "#1976d2" : "#ff9800", fillOpacity: many ? 0.55 : 0.9});
     const text = document.createElement("span"); text.textContent = c.label;
-    m.bindTooltip(text, many ? {permanent: true, direction: "center",
-      className: "gp-cluster-label"} : {direction: "top"});
-    m.on("click", () => many ? m._map.setView([c.lat, c.lon], c.zoom)
-      : window.location.assign("/sites/" + c.site));
+    if (many) {  // the count on the cluster; its sites' names on hover (an SVG title)
+      m.bindTooltip(text, {permanent: true, direction: "center", className: "gp-cluster-label"});
+      m.on("add", () => {
+        const title = document.createElementNS("http://www.w3.org/2000/svg", "title");
+        title.textContent = c.name; m._path.appendChild(title);
+      });
+    } else if (c.named) {  // a permanent name beside the dot; name and power on hover
+      const name = document.createElement("span"); name.textContent = c.name;
+      m.bindTooltip(name, {permanent: true, direction: "right", offset: [c.r, 0],
+        className: "gp-site-label"});
+      m.on("mouseover", () => { name.textContent = c.label; });
+      m.on("mouseout", () => { name.textContent = c.name; });
+    } else {
+      m.bindTooltip(text, {direction: "top"});
+    }
+    let tapped = false;  // on a phone the first tap on an unlabelled site names it
+    m.on("click", () => {
+      if (many) { m._map.setView([c.lat, c.lon], c.zoom); return; }
+      if (L.Browser.mobile && !c.named && !tapped) { tapped = true; m.openTooltip(); return; }
+      window.location.assign("/sites/" + c.site);
+    });
     group.addLayer(m);
   }
   return group;
@@ -121,6 +192,10 @@ CLUSTER_CSS = """
 .gp-cluster-label { background: transparent; border: none; box-shadow: none; color: #fff;
   font-weight: 600; padding: 0; }
 .gp-cluster-label::before { display: none; }
+.gp-site-label { background: rgba(255, 255, 255, 0.85); border: none; box-shadow: none;
+  color: #263238; font-size: 11px; line-height: 1.2; padding: 1px 4px; border-radius: 3px; }
+.gp-site-label::before { display: none; }
+.body--dark .gp-site-label { background: rgba(30, 34, 40, 0.85); color: #e0e0e0; }
 .body--dark .leaflet-container { background: #2b2b2b; }
 """
 
@@ -145,14 +220,19 @@ def site_map(every: Sequence[SiteSummary]) -> None:
             area.tile_layer(url_template=tiles, options={"attribution": "map tiles"})
 
     def draw(zoom: float) -> None:
-        data = json.dumps(_markers(cluster(pins, zoom), zoom))
+        data = json.dumps(_markers(cluster(pins, zoom, cell_px(pins)), zoom))
         area.run_method("remove_layer", LAYER_ID)
         area.run_map_method(":addLayer", (_LAYER_JS % LAYER_ID).replace("DATA", data, 1))
 
     def on_init() -> None:
         if len(pins) > 1:
             bounds = [[min(lats), min(lons)], [max(lats), max(lons)]]
-            area.run_map_method("fitBounds", bounds, {"padding": [24, 24], "maxZoom": 12})
+            fit = {
+                "paddingTopLeft": [PAD_PX, PAD_PX],
+                "paddingBottomRight": [PAD_PX + LABEL_PX, PAD_PX],
+                "maxZoom": 12,
+            }
+            area.run_map_method("fitBounds", bounds, fit)
         draw(area.zoom)
 
     def on_zoom(event: GenericEventArguments) -> None:

@@ -22,7 +22,7 @@ from gridpilot.auth.permissions import Permission, Principal, Role
 from gridpilot.auth.revocation import rights_cache
 from gridpilot.core.errors import GridpilotError
 from gridpilot.web.context import current
-from gridpilot.web.layout import frame, require_login
+from gridpilot.web.layout import frame, painted, require_login
 from gridpilot.web.session import principal as session_principal
 
 ROLES = [r.value for r in Role]
@@ -261,10 +261,11 @@ def register() -> None:
             with frame(user, "Administration"):
                 ui.label("Only administrators may open this page.")
             return
-        async with current().session() as session:
-            sites = await list_sites(session=session, principal=user)
-        site_names = {s.id: s.name for s in sites}
         with frame(user, "Administration"):
+            await painted()  # the frame answers at once; users and sites follow
+            async with current().session() as session:
+                sites = await list_sites(session=session, principal=user)
+            site_names = {s.id: s.name for s in sites}
             with ui.tabs() as tabs:
                 users_tab = ui.tab("Users")
                 keys_tab = ui.tab("API keys")

@@ -6,10 +6,13 @@ history follows ``command.updated`` events, so a state change shows without relo
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from nicegui import app as gui
 from nicegui import ui
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.assets.models import Asset
 from gridpilot.assets.service import get_asset, list_metrics, sites_by_id
@@ -19,6 +22,7 @@ from gridpilot.control import service as control
 from gridpilot.control.events import publish_command_changes
 from gridpilot.control.kinds import KINDS
 from gridpilot.control.models import Command
+from gridpilot.control.status import StatusView
 from gridpilot.core import events as catalogue
 from gridpilot.core.errors import GridpilotError, NotFound
 from gridpilot.core.timestamps import now_ms
@@ -36,8 +40,8 @@ from gridpilot.web.charts import (
     wall_ms,
 )
 from gridpilot.web.context import current
-from gridpilot.web.figures import since_label, statuses
-from gridpilot.web.layout import frame, require_login
+from gridpilot.web.figures import since_label, statuses_in
+from gridpilot.web.layout import frame, painted, require_login, retitle
 from gridpilot.web.numbers import local_datetime, measured
 from gridpilot.web.palette import asset_colour
 
@@ -61,6 +65,10 @@ COMMAND_COLUMNS = (
     ("by", "By"),
 )
 MINUTE_MS = 60_000
+#: A status's badge colour.
+STATUS_COLOURS = {"online": "positive", "offline": "negative"}
+#: Why an asset is offline, in words.
+REASONS = {"lwt": "device said so", "stale": "no data", "stopped": "stopped"}
 
 
 def param_text(kind: str, key: str, value: Any) -> str:
@@ -90,19 +98,15 @@ def _command_rows(
     ]
 
 
-async def _history(asset: Asset, timezone: str) -> list[dict[str, Any]]:
-    async with current().session() as session:
-        commands = await control.list_commands(session=session, asset_id=asset.id, limit=HISTORY)
-        names = await subject_names(session=session, subjects={c.created_by for c in commands})
-    return _command_rows(commands, timezone, names)
+async def _history_in(session: AsyncSession, asset: Asset, zone: str) -> list[dict[str, Any]]:
+    commands = await control.list_commands(session=session, asset_id=asset.id, limit=HISTORY)
+    names = await subject_names(session=session, subjects={c.created_by for c in commands})
+    return _command_rows(commands, zone, names)
 
 
-async def _zone(asset: Asset) -> str:
-    """The asset's site's time zone (UTC when the site cannot be read)."""
+async def _history(asset: Asset, zone: str) -> list[dict[str, Any]]:
     async with current().session() as session:
-        sites = await sites_by_id(session=session, site_ids=[asset.site_id])
-    site = sites.get(asset.site_id)
-    return site.timezone if site else "UTC"
+        return await _history_in(session, asset, zone)
 
 
 def _gap_ms(asset: Asset) -> int:
@@ -110,29 +114,60 @@ def _gap_ms(asset: Asset) -> int:
     return max(2 * int((asset.expected_interval_s or 0) * 1000), 2 * MINUTE_MS)
 
 
-async def _recent_power(user: Principal, asset: Asset) -> list[list[float | None]]:
+async def _recent_power(
+    session: AsyncSession, user: Principal, asset: Asset
+) -> list[list[float | None]]:
     """The last hour of power at 1-minute averages, the start of the live chart (gaps broken)."""
-    asset_id = asset.id
     end = now_ms() + MINUTE_MS
-    async with current().session() as session:
-        power = await load_series(
-            session=session,
-            asset_id=asset_id,
-            metric="power_kw",
-            start_ms=end - 3_600_000,
-            end_ms=end,
-            step_ms=MINUTE_MS,
-            principal=user,
-        )
+    power = await load_series(
+        session=session,
+        asset_id=asset.id,
+        metric="power_kw",
+        start_ms=end - 3_600_000,
+        end_ms=end,
+        step_ms=MINUTE_MS,
+        principal=user,
+    )
     known = [p for p in points(power) if p[1] is not None]
     return break_gaps(known, usual_gap_ms(known, _gap_ms(asset)))
 
 
-async def _metric_labels() -> dict[str, tuple[str, str]]:
-    """Per metric key: a short name from the catalogue's description and the unit."""
+@dataclass(frozen=True)
+class AssetData:
+    """Everything the page shows of an asset, read in one session."""
+
+    asset: Asset
+    latest: dict[str, Any]
+    zone: str
+    state: StatusView
+    #: Per metric key: a short name from the catalogue's description and the unit.
+    metrics: dict[str, tuple[str, str]]
+    recent: list[list[float | None]]
+    history: list[dict[str, Any]]
+
+
+async def _load(user: Principal, asset_id: int) -> AssetData:
+    """The asset page's data in one session (``NotFound`` when the user may not see it)."""
     async with current().session() as session:
-        metrics = await list_metrics(session=session)
-    return {m.key: ((m.description or m.key).split(" (")[0], m.unit) for m in metrics}
+        asset = await get_asset(session=session, asset_id=asset_id, principal=user)
+        latest = await latest_values(session=session, asset_id=asset_id)
+        site = (await sites_by_id(session=session, site_ids=[asset.site_id])).get(asset.site_id)
+        zone = site.timezone if site else "UTC"
+        state = (await statuses_in(session, [asset]))[asset.id]
+        metrics = {
+            m.key: ((m.description or m.key).split(" (")[0], m.unit)
+            for m in await list_metrics(session=session)
+        }
+        recent = await _recent_power(session, user, asset)
+        history = await _history_in(session, asset, zone)
+    return AssetData(asset, latest, zone, state, metrics, recent, history)
+
+
+def status_text(status: str, reason: str | None) -> str:
+    """``online``; ``offline · stopped`` (the reason of an offline status, in words)."""
+    if status != "offline" or not reason:
+        return status
+    return f"offline · {REASONS.get(reason, reason)}"
 
 
 def _command_form(user: Principal, asset: Asset, on_sent: Any) -> None:
@@ -176,93 +211,127 @@ def _command_form(user: Principal, asset: Asset, on_sent: Any) -> None:
             ui.button("Send", icon="send", on_click=send).props("data-testid=send-command")
 
 
+def _status_row(data: AssetData) -> Callable[[dict[str, Any]], None]:
+    """The status badge and last-seen label; returns what follows ``asset.status`` events."""
+    with ui.row().classes("items-center gap-4"):
+        badge = ui.badge().props("data-testid=asset-status")
+        seen = ui.label()
+        ui.link("back to the site", f"/sites/{data.asset.site_id}")
+
+    def show(status: str, reason: str | None, last_seen_ms: int | None) -> None:
+        badge.set_text(status_text(status, reason))
+        badge.props(f"color={STATUS_COLOURS.get(status, 'grey')}")
+        seen.set_text(f"last seen {since_label(last_seen_ms)}")
+
+    state = data.state
+    show(state.status, state.reason, state.last_seen_ms)
+
+    def on_status(payload: dict[str, Any]) -> None:
+        show(str(payload.get("status")), payload.get("reason"), payload.get("last_seen_ms"))
+
+    return on_status
+
+
+def _live_chart(data: AssetData) -> ui.echart:
+    with ui.card().classes("w-full"):
+        ui.label("Live power").classes("text-subtitle1")
+        # on the site's wall clock, as the command times below (whatever the browser's)
+        options = on_site_clock(lone_visible(time_chart({"Active power": data.recent})), data.zone)
+        # the colour of the asset's flow, as in the site's charts
+        dark = bool(gui.storage.user.get("dark", False))
+        options["series"][0]["color"] = asset_colour(data.asset.role, dark)
+        # at least the last hour on the axis (one point alone would span days)
+        options["xAxis"][":min"] = "(v) => Math.min(v.min, v.max - 3600000)"
+        return ui.echart(options).classes("w-full h-56").props("data-testid=live-chart")
+
+
+def _latest_cards(data: AssetData) -> dict[str, ui.label]:
+    values: dict[str, ui.label] = {}
+    with ui.row().classes("w-full gap-3"):
+        for key, reading in sorted(data.latest.items()):
+            label, unit = data.metrics.get(key, (key, ""))
+            with ui.card().classes("min-w-[9rem]").props(f"data-testid=latest-{key}"):
+                ui.label(label).classes("text-caption text-grey-7").tooltip(key)
+                values[key] = ui.label(measured(reading.value, unit)).classes("text-h6")
+    return values
+
+
 def register() -> None:
     @ui.page("/assets/{asset_id}")
     async def asset_page(asset_id: int) -> None:
         user = await require_login(f"/assets/{asset_id}")
         if user is None:
             return
+        with frame(user, "Asset") as heading:
+            body = ui.column().classes("w-full gap-4")
+            with body:
+                ui.spinner(size="lg").props("data-testid=asset-loading")
+        await painted()  # the frame answers at once; the asset's figures follow
         try:
-            async with current().session() as session:
-                asset = await get_asset(session=session, asset_id=asset_id, principal=user)
-                latest = await latest_values(session=session, asset_id=asset_id)
+            data = await _load(user, asset_id)
         except NotFound:
-            with frame(user, "Asset not found"):
+            retitle(heading, "Asset not found")
+            body.clear()
+            with body:
                 ui.label(f"There is no asset {asset_id} you may see.")
             return
-        state = (await statuses([asset]))[asset.id]
-        zone = await _zone(asset)
-        with frame(user, asset.name):
-            with ui.row().classes("items-center gap-4"):
-                color = {"online": "positive", "offline": "negative"}.get(state.status, "grey")
-                ui.badge(state.status, color=color).props("data-testid=asset-status")
-                ui.label(f"last seen {since_label(state.last_seen_ms)}")
-                ui.link("back to the site", f"/sites/{asset.site_id}")
-            metrics = await _metric_labels()
-            values: dict[str, ui.label] = {}
-            with ui.row().classes("w-full gap-3"):
-                for key, reading in sorted(latest.items()):
-                    label, unit = metrics.get(key, (key, ""))
-                    with ui.card().classes("min-w-[9rem]").props(f"data-testid=latest-{key}"):
-                        ui.label(label).classes("text-caption text-grey-7").tooltip(key)
-                        values[key] = ui.label(measured(reading.value, unit)).classes("text-h6")
-            with ui.card().classes("w-full"):
-                ui.label("Live power").classes("text-subtitle1")
-                recent = await _recent_power(user, asset)
-                # on the site's wall clock, as the command times below (whatever the browser's)
-                options = on_site_clock(lone_visible(time_chart({"Active power": recent})), zone)
-                # the colour of the asset's flow, as in the site's charts
-                dark = bool(gui.storage.user.get("dark", False))
-                options["series"][0]["color"] = asset_colour(asset.role, dark)
-                # at least the last hour on the axis (one point alone would span days)
-                options["xAxis"][":min"] = "(v) => Math.min(v.min, v.max - 3600000)"
-                live = ui.echart(options).classes("w-full h-56")
-                gap_ms = usual_gap_ms([p for p in recent if p[1] is not None], _gap_ms(asset))
-                live.props("data-testid=live-chart")
-            history = ui.table(
-                columns=[
-                    {"name": n, "label": label, "field": n, "align": "left"}
-                    for n, label in COMMAND_COLUMNS
-                ],
-                rows=await _history(asset, zone),
-                row_key="id",
-                title="Commands",
-            ).classes("w-full")
-            history.props(
-                'data-testid=command-history no-data-label="No commands sent to this asset yet"'
-            )
+        retitle(heading, data.asset.name)
+        body.clear()
+        with body:
+            _show(user, data)
 
-            async def reload_history() -> None:
-                history.rows[:] = await _history(asset, zone)
-                history.update()
 
-            if user.has(Permission.COMMANDS_SEND):
-                _command_form(user, asset, reload_history)
+def _show(user: Principal, data: AssetData) -> None:
+    """The asset's page once its data is in: status, latest values, live power, commands."""
+    asset, zone, metrics = data.asset, data.zone, data.metrics
+    on_status = _status_row(data)
+    values = _latest_cards(data)
+    live = _live_chart(data)
+    gap_ms = usual_gap_ms([p for p in data.recent if p[1] is not None], _gap_ms(asset))
+    history = ui.table(
+        columns=[
+            {"name": n, "label": label, "field": n, "align": "left"} for n, label in COMMAND_COLUMNS
+        ],
+        rows=data.history,
+        row_key="id",
+        title="Commands",
+    ).classes("w-full")
+    history.props('data-testid=command-history no-data-label="No commands sent to this asset yet"')
 
-        async def on_command(_topic: str, payload: dict[str, Any]) -> None:
-            if payload.get("asset_id") == asset.id:
-                await reload_history()
+    async def reload_history() -> None:
+        history.rows[:] = await _history(asset, zone)
+        history.update()
 
-        async def on_stored(_topic: str, payload: dict[str, Any]) -> None:
-            for entry in payload.get("assets", []):
-                if entry.get("asset_id") != asset.id:
-                    continue
-                for key, newest in entry.get("latest", {}).items():
-                    if key in values:  # the cards follow the readings as they are stored
-                        values[key].set_text(
-                            measured(newest["value"], metrics.get(key, ("", ""))[1])
-                        )
-                power = entry.get("latest", {}).get("power_kw")
-                if power is not None:
-                    data = plain(live.options["series"][0]["data"])
-                    point = [wall_ms(int(power["ts"]), zone), float(power["value"])]
-                    data = data[:-1] + break_gaps([*data[-1:], point], gap_ms)
-                    live.options["series"][0]["data"] = mark_lone(data[-600:])  # a lone one: a dot
-                    live.update()
+    if user.has(Permission.COMMANDS_SEND):
+        _command_form(user, asset, reload_history)
 
-        bus = current().bus
-        for unsubscribe in (
-            bus.subscribe(catalogue.COMMAND_UPDATED.name, on_command),
-            bus.subscribe(catalogue.READINGS_STORED.name, on_stored),
-        ):
-            ui.context.client.on_delete(unsubscribe)
+    async def on_command(_topic: str, payload: dict[str, Any]) -> None:
+        if payload.get("asset_id") == asset.id:
+            await reload_history()
+
+    async def on_asset_status(_topic: str, payload: dict[str, Any]) -> None:
+        if payload.get("asset_id") == asset.id:  # the badge as GET /assets/{id}/status says
+            on_status(payload)
+
+    async def on_stored(_topic: str, payload: dict[str, Any]) -> None:
+        for entry in payload.get("assets", []):
+            if entry.get("asset_id") != asset.id:
+                continue
+            for key, newest in entry.get("latest", {}).items():
+                if key in values:  # the cards follow the readings as they are stored
+                    values[key].set_text(measured(newest["value"], metrics.get(key, ("", ""))[1]))
+            power = entry.get("latest", {}).get("power_kw")
+            if power is not None:
+                points_ = plain(live.options["series"][0]["data"])
+                point = [wall_ms(int(power["ts"]), zone), float(power["value"])]
+                points_ = points_[:-1] + break_gaps([*points_[-1:], point], gap_ms)
+                live.options["series"][0]["data"] = mark_lone(points_[-600:])  # a lone one: a dot
+                live.update()
+
+    bus = current().bus
+    for unsubscribe in (
+        bus.subscribe(catalogue.COMMAND_UPDATED.name, on_command),
+        bus.subscribe(catalogue.READINGS_STORED.name, on_stored),
+        bus.subscribe(catalogue.ASSET_STATUS.name, on_asset_status),
+    ):
+        ui.context.client.on_delete(unsubscribe)

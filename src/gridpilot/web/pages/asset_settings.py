@@ -20,7 +20,7 @@ from gridpilot.core.errors import NotFound
 from gridpilot.telemetry.service import latest_values
 from gridpilot.web.context import current
 from gridpilot.web.forms import Form, act, confirm, dialog_card, section
-from gridpilot.web.layout import frame, require_login
+from gridpilot.web.layout import frame, painted, require_login, retitle
 from gridpilot.web.numbers import local_datetime, measured
 from gridpilot.web.settings_view import back_link, empty_note, item_row
 
@@ -156,15 +156,21 @@ def register() -> None:
         user = await require_login(f"/settings/assets/{asset_id}")
         if user is None:
             return
-        try:
-            async with current().session() as session:
-                asset = await assets.get_asset(session=session, asset_id=asset_id, principal=user)
-                site = await assets.get_site(session=session, site_id=asset.site_id, principal=user)
-        except NotFound:
-            with frame(user, "Asset not found"):
+        with frame(user, "Asset") as heading:
+            await painted()  # the frame answers at once; the asset's settings follow
+            try:
+                async with current().session() as session:
+                    asset = await assets.get_asset(
+                        session=session, asset_id=asset_id, principal=user
+                    )
+                    site = await assets.get_site(
+                        session=session, site_id=asset.site_id, principal=user
+                    )
+            except NotFound:
+                retitle(heading, "Asset not found")
                 ui.label(f"There is no asset {asset_id} you may see.")
-            return
-        with frame(user, asset.name):
+                return
+            retitle(heading, asset.name)
             back_link(f"/settings/sites/{site.id}", f"{site.name}: assets")
             with ui.row().classes("items-center gap-3"):
                 ui.label(f"{asset.kind.replace('_', ' ')} of {site.name}").classes("text-body2")

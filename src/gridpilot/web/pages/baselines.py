@@ -26,7 +26,7 @@ from gridpilot.insights.baselines.routes import version_out
 from gridpilot.insights.baselines.schemas import BaselineCreate, DriverSpec
 from gridpilot.web.charts import on_site_clock
 from gridpilot.web.context import current
-from gridpilot.web.layout import frame, require_login
+from gridpilot.web.layout import frame, painted, require_login
 
 #: Driver checkboxes: label -> driver spec (temperature drivers read the chosen weather asset).
 DRIVERS: dict[str, dict[str, Any]] = {
@@ -244,9 +244,10 @@ def register() -> None:
         user = await require_login("/baselines")
         if user is None:
             return
-        async with current().session() as session:
-            baselines = await service.list_baselines(session=session, principal=user)
         with frame(user, "Energy baselines (ISO 50001)"):
+            await painted()  # the frame answers at once; the baselines follow
+            async with current().session() as session:
+                baselines = await service.list_baselines(session=session, principal=user)
 
             async def show(baseline_id: int) -> None:
                 ui.navigate.to(f"/baselines?baseline={baseline_id}")

@@ -25,7 +25,7 @@ from gridpilot.auth import audit
 from gridpilot.auth.permissions import Permission, Principal
 from gridpilot.web.context import current
 from gridpilot.web.forms import Form, act, blank, confirm, dialog_card
-from gridpilot.web.layout import frame, require_login
+from gridpilot.web.layout import frame, painted, require_login
 from gridpilot.web.numbers import local_datetime
 from gridpilot.web.settings_view import Action, back_link, empty_note, item_row
 
@@ -367,5 +367,6 @@ def register() -> None:
                 ui.label("Notification channels are managed by operators and administrators.")
                 return
             holder = ui.column().classes("w-full gap-3").props("data-testid=channels-settings")
+            await painted()
             with holder:
                 await _channel_list(user, holder)

@@ -30,7 +30,7 @@ from gridpilot.web.community_view import (
     statement_file,
 )
 from gridpilot.web.context import current
-from gridpilot.web.layout import frame, kpi_card, require_login
+from gridpilot.web.layout import frame, kpi_card, painted, require_login, retitle
 from gridpilot.web.numbers import energy, local_datetime, number, share
 
 #: Columns left out below 600 px (a phone shows member, figures that matter and downloads).
@@ -214,13 +214,13 @@ def _settlement(user: Principal, page: CommunityPage) -> None:
 
 
 async def _show(user: Principal, page: CommunityPage) -> None:
-    with frame(user, page.community.name):
-        _header(page)
-        _members(page)
-        await _energy_card(user, page.community.id, page.community.primary_substations)
-        _settlement(user, page)
-        await year_card(user, page)
-        await ledger_card(user, page)
+    """The community's page inside the frame, once its data is in."""
+    _header(page)
+    _members(page)
+    await _energy_card(user, page.community.id, page.community.primary_substations)
+    _settlement(user, page)
+    await year_card(user, page)
+    await ledger_card(user, page)
 
 
 def register() -> None:
@@ -229,12 +229,13 @@ def register() -> None:
         user = await require_login("/community")
         if user is None:
             return
-        async with current().session() as session:
-            found = await communities(session, user)
-        if len(found) == 1:
-            ui.navigate.to(f"/community/{found[0].id}")
-            return
         with frame(user, "Energy communities"):
+            await painted()  # the frame answers at once; the communities follow
+            async with current().session() as session:
+                found = await communities(session, user)
+            if len(found) == 1:
+                ui.navigate.to(f"/community/{found[0].id}")
+                return
             if not found:
                 ui.label("You are not a member of any energy community.")
             for c in found:
@@ -254,11 +255,14 @@ def register() -> None:
         user = await require_login(f"/community/{community_id}")
         if user is None:
             return
-        try:
-            async with current().session() as session:
-                page = await load(session, user, community_id)
-        except NotFound:
-            with frame(user, "Community not found"):
+        with frame(user, "Energy community") as heading:
+            await painted()  # the frame answers at once; the community's figures follow
+            try:
+                async with current().session() as session:
+                    page = await load(session, user, community_id)
+            except NotFound:
+                retitle(heading, "Community not found")
                 ui.label(f"There is no community {community_id} you may see.")
-            return
-        await _show(user, page)
+                return
+            retitle(heading, page.community.name)
+            await _show(user, page)

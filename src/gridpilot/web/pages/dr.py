@@ -39,7 +39,7 @@ from gridpilot.web import dr_view as view
 from gridpilot.web.context import current
 from gridpilot.web.dr_detail import EventDispatch, EventHead, status_badge
 from gridpilot.web.forms import Form, act, confirm, section
-from gridpilot.web.layout import frame, require_login
+from gridpilot.web.layout import frame, painted, require_login
 
 #: Sites whose flexible resources are listed (the first ones the user may see).
 RESOURCE_SITES = 50
@@ -322,6 +322,7 @@ def register() -> None:
         if user is None:
             return
         with frame(user, "Demand response"):
+            await painted()  # the frame answers at once; the events follow
             await _list_page(user)
 
     @ui.page("/dr/{event_id}")
@@ -330,6 +331,7 @@ def register() -> None:
         if user is None:
             return
         with frame(user, "Demand response event"):
+            await painted()
             ui.link("\u2190 All events", "/dr").props("data-testid=dr-back")
             if not event_id.isdigit() or not 0 < int(event_id) < 2**31:
                 ui.label(f"No DR event {event_id} you may see.").props("data-testid=dr-missing")

@@ -30,7 +30,7 @@ from gridpilot.firmware.schemas import RolloutOut
 from gridpilot.web import firmware_view as view
 from gridpilot.web.context import current
 from gridpilot.web.forms import act, section
-from gridpilot.web.layout import frame, require_login
+from gridpilot.web.layout import frame, painted, require_login
 
 #: How often [s] an open page looks for firmware events to show (the reports arriving
 #: meanwhile are in one reload; nothing is read without an event).
@@ -331,6 +331,7 @@ def register() -> None:
         if user is None:
             return
         with frame(user, "Firmware"):
+            await painted()  # the frame answers at once; the roll-outs follow
             await _list_page(user)
 
     @ui.page("/firmware/{rollout_id}")
@@ -339,6 +340,7 @@ def register() -> None:
         if user is None:
             return
         with frame(user, "Firmware roll-out"):
+            await painted()
             ui.link("\u2190 All roll-outs", "/firmware").props("data-testid=fw-back")
             if not rollout_id.isdigit() or not 0 < int(rollout_id) < 2**31:
                 ui.label(f"No roll-out {rollout_id} you may see.").props("data-testid=fw-missing")

@@ -28,7 +28,7 @@ from gridpilot.web.context import current
 from gridpilot.web.ev_sessions_form import SessionsEditor
 from gridpilot.web.flex_settings_view import KIND_ICONS, KIND_NAMES, caption, param_specs
 from gridpilot.web.forms import Form, act, blank, confirm, dialog_card, problems, section
-from gridpilot.web.layout import frame, require_login
+from gridpilot.web.layout import frame, painted, require_login
 from gridpilot.web.settings_view import back_link, empty_note, item_row, read_only_note
 
 CREATE = TypeAdapter(ResourceCreate)
@@ -278,9 +278,10 @@ def register() -> None:
         user = await require_login(PATH if site is None else f"{PATH}?site={site}")
         if user is None:
             return
-        async with current().session() as session:
-            sites = await assets.list_sites(session=session, principal=user)
         with frame(user, "Flexible resources"):
+            await painted()  # the frame answers at once; the resources follow
+            async with current().session() as session:
+                sites = await assets.list_sites(session=session, principal=user)
             back_link("/settings", "Settings")
             if not user.has(Permission.CONFIGURE):
                 read_only_note("flexible resources")

@@ -18,7 +18,7 @@ from gridpilot.flex import service as flex
 from gridpilot.insights.kpis.service import compute_kpis
 from gridpilot.web.context import current
 from gridpilot.web.flex_view import savings_bars
-from gridpilot.web.layout import frame, require_login
+from gridpilot.web.layout import frame, painted, require_login
 from gridpilot.web.numbers import energy, money, power, share, spaced_percent
 from gridpilot.web.palette import CONTRACT, GREY, GRID_LINE, colour
 from gridpilot.web.time_range import CHOICES, Choice, period_of, range_picker
@@ -204,9 +204,10 @@ def register() -> None:
         user = await require_login("/kpis")
         if user is None:
             return
-        async with current().session() as session:
-            sites = await list_sites(session=session, principal=user)
         with frame(user, "KPIs"):
+            await painted()  # the frame answers at once; the figures follow
+            async with current().session() as session:
+                sites = await list_sites(session=session, principal=user)
             if not sites:
                 ui.label("No sites yet.")
                 return

@@ -18,7 +18,7 @@ from gridpilot.assets import service as assets
 from gridpilot.auth.permissions import Permission, Principal
 from gridpilot.web.context import current
 from gridpilot.web.forms import Form, act, section
-from gridpilot.web.layout import frame, require_login
+from gridpilot.web.layout import frame, painted, require_login
 from gridpilot.web.settings_view import back_link
 
 PATH = "/settings/notifications"
@@ -145,4 +145,5 @@ def register() -> None:
             if user.user_id is None:
                 ui.label("Notification preferences belong to users.")
                 return
+            await painted()
             await _page(user)

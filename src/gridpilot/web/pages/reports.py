@@ -29,7 +29,7 @@ from gridpilot.reports.models import ReportDefinition, ReportRun
 from gridpilot.reports.schemas import DefinitionCreate
 from gridpilot.reports.targets import Target
 from gridpilot.web.context import current
-from gridpilot.web.layout import frame, kpi_card, require_login
+from gridpilot.web.layout import frame, kpi_card, painted, require_login
 from gridpilot.web.numbers import UNKNOWN
 
 SCHEDULES = {"none": "On demand", "daily": "Daily", "weekly": "Weekly", "monthly": "Monthly"}
@@ -353,17 +353,18 @@ def register() -> None:
         user = await require_login("/reports")
         if user is None:
             return
-        async with current().session() as session:
-            sites = {s.id: s for s in await list_sites(session=session, principal=user)}
-            definitions = await service.list_definitions(session=session, principal=user)
-            targets = await service.describe_targets(
-                session=session, principal=user, definitions=definitions
-            )
-            definitions = [d for d in definitions if d.id in targets]
-            runs = await service.list_runs(session=session, principal=user, limit=30)
-            files = await service.run_files(session=session, run_ids=[r.id for r in runs])
-        zones = {i: t.timezone for i, t in targets.items()}
         with frame(user, "Reports"):
+            await painted()  # the frame answers at once; definitions and runs follow
+            async with current().session() as session:
+                sites = {s.id: s for s in await list_sites(session=session, principal=user)}
+                definitions = await service.list_definitions(session=session, principal=user)
+                targets = await service.describe_targets(
+                    session=session, principal=user, definitions=definitions
+                )
+                definitions = [d for d in definitions if d.id in targets]
+                runs = await service.list_runs(session=session, principal=user, limit=30)
+                files = await service.run_files(session=session, run_ids=[r.id for r in runs])
+            zones = {i: t.timezone for i, t in targets.items()}
             if user.has(Permission.CONFIGURE) and sites:
                 await _create_form(user, sites)
             listing = ui.column().classes("w-full gap-3")

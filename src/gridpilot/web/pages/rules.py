@@ -22,7 +22,7 @@ from gridpilot.auth.permissions import Permission, Principal
 from gridpilot.core import events as catalogue
 from gridpilot.web.context import current
 from gridpilot.web.forms import Form, act, blank, confirm, dialog_card, section
-from gridpilot.web.layout import frame, require_login
+from gridpilot.web.layout import frame, painted, require_login
 from gridpilot.web.numbers import local_datetime
 from gridpilot.web.settings_view import back_link, empty_note, item_row
 
@@ -319,5 +319,6 @@ def register() -> None:
                 ui.label("Alert rules are managed by operators and administrators.")
                 return
             holder = ui.column().classes("w-full gap-3").props("data-testid=rules-settings")
+            await painted()
             with holder:
                 await _rules_list(user, holder)

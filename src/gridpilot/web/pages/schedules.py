@@ -30,7 +30,7 @@ from gridpilot.scheduling import service
 from gridpilot.scheduling.models import CommandSchedule
 from gridpilot.web.context import current
 from gridpilot.web.forms import confirm, dialog_card, fresh_rights, section
-from gridpilot.web.layout import frame, require_login
+from gridpilot.web.layout import frame, painted, require_login
 from gridpilot.web.schedule_runs import schedule_runs
 
 #: Days the calendar shows from now.
@@ -238,12 +238,15 @@ def register() -> None:
         user = await require_login("/schedules")
         if user is None:
             return
-        async with current().session() as session:
-            schedules = await service.list_schedules(session=session, principal=user, limit=1000)
-        labels = await _targets(user, schedules)
-        start = now_ms()
-        items = service.upcoming(schedules, start, start + DAYS * 86_400_000)
         with frame(user, "Schedules"):
+            await painted()  # the frame answers at once; the schedules follow
+            async with current().session() as session:
+                schedules = await service.list_schedules(
+                    session=session, principal=user, limit=1000
+                )
+            labels = await _targets(user, schedules)
+            start = now_ms()
+            items = service.upcoming(schedules, start, start + DAYS * 86_400_000)
             intro = f"Scheduled commands of the next {DAYS} days, at each site's local time."
             ui.label(intro).classes("text-body2 opacity-80")
             _calendar(items, labels)

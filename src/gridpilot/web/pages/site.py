@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from nicegui import ui
@@ -24,7 +25,7 @@ from gridpilot.telemetry.service import last_seen
 from gridpilot.web.chart_legend import ChartLegend, without_legend
 from gridpilot.web.charts import balance_chart, energy_bars, on_site_clock
 from gridpilot.web.context import current
-from gridpilot.web.figures import since_label, statuses
+from gridpilot.web.figures import since_label, statuses_in
 from gridpilot.web.fleet_view import (
     PowerHistory,
     balances_now,
@@ -41,7 +42,7 @@ from gridpilot.web.flex_view import (
     soc_price_chart,
     status_line,
 )
-from gridpilot.web.layout import frame, kpi_card, require_login
+from gridpilot.web.layout import frame, kpi_card, painted, require_login, retitle
 from gridpilot.web.now_panel import NOW_REFRESH_S, now_panel, now_terms, show_now
 from gridpilot.web.numbers import energy, local_clock, money, power, share
 from gridpilot.web.site_cards import month_cards, period_section
@@ -254,48 +255,62 @@ def register() -> None:
         user = await require_login(f"/sites/{site_id}")
         if user is None:
             return
-        async with current().session() as session:
-            try:
-                site: Site | None = await get_site(session=session, site_id=site_id, principal=user)
-            except NotFound:
-                site = None
-            assets = (
-                []
-                if site is None
-                else await list_assets(session=session, principal=user, site_id=site_id)
-            )
-            seen = await last_seen(session=session, asset_ids=[a.id for a in assets])
-        if site is None:
-            with frame(user, "Site not found"):
+        with frame(user, "Site") as heading:
+            await painted()  # the frame answers at once; the site's figures follow
+            loaded = await _load(user, site_id)
+            if loaded is None:
+                retitle(heading, "Site not found")
                 ui.label(f"There is no site {site_id} you may see.")
-            return
-        await _show_site(user, site, assets, seen)
+                return
+            retitle(heading, loaded.site.name)
+            await _show_site(user, loaded)
 
 
-async def _show_site(
-    user: Principal, site: Site, assets: list[Asset], seen: dict[int, int | None]
-) -> None:
+@dataclass(frozen=True)
+class SiteData:
+    """What the site page starts from, read in one session."""
+
+    site: Site
+    assets: list[Asset]
+    seen: dict[int, int | None]
+    status: dict[int, str]
+
+
+async def _load(user: Principal, site_id: int) -> SiteData | None:
+    """The site, its assets, their last-seen times and statuses (None: no such site the user
+    may see)."""
+    async with current().session() as session:
+        try:
+            site = await get_site(session=session, site_id=site_id, principal=user)
+        except NotFound:
+            return None
+        assets = await list_assets(session=session, principal=user, site_id=site_id)
+        seen = await last_seen(session=session, asset_ids=[a.id for a in assets])
+        status = {a: view.status for a, view in (await statuses_in(session, assets)).items()}
+    return SiteData(site, assets, seen, status)
+
+
+async def _show_site(user: Principal, data: SiteData) -> None:
     """The page of a site the user may see (live parts refreshed by a timer)."""
+    site, assets, seen, status = data.site, data.assets, data.seen, data.status
     site_id = site.id
     visible = {a.id for a in assets}
-    status = {a: view.status for a, view in (await statuses(assets)).items()}
     now = (await balances_now([site.id]))[site.id]
-    with frame(user, site.name):
-        _header(site)
-        makes = _generates(assets) or bool(_storage(assets))
-        labels = now_panel(now_totals([now]), now_terms(_storage(assets), makes), site.timezone)
-        cost = await _today_cards(site, makes)
-        fill_month = month_cards(user, site, bool(_storage(assets)) or _generates(assets))
-        redraw = period_section(site, assets, _history_card)
-        schedule = ui.column().classes("w-full")  # drawn after the page answered
-        table = ui.table(
-            columns=ASSET_COLUMNS, rows=asset_rows(assets, now, seen, status), row_key="id"
-        )
-        table.classes("w-full").props("data-testid=asset-table")
-        table.add_slot("body-cell-status", STATUS_CELL)
-        table.add_slot("item", ASSET_CARD)
-        table.props(':grid="window.innerWidth < 600"')
-        table.on("rowClick", lambda e: ui.navigate.to(f"/assets/{e.args[1]['id']}"))
+    _header(site)
+    makes = _generates(assets) or bool(_storage(assets))
+    labels = now_panel(now_totals([now]), now_terms(_storage(assets), makes), site.timezone)
+    cost = await _today_cards(site, makes)
+    fill_month = month_cards(user, site, bool(_storage(assets)) or _generates(assets))
+    redraw = period_section(site, assets, _history_card)
+    schedule = ui.column().classes("w-full")  # drawn after the page answered
+    table = ui.table(
+        columns=ASSET_COLUMNS, rows=asset_rows(assets, now, seen, status), row_key="id"
+    )
+    table.classes("w-full").props("data-testid=asset-table")
+    table.add_slot("body-cell-status", STATUS_CELL)
+    table.add_slot("item", ASSET_CARD)
+    table.props(':grid="window.innerWidth < 600"')
+    table.on("rowClick", lambda e: ui.navigate.to(f"/assets/{e.args[1]['id']}"))
 
     async def fill_cost() -> None:
         cost.set_text(await _cost_today(user, site))

@@ -24,7 +24,7 @@ from gridpilot.auth.permissions import Permission, Principal
 from gridpilot.core.errors import NotFound
 from gridpilot.web.context import current
 from gridpilot.web.forms import Form, act, blank, confirm, dialog_card
-from gridpilot.web.layout import frame, require_login
+from gridpilot.web.layout import frame, painted, require_login, retitle
 from gridpilot.web.numbers import number, power
 from gridpilot.web.settings_view import back_link, empty_note, item_row
 
@@ -341,6 +341,7 @@ def register() -> None:
         with frame(user, "Sites and assets"):
             back_link("/settings", "Settings")
             holder = ui.column().classes("w-full gap-3").props("data-testid=sites-settings")
+            await painted()
             with holder:
                 await _sites_list(user, holder)
 
@@ -350,14 +351,16 @@ def register() -> None:
         user = await require_login(path)
         if user is None:
             return
-        try:
-            async with current().session() as session:
-                site = await assets.get_site(session=session, site_id=site_id, principal=user)
-        except NotFound:
-            with frame(user, "Site not found"):
+        with frame(user, "Site") as heading:
+            await painted()  # the frame answers at once; the site's assets follow
+            try:
+                async with current().session() as session:
+                    site = await assets.get_site(session=session, site_id=site_id, principal=user)
+            except NotFound:
+                retitle(heading, "Site not found")
                 ui.label(f"There is no site {site_id} you may see.")
-            return
-        with frame(user, f"{site.name}: assets"):
+                return
+            retitle(heading, f"{site.name}: assets")
             back_link("/settings/sites", "Sites and assets")
             holder = ui.column().classes("w-full gap-3").props("data-testid=assets-settings")
             with holder:

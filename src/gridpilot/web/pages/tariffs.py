@@ -30,7 +30,7 @@ from gridpilot.insights.kpis.schemas import TariffCreate
 from gridpilot.web import tariff_view as view
 from gridpilot.web.context import current
 from gridpilot.web.forms import Form, act, blank, dialog_card, section
-from gridpilot.web.layout import frame, require_login
+from gridpilot.web.layout import frame, painted, require_login
 from gridpilot.web.numbers import local_datetime
 from gridpilot.web.settings_view import back_link, empty_note, read_only_note
 
@@ -331,6 +331,7 @@ def register() -> None:
                 with holder:
                     await _sites(user, refresh)
 
+            await painted()  # the frame answers at once; the sites' tariffs follow
             with holder:
                 await _sites(user, refresh)
 
