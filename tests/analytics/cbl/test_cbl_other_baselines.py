@@ -139,3 +139,25 @@ def test_placebo_windows_are_local_times():
         pd.Timestamp("2026-03-29 00:00", tz="UTC"),
         pd.Timestamp("2026-03-29 02:00", tz="UTC"),
     )
+
+
+def test_the_weather_regression_finds_the_building_s_balance_point():
+    """A heating load that starts below 17 degC (not the default 15 degC): asked to search,
+    the base found is 17 and the baseline exact; the default 15 degC misses a cold afternoon."""
+    index = pd.date_range("2026-10-01 00:00+02:00", periods=50 * 96, freq="15min")
+    index = index.tz_convert("UTC")
+    step = np.arange(len(index))
+    temp = 14 + 5 * np.sin(2 * np.pi * step / (96 * 9.1)) + 2 * np.sin(2 * np.pi * step / 96)
+    load = pd.Series(40 + 5 * np.maximum(0.0, 17 - temp), index=index)
+    temp = pd.Series(temp, index=index)
+    start = pd.Timestamp("2026-11-18 14:00+01:00").tz_convert("UTC")
+    temp[start : start + pd.Timedelta(minutes=105)] = 6.0  # a cold afternoon
+    window = {"event_start": "2026-11-18 14:00+01:00", "event_end": "2026-11-18 16:00+01:00",
+              "timezone": ROME, "holidays": []}  # fmt: skip
+    result = weather_baseline(load, temp, heating_base_c=None, cooling_base_c=None, **window)
+    assert result.parameters["heating_base_c"] == 17.0
+    assert result.parameters["bases"] == "searched"
+    assert result.baseline_kw.to_numpy() == pytest.approx([40 + 5 * 11] * 8)
+    fixed = weather_baseline(load, temp, **window)  # the default bases, 15 and 22 degC
+    assert fixed.parameters["bases"] == "given"
+    assert abs(fixed.baseline_kw.mean() - 95.0) > 1.0

@@ -10,10 +10,13 @@ of day:
     HDD = max(0, heating_base_c - temperature_c),  CDD = max(0, temperature_c - cooling_base_c)
 
 with ``a_s`` an intercept per time-of-day slot of the event window (the load shape), then
-predicted with the event day's measured temperature. A driver that is constant over the training
-rows (no heating in summer) is left out. This is the shape of the regression baselines in LBNL's
-evaluation of baseline models (Coughlin et al., LBNL-63728, 2008) and of CAISO's weather-
-matching option (ESDER 2); its statistics (R2, CV(RMSE), NMBE) are ASHRAE Guideline 14's.
+predicted with the event day's measured temperature. Base temperatures passed as None are
+searched (the balance points of least squared error over a 1 K grid, heating 10-20 degC and cooling
+18-28 degC, as CalTRACK's grid search does), then fitted once at the chosen bases. A driver
+that is constant over the training rows (no heating in summer) is left out. This is the shape
+of the regression baselines in LBNL's evaluation of baseline models (Coughlin et al.,
+LBNL-63728, 2008) and of CAISO's weather-matching option (ESDER 2); its statistics (R2,
+CV(RMSE), NMBE) are ASHRAE Guideline 14's.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ from gridpilot.analytics.cbl.result import CblResult, EventWindow, event_window
 from gridpilot.core.errors import ValidationFailed
 
 METHOD = "weather_regression"
+#: The balance-point grids searched [degC] (1 K steps).
+HEATING_BASES_C = tuple(float(b) for b in range(10, 21))
+COOLING_BASES_C = tuple(float(b) for b in range(18, 29))
 
 
 def weather_baseline(
@@ -51,8 +57,8 @@ def weather_baseline(
     lookback_days: int = 60,
     min_days: int = 6,
     like_days: bool = True,
-    heating_base_c: float = 15.0,
-    cooling_base_c: float = 22.0,
+    heating_base_c: float | None = 15.0,
+    cooling_base_c: float | None = 22.0,
 ) -> CblResult:
     """Regression baseline [kW] per interval of the event (see the module docstring).
 
@@ -92,8 +98,8 @@ def weather_from_profiles(
     lookback_days: int = 60,
     min_days: int = 6,
     like_days: bool = True,
-    heating_base_c: float = 15.0,
-    cooling_base_c: float = 22.0,
+    heating_base_c: float | None = 15.0,
+    cooling_base_c: float | None = 22.0,
 ) -> CblResult:
     """``weather_baseline`` from prepared load and temperature profiles (same days and slots)."""
     found = eligible_days(
@@ -113,6 +119,12 @@ def weather_from_profiles(
         )
     if not temp.has(event.day):
         raise ValidationFailed("the temperature of the event day is missing")
+    searched = heating_base_c is None or cooling_base_c is None
+    if searched:
+        heating, cooling = balance_points(*_training(load, temp, event, found.days))
+        heating_base_c = heating if heating_base_c is None else heating_base_c
+        cooling_base_c = cooling if cooling_base_c is None else cooling_base_c
+    assert heating_base_c is not None and cooling_base_c is not None
     predicted, fit = _predict(load, temp, event, found.days, heating_base_c, cooling_base_c)
     baseline = pd.Series(np.maximum(0.0, predicted), index=event.index, name="baseline_kw")
     return CblResult(
@@ -123,6 +135,7 @@ def weather_from_profiles(
             "like_days": like_days,
             "heating_base_c": heating_base_c,
             "cooling_base_c": cooling_base_c,
+            "bases": "searched" if searched else "given",
             "fit": fit,
         },
         baseline_kw=baseline,
@@ -144,12 +157,8 @@ def _predict(
     cooling_c: float,
 ) -> tuple[np.ndarray, dict[str, float]]:
     """One fit over the event's slots of the training days; the prediction per event interval."""
-    slots = np.unique(event.slots)
-    rows = np.array([load.row(d) for d in days], dtype="int64")
-    temp_rows = np.array([temp.row(d) for d in days], dtype="int64")
-    y = load.values[np.ix_(rows, slots)].ravel()
-    t = temp.values[np.ix_(temp_rows, slots)].ravel()
-    columns = _design(t, np.tile(slots, len(days)), slots, heating_c, cooling_c)
+    y, t, row_slots, slots = _training(load, temp, event, days)
+    columns = _design(t, row_slots, slots, heating_c, cooling_c)
     known = np.isfinite(y) & np.isfinite(t)
     drivers = [name for name, col in columns.items() if np.ptp(col[known]) > 0]
     frame = pd.DataFrame({name: columns[name][known] for name in drivers} | {"load_kw": y[known]})
@@ -163,6 +172,39 @@ def _predict(
         raise ValidationFailed("the temperature is missing for some event intervals")
     stats = {"r2": round(fit.r2, 4), "cv_rmse_pct": round(fit.cv_rmse_pct, 2), "n": fit.n}
     return values, stats
+
+
+def _training(
+    load: DayProfiles, temp: DayProfiles, event: EventWindow, days: list[dt.date]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Load [kW], temperature [degC] and slot of each training row; the window's slots."""
+    slots = np.unique(event.slots)
+    rows = np.array([load.row(d) for d in days], dtype="int64")
+    temp_rows = np.array([temp.row(d) for d in days], dtype="int64")
+    y = load.values[np.ix_(rows, slots)].ravel()
+    t = temp.values[np.ix_(temp_rows, slots)].ravel()
+    return y, t, np.tile(slots, len(days)), slots
+
+
+def balance_points(
+    y: np.ndarray, t: np.ndarray, row_slots: np.ndarray, slots: np.ndarray
+) -> tuple[float, float]:
+    """Heating and cooling base temperatures [degC] whose least-squares fit of ``y`` [kW] on
+    ``t`` [degC] leaves the smallest squared error (a grid search; ties: the first found)."""
+    known = np.isfinite(y) & np.isfinite(t)
+    y, t, row_slots = y[known], t[known], row_slots[known]
+    best = (np.inf, HEATING_BASES_C[0], COOLING_BASES_C[0])
+    for heating in HEATING_BASES_C:
+        for cooling in COOLING_BASES_C:
+            if cooling < heating:
+                continue
+            columns = _design(t, row_slots, slots, heating, cooling).values()
+            x = np.column_stack([np.ones(len(y)), *(c for c in columns if np.ptp(c) > 0)])
+            coef = np.linalg.lstsq(x, y, rcond=None)[0]
+            sse = float(np.sum((x @ coef - y) ** 2))
+            if not np.isfinite(best[0]) or sse < best[0] * (1 - 1e-9) - 1e-12:
+                best = (sse, heating, cooling)
+    return best[1], best[2]
 
 
 def _design(
