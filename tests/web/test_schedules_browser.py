@@ -129,6 +129,10 @@ async def test_a_phone_and_another_sites_viewer(server, browser, page):
     try:
         await _log_in(phone, dashboard.url, "admin")
         await expect(phone.get_by_test_id("schedule-table")).to_be_visible()
+        # every column on screen (cards), not cut off to the right of a wide table
+        state = phone.get_by_test_id("schedule-table").get_by_text("State", exact=True).first
+        box = await state.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 390, box
         overflow = await phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"the page is {overflow} px wider than the phone"
         await _shot(phone, "schedules-phone")
@@ -158,6 +162,7 @@ async def test_runs_with_their_outcome_and_the_operators_switch(server, browser,
     await _log_in(page, dashboard.url, "operator")
     runs = page.get_by_test_id(f"schedule-runs-{ran['id']}")
     await expect(runs).to_contain_text("Quick stop")
+    await expect(page.get_by_test_id("schedule-table")).to_contain_text("done (ran once)")
     await expect(runs).to_contain_text("on time")
     await expect(runs).to_contain_text(re.compile(r"1 device: 1 \w+"))
     await expect(runs).to_contain_text(re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d CES?T"))

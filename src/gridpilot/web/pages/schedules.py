@@ -111,12 +111,22 @@ def _table(schedules: list[CommandSchedule], labels: dict[int, str]) -> None:
             "next": _local(s.next_run_ms, s.timezone).strftime("%Y-%m-%d %H:%M %Z")
             if s.next_run_ms is not None
             else "—",
-            "state": ("enabled" if s.enabled else "disabled") + f" · missed: {s.missed_policy}",
+            "state": _state(s),
         }
         for s in schedules
     ]
     table = ui.table(columns=columns, rows=rows, row_key="id").classes("w-full")
+    # cards on a phone: seven columns do not fit 390 px
     table.props("flat bordered wrap-cells data-testid=schedule-table")
+    table.props(':grid="window.innerWidth < 600"')
+
+
+def _state(schedule: CommandSchedule) -> str:
+    """Enabled or disabled with the missed-run policy; a one-off that has run is done."""
+    if schedule.enabled and schedule.cron is None and schedule.next_run_ms is None:
+        return "done (ran once)"
+    state = "enabled" if schedule.enabled else "disabled"
+    return f"{state} · missed: {schedule.missed_policy}"
 
 
 def _in_use_text(error: GroupInUse) -> tuple[str, list[str]]:
