@@ -75,11 +75,6 @@ class Balance:
         """The term's sum over the complete intervals [kWh], flagged ones included."""
         return float(np.sum(self.values[term][self.complete]))
 
-    def known_total_kwh(self, term: str) -> float | None:
-        """``total_kwh(term)``, or None when no interval is complete (nothing to sum: unknown,
-        not 0)."""
-        return self.total_kwh(term) if self.complete.any() else None
-
     def flagged_kwh(self, term: str) -> float:
         """The part of ``total_kwh(term)`` from flagged intervals [kWh]: the doubtful share."""
         return float(np.sum(self.values[term][self.complete & self.flagged]))

@@ -2,10 +2,8 @@
 then the pure solver (``analytics.site_balance``) per connection point, summed per site.
 
 A connection point is a prosumer asset, or the rest of the site. Its import and export are
-unknown unless metered or derived (never absent once it has an asset), and so is its
-consumption once the exchange is metered or it has generation (a plant without a grid or load
-meter: unknown, not 0); another term is *absent* when none of its assets has a role feeding
-it, and
+unknown unless metered (never absent once it has an asset), and so is its consumption once the
+exchange is metered; another term is *absent* when none of its assets has a role feeding it, and
 *measured* in an interval when every asset that reported it at some time in the period reported
 it in that interval; otherwise it is unknown there and may be derived. A point with assets but
 no reading at all in the period is *without data*: it is left out of the site's figures (listed
@@ -43,9 +41,6 @@ MAX_PERIOD_MS = grids.MAX_PERIOD_MS["1h"]
 #: The default hold limit of a power reading [s] (``Settings.energy_max_gap_s``).
 DEFAULT_MAX_GAP_S = 900
 
-#: Roles that make a connection point's consumption possible even without a load meter (then
-#: derived or unknown, never absent): a metered exchange, and generation (a plant's auxiliaries).
-CONSUMING_POINT_ROLES = frozenset({"grid_connection", "prosumer", "producer"})
 #: Terms without which a connection point cannot export unless a meter says it does.
 EXPORT_SOURCES = frozenset({"generation", "discharge"})
 
@@ -178,31 +173,11 @@ async def node_terms(session: AsyncSession, site_ids: Sequence[int]) -> dict[Nod
     for asset_id, site_id, role in rows:
         node = (site_id, asset_id if role == "prosumer" else 0)
         # A point with any asset meets the grid: unmetered, its exchange is unknown, not 0. A
-        # metered exchange implies loads behind it, and a plant has its auxiliaries: there,
-        # consumption is measured, derived from the identity, or unknown (never 0 unmetered).
+        # metered exchange implies loads behind it: consumption is then unknown unless metered.
         nodes[node] |= _terms_of(role) | {"import", "export"}
-        if role in CONSUMING_POINT_ROLES:
+        if role in ("grid_connection", "prosumer"):
             nodes[node].add("consumption")
     return dict(nodes)
-
-
-#: Roles whose meters give a point's consumption or its exchange with the grid.
-CONSUMPTION_ROLES = frozenset({"consumer", "prosumer", "grid_connection"})
-
-
-async def unmetered_consumption(session: AsyncSession, site_ids: Sequence[int]) -> set[int]:
-    """The sites of ``site_ids`` with assets but none of ``CONSUMPTION_ROLES``: their
-    consumption is never measured nor derived (a plant without a grid meter), unknown."""
-    rows = await session.execute(
-        select(Asset.site_id, Asset.role).where(Asset.site_id.in_(list(site_ids)))
-    )
-    seen: set[int] = set()
-    metered: set[int] = set()
-    for site_id, role in rows:
-        seen.add(int(site_id))
-        if role in CONSUMPTION_ROLES:
-            metered.add(int(site_id))
-    return seen - metered
 
 
 async def read_energy(

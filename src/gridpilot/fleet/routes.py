@@ -90,7 +90,7 @@ def _site(entry: SiteSummary) -> FleetSite:
             self_consumption=_r(today.self_consumption, 4),
             self_sufficiency=_r(today.self_sufficiency, 4),
             grid_revenue=_revenue(entry.revenue),
-            **{f"{t}_kwh": None if t in today.unknown else round(today.kwh[t], 3) for t in TERMS},
+            **{f"{t}_kwh": round(today.kwh[t], 3) for t in TERMS},
         ),
         status=StatusCounts(**entry.status),
         alerts=_alerts(entry.alerts),

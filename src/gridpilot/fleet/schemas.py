@@ -51,15 +51,6 @@ class GridRevenueOut(BaseModel):
 
 
 class SiteToday(EnergyToday):
-    """A site's energy since local midnight [kWh]; a term known in no interval so far is null
-    (a plant without a grid meter has unknown consumption, not 0)."""
-
-    import_kwh: float | None  # type: ignore[assignment]
-    export_kwh: float | None  # type: ignore[assignment]
-    generation_kwh: float | None  # type: ignore[assignment]
-    consumption_kwh: float | None  # type: ignore[assignment]
-    charge_kwh: float | None  # type: ignore[assignment]
-    discharge_kwh: float | None  # type: ignore[assignment]
     start: str = Field(description="The site's local midnight, with its UTC offset")
     coverage: float = Field(description="Share of the day's intervals with every term known")
     flagged_intervals: int

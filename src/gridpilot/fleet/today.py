@@ -1,7 +1,6 @@
 """A site's energy today: its balance from local midnight to now, summed per term [kWh].
 
-Each term's sum takes its known intervals (measured, derived or absent; ``unknown`` names the
-terms known in none); ``coverage`` is the
+Each term's sum takes its known intervals (measured, derived or absent); ``coverage`` is the
 share of the day's intervals so far in which every term is known, so a figure with low
 coverage is visibly partial rather than silently low. Self-consumption and self-sufficiency
 come from ``analytics.site_balance`` over the complete intervals, as everywhere else.
@@ -34,9 +33,6 @@ class SiteToday:
     flagged_intervals: int
     self_consumption: float | None
     self_sufficiency: float | None
-    #: Terms known in no interval so far (a plant's consumption without a grid meter): their
-    #: ``kwh`` is 0 in sums but unknown, not 0, for the site itself.
-    unknown: frozenset[str] = frozenset()
 
 
 def today_of(balance: SiteBalance, midnight_ms: int, now_ms: int) -> SiteToday:
@@ -51,7 +47,6 @@ def today_of(balance: SiteBalance, midnight_ms: int, now_ms: int) -> SiteToday:
         flagged_intervals=int(np.count_nonzero(part.flagged)),
         self_consumption=self_consumption(part),
         self_sufficiency=self_sufficiency(part),
-        unknown=frozenset(t for t in TERMS if np.isnan(part.values[t]).all()),
     )
 
 

@@ -85,8 +85,6 @@ def flows_of(balances: Sequence[Balance]) -> Flows:
         parts = split({t: np.clip(balance.values[t][known], 0.0, None) for t in TERMS})
         for key, values in parts.items():
             links[key] += float(values.sum())
-    if intervals and not complete:  # nothing known (a plant without a grid meter): not 0
-        kwh = dict.fromkeys(TERMS, float("nan"))
     used, made = kwh["consumption"], kwh["generation"]
     return Flows(
         kwh=kwh,
@@ -94,8 +92,8 @@ def flows_of(balances: Sequence[Balance]) -> Flows:
         solar=any(_has(b, "generation") for b in balances),
         battery=any(_has(b, "charge") or _has(b, "discharge") for b in balances),
         coverage=complete / intervals if intervals else 0.0,
-        self_consumption=None if not made > 0 else min(1.0, max(0.0, 1 - kwh["export"] / made)),
-        self_sufficiency=None if not used > 0 else min(1.0, max(0.0, 1 - kwh["import"] / used)),
+        self_consumption=None if made <= 0 else min(1.0, max(0.0, 1 - kwh["export"] / made)),
+        self_sufficiency=None if used <= 0 else min(1.0, max(0.0, 1 - kwh["import"] / used)),
     )
 
 

