@@ -57,6 +57,7 @@ def _pages(ids: dict[str, int]) -> list[tuple[str, str]]:
         (f"/settings/assets/{asset}", "Slow meter"),
         ("/settings/tariffs", "Tariffs"),
         ("/settings/flex", "Flexible resources"),
+        ("/forecast", "Site forecast"),
     ]
 
 

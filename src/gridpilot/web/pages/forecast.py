@@ -21,7 +21,7 @@ from gridpilot.insights.forecasts.tasks import weather_of
 from gridpilot.web import palette
 from gridpilot.web.charts import on_site_clock, points, time_chart
 from gridpilot.web.context import current
-from gridpilot.web.layout import frame, require_login
+from gridpilot.web.layout import frame, painted, require_login
 from gridpilot.web.numbers import local_datetime
 
 QUARTER_MS = 15 * 60_000
@@ -180,10 +180,10 @@ def register() -> None:
         user = await require_login("/forecast")
         if user is None:
             return
-        context = current()
-        async with context.session() as session:
-            sites = await list_sites(session=session, principal=user)
         with frame(user, "Site forecast"):
+            await painted()  # the frame answers at once; the sites follow
+            async with current().session() as session:
+                sites = await list_sites(session=session, principal=user)
             if not sites:
                 ui.label("No sites yet.")
                 return
