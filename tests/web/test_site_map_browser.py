@@ -1,7 +1,8 @@
 """The overview's map of sites in Debian's headless Chromium: a few sites wear their names
 without a hover, a cluster of close sites shows its count, and the view fits them all: no
-marker and no label is cut at the map's edges (a cluster at the southern edge was cut off).
-Light, dark and a 390 px phone."""
+marker and no label is cut at the map's edges (a cluster at the southern edge was cut off), and
+no name covers another name or another site's dot ("Turin depot" covered "Milan works" on a
+phone). Light, dark and a 390 px phone."""
 
 from __future__ import annotations
 
@@ -52,6 +53,31 @@ async def _inside_the_map(page: Page) -> list[str]:
     )
 
 
+async def _covered(page: Page) -> list[str]:
+    """Names drawn over another name, or over a dot other than their own (1 px of slack)."""
+    return await page.evaluate(
+        """() => {
+          const root = document.querySelector('[data-testid="site-map"]');
+          const labels = [...root.querySelectorAll('.leaflet-tooltip.gp-site-label')];
+          const dots = [...root.querySelectorAll('.leaflet-overlay-pane path')]
+            .map(e => e.getBoundingClientRect());
+          const hit = (a, b) => a.left + 1 < b.right && b.left + 1 < a.right
+            && a.top + 1 < b.bottom && b.top + 1 < a.bottom;
+          const out = [];
+          labels.forEach((l, i) => {
+            const r = l.getBoundingClientRect();
+            labels.forEach((o, j) => {
+              if (j > i && hit(r, o.getBoundingClientRect()))
+                out.push(l.textContent + " over " + o.textContent);
+            });
+            const onDots = dots.filter(d => hit(r, d)).length;
+            if (onDots > 1) out.push(l.textContent + " over " + (onDots - 1) + " other dot(s)");
+          });
+          return out;
+        }"""
+    )
+
+
 @pytest.mark.parametrize(("mode", "width"), [("light", 1440), ("dark", 1440), ("phone", 390)])
 async def test_the_map_names_the_sites_and_cuts_none(server, browser: Browser, mode, width):
     context = await browser.new_context(
@@ -71,6 +97,7 @@ async def test_the_map_names_the_sites_and_cuts_none(server, browser: Browser, m
         await expect(site_map.locator(".gp-cluster-label", has_text="6")).to_be_visible()
         await page.wait_for_timeout(500)  # Leaflet's fit animation
         assert await _inside_the_map(page) == []
+        assert await _covered(page) == []
         await shot(page, f"site-map-{mode}")
     finally:
         await context.close()

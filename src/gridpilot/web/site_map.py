@@ -2,8 +2,10 @@
 configured): sites within ``CELL_PX`` screen pixels of each other at the map's zoom share one
 marker labelled with their count (its tooltip names them); a single site's marker carries a
 small permanent label with its name when at most ``LABELLED`` sites stand alone, and names it
-with its consumption now on hover or tap. The view fits every site with ``PAD_PX`` around, so
-no marker or label is cut at an edge."""
+with its consumption now on hover or tap. A name goes right of its dot, else left, above or
+below, wherever it covers no other dot or name and stays in the fitted view (``placements``);
+a name with no free side is shown on hover only. The view fits every site with ``PAD_PX``
+around, so no marker or label is cut at an edge."""
 
 from __future__ import annotations
 
@@ -35,6 +37,12 @@ PAD_PX = 48
 LABEL_PX = 140
 #: Names listed in a cluster's tooltip, at most.
 CLUSTER_NAMES = 5
+#: A name label's size: per character and padding [px] (11 px font), and its height [px].
+CHAR_PX, LABEL_PAD_PX, LABEL_H_PX = 6.5, 10, 17
+#: Sides a name label may take, in order of preference.
+SIDES = ("right", "left", "top", "bottom")
+
+Box = tuple[float, float, float, float]  # left, top, right, bottom [world px]
 
 
 @dataclass(frozen=True)
@@ -130,22 +138,75 @@ def _cluster_names(pins: Sequence[Pin]) -> str:
     return f"{shown} and {more:,} more" if more > 0 else shown
 
 
+def _radius(c: Cluster) -> float:
+    """A marker's radius [px]: 8 for a site, growing with a cluster's size up to 20."""
+    return 8 if len(c.pins) == 1 else min(20, 10 + 2 * math.log2(len(c.pins)))
+
+
+def _label_box(x: float, y: float, r: float, text: str, side: str) -> Box:
+    """The box of ``text`` beside a dot of radius ``r`` at (x, y) on ``side`` [px]."""
+    w, h = len(text) * CHAR_PX + LABEL_PAD_PX, LABEL_H_PX
+    if side == "right":
+        return x + r, y - h / 2, x + r + w, y + h / 2
+    if side == "left":
+        return x - r - w, y - h / 2, x - r, y + h / 2
+    if side == "top":
+        return x - w / 2, y - r - h, x + w / 2, y - r
+    return x - w / 2, y + r, x + w / 2, y + r + h
+
+
+def _overlaps(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def placements(clusters: Sequence[Cluster], zoom: float) -> list[str | None]:
+    """The side of each lone site's name label (None: no permanent name), greedily: the first
+    of ``SIDES`` that covers no dot and no name placed before and stays inside the view the
+    map is fitted to (the sites' extent plus ``PAD_PX``, and ``LABEL_PX`` on the right)."""
+    points = [(*_pixel(c.lat, c.lon, zoom), _radius(c)) for c in clusters]
+    dots = [(x - r, y - r, x + r, y + r) for x, y, r in points]
+    view = (
+        min(x for x, _, _ in points) - PAD_PX,
+        min(y for _, y, _ in points) - PAD_PX,
+        max(x for x, _, _ in points) + PAD_PX + LABEL_PX,
+        max(y for _, y, _ in points) + PAD_PX,
+    )
+    taken: list[Box] = []
+    sides: list[str | None] = []
+    for i, (c, (x, y, r)) in enumerate(zip(clusters, points, strict=True)):
+        side = None
+        if len(c.pins) == 1:
+            others = dots[:i] + dots[i + 1 :] + taken
+            for candidate in SIDES:
+                box = _label_box(x, y, r, c.pins[0].name, candidate)
+                inside = view[0] <= box[0] and box[2] <= view[2] and view[1] <= box[1]
+                if inside and box[3] <= view[3] and not any(_overlaps(box, o) for o in others):
+                    side = candidate
+                    taken.append(box)
+                    break
+        sides.append(side)
+    return sides
+
+
 def _markers(clusters: Sequence[Cluster], zoom: float) -> list[dict[str, Any]]:
-    """The markers' data for ``_LAYER_JS``; ``named``: lone sites wear a permanent name."""
+    """The markers' data for ``_LAYER_JS``; ``side``: where a lone site wears its permanent
+    name (None: named on hover only, as every site is when more than ``LABELLED`` stand
+    alone)."""
     lone = sum(1 for c in clusters if len(c.pins) == 1)
+    sides = placements(clusters, zoom) if lone <= LABELLED else [None] * len(clusters)
     return [
         {
             "lat": c.lat,
             "lon": c.lon,
             "n": len(c.pins),
-            "r": 8 if len(c.pins) == 1 else min(20, 10 + 2 * math.log2(len(c.pins))),
+            "r": _radius(c),
             "label": c.pins[0].label if len(c.pins) == 1 else f"{len(c.pins):,}",
             "name": c.pins[0].name if len(c.pins) == 1 else _cluster_names(c.pins),
-            "named": lone <= LABELLED,
+            "side": side,
             "site": c.pins[0].site_id,
             "zoom": min(MAX_ZOOM, int(zoom) + 2),
         }
-        for c in clusters
+        for c, side in zip(clusters, sides, strict=True)
     ]
 
 
@@ -168,9 +229,10 @@ _LAYER_JS = """(() => {
         const title = document.createElementNS("http://www.w3.org/2000/svg", "title");
         title.textContent = c.name; m._path.appendChild(title);
       });
-    } else if (c.named) {  // a permanent name beside the dot; name and power on hover
+    } else if (c.side) {  // a permanent name beside the dot; name and power on hover
       const name = document.createElement("span"); name.textContent = c.name;
-      m.bindTooltip(name, {permanent: true, direction: "right", offset: [c.r, 0],
+      const offset = {right: [c.r, 0], left: [-c.r, 0], top: [0, -c.r], bottom: [0, c.r]};
+      m.bindTooltip(name, {permanent: true, direction: c.side, offset: offset[c.side],
         className: "gp-site-label"});
       m.on("mouseover", () => { name.textContent = c.label; });
       m.on("mouseout", () => { name.textContent = c.name; });
@@ -180,7 +242,7 @@ _LAYER_JS = """(() => {
     let tapped = false;  // on a phone the first tap on an unlabelled site names it
     m.on("click", () => {
       if (many) { m._map.setView([c.lat, c.lon], c.zoom); return; }
-      if (L.Browser.mobile && !c.named && !tapped) { tapped = true; m.openTooltip(); return; }
+      if (L.Browser.mobile && !c.side && !tapped) { tapped = true; m.openTooltip(); return; }
       window.location.assign("/sites/" + c.site);
     });
     group.addLayer(m);
