@@ -9,7 +9,10 @@ Screenshots land in ``test-output/screenshots/pwa-*`` and ``notifications-*``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -177,4 +180,39 @@ async def test_the_preferences_page_and_the_banner_fit_a_phone(server, browser):
     await shot(phone, "pwa-offline-phone")
     await context.set_offline(False)
     await expect(banner).to_be_hidden(timeout=WAIT_MS)
+    await context.close()
+
+
+async def test_the_banner_writes_its_time_on_the_24_hour_clock(server, browser):
+    """In American English Chromium writes a time ``02:05 PM``; the banner writes the time of
+    the last data as every page writes times, ``14:05 EST`` (the date first once it is not
+    today any more), in the browser's zone."""
+    dashboard, _ = server
+    context = await browser.new_context(
+        viewport={"width": 1280, "height": 800}, locale="en-US", timezone_id="America/New_York"
+    )
+    page = await context.new_page()
+    await log_in(page, dashboard.url, "viewer", "/")
+    await expect(page.get_by_text("1,234 kW").first).to_be_visible(timeout=WAIT_MS)
+    afternoon = datetime(2026, 12, 4, 14, 5, tzinfo=ZoneInfo("America/New_York"))
+    await page.clock.set_fixed_time(afternoon)
+    await page.reload()  # the last contact now falls at 14:05 New York time
+    await expect(page.get_by_text("1,234 kW").first).to_be_visible(timeout=WAIT_MS)
+    await page.wait_for_function("navigator.serviceWorker.controller !== null")
+    await context.set_offline(True)
+    banner = page.get_by_test_id("offline-banner")
+    await expect(banner).to_be_visible(timeout=WAIT_MS)
+    await expect(banner).to_contain_text("Showing the last data, from 14:05 EST.")
+    assert not re.search(r"\b(AM|PM)\b", await banner.inner_text())
+    await shot(page, "pwa-offline-24h")
+    await context.set_offline(False)
+    await expect(banner).to_be_hidden(timeout=WAIT_MS)
+    # the next morning, the kept copy of yesterday afternoon says which day it is from
+    await page.evaluate("window.dispatchEvent(new Event('beforeunload'))")  # keep the copy
+    await page.clock.set_fixed_time(afternoon + timedelta(hours=20))
+    await context.set_offline(True)
+    await page.reload()
+    banner = page.get_by_test_id("offline-banner")
+    await expect(banner).to_contain_text("from 2026-12-04 14:05 EST", timeout=WAIT_MS)
+    await context.set_offline(False)
     await context.close()

@@ -98,8 +98,39 @@
     return banner;
   }
 
+  /* A moment as every dashboard page writes one (web/numbers.py::local_datetime): 24-hour
+   * local time with the zone's abbreviation, "14:05 CET", the date first when it is not today
+   * ("2026-12-04 14:05 CET"), whatever the browser's language would make of it (12-hour
+   * "02:05 PM" in American English). The zone is the browser's: the last contact is the
+   * user's moment, not a site's. Where the zone has no abbreviation ("GMT+5"), its name. */
+  function zoneOf(at) {
+    var named = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+    var found = ["en-US", "en-GB"].map(function (language) {
+      var part = new Intl.DateTimeFormat(language, { timeZoneName: "short" })
+        .formatToParts(at)
+        .filter(function (p) {
+          return p.type === "timeZoneName";
+        })[0];
+      return part ? part.value : "";
+    });
+    for (var i = 0; i < found.length; i++) {
+      if (found[i] && !/^(GMT|UTC)[-+\u2212]/.test(found[i])) return found[i];
+    }
+    return named;
+  }
+
+  function two(n) {
+    return (n < 10 ? "0" : "") + n;
+  }
+
+  function day(at) {
+    return at.getFullYear() + "-" + two(at.getMonth() + 1) + "-" + two(at.getDate());
+  }
+
   function clock(ms) {
-    return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    var at = new Date(ms);
+    var time = two(at.getHours()) + ":" + two(at.getMinutes()) + " " + zoneOf(at);
+    return day(at) === day(new Date()) ? time : day(at) + " " + time;
   }
 
   function show() {
