@@ -90,12 +90,43 @@ async def test_a_communitys_statements_from_the_form(server, page):
     await page.get_by_test_id("dark-toggle").click()
 
 
-async def test_one_members_statement_and_a_phone(server, page, browser):
+async def _fully_shown(field) -> None:
+    """The field's label is not cut (no ellipsis) and the field lies within its card."""
+    label = field.locator(".q-field__label")
+    await expect(label).to_be_visible()
+    cut = await label.evaluate("e => e.scrollWidth > e.clientWidth")
+    assert not cut, f"the label {await label.inner_text()!r} is cut off"
+    box = await field.bounding_box()
+    card = await field.page.get_by_test_id("report-form").bounding_box()
+    assert box and card and card["x"] <= box["x"], (box, card)
+    assert box["x"] + box["width"] <= card["x"] + card["width"], (box, card)
+
+
+async def _pick(page: Page, test_id: str, option: str) -> None:
+    await page.get_by_test_id(test_id).click()
+    await page.get_by_role("option", name=option, exact=True).click()
+
+
+async def test_one_members_statement_picked_by_name_and_a_phone(server, page, browser):
     dashboard, cer = server
     carl = cer["members"]["carl"]
     await log_in(page, dashboard.url, "admin", "/reports")
     await _community_form(page, "Carl's statement")
-    await page.get_by_test_id("report-member").fill(str(carl))
+    member = page.get_by_test_id("report-member")
+    await expect(member).to_contain_text("Every member")  # the default: every member
+    await member.click()
+    offered = page.get_by_role("option")
+    await expect(offered).to_have_text(
+        [
+            "Every member",
+            "Ann \u00b7 POD IT001E00000001",
+            "Bob \u00b7 POD IT001E00000010",
+            "Carl \u00b7 POD IT001E00000011",
+            "Dora \u00b7 POD IT001E00000012",
+        ]
+    )
+    await page.get_by_role("option", name="Carl \u00b7 POD IT001E00000011").click()
+    await expect(member).to_contain_text("Carl \u00b7 POD IT001E00000011")
     await page.get_by_test_id("report-create").click()
     preview = page.get_by_test_id("preview")
     await expect(preview).to_contain_text(f"Carl (member {carl})", timeout=20_000)
@@ -106,9 +137,14 @@ async def test_one_members_statement_and_a_phone(server, page, browser):
     phone = await context.new_page()
     try:
         await log_in(phone, dashboard.url, "admin", "/reports")
-        await phone.get_by_test_id("report-target").click()
-        await phone.get_by_role("option", name="Community", exact=True).click()
-        await expect(phone.get_by_test_id("report-member")).to_be_visible()
+        await _pick(phone, "report-target", "Community")
+        await expect(phone.get_by_role("option")).to_have_count(0)  # the menu has closed
+        for test_id in ("report-community", "report-kind", "report-schedule", "report-member"):
+            field = phone.locator("label.q-field").filter(has=phone.get_by_test_id(test_id))
+            await _fully_shown(field)
+        await _pick(phone, "report-member", "Dora \u00b7 POD IT001E00000012")
+        await expect(phone.get_by_role("option")).to_have_count(0)
+        await expect(phone.get_by_test_id("report-member")).to_contain_text("Dora")
         overflow = await phone.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"the page is {overflow} px wider than the phone"
         await _shot(phone, "reports-community-phone")

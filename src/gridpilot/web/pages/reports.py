@@ -13,148 +13,21 @@ from __future__ import annotations
 from typing import Any
 
 from nicegui import ui
-from pydantic import ValidationError
 
-from gridpilot.assets.models import Site
 from gridpilot.assets.service import list_sites
 from gridpilot.auth.permissions import Permission, Principal
-from gridpilot.community import service as communities
 from gridpilot.core.errors import GridpilotError
-from gridpilot.groups import service as groups
-from gridpilot.insights.baselines import service as baselines
 from gridpilot.reports import service
-from gridpilot.reports.document import Chart, Document, Figure, Table, cell, local_text
+from gridpilot.reports.document import Chart, Document, Figure, Table, cell
 from gridpilot.reports.kinds import load
 from gridpilot.reports.models import ReportDefinition, ReportRun
-from gridpilot.reports.schemas import DefinitionCreate
 from gridpilot.reports.targets import Target
 from gridpilot.web.context import current
 from gridpilot.web.layout import frame, kpi_card, painted, require_login
-from gridpilot.web.numbers import UNKNOWN
+from gridpilot.web.numbers import UNKNOWN, local_datetime
+from gridpilot.web.report_form import SCHEDULES, create_form
 
-SCHEDULES = {"none": "On demand", "daily": "Daily", "weekly": "Weekly", "monthly": "Monthly"}
-#: Kinds of a community's statements (a member may be named); the yearly one is on demand only.
-COMMUNITY_KINDS = ("community_statement", "community_year")
-TARGETS = {"site": "Site", "group": "Device group", "community": "Community"}
 STATUS_COLOR = {"done": "positive", "failed": "negative", "running": "warning"}
-
-
-def _problem(error: Exception) -> str:
-    if isinstance(error, ValidationError):
-        return "; ".join(e["msg"] for e in error.errors())
-    return str(error)
-
-
-async def _choices(user: Principal) -> tuple[dict[int, str], dict[int, str], list[Any]]:
-    """(groups whose every site the user sees, communities it may see, baselines)."""
-    async with current().session() as session:
-        found = await groups.list_groups(session=session, principal=user, limit=1000)
-        visible, _ = await communities.list_communities(
-            session=session, principal=user, page=1, per_page=1000
-        )
-        fitted = await baselines.list_baselines(session=session, principal=user)
-    whole = {v.group.id: v.group.name for v in found if v.complete}
-    return whole, {c.id: c.name for c in visible}, list(fitted)
-
-
-def _number(value: Any) -> int | None:
-    return int(value) if value not in (None, "") else None
-
-
-async def _create_form(user: Principal, sites: dict[int, Site]) -> None:
-    whole_groups, community_names, fitted = await _choices(user)
-    kinds = load()
-    targets = {k: v for k, v in TARGETS.items() if k != "group" or whole_groups}
-    if not community_names:
-        targets.pop("community")
-
-    def kind_options(target: str) -> dict[str, str]:
-        return {k.name: k.title for k in kinds.values() if target in k.targets}
-
-    with ui.card().classes("w-full").props("data-testid=report-form"):
-        ui.label("New report").classes("text-subtitle1")
-        with ui.row().classes("items-end gap-3 flex-wrap"):
-            name = ui.input("Name", value="Monthly energy").props("data-testid=report-name")
-            target = ui.select(targets, label="Of", value="site").classes("w-40")
-            target.props("data-testid=report-target")
-            site = ui.select(
-                {i: s.name for i, s in sites.items()}, label="Site", value=next(iter(sites), None)
-            ).classes("w-56")
-            site.props("data-testid=report-site")
-            site.bind_visibility_from(target, "value", value="site")
-            group = ui.select(
-                whole_groups, label="Group", value=next(iter(whole_groups), None)
-            ).classes("w-56")
-            group.props("data-testid=report-group")
-            group.bind_visibility_from(target, "value", value="group")
-            zone = ui.input("Time zone (optional)").classes("w-48")
-            zone.props("data-testid=report-timezone")
-            zone.bind_visibility_from(target, "value", value="group")
-            community = ui.select(
-                community_names, label="Community", value=next(iter(community_names), None)
-            ).classes("w-56")
-            community.props("data-testid=report-community")
-            community.bind_visibility_from(target, "value", value="community")
-            kind = ui.select(kind_options("site"), label="Kind", value="site_energy").classes(
-                "w-72"
-            )
-            kind.props("data-testid=report-kind")
-            schedule = ui.select(SCHEDULES, label="Schedule", value="monthly").classes("w-40")
-            schedule.props("data-testid=report-schedule")
-            baseline = ui.select({b.id: b.name for b in fitted}, label="Baseline").classes("w-56")
-            baseline.bind_visibility_from(kind, "value", value="iso50001")
-            event = ui.number("DR event id (blank: all of the period)", format="%d").classes("w-64")
-            event.props("data-testid=report-event")
-            event.bind_visibility_from(kind, "value", value="dr_event")
-            member = ui.number("Member id (blank: every member)", format="%d").classes("w-56")
-            member.props("data-testid=report-member")
-            member.bind_visibility_from(kind, "value", backward=lambda k: k in COMMUNITY_KINDS)
-            pdf = ui.checkbox("PDF", value=True)
-            csv = ui.checkbox("CSV", value=True)
-
-        def on_target() -> None:
-            options = kind_options(target.value)
-            kind.set_options(options, value=next(iter(options), None))
-
-        target.on_value_change(on_target)
-        kind.on_value_change(
-            lambda: schedule.set_value("none") if kind.value == "community_year" else None
-        )
-
-        async def create() -> None:
-            params: dict[str, Any] = {}
-            if kind.value == "iso50001":
-                params["baseline_id"] = baseline.value
-            if kind.value == "dr_event" and _number(event.value) is not None:
-                params["event_id"] = _number(event.value)
-            if kind.value in COMMUNITY_KINDS and _number(member.value) is not None:
-                params["member_id"] = _number(member.value)
-            formats = [f for f, box in (("pdf", pdf), ("csv", csv)) if box.value]
-            chosen = {
-                "site": {"site_id": site.value},
-                "group": {"group_id": group.value, "timezone": zone.value or None},
-                "community": {"community_id": community.value},
-            }[target.value]
-            try:
-                data = DefinitionCreate(
-                    **chosen,
-                    name=name.value,
-                    kind=kind.value,
-                    params=params,
-                    formats=formats,
-                    schedule=schedule.value,
-                )
-                async with current().session() as session:
-                    made = await service.create_definition(
-                        session=session, principal=user, data=data
-                    )
-            except (GridpilotError, ValidationError) as error:
-                ui.notify(_problem(error), type="negative", multi_line=True)
-                return
-            ui.notify(f"report {made.name!r} saved", type="positive")
-            ui.navigate.to(f"/reports?report={made.id}")
-
-        ui.button("Save", icon="save", on_click=create).props("data-testid=report-create")
 
 
 def _figures(items: list[Figure]) -> None:
@@ -219,8 +92,8 @@ def show_document(document: Document) -> None:
         else (f"{document.target} {document.site_name}")
     )
     ui.label(
-        f"{document.title}: {what}, {local_text(document.start_ms, zone)} to "
-        f"{local_text(document.end_ms, zone)}"
+        f"{document.title}: {what}, {local_datetime(document.start_ms, zone)} to "
+        f"{local_datetime(document.end_ms, zone)}"
     ).classes("text-h6").props("data-testid=preview-title")
     for section in document.sections:
         ui.label(section.title).classes("text-subtitle1 text-weight-bold")
@@ -296,7 +169,7 @@ def _definitions(
     kinds = load()
     for d in definitions:
         target = targets[d.id]
-        due = local_text(d.next_run_ms, target.timezone) if d.next_run_ms else "on demand"
+        due = local_datetime(d.next_run_ms, target.timezone) if d.next_run_ms else "on demand"
         label = target.name if target.kind == "site" else target.label
         card = ui.card().classes("w-full").props(f"data-testid=report-{d.id}")
         with card, ui.row().classes("items-center gap-4 w-full flex-wrap"):
@@ -333,7 +206,7 @@ def _runs(
         ):
             ui.badge(run.status, color=STATUS_COLOR.get(run.status, "grey"))
             ui.label(names.get(run.definition_id, run.kind)).classes("text-weight-medium")
-            ui.label(f"{local_text(run.start_ms, zone)} to {local_text(run.end_ms, zone)}")
+            ui.label(f"{local_datetime(run.start_ms, zone)} to {local_datetime(run.end_ms, zone)}")
             ui.label(f"{run.trigger}, {(run.duration_ms or 0) / 1000:.1f} s").classes(
                 "text-caption"
             )
@@ -366,7 +239,7 @@ def register() -> None:
                 files = await service.run_files(session=session, run_ids=[r.id for r in runs])
             zones = {i: t.timezone for i, t in targets.items()}
             if user.has(Permission.CONFIGURE) and sites:
-                await _create_form(user, sites)
+                await create_form(user, sites)
             listing = ui.column().classes("w-full gap-3")
             preview = ui.column().classes("w-full gap-3").props("data-testid=preview")
             with listing:
