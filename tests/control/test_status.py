@@ -22,6 +22,8 @@ NOW = 1_800_000_000_000
         (b'{"status": "online"}', ("online", NOW)),
         (b'{"status": "offline", "ts": 1799999999000}', ("offline", 1_799_999_999_000)),
         (b'{"status": "online", "ts": 1900000000000}', ("online", NOW)),  # never after receipt
+        (b"ERROR", ("error", NOW)),  # the community seed's device status: ONLINE, OFFLINE, ERROR
+        (b'{"status": "ERROR", "ts": 1799999999000}', ("error", 1_799_999_999_000)),
     ],
 )
 def test_status_payloads(payload: bytes, expected: tuple[str, int]) -> None:
@@ -219,3 +221,58 @@ async def test_readings_older_than_the_last_will_do_not_revive_the_device(app, s
         "data",
         will_ms + 200,
     )
+
+
+async def test_a_device_reporting_an_error_is_offline_until_it_reports_online(
+    app, client, operator, battery, events
+):
+    """The community seed's device status ``ERROR`` (it reached dead letters before): offline
+    with reason ``error``; its readings do not hide the fault; ``ONLINE`` ends it."""
+    asset_id, site_id = battery["id"], battery["site_id"]
+    state = app.state
+
+    async def say(payload: bytes) -> None:
+        await handle_status(
+            sessions=state.sessions, bus=state.bus, asset_id=asset_id, site_id=site_id,
+            payload=payload, received_ms=now_ms(),
+        )  # fmt: skip
+
+    await say(b"ONLINE")
+    await say(b'{"status": "ERROR"}')
+    body = await _status(client, operator, asset_id)
+    assert (body["status"], body["reason"]) == ("offline", "error")
+    assert body["last_seen_ms"] is not None  # an error report is a sign of life
+
+    sent_ms = now_ms()
+    await _post_power(client, operator, asset_id, sent_ms)  # it still sends readings
+    tracker = state.control.tracker
+    await wait_for(lambda: _true(tracker.last_seen(asset_id) == sent_ms))
+    assert await tracker.process_pending() == []  # the reading does not bring it online
+    await tracker.flush()
+    body = await _status(client, operator, asset_id)
+    assert (body["status"], body["reason"], body["last_seen_ms"]) == ("offline", "error", sent_ms)
+
+    await say(b"ONLINE")
+    body = await _status(client, operator, asset_id)
+    assert (body["status"], body["reason"]) == ("online", "birth")
+    changes = [(e["previous"], e["status"], e["reason"]) for e in events.of("asset.status")]
+    assert changes == [
+        (None, "online", "birth"), ("online", "offline", "error"), ("offline", "online", "birth")
+    ]  # fmt: skip
+
+
+async def test_an_error_report_on_an_asset_already_offline_names_the_error(
+    app, client, operator, battery
+):
+    asset_id, site_id = battery["id"], battery["site_id"]
+    for payload in (b"offline", b"error"):
+        await handle_status(
+            sessions=app.state.sessions, bus=app.state.bus, asset_id=asset_id, site_id=site_id,
+            payload=payload, received_ms=now_ms(),
+        )  # fmt: skip
+    body = await _status(client, operator, asset_id)
+    assert (body["status"], body["reason"]) == ("offline", "error")
+
+
+async def _true(value: bool) -> bool | None:
+    return True if value else None

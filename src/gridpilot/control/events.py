@@ -1,7 +1,7 @@
 """Events the control domain publishes on the bus (after the transaction committed).
 
 ``asset.status``: ``{"asset_id", "site_id", "status": "online"|"offline", "previous": ...|null,
-"reason": "lwt"|"stale"|"data"|"birth"|"stopped", "last_seen_ms", "changed_ms"}``.
+"reason": "lwt"|"stale"|"data"|"birth"|"stopped"|"error", "last_seen_ms", "changed_ms"}``.
 ``command.updated``: ``{"command_id", "asset_id", "site_id", "kind", "state", "previous",
 "updated_ms", "detail"}``.
 """

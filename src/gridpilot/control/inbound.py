@@ -1,7 +1,8 @@
 """Status and acknowledgement messages from devices, routed here by the MQTT ingest worker.
 
-- ``{base}/status``: ``online`` / ``offline`` (plain text) or JSON ``{"status": "online"|"offline",
-  "ts"?: epoch ms | ISO-8601}`` (birth message and Last Will).
+- ``{base}/status``: ``online`` / ``offline`` / ``error`` (plain text, any case) or JSON
+  ``{"status": "online"|"offline"|"error", "ts"?: epoch ms | ISO-8601}`` (birth message, Last
+  Will, the device's own error report: offline, reason ``error``, until it says ``online``).
 - ``{base}/commands/ack``: JSON ``{"command_id": int, "state": "acknowledged"|"succeeded"|"failed",
   "detail"?: str, "ts"?: ...}``.
 
@@ -50,16 +51,20 @@ def _event_ms(value: object, received_ms: int) -> int:
     return ms
 
 
+#: What a status message may say (any case): the community seed's ONLINE, OFFLINE, ERROR.
+STATUS_WORDS = (status.ONLINE, status.OFFLINE, status.ERROR)
+
+
 def parse_status(payload: bytes, received_ms: int) -> tuple[str, int]:
-    """(``online``|``offline``, event time in epoch ms) of a status message."""
+    """(``online``|``offline``|``error``, event time in epoch ms) of a status message."""
     text = payload.strip()
     plain = text.decode("ascii", "replace").lower()
-    if plain in (status.ONLINE, status.OFFLINE):
+    if plain in STATUS_WORDS:
         return plain, received_ms
     body = _json_object(text, "status")
     value = body.get("status")
-    if not isinstance(value, str) or value.lower() not in (status.ONLINE, status.OFFLINE):
-        raise ValidationFailed('status payload needs "status": "online" or "offline"')
+    if not isinstance(value, str) or value.lower() not in STATUS_WORDS:
+        raise ValidationFailed('status payload needs "status": "online", "offline" or "error"')
     return value.lower(), _event_ms(body.get("ts"), received_ms)
 
 
@@ -98,7 +103,8 @@ async def handle_status(
     payload: bytes,
     received_ms: int,
 ) -> None:
-    """Apply a birth (``online``) or Last Will (``offline``) message of the asset."""
+    """Apply a birth (``online``), Last Will (``offline``) or error report (``error``: offline
+    until the device says ``online`` again) of the asset."""
     value, event_ms = parse_status(payload, received_ms)
     async with sessions() as session, session.begin():
         if value == status.ONLINE:
@@ -118,9 +124,9 @@ async def handle_status(
                 asset_id=asset_id,
                 site_id=site_id,
                 status=status.OFFLINE,
-                reason=status.LWT,
+                reason=status.ERROR if value == status.ERROR else status.LWT,
                 at_ms=event_ms,
-                last_seen_ms=None,
+                last_seen_ms=event_ms if value == status.ERROR else None,
                 from_states=(None, status.ONLINE),
             )
     if change is not None:

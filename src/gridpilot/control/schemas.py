@@ -112,10 +112,11 @@ class AssetStatusOut(BaseModel):
     asset_id: int
     site_id: int
     status: Literal["online", "offline", "unknown"]
-    reason: Literal["lwt", "stale", "data", "birth", "stopped"] | None = Field(
+    reason: Literal["lwt", "stale", "data", "birth", "stopped", "error"] | None = Field(
         description=(
-            "Why: Last Will, no data for too long, fresh data, birth message, or its source "
-            "stopped on purpose (the simulator; not an outage)"
+            "Why: Last Will, no data for too long, fresh data, birth message, its source "
+            "stopped on purpose (the simulator; not an outage), or the device reported an "
+            "error (offline until it reports online again)"
         )
     )
     last_seen_ms: int | None = Field(description="Newest sign of life (reading or birth)")

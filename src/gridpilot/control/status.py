@@ -43,10 +43,13 @@ ONLINE = "online"
 OFFLINE = "offline"
 UNKNOWN = "unknown"
 #: Reasons: Last Will, no data for too long, fresh data, birth message, source stopped on
-#: purpose (``control.stopped``).
+#: purpose (``control.stopped``), the device reported an error (status ``error``).
 LWT, STALE, DATA, BIRTH, STOPPED = "lwt", "stale", "data", "birth", "stopped"
+ERROR = "error"
 #: Offline reasons that only data taken after them lifts (not the last data being fresh).
 STANDING = (LWT, STOPPED)
+#: Offline reasons a status message sets, whatever the asset's status was.
+ANNOUNCED = (LWT, ERROR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,12 +122,15 @@ async def record_transition(
             and current.reason in STANDING
             and (last_seen_ms is None or last_seen_ms <= current.changed_ms)
         )
-        if current.status == status or current.status not in from_states or before_will:
+        # a device in error stays so until it says it is online again, whatever it sends
+        in_error = reason == DATA and current.status == OFFLINE and current.reason == ERROR
+        if current.status == status or current.status not in from_states or before_will or in_error:
             changes: dict[str, object] = {}
             if seen != current.last_seen_ms:
                 changes["last_seen_ms"] = seen
-            if current.status == status == OFFLINE and reason == LWT and current.reason != LWT:
-                changes.update(reason=LWT, changed_ms=at_ms)
+            renamed = reason in ANNOUNCED and current.reason != reason
+            if current.status == status == OFFLINE and renamed:
+                changes.update(reason=reason, changed_ms=at_ms)
             if changes:
                 await session.execute(
                     update(AssetStatus).where(AssetStatus.asset_id == asset_id).values(changes)
@@ -304,6 +310,12 @@ def last_will_stands(stored: Row | None, tracked_last_seen_ms: int | None) -> bo
     return own is None or own <= stored.changed_ms
 
 
+def error_stands(stored: Row | None) -> bool:
+    """Whether the device's own error report (stored offline, ``error``) decides its status:
+    until it reports ``online`` again, its data does not lift it."""
+    return stored is not None and stored.status == OFFLINE and stored.reason == ERROR
+
+
 def stop_stands(stored: Row | None, seen_ms: int | None) -> bool:
     """Whether a stop on purpose (stored offline, ``stopped``) still decides the status: no
     sign of life or reading taken after the stop (``seen_ms``, the newest of both)."""
@@ -341,6 +353,8 @@ def effective_status(
 
     if stored is not None and last_will_stands(stored, tracked_last_seen_ms):
         return view(OFFLINE, LWT, stored.changed_ms)
+    if error_stands(stored):
+        return view(OFFLINE, ERROR, stored.changed_ms)  # type: ignore[union-attr]
     if stop_stands(stored, seen):
         return view(OFFLINE, STOPPED, stored.changed_ms)  # type: ignore[union-attr]
     if seen is None:

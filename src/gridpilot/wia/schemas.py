@@ -236,11 +236,11 @@ class SourceStatus(BaseModel):
     expectedIntervalSeconds: float
     staleAfterSeconds: float = Field(description="Offline when no reading for this long")
     checkedAt: datetime
-    statusReason: Literal["lwt", "stale", "data", "birth", "stopped"] | None = Field(
+    statusReason: Literal["lwt", "stale", "data", "birth", "stopped", "error"] | None = Field(
         default=None,
         description=(
-            "Why: MQTT Last Will, no data for too long, fresh data, birth message, or its "
-            "source stopped on purpose (the simulator)"
+            "Why: MQTT Last Will, no data for too long, fresh data, birth message, its "
+            "source stopped on purpose (the simulator), or the device reported an error"
         ),
     )
     statusChangedAt: datetime | None = Field(

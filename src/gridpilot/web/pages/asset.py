@@ -68,7 +68,12 @@ MINUTE_MS = 60_000
 #: A status's badge colour.
 STATUS_COLOURS = {"online": "positive", "offline": "negative"}
 #: Why an asset is offline, in words.
-REASONS = {"lwt": "device said so", "stale": "no data", "stopped": "stopped"}
+REASONS = {
+    "lwt": "device said so",
+    "stale": "no data",
+    "stopped": "stopped",
+    "error": "device reported an error",
+}
 
 
 def param_text(kind: str, key: str, value: Any) -> str:
