@@ -27,8 +27,7 @@ from gridpilot.analytics.cbl import CblResult, NotEnoughDays, weather_baseline
 from gridpilot.assets.models import Site
 from gridpilot.core.errors import ValidationFailed
 from gridpilot.core.timestamps import MS_PER_DAY, MS_PER_MIN
-from gridpilot.insights.data import load_series
-from gridpilot.insights.forecasts.sensor_weather import persisted, site_sensors
+from gridpilot.insights.forecasts.sensor_weather import persisted, sensor_mean, site_sensors
 
 WEATHER = "weather_regression"
 #: Days of history the regression is fitted on (eligible days of the event's pool in them).
@@ -52,18 +51,11 @@ async def site_temperature_c(
             f"{site.id} reported {METRIC} in the {LOOKBACK_DAYS} days before the event",
             details={"method": WEATHER, "metric": METRIC},
         )
-    columns = [
-        await load_series(
-            session=session,
-            asset_id=asset_id,
-            metric=METRIC,
-            start_ms=start_ms,
-            end_ms=end_ms,
-            step_ms=STEP_MS,
-        )
-        for asset_id in assets
-    ]
-    return pd.concat(columns, axis=1).mean(axis=1).rename("temperature_c")
+    mean = await sensor_mean(
+        session=session, asset_ids=assets, metric=METRIC,
+        start_ms=start_ms, end_ms=end_ms, step_ms=STEP_MS,
+    )  # fmt: skip
+    return mean.rename("temperature_c")
 
 
 def with_event_temperature(

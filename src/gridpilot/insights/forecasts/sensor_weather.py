@@ -86,22 +86,28 @@ def persisted(history: pd.Series, future: pd.DatetimeIndex, step_ms: int) -> np.
     return profile.reindex(wanted).to_numpy(dtype="float64")
 
 
-async def _measured(
-    session: AsyncSession, asset_ids: list[int], metric: str, start_ms: int, end_ms: int, step: int
+async def sensor_mean(
+    *,
+    session: AsyncSession,
+    asset_ids: list[int],
+    metric: str,
+    start_ms: int,
+    end_ms: int,
+    step_ms: int,
 ) -> pd.Series:
-    """The mean of the sensors' readings per step (NaN where none has one)."""
-    columns = []
-    for asset_id in asset_ids:
-        columns.append(
-            await load_series(
-                session=session,
-                asset_id=asset_id,
-                metric=metric,
-                start_ms=start_ms,
-                end_ms=end_ms,
-                step_ms=step,
-            )
+    """The mean of the sensors' readings of ``metric`` per ``step_ms`` of ``[start_ms, end_ms)``
+    (NaN where none has one); also the DR ``weather_regression`` baseline's temperature."""
+    columns = [
+        await load_series(
+            session=session,
+            asset_id=asset_id,
+            metric=metric,
+            start_ms=start_ms,
+            end_ms=end_ms,
+            step_ms=step_ms,
         )
+        for asset_id in asset_ids
+    ]
     return pd.concat(columns, axis=1).mean(axis=1)
 
 
@@ -136,7 +142,10 @@ async def regressors(
     result = Regressors(frame, sensors)
     reverse = {column: metric for metric, column in SENSOR_METRICS.items()}
     for column, assets in sensors.items():
-        history = await _measured(session, assets, reverse[column], start, end_ms, step_ms)
+        history = await sensor_mean(
+            session=session, asset_ids=assets, metric=reverse[column],
+            start_ms=start, end_ms=end_ms, step_ms=step_ms,
+        )  # fmt: skip
         values = pd.Series(np.nan, index=index)
         values.loc[history.index.intersection(index)] = history
         ahead = _from_adapter(adapter, column, future)
