@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 
 from gridpilot.assets.models import Asset, Metric, Site
 from gridpilot.assets.service import ensure_builtin_metrics
@@ -101,6 +101,21 @@ async def _assets(
         return site.id, main.id, tuple(a.id for a in loads), {k: int(i) for k, i in keys}
 
 
+async def write_readings(conn: AsyncConnection, rows: list[tuple[int, int, int, float]]) -> None:
+    """Readings (asset, metric, ts, value) straight into ``readings``: COPY on PostgreSQL (the
+    day partitions made first), executemany on SQLite; no pending ranges."""
+    raw = (await conn.get_raw_connection()).driver_connection
+    if conn.dialect.name == "postgresql":
+        await ensure_partitions(conn, sorted({day_start_ms(r[2]) for r in rows}))
+        await raw.copy_records_to_table(
+            "readings", records=rows, columns=["asset_id", "metric_id", "ts", "value"]
+        )
+    else:
+        await raw.executemany(
+            "INSERT INTO readings (asset_id, metric_id, ts, value) VALUES (?, ?, ?, ?)", rows
+        )
+
+
 async def _write(engine: AsyncEngine, rows: list[tuple[int, int, int, float]]) -> None:
     """Readings and their pending ranges, as the writer would leave them."""
     pending: dict[tuple[int, int], list[int]] = {}
@@ -108,19 +123,7 @@ async def _write(engine: AsyncEngine, rows: list[tuple[int, int, int, float]]) -
         span = pending.setdefault((asset_id, metric_id), [ts, ts])
         span[0], span[1] = min(span[0], ts), max(span[1], ts)
     async with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            await ensure_partitions(conn, sorted({day_start_ms(r[2]) for r in rows}))
-            raw = (await conn.get_raw_connection()).driver_connection
-            await raw.copy_records_to_table(
-                "readings", records=rows, columns=["asset_id", "metric_id", "ts", "value"]
-            )
-        else:
-            await conn.execute(
-                text(
-                    "INSERT INTO readings (asset_id, metric_id, ts, value) VALUES (:a, :m, :t, :v)"
-                ),
-                [{"a": a, "m": m, "t": t, "v": v} for a, m, t, v in rows],
-            )
+        await write_readings(conn, rows)
         await conn.execute(
             text(
                 "INSERT INTO rollup_pending (asset_id, metric_id, start_ms, end_ms, version)"

@@ -31,41 +31,34 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import asyncpg
-import numpy as np
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from balance_sql_data import _write
+from community_pods import (
+    Q_MS,
+    bench_community,
+    pg_engine,
+    pod_sites,
+    register_rows,
+    registers,
+    sqlite_engine,
+)
 from gridpilot.analytics.community.settlement import month_bounds_utc
-from gridpilot.assets.models import Asset, Metric, Site
-from gridpilot.assets.service import ensure_builtin_metrics
-from gridpilot.community import parameter_store, plants, prices, service, settlements
+from gridpilot.community import prices, settlements
 from gridpilot.community.energy_routes import shared_energy_of
-from gridpilot.community.schemas import CommunityIn, DistributionRule, MemberIn, PlantIn
 from gridpilot.community.statement_batch import member_statements
 from gridpilot.community.statement_pdf import statement_pdf
 from gridpilot.community.statements import render_csv
 from gridpilot.core.settings import Settings
-from gridpilot.db.engine import make_engine
-from gridpilot.db.migrate import upgrade
 from gridpilot.sim.provision import SIMULATOR
 from gridpilot.sim.zonal_prices import gme_csv
 from gridpilot.telemetry.rollups import refresh_pending
-
-Q_MS = 900_000
-SUBSTATIONS = ("AC001E00901", "AC001E00902")
 
 
 def last_month(now: datetime) -> tuple[int, int]:
@@ -74,142 +67,24 @@ def last_month(now: datetime) -> tuple[int, int]:
     return first.year, first.month
 
 
-def registers(
-    pods: int, start_ms: int, steps: int, seed: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Import and export registers [kWh] per POD (rows) and quarter hour, and each POD's PV
-    power [kW] (0: a consumer): loads with an evening peak; 30 % of the PODs PV prosumers."""
-    rng = np.random.default_rng(seed)
-    hours = ((start_ms + np.arange(steps) * Q_MS) // 3_600_000 % 24).astype(float)
-    base = rng.uniform(0.1, 3.0, size=(pods, 1))
-    evening = 1.0 + 0.8 * np.exp(-((hours - 19.0) ** 2) / 6.0)[None, :]
-    load = base * evening * rng.uniform(0.7, 1.3, size=(pods, steps)) / 4  # kWh a quarter
-    pv_kw = np.where(rng.random(pods) < 0.3, rng.choice([3, 6, 20, 150, 300, 900], pods), 0.0)
-    sun = np.clip(np.sin((hours - 6.0) / 12.0 * np.pi), 0.0, None)[None, :]
-    produced = pv_kw[:, None] * sun * rng.uniform(0.3, 1.0, size=(1, steps)) / 4
-    net = load - produced
-    imported = np.cumsum(np.clip(net, 0.0, None), axis=1) + 1000.0
-    exported = np.cumsum(np.clip(-net, 0.0, None), axis=1) + 10.0
-    return imported, np.where(pv_kw[:, None] > 0, exported, np.nan), pv_kw
-
-
 async def build(engine: AsyncEngine, pods: int, year: int, month: int, seed: int) -> dict:
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     start, end = month_bounds_utc(year, month)
     start_ms, end_ms = int(start.value // 1_000_000), int(end.value // 1_000_000)
     steps = (end_ms - start_ms) // Q_MS + 1  # the register at the month's end too
     imported, exported, pv_kw = registers(pods, start_ms, steps, seed)
-    async with sessions() as session, session.begin():
-        await ensure_builtin_metrics(session=session)
-        sites = [Site(name=f"POD site {i:04d}", timezone="Europe/Rome") for i in range(pods)]
-        session.add_all(sites)
-        await session.flush()
-        meters = [
-            Asset(
-                site_id=s.id,
-                name="POD meter",
-                kind="grid_connection",
-                role="grid_connection",
-                expected_interval_s=900,
-            )
-            for s in sites
-        ]
-        session.add_all(meters)
-        await session.flush()
-        metric = {k: int(i) for k, i in (await session.execute(select(Metric.key, Metric.id)))}
-        site_ids, meter_ids = [s.id for s in sites], [a.id for a in meters]
-    ts = [start_ms + k * Q_MS for k in range(steps)]
-    rows: list[tuple[int, int, int, float]] = []
-    for i, asset in enumerate(meter_ids):
-        rows += zip(
-            [asset] * steps, [metric["energy_kwh"]] * steps, ts, imported[i].tolist(), strict=True
-        )
-        if pv_kw[i] > 0:
-            rows += zip(
-                [asset] * steps,
-                [metric["energy_export_kwh"]] * steps,
-                ts,
-                exported[i].tolist(),
-                strict=True,
-            )
+    site_ids, meter_ids, metric = await pod_sites(sessions, pods)
+    rows = register_rows(meter_ids, metric, start_ms, slice(0, steps), imported, exported)
     began = time.perf_counter()
     await _write(engine, rows)
     await refresh_pending(sessions=sessions, settings=Settings())
     loaded_s = time.perf_counter() - began
-    community_id = await _community(sessions, site_ids, meter_ids, pv_kw, seed)
+    community_id = await bench_community(sessions, site_ids, meter_ids, pv_kw, seed)
     return {
         "readings": len(rows),
         "load_and_rollups_s": round(loaded_s, 1),
         "community_id": community_id,
     }
-
-
-async def _community(
-    sessions: async_sessionmaker, site_ids: list[int], meter_ids: list[int], pv_kw: Any, seed: int
-) -> int:
-    rng = np.random.default_rng(seed + 1)
-    rule = DistributionRule(
-        fees_eur={"management": Decimal("50.00")},
-        reserve_share=Decimal("0.1"),
-        producer_share=Decimal("0.5"),
-        consumer_key="consumption",
-    )
-    async with sessions() as session, session.begin():
-        access = await service.create_community(
-            session=session,
-            principal=SIMULATOR,
-            data=CommunityIn(
-                name="CER bench",
-                code="CER-BENCH",
-                primary_substations=list(SUBSTATIONS),
-                market_zone="SUD",
-                region="Puglia",
-                distribution=rule,
-            ),
-        )
-        cid = access.community.id
-        for i, (site, meter) in enumerate(zip(site_ids, meter_ids, strict=True)):
-            business = rng.random() < 0.15
-            member = await service.add_member(
-                session=session,
-                principal=SIMULATOR,
-                community_id=cid,
-                data=MemberIn(
-                    name=f"Member {i:04d}",
-                    user_type="BUSINESS" if business else "PRIVATE",
-                    category="sme" if business else "none",
-                    joined_on=date(2024, 1, 1),
-                ),
-            )
-            pv = float(pv_kw[i])
-            await plants.create_plant(
-                session=session,
-                principal=SIMULATOR,
-                data=PlantIn(
-                    community_id=cid,
-                    member_id=member.member_id,
-                    name=f"POD {i:04d}",
-                    pod_code=f"IT001E{i:08d}",
-                    plant_type="PROSUMER" if pv else "CONSUMER",
-                    nominal_power_kw=Decimal(str(pv)),
-                    technology="pv" if pv else None,
-                    commissioning_date=date(2024, 1 + i % 12, 1) if pv else None,
-                    capital_grant_pct=Decimal(20) if pv and i % 7 == 0 else Decimal(0),
-                    primary_substation=SUBSTATIONS[i % 2],
-                    site_id=site,
-                    asset_id=meter,
-                ),
-            )
-        await parameter_store.record_version(
-            session=session,
-            principal=SIMULATOR,
-            name="arera_valorisation_eur_per_mwh",
-            value=Decimal("10.57"),
-            valid_from=date(2024, 1, 1),
-            valid_to=None,
-            note="bench",
-        )
-    return cid
 
 
 async def _one_by_one(sessions: async_sessionmaker, cid: int, closed: Any) -> float:
@@ -303,39 +178,13 @@ async def measure(
     return out
 
 
-@contextlib.asynccontextmanager
-async def pg_engine() -> AsyncIterator[AsyncEngine]:
-    name = f"gridpilot_bench_cer_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(host="127.0.0.1", port=5432, user="postgres", database="postgres")
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    engine = make_engine(Settings(database_url=f"postgresql://postgres@127.0.0.1:5432/{name}"))
-    try:
-        await upgrade(engine)
-        yield engine
-    finally:
-        await engine.dispose()
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-@contextlib.asynccontextmanager
-async def sqlite_engine() -> AsyncIterator[AsyncEngine]:
-    with tempfile.TemporaryDirectory(prefix="gridpilot-cer-") as tmp:
-        engine = make_engine(Settings(database_url=f"sqlite:///{tmp}/bench.db"))
-        try:
-            await upgrade(engine)
-            yield engine
-        finally:
-            await engine.dispose()
-
-
 async def run(args: argparse.Namespace) -> dict:
     year, month = last_month(datetime.now(UTC))
     results = {}
     backends = [("postgresql", pg_engine)] if not args.no_pg else []
     backends += [("sqlite", sqlite_engine)] if not args.no_sqlite else []
     for label, make in backends:
-        async with make() as engine:
+        async with make("gridpilot_bench_cer") as engine:
             results[label] = await measure(
                 engine, args.pods, year, month, args.seed, args.one_by_one
             )

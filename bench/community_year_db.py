@@ -9,15 +9,15 @@ as the caller: access, plants, the PODs' hourly energy from the stored rollups, 
 response model).
 
 The database (a PostgreSQL database and a SQLite file, both made fresh unless ``--pg-db`` /
-``--sqlite-file`` name a kept one built by an earlier run) holds the data of
-``bench/community_db.py`` for the whole of 2025 (Europe/Rome): 1,000 sites each metered by one
-grid-connection meter (the POD), 15-min ``energy_kwh`` registers and, for the PV prosumers,
-``energy_export_kwh``, on two primary substations. Rolling up 1,000 PODs' year (about 45 M
-readings) takes hours on this machine, so ``--source`` PODs (10) are written and rolled up
-by ``refresh_pending`` and the other PODs get copies of their stored rows (``_clone``: the
-hourly stored energy and 1 h rollups of the year, readings and other rollups of the last two
-days): the 1,000 meters' hourly stored energy is what a year of rollups leaves. The community
-is made through its services.
+``--sqlite-file`` name a kept one built by an earlier run) holds the PODs of
+``bench/community_pods.py`` (as ``community_db.py``) for the whole of 2025 (Europe/Rome): 1,000
+sites each metered by one grid-connection meter (the POD), 15-min ``energy_kwh`` registers and,
+for the PV prosumers, ``energy_export_kwh``, on two primary substations. Rolling up 1,000 PODs'
+year (about 45 M readings) takes hours on this machine, so ``--source`` PODs (10) are written
+and rolled up by ``refresh_pending`` and the other PODs get copies of their stored rows
+(``_clone``: the hourly stored energy and 1 h rollups of the year, readings and other rollups of
+the last two days): the 1,000 meters' hourly stored energy is what a year of rollups leaves. The
+community is made through its services.
 
 Printed per back end: the year's shared energy (after one untimed warm-up, then ``--repeat``
 timed runs), the shared MWh and coverage per substation, and the pure core's year (the same
@@ -32,34 +32,35 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import time
-import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import numpy as np
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from balance_sql_data import write_readings
 from community import make_community, make_energy
-from community_db import Q_MS, _community, registers
+from community_pods import (
+    Q_MS,
+    bench_community,
+    pg_engine,
+    pod_sites,
+    register_rows,
+    registers,
+    sqlite_engine,
+)
 from gridpilot.analytics.community.settlement import month_bounds_utc
 from gridpilot.analytics.community.shared_energy import shared_energy, to_hourly
-from gridpilot.assets.models import Asset, Metric, Site
-from gridpilot.assets.service import ensure_builtin_metrics
+from gridpilot.assets.models import Asset, Site
 from gridpilot.community import energy
 from gridpilot.community.energy_routes import shared_energy_of
 from gridpilot.community.models import Community
 from gridpilot.community.pod_hours import StoredHours
 from gridpilot.core.settings import Settings
-from gridpilot.db.engine import make_engine
-from gridpilot.db.migrate import upgrade
 from gridpilot.sim.provision import SIMULATOR
-from gridpilot.telemetry.partitions import day_start_ms, ensure_partitions
 from gridpilot.telemetry.rollups import refresh_pending
 
 YEAR = 2025
@@ -73,58 +74,6 @@ def year_bounds() -> tuple[int, int]:
     return int(start.value // 1_000_000), int(end.value // 1_000_000)
 
 
-async def _sites(sessions: async_sessionmaker, pods: int) -> tuple[list[int], list[int], dict]:
-    async with sessions() as session, session.begin():
-        await ensure_builtin_metrics(session=session)
-        sites = [Site(name=f"POD site {i:04d}", timezone="Europe/Rome") for i in range(pods)]
-        session.add_all(sites)
-        await session.flush()
-        meters = [
-            Asset(site_id=s.id, name="POD meter", kind="grid_connection",
-                  role="grid_connection", expected_interval_s=900)
-            for s in sites
-        ]  # fmt: skip
-        session.add_all(meters)
-        await session.flush()
-        metric = {k: int(i) for k, i in (await session.execute(select(Metric.key, Metric.id)))}
-        return [s.id for s in sites], [a.id for a in meters], metric
-
-
-def _rows(
-    meters: list[int], metric: dict, start_ms: int, cols: slice, imported: Any, exported: Any
-) -> list[tuple[int, int, int, float]]:
-    ts = [start_ms + k * Q_MS for k in range(cols.start, cols.stop)]
-    rows: list[tuple[int, int, int, float]] = []
-    for i, asset in enumerate(meters):
-        n = len(ts)
-        rows += zip(
-            [asset] * n, [metric["energy_kwh"]] * n, ts, imported[i, cols].tolist(), strict=True
-        )
-        if not np.isnan(exported[i, 0]):
-            rows += zip(
-                [asset] * n,
-                [metric["energy_export_kwh"]] * n,
-                ts,
-                exported[i, cols].tolist(),
-                strict=True,
-            )
-    return rows
-
-
-async def _write(engine: AsyncEngine, rows: list[tuple[int, int, int, float]]) -> None:
-    async with engine.begin() as conn:
-        raw = (await conn.get_raw_connection()).driver_connection
-        if engine.dialect.name == "postgresql":
-            await ensure_partitions(conn, sorted({day_start_ms(r[2]) for r in rows}))
-            await raw.copy_records_to_table(
-                "readings", records=rows, columns=["asset_id", "metric_id", "ts", "value"]
-            )
-        else:
-            await raw.executemany(
-                "INSERT INTO readings (asset_id, metric_id, ts, value) VALUES (?, ?, ?, ?)", rows
-            )
-
-
 async def build(engine: AsyncEngine, pods: int, seed: int, source: int) -> dict:
     """The year's readings of ``source`` PODs (week by week), their pending ranges and rollups
     (``refresh_pending``); then copies of them for the other PODs (``_clone``); the community."""
@@ -133,13 +82,14 @@ async def build(engine: AsyncEngine, pods: int, seed: int, source: int) -> dict:
     steps = (end_ms - start_ms) // Q_MS + 1
     source = min(source, pods)
     imported, exported, pv_kw = registers(source, start_ms, steps, seed)
-    site_ids, meter_ids, metric = await _sites(sessions, pods)
+    site_ids, meter_ids, metric = await pod_sites(sessions, pods)
     began, readings = time.perf_counter(), 0
     for lo in range(0, steps, CHUNK):
-        rows = _rows(meter_ids[:source], metric, start_ms, slice(lo, min(lo + CHUNK, steps)),
-                     imported, exported)  # fmt: skip
+        rows = register_rows(meter_ids[:source], metric, start_ms,
+                             slice(lo, min(lo + CHUNK, steps)), imported, exported)  # fmt: skip
         readings += len(rows)
-        await _write(engine, rows)
+        async with engine.begin() as conn:
+            await write_readings(conn, rows)
     written_s = time.perf_counter() - began
     pending = [
         {"a": a, "m": metric[key], "s": start_ms, "e": start_ms + (steps - 1) * Q_MS}
@@ -159,7 +109,7 @@ async def build(engine: AsyncEngine, pods: int, seed: int, source: int) -> dict:
     rolled_s = time.perf_counter() - began
     cloned = await _clone(engine, meter_ids, source)
     pv_all = np.resize(pv_kw, pods)
-    community_id = await _community(sessions, site_ids, meter_ids, pv_all, seed)
+    community_id = await bench_community(sessions, site_ids, meter_ids, pv_all, seed)
     return {
         "readings_rolled_up": readings,
         "source_pods": source,
@@ -225,7 +175,9 @@ async def resume(engine: AsyncEngine, pods: int, seed: int, source: int) -> dict
         meter_ids = list((await session.scalars(select(Asset.id).order_by(Asset.id))).all())
     began = time.perf_counter()
     cloned = await _clone(engine, meter_ids, source)
-    community_id = await _community(sessions, site_ids, meter_ids, np.resize(pv_kw, pods), seed)
+    community_id = await bench_community(
+        sessions, site_ids, meter_ids, np.resize(pv_kw, pods), seed
+    )
     return {"resumed": True, "cloned": cloned, "cloned_s": round(time.perf_counter() - began, 1),
             "community_id": community_id}  # fmt: skip
 
@@ -289,49 +241,13 @@ async def measure(engine: AsyncEngine, cid: int, repeat: int, with_before: bool)
     }
 
 
-@contextlib.asynccontextmanager
-async def pg_engine(keep: str | None) -> AsyncIterator[AsyncEngine]:
-    name = keep or f"gridpilot_bench_ceryear_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(host="127.0.0.1", port=5432, user="postgres", database="postgres")
-    exists = await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
-    if not exists:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    engine = make_engine(Settings(database_url=f"postgresql://postgres@127.0.0.1:5432/{name}"))
-    try:
-        await upgrade(engine)
-        yield engine
-    finally:
-        await engine.dispose()
-        if keep is None:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-@contextlib.asynccontextmanager
-async def sqlite_engine(keep: str | None) -> AsyncIterator[AsyncEngine]:
-    with contextlib.ExitStack() as stack:
-        path = keep or f"{stack.enter_context(_tmpdir())}/bench.db"
-        engine = make_engine(Settings(database_url=f"sqlite:///{path}"))
-        try:
-            await upgrade(engine)
-            yield engine
-        finally:
-            await engine.dispose()
-
-
-def _tmpdir() -> Any:
-    import tempfile
-
-    return tempfile.TemporaryDirectory(prefix="gridpilot-ceryear-")
-
-
 async def run(args: argparse.Namespace) -> dict:
     results: dict[str, Any] = {}
     backends = [] if args.no_pg else [("postgresql", pg_engine, args.pg_db)]
     backends += [] if args.no_sqlite else [("sqlite", sqlite_engine, args.sqlite_file)]
     for label, make, keep in backends:
         core = {} if args.build_only else pure_core(args.pods, args.seed)
-        async with make(keep) as engine:
+        async with make("gridpilot_bench_ceryear", keep) as engine:
             cid = await _kept(engine)
             if cid:
                 built: dict[str, Any] = {"kept": True}
