@@ -43,7 +43,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -59,9 +58,9 @@ from gridpilot.core.timestamps import now_ms
 from gridpilot.flex.dispatch import IDLE_KW
 from gridpilot.flex.shaving import prune_actions
 from gridpilot.flex.shaving_commands import Decision, Outcome, release_batteries, send_setpoint
+from gridpilot.flex.shaving_site import HeldSite
 from gridpilot.flex.shaving_store import (
     Base,
-    SiteControl,
     drop_leases,
     latest_base,
     process_owner,
@@ -75,25 +74,6 @@ log = logging.getLogger(__name__)
 LEASE_MARGIN_MS = 1_000
 #: Old actions are deleted at most this often [ms].
 PRUNE_EVERY_MS = 3_600_000
-
-
-@dataclass
-class _Site:
-    """A held site: its settings, the newest watched readings ``(ts_ms, value)`` and the
-    controller's memory."""
-
-    control: SiteControl
-    latch: PeakShavingState
-    lease_until_ms: int
-    grid: tuple[int, float] | None = None
-    battery: tuple[int, float] | None = None  # as read: + charging (storage convention)
-    soc: tuple[int, float] | None = None
-    base: Base | None = None
-    last_kw: float | None = None  # our set point in force [kW, + discharge]; None: unknown
-    last_ms: int = 0  # when we sent it
-    acted_ts: int = 0  # the meter reading it was decided on
-    retry_ms: int = 0  # no new attempt before (after a manual override or a refusal)
-    timer: asyncio.TimerHandle | None = None
 
 
 class PeakShavingRuntime:
@@ -110,7 +90,7 @@ class PeakShavingRuntime:
     ) -> None:
         self.settings, self.sessions, self.bus, self.clock = settings, sessions, bus, clock
         self.owner = owner or process_owner()
-        self.sites: dict[int, _Site] = {}
+        self.sites: dict[int, HeldSite] = {}
         self._watch: dict[int, list[tuple[int, str]]] = {}  # asset -> [(site, "grid"|"battery")]
         self._ours: dict[int, int] = {}  # our recent command ids -> site
         self._dirty: set[int] = set()
@@ -173,11 +153,11 @@ class PeakShavingRuntime:
             if now - self._pruned_ms >= PRUNE_EVERY_MS:
                 await prune_actions(session=session, now_ms=now)
                 self._pruned_ms = now
-        held: dict[int, _Site] = {}
+        held: dict[int, HeldSite] = {}
         for c in controls:
             st = self.sites.get(c.site_id)
             if st is None or st.control.battery_asset_id != c.battery_asset_id:
-                st = _Site(c, PeakShavingState(c.discharge_blocked), now + ttl_ms)
+                st = HeldSite(c, PeakShavingState(c.discharge_blocked), now + ttl_ms)
             st.control, st.lease_until_ms = c, now + ttl_ms
             held[c.site_id] = st
         let_go = [st for sid, st in self.sites.items() if held.get(sid) is not st]
@@ -197,7 +177,7 @@ class PeakShavingRuntime:
             self._mark(st.control.site_id)
         return sorted(held)
 
-    async def _load_base(self, st: _Site) -> None:
+    async def _load_base(self, st: HeldSite) -> None:
         if not st.control.auto_dispatch:
             st.base = None
             return
@@ -223,21 +203,10 @@ class PeakShavingRuntime:
                 st = self.sites.get(site_id)
                 if st is None:
                     continue
-                if role == "grid":
-                    point = latest.get(st.control.meter_metric)
-                    if point is not None and (st.grid is None or point["ts"] > st.grid[0]):
-                        st.grid = (int(point["ts"]), float(point["value"]))
-                        self._mark(site_id)
-                    continue
-                for key in ("power_kw", "soc_pct"):
-                    point = latest.get(key)
-                    held = st.battery if key == "power_kw" else st.soc
-                    if point is not None and (held is None or point["ts"] > held[0]):
-                        value = (int(point["ts"]), float(point["value"]))
-                        if key == "power_kw":
-                            st.battery = value
-                        else:
-                            st.soc = value
+                if role == "battery":
+                    st.keep_battery(latest)
+                elif st.keep_grid(latest):
+                    self._mark(site_id)
 
     async def on_command(self, _topic: str, payload: dict[str, Any]) -> None:
         """Another sender's command on a battery we hold, or ours failing: what is in force
@@ -255,7 +224,7 @@ class PeakShavingRuntime:
         self._dirty.add(site_id)
         self._wake.set()
 
-    def _mark_later(self, st: _Site, at_ms: int) -> None:
+    def _mark_later(self, st: HeldSite, at_ms: int) -> None:
         if st.timer is not None:
             st.timer.cancel()
         delay_s = max(0.0, (at_ms - self.clock()) / 1000)
@@ -281,47 +250,7 @@ class PeakShavingRuntime:
                 done.append((site_id, outcome))
         return done
 
-    # ---- one decision ----------------------------------------------------------------
-
-    def _after_command(self, st: _Site, grid_ts: int, now: int) -> bool:
-        """Whether a meter reading may show our last command's effect: stamped after it was
-        sent; or, once the interval has passed (a meter clock behind ours), newer than the
-        reading that command was decided on."""
-        if grid_ts >= st.last_ms:
-            return True
-        waited = now - st.last_ms >= self.settings.peak_shaving_min_interval_s * 1000
-        return waited and grid_ts > st.acted_ts
-
-    def _battery_kw(self, st: _Site, now: int) -> float:
-        """The battery's power [kW, + discharge]: measured after our last command, else what
-        we commanded, else the last measurement, else 0."""
-        max_age_ms = self.settings.peak_shaving_max_age_s * 1000
-        fresh = st.battery is not None and now - st.battery[0] <= max_age_ms
-        if st.battery is not None and fresh and st.battery[0] >= st.last_ms:
-            return -st.battery[1]
-        if st.last_kw is not None:
-            return st.last_kw
-        return -st.battery[1] if st.battery is not None and fresh else 0.0
-
-    def _soc(self, st: _Site, now: int) -> tuple[float | None, float]:
-        """The measured SOC (None when unknown or old) and the one the controller uses."""
-        s = st.control.settings
-        if st.soc is not None and now - st.soc[0] <= self.settings.peak_shaving_max_age_s * 1000:
-            return st.soc[1], st.soc[1]
-        return None, (s.soc_min_pct + s.soc_hysteresis_pct + s.soc_max_pct) / 2
-
-    def _when(self, st: _Site, target: float, current: float, grid_kw: float, now: int) -> int:
-        """0: send now; -1: nothing to send; else the time [ms] to try again (rate limit)."""
-        c = st.control
-        hold_ms = self.settings.peak_shaving_hold_s * 1000
-        stale = (
-            st.last_kw is not None and abs(target) >= IDLE_KW and now - st.last_ms >= hold_ms / 2
-        )
-        if abs(target - current) < max(c.deadband_kw, IDLE_KW) and not stale:
-            return -1
-        next_ms = st.last_ms + int(self.settings.peak_shaving_min_interval_s * 1000)
-        urgent = grid_kw > c.settings.threshold_kw and target > current
-        return 0 if now >= next_ms or urgent else next_ms
+    # ---- one decision (the rules: shaving_site.py) ------------------------------------
 
     async def decide(self, site_id: int) -> Outcome | None:
         """One control cycle of a held site on its newest meter reading; the outcome when a
@@ -331,16 +260,16 @@ class PeakShavingRuntime:
         if st is None or st.lease_until_ms - LEASE_MARGIN_MS <= now or st.grid is None:
             return None
         grid_ts, grid_kw = st.grid
-        if now - grid_ts > self.settings.peak_shaving_max_age_s * 1000 or not self._after_command(
-            st, grid_ts, now
+        if now - grid_ts > self.settings.peak_shaving_max_age_s * 1000 or not st.after_command(
+            grid_ts, now, self.settings
         ):
             return None
         if now < st.retry_ms:
             self._mark_later(st, st.retry_ms)
             return None
         c = st.control
-        battery_kw = self._battery_kw(st, now)
-        soc_measured, soc = self._soc(st, now)
+        battery_kw = st.battery_kw(now, self.settings)
+        soc_measured, soc = st.soc_pct(now, self.settings)
         base = st.base.at(now) if st.base is not None else None
         point = peak_shaving_setpoint(
             c.settings, grid_import_kw=grid_kw, battery_power_kw=battery_kw, soc_pct=soc,
@@ -350,7 +279,7 @@ class PeakShavingRuntime:
         st.latch = point.state
         target = round(point.battery_power_kw, 3) if abs(point.battery_power_kw) >= IDLE_KW else 0.0
         current = st.last_kw if st.last_kw is not None else battery_kw
-        when = self._when(st, target, current, grid_kw, now)
+        when = st.when(target, current, grid_kw, now, self.settings)
         if when != 0:
             if when > 0:
                 self._mark_later(st, when)
@@ -375,7 +304,7 @@ class PeakShavingRuntime:
             await publish_command_changes(self.bus, [outcome.change])
         return outcome
 
-    def _after(self, st: _Site, outcome: Outcome, target: float, now: int, grid_ts: int) -> None:
+    def _after(self, st: HeldSite, outcome: Outcome, target: float, now: int, grid_ts: int) -> None:
         if outcome.status == "sent" and outcome.command_id is not None:
             st.last_kw, st.last_ms, st.acted_ts, st.retry_ms = target, now, grid_ts, 0
             self._ours[outcome.command_id] = st.control.site_id
