@@ -7,8 +7,8 @@ from tests.sim.helpers import JUNE_MONDAY, ctx, run
 
 from gridpilot.sim.buildings import BuildingHvac, CommunityMember, Lighting, PlugLoads
 from gridpilot.sim.clock import MS_PER_DAY, MS_PER_HOUR
+from gridpilot.sim.community_scenario import community
 from gridpilot.sim.model import Overrides
-from gridpilot.sim.scenarios import community
 
 LAT, LON = 45.464, 9.190
 

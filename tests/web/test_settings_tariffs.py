@@ -25,7 +25,7 @@ from tests.web.settings_browser import (
 )
 
 from gridpilot.core.timestamps import now_ms
-from gridpilot.sim.scenarios import italian_tou
+from gridpilot.sim.demo_tariffs import italian_tou
 
 pytest.importorskip("playwright")
 from playwright.async_api import Browser, Page, expect

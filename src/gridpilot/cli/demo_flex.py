@@ -3,7 +3,7 @@ building's EV chargers under the MPC, and a first day-ahead schedule of each sit
 
 ``prepare(sessions, now_ms, settings)`` (idempotent) gives every simulated battery (the solar
 park's ``Battery 1``, 1 MWh / 500 kW; the home batteries behind three community members'
-PODs, two of them at ``Office 3``: ``sim.scenarios.COMMUNITY_BATTERIES``) and the office
+PODs, two of them at ``Office 3``: ``sim.community_scenario.COMMUNITY_BATTERIES``) and the office
 building's two EV chargers flexible resources with ``auto_dispatch``, each battery's figures
 taken from its simulated model, so the server's MPC loop (``flex.tasks.FlexRuntime``)
 re-plans them every 15 minutes and dispatches each step as commands, which the in-process

@@ -30,8 +30,8 @@ from gridpilot.community.schemas import CommunityIn, DistributionRule, MemberIn,
 from gridpilot.core.settings import Settings
 from gridpilot.db.engine import transaction
 from gridpilot.sim.backfill import backfill
+from gridpilot.sim.community_scenario import COMMUNITY_PREFIX, SUBSTATIONS
 from gridpilot.sim.provision import SIMULATOR, SimAsset
-from gridpilot.sim.scenarios import COMMUNITY_PREFIX, SUBSTATIONS
 from gridpilot.sim.zonal_prices import gme_csv
 from gridpilot.telemetry.tasks import TelemetryRuntime
 

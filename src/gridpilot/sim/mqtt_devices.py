@@ -26,7 +26,7 @@ from gridpilot.core.mqtt import MqttEndpoint
 from gridpilot.sim.live import LiveSimulator
 from gridpilot.sim.noise import Array
 from gridpilot.sim.provision import SimAsset
-from gridpilot.sim.scenarios import CER
+from gridpilot.sim.site_specs import CER
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,8 @@ from gridpilot.assets.schemas import (
 from gridpilot.auth.permissions import Principal, Role
 from gridpilot.core.bus import EventBus
 from gridpilot.db.engine import transaction
-from gridpilot.sim.scenarios import AssetSpec, SiteSpec, mqtt_base_topic, scenario_sites
+from gridpilot.sim.scenarios import scenario_sites
+from gridpilot.sim.site_specs import AssetSpec, SiteSpec, mqtt_base_topic
 
 SIMULATOR = Principal(
     subject="system:simulator", name="gridpilot simulator", role=Role.ADMINISTRATOR
@@ -127,7 +128,7 @@ class SimAsset:
 
     @property
     def topics(self) -> str:
-        """The MQTT topic family it publishes on (``scenarios.FLEET`` or ``CER``)."""
+        """The MQTT topic family it publishes on (``site_specs.FLEET`` or ``CER``)."""
         return self.spec.topics or self.site.topics
 
 
