@@ -11,8 +11,10 @@ site's versioned time-of-use tariff (``insights.kpis``), each step priced at its
 site's local time by the version valid then: the import price from its ``periods`` /
 ``default_rate_per_kwh``, the export price from its ``export_periods`` /
 ``export_rate_per_kwh`` as the grid revenue reads them (``analytics.grid_revenue``; 0 where
-the version agrees none). The incumbent peak is the highest 15-minute mean
-grid import of the current local calendar month so far (``balance.site_balances``).
+the version agrees none). The site's dynamic prices (``prices.py``) replace the tariff's in
+the steps whose start they cover; dynamic prices over every step plan a site without tariff.
+The incumbent peak is the highest 15-minute mean grid import of the current local calendar
+month so far (``balance.site_balances``).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from gridpilot.balance.service import site_balances
 from gridpilot.core.errors import GridpilotError, ValidationFailed
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import MS_PER_HOUR, iso
+from gridpilot.flex.prices import step_prices
 from gridpilot.insights.forecasts.site import forecast_site
 from gridpilot.insights.forecasts.storage import forecast_of, latest_stored
 from gridpilot.insights.forecasts.weather import SiteLocation, WeatherSource
@@ -73,6 +76,8 @@ class Prices:
     demand_charge_eur_per_kw: float
     export_agreed: bool = False
     tariff_valid_from: list[str] = field(default_factory=list)
+    #: Steps priced by the site's dynamic prices (import), not the tariff.
+    dynamic_steps: int = 0
 
 
 def on_steps(forecast: Forecast, horizon: Horizon) -> np.ndarray | None:
@@ -142,8 +147,28 @@ async def forecasts_on_steps(
 
 
 async def tariff_prices(*, session: AsyncSession, site: Site, horizon: Horizon) -> Prices | None:
-    """The import and export price [EUR/kWh] of each step and the demand charge [EUR/kW-month]
-    of the version valid at the start; None when the site has no tariff covering the horizon."""
+    """The import and export price [EUR/kWh] of each step, the site's dynamic prices where
+    they hold a step's start, else its tariff's; the demand charge [EUR/kW-month] of the
+    tariff version valid at the start. None when some step has neither."""
+    dynamic, dynamic_exports = await step_prices(
+        session=session, site_id=site.id, starts_ms=horizon.step_starts_ms
+    )
+    covered = ~np.isnan(dynamic)
+    tariff = await _tariff_prices(session=session, site=site, horizon=horizon)
+    if tariff is None:
+        if not covered.all():
+            return None
+        tariff = Prices(np.zeros(horizon.steps), np.zeros(horizon.steps), 0.0)
+    tariff.import_eur_per_kwh = np.where(covered, dynamic, tariff.import_eur_per_kwh)
+    exporting = ~np.isnan(dynamic_exports)
+    tariff.export_eur_per_kwh = np.where(exporting, dynamic_exports, tariff.export_eur_per_kwh)
+    tariff.export_agreed |= bool(exporting.any())
+    tariff.dynamic_steps = int(covered.sum())
+    return tariff
+
+
+async def _tariff_prices(*, session: AsyncSession, site: Site, horizon: Horizon) -> Prices | None:
+    """The tariff's prices of each step (``tariff_prices``); None when no version covers all."""
     versions = await pricing_versions(session=session, site=site)
     if not versions:
         return None

@@ -2,10 +2,10 @@
 
 Migrations: ``db/migrations/versions/0013_flex.py``, ``0024_peak_shaving.py`` (real-time peak
 shaving: one settings row per site, with the lease of the process that runs it, and the log of
-its actions). A resource's kind-specific figures live in
-``params`` (JSON, validated by the kind's schema in ``schemas.py`` before they are stored). A
-schedule keeps its per-step series columnar in ``series`` (one list per quantity, one value per
-step) and its money as Decimal strings.
+its actions), ``0030_site_prices.py`` (a site's dynamic prices). A resource's kind-specific
+figures live in ``params`` (JSON, validated by the kind's schema in ``schemas.py`` before they
+are stored). A schedule keeps its per-step series columnar in ``series`` (one list per
+quantity, one value per step) and its money as Decimal strings.
 """
 
 from __future__ import annotations
@@ -141,3 +141,19 @@ class PeakShavingAction(Base):
     reason: Mapped[str] = mapped_column(String(30))
     command_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str] = mapped_column(String(500), default="")
+
+
+class SitePrice(Base):
+    """A site's dynamic (market) energy price over ``[start_ms, end_ms)``: import and, when
+    agreed, export [EUR/kWh]. Where prices cover a plan's steps they replace the tariff's."""
+
+    __tablename__ = "site_prices"
+
+    site_id: Mapped[int] = mapped_column(
+        ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True
+    )
+    start_ms: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    end_ms: Mapped[int] = mapped_column(BigInteger)
+    import_eur_per_kwh: Mapped[float] = mapped_column(Float)
+    export_eur_per_kwh: Mapped[float | None] = mapped_column(Float)
+    recorded_ms: Mapped[int] = mapped_column(BigInteger)

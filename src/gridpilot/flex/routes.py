@@ -16,6 +16,7 @@ from gridpilot.core.dependencies import SettingsDep
 from gridpilot.core.timestamps import now_ms
 from gridpilot.db.dependencies import SessionDep
 from gridpilot.flex import service
+from gridpilot.flex.price_routes import router as prices_router
 from gridpilot.flex.savings_schemas import FlexSavingsOut
 from gridpilot.flex.schedule_schemas import ScheduleOut, ScheduleRequest
 from gridpilot.flex.schemas import ResourceCreate, ResourceOut, ResourceUpdate
@@ -236,3 +237,4 @@ async def flex_savings(
 
 
 router.include_router(shaving_router)  # real-time peak shaving, under the same prefix
+router.include_router(prices_router)  # dynamic prices, under the same prefix

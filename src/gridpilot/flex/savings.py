@@ -5,7 +5,8 @@ Why measured flows and not the stored schedules: a schedule is a plan on forecas
 happened differs by the forecast error, a manual override, peak shaving), the MPC stores a
 new one every 15 minutes and keeps them 7 days, so a month could not be answered. The site
 balance's 15-minute grid import and export and battery charge and discharge (kept a year at
-15 minutes) are priced by the tariff valid in each interval (``inputs.tariff_prices``) and
+15 minutes) are priced by the tariff valid in each interval, or the site's dynamic prices
+where they hold it (``inputs.tariff_prices``), and
 compared in ``analytics.flex.actuals.reprice`` (its docstring has the model). The rule-based
 reference runs each enabled battery resource in turn, with its own figures; the measured
 operation's wear and stored energy use the batteries as one (capacities and powers summed,

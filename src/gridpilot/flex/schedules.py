@@ -96,7 +96,8 @@ async def _site_data(
     if prices is None:
         reasons["tariff"] = (
             "the site has no tariff valid over the horizon: add one under "
-            f"/api/v1/sites/{site.id}/tariffs"
+            f"/api/v1/sites/{site.id}/tariffs, or dynamic prices for every step under "
+            f"/api/v1/sites/{site.id}/prices"
         )
     if reasons or prices is None:
         listed = "; ".join(f"{what}: {why}" for what, why in reasons.items())
@@ -133,6 +134,7 @@ async def _site_data(
     inputs = {
         "forecasts": sources,
         "tariff_versions_from": prices.tariff_valid_from,
+        "dynamic_price_steps": prices.dynamic_steps,
         "demand_charge_eur_per_kw_month": prices.demand_charge_eur_per_kw,
         "incumbent_peak_kw": round(incumbent, 4),
         "contract_demand_kw": site.contract_demand_kw,
