@@ -207,12 +207,13 @@ async def test_no_credentials_is_401_and_bad_input_is_never_a_500(client, admin)
 
 
 async def test_statements_do_not_grow_with_the_number_of_sites(client, admin, app):
-    """Balance, today and alerts of 2 sites and of 6 sites take the same number of SQL
-    statements (set-based loads, no statement per site). The engine's listener also sees the
-    app's background work (balance refreshes, alert ticks), which only adds statements: each
-    count is the fewest of three runs."""
+    """Balance, today, yesterday's KPIs and alerts of 2 sites and of 6 sites take the same
+    number of SQL statements (set-based loads, no statement per site). The engine's listener
+    also sees the app's background work (balance refreshes, alert ticks), which only adds
+    statements: each count is the fewest of three runs."""
     query = (
         "{ sites { balance { importKw } today { importKwh gridRevenue { amount } } "
+        'kpis(period: "yesterday") { importKwh gridRevenue { amount } } '
         "alerts { id } assets { id } } }"
     )
     counts = []

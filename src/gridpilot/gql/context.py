@@ -29,8 +29,12 @@ from gridpilot.balance.recent import RecentBalances
 from gridpilot.core.settings import Settings
 from gridpilot.fleet.service import CURRENT_MAX_AGE_MS, today_figures
 from gridpilot.fleet.today import SiteToday
+from gridpilot.gql.kpis import Asked, Span, period_figures
 
 T = TypeVar("T")
+#: A site's figures over a period asked: (site id, the period as asked, the site's span).
+KpiKey = tuple[int, Asked, Span]
+Figures = tuple[SiteToday, GridRevenue]
 #: At most this many alerts per site in ``Site.alerts`` [count].
 MAX_SITE_ALERTS = 100
 
@@ -67,6 +71,7 @@ class Loaders:
         self.balance: DataLoader[int, CurrentBalance | None] = DataLoader(self._balances)
         self.today: DataLoader[int, tuple[SiteToday, GridRevenue] | None] = DataLoader(self._today)
         self.alerts: DataLoader[tuple[int, tuple[str, ...]], list[Alert]] = DataLoader(self._alerts)
+        self.kpis: DataLoader[KpiKey, Figures | None] = DataLoader(self._kpis)
 
     def _visible(self, ids: Sequence[int]) -> list[int]:
         return sorted(set(self.ctx.principal.visible_sites(ids)))
@@ -127,6 +132,30 @@ class Loaders:
 
         today, revenue = await ctx.call(work)
         return [(today[i], revenue[i]) if i in today and i in revenue else None for i in site_ids]
+
+    async def _kpis(self, keys: list[KpiKey]) -> list[Figures | None]:
+        """One balance statement per period asked, for all its sites."""
+        ctx = self.ctx
+        by_asked: dict[Asked, dict[int, Span]] = {}
+        for site_id, asked, span in keys:
+            by_asked.setdefault(asked, {})[site_id] = span
+        found: dict[tuple[int, Asked], Figures] = {}
+        for asked, spans in by_asked.items():
+            sites = [s for s in await self.site.load_many(list(spans)) if s is not None]
+            if ctx.principal.asset_ids is not None:  # a device key: no site figures
+                sites = []
+
+            async def work(
+                sites: list[Site] = sites, spans: dict[int, Span] = spans
+            ) -> dict[int, Figures]:
+                return await period_figures(
+                    session=ctx.session, sites=sites, spans=spans,
+                    max_gap_s=ctx.settings.energy_max_gap_s,
+                )  # fmt: skip
+
+            for site_id, figures in (await ctx.call(work)).items():
+                found[(site_id, asked)] = figures
+        return [found.get((site_id, asked)) for site_id, asked, _ in keys]
 
     def _alert_query(self, where: AlertFilter, sites: int) -> Callable[[], Awaitable[list[Alert]]]:
         def work() -> Awaitable[list[Alert]]:

@@ -44,7 +44,7 @@ MAX_ALIASES = 20
 #: The largest ``ids`` list or ``limit`` a list field takes.
 MAX_LIST = 1_000
 #: Work per field beyond a plain object (set-based loads are cheap per site).
-WEIGHTS = {"today": 3, "latest": 2, "series": 10, "points": 0}
+WEIGHTS = {"today": 3, "kpis": 3, "latest": 2, "series": 10, "points": 0}
 #: Assumed size of a list field without ``ids`` or ``limit``.
 LIST_SIZES = {"sites": 100, "assets": 20, "alerts": 100, "latest": 10}
 

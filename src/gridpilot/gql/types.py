@@ -10,6 +10,7 @@ as ``GET /api/v1/fleet/summary`` (kW and kWh to 3 decimals, shares to 4), series
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 import strawberry
@@ -25,6 +26,7 @@ from gridpilot.balance.current import CurrentBalance
 from gridpilot.core.timestamps import iso, iso_local
 from gridpilot.fleet.today import SiteToday
 from gridpilot.gql.context import Context
+from gridpilot.gql.kpis import Asked, span_of
 from gridpilot.gql.reads import read_latest, read_series
 
 Ctx = Info[Context, None]
@@ -111,6 +113,24 @@ class Today:
             grid_revenue=GridRevenue.of(revenue),
             **{f"{t}_kwh": round(today.kwh[t], 3) for t in TERMS},
         )
+
+
+@strawberry.type(
+    description="KPIs over a period: the figures of `Today` from `start` (the start of the "
+    "interval the period starts in, the site's local time) to `end` (now for a running period)"
+)
+class Kpis(Today):
+    end: str
+    period: str | None = strawberry.field(description="The period's name when one was asked")
+
+    @classmethod
+    def over(
+        cls, site: SiteRow, figures: tuple[SiteToday, Revenue], end_ms: int, period: str | None
+    ) -> Kpis:
+        """``Today``'s figures of the period, with its end and name."""
+        base = Today.of(site, *figures)
+        shown = {f.name: getattr(base, f.name) for f in dataclasses.fields(base)}
+        return cls(**shown, end=iso_local(end_ms, site.timezone), period=period)
 
 
 @strawberry.type(description="The newest value of one metric of an asset")
@@ -259,6 +279,30 @@ class Site:
         if found is None or row is None:
             return None
         return Today.of(row, *found)
+
+    @strawberry.field(
+        description="KPIs over a period: `period` (today, yesterday, this_week, last_week, "
+        "this_month, last_month, last_hour, last_24_hours, last_N_hours, last_N_days; in the "
+        "site's local time) or `start`/`end` (ISO-8601, UTC without an offset, or epoch ms, "
+        "as GET /api/v1/kpis; end defaults to now, start to 24 h before it); default today. "
+        "At most 400 days, starting before now"
+    )
+    async def kpis(
+        self,
+        info: Ctx,
+        period: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+    ) -> Kpis | None:
+        ctx = info.context
+        asked = Asked(period, start, end)
+        span = span_of(asked, self.timezone, ctx.now_ms)
+        found = await ctx.loaders.kpis.load((self.id, asked, span))
+        row = await ctx.loaders.site.load(self.id)
+        if found is None or row is None:
+            return None
+        named = None if start is not None or end is not None else (period or "today")
+        return Kpis.over(row, found, span.end_ms, named)
 
     @strawberry.field(
         description="The site's alerts, newest first (at most 100); states: active, "

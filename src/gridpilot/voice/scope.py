@@ -11,7 +11,6 @@ a name with numbers only matches names with the same numbers (never "compressor 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,16 +18,15 @@ from zoneinfo import ZoneInfo
 from rapidfuzz import fuzz
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridpilot.analytics.periods import PERIODS
+from gridpilot.analytics.periods import window as period_window
 from gridpilot.assets.service import list_assets, list_sites
 from gridpilot.auth.permissions import Principal
-from gridpilot.core.errors import ValidationFailed
 from gridpilot.core.settings import Settings
 from gridpilot.voice.parser import ARTICLES
 from gridpilot.voice.speech import listing, say
 from gridpilot.voice.text import normalise, numbers_to_digits
 
-HOUR_MS = 3_600_000
-DAY_MS = 86_400_000
 #: Minimum WRatio [0, 100] of a spoken name against an asset or site name.
 MIN_SCORE = 80.0
 #: Spoken words that mean "the whole site".
@@ -55,8 +53,7 @@ MONTHS_EN = "January February March April May June July August September October
 MONTHS_IT = (
     "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre"
 )
-TIMEFRAMES = ("last_hour", "last_24_hours", "today", "yesterday", "this_week", "last_week",
-              "this_month", "last_month")  # fmt: skip
+TIMEFRAMES = PERIODS
 
 
 @dataclass(frozen=True)
@@ -190,42 +187,7 @@ def _tokens_fit(spoken: str, name: str) -> bool:
 
 def window(key: str, timezone: str, now_ms: int) -> tuple[int, int]:
     """``[start, end)`` [epoch ms] of a period key, calendar periods in the site's zone."""
-    zone = ZoneInfo(timezone)
-    now = dt.datetime.fromtimestamp(now_ms / 1000, tz=zone)
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-
-    def ms(moment: dt.datetime) -> int:
-        return int(moment.timestamp() * 1000)
-
-    def local(day: dt.date) -> int:
-        return ms(dt.datetime.combine(day, dt.time(), tzinfo=zone))
-
-    match = re.fullmatch(r"last_(\d+)_(hours|days)", key)
-    if key == "last_hour":
-        return now_ms - HOUR_MS, now_ms
-    if match is not None:
-        n = int(match.group(1))
-        if not 1 <= n <= 366:
-            raise ValidationFailed("a spoken period counts 1 to 366 hours or days")
-        return now_ms - n * (HOUR_MS if match.group(2) == "hours" else DAY_MS), now_ms
-    today = midnight.date()
-    monday = today - dt.timedelta(days=today.weekday())
-    first = today.replace(day=1)
-    previous_first = (first - dt.timedelta(days=1)).replace(day=1)
-    spans = {
-        "today": (local(today), now_ms),
-        "yesterday": (local(today - dt.timedelta(days=1)), local(today)),
-        "this_week": (local(monday), now_ms),
-        "last_week": (local(monday - dt.timedelta(days=7)), local(monday)),
-        "this_month": (local(first), now_ms),
-        "last_month": (local(previous_first), local(first)),
-    }
-    if key not in spans:
-        raise ValidationFailed(
-            f"unknown timeframe {key!r}: use one of {', '.join(TIMEFRAMES)}, last_N_hours "
-            "or last_N_days"
-        )
-    return spans[key]
+    return period_window(key, timezone, now_ms, noun="timeframe")
 
 
 def interval_text(start_ms: int, end_ms: int, timezone: str) -> str:
