@@ -105,6 +105,14 @@ async def test_a_null_power_hands_a_storage_device_back(client, operator, batter
         assert response.json()["params"] == {"power_kw": None}
 
 
+async def test_a_null_limit_lifts_a_power_limit(client, operator, battery):
+    """``limit_kw: null`` lifts a limit set before (what ends a planned PV curtailment)."""
+    response = await send(client, operator, battery["id"], kind="set_power_limit",
+                          params={"limit_kw": None})  # fmt: skip
+    assert response.status_code == 201, response.text
+    assert response.json()["params"] == {"limit_kw": None}
+
+
 async def test_charge_needs_a_storage_asset(client, operator, battery):
     meter = await make_asset(client, operator, battery["site_id"], kind="meter")
     response = await send(client, operator, meter["id"], kind="charge", params={"power_kw": 5})

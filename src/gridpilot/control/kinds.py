@@ -2,7 +2,7 @@
 
 | kind | params |
 |---|---|
-| ``set_power_limit`` | ``limit_kw`` (>= 0, <= rated capacity when known) |
+| ``set_power_limit`` | ``limit_kw`` (>= 0, <= rated capacity when known; null: lift the limit) |
 | ``start`` / ``stop`` | none |
 | ``setpoint`` | exactly one of ``temperature_c``, ``power_kw``, ``soc_pct``, |
 | | ``humidity_pct``, ``pressure_bar``, ``flow_m3h`` |
@@ -39,7 +39,9 @@ class NoParams(_Params):
 
 
 class SetPowerLimit(_Params):
-    limit_kw: float = Field(ge=0, le=MAX_POWER_KW, description="Active power limit [kW]")
+    limit_kw: float | None = Field(
+        ge=0, le=MAX_POWER_KW, description="Active power limit [kW]; null: lift the limit"
+    )
 
 
 class Setpoint(_Params):
@@ -111,6 +113,8 @@ def validate_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
         raise ValidationFailed(f"invalid params for {kind!r}", details=problems) from None
     if isinstance(parsed, Charge | Discharge) and parsed.power_kw is None:
         return {"power_kw": None}  # the hand-back, kept explicit in the stored command
+    if isinstance(parsed, SetPowerLimit) and parsed.limit_kw is None:
+        return {"limit_kw": None}  # the limit lifted, kept explicit too
     return parsed.model_dump(exclude_none=True)
 
 

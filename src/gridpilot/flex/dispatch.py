@@ -3,8 +3,13 @@
 Only resources with ``auto_dispatch`` and a linked asset are dispatched: a battery gets
 ``discharge`` (``min_soc_pct`` its floor) or ``charge`` (``target_soc_pct`` its ceiling) at the
 planned power, an EV charger ``charge``; each command lasts until the end of the step
-(``duration_s``), so an idle step needs no command. The idempotency key is the resource and
-the step's start, so re-planning within one quarter hour never sends a second command for it.
+(``duration_s``), so an idle step needs no command. PV curtailment gets ``set_power_limit``
+with the PV power the plan keeps (forecast minus curtailed: the site's PV through its linked
+inverter) while the plan curtails, and ``limit_kw: null`` in the first step without
+curtailment after one. Deferrable loads are not dispatched: a re-plan cannot see what a load
+already took in a window under way (``planning.py`` leaves such a window out), so it would
+stop a started load after one step. The idempotency key is the resource and the step's start, so
+re-planning within one quarter hour never sends a second command for it.
 A manual command wins until it expires: while a command not sent by gridpilot's flexibility
 (the MPC or peak shaving) is open (queued, sent, acknowledged) and not expired, or succeeded
 with a ``duration_s`` still running, the asset is left alone. A battery under enabled peak
@@ -22,12 +27,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gridpilot.assets.service import get_asset
 from gridpilot.auth.permissions import Principal, Role
 from gridpilot.control.events import CommandChange
+from gridpilot.control.models import Command
 from gridpilot.control.service import OPEN_STATES, SUCCEEDED, list_commands, queue_command
 from gridpilot.core.errors import Conflict, GridpilotError
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import to_ms
 from gridpilot.flex.schedule_schemas import ScheduleOut
-from gridpilot.flex.schemas import BatteryParams, EVChargerParams, ResourceOut
+from gridpilot.flex.schemas import (
+    BatteryParams,
+    EVChargerParams,
+    PvCurtailmentParams,
+    ResourceOut,
+)
 from gridpilot.flex.shaving_store import shaved_resources
 
 #: The principal the MPC loop plans and sends commands as.
@@ -91,6 +102,54 @@ def _command(r: ResourceOut, schedule: ScheduleOut) -> tuple[str, dict[str, Any]
     return None
 
 
+def _switched(r: ResourceOut, schedule: ScheduleOut) -> tuple[str, dict[str, Any]] | None:
+    """The command of the first step for PV curtailment while the plan curtails
+    (``set_power_limit`` to the PV kept), else None."""
+    step = schedule.steps[0]
+    if isinstance(r.params, PvCurtailmentParams) and step.pv_curtailed_kw >= IDLE_KW:
+        kept = max(0.0, step.pv_kw - step.pv_curtailed_kw)
+        return "set_power_limit", {"limit_kw": round(kept, 3)}
+    return None
+
+
+#: What ends a switched command: a power limit -> the limit lifted.
+ENDS: dict[str, tuple[str, dict[str, Any]]] = {
+    "set_power_limit": ("set_power_limit", {"limit_kw": None}),
+}
+
+
+async def _holding(session: AsyncSession, asset_id: int) -> Command | None:
+    """The newest automatic switched command on the asset while it still holds (a limit with
+    a value, queued or carried out); None when gridpilot lifted it already."""
+    commands = await list_commands(
+        session=session, asset_id=asset_id, states=[*OPEN_STATES, SUCCEEDED], limit=20
+    )
+    for command in commands:  # newest first
+        if command.created_by not in AUTOMATIC or command.kind not in ENDS:
+            continue
+        return command if command.params.get("limit_kw") is not None else None
+    return None
+
+
+async def _planned(
+    session: AsyncSession, r: ResourceOut, schedule: ScheduleOut
+) -> tuple[str, dict[str, Any]] | str | None:
+    """The command for ``r`` in the first step: timed set points of storage, PV's power limit
+    or what lifts the one gridpilot set before; a reason when the command in force already is
+    the plan's; None: nothing to do."""
+    if isinstance(r.params, BatteryParams | EVChargerParams):
+        return _command(r, schedule)
+    if r.asset_id is None or not isinstance(r.params, PvCurtailmentParams):
+        return None
+    switched = _switched(r, schedule)
+    holding = await _holding(session, r.asset_id)
+    if holding is not None and switched == (holding.kind, holding.params):
+        return f"command {holding.id} in force"
+    if switched is None and holding is not None:
+        return ENDS[holding.kind]
+    return switched
+
+
 async def dispatch_first_step(
     *,
     session: AsyncSession,
@@ -115,12 +174,13 @@ async def dispatch_first_step(
         if override is not None:
             done.append(Dispatched(r.name, r.asset_id, skipped=f"manual command {override}"))
             continue
-        planned = _command(r, schedule)
-        if planned is None:
-            done.append(Dispatched(r.name, r.asset_id, skipped="idle"))
+        planned = await _planned(session, r, schedule)
+        if planned is None or isinstance(planned, str):
+            done.append(Dispatched(r.name, r.asset_id, skipped=planned or "idle"))
             continue
         kind, params = planned
-        params["duration_s"] = max(1, (step_end - now_ms) // 1000)
+        if kind in ("charge", "discharge"):  # set points of storage last until the step ends
+            params["duration_s"] = max(1, (step_end - now_ms) // 1000)
         try:
             asset = await get_asset(session=session, asset_id=r.asset_id, principal=FLEX)
             command, change = await queue_command(
@@ -135,5 +195,6 @@ async def dispatch_first_step(
             continue
         if change is not None:
             changes.append(change)
-        done.append(Dispatched(r.name, r.asset_id, kind, params["power_kw"], command.id))
+        power = params.get("power_kw", params.get("limit_kw")) or 0.0
+        done.append(Dispatched(r.name, r.asset_id, kind, power, command.id))
     return done, changes
