@@ -1,4 +1,4 @@
-"""Deleting a device group on the schedules page, in Debian's headless Chromium against
+"""Deleting a device group on the groups page, in Debian's headless Chromium against
 `gridpilot serve`: an unused group goes after a confirmation; one that an alert rule and a
 command schedule use is refused in words naming them, kept on "Keep the group", and deleted on
 "Disable them and delete" (the API then shows the rule disabled, the schedule without its
@@ -69,10 +69,12 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
 async def test_a_group_in_use_is_refused_in_words_then_forced(server, page):
     dashboard, seeded = server
     api, used, spare = seeded["api"], seeded["used"], seeded["spare"]
-    await log_in(page, dashboard.url, "operator", "/schedules")
+    await log_in(page, dashboard.url, "operator", "/groups")
     groups = page.get_by_test_id("groups")
     await expect(groups.get_by_test_id(f"group-{used}")).to_contain_text("Rome batteries")
-    await expect(groups.get_by_test_id(f"group-{spare}")).to_contain_text("static · 0 devices")
+    await expect(groups.get_by_test_id(f"group-{spare}")).to_contain_text(
+        "Picked devices: none yet"
+    )
 
     # an unused group: deleted after the confirmation
     await page.get_by_test_id(f"group-delete-{spare}").click()
@@ -111,6 +113,7 @@ async def test_a_group_in_use_is_refused_in_words_then_forced(server, page):
     assert (rule["enabled"], rule["group_id"]) == (False, used)
     night = api.get(f"/command-schedules/{seeded['night']}").json()
     assert (night["enabled"], night["group_id"]) == (False, None)
+    await page.goto(f"{dashboard.url}/schedules")
     await expect(page.get_by_test_id("schedule-table")).to_contain_text("group deleted")
 
 
@@ -118,6 +121,6 @@ async def test_a_viewer_cannot_delete(server, page):
     dashboard, seeded = server
     made = seeded["api"].post("/groups", json={"name": "Kept", "kind": "static", "asset_ids": []})
     assert made.status_code == 201, made.text
-    await log_in(page, dashboard.url, "viewer", "/schedules")
+    await log_in(page, dashboard.url, "viewer", "/groups")
     await expect(page.get_by_test_id(f"group-{made.json()['id']}")).to_contain_text("Kept")
     await expect(page.locator("[data-testid^=group-delete-]")).to_have_count(0)

@@ -245,7 +245,11 @@ async def _check_assets(session: AsyncSession, principal: Principal, ids: list[i
 async def _check_name(session: AsyncSession, name: str, group_id: int | None) -> None:
     other = await session.scalar(select(DeviceGroup.id).where(DeviceGroup.name == name))
     if other is not None and other != group_id:
-        raise GroupNameTaken(f"a group named {name!r} exists")
+        raise _name_taken(name)
+
+
+def _name_taken(name: str) -> GroupNameTaken:
+    return GroupNameTaken(f"a group named {name!r} exists already: choose another name")
 
 
 async def create_group(
@@ -265,8 +269,12 @@ async def create_group(
         filter=criteria,
         created_by=principal.subject[:200],
     )
-    session.add(group)
-    await session.flush()
+    try:
+        async with session.begin_nested():  # the same name made meanwhile: 409, not a 500
+            session.add(group)
+            await session.flush()
+    except IntegrityError:
+        raise _name_taken(data.name) from None
     await _set_members(session, group.id, data.asset_ids or [])
     return group
 

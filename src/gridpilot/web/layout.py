@@ -29,6 +29,7 @@ NAV: list[tuple[str, str, Permission | None]] = [
     ("Alerts", "/alerts", None),
     ("Reports", "/reports", None),
     ("Schedules", "/schedules", None),
+    ("Groups", "/groups", None),
     ("Firmware", "/firmware", None),
     ("Community", "/community", None),
     ("Settings", "/settings", None),

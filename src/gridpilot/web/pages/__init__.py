@@ -18,6 +18,7 @@ PAGES = (
     "alerts",
     "reports",
     "schedules",
+    "groups",
     "firmware",
     "community",
     "admin",
