@@ -118,6 +118,23 @@ async def create_channel(
     return channel
 
 
+def _apply_changes(channel: NotificationChannel, changes: ChannelUpdate, fields: set[str]) -> None:
+    """Set the fields ``changes`` names (a webhook's url and secret, an e-mail channel's
+    recipients; a null secret keeps the old one)."""
+    for name in ("name", "enabled", "min_severity"):
+        if name in fields:
+            setattr(channel, name, getattr(changes, name))
+    if "events" in fields:
+        channel.events = sorted(set(changes.events or []))
+    if channel.kind == "webhook":
+        if "url" in fields:
+            channel.url = changes.url
+        if "secret" in fields and changes.secret is not None:
+            channel.secret = changes.secret
+    elif "recipients" in fields:
+        channel.recipients = changes.recipients or []
+
+
 async def update_channel(
     *,
     session: AsyncSession,
@@ -132,18 +149,7 @@ async def update_channel(
         if name in fields and getattr(changes, name) is None:
             raise ValidationFailed(f"{name} cannot be null")
     before = _snapshot(channel)
-    for name in ("name", "enabled", "min_severity"):
-        if name in fields:
-            setattr(channel, name, getattr(changes, name))
-    if "events" in fields:
-        channel.events = sorted(set(changes.events or []))
-    if channel.kind == "webhook":
-        if "url" in fields:
-            channel.url = changes.url
-        if "secret" in fields and changes.secret is not None:
-            channel.secret = changes.secret
-    elif "recipients" in fields:
-        channel.recipients = changes.recipients or []
+    _apply_changes(channel, changes, fields)
     if channel.enabled or fields & {"url", "recipients"}:  # a bad target can still be disabled
         await _check_target(channel.kind, channel.url, channel.recipients, guard)
     await session.flush()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -221,32 +221,44 @@ class AlertFilter:
     until: datetime | None = None
     site_ids: list[int] | None = None  # any of these sites (one statement for many)
 
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """The filter as WHERE conditions (none for a field not given; an empty list of
+        sites matches no alert)."""
+        found: list[ColumnElement[bool]] = []
+        if self.states:
+            found.append(Alert.state.in_(self.states))
+        if self.severities:
+            found.append(Alert.severity.in_(self.severities))
+        if self.site_id is not None:
+            found.append(Alert.site_id == self.site_id)
+        if self.site_ids is not None:
+            found.append(Alert.site_id.in_(self.site_ids))
+        if self.asset_id is not None:
+            found.append(Alert.asset_id == self.asset_id)
+        if self.rule_id is not None:
+            found.append(Alert.rule_id == self.rule_id)
+        if self.since is not None:
+            found.append(Alert.raised_at >= self.since)
+        if self.until is not None:
+            found.append(Alert.raised_at < self.until)
+        return found
+
+
+def _visible_to(principal: Principal) -> list[ColumnElement[bool]]:
+    """The sites' and assets' bounds of what ``principal`` may see."""
+    bounds: list[ColumnElement[bool]] = []
+    if principal.site_ids is not None:
+        bounds.append(Alert.site_id.in_(sorted(principal.site_ids)))
+    if principal.asset_ids is not None:
+        bounds.append(Alert.asset_id.in_(sorted(principal.asset_ids)))
+    return bounds
+
 
 async def list_alerts(
     *, session: AsyncSession, principal: Principal, where: AlertFilter, limit: int, offset: int
 ) -> list[Alert]:
     """Alerts visible to the principal, newest first."""
-    query = select(Alert)
-    if principal.site_ids is not None:
-        query = query.where(Alert.site_id.in_(sorted(principal.site_ids)))
-    if principal.asset_ids is not None:
-        query = query.where(Alert.asset_id.in_(sorted(principal.asset_ids)))
-    if where.states:
-        query = query.where(Alert.state.in_(where.states))
-    if where.severities:
-        query = query.where(Alert.severity.in_(where.severities))
-    if where.site_id is not None:
-        query = query.where(Alert.site_id == where.site_id)
-    if where.site_ids is not None:
-        query = query.where(Alert.site_id.in_(where.site_ids))
-    if where.asset_id is not None:
-        query = query.where(Alert.asset_id == where.asset_id)
-    if where.rule_id is not None:
-        query = query.where(Alert.rule_id == where.rule_id)
-    if where.since is not None:
-        query = query.where(Alert.raised_at >= where.since)
-    if where.until is not None:
-        query = query.where(Alert.raised_at < where.until)
+    query = select(Alert).where(*_visible_to(principal), *where.conditions())
     query = query.order_by(Alert.raised_at.desc(), Alert.id.desc()).limit(limit).offset(offset)
     return list((await session.scalars(query)).all())
 
