@@ -16,6 +16,7 @@ afterwards by ``forecast_bounds``.
 
 from __future__ import annotations
 
+import math
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from itertools import pairwise
@@ -269,14 +270,19 @@ class _Run:
         """``predict`` for an origin inside the history when no lag is shorter than ``steps``:
         every feature is then known, so the forecast is the fitted value (``fitted``: rows
         from ``start``) plus the carried residual."""
+        order = model.weights.shape[1]
+        recent = np.arange(origin - order, origin)
+        at = origin - self.start
+        if recent[0] >= self.start and np.isfinite(self.values[recent]).all():
+            residuals = self.values[recent] - fitted[recent - self.start]
+            return fitted[at : at + steps] + model.correction(0, steps, (residuals[::-1], 1))
         first = max(self.start, origin - 2 * max(1, len(model.autocorr)))
         known = np.flatnonzero(np.isfinite(self.values[first:origin]))
-        last, distance = 0.0, 0
+        residual: tuple[np.ndarray, int] = (np.empty(0), 0)
         if len(known):
             i = first + int(known[-1])
-            last, distance = float(self.values[i] - fitted[i - self.start]), origin - i
-        at = origin - self.start
-        return fitted[at : at + steps] + model.carry(0, steps, distance) * last
+            residual = (np.array([self.values[i] - fitted[i - self.start]]), origin - i)
+        return fitted[at : at + steps] + model.correction(0, steps, residual)
 
     def calibration_errors(self) -> tuple[np.ndarray, np.ndarray, float]:
         """(horizon step 1.., scaled error) pairs from rolling origins over the last weeks, and
@@ -286,7 +292,7 @@ class _Run:
         if window == 0:
             return nothing
         bounds = np.linspace(self.n - window, self.n, CALIBRATION_FOLDS + 1).astype(int)
-        stride = max(1, window // MAX_ORIGINS)
+        stride = origin_stride(window // MAX_ORIGINS, self.periods.get("daily", 1))
         steps_out: list[np.ndarray] = []
         errors_out: list[np.ndarray] = []
         abs_total, count = 0.0, 0
@@ -350,6 +356,17 @@ class _Run:
         if len(z) < 2:
             z = np.array([-1.0, 1.0])
         return np.quantile(z, QUANTILES) * IN_SAMPLE_WIDENING
+
+
+def origin_stride(least: int, period: int) -> int:
+    """Steps between calibration origins: the first from ``least`` (at least 1) that shares no
+    factor with the daily ``period`` [steps], so the origins walk through every time of day
+    (16 steps at 15 min would put them at 6 times of day only, and the errors of the first
+    steps depend on the time of day: a ramp at 08:00, a shift change at 14:00)."""
+    stride = max(1, least)
+    while period > 1 and math.gcd(stride, period) != 1:
+        stride += 1
+    return stride
 
 
 def _align_weather(

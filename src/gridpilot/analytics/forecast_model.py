@@ -37,6 +37,12 @@ from gridpilot.analytics.calendar_features import (
     WORKDAY,
     calendar,
 )
+from gridpilot.analytics.forecast_residual import (
+    PREDICTOR_ORDER,
+    autocovariance,
+    predicted_residuals,
+    residual_predictor,
+)
 
 HALF_LIFE_DAYS = 56.0
 RIDGE_PENALTY = 0.01
@@ -231,8 +237,9 @@ class PointModel:
     """A fitted regression: coefficients, residual autocorrelation and scale per group."""
 
     beta: np.ndarray
-    autocorr: np.ndarray  # autocorr[h] for h = 0..; correction weight of the last residual
+    autocorr: np.ndarray  # autocorr[h] for h = 0..; weight of a lone last residual
     group_scale: np.ndarray  # RMS residual per scale group (standardised units)
+    weights: np.ndarray  # (leads, PREDICTOR_ORDER): residual_predictor of the last residuals
 
     def predict(
         self,
@@ -240,17 +247,15 @@ class PointModel:
         values: np.ndarray,
         origin: int,
         horizon: int,
-        residual: tuple[float, int] = (0.0, 0),
+        residual: tuple[np.ndarray, int] = (np.empty(0), 0),
     ) -> np.ndarray:
         """Standardised forecasts of rows ``origin .. origin+horizon-1``.
 
         ``values`` holds the standardised series with known (gap-filled) values before
         ``origin``; it is extended in place with the forecasts so that lags longer than a
-        block read predicted values (blocks of the shortest lag). ``residual`` is the last
-        observed residual and its distance in steps before ``origin`` (``last_residual``),
-        carried forward by the autocorrelation.
+        block read predicted values (blocks of the shortest lag). ``residual``: the latest
+        residuals and their distance before ``origin`` (``last_residual``), see ``correction``.
         """
-        last, distance = residual
         block = min(design.lags) if design.lags else horizon
         out = np.empty(horizon)
         done = 0
@@ -259,10 +264,21 @@ class PointModel:
             rows = np.arange(origin + done, origin + done + size)
             x = design.matrix(rows, values)
             x[~np.isfinite(x)] = 0.0
-            out[done : done + size] = x @ self.beta + self.carry(done, size, distance) * last
+            out[done : done + size] = x @ self.beta + self.correction(done, size, residual)
             values[rows] = out[done : done + size]
             done += size
         return out
+
+    def correction(self, done: int, size: int, residual: tuple[np.ndarray, int]) -> np.ndarray:
+        """The short-term correction at horizon steps ``done+1 .. done+size``: the predictor
+        of ``forecast_residual`` when the last ``PREDICTOR_ORDER`` residuals right before the
+        origin are known, else the last known residual times its autocorrelation."""
+        recent, distance = residual
+        if distance == 1 and len(recent) == self.weights.shape[1]:
+            return predicted_residuals(self.weights, recent, done, size)
+        if len(recent) == 0:
+            return np.zeros(size)
+        return self.carry(done, size, distance) * recent[0]
 
     def carry(self, done: int, size: int, distance: int) -> np.ndarray:
         """Weights of the last residual (``distance`` steps before the origin) at horizon
@@ -281,17 +297,13 @@ def recency_weights(n: int, step_ms: int) -> np.ndarray:
 def residual_autocorrelation(residuals: np.ndarray, max_lag: int) -> np.ndarray:
     """Autocorrelation ``[1, r_1, ..., r_max_lag]`` of ``residuals`` (NaN = missing), clipped to
     [0, 1] (a negative carry-over is not trusted)."""
-    r = np.where(np.isfinite(residuals), residuals, 0.0)
-    m = np.isfinite(residuals).astype("float64")
-    n = len(r)
-    size = 1 << int(np.ceil(np.log2(max(2, 2 * n))))
-    fr, fm = np.fft.rfft(r, size), np.fft.rfft(m, size)
-    cov = np.fft.irfft(fr * np.conj(fr), size)[: max_lag + 1]
-    pairs = np.fft.irfft(fm * np.conj(fm), size)[: max_lag + 1]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        acov = np.where(pairs > 10, cov / np.maximum(pairs, 1), 0.0)
+    return autocorrelation_of(autocovariance(residuals, max_lag))
+
+
+def autocorrelation_of(acov: np.ndarray) -> np.ndarray:
+    """``acov / acov[0]`` clipped to [0, 1]; all 0 when ``acov[0] <= 0``."""
     if acov[0] <= 0:
-        return np.zeros(max_lag + 1)
+        return np.zeros(len(acov))
     return np.clip(acov / acov[0], 0.0, 1.0)
 
 
@@ -352,7 +364,9 @@ class Training:
         beta[columns] = _solve(xtx[np.ix_(columns, columns)], xty[columns], self.penalty[columns])
         ok = self.ok[:k]
         residuals = np.where(ok, self.y[:k] - self.x[:k] @ beta, np.nan)
-        autocorr = residual_autocorrelation(residuals, self.max_lag)
+        acov = autocovariance(residuals, self.max_lag + PREDICTOR_ORDER)
+        autocorr = autocorrelation_of(acov[: self.max_lag + 1])
+        weights = residual_predictor(acov, PREDICTOR_ORDER, self.max_lag)
         groups = self.groups[:k][ok]
         sq = residuals[ok] ** 2
         n_groups = self.design.n_groups
@@ -361,19 +375,26 @@ class Training:
         overall = float(np.mean(sq)) if len(sq) else 1.0
         shrink = 20.0  # pseudo-observations of the overall variance
         scale = np.sqrt((total + shrink * overall) / (count + shrink))
-        return PointModel(beta, autocorr, np.maximum(scale, 1e-9))
+        return PointModel(beta, autocorr, np.maximum(scale, 1e-9), weights)
 
 
 def last_residual(
     model: PointModel, design: Design, values: np.ndarray, filled: np.ndarray, origin: int
-) -> tuple[float, int]:
-    """The residual of the last finite observation before ``origin`` and its distance in steps
-    (1 = the row just before ``origin``); (0, 0) when none is near."""
+) -> tuple[np.ndarray, int]:
+    """The latest residuals before ``origin`` (newest first) and the distance in steps of the
+    newest (1 = the row just before ``origin``): the last ``PREDICTOR_ORDER`` rows when all are
+    known, else the last finite one alone; (empty, 0) when none is near."""
+    order = model.weights.shape[1]
+    rows = np.arange(origin - order, origin)
+    if rows[0] >= 0 and np.isfinite(values[rows]).all():
+        x = design.matrix(rows, filled)
+        if np.isfinite(x).all():
+            return (values[rows] - x @ model.beta)[::-1], 1
     start = max(0, origin - 2 * max(1, len(model.autocorr)))
     for i in range(origin - 1, start - 1, -1):
         if np.isfinite(values[i]):
             x = design.matrix(np.array([i]), filled)
             if np.isfinite(x).all():
-                return float(values[i] - x[0] @ model.beta), origin - i
-            return 0.0, 0
-    return 0.0, 0
+                return np.array([values[i] - x[0] @ model.beta]), origin - i
+            return np.empty(0), 0
+    return np.empty(0), 0

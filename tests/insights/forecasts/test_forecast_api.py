@@ -36,14 +36,17 @@ def load_kw(ts_ms: int) -> float:
     return 20.0 + (30.0 if busy else 0.0) + 2.0 * math.sin(ts_ms / 3_700_000)
 
 
-async def with_history(app, sessions, asset_id: int, *, days: int, step_ms: int = QUARTER) -> int:
-    """``days`` of power_kw up to the current quarter hour; returns that quarter's start."""
+async def with_history(
+    app, sessions, asset_id: int, *, days: int, step_ms: int = QUARTER, load=load_kw
+) -> int:
+    """``days`` of power_kw (``load(ts_ms)``) up to the current quarter hour; returns that
+    quarter's start."""
     now = now_ms()
     current = now - now % QUARTER
     power = await metric_id(sessions, "power_kw")
     first = current - days * DAY
     first -= first % step_ms
-    rows = [(asset_id, power, ts, load_kw(ts)) for ts in range(first, current, step_ms)]
+    rows = [(asset_id, power, ts, load(ts)) for ts in range(first, current, step_ms)]
     await insert_readings(sessions, rows)
     await refresh_pending(sessions=sessions, settings=app.state.settings)
     return current
@@ -150,13 +153,26 @@ async def test_other_sites_bad_horizons_and_short_history(app, client, sessions,
 async def test_hourly_meters_are_forecast_hourly_with_csv_weather(
     app, client, sessions, auth_headers, tmp_path: Path
 ):
+    """An hourly meter whose load follows the outdoor temperature (a daily cycle plus a swing
+    over days, so the temperature says more than the time of day) is forecast hourly, with the
+    CSV's temperature as its regressor."""
+
+    def temperature_c(ts_ms: int) -> float:
+        hours = ts_ms / HOUR
+        return 12.0 + (hours % 24) / 2 + 4.0 * math.sin(2 * math.pi * hours / (24 * 5.3))
+
     _site, asset, admin = await site_with_asset(client, auth_headers, "Hourly site")
-    current = await with_history(app, sessions, asset["id"], days=15, step_ms=HOUR)
+    current = await with_history(
+        app, sessions, asset["id"], days=15, step_ms=HOUR,
+        load=lambda ts: load_kw(ts) + 1.5 * temperature_c(ts),
+    )  # fmt: skip
     stamps = pd.date_range(
         pd.Timestamp(current - 20 * DAY, unit="ms", tz="UTC"), periods=24 * 22, freq="h"
     )
-    weather = pd.DataFrame({"ts": stamps.strftime("%Y-%m-%dT%H:%M:%SZ"), "temperature_c": 12.0})
-    weather["temperature_c"] += [i % 24 / 2 for i in range(len(weather))]
+    weather = pd.DataFrame({
+        "ts": stamps.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "temperature_c": [temperature_c(t.value // 1_000_000) for t in stamps],
+    })  # fmt: skip
     path = tmp_path / "weather.csv"
     weather.to_csv(path, index=False)
     runtime_of(app).require(FORECASTS).weather = CsvWeatherSource(path)
