@@ -42,7 +42,7 @@ from gridpilot.assets.refs import (
     find_asset_by_device_id,
     find_asset_ref,
 )
-from gridpilot.assets.schemas import AssetCreate, AssetFields, AssetUpdate
+from gridpilot.assets.schemas import AssetCreate, AssetFields, AssetMetadata, AssetUpdate
 from gridpilot.assets.sites import (
     create_site,
     delete_site,
@@ -179,6 +179,25 @@ async def _check_unique(session: AsyncSession, asset: Asset) -> None:
             raise Conflict(f"sourceId {asset.source_id} is already registered")
 
 
+def _apply_metadata(asset: Asset, meta: AssetMetadata | None) -> None:
+    """The metadata fields ``meta`` names (``AssetMetadata``; None clears them all)."""
+    meta_fields = meta.model_fields_set if meta is not None else set()
+    for field in ("manufacturer", "model", "serial_number"):
+        if meta is None or field in meta_fields:
+            setattr(asset, field, getattr(meta, field) if meta is not None else None)
+    if meta is None or "certifications" in meta_fields:
+        asset.certifications = list(meta.certifications) if meta is not None else []
+
+
+def _apply_attributes(asset: Asset, given: dict[str, Any] | None) -> None:
+    """Replace the attributes with ``given``, keeping the WIA attributes unless it sets them."""
+    attributes: dict[str, Any] = dict(given or {})
+    kept = (asset.attributes or {}).get(WIA_ATTRIBUTES)
+    if kept is not None and WIA_ATTRIBUTES not in attributes:
+        attributes[WIA_ATTRIBUTES] = kept
+    asset.attributes = attributes
+
+
 def _apply_fields(asset: Asset, data: AssetFields, fields: set[str]) -> None:
     """Copy the optional asset fields named in ``fields`` from ``data`` onto ``asset``."""
     if "rated_capacity_kw" in fields:
@@ -194,19 +213,9 @@ def _apply_fields(asset: Asset, data: AssetFields, fields: set[str]) -> None:
     if data.plausibility is not None:  # PATCH refuses null; create defaults to "reject"
         asset.plausibility = data.plausibility
     if "metadata" in fields:
-        meta = data.metadata
-        meta_fields = meta.model_fields_set if meta is not None else set()
-        for field in ("manufacturer", "model", "serial_number"):
-            if meta is None or field in meta_fields:
-                setattr(asset, field, getattr(meta, field) if meta is not None else None)
-        if meta is None or "certifications" in meta_fields:
-            asset.certifications = list(meta.certifications) if meta is not None else []
+        _apply_metadata(asset, data.metadata)
     if "attributes" in fields:
-        attributes: dict[str, Any] = dict(data.attributes or {})
-        kept = (asset.attributes or {}).get(WIA_ATTRIBUTES)
-        if kept is not None and WIA_ATTRIBUTES not in attributes:
-            attributes[WIA_ATTRIBUTES] = kept
-        asset.attributes = attributes
+        _apply_attributes(asset, data.attributes)
     if data.interval_convention is not None:  # kept in attributes (no column)
         merged = dict(asset.attributes or {})
         merged[INTERVAL_CONVENTION_KEY] = data.interval_convention

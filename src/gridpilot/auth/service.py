@@ -1,4 +1,5 @@
-"""Users and their site scope; API keys (re-exported from ``auth.api_keys``).
+"""Users and their site scope; API keys (re-exported from ``auth.api_keys``). An
+administrator's update and deletion of a user: ``user_admin.py``.
 
 Services flush and never commit: the caller (request dependency, CLI transaction) owns it.
 A user's ``site_ids`` of None means every site; a list limits the user to those sites.
@@ -8,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from collections.abc import Collection, Sequence
 
-from sqlalchemy import column, delete, func, select, table
+from sqlalchemy import column, delete, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.auth import audit
@@ -41,7 +41,6 @@ __all__ = [
     "check_sites_exist",
     "create_api_key",
     "create_user",
-    "delete_user",
     "find_user",
     "get_api_key",
     "get_user",
@@ -51,8 +50,8 @@ __all__ = [
     "revoke_api_key",
     "revoke_sessions",
     "set_password",
+    "set_sites",
     "site_ids_of",
-    "update_user",
 ]
 
 USERNAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,149}"
@@ -61,8 +60,6 @@ EMAIL_PATTERN = r"[^@\s<>,;:\x00-\x1f]{1,64}@[^@\s<>,;:\x00-\x1f]+\.[^@\s<>,;:\x
 MAX_DB_ID = 2**31 - 1
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
-#: Fields an administrator may change with ``update_user``.
-ADMIN_FIELDS = frozenset({"role", "site_ids", "disabled", "password", "email"})
 
 _USERNAME = re.compile(USERNAME_PATTERN)
 #: The sites table, named here without importing the assets domain (auth sits below it).
@@ -95,7 +92,7 @@ async def check_sites_exist(*, session: AsyncSession, site_ids: Sequence[int]) -
     return wanted
 
 
-async def _set_sites(session: AsyncSession, user: User, site_ids: Sequence[int] | None) -> None:
+async def set_sites(session: AsyncSession, user: User, site_ids: Sequence[int] | None) -> None:
     await session.execute(delete(UserSite).where(UserSite.user_id == user.id))
     user.site_restricted = site_ids is not None
     for site_id in await check_sites_exist(session=session, site_ids=site_ids or []):
@@ -139,7 +136,7 @@ async def create_user(
     session.add(user)
     await session.flush()
     if site_ids is not None:
-        await _set_sites(session, user, site_ids)
+        await set_sites(session, user, site_ids)
     await audit.record(
         session,
         action="user.create",
@@ -241,29 +238,6 @@ async def authenticate_user(
     return user
 
 
-async def _global_administrators(session: AsyncSession) -> int:
-    count = await session.scalar(
-        select(func.count())
-        .select_from(User)
-        .where(
-            User.role == Role.ADMINISTRATOR.value,
-            User.disabled.is_(False),
-            User.site_restricted.is_(False),
-        )
-    )
-    return int(count or 0)
-
-
-async def _keep_an_administrator(session: AsyncSession, user: User, action: str) -> None:
-    """``Conflict`` when ``action`` would leave no enabled administrator of every site (a
-    lock-out: site-limited administrators cannot administer the rest)."""
-    is_global_admin = (
-        user.role == Role.ADMINISTRATOR.value and not user.disabled and not user.site_restricted
-    )
-    if is_global_admin and await _global_administrators(session) <= 1:
-        raise Conflict(f"cannot {action} the last enabled administrator of every site")
-
-
 async def revoke_sessions(*, session: AsyncSession, user: User) -> None:
     """End every session of ``user``: refresh tokens revoked, access tokens refused within
     seconds (``token_version`` moves on; see ``auth.revocation``)."""
@@ -278,66 +252,6 @@ async def set_password(*, session: AsyncSession, user: User, password: str) -> N
     user.password_hash = await asyncio.to_thread(hash_password, password)
     await revoke_user_refresh_tokens(session=session, user_id=user.id)
     await session.flush()
-
-
-async def update_user(
-    *,
-    session: AsyncSession,
-    user_id: int,
-    changes: Mapping[str, Any],
-    actor: Principal | None = None,
-) -> User:
-    """Apply an administrator's ``changes`` (keys of ``ADMIN_FIELDS``; ``site_ids`` None = all).
-
-    ``actor`` (None: the CLI) must administer the user and may grant only its own sites.
-    Disabling a user, resetting its password or changing its role or sites ends its sessions
-    (``revoke_sessions``): its access tokens stop working within seconds.
-    """
-    unknown = sorted(set(changes) - ADMIN_FIELDS)
-    if unknown:
-        raise ValidationFailed(f"unknown user fields: {unknown}")
-    user = await get_user(session=session, user_id=user_id, actor=actor)
-    new_role = parse_role(changes["role"]) if changes.get("role") is not None else None
-    if "role" in changes and new_role is None:
-        raise ValidationFailed("role cannot be null")
-    if "disabled" in changes and changes["disabled"] is None:
-        raise ValidationFailed("disabled cannot be null")
-    if "site_ids" in changes:
-        check_grant(actor, changes["site_ids"], "a user")
-    demoted = new_role is not None and new_role is not Role.ADMINISTRATOR
-    restricted = "site_ids" in changes and changes["site_ids"] is not None
-    if demoted or changes.get("disabled") or restricted:
-        await _keep_an_administrator(session, user, "demote, disable or limit to some sites")
-    if changes.get("password") is not None:
-        await set_password(session=session, user=user, password=changes["password"])
-    if new_role is not None:
-        user.role = new_role.value
-    if "disabled" in changes:
-        user.disabled = bool(changes["disabled"])
-    if "email" in changes:
-        user.email = changes["email"]
-    if "site_ids" in changes:
-        await _set_sites(session, user, changes["site_ids"])
-    if {"role", "disabled", "site_ids", "password"} & set(changes):
-        await revoke_sessions(session=session, user=user)
-    await session.flush()
-    await audit.record(
-        session,
-        action="user.update",
-        actor=actor,
-        target=audit.user_target(user.id),
-        detail={"fields": sorted(changes), **_visible_changes(changes)},
-    )
-    return user
-
-
-def _visible_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
-    """The new role, sites and disabled flag of ``changes`` (never the password)."""
-    return {
-        name: changes[field]
-        for field, name in (("role", "role"), ("site_ids", "sites"), ("disabled", "disabled"))
-        if field in changes
-    }
 
 
 async def change_own_password(
@@ -370,21 +284,3 @@ async def change_own_password(
         client=client,
     )
     return user
-
-
-async def delete_user(
-    *, session: AsyncSession, user_id: int, actor: Principal | None = None
-) -> None:
-    """Delete a user (its site links and refresh tokens go with it; its id is never reused)."""
-    user = await get_user(session=session, user_id=user_id, actor=actor)
-    await _keep_an_administrator(session, user, "delete")
-    name = user.username
-    await session.delete(user)
-    await session.flush()
-    await audit.record(
-        session,
-        action="user.delete",
-        actor=actor,
-        target=audit.user_target(user_id),
-        detail={"name": name},
-    )

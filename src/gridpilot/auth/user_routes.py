@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridpilot.auth import audit, service
+from gridpilot.auth import audit, service, user_admin
 from gridpilot.auth.dependencies import CurrentPrincipal, require
 from gridpilot.auth.login_guard import client_address, login_guard
 from gridpilot.auth.models import User
@@ -127,7 +127,7 @@ async def update_user(
     async with audit.failures_recorded(
         session, action="user.update", actor=principal, target=target
     ):
-        user = await service.update_user(
+        user = await user_admin.update_user(
             session=session, user_id=user_id, changes=changes, actor=principal
         )
     out = (await _out(session, [user]))[0]
@@ -144,7 +144,7 @@ async def delete_user(
     async with audit.failures_recorded(
         session, action="user.delete", actor=principal, target=target
     ):
-        await service.delete_user(session=session, user_id=user_id, actor=principal)
+        await user_admin.delete_user(session=session, user_id=user_id, actor=principal)
     await session.commit()
     rights_cache(request.app).forget_user(user_id)
     return Response(status_code=204)

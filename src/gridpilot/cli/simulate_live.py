@@ -5,12 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 
 from gridpilot.core.errors import GridpilotError
 from gridpilot.core.settings import Settings
+
+if TYPE_CHECKING:
+    from gridpilot.sim.mqtt_devices import MqttDevices
+    from gridpilot.sim.sinks import HttpSink, IngestSink
+    from gridpilot.telemetry.tasks import TelemetryRuntime
 
 console = Console(stderr=True)
 
@@ -27,16 +33,13 @@ async def run_live(
     duration_s: float | None,
 ) -> None:
     from gridpilot.assets.service import ensure_builtin_metrics
-    from gridpilot.core.metrics import Metrics
-    from gridpilot.core.mqtt import MqttEndpoint
     from gridpilot.db.engine import make_engine, make_sessionmaker
     from gridpilot.db.migrate import upgrade
     from gridpilot.live.bus import make_bus, start_bus
     from gridpilot.sim.live import LiveSimulator
     from gridpilot.sim.mqtt_devices import MqttDevices
     from gridpilot.sim.provision import provision
-    from gridpilot.sim.sinks import HttpSink, IngestSink
-    from gridpilot.telemetry.tasks import TelemetryRuntime
+    from gridpilot.sim.sinks import HttpSink
 
     engine = make_engine(settings)
     sessions = make_sessionmaker(engine)
@@ -44,9 +47,7 @@ async def run_live(
     runtime: TelemetryRuntime | None = None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+    _stop_on_signals(loop, stop)
     bus_runtime = await start_bus(bus)
     try:
         if settings.should_auto_migrate:
@@ -54,23 +55,8 @@ async def run_live(
         async with sessions() as session, session.begin():
             await ensure_builtin_metrics(session=session)
         assets = await provision(sessions=sessions, bus=bus, scenarios=scenarios)
-        devices: MqttDevices | None = None
-        if via == "ingest":
-            runtime = TelemetryRuntime(settings, sessions, engine, bus, Metrics())
-            await runtime.start()
-            sink: IngestSink | HttpSink | MqttDevices = IngestSink(runtime)
-        elif via == "http":
-            if not url or not api_key:
-                raise typer.BadParameter("--via http needs --url and --api-key")
-            sink = HttpSink(url, api_key)
-        elif via == "mqtt":
-            if not settings.mqtt_url:
-                raise typer.BadParameter("--via mqtt needs GRIDPILOT_MQTT_URL (mqtt://host:1883)")
-            devices = sink = MqttDevices(
-                MqttEndpoint.parse(settings.mqtt_url), settings.mqtt_topic_prefix
-            )
-        else:
-            raise typer.BadParameter(f"--via must be ingest, mqtt or http, not {via!r}")
+        sink, runtime = await _sink(settings, sessions, engine, bus, via, url, api_key)
+        devices = sink if isinstance(sink, MqttDevices) else None
         simulator = LiveSimulator(assets, sink=sink, seed=seed, speed=speed)
         await simulator.prime(runtime)
         if devices is not None:
@@ -94,6 +80,45 @@ async def run_live(
             await runtime.stop()
         await bus_runtime.stop()
         await engine.dispose()
+
+
+def _stop_on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    """SIGINT and SIGTERM set ``stop`` (where the loop supports signal handlers)."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+
+
+async def _sink(
+    settings: Settings,
+    sessions: Any,
+    engine: Any,
+    bus: Any,
+    via: str,
+    url: str | None,
+    api_key: str | None,
+) -> tuple[IngestSink | HttpSink | MqttDevices, TelemetryRuntime | None]:
+    """Where the samples go (``--via``): the in-process ingest (its telemetry runtime, started,
+    returned for the caller to stop), the HTTP API or MQTT devices."""
+    from gridpilot.core.metrics import Metrics
+    from gridpilot.core.mqtt import MqttEndpoint
+    from gridpilot.sim.mqtt_devices import MqttDevices
+    from gridpilot.sim.sinks import HttpSink, IngestSink
+    from gridpilot.telemetry.tasks import TelemetryRuntime
+
+    if via == "ingest":
+        runtime = TelemetryRuntime(settings, sessions, engine, bus, Metrics())
+        await runtime.start()
+        return IngestSink(runtime), runtime
+    if via == "http":
+        if not url or not api_key:
+            raise typer.BadParameter("--via http needs --url and --api-key")
+        return HttpSink(url, api_key), None
+    if via == "mqtt":
+        if not settings.mqtt_url:
+            raise typer.BadParameter("--via mqtt needs GRIDPILOT_MQTT_URL (mqtt://host:1883)")
+        return MqttDevices(MqttEndpoint.parse(settings.mqtt_url), settings.mqtt_topic_prefix), None
+    raise typer.BadParameter(f"--via must be ingest, mqtt or http, not {via!r}")
 
 
 def run_live_command(settings: Settings, scenarios: list[str], **options: object) -> None:

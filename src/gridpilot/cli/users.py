@@ -18,7 +18,7 @@ from rich.table import Table
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridpilot.auth import service
+from gridpilot.auth import service, user_admin
 from gridpilot.auth.models import User
 from gridpilot.auth.permissions import Role
 from gridpilot.core.errors import GridpilotError
@@ -172,7 +172,7 @@ def disable(name: str = typer.Argument(..., help="Username.")) -> None:
 
     async def work(session: AsyncSession) -> None:
         user = await _user_named(session, name)
-        await service.update_user(session=session, user_id=user.id, changes={"disabled": True})
+        await user_admin.update_user(session=session, user_id=user.id, changes={"disabled": True})
 
     run_in_transaction(work)
     err.print(f"[green]user {name!r} disabled[/]")

@@ -133,10 +133,7 @@ class BatchProcessor:
         owners: list[int] = []  # message index of each reading
         targets: dict[int, AssetTarget] = {}
         controls: list[tuple[int, TopicRef, AssetTarget]] = []
-        routes = self._routes
-        if self._routes_version != self.resolver.version:
-            routes.clear()
-            self._routes_version = self.resolver.version
+        routes = self._current_routes()
         for index, message in enumerate(messages):
             route = routes.get(message.topic)
             if route is None:
@@ -151,19 +148,11 @@ class BatchProcessor:
                     continue
             else:
                 ref, target = route
-            try:
-                decoded = decode_telemetry(ref, message.payload, received_ms=message.received_ms)
-            except PayloadError as exc:
-                rejects.append(self._reject(message, str(exc), target))
-                continue
-            if len(decoded) > self.max_readings:
-                reason = f"{len(decoded)} readings in one message; the limit is {self.max_readings}"
-                rejects.append(self._reject(message, reason, target))
+            decoded = self._decode(message, ref, target)
+            if isinstance(decoded, RejectRecord):
+                rejects.append(decoded)
                 continue
             targets[index] = target
-            asset_id = target.id
-            for reading in decoded:
-                reading["asset"] = asset_id
             readings += decoded
             owners += [index] * len(decoded)
         outcome = BatchOutcome(messages=len(messages))
@@ -173,14 +162,47 @@ class BatchProcessor:
             for index, rejections in rejected_by_message.items():
                 summary = _summary(rejections, per_message[index])
                 rejects.append(self._reject(messages[index], summary, targets[index]))
-        for index, ref, target in controls:
-            refusal = await self._hand_over(messages[index], ref, target)
-            if refusal is not None:
-                rejects.append(self._reject(messages[index], refusal, target))
+        rejects += await self._hand_over_all(messages, controls)
         if rejects:
             await self._record(rejects)
         outcome.rejects = len(rejects)
         return outcome
+
+    async def _hand_over_all(
+        self, messages: Sequence[Inbound], controls: list[tuple[int, TopicRef, AssetTarget]]
+    ) -> list[RejectRecord]:
+        """Hand the control messages (index, topic, asset) over; the dead letters of those
+        refused."""
+        refused = []
+        for index, ref, target in controls:
+            refusal = await self._hand_over(messages[index], ref, target)
+            if refusal is not None:
+                refused.append(self._reject(messages[index], refusal, target))
+        return refused
+
+    def _current_routes(self) -> dict[str, tuple[TopicRef, AssetTarget]]:
+        """The topic -> (what it names, its asset) cache, emptied when the devices changed."""
+        if self._routes_version != self.resolver.version:
+            self._routes.clear()
+            self._routes_version = self.resolver.version
+        return self._routes
+
+    def _decode(
+        self, message: Inbound, ref: TopicRef, target: AssetTarget
+    ) -> list[RawReading] | RejectRecord:
+        """The readings of a telemetry message, stamped with its asset, or its dead letter (a
+        bad payload, more than ``max_readings``)."""
+        try:
+            decoded = decode_telemetry(ref, message.payload, received_ms=message.received_ms)
+        except PayloadError as exc:
+            return self._reject(message, str(exc), target)
+        if len(decoded) > self.max_readings:
+            reason = f"{len(decoded)} readings in one message; the limit is {self.max_readings}"
+            return self._reject(message, reason, target)
+        asset_id = target.id
+        for reading in decoded:
+            reading["asset"] = asset_id
+        return decoded
 
     async def _route(self, message: Inbound) -> tuple[TopicRef, AssetTarget] | RejectRecord:
         """What ``message``'s topic names (cached for telemetry topics), or its dead letter."""

@@ -61,16 +61,7 @@ def classify(exc: BaseException, *, depth: int = 0) -> Failure:
     if isinstance(exc, GridpilotError):  # raised on purpose about the input
         return Failure.POISON
     if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
-            return Failure.OUTAGE
-        if exc.statement is None:  # raised while connecting (e.g. connections not allowed)
-            return Failure.OUTAGE
-        sqlstate = getattr(exc.orig, "sqlstate", None)
-        if isinstance(sqlstate, str) and (
-            sqlstate[:2] in OUTAGE_SQLSTATE_CLASSES or sqlstate in OUTAGE_SQLSTATES
-        ):
-            return Failure.OUTAGE
-        return Failure.POISON
+        return _classify_dbapi(exc)
     if isinstance(exc, DisconnectionError | PoolTimeout | TimeoutError | ConnectionError):
         return Failure.OUTAGE
     if isinstance(exc, socket.gaierror) or (
@@ -82,6 +73,21 @@ def classify(exc: BaseException, *, depth: int = 0) -> Failure:
     cause = exc.__cause__  # e.g. a library's own error raised from a lost connection
     if cause is not None and depth < 5:
         return classify(cause, depth=depth + 1)
+    return Failure.POISON
+
+
+def _classify_dbapi(exc: DBAPIError) -> Failure:
+    """A driver's error: an outage when the connection is lost or was never made, or its
+    SQLSTATE says the server is unavailable; else a poison."""
+    if exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError):
+        return Failure.OUTAGE
+    if exc.statement is None:  # raised while connecting (e.g. connections not allowed)
+        return Failure.OUTAGE
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if isinstance(sqlstate, str) and (
+        sqlstate[:2] in OUTAGE_SQLSTATE_CLASSES or sqlstate in OUTAGE_SQLSTATES
+    ):
+        return Failure.OUTAGE
     return Failure.POISON
 
 

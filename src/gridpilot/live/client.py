@@ -120,15 +120,7 @@ class LiveClient:
                 }
                 continue
             pending["count"] += entry.get("count", 0)
-            values = pending["latest"]
-            for key, value in latest.items():
-                old = values.get(key)
-                if old is None:
-                    values[key] = value
-                    continue
-                conflated += 1
-                if _newer_or_same(value, old):
-                    values[key] = value
+            conflated += _conflate(pending["latest"], latest)
         if conflated and self.metrics is not None:
             self.metrics.live_values_conflated_total.inc(conflated)
         if self._values:
@@ -242,3 +234,18 @@ def _newer_or_same(value: Any, old: Any) -> bool:
         return bool(value["ts"] >= old["ts"])
     except (KeyError, TypeError):
         return True
+
+
+def _conflate(values: dict[str, Any], latest: dict[str, Any]) -> int:
+    """Merge ``latest`` (metric -> point) into the pending ``values``, the newer point of a
+    metric winning; how many points were conflated (a metric already pending)."""
+    conflated = 0
+    for key, value in latest.items():
+        old = values.get(key)
+        if old is None:
+            values[key] = value
+            continue
+        conflated += 1
+        if _newer_or_same(value, old):
+            values[key] = value
+    return conflated

@@ -100,48 +100,64 @@ def apply_command(
         overrides.running = True
         return "started"
     if kind == "set_power_limit":
-        value = params.get("limit_kw", params.get("power_limit_kw", params.get("value")))
-        if value is None:
-            overrides.power_limit_kw = None
-            return "power limit removed"
-        if not isinstance(value, int | float) or value < 0:
-            raise ValidationFailed("set_power_limit needs params.limit_kw >= 0 (kW) or null")
-        overrides.power_limit_kw = float(value)
-        return f"power limited to {float(value):g} kW"
+        return _set_power_limit(overrides, params)
     if kind in ("charge", "discharge"):
-        power = params.get("power_kw")
-        if power is None:  # the EMS hands the device back to its own operation
-            overrides.forced_kw = overrides.forced_soc_pct = overrides.forced_until_ms = None
-            overrides.remote = False
-            return "back to its own operation"
-        if not isinstance(power, int | float) or power <= 0:
-            raise ValidationFailed(f"{kind} needs params.power_kw > 0 (kW) or null")
-        overrides.forced_kw = float(power) if kind == "charge" else -float(power)
-        soc = params.get("target_soc_pct" if kind == "charge" else "min_soc_pct")
-        overrides.forced_soc_pct = float(soc) if isinstance(soc, int | float) else None
-        duration_s = params.get("duration_s")
-        overrides.forced_until_ms = (
-            int(at_ms + duration_s * 1000)
-            if isinstance(duration_s, int | float) and at_ms is not None
-            else None
-        )
-        overrides.remote = overrides.forced_until_ms is not None
-        return f"{kind} at {float(power):g} kW"
+        return _force_power(overrides, kind, params, at_ms)
     if kind == "setpoint":
-        key, value = next(
-            ((k, params[k]) for k in SETPOINT_PARAMS if params.get(k) is not None), (None, None)
-        )
-        if value is not None and not isinstance(value, int | float):
-            raise ValidationFailed("setpoint needs a numeric params.value (or null to clear)")
-        overrides.setpoint = float(value) if value is not None else None
-        if key == "power_kw" and value is not None:  # a storage device's power, 0 included:
-            overrides.forced_kw = float(value)  # held until the next command
-            overrides.forced_soc_pct = None
-            overrides.forced_until_ms = None
-            overrides.remote = True
-            return f"power set point {float(value):g} kW"
-        return f"setpoint {value}"
+        return _setpoint(overrides, params)
     raise ValidationFailed(f"unknown command kind {kind!r}; known: {', '.join(COMMAND_KINDS)}")
+
+
+def _set_power_limit(overrides: Overrides, params: dict[str, Any]) -> str:
+    value = params.get("limit_kw", params.get("power_limit_kw", params.get("value")))
+    if value is None:
+        overrides.power_limit_kw = None
+        return "power limit removed"
+    if not isinstance(value, int | float) or value < 0:
+        raise ValidationFailed("set_power_limit needs params.limit_kw >= 0 (kW) or null")
+    overrides.power_limit_kw = float(value)
+    return f"power limited to {float(value):g} kW"
+
+
+def _force_power(overrides: Overrides, kind: str, params: dict[str, Any], at_ms: int | None) -> str:
+    """``charge``/``discharge`` at ``power_kw`` (to the target or minimum SOC, for
+    ``duration_s``); a null power hands the device back to its own operation."""
+    power = params.get("power_kw")
+    if power is None:  # the EMS hands the device back to its own operation
+        overrides.forced_kw = overrides.forced_soc_pct = overrides.forced_until_ms = None
+        overrides.remote = False
+        return "back to its own operation"
+    if not isinstance(power, int | float) or power <= 0:
+        raise ValidationFailed(f"{kind} needs params.power_kw > 0 (kW) or null")
+    overrides.forced_kw = float(power) if kind == "charge" else -float(power)
+    soc = params.get("target_soc_pct" if kind == "charge" else "min_soc_pct")
+    overrides.forced_soc_pct = float(soc) if isinstance(soc, int | float) else None
+    duration_s = params.get("duration_s")
+    overrides.forced_until_ms = (
+        int(at_ms + duration_s * 1000)
+        if isinstance(duration_s, int | float) and at_ms is not None
+        else None
+    )
+    overrides.remote = overrides.forced_until_ms is not None
+    return f"{kind} at {float(power):g} kW"
+
+
+def _setpoint(overrides: Overrides, params: dict[str, Any]) -> str:
+    """The first of ``SETPOINT_PARAMS`` given; a storage device's ``power_kw`` (0 included)
+    is held until the next command."""
+    key, value = next(
+        ((k, params[k]) for k in SETPOINT_PARAMS if params.get(k) is not None), (None, None)
+    )
+    if value is not None and not isinstance(value, int | float):
+        raise ValidationFailed("setpoint needs a numeric params.value (or null to clear)")
+    overrides.setpoint = float(value) if value is not None else None
+    if key == "power_kw" and value is not None:
+        overrides.forced_kw = float(value)
+        overrides.forced_soc_pct = None
+        overrides.forced_until_ms = None
+        overrides.remote = True
+        return f"power set point {float(value):g} kW"
+    return f"setpoint {value}"
 
 
 @dataclass

@@ -6,7 +6,7 @@ history follows ``command.updated`` events, so a state change shows without relo
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -286,13 +286,38 @@ def register() -> None:
             _show(user, data)
 
 
+def _reading_follower(
+    data: AssetData, values: dict[str, ui.label], live: ui.echart
+) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
+    """The ``readings.stored`` handler of the page: the cards follow the stored readings, the
+    live chart the power (its gaps broken, a lone point a dot)."""
+    asset, zone, metrics = data.asset, data.zone, data.metrics
+    gap_ms = usual_gap_ms([p for p in data.recent if p[1] is not None], _gap_ms(asset))
+
+    async def on_stored(_topic: str, payload: dict[str, Any]) -> None:
+        for entry in payload.get("assets", []):
+            if entry.get("asset_id") != asset.id:
+                continue
+            for key, newest in entry.get("latest", {}).items():
+                if key in values:  # the cards follow the readings as they are stored
+                    values[key].set_text(measured(newest["value"], metrics.get(key, ("", ""))[1]))
+            power = entry.get("latest", {}).get("power_kw")
+            if power is not None:
+                points_ = plain(live.options["series"][0]["data"])
+                point = [wall_ms(int(power["ts"]), zone), float(power["value"])]
+                points_ = points_[:-1] + break_gaps([*points_[-1:], point], gap_ms)
+                live.options["series"][0]["data"] = mark_lone(points_[-600:])  # a lone one: a dot
+                live.update()
+
+    return on_stored
+
+
 def _show(user: Principal, data: AssetData) -> None:
     """The asset's page once its data is in: status, latest values, live power, commands."""
-    asset, zone, metrics = data.asset, data.zone, data.metrics
+    asset, zone = data.asset, data.zone
     on_status = _status_row(data)
     values = _latest_cards(data)
     live = _live_chart(data)
-    gap_ms = usual_gap_ms([p for p in data.recent if p[1] is not None], _gap_ms(asset))
     history = ui.table(
         columns=[
             {"name": n, "label": label, "field": n, "align": "left"} for n, label in COMMAND_COLUMNS
@@ -318,20 +343,7 @@ def _show(user: Principal, data: AssetData) -> None:
         if payload.get("asset_id") == asset.id:  # the badge as GET /assets/{id}/status says
             on_status(payload)
 
-    async def on_stored(_topic: str, payload: dict[str, Any]) -> None:
-        for entry in payload.get("assets", []):
-            if entry.get("asset_id") != asset.id:
-                continue
-            for key, newest in entry.get("latest", {}).items():
-                if key in values:  # the cards follow the readings as they are stored
-                    values[key].set_text(measured(newest["value"], metrics.get(key, ("", ""))[1]))
-            power = entry.get("latest", {}).get("power_kw")
-            if power is not None:
-                points_ = plain(live.options["series"][0]["data"])
-                point = [wall_ms(int(power["ts"]), zone), float(power["value"])]
-                points_ = points_[:-1] + break_gaps([*points_[-1:], point], gap_ms)
-                live.options["series"][0]["data"] = mark_lone(points_[-600:])  # a lone one: a dot
-                live.update()
+    on_stored = _reading_follower(data, values, live)
 
     bus = current().bus
     for unsubscribe in (

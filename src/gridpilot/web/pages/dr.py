@@ -225,11 +225,37 @@ async def _list_page(user: Principal) -> None:
 
 
 async def _detail_page(user: Principal, event_id: int) -> None:
-    shown: dict[str, Any] = {}  # event, rows, site: what the page shows now
-    missing = ui.label(f"No DR event {event_id} you may see.").props("data-testid=dr-missing")
-    missing.set_visibility(False)
+    page = _EventDetail(user, event_id)
+    await page.refresh()
+    _follow({catalogue.DR_EVENT_UPDATED.name: page.on_event,
+             catalogue.DR_EVENT_PERFORMANCE.name: page.on_measured,
+             catalogue.COMMAND_UPDATED.name: page.on_command}, page.apply)  # fmt: skip
 
-    async def cancel() -> None:
+
+class _EventDetail:
+    """One event's page: head, baseline/target/actual chart and dispatch, kept current from
+    the bus (the handlers note in ``pending``, ``apply`` reads what they noted)."""
+
+    def __init__(self, user: Principal, event_id: int) -> None:
+        self.user, self.event_id = user, event_id
+        self.shown: dict[str, Any] = {}  # event, rows, site: what the page shows now
+        self.pending = _Pending()
+        self.missing = ui.label(f"No DR event {event_id} you may see.").props(
+            "data-testid=dr-missing"
+        )
+        self.missing.set_visibility(False)
+        with ui.column().classes("w-full gap-4").props("data-testid=dr-detail") as self.body:
+            self.head = EventHead(user, self.cancel)
+            hint = "Average power per 15 min [kW] of the site's consumption, in the site's time"
+            section("Baseline, target and actual", hint)
+            self.chart = ui.echart(view.event_chart([], "UTC")).classes("w-full h-72")
+            self.chart.props("data-testid=dr-chart")
+            with ui.column().classes("w-full gap-2"):
+                self.tail = EventDispatch()
+
+    async def cancel(self) -> None:
+        event_id = self.event_id
+
         async def do(session: AsyncSession, fresh: Principal) -> tuple[DrEvent, str]:
             event = await service.get_event(session=session, principal=fresh, event_id=event_id)
             previous = await service.cancel_event(
@@ -242,77 +268,62 @@ async def _detail_page(user: Principal, event_id: int) -> None:
             done = await act(do, need=Permission.CONFIGURE, done="Event cancelled")
             if done is not None:
                 await events.publish(current().bus, [events.changed(done[0], done[1], now_ms())])
-                await refresh()
+                await self.refresh()
 
         confirm("Cancel this event?", "Dispatch stops and the site's commands are restored.",
                 go, "Cancel event")  # fmt: skip
 
-    with ui.column().classes("w-full gap-4").props("data-testid=dr-detail") as body:
-        head = EventHead(user, cancel)
-        hint = "Average power per 15 min [kW] of the site's consumption, in the site's time"
-        section("Baseline, target and actual", hint)
-        chart = ui.echart(view.event_chart([], "UTC")).classes("w-full h-72")
-        chart.props("data-testid=dr-chart")
-        with ui.column().classes("w-full gap-2"):
-            tail = EventDispatch()
-
-    def render() -> None:
+    def render(self) -> None:
         """Head and chart from what the page holds (no database), in place."""
-        event, rows, site = shown["event"], shown["rows"], shown["site"]
-        head.show(event, rows, site)
-        chart.options.clear()
-        chart.options.update(view.event_chart(rows, site.timezone if site else "UTC"))
-        chart.update()
+        event, rows, site = self.shown["event"], self.shown["rows"], self.shown["site"]
+        self.head.show(event, rows, site)
+        self.chart.options.clear()
+        self.chart.options.update(view.event_chart(rows, site.timezone if site else "UTC"))
+        self.chart.update()
 
-    async def dispatch_part() -> None:
+    async def dispatch_part(self) -> None:
         async with current().session() as session:
-            plan = await dispatch.dispatch_of(session=session, event_id=event_id)
-        tail.show(plan, shown["site"], shown["event"].status)
+            plan = await dispatch.dispatch_of(session=session, event_id=self.event_id)
+        self.tail.show(plan, self.shown["site"], self.shown["event"].status)
 
-    async def refresh() -> None:
+    async def refresh(self) -> None:
         try:
             async with current().session() as session:
-                event = await service.get_event(session=session, principal=user,
-                                                event_id=event_id)  # fmt: skip
+                event = await service.get_event(session=session, principal=self.user,
+                                                event_id=self.event_id)  # fmt: skip
                 rows = await service.intervals(session=session, event_id=event.id)
-                sites = {s.id: s for s in await list_sites(session=session, principal=user)}
+                sites = {s.id: s for s in await list_sites(session=session, principal=self.user)}
         except NotFound:
-            body.set_visibility(False)
-            missing.set_visibility(True)
+            self.body.set_visibility(False)
+            self.missing.set_visibility(True)
             return
-        shown.update(event=event, rows=view.intervals_of(rows), site=sites.get(event.site_id))
-        render()
-        await dispatch_part()
+        self.shown.update(event=event, rows=view.intervals_of(rows), site=sites.get(event.site_id))
+        self.render()
+        await self.dispatch_part()
 
-    await refresh()
-    pending = _Pending()
+    async def on_event(self, _topic: str, payload: dict[str, Any]) -> None:
+        if int(payload.get("event_id") or 0) == self.event_id:
+            self.pending.reload = True
 
-    async def on_event(_topic: str, payload: dict[str, Any]) -> None:
-        if int(payload.get("event_id") or 0) == event_id:
-            pending.reload = True
+    async def on_measured(self, _topic: str, payload: dict[str, Any]) -> None:
+        if int(payload.get("event_id") or 0) == self.event_id:
+            self.pending.measured.append(payload)
 
-    async def on_measured(_topic: str, payload: dict[str, Any]) -> None:
-        if int(payload.get("event_id") or 0) == event_id:
-            pending.measured.append(payload)
-
-    async def on_command(_topic: str, payload: dict[str, Any]) -> None:
-        event = shown.get("event")
+    async def on_command(self, _topic: str, payload: dict[str, Any]) -> None:
+        event = self.shown.get("event")
         if event is not None and payload.get("site_id") == event.site_id:
-            pending.dispatch = True
+            self.pending.dispatch = True
 
-    async def apply() -> None:
-        reload, again, measured = pending.take()
+    async def apply(self) -> None:
+        reload, again, measured = self.pending.take()
         if reload:
-            await refresh()  # reads the intervals and the dispatch too
+            await self.refresh()  # reads the intervals and the dispatch too
             return
-        if "rows" in shown and any([view.apply_measured(shown["rows"], p) for p in measured]):
-            render()
-        if again and "event" in shown:
-            await dispatch_part()
-
-    _follow({catalogue.DR_EVENT_UPDATED.name: on_event,
-             catalogue.DR_EVENT_PERFORMANCE.name: on_measured,
-             catalogue.COMMAND_UPDATED.name: on_command}, apply)  # fmt: skip
+        rows = self.shown.get("rows")
+        if rows is not None and any([view.apply_measured(rows, p) for p in measured]):
+            self.render()
+        if again and "event" in self.shown:
+            await self.dispatch_part()
 
 
 def register() -> None:
