@@ -9,9 +9,9 @@ import pytest
 from tests.sim.helpers import JUNE_MONDAY, ctx, run
 
 from gridpilot.core.errors import ValidationFailed
-from gridpilot.sim.live import LiveSimulator, apply_command
 from gridpilot.sim.model import Overrides
 from gridpilot.sim.provision import SimAsset
+from gridpilot.sim.realtime import LiveSimulator, apply_command
 from gridpilot.sim.scenarios import building, portfolio
 from gridpilot.sim.storage import Battery
 

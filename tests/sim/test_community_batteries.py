@@ -26,9 +26,9 @@ from gridpilot.sim.backfill import backfill
 from gridpilot.sim.commands import LocalCommandLink
 from gridpilot.sim.community_scenario import COMMUNITY_PREFIX, community
 from gridpilot.sim.generate import Accumulator, generate
-from gridpilot.sim.live import LiveSimulator
 from gridpilot.sim.model import apply_command, split_parts
 from gridpilot.sim.provision import SimAsset, provision, with_parts
+from gridpilot.sim.realtime import LiveSimulator
 from gridpilot.sim.sinks import IngestSink
 from gridpilot.sim.storage import Battery
 from gridpilot.telemetry import service as telemetry_service

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from tests.sim.helpers import JUNE_MONDAY, ctx, run
 
-from gridpilot.sim.live import LiveSimulator
 from gridpilot.sim.model import apply_command
 from gridpilot.sim.provision import SimAsset
+from gridpilot.sim.realtime import LiveSimulator
 from gridpilot.sim.scenarios import building, portfolio
 from gridpilot.sim.storage import Battery, EvCharger
 

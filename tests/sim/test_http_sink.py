@@ -5,8 +5,8 @@ from __future__ import annotations
 from gridpilot.auth.permissions import Role
 from gridpilot.core.timestamps import now_ms
 from gridpilot.sim.generate import Accumulator, generate
-from gridpilot.sim.live import LiveSimulator
 from gridpilot.sim.provision import provision
+from gridpilot.sim.realtime import LiveSimulator
 from gridpilot.sim.sinks import HttpSink
 
 

@@ -7,9 +7,9 @@ import asyncio
 import numpy as np
 from numpy.typing import NDArray
 
-from gridpilot.sim.live import LiveSimulator
 from gridpilot.sim.noise import Array
 from gridpilot.sim.provision import SimAsset, provision
+from gridpilot.sim.realtime import LiveSimulator
 
 
 class StoppingSink:

@@ -15,9 +15,9 @@ from tests.conftest import _service_missing
 from gridpilot.core.mqtt import MqttEndpoint
 from gridpilot.sim.community_scenario import community
 from gridpilot.sim.generate import Accumulator, generate
-from gridpilot.sim.live import LiveSimulator
 from gridpilot.sim.mqtt_devices import MqttDevices
 from gridpilot.sim.provision import SimAsset
+from gridpilot.sim.realtime import LiveSimulator
 from gridpilot.sim.scenarios import factory
 
 ENDPOINT = MqttEndpoint("127.0.0.1", 1883)

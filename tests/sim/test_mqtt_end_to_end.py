@@ -12,9 +12,9 @@ from tests.control.conftest import mqtt_settings
 
 from gridpilot.auth.permissions import Role
 from gridpilot.core.mqtt import MqttEndpoint
-from gridpilot.sim.live import LiveSimulator
 from gridpilot.sim.mqtt_devices import MqttDevices
 from gridpilot.sim.provision import provision
+from gridpilot.sim.realtime import LiveSimulator
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from gridpilot.assets import service as assets_service
 from gridpilot.control import service as control_service
 from gridpilot.core.timestamps import MS_PER_DAY, MS_PER_MIN, now_ms
 from gridpilot.sim.backfill import backfill, segments
-from gridpilot.sim.live import LiveSimulator
 from gridpilot.sim.noise import Array
 from gridpilot.sim.provision import SIMULATOR, SimAsset, provision
+from gridpilot.sim.realtime import LiveSimulator
 from gridpilot.telemetry import service as telemetry_service
 
 

@@ -36,9 +36,9 @@ async def run_live(
     from gridpilot.db.engine import make_engine, make_sessionmaker
     from gridpilot.db.migrate import upgrade
     from gridpilot.live.bus import make_bus, start_bus
-    from gridpilot.sim.live import LiveSimulator
     from gridpilot.sim.mqtt_devices import MqttDevices
     from gridpilot.sim.provision import provision
+    from gridpilot.sim.realtime import LiveSimulator
     from gridpilot.sim.sinks import HttpSink
 
     engine = make_engine(settings)

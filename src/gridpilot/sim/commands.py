@@ -32,7 +32,7 @@ from gridpilot.control.wakeup import CommandWakeup
 from gridpilot.core.bus import EventBus
 from gridpilot.core.tasks import cancel_and_wait, finish_then_cancel, reraise_if_stopping
 from gridpilot.core.timestamps import now_ms
-from gridpilot.sim.live import LiveSimulator
+from gridpilot.sim.realtime import LiveSimulator
 
 log = logging.getLogger(__name__)
 

@@ -23,9 +23,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from gridpilot.core.mqtt import MqttEndpoint
-from gridpilot.sim.live import LiveSimulator
 from gridpilot.sim.noise import Array
 from gridpilot.sim.provision import SimAsset
+from gridpilot.sim.realtime import LiveSimulator
 from gridpilot.sim.site_specs import CER
 
 log = logging.getLogger(__name__)

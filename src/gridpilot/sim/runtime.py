@@ -21,8 +21,8 @@ from gridpilot.core.runtime import Slot
 from gridpilot.core.tasks import STOP_GRACE_S, cancel_and_wait, finish_then_cancel
 from gridpilot.sim.commands import LocalCommandLink
 from gridpilot.sim.firmware import FirmwareParticipant
-from gridpilot.sim.live import LiveSimulator
 from gridpilot.sim.provision import provision
+from gridpilot.sim.realtime import LiveSimulator
 from gridpilot.sim.schemas import (
     ALL_SCENARIOS,
     AnomalyInject,
