@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, WebSocket
 
 from gridpilot.core.runtime import runtime_of
+from gridpilot.live.connection import serve_live
 from gridpilot.live.hub import LIVE
-from gridpilot.live.session import serve_live
 
 router = APIRouter(tags=["live"])
 
