@@ -24,7 +24,7 @@ from tests.dr.sim_loop import STEP_MS, SimSite
 
 from gridpilot.dr.tasks import DrRuntime
 from gridpilot.sim.generate import generate
-from gridpilot.sim.storage import Battery
+from gridpilot.sim.storage_devices import Battery
 
 MIN = 60_000
 #: The simulated battery: 100 kWh, 40 kW; its own pattern discharges 18-22 h local at

@@ -13,7 +13,7 @@ from gridpilot.sim.model import Overrides
 from gridpilot.sim.provision import SimAsset
 from gridpilot.sim.realtime import LiveSimulator, apply_command
 from gridpilot.sim.scenarios import building, portfolio
-from gridpilot.sim.storage import Battery
+from gridpilot.sim.storage_devices import Battery
 
 
 def test_apply_command_kinds_and_bad_parameters():

@@ -30,7 +30,7 @@ from gridpilot.sim.model import apply_command, split_parts
 from gridpilot.sim.provision import SimAsset, provision, with_parts
 from gridpilot.sim.realtime import LiveSimulator
 from gridpilot.sim.sinks import IngestSink
-from gridpilot.sim.storage import Battery
+from gridpilot.sim.storage_devices import Battery
 from gridpilot.telemetry import service as telemetry_service
 
 HOUR = 3_600_000

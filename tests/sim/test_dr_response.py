@@ -24,7 +24,7 @@ from gridpilot.sim.dr_response import (
 )
 from gridpilot.sim.factory import InjectionMolding
 from gridpilot.sim.model import Overrides, apply_command
-from gridpilot.sim.storage import Battery
+from gridpilot.sim.storage_devices import Battery
 
 NOON_MS = JUNE_MONDAY + 10 * 3_600_000  # 12:00 in Rome (CEST): the office is full
 

@@ -15,7 +15,7 @@ from gridpilot.sim.model import apply_command
 from gridpilot.sim.provision import SimAsset
 from gridpilot.sim.realtime import LiveSimulator
 from gridpilot.sim.scenarios import building, portfolio
-from gridpilot.sim.storage import Battery, EvCharger
+from gridpilot.sim.storage_devices import Battery, EvCharger
 
 TEN_LOCAL = JUNE_MONDAY + 8 * 3_600_000  # 10:00 in Rome (CEST): the battery's pattern charges
 HOUR = 3_600_000

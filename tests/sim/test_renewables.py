@@ -12,7 +12,7 @@ from gridpilot.sim.clock import MS_PER_DAY, MS_PER_HOUR, grid
 from gridpilot.sim.generate import Accumulator, generate
 from gridpilot.sim.model import Overrides
 from gridpilot.sim.solar import PvPlant, solar_elevation_deg
-from gridpilot.sim.storage import Battery, EvCharger
+from gridpilot.sim.storage_devices import Battery, EvCharger
 from gridpilot.sim.wind import WindTurbine, power_fraction
 
 LAT, LON = 44.418, 12.204

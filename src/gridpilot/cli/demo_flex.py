@@ -30,7 +30,7 @@ from gridpilot.flex import service as flex
 from gridpilot.flex.schedule_schemas import ScheduleRequest
 from gridpilot.flex.schemas import BatteryCreate, EVChargerCreate, ResourceUpdate
 from gridpilot.sim.scenarios import SCENARIOS, scenario_sites
-from gridpilot.sim.storage import Battery
+from gridpilot.sim.storage_devices import Battery
 
 SOLAR = "Sim solar park (Ravenna)"
 BUILDING = "Sim office building (Milan)"

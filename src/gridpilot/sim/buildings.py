@@ -17,7 +17,7 @@ from gridpilot.sim.clock import LocalTime
 from gridpilot.sim.model import ENERGY_REGISTER, SimContext, apply_overrides, part_metric
 from gridpilot.sim.noise import Array
 from gridpilot.sim.solar import PvPlant, solar_elevation_deg
-from gridpilot.sim.storage import STORAGE_REGISTERS, Battery
+from gridpilot.sim.storage_devices import STORAGE_REGISTERS, Battery
 
 #: The office's usual room setpoint [degC] and the HVAC's saving per kelvin away from it.
 USUAL_SETPOINT_C, SAVING_PER_K = 22.0, 0.06

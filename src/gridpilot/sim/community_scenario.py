@@ -7,7 +7,7 @@ from gridpilot.sim import noise
 from gridpilot.sim.buildings import CommunityMember
 from gridpilot.sim.demo_tariffs import COMMUNITY_MEMBERS
 from gridpilot.sim.site_specs import CER, FLEET, AssetSpec, SiteSpec
-from gridpilot.sim.storage import Battery
+from gridpilot.sim.storage_devices import Battery
 
 #: (profile, base kW, extra kW when open or at peaks, PV kWp) of the community's businesses.
 BUSINESSES = (

@@ -27,7 +27,7 @@ from gridpilot.sim.factory import (
 )
 from gridpilot.sim.site_specs import AssetSpec, SiteSpec
 from gridpilot.sim.solar import PvPlant
-from gridpilot.sim.storage import Battery, EvCharger
+from gridpilot.sim.storage_devices import Battery, EvCharger
 from gridpilot.sim.wind import WindTurbine
 
 
