@@ -11,7 +11,7 @@ from gridpilot.core.bus import InProcessBus
 from gridpilot.core.errors import Unavailable
 from gridpilot.core.metrics import Metrics
 from gridpilot.core.timestamps import MS_PER_HOUR, now_ms
-from gridpilot.telemetry.storage import SeriesStat, series_stats
+from gridpilot.telemetry.reading_store import SeriesStat, series_stats
 from gridpilot.telemetry.writer import ReadingWriter
 
 

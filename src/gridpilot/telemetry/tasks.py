@@ -25,9 +25,9 @@ from gridpilot.core.settings import Settings
 from gridpilot.core.tasks import cancel_all, finish_then_cancel, reraise_if_stopping
 from gridpilot.core.timestamps import now_ms
 from gridpilot.telemetry.lookups import Lookups
+from gridpilot.telemetry.reading_store import make_store
 from gridpilot.telemetry.retention import RetentionReport, apply_retention, delete_asset_telemetry
 from gridpilot.telemetry.rollups import refresh_pending
-from gridpilot.telemetry.storage import make_store
 from gridpilot.telemetry.validation import (
     HIDDEN,
     AssetTarget,

@@ -32,7 +32,7 @@ from gridpilot.core import events as catalogue
 from gridpilot.core.bus import EventBus
 from gridpilot.core.errors import Unavailable
 from gridpilot.core.metrics import Metrics
-from gridpilot.telemetry.storage import ReadingStore, SeriesStat
+from gridpilot.telemetry.reading_store import ReadingStore, SeriesStat
 from gridpilot.telemetry.validation import Rows
 
 log = logging.getLogger(__name__)

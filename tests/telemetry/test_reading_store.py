@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import text
 
 from gridpilot.core.timestamps import MS_PER_DAY, MS_PER_HOUR, now_ms
-from gridpilot.telemetry import storage
-from gridpilot.telemetry.storage import SeriesStat, make_store
+from gridpilot.telemetry import reading_store
+from gridpilot.telemetry.reading_store import SeriesStat, make_store
 
 ASSET, OTHER, METRIC = 7, 8, 3
 START = now_ms() // 1000 * 1000 - 2 * MS_PER_HOUR
@@ -113,8 +113,8 @@ async def test_readings_are_not_stored_when_the_pending_range_cannot_be(
     store, sessions, monkeypatch
 ):
     broken = "INSERT INTO rollup_pending_missing VALUES (1)"
-    monkeypatch.setattr(storage, "PG_PENDING_SQL", broken)
-    monkeypatch.setattr(storage, "SQLITE_PENDING_SQL", broken)
+    monkeypatch.setattr(reading_store, "PG_PENDING_SQL", broken)
+    monkeypatch.setattr(reading_store, "SQLITE_PENDING_SQL", broken)
     with pytest.raises(Exception, match="rollup_pending_missing"):
         await store.write({(ASSET, METRIC, START): 1.0})
     assert await readings(sessions) == []  # one transaction: nothing half-written
