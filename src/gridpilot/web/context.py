@@ -19,7 +19,7 @@ from gridpilot.web.tokens import TokenStore
 @dataclass
 class WebContext:
     app: FastAPI
-    #: The logged-in browsers' tokens (``web.session``), in memory only.
+    #: The logged-in browsers' tokens (``web.dashboard_auth``), in memory only.
     tokens: TokenStore = field(default_factory=TokenStore)
 
     @property

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gridpilot.auth.permissions import Permission, Principal
 from gridpilot.core.errors import GridpilotError
 from gridpilot.web.context import current
-from gridpilot.web.session import principal as session_principal
+from gridpilot.web.dashboard_auth import principal as session_principal
 
 T = TypeVar("T")
 

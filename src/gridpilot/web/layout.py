@@ -15,7 +15,7 @@ from gridpilot.core import events as catalogue
 from gridpilot.core.timestamps import now_ms
 from gridpilot.web import palette
 from gridpilot.web.context import current
-from gridpilot.web.session import log_out, principal
+from gridpilot.web.dashboard_auth import log_out, principal
 from gridpilot.web.toasts import ToastGate, wanted
 
 #: (label, path, permission needed or None)

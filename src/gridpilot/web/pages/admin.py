@@ -22,8 +22,8 @@ from gridpilot.auth.permissions import Permission, Principal, Role
 from gridpilot.auth.revocation import rights_cache
 from gridpilot.core.errors import GridpilotError
 from gridpilot.web.context import current
+from gridpilot.web.dashboard_auth import principal as session_principal
 from gridpilot.web.layout import frame, painted, require_login
-from gridpilot.web.session import principal as session_principal
 
 ROLES = [r.value for r in Role]
 KEY_ROLES = [Role.SERVICE.value, Role.VIEWER.value]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from nicegui import ui
 
 from gridpilot.auth.login_guard import client_address
-from gridpilot.web.session import MfaPending, complete_mfa, log_in, principal
+from gridpilot.web.dashboard_auth import MfaPending, complete_mfa, log_in, principal
 
 
 def safe_target(redirect_to: str) -> str:
