@@ -20,7 +20,7 @@ from tests.dr.sim_loop import QUARTER_MS, STEP_MS, SimSite
 
 from gridpilot.analytics.forecast import Forecast
 from gridpilot.dr.tasks import DrRuntime
-from gridpilot.insights.forecasts.storage import store_forecast
+from gridpilot.insights.forecasts.forecast_store import store_forecast
 from gridpilot.sim.buildings import BuildingHvac, Lighting, PlugLoads
 
 LAT, LON = 45.464, 9.190

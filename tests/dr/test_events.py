@@ -22,7 +22,7 @@ from tests.dr.dr_data import (
 
 from gridpilot.analytics.forecast import Forecast
 from gridpilot.auth.permissions import Role
-from gridpilot.insights.forecasts.storage import store_forecast
+from gridpilot.insights.forecasts.forecast_store import store_forecast
 
 SEED = "/api/dr-events"
 EVENTS = "/api/v1/dr-events"

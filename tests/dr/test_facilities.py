@@ -11,7 +11,7 @@ from tests.insights.kpis.kpi_test_data import make_asset, make_site
 
 from gridpilot.analytics.forecast import Forecast
 from gridpilot.core.timestamps import iso, now_ms
-from gridpilot.insights.forecasts.storage import store_forecast
+from gridpilot.insights.forecasts.forecast_store import store_forecast
 
 QUARTER = 15 * 60_000
 HOUR = 4 * QUARTER

@@ -10,7 +10,7 @@ from tests.insights.kpis.kpi_test_data import add_tariff, make_asset, make_site
 
 from gridpilot.analytics.forecast import Forecast
 from gridpilot.core.timestamps import MS_PER_DAY, now_ms
-from gridpilot.insights.forecasts.storage import store_forecast
+from gridpilot.insights.forecasts.forecast_store import store_forecast
 
 QUARTER_MS = 15 * 60_000
 #: 0.40 EUR/kWh from 08:00 to 20:00 (UTC site), 0.10 otherwise; no holidays.

@@ -12,7 +12,7 @@ from tests.insights.kpis.kpi_test_data import make_asset
 from gridpilot.auth.permissions import Role
 from gridpilot.core.timestamps import now_ms
 from gridpilot.flex.tasks import FlexRuntime
-from gridpilot.insights.forecasts.storage import store_forecast
+from gridpilot.insights.forecasts.forecast_store import store_forecast
 
 
 async def commands_of(client, headers, asset: int) -> list[dict]:

@@ -21,7 +21,7 @@ from gridpilot.auth.permissions import Role
 from gridpilot.core.timestamps import MS_PER_DAY, now_ms
 from gridpilot.flex.shaving_runtime import PeakShavingRuntime
 from gridpilot.flex.tasks import FlexRuntime
-from gridpilot.insights.forecasts.storage import store_forecast
+from gridpilot.insights.forecasts.forecast_store import store_forecast
 
 CONTRACT_KW = 100.0
 STEP_S = 5

@@ -41,7 +41,7 @@ from gridpilot.balance.service import site_balances
 from gridpilot.core.errors import ValidationFailed
 from gridpilot.core.timestamps import MS_PER_DAY, MS_PER_HOUR, MS_PER_MIN
 from gridpilot.dr.weather_baseline import WEATHER, history_start_ms, weather_event_baseline
-from gridpilot.insights.forecasts.storage import forecast_of, latest_stored
+from gridpilot.insights.forecasts.forecast_store import forecast_of, latest_stored
 
 STEP_MS = 15 * MS_PER_MIN
 #: The method of an event when none is asked for: all 10 of the last 10 weekdays (4 of 4

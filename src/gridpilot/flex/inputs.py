@@ -37,8 +37,8 @@ from gridpilot.core.errors import GridpilotError, ValidationFailed
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import MS_PER_HOUR, iso
 from gridpilot.flex.prices import step_prices
+from gridpilot.insights.forecasts.forecast_store import forecast_of, latest_stored
 from gridpilot.insights.forecasts.site import forecast_site
-from gridpilot.insights.forecasts.storage import forecast_of, latest_stored
 from gridpilot.insights.forecasts.weather import SiteLocation, WeatherSource
 from gridpilot.insights.kpis.tariffs import pricing_versions
 from gridpilot.telemetry.queries import latest_values

@@ -8,9 +8,9 @@ from gridpilot.analytics.forecast import Forecast
 from gridpilot.analytics.forecast_bounds import is_exact
 from gridpilot.core.timestamps import iso
 from gridpilot.insights.forecasts.asset import SCHEDULE_INPUT
+from gridpilot.insights.forecasts.forecast_store import METRIC, points_of
 from gridpilot.insights.forecasts.generation import is_physical
 from gridpilot.insights.forecasts.schemas import ForecastOut, ForecastPoint
-from gridpilot.insights.forecasts.storage import METRIC, points_of
 from gridpilot.insights.forecasts.target import Target
 
 SCHEDULE_NOTE = (

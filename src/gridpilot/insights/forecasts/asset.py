@@ -17,10 +17,10 @@ from gridpilot.core.errors import ValidationFailed
 from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import MS_PER_DAY
 from gridpilot.insights.data import load_series
+from gridpilot.insights.forecasts.forecast_store import METRIC
 from gridpilot.insights.forecasts.generation import generator_forecast
 from gridpilot.insights.forecasts.sensor_weather import regressors
 from gridpilot.insights.forecasts.site import native_step_ms
-from gridpilot.insights.forecasts.storage import METRIC
 from gridpilot.insights.forecasts.storage_plans import planned_storage_kw
 from gridpilot.insights.forecasts.target import Target
 from gridpilot.insights.forecasts.weather import WeatherSource

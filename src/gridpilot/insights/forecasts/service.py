@@ -21,9 +21,9 @@ from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import MS_PER_DAY, MS_PER_HOUR
 from gridpilot.insights.forecasts.answer import answer
 from gridpilot.insights.forecasts.asset import forecast_with_note
+from gridpilot.insights.forecasts.forecast_store import forecast_of, latest_stored, window
 from gridpilot.insights.forecasts.schemas import ForecastOut
 from gridpilot.insights.forecasts.site import BASIC, QUANTITIES, forecast_site, generation_fleet
-from gridpilot.insights.forecasts.storage import forecast_of, latest_stored, window
 from gridpilot.insights.forecasts.target import Target, resolve_target
 from gridpilot.insights.forecasts.weather import WeatherSource
 

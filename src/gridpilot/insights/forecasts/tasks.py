@@ -28,14 +28,14 @@ from gridpilot.core.timestamps import MS_PER_DAY, now_ms
 from gridpilot.db.schedules import claimed_periodic
 from gridpilot.insights.data import SYSTEM
 from gridpilot.insights.forecasts.answer import peak_of
-from gridpilot.insights.forecasts.service import HORIZONS
-from gridpilot.insights.forecasts.site import BASIC, forecast_site
-from gridpilot.insights.forecasts.storage import (
+from gridpilot.insights.forecasts.forecast_store import (
     METRIC,
     delete_old_forecasts,
     store_forecast,
     window,
 )
+from gridpilot.insights.forecasts.service import HORIZONS
+from gridpilot.insights.forecasts.site import BASIC, forecast_site
 from gridpilot.insights.forecasts.target import site_target
 from gridpilot.insights.forecasts.weather import WeatherSource, make_weather_source
 
