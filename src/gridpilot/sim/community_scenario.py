@@ -47,68 +47,78 @@ SUBSTATIONS = ("AC001E00345", "AC001E00346")
 COMMUNITY_PREFIX = "CER Bari: "
 
 
+#: Where the community is (Bari); its members stand a few hundred metres apart around it.
+LAT, LON = 41.117, 16.872
+
+
 def community(seed: int = 42, households: int = 16) -> list[SiteSpec]:
     """``households`` homes (40 % with 3-6 kWp PV) and four small businesses (20 in all), each
     its own site: a site meters one point of delivery (POD), as the community domain needs.
     Members in ``COMMUNITY_BATTERIES`` have batteries behind their POD: assets of their own
     (kind battery, role storage, fleet topics), driven by the member's model (``part_of``)."""
-    lat, lon = 41.117, 16.872
+    return [
+        _member_site(n, name, model) for n, (name, model) in enumerate(_members(seed, households))
+    ]
+
+
+def _members(seed: int, households: int) -> list[tuple[str, CommunityMember]]:
+    """The households (PV and base load drawn from ``seed``), then the businesses."""
     members = []
     for i in range(households):
         name = f"Household {i + 1:02d}"
         u = noise.uniform(seed, "community/household", [i, i + 1000, i + 2000])
         pv = round(3.0 + 3.0 * float(u[1]), 1) if u[0] < 0.4 else 0.0
-        model = CommunityMember(lat, lon, "household", 0.15 + 0.2 * float(u[2]), 1.2, pv,
+        model = CommunityMember(LAT, LON, "household", 0.15 + 0.2 * float(u[2]), 1.2, pv,
                                 batteries=member_batteries(name))  # fmt: skip
         members.append((name, model))
     for j, (profile, base, peak, pv) in enumerate(BUSINESSES):
         name = f"{profile.capitalize()} {j + 1}"
-        model = CommunityMember(lat, lon, profile, base, peak, pv, kind="building",
+        model = CommunityMember(LAT, LON, profile, base, peak, pv, kind="building",
                                 batteries=member_batteries(name))  # fmt: skip
         members.append((name, model))
-    sites = []
-    for n, (name, model) in enumerate(members):
-        substation = SUBSTATIONS[n % 2]
-        device_id = f"CER-DEV-{n + 1:03d}"
-        asset = AssetSpec(
-            name,
-            device_id,
-            model,
-            model.pv_kw or None,
-            role="prosumer" if model.pv_kw else "consumer",
-            attributes={
-                "pod_code": f"IT001E{40_000_000 + 1_237 * (n + 1):08d}",
-                "primary_substation": substation,
-                "pv_kwp": model.pv_kw,
-            },
+    return members
+
+
+def _member_site(n: int, name: str, model: CommunityMember) -> SiteSpec:
+    """Member ``n``'s site: its POD meter (a prosumer with PV) and the batteries behind it."""
+    substation = SUBSTATIONS[n % 2]
+    device_id = f"CER-DEV-{n + 1:03d}"
+    asset = AssetSpec(
+        name,
+        device_id,
+        model,
+        model.pv_kw or None,
+        role="prosumer" if model.pv_kw else "consumer",
+        attributes={
+            "pod_code": f"IT001E{40_000_000 + 1_237 * (n + 1):08d}",
+            "primary_substation": substation,
+            "pv_kwp": model.pv_kw,
+        },
+    )
+    batteries = tuple(
+        AssetSpec(
+            battery_asset_name(name, part),
+            f"{device_id}-{part.upper()}",
+            battery,
+            battery.rated_kw,
+            role="storage",
+            part_of=(device_id, part),
+            topics=FLEET,
         )
-        batteries = tuple(
-            AssetSpec(
-                battery_asset_name(name, part),
-                f"{device_id}-{part.upper()}",
-                battery,
-                battery.rated_kw,
-                role="storage",
-                part_of=(device_id, part),
-                topics=FLEET,
-            )
-            for part, battery in model.batteries
-        )
-        sites.append(
-            SiteSpec(
-                COMMUNITY_PREFIX + name,
-                "Europe/Rome",
-                # a few hundred metres apart, so the map shows each member
-                round(lat + 0.004 * (n // 5 - 2), 4),
-                round(lon + 0.005 * (n % 5 - 2), 4),
-                (asset, *batteries),
-                None,
-                f"Member of the renewable energy community (CER) of Bari; POD under "
-                f"primary substation {substation}."
-                + (" A home battery behind the POD." if len(batteries) == 1 else "")
-                + (f" {len(batteries)} batteries behind the POD." if len(batteries) > 1 else ""),
-                topics=CER,
-                tariff=COMMUNITY_MEMBERS,
-            )
-        )
-    return sites
+        for part, battery in model.batteries
+    )
+    return SiteSpec(
+        COMMUNITY_PREFIX + name,
+        "Europe/Rome",
+        # a few hundred metres apart, so the map shows each member
+        round(LAT + 0.004 * (n // 5 - 2), 4),
+        round(LON + 0.005 * (n % 5 - 2), 4),
+        (asset, *batteries),
+        None,
+        f"Member of the renewable energy community (CER) of Bari; POD under "
+        f"primary substation {substation}."
+        + (" A home battery behind the POD." if len(batteries) == 1 else "")
+        + (f" {len(batteries)} batteries behind the POD." if len(batteries) > 1 else ""),
+        topics=CER,
+        tariff=COMMUNITY_MEMBERS,
+    )
