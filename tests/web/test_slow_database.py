@@ -50,6 +50,7 @@ def _pages(ids: dict[str, int]) -> list[tuple[str, str]]:
         ("/kpis", "KPIs"),
         ("/reports", "Reports"),
         ("/schedules", "Schedules"),
+        ("/groups", "Groups"),
         ("/baselines", "Energy baselines (ISO 50001)"),
         ("/alerts", "Alerts"),
         ("/settings/sites", "Sites and assets"),

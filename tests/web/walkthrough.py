@@ -49,6 +49,7 @@ PAGES = (
     Stop("dr", "/dr"),
     Stop("reports", "/reports"),
     Stop("schedules", "/schedules"),
+    Stop("groups", "/groups"),
     Stop("firmware", "/firmware"),
     Stop("community", "/community/1"),
     Stop("admin", "/admin"),
