@@ -16,7 +16,7 @@ from tests.api.live_server import free_port
 
 from gridpilot.core.bus import InProcessBus
 from gridpilot.core.settings import Settings
-from gridpilot.live.bus import RedisBus, make_bus
+from gridpilot.live.redis_bus import RedisBus, make_bus
 
 WAIT_S = 10.0
 

@@ -36,7 +36,7 @@ from gridpilot.core.settings import Settings
 from gridpilot.core.timestamps import now_ms
 from gridpilot.db.engine import make_engine
 from gridpilot.db.migrate import upgrade
-from gridpilot.live.bus import RedisBus
+from gridpilot.live.redis_bus import RedisBus
 
 pytestmark = pytest.mark.postgres
 T0 = now_ms() // 1000 * 1000 - 3_600_000

@@ -174,3 +174,48 @@ def calendar(
     day_type = np.where(day_of_week == 5, SATURDAY, WORKDAY)
     day_type = np.where((day_of_week == 6) | holiday, SUNDAY_OR_HOLIDAY, day_type)
     return Calendar(bucket, day_of_week, day_type, holiday, n_buckets)
+
+
+def one_hot(codes: np.ndarray, n: int, *, drop_first: bool) -> np.ndarray:
+    """Indicator columns of integer ``codes`` in ``0..n-1`` (the first dropped when asked)."""
+    out = np.zeros((len(codes), n))
+    out[np.arange(len(codes)), codes] = 1.0
+    return out[:, 1:] if drop_first else out
+
+
+def calendar_blocks(cal: Calendar, *, daily: bool, weekly: bool) -> list[tuple[np.ndarray, bool]]:
+    """The calendar's feature blocks, each with whether it is a working weekday's hour profile
+    (the forecaster penalises those more): time of day, day of week (a
+    public holiday at Sunday's level, as it takes the Sunday profile: a Monday holiday at
+    Monday's level would carry the working hours' load into a quiet day), hour profiles per
+    day type and per working weekday."""
+    blocks: list[tuple[np.ndarray, bool]] = []
+    if daily:
+        blocks.append((one_hot(cal.bucket, cal.n_buckets, drop_first=True), False))
+    if not weekly:
+        return blocks
+    day_level = np.where(cal.holiday, 6, cal.day_of_week)
+    blocks.append((one_hot(day_level, 7, drop_first=True), False))
+    if cal.holiday.any():
+        blocks.append((cal.holiday[:, None].astype("float64"), False))
+    if daily:
+        hours = one_hot(cal.bucket * 24 // cal.n_buckets, 24, drop_first=False)
+        blocks.append((hours * (cal.day_type == SATURDAY)[:, None], False))
+        blocks.append((hours * (cal.day_type == SUNDAY_OR_HOLIDAY)[:, None], False))
+        working = cal.day_type == WORKDAY
+        for day in range(5):
+            weekday = hours * (working & (cal.day_of_week == day))[:, None]
+            blocks.append((weekday, True))
+    return blocks
+
+
+def day_groups(cal: Calendar, *, daily: bool, weekly: bool, kinds: int) -> tuple[np.ndarray, int]:
+    """(group of each row, number of groups): time of day x day kind (``kinds`` 3: the day
+    types; 2: working day or not), without the time of day when not ``daily``, one kind when
+    not ``weekly``."""
+    n = len(cal.bucket)
+    kind = cal.day_type if kinds == 3 else cal.day_type != WORKDAY
+    kind = kind.astype("int64") if weekly else np.zeros(n, dtype="int64")
+    if daily:
+        return cal.bucket * kinds + kind, cal.n_buckets * kinds
+    return (cal.day_type.astype("int64"), 3) if kinds == 2 else (kind, 3)

@@ -32,10 +32,9 @@ import pandas as pd
 
 from gridpilot.analytics.calendar_features import (
     MS_PER_DAY,
-    SATURDAY,
-    SUNDAY_OR_HOLIDAY,
-    WORKDAY,
     calendar,
+    calendar_blocks,
+    day_groups,
 )
 from gridpilot.analytics.forecast_residual import (
     PREDICTOR_ORDER,
@@ -103,12 +102,6 @@ class Design:
         return out
 
 
-def _one_hot(codes: np.ndarray, n: int, *, drop_first: bool) -> np.ndarray:
-    out = np.zeros((len(codes), n))
-    out[np.arange(len(codes)), codes] = 1.0
-    return out[:, 1:] if drop_first else out
-
-
 def weather_columns(weather: pd.DataFrame) -> list[np.ndarray]:
     """Regressor columns from ``temperature_c`` and ``irradiance_wm2`` (others are ignored)."""
     cols: list[np.ndarray] = []
@@ -168,30 +161,9 @@ def build_design(
         penalty.append(np.full(block.shape[1], ridge))
 
     daily, weekly = "daily" in periods, "weekly" in periods
-    if daily:
-        add(_one_hot(cal.bucket, cal.n_buckets, drop_first=True), RIDGE_PENALTY)
-    if weekly:
-        # a public holiday takes Sunday's level, as it takes the Sunday profile below: a Monday
-        # holiday at Monday's level would carry the working hours' load into a quiet day
-        day_level = np.where(cal.holiday, 6, cal.day_of_week)
-        add(_one_hot(day_level, 7, drop_first=True), RIDGE_PENALTY)
-        if cal.holiday.any():
-            add(cal.holiday[:, None].astype("float64"), RIDGE_PENALTY)
-        if daily:
-            hour = cal.bucket * 24 // cal.n_buckets
-            hours = _one_hot(hour, 24, drop_first=False)
-            add(hours * (cal.day_type == SATURDAY)[:, None], RIDGE_PENALTY)
-            add(hours * (cal.day_type == SUNDAY_OR_HOLIDAY)[:, None], RIDGE_PENALTY)
-            working = cal.day_type == WORKDAY
-            for day in range(5):
-                add(hours * (working & (cal.day_of_week == day))[:, None], WEEKDAY_HOUR_PENALTY)
-    if daily:
-        kind = cal.day_type.astype("int64") if weekly else np.zeros(n, dtype="int64")
-        profile_group = cal.bucket * 3 + kind
-        n_profile = cal.n_buckets * 3
-    else:
-        profile_group = cal.day_type.astype("int64") if weekly else np.zeros(n, dtype="int64")
-        n_profile = 3
+    for block, weekday_hours in calendar_blocks(cal, daily=daily, weekly=weekly):
+        add(block, WEEKDAY_HOUR_PENALTY if weekday_hours else RIDGE_PENALTY)
+    profile_group, n_profile = day_groups(cal, daily=daily, weekly=weekly, kinds=3)
     source = profile_source if profile_source is not None else np.empty(0)
     means = group_means(source, profile_group[: len(source)], n_profile)
     level = means[profile_group]
@@ -207,12 +179,7 @@ def build_design(
         lags.append(periods["daily"])
     if weekly and n_history * step_ms >= 21 * MS_PER_DAY:
         lags.append(periods["weekly"])
-    if daily:
-        kind = (cal.day_type != 0).astype("int64") if weekly else np.zeros(n, dtype="int64")
-        group = cal.bucket * 2 + kind
-        n_groups = cal.n_buckets * 2
-    else:
-        group, n_groups = cal.day_type.astype("int64"), 3
+    group, n_groups = day_groups(cal, daily=daily, weekly=weekly, kinds=2)
     return Design(np.hstack(cols), lags, group, n_groups, np.concatenate(penalty), level, n_weather)
 
 

@@ -53,7 +53,7 @@ from gridpilot.insights.balance.routes import router as balance_router
 from gridpilot.insights.baselines.routes import router as baselines_router
 from gridpilot.insights.forecasts.routes import router as forecasts_router
 from gridpilot.insights.kpis.routes import router as kpis_router
-from gridpilot.live.bus import make_bus
+from gridpilot.live.redis_bus import make_bus
 from gridpilot.live.routes import router as live_router
 from gridpilot.openadr.routes import router as openadr_router
 from gridpilot.privacy.routes import router as privacy_router

@@ -31,7 +31,7 @@ from gridpilot.core.settings import Settings
 from gridpilot.db.engine import make_engine, make_sessionmaker
 from gridpilot.db.migrate import upgrade
 from gridpilot.db.query_timing import time_queries
-from gridpilot.live.bus import start_bus
+from gridpilot.live.redis_bus import start_bus
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -2,7 +2,7 @@
 
 ``gridpilot ingest`` connects to ``GRIDPILOT_MQTT_URL`` with its own telemetry runtime (writer,
 lookup caches; rollups and retention stay with ``gridpilot serve``) and the event bus of
-``gridpilot.live.bus.make_bus`` (Redis when ``GRIDPILOT_REDIS_URL`` is set). SIGTERM/SIGINT
+``gridpilot.live.redis_bus.make_bus`` (Redis when ``GRIDPILOT_REDIS_URL`` is set). SIGTERM/SIGINT
 stop it gracefully: the batches in progress are stored and acknowledged, the writer drained,
 the session left on the broker (what arrives meanwhile is queued for the next start).
 SIGUSR1 retires the worker for good (scaling down): it leaves the ``$share`` group, stores what
@@ -35,7 +35,7 @@ async def run_worker(settings: Settings, *, client_id: str | None = None) -> Non
     from gridpilot.db.engine import make_engine, make_sessionmaker
     from gridpilot.db.migrate import upgrade
     from gridpilot.ingest.mqtt_runtime import start_mqtt_ingest
-    from gridpilot.live.bus import make_bus, start_bus
+    from gridpilot.live.redis_bus import make_bus, start_bus
     from gridpilot.telemetry.tasks import TelemetryRuntime
 
     engine = make_engine(settings)

@@ -35,7 +35,7 @@ async def run_live(
     from gridpilot.assets.service import ensure_builtin_metrics
     from gridpilot.db.engine import make_engine, make_sessionmaker
     from gridpilot.db.migrate import upgrade
-    from gridpilot.live.bus import make_bus, start_bus
+    from gridpilot.live.redis_bus import make_bus, start_bus
     from gridpilot.sim.mqtt_devices import MqttDevices
     from gridpilot.sim.provision import provision
     from gridpilot.sim.realtime import LiveSimulator
