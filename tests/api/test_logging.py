@@ -127,6 +127,8 @@ def test_gridpilot_serve_logs_json_lines_including_uvicorn(tmp_path):
     finally:
         server.send_signal(signal.SIGINT)
         _, stderr = server.communicate(timeout=30)
+    not_json = [line for line in stderr.splitlines() if line.strip() and not _is_json(line)]
+    assert not not_json, not_json  # every line JSON: name the ones that are not
     lines = [orjson.loads(line) for line in stderr.splitlines() if line.strip()]
     messages = [line["message"] for line in lines]
     assert any(message.startswith("Uvicorn running on") for message in messages), messages
@@ -135,3 +137,11 @@ def test_gridpilot_serve_logs_json_lines_including_uvicorn(tmp_path):
     chatter = {"connection open", "connection closed"}
     assert not [m for m in messages if m in chatter or "[accepted]" in m], messages
     assert all(line["service"] == "gridpilot" for line in lines)
+
+
+def _is_json(line: str) -> bool:
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return True

@@ -73,6 +73,19 @@ async def test_prices_are_stored_replaced_read_and_deleted(client, auth_headers)
             "EUR",
         ),
         ({"prices": [{"start": "2026-12-06T00:00:00", "import_eur_per_kwh": 0.1}]}, "timezone"),
+        (  # a boolean is no price, a string no number (no coercion)
+            {
+                "prices": [
+                    {
+                        "start": "2026-12-06T00:00:00Z",
+                        "import_eur_per_kwh": 0.1,
+                        "export_eur_per_kwh": False,
+                    }
+                ]
+            },
+            "export_eur_per_kwh",
+        ),
+        ({"prices": [{"start": "2026-12-06T00:00:00Z", "import_eur_per_kwh": "0.1"}]}, "number"),
         (
             {
                 "prices": [

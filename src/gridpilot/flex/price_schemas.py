@@ -10,16 +10,17 @@ from typing import Annotated, Literal, Self
 from pydantic import AwareDatetime, Field, model_validator
 
 from gridpilot.core.bodies import Strict
+from gridpilot.flex.schemas import StrictBody
 
 #: Intervals in one request, at most (ten days of quarter hours).
 MAX_PRICES = 1000
 SignedEurPerKwh = Annotated[float, Field(ge=-100, le=100, description="EUR/kWh")]
 
 
-class PriceIn(Strict):
+class PriceIn(StrictBody):
     """One interval's prices: from ``start`` for ``duration_min`` minutes."""
 
-    start: AwareDatetime = Field(examples=["2026-12-06T00:00:00+01:00"])
+    start: AwareDatetime = Field(strict=False, examples=["2026-12-06T00:00:00+01:00"])
     duration_min: int = Field(default=60, ge=5, le=1440, description="minutes (5..1440)")
     import_eur_per_kwh: SignedEurPerKwh
     export_eur_per_kwh: SignedEurPerKwh | None = Field(
@@ -27,7 +28,7 @@ class PriceIn(Strict):
     )
 
 
-class PricesPut(Strict):
+class PricesPut(StrictBody):
     """Prices to store; they replace the site's prices over ``[first start, last end)``."""
 
     currency: Literal["EUR"] = "EUR"

@@ -214,10 +214,13 @@ def _markers(clusters: Sequence[Cluster], zoom: float) -> list[dict[str, Any]]:
 #: removes the group it replaces.
 _LAYER_JS = """(() => {
   const group = L.layerGroup(); group.id = "%s";
-  // one group per map: a draw replaces the previous one even when two draws overlap
+  // one group per map: a draw replaces the previous one even when two draws overlap, and a
+  // group replaced before the map added it removes itself when it is added (two draws queued
+  // before the map was ready were both added: every name twice)
   window.gpSiteLayers = window.gpSiteLayers || {};
   if (window.gpSiteLayers[group.id]) window.gpSiteLayers[group.id].remove();
   window.gpSiteLayers[group.id] = group;
+  group.on("add", () => { if (window.gpSiteLayers[group.id] !== group) group.remove(); });
   for (const c of DATA) {
     const many = c.n > 1;
     const m = L.circleMarker([c.lat, c.lon], {radius: c.r, color: "#1565c0", weight: 1,
