@@ -20,7 +20,7 @@ from gridpilot.balance import stored_sql
 from gridpilot.balance.grid import Grid, make_grid
 from gridpilot.balance.queries import balance_sql, meters_sql
 from gridpilot.balance.rows import from_rows
-from gridpilot.balance.service import _measured, node_terms, read_energy
+from gridpilot.balance.service import by_node, node_terms, read_energy
 from gridpilot.balance.submeters import flows, flows_of_arrays
 from gridpilot.core.timestamps import now_ms
 from gridpilot.telemetry.rollups import refresh_pending
@@ -114,7 +114,7 @@ async def test_the_stored_path_gives_the_rows_of_the_general_statement(
 
 
 def _measured_by_loop(rows, roles, grid):
-    """The former row loop of ``balance.service._measured``: the arrays it filled."""
+    """The former row loop of ``balance.service`` (``_measured``): the arrays it filled."""
     energy = {}
     for site_id, node_id, term, bucket, kwh, reporting, assets in rows:
         key = ((int(site_id), int(node_id)), str(term))
@@ -147,7 +147,8 @@ async def test_the_arrays_equal_the_former_row_loop(client, admin, app, sessions
         roles = await node_terms(session, [site, other])
         read = await read_energy(session, grid, values)  # PostgreSQL: arrays per point and term
     assert any(r[5] != r[6] for r in rows)  # some intervals not reported by every asset
-    measured, reported = _measured(from_rows(rows, grid), roles, grid)
+    measured = by_node(from_rows(rows, grid))
+    reported = set(measured)
     expected = _measured_by_loop(rows, roles, grid)
     assert reported == {node for node, _ in expected}
     assert read.keys() == expected.keys()

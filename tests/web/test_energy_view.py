@@ -15,7 +15,7 @@ from tests.web.settings_browser import api, dark, log_in, no_sideways_scroll, sh
 
 from gridpilot.core.timestamps import iso, now_ms
 from gridpilot.web.charts import wall_ms
-from gridpilot.web.numbers import energy
+from gridpilot.web.numbers import UNKNOWN, energy
 
 pytest.importorskip("playwright")
 from playwright.async_api import Browser, Page, expect
@@ -46,6 +46,21 @@ def _house(start: int, end: int, ids: dict[str, int]) -> list[dict]:
     return readings
 
 
+def _park(start: int, ids: dict[str, int]) -> list[dict]:
+    """A solar park without a grid or load meter (the demo's), readings every 5 min for 12 h
+    from yesterday's midnight: PV 10 kW and its battery charging 2 kW from 6 h on, both 0
+    before and at the last readings (12 h, held to 12:15); then its data ends. So [kWh]:
+    generation 60, charge 12, export 48 (derived: no load where the park reports)."""
+    noon = start + 12 * 3_600_000
+    readings = []
+    for ts in range(start, noon + 1, FIVE_MIN):
+        day = start + 6 * 3_600_000 <= ts < noon
+        for asset, kw in (("field", 10.0), ("store", 2.0)):
+            value = kw if day else 0.0
+            readings.append({"asset": ids[asset], "metric": "power_kw", "ts": ts, "value": value})
+    return readings
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Dashboard, dict]]:
     with dashboard_server(tmp_path_factory.mktemp("energy")) as dashboard:
@@ -54,9 +69,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Dashboard
         site = {"timezone": "Europe/Rome", "contract_demand_kw": 6}
         house = http.post("/sites", json={"name": "Flow house", **site}).json()["id"]
         shop = http.post("/sites", json={"name": "Flow shop", "timezone": "Europe/Rome"}).json()
+        park = http.post("/sites", json={"name": "Flow park", "timezone": "Europe/Rome"}).json()
         ids = {}
         assets = [("load", "meter", house), ("pv", "solar_pv", house),
-                  ("battery", "battery", house), ("till", "meter", shop["id"])]  # fmt: skip
+                  ("battery", "battery", house), ("till", "meter", shop["id"]),
+                  ("field", "solar_pv", park["id"]), ("store", "battery", park["id"])]  # fmt: skip
         for name, kind, at in assets:
             body = {"site_id": at, "name": f"Flow {name}", "kind": kind}
             ids[name] = http.post("/assets", json=body).json()["id"]
@@ -64,10 +81,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Dashboard
         readings = _house(start, end, ids)
         readings += [{"asset": ids["till"], "metric": "power_kw", "ts": ts, "value": 3.0}
                      for ts in range(start, end, FIVE_MIN)]  # fmt: skip
+        readings += _park(start, ids)
         for i in range(0, len(readings), 1000):
             stored = http.post("/telemetry", json={"readings": readings[i : i + 1000]})
             assert stored.status_code == 200, stored.text
-        yield dashboard, {"house": house, "shop": shop["id"], "yesterday": (start, end), **ids}
+        yield dashboard, {"house": house, "shop": shop["id"], "park": park["id"],
+                          "yesterday": (start, end), **ids}  # fmt: skip
 
 
 @pytest.fixture
@@ -138,6 +157,41 @@ async def test_yesterdays_flows_are_the_hand_computed_and_the_apis(server, page)
     await expect(page.get_by_test_id("kpi-energy_kwh")).to_contain_text("48.0 kWh")
     await page.goto(f"{dashboard.url}/sites/{ids['shop']}")
     await expect(page.get_by_test_id("flow-grid-import")).to_have_text("\u2192 72.0 kWh")
+
+
+async def test_a_plant_without_a_consumption_meter_shows_dashes_not_0(server, page):
+    """The park's consumption is only assumed 0 where it reports: its cards and its flow card's
+    home read a dash with the reason (they read 0.0 kWh and 0.0 kW), its chart a gap after its
+    data ended (it drew 0), while its generation and derived export stay."""
+    dashboard, ids = server
+    start, _end = ids["yesterday"]
+    await log_in(page, dashboard.url, "admin", f"/sites/{ids['park']}")
+    today = page.get_by_test_id("kpi-energy")  # "Consumption today": no data since midnight
+    await expect(today.get_by_test_id("kpi-energy-value")).to_have_text(UNKNOWN)
+    await expect(today).to_contain_text("no data")
+    cards = page.get_by_test_id("month-cards")
+    same_month = datetime.fromtimestamp(start / 1000, ROME).month == datetime.now(ROME).month
+    why = "no consumption meter" if same_month else "no data"  # yesterday in last month
+    for card in ("month-energy", "month-peak"):
+        await expect(cards.get_by_test_id(f"kpi-{card}-value")).to_have_text(UNKNOWN)
+        await expect(cards.get_by_test_id(f"kpi-{card}-hint")).to_have_text(why)
+    await _pick(page, "Yesterday")
+    flow = page.get_by_test_id("energy-flow")
+    await expect(flow.get_by_test_id("energy-flow-period")).to_contain_text("Yesterday, ")
+    await expect(flow.get_by_test_id("flow-home-consumption")).to_have_text(UNKNOWN)
+    await expect(flow.get_by_test_id("flow-solar-generation")).to_have_text("60.0 kWh")
+    await expect(flow.get_by_test_id("flow-grid-export")).to_have_text("\u2190 48.0 kWh")
+    await expect(flow.get_by_test_id("energy-flow-notes")).to_contain_text(
+        "home: no consumption meter"
+    )
+    consumption = await page.evaluate(
+        """() => getElement(document.querySelector('[data-testid=history-chart]'))
+            .chart.getOption().series.find((s) => s.name === 'Consumption').data"""
+    )
+    values = [value for _ts, value in consumption]
+    # 0 while it reported (the last reading at 11:55 holds into 12:00-12:15), then a gap
+    assert values[:49] == [0.0] * 49 and values[49:] == [None] * (len(values) - 49)
+    await shot(page, "energy-flow-plant")
 
 
 async def test_dark_header_and_the_flows_in_the_palettes_colours(server, page):

@@ -38,3 +38,13 @@ def test_a_consumer_shows_no_generation_or_export_that_can_only_be_zero():
     assert now_terms(set(), generates=False) == ("consumption", "import")
     assert now_terms({"charge", "discharge"}, generates=False)[-2:] == ("discharge", "charge")
     assert now_terms(set()) == ("consumption", "generation", "import", "export")
+
+
+def test_a_plants_consumption_assumed_0_reads_as_a_dash():
+    """A solar park reporting now: its consumption is only assumed 0 (no consumption or grid
+    meter), so a dash as on its cards, its generation a figure."""
+    plant = NowTotals({"consumption": 0.0, "generation": 120.0}, 1, 1, JULY, True)
+    assert (now_text(plant, "consumption"), now_text(plant, "generation")) == (
+        "\u2013",
+        "120.0 kW",
+    )

@@ -6,8 +6,10 @@ Per interval, all terms in kWh and non-negative::
     consumption = import - export + generation + discharge - charge
 
 A term is *absent* when the site has nothing that could produce it (no storage: charge and
-discharge are 0), *measured* when its meters reported, *derived* from the identity when it is
-the one unknown term of the interval, and *unknown* otherwise. When import and export are both
+discharge are 0; a term may also be absent in some intervals only and unknown in the others,
+``absent_where``: a plant's consumption, assumed 0 only where its meters report), *measured*
+when its meters reported, *derived* from the identity when it is the one unknown term of the
+interval, and *unknown* otherwise. When import and export are both
 unknown but everything else is measured, the net exchange is derived and split into import
 (net > 0) or export (net < 0): exact per interval only if the flow did not reverse within it.
 When every term is measured, the residual of the identity is checked: beyond
@@ -75,6 +77,17 @@ class Balance:
         """The term's sum over the complete intervals [kWh], flagged ones included."""
         return float(np.sum(self.values[term][self.complete]))
 
+    def known_total_kwh(self, term: str) -> float | None:
+        """``total_kwh(term)``, or None when no interval is complete (nothing was summed:
+        unknown, not 0)."""
+        return self.total_kwh(term) if self.complete.any() else None
+
+    def metered(self, term: str) -> bool:
+        """Whether ``term`` was measured or derived in some interval: not only absent (nothing
+        feeds it, or assumed 0 as a plant's consumption) or unknown."""
+        obtained = (Source.MEASURED.value, Source.DERIVED.value)
+        return bool(np.isin(self.sources[term], obtained).any())
+
     def flagged_kwh(self, term: str) -> float:
         """The part of ``total_kwh(term)`` from flagged intervals [kWh]: the doubtful share."""
         return float(np.sum(self.values[term][self.complete & self.flagged]))
@@ -100,12 +113,15 @@ def solve_balance(
     tolerance_abs_kwh: float = DEFAULT_TOLERANCE_ABS_KWH,
     tolerance_rel: float = DEFAULT_TOLERANCE_REL,
     intervals: int | None = None,
+    absent_where: Mapping[str, npt.NDArray[np.bool_]] | None = None,
 ) -> Balance:
     """The balance from ``measured`` terms [kWh per interval, NaN where not reported].
 
     A term missing from ``measured`` (or None) is absent: the site has no asset for it (0).
-    Every array has the same length, the number of intervals (``intervals`` when no term is
-    given).
+    A term of ``absent_where`` (missing from ``measured``) is absent (0) only in the intervals
+    where its mask is true and unknown in the others (then derived like any unknown term when
+    the identity allows). Every array has the same length, the number of intervals
+    (``intervals`` when no term is given).
     """
     n = _length(measured) if intervals is None else intervals
     if any(v is not None and len(v) != n for v in measured.values()):
@@ -117,6 +133,12 @@ def solve_balance(
         if given is None:
             values[term] = np.zeros(n)
             sources[term] = np.full(n, Source.ABSENT.value, dtype="<U8")
+            if absent_where is not None and term in absent_where:
+                assumed = np.asarray(absent_where[term], dtype=bool)
+                if assumed.shape != (n,):
+                    raise ValueError(f"absent_where[{term!r}] is not one flag per interval")
+                values[term] = np.where(assumed, 0.0, np.nan)
+                sources[term][~assumed] = Source.UNKNOWN.value
         else:
             values[term] = np.asarray(given, dtype=float).copy()
             known = ~np.isnan(values[term])

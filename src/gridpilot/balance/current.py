@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridpilot.analytics.site_balance import TERMS, FloatArray, solve_balance
+from gridpilot.analytics.site_balance import TERMS, FloatArray
 from gridpilot.assets.catalogue import POWER_TERMS
 from gridpilot.balance.latest_sql import latest_power_sql
-from gridpilot.balance.service import EXPORT_SOURCES, Node, combine, node_terms
+from gridpilot.balance.service import Node, combine, node_terms, solve_point
 from gridpilot.core.timestamps import iso
 
 #: The metric key of each (role, priority) of ``latest_power_sql``'s rows.
@@ -215,33 +215,33 @@ def _site(
     assets: list[dict[str, Any]],
     newest_ms: int | None,
 ) -> CurrentBalance:
-    """The balance of one site from its connection points' tallies."""
-    parts, silent = [], []
+    """The balance of one site from its connection points' tallies: the points with a fresh
+    reading and those without assets, or, when no point with assets has a fresh reading, every
+    point (unknown, not 0: a prosumer-only site's empty rest of the site alone would read 0 kW,
+    as ``site_balances`` counts them)."""
+    parts, empty, silent = [], [], []
     fresh_share: dict[str, list[int]] = {t: [0, 0] for t in TERMS}
     for node, possible in nodes:
-        measured: dict[str, FloatArray | None] = {}
+        energy: dict[str, FloatArray] = {}  # a term none of whose series ever reported: none
         fresh = False
         for term in TERMS:
             entry = tally.get((node, term))
-            if entry is not None:
-                fresh_share[term][0] += entry.fresh
-                fresh_share[term][1] += entry.seen
-                fresh = fresh or entry.fresh > 0
-            no_export = term == "export" and entry is None and not possible & EXPORT_SOURCES
-            if term not in possible or no_export:
-                measured[term] = None
-            elif entry is None or entry.fresh == 0:
-                measured[term] = np.array([np.nan])
-            else:
-                measured[term] = np.array([entry.fresh_kw])
-        solved = solve_balance(measured, intervals=1)
-        if possible and not fresh:
-            silent.append((node[1], solved))
-        else:
+            if entry is None:
+                continue
+            fresh_share[term][0] += entry.fresh
+            fresh_share[term][1] += entry.seen
+            fresh = fresh or entry.fresh > 0
+            energy[term] = np.array([entry.fresh_kw if entry.fresh else np.nan])
+        solved = solve_point(possible, energy, 1)  # the rule of the interval balances
+        if not possible:
+            empty.append(solved)
+        elif fresh:
             parts.append(solved)
+        else:
+            silent.append((node[1], solved))
     if not parts:  # nothing fresh anywhere: the site is unknown, not 0
         parts = [solved for _, solved in silent]
-    total = combine(parts, 1)
+    total = combine(parts + empty, 1)
     return CurrentBalance(
         site_id=site_id,
         power_kw={

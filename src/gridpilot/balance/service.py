@@ -5,19 +5,23 @@ A connection point is a prosumer asset, or the rest of the site. Its import and 
 unknown unless metered (never absent once it has an asset), and so is its consumption once the
 exchange is metered; another term is *absent* when none of its assets has a role feeding it, and
 *measured* in an interval when every asset that reported it at some time in the period reported
-it in that interval; otherwise it is unknown there and may be derived. A point with assets but
-no reading at all in the period is *without data*: it is left out of the site's figures (listed
-instead), unless no point of the site has data (see docs/site-energy.md).
+it in that interval; otherwise it is unknown there and may be derived. The consumption of a point
+that no meter of consumption or exchange sees (a plant: generation and storage only) is assumed
+0 only in the intervals where its generation and storage are known; elsewhere it is unknown, as
+are its import and export (``solve_point``, also for the current balance). A point with assets
+but no reading at all in the period is *without data*: it is left out of the site's figures
+(listed instead), unless no point of the site has data (see docs/site-energy.md).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,6 +47,8 @@ DEFAULT_MAX_GAP_S = 900
 
 #: Terms without which a connection point cannot export unless a meter says it does.
 EXPORT_SOURCES = frozenset({"generation", "discharge"})
+#: The terms of a point's exchange with the grid (and its consumption, derived from them).
+EXCHANGE = frozenset({"import", "export", "consumption"})
 
 Node = tuple[int, int]  # (site id, asset id of a prosumer or 0 for the rest of the site)
 
@@ -113,11 +119,11 @@ async def site_balances(
             "now": clock_ms() if now_ms is None else now_ms,
             "max_gap": max_gap_s * 1000,
         }
-        measured, reported = _measured(await read_energy(session, grid, params), roles, grid)
+        energy = by_node(await read_energy(session, grid, params))
         parts = await remainders(session, grid, params) if with_remainders else {}
         for site_id in ids:
             nodes = nodes_of[site_id]
-            result[site_id] = _solve_site(site_id, grid, nodes, roles, measured, reported)
+            result[site_id] = _solve_site(site_id, grid, nodes, roles, energy)
             if parts.get(site_id):
                 result[site_id] = _with(result[site_id], parts[site_id])
     return result
@@ -132,17 +138,17 @@ def _solve_site(
     grid: Grid,
     nodes: list[Node],
     roles: dict[Node, set[str]],
-    measured: dict[Node, dict[str, FloatArray | None]],
-    reported: set[Node],
+    energy: dict[Node, dict[str, FloatArray]],
 ) -> SiteBalance:
     """Solve each point, leaving out the points with assets but no data (unless all are)."""
+    reported = set(energy)
     with_assets = [node for node in nodes if roles[node]]
     silent = tuple(sorted(node[1] for node in with_assets if node not in reported))
     counted = [node for node in nodes if node not in reported and not roles[node]]
     counted += [node for node in nodes if node in reported]
     if not any(node in reported for node in nodes):
         counted = nodes  # nothing reported anywhere: the site's terms stay unknown
-    parts = [solve_balance(measured[node], intervals=grid.n) for node in counted]
+    parts = [solve_point(roles[node], energy.get(node, {}), grid.n) for node in counted]
     return SiteBalance(
         site_id=site_id,
         start_ms=grid.lo,
@@ -191,26 +197,42 @@ async def read_energy(
     return from_arrays(rows, grid) if arrays else from_rows(rows, grid)
 
 
-def _measured(
-    energy: dict[tuple[Node, str], FloatArray],
-    roles: dict[Node, set[str]],
-    grid: Grid,
-) -> tuple[dict[Node, dict[str, FloatArray | None]], set[Node]]:
-    """Per connection point, each possible term's energy per interval (NaN where not every
-    asset that reported the term in the period reported it), None for absent terms; and the
-    points with any data in the period."""
-    n = grid.n
-    reported = {node for node, _ in energy}
-    measured: dict[Node, dict[str, FloatArray | None]] = {}
-    for node, terms in roles.items():
-        measured[node] = {}
-        for term in TERMS:
-            unmetered_export = term == "export" and (node, term) not in energy
-            if term not in terms or (unmetered_export and not terms & EXPORT_SOURCES):
-                measured[node][term] = None  # absent (nothing on site could export: 0)
-                continue
-            measured[node][term] = energy.get((node, term), np.full(n, np.nan))
-    return measured, reported
+def by_node(energy: dict[tuple[Node, str], FloatArray]) -> dict[Node, dict[str, FloatArray]]:
+    """Each connection point's measured terms [kWh per interval, NaN where not every asset that
+    reported the term in the period reported it]; a point without data has no entry."""
+    nodes: dict[Node, dict[str, FloatArray]] = defaultdict(dict)
+    for (node, term), values in energy.items():
+        nodes[node][term] = values
+    return dict(nodes)
+
+
+def solve_point(possible: set[str], energy: Mapping[str, FloatArray], n: int) -> Balance:
+    """One connection point's balance over ``n`` intervals: ``possible``, its terms
+    (``node_terms``); ``energy``, what its meters gave per term (NaN where not measured; no
+    entry: no reading in the period). The one rule of the interval balances (both statements)
+    and of the current balance (``balance.current``):
+
+    - a term none of its assets feeds is absent (0), and so is export where nothing there can
+      export (no generation, no storage) and no meter reports it; otherwise a term without a
+      reading is unknown;
+    - a point that no meter of consumption or exchange sees (a plant: generation and storage
+      only) has no load: its consumption is absent (0) in the intervals where its generation
+      and storage are all known (its export and import are then derived), and unknown where
+      they are not: after its data ends consumption, import and export are unknown, never 0.
+    """
+    measured: dict[str, FloatArray | None] = {}
+    for term in TERMS:
+        unmetered_export = term == "export" and term not in energy
+        if term not in possible or (unmetered_export and not possible & EXPORT_SOURCES):
+            measured[term] = None  # absent (nothing on site could export: 0)
+            continue
+        measured[term] = energy.get(term, np.full(n, np.nan))
+    assumed: dict[str, npt.NDArray[np.bool_]] = {}
+    if "consumption" not in possible:
+        own = [v for t, v in measured.items() if t not in EXCHANGE and v is not None]
+        if own:  # no load where its own meters tell what happened
+            assumed["consumption"] = np.logical_and.reduce([~np.isnan(v) for v in own])
+    return solve_balance(measured, intervals=n, absent_where=assumed)
 
 
 def combine(parts: Sequence[Balance], n: int) -> Balance:

@@ -31,7 +31,7 @@ from gridpilot.fleet.schemas import (
     SiteToday,
     StatusCounts,
 )
-from gridpilot.fleet.service import FleetFilter, SiteSummary, fleet_summary
+from gridpilot.fleet.service import FleetFilter, SiteSummary, fleet_summary, today_totals
 
 router = APIRouter(tags=["fleet"])
 
@@ -90,7 +90,7 @@ def _site(entry: SiteSummary) -> FleetSite:
             self_consumption=_r(today.self_consumption, 4),
             self_sufficiency=_r(today.self_sufficiency, 4),
             grid_revenue=_revenue(entry.revenue),
-            **{f"{t}_kwh": round(today.kwh[t], 3) for t in TERMS},
+            **{f"{t}_kwh": _r(today.known_kwh(t)) for t in TERMS},
         ),
         status=StatusCounts(**entry.status),
         alerts=_alerts(entry.alerts),
@@ -122,7 +122,8 @@ def _totals(every: list[SiteSummary]) -> FleetTotals:
     for term in TERMS:
         known = [e.now.power_kw[term] for e in every if e.now.power_kw[term] is not None]
         now[f"{term}_kw"] = round(sum(known), 3) if known else None  # type: ignore[arg-type]
-    kwh = {t: sum(e.today.kwh[t] for e in every) for t in TERMS}
+    kwh = today_totals(every)
+    sums = {t: v or 0.0 for t, v in kwh.items()}
     status = StatusCounts()
     alerts = AlertCounts()
     for e in every:
@@ -137,10 +138,10 @@ def _totals(every: list[SiteSummary]) -> FleetTotals:
         installed_generation_kw=round(sum(e.assets.installed_generation_kw for e in every), 3),
         now=PowerNow(**now),
         sites_reporting=sum(1 for e in every if e.now.newest_ms is not None),
-        today=EnergyToday(**{f"{t}_kwh": round(v, 3) for t, v in kwh.items()}),
+        today=EnergyToday(**{f"{t}_kwh": _r(v) for t, v in kwh.items()}),
         grid_revenue_today=_revenue(total_revenue([e.revenue for e in every if e.revenue])),
-        self_sufficiency=_share(kwh["consumption"] - kwh["import"], kwh["consumption"]),
-        self_consumption=_share(kwh["generation"] - kwh["export"], kwh["generation"]),
+        self_sufficiency=_share(sums["consumption"] - sums["import"], sums["consumption"]),
+        self_consumption=_share(sums["generation"] - sums["export"], sums["generation"]),
         status=status,
         alerts=alerts,
     )

@@ -28,14 +28,15 @@ class SiteNow(PowerNow):
 
 
 class EnergyToday(BaseModel):
-    """Energy since local midnight [kWh]."""
+    """Energy since local midnight [kWh]; null for a term known in no interval so far (no
+    data today: unknown, not 0). Totals sum the sites where the term is known."""
 
-    import_kwh: float
-    export_kwh: float
-    generation_kwh: float
-    consumption_kwh: float
-    charge_kwh: float
-    discharge_kwh: float
+    import_kwh: float | None
+    export_kwh: float | None
+    generation_kwh: float | None
+    consumption_kwh: float | None
+    charge_kwh: float | None
+    discharge_kwh: float | None
 
 
 class GridRevenueOut(BaseModel):

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridpilot.alerts.lifecycle import open_alert_counts
 from gridpilot.analytics.grid_revenue import GridRevenue
+from gridpilot.analytics.site_balance import TERMS
 from gridpilot.assets.models import Site
 from gridpilot.assets.service import list_sites
 from gridpilot.assets.summary import AssetFact, SiteAssets, asset_facts, per_site
@@ -85,6 +86,16 @@ class FleetSummary:
     now_ms: int
     #: Each site's balance from its local midnight, or from ``history_ms`` before now if earlier.
     balances: dict[int, SiteBalance] = field(default_factory=dict)
+
+
+def today_totals(every: Sequence[SiteSummary]) -> dict[str, float | None]:
+    """Each term's energy today [kWh] summed over the sites where it is known; None when no
+    site knows it (every one without data today: unknown, not 0)."""
+    totals: dict[str, float | None] = {}
+    for term in TERMS:
+        known = [e.today.kwh[term] for e in every if term not in e.today.unknown]
+        totals[term] = sum(known) if known or not every else None
+    return totals
 
 
 def select_sites(sites: Sequence[Site], where: FleetFilter) -> list[Site]:

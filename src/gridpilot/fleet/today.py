@@ -1,8 +1,11 @@
 """A site's energy today: its balance from local midnight to now, summed per term [kWh].
 
-Each term's sum takes its known intervals (measured, derived or absent); ``coverage`` is the
-share of the day's intervals so far in which every term is known, so a figure with low
-coverage is visibly partial rather than silently low. Self-consumption and self-sufficiency
+Each term's sum takes its known intervals (measured, derived or absent); a term known in no
+interval so far is ``unknown`` (its sum is 0 in ``kwh`` but shown as unknown, not 0), and
+``metered`` names the terms measured or derived in some interval (a plant's consumption,
+assumed 0 where its generation is known, is not). ``coverage`` is the share of the day's
+intervals so far in which every term is known, so a figure with low coverage is visibly
+partial rather than silently low. Self-consumption and self-sufficiency
 come from ``analytics.site_balance`` over the complete intervals, as everywhere else.
 """
 
@@ -33,6 +36,14 @@ class SiteToday:
     flagged_intervals: int
     self_consumption: float | None
     self_sufficiency: float | None
+    #: Terms known in no interval so far (no data today): unknown, not 0.
+    unknown: frozenset[str] = frozenset()
+    #: Terms measured or derived in some interval (not only absent, assumed or unknown).
+    metered: frozenset[str] = frozenset()
+
+    def known_kwh(self, term: str) -> float | None:
+        """The term's energy today [kWh]; None when it is known in no interval so far."""
+        return None if term in self.unknown else self.kwh[term]
 
 
 def today_of(balance: SiteBalance, midnight_ms: int, now_ms: int) -> SiteToday:
@@ -47,7 +58,14 @@ def today_of(balance: SiteBalance, midnight_ms: int, now_ms: int) -> SiteToday:
         flagged_intervals=int(np.count_nonzero(part.flagged)),
         self_consumption=self_consumption(part),
         self_sufficiency=self_sufficiency(part),
+        unknown=frozenset(t for t in TERMS if _unknown(part.values[t])),
+        metered=frozenset(t for t in TERMS if part.metered(t)),
     )
+
+
+def _unknown(values: np.ndarray) -> bool:
+    """Known in none of the intervals (there being some: none yet just after midnight)."""
+    return bool(values.size) and bool(np.isnan(values).all())
 
 
 def _slice(balance: Balance, first: int, last: int) -> Balance:

@@ -83,17 +83,20 @@ class GridRevenue:
         )
 
 
-@strawberry.type(description="Today's KPIs: energy since the site's local midnight [kWh]")
+@strawberry.type(
+    description="Today's KPIs: energy since the site's local midnight [kWh] (null: a term known "
+    "in no interval yet, unknown rather than 0)"
+)
 class Today:
     start: str
     coverage: float
     flagged_intervals: int
-    import_kwh: float
-    export_kwh: float
-    generation_kwh: float
-    consumption_kwh: float
-    charge_kwh: float
-    discharge_kwh: float
+    import_kwh: float | None
+    export_kwh: float | None
+    generation_kwh: float | None
+    consumption_kwh: float | None
+    charge_kwh: float | None
+    discharge_kwh: float | None
     self_consumption: float | None
     self_sufficiency: float | None
     carbon_saved_kg: float = strawberry.field(
@@ -111,7 +114,7 @@ class Today:
             self_sufficiency=_r(today.self_sufficiency, 4),
             carbon_saved_kg=round(today.kwh["generation"] * site.emission_factor_kg_per_kwh, 3),
             grid_revenue=GridRevenue.of(revenue),
-            **{f"{t}_kwh": round(today.kwh[t], 3) for t in TERMS},
+            **{f"{t}_kwh": _r(today.known_kwh(t)) for t in TERMS},
         )
 
 

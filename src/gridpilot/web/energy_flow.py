@@ -3,7 +3,10 @@ and home with the energy [kWh] and direction of each flow over a period, for a s
 over a fleet.
 
 Each node's figure is the balance's total of its terms over the complete intervals, the
-figure ``GET /api/v1/sites/{id}/balance`` reports for the same period. The flows between nodes
+figure ``GET /api/v1/sites/{id}/balance`` reports for the same period; unknown (a dash) when no
+interval is complete, and the home's when no complete interval has its consumption measured or
+derived (a plant without a consumption or grid meter, whose consumption is only assumed 0:
+``home_note`` says so). The flows between nodes
 are not metered; they are split per interval as Home Assistant splits them (export and battery
 charge come first from solar, export then from the battery, charge then from the grid; the
 rest of each source serves the home) and summed, so per interval they add up to each node's
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gridpilot.analytics.site_balance import TERMS, Balance
+from gridpilot.analytics.site_balance import TERMS, Balance, Source
 from gridpilot.assets.models import Site
 from gridpilot.balance.service import SiteBalance, site_balances
 from gridpilot.web.context import current
@@ -47,6 +50,13 @@ class Flows:
     coverage: float
     self_consumption: float | None
     self_sufficiency: float | None
+    #: Why the home's figure is unknown ("no consumption meter", "no data"), None when known.
+    home_note: str | None = None
+
+
+#: The home's figure is unknown: no interval complete at all, or no consumption metered.
+NO_DATA, NO_METER = "no data", "no consumption meter"
+METERED = (Source.MEASURED.value, Source.DERIVED.value)
 
 
 def split(v: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -76,15 +86,22 @@ def flows_of(balances: Sequence[Balance]) -> Flows:
     kwh = dict.fromkeys(TERMS, 0.0)
     links = {key: 0.0 for key, _a, _b in LINKS}
     complete = intervals = 0
+    metered = False  # some complete interval's consumption measured or derived
     for balance in balances:
         known = balance.complete
         complete += int(np.count_nonzero(known))
         intervals += known.size
+        metered |= bool(np.isin(balance.sources["consumption"][known], METERED).any())
         for term in TERMS:
             kwh[term] += balance.total_kwh(term)
         parts = split({t: np.clip(balance.values[t][known], 0.0, None) for t in TERMS})
         for key, values in parts.items():
             links[key] += float(values.sum())
+    note = None
+    if intervals and not complete:  # nothing known (a plant after its data ends): not 0
+        kwh, note = dict.fromkeys(TERMS, float("nan")), NO_DATA
+    elif intervals and not metered:  # only assumed 0 (no load meter, no grid meter)
+        kwh["consumption"], note = float("nan"), NO_METER
     used, made = kwh["consumption"], kwh["generation"]
     return Flows(
         kwh=kwh,
@@ -92,8 +109,9 @@ def flows_of(balances: Sequence[Balance]) -> Flows:
         solar=any(_has(b, "generation") for b in balances),
         battery=any(_has(b, "charge") or _has(b, "discharge") for b in balances),
         coverage=complete / intervals if intervals else 0.0,
-        self_consumption=None if made <= 0 else min(1.0, max(0.0, 1 - kwh["export"] / made)),
-        self_sufficiency=None if used <= 0 else min(1.0, max(0.0, 1 - kwh["import"] / used)),
+        self_consumption=None if not made > 0 else min(1.0, max(0.0, 1 - kwh["export"] / made)),
+        self_sufficiency=None if not used > 0 else min(1.0, max(0.0, 1 - kwh["import"] / used)),
+        home_note=note,
     )
 
 

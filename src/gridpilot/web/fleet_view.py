@@ -30,9 +30,12 @@ from gridpilot.fleet.service import (
     FleetSummary,
     SiteSummary,
     fleet_summary,
+    today_totals,
 )
 from gridpilot.fleet.today import SiteToday, today_of
 from gridpilot.web.context import current
+from gridpilot.web.energy_flow import NO_DATA, NO_METER
+from gridpilot.web.numbers import UNKNOWN, energy
 
 HOUR_MS = 3_600_000
 
@@ -88,6 +91,9 @@ class NowTotals:
     reporting: int
     sites: int
     last_ms: int | None = None
+    #: No site's consumption is measured or derived now: only assumed 0 (plants without a
+    #: consumption or grid meter), shown as a dash like the cards, not 0.0 kW.
+    unmetered_consumption: bool = False
 
 
 def now_totals(balances: Iterable[CurrentBalance]) -> NowTotals:
@@ -103,7 +109,8 @@ def now_totals(balances: Iterable[CurrentBalance]) -> NowTotals:
                 sums[term] = (sums[term] or 0.0) + value
     stamps = [] if reporting else [a["ts"] for b in listed for a in b.assets if a.get("ts")]
     last = max((to_ms(ts) for ts in stamps), default=None)  # only when all are silent
-    return NowTotals(sums, reporting, len(listed), last)
+    unmetered = bool(listed) and all(b.sources["consumption"] == "absent" for b in listed)
+    return NowTotals(sums, reporting, len(listed), last, unmetered)
 
 
 async def balances_now(site_ids: Sequence[int]) -> dict[int, CurrentBalance]:
@@ -141,16 +148,37 @@ async def site_today(site: Site) -> SiteToday:
     return today_of(found[site.id], midnight, at)
 
 
+def consumption_note(todays: Sequence[SiteToday]) -> str | None:
+    """Why the consumption today of these sites reads unknown: ``NO_DATA`` when none knows it
+    in any interval, ``NO_METER`` when none measured or derived it (plants, whose consumption
+    is only assumed 0); None when some site's consumption is known."""
+    if not todays or any("consumption" in t.metered for t in todays):
+        return None
+    if all("consumption" in t.unknown for t in todays):
+        return NO_DATA
+    return NO_METER
+
+
+def consumption_today(todays: Sequence[SiteToday]) -> tuple[str, str | None]:
+    """The consumption today of these sites summed, as text (a dash where unknown, never
+    0.0 kWh for what nothing measured), and the reason when unknown."""
+    note = consumption_note(todays)
+    if note is not None:
+        return UNKNOWN, note
+    return energy(sum(t.kwh["consumption"] for t in todays)), None
+
+
 @dataclass(frozen=True)
 class FleetTotals:
-    """The KPI strip: counts, installed generation [kW], today's energy [kWh] and carbon
-    [kg CO2] (grid import and generation times each site's emission factor), self-sufficiency
-    (0-1), the site nearest its contract now (name, import kW, contract kW), open alerts."""
+    """The KPI strip: counts, installed generation [kW], today's energy [kWh] (None: a term no
+    site knows today) and carbon [kg CO2] (grid import and generation times each site's
+    emission factor), self-sufficiency (0-1), the site nearest its contract now (name, import
+    kW, contract kW), open alerts."""
 
     sites: int
     assets: int
     installed_kw: float
-    today_kwh: dict[str, float]
+    today_kwh: dict[str, float | None]
     self_sufficiency: float | None
     carbon_kg: float
     avoided_kg: float
@@ -162,8 +190,8 @@ class FleetTotals:
 
 def fleet_totals(every: Sequence[SiteSummary]) -> FleetTotals:
     """Totals over every site of a fleet summary (the same sums as the API's ``totals``)."""
-    kwh = {t: sum(e.today.kwh[t] for e in every) for t in TERMS}
-    used = kwh["consumption"]
+    kwh = today_totals(every)
+    used, imported = kwh["consumption"] or 0.0, kwh["import"] or 0.0
     status: dict[str, int] = {}
     for entry in every:
         for name, count in entry.status.items():
@@ -173,7 +201,7 @@ def fleet_totals(every: Sequence[SiteSummary]) -> FleetTotals:
         assets=sum(e.assets.count for e in every),
         installed_kw=sum(e.assets.installed_generation_kw for e in every),
         today_kwh=kwh,
-        self_sufficiency=None if used <= 1e-9 else min(1.0, max(0.0, 1 - kwh["import"] / used)),
+        self_sufficiency=None if used <= 1e-9 else min(1.0, max(0.0, 1 - imported / used)),
         carbon_kg=sum(e.today.kwh["import"] * e.site.emission_factor_kg_per_kwh for e in every),
         avoided_kg=sum(
             e.today.kwh["generation"] * e.site.emission_factor_kg_per_kwh for e in every

@@ -11,7 +11,7 @@ from html import escape
 from nicegui import ui
 
 from gridpilot.fleet.service import FleetSummary
-from gridpilot.web.energy_flow import Flows, flows_of, since
+from gridpilot.web.energy_flow import NO_DATA, Flows, flows_of, since
 from gridpilot.web.numbers import energy, local_clock, share
 
 R = 42  # node radius
@@ -199,7 +199,9 @@ def flow_svg(flows: Flows, source: tuple[str, str] = GENERATION) -> str:
 
 
 def _notes(flows: Flows) -> str:
-    parts = []
+    if flows.home_note == NO_DATA:
+        return "no data in the period"
+    parts = [] if flows.home_note is None else [f"home: {flows.home_note}"]
     if flows.self_consumption is not None:
         parts.append(f"self-consumption {share(flows.self_consumption)}")
     if flows.self_sufficiency is not None:

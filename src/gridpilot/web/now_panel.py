@@ -74,8 +74,11 @@ def now_panel(first: NowTotals, terms: tuple[str, ...], timezone: str) -> dict[s
 
 def now_text(totals: NowTotals, term: str) -> str:
     """``term``'s power now; a dash while no site reports (a figure derived from stale or
-    no readings, ``0.0 kW``, would read as measured)."""
+    no readings, ``0.0 kW``, would read as measured), and for a consumption no meter measures
+    (a plant's, only assumed 0)."""
     if totals.sites and not totals.reporting:
+        return UNKNOWN
+    if term == "consumption" and totals.unmetered_consumption:
         return UNKNOWN
     return power(totals.power_kw.get(term))
 

@@ -18,7 +18,7 @@ from gridpilot.core.errors import GridpilotError
 from gridpilot.core.timestamps import now_ms
 from gridpilot.insights.kpis.service import compute_kpis
 from gridpilot.web.context import current
-from gridpilot.web.energy_flow import flows_of, load_balances
+from gridpilot.web.energy_flow import NO_DATA, NO_METER, flows_of, load_balances
 from gridpilot.web.flow_view import flow_card, source_of
 from gridpilot.web.numbers import UNKNOWN, energy, money, number, power, share
 from gridpilot.web.time_range import Choice, Period, chosen, period_of, range_picker
@@ -51,12 +51,26 @@ def _value(figures: dict[str, Any], key: str) -> float | None:
     return None if value is None else float(value)
 
 
+def consumption_note(figures: dict[str, Any]) -> str | None:
+    """Why the period's consumption is shown unknown: ``NO_METER`` when the balance never
+    measured nor derived it (a plant without a consumption or grid meter: only assumed 0),
+    ``NO_DATA`` when it is known in no interval; None when it is known."""
+    sources = figures.get("balance", {}).get("sources", {}).get("consumption")
+    if sources is None:
+        return None if _value(figures, "energy_kwh") is not None else NO_DATA
+    if sources.get("measured", 0.0) + sources.get("derived", 0.0) > 0:
+        return None
+    return NO_METER if sources.get("absent", 0.0) > 0 else NO_DATA
+
+
 def month_texts(figures: dict[str, Any], contract_kw: float | None) -> dict[str, tuple[str, str]]:
-    """Each card's (value, hint) from ``compute_kpis``'s ``kpis``."""
+    """Each card's (value, hint) from ``compute_kpis``'s ``kpis``; consumption and its peak
+    are a dash with the reason (``consumption_note``) where the balance does not know them."""
     cost = figures.get("cost", {})
     peak = _value(figures, "peak_demand_kw")
     used = _value(figures, "contract_utilization_pct")
     sufficiency = _value(figures, "self_sufficiency")
+    unknown = consumption_note(figures)
     texts = {
         "month-energy": (energy(_value(figures, "energy_kwh")), "from the energy balance"),
         "month-cost": (
@@ -72,6 +86,9 @@ def month_texts(figures: dict[str, Any], contract_kw: float | None) -> dict[str,
             else "highest 15-min average",
         ),
     }
+    if unknown is not None:  # never 0.0 kWh / 0.0 kW for what nothing measured
+        texts["month-energy"] = (UNKNOWN, unknown)
+        texts["month-peak"] = (UNKNOWN, unknown)
     if sufficiency is not None and _value(figures, "generation_kwh"):
         consumed = _value(figures, "self_consumption")
         texts["month-share"] = (share(sufficiency), f"self-consumption {share(consumed)}")

@@ -36,11 +36,15 @@ def _kwh(value: float) -> float | None:
     return None if math.isnan(value) else round(value, 4)
 
 
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
 def _totals(site: SiteBalance) -> BalanceTotals:
     b = site.balance
     flagged = TermTotals(**{f"{t}_kwh": round(b.flagged_kwh(t), 4) for t in TERMS})
     return BalanceTotals(
-        **{f"{t}_kwh": round(b.total_kwh(t), 4) for t in TERMS},
+        **{f"{t}_kwh": _round(b.known_total_kwh(t)) for t in TERMS},
         flagged_intervals=b.flagged_complete(),
         flagged_kwh=flagged,
     )

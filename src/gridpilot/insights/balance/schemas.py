@@ -26,18 +26,19 @@ class BalanceInterval(BaseModel):
 
 
 class TermTotals(BaseModel):
-    """One figure per term [kWh]."""
+    """One figure per term [kWh] (null: nothing to sum, see ``BalanceTotals``)."""
 
-    import_kwh: float
-    export_kwh: float
-    generation_kwh: float
-    discharge_kwh: float
-    charge_kwh: float
-    consumption_kwh: float
+    import_kwh: float | None
+    export_kwh: float | None
+    generation_kwh: float | None
+    discharge_kwh: float | None
+    charge_kwh: float | None
+    consumption_kwh: float | None
 
 
 class BalanceTotals(TermTotals):
-    """Sums over the complete intervals (every term known) [kWh], flagged ones included."""
+    """Sums over the complete intervals (every term known) [kWh], flagged ones included; null
+    when no interval is complete (coverage 0: unknown, not 0)."""
 
     flagged_intervals: int = Field(description="Complete intervals in the sums that are flagged")
     flagged_kwh: TermTotals = Field(

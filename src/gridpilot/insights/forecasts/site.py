@@ -101,7 +101,7 @@ class SiteForecasts:
 
 async def _balance_kw(
     session: AsyncSession, site_id: int, start_ms: int, end_ms: int, step_ms: int, max_gap_s: int
-) -> tuple[dict[str, np.ndarray], set[str], int]:
+) -> tuple[dict[str, np.ndarray], set[str], set[str], int]:
     found = await site_balances(
         session=session,
         site_ids=[site_id],
@@ -112,11 +112,15 @@ async def _balance_kw(
     )
     balance = found[site_id]
     hours = balance.step_ms / MS_PER_HOUR
-    values: dict[str, np.ndarray] = {t: balance.balance.values[t] / hours for t in BASIC}
+    b = balance.balance
+    values: dict[str, np.ndarray] = {t: b.values[t] / hours for t in BASIC}
+    # absent somewhere and never metered: nothing feeds it (a plant's consumption is assumed 0
+    # where its generation is known, unknown where not: still nothing to forecast)
     absent: set[str] = {
-        t for t in BASIC if (balance.balance.sources[t] == Source.ABSENT.value).all()
+        t for t in BASIC if (b.sources[t] == Source.ABSENT.value).any() and not b.metered(t)
     }
-    return values, absent, balance.step_ms
+    metered: set[str] = {t for t in BASIC if b.metered(t)}
+    return values, absent, metered, balance.step_ms
 
 
 async def load_history(
@@ -135,16 +139,19 @@ async def load_history(
     chunk = _PERIOD_MS[step_ms]
     periods = [(lo, min(lo + chunk, end_ms)) for lo in range(start_ms, end_ms, chunk)]
     parts: dict[str, list[np.ndarray]] = {t: [] for t in BASIC}
-    absent: set[str] = set(BASIC)
+    absent: set[str] = set()
+    metered: set[str] = set()
     for lo, hi in periods:
-        values, gone, step = await _balance_kw(session, site_id, lo, hi, step_ms, max_gap_s)
+        values, gone, seen, step = await _balance_kw(session, site_id, lo, hi, step_ms, max_gap_s)
         if step != step_ms:  # pragma: no cover - the periods above decide the step
             raise ValidationFailed(f"the balance came at {step} ms, not {step_ms} ms")
-        absent &= gone
+        absent |= gone
+        metered |= seen
         for term in BASIC:
             parts[term].append(values[term])
     index = grid(start_ms, end_ms, step_ms)
     series = {t: pd.Series(np.concatenate(parts[t]), index=index, name=t) for t in BASIC}
+    absent -= metered  # absent in one period, metered in another: not absent
     return SiteHistory(series["consumption"], series["generation"], frozenset(absent), step_ms)
 
 

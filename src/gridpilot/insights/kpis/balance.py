@@ -18,8 +18,10 @@ from gridpilot.analytics.site_balance import (
 from gridpilot.balance.service import SiteBalance, site_balances
 
 
-def _totals(balance: Balance) -> dict[str, float]:
-    return {f"{t}_kwh": round(balance.total_kwh(t), 6) for t in TERMS}
+def _totals(balance: Balance) -> dict[str, float | None]:
+    """Each term's sum over the complete intervals [kWh]; None when none is complete."""
+    totals = {t: balance.known_total_kwh(t) for t in TERMS}
+    return {f"{t}_kwh": None if v is None else round(v, 6) for t, v in totals.items()}
 
 
 async def balance_kpis(

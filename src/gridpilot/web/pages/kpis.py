@@ -21,6 +21,7 @@ from gridpilot.web.flex_view import savings_bars
 from gridpilot.web.layout import frame, painted, require_login
 from gridpilot.web.numbers import energy, money, power, share, spaced_percent
 from gridpilot.web.palette import CONTRACT, GREY, GRID_LINE, colour
+from gridpilot.web.site_cards import consumption_note
 from gridpilot.web.time_range import CHOICES, Choice, period_of, range_picker
 from gridpilot.web.time_range import chosen as chosen_range
 
@@ -87,16 +88,25 @@ def show_value(key: str, figure: dict[str, Any]) -> str:
     return spaced_percent(pattern.format(value))
 
 
+#: The KPIs of a site's consumption: unknown where the balance never measured nor derived it.
+CONSUMPTION_KPIS = frozenset({"energy_kwh", "peak_demand_kw", "load_factor", "sec_kwh_per_unit"})
+
+
 def _cards(result: dict[str, Any]) -> None:
     figures = result["kpis"]
+    # a plant's consumption is only assumed 0: "no consumption meter", never 0.0 kWh
+    unknown = consumption_note(figures) if "balance" in figures else None
     with ui.row().classes("w-full gap-3"):
         for key, figure in figures.items():
             if "value" not in figure:  # a container (the balance's totals), not a figure
                 continue
             label = MONEY.get(key) or LABELS.get(key, (key.replace("_", " ").capitalize(), ""))[0]
+            shown = show_value(key, figure)
+            if unknown is not None and key in CONSUMPTION_KPIS:
+                shown = unknown
             with ui.card().classes("min-w-[10rem] grow").props(f"data-testid=kpi-{key}"):
                 ui.label(label).classes("text-caption text-grey-7")
-                ui.label(show_value(key, figure)).classes("text-h6")
+                ui.label(shown).classes("text-h6")
                 ui.label(f"coverage {share(figure.get('coverage', 0))}").classes("text-caption")
 
 

@@ -12,6 +12,7 @@ from nicegui import ui
 
 from gridpilot.core.timestamps import now_ms
 from gridpilot.fleet.service import FleetSummary
+from gridpilot.fleet.today import SiteToday
 from gridpilot.web.chart_legend import ChartLegend, without_legend
 from gridpilot.web.charts import balance_chart, on_site_clock
 from gridpilot.web.energy_flow import Flows, flows_of, load_balances
@@ -20,6 +21,7 @@ from gridpilot.web.fleet_view import (
     FleetTotals,
     PowerHistory,
     complete_part,
+    consumption_today,
     current_totals,
     fleet_totals,
     load_fleet,
@@ -46,8 +48,9 @@ def _draw(chart: ui.echart, legend: ChartLegend, history: PowerHistory, zone: st
     chart.update()
 
 
-def _kpis(totals: FleetTotals, seed: SeedFigures) -> None:
+def _kpis(totals: FleetTotals, seed: SeedFigures, todays: list[SiteToday]) -> None:
     today = totals.today_kwh
+    used, unknown = consumption_today(todays)
     status = totals.status
     with ui.row().classes("w-full gap-3").props("data-testid=kpi-strip"):
         seed_strip(seed)  # the fleet seed's four: sites, capacity, carbon saved, grid revenue
@@ -58,11 +61,7 @@ def _kpis(totals: FleetTotals, seed: SeedFigures) -> None:
             f"{status.get('online', 0):,} online · {status.get('offline', 0):,} offline",
         )
         kpi_card(
-            "Consumption today",
-            energy(today["consumption"]),
-            "energy",
-            "each site's day",
-            flow="consumption",
+            "Consumption today", used, "energy", unknown or "each site's day", flow="consumption"
         )
         kpi_card("Generation today", energy(today["generation"]), "generation", flow="generation")
         kpi_card("Self-sufficiency today", share(totals.self_sufficiency), "selfsufficiency")
@@ -147,7 +146,9 @@ def register() -> None:
         zone = zones.pop() if len(zones) == 1 else "UTC"  # the sites' zone when they share one
         parts.clear()
         with parts:
-            _kpis(fleet_totals(fleet.every), seed_figures(fleet.every))
+            _kpis(
+                fleet_totals(fleet.every), seed_figures(fleet.every), [e.today for e in fleet.every]
+            )
             labels = now_panel(
                 now_totals(e.now for e in fleet.every), now_terms(history.present), zone
             )

@@ -30,6 +30,7 @@ from gridpilot.web.fleet_view import (
     PowerHistory,
     balances_now,
     complete_part,
+    consumption_today,
     energy_per,
     now_totals,
     sum_balances,
@@ -127,18 +128,17 @@ async def _today_cards(site: Site, generates: bool) -> ui.label:
     where the site generates or stores: a consumer's would only ever read 0); returns the cost
     figure's label (filled later)."""
     today = await load_today(site)
-    kwh = today.kwh
+    kwh = today.known_kwh  # None (a dash) for a term known in no interval today
     known = f"{share(today.coverage)} of the day known"
+    used, unknown = consumption_today([today])  # a dash with its reason, never a bare 0.0
     with ui.row().classes("w-full gap-3"):
         coverage = "" if generates else known  # else under self-sufficiency
-        kpi_card(
-            "Consumption today", energy(kwh["consumption"]), "energy", coverage, flow="consumption"
-        )
+        kpi_card("Consumption today", used, "energy", unknown or coverage, flow="consumption")
         if generates:
-            kpi_card("Generation today", energy(kwh["generation"]), "generation", flow="generation")
-        kpi_card("Grid import today", energy(kwh["import"]), "import", flow="import")
+            kpi_card("Generation today", energy(kwh("generation")), "generation", flow="generation")
+        kpi_card("Grid import today", energy(kwh("import")), "import", flow="import")
         if generates:
-            kpi_card("Grid export today", energy(kwh["export"]), "export", flow="export")
+            kpi_card("Grid export today", energy(kwh("export")), "export", flow="export")
             kpi_card(
                 "Self-sufficiency today", share(today.self_sufficiency), "selfsufficiency", known
             )

@@ -9,9 +9,9 @@ from typing import Any
 from nicegui import ui
 
 from gridpilot.fleet.service import SiteSummary
-from gridpilot.web.fleet_view import load_fleet
+from gridpilot.web.fleet_view import consumption_today, load_fleet
 from gridpilot.web.layout import frame, require_login
-from gridpilot.web.numbers import UNKNOWN, energy, power, share
+from gridpilot.web.numbers import UNKNOWN, power, share
 
 PAGE_SIZE = 50
 
@@ -46,13 +46,14 @@ def site_row(entry: SiteSummary) -> dict[str, Any]:
     now, status = entry.now.power_kw, entry.status
     critical = entry.alerts.get("critical", 0)
     alerts = sum(entry.alerts.values())
+    assumed = entry.now.sources["consumption"] == "absent"  # a plant's: no consumption meter
     return {
         "id": entry.site.id,
         "name": entry.site.name,
-        "consumption": power(now["consumption"]),
+        "consumption": UNKNOWN if assumed else power(now["consumption"]),
         "generation": power(now["generation"]),
         "grid": grid_text(now["import"], now["export"]),
-        "today": energy(entry.today.kwh["consumption"]),
+        "today": consumption_today([entry.today])[0],
         "selfsufficiency": share(entry.today.self_sufficiency),
         "assets": f"{status.get('online', 0):,} / {status.get('offline', 0):,}"
         f" of {entry.assets.count:,}",
