@@ -49,3 +49,14 @@ def test_kpi_cards_write_energy_power_money_and_carbon_as_every_page_does():
     assert show_value("cost", {"value": 1796.241, "unit": "EUR"}) == "\u20ac1,796.24"
     assert show_value("grid_revenue", {"value": "12.50", "unit": "CHF"}) == "12.50 CHF"
     assert show_value("carbon_kg", {"value": 3582.04}) == "3,582 kg CO\u2082"
+
+
+def test_a_small_share_keeps_a_decimal_so_it_does_not_read_as_none():
+    from gridpilot.web.numbers import share
+
+    assert share(0.006) == "0.6 %"  # the demo fleet's self-sufficiency read "0 %"
+    assert share(0.0) == "0 %"
+    assert share(0.0994) == "9.9 %"
+    assert share(0.328) == "33 %"
+    assert share(1.0) == "100 %"
+    assert share(None) == "\u2013"  # an en dash

@@ -58,8 +58,12 @@ def spaced_percent(text: str) -> str:
 
 
 def share(value: float | None) -> str:
-    """A share 0-1 as a whole percentage."""
-    return UNKNOWN if not _known(value) else f"{(value or 0.0) * 100:,.0f} %"
+    """A share 0-1 as a percentage: whole, but with a decimal below 10 % so that a small share
+    does not read as none (0.006: ``0.6 %``, not ``0 %``)."""
+    if not _known(value):
+        return UNKNOWN
+    pct = (value or 0.0) * 100
+    return f"{pct:,.1f} %" if 0 < abs(pct) < 9.95 else f"{pct:,.0f} %"
 
 
 def local_clock(ms: int, timezone: str) -> str:
