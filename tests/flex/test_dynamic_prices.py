@@ -86,6 +86,7 @@ async def test_prices_are_stored_replaced_read_and_deleted(client, auth_headers)
             "export_eur_per_kwh",
         ),
         ({"prices": [{"start": "2026-12-06T00:00:00Z", "import_eur_per_kwh": "0.1"}]}, "number"),
+        ({"prices": [{"start": 0, "import_eur_per_kwh": 0.1}]}, "ISO-8601"),  # not 1970
         (
             {
                 "prices": [

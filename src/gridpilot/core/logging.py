@@ -111,7 +111,9 @@ def logging_config(
 def configure_logging(
     level: str = "INFO", *, json: bool = True, service: str = "gridpilot"
 ) -> None:
-    """Install one stderr handler on the root logger (idempotent)."""
+    """Install one stderr handler on the root logger (idempotent); Python warnings (a
+    library's deprecation notice at import) go through it too, as log lines, not raw text."""
+    logging.captureWarnings(True)
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_gridpilot", False):

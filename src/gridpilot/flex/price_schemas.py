@@ -7,7 +7,7 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from gridpilot.core.bodies import Strict
 from gridpilot.flex.schemas import StrictBody
@@ -26,6 +26,14 @@ class PriceIn(StrictBody):
     export_eur_per_kwh: SignedEurPerKwh | None = Field(
         default=None, description="EUR/kWh; null: the tariff's export price applies"
     )
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _written_out(cls, value: object) -> object:
+        """A time written out (ISO-8601 with its offset), not a number taken as seconds."""
+        if not isinstance(value, str):
+            raise ValueError("start must be an ISO-8601 date-time with its offset, as a string")
+        return value
 
 
 class PricesPut(StrictBody):
