@@ -12,20 +12,13 @@ import numpy as np
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridpilot.assets.service import get_site
 from gridpilot.auth.permissions import Principal
-from gridpilot.core.errors import NotFound
 from gridpilot.core.timestamps import from_ms, now_ms, to_ms
 from gridpilot.flex.models import SitePrice
 from gridpilot.flex.price_schemas import PriceOut, PricesOut, PricesPut
+from gridpilot.flex.resources import site_in_scope
 
 MS_PER_MIN = 60_000
-
-
-async def _in_scope(session: AsyncSession, site_id: int, principal: Principal) -> None:
-    await get_site(session=session, site_id=site_id, principal=principal)
-    if principal.asset_ids is not None:  # a device key: its own asset only
-        raise NotFound(f"site {site_id} not found")
 
 
 async def put_prices(
@@ -33,7 +26,7 @@ async def put_prices(
 ) -> PricesOut:
     """Store ``data`` (ordered, non-overlapping: the schema checks), replacing the site's
     intervals that overlap its span."""
-    await _in_scope(session, site_id, principal)
+    await site_in_scope(session, site_id, principal)
     spans = [(to_ms(p.start), to_ms(p.start) + p.duration_min * MS_PER_MIN) for p in data.prices]
     recorded = now_ms()
     rows = [
@@ -76,7 +69,7 @@ async def list_prices(
     *, session: AsyncSession, site_id: int, principal: Principal, start_ms: int, end_ms: int
 ) -> PricesOut:
     """The site's intervals overlapping ``[start_ms, end_ms)``, oldest first."""
-    await _in_scope(session, site_id, principal)
+    await site_in_scope(session, site_id, principal)
     found = await _rows(session, site_id, start_ms, end_ms)
     return PricesOut(
         site_id=site_id,
@@ -96,7 +89,7 @@ async def delete_prices(
     *, session: AsyncSession, site_id: int, principal: Principal, start_ms: int, end_ms: int
 ) -> int:
     """Delete the intervals that start in ``[start_ms, end_ms)``; how many."""
-    await _in_scope(session, site_id, principal)
+    await site_in_scope(session, site_id, principal)
     done = await session.execute(
         delete(SitePrice).where(
             SitePrice.site_id == site_id,

@@ -126,7 +126,8 @@ def validated_params(kind: str, name: str, raw: dict[str, Any]) -> ResourceParam
     return params
 
 
-async def _site_in_scope(session: AsyncSession, site_id: int, principal: Principal | None) -> None:
+async def site_in_scope(session: AsyncSession, site_id: int, principal: Principal | None) -> None:
+    """NotFound unless the site is in the principal's scope (a device key sees no site)."""
     await get_site(session=session, site_id=site_id, principal=principal or SYSTEM)
     if principal is None:
         return
@@ -185,7 +186,7 @@ async def create_resource(
     """Add a flexible resource to a site (needs CONFIGURE)."""
     if principal is not None:
         principal.require(Permission.CONFIGURE)
-    await _site_in_scope(session, site_id, principal)
+    await site_in_scope(session, site_id, principal)
     params = validated_params(data.kind, data.name, data.params.model_dump())
     if data.asset_id is not None:
         await _check_asset(session, data.kind, site_id, data.asset_id, principal)
@@ -231,14 +232,14 @@ async def list_resources(
     enabled_only: bool = False,
 ) -> list[ResourceOut]:
     """The site's flexible resources by id, optionally of one ``kind`` or only enabled ones."""
-    await _site_in_scope(session, site_id, principal)
+    await site_in_scope(session, site_id, principal)
     return [resource_out(r) for r in await _rows(session, site_id, kind, enabled_only)]
 
 
 async def _row(
     session: AsyncSession, site_id: int, resource_id: int, principal: Principal | None
 ) -> FlexResource:
-    await _site_in_scope(session, site_id, principal)
+    await site_in_scope(session, site_id, principal)
     row = await session.get(FlexResource, resource_id)
     if row is None or row.site_id != site_id:
         raise NotFound(f"flexible resource {resource_id} not found on site {site_id}")
