@@ -112,20 +112,18 @@ def _switched(r: ResourceOut, schedule: ScheduleOut) -> tuple[str, dict[str, Any
     return None
 
 
-#: What ends a switched command: a power limit -> the limit lifted.
-ENDS: dict[str, tuple[str, dict[str, Any]]] = {
-    "set_power_limit": ("set_power_limit", {"limit_kw": None}),
-}
+#: What lifts the power limit curtailment set.
+LIFT: tuple[str, dict[str, Any]] = ("set_power_limit", {"limit_kw": None})
 
 
 async def _holding(session: AsyncSession, asset_id: int) -> Command | None:
-    """The newest automatic switched command on the asset while it still holds (a limit with
-    a value, queued or carried out); None when gridpilot lifted it already."""
+    """The newest automatic power limit on the asset while it still holds (a limit with a
+    value, queued or carried out); None when gridpilot lifted it already."""
     commands = await list_commands(
         session=session, asset_id=asset_id, states=[*OPEN_STATES, SUCCEEDED], limit=20
     )
     for command in commands:  # newest first
-        if command.created_by not in AUTOMATIC or command.kind not in ENDS:
+        if command.created_by not in AUTOMATIC or command.kind != LIFT[0]:
             continue
         return command if command.params.get("limit_kw") is not None else None
     return None
@@ -146,7 +144,7 @@ async def _planned(
     if holding is not None and switched == (holding.kind, holding.params):
         return f"command {holding.id} in force"
     if switched is None and holding is not None:
-        return ENDS[holding.kind]
+        return LIFT
     return switched
 
 
